@@ -1,0 +1,42 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/meshplane/meshplane/server/spec"
+)
+
+// DataProduct is a domain's published data: a CDC source, output ports and sinks.
+type DataProduct struct{ ent.Schema }
+
+func (DataProduct) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{}, TimeMixin{}, VersionMixin{}}
+}
+
+func (DataProduct) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("domain").NotEmpty().Immutable().MaxLen(63),
+		field.String("name").NotEmpty().Immutable().MaxLen(63),
+		field.Text("description").Default(""),
+		field.String("owner").Default("").MaxLen(254),
+		field.JSON("labels", map[string]string{}).Optional(),
+		field.Enum("lifecycle").Values("draft", "active", "deprecated", "retired").Default("draft"),
+		field.JSON("source", spec.Source{}),
+		field.JSON("ports", []spec.OutputPort{}),
+		field.JSON("sinks", []spec.Sink{}).Optional(),
+		field.String("created_by").Default("").Immutable(),
+		field.String("updated_by").Default(""),
+	}
+}
+
+func (DataProduct) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("domain", "name").Unique(),
+		index.Fields("name", "domain"),
+		index.Fields("lifecycle"),
+		index.Fields("create_time", "id"),
+		index.Fields("update_time", "id"),
+	}
+}
