@@ -1,0 +1,518 @@
+package access_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/meshplane/meshplane/policies"
+	"github.com/meshplane/meshplane/server/access"
+	"github.com/meshplane/meshplane/server/actor"
+	"github.com/meshplane/meshplane/server/errs"
+)
+
+func newAuthorizer(t testing.TB, bindings ...access.Binding) *access.Authorizer {
+	t.Helper()
+	a, err := access.New(policies.RBACModel, policies.RBACPolicy)
+	if err != nil {
+		t.Fatalf("New with the embedded policy: %v", err)
+	}
+	if len(bindings) > 0 {
+		if err := a.Load(bindings); err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+	}
+	return a
+}
+
+func TestParsePolicyDefault(t *testing.T) {
+	rules, roles, err := access.ParsePolicy(policies.RBACPolicy)
+	if err != nil {
+		t.Fatalf("ParsePolicy(embedded policy): %v", err)
+	}
+	wantRoles := []string{access.RolePlatformAdmin, access.RoleGovernanceOfficer, access.RoleDomainOwner, access.RoleDomainMember, access.RoleViewer}
+	if !slices.Equal(roles, wantRoles) {
+		t.Errorf("roles = %v, want %v", roles, wantRoles)
+	}
+	var lines int
+	for _, l := range strings.Split(policies.RBACPolicy, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "p,") {
+			lines++
+		}
+	}
+	if len(rules) != lines {
+		t.Errorf("got %d rules, the policy file has %d p lines", len(rules), lines)
+	}
+	for _, r := range rules {
+		if len(r) != 3 || !strings.HasPrefix(r[0], "role:") || r[1] == "" || r[2] == "" {
+			t.Errorf("malformed rule %q", r)
+		}
+	}
+	if !slices.ContainsFunc(rules, func(r []string) bool { return slices.Equal(r, []string{"role:platform-admin", "*", "*"}) }) {
+		t.Errorf("rules lack platform-admin's wildcard rule: %v", rules)
+	}
+}
+
+func TestParsePolicyLines(t *testing.T) {
+	tests := []struct {
+		name      string
+		policy    string
+		wantErr   string // substring; empty means the policy is accepted
+		wantRules [][]string
+		wantRoles []string
+	}{
+		{name: "one rule", policy: "p, role:auditor, audit, read",
+			wantRules: [][]string{{"role:auditor", "audit", "read"}}, wantRoles: []string{"auditor"}},
+		{name: "no spaces", policy: "p,role:auditor,audit,read",
+			wantRules: [][]string{{"role:auditor", "audit", "read"}}, wantRoles: []string{"auditor"}},
+		{name: "extra spaces and tabs", policy: "  p ,\trole:auditor ,  audit ,read  ",
+			wantRules: [][]string{{"role:auditor", "audit", "read"}}, wantRoles: []string{"auditor"}},
+		{name: "comments and blank lines", policy: "# roles\n\np, role:a, product, read\n   # indented comment\n\r\np, role:a, domain, *\r\np, role:b, *, *\n",
+			wantRules: [][]string{{"role:a", "product", "read"}, {"role:a", "domain", "*"}, {"role:b", "*", "*"}}, wantRoles: []string{"a", "b"}},
+		{name: "empty", policy: "", wantErr: "no roles"},
+		{name: "only comments", policy: "# nothing\n\n# here\n", wantErr: "no roles"},
+		{name: "grouping line", policy: "p, role:a, product, read\ng, alice, role:a, sales", wantErr: "policy line 2"},
+		{name: "subject without role prefix", policy: "p, alice, product, read", wantErr: "policy line 1"},
+		{name: "role prefix with different case", policy: "p, Role:a, product, read", wantErr: "policy line 1"},
+		{name: "too few fields", policy: "p, role:a, product", wantErr: "policy line 1"},
+		{name: "too many fields", policy: "p, role:a, product, read, allow", wantErr: "policy line 1"},
+		{name: "empty object", policy: "p, role:a, , read", wantErr: "policy line 1"},
+		{name: "empty action", policy: "p, role:a, product, ", wantErr: "policy line 1"},
+		{name: "missing p", policy: "role:a, product, read, x", wantErr: "policy line 1"},
+		{name: "uppercase P", policy: "P, role:a, product, read", wantErr: "policy line 1"},
+		{name: "bad line after good ones", policy: "p, role:a, product, read\n\n# c\np role:a product read", wantErr: "policy line 4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rules, roles, err := access.ParsePolicy(tt.policy)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ParsePolicy error = %v, want one containing %q", err, tt.wantErr)
+				}
+				if rules != nil || roles != nil {
+					t.Errorf("ParsePolicy returned rules %v and roles %v along with an error", rules, roles)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParsePolicy: %v", err)
+			}
+			if !slices.EqualFunc(rules, tt.wantRules, slices.Equal) {
+				t.Errorf("rules = %q, want %q", rules, tt.wantRules)
+			}
+			if !slices.Equal(roles, tt.wantRoles) {
+				t.Errorf("roles = %q, want %q", roles, tt.wantRoles)
+			}
+		})
+	}
+}
+
+func TestNewRejectsMalformed(t *testing.T) {
+	if _, err := access.New(policies.RBACModel, "p, role:a, product"); err == nil {
+		t.Error("New accepted a malformed policy")
+	}
+	if _, err := access.New("[request_definition]\nr = sub, dom, obj, act\n", policies.RBACPolicy); err == nil {
+		t.Error("New accepted an incomplete model")
+	}
+}
+
+func TestRoles(t *testing.T) {
+	a := newAuthorizer(t)
+	for _, r := range []string{access.RolePlatformAdmin, access.RoleGovernanceOfficer, access.RoleDomainOwner, access.RoleDomainMember, access.RoleViewer} {
+		if !a.IsRole(r) {
+			t.Errorf("IsRole(%q) = false", r)
+		}
+	}
+	for _, r := range []string{"", "role:viewer", "Viewer", "root", "*"} {
+		if a.IsRole(r) {
+			t.Errorf("IsRole(%q) = true", r)
+		}
+	}
+	roles := a.Roles()
+	roles[0] = "tampered"
+	if a.Roles()[0] == "tampered" {
+		t.Error("Roles returns the authorizer's own slice")
+	}
+}
+
+// defaultBindings binds one principal per default role, each in domain
+// "sales", except the global roles (and one viewer) which are bound in "*".
+var defaultBindings = []access.Binding{
+	{Principal: "admin", Role: access.RolePlatformAdmin, Domain: access.AllDomains},
+	{Principal: "officer", Role: access.RoleGovernanceOfficer, Domain: access.AllDomains},
+	{Principal: "owner", Role: access.RoleDomainOwner, Domain: "sales"},
+	{Principal: "member", Role: access.RoleDomainMember, Domain: "sales"},
+	{Principal: "viewer", Role: access.RoleViewer, Domain: "sales"},
+	{Principal: "everywhere-viewer", Role: access.RoleViewer, Domain: access.AllDomains},
+	{Principal: "everywhere-owner", Role: access.RoleDomainOwner, Domain: access.AllDomains},
+}
+
+type request struct{ obj, act string }
+
+var allRequests = func() []request {
+	var out []request
+	for _, o := range []string{access.ObjDomain, access.ObjProduct, access.ObjPrincipal, access.ObjToken, access.ObjRoleBinding, access.ObjAudit, "policy", "rbac"} {
+		for _, a := range []string{access.ActRead, access.ActCreate, access.ActUpdate, access.ActDelete, access.ActUpdateDraft, access.ActDeleteDraft, access.ActRevoke} {
+			out = append(out, request{o, a})
+		}
+	}
+	return out
+}()
+
+// grants lists, per role, exactly the requests the default policy allows.
+// Requests not listed must be denied.
+var grants = map[string][]request{
+	access.RolePlatformAdmin: allRequests,
+	access.RoleGovernanceOfficer: append([]request{
+		{"domain", "read"}, {"product", "read"}, {"principal", "read"}, {"rolebinding", "read"}, {"audit", "read"},
+	}, func() []request {
+		var out []request
+		for _, r := range allRequests {
+			if r.obj == "policy" || r.obj == "rbac" {
+				out = append(out, r)
+			}
+		}
+		return out
+	}()...),
+	access.RoleDomainOwner: append([]request{
+		{"domain", "read"}, {"domain", "update"},
+		{"principal", "read"}, {"principal", "create"}, {"principal", "update"},
+		{"rolebinding", "read"}, {"rolebinding", "create"}, {"rolebinding", "delete"},
+		{"audit", "read"},
+	}, func() []request {
+		var out []request
+		for _, r := range allRequests {
+			if r.obj == "product" || r.obj == "token" {
+				out = append(out, r)
+			}
+		}
+		return out
+	}()...),
+	access.RoleDomainMember: {
+		{"domain", "read"}, {"product", "read"}, {"product", "create"}, {"product", "update-draft"},
+		{"product", "delete-draft"}, {"principal", "read"}, {"rolebinding", "read"},
+	},
+	access.RoleViewer: {{"domain", "read"}, {"product", "read"}},
+}
+
+func TestAllowedDefaultRoles(t *testing.T) {
+	a := newAuthorizer(t, defaultBindings...)
+	for _, b := range defaultBindings {
+		granted := grants[b.Role]
+		if len(granted) == 0 {
+			t.Fatalf("no expectations for role %q", b.Role)
+		}
+		for _, req := range allRequests {
+			want := slices.Contains(granted, req)
+			// Own domain: the binding's domain, or any domain for a "*" binding.
+			for _, dom := range []string{"sales", "marketing", access.AllDomains} {
+				wantHere := want && (b.Domain == access.AllDomains || dom == b.Domain)
+				if got := a.Allowed(b.Principal, dom, req.obj, req.act); got != wantHere {
+					t.Errorf("Allowed(%s [%s in %s], dom=%s, %s, %s) = %v, want %v",
+						b.Principal, b.Role, b.Domain, dom, req.obj, req.act, got, wantHere)
+				}
+			}
+		}
+	}
+}
+
+func TestAllowedDenies(t *testing.T) {
+	a := newAuthorizer(t, defaultBindings...)
+	tests := []struct{ sub, dom, obj, act string }{
+		{"stranger", "sales", "product", "read"},
+		{"", "sales", "product", "read"},
+		{"owner", "", "product", "read"},
+		{"owner", "Sales", "product", "read"},
+		{"viewer", "sales", "Product", "read"},
+		{"viewer", "sales", "product", "READ"},
+		{"owner", "sales", "", ""},
+		{"viewer", "sales", "product", "update"},
+		{"member", "sales", "product", "update"},
+		{"member", "sales", "product", "delete"},
+		{"member", "sales", "token", "create"},
+		{"officer", "sales", "product", "update"},
+		// A role name is not a principal with that role.
+		{"platform-admin", "sales", "product", "read"},
+		// Objects and actions are matched literally, not as patterns.
+		{"viewer", "sales", "*", "read"},
+		{"viewer", "sales", "product", "*"},
+	}
+	for _, tt := range tests {
+		if a.Allowed(tt.sub, tt.dom, tt.obj, tt.act) {
+			t.Errorf("Allowed(%q, %q, %q, %q) = true, want false", tt.sub, tt.dom, tt.obj, tt.act)
+		}
+	}
+}
+
+func TestLoadReplacesBindings(t *testing.T) {
+	a := newAuthorizer(t, access.Binding{Principal: "alice", Role: access.RoleDomainOwner, Domain: "sales"})
+	if !a.Allowed("alice", "sales", "product", "delete") {
+		t.Fatal("alice is not owner of sales")
+	}
+	if err := a.Load([]access.Binding{{Principal: "alice", Role: access.RoleViewer, Domain: "sales"}}); err != nil {
+		t.Fatal(err)
+	}
+	// The cached decision from before the swap must not survive it.
+	if a.Allowed("alice", "sales", "product", "delete") {
+		t.Error("alice kept a role the reload removed")
+	}
+	if !a.Allowed("alice", "sales", "product", "read") {
+		t.Error("alice lacks the viewer role the reload added")
+	}
+	if err := a.Load(nil); err != nil {
+		t.Fatal(err)
+	}
+	if a.Allowed("alice", "sales", "product", "read") {
+		t.Error("alice kept a role after every binding was removed")
+	}
+}
+
+func TestCanAndRequire(t *testing.T) {
+	a := newAuthorizer(t, defaultBindings...)
+	ctx := actor.With(context.Background(), actor.Actor{Name: "member"})
+	if !a.Can(ctx, "sales", "product", "create") {
+		t.Error("member may not create products in sales")
+	}
+	if err := a.Require(ctx, "sales", "product", "create"); err != nil {
+		t.Errorf("Require: %v", err)
+	}
+	err := a.Require(ctx, "sales", "product", "delete")
+	if errs.KindOf(err) != errs.KindPermissionDenied {
+		t.Fatalf("Require(delete) = %v, want permission denied", err)
+	}
+	if !strings.Contains(err.Error(), "member may not delete product in domain sales") {
+		t.Errorf("message %q", err)
+	}
+	err = a.Require(ctx, access.AllDomains, "product", "create")
+	if err == nil || !strings.Contains(err.Error(), "in every domain") {
+		t.Errorf("Require in every domain = %v", err)
+	}
+	// Without an actor nothing is allowed, not even what a binding for "" would grant.
+	if a.Can(context.Background(), "sales", "product", "read") {
+		t.Error("Can without an actor = true")
+	}
+	err = a.Require(context.Background(), "sales", "product", "read")
+	if err == nil || !strings.Contains(err.Error(), "an anonymous caller may not") {
+		t.Errorf("Require without an actor = %v", err)
+	}
+}
+
+func TestScopeOf(t *testing.T) {
+	a := newAuthorizer(t, append(slices.Clone(defaultBindings),
+		access.Binding{Principal: "multi", Role: access.RoleDomainOwner, Domain: "sales"},
+		access.Binding{Principal: "multi", Role: access.RoleViewer, Domain: "marketing"},
+		access.Binding{Principal: "multi", Role: access.RoleDomainMember, Domain: "finance"},
+		access.Binding{Principal: "multi", Role: access.RoleViewer, Domain: "finance"},
+	)...)
+	tests := []struct {
+		who, obj, act string
+		want          access.Scope
+	}{
+		{"admin", "product", "delete", access.Scope{All: true}},
+		{"officer", "product", "read", access.Scope{All: true}},
+		{"officer", "product", "update", access.Scope{}},
+		{"everywhere-viewer", "product", "read", access.Scope{All: true}},
+		{"owner", "product", "delete", access.Scope{Domains: []string{"sales"}}},
+		{"owner", "policy", "update", access.Scope{}},
+		{"viewer", "product", "read", access.Scope{Domains: []string{"sales"}}},
+		{"viewer", "product", "create", access.Scope{}},
+		{"multi", "product", "read", access.Scope{Domains: []string{"finance", "marketing", "sales"}}},
+		{"multi", "product", "create", access.Scope{Domains: []string{"finance", "sales"}}},
+		{"multi", "product", "delete", access.Scope{Domains: []string{"sales"}}},
+		{"stranger", "product", "read", access.Scope{}},
+	}
+	for _, tt := range tests {
+		ctx := actor.With(context.Background(), actor.Actor{Name: tt.who})
+		got := a.ScopeOf(ctx, tt.obj, tt.act)
+		if got.All != tt.want.All || !slices.Equal(got.Domains, tt.want.Domains) {
+			t.Errorf("ScopeOf(%s, %s, %s) = %+v, want %+v", tt.who, tt.obj, tt.act, got, tt.want)
+		}
+	}
+	if got := a.ScopeOf(context.Background(), "product", "read"); got.All || len(got.Domains) != 0 {
+		t.Errorf("ScopeOf without an actor = %+v", got)
+	}
+}
+
+func TestScopeContains(t *testing.T) {
+	if !(access.Scope{All: true}).Contains("anything") {
+		t.Error("All scope does not contain a domain")
+	}
+	s := access.Scope{Domains: []string{"finance", "sales"}}
+	if !s.Contains("sales") || s.Contains("marketing") || s.Contains("") {
+		t.Errorf("%+v.Contains is wrong", s)
+	}
+	if (access.Scope{}).Contains("sales") {
+		t.Error("empty scope contains a domain")
+	}
+}
+
+// TestLoadIsAtomic checks that concurrent decisions during reloads see either
+// the old or the new rule set, never one without a binding both share.
+func TestLoadIsAtomic(t *testing.T) {
+	stable := []access.Binding{
+		{Principal: "alice", Role: access.RoleDomainOwner, Domain: "sales"},
+		{Principal: "bob", Role: access.RoleViewer, Domain: access.AllDomains},
+	}
+	a := newAuthorizer(t, stable...)
+
+	var stop atomic.Bool
+	var checks, failures atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				// Vary requests so the per-enforcer cache does not answer every check.
+				dom := fmt.Sprintf("d%d", (i+w)%50)
+				ok := a.Allowed("alice", "sales", "product", "delete") &&
+					a.Allowed("bob", dom, "product", "read") &&
+					!a.Allowed("bob", dom, "product", "update")
+				checks.Add(1)
+				if !ok {
+					failures.Add(1)
+				}
+			}
+		}()
+	}
+	for round := range 200 {
+		bindings := slices.Clone(stable)
+		for j := range round % 40 {
+			bindings = append(bindings, access.Binding{
+				Principal: fmt.Sprintf("p%d", j), Role: access.RoleDomainMember, Domain: fmt.Sprintf("d%d", (round+j)%50),
+			})
+		}
+		if err := a.Load(bindings); err != nil {
+			t.Error(err)
+			break
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if failures.Load() > 0 {
+		t.Errorf("%d of %d concurrent checks saw a rule set missing an unchanged binding", failures.Load(), checks.Load())
+	}
+	if checks.Load() == 0 {
+		t.Error("no concurrent checks ran")
+	}
+}
+
+// bench10k returns 10,000 bindings spread over 1,000 principals and 1,000
+// domains: each principal holds 10 domain roles, and a few hold global roles.
+func bench10k() []access.Binding {
+	roles := []string{access.RoleDomainOwner, access.RoleDomainMember, access.RoleViewer}
+	out := make([]access.Binding, 0, 10_000)
+	for p := range 1000 {
+		for k := range 10 {
+			b := access.Binding{
+				Principal: fmt.Sprintf("u%04d", p),
+				Role:      roles[(p+k)%len(roles)],
+				Domain:    fmt.Sprintf("d%04d", (p*7+k*101)%1000),
+			}
+			if k == 9 && p%100 == 0 {
+				b.Role, b.Domain = access.RoleViewer, access.AllDomains
+			}
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+var benchObjActs = []request{
+	{"product", "read"}, {"product", "update-draft"}, {"product", "delete"}, {"domain", "read"},
+	{"token", "create"}, {"rolebinding", "create"}, {"audit", "read"}, {"principal", "update"},
+}
+
+type benchReq struct{ sub, dom, obj, act string }
+
+// benchRequests returns n distinct requests (n <= 160,000), alternating between
+// a domain the principal is bound in and one it is not bound in.
+func benchRequests(n int) []benchReq {
+	out := make([]benchReq, n)
+	for i := range out {
+		m := i / 2
+		p := m % 1000
+		var k, oa int
+		if i%2 == 0 {
+			k, oa = (m/1000)%10, (m/10_000+m)%len(benchObjActs)
+		} else {
+			k, oa = 10+(m/1000)%990, (m/990_000+m)%len(benchObjActs)
+		}
+		// k -> domain is a bijection on [0, 1000) because 101 is coprime to 1000;
+		// k < 10 are exactly the principal's bound domains.
+		d := (p*7 + k*101) % 1000
+		out[i] = benchReq{fmt.Sprintf("u%04d", p), fmt.Sprintf("d%04d", d), benchObjActs[oa].obj, benchObjActs[oa].act}
+	}
+	return out
+}
+
+const maxDistinct = 160_000
+
+func BenchmarkAllowed10kBindings(b *testing.B) {
+	bindings := bench10k()
+	a := newAuthorizer(b, bindings...)
+	// Sanity: the bindings are loaded and decisions are not uniformly false.
+	if !a.Allowed("u0000", "d0000", "product", "read") || a.Allowed("u0001", "d0000", "product", "read") {
+		b.Fatal("bindings not loaded as expected")
+	}
+	reqs := benchRequests(maxDistinct)
+	if n := len(slices.CompactFunc(slices.SortedFunc(slices.Values(reqs), func(x, y benchReq) int {
+		return strings.Compare(x.sub+" "+x.dom+" "+x.obj+" "+x.act, y.sub+" "+y.dom+" "+y.obj+" "+y.act)
+	}), func(x, y benchReq) bool { return x == y })); n != len(reqs) {
+		b.Fatalf("only %d of %d benchmark requests are distinct", n, len(reqs))
+	}
+	var allowed int
+	for _, r := range reqs[:2000] {
+		if a.Allowed(r.sub, r.dom, r.obj, r.act) {
+			allowed++
+		}
+	}
+	if allowed < 200 || allowed > 1200 {
+		b.Fatalf("%d of 2000 requests allowed: the mix is not a mix", allowed)
+	}
+
+	// A working set of 512 requests, answered from the decision cache after the first round.
+	working := reqs[:512]
+
+	b.Run("cached", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			r := working[i%len(working)]
+			a.Allowed(r.sub, r.dom, r.obj, r.act)
+		}
+	})
+
+	b.Run("cached-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		var next atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(next.Add(100))
+			for pb.Next() {
+				r := working[i%len(working)]
+				a.Allowed(r.sub, r.dom, r.obj, r.act)
+				i++
+			}
+		})
+	})
+
+	b.Run("uncached", func(b *testing.B) {
+		// Every request is new to the authorizer deciding it: each is decided
+		// from scratch. After maxDistinct requests a fresh authorizer takes over.
+		b.ReportAllocs()
+		var fresh *access.Authorizer
+		for i := 0; i < b.N; i++ {
+			j := i % maxDistinct
+			if j == 0 {
+				b.StopTimer()
+				fresh = newAuthorizer(b, bindings...)
+				b.StartTimer()
+			}
+			r := reqs[j]
+			fresh.Allowed(r.sub, r.dom, r.obj, r.act)
+		}
+	})
+}

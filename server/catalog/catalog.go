@@ -1,0 +1,570 @@
+// Package catalog registers domains and data products: validation,
+// authorization, optimistic concurrency and audit for every change, shared by
+// every door.
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqljson"
+
+	"github.com/meshplane/meshplane/server/access"
+	"github.com/meshplane/meshplane/server/actor"
+	"github.com/meshplane/meshplane/server/audit"
+	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/ent/domain"
+	"github.com/meshplane/meshplane/server/ent/predicate"
+	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/page"
+	"github.com/meshplane/meshplane/server/spec"
+	"github.com/meshplane/meshplane/server/store"
+)
+
+// Config configures the catalog service.
+type Config struct {
+	Store  *store.Store
+	Authz  *access.Authorizer
+	Logger *slog.Logger
+}
+
+// Validate checks that every required dependency is present.
+func (c Config) Validate() error {
+	if c.Store == nil || c.Authz == nil || c.Logger == nil {
+		return fmt.Errorf("catalog config needs Store, Authz and Logger")
+	}
+	return nil
+}
+
+// Service is the catalog's one code path for every door.
+type Service struct {
+	store *store.Store
+	authz *access.Authorizer
+	log   *slog.Logger
+}
+
+// New returns the catalog service.
+func New(c Config) (*Service, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &Service{store: c.Store, authz: c.Authz, log: c.Logger}, nil
+}
+
+// CreateDomain registers a domain; it needs domain create in every domain.
+func (s *Service) CreateDomain(ctx context.Context, name, description string, labels map[string]string) (*ent.Domain, error) {
+	var v errs.Violations
+	spec.CheckName(&v, "name", name)
+	spec.CheckDescription(&v, "description", description)
+	spec.CheckLabels(&v, "labels", labels)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.authz.Require(ctx, access.AllDomains, access.ObjDomain, access.ActCreate); err != nil {
+		return nil, err
+	}
+	var out *ent.Domain
+	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
+		exists, err := tx.Domain.Query().Where(domain.Name(name)).Exist(ctx)
+		if err != nil {
+			return err
+		}
+		if exists {
+			return errs.New(errs.KindAlreadyExists, "domain %q already exists", name)
+		}
+		out, err = tx.Domain.Create().SetName(name).SetDescription(description).SetLabels(labels).Save(ctx)
+		if err != nil {
+			return alreadyExists(err, "domain", name)
+		}
+		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
+			Action: "catalog.CreateDomain", ResourceType: "domain", Resource: name, Domain: name, After: out,
+		})
+	})
+	return out, err
+}
+
+// GetDomain returns a domain the caller may read; others are not found.
+func (s *Service) GetDomain(ctx context.Context, name string) (*ent.Domain, error) {
+	if !s.authz.Can(ctx, name, access.ObjDomain, access.ActRead) {
+		return nil, errs.NotFound("domain", name)
+	}
+	d, err := s.store.Client.Domain.Query().Where(domain.Name(name)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, errs.NotFound("domain", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading domain: %w", err)
+	}
+	return d, nil
+}
+
+// ListDomains pages through the domains the caller may read, by name.
+func (s *Service) ListDomains(ctx context.Context, pageSize int, pageToken string) ([]*ent.Domain, string, error) {
+	size, err := page.Size("pageSize", pageSize)
+	if err != nil {
+		return nil, "", err
+	}
+	cur, err := page.Decode("pageToken", pageToken, "name", false)
+	if err != nil {
+		return nil, "", err
+	}
+	scope := s.authz.ScopeOf(ctx, access.ObjDomain, access.ActRead)
+	if !scope.All && len(scope.Domains) == 0 {
+		return nil, "", nil
+	}
+	q := s.store.Client.Domain.Query()
+	if !scope.All {
+		q = q.Where(domain.NameIn(scope.Domains...))
+	}
+	if cur != nil {
+		q = q.Where(domain.NameGT(cur.Key))
+	}
+	ds, err := q.Order(ent.Asc(domain.FieldName)).Limit(size + 1).All(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("listing domains: %w", err)
+	}
+	next := ""
+	if len(ds) > size {
+		ds = ds[:size]
+		next = page.Cursor{Order: "name", Key: ds[len(ds)-1].Name}.Encode()
+	}
+	return ds, next, nil
+}
+
+// UpdateDomain replaces a domain's description and labels, guarded by version.
+func (s *Service) UpdateDomain(ctx context.Context, name, description string, labels map[string]string, version int64) (*ent.Domain, error) {
+	var v errs.Violations
+	spec.CheckName(&v, "name", name)
+	spec.CheckDescription(&v, "description", description)
+	spec.CheckLabels(&v, "labels", labels)
+	checkVersion(&v, version)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	cur, err := s.GetDomain(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authz.Require(ctx, name, access.ObjDomain, access.ActUpdate); err != nil {
+		return nil, err
+	}
+	var out *ent.Domain
+	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
+		n, err := tx.Domain.Update().Where(domain.ID(cur.ID), domain.Version(version)).
+			SetDescription(description).SetLabels(labels).AddVersion(1).Save(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			now, err := tx.Domain.Get(ctx, cur.ID)
+			if err != nil {
+				return err
+			}
+			return errs.Conflict("domain", name, version, now.Version)
+		}
+		if out, err = tx.Domain.Get(ctx, cur.ID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
+			Action: "catalog.UpdateDomain", ResourceType: "domain", Resource: name, Domain: name, Before: cur, After: out,
+		})
+	})
+	return out, err
+}
+
+func checkVersion(v *errs.Violations, version int64) {
+	if version < 1 {
+		v.Add("version", "is required: the version you read (optimistic concurrency)")
+	}
+}
+
+// CreateProductInput describes a new data product.
+type CreateProductInput struct {
+	Domain string
+	Name   string
+	Spec   spec.Product
+}
+
+// CreateDataProduct registers a draft product in a domain.
+func (s *Service) CreateDataProduct(ctx context.Context, in CreateProductInput) (*ent.DataProduct, error) {
+	var v errs.Violations
+	spec.CheckName(&v, "domain", in.Domain)
+	spec.CheckName(&v, "name", in.Name)
+	if v.Len() == 0 {
+		in.Spec.Normalize(in.Domain, in.Name)
+	}
+	in.Spec.Validate(&v, "spec")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.requireProduct(ctx, in.Domain, in.Name, access.ActCreate); err != nil {
+		return nil, err
+	}
+	who, _ := actor.From(ctx)
+	var out *ent.DataProduct
+	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
+		ok, err := tx.Domain.Query().Where(domain.Name(in.Domain)).Exist(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errs.NotFound("domain", in.Domain)
+		}
+		exists, err := tx.DataProduct.Query().Where(dataproduct.Domain(in.Domain), dataproduct.Name(in.Name)).Exist(ctx)
+		if err != nil {
+			return err
+		}
+		if exists {
+			return errs.New(errs.KindAlreadyExists, "data product %s/%s already exists", in.Domain, in.Name)
+		}
+		out, err = tx.DataProduct.Create().
+			SetDomain(in.Domain).SetName(in.Name).
+			SetDescription(in.Spec.Description).SetOwner(in.Spec.Owner).SetLabels(in.Spec.Labels).
+			SetSource(in.Spec.Source).SetPorts(in.Spec.Ports).SetSinks(in.Spec.Sinks).
+			SetCreatedBy(who.Name).SetUpdatedBy(who.Name).Save(ctx)
+		if err != nil {
+			return alreadyExists(err, "data product", in.Domain+"/"+in.Name)
+		}
+		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
+			Action: "catalog.CreateDataProduct", ResourceType: "product", Resource: in.Domain + "/" + in.Name,
+			Domain: in.Domain, After: out,
+		})
+	})
+	return out, err
+}
+
+// requireProduct checks act on products of domain, answering not-found to
+// callers who may not even read there, so other domains' products stay hidden.
+func (s *Service) requireProduct(ctx context.Context, dom, name, act string) error {
+	if !s.authz.Can(ctx, dom, access.ObjProduct, access.ActRead) {
+		if act == access.ActCreate {
+			return errs.NotFound("domain", dom)
+		}
+		return errs.NotFound("data product", dom+"/"+name)
+	}
+	return s.authz.Require(ctx, dom, access.ObjProduct, act)
+}
+
+// GetDataProduct returns a product the caller may read; others are not found.
+func (s *Service) GetDataProduct(ctx context.Context, dom, name string) (*ent.DataProduct, error) {
+	if !s.authz.Can(ctx, dom, access.ObjProduct, access.ActRead) {
+		return nil, errs.NotFound("data product", dom+"/"+name)
+	}
+	p, err := s.store.Client.DataProduct.Query().Where(dataproduct.Domain(dom), dataproduct.Name(name)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, errs.NotFound("data product", dom+"/"+name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading data product: %w", err)
+	}
+	return p, nil
+}
+
+// UpdateProductInput replaces a product's mutable fields.
+type UpdateProductInput struct {
+	Domain string
+	Name   string
+	Spec   spec.Product
+	// Lifecycle moves the product when not empty.
+	Lifecycle spec.Lifecycle
+	Version   int64
+}
+
+// UpdateDataProduct replaces the product's spec and optionally moves its
+// lifecycle. Members may edit drafts that stay drafts; everything else needs
+// product update. Retired products are read-only.
+func (s *Service) UpdateDataProduct(ctx context.Context, in UpdateProductInput) (*ent.DataProduct, error) {
+	var v errs.Violations
+	spec.CheckName(&v, "domain", in.Domain)
+	spec.CheckName(&v, "name", in.Name)
+	if v.Len() == 0 {
+		in.Spec.Normalize(in.Domain, in.Name)
+	}
+	in.Spec.Validate(&v, "spec")
+	if in.Lifecycle != "" && !slices.Contains(spec.Lifecycles, in.Lifecycle) {
+		v.Add("lifecycle", "must be draft, active, deprecated or retired, got %q", in.Lifecycle)
+	}
+	checkVersion(&v, in.Version)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	cur, err := s.GetDataProduct(ctx, in.Domain, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	from := spec.Lifecycle(cur.Lifecycle)
+	to := from
+	if in.Lifecycle != "" {
+		to = in.Lifecycle
+	}
+	act := access.ActUpdate
+	if from == spec.LifecycleDraft && to == spec.LifecycleDraft {
+		act = access.ActUpdateDraft
+	}
+	if err := s.authz.Require(ctx, in.Domain, access.ObjProduct, act); err != nil {
+		return nil, err
+	}
+	if from == spec.LifecycleRetired {
+		return nil, errs.New(errs.KindFailedPrecondition, "data product %s/%s is retired and read-only", in.Domain, in.Name).WithReason("RETIRED")
+	}
+	if from != to && !spec.CanTransition(from, to) {
+		var v errs.Violations
+		v.Add("lifecycle", "cannot move from %s to %s", from, to)
+		return nil, v.Err()
+	}
+	who, _ := actor.From(ctx)
+	var out *ent.DataProduct
+	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
+		n, err := tx.DataProduct.Update().Where(dataproduct.ID(cur.ID), dataproduct.Version(in.Version)).
+			SetDescription(in.Spec.Description).SetOwner(in.Spec.Owner).SetLabels(in.Spec.Labels).
+			SetSource(in.Spec.Source).SetPorts(in.Spec.Ports).SetSinks(in.Spec.Sinks).
+			SetLifecycle(dataproduct.Lifecycle(to)).SetUpdatedBy(who.Name).AddVersion(1).Save(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			now, err := tx.DataProduct.Get(ctx, cur.ID)
+			if err != nil {
+				return err
+			}
+			return errs.Conflict("data product", in.Domain+"/"+in.Name, in.Version, now.Version)
+		}
+		if out, err = tx.DataProduct.Get(ctx, cur.ID); err != nil {
+			return err
+		}
+		action := "catalog.UpdateDataProduct"
+		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
+			Action: action, ResourceType: "product", Resource: in.Domain + "/" + in.Name,
+			Domain: in.Domain, Before: cur, After: out,
+		})
+	})
+	return out, err
+}
+
+// DeleteDataProduct deletes a draft. Products past draft have consumers and
+// history: retire them instead. A version of 0 skips the concurrency check.
+func (s *Service) DeleteDataProduct(ctx context.Context, dom, name string, version int64) error {
+	var v errs.Violations
+	spec.CheckName(&v, "domain", dom)
+	spec.CheckName(&v, "name", name)
+	if version < 0 {
+		v.Add("version", "must not be negative")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	cur, err := s.GetDataProduct(ctx, dom, name)
+	if err != nil {
+		return err
+	}
+	if err := s.authz.Require(ctx, dom, access.ObjProduct, access.ActDeleteDraft); err != nil {
+		return err
+	}
+	if cur.Lifecycle != dataproduct.LifecycleDraft {
+		return errs.New(errs.KindFailedPrecondition, "data product %s/%s is %s: only drafts can be deleted; move it to retired instead", dom, name, cur.Lifecycle).WithReason("NOT_DRAFT")
+	}
+	return s.store.Tx(ctx, func(tx *ent.Tx) error {
+		preds := []predicate.DataProduct{dataproduct.ID(cur.ID), dataproduct.LifecycleEQ(dataproduct.LifecycleDraft)}
+		if version != 0 {
+			preds = append(preds, dataproduct.Version(version))
+		}
+		n, err := tx.DataProduct.Delete().Where(preds...).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			now, err := tx.DataProduct.Get(ctx, cur.ID)
+			if ent.IsNotFound(err) {
+				return errs.NotFound("data product", dom+"/"+name)
+			}
+			if err != nil {
+				return err
+			}
+			return errs.Conflict("data product", dom+"/"+name, version, now.Version)
+		}
+		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
+			Action: "catalog.DeleteDataProduct", ResourceType: "product", Resource: dom + "/" + name,
+			Domain: dom, Before: cur,
+		})
+	})
+}
+
+// Order fields for listing products.
+const (
+	OrderName       = "name"
+	OrderCreateTime = "create_time"
+	OrderUpdateTime = "update_time"
+)
+
+// ListProductsInput filters and orders a product listing.
+type ListProductsInput struct {
+	Domain     string
+	Lifecycle  spec.Lifecycle
+	Labels     map[string]string
+	Text       string
+	PageSize   int
+	PageToken  string
+	OrderBy    string
+	Descending bool
+}
+
+// ProductPage is one page of products with a cursor after each item.
+type ProductPage struct {
+	Items   []*ent.DataProduct
+	Cursors []string
+	// Next is the token of the next page, "" on the last page.
+	Next string
+}
+
+// ListDataProducts pages through the products the caller may read with keyset pagination.
+func (s *Service) ListDataProducts(ctx context.Context, in ListProductsInput) (ProductPage, error) {
+	var v errs.Violations
+	if in.Domain != "" {
+		spec.CheckName(&v, "domain", in.Domain)
+	}
+	if in.Lifecycle != "" && !slices.Contains(spec.Lifecycles, in.Lifecycle) {
+		v.Add("lifecycle", "must be draft, active, deprecated or retired, got %q", in.Lifecycle)
+	}
+	spec.CheckLabels(&v, "labels", in.Labels)
+	if len(in.Text) > 256 {
+		v.Add("text", "must be at most 256 characters")
+	}
+	if in.OrderBy == "" {
+		in.OrderBy = OrderName
+	}
+	if !slices.Contains([]string{OrderName, OrderCreateTime, OrderUpdateTime}, in.OrderBy) {
+		v.Add("orderBy", "must be name, create_time or update_time")
+	}
+	if err := v.Err(); err != nil {
+		return ProductPage{}, err
+	}
+	size, err := page.Size("pageSize", in.PageSize)
+	if err != nil {
+		return ProductPage{}, err
+	}
+	cur, err := page.Decode("pageToken", in.PageToken, in.OrderBy, in.Descending)
+	if err != nil {
+		return ProductPage{}, err
+	}
+	scope := s.authz.ScopeOf(ctx, access.ObjProduct, access.ActRead)
+	var preds []predicate.DataProduct
+	switch {
+	case in.Domain != "":
+		if !scope.Contains(in.Domain) {
+			return ProductPage{}, nil
+		}
+		preds = append(preds, dataproduct.Domain(in.Domain))
+	case !scope.All:
+		if len(scope.Domains) == 0 {
+			return ProductPage{}, nil
+		}
+		preds = append(preds, dataproduct.DomainIn(scope.Domains...))
+	}
+	if in.Lifecycle != "" {
+		preds = append(preds, dataproduct.LifecycleEQ(dataproduct.Lifecycle(in.Lifecycle)))
+	}
+	keys := make([]string, 0, len(in.Labels))
+	for k := range in.Labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		key, val := k, in.Labels[k]
+		preds = append(preds, predicate.DataProduct(func(sel *sql.Selector) {
+			sel.Where(sqljson.ValueEQ(dataproduct.FieldLabels, val, sqljson.Path(key)))
+		}))
+	}
+	if in.Text != "" {
+		preds = append(preds, dataproduct.Or(dataproduct.NameContainsFold(in.Text), dataproduct.DescriptionContainsFold(in.Text)))
+	}
+	if cur != nil {
+		p, err := afterCursor(in.OrderBy, in.Descending, cur)
+		if err != nil {
+			return ProductPage{}, err
+		}
+		preds = append(preds, p)
+	}
+	q := s.store.Client.DataProduct.Query().Where(preds...)
+	dir := ent.Asc
+	if in.Descending {
+		dir = ent.Desc
+	}
+	switch in.OrderBy {
+	case OrderName:
+		q = q.Order(dir(dataproduct.FieldName), dir(dataproduct.FieldDomain))
+	case OrderCreateTime:
+		q = q.Order(dir(dataproduct.FieldCreateTime), dir(dataproduct.FieldID))
+	case OrderUpdateTime:
+		q = q.Order(dir(dataproduct.FieldUpdateTime), dir(dataproduct.FieldID))
+	}
+	items, err := q.Limit(size + 1).All(ctx)
+	if err != nil {
+		return ProductPage{}, fmt.Errorf("listing data products: %w", err)
+	}
+	out := ProductPage{}
+	more := len(items) > size
+	if more {
+		items = items[:size]
+	}
+	out.Items = items
+	out.Cursors = make([]string, len(items))
+	for i, p := range items {
+		out.Cursors[i] = cursorOf(in.OrderBy, in.Descending, p).Encode()
+	}
+	if more {
+		out.Next = out.Cursors[len(items)-1]
+	}
+	return out, nil
+}
+
+func cursorOf(order string, desc bool, p *ent.DataProduct) page.Cursor {
+	switch order {
+	case OrderCreateTime:
+		return page.Cursor{Order: order, Desc: desc, Key: p.CreateTime.UTC().Format(time.RFC3339Nano), ID: p.ID}
+	case OrderUpdateTime:
+		return page.Cursor{Order: order, Desc: desc, Key: p.UpdateTime.UTC().Format(time.RFC3339Nano), ID: p.ID}
+	default:
+		return page.Cursor{Order: order, Desc: desc, Key: p.Name, ID: p.Domain}
+	}
+}
+
+func afterCursor(order string, desc bool, c *page.Cursor) (predicate.DataProduct, error) {
+	bad := func() error {
+		var v errs.Violations
+		v.Add("pageToken", "is not a page token returned by this list")
+		return v.Err()
+	}
+	switch order {
+	case OrderName:
+		if desc {
+			return dataproduct.Or(dataproduct.NameLT(c.Key), dataproduct.And(dataproduct.Name(c.Key), dataproduct.DomainLT(c.ID))), nil
+		}
+		return dataproduct.Or(dataproduct.NameGT(c.Key), dataproduct.And(dataproduct.Name(c.Key), dataproduct.DomainGT(c.ID))), nil
+	default:
+		t, err := time.Parse(time.RFC3339Nano, c.Key)
+		if err != nil {
+			return nil, bad()
+		}
+		gt, eq, idgt := dataproduct.CreateTimeGT, dataproduct.CreateTimeEQ, dataproduct.IDGT
+		lt, idlt := dataproduct.CreateTimeLT, dataproduct.IDLT
+		if order == OrderUpdateTime {
+			gt, eq, lt = dataproduct.UpdateTimeGT, dataproduct.UpdateTimeEQ, dataproduct.UpdateTimeLT
+		}
+		if desc {
+			return dataproduct.Or(lt(t), dataproduct.And(eq(t), idlt(c.ID))), nil
+		}
+		return dataproduct.Or(gt(t), dataproduct.And(eq(t), idgt(c.ID))), nil
+	}
+}
+
+func alreadyExists(err error, resource, name string) error {
+	if ent.IsConstraintError(err) {
+		return errs.New(errs.KindAlreadyExists, "%s %q already exists", resource, name)
+	}
+	return err
+}

@@ -1,0 +1,69 @@
+// Package page encodes opaque, tamper-checked keyset cursors and bounds page sizes.
+package page
+
+import (
+	"encoding/base64"
+	"encoding/json"
+
+	"github.com/meshplane/meshplane/server/errs"
+)
+
+// DefaultSize and MaxSize bound how many items one page returns.
+const (
+	DefaultSize = 50
+	MaxSize     = 500
+)
+
+// Size returns the page size to use for a requested size, or an error for a negative one.
+func Size(path string, requested int) (int, error) {
+	switch {
+	case requested < 0:
+		var v errs.Violations
+		v.Add(path, "must not be negative")
+		return 0, v.Err()
+	case requested == 0:
+		return DefaultSize, nil
+	case requested > MaxSize:
+		return MaxSize, nil
+	}
+	return requested, nil
+}
+
+// Cursor is the position after the last item of a page: the ordering it
+// belongs to and the sort key of that item.
+type Cursor struct {
+	Order string `json:"o"`
+	Desc  bool   `json:"d,omitempty"`
+	Key   string `json:"k"`
+	ID    string `json:"i"`
+}
+
+// Encode returns the cursor as an opaque token.
+func (c Cursor) Encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Decode parses a token produced by Encode for the same ordering; a token
+// from another ordering or a mangled one is an invalid argument on path.
+func Decode(path, token, order string, desc bool) (*Cursor, error) {
+	if token == "" {
+		return nil, nil
+	}
+	var c Cursor
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || len(token) > 1024 {
+		var v errs.Violations
+		v.Add(path, "is not a page token returned by this list")
+		return nil, v.Err()
+	}
+	if c.Order != order || c.Desc != desc {
+		var v errs.Violations
+		v.Add(path, "belongs to a different ordering: repeat the request with the ordering that produced it")
+		return nil, v.Err()
+	}
+	return &c, nil
+}
