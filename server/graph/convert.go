@@ -1,0 +1,282 @@
+package graph
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/meshplane/meshplane/server/catalog"
+	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/graph/model"
+	"github.com/meshplane/meshplane/server/page"
+	"github.com/meshplane/meshplane/server/spec"
+)
+
+// Decoding: GraphQL inputs to the service's values. Optional inputs decode to
+// zero values, which the service treats as "use the default", as it does for
+// the Connect API's unset fields.
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func num(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func num64(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func flag(p *bool) bool {
+	return p != nil && *p
+}
+
+// labelMap decodes a label list. A map holds one value per key, so a repeated
+// key is refused rather than silently dropped; path names the list in the request.
+func labelMap(path string, in []*model.LabelInput) (map[string]string, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(in))
+	var v errs.Violations
+	for i, l := range in {
+		if _, dup := out[l.Key]; dup {
+			v.Add(fmt.Sprintf("%s[%d].key", path, i), "duplicate label key %q", l.Key)
+			continue
+		}
+		out[l.Key] = l.Value
+	}
+	return out, v.Err()
+}
+
+// productSpec decodes a product spec; field names match spec.Product's, so
+// the service's violation paths ("spec.ports[0].fields[1].name") name the
+// input's fields.
+func productSpec(in *model.DataProductSpecInput) (spec.Product, error) {
+	if in == nil {
+		return spec.Product{}, nil
+	}
+	labels, err := labelMap("spec.labels", in.Labels)
+	if err != nil {
+		return spec.Product{}, err
+	}
+	p := spec.Product{
+		Description: str(in.Description),
+		Owner:       in.Owner,
+		Labels:      labels,
+	}
+	if s := in.Source; s != nil {
+		p.Source = spec.Source{
+			Kind:      s.Kind,
+			Host:      s.Host,
+			Port:      s.Port,
+			Database:  s.Database,
+			Tables:    s.Tables,
+			Username:  s.Username,
+			SecretRef: s.SecretRef,
+		}
+	}
+	p.Ports = make([]spec.OutputPort, len(in.Ports))
+	for i, port := range in.Ports {
+		p.Ports[i] = outputPort(port)
+	}
+	if len(in.Sinks) > 0 {
+		p.Sinks = make([]spec.Sink, len(in.Sinks))
+		for i, s := range in.Sinks {
+			p.Sinks[i] = sink(s)
+		}
+	}
+	return p, nil
+}
+
+func outputPort(in *model.OutputPortInput) spec.OutputPort {
+	out := spec.OutputPort{
+		Name:         in.Name,
+		Description:  str(in.Description),
+		MajorVersion: num(in.MajorVersion),
+		Partitions:   num(in.Partitions),
+		RetentionMs:  num64(in.RetentionMs),
+		Table:        str(in.Table),
+		Fields:       make([]spec.Field, len(in.Fields)),
+	}
+	if in.CleanupPolicy != nil {
+		out.CleanupPolicy = *in.CleanupPolicy
+	}
+	for i, f := range in.Fields {
+		out.Fields[i] = spec.Field{
+			Name:        f.Name,
+			Type:        f.Type,
+			Nullable:    flag(f.Nullable),
+			Description: str(f.Description),
+			Tags:        f.Tags,
+		}
+		if f.Classification != nil {
+			out.Fields[i].Classification = *f.Classification
+		}
+	}
+	return out
+}
+
+func sink(in *model.SinkInput) spec.Sink {
+	out := spec.Sink{Name: in.Name, Ports: in.Ports}
+	if b := in.Bigquery; b != nil {
+		out.BigQuery = &spec.BigQuerySink{Project: b.Project, Dataset: b.Dataset, CredentialsRef: b.CredentialsRef}
+	}
+	if b := in.S3; b != nil {
+		out.S3 = &spec.S3Sink{
+			Bucket:           b.Bucket,
+			Region:           b.Region,
+			Prefix:           str(b.Prefix),
+			Format:           str(b.Format),
+			FlushSize:        num(b.FlushSize),
+			RotateIntervalMs: num64(b.RotateIntervalMs),
+			CredentialsRef:   str(b.CredentialsRef),
+		}
+	}
+	if b := in.Jdbc; b != nil {
+		out.JDBC = &spec.JDBCSink{
+			URL:              b.URL,
+			Username:         b.Username,
+			SecretRef:        b.SecretRef,
+			InsertMode:       str(b.InsertMode),
+			PrimaryKeyFields: b.PrimaryKeyFields,
+			DeleteEnabled:    flag(b.DeleteEnabled),
+		}
+	}
+	if b := in.Elasticsearch; b != nil {
+		out.Elasticsearch = &spec.ElasticsearchSink{
+			URL:         b.URL,
+			Username:    str(b.Username),
+			SecretRef:   str(b.SecretRef),
+			IndexPrefix: str(b.IndexPrefix),
+		}
+	}
+	return out
+}
+
+// listProducts decodes a product listing's arguments; dom is the domain to list.
+func listProducts(first *int, after *string, dom string, lifecycle *spec.Lifecycle, labels []*model.LabelInput, text *string, order *model.DataProductOrder) (catalog.ListProductsInput, error) {
+	ls, err := labelMap("filter.labels", labels)
+	if err != nil {
+		return catalog.ListProductsInput{}, err
+	}
+	in := catalog.ListProductsInput{
+		Domain:    dom,
+		Labels:    ls,
+		Text:      str(text),
+		PageSize:  num(first),
+		PageToken: str(after),
+	}
+	if lifecycle != nil {
+		in.Lifecycle = *lifecycle
+	}
+	if order != nil {
+		in.OrderBy = order.Field
+		in.Descending = order.Direction != nil && *order.Direction == model.OrderDirectionDesc
+	}
+	return in, nil
+}
+
+// Encoding: the service's values to GraphQL objects.
+
+// labels returns a label map as a list sorted by key, so responses are stable.
+func labels(m map[string]string) []*model.Label {
+	out := make([]*model.Label, 0, len(m))
+	for k, v := range m {
+		out = append(out, &model.Label{Key: k, Value: v})
+	}
+	slices.SortFunc(out, func(a, b *model.Label) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+// nullable returns nil for the empty string: GraphQL's "absent".
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func pageInfo(cursors []string, next string) *model.PageInfo {
+	info := &model.PageInfo{HasNextPage: next != ""}
+	if len(cursors) > 0 {
+		info.EndCursor = &cursors[len(cursors)-1]
+	}
+	return info
+}
+
+func productConnection(p catalog.ProductPage) *model.DataProductConnection {
+	c := &model.DataProductConnection{
+		Edges:    make([]*model.DataProductEdge, len(p.Items)),
+		Nodes:    p.Items,
+		PageInfo: pageInfo(p.Cursors, p.Next),
+	}
+	for i, item := range p.Items {
+		c.Edges[i] = &model.DataProductEdge{Cursor: p.Cursors[i], Node: item}
+	}
+	return c
+}
+
+// The listings below return only the token of the next page, which is the
+// cursor of the page's last item. Edges need a cursor for every item, so
+// these build them as the services do — keyset cursors in the ordering each
+// listing uses — and take the service's own token for the last item.
+// graph_test checks that the two agree.
+
+func cursors[T any](items []T, next string, cursorOf func(T) page.Cursor) []string {
+	out := make([]string, len(items))
+	for i, item := range items {
+		out[i] = cursorOf(item).Encode()
+	}
+	if next != "" && len(out) > 0 {
+		out[len(out)-1] = next
+	}
+	return out
+}
+
+func domainCursor(d *ent.Domain) page.Cursor { return page.Cursor{Order: "name", Key: d.Name} }
+
+func principalCursor(p *ent.Principal) page.Cursor { return page.Cursor{Order: "name", Key: p.Name} }
+
+func auditCursor(e *ent.AuditEvent) page.Cursor {
+	return page.Cursor{Order: "seq", Desc: true, Key: strconv.FormatInt(e.ID, 10)}
+}
+
+func domainConnection(ds []*ent.Domain, next string) *model.DomainConnection {
+	cs := cursors(ds, next, domainCursor)
+	c := &model.DomainConnection{Edges: make([]*model.DomainEdge, len(ds)), Nodes: ds, PageInfo: pageInfo(cs, next)}
+	for i, d := range ds {
+		c.Edges[i] = &model.DomainEdge{Cursor: cs[i], Node: d}
+	}
+	return c
+}
+
+func principalConnection(ps []*ent.Principal, next string) *model.PrincipalConnection {
+	cs := cursors(ps, next, principalCursor)
+	c := &model.PrincipalConnection{Edges: make([]*model.PrincipalEdge, len(ps)), Nodes: ps, PageInfo: pageInfo(cs, next)}
+	for i, p := range ps {
+		c.Edges[i] = &model.PrincipalEdge{Cursor: cs[i], Node: p}
+	}
+	return c
+}
+
+func auditConnection(es []*ent.AuditEvent, next string) *model.AuditEventConnection {
+	cs := cursors(es, next, auditCursor)
+	c := &model.AuditEventConnection{Edges: make([]*model.AuditEventEdge, len(es)), Nodes: es, PageInfo: pageInfo(cs, next)}
+	for i, e := range es {
+		c.Edges[i] = &model.AuditEventEdge{Cursor: cs[i], Node: e}
+	}
+	return c
+}

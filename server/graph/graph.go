@@ -1,0 +1,150 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/99designs/gqlgen/complexity"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/meshplane/meshplane/server/actor"
+	"github.com/meshplane/meshplane/server/audit"
+	"github.com/meshplane/meshplane/server/catalog"
+	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/graph/generated"
+	"github.com/meshplane/meshplane/server/identity"
+)
+
+// Limits on one request.
+const (
+	// MaxComplexity bounds a query's cost: scalars are free, every object
+	// costs one, and a connection multiplies what it selects by its page size
+	// (first, 50 when omitted, at most 500). Roughly, no response carries more
+	// than this many objects, and nested connections (domains → products)
+	// cannot fan out into hundreds of listings.
+	MaxComplexity = 10_000
+	// MaxBodyBytes bounds a request body; the largest valid product spec fits.
+	MaxBodyBytes = 8 << 20
+)
+
+// Config configures the GraphQL door.
+type Config struct {
+	Catalog  *catalog.Service
+	Identity *identity.Service
+	Audit    *audit.Service
+	Logger   *slog.Logger
+}
+
+// Validate checks that every required dependency is present.
+func (c Config) Validate() error {
+	var missing []string
+	if c.Catalog == nil {
+		missing = append(missing, "Catalog")
+	}
+	if c.Identity == nil {
+		missing = append(missing, "Identity")
+	}
+	if c.Audit == nil {
+		missing = append(missing, "Audit")
+	}
+	if c.Logger == nil {
+		missing = append(missing, "Logger")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("graph config is missing %v", missing)
+	}
+	return nil
+}
+
+// New returns the handler of the GraphQL endpoint: JSON over POST, mounted
+// by the server at /graphql behind authentication, so the caller is already
+// in the request's context.
+func New(c Config) (http.Handler, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	r := &Resolver{catalog: c.Catalog, identity: c.Identity, audit: c.Audit, log: c.Logger}
+	cfg := generated.Config{Resolvers: r}
+	setComplexity(&cfg.Complexity)
+
+	srv := handler.New(generated.NewExecutableSchema(cfg))
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.FixedComplexityLimit(MaxComplexity, complexity.WithFixedScalarValue(0)))
+	srv.AroundFields(domainErrors)
+	srv.SetRecoverFunc(recoverPanic)
+	srv.SetErrorPresenter(presentError(c.Logger))
+
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "GraphQL requests are POSTed as JSON", http.StatusMethodNotAllowed)
+			return
+		}
+		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
+		srv.ServeHTTP(w, req)
+	}), nil
+}
+
+// domainErrors makes every error a resolver returns an *errs.Error, so the
+// presenter can tell the service's verdicts from GraphQL's own errors
+// (syntax, validation, argument coercion), which carry no domain error.
+func domainErrors(ctx context.Context, next graphql.Resolver) (any, error) {
+	res, err := next(ctx)
+	if err != nil {
+		return res, errs.As(err)
+	}
+	return res, nil
+}
+
+// recoverPanic turns a panic in a resolver into an internal error; the
+// presenter logs the panic and its stack and shows the caller only "internal error".
+func recoverPanic(_ context.Context, p any) error {
+	return errs.Internal(fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
+}
+
+// presentError is the one place domain errors become GraphQL errors: the
+// message, plus extensions {code, reason, fields: [{path, message}]}. Internal
+// errors are logged and shown as "internal error" only.
+func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		var e *errs.Error
+		if !errors.As(err, &e) {
+			// GraphQL's own errors (parse, validation, complexity, argument
+			// coercion) describe the request and carry their own codes.
+			return graphql.DefaultErrorPresenter(ctx, err)
+		}
+		out := &gqlerror.Error{Message: e.Message, Path: graphql.GetPath(ctx)}
+		var gqlErr *gqlerror.Error
+		if errors.As(err, &gqlErr) {
+			out.Path, out.Locations = gqlErr.Path, gqlErr.Locations
+		}
+		reason := e.Reason
+		if e.Kind == errs.KindInternal {
+			cause := errors.Unwrap(e)
+			if cause == nil {
+				cause = e
+			}
+			log.ErrorContext(ctx, "graphql request failed",
+				"path", out.Path.String(), "request_id", actor.RequestID(ctx), "error", cause)
+			out.Message, reason = "internal error", "INTERNAL"
+		}
+		out.Extensions = map[string]any{
+			"code":   e.Kind.String(),
+			"reason": reason,
+			"fields": append([]errs.FieldViolation{}, e.Fields...),
+		}
+		return out
+	}
+}

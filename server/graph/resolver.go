@@ -1,0 +1,17 @@
+package graph
+
+import (
+	"log/slog"
+
+	"github.com/meshplane/meshplane/server/audit"
+	"github.com/meshplane/meshplane/server/catalog"
+	"github.com/meshplane/meshplane/server/identity"
+)
+
+// Resolver is the root of every resolver: it holds the services each field calls.
+type Resolver struct {
+	catalog  *catalog.Service
+	identity *identity.Service
+	audit    *audit.Service
+	log      *slog.Logger
+}
