@@ -1,0 +1,200 @@
+// Command meshplane is the data mesh control plane: `meshplane serve` runs the
+// server, `meshplane migrate` applies catalog migrations.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/meshplane/meshplane/server/app"
+	"github.com/meshplane/meshplane/server/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `meshplane — a self-service data mesh control plane
+
+Usage:
+  meshplane serve   [--addr HOST:PORT] [--data-dir DIR] [--database-url URL] [flags]
+  meshplane migrate [--data-dir DIR] [--database-url URL] [--status]
+  meshplane version
+
+Run "meshplane COMMAND -h" for a command's flags. Every flag can also be set
+through the environment as MESHPLANE_<FLAG> (e.g. MESHPLANE_DATABASE_URL).
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "meshplane:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("a command is required")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "migrate":
+		return migrate(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "meshplane", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+type common struct {
+	dataDir     string
+	databaseURL string
+	logFormat   string
+	logLevel    string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.dataDir, "data-dir", envOr("MESHPLANE_DATA_DIR", "./meshplane-data"), "directory for the embedded catalog, the admin token and workspaces")
+	fs.StringVar(&c.databaseURL, "database-url", os.Getenv("MESHPLANE_DATABASE_URL"), "catalog database (postgres://…); empty uses SQLite in the data dir")
+	fs.StringVar(&c.logFormat, "log-format", envOr("MESHPLANE_LOG_FORMAT", "text"), "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", envOr("MESHPLANE_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
+}
+
+func (c *common) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, got %q", c.logFormat)
+}
+
+func (c *common) dbURL() (string, error) {
+	if c.databaseURL != "" {
+		return c.databaseURL, nil
+	}
+	abs, err := filepath.Abs(c.dataDir)
+	if err != nil {
+		return "", err
+	}
+	return "sqlite://" + filepath.Join(abs, "catalog.db"), nil
+}
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func serve(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	addr := fs.String("addr", envOr("MESHPLANE_ADDR", "127.0.0.1:8080"), "address to listen on (HTTP/1.1 and h2c)")
+	noMigrate := fs.Bool("no-migrate", false, "refuse to start with pending migrations instead of applying them")
+	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight requests may run after SIGTERM")
+	accessLog := fs.Bool("access-log", false, "log every request")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	dataDir, err := filepath.Abs(c.dataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data dir: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	srv, err := app.New(ctx, app.Config{
+		DataDir: dataDir, DatabaseURL: c.databaseURL, Logger: log,
+		AutoMigrate: !*noMigrate, BindingReload: 30 * time.Second, AccessLog: *accessLog,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	log.Info("catalog ready", "database", srv.Store.URL)
+	if srv.AdminTokenPath != "" {
+		log.Info("initial admin token written; use it as Authorization: Bearer <token>", "path", srv.AdminTokenPath)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	log.Info("meshplane listening", "addr", "http://"+ln.Addr().String(), "graphql", "http://"+ln.Addr().String()+"/graphql", "version", version)
+	return srv.Serve(ctx, ln, *grace)
+}
+
+func migrate(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	status := fs.Bool("status", false, "print applied and pending migrations without applying them")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	url, err := c.dbURL()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if *status {
+		s, err := st.Status(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "database: %s\napplied: %d\npending: %d\nlatest known: %s\n", st.URL, len(s.Applied), len(s.Pending), s.Latest)
+		for _, m := range s.Pending {
+			fmt.Fprintf(stdout, "  pending %s_%s\n", m.Version, m.Name)
+		}
+		return nil
+	}
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "catalog is up to date")
+		return nil
+	}
+	for _, v := range applied {
+		fmt.Fprintln(stdout, "applied", v)
+	}
+	return nil
+}

@@ -1,0 +1,283 @@
+// Package app assembles meshplane: it opens the catalog, builds the service
+// layer and both doors on one HTTP handler, and serves it with graceful shutdown.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/meshplane/meshplane/policies"
+	"github.com/meshplane/meshplane/server/access"
+	"github.com/meshplane/meshplane/server/audit"
+	"github.com/meshplane/meshplane/server/authn"
+	"github.com/meshplane/meshplane/server/catalog"
+	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/graph"
+	"github.com/meshplane/meshplane/server/identity"
+	"github.com/meshplane/meshplane/server/rpc"
+	"github.com/meshplane/meshplane/server/store"
+	"github.com/meshplane/meshplane/server/telemetry"
+)
+
+// MaxGraphQLBytes bounds a GraphQL request body.
+const MaxGraphQLBytes = 4 << 20
+
+// Config configures a meshplane server.
+type Config struct {
+	// DataDir holds the embedded catalog, the admin token and workspaces.
+	DataDir string
+	// DatabaseURL overrides the embedded SQLite catalog (postgres://…).
+	DatabaseURL string
+	Logger      *slog.Logger
+	// AutoMigrate applies pending migrations on start (the default for serve).
+	AutoMigrate bool
+	// BindingReload is how often role bindings are re-read, so replicas sharing
+	// a database converge; 0 disables it.
+	BindingReload time.Duration
+	// AccessLog logs every request at info level.
+	AccessLog bool
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.DataDir == "" {
+		return errors.New("a data dir is required")
+	}
+	if c.Logger == nil {
+		return errors.New("a logger is required")
+	}
+	return nil
+}
+
+// Server is an assembled meshplane.
+type Server struct {
+	Handler  http.Handler
+	Store    *store.Store
+	Identity *identity.Service
+	Catalog  *catalog.Service
+	Audit    *audit.Service
+	Authz    *access.Authorizer
+	Metrics  *telemetry.Metrics
+	// AdminTokenPath is set when this start created the initial admin.
+	AdminTokenPath string
+
+	log      *slog.Logger
+	teardown []func()
+	cfg      Config
+}
+
+// New opens the catalog and assembles the server. Close releases it.
+func New(ctx context.Context, c Config) (_ *Server, err error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{log: c.Logger, cfg: c}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	url := c.DatabaseURL
+	if url == "" {
+		url = "sqlite://" + filepath.Join(c.DataDir, "catalog.db")
+	}
+	if s.Store, err = store.Open(ctx, url); err != nil {
+		return nil, err
+	}
+	s.onClose(func() { s.Store.Close() })
+	if c.AutoMigrate {
+		applied, err := s.Store.Migrate(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("migrating catalog: %w", err)
+		}
+		if len(applied) > 0 {
+			s.log.Info("applied catalog migrations", "versions", applied)
+		}
+	}
+	st, err := s.Store.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(st.Pending) > 0 {
+		return nil, fmt.Errorf("catalog has %d pending migrations: run meshplane migrate", len(st.Pending))
+	}
+	if s.Authz, err = access.New(policies.RBACModel, policies.RBACPolicy); err != nil {
+		return nil, fmt.Errorf("loading rbac policy: %w", err)
+	}
+	if s.Identity, err = identity.New(identity.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger}); err != nil {
+		return nil, err
+	}
+	if err := s.Identity.ReloadBindings(ctx); err != nil {
+		return nil, err
+	}
+	if s.AdminTokenPath, err = s.Identity.Bootstrap(ctx, c.DataDir); err != nil {
+		return nil, err
+	}
+	if s.Catalog, err = catalog.New(catalog.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger}); err != nil {
+		return nil, err
+	}
+	if s.Audit, err = audit.NewService(s.Store, s.Authz); err != nil {
+		return nil, err
+	}
+	s.Metrics = telemetry.New()
+
+	mux := http.NewServeMux()
+	if err := rpc.Mount(mux, rpc.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Metrics: s.Metrics, Logger: c.Logger}); err != nil {
+		return nil, err
+	}
+	gql, err := graph.New(graph.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Logger: c.Logger})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/graphql", s.graphQL(gql))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Store.DB.PingContext(r.Context()); err != nil {
+			http.Error(w, "catalog unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /metrics", s.Metrics.Handler())
+	mux.HandleFunc("/", notFound)
+	s.Handler = authn.Middleware(s.Identity)(s.accessLog(mux))
+	return s, nil
+}
+
+func (s *Server) onClose(f func()) { s.teardown = append(s.teardown, f) }
+
+// Close releases everything New built, in reverse order.
+func (s *Server) Close() {
+	for _, f := range slices.Backward(s.teardown) {
+		f()
+	}
+	s.teardown = nil
+}
+
+// graphQL refuses unauthenticated GraphQL calls with a GraphQL-shaped error
+// and bounds the body size before gqlgen reads it.
+func (s *Server) graphQL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		code := "ok"
+		defer func() { s.Metrics.Observe("graphql", "/graphql", code, time.Since(start)) }()
+		if err := authn.Check(r.Context()); err != nil {
+			code = errs.KindUnauthenticated.String()
+			writeGraphQLError(w, http.StatusUnauthorized, errs.As(err))
+			return
+		}
+		if r.ContentLength > MaxGraphQLBytes {
+			code = errs.KindResourceExhausted.String()
+			writeGraphQLError(w, http.StatusRequestEntityTooLarge, errs.New(errs.KindResourceExhausted, "request body exceeds %d bytes", MaxGraphQLBytes))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxGraphQLBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeGraphQLError(w http.ResponseWriter, status int, e *errs.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{
+			"message":    e.Message,
+			"extensions": map[string]any{"code": e.Kind.String(), "reason": e.Reason},
+		}},
+	})
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	http.Error(w, "not found: meshplane serves its API under /meshplane.v1.* (Connect, gRPC, gRPC-Web) and /graphql", http.StatusNotFound)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	if !s.cfg.AccessLog {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", w.Header().Get(authn.RequestIDHeader))
+	})
+}
+
+// Serve serves on ln with HTTP/1.1 and unencrypted HTTP/2 (h2c) until ctx is
+// done, then stops accepting and lets in-flight requests finish within grace.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{
+		Handler:           s.Handler,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if s.cfg.BindingReload > 0 {
+		go s.reloadBindings(ctx, s.cfg.BindingReload)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: finishing in-flight requests", "grace", grace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) reloadBindings(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Identity.ReloadBindings(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("reloading role bindings", "error", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,336 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
+	"github.com/meshplane/meshplane/server/app/apptest"
+)
+
+// allow says whether a role may call a procedure in its own domain and in another.
+type allow struct{ own, other bool }
+
+var (
+	everyone  = allow{true, true}
+	nobody    = allow{false, false}
+	ownDomain = allow{true, false}
+)
+
+// matrixRoles are the callers: each bound in the own domain, global roles in "*".
+var matrixRoles = []string{"platform-admin", "governance-officer", "domain-owner", "domain-member", "viewer", "none"}
+
+// authzCase prepares what a call needs (as the admin), then makes the call
+// as the caller. For lists, seen reports whether the domain's item was listed.
+type authzCase struct {
+	want  map[string]allow
+	setup func(t *testing.T, env *apptest.Env, dom, key string) any
+	call  func(ctx context.Context, c apptest.Clients, dom, key string, fixture any) (seen bool, err error)
+}
+
+func roles(admin, gov, owner, member, viewer, none allow) map[string]allow {
+	return map[string]allow{"platform-admin": admin, "governance-officer": gov, "domain-owner": owner,
+		"domain-member": member, "viewer": viewer, "none": none}
+}
+
+func adminClients(env *apptest.Env) apptest.Clients {
+	return env.Clients(apptest.ProtocolConnect, env.AdminToken)
+}
+
+// mustOK unwraps a setup call's response; a failing setup panics, which fails the test.
+func mustOK[T any](res *connect.Response[T], err error) *T {
+	if err != nil {
+		panic(fmt.Sprintf("setup: %v", err))
+	}
+	return res.Msg
+}
+
+func setupProduct(t *testing.T, env *apptest.Env, dom, key string) any {
+	return mustOK(adminClients(env).Catalog.CreateDataProduct(context.Background(), connect.NewRequest(&v1.CreateDataProductRequest{
+		Domain: dom, Name: "p-" + key, Spec: apptest.ProductSpec()}))).GetDataProduct()
+}
+
+func setupServiceAccount(t *testing.T, env *apptest.Env, dom, key string) any {
+	return mustOK(adminClients(env).Identity.CreatePrincipal(context.Background(), connect.NewRequest(&v1.CreatePrincipalRequest{
+		Name: "sa-" + key, Kind: v1.PrincipalKind_PRINCIPAL_KIND_SERVICE_ACCOUNT, Domain: dom}))).GetPrincipal()
+}
+
+// authzMatrix is the expected allow/deny of every procedure for every role.
+var authzMatrix = map[string]authzCase{
+	"/meshplane.v1.CatalogService/CreateDomain": {
+		want: roles(everyone, nobody, nobody, nobody, nobody, nobody),
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			_, err := c.Catalog.CreateDomain(ctx, connect.NewRequest(&v1.CreateDomainRequest{Name: "d-" + key}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.CatalogService/GetDomain": {
+		want: roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		call: func(ctx context.Context, c apptest.Clients, dom, _ string, _ any) (bool, error) {
+			_, err := c.Catalog.GetDomain(ctx, connect.NewRequest(&v1.GetDomainRequest{Name: dom}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.CatalogService/ListDomains": {
+		want: roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		call: func(ctx context.Context, c apptest.Clients, dom, _ string, _ any) (bool, error) {
+			res, err := c.Catalog.ListDomains(ctx, connect.NewRequest(&v1.ListDomainsRequest{PageSize: 500}))
+			if err != nil {
+				return false, err
+			}
+			return slices.ContainsFunc(res.Msg.GetDomains(), func(d *v1.Domain) bool { return d.GetName() == dom }), nil
+		},
+	},
+	"/meshplane.v1.CatalogService/UpdateDomain": {
+		want: roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		call: func(ctx context.Context, c apptest.Clients, dom, _ string, _ any) (bool, error) {
+			d, err := c.Catalog.GetDomain(ctx, connect.NewRequest(&v1.GetDomainRequest{Name: dom}))
+			version := int64(1)
+			if err == nil {
+				version = d.Msg.GetDomain().GetVersion()
+			}
+			_, err = c.Catalog.UpdateDomain(ctx, connect.NewRequest(&v1.UpdateDomainRequest{Name: dom, Description: "updated", Version: version}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.CatalogService/CreateDataProduct": {
+		want: roles(everyone, nobody, ownDomain, ownDomain, nobody, nobody),
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			_, err := c.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: dom, Name: "p-" + key, Spec: apptest.ProductSpec()}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.CatalogService/GetDataProduct": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		setup: setupProduct,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			_, err := c.Catalog.GetDataProduct(ctx, connect.NewRequest(&v1.GetDataProductRequest{Domain: dom, Name: "p-" + key}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.CatalogService/UpdateDataProduct": {
+		want:  roles(everyone, nobody, ownDomain, ownDomain, nobody, nobody),
+		setup: setupProduct,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			_, err := c.Catalog.UpdateDataProduct(ctx, connect.NewRequest(&v1.UpdateDataProductRequest{Domain: dom, Name: "p-" + key, Spec: apptest.ProductSpec(), Version: 1}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.CatalogService/ListDataProducts": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		setup: setupProduct,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			res, err := c.Catalog.ListDataProducts(ctx, connect.NewRequest(&v1.ListDataProductsRequest{PageSize: 500}))
+			if err != nil {
+				return false, err
+			}
+			return slices.ContainsFunc(res.Msg.GetDataProducts(), func(p *v1.DataProduct) bool { return p.GetName() == "p-"+key }), nil
+		},
+	},
+	"/meshplane.v1.CatalogService/DeleteDataProduct": {
+		want:  roles(everyone, nobody, ownDomain, ownDomain, nobody, nobody),
+		setup: setupProduct,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			_, err := c.Catalog.DeleteDataProduct(ctx, connect.NewRequest(&v1.DeleteDataProductRequest{Domain: dom, Name: "p-" + key, Version: 1}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.IdentityService/WhoAmI": {
+		want: roles(everyone, everyone, everyone, everyone, everyone, everyone),
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, _ any) (bool, error) {
+			_, err := c.Identity.WhoAmI(ctx, connect.NewRequest(&v1.WhoAmIRequest{}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.IdentityService/CreatePrincipal": {
+		want: roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			_, err := c.Identity.CreatePrincipal(ctx, connect.NewRequest(&v1.CreatePrincipalRequest{Name: "sa-" + key, Kind: v1.PrincipalKind_PRINCIPAL_KIND_SERVICE_ACCOUNT, Domain: dom}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.IdentityService/GetPrincipal": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, nobody, nobody),
+		setup: setupServiceAccount,
+		call: func(ctx context.Context, c apptest.Clients, _, key string, _ any) (bool, error) {
+			_, err := c.Identity.GetPrincipal(ctx, connect.NewRequest(&v1.GetPrincipalRequest{Name: "sa-" + key}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.IdentityService/ListPrincipals": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, nobody, nobody),
+		setup: setupServiceAccount,
+		call: func(ctx context.Context, c apptest.Clients, _, key string, _ any) (bool, error) {
+			res, err := c.Identity.ListPrincipals(ctx, connect.NewRequest(&v1.ListPrincipalsRequest{PageSize: 500}))
+			if err != nil {
+				return false, err
+			}
+			return slices.ContainsFunc(res.Msg.GetPrincipals(), func(p *v1.Principal) bool { return p.GetName() == "sa-"+key }), nil
+		},
+	},
+	"/meshplane.v1.IdentityService/DisablePrincipal": {
+		want:  roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		setup: setupServiceAccount,
+		call: func(ctx context.Context, c apptest.Clients, _, key string, _ any) (bool, error) {
+			_, err := c.Identity.DisablePrincipal(ctx, connect.NewRequest(&v1.DisablePrincipalRequest{Name: "sa-" + key, Version: 1}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.IdentityService/CreateToken": {
+		want:  roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		setup: setupServiceAccount,
+		call: func(ctx context.Context, c apptest.Clients, _, key string, _ any) (bool, error) {
+			_, err := c.Identity.CreateToken(ctx, connect.NewRequest(&v1.CreateTokenRequest{Principal: "sa-" + key}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.IdentityService/ListTokens": {
+		want:  roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		setup: setupServiceAccount,
+		call: func(ctx context.Context, c apptest.Clients, _, key string, _ any) (bool, error) {
+			_, err := c.Identity.ListTokens(ctx, connect.NewRequest(&v1.ListTokensRequest{Principal: "sa-" + key}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.IdentityService/RevokeToken": {
+		want: roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		setup: func(t *testing.T, env *apptest.Env, dom, key string) any {
+			setupServiceAccount(t, env, dom, key)
+			return mustOK(adminClients(env).Identity.CreateToken(context.Background(), connect.NewRequest(&v1.CreateTokenRequest{Principal: "sa-" + key}))).GetToken().GetId()
+		},
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, id any) (bool, error) {
+			_, err := c.Identity.RevokeToken(ctx, connect.NewRequest(&v1.RevokeTokenRequest{Id: id.(string)}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.IdentityService/CreateRoleBinding": {
+		want:  roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		setup: setupServiceAccount,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			_, err := c.Identity.CreateRoleBinding(ctx, connect.NewRequest(&v1.CreateRoleBindingRequest{Principal: "sa-" + key, Role: "viewer", Domain: dom}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.IdentityService/ListRoleBindings": {
+		want: roles(everyone, everyone, ownDomain, ownDomain, nobody, nobody),
+		setup: func(t *testing.T, env *apptest.Env, dom, key string) any {
+			setupServiceAccount(t, env, dom, key)
+			return mustOK(adminClients(env).Identity.CreateRoleBinding(context.Background(), connect.NewRequest(&v1.CreateRoleBindingRequest{Principal: "sa-" + key, Role: "viewer", Domain: dom}))).GetRoleBinding().GetId()
+		},
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, id any) (bool, error) {
+			res, err := c.Identity.ListRoleBindings(ctx, connect.NewRequest(&v1.ListRoleBindingsRequest{}))
+			if err != nil {
+				return false, err
+			}
+			return slices.ContainsFunc(res.Msg.GetRoleBindings(), func(b *v1.RoleBinding) bool { return b.GetId() == id.(string) }), nil
+		},
+	},
+	"/meshplane.v1.IdentityService/DeleteRoleBinding": {
+		want: roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		setup: func(t *testing.T, env *apptest.Env, dom, key string) any {
+			setupServiceAccount(t, env, dom, key)
+			return mustOK(adminClients(env).Identity.CreateRoleBinding(context.Background(), connect.NewRequest(&v1.CreateRoleBindingRequest{Principal: "sa-" + key, Role: "viewer", Domain: dom}))).GetRoleBinding().GetId()
+		},
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, id any) (bool, error) {
+			_, err := c.Identity.DeleteRoleBinding(ctx, connect.NewRequest(&v1.DeleteRoleBindingRequest{Id: id.(string)}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.AuditService/ListAuditEvents": {
+		want:  roles(everyone, everyone, ownDomain, nobody, nobody, nobody),
+		setup: setupProduct,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			res, err := c.Audit.ListAuditEvents(ctx, connect.NewRequest(&v1.ListAuditEventsRequest{Resource: dom + "/p-" + key}))
+			if err != nil {
+				return false, err
+			}
+			return len(res.Msg.GetEvents()) > 0, nil
+		},
+	},
+	"/meshplane.v1.AuditService/VerifyAuditLog": {
+		want: roles(everyone, everyone, nobody, nobody, nobody, nobody),
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, _ any) (bool, error) {
+			_, err := c.Audit.VerifyAuditLog(ctx, connect.NewRequest(&v1.VerifyAuditLogRequest{}))
+			return true, err
+		},
+	},
+}
+
+// apiProcedures lists every procedure of meshplane's API from the descriptors,
+// so a new procedure without a matrix row fails the test.
+func apiProcedures() []string {
+	var out []string
+	for _, f := range []protoreflect.FileDescriptor{v1.File_meshplane_v1_catalog_proto, v1.File_meshplane_v1_identity_proto, v1.File_meshplane_v1_audit_proto} {
+		for i := range f.Services().Len() {
+			s := f.Services().Get(i)
+			for j := range s.Methods().Len() {
+				out = append(out, fmt.Sprintf("/%s/%s", s.FullName(), s.Methods().Get(j).Name()))
+			}
+		}
+	}
+	return out
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	env := apptest.New(t)
+	env.Domain("own")
+	env.Domain("other")
+	tokens := map[string]string{}
+	for _, role := range matrixRoles {
+		switch role {
+		case "none":
+			tokens[role] = env.User("u-none", "", "")
+		case "platform-admin", "governance-officer":
+			tokens[role] = env.User("u-"+role, role, "*")
+		default:
+			tokens[role] = env.User("u-"+role, role, "own")
+		}
+	}
+	procs := apiProcedures()
+	for _, proc := range procs {
+		if _, ok := authzMatrix[proc]; !ok {
+			t.Errorf("procedure %s has no row in the authorization matrix", proc)
+		}
+	}
+	for proc := range authzMatrix {
+		if !slices.Contains(procs, proc) {
+			t.Errorf("matrix row %s names no procedure", proc)
+		}
+	}
+	n := 0
+	for _, proc := range procs {
+		c, ok := authzMatrix[proc]
+		if !ok {
+			continue
+		}
+		for _, role := range matrixRoles {
+			for _, dom := range []string{"own", "other"} {
+				n++
+				key := fmt.Sprintf("%d", n)
+				want := c.want[role].own
+				if dom == "other" {
+					want = c.want[role].other
+				}
+				var fixture any
+				if c.setup != nil {
+					fixture = c.setup(t, env, dom, key)
+				}
+				seen, err := c.call(context.Background(), env.Clients(apptest.ProtocolConnect, tokens[role]), dom, key, fixture)
+				code := connect.CodeOf(err)
+				got := err == nil && seen
+				if err != nil && code != connect.CodePermissionDenied && code != connect.CodeNotFound {
+					t.Errorf("%s as %s in %s domain: unexpected error %v", proc, role, dom, err)
+					continue
+				}
+				if got != want {
+					t.Errorf("%s as %s in %s domain: allowed=%v, want %v (err=%v)", proc, role, dom, got, want, err)
+				}
+			}
+		}
+	}
+}
