@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: every package on SQLite, then the database-backed
+# packages again on a throwaway PostgreSQL cluster (installed from Debian when
+# missing). Set MESHPLANE_TEST_POSTGRES to use a server of your own instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== go test (SQLite)"
+go test -count=1 -race ./...
+
+own_pg=""
+if [ -z "${MESHPLANE_TEST_POSTGRES:-}" ]; then
+  pgdir=$(mktemp -d /tmp/meshplane-pg.XXXXXX)
+  MESHPLANE_TEST_POSTGRES=$(scripts/pg-start.sh "$pgdir" "${MESHPLANE_TEST_PG_PORT:-54329}")
+  own_pg=$pgdir
+  stop_pg() {
+    for d in /usr/lib/postgresql/*/bin; do pgctl=$d/pg_ctl; done
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$pgctl" -D "$own_pg/data" -m immediate stop >/dev/null 2>&1 || true
+    else "$pgctl" -D "$own_pg/data" -m immediate stop >/dev/null 2>&1 || true; fi
+    rm -rf "$own_pg"
+  }
+  trap stop_pg EXIT
+fi
+export MESHPLANE_TEST_POSTGRES
+echo "== go test (PostgreSQL)"
+go test -count=1 ./server/app/... ./server/store/...
