@@ -33,7 +33,8 @@ const (
 	// than this many objects, and nested connections (domains → products)
 	// cannot fan out into hundreds of listings.
 	MaxComplexity = 10_000
-	// MaxBodyBytes bounds a request body; the largest valid product spec fits.
+	// MaxBodyBytes bounds a request body: room for a product with thousands
+	// of described fields, none for an attempt to exhaust memory.
 	MaxBodyBytes = 8 << 20
 )
 
@@ -73,7 +74,7 @@ func New(c Config) (http.Handler, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Resolver{catalog: c.Catalog, identity: c.Identity, audit: c.Audit, log: c.Logger}
+	r := &Resolver{catalog: c.Catalog, identity: c.Identity, audit: c.Audit}
 	cfg := generated.Config{Resolvers: r}
 	setComplexity(&cfg.Complexity)
 
@@ -130,7 +131,7 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if errors.As(err, &gqlErr) {
 			out.Path, out.Locations = gqlErr.Path, gqlErr.Locations
 		}
-		reason := e.Reason
+		reason, fields := e.Reason, append([]errs.FieldViolation{}, e.Fields...)
 		if e.Kind == errs.KindInternal {
 			cause := errors.Unwrap(e)
 			if cause == nil {
@@ -138,13 +139,9 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 			log.ErrorContext(ctx, "graphql request failed",
 				"path", out.Path.String(), "request_id", actor.RequestID(ctx), "error", cause)
-			out.Message, reason = "internal error", "INTERNAL"
+			out.Message, reason, fields = "internal error", "INTERNAL", []errs.FieldViolation{}
 		}
-		out.Extensions = map[string]any{
-			"code":   e.Kind.String(),
-			"reason": reason,
-			"fields": append([]errs.FieldViolation{}, e.Fields...),
-		}
+		out.Extensions = map[string]any{"code": e.Kind.String(), "reason": reason, "fields": fields}
 		return out
 	}
 }

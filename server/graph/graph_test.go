@@ -456,6 +456,10 @@ func TestIdentityAndAudit(t *testing.T) {
 	if len(e.Extensions.Fields) != 1 || e.Extensions.Fields[0].Path != "ttlSeconds" {
 		t.Errorf("short ttl = %+v", e)
 	}
+	e, _ = s.failing(`mutation { createToken(input: {principal: "loader", ttlSeconds: "an hour"}) { secret } }`, nil)
+	if e.Extensions.Code != "GRAPHQL_VALIDATION_FAILED" {
+		t.Errorf("malformed Int64 = %+v", e)
+	}
 	var rev struct {
 		RevokeToken struct{ Token struct{ Revoked bool } }
 	}

@@ -1,10 +1,9 @@
 package graph
 
 import (
-	"log/slog"
-
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/catalog"
+	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/identity"
 )
 
@@ -13,5 +12,6 @@ type Resolver struct {
 	catalog  *catalog.Service
 	identity *identity.Service
 	audit    *audit.Service
-	log      *slog.Logger
 }
+
+var _ generated.ResolverRoot = (*Resolver)(nil)
