@@ -41,10 +41,14 @@ func TestServeLifecycle(t *testing.T) {
 	if base == "" {
 		t.Fatalf("server did not report its address:\n%s", logs.String())
 	}
+	// The rest of the log is collected until serve exits and closes the pipe.
+	var rest bytes.Buffer
+	drained := make(chan struct{})
 	go func() {
 		for sc.Scan() {
-			logs.WriteString(sc.Text() + "\n")
+			rest.WriteString(sc.Text() + "\n")
 		}
+		close(drained)
 	}()
 
 	tokenPath := filepath.Join(dir, "admin.token")
@@ -102,8 +106,9 @@ func TestServeLifecycle(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not exit after SIGTERM")
 	}
-	if !strings.Contains(logs.String(), "shutting down") {
-		t.Fatalf("no shutdown log:\n%s", logs.String())
+	<-drained
+	if !strings.Contains(rest.String(), "shutting down") || strings.Contains(rest.String(), token) {
+		t.Fatalf("want a shutdown log and no token:\n%s", rest.String())
 	}
 }
 
