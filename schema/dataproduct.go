@@ -35,7 +35,8 @@ func (DataProduct) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("domain", "name").Unique(),
 		index.Fields("name", "domain"),
-		index.Fields("lifecycle"),
+		// Serves lifecycle-filtered listings in name order without sorting every match.
+		index.Fields("lifecycle", "name", "domain"),
 		index.Fields("create_time", "id"),
 		index.Fields("update_time", "id"),
 	}

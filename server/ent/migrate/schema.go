@@ -81,9 +81,9 @@ var (
 				Columns: []*schema.Column{DataProductsColumns[5], DataProductsColumns[4]},
 			},
 			{
-				Name:    "dataproduct_lifecycle",
+				Name:    "dataproduct_lifecycle_name_domain",
 				Unique:  false,
-				Columns: []*schema.Column{DataProductsColumns[9]},
+				Columns: []*schema.Column{DataProductsColumns[9], DataProductsColumns[5], DataProductsColumns[4]},
 			},
 			{
 				Name:    "dataproduct_create_time_id",
