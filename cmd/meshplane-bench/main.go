@@ -1,0 +1,332 @@
+// Command meshplane-bench measures meshplane on this machine in one run, over
+// loopback with a real HTTP/2 (h2c) client, and prints a table of results
+// against their targets:
+//
+//  1. GetDataProduct over Connect with authentication and authorization on
+//     SQLite, closed loop at fixed concurrency, beside a bare net/http h2c
+//     handler loaded identically (the ratio of the two), then an open loop at
+//     a fixed rate with latency measured from each request's scheduled send.
+//  2. ListDataProducts, a page of 100 out of 10,000 products, over Connect and
+//     GraphQL: walking every page with cursors, and first pages with filters.
+//  3. One Casbin authorization check with 10,000 role bindings, repeated
+//     (cache warm) and distinct (cache cold).
+//
+// Every phase is bounded in requests and in time. `make bench` runs it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"connectrpc.com/connect"
+
+	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
+	"github.com/meshplane/meshplane/api/gen/meshplane/v1/meshplanev1connect"
+	"github.com/meshplane/meshplane/server/app"
+	"github.com/meshplane/meshplane/server/app/apptest"
+)
+
+type config struct {
+	Workers     int
+	Duration    time.Duration
+	MaxRequests int
+	Rate        int
+	OpenFor     time.Duration
+
+	Products int
+	Domains  int
+	Seed     string
+	ListFor  time.Duration
+	ListMax  int
+
+	Bindings     int
+	AuthzDomains int
+	AuthzFor     time.Duration
+
+	CPUProfile string
+	Profile    string
+}
+
+func main() {
+	var c config
+	flag.IntVar(&c.Workers, "workers", 32, "closed-loop concurrency for GetDataProduct")
+	flag.DurationVar(&c.Duration, "duration", 5*time.Second, "closed-loop measuring time per target (after a 1s warm-up)")
+	flag.IntVar(&c.MaxRequests, "max-requests", 2_000_000, "closed-loop request bound per target")
+	flag.IntVar(&c.Rate, "rate", 1000, "open-loop rate, requests per second")
+	flag.DurationVar(&c.OpenFor, "open-duration", 5*time.Second, "open-loop measuring time")
+	flag.IntVar(&c.Products, "products", 10_000, "products in the catalog for the listing phase")
+	flag.IntVar(&c.Domains, "domains", 20, "domains the listing phase spreads products across")
+	flag.StringVar(&c.Seed, "seed", "bulk", "how to insert products: bulk (ent bulk creates) or service (catalog.CreateDataProduct, with audit)")
+	flag.DurationVar(&c.ListFor, "list-duration", 3*time.Second, "measuring time per listing scenario")
+	flag.IntVar(&c.ListMax, "list-max", 3000, "request bound per listing scenario")
+	flag.IntVar(&c.Bindings, "bindings", 10_000, "role bindings for the authorization phase")
+	flag.IntVar(&c.AuthzDomains, "authz-domains", 1000, "domains the role bindings spread across")
+	flag.DurationVar(&c.AuthzFor, "authz-duration", 2*time.Second, "measuring time per authorization scenario")
+	flag.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of one extra, unmeasured pass of -profile to this file")
+	flag.StringVar(&c.Profile, "profile", "get", "phase to profile with -cpuprofile: get, list, graphql or authz")
+	flag.Parse()
+	if err := c.validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "meshplane-bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, c, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "meshplane-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func (c config) validate() error {
+	switch {
+	case c.Workers < 1 || c.Rate < 1 || c.MaxRequests < 1 || c.ListMax < 1:
+		return errors.New("-workers, -rate, -max-requests and -list-max must be positive")
+	case c.Duration <= 0 || c.OpenFor <= 0 || c.ListFor <= 0 || c.AuthzFor <= 0:
+		return errors.New("durations must be positive")
+	case c.Domains < 1 || c.Products < c.Domains:
+		return errors.New("-products must be at least -domains, which must be positive")
+	case c.Bindings < 1 || c.AuthzDomains < 1:
+		return errors.New("-bindings and -authz-domains must be positive")
+	case c.Seed != "bulk" && c.Seed != "service":
+		return fmt.Errorf("-seed must be bulk or service, got %q", c.Seed)
+	case c.CPUProfile != "" && !strings.Contains(" get list graphql authz ", " "+c.Profile+" "):
+		return fmt.Errorf("-profile must be get, list, graphql or authz, got %q", c.Profile)
+	}
+	return nil
+}
+
+// row is one line of the report.
+type row struct {
+	ID, Name, Result, Target, Status string
+}
+
+type report struct {
+	rows  []row
+	notes []string
+}
+
+func (r *report) add(id, name, result, target, status string) {
+	r.rows = append(r.rows, row{id, name, result, target, status})
+}
+
+func (r *report) note(format string, args ...any) {
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "MISS"
+}
+
+// errStatus marks a run with failed calls; its numbers are not trusted.
+func errStatus(s stats, status string) string {
+	if s.Errors > 0 {
+		return "ERR"
+	}
+	if s.Requests == 0 {
+		return "NO DATA"
+	}
+	return status
+}
+
+func run(ctx context.Context, c config, w io.Writer) error {
+	began := time.Now()
+	fmt.Fprintf(w, "meshplane-bench  %s %s/%s  NumCPU=%d GOMAXPROCS=%d  %s\n",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), cpuModel())
+	fmt.Fprintf(w, "loopback only; client and server share this process and its CPUs; load average at start %s\n", loadAverage())
+
+	env, err := start(ctx)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+
+	var rep report
+	progress := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "· "+format+"\n", args...)
+	}
+	if err := benchGet(ctx, c, env, &rep, progress); err != nil {
+		return fmt.Errorf("GetDataProduct phase: %w", err)
+	}
+	if err := benchList(ctx, c, env, &rep, progress); err != nil {
+		return fmt.Errorf("listing phase: %w", err)
+	}
+	if err := benchAuthz(c, &rep, progress); err != nil {
+		return fmt.Errorf("authorization phase: %w", err)
+	}
+
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tmeasurement\tresult\ttarget\tstatus")
+	for _, r := range rep.rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Result, r.Target, r.Status)
+	}
+	tw.Flush()
+	if len(rep.notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range rep.notes {
+			fmt.Fprintln(w, n)
+		}
+	}
+	fmt.Fprintf(w, "\ntotal %s; load average at end %s (other processes on the machine widen tails)\n", time.Since(began).Round(100*time.Millisecond), loadAverage())
+	return nil
+}
+
+// env is a meshplane server on a loopback listener and what the phases share.
+type env struct {
+	srv        *app.Server
+	dir        string
+	url        string
+	adminToken string
+	stop       context.CancelFunc
+	done       chan error
+}
+
+func start(ctx context.Context) (*env, error) {
+	dir, err := os.MkdirTemp("", "meshplane-bench-")
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := app.New(ctx, app.Config{DataDir: dir, Logger: log, AutoMigrate: true})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("starting meshplane: %w", err)
+	}
+	tok, err := os.ReadFile(srv.AdminTokenPath)
+	if err != nil {
+		srv.Close()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("reading the admin token: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	e := &env{srv: srv, dir: dir, url: "http://" + ln.Addr().String(), adminToken: strings.TrimSpace(string(tok)), stop: stop, done: make(chan error, 1)}
+	go func() { e.done <- srv.Serve(sctx, ln, 5*time.Second) }()
+	return e, nil
+}
+
+func (e *env) close() {
+	e.stop()
+	if err := <-e.done; err != nil {
+		fmt.Fprintln(os.Stderr, "meshplane-bench: serving:", err)
+	}
+	e.srv.Close()
+	os.RemoveAll(e.dir)
+}
+
+// h2cClient is an HTTP client speaking only unencrypted HTTP/2 with prior
+// knowledge: every request to one server shares one TCP connection.
+func h2cClient() *http.Client {
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	return &http.Client{
+		Transport: &http.Transport{Protocols: &p, MaxIdleConnsPerHost: 8, IdleConnTimeout: time.Minute},
+		Timeout:   30 * time.Second,
+	}
+}
+
+func bearer(token string) connect.ClientOption {
+	return connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			req.Header().Set("Authorization", "Bearer "+token)
+			return next(ctx, req)
+		}
+	}))
+}
+
+// user creates a user principal bound to role in domain over Connect and
+// returns a token for it.
+func (e *env) user(ctx context.Context, name, role, domain string) (string, error) {
+	c := meshplanev1connect.NewIdentityServiceClient(h2cClient(), e.url, bearer(e.adminToken))
+	if _, err := c.CreatePrincipal(ctx, connect.NewRequest(&v1.CreatePrincipalRequest{Name: name, Kind: v1.PrincipalKind_PRINCIPAL_KIND_USER})); err != nil {
+		return "", fmt.Errorf("creating principal %s: %w", name, err)
+	}
+	if _, err := c.CreateRoleBinding(ctx, connect.NewRequest(&v1.CreateRoleBindingRequest{Principal: name, Role: role, Domain: domain})); err != nil {
+		return "", fmt.Errorf("binding %s: %w", name, err)
+	}
+	res, err := c.CreateToken(ctx, connect.NewRequest(&v1.CreateTokenRequest{Principal: name, Description: "bench"}))
+	if err != nil {
+		return "", fmt.Errorf("creating a token for %s: %w", name, err)
+	}
+	return res.Msg.GetSecret(), nil
+}
+
+// profiled runs fn under the CPU profiler when c asks for phase.
+func profiled(c config, phase string, progress func(string, ...any), fn func()) error {
+	if c.CPUProfile == "" || c.Profile != phase {
+		return nil
+	}
+	f, err := os.Create(c.CPUProfile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	progress("profiling %s into %s", phase, c.CPUProfile)
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	fn()
+	pprof.StopCPUProfile()
+	return nil
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return ""
+}
+
+// loadAverage returns the 1-minute load average, or "?".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}
+
+func thousands(f float64) string {
+	s := fmt.Sprintf("%.0f", f)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// apptest's fixture is the product every phase registers.
+var productSpec = apptest.ProductSpec
