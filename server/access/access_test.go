@@ -3,11 +3,15 @@ package access_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
 
 	"github.com/meshplane/meshplane/policies"
 	"github.com/meshplane/meshplane/server/access"
@@ -82,6 +86,7 @@ func TestParsePolicyLines(t *testing.T) {
 		{name: "too many fields", policy: "p, role:a, product, read, allow", wantErr: "policy line 1"},
 		{name: "empty object", policy: "p, role:a, , read", wantErr: "policy line 1"},
 		{name: "empty action", policy: "p, role:a, product, ", wantErr: "policy line 1"},
+		{name: "empty role name", policy: "p, role:, product, read", wantErr: "policy line 1"},
 		{name: "missing p", policy: "role:a, product, read, x", wantErr: "policy line 1"},
 		{name: "uppercase P", policy: "P, role:a, product, read", wantErr: "policy line 1"},
 		{name: "bad line after good ones", policy: "p, role:a, product, read\n\n# c\np role:a product read", wantErr: "policy line 4"},
@@ -401,6 +406,117 @@ func TestLoadIsAtomic(t *testing.T) {
 	}
 }
 
+// referenceEnforcer enforces the embedded model and policy with plain Casbin,
+// the definition Authorizer's decisions must agree with.
+func referenceEnforcer(t *testing.T, bindings []access.Binding) *casbin.Enforcer {
+	t.Helper()
+	m, err := model.NewModelFromString(policies.RBACModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := casbin.NewEnforcer(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, _, err := access.ParsePolicy(policies.RBACPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.AddPolicies(rules); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bindings {
+		if _, err := e.AddGroupingPolicy(b.Principal, "role:"+b.Role, b.Domain); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+// TestAllowedMatchesCasbin compares every decision, and every scope, with
+// plain Casbin enforcing the same model, policy and bindings — including
+// bindings whose principal is a role, which make role links chain.
+func TestAllowedMatchesCasbin(t *testing.T) {
+	principals := []string{"alice", "bob", "carol", "", "role:viewer", "role:domain-member", "role:platform-admin"}
+	roles := []string{access.RolePlatformAdmin, access.RoleGovernanceOfficer, access.RoleDomainOwner, access.RoleDomainMember, access.RoleViewer, "undefined"}
+	domains := []string{"sales", "marketing", access.AllDomains, ""}
+	askPrincipals := append(slices.Clone(principals), "stranger", "role:governance-officer", "role:")
+	askDomains := append(slices.Clone(domains), "finance")
+	requests := append(slices.Clone(allRequests), request{"*", "*"}, request{"product", "*"}, request{"", ""})
+
+	for seed := range uint64(12) {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		// Even seeds use only plain principals; odd ones may chain through roles.
+		pool := principals[:4]
+		if seed%2 == 1 {
+			pool = principals
+		}
+		var bindings []access.Binding
+		for range rng.IntN(12) {
+			bindings = append(bindings, access.Binding{
+				Principal: pool[rng.IntN(len(pool))],
+				Role:      roles[rng.IntN(len(roles))],
+				Domain:    domains[rng.IntN(len(domains))],
+			})
+		}
+		a := newAuthorizer(t, bindings...)
+		ref := referenceEnforcer(t, bindings)
+		var allowed, denied int
+		for _, sub := range askPrincipals {
+			for _, dom := range askDomains {
+				for _, r := range requests {
+					want, err := ref.Enforce(sub, dom, r.obj, r.act)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if want {
+						allowed++
+					} else {
+						denied++
+					}
+					// Ask twice: the second answer may come from a cache.
+					for range 2 {
+						if got := a.Allowed(sub, dom, r.obj, r.act); got != want {
+							t.Fatalf("seed %d, bindings %v: Allowed(%q, %q, %q, %q) = %v, Casbin says %v",
+								seed, bindings, sub, dom, r.obj, r.act, got, want)
+						}
+					}
+				}
+			}
+			for _, r := range requests {
+				want := referenceScope(t, ref, sub, r.obj, r.act)
+				got := a.ScopeOf(actor.With(context.Background(), actor.Actor{Name: sub}), r.obj, r.act)
+				if got.All != want.All || !slices.Equal(got.Domains, want.Domains) {
+					t.Fatalf("seed %d, bindings %v: ScopeOf(%q, %q, %q) = %+v, Casbin says %+v",
+						seed, bindings, sub, r.obj, r.act, got, want)
+				}
+			}
+		}
+		if seed > 4 && (allowed == 0 || denied == 0) {
+			t.Fatalf("seed %d: %d allowed, %d denied: the comparison is one-sided", seed, allowed, denied)
+		}
+	}
+}
+
+func referenceScope(t *testing.T, e *casbin.Enforcer, sub, obj, act string) access.Scope {
+	t.Helper()
+	if ok, _ := e.Enforce(sub, access.AllDomains, obj, act); ok {
+		return access.Scope{All: true}
+	}
+	domains, err := e.GetDomainsForUser(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s access.Scope
+	for _, d := range domains {
+		if ok, _ := e.Enforce(sub, d, obj, act); ok && d != access.AllDomains && !slices.Contains(s.Domains, d) {
+			s.Domains = append(s.Domains, d)
+		}
+	}
+	slices.Sort(s.Domains)
+	return s
+}
+
 // bench10k returns 10,000 bindings spread over 1,000 principals and 1,000
 // domains: each principal holds 10 domain roles, and a few hold global roles.
 func bench10k() []access.Binding {
@@ -515,4 +631,19 @@ func BenchmarkAllowed10kBindings(b *testing.B) {
 			fresh.Allowed(r.sub, r.dom, r.obj, r.act)
 		}
 	})
+}
+
+func BenchmarkScopeOf10kBindings(b *testing.B) {
+	a := newAuthorizer(b, bench10k()...)
+	ctxs := make([]context.Context, 1000)
+	for p := range ctxs {
+		ctxs[p] = actor.With(context.Background(), actor.Actor{Name: fmt.Sprintf("u%04d", p)})
+	}
+	if s := a.ScopeOf(ctxs[1], "product", "read"); s.All || len(s.Domains) != 10 {
+		b.Fatalf("ScopeOf(u0001) = %+v, want 10 domains", s)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		a.ScopeOf(ctxs[i%len(ctxs)], "product", "read")
+	}
 }

@@ -1,4 +1,5 @@
-// Package page encodes opaque, tamper-checked keyset cursors and bounds page sizes.
+// Package page encodes opaque keyset cursors, checks them on decode, and bounds page sizes.
+// A cursor only positions a listing; it grants nothing, so it needs no signature.
 package page
 
 import (

@@ -81,6 +81,12 @@ func CheckDescription(v *errs.Violations, path, s string) {
 			v.Add(path, "must not contain control characters")
 			return
 		}
+		// Line separators and bidirectional overrides make text render
+		// differently from what it is (reviewers would read a different plan).
+		if r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
+			v.Add(path, "must not contain line-separator or bidirectional-control characters")
+			return
+		}
 	}
 }
 
@@ -393,7 +399,11 @@ func (s *Sink) validate(v *errs.Violations, path string, ports map[string]Output
 	case SinkJDBC:
 		b := s.JDBC
 		p := path + ".jdbc"
+		n := v.Len()
 		checkURL(v, p+".url", b.URL, jdbcURLRe, "a JDBC URL such as jdbc:postgresql://host:5432/db")
+		if v.Len() == n {
+			checkDriverHooks(v, p+".url", b.URL)
+		}
 		switch {
 		case b.Username == "":
 			v.Add(p+".username", "is required")
@@ -451,7 +461,8 @@ func checkURL(v *errs.Violations, path, raw string, scheme *regexp.Regexp, want 
 		v.Add(path, "is required: %s", want)
 		return
 	}
-	if len(raw) > 2048 || !scheme.MatchString(raw) || strings.ContainsAny(raw, " \t\r\n\"'`${}\\") {
+	if len(raw) > 2048 || !scheme.MatchString(raw) || strings.ContainsAny(raw, " \t\r\n\"'`${}\\") ||
+		strings.ContainsFunc(raw, func(r rune) bool { return r < '!' || r > '~' }) {
 		v.Add(path, "must be %s", want)
 		return
 	}
@@ -464,10 +475,37 @@ func checkURL(v *errs.Violations, path, raw string, scheme *regexp.Regexp, want 
 		v.Add(path, "must not embed credentials: use username and secretRef")
 		return
 	}
-	lower := strings.ToLower(raw)
+	// Drivers percent-decode properties, so look for credentials in both forms.
+	decoded, err := url.PathUnescape(raw)
+	if err != nil {
+		v.Add(path, "must be %s", want)
+		return
+	}
+	lower := strings.ToLower(raw + " " + decoded)
 	for _, k := range []string{"password", "passwd", "pwd=", "secret", "token="} {
 		if strings.Contains(lower, k) {
 			v.Add(path, "must not embed credentials: use username and secretRef")
+			return
+		}
+	}
+}
+
+// driverHooks are fragments of JDBC driver properties that make the Connect
+// worker load a class, run a JNDI lookup or read and send local files (for
+// example socketFactory, sslhostnameverifier, allowLoadLocalInfile,
+// autoDeserialize, queryInterceptors, authenticationPlugins).
+var driverHooks = []string{"factory", "interceptor", "callback", "classname", "hostnameverifier", "plugin",
+	"localinfile", "autodeserialize", "loggerfile", "jndi", "propertiestransform", "clientinfoprovider",
+	"exceptionchecker", "trustmanagerclass"}
+
+// checkDriverHooks refuses JDBC URLs setting driver properties that run code
+// or read files on the worker that connects.
+func checkDriverHooks(v *errs.Violations, path, raw string) {
+	decoded, _ := url.PathUnescape(raw)
+	lower := strings.ToLower(raw + " " + decoded)
+	for _, k := range driverHooks {
+		if strings.Contains(lower, k) {
+			v.Add(path, "must not set driver properties that load classes or local files (%s)", k)
 			return
 		}
 	}
