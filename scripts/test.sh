@@ -11,7 +11,7 @@ go test -count=1 -race ./...
 own_pg=""
 if [ -z "${MESHPLANE_TEST_POSTGRES:-}" ]; then
   pgdir=$(mktemp -d /tmp/meshplane-pg.XXXXXX)
-  MESHPLANE_TEST_POSTGRES=$(scripts/pg-start.sh "$pgdir" "${MESHPLANE_TEST_PG_PORT:-54329}")
+  MESHPLANE_TEST_POSTGRES=$(scripts/pg-start.sh "$pgdir" "${MESHPLANE_TEST_PG_PORT:-$(( 20000 + RANDOM % 30000 ))}")
   own_pg=$pgdir
   stop_pg() {
     for d in /usr/lib/postgresql/*/bin; do pgctl=$d/pg_ctl; done
