@@ -152,26 +152,23 @@ type ListInput struct {
 
 // List returns events newest first, limited to the domains whose audit the
 // caller may read; events of global resources need audit read in every domain.
-func (s *Service) List(ctx context.Context, in ListInput) ([]*ent.AuditEvent, string, error) {
-	size, err := page.Size("pageSize", in.PageSize)
+func (s *Service) List(ctx context.Context, in ListInput) (page.Page[*ent.AuditEvent], error) {
+	var none page.Page[*ent.AuditEvent]
+	size, cur, err := page.Start(in.PageSize, in.PageToken, "seq", true)
 	if err != nil {
-		return nil, "", err
-	}
-	cur, err := page.Decode("pageToken", in.PageToken, "seq", true)
-	if err != nil {
-		return nil, "", err
+		return none, err
 	}
 	scope := s.authz.ScopeOf(ctx, access.ObjAudit, access.ActRead)
 	var preds []predicate.AuditEvent
 	switch {
 	case in.Domain != "":
 		if !scope.Contains(in.Domain) {
-			return nil, "", nil
+			return none, nil
 		}
 		preds = append(preds, auditevent.Domain(in.Domain))
 	case !scope.All:
 		if len(scope.Domains) == 0 {
-			return nil, "", nil
+			return none, nil
 		}
 		preds = append(preds, auditevent.DomainIn(scope.Domains...))
 	}
@@ -189,22 +186,18 @@ func (s *Service) List(ctx context.Context, in ListInput) ([]*ent.AuditEvent, st
 		if err != nil {
 			var v errs.Violations
 			v.Add("pageToken", "is not a page token returned by this list")
-			return nil, "", v.Err()
+			return none, v.Err()
 		}
 		preds = append(preds, auditevent.IDLT(id))
 	}
 	events, err := s.store.Client.AuditEvent.Query().Where(preds...).
 		Order(ent.Desc(auditevent.FieldID)).Limit(size + 1).All(ctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("listing audit events: %w", err)
+		return none, fmt.Errorf("listing audit events: %w", err)
 	}
-	next := ""
-	if len(events) > size {
-		events = events[:size]
-		last := events[len(events)-1]
-		next = page.Cursor{Order: "seq", Desc: true, Key: strconv.FormatInt(last.ID, 10)}.Encode()
-	}
-	return events, next, nil
+	return page.Of(events, size, func(e *ent.AuditEvent) page.Cursor {
+		return page.Cursor{Order: "seq", Desc: true, Key: strconv.FormatInt(e.ID, 10)}
+	}), nil
 }
 
 // Verification is the result of checking the whole chain.

@@ -104,18 +104,14 @@ func (s *Service) GetDomain(ctx context.Context, name string) (*ent.Domain, erro
 }
 
 // ListDomains pages through the domains the caller may read, by name.
-func (s *Service) ListDomains(ctx context.Context, pageSize int, pageToken string) ([]*ent.Domain, string, error) {
-	size, err := page.Size("pageSize", pageSize)
+func (s *Service) ListDomains(ctx context.Context, pageSize int, pageToken string) (page.Page[*ent.Domain], error) {
+	size, cur, err := page.Start(pageSize, pageToken, "name", false)
 	if err != nil {
-		return nil, "", err
-	}
-	cur, err := page.Decode("pageToken", pageToken, "name", false)
-	if err != nil {
-		return nil, "", err
+		return page.Page[*ent.Domain]{}, err
 	}
 	scope := s.authz.ScopeOf(ctx, access.ObjDomain, access.ActRead)
 	if !scope.All && len(scope.Domains) == 0 {
-		return nil, "", nil
+		return page.Page[*ent.Domain]{}, nil
 	}
 	q := s.store.Client.Domain.Query()
 	if !scope.All {
@@ -126,14 +122,9 @@ func (s *Service) ListDomains(ctx context.Context, pageSize int, pageToken strin
 	}
 	ds, err := q.Order(ent.Asc(domain.FieldName)).Limit(size + 1).All(ctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("listing domains: %w", err)
+		return page.Page[*ent.Domain]{}, fmt.Errorf("listing domains: %w", err)
 	}
-	next := ""
-	if len(ds) > size {
-		ds = ds[:size]
-		next = page.Cursor{Order: "name", Key: ds[len(ds)-1].Name}.Encode()
-	}
-	return ds, next, nil
+	return page.Of(ds, size, func(d *ent.Domain) page.Cursor { return page.Cursor{Order: "name", Key: d.Name} }), nil
 }
 
 // UpdateDomain replaces a domain's description and labels, guarded by version.
@@ -190,15 +181,20 @@ type CreateProductInput struct {
 	Spec   spec.Product
 }
 
+// checkProduct validates a product's names and normalizes and validates its spec.
+func checkProduct(v *errs.Violations, dom, name string, p *spec.Product) {
+	spec.CheckName(v, "domain", dom)
+	spec.CheckName(v, "name", name)
+	if v.Len() == 0 {
+		p.Normalize(dom, name)
+	}
+	p.Validate(v, "spec")
+}
+
 // CreateDataProduct registers a draft product in a domain.
 func (s *Service) CreateDataProduct(ctx context.Context, in CreateProductInput) (*ent.DataProduct, error) {
 	var v errs.Violations
-	spec.CheckName(&v, "domain", in.Domain)
-	spec.CheckName(&v, "name", in.Name)
-	if v.Len() == 0 {
-		in.Spec.Normalize(in.Domain, in.Name)
-	}
-	in.Spec.Validate(&v, "spec")
+	checkProduct(&v, in.Domain, in.Name, &in.Spec)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -280,12 +276,7 @@ type UpdateProductInput struct {
 // product update. Retired products are read-only.
 func (s *Service) UpdateDataProduct(ctx context.Context, in UpdateProductInput) (*ent.DataProduct, error) {
 	var v errs.Violations
-	spec.CheckName(&v, "domain", in.Domain)
-	spec.CheckName(&v, "name", in.Name)
-	if v.Len() == 0 {
-		in.Spec.Normalize(in.Domain, in.Name)
-	}
-	in.Spec.Validate(&v, "spec")
+	checkProduct(&v, in.Domain, in.Name, &in.Spec)
 	if in.Lifecycle != "" && !slices.Contains(spec.Lifecycles, in.Lifecycle) {
 		v.Add("lifecycle", "must be draft, active, deprecated or retired, got %q", in.Lifecycle)
 	}
@@ -413,13 +404,8 @@ type ListProductsInput struct {
 	Descending bool
 }
 
-// ProductPage is one page of products with a cursor after each item.
-type ProductPage struct {
-	Items   []*ent.DataProduct
-	Cursors []string
-	// Next is the token of the next page, "" on the last page.
-	Next string
-}
+// ProductPage is one page of products.
+type ProductPage = page.Page[*ent.DataProduct]
 
 // ListDataProducts pages through the products the caller may read with keyset pagination.
 func (s *Service) ListDataProducts(ctx context.Context, in ListProductsInput) (ProductPage, error) {
@@ -443,11 +429,7 @@ func (s *Service) ListDataProducts(ctx context.Context, in ListProductsInput) (P
 	if err := v.Err(); err != nil {
 		return ProductPage{}, err
 	}
-	size, err := page.Size("pageSize", in.PageSize)
-	if err != nil {
-		return ProductPage{}, err
-	}
-	cur, err := page.Decode("pageToken", in.PageToken, in.OrderBy, in.Descending)
+	size, cur, err := page.Start(in.PageSize, in.PageToken, in.OrderBy, in.Descending)
 	if err != nil {
 		return ProductPage{}, err
 	}
@@ -506,20 +488,7 @@ func (s *Service) ListDataProducts(ctx context.Context, in ListProductsInput) (P
 	if err != nil {
 		return ProductPage{}, fmt.Errorf("listing data products: %w", err)
 	}
-	out := ProductPage{}
-	more := len(items) > size
-	if more {
-		items = items[:size]
-	}
-	out.Items = items
-	out.Cursors = make([]string, len(items))
-	for i, p := range items {
-		out.Cursors[i] = cursorOf(in.OrderBy, in.Descending, p).Encode()
-	}
-	if more {
-		out.Next = out.Cursors[len(items)-1]
-	}
-	return out, nil
+	return page.Of(items, size, func(p *ent.DataProduct) page.Cursor { return cursorOf(in.OrderBy, in.Descending, p) }), nil
 }
 
 func cursorOf(order string, desc bool, p *ent.DataProduct) page.Cursor {

@@ -3,7 +3,6 @@ package graph
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/meshplane/meshplane/server/catalog"
@@ -217,66 +216,32 @@ func pageInfo(cursors []string, next string) *model.PageInfo {
 	return info
 }
 
-func productConnection(p catalog.ProductPage) *model.DataProductConnection {
-	c := &model.DataProductConnection{
-		Edges:    make([]*model.DataProductEdge, len(p.Items)),
-		Nodes:    p.Items,
-		PageInfo: pageInfo(p.Cursors, p.Next),
-	}
+// edges pairs every item of a page with its cursor, in the edge type a
+// connection wants.
+func edges[T, E any](p page.Page[T], edge func(cursor string, node T) E) []E {
+	out := make([]E, len(p.Items))
 	for i, item := range p.Items {
-		c.Edges[i] = &model.DataProductEdge{Cursor: p.Cursors[i], Node: item}
-	}
-	return c
-}
-
-// The listings below return only the token of the next page, which is the
-// cursor of the page's last item. Edges need a cursor for every item, so
-// these build them as the services do — keyset cursors in the ordering each
-// listing uses — and take the service's own token for the last item.
-// graph_test checks that the two agree.
-
-func cursors[T any](items []T, next string, cursorOf func(T) page.Cursor) []string {
-	out := make([]string, len(items))
-	for i, item := range items {
-		out[i] = cursorOf(item).Encode()
-	}
-	if next != "" && len(out) > 0 {
-		out[len(out)-1] = next
+		out[i] = edge(p.Cursors[i], item)
 	}
 	return out
 }
 
-func domainCursor(d *ent.Domain) page.Cursor { return page.Cursor{Order: "name", Key: d.Name} }
-
-func principalCursor(p *ent.Principal) page.Cursor { return page.Cursor{Order: "name", Key: p.Name} }
-
-func auditCursor(e *ent.AuditEvent) page.Cursor {
-	return page.Cursor{Order: "seq", Desc: true, Key: strconv.FormatInt(e.ID, 10)}
+func productConnection(p page.Page[*ent.DataProduct]) *model.DataProductConnection {
+	return &model.DataProductConnection{Nodes: p.Items, PageInfo: pageInfo(p.Cursors, p.Next),
+		Edges: edges(p, func(c string, n *ent.DataProduct) *model.DataProductEdge { return &model.DataProductEdge{Cursor: c, Node: n} })}
 }
 
-func domainConnection(ds []*ent.Domain, next string) *model.DomainConnection {
-	cs := cursors(ds, next, domainCursor)
-	c := &model.DomainConnection{Edges: make([]*model.DomainEdge, len(ds)), Nodes: ds, PageInfo: pageInfo(cs, next)}
-	for i, d := range ds {
-		c.Edges[i] = &model.DomainEdge{Cursor: cs[i], Node: d}
-	}
-	return c
+func domainConnection(p page.Page[*ent.Domain]) *model.DomainConnection {
+	return &model.DomainConnection{Nodes: p.Items, PageInfo: pageInfo(p.Cursors, p.Next),
+		Edges: edges(p, func(c string, n *ent.Domain) *model.DomainEdge { return &model.DomainEdge{Cursor: c, Node: n} })}
 }
 
-func principalConnection(ps []*ent.Principal, next string) *model.PrincipalConnection {
-	cs := cursors(ps, next, principalCursor)
-	c := &model.PrincipalConnection{Edges: make([]*model.PrincipalEdge, len(ps)), Nodes: ps, PageInfo: pageInfo(cs, next)}
-	for i, p := range ps {
-		c.Edges[i] = &model.PrincipalEdge{Cursor: cs[i], Node: p}
-	}
-	return c
+func principalConnection(p page.Page[*ent.Principal]) *model.PrincipalConnection {
+	return &model.PrincipalConnection{Nodes: p.Items, PageInfo: pageInfo(p.Cursors, p.Next),
+		Edges: edges(p, func(c string, n *ent.Principal) *model.PrincipalEdge { return &model.PrincipalEdge{Cursor: c, Node: n} })}
 }
 
-func auditConnection(es []*ent.AuditEvent, next string) *model.AuditEventConnection {
-	cs := cursors(es, next, auditCursor)
-	c := &model.AuditEventConnection{Edges: make([]*model.AuditEventEdge, len(es)), Nodes: es, PageInfo: pageInfo(cs, next)}
-	for i, e := range es {
-		c.Edges[i] = &model.AuditEventEdge{Cursor: cs[i], Node: e}
-	}
-	return c
+func auditConnection(p page.Page[*ent.AuditEvent]) *model.AuditEventConnection {
+	return &model.AuditEventConnection{Nodes: p.Items, PageInfo: pageInfo(p.Cursors, p.Next),
+		Edges: edges(p, func(c string, n *ent.AuditEvent) *model.AuditEventEdge { return &model.AuditEventEdge{Cursor: c, Node: n} })}
 }

@@ -141,11 +141,11 @@ func (r *queryResolver) Domain(ctx context.Context, name string) (*ent.Domain, e
 }
 
 func (r *queryResolver) Domains(ctx context.Context, first *int, after *string) (*model.DomainConnection, error) {
-	ds, next, err := r.catalog.ListDomains(ctx, num(first), str(after))
+	p, err := r.catalog.ListDomains(ctx, num(first), str(after))
 	if err != nil {
 		return nil, err
 	}
-	return domainConnection(ds, next), nil
+	return domainConnection(p), nil
 }
 
 func (r *queryResolver) DataProduct(ctx context.Context, domain string, name string) (*ent.DataProduct, error) {
@@ -173,11 +173,11 @@ func (r *queryResolver) Principal(ctx context.Context, name string) (*ent.Princi
 }
 
 func (r *queryResolver) Principals(ctx context.Context, first *int, after *string) (*model.PrincipalConnection, error) {
-	ps, next, err := r.identity.ListPrincipals(ctx, num(first), str(after))
+	p, err := r.identity.ListPrincipals(ctx, num(first), str(after))
 	if err != nil {
 		return nil, err
 	}
-	return principalConnection(ps, next), nil
+	return principalConnection(p), nil
 }
 
 func (r *queryResolver) Tokens(ctx context.Context, principal *string) ([]*ent.Token, error) {
@@ -193,7 +193,7 @@ func (r *queryResolver) AuditEvents(ctx context.Context, first *int, after *stri
 	if filter != nil {
 		f = *filter
 	}
-	es, next, err := r.audit.List(ctx, audit.ListInput{
+	p, err := r.audit.List(ctx, audit.ListInput{
 		Domain:       str(f.Domain),
 		ResourceType: str(f.ResourceType),
 		Resource:     str(f.Resource),
@@ -204,7 +204,7 @@ func (r *queryResolver) AuditEvents(ctx context.Context, first *int, after *stri
 	if err != nil {
 		return nil, err
 	}
-	return auditConnection(es, next), nil
+	return auditConnection(p), nil
 }
 
 func (r *queryResolver) VerifyAuditLog(ctx context.Context) (*audit.Verification, error) {

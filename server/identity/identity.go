@@ -377,14 +377,10 @@ func (s *Service) mayRead(ctx context.Context, p *ent.Principal) bool {
 }
 
 // ListPrincipals pages through the principals the caller may read, by name.
-func (s *Service) ListPrincipals(ctx context.Context, pageSize int, pageToken string) ([]*ent.Principal, string, error) {
-	size, err := page.Size("pageSize", pageSize)
+func (s *Service) ListPrincipals(ctx context.Context, pageSize int, pageToken string) (page.Page[*ent.Principal], error) {
+	size, cur, err := page.Start(pageSize, pageToken, "name", false)
 	if err != nil {
-		return nil, "", err
-	}
-	cur, err := page.Decode("pageToken", pageToken, "name", false)
-	if err != nil {
-		return nil, "", err
+		return page.Page[*ent.Principal]{}, err
 	}
 	scope := s.authz.ScopeOf(ctx, access.ObjPrincipal, access.ActRead)
 	who, _ := actor.From(ctx)
@@ -401,14 +397,9 @@ func (s *Service) ListPrincipals(ctx context.Context, pageSize int, pageToken st
 	}
 	ps, err := s.store.Client.Principal.Query().Where(preds...).Order(ent.Asc(principal.FieldName)).Limit(size + 1).All(ctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("listing principals: %w", err)
+		return page.Page[*ent.Principal]{}, fmt.Errorf("listing principals: %w", err)
 	}
-	next := ""
-	if len(ps) > size {
-		ps = ps[:size]
-		next = page.Cursor{Order: "name", Key: ps[len(ps)-1].Name}.Encode()
-	}
-	return ps, next, nil
+	return page.Of(ps, size, func(p *ent.Principal) page.Cursor { return page.Cursor{Order: "name", Key: p.Name} }), nil
 }
 
 // DisablePrincipal stops a principal from authenticating. The last enabled

@@ -68,3 +68,40 @@ func Decode(path, token, order string, desc bool) (*Cursor, error) {
 	}
 	return &c, nil
 }
+
+// Page is one page of a listing with the cursor after each item, so any door
+// can continue from any item; Next is the token of the following page, ""
+// on the last one.
+type Page[T any] struct {
+	Items   []T
+	Cursors []string
+	Next    string
+}
+
+// Start validates a page request: the size to fetch (one more than returned,
+// to learn whether another page follows) and the decoded cursor, if any.
+func Start(pageSize int, token, order string, desc bool) (size int, cur *Cursor, err error) {
+	if size, err = Size("pageSize", pageSize); err != nil {
+		return 0, nil, err
+	}
+	if cur, err = Decode("pageToken", token, order, desc); err != nil {
+		return 0, nil, err
+	}
+	return size, cur, nil
+}
+
+// Of builds a page from up to size+1 fetched items.
+func Of[T any](items []T, size int, cursorOf func(T) Cursor) Page[T] {
+	more := len(items) > size
+	if more {
+		items = items[:size]
+	}
+	p := Page[T]{Items: items, Cursors: make([]string, len(items))}
+	for i, item := range items {
+		p.Cursors[i] = cursorOf(item).Encode()
+	}
+	if more {
+		p.Next = p.Cursors[len(items)-1]
+	}
+	return p
+}

@@ -151,3 +151,22 @@ func TestSize(t *testing.T) {
 		wantViolation(t, err, "pageSize")
 	}
 }
+
+func TestOf(t *testing.T) {
+	cursorOf := func(s string) page.Cursor { return page.Cursor{Order: "name", Key: s} }
+	full := page.Of([]string{"a", "b", "c"}, 2, cursorOf)
+	if len(full.Items) != 2 || full.Next == "" || full.Next != full.Cursors[1] {
+		t.Fatalf("a fetch of size+1 must trim and continue after the last item: %+v", full)
+	}
+	c, err := page.Decode("pageToken", full.Next, "name", false)
+	if err != nil || c.Key != "b" {
+		t.Fatalf("next cursor decodes to %+v, %v", c, err)
+	}
+	last := page.Of([]string{"a", "b"}, 2, cursorOf)
+	if last.Next != "" || len(last.Cursors) != 2 {
+		t.Fatalf("a short fetch is the last page: %+v", last)
+	}
+	if _, _, err := page.Start(-1, "", "name", false); err == nil {
+		t.Fatal("negative page size accepted")
+	}
+}

@@ -35,11 +35,11 @@ func (h *CatalogHandler) GetDomain(ctx context.Context, req *connect.Request[v1.
 }
 
 func (h *CatalogHandler) ListDomains(ctx context.Context, req *connect.Request[v1.ListDomainsRequest]) (*connect.Response[v1.ListDomainsResponse], error) {
-	ds, next, err := h.svc.ListDomains(ctx, int(req.Msg.GetPageSize()), req.Msg.GetPageToken())
+	pg, err := h.svc.ListDomains(ctx, int(req.Msg.GetPageSize()), req.Msg.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&v1.ListDomainsResponse{Domains: mapSlice(ds, domainPB), NextPageToken: next}), nil
+	return connect.NewResponse(&v1.ListDomainsResponse{Domains: mapSlice(pg.Items, domainPB), NextPageToken: pg.Next}), nil
 }
 
 func (h *CatalogHandler) UpdateDomain(ctx context.Context, req *connect.Request[v1.UpdateDomainRequest]) (*connect.Response[v1.UpdateDomainResponse], error) {
@@ -143,11 +143,11 @@ func (h *IdentityHandler) GetPrincipal(ctx context.Context, req *connect.Request
 }
 
 func (h *IdentityHandler) ListPrincipals(ctx context.Context, req *connect.Request[v1.ListPrincipalsRequest]) (*connect.Response[v1.ListPrincipalsResponse], error) {
-	ps, next, err := h.svc.ListPrincipals(ctx, int(req.Msg.GetPageSize()), req.Msg.GetPageToken())
+	pg, err := h.svc.ListPrincipals(ctx, int(req.Msg.GetPageSize()), req.Msg.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&v1.ListPrincipalsResponse{Principals: mapSlice(ps, principalPB), NextPageToken: next}), nil
+	return connect.NewResponse(&v1.ListPrincipalsResponse{Principals: mapSlice(pg.Items, principalPB), NextPageToken: pg.Next}), nil
 }
 
 func (h *IdentityHandler) DisablePrincipal(ctx context.Context, req *connect.Request[v1.DisablePrincipalRequest]) (*connect.Response[v1.DisablePrincipalResponse], error) {
@@ -211,14 +211,14 @@ type AuditHandler struct{ svc *audit.Service }
 var _ meshplanev1connect.AuditServiceHandler = (*AuditHandler)(nil)
 
 func (h *AuditHandler) ListAuditEvents(ctx context.Context, req *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsResponse], error) {
-	evs, next, err := h.svc.List(ctx, audit.ListInput{
+	pg, err := h.svc.List(ctx, audit.ListInput{
 		Domain: req.Msg.GetDomain(), ResourceType: req.Msg.GetResourceType(), Resource: req.Msg.GetResource(),
 		Actor: req.Msg.GetActor(), PageSize: int(req.Msg.GetPageSize()), PageToken: req.Msg.GetPageToken(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&v1.ListAuditEventsResponse{Events: mapSlice(evs, auditEventPB), NextPageToken: next}), nil
+	return connect.NewResponse(&v1.ListAuditEventsResponse{Events: mapSlice(pg.Items, auditEventPB), NextPageToken: pg.Next}), nil
 }
 
 func (h *AuditHandler) VerifyAuditLog(ctx context.Context, _ *connect.Request[v1.VerifyAuditLogRequest]) (*connect.Response[v1.VerifyAuditLogResponse], error) {
