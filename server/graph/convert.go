@@ -228,7 +228,9 @@ func edges[T, E any](p page.Page[T], edge func(cursor string, node T) E) []E {
 
 func productConnection(p page.Page[*ent.DataProduct]) *model.DataProductConnection {
 	return &model.DataProductConnection{Nodes: p.Items, PageInfo: pageInfo(p.Cursors, p.Next),
-		Edges: edges(p, func(c string, n *ent.DataProduct) *model.DataProductEdge { return &model.DataProductEdge{Cursor: c, Node: n} })}
+		Edges: edges(p, func(c string, n *ent.DataProduct) *model.DataProductEdge {
+			return &model.DataProductEdge{Cursor: c, Node: n}
+		})}
 }
 
 func domainConnection(p page.Page[*ent.Domain]) *model.DomainConnection {
@@ -243,5 +245,7 @@ func principalConnection(p page.Page[*ent.Principal]) *model.PrincipalConnection
 
 func auditConnection(p page.Page[*ent.AuditEvent]) *model.AuditEventConnection {
 	return &model.AuditEventConnection{Nodes: p.Items, PageInfo: pageInfo(p.Cursors, p.Next),
-		Edges: edges(p, func(c string, n *ent.AuditEvent) *model.AuditEventEdge { return &model.AuditEventEdge{Cursor: c, Node: n} })}
+		Edges: edges(p, func(c string, n *ent.AuditEvent) *model.AuditEventEdge {
+			return &model.AuditEventEdge{Cursor: c, Node: n}
+		})}
 }
