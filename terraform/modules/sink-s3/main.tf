@@ -1,0 +1,83 @@
+locals {
+  # Records that fail conversion, transformation or delivery go to the
+  # dead-letter topic with the failure in their headers; message contents are
+  # kept out of the worker log because fields may be classified.
+  error_config = {
+    "errors.tolerance"                                = "all"
+    "errors.deadletterqueue.topic.name"               = var.dlq_topic
+    "errors.deadletterqueue.topic.replication.factor" = tostring(var.dlq_replication_factor)
+    "errors.deadletterqueue.context.headers.enable"   = "true"
+    "errors.log.enable"                               = "true"
+    "errors.log.include.messages"                     = "false"
+  }
+
+  format_classes = {
+    parquet = "io.confluent.connect.s3.format.parquet.ParquetFormat"
+    json    = "io.confluent.connect.s3.format.json.JsonFormat"
+    avro    = "io.confluent.connect.s3.format.avro.AvroFormat"
+  }
+
+  # Objects hold flat rows: unwrap the change event to the row's new state.
+  # Deletes become rows carrying the deleted row's values and __deleted=true
+  # (object storage has nothing a tombstone could delete); __source_ts_ms is
+  # the event time the time-based partitioner reads.
+  unwrap_config = {
+    "transforms"                                       = "unwrap"
+    "transforms.unwrap.type"                           = "io.debezium.transforms.ExtractNewRecordState"
+    "transforms.unwrap.delete.tombstone.handling.mode" = "rewrite"
+    "transforms.unwrap.add.fields"                     = "op,source.ts_ms"
+  }
+
+  credentials_config = var.aws_access_key_id == "" ? {} : {
+    "aws.access.key.id"     = var.aws_access_key_id
+    "aws.secret.access.key" = var.aws_secret_access_key
+  }
+
+  base_config = merge(
+    {
+      "name"                  = var.name
+      "connector.class"       = "io.confluent.connect.s3.S3SinkConnector"
+      "tasks.max"             = tostring(var.tasks_max)
+      "topics"                = join(",", var.topics)
+      "s3.bucket.name"        = var.bucket
+      "s3.region"             = var.region
+      "topics.dir"            = var.topics_dir
+      "storage.class"         = "io.confluent.connect.s3.storage.S3Storage"
+      "format.class"          = local.format_classes[var.format]
+      "flush.size"            = tostring(var.flush_size)
+      "rotate.interval.ms"    = tostring(var.rotate_interval_ms)
+      "partitioner.class"     = "io.confluent.connect.storage.partitioner.TimeBasedPartitioner"
+      "path.format"           = var.path_format
+      "partition.duration.ms" = tostring(var.partition_duration_ms)
+      "locale"                = var.locale
+      "timezone"              = var.timezone
+      "timestamp.extractor"   = "RecordField"
+      "timestamp.field"       = var.timestamp_field
+      # The unwrap step drops tombstones; any null value left is skipped
+      # rather than failing the task.
+      "behavior.on.null.values" = "ignore"
+    },
+    local.credentials_config,
+    local.error_config,
+    local.unwrap_config,
+  )
+
+  overridden = setintersection(keys(var.extra_config), keys(local.base_config))
+}
+
+resource "kafka-connect_connector" "this" {
+  name   = var.name
+  config = merge(local.base_config, var.extra_config)
+
+  lifecycle {
+    precondition {
+      condition     = length(local.overridden) == 0
+      error_message = "extra_config must not override settings the module manages: ${join(", ", sort(local.overridden))}."
+    }
+
+    precondition {
+      condition     = (var.aws_access_key_id == "") == (var.aws_secret_access_key == "")
+      error_message = "Set both aws_access_key_id and aws_secret_access_key, or neither."
+    }
+  }
+}
