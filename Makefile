@@ -4,8 +4,8 @@
 DATA_DIR ?= ./meshplane-data
 ADDR ?= 127.0.0.1:8080
 
-run:
-	go run ./cmd/meshplane serve --addr $(ADDR) --data-dir $(DATA_DIR)
+run: tools
+	go run ./cmd/meshplane serve --addr $(ADDR) --data-dir $(DATA_DIR) --tools-dir .tools
 
 test:
 	scripts/test.sh

@@ -5,6 +5,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
+	"github.com/meshplane/meshplane/server/provision/summary"
 	"github.com/meshplane/meshplane/server/spec"
 )
 
@@ -28,6 +29,12 @@ func (DataProduct) Fields() []ent.Field {
 		field.JSON("sinks", []spec.Sink{}).Optional(),
 		field.String("created_by").Default("").Immutable(),
 		field.String("updated_by").Default(""),
+		// ProvisionedVersion is the product version last applied to the data plane.
+		field.Int64("provisioned_version").Optional().Nillable(),
+		// Drift lists what differs between the data plane and the last apply,
+		// as the latest refresh-only plan saw it; empty when in sync.
+		field.JSON("drift", []summary.ResourceChange{}).Optional(),
+		field.Time("drift_check_time").Optional().Nillable(),
 	}
 }
 

@@ -5,8 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== tools (terraform, providers, buf)"
+scripts/tools.sh
+# Provisioning tests run real terraform; with the tools built they must not skip.
+export MESHPLANE_REQUIRE_TOOLS=1
+
 echo "== go test (SQLite)"
-go test -count=1 -race ./...
+go test -count=1 -race -timeout 20m ./...
 
 own_pg=""
 if [ -z "${MESHPLANE_TEST_POSTGRES:-}" ]; then
@@ -23,4 +28,4 @@ if [ -z "${MESHPLANE_TEST_POSTGRES:-}" ]; then
 fi
 export MESHPLANE_TEST_POSTGRES
 echo "== go test (PostgreSQL)"
-go test -count=1 ./server/app/... ./server/store/...
+go test -count=1 -timeout 20m ./server/app/... ./server/store/...

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -118,8 +119,31 @@ func serve(args []string, stderr io.Writer) error {
 	noMigrate := fs.Bool("no-migrate", false, "refuse to start with pending migrations instead of applying them")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight requests may run after SIGTERM")
 	accessLog := fs.Bool("access-log", false, "log every request")
+	var dp app.DataPlane
+	bootstrap := fs.String("kafka-bootstrap", os.Getenv("MESHPLANE_KAFKA_BOOTSTRAP"), "comma-separated Kafka bootstrap servers; empty starts the in-process sandbox")
+	fs.StringVar(&dp.SASLMechanism, "kafka-sasl-mechanism", os.Getenv("MESHPLANE_KAFKA_SASL_MECHANISM"), "plain, scram-sha256 or scram-sha512 (password from MESHPLANE_KAFKA_PASSWORD)")
+	fs.StringVar(&dp.KafkaUsername, "kafka-username", os.Getenv("MESHPLANE_KAFKA_USERNAME"), "Kafka SASL username")
+	fs.BoolVar(&dp.KafkaTLS, "kafka-tls", os.Getenv("MESHPLANE_KAFKA_TLS") == "true", "connect to Kafka over TLS")
+	fs.StringVar(&dp.ConnectURL, "connect-url", os.Getenv("MESHPLANE_CONNECT_URL"), "Kafka Connect REST URL")
+	fs.StringVar(&dp.ConnectUsername, "connect-username", os.Getenv("MESHPLANE_CONNECT_USERNAME"), "Kafka Connect basic-auth username (password from MESHPLANE_CONNECT_PASSWORD)")
+	fs.IntVar(&dp.ReplicationFactor, "replication-factor", 3, "replication factor of provisioned topics (the sandbox uses 1)")
+	toolsDir := fs.String("tools-dir", envOr("MESHPLANE_TOOLS_DIR", ".tools"), "directory with bin/terraform and the provider mirror terraform-plugins/ (built by scripts/tools.sh)")
+	drift := fs.Duration("drift-interval", 10*time.Minute, "how often provisioned products are checked for drift (0 disables)")
+	workers := fs.Int("workers", 4, "how many provisioning runs execute at once")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *bootstrap != "" {
+		for _, b := range strings.Split(*bootstrap, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				dp.KafkaBootstrap = append(dp.KafkaBootstrap, b)
+			}
+		}
+		if dp.ConnectURL == "" {
+			return errors.New("--connect-url is required with --kafka-bootstrap")
+		}
+		dp.KafkaPassword = os.Getenv("MESHPLANE_KAFKA_PASSWORD")
+		dp.ConnectPassword = os.Getenv("MESHPLANE_CONNECT_PASSWORD")
 	}
 	log, err := c.logger(stderr)
 	if err != nil {
@@ -137,6 +161,7 @@ func serve(args []string, stderr io.Writer) error {
 	srv, err := app.New(ctx, app.Config{
 		DataDir: dataDir, DatabaseURL: c.databaseURL, Logger: log,
 		AutoMigrate: !*noMigrate, BindingReload: 30 * time.Second, AccessLog: *accessLog,
+		DataPlane: dp, ToolsDir: *toolsDir, DriftInterval: *drift, Workers: *workers,
 	})
 	if err != nil {
 		return err

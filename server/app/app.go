@@ -14,6 +14,8 @@ import (
 	"slices"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/meshplane/meshplane/policies"
 	"github.com/meshplane/meshplane/server/access"
 	"github.com/meshplane/meshplane/server/audit"
@@ -22,7 +24,10 @@ import (
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/graph"
 	"github.com/meshplane/meshplane/server/identity"
+	"github.com/meshplane/meshplane/server/provision"
+	"github.com/meshplane/meshplane/server/provision/render"
 	"github.com/meshplane/meshplane/server/rpc"
+	"github.com/meshplane/meshplane/server/sandbox"
 	"github.com/meshplane/meshplane/server/store"
 	"github.com/meshplane/meshplane/server/telemetry"
 )
@@ -44,6 +49,29 @@ type Config struct {
 	BindingReload time.Duration
 	// AccessLog logs every request at info level.
 	AccessLog bool
+	// DataPlane is the Kafka and Kafka Connect meshplane provisions into;
+	// with no bootstrap servers, an in-process sandbox is started instead.
+	DataPlane DataPlane
+	// ToolsDir holds bin/terraform and the provider mirror terraform-plugins/.
+	ToolsDir string
+	// DriftInterval is how often provisioned products are checked for drift; 0 disables.
+	DriftInterval time.Duration
+	// Workers bounds concurrent provisioning runs (default 4).
+	Workers int
+}
+
+// DataPlane describes a production data plane. Passwords come from the
+// environment (MESHPLANE_KAFKA_PASSWORD, MESHPLANE_CONNECT_PASSWORD).
+type DataPlane struct {
+	KafkaBootstrap    []string
+	SASLMechanism     string // "", plain, scram-sha256, scram-sha512
+	KafkaUsername     string
+	KafkaPassword     string
+	KafkaTLS          bool
+	ConnectURL        string
+	ConnectUsername   string
+	ConnectPassword   string
+	ReplicationFactor int
 }
 
 // Validate checks the configuration.
@@ -59,13 +87,16 @@ func (c Config) Validate() error {
 
 // Server is an assembled meshplane.
 type Server struct {
-	Handler  http.Handler
-	Store    *store.Store
-	Identity *identity.Service
-	Catalog  *catalog.Service
-	Audit    *audit.Service
-	Authz    *access.Authorizer
-	Metrics  *telemetry.Metrics
+	Handler   http.Handler
+	Store     *store.Store
+	Identity  *identity.Service
+	Catalog   *catalog.Service
+	Audit     *audit.Service
+	Authz     *access.Authorizer
+	Metrics   *telemetry.Metrics
+	Provision *provision.Service
+	// Sandbox is the in-process data plane, nil when a real one is configured.
+	Sandbox *sandbox.Sandbox
 	// AdminTokenPath is set when this start created the initial admin.
 	AdminTokenPath string
 
@@ -128,12 +159,15 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.Metrics = telemetry.New()
-
-	mux := http.NewServeMux()
-	if err := rpc.Mount(mux, rpc.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Metrics: s.Metrics, Logger: c.Logger}); err != nil {
+	if err := s.startProvisioning(ctx, url); err != nil {
 		return nil, err
 	}
-	gql, err := graph.New(graph.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Logger: c.Logger})
+
+	mux := http.NewServeMux()
+	if err := rpc.Mount(mux, rpc.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Provision: s.Provision, Metrics: s.Metrics, Logger: c.Logger}); err != nil {
+		return nil, err
+	}
+	gql, err := graph.New(graph.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Provision: s.Provision, Logger: c.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -150,12 +184,84 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", s.Metrics.Handler())
+	if s.Sandbox != nil {
+		mux.Handle("GET /api/sandbox", requireAuth(s.Sandbox.Handler()))
+	}
 	mux.HandleFunc("/", notFound)
 	s.Handler = authn.Middleware(s.Identity)(s.accessLog(mux))
 	return s, nil
 }
 
 func (s *Server) onClose(f func()) { s.teardown = append(s.teardown, f) }
+
+// startProvisioning connects the data plane — the configured one or a new
+// sandbox — and starts the provisioning workers.
+func (s *Server) startProvisioning(ctx context.Context, databaseURL string) error {
+	c := s.cfg
+	dp := c.DataPlane
+	env := render.Environment{Name: "production", KafkaBootstrap: dp.KafkaBootstrap, KafkaSASLMechanism: dp.SASLMechanism,
+		KafkaUsername: dp.KafkaUsername, KafkaTLS: dp.KafkaTLS, ConnectURL: dp.ConnectURL, ConnectUsername: dp.ConnectUsername,
+		ReplicationFactor: dp.ReplicationFactor}
+	secrets := provision.Secrets{KafkaPassword: dp.KafkaPassword, ConnectPassword: dp.ConnectPassword}
+	if len(dp.KafkaBootstrap) == 0 {
+		sb, err := sandbox.Start(ctx, sandbox.Config{DataDir: c.DataDir, Logger: c.Logger.With("component", "sandbox"),
+			KafkaAddr: "127.0.0.1:0", ConnectAddr: "127.0.0.1:0", ConnectBasicAuth: true})
+		if err != nil {
+			return fmt.Errorf("starting the sandbox data plane: %w", err)
+		}
+		s.Sandbox = sb
+		s.onClose(func() { _ = sb.Close() })
+		st := sb.Settings()
+		env = render.Environment{Name: "sandbox", KafkaBootstrap: st.BootstrapServers, KafkaSASLMechanism: "scram-sha512",
+			KafkaUsername: st.AdminUsername, ConnectURL: st.ConnectURL, ConnectUsername: st.ConnectUsername, ReplicationFactor: min(3, st.Brokers)}
+		secrets = provision.Secrets{KafkaPassword: sb.AdminPassword()}
+		if st.ConnectUsername != "" {
+			secrets.ConnectPassword = sb.AdminPassword()
+		}
+		s.log.Info("sandbox data plane started", "kafka", st.BootstrapServers, "connect", st.ConnectURL, "credentials", st.CredentialsFile)
+	}
+	if env.ReplicationFactor == 0 {
+		env.ReplicationFactor = 3
+	}
+	if s.Store.Dialect == dialect.Postgres {
+		env.Backend = render.Backend{Kind: render.BackendPostgres}
+		secrets.PGConnStr = databaseURL
+	}
+	tools := c.ToolsDir
+	if tools == "" {
+		tools = ".tools"
+	}
+	tools, err := filepath.Abs(tools)
+	if err != nil {
+		return err
+	}
+	p, err := provision.New(provision.Config{Store: s.Store, Authz: s.Authz, Logger: s.log, DataDir: c.DataDir,
+		Terraform: filepath.Join(tools, "bin", "terraform"), PluginDir: filepath.Join(tools, "terraform-plugins"),
+		Env: env, Secrets: secrets, Workers: c.Workers, DriftInterval: c.DriftInterval})
+	if err != nil {
+		return err
+	}
+	if why := p.Unavailable(); why != "" {
+		s.log.Warn(why)
+	}
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
+	s.Provision = p
+	s.onClose(p.Close)
+	return nil
+}
+
+// requireAuth refuses unauthenticated requests to plain HTTP endpoints.
+func requireAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := authn.Check(r.Context()); err != nil {
+			http.Error(w, errs.As(err).Message, http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // Close releases everything New built, in reverse order.
 func (s *Server) Close() {

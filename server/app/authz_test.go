@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -58,6 +59,22 @@ func setupProduct(t *testing.T, env *apptest.Env, dom, key string) any {
 func setupServiceAccount(t *testing.T, env *apptest.Env, dom, key string) any {
 	return mustOK(adminClients(env).Identity.CreatePrincipal(context.Background(), connect.NewRequest(&v1.CreatePrincipalRequest{
 		Name: "sa-" + key, Kind: v1.PrincipalKind_PRINCIPAL_KIND_SERVICE_ACCOUNT, Domain: dom}))).GetPrincipal()
+}
+
+// setupRun creates a product and plans it as the admin, returning the run
+// id; planned waits until the plan is saved, so the run can be approved.
+func setupRun(planned bool) func(t *testing.T, env *apptest.Env, dom, key string) any {
+	return func(t *testing.T, env *apptest.Env, dom, key string) any {
+		setupProduct(t, env, dom, key)
+		c := adminClients(env)
+		r := mustOK(c.Provision.Plan(context.Background(), connect.NewRequest(&v1.PlanRequest{Domain: dom, Product: "p-" + key}))).GetRun()
+		if planned {
+			if st := waitRun(t, c, r.GetId()).GetState(); st != v1.RunState_RUN_STATE_PLANNED {
+				t.Fatalf("setup plan ended %v", st)
+			}
+		}
+		return r.GetId()
+	}
 }
 
 // authzMatrix is the expected allow/deny of every procedure for every role.
@@ -252,6 +269,69 @@ var authzMatrix = map[string]authzCase{
 			return len(res.Msg.GetEvents()) > 0, nil
 		},
 	},
+	"/meshplane.v1.ProvisioningService/Plan": {
+		want:  roles(everyone, nobody, ownDomain, ownDomain, nobody, nobody),
+		setup: setupProduct,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			_, err := c.Provision.Plan(ctx, connect.NewRequest(&v1.PlanRequest{Domain: dom, Product: "p-" + key}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.ProvisioningService/GetRun": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		setup: setupRun(false),
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, id any) (bool, error) {
+			_, err := c.Provision.GetRun(ctx, connect.NewRequest(&v1.GetRunRequest{Id: id.(string)}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.ProvisioningService/ListRuns": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		setup: setupRun(false),
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			res, err := c.Provision.ListRuns(ctx, connect.NewRequest(&v1.ListRunsRequest{Domain: dom, Product: "p-" + key}))
+			return err == nil && len(res.Msg.GetRuns()) > 0, err
+		},
+	},
+	"/meshplane.v1.ProvisioningService/WatchRun": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		setup: setupRun(false),
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, id any) (bool, error) {
+			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			stream, err := c.Provision.WatchRun(ctx, connect.NewRequest(&v1.WatchRunRequest{Id: id.(string)}))
+			if err != nil {
+				return false, err
+			}
+			defer stream.Close()
+			got := stream.Receive()
+			return got, stream.Err()
+		},
+	},
+	"/meshplane.v1.ProvisioningService/ApproveRun": {
+		want:  roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		setup: setupRun(true),
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, id any) (bool, error) {
+			_, err := c.Provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: id.(string)}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.ProvisioningService/CancelRun": {
+		want:  roles(everyone, nobody, ownDomain, ownDomain, nobody, nobody),
+		setup: setupRun(true),
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, id any) (bool, error) {
+			_, err := c.Provision.CancelRun(ctx, connect.NewRequest(&v1.CancelRunRequest{Id: id.(string)}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.ProvisioningService/Decommission": {
+		want:  roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		setup: setupProduct,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			_, err := c.Provision.Decommission(ctx, connect.NewRequest(&v1.DecommissionRequest{Domain: dom, Product: "p-" + key}))
+			return true, err
+		},
+	},
 	"/meshplane.v1.AuditService/VerifyAuditLog": {
 		want: roles(everyone, everyone, nobody, nobody, nobody, nobody),
 		call: func(ctx context.Context, c apptest.Clients, _, _ string, _ any) (bool, error) {
@@ -265,7 +345,8 @@ var authzMatrix = map[string]authzCase{
 // so a new procedure without a matrix row fails the test.
 func apiProcedures() []string {
 	var out []string
-	for _, f := range []protoreflect.FileDescriptor{v1.File_meshplane_v1_catalog_proto, v1.File_meshplane_v1_identity_proto, v1.File_meshplane_v1_audit_proto} {
+	for _, f := range []protoreflect.FileDescriptor{v1.File_meshplane_v1_catalog_proto, v1.File_meshplane_v1_identity_proto,
+		v1.File_meshplane_v1_audit_proto, v1.File_meshplane_v1_provisioning_proto} {
 		for i := range f.Services().Len() {
 			s := f.Services().Get(i)
 			for j := range s.Methods().Len() {
@@ -277,6 +358,7 @@ func apiProcedures() []string {
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
+	apptest.RequireTools(t)
 	env := apptest.New(t)
 	env.Domain("own")
 	env.Domain("other")

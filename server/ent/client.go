@@ -19,6 +19,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/domain"
 	"github.com/meshplane/meshplane/server/ent/principal"
+	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/ent/rolebinding"
 	"github.com/meshplane/meshplane/server/ent/token"
 
@@ -38,6 +39,8 @@ type Client struct {
 	Domain *DomainClient
 	// Principal is the client for interacting with the Principal builders.
 	Principal *PrincipalClient
+	// ProvisioningRun is the client for interacting with the ProvisioningRun builders.
+	ProvisioningRun *ProvisioningRunClient
 	// RoleBinding is the client for interacting with the RoleBinding builders.
 	RoleBinding *RoleBindingClient
 	// Token is the client for interacting with the Token builders.
@@ -57,6 +60,7 @@ func (c *Client) init() {
 	c.DataProduct = NewDataProductClient(c.config)
 	c.Domain = NewDomainClient(c.config)
 	c.Principal = NewPrincipalClient(c.config)
+	c.ProvisioningRun = NewProvisioningRunClient(c.config)
 	c.RoleBinding = NewRoleBindingClient(c.config)
 	c.Token = NewTokenClient(c.config)
 }
@@ -149,14 +153,15 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:         ctx,
-		config:      cfg,
-		AuditEvent:  NewAuditEventClient(cfg),
-		DataProduct: NewDataProductClient(cfg),
-		Domain:      NewDomainClient(cfg),
-		Principal:   NewPrincipalClient(cfg),
-		RoleBinding: NewRoleBindingClient(cfg),
-		Token:       NewTokenClient(cfg),
+		ctx:             ctx,
+		config:          cfg,
+		AuditEvent:      NewAuditEventClient(cfg),
+		DataProduct:     NewDataProductClient(cfg),
+		Domain:          NewDomainClient(cfg),
+		Principal:       NewPrincipalClient(cfg),
+		ProvisioningRun: NewProvisioningRunClient(cfg),
+		RoleBinding:     NewRoleBindingClient(cfg),
+		Token:           NewTokenClient(cfg),
 	}, nil
 }
 
@@ -174,14 +179,15 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:         ctx,
-		config:      cfg,
-		AuditEvent:  NewAuditEventClient(cfg),
-		DataProduct: NewDataProductClient(cfg),
-		Domain:      NewDomainClient(cfg),
-		Principal:   NewPrincipalClient(cfg),
-		RoleBinding: NewRoleBindingClient(cfg),
-		Token:       NewTokenClient(cfg),
+		ctx:             ctx,
+		config:          cfg,
+		AuditEvent:      NewAuditEventClient(cfg),
+		DataProduct:     NewDataProductClient(cfg),
+		Domain:          NewDomainClient(cfg),
+		Principal:       NewPrincipalClient(cfg),
+		ProvisioningRun: NewProvisioningRunClient(cfg),
+		RoleBinding:     NewRoleBindingClient(cfg),
+		Token:           NewTokenClient(cfg),
 	}, nil
 }
 
@@ -211,7 +217,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditEvent, c.DataProduct, c.Domain, c.Principal, c.RoleBinding, c.Token,
+		c.AuditEvent, c.DataProduct, c.Domain, c.Principal, c.ProvisioningRun,
+		c.RoleBinding, c.Token,
 	} {
 		n.Use(hooks...)
 	}
@@ -221,7 +228,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditEvent, c.DataProduct, c.Domain, c.Principal, c.RoleBinding, c.Token,
+		c.AuditEvent, c.DataProduct, c.Domain, c.Principal, c.ProvisioningRun,
+		c.RoleBinding, c.Token,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -238,6 +246,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Domain.mutate(ctx, m)
 	case *PrincipalMutation:
 		return c.Principal.mutate(ctx, m)
+	case *ProvisioningRunMutation:
+		return c.ProvisioningRun.mutate(ctx, m)
 	case *RoleBindingMutation:
 		return c.RoleBinding.mutate(ctx, m)
 	case *TokenMutation:
@@ -795,6 +805,139 @@ func (c *PrincipalClient) mutate(ctx context.Context, m *PrincipalMutation) (Val
 	}
 }
 
+// ProvisioningRunClient is a client for the ProvisioningRun schema.
+type ProvisioningRunClient struct {
+	config
+}
+
+// NewProvisioningRunClient returns a client for the ProvisioningRun from the given config.
+func NewProvisioningRunClient(c config) *ProvisioningRunClient {
+	return &ProvisioningRunClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `provisioningrun.Hooks(f(g(h())))`.
+func (c *ProvisioningRunClient) Use(hooks ...Hook) {
+	c.hooks.ProvisioningRun = append(c.hooks.ProvisioningRun, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `provisioningrun.Intercept(f(g(h())))`.
+func (c *ProvisioningRunClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ProvisioningRun = append(c.inters.ProvisioningRun, interceptors...)
+}
+
+// Create returns a builder for creating a ProvisioningRun entity.
+func (c *ProvisioningRunClient) Create() *ProvisioningRunCreate {
+	mutation := newProvisioningRunMutation(c.config, OpCreate)
+	return &ProvisioningRunCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ProvisioningRun entities.
+func (c *ProvisioningRunClient) CreateBulk(builders ...*ProvisioningRunCreate) *ProvisioningRunCreateBulk {
+	return &ProvisioningRunCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ProvisioningRunClient) MapCreateBulk(slice any, setFunc func(*ProvisioningRunCreate, int)) *ProvisioningRunCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ProvisioningRunCreateBulk{err: fmt.Errorf("calling to ProvisioningRunClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ProvisioningRunCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ProvisioningRunCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ProvisioningRun.
+func (c *ProvisioningRunClient) Update() *ProvisioningRunUpdate {
+	mutation := newProvisioningRunMutation(c.config, OpUpdate)
+	return &ProvisioningRunUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ProvisioningRunClient) UpdateOne(_m *ProvisioningRun) *ProvisioningRunUpdateOne {
+	mutation := newProvisioningRunMutation(c.config, OpUpdateOne, withProvisioningRun(_m))
+	return &ProvisioningRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ProvisioningRunClient) UpdateOneID(id string) *ProvisioningRunUpdateOne {
+	mutation := newProvisioningRunMutation(c.config, OpUpdateOne, withProvisioningRunID(id))
+	return &ProvisioningRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ProvisioningRun.
+func (c *ProvisioningRunClient) Delete() *ProvisioningRunDelete {
+	mutation := newProvisioningRunMutation(c.config, OpDelete)
+	return &ProvisioningRunDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ProvisioningRunClient) DeleteOne(_m *ProvisioningRun) *ProvisioningRunDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ProvisioningRunClient) DeleteOneID(id string) *ProvisioningRunDeleteOne {
+	builder := c.Delete().Where(provisioningrun.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ProvisioningRunDeleteOne{builder}
+}
+
+// Query returns a query builder for ProvisioningRun.
+func (c *ProvisioningRunClient) Query() *ProvisioningRunQuery {
+	return &ProvisioningRunQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeProvisioningRun},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ProvisioningRun entity by its id.
+func (c *ProvisioningRunClient) Get(ctx context.Context, id string) (*ProvisioningRun, error) {
+	return c.Query().Where(provisioningrun.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ProvisioningRunClient) GetX(ctx context.Context, id string) *ProvisioningRun {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ProvisioningRunClient) Hooks() []Hook {
+	return c.hooks.ProvisioningRun
+}
+
+// Interceptors returns the client interceptors.
+func (c *ProvisioningRunClient) Interceptors() []Interceptor {
+	return c.inters.ProvisioningRun
+}
+
+func (c *ProvisioningRunClient) mutate(ctx context.Context, m *ProvisioningRunMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ProvisioningRunCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ProvisioningRunUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ProvisioningRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ProvisioningRunDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ProvisioningRun mutation op: %q", m.Op())
+	}
+}
+
 // RoleBindingClient is a client for the RoleBinding schema.
 type RoleBindingClient struct {
 	config
@@ -1080,10 +1223,12 @@ func (c *TokenClient) mutate(ctx context.Context, m *TokenMutation) (Value, erro
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditEvent, DataProduct, Domain, Principal, RoleBinding, Token []ent.Hook
+		AuditEvent, DataProduct, Domain, Principal, ProvisioningRun, RoleBinding,
+		Token []ent.Hook
 	}
 	inters struct {
-		AuditEvent, DataProduct, Domain, Principal, RoleBinding, Token []ent.Interceptor
+		AuditEvent, DataProduct, Domain, Principal, ProvisioningRun, RoleBinding,
+		Token []ent.Interceptor
 	}
 )
 

@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/provision/summary"
 	"github.com/meshplane/meshplane/server/spec"
 )
 
@@ -46,8 +47,14 @@ type DataProduct struct {
 	// CreatedBy holds the value of the "created_by" field.
 	CreatedBy string `json:"created_by,omitempty"`
 	// UpdatedBy holds the value of the "updated_by" field.
-	UpdatedBy    string `json:"updated_by,omitempty"`
-	selectValues sql.SelectValues
+	UpdatedBy string `json:"updated_by,omitempty"`
+	// ProvisionedVersion holds the value of the "provisioned_version" field.
+	ProvisionedVersion *int64 `json:"provisioned_version,omitempty"`
+	// Drift holds the value of the "drift" field.
+	Drift []summary.ResourceChange `json:"drift,omitempty"`
+	// DriftCheckTime holds the value of the "drift_check_time" field.
+	DriftCheckTime *time.Time `json:"drift_check_time,omitempty"`
+	selectValues   sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -55,13 +62,13 @@ func (*DataProduct) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case dataproduct.FieldLabels, dataproduct.FieldSource, dataproduct.FieldPorts, dataproduct.FieldSinks:
+		case dataproduct.FieldLabels, dataproduct.FieldSource, dataproduct.FieldPorts, dataproduct.FieldSinks, dataproduct.FieldDrift:
 			values[i] = new([]byte)
-		case dataproduct.FieldVersion:
+		case dataproduct.FieldVersion, dataproduct.FieldProvisionedVersion:
 			values[i] = new(sql.NullInt64)
 		case dataproduct.FieldID, dataproduct.FieldDomain, dataproduct.FieldName, dataproduct.FieldDescription, dataproduct.FieldOwner, dataproduct.FieldLifecycle, dataproduct.FieldCreatedBy, dataproduct.FieldUpdatedBy:
 			values[i] = new(sql.NullString)
-		case dataproduct.FieldCreateTime, dataproduct.FieldUpdateTime:
+		case dataproduct.FieldCreateTime, dataproduct.FieldUpdateTime, dataproduct.FieldDriftCheckTime:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -176,6 +183,28 @@ func (_m *DataProduct) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.UpdatedBy = value.String
 			}
+		case dataproduct.FieldProvisionedVersion:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field provisioned_version", values[i])
+			} else if value.Valid {
+				_m.ProvisionedVersion = new(int64)
+				*_m.ProvisionedVersion = value.Int64
+			}
+		case dataproduct.FieldDrift:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field drift", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Drift); err != nil {
+					return fmt.Errorf("unmarshal field drift: %w", err)
+				}
+			}
+		case dataproduct.FieldDriftCheckTime:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field drift_check_time", values[i])
+			} else if value.Valid {
+				_m.DriftCheckTime = new(time.Time)
+				*_m.DriftCheckTime = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -253,6 +282,19 @@ func (_m *DataProduct) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("updated_by=")
 	builder.WriteString(_m.UpdatedBy)
+	builder.WriteString(", ")
+	if v := _m.ProvisionedVersion; v != nil {
+		builder.WriteString("provisioned_version=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("drift=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Drift))
+	builder.WriteString(", ")
+	if v := _m.DriftCheckTime; v != nil {
+		builder.WriteString("drift_check_time=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/provision/summary"
 	"github.com/meshplane/meshplane/server/spec"
 )
 
@@ -165,6 +166,40 @@ func (_c *DataProductCreate) SetUpdatedBy(v string) *DataProductCreate {
 func (_c *DataProductCreate) SetNillableUpdatedBy(v *string) *DataProductCreate {
 	if v != nil {
 		_c.SetUpdatedBy(*v)
+	}
+	return _c
+}
+
+// SetProvisionedVersion sets the "provisioned_version" field.
+func (_c *DataProductCreate) SetProvisionedVersion(v int64) *DataProductCreate {
+	_c.mutation.SetProvisionedVersion(v)
+	return _c
+}
+
+// SetNillableProvisionedVersion sets the "provisioned_version" field if the given value is not nil.
+func (_c *DataProductCreate) SetNillableProvisionedVersion(v *int64) *DataProductCreate {
+	if v != nil {
+		_c.SetProvisionedVersion(*v)
+	}
+	return _c
+}
+
+// SetDrift sets the "drift" field.
+func (_c *DataProductCreate) SetDrift(v []summary.ResourceChange) *DataProductCreate {
+	_c.mutation.SetDrift(v)
+	return _c
+}
+
+// SetDriftCheckTime sets the "drift_check_time" field.
+func (_c *DataProductCreate) SetDriftCheckTime(v time.Time) *DataProductCreate {
+	_c.mutation.SetDriftCheckTime(v)
+	return _c
+}
+
+// SetNillableDriftCheckTime sets the "drift_check_time" field if the given value is not nil.
+func (_c *DataProductCreate) SetNillableDriftCheckTime(v *time.Time) *DataProductCreate {
+	if v != nil {
+		_c.SetDriftCheckTime(*v)
 	}
 	return _c
 }
@@ -414,6 +449,18 @@ func (_c *DataProductCreate) createSpec() (*DataProduct, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.UpdatedBy(); ok {
 		_spec.SetField(dataproduct.FieldUpdatedBy, field.TypeString, value)
 		_node.UpdatedBy = value
+	}
+	if value, ok := _c.mutation.ProvisionedVersion(); ok {
+		_spec.SetField(dataproduct.FieldProvisionedVersion, field.TypeInt64, value)
+		_node.ProvisionedVersion = &value
+	}
+	if value, ok := _c.mutation.Drift(); ok {
+		_spec.SetField(dataproduct.FieldDrift, field.TypeJSON, value)
+		_node.Drift = value
+	}
+	if value, ok := _c.mutation.DriftCheckTime(); ok {
+		_spec.SetField(dataproduct.FieldDriftCheckTime, field.TypeTime, value)
+		_node.DriftCheckTime = &value
 	}
 	return _node, _spec
 }

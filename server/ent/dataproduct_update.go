@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/predicate"
+	"github.com/meshplane/meshplane/server/provision/summary"
 	"github.com/meshplane/meshplane/server/spec"
 )
 
@@ -170,6 +171,71 @@ func (_u *DataProductUpdate) SetNillableUpdatedBy(v *string) *DataProductUpdate 
 	return _u
 }
 
+// SetProvisionedVersion sets the "provisioned_version" field.
+func (_u *DataProductUpdate) SetProvisionedVersion(v int64) *DataProductUpdate {
+	_u.mutation.ResetProvisionedVersion()
+	_u.mutation.SetProvisionedVersion(v)
+	return _u
+}
+
+// SetNillableProvisionedVersion sets the "provisioned_version" field if the given value is not nil.
+func (_u *DataProductUpdate) SetNillableProvisionedVersion(v *int64) *DataProductUpdate {
+	if v != nil {
+		_u.SetProvisionedVersion(*v)
+	}
+	return _u
+}
+
+// AddProvisionedVersion adds value to the "provisioned_version" field.
+func (_u *DataProductUpdate) AddProvisionedVersion(v int64) *DataProductUpdate {
+	_u.mutation.AddProvisionedVersion(v)
+	return _u
+}
+
+// ClearProvisionedVersion clears the value of the "provisioned_version" field.
+func (_u *DataProductUpdate) ClearProvisionedVersion() *DataProductUpdate {
+	_u.mutation.ClearProvisionedVersion()
+	return _u
+}
+
+// SetDrift sets the "drift" field.
+func (_u *DataProductUpdate) SetDrift(v []summary.ResourceChange) *DataProductUpdate {
+	_u.mutation.SetDrift(v)
+	return _u
+}
+
+// AppendDrift appends value to the "drift" field.
+func (_u *DataProductUpdate) AppendDrift(v []summary.ResourceChange) *DataProductUpdate {
+	_u.mutation.AppendDrift(v)
+	return _u
+}
+
+// ClearDrift clears the value of the "drift" field.
+func (_u *DataProductUpdate) ClearDrift() *DataProductUpdate {
+	_u.mutation.ClearDrift()
+	return _u
+}
+
+// SetDriftCheckTime sets the "drift_check_time" field.
+func (_u *DataProductUpdate) SetDriftCheckTime(v time.Time) *DataProductUpdate {
+	_u.mutation.SetDriftCheckTime(v)
+	return _u
+}
+
+// SetNillableDriftCheckTime sets the "drift_check_time" field if the given value is not nil.
+func (_u *DataProductUpdate) SetNillableDriftCheckTime(v *time.Time) *DataProductUpdate {
+	if v != nil {
+		_u.SetDriftCheckTime(*v)
+	}
+	return _u
+}
+
+// ClearDriftCheckTime clears the value of the "drift_check_time" field.
+func (_u *DataProductUpdate) ClearDriftCheckTime() *DataProductUpdate {
+	_u.mutation.ClearDriftCheckTime()
+	return _u
+}
+
 // Mutation returns the DataProductMutation object of the builder.
 func (_u *DataProductUpdate) Mutation() *DataProductMutation {
 	return _u.mutation
@@ -297,6 +363,32 @@ func (_u *DataProductUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	}
 	if value, ok := _u.mutation.UpdatedBy(); ok {
 		_spec.SetField(dataproduct.FieldUpdatedBy, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.ProvisionedVersion(); ok {
+		_spec.SetField(dataproduct.FieldProvisionedVersion, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedProvisionedVersion(); ok {
+		_spec.AddField(dataproduct.FieldProvisionedVersion, field.TypeInt64, value)
+	}
+	if _u.mutation.ProvisionedVersionCleared() {
+		_spec.ClearField(dataproduct.FieldProvisionedVersion, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.Drift(); ok {
+		_spec.SetField(dataproduct.FieldDrift, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedDrift(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, dataproduct.FieldDrift, value)
+		})
+	}
+	if _u.mutation.DriftCleared() {
+		_spec.ClearField(dataproduct.FieldDrift, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.DriftCheckTime(); ok {
+		_spec.SetField(dataproduct.FieldDriftCheckTime, field.TypeTime, value)
+	}
+	if _u.mutation.DriftCheckTimeCleared() {
+		_spec.ClearField(dataproduct.FieldDriftCheckTime, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -459,6 +551,71 @@ func (_u *DataProductUpdateOne) SetNillableUpdatedBy(v *string) *DataProductUpda
 	return _u
 }
 
+// SetProvisionedVersion sets the "provisioned_version" field.
+func (_u *DataProductUpdateOne) SetProvisionedVersion(v int64) *DataProductUpdateOne {
+	_u.mutation.ResetProvisionedVersion()
+	_u.mutation.SetProvisionedVersion(v)
+	return _u
+}
+
+// SetNillableProvisionedVersion sets the "provisioned_version" field if the given value is not nil.
+func (_u *DataProductUpdateOne) SetNillableProvisionedVersion(v *int64) *DataProductUpdateOne {
+	if v != nil {
+		_u.SetProvisionedVersion(*v)
+	}
+	return _u
+}
+
+// AddProvisionedVersion adds value to the "provisioned_version" field.
+func (_u *DataProductUpdateOne) AddProvisionedVersion(v int64) *DataProductUpdateOne {
+	_u.mutation.AddProvisionedVersion(v)
+	return _u
+}
+
+// ClearProvisionedVersion clears the value of the "provisioned_version" field.
+func (_u *DataProductUpdateOne) ClearProvisionedVersion() *DataProductUpdateOne {
+	_u.mutation.ClearProvisionedVersion()
+	return _u
+}
+
+// SetDrift sets the "drift" field.
+func (_u *DataProductUpdateOne) SetDrift(v []summary.ResourceChange) *DataProductUpdateOne {
+	_u.mutation.SetDrift(v)
+	return _u
+}
+
+// AppendDrift appends value to the "drift" field.
+func (_u *DataProductUpdateOne) AppendDrift(v []summary.ResourceChange) *DataProductUpdateOne {
+	_u.mutation.AppendDrift(v)
+	return _u
+}
+
+// ClearDrift clears the value of the "drift" field.
+func (_u *DataProductUpdateOne) ClearDrift() *DataProductUpdateOne {
+	_u.mutation.ClearDrift()
+	return _u
+}
+
+// SetDriftCheckTime sets the "drift_check_time" field.
+func (_u *DataProductUpdateOne) SetDriftCheckTime(v time.Time) *DataProductUpdateOne {
+	_u.mutation.SetDriftCheckTime(v)
+	return _u
+}
+
+// SetNillableDriftCheckTime sets the "drift_check_time" field if the given value is not nil.
+func (_u *DataProductUpdateOne) SetNillableDriftCheckTime(v *time.Time) *DataProductUpdateOne {
+	if v != nil {
+		_u.SetDriftCheckTime(*v)
+	}
+	return _u
+}
+
+// ClearDriftCheckTime clears the value of the "drift_check_time" field.
+func (_u *DataProductUpdateOne) ClearDriftCheckTime() *DataProductUpdateOne {
+	_u.mutation.ClearDriftCheckTime()
+	return _u
+}
+
 // Mutation returns the DataProductMutation object of the builder.
 func (_u *DataProductUpdateOne) Mutation() *DataProductMutation {
 	return _u.mutation
@@ -616,6 +773,32 @@ func (_u *DataProductUpdateOne) sqlSave(ctx context.Context) (_node *DataProduct
 	}
 	if value, ok := _u.mutation.UpdatedBy(); ok {
 		_spec.SetField(dataproduct.FieldUpdatedBy, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.ProvisionedVersion(); ok {
+		_spec.SetField(dataproduct.FieldProvisionedVersion, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedProvisionedVersion(); ok {
+		_spec.AddField(dataproduct.FieldProvisionedVersion, field.TypeInt64, value)
+	}
+	if _u.mutation.ProvisionedVersionCleared() {
+		_spec.ClearField(dataproduct.FieldProvisionedVersion, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.Drift(); ok {
+		_spec.SetField(dataproduct.FieldDrift, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedDrift(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, dataproduct.FieldDrift, value)
+		})
+	}
+	if _u.mutation.DriftCleared() {
+		_spec.ClearField(dataproduct.FieldDrift, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.DriftCheckTime(); ok {
+		_spec.SetField(dataproduct.FieldDriftCheckTime, field.TypeTime, value)
+	}
+	if _u.mutation.DriftCheckTimeCleared() {
+		_spec.ClearField(dataproduct.FieldDriftCheckTime, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &DataProduct{config: _u.config}

@@ -16,6 +16,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/domain"
 	"github.com/meshplane/meshplane/server/ent/principal"
+	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/ent/rolebinding"
 	"github.com/meshplane/meshplane/server/ent/token"
 )
@@ -78,12 +79,13 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			auditevent.Table:  auditevent.ValidColumn,
-			dataproduct.Table: dataproduct.ValidColumn,
-			domain.Table:      domain.ValidColumn,
-			principal.Table:   principal.ValidColumn,
-			rolebinding.Table: rolebinding.ValidColumn,
-			token.Table:       token.ValidColumn,
+			auditevent.Table:      auditevent.ValidColumn,
+			dataproduct.Table:     dataproduct.ValidColumn,
+			domain.Table:          domain.ValidColumn,
+			principal.Table:       principal.ValidColumn,
+			provisioningrun.Table: provisioningrun.ValidColumn,
+			rolebinding.Table:     rolebinding.ValidColumn,
+			token.Table:           token.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

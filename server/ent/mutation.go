@@ -16,8 +16,10 @@ import (
 	"github.com/meshplane/meshplane/server/ent/domain"
 	"github.com/meshplane/meshplane/server/ent/predicate"
 	"github.com/meshplane/meshplane/server/ent/principal"
+	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/ent/rolebinding"
 	"github.com/meshplane/meshplane/server/ent/token"
+	"github.com/meshplane/meshplane/server/provision/summary"
 	"github.com/meshplane/meshplane/server/spec"
 )
 
@@ -30,12 +32,13 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAuditEvent  = "AuditEvent"
-	TypeDataProduct = "DataProduct"
-	TypeDomain      = "Domain"
-	TypePrincipal   = "Principal"
-	TypeRoleBinding = "RoleBinding"
-	TypeToken       = "Token"
+	TypeAuditEvent      = "AuditEvent"
+	TypeDataProduct     = "DataProduct"
+	TypeDomain          = "Domain"
+	TypePrincipal       = "Principal"
+	TypeProvisioningRun = "ProvisioningRun"
+	TypeRoleBinding     = "RoleBinding"
+	TypeToken           = "Token"
 )
 
 // AuditEventMutation represents an operation that mutates the AuditEvent nodes in the graph.
@@ -913,30 +916,35 @@ func (m *AuditEventMutation) ResetEdge(name string) error {
 // DataProductMutation represents an operation that mutates the DataProduct nodes in the graph.
 type DataProductMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *string
-	create_time   *time.Time
-	update_time   *time.Time
-	version       *int64
-	addversion    *int64
-	domain        *string
-	name          *string
-	description   *string
-	owner         *string
-	labels        *map[string]string
-	lifecycle     *dataproduct.Lifecycle
-	source        *spec.Source
-	ports         *[]spec.OutputPort
-	appendports   []spec.OutputPort
-	sinks         *[]spec.Sink
-	appendsinks   []spec.Sink
-	created_by    *string
-	updated_by    *string
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*DataProduct, error)
-	predicates    []predicate.DataProduct
+	op                     Op
+	typ                    string
+	id                     *string
+	create_time            *time.Time
+	update_time            *time.Time
+	version                *int64
+	addversion             *int64
+	domain                 *string
+	name                   *string
+	description            *string
+	owner                  *string
+	labels                 *map[string]string
+	lifecycle              *dataproduct.Lifecycle
+	source                 *spec.Source
+	ports                  *[]spec.OutputPort
+	appendports            []spec.OutputPort
+	sinks                  *[]spec.Sink
+	appendsinks            []spec.Sink
+	created_by             *string
+	updated_by             *string
+	provisioned_version    *int64
+	addprovisioned_version *int64
+	drift                  *[]summary.ResourceChange
+	appenddrift            []summary.ResourceChange
+	drift_check_time       *time.Time
+	clearedFields          map[string]struct{}
+	done                   bool
+	oldValue               func(context.Context) (*DataProduct, error)
+	predicates             []predicate.DataProduct
 }
 
 var _ ent.Mutation = (*DataProductMutation)(nil)
@@ -1624,6 +1632,190 @@ func (m *DataProductMutation) ResetUpdatedBy() {
 	m.updated_by = nil
 }
 
+// SetProvisionedVersion sets the "provisioned_version" field.
+func (m *DataProductMutation) SetProvisionedVersion(i int64) {
+	m.provisioned_version = &i
+	m.addprovisioned_version = nil
+}
+
+// ProvisionedVersion returns the value of the "provisioned_version" field in the mutation.
+func (m *DataProductMutation) ProvisionedVersion() (r int64, exists bool) {
+	v := m.provisioned_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProvisionedVersion returns the old "provisioned_version" field's value of the DataProduct entity.
+// If the DataProduct object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DataProductMutation) OldProvisionedVersion(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProvisionedVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProvisionedVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProvisionedVersion: %w", err)
+	}
+	return oldValue.ProvisionedVersion, nil
+}
+
+// AddProvisionedVersion adds i to the "provisioned_version" field.
+func (m *DataProductMutation) AddProvisionedVersion(i int64) {
+	if m.addprovisioned_version != nil {
+		*m.addprovisioned_version += i
+	} else {
+		m.addprovisioned_version = &i
+	}
+}
+
+// AddedProvisionedVersion returns the value that was added to the "provisioned_version" field in this mutation.
+func (m *DataProductMutation) AddedProvisionedVersion() (r int64, exists bool) {
+	v := m.addprovisioned_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearProvisionedVersion clears the value of the "provisioned_version" field.
+func (m *DataProductMutation) ClearProvisionedVersion() {
+	m.provisioned_version = nil
+	m.addprovisioned_version = nil
+	m.clearedFields[dataproduct.FieldProvisionedVersion] = struct{}{}
+}
+
+// ProvisionedVersionCleared returns if the "provisioned_version" field was cleared in this mutation.
+func (m *DataProductMutation) ProvisionedVersionCleared() bool {
+	_, ok := m.clearedFields[dataproduct.FieldProvisionedVersion]
+	return ok
+}
+
+// ResetProvisionedVersion resets all changes to the "provisioned_version" field.
+func (m *DataProductMutation) ResetProvisionedVersion() {
+	m.provisioned_version = nil
+	m.addprovisioned_version = nil
+	delete(m.clearedFields, dataproduct.FieldProvisionedVersion)
+}
+
+// SetDrift sets the "drift" field.
+func (m *DataProductMutation) SetDrift(sc []summary.ResourceChange) {
+	m.drift = &sc
+	m.appenddrift = nil
+}
+
+// Drift returns the value of the "drift" field in the mutation.
+func (m *DataProductMutation) Drift() (r []summary.ResourceChange, exists bool) {
+	v := m.drift
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDrift returns the old "drift" field's value of the DataProduct entity.
+// If the DataProduct object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DataProductMutation) OldDrift(ctx context.Context) (v []summary.ResourceChange, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDrift is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDrift requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDrift: %w", err)
+	}
+	return oldValue.Drift, nil
+}
+
+// AppendDrift adds sc to the "drift" field.
+func (m *DataProductMutation) AppendDrift(sc []summary.ResourceChange) {
+	m.appenddrift = append(m.appenddrift, sc...)
+}
+
+// AppendedDrift returns the list of values that were appended to the "drift" field in this mutation.
+func (m *DataProductMutation) AppendedDrift() ([]summary.ResourceChange, bool) {
+	if len(m.appenddrift) == 0 {
+		return nil, false
+	}
+	return m.appenddrift, true
+}
+
+// ClearDrift clears the value of the "drift" field.
+func (m *DataProductMutation) ClearDrift() {
+	m.drift = nil
+	m.appenddrift = nil
+	m.clearedFields[dataproduct.FieldDrift] = struct{}{}
+}
+
+// DriftCleared returns if the "drift" field was cleared in this mutation.
+func (m *DataProductMutation) DriftCleared() bool {
+	_, ok := m.clearedFields[dataproduct.FieldDrift]
+	return ok
+}
+
+// ResetDrift resets all changes to the "drift" field.
+func (m *DataProductMutation) ResetDrift() {
+	m.drift = nil
+	m.appenddrift = nil
+	delete(m.clearedFields, dataproduct.FieldDrift)
+}
+
+// SetDriftCheckTime sets the "drift_check_time" field.
+func (m *DataProductMutation) SetDriftCheckTime(t time.Time) {
+	m.drift_check_time = &t
+}
+
+// DriftCheckTime returns the value of the "drift_check_time" field in the mutation.
+func (m *DataProductMutation) DriftCheckTime() (r time.Time, exists bool) {
+	v := m.drift_check_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDriftCheckTime returns the old "drift_check_time" field's value of the DataProduct entity.
+// If the DataProduct object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DataProductMutation) OldDriftCheckTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDriftCheckTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDriftCheckTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDriftCheckTime: %w", err)
+	}
+	return oldValue.DriftCheckTime, nil
+}
+
+// ClearDriftCheckTime clears the value of the "drift_check_time" field.
+func (m *DataProductMutation) ClearDriftCheckTime() {
+	m.drift_check_time = nil
+	m.clearedFields[dataproduct.FieldDriftCheckTime] = struct{}{}
+}
+
+// DriftCheckTimeCleared returns if the "drift_check_time" field was cleared in this mutation.
+func (m *DataProductMutation) DriftCheckTimeCleared() bool {
+	_, ok := m.clearedFields[dataproduct.FieldDriftCheckTime]
+	return ok
+}
+
+// ResetDriftCheckTime resets all changes to the "drift_check_time" field.
+func (m *DataProductMutation) ResetDriftCheckTime() {
+	m.drift_check_time = nil
+	delete(m.clearedFields, dataproduct.FieldDriftCheckTime)
+}
+
 // Where appends a list predicates to the DataProductMutation builder.
 func (m *DataProductMutation) Where(ps ...predicate.DataProduct) {
 	m.predicates = append(m.predicates, ps...)
@@ -1658,7 +1850,7 @@ func (m *DataProductMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *DataProductMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 17)
 	if m.create_time != nil {
 		fields = append(fields, dataproduct.FieldCreateTime)
 	}
@@ -1701,6 +1893,15 @@ func (m *DataProductMutation) Fields() []string {
 	if m.updated_by != nil {
 		fields = append(fields, dataproduct.FieldUpdatedBy)
 	}
+	if m.provisioned_version != nil {
+		fields = append(fields, dataproduct.FieldProvisionedVersion)
+	}
+	if m.drift != nil {
+		fields = append(fields, dataproduct.FieldDrift)
+	}
+	if m.drift_check_time != nil {
+		fields = append(fields, dataproduct.FieldDriftCheckTime)
+	}
 	return fields
 }
 
@@ -1737,6 +1938,12 @@ func (m *DataProductMutation) Field(name string) (ent.Value, bool) {
 		return m.CreatedBy()
 	case dataproduct.FieldUpdatedBy:
 		return m.UpdatedBy()
+	case dataproduct.FieldProvisionedVersion:
+		return m.ProvisionedVersion()
+	case dataproduct.FieldDrift:
+		return m.Drift()
+	case dataproduct.FieldDriftCheckTime:
+		return m.DriftCheckTime()
 	}
 	return nil, false
 }
@@ -1774,6 +1981,12 @@ func (m *DataProductMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldCreatedBy(ctx)
 	case dataproduct.FieldUpdatedBy:
 		return m.OldUpdatedBy(ctx)
+	case dataproduct.FieldProvisionedVersion:
+		return m.OldProvisionedVersion(ctx)
+	case dataproduct.FieldDrift:
+		return m.OldDrift(ctx)
+	case dataproduct.FieldDriftCheckTime:
+		return m.OldDriftCheckTime(ctx)
 	}
 	return nil, fmt.Errorf("unknown DataProduct field %s", name)
 }
@@ -1881,6 +2094,27 @@ func (m *DataProductMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetUpdatedBy(v)
 		return nil
+	case dataproduct.FieldProvisionedVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProvisionedVersion(v)
+		return nil
+	case dataproduct.FieldDrift:
+		v, ok := value.([]summary.ResourceChange)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDrift(v)
+		return nil
+	case dataproduct.FieldDriftCheckTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDriftCheckTime(v)
+		return nil
 	}
 	return fmt.Errorf("unknown DataProduct field %s", name)
 }
@@ -1892,6 +2126,9 @@ func (m *DataProductMutation) AddedFields() []string {
 	if m.addversion != nil {
 		fields = append(fields, dataproduct.FieldVersion)
 	}
+	if m.addprovisioned_version != nil {
+		fields = append(fields, dataproduct.FieldProvisionedVersion)
+	}
 	return fields
 }
 
@@ -1902,6 +2139,8 @@ func (m *DataProductMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case dataproduct.FieldVersion:
 		return m.AddedVersion()
+	case dataproduct.FieldProvisionedVersion:
+		return m.AddedProvisionedVersion()
 	}
 	return nil, false
 }
@@ -1918,6 +2157,13 @@ func (m *DataProductMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddVersion(v)
 		return nil
+	case dataproduct.FieldProvisionedVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProvisionedVersion(v)
+		return nil
 	}
 	return fmt.Errorf("unknown DataProduct numeric field %s", name)
 }
@@ -1931,6 +2177,15 @@ func (m *DataProductMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(dataproduct.FieldSinks) {
 		fields = append(fields, dataproduct.FieldSinks)
+	}
+	if m.FieldCleared(dataproduct.FieldProvisionedVersion) {
+		fields = append(fields, dataproduct.FieldProvisionedVersion)
+	}
+	if m.FieldCleared(dataproduct.FieldDrift) {
+		fields = append(fields, dataproduct.FieldDrift)
+	}
+	if m.FieldCleared(dataproduct.FieldDriftCheckTime) {
+		fields = append(fields, dataproduct.FieldDriftCheckTime)
 	}
 	return fields
 }
@@ -1951,6 +2206,15 @@ func (m *DataProductMutation) ClearField(name string) error {
 		return nil
 	case dataproduct.FieldSinks:
 		m.ClearSinks()
+		return nil
+	case dataproduct.FieldProvisionedVersion:
+		m.ClearProvisionedVersion()
+		return nil
+	case dataproduct.FieldDrift:
+		m.ClearDrift()
+		return nil
+	case dataproduct.FieldDriftCheckTime:
+		m.ClearDriftCheckTime()
 		return nil
 	}
 	return fmt.Errorf("unknown DataProduct nullable field %s", name)
@@ -2001,6 +2265,15 @@ func (m *DataProductMutation) ResetField(name string) error {
 		return nil
 	case dataproduct.FieldUpdatedBy:
 		m.ResetUpdatedBy()
+		return nil
+	case dataproduct.FieldProvisionedVersion:
+		m.ResetProvisionedVersion()
+		return nil
+	case dataproduct.FieldDrift:
+		m.ResetDrift()
+		return nil
+	case dataproduct.FieldDriftCheckTime:
+		m.ResetDriftCheckTime()
 		return nil
 	}
 	return fmt.Errorf("unknown DataProduct field %s", name)
@@ -3605,6 +3878,1512 @@ func (m *PrincipalMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Principal edge %s", name)
+}
+
+// ProvisioningRunMutation represents an operation that mutates the ProvisioningRun nodes in the graph.
+type ProvisioningRunMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *string
+	create_time        *time.Time
+	update_time        *time.Time
+	version            *int64
+	addversion         *int64
+	domain             *string
+	product            *string
+	product_id         *string
+	product_version    *int64
+	addproduct_version *int64
+	kind               *provisioningrun.Kind
+	state              *provisioningrun.State
+	has_changes        *bool
+	destructive        *bool
+	summary            *summary.Summary
+	plan_digest        *string
+	log                *string
+	error              *string
+	created_by         *string
+	approved_by        *string
+	approve_time       *time.Time
+	start_time         *time.Time
+	finish_time        *time.Time
+	clearedFields      map[string]struct{}
+	done               bool
+	oldValue           func(context.Context) (*ProvisioningRun, error)
+	predicates         []predicate.ProvisioningRun
+}
+
+var _ ent.Mutation = (*ProvisioningRunMutation)(nil)
+
+// provisioningrunOption allows management of the mutation configuration using functional options.
+type provisioningrunOption func(*ProvisioningRunMutation)
+
+// newProvisioningRunMutation creates new mutation for the ProvisioningRun entity.
+func newProvisioningRunMutation(c config, op Op, opts ...provisioningrunOption) *ProvisioningRunMutation {
+	m := &ProvisioningRunMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeProvisioningRun,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withProvisioningRunID sets the ID field of the mutation.
+func withProvisioningRunID(id string) provisioningrunOption {
+	return func(m *ProvisioningRunMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ProvisioningRun
+		)
+		m.oldValue = func(ctx context.Context) (*ProvisioningRun, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ProvisioningRun.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withProvisioningRun sets the old ProvisioningRun of the mutation.
+func withProvisioningRun(node *ProvisioningRun) provisioningrunOption {
+	return func(m *ProvisioningRunMutation) {
+		m.oldValue = func(context.Context) (*ProvisioningRun, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ProvisioningRunMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ProvisioningRunMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ProvisioningRun entities.
+func (m *ProvisioningRunMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ProvisioningRunMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ProvisioningRunMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ProvisioningRun.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreateTime sets the "create_time" field.
+func (m *ProvisioningRunMutation) SetCreateTime(t time.Time) {
+	m.create_time = &t
+}
+
+// CreateTime returns the value of the "create_time" field in the mutation.
+func (m *ProvisioningRunMutation) CreateTime() (r time.Time, exists bool) {
+	v := m.create_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreateTime returns the old "create_time" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldCreateTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreateTime: %w", err)
+	}
+	return oldValue.CreateTime, nil
+}
+
+// ResetCreateTime resets all changes to the "create_time" field.
+func (m *ProvisioningRunMutation) ResetCreateTime() {
+	m.create_time = nil
+}
+
+// SetUpdateTime sets the "update_time" field.
+func (m *ProvisioningRunMutation) SetUpdateTime(t time.Time) {
+	m.update_time = &t
+}
+
+// UpdateTime returns the value of the "update_time" field in the mutation.
+func (m *ProvisioningRunMutation) UpdateTime() (r time.Time, exists bool) {
+	v := m.update_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdateTime returns the old "update_time" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldUpdateTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdateTime: %w", err)
+	}
+	return oldValue.UpdateTime, nil
+}
+
+// ResetUpdateTime resets all changes to the "update_time" field.
+func (m *ProvisioningRunMutation) ResetUpdateTime() {
+	m.update_time = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *ProvisioningRunMutation) SetVersion(i int64) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *ProvisioningRunMutation) Version() (r int64, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldVersion(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *ProvisioningRunMutation) AddVersion(i int64) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *ProvisioningRunMutation) AddedVersion() (r int64, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *ProvisioningRunMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetDomain sets the "domain" field.
+func (m *ProvisioningRunMutation) SetDomain(s string) {
+	m.domain = &s
+}
+
+// Domain returns the value of the "domain" field in the mutation.
+func (m *ProvisioningRunMutation) Domain() (r string, exists bool) {
+	v := m.domain
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDomain returns the old "domain" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldDomain(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDomain is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDomain requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDomain: %w", err)
+	}
+	return oldValue.Domain, nil
+}
+
+// ResetDomain resets all changes to the "domain" field.
+func (m *ProvisioningRunMutation) ResetDomain() {
+	m.domain = nil
+}
+
+// SetProduct sets the "product" field.
+func (m *ProvisioningRunMutation) SetProduct(s string) {
+	m.product = &s
+}
+
+// Product returns the value of the "product" field in the mutation.
+func (m *ProvisioningRunMutation) Product() (r string, exists bool) {
+	v := m.product
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProduct returns the old "product" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldProduct(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProduct is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProduct requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProduct: %w", err)
+	}
+	return oldValue.Product, nil
+}
+
+// ResetProduct resets all changes to the "product" field.
+func (m *ProvisioningRunMutation) ResetProduct() {
+	m.product = nil
+}
+
+// SetProductID sets the "product_id" field.
+func (m *ProvisioningRunMutation) SetProductID(s string) {
+	m.product_id = &s
+}
+
+// ProductID returns the value of the "product_id" field in the mutation.
+func (m *ProvisioningRunMutation) ProductID() (r string, exists bool) {
+	v := m.product_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProductID returns the old "product_id" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldProductID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProductID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProductID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProductID: %w", err)
+	}
+	return oldValue.ProductID, nil
+}
+
+// ResetProductID resets all changes to the "product_id" field.
+func (m *ProvisioningRunMutation) ResetProductID() {
+	m.product_id = nil
+}
+
+// SetProductVersion sets the "product_version" field.
+func (m *ProvisioningRunMutation) SetProductVersion(i int64) {
+	m.product_version = &i
+	m.addproduct_version = nil
+}
+
+// ProductVersion returns the value of the "product_version" field in the mutation.
+func (m *ProvisioningRunMutation) ProductVersion() (r int64, exists bool) {
+	v := m.product_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProductVersion returns the old "product_version" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldProductVersion(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProductVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProductVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProductVersion: %w", err)
+	}
+	return oldValue.ProductVersion, nil
+}
+
+// AddProductVersion adds i to the "product_version" field.
+func (m *ProvisioningRunMutation) AddProductVersion(i int64) {
+	if m.addproduct_version != nil {
+		*m.addproduct_version += i
+	} else {
+		m.addproduct_version = &i
+	}
+}
+
+// AddedProductVersion returns the value that was added to the "product_version" field in this mutation.
+func (m *ProvisioningRunMutation) AddedProductVersion() (r int64, exists bool) {
+	v := m.addproduct_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProductVersion resets all changes to the "product_version" field.
+func (m *ProvisioningRunMutation) ResetProductVersion() {
+	m.product_version = nil
+	m.addproduct_version = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *ProvisioningRunMutation) SetKind(pr provisioningrun.Kind) {
+	m.kind = &pr
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *ProvisioningRunMutation) Kind() (r provisioningrun.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldKind(ctx context.Context) (v provisioningrun.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *ProvisioningRunMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetState sets the "state" field.
+func (m *ProvisioningRunMutation) SetState(pr provisioningrun.State) {
+	m.state = &pr
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *ProvisioningRunMutation) State() (r provisioningrun.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldState(ctx context.Context) (v provisioningrun.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *ProvisioningRunMutation) ResetState() {
+	m.state = nil
+}
+
+// SetHasChanges sets the "has_changes" field.
+func (m *ProvisioningRunMutation) SetHasChanges(b bool) {
+	m.has_changes = &b
+}
+
+// HasChanges returns the value of the "has_changes" field in the mutation.
+func (m *ProvisioningRunMutation) HasChanges() (r bool, exists bool) {
+	v := m.has_changes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHasChanges returns the old "has_changes" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldHasChanges(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHasChanges is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHasChanges requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHasChanges: %w", err)
+	}
+	return oldValue.HasChanges, nil
+}
+
+// ResetHasChanges resets all changes to the "has_changes" field.
+func (m *ProvisioningRunMutation) ResetHasChanges() {
+	m.has_changes = nil
+}
+
+// SetDestructive sets the "destructive" field.
+func (m *ProvisioningRunMutation) SetDestructive(b bool) {
+	m.destructive = &b
+}
+
+// Destructive returns the value of the "destructive" field in the mutation.
+func (m *ProvisioningRunMutation) Destructive() (r bool, exists bool) {
+	v := m.destructive
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDestructive returns the old "destructive" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldDestructive(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDestructive is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDestructive requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDestructive: %w", err)
+	}
+	return oldValue.Destructive, nil
+}
+
+// ResetDestructive resets all changes to the "destructive" field.
+func (m *ProvisioningRunMutation) ResetDestructive() {
+	m.destructive = nil
+}
+
+// SetSummary sets the "summary" field.
+func (m *ProvisioningRunMutation) SetSummary(s summary.Summary) {
+	m.summary = &s
+}
+
+// Summary returns the value of the "summary" field in the mutation.
+func (m *ProvisioningRunMutation) Summary() (r summary.Summary, exists bool) {
+	v := m.summary
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSummary returns the old "summary" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldSummary(ctx context.Context) (v summary.Summary, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSummary is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSummary requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSummary: %w", err)
+	}
+	return oldValue.Summary, nil
+}
+
+// ClearSummary clears the value of the "summary" field.
+func (m *ProvisioningRunMutation) ClearSummary() {
+	m.summary = nil
+	m.clearedFields[provisioningrun.FieldSummary] = struct{}{}
+}
+
+// SummaryCleared returns if the "summary" field was cleared in this mutation.
+func (m *ProvisioningRunMutation) SummaryCleared() bool {
+	_, ok := m.clearedFields[provisioningrun.FieldSummary]
+	return ok
+}
+
+// ResetSummary resets all changes to the "summary" field.
+func (m *ProvisioningRunMutation) ResetSummary() {
+	m.summary = nil
+	delete(m.clearedFields, provisioningrun.FieldSummary)
+}
+
+// SetPlanDigest sets the "plan_digest" field.
+func (m *ProvisioningRunMutation) SetPlanDigest(s string) {
+	m.plan_digest = &s
+}
+
+// PlanDigest returns the value of the "plan_digest" field in the mutation.
+func (m *ProvisioningRunMutation) PlanDigest() (r string, exists bool) {
+	v := m.plan_digest
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPlanDigest returns the old "plan_digest" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldPlanDigest(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPlanDigest is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPlanDigest requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPlanDigest: %w", err)
+	}
+	return oldValue.PlanDigest, nil
+}
+
+// ResetPlanDigest resets all changes to the "plan_digest" field.
+func (m *ProvisioningRunMutation) ResetPlanDigest() {
+	m.plan_digest = nil
+}
+
+// SetLog sets the "log" field.
+func (m *ProvisioningRunMutation) SetLog(s string) {
+	m.log = &s
+}
+
+// Log returns the value of the "log" field in the mutation.
+func (m *ProvisioningRunMutation) Log() (r string, exists bool) {
+	v := m.log
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLog returns the old "log" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldLog(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLog is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLog requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLog: %w", err)
+	}
+	return oldValue.Log, nil
+}
+
+// ResetLog resets all changes to the "log" field.
+func (m *ProvisioningRunMutation) ResetLog() {
+	m.log = nil
+}
+
+// SetError sets the "error" field.
+func (m *ProvisioningRunMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *ProvisioningRunMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *ProvisioningRunMutation) ResetError() {
+	m.error = nil
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *ProvisioningRunMutation) SetCreatedBy(s string) {
+	m.created_by = &s
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *ProvisioningRunMutation) CreatedBy() (r string, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldCreatedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *ProvisioningRunMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// SetApprovedBy sets the "approved_by" field.
+func (m *ProvisioningRunMutation) SetApprovedBy(s string) {
+	m.approved_by = &s
+}
+
+// ApprovedBy returns the value of the "approved_by" field in the mutation.
+func (m *ProvisioningRunMutation) ApprovedBy() (r string, exists bool) {
+	v := m.approved_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldApprovedBy returns the old "approved_by" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldApprovedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldApprovedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldApprovedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldApprovedBy: %w", err)
+	}
+	return oldValue.ApprovedBy, nil
+}
+
+// ResetApprovedBy resets all changes to the "approved_by" field.
+func (m *ProvisioningRunMutation) ResetApprovedBy() {
+	m.approved_by = nil
+}
+
+// SetApproveTime sets the "approve_time" field.
+func (m *ProvisioningRunMutation) SetApproveTime(t time.Time) {
+	m.approve_time = &t
+}
+
+// ApproveTime returns the value of the "approve_time" field in the mutation.
+func (m *ProvisioningRunMutation) ApproveTime() (r time.Time, exists bool) {
+	v := m.approve_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldApproveTime returns the old "approve_time" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldApproveTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldApproveTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldApproveTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldApproveTime: %w", err)
+	}
+	return oldValue.ApproveTime, nil
+}
+
+// ClearApproveTime clears the value of the "approve_time" field.
+func (m *ProvisioningRunMutation) ClearApproveTime() {
+	m.approve_time = nil
+	m.clearedFields[provisioningrun.FieldApproveTime] = struct{}{}
+}
+
+// ApproveTimeCleared returns if the "approve_time" field was cleared in this mutation.
+func (m *ProvisioningRunMutation) ApproveTimeCleared() bool {
+	_, ok := m.clearedFields[provisioningrun.FieldApproveTime]
+	return ok
+}
+
+// ResetApproveTime resets all changes to the "approve_time" field.
+func (m *ProvisioningRunMutation) ResetApproveTime() {
+	m.approve_time = nil
+	delete(m.clearedFields, provisioningrun.FieldApproveTime)
+}
+
+// SetStartTime sets the "start_time" field.
+func (m *ProvisioningRunMutation) SetStartTime(t time.Time) {
+	m.start_time = &t
+}
+
+// StartTime returns the value of the "start_time" field in the mutation.
+func (m *ProvisioningRunMutation) StartTime() (r time.Time, exists bool) {
+	v := m.start_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartTime returns the old "start_time" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldStartTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartTime: %w", err)
+	}
+	return oldValue.StartTime, nil
+}
+
+// ClearStartTime clears the value of the "start_time" field.
+func (m *ProvisioningRunMutation) ClearStartTime() {
+	m.start_time = nil
+	m.clearedFields[provisioningrun.FieldStartTime] = struct{}{}
+}
+
+// StartTimeCleared returns if the "start_time" field was cleared in this mutation.
+func (m *ProvisioningRunMutation) StartTimeCleared() bool {
+	_, ok := m.clearedFields[provisioningrun.FieldStartTime]
+	return ok
+}
+
+// ResetStartTime resets all changes to the "start_time" field.
+func (m *ProvisioningRunMutation) ResetStartTime() {
+	m.start_time = nil
+	delete(m.clearedFields, provisioningrun.FieldStartTime)
+}
+
+// SetFinishTime sets the "finish_time" field.
+func (m *ProvisioningRunMutation) SetFinishTime(t time.Time) {
+	m.finish_time = &t
+}
+
+// FinishTime returns the value of the "finish_time" field in the mutation.
+func (m *ProvisioningRunMutation) FinishTime() (r time.Time, exists bool) {
+	v := m.finish_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishTime returns the old "finish_time" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldFinishTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishTime: %w", err)
+	}
+	return oldValue.FinishTime, nil
+}
+
+// ClearFinishTime clears the value of the "finish_time" field.
+func (m *ProvisioningRunMutation) ClearFinishTime() {
+	m.finish_time = nil
+	m.clearedFields[provisioningrun.FieldFinishTime] = struct{}{}
+}
+
+// FinishTimeCleared returns if the "finish_time" field was cleared in this mutation.
+func (m *ProvisioningRunMutation) FinishTimeCleared() bool {
+	_, ok := m.clearedFields[provisioningrun.FieldFinishTime]
+	return ok
+}
+
+// ResetFinishTime resets all changes to the "finish_time" field.
+func (m *ProvisioningRunMutation) ResetFinishTime() {
+	m.finish_time = nil
+	delete(m.clearedFields, provisioningrun.FieldFinishTime)
+}
+
+// Where appends a list predicates to the ProvisioningRunMutation builder.
+func (m *ProvisioningRunMutation) Where(ps ...predicate.ProvisioningRun) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ProvisioningRunMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ProvisioningRunMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ProvisioningRun, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ProvisioningRunMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ProvisioningRunMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ProvisioningRun).
+func (m *ProvisioningRunMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ProvisioningRunMutation) Fields() []string {
+	fields := make([]string, 0, 20)
+	if m.create_time != nil {
+		fields = append(fields, provisioningrun.FieldCreateTime)
+	}
+	if m.update_time != nil {
+		fields = append(fields, provisioningrun.FieldUpdateTime)
+	}
+	if m.version != nil {
+		fields = append(fields, provisioningrun.FieldVersion)
+	}
+	if m.domain != nil {
+		fields = append(fields, provisioningrun.FieldDomain)
+	}
+	if m.product != nil {
+		fields = append(fields, provisioningrun.FieldProduct)
+	}
+	if m.product_id != nil {
+		fields = append(fields, provisioningrun.FieldProductID)
+	}
+	if m.product_version != nil {
+		fields = append(fields, provisioningrun.FieldProductVersion)
+	}
+	if m.kind != nil {
+		fields = append(fields, provisioningrun.FieldKind)
+	}
+	if m.state != nil {
+		fields = append(fields, provisioningrun.FieldState)
+	}
+	if m.has_changes != nil {
+		fields = append(fields, provisioningrun.FieldHasChanges)
+	}
+	if m.destructive != nil {
+		fields = append(fields, provisioningrun.FieldDestructive)
+	}
+	if m.summary != nil {
+		fields = append(fields, provisioningrun.FieldSummary)
+	}
+	if m.plan_digest != nil {
+		fields = append(fields, provisioningrun.FieldPlanDigest)
+	}
+	if m.log != nil {
+		fields = append(fields, provisioningrun.FieldLog)
+	}
+	if m.error != nil {
+		fields = append(fields, provisioningrun.FieldError)
+	}
+	if m.created_by != nil {
+		fields = append(fields, provisioningrun.FieldCreatedBy)
+	}
+	if m.approved_by != nil {
+		fields = append(fields, provisioningrun.FieldApprovedBy)
+	}
+	if m.approve_time != nil {
+		fields = append(fields, provisioningrun.FieldApproveTime)
+	}
+	if m.start_time != nil {
+		fields = append(fields, provisioningrun.FieldStartTime)
+	}
+	if m.finish_time != nil {
+		fields = append(fields, provisioningrun.FieldFinishTime)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ProvisioningRunMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case provisioningrun.FieldCreateTime:
+		return m.CreateTime()
+	case provisioningrun.FieldUpdateTime:
+		return m.UpdateTime()
+	case provisioningrun.FieldVersion:
+		return m.Version()
+	case provisioningrun.FieldDomain:
+		return m.Domain()
+	case provisioningrun.FieldProduct:
+		return m.Product()
+	case provisioningrun.FieldProductID:
+		return m.ProductID()
+	case provisioningrun.FieldProductVersion:
+		return m.ProductVersion()
+	case provisioningrun.FieldKind:
+		return m.Kind()
+	case provisioningrun.FieldState:
+		return m.State()
+	case provisioningrun.FieldHasChanges:
+		return m.HasChanges()
+	case provisioningrun.FieldDestructive:
+		return m.Destructive()
+	case provisioningrun.FieldSummary:
+		return m.Summary()
+	case provisioningrun.FieldPlanDigest:
+		return m.PlanDigest()
+	case provisioningrun.FieldLog:
+		return m.Log()
+	case provisioningrun.FieldError:
+		return m.Error()
+	case provisioningrun.FieldCreatedBy:
+		return m.CreatedBy()
+	case provisioningrun.FieldApprovedBy:
+		return m.ApprovedBy()
+	case provisioningrun.FieldApproveTime:
+		return m.ApproveTime()
+	case provisioningrun.FieldStartTime:
+		return m.StartTime()
+	case provisioningrun.FieldFinishTime:
+		return m.FinishTime()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ProvisioningRunMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case provisioningrun.FieldCreateTime:
+		return m.OldCreateTime(ctx)
+	case provisioningrun.FieldUpdateTime:
+		return m.OldUpdateTime(ctx)
+	case provisioningrun.FieldVersion:
+		return m.OldVersion(ctx)
+	case provisioningrun.FieldDomain:
+		return m.OldDomain(ctx)
+	case provisioningrun.FieldProduct:
+		return m.OldProduct(ctx)
+	case provisioningrun.FieldProductID:
+		return m.OldProductID(ctx)
+	case provisioningrun.FieldProductVersion:
+		return m.OldProductVersion(ctx)
+	case provisioningrun.FieldKind:
+		return m.OldKind(ctx)
+	case provisioningrun.FieldState:
+		return m.OldState(ctx)
+	case provisioningrun.FieldHasChanges:
+		return m.OldHasChanges(ctx)
+	case provisioningrun.FieldDestructive:
+		return m.OldDestructive(ctx)
+	case provisioningrun.FieldSummary:
+		return m.OldSummary(ctx)
+	case provisioningrun.FieldPlanDigest:
+		return m.OldPlanDigest(ctx)
+	case provisioningrun.FieldLog:
+		return m.OldLog(ctx)
+	case provisioningrun.FieldError:
+		return m.OldError(ctx)
+	case provisioningrun.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	case provisioningrun.FieldApprovedBy:
+		return m.OldApprovedBy(ctx)
+	case provisioningrun.FieldApproveTime:
+		return m.OldApproveTime(ctx)
+	case provisioningrun.FieldStartTime:
+		return m.OldStartTime(ctx)
+	case provisioningrun.FieldFinishTime:
+		return m.OldFinishTime(ctx)
+	}
+	return nil, fmt.Errorf("unknown ProvisioningRun field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProvisioningRunMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case provisioningrun.FieldCreateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreateTime(v)
+		return nil
+	case provisioningrun.FieldUpdateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdateTime(v)
+		return nil
+	case provisioningrun.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case provisioningrun.FieldDomain:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDomain(v)
+		return nil
+	case provisioningrun.FieldProduct:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProduct(v)
+		return nil
+	case provisioningrun.FieldProductID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProductID(v)
+		return nil
+	case provisioningrun.FieldProductVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProductVersion(v)
+		return nil
+	case provisioningrun.FieldKind:
+		v, ok := value.(provisioningrun.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case provisioningrun.FieldState:
+		v, ok := value.(provisioningrun.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case provisioningrun.FieldHasChanges:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHasChanges(v)
+		return nil
+	case provisioningrun.FieldDestructive:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDestructive(v)
+		return nil
+	case provisioningrun.FieldSummary:
+		v, ok := value.(summary.Summary)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSummary(v)
+		return nil
+	case provisioningrun.FieldPlanDigest:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPlanDigest(v)
+		return nil
+	case provisioningrun.FieldLog:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLog(v)
+		return nil
+	case provisioningrun.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case provisioningrun.FieldCreatedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	case provisioningrun.FieldApprovedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetApprovedBy(v)
+		return nil
+	case provisioningrun.FieldApproveTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetApproveTime(v)
+		return nil
+	case provisioningrun.FieldStartTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartTime(v)
+		return nil
+	case provisioningrun.FieldFinishTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishTime(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ProvisioningRun field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ProvisioningRunMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, provisioningrun.FieldVersion)
+	}
+	if m.addproduct_version != nil {
+		fields = append(fields, provisioningrun.FieldProductVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ProvisioningRunMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case provisioningrun.FieldVersion:
+		return m.AddedVersion()
+	case provisioningrun.FieldProductVersion:
+		return m.AddedProductVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProvisioningRunMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case provisioningrun.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case provisioningrun.FieldProductVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProductVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ProvisioningRun numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ProvisioningRunMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(provisioningrun.FieldSummary) {
+		fields = append(fields, provisioningrun.FieldSummary)
+	}
+	if m.FieldCleared(provisioningrun.FieldApproveTime) {
+		fields = append(fields, provisioningrun.FieldApproveTime)
+	}
+	if m.FieldCleared(provisioningrun.FieldStartTime) {
+		fields = append(fields, provisioningrun.FieldStartTime)
+	}
+	if m.FieldCleared(provisioningrun.FieldFinishTime) {
+		fields = append(fields, provisioningrun.FieldFinishTime)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ProvisioningRunMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ProvisioningRunMutation) ClearField(name string) error {
+	switch name {
+	case provisioningrun.FieldSummary:
+		m.ClearSummary()
+		return nil
+	case provisioningrun.FieldApproveTime:
+		m.ClearApproveTime()
+		return nil
+	case provisioningrun.FieldStartTime:
+		m.ClearStartTime()
+		return nil
+	case provisioningrun.FieldFinishTime:
+		m.ClearFinishTime()
+		return nil
+	}
+	return fmt.Errorf("unknown ProvisioningRun nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ProvisioningRunMutation) ResetField(name string) error {
+	switch name {
+	case provisioningrun.FieldCreateTime:
+		m.ResetCreateTime()
+		return nil
+	case provisioningrun.FieldUpdateTime:
+		m.ResetUpdateTime()
+		return nil
+	case provisioningrun.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case provisioningrun.FieldDomain:
+		m.ResetDomain()
+		return nil
+	case provisioningrun.FieldProduct:
+		m.ResetProduct()
+		return nil
+	case provisioningrun.FieldProductID:
+		m.ResetProductID()
+		return nil
+	case provisioningrun.FieldProductVersion:
+		m.ResetProductVersion()
+		return nil
+	case provisioningrun.FieldKind:
+		m.ResetKind()
+		return nil
+	case provisioningrun.FieldState:
+		m.ResetState()
+		return nil
+	case provisioningrun.FieldHasChanges:
+		m.ResetHasChanges()
+		return nil
+	case provisioningrun.FieldDestructive:
+		m.ResetDestructive()
+		return nil
+	case provisioningrun.FieldSummary:
+		m.ResetSummary()
+		return nil
+	case provisioningrun.FieldPlanDigest:
+		m.ResetPlanDigest()
+		return nil
+	case provisioningrun.FieldLog:
+		m.ResetLog()
+		return nil
+	case provisioningrun.FieldError:
+		m.ResetError()
+		return nil
+	case provisioningrun.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case provisioningrun.FieldApprovedBy:
+		m.ResetApprovedBy()
+		return nil
+	case provisioningrun.FieldApproveTime:
+		m.ResetApproveTime()
+		return nil
+	case provisioningrun.FieldStartTime:
+		m.ResetStartTime()
+		return nil
+	case provisioningrun.FieldFinishTime:
+		m.ResetFinishTime()
+		return nil
+	}
+	return fmt.Errorf("unknown ProvisioningRun field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ProvisioningRunMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ProvisioningRunMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ProvisioningRunMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ProvisioningRunMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ProvisioningRunMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ProvisioningRunMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ProvisioningRunMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ProvisioningRun unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ProvisioningRunMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ProvisioningRun edge %s", name)
 }
 
 // RoleBindingMutation represents an operation that mutates the RoleBinding nodes in the graph.

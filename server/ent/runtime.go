@@ -10,6 +10,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/domain"
 	"github.com/meshplane/meshplane/server/ent/principal"
+	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/ent/rolebinding"
 	"github.com/meshplane/meshplane/server/ent/token"
 )
@@ -278,6 +279,119 @@ func init() {
 	// principal.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	principal.IDValidator = func() func(string) error {
 		validators := principalDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	provisioningrunMixin := schema.ProvisioningRun{}.Mixin()
+	provisioningrunMixinFields0 := provisioningrunMixin[0].Fields()
+	_ = provisioningrunMixinFields0
+	provisioningrunMixinFields1 := provisioningrunMixin[1].Fields()
+	_ = provisioningrunMixinFields1
+	provisioningrunMixinFields2 := provisioningrunMixin[2].Fields()
+	_ = provisioningrunMixinFields2
+	provisioningrunFields := schema.ProvisioningRun{}.Fields()
+	_ = provisioningrunFields
+	// provisioningrunDescCreateTime is the schema descriptor for create_time field.
+	provisioningrunDescCreateTime := provisioningrunMixinFields1[0].Descriptor()
+	// provisioningrun.DefaultCreateTime holds the default value on creation for the create_time field.
+	provisioningrun.DefaultCreateTime = provisioningrunDescCreateTime.Default.(func() time.Time)
+	// provisioningrunDescUpdateTime is the schema descriptor for update_time field.
+	provisioningrunDescUpdateTime := provisioningrunMixinFields1[1].Descriptor()
+	// provisioningrun.DefaultUpdateTime holds the default value on creation for the update_time field.
+	provisioningrun.DefaultUpdateTime = provisioningrunDescUpdateTime.Default.(func() time.Time)
+	// provisioningrun.UpdateDefaultUpdateTime holds the default value on update for the update_time field.
+	provisioningrun.UpdateDefaultUpdateTime = provisioningrunDescUpdateTime.UpdateDefault.(func() time.Time)
+	// provisioningrunDescVersion is the schema descriptor for version field.
+	provisioningrunDescVersion := provisioningrunMixinFields2[0].Descriptor()
+	// provisioningrun.DefaultVersion holds the default value on creation for the version field.
+	provisioningrun.DefaultVersion = provisioningrunDescVersion.Default.(int64)
+	// provisioningrun.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	provisioningrun.VersionValidator = provisioningrunDescVersion.Validators[0].(func(int64) error)
+	// provisioningrunDescDomain is the schema descriptor for domain field.
+	provisioningrunDescDomain := provisioningrunFields[0].Descriptor()
+	// provisioningrun.DomainValidator is a validator for the "domain" field. It is called by the builders before save.
+	provisioningrun.DomainValidator = func() func(string) error {
+		validators := provisioningrunDescDomain.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(domain string) error {
+			for _, fn := range fns {
+				if err := fn(domain); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// provisioningrunDescProduct is the schema descriptor for product field.
+	provisioningrunDescProduct := provisioningrunFields[1].Descriptor()
+	// provisioningrun.ProductValidator is a validator for the "product" field. It is called by the builders before save.
+	provisioningrun.ProductValidator = func() func(string) error {
+		validators := provisioningrunDescProduct.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(product string) error {
+			for _, fn := range fns {
+				if err := fn(product); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// provisioningrunDescProductID is the schema descriptor for product_id field.
+	provisioningrunDescProductID := provisioningrunFields[2].Descriptor()
+	// provisioningrun.ProductIDValidator is a validator for the "product_id" field. It is called by the builders before save.
+	provisioningrun.ProductIDValidator = provisioningrunDescProductID.Validators[0].(func(string) error)
+	// provisioningrunDescHasChanges is the schema descriptor for has_changes field.
+	provisioningrunDescHasChanges := provisioningrunFields[6].Descriptor()
+	// provisioningrun.DefaultHasChanges holds the default value on creation for the has_changes field.
+	provisioningrun.DefaultHasChanges = provisioningrunDescHasChanges.Default.(bool)
+	// provisioningrunDescDestructive is the schema descriptor for destructive field.
+	provisioningrunDescDestructive := provisioningrunFields[7].Descriptor()
+	// provisioningrun.DefaultDestructive holds the default value on creation for the destructive field.
+	provisioningrun.DefaultDestructive = provisioningrunDescDestructive.Default.(bool)
+	// provisioningrunDescPlanDigest is the schema descriptor for plan_digest field.
+	provisioningrunDescPlanDigest := provisioningrunFields[9].Descriptor()
+	// provisioningrun.DefaultPlanDigest holds the default value on creation for the plan_digest field.
+	provisioningrun.DefaultPlanDigest = provisioningrunDescPlanDigest.Default.(string)
+	// provisioningrunDescLog is the schema descriptor for log field.
+	provisioningrunDescLog := provisioningrunFields[10].Descriptor()
+	// provisioningrun.DefaultLog holds the default value on creation for the log field.
+	provisioningrun.DefaultLog = provisioningrunDescLog.Default.(string)
+	// provisioningrunDescError is the schema descriptor for error field.
+	provisioningrunDescError := provisioningrunFields[11].Descriptor()
+	// provisioningrun.DefaultError holds the default value on creation for the error field.
+	provisioningrun.DefaultError = provisioningrunDescError.Default.(string)
+	// provisioningrunDescCreatedBy is the schema descriptor for created_by field.
+	provisioningrunDescCreatedBy := provisioningrunFields[12].Descriptor()
+	// provisioningrun.DefaultCreatedBy holds the default value on creation for the created_by field.
+	provisioningrun.DefaultCreatedBy = provisioningrunDescCreatedBy.Default.(string)
+	// provisioningrunDescApprovedBy is the schema descriptor for approved_by field.
+	provisioningrunDescApprovedBy := provisioningrunFields[13].Descriptor()
+	// provisioningrun.DefaultApprovedBy holds the default value on creation for the approved_by field.
+	provisioningrun.DefaultApprovedBy = provisioningrunDescApprovedBy.Default.(string)
+	// provisioningrunDescID is the schema descriptor for id field.
+	provisioningrunDescID := provisioningrunMixinFields0[0].Descriptor()
+	// provisioningrun.DefaultID holds the default value on creation for the id field.
+	provisioningrun.DefaultID = provisioningrunDescID.Default.(func() string)
+	// provisioningrun.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	provisioningrun.IDValidator = func() func(string) error {
+		validators := provisioningrunDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

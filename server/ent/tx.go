@@ -22,6 +22,8 @@ type Tx struct {
 	Domain *DomainClient
 	// Principal is the client for interacting with the Principal builders.
 	Principal *PrincipalClient
+	// ProvisioningRun is the client for interacting with the ProvisioningRun builders.
+	ProvisioningRun *ProvisioningRunClient
 	// RoleBinding is the client for interacting with the RoleBinding builders.
 	RoleBinding *RoleBindingClient
 	// Token is the client for interacting with the Token builders.
@@ -161,6 +163,7 @@ func (tx *Tx) init() {
 	tx.DataProduct = NewDataProductClient(tx.config)
 	tx.Domain = NewDomainClient(tx.config)
 	tx.Principal = NewPrincipalClient(tx.config)
+	tx.ProvisioningRun = NewProvisioningRunClient(tx.config)
 	tx.RoleBinding = NewRoleBindingClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)
 }

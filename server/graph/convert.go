@@ -249,3 +249,15 @@ func auditConnection(p page.Page[*ent.AuditEvent]) *model.AuditEventConnection {
 			return &model.AuditEventEdge{Cursor: c, Node: n}
 		})}
 }
+
+func runConnection(p page.Page[*ent.ProvisioningRun]) *model.RunConnection {
+	return &model.RunConnection{Nodes: p.Items, PageInfo: pageInfo(p.Cursors, p.Next),
+		Edges: edges(p, func(c string, n *ent.ProvisioningRun) *model.RunEdge { return &model.RunEdge{Cursor: c, Node: n} })}
+}
+
+func runPayload(r *ent.ProvisioningRun, err error) (*model.RunPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.RunPayload{Run: r}, nil
+}

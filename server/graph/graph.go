@@ -23,6 +23,7 @@ import (
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/identity"
+	"github.com/meshplane/meshplane/server/provision"
 )
 
 // Limits on one request.
@@ -40,10 +41,11 @@ const (
 
 // Config configures the GraphQL door.
 type Config struct {
-	Catalog  *catalog.Service
-	Identity *identity.Service
-	Audit    *audit.Service
-	Logger   *slog.Logger
+	Catalog   *catalog.Service
+	Identity  *identity.Service
+	Audit     *audit.Service
+	Provision *provision.Service
+	Logger    *slog.Logger
 }
 
 // Validate checks that every required dependency is present.
@@ -51,6 +53,9 @@ func (c Config) Validate() error {
 	var missing []string
 	if c.Catalog == nil {
 		missing = append(missing, "Catalog")
+	}
+	if c.Provision == nil {
+		missing = append(missing, "Provision")
 	}
 	if c.Identity == nil {
 		missing = append(missing, "Identity")
@@ -74,7 +79,7 @@ func New(c Config) (http.Handler, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Resolver{catalog: c.Catalog, identity: c.Identity, audit: c.Audit}
+	r := &Resolver{catalog: c.Catalog, identity: c.Identity, audit: c.Audit, provision: c.Provision}
 	cfg := generated.Config{Resolvers: r}
 	setComplexity(&cfg.Complexity)
 

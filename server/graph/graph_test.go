@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/identity"
+	"github.com/meshplane/meshplane/server/provision"
 	"github.com/meshplane/meshplane/server/store"
 )
 
@@ -66,7 +68,13 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Config{Catalog: cat, Identity: id, Audit: au, Logger: log})
+	// No terraform here: provisioning answers Unavailable, which these tests do not reach.
+	prov, err := provision.New(provision.Config{Store: st, Authz: authz, Logger: log, DataDir: dir,
+		Terraform: filepath.Join(dir, "no-terraform"), PluginDir: filepath.Join(dir, "no-plugins")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Config{Catalog: cat, Identity: id, Audit: au, Provision: prov, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/meshplane/meshplane/server/authn"
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/identity"
+	"github.com/meshplane/meshplane/server/provision"
 	"github.com/meshplane/meshplane/server/telemetry"
 )
 
@@ -24,17 +25,18 @@ const MaxRequestBytes = 4 << 20
 
 // Config wires the Connect door to the service layer.
 type Config struct {
-	Catalog  *catalog.Service
-	Identity *identity.Service
-	Audit    *audit.Service
-	Metrics  *telemetry.Metrics
-	Logger   *slog.Logger
+	Catalog   *catalog.Service
+	Identity  *identity.Service
+	Audit     *audit.Service
+	Provision *provision.Service
+	Metrics   *telemetry.Metrics
+	Logger    *slog.Logger
 }
 
 // Validate checks that every dependency is present.
 func (c Config) Validate() error {
-	if c.Catalog == nil || c.Identity == nil || c.Audit == nil || c.Metrics == nil || c.Logger == nil {
-		return fmt.Errorf("rpc config needs Catalog, Identity, Audit, Metrics and Logger")
+	if c.Catalog == nil || c.Identity == nil || c.Audit == nil || c.Provision == nil || c.Metrics == nil || c.Logger == nil {
+		return fmt.Errorf("rpc config needs Catalog, Identity, Audit, Provision, Metrics and Logger")
 	}
 	return nil
 }
@@ -44,6 +46,7 @@ var Services = []string{
 	meshplanev1connect.CatalogServiceName,
 	meshplanev1connect.IdentityServiceName,
 	meshplanev1connect.AuditServiceName,
+	meshplanev1connect.ProvisioningServiceName,
 }
 
 // Mount registers every service, gRPC reflection and gRPC health on mux.
@@ -59,6 +62,7 @@ func Mount(mux *http.ServeMux, c Config) error {
 	mux.Handle(meshplanev1connect.NewCatalogServiceHandler(&CatalogHandler{svc: c.Catalog}, opts...))
 	mux.Handle(meshplanev1connect.NewIdentityServiceHandler(&IdentityHandler{svc: c.Identity}, opts...))
 	mux.Handle(meshplanev1connect.NewAuditServiceHandler(&AuditHandler{svc: c.Audit}, opts...))
+	mux.Handle(meshplanev1connect.NewProvisioningServiceHandler(&ProvisioningHandler{svc: c.Provision}, opts...))
 
 	reflector := grpcreflect.NewStaticReflector(Services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))

@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -69,7 +70,8 @@ func New(t testing.TB, opts ...Options) *Env {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	srv, err := app.New(context.Background(), app.Config{DataDir: env.DataDir, DatabaseURL: env.DatabaseURL, Logger: log, AutoMigrate: true})
+	srv, err := app.New(context.Background(), app.Config{DataDir: env.DataDir, DatabaseURL: env.DatabaseURL, Logger: log,
+		AutoMigrate: true, ToolsDir: ToolsDir(), Workers: 2})
 	if err != nil {
 		t.Fatalf("starting meshplane: %v", err)
 	}
@@ -85,6 +87,35 @@ func New(t testing.TB, opts ...Options) *Env {
 	env.HTTP.StartTLS()
 	t.Cleanup(env.HTTP.Close)
 	return env
+}
+
+// ToolsDir returns the repository's .tools directory (terraform and the
+// provider mirror built by scripts/tools.sh), found from the working directory.
+func ToolsDir() string {
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, ".tools")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ".tools"
+		}
+		dir = parent
+	}
+}
+
+// RequireTools skips t when terraform is not built, or fails it when
+// MESHPLANE_REQUIRE_TOOLS=1 (as the test script sets).
+func RequireTools(t testing.TB) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(ToolsDir(), "bin", "terraform")); err == nil {
+		return
+	}
+	if os.Getenv("MESHPLANE_REQUIRE_TOOLS") == "1" {
+		t.Fatal("terraform is not built: run scripts/tools.sh")
+	}
+	t.Skip("terraform is not built (scripts/tools.sh); skipping provisioning")
 }
 
 // NewPostgresDatabase creates a fresh database on the server at base and
@@ -127,9 +158,10 @@ var Protocols = []Protocol{ProtocolConnect, ProtocolGRPC}
 
 // Clients are typed Connect clients authenticated with one token.
 type Clients struct {
-	Catalog  meshplanev1connect.CatalogServiceClient
-	Identity meshplanev1connect.IdentityServiceClient
-	Audit    meshplanev1connect.AuditServiceClient
+	Catalog   meshplanev1connect.CatalogServiceClient
+	Identity  meshplanev1connect.IdentityServiceClient
+	Audit     meshplanev1connect.AuditServiceClient
+	Provision meshplanev1connect.ProvisioningServiceClient
 }
 
 // Clients returns clients speaking protocol with token ("" sends none).
@@ -143,9 +175,10 @@ func (e *Env) Clients(p Protocol, token string) Clients {
 	}
 	hc := e.HTTP.Client()
 	return Clients{
-		Catalog:  meshplanev1connect.NewCatalogServiceClient(hc, e.HTTP.URL, opts...),
-		Identity: meshplanev1connect.NewIdentityServiceClient(hc, e.HTTP.URL, opts...),
-		Audit:    meshplanev1connect.NewAuditServiceClient(hc, e.HTTP.URL, opts...),
+		Catalog:   meshplanev1connect.NewCatalogServiceClient(hc, e.HTTP.URL, opts...),
+		Identity:  meshplanev1connect.NewIdentityServiceClient(hc, e.HTTP.URL, opts...),
+		Audit:     meshplanev1connect.NewAuditServiceClient(hc, e.HTTP.URL, opts...),
+		Provision: meshplanev1connect.NewProvisioningServiceClient(hc, e.HTTP.URL, opts...),
 	}
 }
 

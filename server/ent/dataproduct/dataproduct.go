@@ -42,6 +42,12 @@ const (
 	FieldCreatedBy = "created_by"
 	// FieldUpdatedBy holds the string denoting the updated_by field in the database.
 	FieldUpdatedBy = "updated_by"
+	// FieldProvisionedVersion holds the string denoting the provisioned_version field in the database.
+	FieldProvisionedVersion = "provisioned_version"
+	// FieldDrift holds the string denoting the drift field in the database.
+	FieldDrift = "drift"
+	// FieldDriftCheckTime holds the string denoting the drift_check_time field in the database.
+	FieldDriftCheckTime = "drift_check_time"
 	// Table holds the table name of the dataproduct in the database.
 	Table = "data_products"
 )
@@ -63,6 +69,9 @@ var Columns = []string{
 	FieldSinks,
 	FieldCreatedBy,
 	FieldUpdatedBy,
+	FieldProvisionedVersion,
+	FieldDrift,
+	FieldDriftCheckTime,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -190,4 +199,14 @@ func ByCreatedBy(opts ...sql.OrderTermOption) OrderOption {
 // ByUpdatedBy orders the results by the updated_by field.
 func ByUpdatedBy(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldUpdatedBy, opts...).ToFunc()
+}
+
+// ByProvisionedVersion orders the results by the provisioned_version field.
+func ByProvisionedVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldProvisionedVersion, opts...).ToFunc()
+}
+
+// ByDriftCheckTime orders the results by the drift_check_time field.
+func ByDriftCheckTime(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDriftCheckTime, opts...).ToFunc()
 }

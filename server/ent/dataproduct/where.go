@@ -109,6 +109,16 @@ func UpdatedBy(v string) predicate.DataProduct {
 	return predicate.DataProduct(sql.FieldEQ(FieldUpdatedBy, v))
 }
 
+// ProvisionedVersion applies equality check predicate on the "provisioned_version" field. It's identical to ProvisionedVersionEQ.
+func ProvisionedVersion(v int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldEQ(FieldProvisionedVersion, v))
+}
+
+// DriftCheckTime applies equality check predicate on the "drift_check_time" field. It's identical to DriftCheckTimeEQ.
+func DriftCheckTime(v time.Time) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldEQ(FieldDriftCheckTime, v))
+}
+
 // CreateTimeEQ applies the EQ predicate on the "create_time" field.
 func CreateTimeEQ(v time.Time) predicate.DataProduct {
 	return predicate.DataProduct(sql.FieldEQ(FieldCreateTime, v))
@@ -657,6 +667,116 @@ func UpdatedByEqualFold(v string) predicate.DataProduct {
 // UpdatedByContainsFold applies the ContainsFold predicate on the "updated_by" field.
 func UpdatedByContainsFold(v string) predicate.DataProduct {
 	return predicate.DataProduct(sql.FieldContainsFold(FieldUpdatedBy, v))
+}
+
+// ProvisionedVersionEQ applies the EQ predicate on the "provisioned_version" field.
+func ProvisionedVersionEQ(v int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldEQ(FieldProvisionedVersion, v))
+}
+
+// ProvisionedVersionNEQ applies the NEQ predicate on the "provisioned_version" field.
+func ProvisionedVersionNEQ(v int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldNEQ(FieldProvisionedVersion, v))
+}
+
+// ProvisionedVersionIn applies the In predicate on the "provisioned_version" field.
+func ProvisionedVersionIn(vs ...int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldIn(FieldProvisionedVersion, vs...))
+}
+
+// ProvisionedVersionNotIn applies the NotIn predicate on the "provisioned_version" field.
+func ProvisionedVersionNotIn(vs ...int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldNotIn(FieldProvisionedVersion, vs...))
+}
+
+// ProvisionedVersionGT applies the GT predicate on the "provisioned_version" field.
+func ProvisionedVersionGT(v int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldGT(FieldProvisionedVersion, v))
+}
+
+// ProvisionedVersionGTE applies the GTE predicate on the "provisioned_version" field.
+func ProvisionedVersionGTE(v int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldGTE(FieldProvisionedVersion, v))
+}
+
+// ProvisionedVersionLT applies the LT predicate on the "provisioned_version" field.
+func ProvisionedVersionLT(v int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldLT(FieldProvisionedVersion, v))
+}
+
+// ProvisionedVersionLTE applies the LTE predicate on the "provisioned_version" field.
+func ProvisionedVersionLTE(v int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldLTE(FieldProvisionedVersion, v))
+}
+
+// ProvisionedVersionIsNil applies the IsNil predicate on the "provisioned_version" field.
+func ProvisionedVersionIsNil() predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldIsNull(FieldProvisionedVersion))
+}
+
+// ProvisionedVersionNotNil applies the NotNil predicate on the "provisioned_version" field.
+func ProvisionedVersionNotNil() predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldNotNull(FieldProvisionedVersion))
+}
+
+// DriftIsNil applies the IsNil predicate on the "drift" field.
+func DriftIsNil() predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldIsNull(FieldDrift))
+}
+
+// DriftNotNil applies the NotNil predicate on the "drift" field.
+func DriftNotNil() predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldNotNull(FieldDrift))
+}
+
+// DriftCheckTimeEQ applies the EQ predicate on the "drift_check_time" field.
+func DriftCheckTimeEQ(v time.Time) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldEQ(FieldDriftCheckTime, v))
+}
+
+// DriftCheckTimeNEQ applies the NEQ predicate on the "drift_check_time" field.
+func DriftCheckTimeNEQ(v time.Time) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldNEQ(FieldDriftCheckTime, v))
+}
+
+// DriftCheckTimeIn applies the In predicate on the "drift_check_time" field.
+func DriftCheckTimeIn(vs ...time.Time) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldIn(FieldDriftCheckTime, vs...))
+}
+
+// DriftCheckTimeNotIn applies the NotIn predicate on the "drift_check_time" field.
+func DriftCheckTimeNotIn(vs ...time.Time) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldNotIn(FieldDriftCheckTime, vs...))
+}
+
+// DriftCheckTimeGT applies the GT predicate on the "drift_check_time" field.
+func DriftCheckTimeGT(v time.Time) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldGT(FieldDriftCheckTime, v))
+}
+
+// DriftCheckTimeGTE applies the GTE predicate on the "drift_check_time" field.
+func DriftCheckTimeGTE(v time.Time) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldGTE(FieldDriftCheckTime, v))
+}
+
+// DriftCheckTimeLT applies the LT predicate on the "drift_check_time" field.
+func DriftCheckTimeLT(v time.Time) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldLT(FieldDriftCheckTime, v))
+}
+
+// DriftCheckTimeLTE applies the LTE predicate on the "drift_check_time" field.
+func DriftCheckTimeLTE(v time.Time) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldLTE(FieldDriftCheckTime, v))
+}
+
+// DriftCheckTimeIsNil applies the IsNil predicate on the "drift_check_time" field.
+func DriftCheckTimeIsNil() predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldIsNull(FieldDriftCheckTime))
+}
+
+// DriftCheckTimeNotNil applies the NotNil predicate on the "drift_check_time" field.
+func DriftCheckTimeNotNil() predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldNotNull(FieldDriftCheckTime))
 }
 
 // And groups predicates with the AND operator between them.

@@ -57,6 +57,18 @@ func (f PrincipalFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, e
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PrincipalMutation", m)
 }
 
+// The ProvisioningRunFunc type is an adapter to allow the use of ordinary
+// function as ProvisioningRun mutator.
+type ProvisioningRunFunc func(context.Context, *ent.ProvisioningRunMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ProvisioningRunFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ProvisioningRunMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProvisioningRunMutation", m)
+}
+
 // The RoleBindingFunc type is an adapter to allow the use of ordinary
 // function as RoleBinding mutator.
 type RoleBindingFunc func(context.Context, *ent.RoleBindingMutation) (ent.Value, error)

@@ -63,6 +63,9 @@ var (
 		{Name: "sinks", Type: field.TypeJSON, Nullable: true},
 		{Name: "created_by", Type: field.TypeString, Default: ""},
 		{Name: "updated_by", Type: field.TypeString, Default: ""},
+		{Name: "provisioned_version", Type: field.TypeInt64, Nullable: true},
+		{Name: "drift", Type: field.TypeJSON, Nullable: true},
+		{Name: "drift_check_time", Type: field.TypeTime, Nullable: true},
 	}
 	// DataProductsTable holds the schema information for the "data_products" table.
 	DataProductsTable = &schema.Table{
@@ -132,6 +135,48 @@ var (
 		Columns:    PrincipalsColumns,
 		PrimaryKey: []*schema.Column{PrincipalsColumns[0]},
 	}
+	// ProvisioningRunsColumns holds the columns for the "provisioning_runs" table.
+	ProvisioningRunsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 36},
+		{Name: "create_time", Type: field.TypeTime},
+		{Name: "update_time", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt64, Default: 1},
+		{Name: "domain", Type: field.TypeString, Size: 63},
+		{Name: "product", Type: field.TypeString, Size: 63},
+		{Name: "product_id", Type: field.TypeString},
+		{Name: "product_version", Type: field.TypeInt64},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"apply", "destroy"}},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"queued", "planning", "planned", "applying", "applied", "failed", "cancelled", "interrupted"}, Default: "queued"},
+		{Name: "has_changes", Type: field.TypeBool, Default: false},
+		{Name: "destructive", Type: field.TypeBool, Default: false},
+		{Name: "summary", Type: field.TypeJSON, Nullable: true},
+		{Name: "plan_digest", Type: field.TypeString, Default: ""},
+		{Name: "log", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "error", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "created_by", Type: field.TypeString, Default: ""},
+		{Name: "approved_by", Type: field.TypeString, Default: ""},
+		{Name: "approve_time", Type: field.TypeTime, Nullable: true},
+		{Name: "start_time", Type: field.TypeTime, Nullable: true},
+		{Name: "finish_time", Type: field.TypeTime, Nullable: true},
+	}
+	// ProvisioningRunsTable holds the schema information for the "provisioning_runs" table.
+	ProvisioningRunsTable = &schema.Table{
+		Name:       "provisioning_runs",
+		Columns:    ProvisioningRunsColumns,
+		PrimaryKey: []*schema.Column{ProvisioningRunsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "provisioningrun_domain_product_create_time",
+				Unique:  false,
+				Columns: []*schema.Column{ProvisioningRunsColumns[4], ProvisioningRunsColumns[5], ProvisioningRunsColumns[1]},
+			},
+			{
+				Name:    "provisioningrun_state",
+				Unique:  false,
+				Columns: []*schema.Column{ProvisioningRunsColumns[9]},
+			},
+		},
+	}
 	// RoleBindingsColumns holds the columns for the "role_bindings" table.
 	RoleBindingsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 36},
@@ -197,6 +242,7 @@ var (
 		DataProductsTable,
 		DomainsTable,
 		PrincipalsTable,
+		ProvisioningRunsTable,
 		RoleBindingsTable,
 		TokensTable,
 	}

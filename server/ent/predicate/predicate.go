@@ -18,6 +18,9 @@ type Domain func(*sql.Selector)
 // Principal is the predicate function for principal builders.
 type Principal func(*sql.Selector)
 
+// ProvisioningRun is the predicate function for provisioningrun builders.
+type ProvisioningRun func(*sql.Selector)
+
 // RoleBinding is the predicate function for rolebinding builders.
 type RoleBinding func(*sql.Selector)
 

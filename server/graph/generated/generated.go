@@ -18,8 +18,10 @@ import (
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/principal"
+	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/graph/model"
 	"github.com/meshplane/meshplane/server/graph/scalar"
+	"github.com/meshplane/meshplane/server/provision/summary"
 	"github.com/meshplane/meshplane/server/spec"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -49,6 +51,12 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AttributeChange struct {
+		After  func(childComplexity int) int
+		Before func(childComplexity int) int
+		Path   func(childComplexity int) int
+	}
+
 	AuditEvent struct {
 		Action       func(childComplexity int) int
 		Actor        func(childComplexity int) int
@@ -110,21 +118,25 @@ type ComplexityRoot struct {
 	}
 
 	DataProduct struct {
-		CreateTime  func(childComplexity int) int
-		CreatedBy   func(childComplexity int) int
-		Description func(childComplexity int) int
-		Domain      func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Labels      func(childComplexity int) int
-		Lifecycle   func(childComplexity int) int
-		Name        func(childComplexity int) int
-		Owner       func(childComplexity int) int
-		Ports       func(childComplexity int) int
-		Sinks       func(childComplexity int) int
-		Source      func(childComplexity int) int
-		UpdateTime  func(childComplexity int) int
-		UpdatedBy   func(childComplexity int) int
-		Version     func(childComplexity int) int
+		CreateTime         func(childComplexity int) int
+		CreatedBy          func(childComplexity int) int
+		Description        func(childComplexity int) int
+		Domain             func(childComplexity int) int
+		Drift              func(childComplexity int) int
+		DriftCheckTime     func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Labels             func(childComplexity int) int
+		Lifecycle          func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Owner              func(childComplexity int) int
+		Ports              func(childComplexity int) int
+		ProvisionedVersion func(childComplexity int) int
+		Runs               func(childComplexity int, first *int, after *string) int
+		Sinks              func(childComplexity int) int
+		Source             func(childComplexity int) int
+		UpdateTime         func(childComplexity int) int
+		UpdatedBy          func(childComplexity int) int
+		Version            func(childComplexity int) int
 	}
 
 	DataProductConnection struct {
@@ -204,17 +216,21 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CreateDataProduct func(childComplexity int, input model.CreateDataProductInput) int
-		CreateDomain      func(childComplexity int, input model.CreateDomainInput) int
-		CreatePrincipal   func(childComplexity int, input model.CreatePrincipalInput) int
-		CreateRoleBinding func(childComplexity int, input model.CreateRoleBindingInput) int
-		CreateToken       func(childComplexity int, input model.CreateTokenInput) int
-		DeleteDataProduct func(childComplexity int, input model.DeleteDataProductInput) int
-		DeleteRoleBinding func(childComplexity int, input model.DeleteRoleBindingInput) int
-		DisablePrincipal  func(childComplexity int, input model.DisablePrincipalInput) int
-		RevokeToken       func(childComplexity int, input model.RevokeTokenInput) int
-		UpdateDataProduct func(childComplexity int, input model.UpdateDataProductInput) int
-		UpdateDomain      func(childComplexity int, input model.UpdateDomainInput) int
+		ApproveRun          func(childComplexity int, input model.ApproveRunInput) int
+		CancelRun           func(childComplexity int, input model.CancelRunInput) int
+		CreateDataProduct   func(childComplexity int, input model.CreateDataProductInput) int
+		CreateDomain        func(childComplexity int, input model.CreateDomainInput) int
+		CreatePrincipal     func(childComplexity int, input model.CreatePrincipalInput) int
+		CreateRoleBinding   func(childComplexity int, input model.CreateRoleBindingInput) int
+		CreateToken         func(childComplexity int, input model.CreateTokenInput) int
+		DecommissionProduct func(childComplexity int, input model.DecommissionProductInput) int
+		DeleteDataProduct   func(childComplexity int, input model.DeleteDataProductInput) int
+		DeleteRoleBinding   func(childComplexity int, input model.DeleteRoleBindingInput) int
+		DisablePrincipal    func(childComplexity int, input model.DisablePrincipalInput) int
+		PlanProduct         func(childComplexity int, input model.PlanProductInput) int
+		RevokeToken         func(childComplexity int, input model.RevokeTokenInput) int
+		UpdateDataProduct   func(childComplexity int, input model.UpdateDataProductInput) int
+		UpdateDomain        func(childComplexity int, input model.UpdateDomainInput) int
 	}
 
 	OutputPort struct {
@@ -232,6 +248,16 @@ type ComplexityRoot struct {
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
+	}
+
+	PlanSummary struct {
+		Create      func(childComplexity int) int
+		Delete      func(childComplexity int) int
+		Destructive func(childComplexity int) int
+		Reasons     func(childComplexity int) int
+		Replace     func(childComplexity int) int
+		Resources   func(childComplexity int) int
+		Update      func(childComplexity int) int
 	}
 
 	Principal struct {
@@ -267,9 +293,19 @@ type ComplexityRoot struct {
 		Principal      func(childComplexity int, name string) int
 		Principals     func(childComplexity int, first *int, after *string) int
 		RoleBindings   func(childComplexity int, principal *string, domain *string) int
+		Run            func(childComplexity int, id string) int
+		Runs           func(childComplexity int, domain string, product string, first *int, after *string) int
 		Tokens         func(childComplexity int, principal *string) int
 		VerifyAuditLog func(childComplexity int) int
 		Viewer         func(childComplexity int) int
+	}
+
+	ResourceChange struct {
+		Action     func(childComplexity int) int
+		Address    func(childComplexity int) int
+		Attributes func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Type       func(childComplexity int) int
 	}
 
 	RevokeTokenPayload struct {
@@ -283,6 +319,42 @@ type ComplexityRoot struct {
 		ID         func(childComplexity int) int
 		Principal  func(childComplexity int) int
 		Role       func(childComplexity int) int
+	}
+
+	Run struct {
+		ApproveTime    func(childComplexity int) int
+		ApprovedBy     func(childComplexity int) int
+		CreateTime     func(childComplexity int) int
+		CreatedBy      func(childComplexity int) int
+		Destructive    func(childComplexity int) int
+		Domain         func(childComplexity int) int
+		Error          func(childComplexity int) int
+		FinishTime     func(childComplexity int) int
+		HasChanges     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		Log            func(childComplexity int) int
+		Product        func(childComplexity int) int
+		ProductVersion func(childComplexity int) int
+		StartTime      func(childComplexity int) int
+		State          func(childComplexity int) int
+		Summary        func(childComplexity int) int
+		Version        func(childComplexity int) int
+	}
+
+	RunConnection struct {
+		Edges    func(childComplexity int) int
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	RunEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	RunPayload struct {
+		Run func(childComplexity int) int
 	}
 
 	S3Sink struct {
@@ -356,6 +428,8 @@ type AuditLogVerificationResolver interface {
 type DataProductResolver interface {
 	Labels(ctx context.Context, obj *ent.DataProduct) ([]*model.Label, error)
 	Lifecycle(ctx context.Context, obj *ent.DataProduct) (spec.Lifecycle, error)
+
+	Runs(ctx context.Context, obj *ent.DataProduct, first *int, after *string) (*model.RunConnection, error)
 }
 type DomainResolver interface {
 	Labels(ctx context.Context, obj *ent.Domain) ([]*model.Label, error)
@@ -374,6 +448,10 @@ type MutationResolver interface {
 	RevokeToken(ctx context.Context, input model.RevokeTokenInput) (*model.RevokeTokenPayload, error)
 	CreateRoleBinding(ctx context.Context, input model.CreateRoleBindingInput) (*model.CreateRoleBindingPayload, error)
 	DeleteRoleBinding(ctx context.Context, input model.DeleteRoleBindingInput) (*model.DeleteRoleBindingPayload, error)
+	PlanProduct(ctx context.Context, input model.PlanProductInput) (*model.RunPayload, error)
+	ApproveRun(ctx context.Context, input model.ApproveRunInput) (*model.RunPayload, error)
+	CancelRun(ctx context.Context, input model.CancelRunInput) (*model.RunPayload, error)
+	DecommissionProduct(ctx context.Context, input model.DecommissionProductInput) (*model.RunPayload, error)
 }
 type PrincipalResolver interface {
 	Domain(ctx context.Context, obj *ent.Principal) (*string, error)
@@ -390,6 +468,8 @@ type QueryResolver interface {
 	RoleBindings(ctx context.Context, principal *string, domain *string) ([]*ent.RoleBinding, error)
 	AuditEvents(ctx context.Context, first *int, after *string, filter *model.AuditEventFilter) (*model.AuditEventConnection, error)
 	VerifyAuditLog(ctx context.Context) (*audit.Verification, error)
+	Run(ctx context.Context, id string) (*ent.ProvisioningRun, error)
+	Runs(ctx context.Context, domain string, product string, first *int, after *string) (*model.RunConnection, error)
 }
 type TokenResolver interface {
 	Principal(ctx context.Context, obj *ent.Token) (string, error)
@@ -414,6 +494,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AttributeChange.after":
+		if e.ComplexityRoot.AttributeChange.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributeChange.After(childComplexity), true
+	case "AttributeChange.before":
+		if e.ComplexityRoot.AttributeChange.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributeChange.Before(childComplexity), true
+	case "AttributeChange.path":
+		if e.ComplexityRoot.AttributeChange.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributeChange.Path(childComplexity), true
 
 	case "AuditEvent.action":
 		if e.ComplexityRoot.AuditEvent.Action == nil {
@@ -629,6 +728,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataProduct.Domain(childComplexity), true
+	case "DataProduct.drift":
+		if e.ComplexityRoot.DataProduct.Drift == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataProduct.Drift(childComplexity), true
+	case "DataProduct.driftCheckTime":
+		if e.ComplexityRoot.DataProduct.DriftCheckTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataProduct.DriftCheckTime(childComplexity), true
 	case "DataProduct.id":
 		if e.ComplexityRoot.DataProduct.ID == nil {
 			break
@@ -665,6 +776,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataProduct.Ports(childComplexity), true
+	case "DataProduct.provisionedVersion":
+		if e.ComplexityRoot.DataProduct.ProvisionedVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataProduct.ProvisionedVersion(childComplexity), true
+	case "DataProduct.runs":
+		if e.ComplexityRoot.DataProduct.Runs == nil {
+			break
+		}
+
+		args, err := ec.field_DataProduct_runs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.DataProduct.Runs(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "DataProduct.sinks":
 		if e.ComplexityRoot.DataProduct.Sinks == nil {
 			break
@@ -953,6 +1081,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Label.Value(childComplexity), true
 
+	case "Mutation.approveRun":
+		if e.ComplexityRoot.Mutation.ApproveRun == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveRun(childComplexity, args["input"].(model.ApproveRunInput)), true
+	case "Mutation.cancelRun":
+		if e.ComplexityRoot.Mutation.CancelRun == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelRun(childComplexity, args["input"].(model.CancelRunInput)), true
 	case "Mutation.createDataProduct":
 		if e.ComplexityRoot.Mutation.CreateDataProduct == nil {
 			break
@@ -1008,6 +1158,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateToken(childComplexity, args["input"].(model.CreateTokenInput)), true
+	case "Mutation.decommissionProduct":
+		if e.ComplexityRoot.Mutation.DecommissionProduct == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_decommissionProduct_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DecommissionProduct(childComplexity, args["input"].(model.DecommissionProductInput)), true
 	case "Mutation.deleteDataProduct":
 		if e.ComplexityRoot.Mutation.DeleteDataProduct == nil {
 			break
@@ -1041,6 +1202,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DisablePrincipal(childComplexity, args["input"].(model.DisablePrincipalInput)), true
+	case "Mutation.planProduct":
+		if e.ComplexityRoot.Mutation.PlanProduct == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_planProduct_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PlanProduct(childComplexity, args["input"].(model.PlanProductInput)), true
 	case "Mutation.revokeToken":
 		if e.ComplexityRoot.Mutation.RevokeToken == nil {
 			break
@@ -1142,6 +1314,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
+	case "PlanSummary.create":
+		if e.ComplexityRoot.PlanSummary.Create == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanSummary.Create(childComplexity), true
+	case "PlanSummary.delete":
+		if e.ComplexityRoot.PlanSummary.Delete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanSummary.Delete(childComplexity), true
+	case "PlanSummary.destructive":
+		if e.ComplexityRoot.PlanSummary.Destructive == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanSummary.Destructive(childComplexity), true
+	case "PlanSummary.reasons":
+		if e.ComplexityRoot.PlanSummary.Reasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanSummary.Reasons(childComplexity), true
+	case "PlanSummary.replace":
+		if e.ComplexityRoot.PlanSummary.Replace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanSummary.Replace(childComplexity), true
+	case "PlanSummary.resources":
+		if e.ComplexityRoot.PlanSummary.Resources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanSummary.Resources(childComplexity), true
+	case "PlanSummary.update":
+		if e.ComplexityRoot.PlanSummary.Update == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanSummary.Update(childComplexity), true
 
 	case "Principal.createTime":
 		if e.ComplexityRoot.Principal.CreateTime == nil {
@@ -1325,6 +1540,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.RoleBindings(childComplexity, args["principal"].(*string), args["domain"].(*string)), true
+	case "Query.run":
+		if e.ComplexityRoot.Query.Run == nil {
+			break
+		}
+
+		args, err := ec.field_Query_run_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Run(childComplexity, args["id"].(string)), true
+	case "Query.runs":
+		if e.ComplexityRoot.Query.Runs == nil {
+			break
+		}
+
+		args, err := ec.field_Query_runs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Runs(childComplexity, args["domain"].(string), args["product"].(string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.tokens":
 		if e.ComplexityRoot.Query.Tokens == nil {
 			break
@@ -1348,6 +1585,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "ResourceChange.action":
+		if e.ComplexityRoot.ResourceChange.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceChange.Action(childComplexity), true
+	case "ResourceChange.address":
+		if e.ComplexityRoot.ResourceChange.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceChange.Address(childComplexity), true
+	case "ResourceChange.attributes":
+		if e.ComplexityRoot.ResourceChange.Attributes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceChange.Attributes(childComplexity), true
+	case "ResourceChange.reason":
+		if e.ComplexityRoot.ResourceChange.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceChange.Reason(childComplexity), true
+	case "ResourceChange.type":
+		if e.ComplexityRoot.ResourceChange.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceChange.Type(childComplexity), true
 
 	case "RevokeTokenPayload.token":
 		if e.ComplexityRoot.RevokeTokenPayload.Token == nil {
@@ -1392,6 +1660,154 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RoleBinding.Role(childComplexity), true
+
+	case "Run.approveTime":
+		if e.ComplexityRoot.Run.ApproveTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.ApproveTime(childComplexity), true
+	case "Run.approvedBy":
+		if e.ComplexityRoot.Run.ApprovedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.ApprovedBy(childComplexity), true
+	case "Run.createTime":
+		if e.ComplexityRoot.Run.CreateTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.CreateTime(childComplexity), true
+	case "Run.createdBy":
+		if e.ComplexityRoot.Run.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.CreatedBy(childComplexity), true
+	case "Run.destructive":
+		if e.ComplexityRoot.Run.Destructive == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Destructive(childComplexity), true
+	case "Run.domain":
+		if e.ComplexityRoot.Run.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Domain(childComplexity), true
+	case "Run.error":
+		if e.ComplexityRoot.Run.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Error(childComplexity), true
+	case "Run.finishTime":
+		if e.ComplexityRoot.Run.FinishTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.FinishTime(childComplexity), true
+	case "Run.hasChanges":
+		if e.ComplexityRoot.Run.HasChanges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.HasChanges(childComplexity), true
+	case "Run.id":
+		if e.ComplexityRoot.Run.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.ID(childComplexity), true
+	case "Run.kind":
+		if e.ComplexityRoot.Run.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Kind(childComplexity), true
+	case "Run.log":
+		if e.ComplexityRoot.Run.Log == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Log(childComplexity), true
+	case "Run.product":
+		if e.ComplexityRoot.Run.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Product(childComplexity), true
+	case "Run.productVersion":
+		if e.ComplexityRoot.Run.ProductVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.ProductVersion(childComplexity), true
+	case "Run.startTime":
+		if e.ComplexityRoot.Run.StartTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.StartTime(childComplexity), true
+	case "Run.state":
+		if e.ComplexityRoot.Run.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.State(childComplexity), true
+	case "Run.summary":
+		if e.ComplexityRoot.Run.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Summary(childComplexity), true
+	case "Run.version":
+		if e.ComplexityRoot.Run.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Version(childComplexity), true
+
+	case "RunConnection.edges":
+		if e.ComplexityRoot.RunConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunConnection.Edges(childComplexity), true
+	case "RunConnection.nodes":
+		if e.ComplexityRoot.RunConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunConnection.Nodes(childComplexity), true
+	case "RunConnection.pageInfo":
+		if e.ComplexityRoot.RunConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunConnection.PageInfo(childComplexity), true
+
+	case "RunEdge.cursor":
+		if e.ComplexityRoot.RunEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunEdge.Cursor(childComplexity), true
+	case "RunEdge.node":
+		if e.ComplexityRoot.RunEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunEdge.Node(childComplexity), true
+
+	case "RunPayload.run":
+		if e.ComplexityRoot.RunPayload.Run == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunPayload.Run(childComplexity), true
 
 	case "S3Sink.bucket":
 		if e.ComplexityRoot.S3Sink.Bucket == nil {
@@ -1606,8 +2022,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputApproveRunInput,
 		ec.unmarshalInputAuditEventFilter,
 		ec.unmarshalInputBigQuerySinkInput,
+		ec.unmarshalInputCancelRunInput,
 		ec.unmarshalInputCreateDataProductInput,
 		ec.unmarshalInputCreateDomainInput,
 		ec.unmarshalInputCreatePrincipalInput,
@@ -1616,6 +2034,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputDataProductFilter,
 		ec.unmarshalInputDataProductOrder,
 		ec.unmarshalInputDataProductSpecInput,
+		ec.unmarshalInputDecommissionProductInput,
 		ec.unmarshalInputDeleteDataProductInput,
 		ec.unmarshalInputDeleteRoleBindingInput,
 		ec.unmarshalInputDisablePrincipalInput,
@@ -1625,6 +2044,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputJdbcSinkInput,
 		ec.unmarshalInputLabelInput,
 		ec.unmarshalInputOutputPortInput,
+		ec.unmarshalInputPlanProductInput,
 		ec.unmarshalInputRevokeTokenInput,
 		ec.unmarshalInputS3SinkInput,
 		ec.unmarshalInputSinkInput,
@@ -2275,6 +2695,141 @@ type DeleteRoleBindingPayload {
   id: ID!
 }
 `, BuiltIn: false},
+	{Name: "../../../api/graphql/provisioning.graphqls", Input: `# Provisioning: a product becomes infrastructure through Terraform. A plan is
+# saved and reviewed; approving it applies exactly that plan.
+
+extend type Query {
+  "A provisioning run, with its log; NOT_FOUND when the caller may not read its product."
+  run(id: ID!): Run
+  "A product's runs, newest first."
+  runs(domain: String!, product: String!, first: Int, after: String): RunConnection
+}
+
+extend type Mutation {
+  "Renders the product's workspace and queues a terraform plan."
+  planProduct(input: PlanProductInput!): RunPayload
+  "Applies a planned run's saved plan; destructive plans need confirmDestructive."
+  approveRun(input: ApproveRunInput!): RunPayload
+  "Cancels a run; a running terraform is interrupted."
+  cancelRun(input: CancelRunInput!): RunPayload
+  "Queues a destroy plan; once approved and applied, the product is retired."
+  decommissionProduct(input: DecommissionProductInput!): RunPayload
+}
+
+extend type DataProduct {
+  "The product's provisioning runs, newest first."
+  runs(first: Int, after: String): RunConnection
+  "The product version last applied to the data plane; null when never provisioned."
+  provisionedVersion: Int
+  "What the last drift check found changed outside meshplane; empty when in sync."
+  drift: [ResourceChange!]!
+  driftCheckTime: Time
+}
+
+enum RunKind {
+  APPLY
+  DESTROY
+}
+
+enum RunState {
+  QUEUED
+  PLANNING
+  PLANNED
+  APPLYING
+  APPLIED
+  FAILED
+  CANCELLED
+  INTERRUPTED
+}
+
+"One terraform run of a product."
+type Run {
+  id: ID!
+  domain: String!
+  product: String!
+  kind: RunKind!
+  state: RunState!
+  "The product version the plan was rendered from; a newer product makes the plan stale."
+  productVersion: Int!
+  hasChanges: Boolean!
+  destructive: Boolean!
+  summary: PlanSummary!
+  error: String!
+  "The full terraform output, secrets redacted."
+  log: String!
+  createdBy: String!
+  approvedBy: String!
+  createTime: Time!
+  approveTime: Time
+  startTime: Time
+  finishTime: Time
+  version: Int!
+}
+
+"What a plan changes."
+type PlanSummary {
+  create: Int!
+  update: Int!
+  delete: Int!
+  replace: Int!
+  "True when applying deletes data (a topic deleted or replaced, retention lowered)."
+  destructive: Boolean!
+  reasons: [String!]!
+  resources: [ResourceChange!]!
+}
+
+type ResourceChange {
+  address: String!
+  type: String!
+  "create, update, delete, replace, read or no-op."
+  action: String!
+  attributes: [AttributeChange!]!
+  "Why the change destroys data; null when it does not."
+  reason: String
+}
+
+"One changed attribute; values are JSON, (sensitive) when redacted."
+type AttributeChange {
+  path: String!
+  before: String!
+  after: String!
+}
+
+type RunConnection {
+  edges: [RunEdge!]!
+  nodes: [Run!]!
+  pageInfo: PageInfo!
+}
+
+type RunEdge {
+  cursor: String!
+  node: Run!
+}
+
+type RunPayload {
+  run: Run!
+}
+
+input PlanProductInput {
+  domain: String!
+  product: String!
+}
+
+input ApproveRunInput {
+  id: ID!
+  "Acknowledges that the plan deletes data."
+  confirmDestructive: Boolean
+}
+
+input CancelRunInput {
+  id: ID!
+}
+
+input DecommissionProductInput {
+  domain: String!
+  product: String!
+}
+`, BuiltIn: false},
 	{Name: "../../../api/graphql/schema.graphqls", Input: `# meshplane's GraphQL contract: the same catalog, identity and audit model the
 # Connect API serves, as a graph. Every field calls the same service method as
 # its Connect counterpart, so both doors return the same data and the same
@@ -2379,6 +2934,18 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AttributeChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "path":
+		return ec.fieldContext_AttributeChange_path(ctx, field)
+	case "before":
+		return ec.fieldContext_AttributeChange_before(ctx, field)
+	case "after":
+		return ec.fieldContext_AttributeChange_after(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttributeChange", field.Name)
+}
 
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -2532,6 +3099,14 @@ func (ec *executionContext) childFields_DataProduct(ctx context.Context, field g
 		return ec.fieldContext_DataProduct_createdBy(ctx, field)
 	case "updatedBy":
 		return ec.fieldContext_DataProduct_updatedBy(ctx, field)
+	case "runs":
+		return ec.fieldContext_DataProduct_runs(ctx, field)
+	case "provisionedVersion":
+		return ec.fieldContext_DataProduct_provisionedVersion(ctx, field)
+	case "drift":
+		return ec.fieldContext_DataProduct_drift(ctx, field)
+	case "driftCheckTime":
+		return ec.fieldContext_DataProduct_driftCheckTime(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DataProduct", field.Name)
 }
@@ -2722,6 +3297,26 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PlanSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "create":
+		return ec.fieldContext_PlanSummary_create(ctx, field)
+	case "update":
+		return ec.fieldContext_PlanSummary_update(ctx, field)
+	case "delete":
+		return ec.fieldContext_PlanSummary_delete(ctx, field)
+	case "replace":
+		return ec.fieldContext_PlanSummary_replace(ctx, field)
+	case "destructive":
+		return ec.fieldContext_PlanSummary_destructive(ctx, field)
+	case "reasons":
+		return ec.fieldContext_PlanSummary_reasons(ctx, field)
+	case "resources":
+		return ec.fieldContext_PlanSummary_resources(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlanSummary", field.Name)
+}
+
 func (ec *executionContext) childFields_Principal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2770,6 +3365,22 @@ func (ec *executionContext) childFields_PrincipalEdge(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type PrincipalEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ResourceChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "address":
+		return ec.fieldContext_ResourceChange_address(ctx, field)
+	case "type":
+		return ec.fieldContext_ResourceChange_type(ctx, field)
+	case "action":
+		return ec.fieldContext_ResourceChange_action(ctx, field)
+	case "attributes":
+		return ec.fieldContext_ResourceChange_attributes(ctx, field)
+	case "reason":
+		return ec.fieldContext_ResourceChange_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResourceChange", field.Name)
+}
+
 func (ec *executionContext) childFields_RevokeTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "token":
@@ -2794,6 +3405,78 @@ func (ec *executionContext) childFields_RoleBinding(ctx context.Context, field g
 		return ec.fieldContext_RoleBinding_createdBy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RoleBinding", field.Name)
+}
+
+func (ec *executionContext) childFields_Run(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Run_id(ctx, field)
+	case "domain":
+		return ec.fieldContext_Run_domain(ctx, field)
+	case "product":
+		return ec.fieldContext_Run_product(ctx, field)
+	case "kind":
+		return ec.fieldContext_Run_kind(ctx, field)
+	case "state":
+		return ec.fieldContext_Run_state(ctx, field)
+	case "productVersion":
+		return ec.fieldContext_Run_productVersion(ctx, field)
+	case "hasChanges":
+		return ec.fieldContext_Run_hasChanges(ctx, field)
+	case "destructive":
+		return ec.fieldContext_Run_destructive(ctx, field)
+	case "summary":
+		return ec.fieldContext_Run_summary(ctx, field)
+	case "error":
+		return ec.fieldContext_Run_error(ctx, field)
+	case "log":
+		return ec.fieldContext_Run_log(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_Run_createdBy(ctx, field)
+	case "approvedBy":
+		return ec.fieldContext_Run_approvedBy(ctx, field)
+	case "createTime":
+		return ec.fieldContext_Run_createTime(ctx, field)
+	case "approveTime":
+		return ec.fieldContext_Run_approveTime(ctx, field)
+	case "startTime":
+		return ec.fieldContext_Run_startTime(ctx, field)
+	case "finishTime":
+		return ec.fieldContext_Run_finishTime(ctx, field)
+	case "version":
+		return ec.fieldContext_Run_version(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Run", field.Name)
+}
+
+func (ec *executionContext) childFields_RunConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RunConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_RunConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RunConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RunEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RunEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RunEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RunPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "run":
+		return ec.fieldContext_RunPayload_run(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_S3Sink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3020,6 +3703,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_DataProduct_runs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Domain_products_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3055,6 +3760,34 @@ func (ec *executionContext) field_Domain_products_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["orderBy"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_approveRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ApproveRunInput, error) {
+			return ec.unmarshalNApproveRunInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐApproveRunInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CancelRunInput, error) {
+			return ec.unmarshalNCancelRunInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐCancelRunInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -3128,6 +3861,20 @@ func (ec *executionContext) field_Mutation_createToken_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_decommissionProduct_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DecommissionProductInput, error) {
+			return ec.unmarshalNDecommissionProductInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐDecommissionProductInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteDataProduct_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3162,6 +3909,20 @@ func (ec *executionContext) field_Mutation_disablePrincipal_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DisablePrincipalInput, error) {
 			return ec.unmarshalNDisablePrincipalInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐDisablePrincipalInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_planProduct_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PlanProductInput, error) {
+			return ec.unmarshalNPlanProductInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPlanProductInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3410,6 +4171,58 @@ func (ec *executionContext) field_Query_roleBindings_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_run_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_runs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "product",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["product"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_tokens_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3483,6 +4296,75 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AttributeChange_path(ctx context.Context, field graphql.CollectedField, obj *summary.AttributeChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributeChange_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributeChange_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributeChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AttributeChange_before(ctx context.Context, field graphql.CollectedField, obj *summary.AttributeChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributeChange_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Before, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributeChange_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributeChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AttributeChange_after(ctx context.Context, field graphql.CollectedField, obj *summary.AttributeChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributeChange_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.After, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributeChange_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributeChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
 
 func (ec *executionContext) _AuditEvent_sequence(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -4634,6 +5516,128 @@ func (ec *executionContext) _DataProduct_updatedBy(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_DataProduct_updatedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DataProduct", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DataProduct_runs(ctx context.Context, field graphql.CollectedField, obj *ent.DataProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProduct_runs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.DataProduct().Runs(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunConnection) graphql.Marshaler {
+			return ec.marshalORunConnection2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DataProduct_runs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataProduct",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_DataProduct_runs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DataProduct_provisionedVersion(ctx context.Context, field graphql.CollectedField, obj *ent.DataProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProduct_provisionedVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProvisionedVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DataProduct_provisionedVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataProduct", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _DataProduct_drift(ctx context.Context, field graphql.CollectedField, obj *ent.DataProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProduct_drift(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Drift, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []summary.ResourceChange) graphql.Marshaler {
+			return ec.marshalNResourceChange2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐResourceChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataProduct_drift(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataProduct",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResourceChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DataProduct_driftCheckTime(ctx context.Context, field graphql.CollectedField, obj *ent.DataProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProduct_driftCheckTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DriftCheckTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DataProduct_driftCheckTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataProduct", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _DataProductConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.DataProductConnection) (ret graphql.Marshaler) {
@@ -6151,6 +7155,182 @@ func (ec *executionContext) fieldContext_Mutation_deleteRoleBinding(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_planProduct(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_planProduct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PlanProduct(ctx, fc.Args["input"].(model.PlanProductInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
+			return ec.marshalORunPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_planProduct(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_planProduct_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_approveRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approveRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApproveRun(ctx, fc.Args["input"].(model.ApproveRunInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
+			return ec.marshalORunPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approveRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approveRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelRun(ctx, fc.Args["input"].(model.CancelRunInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
+			return ec.marshalORunPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_decommissionProduct(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_decommissionProduct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DecommissionProduct(ctx, fc.Args["input"].(model.DecommissionProductInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
+			return ec.marshalORunPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_decommissionProduct(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_decommissionProduct_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OutputPort_name(ctx context.Context, field graphql.CollectedField, obj *spec.OutputPort) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6411,6 +7591,176 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PlanSummary_create(ctx context.Context, field graphql.CollectedField, obj *summary.Summary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanSummary_create(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Create, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlanSummary_create(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlanSummary", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PlanSummary_update(ctx context.Context, field graphql.CollectedField, obj *summary.Summary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanSummary_update(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Update, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlanSummary_update(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlanSummary", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PlanSummary_delete(ctx context.Context, field graphql.CollectedField, obj *summary.Summary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanSummary_delete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Delete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlanSummary_delete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlanSummary", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PlanSummary_replace(ctx context.Context, field graphql.CollectedField, obj *summary.Summary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanSummary_replace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlanSummary_replace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlanSummary", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PlanSummary_destructive(ctx context.Context, field graphql.CollectedField, obj *summary.Summary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanSummary_destructive(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Destructive, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlanSummary_destructive(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlanSummary", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _PlanSummary_reasons(ctx context.Context, field graphql.CollectedField, obj *summary.Summary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanSummary_reasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reasons, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlanSummary_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlanSummary", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PlanSummary_resources(ctx context.Context, field graphql.CollectedField, obj *summary.Summary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanSummary_resources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resources, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []summary.ResourceChange) graphql.Marshaler {
+			return ec.marshalNResourceChange2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐResourceChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlanSummary_resources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlanSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResourceChange(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Principal_id(ctx context.Context, field graphql.CollectedField, obj *ent.Principal) (ret graphql.Marshaler) {
@@ -7254,6 +8604,94 @@ func (ec *executionContext) fieldContext_Query_verifyAuditLog(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_run(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_run(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Run(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProvisioningRun) graphql.Marshaler {
+			return ec.marshalORun2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐProvisioningRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_run(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_run_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_runs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_runs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Runs(ctx, fc.Args["domain"].(string), fc.Args["product"].(string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunConnection) graphql.Marshaler {
+			return ec.marshalORunConnection2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_runs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_runs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7328,6 +8766,130 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ResourceChange_address(ctx context.Context, field graphql.CollectedField, obj *summary.ResourceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourceChange_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResourceChange_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResourceChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ResourceChange_type(ctx context.Context, field graphql.CollectedField, obj *summary.ResourceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourceChange_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResourceChange_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResourceChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ResourceChange_action(ctx context.Context, field graphql.CollectedField, obj *summary.ResourceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourceChange_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResourceChange_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResourceChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ResourceChange_attributes(ctx context.Context, field graphql.CollectedField, obj *summary.ResourceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourceChange_attributes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attributes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []summary.AttributeChange) graphql.Marshaler {
+			return ec.marshalNAttributeChange2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐAttributeChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResourceChange_attributes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResourceChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttributeChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ResourceChange_reason(ctx context.Context, field graphql.CollectedField, obj *summary.ResourceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourceChange_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResourceChange_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResourceChange", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _RevokeTokenPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.RevokeTokenPayload) (ret graphql.Marshaler) {
@@ -7498,6 +9060,612 @@ func (ec *executionContext) _RoleBinding_createdBy(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_RoleBinding_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RoleBinding", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Run_id(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Run_domain(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Run_product(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Run_kind(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v provisioningrun.Kind) graphql.Marshaler {
+			return ec.marshalNRunKind2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type RunKind does not have child fields"))
+}
+
+func (ec *executionContext) _Run_state(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v provisioningrun.State) graphql.Marshaler {
+			return ec.marshalNRunState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type RunState does not have child fields"))
+}
+
+func (ec *executionContext) _Run_productVersion(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_productVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_productVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Run_hasChanges(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_hasChanges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasChanges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_hasChanges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Run_destructive(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_destructive(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Destructive, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_destructive(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Run_summary(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v summary.Summary) graphql.Marshaler {
+			return ec.marshalNPlanSummary2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlanSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Run_error(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Run_log(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_log(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Log, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_log(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Run_createdBy(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_createdBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Run_approvedBy(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_approvedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ApprovedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_approvedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Run_createTime(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_createTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreateTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_createTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Run_approveTime(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_approveTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ApproveTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Run_approveTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Run_startTime(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_startTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Run_startTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Run_finishTime(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_finishTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Run_finishTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Run_version(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RunConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RunConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RunEdge) graphql.Marshaler {
+			return ec.marshalNRunEdge2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.RunConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ProvisioningRun) graphql.Marshaler {
+			return ec.marshalNRun2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐProvisioningRunᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RunConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RunEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RunEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RunEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProvisioningRun) graphql.Marshaler {
+			return ec.marshalNRun2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐProvisioningRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunPayload_run(ctx context.Context, field graphql.CollectedField, obj *model.RunPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunPayload_run(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Run, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProvisioningRun) graphql.Marshaler {
+			return ec.marshalNRun2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐProvisioningRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunPayload_run(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _S3Sink_bucket(ctx context.Context, field graphql.CollectedField, obj *spec.S3Sink) (ret graphql.Marshaler) {
@@ -9390,6 +11558,43 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputApproveRunInput(ctx context.Context, obj any) (model.ApproveRunInput, error) {
+	var it model.ApproveRunInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "confirmDestructive"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "confirmDestructive":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("confirmDestructive"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConfirmDestructive = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputAuditEventFilter(ctx context.Context, obj any) (model.AuditEventFilter, error) {
 	var it model.AuditEventFilter
 	if obj == nil {
@@ -9480,6 +11685,36 @@ func (ec *executionContext) unmarshalInputBigQuerySinkInput(ctx context.Context,
 				return it, err
 			}
 			it.CredentialsRef = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCancelRunInput(ctx context.Context, obj any) (model.CancelRunInput, error) {
+	var it model.CancelRunInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
 		}
 	}
 	return it, nil
@@ -9871,6 +12106,43 @@ func (ec *executionContext) unmarshalInputDataProductSpecInput(ctx context.Conte
 				return it, err
 			}
 			it.Sinks = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputDecommissionProductInput(ctx context.Context, obj any) (model.DecommissionProductInput, error) {
+	var it model.DecommissionProductInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"domain", "product"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "domain":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domain"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Domain = data
+		case "product":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("product"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Product = data
 		}
 	}
 	return it, nil
@@ -10328,6 +12600,43 @@ func (ec *executionContext) unmarshalInputOutputPortInput(ctx context.Context, o
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputPlanProductInput(ctx context.Context, obj any) (model.PlanProductInput, error) {
+	var it model.PlanProductInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"domain", "product"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "domain":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domain"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Domain = data
+		case "product":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("product"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Product = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRevokeTokenInput(ctx context.Context, obj any) (model.RevokeTokenInput, error) {
 	var it model.RevokeTokenInput
 	if obj == nil {
@@ -10683,6 +12992,54 @@ func (ec *executionContext) unmarshalInputUpdateDomainInput(ctx context.Context,
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var attributeChangeImplementors = []string{"AttributeChange"}
+
+func (ec *executionContext) _AttributeChange(ctx context.Context, sel ast.SelectionSet, obj *summary.AttributeChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attributeChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttributeChange")
+		case "path":
+			out.Values[i] = ec._AttributeChange_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "before":
+			out.Values[i] = ec._AttributeChange_before(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "after":
+			out.Values[i] = ec._AttributeChange_after(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
 
 var auditEventImplementors = []string{"AuditEvent"}
 
@@ -11482,6 +13839,59 @@ func (ec *executionContext) _DataProduct(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "runs":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._DataProduct_runs(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "provisionedVersion":
+			out.Values[i] = ec._DataProduct_provisionedVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "drift":
+			out.Values[i] = ec._DataProduct_drift(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "driftCheckTime":
+			out.Values[i] = ec._DataProduct_driftCheckTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12262,6 +14672,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "planProduct":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_planProduct(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "approveRun":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approveRun(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cancelRun":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelRun(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "decommissionProduct":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_decommissionProduct(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12381,6 +14819,74 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var planSummaryImplementors = []string{"PlanSummary"}
+
+func (ec *executionContext) _PlanSummary(ctx context.Context, sel ast.SelectionSet, obj *summary.Summary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, planSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PlanSummary")
+		case "create":
+			out.Values[i] = ec._PlanSummary_create(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "update":
+			out.Values[i] = ec._PlanSummary_update(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "delete":
+			out.Values[i] = ec._PlanSummary_delete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replace":
+			out.Values[i] = ec._PlanSummary_replace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "destructive":
+			out.Values[i] = ec._PlanSummary_destructive(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reasons":
+			out.Values[i] = ec._PlanSummary_reasons(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resources":
+			out.Values[i] = ec._PlanSummary_resources(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -12873,6 +15379,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "run":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_run(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "runs":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_runs(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -12886,6 +15436,64 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var resourceChangeImplementors = []string{"ResourceChange"}
+
+func (ec *executionContext) _ResourceChange(ctx context.Context, sel ast.SelectionSet, obj *summary.ResourceChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, resourceChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ResourceChange")
+		case "address":
+			out.Values[i] = ec._ResourceChange_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._ResourceChange_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._ResourceChange_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attributes":
+			out.Values[i] = ec._ResourceChange_attributes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._ResourceChange_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -12985,6 +15593,258 @@ func (ec *executionContext) _RoleBinding(ctx context.Context, sel ast.SelectionS
 			}
 		case "createdBy":
 			out.Values[i] = ec._RoleBinding_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var runImplementors = []string{"Run"}
+
+func (ec *executionContext) _Run(ctx context.Context, sel ast.SelectionSet, obj *ent.ProvisioningRun) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Run")
+		case "id":
+			out.Values[i] = ec._Run_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "domain":
+			out.Values[i] = ec._Run_domain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "product":
+			out.Values[i] = ec._Run_product(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._Run_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._Run_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productVersion":
+			out.Values[i] = ec._Run_productVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hasChanges":
+			out.Values[i] = ec._Run_hasChanges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "destructive":
+			out.Values[i] = ec._Run_destructive(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "summary":
+			out.Values[i] = ec._Run_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._Run_error(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "log":
+			out.Values[i] = ec._Run_log(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdBy":
+			out.Values[i] = ec._Run_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approvedBy":
+			out.Values[i] = ec._Run_approvedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createTime":
+			out.Values[i] = ec._Run_createTime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approveTime":
+			out.Values[i] = ec._Run_approveTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "startTime":
+			out.Values[i] = ec._Run_startTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "finishTime":
+			out.Values[i] = ec._Run_finishTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._Run_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var runConnectionImplementors = []string{"RunConnection"}
+
+func (ec *executionContext) _RunConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RunConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunConnection")
+		case "edges":
+			out.Values[i] = ec._RunConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._RunConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RunConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var runEdgeImplementors = []string{"RunEdge"}
+
+func (ec *executionContext) _RunEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RunEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunEdge")
+		case "cursor":
+			out.Values[i] = ec._RunEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RunEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var runPayloadImplementors = []string{"RunPayload"}
+
+func (ec *executionContext) _RunPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RunPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunPayload")
+		case "run":
+			out.Values[i] = ec._RunPayload_run(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13863,6 +16723,31 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNApproveRunInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐApproveRunInput(ctx context.Context, v any) (model.ApproveRunInput, error) {
+	res, err := ec.unmarshalInputApproveRunInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAttributeChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐAttributeChange(ctx context.Context, sel ast.SelectionSet, v summary.AttributeChange) graphql.Marshaler {
+	return ec._AttributeChange(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAttributeChange2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐAttributeChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []summary.AttributeChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttributeChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐAttributeChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNAuditEvent2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐAuditEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.AuditEvent) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -13929,6 +16814,11 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNCancelRunInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐCancelRunInput(ctx context.Context, v any) (model.CancelRunInput, error) {
+	res, err := ec.unmarshalInputCancelRunInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNClassification2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐClassification(ctx context.Context, v any) (spec.Classification, error) {
@@ -14105,6 +16995,11 @@ var (
 func (ec *executionContext) unmarshalNDataProductSpecInput2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐDataProductSpecInput(ctx context.Context, v any) (*model.DataProductSpecInput, error) {
 	res, err := ec.unmarshalInputDataProductSpecInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDecommissionProductInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐDecommissionProductInput(ctx context.Context, v any) (model.DecommissionProductInput, error) {
+	res, err := ec.unmarshalInputDecommissionProductInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNDeleteDataProductInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐDeleteDataProductInput(ctx context.Context, v any) (model.DeleteDataProductInput, error) {
@@ -14435,6 +17330,15 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋmeshplaneᚋmeshp
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPlanProductInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPlanProductInput(ctx context.Context, v any) (model.PlanProductInput, error) {
+	res, err := ec.unmarshalInputPlanProductInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPlanSummary2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐSummary(ctx context.Context, sel ast.SelectionSet, v summary.Summary) graphql.Marshaler {
+	return ec._PlanSummary(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNPrincipal2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPrincipalᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Principal) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -14515,6 +17419,26 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNResourceChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐResourceChange(ctx context.Context, sel ast.SelectionSet, v summary.ResourceChange) graphql.Marshaler {
+	return ec._ResourceChange(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNResourceChange2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐResourceChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []summary.ResourceChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNResourceChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐResourceChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNRevokeTokenInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRevokeTokenInput(ctx context.Context, v any) (model.RevokeTokenInput, error) {
 	res, err := ec.unmarshalInputRevokeTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14545,6 +17469,126 @@ func (ec *executionContext) marshalNRoleBinding2ᚖgithubᚗcomᚋmeshplaneᚋme
 	}
 	return ec._RoleBinding(ctx, sel, v)
 }
+
+func (ec *executionContext) marshalNRun2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐProvisioningRunᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ProvisioningRun) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRun2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐProvisioningRun(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRun2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐProvisioningRun(ctx context.Context, sel ast.SelectionSet, v *ent.ProvisioningRun) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Run(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRunEdge2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RunEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRunEdge2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRunEdge2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunEdge(ctx context.Context, sel ast.SelectionSet, v *model.RunEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RunEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRunKind2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐKind(ctx context.Context, v any) (provisioningrun.Kind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNRunKind2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRunKind2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐKind(ctx context.Context, sel ast.SelectionSet, v provisioningrun.Kind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNRunKind2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNRunKind2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐKind = map[string]provisioningrun.Kind{
+		"APPLY":   provisioningrun.KindApply,
+		"DESTROY": provisioningrun.KindDestroy,
+	}
+	marshalNRunKind2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐKind = map[provisioningrun.Kind]string{
+		provisioningrun.KindApply:   "APPLY",
+		provisioningrun.KindDestroy: "DESTROY",
+	}
+)
+
+func (ec *executionContext) unmarshalNRunState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐState(ctx context.Context, v any) (provisioningrun.State, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNRunState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐState[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRunState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐState(ctx context.Context, sel ast.SelectionSet, v provisioningrun.State) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNRunState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐState[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNRunState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐState = map[string]provisioningrun.State{
+		"QUEUED":      provisioningrun.StateQueued,
+		"PLANNING":    provisioningrun.StatePlanning,
+		"PLANNED":     provisioningrun.StatePlanned,
+		"APPLYING":    provisioningrun.StateApplying,
+		"APPLIED":     provisioningrun.StateApplied,
+		"FAILED":      provisioningrun.StateFailed,
+		"CANCELLED":   provisioningrun.StateCancelled,
+		"INTERRUPTED": provisioningrun.StateInterrupted,
+	}
+	marshalNRunState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐState = map[provisioningrun.State]string{
+		provisioningrun.StateQueued:      "QUEUED",
+		provisioningrun.StatePlanning:    "PLANNING",
+		provisioningrun.StatePlanned:     "PLANNED",
+		provisioningrun.StateApplying:    "APPLYING",
+		provisioningrun.StateApplied:     "APPLIED",
+		provisioningrun.StateFailed:      "FAILED",
+		provisioningrun.StateCancelled:   "CANCELLED",
+		provisioningrun.StateInterrupted: "INTERRUPTED",
+	}
+)
 
 func (ec *executionContext) marshalNSink2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐSink(ctx context.Context, sel ast.SelectionSet, v spec.Sink) graphql.Marshaler {
 	return ec._Sink(ctx, sel, &v)
@@ -15137,6 +18181,24 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOInt2ᚖint64(ctx context.Context, v any) (*int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalInt64(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.SelectionSet, v *int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt64(*v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOInt642ᚖint64(ctx context.Context, v any) (*int64, error) {
 	if v == nil {
 		return nil, nil
@@ -15277,6 +18339,27 @@ func (ec *executionContext) marshalORoleBinding2ᚕᚖgithubᚗcomᚋmeshplane�
 	return ret
 }
 
+func (ec *executionContext) marshalORun2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐProvisioningRun(ctx context.Context, sel ast.SelectionSet, v *ent.ProvisioningRun) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Run(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORunConnection2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunConnection(ctx context.Context, sel ast.SelectionSet, v *model.RunConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RunConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORunPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunPayload(ctx context.Context, sel ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RunPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOS3Sink2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐS3Sink(ctx context.Context, sel ast.SelectionSet, v *spec.S3Sink) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -15307,6 +18390,18 @@ func (ec *executionContext) unmarshalOSinkInput2ᚕᚖgithubᚗcomᚋmeshplane�
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

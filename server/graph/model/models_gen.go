@@ -13,6 +13,12 @@ import (
 	"github.com/meshplane/meshplane/server/spec"
 )
 
+type ApproveRunInput struct {
+	ID string `json:"id"`
+	// Acknowledges that the plan deletes data.
+	ConfirmDestructive *bool `json:"confirmDestructive,omitempty"`
+}
+
 type AuditEventConnection struct {
 	Edges    []*AuditEventEdge `json:"edges"`
 	Nodes    []*ent.AuditEvent `json:"nodes"`
@@ -36,6 +42,10 @@ type BigQuerySinkInput struct {
 	Project        string `json:"project"`
 	Dataset        string `json:"dataset"`
 	CredentialsRef string `json:"credentialsRef"`
+}
+
+type CancelRunInput struct {
+	ID string `json:"id"`
 }
 
 type CreateDataProductInput struct {
@@ -131,6 +141,11 @@ type DataProductSpecInput struct {
 	Source      *SourceInput       `json:"source"`
 	Ports       []*OutputPortInput `json:"ports"`
 	Sinks       []*SinkInput       `json:"sinks,omitempty"`
+}
+
+type DecommissionProductInput struct {
+	Domain  string `json:"domain"`
+	Product string `json:"product"`
 }
 
 type DeleteDataProductInput struct {
@@ -248,6 +263,11 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+type PlanProductInput struct {
+	Domain  string `json:"domain"`
+	Product string `json:"product"`
+}
+
 type PrincipalConnection struct {
 	Edges    []*PrincipalEdge `json:"edges"`
 	Nodes    []*ent.Principal `json:"nodes"`
@@ -268,6 +288,21 @@ type RevokeTokenInput struct {
 
 type RevokeTokenPayload struct {
 	Token *ent.Token `json:"token"`
+}
+
+type RunConnection struct {
+	Edges    []*RunEdge             `json:"edges"`
+	Nodes    []*ent.ProvisioningRun `json:"nodes"`
+	PageInfo *PageInfo              `json:"pageInfo"`
+}
+
+type RunEdge struct {
+	Cursor string               `json:"cursor"`
+	Node   *ent.ProvisioningRun `json:"node"`
+}
+
+type RunPayload struct {
+	Run *ent.ProvisioningRun `json:"run"`
 }
 
 type S3SinkInput struct {

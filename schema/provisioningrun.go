@@ -1,0 +1,50 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/meshplane/meshplane/server/provision/summary"
+)
+
+// ProvisioningRun is one Terraform run for a product: a plan that a human
+// reviews, then the apply of exactly that saved plan (or a destroy, or a
+// drift check). Runs and their logs are kept after the product is retired.
+type ProvisioningRun struct{ ent.Schema }
+
+func (ProvisioningRun) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{}, TimeMixin{}, VersionMixin{}}
+}
+
+func (ProvisioningRun) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("domain").NotEmpty().Immutable().MaxLen(63),
+		field.String("product").NotEmpty().Immutable().MaxLen(63),
+		field.String("product_id").NotEmpty().Immutable(),
+		// ProductVersion is the product version the plan was rendered from;
+		// a plan older than the product's current version is stale.
+		field.Int64("product_version").Immutable(),
+		field.Enum("kind").Values("apply", "destroy").Immutable(),
+		field.Enum("state").Values("queued", "planning", "planned", "applying", "applied", "failed", "cancelled", "interrupted").Default("queued"),
+		field.Bool("has_changes").Default(false),
+		field.Bool("destructive").Default(false),
+		field.JSON("summary", summary.Summary{}).Optional(),
+		// PlanDigest is the SHA-256 of the saved plan file; apply refuses a file that differs.
+		field.String("plan_digest").Default(""),
+		field.Text("log").Default(""),
+		field.Text("error").Default(""),
+		field.String("created_by").Default("").Immutable(),
+		field.String("approved_by").Default(""),
+		field.Time("approve_time").Optional().Nillable(),
+		field.Time("start_time").Optional().Nillable(),
+		field.Time("finish_time").Optional().Nillable(),
+	}
+}
+
+func (ProvisioningRun) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("domain", "product", "create_time"),
+		index.Fields("state"),
+	}
+}

@@ -1,0 +1,370 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
+	"github.com/meshplane/meshplane/server/app/apptest"
+)
+
+// waitRun polls a run until it leaves queued/planning/applying.
+func waitRun(t *testing.T, c apptest.Clients, id string) *v1.Run {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		res, err := c.Provision.GetRun(context.Background(), connect.NewRequest(&v1.GetRunRequest{Id: id}))
+		if err != nil {
+			t.Fatalf("GetRun: %v", err)
+		}
+		switch r := res.Msg.GetRun(); r.GetState() {
+		case v1.RunState_RUN_STATE_QUEUED, v1.RunState_RUN_STATE_PLANNING, v1.RunState_RUN_STATE_APPLYING:
+			time.Sleep(100 * time.Millisecond)
+		default:
+			return r
+		}
+	}
+	t.Fatalf("run %s did not settle", id)
+	return nil
+}
+
+func plan(t *testing.T, c apptest.Clients, domain, product string) *v1.Run {
+	t.Helper()
+	res, err := c.Provision.Plan(context.Background(), connect.NewRequest(&v1.PlanRequest{Domain: domain, Product: product}))
+	if err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+	r := waitRun(t, c, res.Msg.GetRun().GetId())
+	if r.GetState() != v1.RunState_RUN_STATE_PLANNED {
+		t.Fatalf("plan ended %v: %s", r.GetState(), r.GetError())
+	}
+	return r
+}
+
+func approve(t *testing.T, c apptest.Clients, r *v1.Run, confirm bool) *v1.Run {
+	t.Helper()
+	if _, err := c.Provision.ApproveRun(context.Background(), connect.NewRequest(&v1.ApproveRunRequest{Id: r.GetId(), ConfirmDestructive: confirm})); err != nil {
+		t.Fatalf("ApproveRun: %v", err)
+	}
+	out := waitRun(t, c, r.GetId())
+	if out.GetState() != v1.RunState_RUN_STATE_APPLIED {
+		t.Fatalf("apply ended %v: %s", out.GetState(), out.GetError())
+	}
+	return out
+}
+
+func actions(r *v1.Run) map[string]string {
+	out := map[string]string{}
+	for _, rc := range r.GetSummary().GetResources() {
+		out[rc.GetAddress()] = rc.GetAction()
+	}
+	return out
+}
+
+func updateSpec(t *testing.T, c apptest.Clients, domain, name string, edit func(*v1.DataProductSpec)) {
+	t.Helper()
+	ctx := context.Background()
+	cur, err := c.Catalog.GetDataProduct(ctx, connect.NewRequest(&v1.GetDataProductRequest{Domain: domain, Name: name}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cur.Msg.GetDataProduct()
+	s := &v1.DataProductSpec{Description: p.GetDescription(), Owner: p.GetOwner(), Labels: p.GetLabels(), Source: p.GetSource(), Ports: p.GetPorts(), Sinks: p.GetSinks()}
+	edit(s)
+	if _, err := c.Catalog.UpdateDataProduct(ctx, connect.NewRequest(&v1.UpdateDataProductRequest{Domain: domain, Name: name, Spec: s, Version: p.GetVersion()})); err != nil {
+		t.Fatalf("updating %s/%s: %v", domain, name, err)
+	}
+}
+
+// TestProvisioningLifecycle drives one product through its whole life on the
+// sandbox: plan, review, apply, check from outside, change in place, a
+// destructive change that needs confirmation, a clean re-plan, decommission.
+func TestProvisioningLifecycle(t *testing.T) {
+	apptest.RequireTools(t)
+	env := apptest.New(t)
+	ctx := context.Background()
+	env.Domain("sales")
+	ownerTok := env.User("olivia", "domain-owner", "sales")
+	memberTok := env.User("mark", "domain-member", "sales")
+	owner := env.Clients(apptest.ProtocolConnect, ownerTok)
+	member := env.Clients(apptest.ProtocolGRPC, memberTok)
+	if _, err := owner.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: apptest.ProductSpec()})); err != nil {
+		t.Fatal(err)
+	}
+
+	// Plan: the summary lists the topics, ACLs and connectors, nothing is applied yet.
+	r := plan(t, member, "sales", "orders")
+	acts := actions(r)
+	for _, addr := range []string{"module.topic__orders.kafka_topic.this", "module.topic__customers.kafka_topic.this",
+		"module.source.kafka-connect_connector.this", "module.sink__warehouse.kafka-connect_connector.this", "module.sink__lake.kafka-connect_connector.this"} {
+		if acts[addr] != "create" {
+			t.Errorf("plan: %s = %q, want create (plan: %v)", addr, acts[addr], acts)
+		}
+	}
+	if !slices.ContainsFunc(r.GetSummary().GetResources(), func(rc *v1.ResourceChange) bool { return rc.GetType() == "kafka_acl" }) {
+		t.Error("plan has no ACLs")
+	}
+	adm := kadm.NewClient(mustKgo(t, env))
+	if topics, _ := adm.ListTopics(ctx); topics.Has("sales.orders.orders.v1") {
+		t.Fatal("planning created a topic")
+	}
+	// Members plan; only those allowed to approve may approve.
+	if _, err := member.Provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: r.GetId()})); connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Fatalf("member approves: %v", err)
+	}
+	approve(t, owner, r, false)
+
+	// From outside: the topic has its partitions and configs, the ACLs exist,
+	// the connectors exist with their configs.
+	details, err := adm.DescribeTopicConfigs(ctx, "sales.orders.orders.v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]string{}
+	for _, c := range details[0].Configs {
+		if c.Value != nil {
+			cfg[c.Key] = *c.Value
+		}
+	}
+	if cfg["retention.ms"] != "604800000" || cfg["cleanup.policy"] != "delete" {
+		t.Errorf("topic configs = %v", cfg)
+	}
+	td, err := adm.ListTopics(ctx, "sales.orders.orders.v1")
+	if err != nil || len(td["sales.orders.orders.v1"].Partitions) != 6 {
+		t.Errorf("partitions = %v, %v", td, err)
+	}
+	acls, err := adm.DescribeACLs(ctx, kadm.NewACLs().Topics("sales.orders.orders.v1").Allow("User:sales.orders.source").AllowHosts().Operations(kadm.OpWrite).ResourcePatternType(kadm.ACLPatternLiteral))
+	if err != nil || len(acls) == 0 || len(acls[0].Described) == 0 {
+		t.Errorf("source WRITE ACL missing: %v %v", acls, err)
+	}
+	conns := connectorConfigs(t, env)
+	src := conns["sales.orders.source"]
+	if src["connector.class"] != "io.debezium.connector.postgresql.PostgresConnector" || src["database.password"] != "${env:ORDERS_DB_PASSWORD}" ||
+		src["table.include.list"] == "" {
+		t.Errorf("source connector config = %v", src)
+	}
+	if conns["sales.orders.warehouse"]["connector.class"] != "com.wepay.kafka.connect.bigquery.BigQuerySinkConnector" {
+		t.Errorf("bigquery connector = %v", conns["sales.orders.warehouse"])
+	}
+
+	// GraphQL serves the same runs and summaries.
+	gql := env.GraphQL(ownerTok, `{ dataProduct(domain: "sales", name: "orders") {
+		provisionedVersion drift { address } runs(first: 5) { nodes { id state kind hasChanges summary { create destructive resources { address action } } } } } }`, nil)
+	if len(gql.Errors) > 0 {
+		t.Fatalf("graphql runs: %+v", gql.Errors)
+	}
+	var view struct {
+		DataProduct struct {
+			ProvisionedVersion *int64
+			Runs               struct {
+				Nodes []struct {
+					ID, State, Kind string
+					Summary         struct{ Create int }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(gql.Data, &view); err != nil {
+		t.Fatal(err)
+	}
+	if pv := view.DataProduct.ProvisionedVersion; pv == nil || *pv != 1 || len(view.DataProduct.Runs.Nodes) != 1 ||
+		view.DataProduct.Runs.Nodes[0].State != "APPLIED" || view.DataProduct.Runs.Nodes[0].Summary.Create < 10 {
+		t.Fatalf("graphql view of runs: %s", gql.Data)
+	}
+
+	// State lives where the catalog does: a local file with SQLite,
+	// Terraform's pg backend (its own schema) with PostgreSQL.
+	_, statErr := os.Stat(filepath.Join(env.DataDir, "workspaces", "sales", "orders", "terraform.tfstate"))
+	if env.Dialect == "postgres" {
+		var n int
+		if err := env.Server.Store.DB.QueryRow(`SELECT count(*) FROM information_schema.tables WHERE table_schema LIKE 'meshplane_%' AND table_name = 'states'`).Scan(&n); err != nil || n != 1 || statErr == nil {
+			t.Fatalf("pg backend: %d state tables, local state file present: %v (%v)", n, statErr == nil, err)
+		}
+	} else if statErr != nil {
+		t.Fatalf("local state: %v", statErr)
+	}
+
+	// Re-planning after apply shows no changes.
+	if r := plan(t, owner, "sales", "orders"); r.GetHasChanges() {
+		t.Fatalf("re-plan after apply has changes: %v", actions(r))
+	}
+
+	// Longer retention and one more table: an in-place plan.
+	updateSpec(t, owner, "sales", "orders", func(s *v1.DataProductSpec) {
+		s.Ports[0].RetentionMs = 14 * 24 * 3600 * 1000
+		s.Source.Tables = append(s.Source.Tables, "public.refunds")
+		s.Ports = append(s.Ports, &v1.OutputPort{Name: "refunds", Table: "public.refunds",
+			Fields: []*v1.Field{{Name: "refund_id", Type: v1.FieldType_FIELD_TYPE_INT64, Classification: v1.Classification_CLASSIFICATION_NONE}}})
+	})
+	r = plan(t, owner, "sales", "orders")
+	acts = actions(r)
+	if r.GetDestructive() || acts["module.topic__orders.kafka_topic.this"] != "update" || acts["module.source.kafka-connect_connector.this"] != "update" ||
+		acts["module.topic__refunds.kafka_topic.this"] != "create" || r.GetSummary().GetDelete()+r.GetSummary().GetReplace() != 0 {
+		t.Fatalf("in-place plan = %v (destructive %v)", acts, r.GetDestructive())
+	}
+	approve(t, owner, r, false)
+
+	// Removing a port deletes its topic: destructive, needs confirmation.
+	updateSpec(t, owner, "sales", "orders", func(s *v1.DataProductSpec) {
+		s.Ports = slices.DeleteFunc(s.Ports, func(p *v1.OutputPort) bool { return p.GetName() == "refunds" })
+		s.Source.Tables = slices.DeleteFunc(s.Source.Tables, func(t string) bool { return t == "public.refunds" })
+	})
+	r = plan(t, owner, "sales", "orders")
+	if !r.GetDestructive() || actions(r)["module.topic__refunds.kafka_topic.this"] != "delete" || len(r.GetSummary().GetReasons()) == 0 {
+		t.Fatalf("removing a port: destructive=%v %v", r.GetDestructive(), actions(r))
+	}
+	_, err = owner.Provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: r.GetId()}))
+	if connect.CodeOf(err) != connect.CodeFailedPrecondition {
+		t.Fatalf("approving a destructive plan without confirmation: %v", err)
+	}
+	approve(t, owner, r, true)
+	if topics, _ := adm.ListTopics(ctx); topics.Has("sales.orders.refunds.v1") {
+		t.Fatal("removed port's topic still exists")
+	}
+
+	// A plan older than the product is stale.
+	r = plan(t, owner, "sales", "orders")
+	updateSpec(t, owner, "sales", "orders", func(s *v1.DataProductSpec) { s.Description = "changed after planning" })
+	_, err = owner.Provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: r.GetId()}))
+	if o := connectOutcome(err); o.Code != "FAILED_PRECONDITION" || !strings.Contains(err.Error(), "plan again") {
+		t.Fatalf("approving a stale plan: %v", err)
+	}
+
+	// Decommission: a destroy plan, approved with confirmation, retires the product.
+	res, err := owner.Provision.Decommission(ctx, connect.NewRequest(&v1.DecommissionRequest{Domain: "sales", Product: "orders"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = waitRun(t, owner, res.Msg.GetRun().GetId())
+	if r.GetKind() != v1.RunKind_RUN_KIND_DESTROY || !r.GetDestructive() {
+		t.Fatalf("decommission plan: %v", r)
+	}
+	approve(t, owner, r, true)
+	topics, _ := adm.ListTopics(ctx)
+	for _, tp := range topics.Names() {
+		if strings.HasPrefix(tp, "sales.orders.") {
+			t.Errorf("topic %s survived decommission", tp)
+		}
+	}
+	if left := connectorConfigs(t, env); len(left) != 0 {
+		t.Errorf("connectors survived decommission: %v", left)
+	}
+	p, err := owner.Catalog.GetDataProduct(ctx, connect.NewRequest(&v1.GetDataProductRequest{Domain: "sales", Name: "orders"}))
+	if err != nil || p.Msg.GetDataProduct().GetLifecycle() != v1.Lifecycle_LIFECYCLE_RETIRED {
+		t.Fatalf("after decommission: %v %v", p, err)
+	}
+	runs, err := owner.Provision.ListRuns(ctx, connect.NewRequest(&v1.ListRunsRequest{Domain: "sales", Product: "orders"}))
+	if err != nil || len(runs.Msg.GetRuns()) != 6 {
+		t.Fatalf("runs kept after decommission: %d %v", len(runs.Msg.GetRuns()), err)
+	}
+	if _, err := owner.Provision.Plan(ctx, connect.NewRequest(&v1.PlanRequest{Domain: "sales", Product: "orders"})); connect.CodeOf(err) != connect.CodeFailedPrecondition {
+		t.Fatalf("planning a retired product: %v", err)
+	}
+
+	// The sandbox's admin password appears in no artefact: workspaces, the
+	// catalog, run logs and summaries.
+	secret := env.Server.Sandbox.AdminPassword()
+	assertNoSecret(t, env, secret)
+}
+
+func assertNoSecret(t *testing.T, env *apptest.Env, secret string) {
+	t.Helper()
+	if len(secret) < 8 {
+		t.Fatalf("implausible secret %q", secret)
+	}
+	err := filepath.WalkDir(env.DataDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.Contains(path, string(filepath.Separator)+"sandbox"+string(filepath.Separator)) ||
+			strings.Contains(path, string(filepath.Separator)+".terraform"+string(filepath.Separator)) {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(b), secret) {
+			t.Errorf("the sandbox password is in %s", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := env.Clients(apptest.ProtocolConnect, env.AdminToken)
+	runs, err := c.Provision.ListRuns(ctx, connect.NewRequest(&v1.ListRunsRequest{Domain: "sales", Product: "orders"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs.Msg.GetRuns() {
+		full, err := c.Provision.GetRun(ctx, connect.NewRequest(&v1.GetRunRequest{Id: r.GetId()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(full.Msg.String(), secret) {
+			t.Errorf("run %s exposes the password", r.GetId())
+		}
+	}
+}
+
+func mustKgo(t *testing.T, env *apptest.Env) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(env.Server.Sandbox.ClientOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+// connectorConfigs reads every connector's config from the Connect REST API.
+func connectorConfigs(t *testing.T, env *apptest.Env) map[string]map[string]string {
+	t.Helper()
+	st := env.Server.Sandbox.Settings()
+	get := func(path string, v any) {
+		getJSON(t, st.ConnectURL+path, st.ConnectUsername, env.Server.Sandbox.AdminPassword(), v)
+	}
+	var names []string
+	get("/connectors", &names)
+	out := map[string]map[string]string{}
+	for _, n := range names {
+		var cfg map[string]string
+		get("/connectors/"+url.PathEscape(n)+"/config", &cfg)
+		out[n] = cfg
+	}
+	return out
+}
+
+func getJSON(t *testing.T, u, user, pass string, v any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s", u, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}

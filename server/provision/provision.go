@@ -1,0 +1,447 @@
+// Package provision turns data products into infrastructure through
+// Terraform: it renders a product's workspace, saves a plan for review,
+// applies exactly the approved plan, checks for drift and destroys what a
+// decommissioned product leaves behind. One run at a time per product; runs
+// of different products go in parallel through a bounded worker pool.
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/meshplane/meshplane/server/access"
+	"github.com/meshplane/meshplane/server/actor"
+	"github.com/meshplane/meshplane/server/audit"
+	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/ent/provisioningrun"
+	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/page"
+	"github.com/meshplane/meshplane/server/provision/render"
+	"github.com/meshplane/meshplane/server/spec"
+	"github.com/meshplane/meshplane/server/store"
+)
+
+// Object type and actions Casbin decides on for provisioning.
+const (
+	ObjProvision          = "provision"
+	ActPlan               = "plan"
+	ActApprove            = "approve"
+	ActApproveDestructive = "approve-destructive"
+	ActCancel             = "cancel"
+	ActDecommission       = "decommission"
+)
+
+// Config configures provisioning.
+type Config struct {
+	Store  *store.Store
+	Authz  *access.Authorizer
+	Logger *slog.Logger
+	// DataDir holds one workspace per product under workspaces/<domain>/<product>.
+	DataDir string
+	// Terraform is the terraform binary; PluginDir the local provider mirror.
+	Terraform string
+	PluginDir string
+	// Env describes the data plane the workspaces target.
+	Env     render.Environment
+	Secrets Secrets
+	// Workers bounds how many runs execute at once (default 4).
+	Workers int
+	// CancelGrace is how long terraform has to stop after SIGINT before it is killed.
+	CancelGrace time.Duration
+	// DriftInterval is how often provisioned products are checked for drift; 0 disables.
+	DriftInterval time.Duration
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	var missing []string
+	for name, ok := range map[string]bool{"Store": c.Store != nil, "Authz": c.Authz != nil, "Logger": c.Logger != nil,
+		"DataDir": c.DataDir != "", "Terraform": c.Terraform != "", "PluginDir": c.PluginDir != ""} {
+		if !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("provision config is missing %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// Service runs provisioning.
+type Service struct {
+	cfg   Config
+	store *store.Store
+	authz *access.Authorizer
+	log   *slog.Logger
+
+	jobs    chan job
+	wg      sync.WaitGroup
+	stop    context.CancelFunc
+	mu      sync.Mutex
+	running map[string]context.CancelFunc // run id → cancel of its terraform
+	busy    map[string]bool               // product id → a worker is using its workspace
+	bus     *bus
+	// unavailable explains why runs cannot execute here (no terraform); "" when they can.
+	unavailable string
+}
+
+type job struct {
+	runID string
+	phase string // "plan" or "apply"
+}
+
+// New returns the provisioning service; Start runs its workers.
+func New(c Config) (*Service, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+	if c.CancelGrace <= 0 {
+		c.CancelGrace = 10 * time.Second
+	}
+	s := &Service{cfg: c, store: c.Store, authz: c.Authz, log: c.Logger,
+		jobs: make(chan job, 1024), running: map[string]context.CancelFunc{}, busy: map[string]bool{}, bus: newBus()}
+	for _, p := range []string{c.Terraform, c.PluginDir} {
+		if _, err := os.Stat(p); err != nil {
+			s.unavailable = fmt.Sprintf("provisioning is unavailable: %s is missing (run scripts/tools.sh to build terraform and its providers)", p)
+		}
+	}
+	return s, nil
+}
+
+// Unavailable says why runs cannot execute on this server, or "".
+func (s *Service) Unavailable() string { return s.unavailable }
+
+// Start recovers runs a previous process left behind and starts the workers
+// and the drift checker. Stop with Close.
+func (s *Service) Start(ctx context.Context) error {
+	ctx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
+	if err := s.recover(ctx); err != nil {
+		return err
+	}
+	for range s.cfg.Workers {
+		s.wg.Add(1)
+		go s.worker(ctx)
+	}
+	if s.cfg.DriftInterval > 0 {
+		s.wg.Add(1)
+		go s.driftLoop(ctx)
+	}
+	return nil
+}
+
+// Close interrupts running terraform and waits for the workers.
+func (s *Service) Close() {
+	if s.stop != nil {
+		s.stop()
+	}
+	s.wg.Wait()
+}
+
+func (s *Service) workspaceDir(domain, product string) string {
+	return filepath.Join(s.cfg.DataDir, "workspaces", domain, product)
+}
+
+func (s *Service) workspace(domain, product string, out *logSink) *workspace {
+	return &workspace{dir: s.workspaceDir(domain, product), binary: s.cfg.Terraform, pluginDir: s.cfg.PluginDir,
+		secrets: s.cfg.Secrets, grace: s.cfg.CancelGrace, out: out}
+}
+
+func terminal(st provisioningrun.State) bool {
+	switch st {
+	case provisioningrun.StateApplied, provisioningrun.StateFailed, provisioningrun.StateCancelled, provisioningrun.StateInterrupted:
+		return true
+	}
+	return false
+}
+
+// settled reports whether a run waits for nobody but a human (or nothing at all).
+func settled(st provisioningrun.State) bool {
+	return terminal(st) || st == provisioningrun.StatePlanned
+}
+
+var active = []provisioningrun.State{provisioningrun.StateQueued, provisioningrun.StatePlanning, provisioningrun.StateApplying}
+
+// product loads a product the caller may read, hiding others as not-found.
+func (s *Service) product(ctx context.Context, domain, name string) (*ent.DataProduct, error) {
+	var v errs.Violations
+	spec.CheckName(&v, "domain", domain)
+	spec.CheckName(&v, "product", name)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if !s.authz.Can(ctx, domain, access.ObjProduct, access.ActRead) {
+		return nil, errs.NotFound("data product", domain+"/"+name)
+	}
+	p, err := s.store.Client.DataProduct.Query().Where(dataproduct.Domain(domain), dataproduct.Name(name)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, errs.NotFound("data product", domain+"/"+name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading data product: %w", err)
+	}
+	return p, nil
+}
+
+// Plan queues a plan of the product's current version. A product with a run
+// queued or in progress refuses a second one; a plan awaiting approval is
+// superseded.
+func (s *Service) Plan(ctx context.Context, domain, name string) (*ent.ProvisioningRun, error) {
+	return s.queue(ctx, domain, name, provisioningrun.KindApply, ActPlan)
+}
+
+// Decommission queues a destroy plan; approving and applying it retires the product.
+func (s *Service) Decommission(ctx context.Context, domain, name string) (*ent.ProvisioningRun, error) {
+	return s.queue(ctx, domain, name, provisioningrun.KindDestroy, ActDecommission)
+}
+
+func (s *Service) queue(ctx context.Context, domain, name string, kind provisioningrun.Kind, act string) (*ent.ProvisioningRun, error) {
+	p, err := s.product(ctx, domain, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authz.Require(ctx, domain, ObjProvision, act); err != nil {
+		return nil, err
+	}
+	if s.unavailable != "" {
+		return nil, errs.New(errs.KindUnavailable, "%s", s.unavailable)
+	}
+	if p.Lifecycle == dataproduct.LifecycleRetired {
+		return nil, errs.New(errs.KindFailedPrecondition, "data product %s/%s is retired: nothing to provision", domain, name).WithReason("RETIRED")
+	}
+	// Validate before any terraform runs: a product stored before a rule
+	// tightened must not reach a workspace.
+	sp := productSpec(p)
+	var v errs.Violations
+	sp.Validate(&v, "spec")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	who, _ := actor.From(ctx)
+	var run *ent.ProvisioningRun
+	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
+		busy, err := tx.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.StateIn(active...)).First(ctx)
+		if err != nil && !ent.IsNotFound(err) {
+			return err
+		}
+		if busy != nil {
+			return errs.New(errs.KindFailedPrecondition, "run %s of %s/%s is %s: wait for it to finish or cancel it", busy.ID, domain, name, busy.State).WithReason("RUN_IN_PROGRESS")
+		}
+		if _, err := tx.ProvisioningRun.Update().Where(provisioningrun.ProductID(p.ID), provisioningrun.StateEQ(provisioningrun.StatePlanned)).
+			SetState(provisioningrun.StateCancelled).SetError("superseded by a newer plan").SetFinishTime(now()).AddVersion(1).Save(ctx); err != nil {
+			return err
+		}
+		run, err = tx.ProvisioningRun.Create().SetDomain(domain).SetProduct(name).SetProductID(p.ID).
+			SetProductVersion(p.Version).SetKind(kind).SetCreatedBy(who.Name).Save(ctx)
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
+			Action:       "provision." + map[provisioningrun.Kind]string{provisioningrun.KindApply: "Plan", provisioningrun.KindDestroy: "Decommission"}[kind],
+			ResourceType: "run", Resource: run.ID, Domain: domain, After: runSnapshot(run),
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.enqueue(job{runID: run.ID, phase: "plan"})
+	return run, nil
+}
+
+func (s *Service) enqueue(j job) {
+	select {
+	case s.jobs <- j:
+	default:
+		// The queue is full: the run stays queued in the catalog and the
+		// next start (or a later enqueue) picks it up.
+		s.log.Warn("provisioning queue full; run stays queued", "run", j.runID)
+	}
+}
+
+// GetRun returns a run of a product the caller may read.
+func (s *Service) GetRun(ctx context.Context, id string) (*ent.ProvisioningRun, error) {
+	r, err := s.store.Client.ProvisioningRun.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil, errs.NotFound("run", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading run: %w", err)
+	}
+	if !s.authz.Can(ctx, r.Domain, access.ObjProduct, access.ActRead) || !s.authz.Can(ctx, r.Domain, ObjProvision, access.ActRead) {
+		return nil, errs.NotFound("run", id)
+	}
+	return r, nil
+}
+
+// ListRuns pages through a product's runs, newest first.
+func (s *Service) ListRuns(ctx context.Context, domain, name string, pageSize int, token string) (page.Page[*ent.ProvisioningRun], error) {
+	var none page.Page[*ent.ProvisioningRun]
+	if _, err := s.product(ctx, domain, name); err != nil {
+		if errs.KindOf(err) != errs.KindNotFound || !s.authz.Can(ctx, domain, access.ObjProduct, access.ActRead) {
+			return none, err
+		}
+		// A decommissioned-and-deleted product still has its runs.
+	}
+	if !s.authz.Can(ctx, domain, ObjProvision, access.ActRead) {
+		return none, errs.NotFound("data product", domain+"/"+name)
+	}
+	size, cur, err := page.Start(pageSize, token, "create_time", true)
+	if err != nil {
+		return none, err
+	}
+	q := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.Domain(domain), provisioningrun.Product(name))
+	if cur != nil {
+		t, err := time.Parse(time.RFC3339Nano, cur.Key)
+		if err != nil {
+			var v errs.Violations
+			v.Add("pageToken", "is not a page token returned by this list")
+			return none, v.Err()
+		}
+		q = q.Where(provisioningrun.Or(provisioningrun.CreateTimeLT(t), provisioningrun.And(provisioningrun.CreateTimeEQ(t), provisioningrun.IDLT(cur.ID))))
+	}
+	runs, err := q.Order(ent.Desc(provisioningrun.FieldCreateTime), ent.Desc(provisioningrun.FieldID)).Limit(size + 1).All(ctx)
+	if err != nil {
+		return none, fmt.Errorf("listing runs: %w", err)
+	}
+	return page.Of(runs, size, func(r *ent.ProvisioningRun) page.Cursor {
+		return page.Cursor{Order: "create_time", Desc: true, Key: r.CreateTime.UTC().Format(time.RFC3339Nano), ID: r.ID}
+	}), nil
+}
+
+// ApproveRun approves a planned run, which then applies exactly its saved
+// plan. A plan older than the product's current version is stale; a
+// destructive plan needs confirmDestructive and the approve-destructive right.
+func (s *Service) ApproveRun(ctx context.Context, id string, confirmDestructive bool) (*ent.ProvisioningRun, error) {
+	r, err := s.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authz.Require(ctx, r.Domain, ObjProvision, ActApprove); err != nil {
+		return nil, err
+	}
+	if r.Destructive {
+		if !confirmDestructive {
+			return nil, errs.New(errs.KindFailedPrecondition, "run %s destroys data (%s): approve it with confirm_destructive", id, strings.Join(r.Summary.Reasons, "; ")).WithReason("DESTRUCTIVE_NOT_CONFIRMED")
+		}
+		if err := s.authz.Require(ctx, r.Domain, ObjProvision, ActApproveDestructive); err != nil {
+			return nil, err
+		}
+	}
+	who, _ := actor.From(ctx)
+	var out *ent.ProvisioningRun
+	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
+		cur, err := tx.ProvisioningRun.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if cur.State != provisioningrun.StatePlanned {
+			return errs.New(errs.KindFailedPrecondition, "run %s is %s: only planned runs can be approved", id, cur.State).WithReason("NOT_PLANNED")
+		}
+		p, err := tx.DataProduct.Get(ctx, cur.ProductID)
+		if err != nil && !ent.IsNotFound(err) {
+			return err
+		}
+		if p == nil || p.Version != cur.ProductVersion {
+			return errs.New(errs.KindFailedPrecondition, "run %s planned version %d of %s/%s, which has changed since: plan again", id, cur.ProductVersion, cur.Domain, cur.Product).WithReason("STALE_PLAN")
+		}
+		n, err := tx.ProvisioningRun.Update().Where(provisioningrun.ID(id), provisioningrun.Version(cur.Version)).
+			SetState(provisioningrun.StateApplying).SetApprovedBy(who.Name).SetApproveTime(now()).AddVersion(1).Save(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errs.Conflict("run", id, cur.Version, cur.Version+1)
+		}
+		if out, err = tx.ProvisioningRun.Get(ctx, id); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{Action: "provision.ApproveRun", ResourceType: "run",
+			Resource: id, Domain: cur.Domain, Before: runSnapshot(cur), After: runSnapshot(out)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.bus.publish(id, event{state: out.State})
+	s.enqueue(job{runID: id, phase: "apply"})
+	return out, nil
+}
+
+// CancelRun cancels a run: queued or planned ones at once; a planning or
+// applying one by interrupting terraform (SIGINT, then a kill after the grace period).
+func (s *Service) CancelRun(ctx context.Context, id string) (*ent.ProvisioningRun, error) {
+	r, err := s.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authz.Require(ctx, r.Domain, ObjProvision, ActCancel); err != nil {
+		return nil, err
+	}
+	if terminal(r.State) {
+		return nil, errs.New(errs.KindFailedPrecondition, "run %s is already %s", id, r.State).WithReason("RUN_FINISHED")
+	}
+	s.mu.Lock()
+	cancel := s.running[id]
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	out, err := s.finish(ctx, id, provisioningrun.StateCancelled, "cancelled by "+callerName(ctx), "provision.CancelRun")
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func callerName(ctx context.Context) string {
+	who, _ := actor.From(ctx)
+	return who.Name
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// runSnapshot is what the audit log keeps of a run: no log, no summary detail.
+func runSnapshot(r *ent.ProvisioningRun) map[string]any {
+	return map[string]any{"id": r.ID, "domain": r.Domain, "product": r.Product, "kind": r.Kind, "state": r.State,
+		"productVersion": r.ProductVersion, "destructive": r.Destructive, "planDigest": r.PlanDigest, "approvedBy": r.ApprovedBy}
+}
+
+// finish moves a non-terminal run to a terminal state, audited.
+func (s *Service) finish(ctx context.Context, id string, st provisioningrun.State, msg, action string) (*ent.ProvisioningRun, error) {
+	var out *ent.ProvisioningRun
+	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
+		cur, err := tx.ProvisioningRun.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if terminal(cur.State) {
+			out = cur
+			return nil
+		}
+		if out, err = tx.ProvisioningRun.UpdateOne(cur).SetState(st).SetError(msg).SetFinishTime(now()).AddVersion(1).Save(ctx); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{Action: action, ResourceType: "run", Resource: id,
+			Domain: cur.Domain, Before: runSnapshot(cur), After: runSnapshot(out)})
+	})
+	if err == nil && out != nil {
+		s.bus.publish(id, event{state: out.State})
+	}
+	return out, err
+}
+
+// productSpec reassembles the stored spec of a product.
+func productSpec(p *ent.DataProduct) spec.Product {
+	return spec.Product{Description: p.Description, Owner: p.Owner, Labels: p.Labels, Source: p.Source, Ports: p.Ports, Sinks: p.Sinks}
+}
+
+var errCancelled = errors.New("cancelled")

@@ -1,0 +1,129 @@
+package rpc
+
+import (
+	"context"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
+	"github.com/meshplane/meshplane/api/gen/meshplane/v1/meshplanev1connect"
+	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/provisioningrun"
+	"github.com/meshplane/meshplane/server/provision"
+	"github.com/meshplane/meshplane/server/provision/summary"
+)
+
+// ProvisioningHandler serves meshplane.v1.ProvisioningService.
+type ProvisioningHandler struct{ svc *provision.Service }
+
+var _ meshplanev1connect.ProvisioningServiceHandler = (*ProvisioningHandler)(nil)
+
+var (
+	runStates = enumMap[v1.RunState]{
+		v1.RunState_RUN_STATE_QUEUED:      string(provisioningrun.StateQueued),
+		v1.RunState_RUN_STATE_PLANNING:    string(provisioningrun.StatePlanning),
+		v1.RunState_RUN_STATE_PLANNED:     string(provisioningrun.StatePlanned),
+		v1.RunState_RUN_STATE_APPLYING:    string(provisioningrun.StateApplying),
+		v1.RunState_RUN_STATE_APPLIED:     string(provisioningrun.StateApplied),
+		v1.RunState_RUN_STATE_FAILED:      string(provisioningrun.StateFailed),
+		v1.RunState_RUN_STATE_CANCELLED:   string(provisioningrun.StateCancelled),
+		v1.RunState_RUN_STATE_INTERRUPTED: string(provisioningrun.StateInterrupted),
+	}
+	runKinds = enumMap[v1.RunKind]{
+		v1.RunKind_RUN_KIND_APPLY:   string(provisioningrun.KindApply),
+		v1.RunKind_RUN_KIND_DESTROY: string(provisioningrun.KindDestroy),
+	}
+)
+
+func summaryPB(s summary.Summary) *v1.PlanSummary {
+	out := &v1.PlanSummary{Create: int32(s.Create), Update: int32(s.Update), Delete: int32(s.Delete), Replace: int32(s.Replace),
+		Destructive: s.Destructive, Reasons: s.Reasons}
+	for _, r := range s.Resources {
+		rc := &v1.ResourceChange{Address: r.Address, Type: r.Type, Action: r.Action, Reason: r.Reason}
+		for _, a := range r.Attributes {
+			rc.Attributes = append(rc.Attributes, &v1.AttributeChange{Path: a.Path, Before: a.Before, After: a.After})
+		}
+		out.Resources = append(out.Resources, rc)
+	}
+	return out
+}
+
+func runPB(r *ent.ProvisioningRun, withLog bool) *v1.Run {
+	out := &v1.Run{
+		Id: r.ID, Domain: r.Domain, Product: r.Product, Kind: runKinds.num(string(r.Kind)), State: runStates.num(string(r.State)),
+		ProductVersion: r.ProductVersion, HasChanges: r.HasChanges, Destructive: r.Destructive, Summary: summaryPB(r.Summary),
+		Error: r.Error, CreatedBy: r.CreatedBy, ApprovedBy: r.ApprovedBy, CreateTime: timestamppb.New(r.CreateTime), Version: r.Version,
+	}
+	if withLog {
+		out.Log = r.Log
+	}
+	if r.ApproveTime != nil {
+		out.ApproveTime = timestamppb.New(*r.ApproveTime)
+	}
+	if r.StartTime != nil {
+		out.StartTime = timestamppb.New(*r.StartTime)
+	}
+	if r.FinishTime != nil {
+		out.FinishTime = timestamppb.New(*r.FinishTime)
+	}
+	return out
+}
+
+func (h *ProvisioningHandler) Plan(ctx context.Context, req *connect.Request[v1.PlanRequest]) (*connect.Response[v1.PlanResponse], error) {
+	r, err := h.svc.Plan(ctx, req.Msg.GetDomain(), req.Msg.GetProduct())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.PlanResponse{Run: runPB(r, false)}), nil
+}
+
+func (h *ProvisioningHandler) GetRun(ctx context.Context, req *connect.Request[v1.GetRunRequest]) (*connect.Response[v1.GetRunResponse], error) {
+	r, err := h.svc.GetRun(ctx, req.Msg.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.GetRunResponse{Run: runPB(r, true)}), nil
+}
+
+func (h *ProvisioningHandler) ListRuns(ctx context.Context, req *connect.Request[v1.ListRunsRequest]) (*connect.Response[v1.ListRunsResponse], error) {
+	pg, err := h.svc.ListRuns(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), int(req.Msg.GetPageSize()), req.Msg.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	runs := make([]*v1.Run, len(pg.Items))
+	for i, r := range pg.Items {
+		runs[i] = runPB(r, false)
+	}
+	return connect.NewResponse(&v1.ListRunsResponse{Runs: runs, NextPageToken: pg.Next}), nil
+}
+
+func (h *ProvisioningHandler) WatchRun(ctx context.Context, req *connect.Request[v1.WatchRunRequest], stream *connect.ServerStream[v1.WatchRunResponse]) error {
+	return h.svc.WatchRun(ctx, req.Msg.GetId(), func(u provision.Update) error {
+		return stream.Send(&v1.WatchRunResponse{Line: u.Line, State: runStates.num(string(u.State))})
+	})
+}
+
+func (h *ProvisioningHandler) ApproveRun(ctx context.Context, req *connect.Request[v1.ApproveRunRequest]) (*connect.Response[v1.ApproveRunResponse], error) {
+	r, err := h.svc.ApproveRun(ctx, req.Msg.GetId(), req.Msg.GetConfirmDestructive())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.ApproveRunResponse{Run: runPB(r, false)}), nil
+}
+
+func (h *ProvisioningHandler) CancelRun(ctx context.Context, req *connect.Request[v1.CancelRunRequest]) (*connect.Response[v1.CancelRunResponse], error) {
+	r, err := h.svc.CancelRun(ctx, req.Msg.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.CancelRunResponse{Run: runPB(r, false)}), nil
+}
+
+func (h *ProvisioningHandler) Decommission(ctx context.Context, req *connect.Request[v1.DecommissionRequest]) (*connect.Response[v1.DecommissionResponse], error) {
+	r, err := h.svc.Decommission(ctx, req.Msg.GetDomain(), req.Msg.GetProduct())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.DecommissionResponse{Run: runPB(r, false)}), nil
+}
