@@ -58,6 +58,14 @@ type config struct {
 
 	CPUProfile string
 	Profile    string
+
+	Only         string
+	Tools        string
+	ProvSizesArg string
+	ProvSizes    []int
+	ProvRepeats  int
+	ProvParallel int
+	ProvBudget   time.Duration
 }
 
 func main() {
@@ -77,7 +85,18 @@ func main() {
 	flag.DurationVar(&c.AuthzFor, "authz-duration", 2*time.Second, "measuring time per authorization scenario")
 	flag.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of one extra, unmeasured pass of -profile to this file")
 	flag.StringVar(&c.Profile, "profile", "get", "phase to profile with -cpuprofile: get, list, graphql or authz")
+	flag.StringVar(&c.Only, "only", "", "run only these phases, comma-separated: get, list, authz, provision (default: all)")
+	flag.StringVar(&c.Tools, "tools", ".tools", "directory holding bin/terraform and terraform-plugins/ for the provisioning phase")
+	flag.StringVar(&c.ProvSizesArg, "prov-sizes", "1,50,200", "provisioned catalog sizes at which planning one changed product is timed")
+	flag.IntVar(&c.ProvRepeats, "prov-repeats", 3, "changed-product plans per catalog size (the median is reported)")
+	flag.IntVar(&c.ProvParallel, "prov-parallel", 8, "products provisioned at once while the catalog grows")
+	flag.DurationVar(&c.ProvBudget, "prov-budget", 25*time.Minute, "time for the provisioning phase; larger sizes that would not fit are skipped")
 	flag.Parse()
+	var err error
+	if c.ProvSizes, err = parseSizes(c.ProvSizesArg); err != nil {
+		fmt.Fprintln(os.Stderr, "meshplane-bench:", err)
+		os.Exit(2)
+	}
 	if err := c.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "meshplane-bench:", err)
 		os.Exit(2)
@@ -104,6 +123,13 @@ func (c config) validate() error {
 		return fmt.Errorf("-seed must be bulk or service, got %q", c.Seed)
 	case c.CPUProfile != "" && !strings.Contains(" get list graphql authz ", " "+c.Profile+" "):
 		return fmt.Errorf("-profile must be get, list, graphql or authz, got %q", c.Profile)
+	case c.ProvRepeats < 1 || c.ProvParallel < 1 || c.ProvBudget <= 0:
+		return errors.New("-prov-repeats, -prov-parallel and -prov-budget must be positive")
+	}
+	for _, p := range strings.Split(c.Only, ",") {
+		if p != "" && !strings.Contains(" get list authz provision ", " "+strings.TrimSpace(p)+" ") {
+			return fmt.Errorf("-only takes get, list, authz and provision, got %q", p)
+		}
 	}
 	return nil
 }
@@ -150,24 +176,36 @@ func run(ctx context.Context, c config, w io.Writer) error {
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), cpuModel())
 	fmt.Fprintf(w, "loopback only; client and server share this process and its CPUs; load average at start %s\n", loadAverage())
 
-	env, err := start(ctx)
-	if err != nil {
-		return err
-	}
-	defer env.close()
-
 	var rep report
 	progress := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "· "+format+"\n", args...)
 	}
-	if err := benchGet(ctx, c, env, &rep, progress); err != nil {
-		return fmt.Errorf("GetDataProduct phase: %w", err)
+	if c.runs("get") || c.runs("list") {
+		env, err := start(ctx)
+		if err != nil {
+			return err
+		}
+		defer env.close()
+		if c.runs("get") {
+			if err := benchGet(ctx, c, env, &rep, progress); err != nil {
+				return fmt.Errorf("GetDataProduct phase: %w", err)
+			}
+		}
+		if c.runs("list") {
+			if err := benchList(ctx, c, env, &rep, progress); err != nil {
+				return fmt.Errorf("listing phase: %w", err)
+			}
+		}
 	}
-	if err := benchList(ctx, c, env, &rep, progress); err != nil {
-		return fmt.Errorf("listing phase: %w", err)
+	if c.runs("authz") {
+		if err := benchAuthz(c, &rep, progress); err != nil {
+			return fmt.Errorf("authorization phase: %w", err)
+		}
 	}
-	if err := benchAuthz(c, &rep, progress); err != nil {
-		return fmt.Errorf("authorization phase: %w", err)
+	if c.runs("provision") {
+		if err := benchProvision(ctx, c, &rep, progress); err != nil {
+			return fmt.Errorf("provisioning phase: %w", err)
+		}
 	}
 
 	fmt.Fprintln(w)
@@ -187,6 +225,19 @@ func run(ctx context.Context, c config, w io.Writer) error {
 	return nil
 }
 
+// runs reports whether -only selects phase (every phase when -only is empty).
+func (c config) runs(phase string) bool {
+	if c.Only == "" {
+		return true
+	}
+	for _, p := range strings.Split(c.Only, ",") {
+		if strings.TrimSpace(p) == phase {
+			return true
+		}
+	}
+	return false
+}
+
 // env is a meshplane server on a loopback listener and what the phases share.
 type env struct {
 	srv        *app.Server
@@ -197,13 +248,17 @@ type env struct {
 	done       chan error
 }
 
-func start(ctx context.Context) (*env, error) {
+func start(ctx context.Context, opts ...func(*app.Config)) (*env, error) {
 	dir, err := os.MkdirTemp("", "meshplane-bench-")
 	if err != nil {
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := app.New(ctx, app.Config{DataDir: dir, Logger: log, AutoMigrate: true})
+	cfg := app.Config{DataDir: dir, Logger: log, AutoMigrate: true}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := app.New(ctx, cfg)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("starting meshplane: %w", err)

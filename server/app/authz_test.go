@@ -70,7 +70,8 @@ func setupRun(planned bool) func(t *testing.T, env *apptest.Env, dom, key string
 		r := mustOK(c.Provision.Plan(context.Background(), connect.NewRequest(&v1.PlanRequest{Domain: dom, Product: "p-" + key}))).GetRun()
 		if planned {
 			if st := waitRun(t, c, r.GetId()).GetState(); st != v1.RunState_RUN_STATE_PLANNED {
-				t.Fatalf("setup plan ended %v", st)
+				full := mustOK(c.Provision.GetRun(context.Background(), connect.NewRequest(&v1.GetRunRequest{Id: r.GetId()}))).GetRun()
+				t.Fatalf("setup plan ended %v: %s\n%s", st, full.GetError(), full.GetLog())
 			}
 		}
 		return r.GetId()

@@ -368,3 +368,59 @@ func getJSON(t *testing.T, u, user, pass string, v any) {
 		t.Fatal(err)
 	}
 }
+
+// TestWatchRunStreams follows a run over both streaming protocols: the
+// terraform output arrives line by line, then the state it settles in.
+func TestWatchRunStreams(t *testing.T) {
+	apptest.RequireTools(t)
+	env := apptest.New(t)
+	ctx := context.Background()
+	env.Domain("sales")
+	admin := env.Clients(apptest.ProtocolConnect, env.AdminToken)
+	if _, err := admin.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: apptest.ProductSpec()})); err != nil {
+		t.Fatal(err)
+	}
+	res, err := admin.Provision.Plan(ctx, connect.NewRequest(&v1.PlanRequest{Domain: "sales", Product: "orders"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Msg.GetRun().GetId()
+	for _, p := range apptest.Protocols {
+		c := env.Clients(p, env.AdminToken)
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		stream, err := c.Provision.WatchRun(wctx, connect.NewRequest(&v1.WatchRunRequest{Id: id}))
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		var lines []string
+		var last v1.RunState
+		for stream.Receive() {
+			if l := stream.Msg().GetLine(); l != "" {
+				lines = append(lines, l)
+			}
+			if st := stream.Msg().GetState(); st != v1.RunState_RUN_STATE_UNSPECIFIED {
+				last = st
+			}
+		}
+		cancel()
+		if err := stream.Err(); err != nil {
+			t.Fatalf("%s: stream: %v", p, err)
+		}
+		if last != v1.RunState_RUN_STATE_PLANNED || !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, "meshplane: plan saved") }) {
+			t.Fatalf("%s: watch ended in %v with %d lines: %v", p, last, len(lines), lines)
+		}
+	}
+	// Another domain's run cannot be watched, and is not said to exist.
+	env.Domain("marketing")
+	other := env.Clients(apptest.ProtocolGRPC, env.User("otto", "domain-owner", "marketing"))
+	stream, err := other.Provision.WatchRun(ctx, connect.NewRequest(&v1.WatchRunRequest{Id: id}))
+	if err == nil {
+		for stream.Receive() {
+			t.Fatal("an outsider received run output")
+		}
+		err = stream.Err()
+	}
+	if connect.CodeOf(err) != connect.CodeNotFound {
+		t.Fatalf("outsider watching: %v", err)
+	}
+}

@@ -55,6 +55,12 @@ func connPassword(conn string) string {
 	return pw
 }
 
+// lockTimeout is how long terraform waits for a state lock. Terraform's pg
+// backend takes one advisory lock for creating any workspace's state, shared
+// by every product in the database, so first plans of different products
+// queue on it rather than fail.
+const lockTimeout = "5m"
+
 // workspace runs terraform in one product's directory.
 type workspace struct {
 	dir       string
@@ -156,7 +162,7 @@ func (w *workspace) plan(ctx context.Context, planFile string, destroy bool) (*t
 	if err := tf.Init(ctx, tfexec.PluginDir(w.pluginDir), tfexec.Upgrade(false)); err != nil {
 		return nil, "", fmt.Errorf("terraform init: %w", err)
 	}
-	if _, err := tf.Plan(ctx, tfexec.Out(planFile), tfexec.Destroy(destroy)); err != nil {
+	if _, err := tf.Plan(ctx, tfexec.Out(planFile), tfexec.Destroy(destroy), tfexec.LockTimeout(lockTimeout)); err != nil {
 		return nil, "", fmt.Errorf("terraform plan: %w", err)
 	}
 	return w.show(ctx, tf, planFile)
@@ -191,7 +197,7 @@ func (w *workspace) apply(ctx context.Context, planFile, digest string) error {
 	if err != nil {
 		return err
 	}
-	if err := tf.Apply(ctx, tfexec.DirOrPlan(planFile)); err != nil {
+	if err := tf.Apply(ctx, tfexec.DirOrPlan(planFile), tfexec.LockTimeout(lockTimeout)); err != nil {
 		return fmt.Errorf("terraform apply: %w", err)
 	}
 	return nil
@@ -206,7 +212,7 @@ func (w *workspace) refreshPlan(ctx context.Context, planFile string) (*tfjson.P
 	if err := tf.Init(ctx, tfexec.PluginDir(w.pluginDir), tfexec.Upgrade(false)); err != nil {
 		return nil, fmt.Errorf("terraform init: %w", err)
 	}
-	if _, err := tf.Plan(ctx, tfexec.Out(planFile), tfexec.RefreshOnly(true)); err != nil {
+	if _, err := tf.Plan(ctx, tfexec.Out(planFile), tfexec.RefreshOnly(true), tfexec.LockTimeout(lockTimeout)); err != nil {
 		return nil, fmt.Errorf("terraform plan -refresh-only: %w", err)
 	}
 	p, _, err := w.show(ctx, tf, planFile)
@@ -227,11 +233,11 @@ const lockInfo = ".terraform.tfstate.lock.info"
 
 // releaseStaleLock removes a leftover local state lock, but only when no
 // terraform process works in dir: a live process still holds the lock.
-func releaseStaleLock(dir string) (bool, error) {
+func releaseStaleLock(dir, binary string) (bool, error) {
 	if _, err := os.Stat(filepath.Join(dir, lockInfo)); errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
-	if terraformRunningIn(dir) {
+	if terraformRunningIn(dir, binary) {
 		return false, nil
 	}
 	if err := os.Remove(filepath.Join(dir, lockInfo)); err != nil {
@@ -240,9 +246,9 @@ func releaseStaleLock(dir string) (bool, error) {
 	return true, nil
 }
 
-// terraformRunningIn reports whether a terraform process has dir as its
-// working directory, by reading /proc.
-func terraformRunningIn(dir string) bool {
+// terraformRunningIn reports whether a terraform process (binary, not a
+// provider plugin it left behind) has dir as its working directory, by reading /proc.
+func terraformRunningIn(dir, binary string) bool {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return false
@@ -256,7 +262,7 @@ func terraformRunningIn(dir string) bool {
 			continue
 		}
 		exe, _ := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if strings.Contains(filepath.Base(exe), "terraform") {
+		if filepath.Base(exe) == filepath.Base(binary) {
 			return true
 		}
 	}

@@ -277,7 +277,7 @@ func (s *Service) recover(ctx context.Context) error {
 		return fmt.Errorf("finding interrupted runs: %w", err)
 	}
 	for _, r := range stuck {
-		released, err := releaseStaleLock(s.workspaceDir(r.Domain, r.Product))
+		released, err := releaseStaleLock(s.workspaceDir(r.Domain, r.Product), s.cfg.Terraform)
 		if err != nil {
 			return fmt.Errorf("releasing state lock of %s/%s: %w", r.Domain, r.Product, err)
 		}
