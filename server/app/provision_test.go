@@ -424,3 +424,59 @@ func TestWatchRunStreams(t *testing.T) {
 		t.Fatalf("outsider watching: %v", err)
 	}
 }
+
+// TestDriftIsRecordedNeverApplied changes a provisioned topic behind
+// meshplane's back: the drift check records the difference on the product
+// and leaves the data plane as it found it.
+func TestDriftIsRecordedNeverApplied(t *testing.T) {
+	apptest.RequireTools(t)
+	env := apptest.New(t)
+	ctx := context.Background()
+	env.Domain("sales")
+	admin := env.Clients(apptest.ProtocolConnect, env.AdminToken)
+	if _, err := admin.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: apptest.ProductSpec()})); err != nil {
+		t.Fatal(err)
+	}
+	approve(t, admin, plan(t, admin, "sales", "orders"), false)
+	env.Server.Provision.CheckDrift(ctx)
+	p, err := admin.Catalog.GetDataProduct(ctx, connect.NewRequest(&v1.GetDataProductRequest{Domain: "sales", Name: "orders"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dp := p.Msg.GetDataProduct(); len(dp.GetDrift()) != 0 || dp.GetDriftCheckTime() == nil || dp.GetProvisionedVersion() != 1 {
+		t.Fatalf("in sync: drift %v, checked %v, provisioned %d", dp.GetDrift(), dp.GetDriftCheckTime(), dp.GetProvisionedVersion())
+	}
+
+	adm := kadm.NewClient(mustKgo(t, env))
+	one := "3600000"
+	if _, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: &one}}, "sales.orders.orders.v1"); err != nil {
+		t.Fatal(err)
+	}
+	env.Server.Provision.CheckDrift(ctx)
+	p, err = admin.Catalog.GetDataProduct(ctx, connect.NewRequest(&v1.GetDataProductRequest{Domain: "sales", Name: "orders"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drift := p.Msg.GetDataProduct().GetDrift()
+	if !slices.ContainsFunc(drift, func(rc *v1.ResourceChange) bool {
+		return rc.GetAddress() == "module.topic__orders.kafka_topic.this" && slices.ContainsFunc(rc.GetAttributes(), func(a *v1.AttributeChange) bool {
+			return a.GetPath() == `config["retention.ms"]` && a.GetAfter() == `"3600000"`
+		})
+	}) {
+		t.Fatalf("drift = %v", drift)
+	}
+	details, err := adm.DescribeTopicConfigs(ctx, "sales.orders.orders.v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range details[0].Configs {
+		if c.Key == "retention.ms" && (c.Value == nil || *c.Value != one) {
+			t.Fatalf("the drift check changed the topic back: %v", c.Value)
+		}
+	}
+	// GraphQL shows the same drift.
+	gql := env.GraphQL(env.AdminToken, `{ dataProduct(domain: "sales", name: "orders") { drift { address attributes { path after } } driftCheckTime } }`, nil)
+	if len(gql.Errors) > 0 || !strings.Contains(string(gql.Data), "retention.ms") {
+		t.Fatalf("graphql drift: %s %+v", gql.Data, gql.Errors)
+	}
+}

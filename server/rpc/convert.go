@@ -7,6 +7,7 @@ import (
 
 	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
 	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/provision/summary"
 	"github.com/meshplane/meshplane/server/spec"
 )
 
@@ -165,6 +166,13 @@ func dataProductPB(p *ent.DataProduct) *v1.DataProduct {
 		CreatedBy:  p.CreatedBy,
 		UpdatedBy:  p.UpdatedBy,
 	}
+	if p.ProvisionedVersion != nil {
+		out.ProvisionedVersion = *p.ProvisionedVersion
+	}
+	if p.DriftCheckTime != nil {
+		out.DriftCheckTime = timestamppb.New(*p.DriftCheckTime)
+	}
+	out.Drift = summaryPB(summary.Summary{Resources: p.Drift}).GetResources()
 	for _, port := range p.Ports {
 		op := &v1.OutputPort{
 			Name:          port.Name,

@@ -71,7 +71,9 @@ func Drift(p *tfjson.Plan, secrets ...string) []ResourceChange {
 			continue
 		}
 		c := change(rc, secrets)
-		if c.Action == ActionNoop && len(c.Attributes) == 0 {
+		// A resource that is gone has no attributes left to compare; one that
+		// is still there drifted only if some attribute differs.
+		if c.Action != ActionDelete && len(c.Attributes) == 0 {
 			continue
 		}
 		c.Reason = ""
@@ -206,7 +208,10 @@ func retention(v any) int64 {
 func flatten(prefix string, v, sensitive any) map[string]string {
 	out := map[string]string{}
 	if sensitive == true {
-		if v != nil {
+		// An empty collection holds no secret and no value: the kafka-connect
+		// provider reads config_sensitive back as {} where it wrote null,
+		// which must not look like a change.
+		if !empty(v) {
 			out[pathOr(prefix)] = Redacted
 		}
 		return out
@@ -240,6 +245,18 @@ func flatten(prefix string, v, sensitive any) map[string]string {
 		out[pathOr(prefix)] = string(b)
 	}
 	return out
+}
+
+func empty(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		return len(t) == 0
+	case []any:
+		return len(t) == 0
+	}
+	return false
 }
 
 func pathOr(p string) string {

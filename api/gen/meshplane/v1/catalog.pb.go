@@ -1184,24 +1184,29 @@ func (*Sink_Jdbc) isSink_Kind() {}
 func (*Sink_Elasticsearch) isSink_Kind() {}
 
 type DataProduct struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Domain        string                 `protobuf:"bytes,2,opt,name=domain,proto3" json:"domain,omitempty"`
-	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	Description   string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
-	Owner         string                 `protobuf:"bytes,5,opt,name=owner,proto3" json:"owner,omitempty"`
-	Labels        map[string]string      `protobuf:"bytes,6,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Lifecycle     Lifecycle              `protobuf:"varint,7,opt,name=lifecycle,proto3,enum=meshplane.v1.Lifecycle" json:"lifecycle,omitempty"`
-	Source        *Source                `protobuf:"bytes,8,opt,name=source,proto3" json:"source,omitempty"`
-	Ports         []*OutputPort          `protobuf:"bytes,9,rep,name=ports,proto3" json:"ports,omitempty"`
-	Sinks         []*Sink                `protobuf:"bytes,10,rep,name=sinks,proto3" json:"sinks,omitempty"`
-	Version       int64                  `protobuf:"varint,11,opt,name=version,proto3" json:"version,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	CreatedBy     string                 `protobuf:"bytes,14,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
-	UpdatedBy     string                 `protobuf:"bytes,15,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Domain      string                 `protobuf:"bytes,2,opt,name=domain,proto3" json:"domain,omitempty"`
+	Name        string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Description string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	Owner       string                 `protobuf:"bytes,5,opt,name=owner,proto3" json:"owner,omitempty"`
+	Labels      map[string]string      `protobuf:"bytes,6,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Lifecycle   Lifecycle              `protobuf:"varint,7,opt,name=lifecycle,proto3,enum=meshplane.v1.Lifecycle" json:"lifecycle,omitempty"`
+	Source      *Source                `protobuf:"bytes,8,opt,name=source,proto3" json:"source,omitempty"`
+	Ports       []*OutputPort          `protobuf:"bytes,9,rep,name=ports,proto3" json:"ports,omitempty"`
+	Sinks       []*Sink                `protobuf:"bytes,10,rep,name=sinks,proto3" json:"sinks,omitempty"`
+	Version     int64                  `protobuf:"varint,11,opt,name=version,proto3" json:"version,omitempty"`
+	CreateTime  *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime  *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	CreatedBy   string                 `protobuf:"bytes,14,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	UpdatedBy   string                 `protobuf:"bytes,15,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	// ProvisionedVersion is the product version last applied; 0 when never provisioned.
+	ProvisionedVersion int64 `protobuf:"varint,16,opt,name=provisioned_version,json=provisionedVersion,proto3" json:"provisioned_version,omitempty"`
+	// Drift is what the last drift check found changed outside meshplane.
+	Drift          []*ResourceChange      `protobuf:"bytes,17,rep,name=drift,proto3" json:"drift,omitempty"`
+	DriftCheckTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=drift_check_time,json=driftCheckTime,proto3" json:"drift_check_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DataProduct) Reset() {
@@ -1337,6 +1342,27 @@ func (x *DataProduct) GetUpdatedBy() string {
 		return x.UpdatedBy
 	}
 	return ""
+}
+
+func (x *DataProduct) GetProvisionedVersion() int64 {
+	if x != nil {
+		return x.ProvisionedVersion
+	}
+	return 0
+}
+
+func (x *DataProduct) GetDrift() []*ResourceChange {
+	if x != nil {
+		return x.Drift
+	}
+	return nil
+}
+
+func (x *DataProduct) GetDriftCheckTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DriftCheckTime
+	}
+	return nil
 }
 
 type CreateDomainRequest struct {
@@ -2409,7 +2435,7 @@ var File_meshplane_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\n" +
-	"\x1ameshplane/v1/catalog.proto\x12\fmeshplane.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\x02\n" +
+	"\x1ameshplane/v1/catalog.proto\x12\fmeshplane.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fmeshplane/v1/provisioning.proto\"\xd7\x02\n" +
 	"\x06Domain\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -2488,7 +2514,7 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\x02s3\x18\v \x01(\v2\x14.meshplane.v1.S3SinkH\x00R\x02s3\x12,\n" +
 	"\x04jdbc\x18\f \x01(\v2\x16.meshplane.v1.JdbcSinkH\x00R\x04jdbc\x12G\n" +
 	"\relasticsearch\x18\r \x01(\v2\x1f.meshplane.v1.ElasticsearchSinkH\x00R\relasticsearchB\x06\n" +
-	"\x04kind\"\x8c\x05\n" +
+	"\x04kind\"\xb7\x06\n" +
 	"\vDataProduct\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06domain\x18\x02 \x01(\tR\x06domain\x12\x12\n" +
@@ -2509,7 +2535,10 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\n" +
 	"created_by\x18\x0e \x01(\tR\tcreatedBy\x12\x1d\n" +
 	"\n" +
-	"updated_by\x18\x0f \x01(\tR\tupdatedBy\x1a9\n" +
+	"updated_by\x18\x0f \x01(\tR\tupdatedBy\x12/\n" +
+	"\x13provisioned_version\x18\x10 \x01(\x03R\x12provisionedVersion\x122\n" +
+	"\x05drift\x18\x11 \x03(\v2\x1c.meshplane.v1.ResourceChangeR\x05drift\x12D\n" +
+	"\x10drift_check_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x0edriftCheckTime\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcd\x01\n" +
@@ -2705,6 +2734,7 @@ var file_meshplane_v1_catalog_proto_goTypes = []any{
 	nil,                               // 39: meshplane.v1.DataProductSpec.LabelsEntry
 	nil,                               // 40: meshplane.v1.ListDataProductsRequest.LabelsEntry
 	(*timestamppb.Timestamp)(nil),     // 41: google.protobuf.Timestamp
+	(*ResourceChange)(nil),            // 42: meshplane.v1.ResourceChange
 }
 var file_meshplane_v1_catalog_proto_depIdxs = []int32{
 	35, // 0: meshplane.v1.Domain.labels:type_name -> meshplane.v1.Domain.LabelsEntry
@@ -2726,49 +2756,51 @@ var file_meshplane_v1_catalog_proto_depIdxs = []int32{
 	14, // 16: meshplane.v1.DataProduct.sinks:type_name -> meshplane.v1.Sink
 	41, // 17: meshplane.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
 	41, // 18: meshplane.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
-	37, // 19: meshplane.v1.CreateDomainRequest.labels:type_name -> meshplane.v1.CreateDomainRequest.LabelsEntry
-	6,  // 20: meshplane.v1.CreateDomainResponse.domain:type_name -> meshplane.v1.Domain
-	6,  // 21: meshplane.v1.GetDomainResponse.domain:type_name -> meshplane.v1.Domain
-	6,  // 22: meshplane.v1.ListDomainsResponse.domains:type_name -> meshplane.v1.Domain
-	38, // 23: meshplane.v1.UpdateDomainRequest.labels:type_name -> meshplane.v1.UpdateDomainRequest.LabelsEntry
-	6,  // 24: meshplane.v1.UpdateDomainResponse.domain:type_name -> meshplane.v1.Domain
-	39, // 25: meshplane.v1.DataProductSpec.labels:type_name -> meshplane.v1.DataProductSpec.LabelsEntry
-	7,  // 26: meshplane.v1.DataProductSpec.source:type_name -> meshplane.v1.Source
-	9,  // 27: meshplane.v1.DataProductSpec.ports:type_name -> meshplane.v1.OutputPort
-	14, // 28: meshplane.v1.DataProductSpec.sinks:type_name -> meshplane.v1.Sink
-	24, // 29: meshplane.v1.CreateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
-	15, // 30: meshplane.v1.CreateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
-	15, // 31: meshplane.v1.GetDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
-	24, // 32: meshplane.v1.UpdateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
-	0,  // 33: meshplane.v1.UpdateDataProductRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
-	15, // 34: meshplane.v1.UpdateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
-	0,  // 35: meshplane.v1.ListDataProductsRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
-	40, // 36: meshplane.v1.ListDataProductsRequest.labels:type_name -> meshplane.v1.ListDataProductsRequest.LabelsEntry
-	5,  // 37: meshplane.v1.ListDataProductsRequest.order_by:type_name -> meshplane.v1.DataProductOrderField
-	15, // 38: meshplane.v1.ListDataProductsResponse.data_products:type_name -> meshplane.v1.DataProduct
-	16, // 39: meshplane.v1.CatalogService.CreateDomain:input_type -> meshplane.v1.CreateDomainRequest
-	18, // 40: meshplane.v1.CatalogService.GetDomain:input_type -> meshplane.v1.GetDomainRequest
-	20, // 41: meshplane.v1.CatalogService.ListDomains:input_type -> meshplane.v1.ListDomainsRequest
-	22, // 42: meshplane.v1.CatalogService.UpdateDomain:input_type -> meshplane.v1.UpdateDomainRequest
-	25, // 43: meshplane.v1.CatalogService.CreateDataProduct:input_type -> meshplane.v1.CreateDataProductRequest
-	27, // 44: meshplane.v1.CatalogService.GetDataProduct:input_type -> meshplane.v1.GetDataProductRequest
-	29, // 45: meshplane.v1.CatalogService.UpdateDataProduct:input_type -> meshplane.v1.UpdateDataProductRequest
-	31, // 46: meshplane.v1.CatalogService.ListDataProducts:input_type -> meshplane.v1.ListDataProductsRequest
-	33, // 47: meshplane.v1.CatalogService.DeleteDataProduct:input_type -> meshplane.v1.DeleteDataProductRequest
-	17, // 48: meshplane.v1.CatalogService.CreateDomain:output_type -> meshplane.v1.CreateDomainResponse
-	19, // 49: meshplane.v1.CatalogService.GetDomain:output_type -> meshplane.v1.GetDomainResponse
-	21, // 50: meshplane.v1.CatalogService.ListDomains:output_type -> meshplane.v1.ListDomainsResponse
-	23, // 51: meshplane.v1.CatalogService.UpdateDomain:output_type -> meshplane.v1.UpdateDomainResponse
-	26, // 52: meshplane.v1.CatalogService.CreateDataProduct:output_type -> meshplane.v1.CreateDataProductResponse
-	28, // 53: meshplane.v1.CatalogService.GetDataProduct:output_type -> meshplane.v1.GetDataProductResponse
-	30, // 54: meshplane.v1.CatalogService.UpdateDataProduct:output_type -> meshplane.v1.UpdateDataProductResponse
-	32, // 55: meshplane.v1.CatalogService.ListDataProducts:output_type -> meshplane.v1.ListDataProductsResponse
-	34, // 56: meshplane.v1.CatalogService.DeleteDataProduct:output_type -> meshplane.v1.DeleteDataProductResponse
-	48, // [48:57] is the sub-list for method output_type
-	39, // [39:48] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	42, // 19: meshplane.v1.DataProduct.drift:type_name -> meshplane.v1.ResourceChange
+	41, // 20: meshplane.v1.DataProduct.drift_check_time:type_name -> google.protobuf.Timestamp
+	37, // 21: meshplane.v1.CreateDomainRequest.labels:type_name -> meshplane.v1.CreateDomainRequest.LabelsEntry
+	6,  // 22: meshplane.v1.CreateDomainResponse.domain:type_name -> meshplane.v1.Domain
+	6,  // 23: meshplane.v1.GetDomainResponse.domain:type_name -> meshplane.v1.Domain
+	6,  // 24: meshplane.v1.ListDomainsResponse.domains:type_name -> meshplane.v1.Domain
+	38, // 25: meshplane.v1.UpdateDomainRequest.labels:type_name -> meshplane.v1.UpdateDomainRequest.LabelsEntry
+	6,  // 26: meshplane.v1.UpdateDomainResponse.domain:type_name -> meshplane.v1.Domain
+	39, // 27: meshplane.v1.DataProductSpec.labels:type_name -> meshplane.v1.DataProductSpec.LabelsEntry
+	7,  // 28: meshplane.v1.DataProductSpec.source:type_name -> meshplane.v1.Source
+	9,  // 29: meshplane.v1.DataProductSpec.ports:type_name -> meshplane.v1.OutputPort
+	14, // 30: meshplane.v1.DataProductSpec.sinks:type_name -> meshplane.v1.Sink
+	24, // 31: meshplane.v1.CreateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
+	15, // 32: meshplane.v1.CreateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	15, // 33: meshplane.v1.GetDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	24, // 34: meshplane.v1.UpdateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
+	0,  // 35: meshplane.v1.UpdateDataProductRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
+	15, // 36: meshplane.v1.UpdateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	0,  // 37: meshplane.v1.ListDataProductsRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
+	40, // 38: meshplane.v1.ListDataProductsRequest.labels:type_name -> meshplane.v1.ListDataProductsRequest.LabelsEntry
+	5,  // 39: meshplane.v1.ListDataProductsRequest.order_by:type_name -> meshplane.v1.DataProductOrderField
+	15, // 40: meshplane.v1.ListDataProductsResponse.data_products:type_name -> meshplane.v1.DataProduct
+	16, // 41: meshplane.v1.CatalogService.CreateDomain:input_type -> meshplane.v1.CreateDomainRequest
+	18, // 42: meshplane.v1.CatalogService.GetDomain:input_type -> meshplane.v1.GetDomainRequest
+	20, // 43: meshplane.v1.CatalogService.ListDomains:input_type -> meshplane.v1.ListDomainsRequest
+	22, // 44: meshplane.v1.CatalogService.UpdateDomain:input_type -> meshplane.v1.UpdateDomainRequest
+	25, // 45: meshplane.v1.CatalogService.CreateDataProduct:input_type -> meshplane.v1.CreateDataProductRequest
+	27, // 46: meshplane.v1.CatalogService.GetDataProduct:input_type -> meshplane.v1.GetDataProductRequest
+	29, // 47: meshplane.v1.CatalogService.UpdateDataProduct:input_type -> meshplane.v1.UpdateDataProductRequest
+	31, // 48: meshplane.v1.CatalogService.ListDataProducts:input_type -> meshplane.v1.ListDataProductsRequest
+	33, // 49: meshplane.v1.CatalogService.DeleteDataProduct:input_type -> meshplane.v1.DeleteDataProductRequest
+	17, // 50: meshplane.v1.CatalogService.CreateDomain:output_type -> meshplane.v1.CreateDomainResponse
+	19, // 51: meshplane.v1.CatalogService.GetDomain:output_type -> meshplane.v1.GetDomainResponse
+	21, // 52: meshplane.v1.CatalogService.ListDomains:output_type -> meshplane.v1.ListDomainsResponse
+	23, // 53: meshplane.v1.CatalogService.UpdateDomain:output_type -> meshplane.v1.UpdateDomainResponse
+	26, // 54: meshplane.v1.CatalogService.CreateDataProduct:output_type -> meshplane.v1.CreateDataProductResponse
+	28, // 55: meshplane.v1.CatalogService.GetDataProduct:output_type -> meshplane.v1.GetDataProductResponse
+	30, // 56: meshplane.v1.CatalogService.UpdateDataProduct:output_type -> meshplane.v1.UpdateDataProductResponse
+	32, // 57: meshplane.v1.CatalogService.ListDataProducts:output_type -> meshplane.v1.ListDataProductsResponse
+	34, // 58: meshplane.v1.CatalogService.DeleteDataProduct:output_type -> meshplane.v1.DeleteDataProductResponse
+	50, // [50:59] is the sub-list for method output_type
+	41, // [41:50] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_meshplane_v1_catalog_proto_init() }
@@ -2776,6 +2808,7 @@ func file_meshplane_v1_catalog_proto_init() {
 	if File_meshplane_v1_catalog_proto != nil {
 		return
 	}
+	file_meshplane_v1_provisioning_proto_init()
 	file_meshplane_v1_catalog_proto_msgTypes[8].OneofWrappers = []any{
 		(*Sink_Bigquery)(nil),
 		(*Sink_S3)(nil),
