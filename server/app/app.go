@@ -205,7 +205,7 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string) erro
 	secrets := provision.Secrets{KafkaPassword: dp.KafkaPassword, ConnectPassword: dp.ConnectPassword}
 	if len(dp.KafkaBootstrap) == 0 {
 		sb, err := sandbox.Start(ctx, sandbox.Config{DataDir: c.DataDir, Logger: c.Logger.With("component", "sandbox"),
-			KafkaAddr: "127.0.0.1:0", ConnectAddr: "127.0.0.1:0", ConnectBasicAuth: true})
+			KafkaAddr: "127.0.0.1:0", ConnectAddr: "127.0.0.1:0", ConnectBasicAuth: true, Brokers: 1})
 		if err != nil {
 			return fmt.Errorf("starting the sandbox data plane: %w", err)
 		}

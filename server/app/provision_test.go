@@ -1,15 +1,18 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,7 +97,8 @@ func updateSpec(t *testing.T, c apptest.Clients, domain, name string, edit func(
 // destructive change that needs confirmation, a clean re-plan, decommission.
 func TestProvisioningLifecycle(t *testing.T) {
 	apptest.RequireTools(t)
-	env := apptest.New(t)
+	logs := &syncBuffer{}
+	env := apptest.New(t, apptest.Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	ctx := context.Background()
 	env.Domain("sales")
 	ownerTok := env.User("olivia", "domain-owner", "sales")
@@ -103,6 +107,20 @@ func TestProvisioningLifecycle(t *testing.T) {
 	member := env.Clients(apptest.ProtocolGRPC, memberTok)
 	if _, err := owner.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: apptest.ProductSpec()})); err != nil {
 		t.Fatal(err)
+	}
+
+	// Bad input is refused before any terraform runs, and writes nothing.
+	for _, bad := range [][2]string{{"sales", "../../etc"}, {"sales", `x"}; resource "evil`}, {"Sales", "orders"}} {
+		_, err := owner.Provision.Plan(ctx, connect.NewRequest(&v1.PlanRequest{Domain: bad[0], Product: bad[1]}))
+		if o := connectOutcome(err); o.Code != "INVALID_ARGUMENT" || len(o.Fields) == 0 {
+			t.Fatalf("planning %q/%q: %+v", bad[0], bad[1], o)
+		}
+	}
+	if _, err := owner.Provision.Plan(ctx, connect.NewRequest(&v1.PlanRequest{Domain: "sales", Product: "missing"})); connect.CodeOf(err) != connect.CodeNotFound {
+		t.Fatalf("planning a missing product: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(env.DataDir, "workspaces")); err == nil {
+		t.Fatal("refused plans created a workspace")
 	}
 
 	// Plan: the summary lists the topics, ACLs and connectors, nothing is applied yet.
@@ -278,6 +296,30 @@ func TestProvisioningLifecycle(t *testing.T) {
 	// catalog, run logs and summaries.
 	secret := env.Server.Sandbox.AdminPassword()
 	assertNoSecret(t, env, secret)
+	if strings.Contains(logs.String(), secret) {
+		t.Error("the sandbox password reached the server log")
+	}
+	if !strings.Contains(logs.String(), "sandbox") {
+		t.Error("the log capture saw nothing; the check above proves nothing")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func assertNoSecret(t *testing.T, env *apptest.Env, secret string) {

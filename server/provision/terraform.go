@@ -162,7 +162,12 @@ func (w *workspace) plan(ctx context.Context, planFile string, destroy bool) (*t
 	if err := tf.Init(ctx, tfexec.PluginDir(w.pluginDir), tfexec.Upgrade(false)); err != nil {
 		return nil, "", fmt.Errorf("terraform init: %w", err)
 	}
-	if _, err := tf.Plan(ctx, tfexec.Out(planFile), tfexec.Destroy(destroy), tfexec.LockTimeout(lockTimeout)); err != nil {
+	_, err = tf.Plan(ctx, tfexec.Out(planFile), tfexec.Destroy(destroy), tfexec.LockTimeout(lockTimeout))
+	if transient(err) && ctx.Err() == nil {
+		fmt.Fprintln(w.out, "meshplane: the Kafka provider lost a broker connection while refreshing; planning once more")
+		_, err = tf.Plan(ctx, tfexec.Out(planFile), tfexec.Destroy(destroy), tfexec.LockTimeout(lockTimeout))
+	}
+	if err != nil {
 		return nil, "", fmt.Errorf("terraform plan: %w", err)
 	}
 	return w.show(ctx, tf, planFile)
@@ -217,6 +222,14 @@ func (w *workspace) refreshPlan(ctx context.Context, planFile string) (*tfjson.P
 	}
 	p, _, err := w.show(ctx, tf, planFile)
 	return p, err
+}
+
+// transient reports a plan failure worth one more try: the Kafka provider
+// (v0.13.1) opens and closes shared broker connections from concurrent
+// refreshes and sometimes fails a read with "broker not connected". A plan
+// changes nothing, so planning again is safe; applies are never retried.
+func transient(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "kafka: broker not connected")
 }
 
 func fileDigest(path string) (string, error) {
