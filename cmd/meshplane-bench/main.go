@@ -10,6 +10,11 @@
 //     GraphQL: walking every page with cursors, and first pages with filters.
 //  3. One Casbin authorization check with 10,000 role bindings, repeated
 //     (cache warm) and distinct (cache cold).
+//  4. Provisioning through Terraform against the sandbox data plane: one new
+//     product from Plan to applied beside terraform's own start-up cost, then
+//     planning one changed product as the provisioned catalog grows, beside
+//     the same change in one monolithic workspace holding every product
+//     (-only provision grows to 200 products; a run of every phase to 20).
 //
 // Every phase is bounded in requests and in time. `make bench` runs it.
 package main
@@ -59,14 +64,22 @@ type config struct {
 	CPUProfile string
 	Profile    string
 
-	Only         string
-	Tools        string
-	ProvSizesArg string
-	ProvSizes    []int
-	ProvRepeats  int
-	ProvParallel int
-	ProvBudget   time.Duration
+	Only            string
+	Tools           string
+	ProvSizesArg    string
+	ProvSizes       []int
+	ProvRepeats     int
+	ProvMonoRepeats int
+	ProvParallel    int
+	ProvBudget      time.Duration
 }
+
+// Catalog sizes of the provisioning phase: growing to 200 products takes
+// minutes, so a run of every phase stops at 20.
+const (
+	fullProvSizes  = "1,50,200"
+	quickProvSizes = "1,20"
+)
 
 func main() {
 	var c config
@@ -87,11 +100,18 @@ func main() {
 	flag.StringVar(&c.Profile, "profile", "get", "phase to profile with -cpuprofile: get, list, graphql or authz")
 	flag.StringVar(&c.Only, "only", "", "run only these phases, comma-separated: get, list, authz, provision (default: all)")
 	flag.StringVar(&c.Tools, "tools", ".tools", "directory holding bin/terraform and terraform-plugins/ for the provisioning phase")
-	flag.StringVar(&c.ProvSizesArg, "prov-sizes", "1,50,200", "provisioned catalog sizes at which planning one changed product is timed")
-	flag.IntVar(&c.ProvRepeats, "prov-repeats", 3, "changed-product plans per catalog size (the median is reported)")
+	flag.StringVar(&c.ProvSizesArg, "prov-sizes", "", "provisioned catalog sizes at which planning one changed product is timed (default "+fullProvSizes+" with -only, "+quickProvSizes+" when every phase runs)")
+	flag.IntVar(&c.ProvRepeats, "prov-repeats", 5, "changed-product plans per catalog size (the median is reported)")
+	flag.IntVar(&c.ProvMonoRepeats, "prov-mono-repeats", 3, "changed plans of the monolith per catalog size (the median is reported)")
 	flag.IntVar(&c.ProvParallel, "prov-parallel", 8, "products provisioned at once while the catalog grows")
 	flag.DurationVar(&c.ProvBudget, "prov-budget", 25*time.Minute, "time for the provisioning phase; larger sizes that would not fit are skipped")
 	flag.Parse()
+	if c.ProvSizesArg == "" {
+		c.ProvSizesArg = fullProvSizes
+		if c.Only == "" {
+			c.ProvSizesArg = quickProvSizes // keeps the whole run within a few minutes
+		}
+	}
 	var err error
 	if c.ProvSizes, err = parseSizes(c.ProvSizesArg); err != nil {
 		fmt.Fprintln(os.Stderr, "meshplane-bench:", err)
@@ -123,8 +143,8 @@ func (c config) validate() error {
 		return fmt.Errorf("-seed must be bulk or service, got %q", c.Seed)
 	case c.CPUProfile != "" && !strings.Contains(" get list graphql authz ", " "+c.Profile+" "):
 		return fmt.Errorf("-profile must be get, list, graphql or authz, got %q", c.Profile)
-	case c.ProvRepeats < 1 || c.ProvParallel < 1 || c.ProvBudget <= 0:
-		return errors.New("-prov-repeats, -prov-parallel and -prov-budget must be positive")
+	case c.ProvRepeats < 1 || c.ProvMonoRepeats < 1 || c.ProvParallel < 1 || c.ProvBudget <= 0:
+		return errors.New("-prov-repeats, -prov-mono-repeats, -prov-parallel and -prov-budget must be positive")
 	}
 	for _, p := range strings.Split(c.Only, ",") {
 		if p != "" && !strings.Contains(" get list authz provision ", " "+strings.TrimSpace(p)+" ") {
