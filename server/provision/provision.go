@@ -7,7 +7,6 @@ package provision
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -443,5 +442,3 @@ func (s *Service) finish(ctx context.Context, id string, st provisioningrun.Stat
 func productSpec(p *ent.DataProduct) spec.Product {
 	return spec.Product{Description: p.Description, Owner: p.Owner, Labels: p.Labels, Source: p.Source, Ports: p.Ports, Sinks: p.Sinks}
 }
-
-var errCancelled = errors.New("cancelled")
