@@ -79,7 +79,7 @@ func (s *Service) CreateDomain(ctx context.Context, name, description string, la
 		}
 		out, err = tx.Domain.Create().SetName(name).SetDescription(description).SetLabels(labels).Save(ctx)
 		if err != nil {
-			return alreadyExists(err, "domain", name)
+			return store.AlreadyExists(err, "domain", name)
 		}
 		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
 			Action: "catalog.CreateDomain", ResourceType: "domain", Resource: name, Domain: name, After: out,
@@ -204,12 +204,8 @@ func (s *Service) CreateDataProduct(ctx context.Context, in CreateProductInput) 
 	who, _ := actor.From(ctx)
 	var out *ent.DataProduct
 	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
-		ok, err := tx.Domain.Query().Where(domain.Name(in.Domain)).Exist(ctx)
-		if err != nil {
+		if err := store.RequireDomain(ctx, tx, in.Domain); err != nil {
 			return err
-		}
-		if !ok {
-			return errs.NotFound("domain", in.Domain)
 		}
 		exists, err := tx.DataProduct.Query().Where(dataproduct.Domain(in.Domain), dataproduct.Name(in.Name)).Exist(ctx)
 		if err != nil {
@@ -224,7 +220,7 @@ func (s *Service) CreateDataProduct(ctx context.Context, in CreateProductInput) 
 			SetSource(in.Spec.Source).SetPorts(in.Spec.Ports).SetSinks(in.Spec.Sinks).
 			SetCreatedBy(who.Name).SetUpdatedBy(who.Name).Save(ctx)
 		if err != nil {
-			return alreadyExists(err, "data product", in.Domain+"/"+in.Name)
+			return store.AlreadyExists(err, "data product", in.Domain+"/"+in.Name)
 		}
 		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
 			Action: "catalog.CreateDataProduct", ResourceType: "product", Resource: in.Domain + "/" + in.Name,
@@ -529,11 +525,4 @@ func afterCursor(order string, desc bool, c *page.Cursor) (predicate.DataProduct
 		}
 		return dataproduct.Or(gt(t), dataproduct.And(eq(t), idgt(c.ID))), nil
 	}
-}
-
-func alreadyExists(err error, resource, name string) error {
-	if ent.IsConstraintError(err) {
-		return errs.New(errs.KindAlreadyExists, "%s %q already exists", resource, name)
-	}
-	return err
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/meshplane/meshplane/server/actor"
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/ent"
-	entdomain "github.com/meshplane/meshplane/server/ent/domain"
 	"github.com/meshplane/meshplane/server/ent/predicate"
 	"github.com/meshplane/meshplane/server/ent/principal"
 	"github.com/meshplane/meshplane/server/ent/rolebinding"
@@ -296,7 +295,7 @@ func (s *Service) CreatePrincipal(ctx context.Context, in CreatePrincipalInput) 
 	var out *ent.Principal
 	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
 		if in.Domain != "" {
-			if err := requireDomain(ctx, tx, in.Domain); err != nil {
+			if err := store.RequireDomain(ctx, tx, in.Domain); err != nil {
 				return err
 			}
 		}
@@ -310,7 +309,7 @@ func (s *Service) CreatePrincipal(ctx context.Context, in CreatePrincipalInput) 
 		out, err = tx.Principal.Create().SetName(in.Name).SetKind(principal.Kind(in.Kind)).
 			SetDisplayName(in.DisplayName).SetEmail(in.Email).SetDomain(in.Domain).Save(ctx)
 		if err != nil {
-			return wrapConstraint(err, "principal", in.Name)
+			return store.AlreadyExists(err, "principal", in.Name)
 		}
 		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
 			Action: "identity.CreatePrincipal", ResourceType: "principal", Resource: out.Name,
@@ -334,17 +333,6 @@ func validEmail(s string) bool {
 		}
 	}
 	return at > 0 && at < len(s)-3
-}
-
-func requireDomain(ctx context.Context, tx *ent.Tx, name string) error {
-	ok, err := tx.Domain.Query().Where(entdomain.Name(name)).Exist(ctx)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errs.NotFound("domain", name)
-	}
-	return nil
 }
 
 // GetPrincipal returns a principal the caller may read; others are not found.
@@ -621,7 +609,7 @@ func (s *Service) CreateRoleBinding(ctx context.Context, principalName, role, do
 	var out *ent.RoleBinding
 	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
 		if domain != access.AllDomains {
-			if err := requireDomain(ctx, tx, domain); err != nil {
+			if err := store.RequireDomain(ctx, tx, domain); err != nil {
 				return err
 			}
 		}
@@ -641,7 +629,7 @@ func (s *Service) CreateRoleBinding(ctx context.Context, principalName, role, do
 		}
 		out, err = tx.RoleBinding.Create().SetPrincipal(principalName).SetRole(role).SetDomain(domain).SetCreatedBy(who.Name).Save(ctx)
 		if err != nil {
-			return wrapConstraint(err, "role binding", principalName+"/"+role+"/"+domain)
+			return store.AlreadyExists(err, "role binding", principalName+"/"+role+"/"+domain)
 		}
 		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
 			Action: "identity.CreateRoleBinding", ResourceType: "rolebinding", Resource: out.ID,
@@ -720,14 +708,6 @@ func (s *Service) DeleteRoleBinding(ctx context.Context, id string) error {
 		return err
 	}
 	return s.ReloadBindings(ctx)
-}
-
-// wrapConstraint turns a unique-constraint race into AlreadyExists.
-func wrapConstraint(err error, resource, name string) error {
-	if ent.IsConstraintError(err) {
-		return errs.New(errs.KindAlreadyExists, "%s %q already exists", resource, name)
-	}
-	return err
 }
 
 // ParseTTL converts seconds from the API into a duration.

@@ -276,22 +276,28 @@ func (s *Service) GetRun(ctx context.Context, id string) (*ent.ProvisioningRun, 
 	if err != nil {
 		return nil, fmt.Errorf("reading run: %w", err)
 	}
-	if !s.authz.Can(ctx, r.Domain, access.ObjProduct, access.ActRead) || !s.authz.Can(ctx, r.Domain, ObjProvision, access.ActRead) {
+	if !s.canReadRuns(ctx, r.Domain) {
 		return nil, errs.NotFound("run", id)
 	}
 	return r, nil
 }
 
+// canReadRuns reports whether the caller may read a domain's products and their runs.
+func (s *Service) canReadRuns(ctx context.Context, domain string) bool {
+	return s.authz.Can(ctx, domain, access.ObjProduct, access.ActRead) && s.authz.Can(ctx, domain, ObjProvision, access.ActRead)
+}
+
 // ListRuns pages through a product's runs, newest first.
 func (s *Service) ListRuns(ctx context.Context, domain, name string, pageSize int, token string) (page.Page[*ent.ProvisioningRun], error) {
 	var none page.Page[*ent.ProvisioningRun]
-	if _, err := s.product(ctx, domain, name); err != nil {
-		if errs.KindOf(err) != errs.KindNotFound || !s.authz.Can(ctx, domain, access.ObjProduct, access.ActRead) {
-			return none, err
-		}
-		// A decommissioned-and-deleted product still has its runs.
+	var v errs.Violations
+	spec.CheckName(&v, "domain", domain)
+	spec.CheckName(&v, "product", name)
+	if err := v.Err(); err != nil {
+		return none, err
 	}
-	if !s.authz.Can(ctx, domain, ObjProvision, access.ActRead) {
+	// Runs outlive their product, so only the caller's rights are checked.
+	if !s.canReadRuns(ctx, domain) {
 		return none, errs.NotFound("data product", domain+"/"+name)
 	}
 	size, cur, err := page.Start(pageSize, token, "create_time", true)

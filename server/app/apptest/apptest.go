@@ -154,7 +154,7 @@ const (
 )
 
 // Protocols lists the protocols every Connect scenario runs over.
-var Protocols = []Protocol{ProtocolConnect, ProtocolGRPC}
+var Protocols = []Protocol{ProtocolConnect, ProtocolGRPC, ProtocolGRPCWeb}
 
 // Clients are typed Connect clients authenticated with one token.
 type Clients struct {

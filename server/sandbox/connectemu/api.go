@@ -187,16 +187,26 @@ func (e *Emulator) createConnector(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, infoOf(cn))
 }
 
-func (e *Emulator) putConfig(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
+// readConfig decodes a request body holding a bare connector config,
+// answering 400 itself when it cannot.
+func readConfig(w http.ResponseWriter, r *http.Request) (map[string]string, bool) {
 	var raw json.RawMessage
 	if err := decodeBody(r, &raw); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return nil, false
 	}
 	config, err := decodeConfig(raw)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
+		return nil, false
+	}
+	return config, true
+}
+
+func (e *Emulator) putConfig(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	config, ok := readConfig(w, r)
+	if !ok {
 		return
 	}
 	if msg, ok := putName(name, config); !ok {
@@ -409,14 +419,8 @@ func (e *Emulator) pluginConfig(w http.ResponseWriter, r *http.Request) {
 
 func (e *Emulator) validatePlugin(w http.ResponseWriter, r *http.Request) {
 	pluginName := r.PathValue("plugin")
-	var raw json.RawMessage
-	if err := decodeBody(r, &raw); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	config, err := decodeConfig(raw)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	config, ok := readConfig(w, r)
+	if !ok {
 		return
 	}
 	// ConnectorPluginsResource.validateConfigs.
