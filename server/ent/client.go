@@ -18,8 +18,12 @@ import (
 	"github.com/meshplane/meshplane/server/ent/auditevent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/domain"
+	"github.com/meshplane/meshplane/server/ent/policydecision"
+	"github.com/meshplane/meshplane/server/ent/policymodule"
+	"github.com/meshplane/meshplane/server/ent/policyversion"
 	"github.com/meshplane/meshplane/server/ent/principal"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
+	"github.com/meshplane/meshplane/server/ent/rbacpolicy"
 	"github.com/meshplane/meshplane/server/ent/rolebinding"
 	"github.com/meshplane/meshplane/server/ent/token"
 
@@ -37,10 +41,18 @@ type Client struct {
 	DataProduct *DataProductClient
 	// Domain is the client for interacting with the Domain builders.
 	Domain *DomainClient
+	// PolicyDecision is the client for interacting with the PolicyDecision builders.
+	PolicyDecision *PolicyDecisionClient
+	// PolicyModule is the client for interacting with the PolicyModule builders.
+	PolicyModule *PolicyModuleClient
+	// PolicyVersion is the client for interacting with the PolicyVersion builders.
+	PolicyVersion *PolicyVersionClient
 	// Principal is the client for interacting with the Principal builders.
 	Principal *PrincipalClient
 	// ProvisioningRun is the client for interacting with the ProvisioningRun builders.
 	ProvisioningRun *ProvisioningRunClient
+	// RBACPolicy is the client for interacting with the RBACPolicy builders.
+	RBACPolicy *RBACPolicyClient
 	// RoleBinding is the client for interacting with the RoleBinding builders.
 	RoleBinding *RoleBindingClient
 	// Token is the client for interacting with the Token builders.
@@ -59,8 +71,12 @@ func (c *Client) init() {
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.DataProduct = NewDataProductClient(c.config)
 	c.Domain = NewDomainClient(c.config)
+	c.PolicyDecision = NewPolicyDecisionClient(c.config)
+	c.PolicyModule = NewPolicyModuleClient(c.config)
+	c.PolicyVersion = NewPolicyVersionClient(c.config)
 	c.Principal = NewPrincipalClient(c.config)
 	c.ProvisioningRun = NewProvisioningRunClient(c.config)
+	c.RBACPolicy = NewRBACPolicyClient(c.config)
 	c.RoleBinding = NewRoleBindingClient(c.config)
 	c.Token = NewTokenClient(c.config)
 }
@@ -158,8 +174,12 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		AuditEvent:      NewAuditEventClient(cfg),
 		DataProduct:     NewDataProductClient(cfg),
 		Domain:          NewDomainClient(cfg),
+		PolicyDecision:  NewPolicyDecisionClient(cfg),
+		PolicyModule:    NewPolicyModuleClient(cfg),
+		PolicyVersion:   NewPolicyVersionClient(cfg),
 		Principal:       NewPrincipalClient(cfg),
 		ProvisioningRun: NewProvisioningRunClient(cfg),
+		RBACPolicy:      NewRBACPolicyClient(cfg),
 		RoleBinding:     NewRoleBindingClient(cfg),
 		Token:           NewTokenClient(cfg),
 	}, nil
@@ -184,8 +204,12 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		AuditEvent:      NewAuditEventClient(cfg),
 		DataProduct:     NewDataProductClient(cfg),
 		Domain:          NewDomainClient(cfg),
+		PolicyDecision:  NewPolicyDecisionClient(cfg),
+		PolicyModule:    NewPolicyModuleClient(cfg),
+		PolicyVersion:   NewPolicyVersionClient(cfg),
 		Principal:       NewPrincipalClient(cfg),
 		ProvisioningRun: NewProvisioningRunClient(cfg),
+		RBACPolicy:      NewRBACPolicyClient(cfg),
 		RoleBinding:     NewRoleBindingClient(cfg),
 		Token:           NewTokenClient(cfg),
 	}, nil
@@ -217,8 +241,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditEvent, c.DataProduct, c.Domain, c.Principal, c.ProvisioningRun,
-		c.RoleBinding, c.Token,
+		c.AuditEvent, c.DataProduct, c.Domain, c.PolicyDecision, c.PolicyModule,
+		c.PolicyVersion, c.Principal, c.ProvisioningRun, c.RBACPolicy, c.RoleBinding,
+		c.Token,
 	} {
 		n.Use(hooks...)
 	}
@@ -228,8 +253,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditEvent, c.DataProduct, c.Domain, c.Principal, c.ProvisioningRun,
-		c.RoleBinding, c.Token,
+		c.AuditEvent, c.DataProduct, c.Domain, c.PolicyDecision, c.PolicyModule,
+		c.PolicyVersion, c.Principal, c.ProvisioningRun, c.RBACPolicy, c.RoleBinding,
+		c.Token,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -244,10 +270,18 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.DataProduct.mutate(ctx, m)
 	case *DomainMutation:
 		return c.Domain.mutate(ctx, m)
+	case *PolicyDecisionMutation:
+		return c.PolicyDecision.mutate(ctx, m)
+	case *PolicyModuleMutation:
+		return c.PolicyModule.mutate(ctx, m)
+	case *PolicyVersionMutation:
+		return c.PolicyVersion.mutate(ctx, m)
 	case *PrincipalMutation:
 		return c.Principal.mutate(ctx, m)
 	case *ProvisioningRunMutation:
 		return c.ProvisioningRun.mutate(ctx, m)
+	case *RBACPolicyMutation:
+		return c.RBACPolicy.mutate(ctx, m)
 	case *RoleBindingMutation:
 		return c.RoleBinding.mutate(ctx, m)
 	case *TokenMutation:
@@ -656,6 +690,405 @@ func (c *DomainClient) mutate(ctx context.Context, m *DomainMutation) (Value, er
 	}
 }
 
+// PolicyDecisionClient is a client for the PolicyDecision schema.
+type PolicyDecisionClient struct {
+	config
+}
+
+// NewPolicyDecisionClient returns a client for the PolicyDecision from the given config.
+func NewPolicyDecisionClient(c config) *PolicyDecisionClient {
+	return &PolicyDecisionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `policydecision.Hooks(f(g(h())))`.
+func (c *PolicyDecisionClient) Use(hooks ...Hook) {
+	c.hooks.PolicyDecision = append(c.hooks.PolicyDecision, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `policydecision.Intercept(f(g(h())))`.
+func (c *PolicyDecisionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PolicyDecision = append(c.inters.PolicyDecision, interceptors...)
+}
+
+// Create returns a builder for creating a PolicyDecision entity.
+func (c *PolicyDecisionClient) Create() *PolicyDecisionCreate {
+	mutation := newPolicyDecisionMutation(c.config, OpCreate)
+	return &PolicyDecisionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PolicyDecision entities.
+func (c *PolicyDecisionClient) CreateBulk(builders ...*PolicyDecisionCreate) *PolicyDecisionCreateBulk {
+	return &PolicyDecisionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PolicyDecisionClient) MapCreateBulk(slice any, setFunc func(*PolicyDecisionCreate, int)) *PolicyDecisionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PolicyDecisionCreateBulk{err: fmt.Errorf("calling to PolicyDecisionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PolicyDecisionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PolicyDecisionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PolicyDecision.
+func (c *PolicyDecisionClient) Update() *PolicyDecisionUpdate {
+	mutation := newPolicyDecisionMutation(c.config, OpUpdate)
+	return &PolicyDecisionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PolicyDecisionClient) UpdateOne(_m *PolicyDecision) *PolicyDecisionUpdateOne {
+	mutation := newPolicyDecisionMutation(c.config, OpUpdateOne, withPolicyDecision(_m))
+	return &PolicyDecisionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PolicyDecisionClient) UpdateOneID(id string) *PolicyDecisionUpdateOne {
+	mutation := newPolicyDecisionMutation(c.config, OpUpdateOne, withPolicyDecisionID(id))
+	return &PolicyDecisionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PolicyDecision.
+func (c *PolicyDecisionClient) Delete() *PolicyDecisionDelete {
+	mutation := newPolicyDecisionMutation(c.config, OpDelete)
+	return &PolicyDecisionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PolicyDecisionClient) DeleteOne(_m *PolicyDecision) *PolicyDecisionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PolicyDecisionClient) DeleteOneID(id string) *PolicyDecisionDeleteOne {
+	builder := c.Delete().Where(policydecision.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PolicyDecisionDeleteOne{builder}
+}
+
+// Query returns a query builder for PolicyDecision.
+func (c *PolicyDecisionClient) Query() *PolicyDecisionQuery {
+	return &PolicyDecisionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePolicyDecision},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PolicyDecision entity by its id.
+func (c *PolicyDecisionClient) Get(ctx context.Context, id string) (*PolicyDecision, error) {
+	return c.Query().Where(policydecision.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PolicyDecisionClient) GetX(ctx context.Context, id string) *PolicyDecision {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PolicyDecisionClient) Hooks() []Hook {
+	return c.hooks.PolicyDecision
+}
+
+// Interceptors returns the client interceptors.
+func (c *PolicyDecisionClient) Interceptors() []Interceptor {
+	return c.inters.PolicyDecision
+}
+
+func (c *PolicyDecisionClient) mutate(ctx context.Context, m *PolicyDecisionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PolicyDecisionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PolicyDecisionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PolicyDecisionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PolicyDecisionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PolicyDecision mutation op: %q", m.Op())
+	}
+}
+
+// PolicyModuleClient is a client for the PolicyModule schema.
+type PolicyModuleClient struct {
+	config
+}
+
+// NewPolicyModuleClient returns a client for the PolicyModule from the given config.
+func NewPolicyModuleClient(c config) *PolicyModuleClient {
+	return &PolicyModuleClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `policymodule.Hooks(f(g(h())))`.
+func (c *PolicyModuleClient) Use(hooks ...Hook) {
+	c.hooks.PolicyModule = append(c.hooks.PolicyModule, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `policymodule.Intercept(f(g(h())))`.
+func (c *PolicyModuleClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PolicyModule = append(c.inters.PolicyModule, interceptors...)
+}
+
+// Create returns a builder for creating a PolicyModule entity.
+func (c *PolicyModuleClient) Create() *PolicyModuleCreate {
+	mutation := newPolicyModuleMutation(c.config, OpCreate)
+	return &PolicyModuleCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PolicyModule entities.
+func (c *PolicyModuleClient) CreateBulk(builders ...*PolicyModuleCreate) *PolicyModuleCreateBulk {
+	return &PolicyModuleCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PolicyModuleClient) MapCreateBulk(slice any, setFunc func(*PolicyModuleCreate, int)) *PolicyModuleCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PolicyModuleCreateBulk{err: fmt.Errorf("calling to PolicyModuleClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PolicyModuleCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PolicyModuleCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PolicyModule.
+func (c *PolicyModuleClient) Update() *PolicyModuleUpdate {
+	mutation := newPolicyModuleMutation(c.config, OpUpdate)
+	return &PolicyModuleUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PolicyModuleClient) UpdateOne(_m *PolicyModule) *PolicyModuleUpdateOne {
+	mutation := newPolicyModuleMutation(c.config, OpUpdateOne, withPolicyModule(_m))
+	return &PolicyModuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PolicyModuleClient) UpdateOneID(id string) *PolicyModuleUpdateOne {
+	mutation := newPolicyModuleMutation(c.config, OpUpdateOne, withPolicyModuleID(id))
+	return &PolicyModuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PolicyModule.
+func (c *PolicyModuleClient) Delete() *PolicyModuleDelete {
+	mutation := newPolicyModuleMutation(c.config, OpDelete)
+	return &PolicyModuleDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PolicyModuleClient) DeleteOne(_m *PolicyModule) *PolicyModuleDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PolicyModuleClient) DeleteOneID(id string) *PolicyModuleDeleteOne {
+	builder := c.Delete().Where(policymodule.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PolicyModuleDeleteOne{builder}
+}
+
+// Query returns a query builder for PolicyModule.
+func (c *PolicyModuleClient) Query() *PolicyModuleQuery {
+	return &PolicyModuleQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePolicyModule},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PolicyModule entity by its id.
+func (c *PolicyModuleClient) Get(ctx context.Context, id string) (*PolicyModule, error) {
+	return c.Query().Where(policymodule.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PolicyModuleClient) GetX(ctx context.Context, id string) *PolicyModule {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PolicyModuleClient) Hooks() []Hook {
+	return c.hooks.PolicyModule
+}
+
+// Interceptors returns the client interceptors.
+func (c *PolicyModuleClient) Interceptors() []Interceptor {
+	return c.inters.PolicyModule
+}
+
+func (c *PolicyModuleClient) mutate(ctx context.Context, m *PolicyModuleMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PolicyModuleCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PolicyModuleUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PolicyModuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PolicyModuleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PolicyModule mutation op: %q", m.Op())
+	}
+}
+
+// PolicyVersionClient is a client for the PolicyVersion schema.
+type PolicyVersionClient struct {
+	config
+}
+
+// NewPolicyVersionClient returns a client for the PolicyVersion from the given config.
+func NewPolicyVersionClient(c config) *PolicyVersionClient {
+	return &PolicyVersionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `policyversion.Hooks(f(g(h())))`.
+func (c *PolicyVersionClient) Use(hooks ...Hook) {
+	c.hooks.PolicyVersion = append(c.hooks.PolicyVersion, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `policyversion.Intercept(f(g(h())))`.
+func (c *PolicyVersionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PolicyVersion = append(c.inters.PolicyVersion, interceptors...)
+}
+
+// Create returns a builder for creating a PolicyVersion entity.
+func (c *PolicyVersionClient) Create() *PolicyVersionCreate {
+	mutation := newPolicyVersionMutation(c.config, OpCreate)
+	return &PolicyVersionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PolicyVersion entities.
+func (c *PolicyVersionClient) CreateBulk(builders ...*PolicyVersionCreate) *PolicyVersionCreateBulk {
+	return &PolicyVersionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PolicyVersionClient) MapCreateBulk(slice any, setFunc func(*PolicyVersionCreate, int)) *PolicyVersionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PolicyVersionCreateBulk{err: fmt.Errorf("calling to PolicyVersionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PolicyVersionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PolicyVersionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PolicyVersion.
+func (c *PolicyVersionClient) Update() *PolicyVersionUpdate {
+	mutation := newPolicyVersionMutation(c.config, OpUpdate)
+	return &PolicyVersionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PolicyVersionClient) UpdateOne(_m *PolicyVersion) *PolicyVersionUpdateOne {
+	mutation := newPolicyVersionMutation(c.config, OpUpdateOne, withPolicyVersion(_m))
+	return &PolicyVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PolicyVersionClient) UpdateOneID(id string) *PolicyVersionUpdateOne {
+	mutation := newPolicyVersionMutation(c.config, OpUpdateOne, withPolicyVersionID(id))
+	return &PolicyVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PolicyVersion.
+func (c *PolicyVersionClient) Delete() *PolicyVersionDelete {
+	mutation := newPolicyVersionMutation(c.config, OpDelete)
+	return &PolicyVersionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PolicyVersionClient) DeleteOne(_m *PolicyVersion) *PolicyVersionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PolicyVersionClient) DeleteOneID(id string) *PolicyVersionDeleteOne {
+	builder := c.Delete().Where(policyversion.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PolicyVersionDeleteOne{builder}
+}
+
+// Query returns a query builder for PolicyVersion.
+func (c *PolicyVersionClient) Query() *PolicyVersionQuery {
+	return &PolicyVersionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePolicyVersion},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PolicyVersion entity by its id.
+func (c *PolicyVersionClient) Get(ctx context.Context, id string) (*PolicyVersion, error) {
+	return c.Query().Where(policyversion.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PolicyVersionClient) GetX(ctx context.Context, id string) *PolicyVersion {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PolicyVersionClient) Hooks() []Hook {
+	return c.hooks.PolicyVersion
+}
+
+// Interceptors returns the client interceptors.
+func (c *PolicyVersionClient) Interceptors() []Interceptor {
+	return c.inters.PolicyVersion
+}
+
+func (c *PolicyVersionClient) mutate(ctx context.Context, m *PolicyVersionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PolicyVersionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PolicyVersionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PolicyVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PolicyVersionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PolicyVersion mutation op: %q", m.Op())
+	}
+}
+
 // PrincipalClient is a client for the Principal schema.
 type PrincipalClient struct {
 	config
@@ -935,6 +1368,139 @@ func (c *ProvisioningRunClient) mutate(ctx context.Context, m *ProvisioningRunMu
 		return (&ProvisioningRunDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown ProvisioningRun mutation op: %q", m.Op())
+	}
+}
+
+// RBACPolicyClient is a client for the RBACPolicy schema.
+type RBACPolicyClient struct {
+	config
+}
+
+// NewRBACPolicyClient returns a client for the RBACPolicy from the given config.
+func NewRBACPolicyClient(c config) *RBACPolicyClient {
+	return &RBACPolicyClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `rbacpolicy.Hooks(f(g(h())))`.
+func (c *RBACPolicyClient) Use(hooks ...Hook) {
+	c.hooks.RBACPolicy = append(c.hooks.RBACPolicy, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `rbacpolicy.Intercept(f(g(h())))`.
+func (c *RBACPolicyClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RBACPolicy = append(c.inters.RBACPolicy, interceptors...)
+}
+
+// Create returns a builder for creating a RBACPolicy entity.
+func (c *RBACPolicyClient) Create() *RBACPolicyCreate {
+	mutation := newRBACPolicyMutation(c.config, OpCreate)
+	return &RBACPolicyCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RBACPolicy entities.
+func (c *RBACPolicyClient) CreateBulk(builders ...*RBACPolicyCreate) *RBACPolicyCreateBulk {
+	return &RBACPolicyCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RBACPolicyClient) MapCreateBulk(slice any, setFunc func(*RBACPolicyCreate, int)) *RBACPolicyCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RBACPolicyCreateBulk{err: fmt.Errorf("calling to RBACPolicyClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RBACPolicyCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RBACPolicyCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RBACPolicy.
+func (c *RBACPolicyClient) Update() *RBACPolicyUpdate {
+	mutation := newRBACPolicyMutation(c.config, OpUpdate)
+	return &RBACPolicyUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RBACPolicyClient) UpdateOne(_m *RBACPolicy) *RBACPolicyUpdateOne {
+	mutation := newRBACPolicyMutation(c.config, OpUpdateOne, withRBACPolicy(_m))
+	return &RBACPolicyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RBACPolicyClient) UpdateOneID(id string) *RBACPolicyUpdateOne {
+	mutation := newRBACPolicyMutation(c.config, OpUpdateOne, withRBACPolicyID(id))
+	return &RBACPolicyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RBACPolicy.
+func (c *RBACPolicyClient) Delete() *RBACPolicyDelete {
+	mutation := newRBACPolicyMutation(c.config, OpDelete)
+	return &RBACPolicyDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RBACPolicyClient) DeleteOne(_m *RBACPolicy) *RBACPolicyDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RBACPolicyClient) DeleteOneID(id string) *RBACPolicyDeleteOne {
+	builder := c.Delete().Where(rbacpolicy.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RBACPolicyDeleteOne{builder}
+}
+
+// Query returns a query builder for RBACPolicy.
+func (c *RBACPolicyClient) Query() *RBACPolicyQuery {
+	return &RBACPolicyQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRBACPolicy},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RBACPolicy entity by its id.
+func (c *RBACPolicyClient) Get(ctx context.Context, id string) (*RBACPolicy, error) {
+	return c.Query().Where(rbacpolicy.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RBACPolicyClient) GetX(ctx context.Context, id string) *RBACPolicy {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *RBACPolicyClient) Hooks() []Hook {
+	return c.hooks.RBACPolicy
+}
+
+// Interceptors returns the client interceptors.
+func (c *RBACPolicyClient) Interceptors() []Interceptor {
+	return c.inters.RBACPolicy
+}
+
+func (c *RBACPolicyClient) mutate(ctx context.Context, m *RBACPolicyMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RBACPolicyCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RBACPolicyUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RBACPolicyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RBACPolicyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RBACPolicy mutation op: %q", m.Op())
 	}
 }
 
@@ -1223,12 +1789,12 @@ func (c *TokenClient) mutate(ctx context.Context, m *TokenMutation) (Value, erro
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditEvent, DataProduct, Domain, Principal, ProvisioningRun, RoleBinding,
-		Token []ent.Hook
+		AuditEvent, DataProduct, Domain, PolicyDecision, PolicyModule, PolicyVersion,
+		Principal, ProvisioningRun, RBACPolicy, RoleBinding, Token []ent.Hook
 	}
 	inters struct {
-		AuditEvent, DataProduct, Domain, Principal, ProvisioningRun, RoleBinding,
-		Token []ent.Interceptor
+		AuditEvent, DataProduct, Domain, PolicyDecision, PolicyModule, PolicyVersion,
+		Principal, ProvisioningRun, RBACPolicy, RoleBinding, Token []ent.Interceptor
 	}
 )
 

@@ -15,8 +15,12 @@ import (
 	"github.com/meshplane/meshplane/server/ent/auditevent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/domain"
+	"github.com/meshplane/meshplane/server/ent/policydecision"
+	"github.com/meshplane/meshplane/server/ent/policymodule"
+	"github.com/meshplane/meshplane/server/ent/policyversion"
 	"github.com/meshplane/meshplane/server/ent/principal"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
+	"github.com/meshplane/meshplane/server/ent/rbacpolicy"
 	"github.com/meshplane/meshplane/server/ent/rolebinding"
 	"github.com/meshplane/meshplane/server/ent/token"
 )
@@ -82,8 +86,12 @@ func checkColumn(t, c string) error {
 			auditevent.Table:      auditevent.ValidColumn,
 			dataproduct.Table:     dataproduct.ValidColumn,
 			domain.Table:          domain.ValidColumn,
+			policydecision.Table:  policydecision.ValidColumn,
+			policymodule.Table:    policymodule.ValidColumn,
+			policyversion.Table:   policyversion.ValidColumn,
 			principal.Table:       principal.ValidColumn,
 			provisioningrun.Table: provisioningrun.ValidColumn,
+			rbacpolicy.Table:      rbacpolicy.ValidColumn,
 			rolebinding.Table:     rolebinding.ValidColumn,
 			token.Table:           token.ValidColumn,
 		})

@@ -9,8 +9,12 @@ import (
 	"github.com/meshplane/meshplane/server/ent/auditevent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/domain"
+	"github.com/meshplane/meshplane/server/ent/policydecision"
+	"github.com/meshplane/meshplane/server/ent/policymodule"
+	"github.com/meshplane/meshplane/server/ent/policyversion"
 	"github.com/meshplane/meshplane/server/ent/principal"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
+	"github.com/meshplane/meshplane/server/ent/rbacpolicy"
 	"github.com/meshplane/meshplane/server/ent/rolebinding"
 	"github.com/meshplane/meshplane/server/ent/token"
 )
@@ -194,6 +198,189 @@ func init() {
 	// domain.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	domain.IDValidator = func() func(string) error {
 		validators := domainDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	policydecisionMixin := schema.PolicyDecision{}.Mixin()
+	policydecisionMixinFields0 := policydecisionMixin[0].Fields()
+	_ = policydecisionMixinFields0
+	policydecisionFields := schema.PolicyDecision{}.Fields()
+	_ = policydecisionFields
+	// policydecisionDescTime is the schema descriptor for time field.
+	policydecisionDescTime := policydecisionFields[0].Descriptor()
+	// policydecision.DefaultTime holds the default value on creation for the time field.
+	policydecision.DefaultTime = policydecisionDescTime.Default.(func() time.Time)
+	// policydecisionDescDomain is the schema descriptor for domain field.
+	policydecisionDescDomain := policydecisionFields[2].Descriptor()
+	// policydecision.DomainValidator is a validator for the "domain" field. It is called by the builders before save.
+	policydecision.DomainValidator = policydecisionDescDomain.Validators[0].(func(string) error)
+	// policydecisionDescProduct is the schema descriptor for product field.
+	policydecisionDescProduct := policydecisionFields[3].Descriptor()
+	// policydecision.ProductValidator is a validator for the "product" field. It is called by the builders before save.
+	policydecision.ProductValidator = policydecisionDescProduct.Validators[0].(func(string) error)
+	// policydecisionDescActor is the schema descriptor for actor field.
+	policydecisionDescActor := policydecisionFields[5].Descriptor()
+	// policydecision.DefaultActor holds the default value on creation for the actor field.
+	policydecision.DefaultActor = policydecisionDescActor.Default.(string)
+	// policydecisionDescFailedClosed is the schema descriptor for failed_closed field.
+	policydecisionDescFailedClosed := policydecisionFields[9].Descriptor()
+	// policydecision.DefaultFailedClosed holds the default value on creation for the failed_closed field.
+	policydecision.DefaultFailedClosed = policydecisionDescFailedClosed.Default.(bool)
+	// policydecisionDescError is the schema descriptor for error field.
+	policydecisionDescError := policydecisionFields[11].Descriptor()
+	// policydecision.DefaultError holds the default value on creation for the error field.
+	policydecision.DefaultError = policydecisionDescError.Default.(string)
+	// policydecisionDescID is the schema descriptor for id field.
+	policydecisionDescID := policydecisionMixinFields0[0].Descriptor()
+	// policydecision.DefaultID holds the default value on creation for the id field.
+	policydecision.DefaultID = policydecisionDescID.Default.(func() string)
+	// policydecision.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	policydecision.IDValidator = func() func(string) error {
+		validators := policydecisionDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	policymoduleMixin := schema.PolicyModule{}.Mixin()
+	policymoduleMixinFields0 := policymoduleMixin[0].Fields()
+	_ = policymoduleMixinFields0
+	policymoduleMixinFields1 := policymoduleMixin[1].Fields()
+	_ = policymoduleMixinFields1
+	policymoduleMixinFields2 := policymoduleMixin[2].Fields()
+	_ = policymoduleMixinFields2
+	policymoduleFields := schema.PolicyModule{}.Fields()
+	_ = policymoduleFields
+	// policymoduleDescCreateTime is the schema descriptor for create_time field.
+	policymoduleDescCreateTime := policymoduleMixinFields1[0].Descriptor()
+	// policymodule.DefaultCreateTime holds the default value on creation for the create_time field.
+	policymodule.DefaultCreateTime = policymoduleDescCreateTime.Default.(func() time.Time)
+	// policymoduleDescUpdateTime is the schema descriptor for update_time field.
+	policymoduleDescUpdateTime := policymoduleMixinFields1[1].Descriptor()
+	// policymodule.DefaultUpdateTime holds the default value on creation for the update_time field.
+	policymodule.DefaultUpdateTime = policymoduleDescUpdateTime.Default.(func() time.Time)
+	// policymodule.UpdateDefaultUpdateTime holds the default value on update for the update_time field.
+	policymodule.UpdateDefaultUpdateTime = policymoduleDescUpdateTime.UpdateDefault.(func() time.Time)
+	// policymoduleDescVersion is the schema descriptor for version field.
+	policymoduleDescVersion := policymoduleMixinFields2[0].Descriptor()
+	// policymodule.DefaultVersion holds the default value on creation for the version field.
+	policymodule.DefaultVersion = policymoduleDescVersion.Default.(int64)
+	// policymodule.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	policymodule.VersionValidator = policymoduleDescVersion.Validators[0].(func(int64) error)
+	// policymoduleDescName is the schema descriptor for name field.
+	policymoduleDescName := policymoduleFields[0].Descriptor()
+	// policymodule.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	policymodule.NameValidator = func() func(string) error {
+		validators := policymoduleDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// policymoduleDescDescription is the schema descriptor for description field.
+	policymoduleDescDescription := policymoduleFields[1].Descriptor()
+	// policymodule.DefaultDescription holds the default value on creation for the description field.
+	policymodule.DefaultDescription = policymoduleDescDescription.Default.(string)
+	// policymodule.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	policymodule.DescriptionValidator = policymoduleDescDescription.Validators[0].(func(string) error)
+	// policymoduleDescDraftUpdatedBy is the schema descriptor for draft_updated_by field.
+	policymoduleDescDraftUpdatedBy := policymoduleFields[3].Descriptor()
+	// policymodule.DefaultDraftUpdatedBy holds the default value on creation for the draft_updated_by field.
+	policymodule.DefaultDraftUpdatedBy = policymoduleDescDraftUpdatedBy.Default.(string)
+	// policymoduleDescPublishedVersion is the schema descriptor for published_version field.
+	policymoduleDescPublishedVersion := policymoduleFields[4].Descriptor()
+	// policymodule.DefaultPublishedVersion holds the default value on creation for the published_version field.
+	policymodule.DefaultPublishedVersion = policymoduleDescPublishedVersion.Default.(int)
+	// policymodule.PublishedVersionValidator is a validator for the "published_version" field. It is called by the builders before save.
+	policymodule.PublishedVersionValidator = policymoduleDescPublishedVersion.Validators[0].(func(int) error)
+	// policymoduleDescID is the schema descriptor for id field.
+	policymoduleDescID := policymoduleMixinFields0[0].Descriptor()
+	// policymodule.DefaultID holds the default value on creation for the id field.
+	policymodule.DefaultID = policymoduleDescID.Default.(func() string)
+	// policymodule.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	policymodule.IDValidator = func() func(string) error {
+		validators := policymoduleDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	policyversionMixin := schema.PolicyVersion{}.Mixin()
+	policyversionMixinFields0 := policyversionMixin[0].Fields()
+	_ = policyversionMixinFields0
+	policyversionFields := schema.PolicyVersion{}.Fields()
+	_ = policyversionFields
+	// policyversionDescModule is the schema descriptor for module field.
+	policyversionDescModule := policyversionFields[0].Descriptor()
+	// policyversion.ModuleValidator is a validator for the "module" field. It is called by the builders before save.
+	policyversion.ModuleValidator = func() func(string) error {
+		validators := policyversionDescModule.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(module string) error {
+			for _, fn := range fns {
+				if err := fn(module); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// policyversionDescNumber is the schema descriptor for number field.
+	policyversionDescNumber := policyversionFields[1].Descriptor()
+	// policyversion.NumberValidator is a validator for the "number" field. It is called by the builders before save.
+	policyversion.NumberValidator = policyversionDescNumber.Validators[0].(func(int) error)
+	// policyversionDescPublishTime is the schema descriptor for publish_time field.
+	policyversionDescPublishTime := policyversionFields[6].Descriptor()
+	// policyversion.DefaultPublishTime holds the default value on creation for the publish_time field.
+	policyversion.DefaultPublishTime = policyversionDescPublishTime.Default.(func() time.Time)
+	// policyversionDescRestoredFrom is the schema descriptor for restored_from field.
+	policyversionDescRestoredFrom := policyversionFields[7].Descriptor()
+	// policyversion.DefaultRestoredFrom holds the default value on creation for the restored_from field.
+	policyversion.DefaultRestoredFrom = policyversionDescRestoredFrom.Default.(int)
+	// policyversionDescID is the schema descriptor for id field.
+	policyversionDescID := policyversionMixinFields0[0].Descriptor()
+	// policyversion.DefaultID holds the default value on creation for the id field.
+	policyversion.DefaultID = policyversionDescID.Default.(func() string)
+	// policyversion.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	policyversion.IDValidator = func() func(string) error {
+		validators := policyversionDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
@@ -392,6 +579,55 @@ func init() {
 	// provisioningrun.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	provisioningrun.IDValidator = func() func(string) error {
 		validators := provisioningrunDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	rbacpolicyMixin := schema.RBACPolicy{}.Mixin()
+	rbacpolicyMixinFields0 := rbacpolicyMixin[0].Fields()
+	_ = rbacpolicyMixinFields0
+	rbacpolicyMixinFields1 := rbacpolicyMixin[1].Fields()
+	_ = rbacpolicyMixinFields1
+	rbacpolicyMixinFields2 := rbacpolicyMixin[2].Fields()
+	_ = rbacpolicyMixinFields2
+	rbacpolicyFields := schema.RBACPolicy{}.Fields()
+	_ = rbacpolicyFields
+	// rbacpolicyDescCreateTime is the schema descriptor for create_time field.
+	rbacpolicyDescCreateTime := rbacpolicyMixinFields1[0].Descriptor()
+	// rbacpolicy.DefaultCreateTime holds the default value on creation for the create_time field.
+	rbacpolicy.DefaultCreateTime = rbacpolicyDescCreateTime.Default.(func() time.Time)
+	// rbacpolicyDescUpdateTime is the schema descriptor for update_time field.
+	rbacpolicyDescUpdateTime := rbacpolicyMixinFields1[1].Descriptor()
+	// rbacpolicy.DefaultUpdateTime holds the default value on creation for the update_time field.
+	rbacpolicy.DefaultUpdateTime = rbacpolicyDescUpdateTime.Default.(func() time.Time)
+	// rbacpolicy.UpdateDefaultUpdateTime holds the default value on update for the update_time field.
+	rbacpolicy.UpdateDefaultUpdateTime = rbacpolicyDescUpdateTime.UpdateDefault.(func() time.Time)
+	// rbacpolicyDescVersion is the schema descriptor for version field.
+	rbacpolicyDescVersion := rbacpolicyMixinFields2[0].Descriptor()
+	// rbacpolicy.DefaultVersion holds the default value on creation for the version field.
+	rbacpolicy.DefaultVersion = rbacpolicyDescVersion.Default.(int64)
+	// rbacpolicy.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	rbacpolicy.VersionValidator = rbacpolicyDescVersion.Validators[0].(func(int64) error)
+	// rbacpolicyDescUpdatedBy is the schema descriptor for updated_by field.
+	rbacpolicyDescUpdatedBy := rbacpolicyFields[1].Descriptor()
+	// rbacpolicy.DefaultUpdatedBy holds the default value on creation for the updated_by field.
+	rbacpolicy.DefaultUpdatedBy = rbacpolicyDescUpdatedBy.Default.(string)
+	// rbacpolicyDescID is the schema descriptor for id field.
+	rbacpolicyDescID := rbacpolicyMixinFields0[0].Descriptor()
+	// rbacpolicy.DefaultID holds the default value on creation for the id field.
+	rbacpolicy.DefaultID = rbacpolicyDescID.Default.(func() string)
+	// rbacpolicy.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	rbacpolicy.IDValidator = func() func(string) error {
+		validators := rbacpolicyDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

@@ -20,10 +20,18 @@ type Tx struct {
 	DataProduct *DataProductClient
 	// Domain is the client for interacting with the Domain builders.
 	Domain *DomainClient
+	// PolicyDecision is the client for interacting with the PolicyDecision builders.
+	PolicyDecision *PolicyDecisionClient
+	// PolicyModule is the client for interacting with the PolicyModule builders.
+	PolicyModule *PolicyModuleClient
+	// PolicyVersion is the client for interacting with the PolicyVersion builders.
+	PolicyVersion *PolicyVersionClient
 	// Principal is the client for interacting with the Principal builders.
 	Principal *PrincipalClient
 	// ProvisioningRun is the client for interacting with the ProvisioningRun builders.
 	ProvisioningRun *ProvisioningRunClient
+	// RBACPolicy is the client for interacting with the RBACPolicy builders.
+	RBACPolicy *RBACPolicyClient
 	// RoleBinding is the client for interacting with the RoleBinding builders.
 	RoleBinding *RoleBindingClient
 	// Token is the client for interacting with the Token builders.
@@ -162,8 +170,12 @@ func (tx *Tx) init() {
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.DataProduct = NewDataProductClient(tx.config)
 	tx.Domain = NewDomainClient(tx.config)
+	tx.PolicyDecision = NewPolicyDecisionClient(tx.config)
+	tx.PolicyModule = NewPolicyModuleClient(tx.config)
+	tx.PolicyVersion = NewPolicyVersionClient(tx.config)
 	tx.Principal = NewPrincipalClient(tx.config)
 	tx.ProvisioningRun = NewProvisioningRunClient(tx.config)
+	tx.RBACPolicy = NewRBACPolicyClient(tx.config)
 	tx.RoleBinding = NewRoleBindingClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)
 }

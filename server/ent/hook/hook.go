@@ -45,6 +45,42 @@ func (f DomainFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DomainMutation", m)
 }
 
+// The PolicyDecisionFunc type is an adapter to allow the use of ordinary
+// function as PolicyDecision mutator.
+type PolicyDecisionFunc func(context.Context, *ent.PolicyDecisionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PolicyDecisionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PolicyDecisionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PolicyDecisionMutation", m)
+}
+
+// The PolicyModuleFunc type is an adapter to allow the use of ordinary
+// function as PolicyModule mutator.
+type PolicyModuleFunc func(context.Context, *ent.PolicyModuleMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PolicyModuleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PolicyModuleMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PolicyModuleMutation", m)
+}
+
+// The PolicyVersionFunc type is an adapter to allow the use of ordinary
+// function as PolicyVersion mutator.
+type PolicyVersionFunc func(context.Context, *ent.PolicyVersionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PolicyVersionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PolicyVersionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PolicyVersionMutation", m)
+}
+
 // The PrincipalFunc type is an adapter to allow the use of ordinary
 // function as Principal mutator.
 type PrincipalFunc func(context.Context, *ent.PrincipalMutation) (ent.Value, error)
@@ -67,6 +103,18 @@ func (f ProvisioningRunFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Va
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProvisioningRunMutation", m)
+}
+
+// The RBACPolicyFunc type is an adapter to allow the use of ordinary
+// function as RBACPolicy mutator.
+type RBACPolicyFunc func(context.Context, *ent.RBACPolicyMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RBACPolicyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RBACPolicyMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RBACPolicyMutation", m)
 }
 
 // The RoleBindingFunc type is an adapter to allow the use of ordinary

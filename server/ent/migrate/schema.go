@@ -116,6 +116,79 @@ var (
 		Columns:    DomainsColumns,
 		PrimaryKey: []*schema.Column{DomainsColumns[0]},
 	}
+	// PolicyDecisionsColumns holds the columns for the "policy_decisions" table.
+	PolicyDecisionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 36},
+		{Name: "time", Type: field.TypeTime},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"admission", "masking"}},
+		{Name: "domain", Type: field.TypeString, Size: 63},
+		{Name: "product", Type: field.TypeString, Size: 63},
+		{Name: "trigger", Type: field.TypeString},
+		{Name: "actor", Type: field.TypeString, Default: ""},
+		{Name: "policy_version", Type: field.TypeString},
+		{Name: "input_digest", Type: field.TypeString},
+		{Name: "allowed", Type: field.TypeBool},
+		{Name: "failed_closed", Type: field.TypeBool, Default: false},
+		{Name: "result", Type: field.TypeString, Size: 2147483647},
+		{Name: "error", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "duration_us", Type: field.TypeInt64},
+	}
+	// PolicyDecisionsTable holds the schema information for the "policy_decisions" table.
+	PolicyDecisionsTable = &schema.Table{
+		Name:       "policy_decisions",
+		Columns:    PolicyDecisionsColumns,
+		PrimaryKey: []*schema.Column{PolicyDecisionsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "policydecision_domain_product_time",
+				Unique:  false,
+				Columns: []*schema.Column{PolicyDecisionsColumns[3], PolicyDecisionsColumns[4], PolicyDecisionsColumns[1]},
+			},
+		},
+	}
+	// PolicyModulesColumns holds the columns for the "policy_modules" table.
+	PolicyModulesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 36},
+		{Name: "create_time", Type: field.TypeTime},
+		{Name: "update_time", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt64, Default: 1},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 63},
+		{Name: "description", Type: field.TypeString, Size: 1024, Default: ""},
+		{Name: "draft", Type: field.TypeJSON},
+		{Name: "draft_updated_by", Type: field.TypeString, Default: ""},
+		{Name: "published_version", Type: field.TypeInt, Default: 0},
+	}
+	// PolicyModulesTable holds the schema information for the "policy_modules" table.
+	PolicyModulesTable = &schema.Table{
+		Name:       "policy_modules",
+		Columns:    PolicyModulesColumns,
+		PrimaryKey: []*schema.Column{PolicyModulesColumns[0]},
+	}
+	// PolicyVersionsColumns holds the columns for the "policy_versions" table.
+	PolicyVersionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 36},
+		{Name: "module", Type: field.TypeString, Size: 63},
+		{Name: "number", Type: field.TypeInt},
+		{Name: "files", Type: field.TypeJSON},
+		{Name: "digest", Type: field.TypeString},
+		{Name: "message", Type: field.TypeString, Size: 2147483647},
+		{Name: "published_by", Type: field.TypeString},
+		{Name: "publish_time", Type: field.TypeTime},
+		{Name: "restored_from", Type: field.TypeInt, Default: 0},
+	}
+	// PolicyVersionsTable holds the schema information for the "policy_versions" table.
+	PolicyVersionsTable = &schema.Table{
+		Name:       "policy_versions",
+		Columns:    PolicyVersionsColumns,
+		PrimaryKey: []*schema.Column{PolicyVersionsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "policyversion_module_number",
+				Unique:  true,
+				Columns: []*schema.Column{PolicyVersionsColumns[1], PolicyVersionsColumns[2]},
+			},
+		},
+	}
 	// PrincipalsColumns holds the columns for the "principals" table.
 	PrincipalsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 36},
@@ -176,6 +249,21 @@ var (
 				Columns: []*schema.Column{ProvisioningRunsColumns[9]},
 			},
 		},
+	}
+	// RbacPoliciesColumns holds the columns for the "rbac_policies" table.
+	RbacPoliciesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 36},
+		{Name: "create_time", Type: field.TypeTime},
+		{Name: "update_time", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt64, Default: 1},
+		{Name: "text", Type: field.TypeString, Size: 2147483647},
+		{Name: "updated_by", Type: field.TypeString, Default: ""},
+	}
+	// RbacPoliciesTable holds the schema information for the "rbac_policies" table.
+	RbacPoliciesTable = &schema.Table{
+		Name:       "rbac_policies",
+		Columns:    RbacPoliciesColumns,
+		PrimaryKey: []*schema.Column{RbacPoliciesColumns[0]},
 	}
 	// RoleBindingsColumns holds the columns for the "role_bindings" table.
 	RoleBindingsColumns = []*schema.Column{
@@ -241,8 +329,12 @@ var (
 		AuditEventsTable,
 		DataProductsTable,
 		DomainsTable,
+		PolicyDecisionsTable,
+		PolicyModulesTable,
+		PolicyVersionsTable,
 		PrincipalsTable,
 		ProvisioningRunsTable,
+		RbacPoliciesTable,
 		RoleBindingsTable,
 		TokensTable,
 	}

@@ -15,11 +15,23 @@ type DataProduct func(*sql.Selector)
 // Domain is the predicate function for domain builders.
 type Domain func(*sql.Selector)
 
+// PolicyDecision is the predicate function for policydecision builders.
+type PolicyDecision func(*sql.Selector)
+
+// PolicyModule is the predicate function for policymodule builders.
+type PolicyModule func(*sql.Selector)
+
+// PolicyVersion is the predicate function for policyversion builders.
+type PolicyVersion func(*sql.Selector)
+
 // Principal is the predicate function for principal builders.
 type Principal func(*sql.Selector)
 
 // ProvisioningRun is the predicate function for provisioningrun builders.
 type ProvisioningRun func(*sql.Selector)
+
+// RBACPolicy is the predicate function for rbacpolicy builders.
+type RBACPolicy func(*sql.Selector)
 
 // RoleBinding is the predicate function for rolebinding builders.
 type RoleBinding func(*sql.Selector)
