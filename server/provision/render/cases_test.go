@@ -160,6 +160,48 @@ func cases() []testCase {
 				},
 			},
 		}},
+		// Policy decides per sink: the requester's e-mail sits hashed in the
+		// topic but must not reach the search index, the phone number is
+		// blanked there, and the free-text body stays out of the warehouse.
+		{name: "sink-masks", in: Input{
+			Domain: "support", Product: "tickets", Env: sandboxEnv(),
+			Spec: normalized("support", "tickets", spec.Product{
+				Description: "Support tickets as opened by customers.",
+				Owner:       "support-team@example.com",
+				Source: spec.Source{
+					Kind: spec.SourcePostgres, Host: "helpdesk-db.internal", Port: 5432, Database: "helpdesk",
+					Tables: []string{"public.tickets"}, Username: "debezium", SecretRef: "env:HELPDESK_DB_PASSWORD",
+				},
+				Ports: []spec.OutputPort{{
+					Name: "tickets", Partitions: 3,
+					Fields: []spec.Field{
+						{Name: "id", Type: spec.TypeInt64, Classification: spec.ClassNone},
+						{Name: "subject", Type: spec.TypeString, Classification: spec.ClassInternal},
+						{Name: "body", Type: spec.TypeString, Classification: spec.ClassInternal},
+						{Name: "requester_email", Type: spec.TypeString, Classification: spec.ClassPII, Tags: []string{"email"}},
+						{Name: "requester_phone", Type: spec.TypeString, Nullable: true, Classification: spec.ClassPII},
+						{Name: "opened_at", Type: spec.TypeTimestamp, Classification: spec.ClassNone},
+					},
+				}},
+				Sinks: []spec.Sink{
+					{Name: "search", Elasticsearch: &spec.ElasticsearchSink{
+						URL: "https://search.internal:9200", Username: "indexer", SecretRef: "env:SEARCH_PASSWORD", IndexPrefix: "support",
+					}},
+					{Name: "warehouse", BigQuery: &spec.BigQuerySink{
+						Project: "acme-analytics", Dataset: "support_tickets", CredentialsRef: "vault:gcp/bigquery:key",
+					}},
+				},
+			}),
+			ConnectorConfig: map[string]map[string]string{
+				"support.tickets.source": {
+					"column.mask.hash.v2.SHA-256.with.salt.9f2c4e1a7b3d5f60": "public\\.tickets\\.requester_email",
+				},
+			},
+			SinkMasks: map[string]FieldMasks{
+				"search":    {Drop: []string{"requester_email"}, Mask: []string{"requester_phone"}},
+				"warehouse": {Drop: []string{"body"}},
+			},
+		}},
 		{name: "hostile", hostile: true, in: hostileInput()},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -82,7 +83,14 @@ type Input struct {
 	// ConnectorConfig holds extra settings merged into a connector's config,
 	// keyed by connector name; a later policy feature puts masking there.
 	ConnectorConfig map[string]map[string]string
+	// SinkMasks are per-sink field transforms, keyed by sink name: fields the sink's connector drops or masks after unwrapping the change event.
+	SinkMasks map[string]FieldMasks
 }
+
+// FieldMasks are the fields one sink's connector removes (Drop) or blanks to
+// their type's empty value (Mask) in every row it writes. A field in both is
+// dropped, the stricter of the two.
+type FieldMasks struct{ Drop, Mask []string }
 
 // Workspace is a rendered Terraform workspace: "main.tf.json" plus
 // "modules/<kind>/*.tf" for every module kind it uses, by slash-separated path.
@@ -225,6 +233,7 @@ func (r *renderer) build() {
 		r.sink(i, s)
 	}
 	r.checkConnectorConfig()
+	r.checkSinkMasks()
 	r.checkIdentifiers()
 }
 
@@ -492,8 +501,84 @@ func (r *renderer) sink(i int, s spec.Sink) {
 	if extra := r.in.ConnectorConfig[name]; len(extra) > 0 {
 		args["extra_config"] = extra
 	}
+	r.sinkMasks(i, s, ports, args)
 	args["depends_on"] = dependsOn(deps)
 	r.module(ident("sink", s.Name), kind, args)
+}
+
+// maskFieldRe is what a field name must look like to be listed in a field
+// transform: the list is comma separated, so a name holding a comma would
+// name other fields.
+var maskFieldRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// sinkMasks passes a sink's field transforms to its module: sorted, without
+// duplicates, and a field both dropped and masked only dropped.
+func (r *renderer) sinkMasks(i int, s spec.Sink, ports []string, args map[string]any) {
+	fm := r.in.SinkMasks[s.Name]
+	if len(fm.Drop) == 0 && len(fm.Mask) == 0 {
+		return
+	}
+	if s.Kind() == spec.SinkJDBC {
+		// The Debezium JDBC sink reads rows inside the change event's before
+		// and after structs; Kafka's field transforms see top-level fields
+		// only, so a drop would do nothing and a mask would fail every record.
+		r.v.Add(fmt.Sprintf("spec.sinks[%d]", i), "per-sink masking is not supported for jdbc sinks, which read the change event's before and after structs where field transforms cannot reach: the policy must decide fields %s at the topic",
+			strings.Join(slices.Compact(slices.Sorted(slices.Values(slices.Concat(fm.Drop, fm.Mask)))), ", "))
+		return
+	}
+	// Every field of the ports the sink consumes, with the types it has.
+	types := map[string][]spec.FieldType{}
+	for _, name := range ports {
+		for _, port := range r.in.Spec.Ports {
+			if port.Name != name {
+				continue
+			}
+			for _, f := range port.Fields {
+				types[f.Name] = append(types[f.Name], f.Type)
+			}
+		}
+	}
+	path := fmt.Sprintf("sinkMasks[%q]", s.Name)
+	check := func(list string, fields []string) []string {
+		var out []string
+		for j, f := range fields {
+			p := fmt.Sprintf("%s.%s[%d]", path, list, j)
+			switch {
+			case !maskFieldRe.MatchString(f):
+				r.v.Add(p, "%q is not a field name", f)
+			case types[f] == nil:
+				r.v.Add(p, "%q is not a field of the sink's ports (%s)", f, strings.Join(ports, ", "))
+			default:
+				out = append(out, f)
+			}
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	drop := check("drop", fm.Drop)
+	mask := slices.DeleteFunc(check("mask", fm.Mask), func(f string) bool { return slices.Contains(drop, f) })
+	for _, f := range mask {
+		// MaskField knows empty values for strings, numbers, booleans and
+		// dates only: a bytes value fails the record.
+		if slices.Contains(types[f], spec.TypeBytes) {
+			r.v.Add(fmt.Sprintf("%s.mask[%d]", path, slices.Index(fm.Mask, f)), "%q is a bytes field, which a sink cannot mask: drop it instead", f)
+		}
+	}
+	if len(drop) > 0 {
+		args["drop_fields"] = drop
+	}
+	if len(mask) > 0 {
+		args["mask_fields"] = mask
+	}
+}
+
+// checkSinkMasks reports field transforms for sinks the product does not have.
+func (r *renderer) checkSinkMasks() {
+	for _, name := range slices.Sorted(maps.Keys(r.in.SinkMasks)) {
+		if !slices.ContainsFunc(r.in.Spec.Sinks, func(s spec.Sink) bool { return s.Name == name }) {
+			r.v.Add(fmt.Sprintf("sinkMasks[%q]", name), "no sink of this product is named %q", name)
+		}
+	}
 }
 
 func (r *renderer) acl(id, principal, resourceType, resourceName string, operations ...string) {

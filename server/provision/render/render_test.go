@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/spec"
 	"github.com/meshplane/meshplane/terraform"
 )
 
@@ -521,4 +522,144 @@ func TestUnnormalizedPortTable(t *testing.T) {
 	if !equalJSON(mods["source"]["routes"], map[string]any{"public.orders": "sales.orders.orders.v1"}) {
 		t.Errorf("routes = %v", mods["source"]["routes"])
 	}
+}
+
+// sinkMasksCase is the golden case with per-sink field transforms.
+func sinkMasksCase(t *testing.T) Input {
+	t.Helper()
+	for _, tc := range cases() {
+		if tc.name == "sink-masks" {
+			return tc.in
+		}
+	}
+	t.Fatal("no sink-masks case")
+	return Input{}
+}
+
+func TestSinkMasks(t *testing.T) {
+	in := sinkMasksCase(t)
+	mods := modulesOf(t, mustRender(t, in))
+	search, warehouse := mods["sink__search"], mods["sink__warehouse"]
+	if !equalJSON(search["drop_fields"], []string{"requester_email"}) || !equalJSON(search["mask_fields"], []string{"requester_phone"}) {
+		t.Errorf("search drop_fields %v, mask_fields %v", search["drop_fields"], search["mask_fields"])
+	}
+	if !equalJSON(warehouse["drop_fields"], []string{"body"}) {
+		t.Errorf("warehouse drop_fields %v", warehouse["drop_fields"])
+	}
+	if _, ok := warehouse["mask_fields"]; ok {
+		t.Error("a sink without fields to mask got mask_fields")
+	}
+
+	// Lists are sorted and without duplicates; a field both dropped and
+	// masked is only dropped; a sink with empty lists gets no arguments.
+	in.SinkMasks = map[string]FieldMasks{
+		"search": {
+			Drop: []string{"requester_phone", "requester_email", "requester_phone"},
+			Mask: []string{"subject", "requester_phone", "body", "subject"},
+		},
+		"warehouse": {Drop: []string{}, Mask: nil},
+	}
+	mods = modulesOf(t, mustRender(t, in))
+	search, warehouse = mods["sink__search"], mods["sink__warehouse"]
+	if !equalJSON(search["drop_fields"], []string{"requester_email", "requester_phone"}) {
+		t.Errorf("drop_fields = %v", search["drop_fields"])
+	}
+	if !equalJSON(search["mask_fields"], []string{"body", "subject"}) {
+		t.Errorf("mask_fields = %v", search["mask_fields"])
+	}
+	for _, arg := range []string{"drop_fields", "mask_fields"} {
+		if _, ok := warehouse[arg]; ok {
+			t.Errorf("a sink with empty field lists got %s", arg)
+		}
+	}
+}
+
+func TestSinkMasksRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*Input)
+		path   string
+		want   string
+	}{
+		{"unknown sink", func(in *Input) {
+			in.SinkMasks["archive"] = FieldMasks{Drop: []string{"body"}}
+		}, `sinkMasks["archive"]`, `no sink of this product is named "archive"`},
+		{"unknown field", func(in *Input) {
+			in.SinkMasks["search"] = FieldMasks{Drop: []string{"requester_email"}, Mask: []string{"requester_phone", "requester_name"}}
+		}, `sinkMasks["search"].mask[1]`, `"requester_name" is not a field of the sink's ports (tickets)`},
+		{"field of a port the sink does not read", func(in *Input) {
+			in.Spec.Ports = append(in.Spec.Ports, spec.OutputPort{
+				Name: "comments", Table: "public.comments", MajorVersion: 1, Partitions: 1,
+				Fields: []spec.Field{{Name: "author_email", Type: spec.TypeString, Classification: spec.ClassPII}},
+			})
+			in.Spec.Ports[0].Table = "public.tickets"
+			in.Spec.Source.Tables = []string{"public.tickets", "public.comments"}
+			in.Spec.Sinks[0].Ports = []string{"tickets"}
+			in.SinkMasks["search"] = FieldMasks{Drop: []string{"author_email"}}
+		}, `sinkMasks["search"].drop[0]`, `"author_email" is not a field of the sink's ports (tickets)`},
+		{"not a field name", func(in *Input) {
+			in.SinkMasks["warehouse"] = FieldMasks{Drop: []string{"body,subject"}}
+		}, `sinkMasks["warehouse"].drop[0]`, `"body,subject" is not a field name`},
+		{"bytes field masked", func(in *Input) {
+			in.Spec.Ports[0].Fields = append(in.Spec.Ports[0].Fields, spec.Field{Name: "attachment", Type: spec.TypeBytes, Classification: spec.ClassSensitive})
+			in.SinkMasks["warehouse"] = FieldMasks{Drop: []string{"body"}, Mask: []string{"attachment"}}
+		}, `sinkMasks["warehouse"].mask[0]`, `"attachment" is a bytes field, which a sink cannot mask: drop it instead`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := sinkMasksCase(t)
+			in.SinkMasks = maps.Clone(in.SinkMasks)
+			in.Spec.Ports = slices.Clone(in.Spec.Ports)
+			in.Spec.Ports[0].Fields = slices.Clone(in.Spec.Ports[0].Fields)
+			in.Spec.Sinks = slices.Clone(in.Spec.Sinks)
+			in.Spec.Source.Tables = slices.Clone(in.Spec.Source.Tables)
+			tc.change(&in)
+			checkViolation(t, in, tc.path, tc.want)
+		})
+	}
+
+	// A bytes field that is also dropped is only dropped: nothing to mask.
+	in := sinkMasksCase(t)
+	in.Spec.Ports = slices.Clone(in.Spec.Ports)
+	in.Spec.Ports[0].Fields = append(slices.Clone(in.Spec.Ports[0].Fields), spec.Field{Name: "attachment", Type: spec.TypeBytes})
+	in.SinkMasks = map[string]FieldMasks{"warehouse": {Drop: []string{"attachment"}, Mask: []string{"attachment"}}}
+	if got := modulesOf(t, mustRender(t, in))["sink__warehouse"]; !equalJSON(got["drop_fields"], []string{"attachment"}) || got["mask_fields"] != nil {
+		t.Errorf("drop_fields %v, mask_fields %v", got["drop_fields"], got["mask_fields"])
+	}
+}
+
+// TestSinkMasksJDBCRefused: the Debezium JDBC sink reads the change event's
+// before and after structs, where field transforms cannot reach, so
+// per-sink decisions for it are refused at the sink and left to the topic.
+func TestSinkMasksJDBCRefused(t *testing.T) {
+	in := cases()[1].in // mysql → s3 "lake" + jdbc "reporting"
+	in.SinkMasks = map[string]FieldMasks{
+		"lake":      {Drop: []string{"quantity"}},
+		"reporting": {Drop: []string{"warehouse_id"}, Mask: []string{"sku"}},
+	}
+	checkViolation(t, in, "spec.sinks[1]", "per-sink masking is not supported for jdbc sinks")
+	_, err := Render(in)
+	if !strings.Contains(err.Error(), "the policy must decide fields sku, warehouse_id at the topic") {
+		t.Errorf("Render error = %v, want the fields named and the topic as the place to decide them", err)
+	}
+	delete(in.SinkMasks, "reporting")
+	if got := modulesOf(t, mustRender(t, in))["sink__lake"]["drop_fields"]; !equalJSON(got, []string{"quantity"}) {
+		t.Errorf("s3 drop_fields = %v", got)
+	}
+}
+
+// checkViolation renders in and wants an invalid argument with a violation
+// at path whose message contains want.
+func checkViolation(t *testing.T, in Input, path, want string) {
+	t.Helper()
+	_, err := Render(in)
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Kind != errs.KindInvalidArgument {
+		t.Fatalf("Render error = %v, want an invalid argument", err)
+	}
+	for _, f := range e.Fields {
+		if f.Path == path && strings.Contains(f.Message, want) {
+			return
+		}
+	}
+	t.Errorf("violations %+v, want one at %s mentioning %q", e.Fields, path, want)
 }

@@ -2,15 +2,19 @@ package render
 
 import (
 	"encoding/json"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/meshplane/meshplane/server/sandbox/connectemu"
+	"github.com/meshplane/meshplane/terraform"
 	"github.com/meshplane/meshplane/terraform/tftest"
 )
 
@@ -119,10 +123,52 @@ func checkPlan(t *testing.T, tc testCase, plan planJSON) {
 		if cfg["errors.deadletterqueue.topic.name"] != DLQTopic(d, p, s.Name) || cfg["errors.tolerance"] != "all" {
 			t.Errorf("sink %s: dead-letter settings %q, %q", s.Name, cfg["errors.tolerance"], cfg["errors.deadletterqueue.topic.name"])
 		}
+		checkPlannedMasks(t, s.Name, tc.in.SinkMasks[s.Name], cfg)
 	}
 
 	if tc.hostile {
 		checkHostilePlan(t, tc.in, plan, src)
+	}
+}
+
+// checkPlannedMasks compares a sink's planned field transforms with its
+// masks: dropped, then masked, right after unwrap, and nothing at all for a
+// sink without masks.
+func checkPlannedMasks(t *testing.T, sink string, fm FieldMasks, cfg map[string]string) {
+	t.Helper()
+	drop := slices.Compact(slices.Sorted(slices.Values(fm.Drop)))
+	mask := slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(fm.Mask))), func(f string) bool { return slices.Contains(drop, f) })
+	want := map[string]string{}
+	chain := []string{"unwrap"}
+	if len(drop) > 0 {
+		chain = append(chain, "dropfields")
+		want["transforms.dropfields.type"] = "org.apache.kafka.connect.transforms.ReplaceField$Value"
+		want["transforms.dropfields.exclude"] = strings.Join(drop, ",")
+	}
+	if len(mask) > 0 {
+		chain = append(chain, "maskfields")
+		want["transforms.maskfields.type"] = "org.apache.kafka.connect.transforms.MaskField$Value"
+		want["transforms.maskfields.fields"] = strings.Join(mask, ",")
+		want["transforms.maskfields.predicate"] = "tombstone"
+		want["transforms.maskfields.negate"] = "true"
+		want["predicates"] = "tombstone"
+		want["predicates.tombstone.type"] = "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone"
+	}
+	got := map[string]string{}
+	for k, v := range cfg {
+		if strings.HasPrefix(k, "transforms.dropfields.") || strings.HasPrefix(k, "transforms.maskfields.") || strings.HasPrefix(k, "predicates") {
+			got[k] = v
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("sink %s: field transform settings %v, want %v", sink, got, want)
+	}
+	if _, ok := cfg["transforms.unwrap.type"]; !ok {
+		return // the JDBC sink has no transforms
+	}
+	if have := strings.Split(cfg["transforms"], ","); !slices.Equal(have[:min(len(have), len(chain))], chain) ||
+		slices.Contains(have[len(chain):], "dropfields") || slices.Contains(have[len(chain):], "maskfields") {
+		t.Errorf("sink %s: transforms %q, want it to start with %q", sink, cfg["transforms"], strings.Join(chain, ","))
 	}
 }
 
@@ -257,27 +303,7 @@ func TestApplyHostileConnectors(t *testing.T) {
 	in := hostileInput()
 	in.Env.ConnectURL = srv.URL
 	in.Env.Backend = Backend{}
-	ws := mustRender(t, in)
-
-	// Keep the connectors only: topics and ACLs would need a broker.
-	var doc map[string]any
-	if err := json.Unmarshal(ws.Files[MainFile], &doc); err != nil {
-		t.Fatal(err)
-	}
-	modules := doc["module"].(map[string]any)
-	for id, m := range modules {
-		if id != "source" && !strings.HasPrefix(id, "sink__") {
-			delete(modules, id)
-			continue
-		}
-		delete(m.(map[string]any), "depends_on")
-	}
-	delete(doc, "output")
-	main, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws.Files[MainFile] = main
+	ws := connectorsOnly(t, mustRender(t, in))
 
 	dir := t.TempDir()
 	tftest.WriteFiles(t, dir, ws.Files)
@@ -312,5 +338,147 @@ func TestApplyHostileConnectors(t *testing.T) {
 
 	if _, err := tools.Try(t, dir, env, "plan", "-input=false", "-no-color", "-detailed-exitcode"); err != nil {
 		t.Errorf("plan after apply is not empty: %v", err)
+	}
+}
+
+// connectorsOnly keeps a workspace's connectors: topics and ACLs would need a
+// broker.
+func connectorsOnly(t *testing.T, ws Workspace) Workspace {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(ws.Files[MainFile], &doc); err != nil {
+		t.Fatal(err)
+	}
+	modules := doc["module"].(map[string]any)
+	for id, m := range modules {
+		if id != "source" && !strings.HasPrefix(id, "sink__") {
+			delete(modules, id)
+			continue
+		}
+		delete(m.(map[string]any), "depends_on")
+	}
+	delete(doc, "output")
+	main, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := maps.Clone(ws.Files)
+	files[MainFile] = main
+	return Workspace{Files: files}
+}
+
+// TestApplySinkMasksToConnectEmulator applies the connectors of the golden
+// case with per-sink field transforms to the sandbox's Kafka Connect
+// emulator, which validates each config (transform classes and their
+// settings included) as a worker would, and then plans again: nothing
+// changes.
+func TestApplySinkMasksToConnectEmulator(t *testing.T) {
+	tools := tftest.Find(t)
+	emu, err := connectemu.New(connectemu.Config{Logger: slog.New(slog.DiscardHandler), WorkerID: "127.0.0.1:8083"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu.Handler())
+	defer srv.Close()
+
+	in := sinkMasksCase(t)
+	in.Env.ConnectURL = srv.URL
+	dir := t.TempDir()
+	tftest.WriteFiles(t, dir, connectorsOnly(t, mustRender(t, in)).Files)
+	env := tools.Env(t)
+	tools.Init(t, dir, env)
+	tools.Run(t, dir, env, "apply", "-input=false", "-no-color", "-auto-approve")
+	want := []string{SinkConnectorName(in.Domain, in.Product, "search"), SourceConnectorName(in.Domain, in.Product), SinkConnectorName(in.Domain, in.Product, "warehouse")}
+	if got := emu.Names(); !slices.Equal(got, want) {
+		t.Errorf("the emulator holds %v, want %v", got, want)
+	}
+	if _, err := tools.Try(t, dir, env, "plan", "-input=false", "-no-color", "-detailed-exitcode"); err != nil {
+		t.Errorf("plan after apply is not empty: %v", err)
+	}
+}
+
+// TestSinkMaskModuleGuards checks what the sink modules refuse about field
+// transforms: malformed or repeated names, a field both dropped and masked,
+// the S3 sink's partitioning field, and any at all for the JDBC sink.
+func TestSinkMaskModuleGuards(t *testing.T) {
+	tools := tftest.Find(t)
+	base := map[string]any{"name": "s.p.x", "topics": []string{"s.p.o.v1"}, "dlq_topic": "s.p.x.dlq"}
+	args := map[string]map[string]any{
+		"sink-bigquery":      {"project": "acme-analytics", "default_dataset": "sales", "keyfile": "$${vault:gcp/bq:key}"},
+		"sink-s3":            {"bucket": "acme-lake", "region": "eu-west-1"},
+		"sink-elasticsearch": {"connection_url": "https://search.internal:9200", "key_field": "id", "index_prefix": "crm"},
+		"sink-jdbc": {"connection_url": "jdbc:postgresql://dwh:5432/dwh", "connection_username": "loader",
+			"connection_password": "$${vault:db/dwh:password}"},
+	}
+	for _, tc := range []struct {
+		name, kind string
+		drop, mask []string
+		want       string // "" when valid
+		chain      string // the planned transforms when valid
+	}{
+		{"elasticsearch keyed with both", "sink-elasticsearch", []string{"email"}, []string{"phone"}, "", "unwrap,dropfields,maskfields,key,index"},
+		{"bigquery mask only", "sink-bigquery", nil, []string{"phone", "age"}, "", "unwrap,maskfields"},
+		{"s3 drop only", "sink-s3", []string{"email"}, nil, "", "unwrap,dropfields"},
+		{"field name with a comma", "sink-elasticsearch", []string{"email,phone"}, nil, "Fields to drop must be field names", ""},
+		{"field name starting with a digit", "sink-s3", nil, []string{"1st_line"}, "Fields to mask must be field names", ""},
+		{"field dropped twice", "sink-bigquery", []string{"email", "email"}, nil, "Fields to drop must not be listed twice", ""},
+		{"field masked twice", "sink-elasticsearch", nil, []string{"phone", "phone"}, "Fields to mask must not be listed twice", ""},
+		{"field dropped and masked", "sink-bigquery", []string{"email", "phone"}, []string{"phone"}, "A field is either dropped or masked, not both: phone.", ""},
+		{"s3 partitioning field masked", "sink-s3", nil, []string{"__source_ts_ms"}, "The timestamp field __source_ts_ms partitions the objects", ""},
+		{"jdbc drop", "sink-jdbc", []string{"email"}, nil, "per-sink drops are not supported, drop the fields at the topic instead", ""},
+		{"jdbc mask", "sink-jdbc", nil, []string{"phone"}, "per-sink masks are not supported, mask the fields at the topic instead", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			files, err := terraform.ModuleFiles(tc.kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := map[string][]byte{}
+			for name, b := range files {
+				all["m/"+name] = b
+			}
+			module := map[string]any{"source": "./m"}
+			maps.Copy(module, base)
+			maps.Copy(module, args[tc.kind])
+			if tc.drop != nil {
+				module["drop_fields"] = tc.drop
+			}
+			if tc.mask != nil {
+				module["mask_fields"] = tc.mask
+			}
+			root, err := json.Marshal(map[string]any{
+				"terraform": map[string]any{"required_providers": map[string]any{
+					"kafka-connect": map[string]any{"source": "mongey/kafka-connect", "version": ConnectProviderVersion},
+				}},
+				"provider": map[string]any{"kafka-connect": map[string]any{"url": "http://127.0.0.1:1"}},
+				"module":   map[string]any{"m": module},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all[MainFile] = root
+			dir := t.TempDir()
+			tftest.WriteFiles(t, dir, all)
+			env := tools.Env(t)
+			tools.Init(t, dir, env)
+			// Variable validation runs in validate, preconditions in plan.
+			_, err = tools.Try(t, dir, env, "validate", "-no-color")
+			if err == nil {
+				_, err = tools.Try(t, dir, env, "plan", "-input=false", "-no-color", "-refresh=false", "-out=plan.tfplan")
+			}
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused valid arguments: %v", err)
+			case tc.want != "" && err == nil:
+				t.Fatalf("accepted %s", tc.name)
+			case tc.want != "" && !strings.Contains(strings.Join(strings.Fields(err.Error()), " "), tc.want):
+				t.Fatalf("error does not mention %q: %v", tc.want, err)
+			case tc.want == "":
+				if got := showPlan(t, tools, dir, env).connectorConfig(t, "m")["transforms"]; got != tc.chain {
+					t.Errorf("transforms = %q, want %q", got, tc.chain)
+				}
+			}
+		})
 	}
 }

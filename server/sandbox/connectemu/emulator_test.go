@@ -217,6 +217,40 @@ func elasticsearchConfig() map[string]string {
 	}
 }
 
+// with returns a copy of base with each key set to its value, or removed
+// when the value is "<delete>".
+func with(base map[string]string, kv ...string) map[string]string {
+	c := maps.Clone(base)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "<delete>" {
+			delete(c, kv[i])
+		} else {
+			c[kv[i]] = kv[i+1]
+		}
+	}
+	return c
+}
+
+// withFieldMasks adds the transforms meshplane's sink modules render for
+// per-sink field decisions: drop and mask after unwrap, masking skipping
+// tombstones.
+func withFieldMasks(cfg map[string]string) map[string]string {
+	maps.Copy(cfg, map[string]string{
+		"transforms":             "unwrap,dropfields,maskfields",
+		"transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+		"transforms.unwrap.delete.tombstone.handling.mode": "rewrite",
+		"transforms.dropfields.type":                       "org.apache.kafka.connect.transforms.ReplaceField$Value",
+		"transforms.dropfields.exclude":                    "email,national_id",
+		"transforms.maskfields.type":                       "org.apache.kafka.connect.transforms.MaskField$Value",
+		"transforms.maskfields.fields":                     "phone",
+		"transforms.maskfields.predicate":                  "tombstone",
+		"transforms.maskfields.negate":                     "true",
+		"predicates":                                       "tombstone",
+		"predicates.tombstone.type":                        "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+	})
+	return cfg
+}
+
 func TestAcceptsValidConfigOfEachClass(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t, connectemu.Config{})
@@ -227,6 +261,13 @@ func TestAcceptsValidConfigOfEachClass(t *testing.T) {
 		"bq-sink":      bigQueryConfig(),
 		"s3-sink":      s3Config(),
 		"es-sink":      elasticsearchConfig(),
+		// Field transforms, a class named by its unique simple name, and
+		// ReplaceField's other settings.
+		"bq-sink-masked": withFieldMasks(bigQueryConfig()),
+		"es-sink-masked": with(withFieldMasks(elasticsearchConfig()),
+			"transforms", "unwrap,dropfields,maskfields,index",
+			"transforms.index.type", "RegexRouter", "transforms.index.regex", "(.*)", "transforms.index.replacement", "crm-$1",
+			"transforms.dropfields.renames", "postcode:zip,:blank"),
 	} {
 		r := w.create(name, cfg)
 		if r.code != http.StatusCreated {
@@ -247,17 +288,6 @@ func TestAcceptsValidConfigOfEachClass(t *testing.T) {
 
 func TestRejectsInvalidConfigs(t *testing.T) {
 	t.Parallel()
-	with := func(base map[string]string, kv ...string) map[string]string {
-		c := maps.Clone(base)
-		for i := 0; i+1 < len(kv); i += 2 {
-			if kv[i+1] == "<delete>" {
-				delete(c, kv[i])
-			} else {
-				c[kv[i]] = kv[i+1]
-			}
-		}
-		return c
-	}
 	tests := []struct {
 		name   string
 		config map[string]string
@@ -380,6 +410,49 @@ func TestRejectsInvalidConfigs(t *testing.T) {
 		{"duplicate transform alias",
 			with(postgresConfig(), "transforms", "unwrap, unwrap"),
 			[]string{"Invalid value [unwrap, unwrap] for configuration transforms: Duplicate alias provided."}},
+		{"unknown transformation class",
+			with(bigQueryConfig(), "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordStates"),
+			[]string{"Invalid value io.debezium.transforms.ExtractNewRecordStates for configuration transforms.unwrap.type: Class io.debezium.transforms.ExtractNewRecordStates could not be found."}},
+		{"abstract transformation",
+			with(withFieldMasks(elasticsearchConfig()), "transforms.maskfields.type", "org.apache.kafka.connect.transforms.MaskField"),
+			[]string{"Invalid value class org.apache.kafka.connect.transforms.MaskField for configuration transforms.maskfields.type: " +
+				"Transformation is abstract and cannot be created. Did you mean org.apache.kafka.connect.transforms.MaskField$Key, org.apache.kafka.connect.transforms.MaskField$Value?"}},
+		{"predicate as transformation and transformation as predicate",
+			with(withFieldMasks(bigQueryConfig()),
+				"transforms.dropfields.type", "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+				"predicates.tombstone.type", "org.apache.kafka.connect.transforms.Filter"),
+			[]string{
+				"Invalid value class org.apache.kafka.connect.transforms.predicates.RecordIsTombstone for configuration transforms.dropfields.type: Not a Transformation",
+				"Invalid value class org.apache.kafka.connect.transforms.Filter for configuration predicates.tombstone.type: Not a Predicate",
+			}},
+		{"unknown predicate class",
+			with(withFieldMasks(bigQueryConfig()), "predicates.tombstone.type", "org.apache.kafka.connect.transforms.predicates.IsTombstone"),
+			[]string{"Invalid value org.apache.kafka.connect.transforms.predicates.IsTombstone for configuration predicates.tombstone.type: Class org.apache.kafka.connect.transforms.predicates.IsTombstone could not be found."}},
+		{"mask without fields",
+			with(withFieldMasks(s3Config()), "transforms.maskfields.fields", "<delete>"),
+			[]string{"Missing required configuration \"transforms.maskfields.fields\" which has no default value."}},
+		{"mask with an empty list of fields",
+			with(withFieldMasks(s3Config()), "transforms.maskfields.fields", " "),
+			[]string{"Invalid value [] for configuration fields: Empty list"}},
+		{"mask with a blank replacement",
+			with(withFieldMasks(s3Config()), "transforms.maskfields.replacement", " "),
+			[]string{"Invalid value  for configuration replacement: String must be non-empty"}},
+		{"drop with the settings Kafka 4.0 removed",
+			with(withFieldMasks(elasticsearchConfig()), "transforms.dropfields.exclude", "<delete>",
+				"transforms.dropfields.blacklist", "email", "transforms.dropfields.whitelist", "id,name"),
+			[]string{
+				"'transforms.dropfields.blacklist' was removed in Apache Kafka 4.0, whose workers ignore it; use 'transforms.dropfields.exclude' instead",
+				"'transforms.dropfields.whitelist' was removed in Apache Kafka 4.0, whose workers ignore it; use 'transforms.dropfields.include' instead",
+			}},
+		{"drop with an invalid rename",
+			with(withFieldMasks(elasticsearchConfig()), "transforms.dropfields.renames", "postcode:zip, phone"),
+			[]string{"Invalid value [postcode:zip, phone] for configuration renames: Invalid rename mapping: phone"}},
+		{"mask with a predicate nobody defined",
+			with(withFieldMasks(bigQueryConfig()), "predicates", "<delete>", "predicates.tombstone.type", "<delete>"),
+			[]string{"Config 'transforms.maskfields.predicate' names the predicate 'tombstone', which 'predicates' does not list; the connector's tasks would fail to start"}},
+		{"negate not a boolean",
+			with(withFieldMasks(bigQueryConfig()), "transforms.maskfields.negate", "yes"),
+			[]string{"Invalid value yes for configuration transforms.maskfields.negate: Expected value to be either true or false"}},
 	}
 	w := newWorker(t, connectemu.Config{})
 	for _, tt := range tests {
@@ -708,5 +781,49 @@ func TestConfigValidate(t *testing.T) {
 	cfg := connectemu.Config{Logger: slog.New(slog.DiscardHandler), Username: "admin"}
 	if err := cfg.Validate(); err == nil {
 		t.Error("username without password accepted")
+	}
+}
+
+// TestValidateEmbedsTransformSettings checks that a transformation's own
+// settings are reported under its alias, as ConnectorConfig.enrich embeds
+// them, and that a class not transcribed adds only the implicit ones.
+func TestValidateEmbedsTransformSettings(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t, connectemu.Config{})
+	cfg := withFieldMasks(bigQueryConfig())
+	cfg["name"] = "warehouse"
+	var infos connectemu.ConfigInfos
+	r := w.do(http.MethodPut, "/connector-plugins/BigQuerySinkConnector/config/validate", cfg)
+	r.decode(t, &infos)
+	if r.code != http.StatusOK || infos.ErrorCount != 0 {
+		t.Fatalf("validate = %d %s", r.code, r.body)
+	}
+	defs := map[string]*connectemu.ConfigKeyInfo{}
+	for _, c := range infos.Configs {
+		if c.Definition != nil {
+			defs[c.Definition.Name] = c.Definition
+		}
+	}
+	for name, want := range map[string]struct {
+		typ, group string
+		required   bool
+	}{
+		"transforms.maskfields.fields":      {"LIST", "Transforms: maskfields", true},
+		"transforms.maskfields.replacement": {"STRING", "Transforms: maskfields", false},
+		"transforms.maskfields.negate":      {"BOOLEAN", "Transforms: maskfields", false},
+		"transforms.dropfields.exclude":     {"LIST", "Transforms: dropfields", false},
+		"transforms.dropfields.renames":     {"LIST", "Transforms: dropfields", false},
+		"transforms.unwrap.predicate":       {"STRING", "Transforms: unwrap", false},
+		"predicates.tombstone.type":         {"CLASS", "Predicates: tombstone", true},
+	} {
+		d := defs[name]
+		if d == nil || d.Type != want.typ || d.Group == nil || *d.Group != want.group || d.Required != want.required {
+			t.Errorf("%s: definition %+v, want %s in %q, required %v", name, d, want.typ, want.group, want.required)
+		}
+	}
+	for _, removed := range []string{"transforms.dropfields.blacklist", "transforms.dropfields.whitelist", "predicates.tombstone.negate"} {
+		if defs[removed] != nil {
+			t.Errorf("%s is defined", removed)
+		}
 	}
 }

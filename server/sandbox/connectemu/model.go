@@ -24,6 +24,10 @@ type setting struct {
 	// settings (Debezium's KafkaSchemaHistory.forKafka, for instance).
 	requiredIf  func(view) bool
 	recommended []string
+	// checkName, when set, is the name the checks' problems are reported
+	// under: ConfigDef.embed runs a transformation's validators with the
+	// setting's unprefixed name.
+	checkName string
 }
 
 func newSetting(d dialect, name, typ string) setting {

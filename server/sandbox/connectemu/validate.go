@@ -111,6 +111,7 @@ func validateConfig(p *plugin, cfg map[string]string) ConfigInfos {
 	}
 	v.aliases("transforms", "Transforms", true)
 	v.aliases("predicates", "Predicates", false)
+	v.checkPredicateAliases()
 
 	v.addGroups(p.groups...)
 	for _, s := range p.settings {
@@ -181,9 +182,13 @@ func (v *validation) evaluate(s setting, fromPlugin bool) {
 				errs = append(errs, kafkaDialect.invalidMessage(s.name, shown, problem))
 				break
 			}
+			name := s.name
+			if s.checkName != "" {
+				name = s.checkName
+			}
 			for _, c := range s.checks {
 				if problem := c(trimmed); problem != "" {
-					errs = append(errs, kafkaDialect.invalidMessage(s.name, shown, problem))
+					errs = append(errs, kafkaDialect.invalidMessage(name, shown, problem))
 					break
 				}
 			}
@@ -243,7 +248,9 @@ func (v *validation) evaluate(s setting, fromPlugin bool) {
 
 // aliases expands "transforms" or "predicates" into one required
 // <prefix>.<alias>.type class setting per alias, as ConnectorConfig.enrich
-// does, with its duplicate-alias and negate-without-predicate checks.
+// does, with its duplicate-alias and negate-without-predicate checks; a type
+// that resolves to a transformation (or predicate) of the catalog adds that
+// class's settings under the alias's prefix.
 func (v *validation) aliases(key, kind string, transforms bool) {
 	raw, ok := v.cfg.str(key, "")
 	if !ok {
@@ -269,15 +276,28 @@ func (v *validation) aliases(key, kind string, transforms bool) {
 		v.addGroups(group)
 		v.evaluate(kafka(typeKey, typeClass).req().high().in(group).
 			about("Class for the '"+alias+"' "+strings.ToLower(strings.TrimSuffix(kind, "s"))+"."), false)
-		if !transforms {
-			continue
-		}
+		parsed := len(v.byName[typeKey].value.Errors) == 0
+		// The type's validator checks negate first and reports nothing else
+		// about the class when that fails.
 		_, negate := v.cfg.value(prefix + "negate")
 		_, predicate := v.cfg.value(prefix + "predicate")
-		if negate && !predicate {
+		badNegate := transforms && negate && !predicate
+		if badNegate {
 			v.attach([]finding{{keys: []string{typeKey}, message: fmt.Sprintf(
 				"Config '%snegate' was provided but there is no config '%spredicate' defining a predicate to be negated.", prefix, prefix)}})
 		}
+		class, known := v.cfg.str(typeKey, "")
+		if !parsed || !known {
+			continue
+		}
+		s, problem := resolveSMT(typeKey, class, !transforms)
+		if s == nil {
+			if !badNegate {
+				v.attach([]finding{{keys: []string{typeKey}, message: problem}})
+			}
+			continue
+		}
+		v.embed(s, prefix, group)
 	}
 }
 

@@ -16,11 +16,36 @@ locals {
   # since an append-only table has nothing a tombstone could delete; __op and
   # __source_ts_ms record the operation and when it happened at the source.
   unwrap_config = {
-    "transforms"                                       = "unwrap"
+    "transforms"                                       = join(",", concat(["unwrap"], local.mask_transforms))
     "transforms.unwrap.type"                           = "io.debezium.transforms.ExtractNewRecordState"
     "transforms.unwrap.delete.tombstone.handling.mode" = "rewrite"
     "transforms.unwrap.add.fields"                     = "op,source.ts_ms"
   }
+
+  # Per-sink field decisions run right after unwrap, so they see the row's
+  # flat fields. MaskField gets no replacement: each field takes its type's
+  # empty value, where one replacement string would fail on numeric, boolean
+  # and temporal fields. Unlike ReplaceField, MaskField fails on a null value,
+  # so tombstones skip it (they carry no field to mask).
+  mask_transforms = compact([
+    length(var.drop_fields) == 0 ? "" : "dropfields",
+    length(var.mask_fields) == 0 ? "" : "maskfields",
+  ])
+
+  mask_config = merge(
+    length(var.drop_fields) == 0 ? {} : {
+      "transforms.dropfields.type"    = "org.apache.kafka.connect.transforms.ReplaceField$Value"
+      "transforms.dropfields.exclude" = join(",", var.drop_fields)
+    },
+    length(var.mask_fields) == 0 ? {} : {
+      "transforms.maskfields.type"      = "org.apache.kafka.connect.transforms.MaskField$Value"
+      "transforms.maskfields.fields"    = join(",", var.mask_fields)
+      "transforms.maskfields.predicate" = "tombstone"
+      "transforms.maskfields.negate"    = "true"
+      "predicates"                      = "tombstone"
+      "predicates.tombstone.type"       = "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone"
+    },
+  )
 
   base_config = merge(
     {
@@ -39,6 +64,7 @@ locals {
     var.keyfile == "" ? {} : { "keyfile" = var.keyfile },
     local.error_config,
     local.unwrap_config,
+    local.mask_config,
   )
 
   overridden = setintersection(keys(var.extra_config), keys(local.base_config))
@@ -57,6 +83,11 @@ resource "kafka-connect_connector" "this" {
     precondition {
       condition     = (var.key_source == "APPLICATION_DEFAULT") == (var.keyfile == "")
       error_message = "Set keyfile unless key_source is APPLICATION_DEFAULT, and leave it empty when it is."
+    }
+
+    precondition {
+      condition     = length(setintersection(var.drop_fields, var.mask_fields)) == 0
+      error_message = "A field is either dropped or masked, not both: ${join(", ", sort(setintersection(var.drop_fields, var.mask_fields)))}."
     }
   }
 }

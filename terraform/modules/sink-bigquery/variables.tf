@@ -115,3 +115,35 @@ variable "allow_schema_evolution" {
   type        = bool
   default     = true
 }
+
+variable "drop_fields" {
+  description = "Fields removed from every unwrapped row before it is written (a ReplaceField$Value transform's exclude), for policy decisions that keep a field out of this sink only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for f in var.drop_fields : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", f))])
+    error_message = "Fields to drop must be field names: a letter or '_', then letters, digits or '_'."
+  }
+
+  validation {
+    condition     = length(distinct(var.drop_fields)) == length(var.drop_fields)
+    error_message = "Fields to drop must not be listed twice."
+  }
+}
+
+variable "mask_fields" {
+  description = "Fields blanked in every unwrapped row before it is written, each to its type's empty value: \"\", 0, false (a MaskField$Value transform's fields)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for f in var.mask_fields : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", f))])
+    error_message = "Fields to mask must be field names: a letter or '_', then letters, digits or '_'."
+  }
+
+  validation {
+    condition     = length(distinct(var.mask_fields)) == length(var.mask_fields)
+    error_message = "Fields to mask must not be listed twice."
+  }
+}

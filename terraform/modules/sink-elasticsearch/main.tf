@@ -23,6 +23,31 @@ locals {
     "transforms.unwrap.add.fields"                     = "op,source.ts_ms"
   }
 
+  # Per-sink field decisions run right after unwrap, so they see the row's
+  # flat fields. MaskField gets no replacement: each field takes its type's
+  # empty value, where one replacement string would fail on numeric, boolean
+  # and temporal fields. Unlike ReplaceField, MaskField fails on a null value,
+  # so tombstones skip it (they carry no field to mask).
+  mask_transforms = compact([
+    length(var.drop_fields) == 0 ? "" : "dropfields",
+    length(var.mask_fields) == 0 ? "" : "maskfields",
+  ])
+
+  mask_config = merge(
+    length(var.drop_fields) == 0 ? {} : {
+      "transforms.dropfields.type"    = "org.apache.kafka.connect.transforms.ReplaceField$Value"
+      "transforms.dropfields.exclude" = join(",", var.drop_fields)
+    },
+    length(var.mask_fields) == 0 ? {} : {
+      "transforms.maskfields.type"      = "org.apache.kafka.connect.transforms.MaskField$Value"
+      "transforms.maskfields.fields"    = join(",", var.mask_fields)
+      "transforms.maskfields.predicate" = "tombstone"
+      "transforms.maskfields.negate"    = "true"
+      "predicates"                      = "tombstone"
+      "predicates.tombstone.type"       = "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone"
+    },
+  )
+
   # The sink accepts only primitive keys as document ids, and Debezium keys
   # are structs: extract the key field.
   key_config = local.keyed ? {
@@ -39,7 +64,7 @@ locals {
     "flush.synchronously"          = "true"
   }
 
-  transforms = compact(["unwrap", local.keyed ? "key" : "", var.index_prefix == "" ? "" : "index"])
+  transforms = concat(["unwrap"], local.mask_transforms, compact([local.keyed ? "key" : "", var.index_prefix == "" ? "" : "index"]))
 
   credentials_config = var.connection_username == "" ? {} : {
     "connection.username" = var.connection_username
@@ -61,6 +86,7 @@ locals {
     local.credentials_config,
     local.error_config,
     local.unwrap_config,
+    local.mask_config,
     local.key_config,
     local.index_config,
   )
@@ -81,6 +107,11 @@ resource "kafka-connect_connector" "this" {
     precondition {
       condition     = (var.connection_username == "") == (var.connection_password == "")
       error_message = "Set both connection_username and connection_password, or neither."
+    }
+
+    precondition {
+      condition     = length(setintersection(var.drop_fields, var.mask_fields)) == 0
+      error_message = "A field is either dropped or masked, not both: ${join(", ", sort(setintersection(var.drop_fields, var.mask_fields)))}."
     }
   }
 }

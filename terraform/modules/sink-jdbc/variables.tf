@@ -119,3 +119,31 @@ variable "schema_evolution" {
     error_message = "Schema evolution must be none or basic."
   }
 }
+
+# The Debezium JDBC sink consumes the change event envelope itself, with the
+# row inside its before and after structs, where Kafka's ReplaceField$Value
+# and MaskField$Value (which see top-level fields only) cannot reach: a drop
+# would silently do nothing and a mask would fail every record. Per-sink field
+# decisions are refused here; the policy must decide such fields at the topic.
+
+variable "drop_fields" {
+  description = "Not supported by this sink: must stay empty. Drop fields at the topic (the source connector's column.exclude.list) instead."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.drop_fields) == 0
+    error_message = "The JDBC sink reads the change event's before and after structs, which field transforms cannot reach: per-sink drops are not supported, drop the fields at the topic instead."
+  }
+}
+
+variable "mask_fields" {
+  description = "Not supported by this sink: must stay empty. Mask fields at the topic (the source connector's column.mask.* settings) instead."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.mask_fields) == 0
+    error_message = "The JDBC sink reads the change event's before and after structs, which field transforms cannot reach: per-sink masks are not supported, mask the fields at the topic instead."
+  }
+}

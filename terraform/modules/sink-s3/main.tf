@@ -22,11 +22,36 @@ locals {
   # (object storage has nothing a tombstone could delete); __source_ts_ms is
   # the event time the time-based partitioner reads.
   unwrap_config = {
-    "transforms"                                       = "unwrap"
+    "transforms"                                       = join(",", concat(["unwrap"], local.mask_transforms))
     "transforms.unwrap.type"                           = "io.debezium.transforms.ExtractNewRecordState"
     "transforms.unwrap.delete.tombstone.handling.mode" = "rewrite"
     "transforms.unwrap.add.fields"                     = "op,source.ts_ms"
   }
+
+  # Per-sink field decisions run right after unwrap, so they see the row's
+  # flat fields. MaskField gets no replacement: each field takes its type's
+  # empty value, where one replacement string would fail on numeric, boolean
+  # and temporal fields. Unlike ReplaceField, MaskField fails on a null value,
+  # so tombstones skip it (they carry no field to mask).
+  mask_transforms = compact([
+    length(var.drop_fields) == 0 ? "" : "dropfields",
+    length(var.mask_fields) == 0 ? "" : "maskfields",
+  ])
+
+  mask_config = merge(
+    length(var.drop_fields) == 0 ? {} : {
+      "transforms.dropfields.type"    = "org.apache.kafka.connect.transforms.ReplaceField$Value"
+      "transforms.dropfields.exclude" = join(",", var.drop_fields)
+    },
+    length(var.mask_fields) == 0 ? {} : {
+      "transforms.maskfields.type"      = "org.apache.kafka.connect.transforms.MaskField$Value"
+      "transforms.maskfields.fields"    = join(",", var.mask_fields)
+      "transforms.maskfields.predicate" = "tombstone"
+      "transforms.maskfields.negate"    = "true"
+      "predicates"                      = "tombstone"
+      "predicates.tombstone.type"       = "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone"
+    },
+  )
 
   credentials_config = var.aws_access_key_id == "" ? {} : {
     "aws.access.key.id"     = var.aws_access_key_id
@@ -60,6 +85,7 @@ locals {
     local.credentials_config,
     local.error_config,
     local.unwrap_config,
+    local.mask_config,
   )
 
   overridden = setintersection(keys(var.extra_config), keys(local.base_config))
@@ -78,6 +104,16 @@ resource "kafka-connect_connector" "this" {
     precondition {
       condition     = (var.aws_access_key_id == "") == (var.aws_secret_access_key == "")
       error_message = "Set both aws_access_key_id and aws_secret_access_key, or neither."
+    }
+
+    precondition {
+      condition     = length(setintersection(var.drop_fields, var.mask_fields)) == 0
+      error_message = "A field is either dropped or masked, not both: ${join(", ", sort(setintersection(var.drop_fields, var.mask_fields)))}."
+    }
+
+    precondition {
+      condition     = !contains(concat(var.drop_fields, var.mask_fields), var.timestamp_field)
+      error_message = "The timestamp field ${var.timestamp_field} partitions the objects: it can be neither dropped nor masked."
     }
   }
 }
