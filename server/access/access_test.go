@@ -161,7 +161,7 @@ type request struct{ obj, act string }
 var allRequests = func() []request {
 	var out []request
 	for _, o := range []string{access.ObjDomain, access.ObjProduct, access.ObjPrincipal, access.ObjToken, access.ObjRoleBinding, access.ObjAudit, "policy", "rbac"} {
-		for _, a := range []string{access.ActRead, access.ActCreate, access.ActUpdate, access.ActDelete, access.ActUpdateDraft, access.ActDeleteDraft, access.ActRevoke} {
+		for _, a := range []string{access.ActRead, access.ActCreate, access.ActUpdate, access.ActDelete, access.ActUpdateDraft, access.ActDeleteDraft, access.ActRevoke, access.ActReadPII} {
 			out = append(out, request{o, a})
 		}
 	}
@@ -173,7 +173,7 @@ var allRequests = func() []request {
 var grants = map[string][]request{
 	access.RolePlatformAdmin: allRequests,
 	access.RoleGovernanceOfficer: append([]request{
-		{"domain", "read"}, {"product", "read"}, {"principal", "read"}, {"rolebinding", "read"}, {"audit", "read"},
+		{"domain", "read"}, {"product", "read"}, {"product", "read-pii"}, {"principal", "read"}, {"rolebinding", "read"}, {"audit", "read"},
 	}, func() []request {
 		var out []request
 		for _, r := range allRequests {
@@ -408,7 +408,7 @@ func TestLoadIsAtomic(t *testing.T) {
 
 // referenceEnforcer enforces the embedded model and policy with plain Casbin,
 // the definition Authorizer's decisions must agree with.
-func referenceEnforcer(t *testing.T, bindings []access.Binding) *casbin.Enforcer {
+func referenceEnforcer(t *testing.T, policy string, bindings []access.Binding) *casbin.Enforcer {
 	t.Helper()
 	m, err := model.NewModelFromString(policies.RBACModel)
 	if err != nil {
@@ -418,7 +418,7 @@ func referenceEnforcer(t *testing.T, bindings []access.Binding) *casbin.Enforcer
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules, _, err := access.ParsePolicy(policies.RBACPolicy)
+	rules, _, err := access.ParsePolicy(policy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,18 +433,69 @@ func referenceEnforcer(t *testing.T, bindings []access.Binding) *casbin.Enforcer
 	return e
 }
 
+// altPolicy redefines every default role differently and adds one, for
+// checks that decisions follow role definitions replaced at run time.
+const altPolicy = `# Every default role, redefined, and one more.
+p, role:platform-admin, *, *
+p, role:governance-officer, *, read
+p, role:domain-owner, product, *
+p, role:domain-owner, domain, update
+p, role:domain-member, product, update-draft
+p, role:domain-member, *, read
+p, role:viewer, product, read
+p, role:auditor, audit, read
+p, role:auditor, rolebinding, read
+`
+
 // TestAllowedMatchesCasbin compares every decision, and every scope, with
 // plain Casbin enforcing the same model, policy and bindings — including
-// bindings whose principal is a role, which make role links chain.
+// bindings whose principal is a role, which make role links chain, and role
+// definitions replaced before or after the bindings were loaded.
 func TestAllowedMatchesCasbin(t *testing.T) {
+	cases := []struct {
+		name   string
+		policy string
+		seeds  uint64
+		setup  func(t *testing.T, bindings []access.Binding) *access.Authorizer
+	}{
+		{"default policy", policies.RBACPolicy, 12, func(t *testing.T, bindings []access.Binding) *access.Authorizer {
+			return newAuthorizer(t, bindings...)
+		}},
+		{"policy replaced, then bindings loaded", altPolicy, 6, func(t *testing.T, bindings []access.Binding) *access.Authorizer {
+			a := newAuthorizer(t)
+			if err := a.SetPolicy(altPolicy, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Load(bindings); err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}},
+		{"bindings loaded, then policy replaced", altPolicy, 6, func(t *testing.T, bindings []access.Binding) *access.Authorizer {
+			a := newAuthorizer(t, bindings...)
+			if err := a.SetPolicy(altPolicy, nil); err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			matchCasbin(t, c.policy, c.seeds, c.setup)
+		})
+	}
+}
+
+func matchCasbin(t *testing.T, policy string, seeds uint64, setup func(*testing.T, []access.Binding) *access.Authorizer) {
 	principals := []string{"alice", "bob", "carol", "", "role:viewer", "role:domain-member", "role:platform-admin"}
-	roles := []string{access.RolePlatformAdmin, access.RoleGovernanceOfficer, access.RoleDomainOwner, access.RoleDomainMember, access.RoleViewer, "undefined"}
+	roles := []string{access.RolePlatformAdmin, access.RoleGovernanceOfficer, access.RoleDomainOwner, access.RoleDomainMember, access.RoleViewer, "auditor", "undefined"}
 	domains := []string{"sales", "marketing", access.AllDomains, ""}
-	askPrincipals := append(slices.Clone(principals), "stranger", "role:governance-officer", "role:")
+	askPrincipals := append(slices.Clone(principals), "stranger", "role:governance-officer", "role:auditor", "role:")
 	askDomains := append(slices.Clone(domains), "finance")
 	requests := append(slices.Clone(allRequests), request{"*", "*"}, request{"product", "*"}, request{"", ""})
 
-	for seed := range uint64(12) {
+	for seed := range seeds {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		// Even seeds use only plain principals; odd ones may chain through roles.
 		pool := principals[:4]
@@ -459,8 +510,8 @@ func TestAllowedMatchesCasbin(t *testing.T) {
 				Domain:    domains[rng.IntN(len(domains))],
 			})
 		}
-		a := newAuthorizer(t, bindings...)
-		ref := referenceEnforcer(t, bindings)
+		a := setup(t, bindings)
+		ref := referenceEnforcer(t, policy, bindings)
 		var allowed, denied int
 		for _, sub := range askPrincipals {
 			for _, dom := range askDomains {
