@@ -1,8 +1,9 @@
 // Package policies embeds meshplane's default policies: the Casbin model and
-// role definitions under rbac/.
+// role definitions under rbac/, and the Rego admission and masking policies
+// with their tests under rego/.
 package policies
 
-import _ "embed"
+import "embed"
 
 // RBACModel is the Casbin model (RBAC with domains).
 //
@@ -13,3 +14,8 @@ var RBACModel string
 //
 //go:embed rbac/policy.csv
 var RBACPolicy string
+
+// Rego holds the default Rego policies and their tests, rego/*.rego.
+//
+//go:embed rego/*.rego
+var Rego embed.FS

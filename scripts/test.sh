@@ -5,10 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== tools (terraform, providers, buf)"
+echo "== tools (terraform, providers, buf, opa)"
 scripts/tools.sh
 # Provisioning tests run real terraform; with the tools built they must not skip.
 export MESHPLANE_REQUIRE_TOOLS=1
+
+echo "== opa check and test (policies/rego)"
+.tools/bin/opa check --strict policies/rego
+.tools/bin/opa test policies/rego
 
 echo "== go test (SQLite)"
 go test -count=1 -race -timeout 20m ./...

@@ -2,13 +2,16 @@
 # Builds the pinned tools that are not Go tool dependencies into .tools/
 # (git-ignored): buf for code generation, terraform v1.5.7 and the Kafka and
 # Kafka Connect providers laid out as a local plugin mirror, so terraform init
-# never touches the network. Skips what is already built at the pinned version.
-# Usage: scripts/tools.sh [buf|terraform|all]   (default: all)
+# never touches the network, and opa to check and test the Rego policies.
+# Skips what is already built at the pinned version.
+# Usage: scripts/tools.sh [buf|terraform|opa|all]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 BUF_VERSION=v1.75.0
 TERRAFORM_VERSION=v1.5.7
+# The same version as the OPA SDK in go.mod, so the CLI and the engine agree.
+OPA_VERSION=v1.22.2
 KAFKA_PROVIDER=github.com/Mongey/terraform-provider-kafka@v0.13.1
 CONNECT_PROVIDER=github.com/Mongey/terraform-provider-kafka-connect@v0.5.0
 root=$PWD/.tools
@@ -21,6 +24,14 @@ if [ "$what" = buf ] || [ "$what" = all ]; then
     echo "building buf $BUF_VERSION (first run only)" >&2
     GOBIN="$root/bin" go install "github.com/bufbuild/buf/cmd/buf@$BUF_VERSION"
     echo "$BUF_VERSION" > "$root/bin/.buf-version"
+  fi
+fi
+
+if [ "$what" = opa ] || [ "$what" = all ]; then
+  if ! stamp_ok "$root/bin/.opa-version" "$OPA_VERSION" || [ ! -x "$root/bin/opa" ]; then
+    echo "building opa $OPA_VERSION (first run only)" >&2
+    GOBIN="$root/bin" go install "github.com/open-policy-agent/opa@$OPA_VERSION"
+    echo "$OPA_VERSION" > "$root/bin/.opa-version"
   fi
 fi
 

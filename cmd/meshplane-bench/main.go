@@ -15,6 +15,9 @@
 //     planning one changed product as the provisioned catalog grows, beside
 //     the same change in one monolithic workspace holding every product
 //     (-only provision grows to 200 products; a run of every phase to 20).
+//  5. The embedded policy engine on the default Rego policies: Admit for a
+//     typical product and Mask for a 200-field schema, p50 and p99, beside
+//     the same queries over HTTP to an OPA server (opa run --server).
 //
 // Every phase is bounded in requests and in time. `make bench` runs it.
 package main
@@ -72,6 +75,9 @@ type config struct {
 	ProvMonoRepeats int
 	ProvParallel    int
 	ProvBudget      time.Duration
+
+	OPA         string
+	PolicyEvals int
 }
 
 // Catalog sizes of the provisioning phase: growing to 200 products takes
@@ -97,14 +103,16 @@ func main() {
 	flag.IntVar(&c.AuthzDomains, "authz-domains", 1000, "domains the role bindings spread across")
 	flag.DurationVar(&c.AuthzFor, "authz-duration", 2*time.Second, "measuring time per authorization scenario")
 	flag.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of one extra, unmeasured pass of -profile to this file")
-	flag.StringVar(&c.Profile, "profile", "get", "phase to profile with -cpuprofile: get, list, graphql or authz")
-	flag.StringVar(&c.Only, "only", "", "run only these phases, comma-separated: get, list, authz, provision (default: all)")
+	flag.StringVar(&c.Profile, "profile", "get", "phase to profile with -cpuprofile: get, list, graphql, authz or policy")
+	flag.StringVar(&c.Only, "only", "", "run only these phases, comma-separated: get, list, authz, provision, policy (default: all)")
 	flag.StringVar(&c.Tools, "tools", ".tools", "directory holding bin/terraform and terraform-plugins/ for the provisioning phase")
 	flag.StringVar(&c.ProvSizesArg, "prov-sizes", "", "provisioned catalog sizes at which planning one changed product is timed (default "+fullProvSizes+" with -only, "+quickProvSizes+" when every phase runs)")
 	flag.IntVar(&c.ProvRepeats, "prov-repeats", 5, "changed-product plans per catalog size (the median is reported)")
 	flag.IntVar(&c.ProvMonoRepeats, "prov-mono-repeats", 3, "changed plans of the monolith per catalog size (the median is reported)")
 	flag.IntVar(&c.ProvParallel, "prov-parallel", 8, "products provisioned at once while the catalog grows")
 	flag.DurationVar(&c.ProvBudget, "prov-budget", 25*time.Minute, "time for the provisioning phase; larger sizes that would not fit are skipped")
+	flag.StringVar(&c.OPA, "opa", ".tools/bin/opa", "opa binary the policy phase compares the embedded engine with (skipped when missing)")
+	flag.IntVar(&c.PolicyEvals, "policy-evals", 5000, "evaluations per policy measurement")
 	flag.Parse()
 	if c.ProvSizesArg == "" {
 		c.ProvSizesArg = fullProvSizes
@@ -141,14 +149,16 @@ func (c config) validate() error {
 		return errors.New("-bindings and -authz-domains must be positive")
 	case c.Seed != "bulk" && c.Seed != "service":
 		return fmt.Errorf("-seed must be bulk or service, got %q", c.Seed)
-	case c.CPUProfile != "" && !strings.Contains(" get list graphql authz ", " "+c.Profile+" "):
-		return fmt.Errorf("-profile must be get, list, graphql or authz, got %q", c.Profile)
+	case c.CPUProfile != "" && !strings.Contains(" get list graphql authz policy ", " "+c.Profile+" "):
+		return fmt.Errorf("-profile must be get, list, graphql, authz or policy, got %q", c.Profile)
 	case c.ProvRepeats < 1 || c.ProvMonoRepeats < 1 || c.ProvParallel < 1 || c.ProvBudget <= 0:
 		return errors.New("-prov-repeats, -prov-mono-repeats, -prov-parallel and -prov-budget must be positive")
+	case c.PolicyEvals < 1:
+		return errors.New("-policy-evals must be positive")
 	}
 	for _, p := range strings.Split(c.Only, ",") {
-		if p != "" && !strings.Contains(" get list authz provision ", " "+strings.TrimSpace(p)+" ") {
-			return fmt.Errorf("-only takes get, list, authz and provision, got %q", p)
+		if p != "" && !strings.Contains(" get list authz provision policy ", " "+strings.TrimSpace(p)+" ") {
+			return fmt.Errorf("-only takes get, list, authz, provision and policy, got %q", p)
 		}
 	}
 	return nil
@@ -225,6 +235,11 @@ func run(ctx context.Context, c config, w io.Writer) error {
 	if c.runs("provision") {
 		if err := benchProvision(ctx, c, &rep, progress); err != nil {
 			return fmt.Errorf("provisioning phase: %w", err)
+		}
+	}
+	if c.runs("policy") {
+		if err := benchPolicy(ctx, c, &rep, progress); err != nil {
+			return fmt.Errorf("policy phase: %w", err)
 		}
 	}
 

@@ -1,9 +1,59 @@
-// Package engine evaluates meshplane's Rego policies with the embedded OPA v1
-// SDK: admission decisions and per-field masking decisions for data products.
+// Package engine evaluates meshplane's Rego policies with the embedded OPA
+// SDK: whether a data product is admitted, and what happens to each of its
+// fields' values on the way to topics and sinks.
+//
+// A policy set (Files) is compiled once into a Set against restricted
+// capabilities (see Capabilities) in strict mode, with its two queries
+// prepared; an Engine holds the Set in force and swaps it atomically. Every
+// evaluation runs with a deadline and fails closed.
+//
+// # Masking
+//
+// Query data.meshplane.masking.decisions with input {"product": P}. The
+// result is a set of objects
+//
+//	{"port": string, "field": string, "sink": string (optional),
+//	 "action": "allow" | "hash" | "mask" | "truncate" | "drop",
+//	 "params": {"algorithm", "salt", "chars", "length"} (as the action needs),
+//	 "reason": string (optional)}
+//
+// hash needs params.algorithm (SHA-256, SHA-384 or SHA-512) and params.salt
+// (a salt's name, ^[A-Za-z0-9_-]{1,64}$); mask needs params.chars (1..255);
+// truncate needs params.length (1..65535); allow and drop take none. A
+// decision without "sink" applies at the topic; one with a sink applies on
+// top of it, so only sink decisions stricter than the topic's are kept.
+// Two decisions for the same place resolve to the stricter: drop > mask >
+// hash > truncate > allow. A field without a decision is published as it
+// is when classified none or internal and dropped otherwise (pii,
+// sensitive, unclassified); a field given an invalid decision is dropped.
+//
+// # Admission
+//
+// Query data.meshplane.admission.deny with input {"product": P, "masking": M}.
+// The result is a set of {"path": string, "msg": string} (or plain
+// strings, which have no path); the product is admitted when it is empty.
+// Paths use the catalog's format: spec.owner, spec.ports[0].retentionMs,
+// spec.ports[0].fields[1].classification, spec.sinks[1].
+//
+// # Input documents
+//
+// P, the product:
+//
+//	{"domain", "name", "lifecycle", "description", "owner",
+//	 "labels": {key: value},
+//	 "source": {"kind", "host", "port", "database", "tables": [..], "username", "secretRef"},
+//	 "ports": [{"name", "description", "topic", "majorVersion", "partitions",
+//	            "retentionMs" (-1: forever), "cleanupPolicy", "table",
+//	            "fields": [{"name", "type", "nullable", "description",
+//	                        "classification" ("" | none | internal | pii | sensitive),
+//	                        "tags": [..]}]}],
+//	 "sinks": [{"name", "kind" (bigquery | s3 | jdbc | elasticsearch),
+//	            "ports": [the ports it delivers: every port when the sink lists none]}]}
+//
+// M, the masking decisions admission is judged with:
+//
+//	{port: {field: {"action": topic action (absent without one),
+//	                "sinks": {sink: the stricter of the sink's and the topic's action}}}}
+//
+// policies/rego/README.md documents the same contract for policy authors.
 package engine
-
-import (
-	_ "github.com/open-policy-agent/opa/v1/ast"
-	_ "github.com/open-policy-agent/opa/v1/rego"
-	_ "github.com/open-policy-agent/opa/v1/tester"
-)

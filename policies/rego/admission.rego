@@ -1,0 +1,116 @@
+# Admission rules a data product must pass before it is created or changed.
+# Each entry names the offending part of the product in the catalog's path
+# format, so the portal shows the message beside the field.
+#
+# Input: {"product": P, "masking": M} (see README.md). Output: deny, a set of
+# {"path", "msg"}; the product is admitted when it is empty.
+package meshplane.admission
+
+# Classifications whose values identify or can harm a person.
+personal := {"pii", "sensitive"}
+
+# Topics publishing personal data keep it at most 30 days.
+max_personal_retention_ms := ((30 * 24) * 3600) * 1000
+
+# Actions that let a sensitive value, or part of it, through unchanged.
+raw_actions := {"allow", "truncate"}
+
+deny contains {
+	"path": sprintf("spec.ports[%d].fields[%d].classification", [i, j]),
+	"msg": sprintf("field %q of port %q is not classified: set none, internal, pii or sensitive", [field.name, port.name]),
+} if {
+	some i, port in input.product.ports
+	some j, field in port.fields
+	field.classification == ""
+}
+
+deny contains {
+	"path": sprintf("spec.ports[%d].description", [i]),
+	"msg": sprintf("port %q carries pii or sensitive fields: describe what the port holds and why", [port.name]),
+} if {
+	some i, port in input.product.ports
+	carries_personal(port)
+	trim_space(port.description) == ""
+}
+
+deny contains {
+	"path": "spec.owner",
+	"msg": "the product carries pii or sensitive fields: name an owner accountable for them",
+} if {
+	some port in input.product.ports
+	carries_personal(port)
+	trim_space(input.product.owner) == ""
+}
+
+deny contains {
+	"path": sprintf("spec.ports[%d].retentionMs", [i]),
+	"msg": sprintf("port %q publishes personal data: keep it at most 30 days (retentionMs at most %d, not -1)", [port.name, max_personal_retention_ms]),
+} if {
+	some i, port in input.product.ports
+	too_long(port.retentionMs)
+	publishes_personal(port)
+}
+
+deny contains {
+	"path": sprintf("spec.sinks[%d]", [k]),
+	"msg": sprintf("sink %q would receive sensitive field %q of port %q raw: drop, mask or hash it", [sink.name, field.name, port.name]),
+} if {
+	some k, sink in input.product.sinks
+	some port in input.product.ports
+	port.name in sink.ports
+	some field in port.fields
+	field.classification == "sensitive"
+	sink_action(sink.name, port.name, field.name) in raw_actions
+}
+
+deny contains {
+	"path": sprintf("spec.sinks[%d]", [k]),
+	"msg": sprintf("elasticsearch sink %q would index pii field %q of port %q raw: mask, hash or drop it", [sink.name, field.name, port.name]),
+} if {
+	some k, sink in input.product.sinks
+	sink.kind == "elasticsearch"
+	some port in input.product.ports
+	port.name in sink.ports
+	some field in port.fields
+	field.classification == "pii"
+	sink_action(sink.name, port.name, field.name) == "allow"
+}
+
+deny contains {
+	"path": sprintf("spec.ports[%d].fields[%d].name", [i, j]),
+	"msg": sprintf("field name %q must be snake_case: lower-case letters, digits and '_', starting with a letter", [field.name]),
+} if {
+	some i, port in input.product.ports
+	some j, field in port.fields
+	not regex.match(`^[a-z][a-z0-9_]*$`, field.name)
+}
+
+deny contains {
+	"path": sprintf("spec.labels[%q]", [key]),
+	"msg": sprintf("label key %q must be lower case", [key]),
+} if {
+	some key in object.keys(input.product.labels)
+	key != lower(key)
+}
+
+carries_personal(port) if {
+	some field in port.fields
+	field.classification in personal
+}
+
+# A port publishes personal data when a pii or sensitive field reaches its
+# topic: masking does not drop it there.
+publishes_personal(port) if {
+	some field in port.fields
+	field.classification in personal
+	topic_action(port.name, field.name) != "drop"
+}
+
+too_long(ms) if ms == -1
+
+too_long(ms) if ms > max_personal_retention_ms
+
+# A field without a masking decision is taken to be published raw.
+topic_action(port, field) := object.get(input, ["masking", port, field, "action"], "allow")
+
+sink_action(sink, port, field) := object.get(input, ["masking", port, field, "sinks", sink], topic_action(port, field))

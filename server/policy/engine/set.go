@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+)
+
+// The queries a policy set answers.
+const (
+	AdmissionQuery = "data.meshplane.admission.deny"
+	MaskingQuery   = "data.meshplane.masking.decisions"
+)
+
+// DefaultTimeout bounds one evaluation when Options leaves it unset.
+const DefaultTimeout = 200 * time.Millisecond
+
+// DefaultTestTimeout bounds one test rule when Options leaves it unset.
+const DefaultTestTimeout = 5 * time.Second
+
+// Options tune how a policy set is evaluated.
+type Options struct {
+	Timeout     time.Duration // per evaluation; default 200ms
+	TestTimeout time.Duration // per test rule in RunTests; default 5s
+}
+
+func (o Options) timeout() time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
+	}
+	return DefaultTimeout
+}
+
+func (o Options) testTimeout() time.Duration {
+	if o.TestTimeout > 0 {
+		return o.TestTimeout
+	}
+	return DefaultTestTimeout
+}
+
+// Errors a failed evaluation wraps; meshplane fails closed on each of them.
+var (
+	ErrTimeout   = errors.New("policy evaluation timed out")
+	ErrUndefined = errors.New("policy result is undefined")
+	ErrMalformed = errors.New("policy result is malformed")
+)
+
+// Set is a compiled policy set with its queries prepared. It is immutable
+// and safe for concurrent use.
+type Set struct {
+	version   string
+	timeout   time.Duration
+	admission rego.PreparedEvalQuery
+	masking   rego.PreparedEvalQuery
+}
+
+// Compile compiles the non-test files of a policy set against the
+// restricted capabilities in strict mode and prepares the admission and
+// masking queries once. version is an opaque label recorded in every
+// result, such as "admission@3,masking@1".
+func Compile(ctx context.Context, version string, files Files, opts Options) (*Set, error) {
+	c, err := compile(files, false)
+	if err != nil {
+		return nil, err
+	}
+	// One empty store for every evaluation: policies read input only.
+	store := inmem.NewWithOpts(inmem.OptRoundTripOnWrite(false))
+	s := &Set{version: version, timeout: opts.timeout()}
+	for _, q := range []struct {
+		query string
+		into  *rego.PreparedEvalQuery
+	}{{AdmissionQuery, &s.admission}, {MaskingQuery, &s.masking}} {
+		pq, err := rego.New(
+			rego.Query(q.query),
+			rego.Compiler(c),
+			rego.Store(store),
+			rego.Capabilities(Capabilities()),
+			rego.StrictBuiltinErrors(true),
+			rego.Strict(true),
+		).PrepareForEval(ctx)
+		if err != nil {
+			var errs ast.Errors
+			if errors.As(err, &errs) {
+				return nil, compileError(errs)
+			}
+			return nil, fmt.Errorf("preparing %s: %w", q.query, err)
+		}
+		*q.into = pq
+	}
+	return s, nil
+}
+
+// Version returns the label the set was compiled with.
+func (s *Set) Version() string { return s.version }
+
+// asTerm keeps results as the evaluator produced them, skipping the
+// conversion to Go values.
+var asTerm = rego.EvalGenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil })
+
+// eval runs a prepared query against input within the set's time budget and
+// returns its single value, or an error wrapping ErrTimeout, ErrUndefined or
+// the evaluator's error.
+func (s *Set) eval(ctx context.Context, pq rego.PreparedEvalQuery, query string, input *ast.Term) (_ *ast.Term, err error) {
+	// The evaluator notices cancellation asynchronously, so a quick policy
+	// could finish for a caller that has already given up.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evaluating %s: %w", query, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("evaluating %s: panic: %v", query, r)
+		}
+	}()
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input.Value), asTerm)
+	switch {
+	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return nil, fmt.Errorf("evaluating %s: %w after %s", query, ErrTimeout, s.timeout)
+	case err != nil && ctx.Err() != nil:
+		return nil, fmt.Errorf("evaluating %s: %w", query, ctx.Err())
+	case err != nil:
+		return nil, fmt.Errorf("evaluating %s: %w", query, err)
+	case len(rs) == 0 || len(rs[0].Expressions) == 0:
+		return nil, fmt.Errorf("evaluating %s: %w", query, ErrUndefined)
+	}
+	t, ok := rs[0].Expressions[0].Value.(*ast.Term)
+	if !ok {
+		return nil, fmt.Errorf("evaluating %s: %w: unexpected result %T", query, ErrMalformed, rs[0].Expressions[0].Value)
+	}
+	return t, nil
+}
+
+// Engine holds the policy set in force; Swap replaces it atomically while
+// evaluations in flight finish with the set they started with.
+type Engine struct {
+	cur atomic.Pointer[Set]
+}
+
+// NewEngine returns an engine evaluating s.
+func NewEngine(s *Set) *Engine {
+	e := &Engine{}
+	e.cur.Store(s)
+	return e
+}
+
+// Current returns the policy set in force.
+func (e *Engine) Current() *Set { return e.cur.Load() }
+
+// Swap puts s in force.
+func (e *Engine) Swap(s *Set) { e.cur.Store(s) }
