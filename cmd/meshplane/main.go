@@ -129,6 +129,8 @@ func serve(args []string, stderr io.Writer) error {
 	fs.IntVar(&dp.ReplicationFactor, "replication-factor", 3, "replication factor of provisioned topics (the sandbox uses 1)")
 	toolsDir := fs.String("tools-dir", envOr("MESHPLANE_TOOLS_DIR", ".tools"), "directory with bin/terraform and the provider mirror terraform-plugins/ (built by scripts/tools.sh)")
 	drift := fs.Duration("drift-interval", 10*time.Minute, "how often provisioned products are checked for drift (0 disables)")
+	maskingKey := fs.String("masking-key-file", "", "file holding the hex key masking salts and preview pseudonyms derive from (default DATA_DIR/masking.key, created on first start)")
+	policyTimeout := fs.Duration("policy-timeout", 200*time.Millisecond, "longest one policy evaluation may run; a slower one fails closed")
 	workers := fs.Int("workers", 4, "how many provisioning runs execute at once")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -162,6 +164,7 @@ func serve(args []string, stderr io.Writer) error {
 		DataDir: dataDir, DatabaseURL: c.databaseURL, Logger: log,
 		AutoMigrate: !*noMigrate, BindingReload: 30 * time.Second, AccessLog: *accessLog,
 		DataPlane: dp, ToolsDir: *toolsDir, DriftInterval: *drift, Workers: *workers,
+		MaskingKeyFile: *maskingKey, PolicyTimeout: *policyTimeout,
 	})
 	if err != nil {
 		return err

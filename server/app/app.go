@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/meshplane/meshplane/policies"
 	"github.com/meshplane/meshplane/server/access"
@@ -24,6 +25,9 @@ import (
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/graph"
 	"github.com/meshplane/meshplane/server/identity"
+	"github.com/meshplane/meshplane/server/policy"
+	"github.com/meshplane/meshplane/server/policy/engine"
+	"github.com/meshplane/meshplane/server/preview"
 	"github.com/meshplane/meshplane/server/provision"
 	"github.com/meshplane/meshplane/server/provision/render"
 	"github.com/meshplane/meshplane/server/rpc"
@@ -58,6 +62,11 @@ type Config struct {
 	DriftInterval time.Duration
 	// Workers bounds concurrent provisioning runs (default 4).
 	Workers int
+	// MaskingKeyFile holds the key masking salts and preview pseudonyms are
+	// derived from; DATA_DIR/masking.key (created on first start) when empty.
+	MaskingKeyFile string
+	// PolicyTimeout bounds one policy evaluation (default 200ms).
+	PolicyTimeout time.Duration
 }
 
 // DataPlane describes a production data plane. Passwords come from the
@@ -95,6 +104,7 @@ type Server struct {
 	Authz     *access.Authorizer
 	Metrics   *telemetry.Metrics
 	Provision *provision.Service
+	Policy    *policy.Service
 	// Sandbox is the in-process data plane, nil when a real one is configured.
 	Sandbox *sandbox.Sandbox
 	// AdminTokenPath is set when this start created the initial admin.
@@ -103,6 +113,8 @@ type Server struct {
 	log      *slog.Logger
 	teardown []func()
 	cfg      Config
+	// kafka is how previews reach the data plane's Kafka.
+	kafka []kgo.Opt
 }
 
 // New opens the catalog and assembles the server. Close releases it.
@@ -152,7 +164,15 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 	if s.AdminTokenPath, err = s.Identity.Bootstrap(ctx, c.DataDir); err != nil {
 		return nil, err
 	}
-	if s.Catalog, err = catalog.New(catalog.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger}); err != nil {
+	salts, err := loadSalts(c)
+	if err != nil {
+		return nil, err
+	}
+	if s.Policy, err = policy.New(policy.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger.With("component", "policy"),
+		Salts: salts, Engine: engine.Options{Timeout: c.PolicyTimeout}}); err != nil {
+		return nil, err
+	}
+	if err := s.Policy.Start(ctx); err != nil {
 		return nil, err
 	}
 	if s.Audit, err = audit.NewService(s.Store, s.Authz); err != nil {
@@ -162,12 +182,17 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 	if err := s.startProvisioning(ctx, url); err != nil {
 		return nil, err
 	}
-
-	mux := http.NewServeMux()
-	if err := rpc.Mount(mux, rpc.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Provision: s.Provision, Metrics: s.Metrics, Logger: c.Logger}); err != nil {
+	s.Policy.SetPlanner(s.Provision)
+	if s.Catalog, err = catalog.New(catalog.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger,
+		Admission: s.Policy, Preview: preview.NewReader(s.kafka...), Pseudonym: salts.Pseudonym}); err != nil {
 		return nil, err
 	}
-	gql, err := graph.New(graph.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Provision: s.Provision, Logger: c.Logger})
+
+	mux := http.NewServeMux()
+	if err := rpc.Mount(mux, rpc.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Provision: s.Provision, Policy: s.Policy, Metrics: s.Metrics, Logger: c.Logger}); err != nil {
+		return nil, err
+	}
+	gql, err := graph.New(graph.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Provision: s.Provision, Policy: s.Policy, Logger: c.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -203,6 +228,7 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string) erro
 		KafkaUsername: dp.KafkaUsername, KafkaTLS: dp.KafkaTLS, ConnectURL: dp.ConnectURL, ConnectUsername: dp.ConnectUsername,
 		ReplicationFactor: dp.ReplicationFactor}
 	secrets := provision.Secrets{KafkaPassword: dp.KafkaPassword, ConnectPassword: dp.ConnectPassword}
+	s.kafka = kafkaOptions(dp)
 	if len(dp.KafkaBootstrap) == 0 {
 		sb, err := sandbox.Start(ctx, sandbox.Config{DataDir: c.DataDir, Logger: c.Logger.With("component", "sandbox"),
 			KafkaAddr: "127.0.0.1:0", ConnectAddr: "127.0.0.1:0", ConnectBasicAuth: true, Brokers: 1})
@@ -215,6 +241,7 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string) erro
 		env = render.Environment{Name: "sandbox", KafkaBootstrap: st.BootstrapServers, KafkaSASLMechanism: "scram-sha512",
 			KafkaUsername: st.AdminUsername, ConnectURL: st.ConnectURL, ConnectUsername: st.ConnectUsername, ReplicationFactor: min(3, st.Brokers)}
 		secrets = provision.Secrets{KafkaPassword: sb.AdminPassword()}
+		s.kafka = sb.ClientOptions()
 		if st.ConnectUsername != "" {
 			secrets.ConnectPassword = sb.AdminPassword()
 		}
@@ -237,7 +264,7 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string) erro
 	}
 	p, err := provision.New(provision.Config{Store: s.Store, Authz: s.Authz, Logger: s.log, DataDir: c.DataDir,
 		Terraform: filepath.Join(tools, "bin", "terraform"), PluginDir: filepath.Join(tools, "terraform-plugins"),
-		Env: env, Secrets: secrets, Workers: c.Workers, DriftInterval: c.DriftInterval})
+		Env: env, Secrets: secrets, Workers: c.Workers, DriftInterval: c.DriftInterval, Governance: s.Policy})
 	if err != nil {
 		return err
 	}
@@ -383,6 +410,9 @@ func (s *Server) reloadBindings(ctx context.Context, every time.Duration) {
 		case <-t.C:
 			if err := s.Identity.ReloadBindings(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("reloading role bindings", "error", err)
+			}
+			if err := s.Policy.Refresh(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("reloading published policies", "error", err)
 			}
 		}
 	}

@@ -2,12 +2,14 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
@@ -76,6 +78,53 @@ func setupRun(planned bool) func(t *testing.T, env *apptest.Env, dom, key string
 		}
 		return r.GetId()
 	}
+}
+
+// governance is who may work on policies and role definitions, which
+// belong to no domain.
+var governance = roles(everyone, everyone, nobody, nobody, nobody, nobody)
+
+// matrixModule is a small policy module with one passing test; key makes
+// each version's content distinct.
+func matrixModule(name, key string) map[string]string {
+	return map[string]string{
+		name + ".rego":      "package matrix." + name + "\n\nkey := \"" + key + "\"\n",
+		name + "_test.rego": "package matrix." + name + "_test\n\nimport data.matrix." + name + "\n\ntest_key if " + name + ".key == \"" + key + "\"\n",
+	}
+}
+
+// setupModule creates module "m<key>" as the admin and publishes it the
+// given number of times, each time with new content.
+func setupModule(publishes int) func(t *testing.T, env *apptest.Env, dom, key string) any {
+	return func(t *testing.T, env *apptest.Env, _, key string) any {
+		c := adminClients(env).Policy
+		ctx := context.Background()
+		name := "m" + key
+		m := mustOK(c.CreatePolicyModule(ctx, connect.NewRequest(&v1.CreatePolicyModuleRequest{Name: name, Files: matrixModule(name, key)}))).GetModule()
+		for i := range publishes {
+			if i > 0 {
+				m = mustOK(c.SavePolicyDraft(ctx, connect.NewRequest(&v1.SavePolicyDraftRequest{Name: name, Files: matrixModule(name, fmt.Sprint(key, i)), Version: m.GetVersion()}))).GetModule()
+			}
+			mustOK(c.PublishPolicy(ctx, connect.NewRequest(&v1.PublishPolicyRequest{Name: name, Message: "setup", Version: m.GetVersion()})))
+		}
+		return nil
+	}
+}
+
+// reasonOf returns the ErrorInfo reason of a Connect error, "" when none.
+func reasonOf(err error) string {
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		return ""
+	}
+	for _, d := range ce.Details() {
+		if v, derr := d.Value(); derr == nil {
+			if info, ok := v.(*errdetails.ErrorInfo); ok {
+				return info.GetReason()
+			}
+		}
+	}
+	return ""
 }
 
 // authzMatrix is the expected allow/deny of every procedure for every role.
@@ -333,6 +382,131 @@ var authzMatrix = map[string]authzCase{
 			return true, err
 		},
 	},
+	"/meshplane.v1.CatalogService/GetPortPreview": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		setup: setupProduct,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			_, err := c.Catalog.GetPortPreview(ctx, connect.NewRequest(&v1.GetPortPreviewRequest{Domain: dom, Product: "p-" + key, Port: "orders"}))
+			// The product is not provisioned: a caller who may read it learns
+			// that its topic does not exist yet.
+			if reasonOf(err) == "TOPIC_NOT_FOUND" {
+				return true, nil
+			}
+			return true, err
+		},
+	},
+	"/meshplane.v1.PolicyService/ListPolicyModules": {
+		want: governance,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, _ any) (bool, error) {
+			_, err := c.Policy.ListPolicyModules(ctx, connect.NewRequest(&v1.ListPolicyModulesRequest{}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.PolicyService/GetPolicyModule": {
+		want: governance,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, _ any) (bool, error) {
+			_, err := c.Policy.GetPolicyModule(ctx, connect.NewRequest(&v1.GetPolicyModuleRequest{Name: "admission"}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.PolicyService/CreatePolicyModule": {
+		want: governance,
+		call: func(ctx context.Context, c apptest.Clients, _, key string, _ any) (bool, error) {
+			name := "m" + key
+			_, err := c.Policy.CreatePolicyModule(ctx, connect.NewRequest(&v1.CreatePolicyModuleRequest{Name: name, Files: matrixModule(name, key)}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.PolicyService/SavePolicyDraft": {
+		want:  governance,
+		setup: setupModule(0),
+		call: func(ctx context.Context, c apptest.Clients, _, key string, _ any) (bool, error) {
+			name := "m" + key
+			_, err := c.Policy.SavePolicyDraft(ctx, connect.NewRequest(&v1.SavePolicyDraftRequest{Name: name, Files: matrixModule(name, key+"0"), Version: 1}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.PolicyService/TestPolicyDraft": {
+		want:  governance,
+		setup: setupModule(0),
+		call: func(ctx context.Context, c apptest.Clients, _, key string, _ any) (bool, error) {
+			_, err := c.Policy.TestPolicyDraft(ctx, connect.NewRequest(&v1.TestPolicyDraftRequest{Name: "m" + key}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.PolicyService/GetPolicyImpact": {
+		want:  governance,
+		setup: setupModule(0),
+		call: func(ctx context.Context, c apptest.Clients, _, key string, _ any) (bool, error) {
+			_, err := c.Policy.GetPolicyImpact(ctx, connect.NewRequest(&v1.GetPolicyImpactRequest{Name: "m" + key}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.PolicyService/PublishPolicy": {
+		want:  governance,
+		setup: setupModule(0),
+		call: func(ctx context.Context, c apptest.Clients, _, key string, _ any) (bool, error) {
+			_, err := c.Policy.PublishPolicy(ctx, connect.NewRequest(&v1.PublishPolicyRequest{Name: "m" + key, Message: "matrix", Version: 1}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.PolicyService/RollbackPolicy": {
+		want:  governance,
+		setup: setupModule(2),
+		call: func(ctx context.Context, c apptest.Clients, _, key string, _ any) (bool, error) {
+			_, err := c.Policy.RollbackPolicy(ctx, connect.NewRequest(&v1.RollbackPolicyRequest{Name: "m" + key, ToVersion: 1, Message: "matrix"}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.PolicyService/ListPolicyVersions": {
+		want: governance,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, _ any) (bool, error) {
+			_, err := c.Policy.ListPolicyVersions(ctx, connect.NewRequest(&v1.ListPolicyVersionsRequest{Name: "masking"}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.PolicyService/GetPolicyVersion": {
+		want: governance,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, _ any) (bool, error) {
+			_, err := c.Policy.GetPolicyVersion(ctx, connect.NewRequest(&v1.GetPolicyVersionRequest{Name: "masking", Number: 1}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.PolicyService/EvaluateDataProduct": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		setup: setupProduct,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			_, err := c.Policy.EvaluateDataProduct(ctx, connect.NewRequest(&v1.EvaluateDataProductRequest{Domain: dom, Name: "p-" + key}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.PolicyService/ListPolicyDecisions": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		setup: setupProduct,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			res, err := c.Policy.ListPolicyDecisions(ctx, connect.NewRequest(&v1.ListPolicyDecisionsRequest{Domain: dom, Product: "p-" + key}))
+			return err == nil && len(res.Msg.GetDecisions()) > 0, err
+		},
+	},
+	"/meshplane.v1.PolicyService/GetRBACPolicy": {
+		want: governance,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, _ any) (bool, error) {
+			_, err := c.Policy.GetRBACPolicy(ctx, connect.NewRequest(&v1.GetRBACPolicyRequest{}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.PolicyService/UpdateRBACPolicy": {
+		want: governance,
+		setup: func(t *testing.T, env *apptest.Env, _, _ string) any {
+			return mustOK(adminClients(env).Policy.GetRBACPolicy(context.Background(), connect.NewRequest(&v1.GetRBACPolicyRequest{})))
+		},
+		call: func(ctx context.Context, c apptest.Clients, _, key string, cur any) (bool, error) {
+			rb := cur.(*v1.GetRBACPolicyResponse)
+			_, err := c.Policy.UpdateRBACPolicy(ctx, connect.NewRequest(&v1.UpdateRBACPolicyRequest{
+				Text: rb.GetText() + "\n# matrix " + key + "\n", Version: rb.GetVersion()}))
+			return true, err
+		},
+	},
 	"/meshplane.v1.AuditService/VerifyAuditLog": {
 		want: roles(everyone, everyone, nobody, nobody, nobody, nobody),
 		call: func(ctx context.Context, c apptest.Clients, _, _ string, _ any) (bool, error) {
@@ -347,7 +521,7 @@ var authzMatrix = map[string]authzCase{
 func apiProcedures() []string {
 	var out []string
 	for _, f := range []protoreflect.FileDescriptor{v1.File_meshplane_v1_catalog_proto, v1.File_meshplane_v1_identity_proto,
-		v1.File_meshplane_v1_audit_proto, v1.File_meshplane_v1_provisioning_proto} {
+		v1.File_meshplane_v1_audit_proto, v1.File_meshplane_v1_provisioning_proto, v1.File_meshplane_v1_policy_proto} {
 		for i := range f.Services().Len() {
 			s := f.Services().Get(i)
 			for j := range s.Methods().Len() {

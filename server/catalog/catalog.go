@@ -22,6 +22,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent/predicate"
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/page"
+	"github.com/meshplane/meshplane/server/preview"
 	"github.com/meshplane/meshplane/server/spec"
 	"github.com/meshplane/meshplane/server/store"
 )
@@ -31,6 +32,18 @@ type Config struct {
 	Store  *store.Store
 	Authz  *access.Authorizer
 	Logger *slog.Logger
+	// Admission judges every product write; nil admits everything.
+	Admission Admission
+	// Preview reads output ports' topics; nil when no Kafka is reachable.
+	Preview *preview.Reader
+	// Pseudonym hashes a PII value for a viewer who may not see it raw.
+	Pseudonym func(string) string
+}
+
+// Admission decides whether a product may be written as given; a refusal
+// is an error listing every violation.
+type Admission interface {
+	Admit(ctx context.Context, domain, name, lifecycle string, p spec.Product, trigger string) error
 }
 
 // Validate checks that every required dependency is present.
@@ -46,6 +59,7 @@ type Service struct {
 	store *store.Store
 	authz *access.Authorizer
 	log   *slog.Logger
+	cfg   Config
 }
 
 // New returns the catalog service.
@@ -53,7 +67,7 @@ func New(c Config) (*Service, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{store: c.Store, authz: c.Authz, log: c.Logger}, nil
+	return &Service{store: c.Store, authz: c.Authz, log: c.Logger, cfg: c}, nil
 }
 
 // CreateDomain registers a domain; it needs domain create in every domain.
@@ -201,6 +215,16 @@ func (s *Service) CreateDataProduct(ctx context.Context, in CreateProductInput) 
 	if err := s.requireProduct(ctx, in.Domain, in.Name, access.ActCreate); err != nil {
 		return nil, err
 	}
+	// A name already taken is the answer even when the product is also
+	// inadmissible, and its denial must not land in the other product's log.
+	if exists, err := s.store.Client.DataProduct.Query().Where(dataproduct.Domain(in.Domain), dataproduct.Name(in.Name)).Exist(ctx); err != nil {
+		return nil, fmt.Errorf("checking product name: %w", err)
+	} else if exists {
+		return nil, errs.New(errs.KindAlreadyExists, "data product %s/%s already exists", in.Domain, in.Name)
+	}
+	if err := s.admit(ctx, in.Domain, in.Name, spec.LifecycleDraft, in.Spec, "catalog.CreateDataProduct"); err != nil {
+		return nil, err
+	}
 	who, _ := actor.From(ctx)
 	var out *ent.DataProduct
 	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
@@ -228,6 +252,15 @@ func (s *Service) CreateDataProduct(ctx context.Context, in CreateProductInput) 
 		})
 	})
 	return out, err
+}
+
+// admit asks the admission policy about a product write. Retiring a
+// product is always allowed: policy must never keep infrastructure alive.
+func (s *Service) admit(ctx context.Context, dom, name string, lifecycle spec.Lifecycle, p spec.Product, trigger string) error {
+	if s.cfg.Admission == nil || lifecycle == spec.LifecycleRetired {
+		return nil
+	}
+	return s.cfg.Admission.Admit(ctx, dom, name, string(lifecycle), p, trigger)
 }
 
 // requireProduct checks act on products of domain, answering not-found to
@@ -303,6 +336,9 @@ func (s *Service) UpdateDataProduct(ctx context.Context, in UpdateProductInput) 
 		var v errs.Violations
 		v.Add("lifecycle", "cannot move from %s to %s", from, to)
 		return nil, v.Err()
+	}
+	if err := s.admit(ctx, in.Domain, in.Name, to, in.Spec, "catalog.UpdateDataProduct"); err != nil {
+		return nil, err
 	}
 	who, _ := actor.From(ctx)
 	var out *ent.DataProduct

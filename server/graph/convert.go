@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/graph/model"
 	"github.com/meshplane/meshplane/server/page"
+	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/spec"
 )
 
@@ -260,4 +262,58 @@ func runPayload(r *ent.ProvisioningRun, err error) (*model.RunPayload, error) {
 		return nil, err
 	}
 	return &model.RunPayload{Run: r}, nil
+}
+
+// policyFiles turns the file list of a GraphQL input into a module's files.
+func policyFiles(in []*model.PolicyFileInput) (map[string]string, error) {
+	var v errs.Violations
+	out := make(map[string]string, len(in))
+	for i, f := range in {
+		if _, dup := out[f.Name]; dup {
+			v.Add(fmt.Sprintf("files[%d].name", i), "file %q is given twice", f.Name)
+		}
+		out[f.Name] = f.Source
+	}
+	return out, v.Err()
+}
+
+// fileList lists a module's files by name.
+func fileList(files map[string]string) []*model.PolicyFile {
+	out := make([]*model.PolicyFile, 0, len(files))
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		out = append(out, &model.PolicyFile{Name: name, Source: files[name]})
+	}
+	return out
+}
+
+// rawJSON returns JSON text, nil for an absent value.
+func rawJSON(b []byte) *string {
+	if len(b) == 0 || string(b) == "null" {
+		return nil
+	}
+	s := string(b)
+	return &s
+}
+
+// ptrs returns pointers to the elements of a slice.
+func ptrs[T any](in []T) []*T {
+	out := make([]*T, len(in))
+	for i := range in {
+		out[i] = &in[i]
+	}
+	return out
+}
+
+func publishPayload(p policy.Published, err error) (*model.PublishPolicyPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.PublishPolicyPayload{Version: p.Version, Plans: ptrs(p.Plans)}, nil
+}
+
+func decisionConnection(p page.Page[*ent.PolicyDecision]) *model.PolicyDecisionConnection {
+	return &model.PolicyDecisionConnection{Nodes: p.Items, PageInfo: pageInfo(p.Cursors, p.Next),
+		Edges: edges(p, func(c string, n *ent.PolicyDecision) *model.PolicyDecisionEdge {
+			return &model.PolicyDecisionEdge{Cursor: c, Node: n}
+		})}
 }

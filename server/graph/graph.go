@@ -23,6 +23,7 @@ import (
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/identity"
+	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/provision"
 )
 
@@ -45,6 +46,7 @@ type Config struct {
 	Identity  *identity.Service
 	Audit     *audit.Service
 	Provision *provision.Service
+	Policy    *policy.Service
 	Logger    *slog.Logger
 }
 
@@ -56,6 +58,9 @@ func (c Config) Validate() error {
 	}
 	if c.Provision == nil {
 		missing = append(missing, "Provision")
+	}
+	if c.Policy == nil {
+		missing = append(missing, "Policy")
 	}
 	if c.Identity == nil {
 		missing = append(missing, "Identity")
@@ -79,7 +84,7 @@ func New(c Config) (http.Handler, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Resolver{catalog: c.Catalog, identity: c.Identity, audit: c.Audit, provision: c.Provision}
+	r := &Resolver{catalog: c.Catalog, identity: c.Identity, audit: c.Audit, provision: c.Provision, policy: c.Policy}
 	cfg := generated.Config{Resolvers: r}
 	setComplexity(&cfg.Complexity)
 

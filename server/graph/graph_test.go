@@ -22,6 +22,7 @@ import (
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/identity"
+	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/provision"
 	"github.com/meshplane/meshplane/server/store"
 )
@@ -74,7 +75,18 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Config{Catalog: cat, Identity: id, Audit: au, Provision: prov, Logger: log})
+	salts, err := policy.NewSalts([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.New(policy.Config{Store: st, Authz: authz, Logger: log, Salts: salts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pol.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Config{Catalog: cat, Identity: id, Audit: au, Provision: prov, Policy: pol, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,8 +416,8 @@ func TestConnections(t *testing.T) {
 		// The next page continues from the middle edge as well as from the end.
 		after = res.AuditEvents.Edges[len(res.AuditEvents.Edges)-1].Cursor
 	}
-	// Bootstrap writes three events, then four domains.
-	if want := []string{"7", "6", "5", "4", "3", "2", "1"}; !slices.Equal(seqs, want) {
+	// Bootstrap writes three events, publishing the default policies two, then four domains.
+	if want := []string{"9", "8", "7", "6", "5", "4", "3", "2", "1"}; !slices.Equal(seqs, want) {
 		t.Errorf("audit sequences = %v, want %v", seqs, want)
 	}
 

@@ -5,6 +5,7 @@ import (
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/identity"
+	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/provision"
 )
 
@@ -14,6 +15,7 @@ type Resolver struct {
 	identity  *identity.Service
 	audit     *audit.Service
 	provision *provision.Service
+	policy    *policy.Service
 }
 
 var _ generated.ResolverRoot = (*Resolver)(nil)

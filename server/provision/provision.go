@@ -57,6 +57,29 @@ type Config struct {
 	CancelGrace time.Duration
 	// DriftInterval is how often provisioned products are checked for drift; 0 disables.
 	DriftInterval time.Duration
+	// Governance judges a product before every plan and says how its
+	// connectors mask fields; nil renders products without policy.
+	Governance Governance
+}
+
+// Governance decides whether a product may be provisioned and how its
+// connectors mask its fields.
+type Governance interface {
+	// Govern evaluates the published policy for p. A denial is an error
+	// listing every violation, so the plan never starts.
+	Govern(ctx context.Context, p *ent.DataProduct, trigger string) (Governed, error)
+}
+
+// Governed is what policy adds to a product's workspace.
+type Governed struct {
+	// ConnectorConfig holds settings merged into connectors, by connector name.
+	ConnectorConfig map[string]map[string]string
+	// SinkMasks are per-sink field transforms, by sink name.
+	SinkMasks map[string]render.FieldMasks
+	// PolicyVersion names the policy versions that decided.
+	PolicyVersion string
+	// Masked counts the fields whose values the connectors change or remove.
+	Masked int
 }
 
 // Validate checks the configuration.
@@ -196,21 +219,41 @@ func (s *Service) product(ctx context.Context, domain, name string) (*ent.DataPr
 // queued or in progress refuses a second one; a plan awaiting approval is
 // superseded.
 func (s *Service) Plan(ctx context.Context, domain, name string) (*ent.ProvisioningRun, error) {
-	return s.queue(ctx, domain, name, provisioningrun.KindApply, ActPlan)
+	return s.queue(ctx, domain, name, provisioningrun.KindApply, ActPlan, "")
+}
+
+// PlanForPolicy queues a plan on behalf of a policy change, whoever
+// published it: the run waits for the product's owners to review it like any
+// other. by names the change, e.g. "policy masking@3 published by alice".
+func (s *Service) PlanForPolicy(ctx context.Context, domain, name, by string) (*ent.ProvisioningRun, error) {
+	return s.queue(ctx, domain, name, provisioningrun.KindApply, "", by)
 }
 
 // Decommission queues a destroy plan; approving and applying it retires the product.
 func (s *Service) Decommission(ctx context.Context, domain, name string) (*ent.ProvisioningRun, error) {
-	return s.queue(ctx, domain, name, provisioningrun.KindDestroy, ActDecommission)
+	return s.queue(ctx, domain, name, provisioningrun.KindDestroy, ActDecommission, "")
 }
 
-func (s *Service) queue(ctx context.Context, domain, name string, kind provisioningrun.Kind, act string) (*ent.ProvisioningRun, error) {
-	p, err := s.product(ctx, domain, name)
+// queue creates a queued run. With act empty the caller is the system
+// acting for a policy change (by says which), and authorization is skipped.
+func (s *Service) queue(ctx context.Context, domain, name string, kind provisioningrun.Kind, act, by string) (*ent.ProvisioningRun, error) {
+	var p *ent.DataProduct
+	var err error
+	if act == "" {
+		p, err = s.store.Client.DataProduct.Query().Where(dataproduct.Domain(domain), dataproduct.Name(name)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return nil, errs.NotFound("data product", domain+"/"+name)
+		}
+	} else {
+		p, err = s.product(ctx, domain, name)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authz.Require(ctx, domain, ObjProvision, act); err != nil {
-		return nil, err
+	if act != "" {
+		if err := s.authz.Require(ctx, domain, ObjProvision, act); err != nil {
+			return nil, err
+		}
 	}
 	if s.unavailable != "" {
 		return nil, errs.New(errs.KindUnavailable, "%s", s.unavailable)
@@ -226,7 +269,19 @@ func (s *Service) queue(ctx context.Context, domain, name string, kind provision
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	// Admission runs again before every plan: a product admitted under an
+	// older policy must not be provisioned under a stricter one. Destroying
+	// needs no admission.
+	if kind == provisioningrun.KindApply && s.cfg.Governance != nil {
+		if _, err := s.cfg.Governance.Govern(ctx, p, "provision.Plan"); err != nil {
+			return nil, err
+		}
+	}
 	who, _ := actor.From(ctx)
+	createdBy := who.Name
+	if by != "" {
+		createdBy = by
+	}
 	var run *ent.ProvisioningRun
 	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
 		busy, err := tx.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.StateIn(active...)).First(ctx)
@@ -241,7 +296,7 @@ func (s *Service) queue(ctx context.Context, domain, name string, kind provision
 			return err
 		}
 		run, err = tx.ProvisioningRun.Create().SetDomain(domain).SetProduct(name).SetProductID(p.ID).
-			SetProductVersion(p.Version).SetKind(kind).SetCreatedBy(who.Name).Save(ctx)
+			SetProductVersion(p.Version).SetKind(kind).SetCreatedBy(createdBy).Save(ctx)
 		if err != nil {
 			return err
 		}

@@ -139,7 +139,16 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 		return fmt.Errorf("reading product: %w", err)
 	}
 	ws := s.workspace(r.Domain, r.Product, lw.sink)
-	w, err := render.Render(render.Input{Domain: r.Domain, Product: r.Product, Spec: productSpec(p), Env: s.cfg.Env})
+	in := render.Input{Domain: r.Domain, Product: r.Product, Spec: productSpec(p), Env: s.cfg.Env}
+	if r.Kind == provisioningrun.KindApply && s.cfg.Governance != nil {
+		g, err := s.cfg.Governance.Govern(ctx, p, "provision.plan")
+		if err != nil {
+			return fmt.Errorf("admission: %w", err)
+		}
+		in.ConnectorConfig, in.SinkMasks = g.ConnectorConfig, g.SinkMasks
+		lw.line(fmt.Sprintf("meshplane: policy %s admits the product; its connectors mask %d fields", g.PolicyVersion, g.Masked))
+	}
+	w, err := render.Render(in)
 	if err != nil {
 		return fmt.Errorf("rendering workspace: %w", err)
 	}

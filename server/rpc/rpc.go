@@ -16,6 +16,7 @@ import (
 	"github.com/meshplane/meshplane/server/authn"
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/identity"
+	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/provision"
 	"github.com/meshplane/meshplane/server/telemetry"
 )
@@ -29,14 +30,15 @@ type Config struct {
 	Identity  *identity.Service
 	Audit     *audit.Service
 	Provision *provision.Service
+	Policy    *policy.Service
 	Metrics   *telemetry.Metrics
 	Logger    *slog.Logger
 }
 
 // Validate checks that every dependency is present.
 func (c Config) Validate() error {
-	if c.Catalog == nil || c.Identity == nil || c.Audit == nil || c.Provision == nil || c.Metrics == nil || c.Logger == nil {
-		return fmt.Errorf("rpc config needs Catalog, Identity, Audit, Provision, Metrics and Logger")
+	if c.Catalog == nil || c.Identity == nil || c.Audit == nil || c.Provision == nil || c.Policy == nil || c.Metrics == nil || c.Logger == nil {
+		return fmt.Errorf("rpc config needs Catalog, Identity, Audit, Provision, Policy, Metrics and Logger")
 	}
 	return nil
 }
@@ -47,6 +49,7 @@ var Services = []string{
 	meshplanev1connect.IdentityServiceName,
 	meshplanev1connect.AuditServiceName,
 	meshplanev1connect.ProvisioningServiceName,
+	meshplanev1connect.PolicyServiceName,
 }
 
 // Mount registers every service, gRPC reflection and gRPC health on mux.
@@ -63,6 +66,7 @@ func Mount(mux *http.ServeMux, c Config) error {
 	mux.Handle(meshplanev1connect.NewIdentityServiceHandler(&IdentityHandler{svc: c.Identity}, opts...))
 	mux.Handle(meshplanev1connect.NewAuditServiceHandler(&AuditHandler{svc: c.Audit}, opts...))
 	mux.Handle(meshplanev1connect.NewProvisioningServiceHandler(&ProvisioningHandler{svc: c.Provision}, opts...))
+	mux.Handle(meshplanev1connect.NewPolicyServiceHandler(&PolicyHandler{svc: c.Policy}, opts...))
 
 	reflector := grpcreflect.NewStaticReflector(Services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))

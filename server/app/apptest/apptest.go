@@ -162,6 +162,7 @@ type Clients struct {
 	Identity  meshplanev1connect.IdentityServiceClient
 	Audit     meshplanev1connect.AuditServiceClient
 	Provision meshplanev1connect.ProvisioningServiceClient
+	Policy    meshplanev1connect.PolicyServiceClient
 }
 
 // Clients returns clients speaking protocol with token ("" sends none).
@@ -179,6 +180,7 @@ func (e *Env) Clients(p Protocol, token string) Clients {
 		Identity:  meshplanev1connect.NewIdentityServiceClient(hc, e.HTTP.URL, opts...),
 		Audit:     meshplanev1connect.NewAuditServiceClient(hc, e.HTTP.URL, opts...),
 		Provision: meshplanev1connect.NewProvisioningServiceClient(hc, e.HTTP.URL, opts...),
+		Policy:    meshplanev1connect.NewPolicyServiceClient(hc, e.HTTP.URL, opts...),
 	}
 }
 

@@ -17,10 +17,14 @@ import (
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/policydecision"
 	"github.com/meshplane/meshplane/server/ent/principal"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/graph/model"
 	"github.com/meshplane/meshplane/server/graph/scalar"
+	"github.com/meshplane/meshplane/server/policy"
+	"github.com/meshplane/meshplane/server/policy/engine"
+	"github.com/meshplane/meshplane/server/preview"
 	"github.com/meshplane/meshplane/server/provision/summary"
 	"github.com/meshplane/meshplane/server/spec"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -41,9 +45,16 @@ type ResolverRoot interface {
 	AuditLogVerification() AuditLogVerificationResolver
 	DataProduct() DataProductResolver
 	Domain() DomainResolver
+	MaskingDecision() MaskingDecisionResolver
 	Mutation() MutationResolver
+	PolicyImpact() PolicyImpactResolver
+	PolicyModule() PolicyModuleResolver
+	PolicyTestResult() PolicyTestResultResolver
+	PolicyVersion() PolicyVersionResolver
+	PreviewRecord() PreviewRecordResolver
 	Principal() PrincipalResolver
 	Query() QueryResolver
+	QueuedPlan() QueuedPlanResolver
 	Token() TokenResolver
 }
 
@@ -51,6 +62,15 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AdmissionChange struct {
+		After         func(childComplexity int) int
+		AllowedAfter  func(childComplexity int) int
+		AllowedBefore func(childComplexity int) int
+		Before        func(childComplexity int) int
+		Domain        func(childComplexity int) int
+		Product       func(childComplexity int) int
+	}
+
 	AttributeChange struct {
 		After  func(childComplexity int) int
 		Before func(childComplexity int) int
@@ -94,6 +114,14 @@ type ComplexityRoot struct {
 		CredentialsRef func(childComplexity int) int
 		Dataset        func(childComplexity int) int
 		Project        func(childComplexity int) int
+	}
+
+	ConnectorChange struct {
+		Connector   func(childComplexity int) int
+		Domain      func(childComplexity int) int
+		Keys        func(childComplexity int) int
+		Product     func(childComplexity int) int
+		Provisioned func(childComplexity int) int
 	}
 
 	CreateDataProductPayload struct {
@@ -215,11 +243,33 @@ type ComplexityRoot struct {
 		Value func(childComplexity int) int
 	}
 
+	MaskingChange struct {
+		After   func(childComplexity int) int
+		Before  func(childComplexity int) int
+		Domain  func(childComplexity int) int
+		Product func(childComplexity int) int
+	}
+
+	MaskingDecision struct {
+		Action         func(childComplexity int) int
+		Algorithm      func(childComplexity int) int
+		Chars          func(childComplexity int) int
+		Classification func(childComplexity int) int
+		Fallback       func(childComplexity int) int
+		Field          func(childComplexity int) int
+		Length         func(childComplexity int) int
+		Port           func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		Salt           func(childComplexity int) int
+		Sink           func(childComplexity int) int
+	}
+
 	Mutation struct {
 		ApproveRun          func(childComplexity int, input model.ApproveRunInput) int
 		CancelRun           func(childComplexity int, input model.CancelRunInput) int
 		CreateDataProduct   func(childComplexity int, input model.CreateDataProductInput) int
 		CreateDomain        func(childComplexity int, input model.CreateDomainInput) int
+		CreatePolicyModule  func(childComplexity int, input model.CreatePolicyModuleInput) int
 		CreatePrincipal     func(childComplexity int, input model.CreatePrincipalInput) int
 		CreateRoleBinding   func(childComplexity int, input model.CreateRoleBindingInput) int
 		CreateToken         func(childComplexity int, input model.CreateTokenInput) int
@@ -228,9 +278,13 @@ type ComplexityRoot struct {
 		DeleteRoleBinding   func(childComplexity int, input model.DeleteRoleBindingInput) int
 		DisablePrincipal    func(childComplexity int, input model.DisablePrincipalInput) int
 		PlanProduct         func(childComplexity int, input model.PlanProductInput) int
+		PublishPolicy       func(childComplexity int, input model.PublishPolicyInput) int
 		RevokeToken         func(childComplexity int, input model.RevokeTokenInput) int
+		RollbackPolicy      func(childComplexity int, input model.RollbackPolicyInput) int
+		SavePolicyDraft     func(childComplexity int, input model.SavePolicyDraftInput) int
 		UpdateDataProduct   func(childComplexity int, input model.UpdateDataProductInput) int
 		UpdateDomain        func(childComplexity int, input model.UpdateDomainInput) int
+		UpdateRbacPolicy    func(childComplexity int, input model.UpdateRbacPolicyInput) int
 	}
 
 	OutputPort struct {
@@ -260,6 +314,112 @@ type ComplexityRoot struct {
 		Update      func(childComplexity int) int
 	}
 
+	PolicyDecision struct {
+		Actor         func(childComplexity int) int
+		Allowed       func(childComplexity int) int
+		Domain        func(childComplexity int) int
+		DurationUs    func(childComplexity int) int
+		Error         func(childComplexity int) int
+		FailedClosed  func(childComplexity int) int
+		ID            func(childComplexity int) int
+		InputDigest   func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		PolicyVersion func(childComplexity int) int
+		Product       func(childComplexity int) int
+		Result        func(childComplexity int) int
+		Time          func(childComplexity int) int
+		Trigger       func(childComplexity int) int
+	}
+
+	PolicyDecisionConnection struct {
+		Edges    func(childComplexity int) int
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	PolicyDecisionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	PolicyFile struct {
+		Name   func(childComplexity int) int
+		Source func(childComplexity int) int
+	}
+
+	PolicyImpact struct {
+		Admission         func(childComplexity int) int
+		Connectors        func(childComplexity int) int
+		DurationUs        func(childComplexity int) int
+		Masking           func(childComplexity int) int
+		Module            func(childComplexity int) int
+		ProductsEvaluated func(childComplexity int) int
+		PublishedVersion  func(childComplexity int) int
+	}
+
+	PolicyModule struct {
+		Description      func(childComplexity int) int
+		DraftChanged     func(childComplexity int) int
+		DraftUpdatedBy   func(childComplexity int) int
+		Files            func(childComplexity int) int
+		Name             func(childComplexity int) int
+		PublishedVersion func(childComplexity int) int
+		UpdateTime       func(childComplexity int) int
+		Version          func(childComplexity int) int
+	}
+
+	PolicyModulePayload struct {
+		Module func(childComplexity int) int
+	}
+
+	PolicyTestResult struct {
+		DurationUs func(childComplexity int) int
+		File       func(childComplexity int) int
+		Line       func(childComplexity int) int
+		Message    func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Package    func(childComplexity int) int
+		Pass       func(childComplexity int) int
+		Skipped    func(childComplexity int) int
+	}
+
+	PolicyTestRun struct {
+		Passed  func(childComplexity int) int
+		Results func(childComplexity int) int
+	}
+
+	PolicyVersion struct {
+		Digest       func(childComplexity int) int
+		Files        func(childComplexity int) int
+		Message      func(childComplexity int) int
+		Module       func(childComplexity int) int
+		Number       func(childComplexity int) int
+		PublishTime  func(childComplexity int) int
+		PublishedBy  func(childComplexity int) int
+		RestoredFrom func(childComplexity int) int
+	}
+
+	PolicyViolation struct {
+		Message func(childComplexity int) int
+		Path    func(childComplexity int) int
+	}
+
+	PortPreview struct {
+		RawPII  func(childComplexity int) int
+		Records func(childComplexity int) int
+		Topic   func(childComplexity int) int
+	}
+
+	PreviewRecord struct {
+		Key       func(childComplexity int) int
+		Masked    func(childComplexity int) int
+		Note      func(childComplexity int) int
+		Offset    func(childComplexity int) int
+		Partition func(childComplexity int) int
+		Timestamp func(childComplexity int) int
+		Value     func(childComplexity int) int
+	}
+
 	Principal struct {
 		CreateTime  func(childComplexity int) int
 		Disabled    func(childComplexity int) int
@@ -284,20 +444,59 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ProductEvaluation struct {
+		Allowed       func(childComplexity int) int
+		Masking       func(childComplexity int) int
+		PolicyVersion func(childComplexity int) int
+		Violations    func(childComplexity int) int
+	}
+
+	PublishPolicyPayload struct {
+		Plans   func(childComplexity int) int
+		Version func(childComplexity int) int
+	}
+
 	Query struct {
-		AuditEvents    func(childComplexity int, first *int, after *string, filter *model.AuditEventFilter) int
-		DataProduct    func(childComplexity int, domain string, name string) int
-		DataProducts   func(childComplexity int, first *int, after *string, filter *model.DataProductFilter, orderBy *model.DataProductOrder) int
-		Domain         func(childComplexity int, name string) int
-		Domains        func(childComplexity int, first *int, after *string) int
-		Principal      func(childComplexity int, name string) int
-		Principals     func(childComplexity int, first *int, after *string) int
-		RoleBindings   func(childComplexity int, principal *string, domain *string) int
-		Run            func(childComplexity int, id string) int
-		Runs           func(childComplexity int, domain string, product string, first *int, after *string) int
-		Tokens         func(childComplexity int, principal *string) int
-		VerifyAuditLog func(childComplexity int) int
-		Viewer         func(childComplexity int) int
+		AuditEvents       func(childComplexity int, first *int, after *string, filter *model.AuditEventFilter) int
+		DataProduct       func(childComplexity int, domain string, name string) int
+		DataProducts      func(childComplexity int, first *int, after *string, filter *model.DataProductFilter, orderBy *model.DataProductOrder) int
+		Domain            func(childComplexity int, name string) int
+		Domains           func(childComplexity int, first *int, after *string) int
+		PolicyDecisions   func(childComplexity int, domain string, product string, first *int, after *string) int
+		PolicyImpact      func(childComplexity int, module string) int
+		PolicyModule      func(childComplexity int, name string) int
+		PolicyModules     func(childComplexity int) int
+		PolicyTests       func(childComplexity int, module string) int
+		PolicyVersion     func(childComplexity int, module string, number int) int
+		PolicyVersions    func(childComplexity int, module string) int
+		PortPreview       func(childComplexity int, domain string, product string, port string, limit *int) int
+		Principal         func(childComplexity int, name string) int
+		Principals        func(childComplexity int, first *int, after *string) int
+		ProductEvaluation func(childComplexity int, domain string, name string) int
+		RbacPolicy        func(childComplexity int) int
+		RoleBindings      func(childComplexity int, principal *string, domain *string) int
+		Run               func(childComplexity int, id string) int
+		Runs              func(childComplexity int, domain string, product string, first *int, after *string) int
+		Tokens            func(childComplexity int, principal *string) int
+		VerifyAuditLog    func(childComplexity int) int
+		Viewer            func(childComplexity int) int
+	}
+
+	QueuedPlan struct {
+		Domain  func(childComplexity int) int
+		Product func(childComplexity int) int
+		RunID   func(childComplexity int) int
+		Skipped func(childComplexity int) int
+	}
+
+	RbacPolicy struct {
+		Roles   func(childComplexity int) int
+		Text    func(childComplexity int) int
+		Version func(childComplexity int) int
+	}
+
+	RbacPolicyPayload struct {
+		RbacPolicy func(childComplexity int) int
 	}
 
 	ResourceChange struct {
@@ -436,6 +635,11 @@ type DomainResolver interface {
 
 	Products(ctx context.Context, obj *ent.Domain, first *int, after *string, filter *model.DomainProductFilter, orderBy *model.DataProductOrder) (*model.DataProductConnection, error)
 }
+type MaskingDecisionResolver interface {
+	Sink(ctx context.Context, obj *engine.Decision) (*string, error)
+
+	Action(ctx context.Context, obj *engine.Decision) (string, error)
+}
 type MutationResolver interface {
 	CreateDomain(ctx context.Context, input model.CreateDomainInput) (*model.CreateDomainPayload, error)
 	UpdateDomain(ctx context.Context, input model.UpdateDomainInput) (*model.UpdateDomainPayload, error)
@@ -448,10 +652,33 @@ type MutationResolver interface {
 	RevokeToken(ctx context.Context, input model.RevokeTokenInput) (*model.RevokeTokenPayload, error)
 	CreateRoleBinding(ctx context.Context, input model.CreateRoleBindingInput) (*model.CreateRoleBindingPayload, error)
 	DeleteRoleBinding(ctx context.Context, input model.DeleteRoleBindingInput) (*model.DeleteRoleBindingPayload, error)
+	CreatePolicyModule(ctx context.Context, input model.CreatePolicyModuleInput) (*model.PolicyModulePayload, error)
+	SavePolicyDraft(ctx context.Context, input model.SavePolicyDraftInput) (*model.PolicyModulePayload, error)
+	PublishPolicy(ctx context.Context, input model.PublishPolicyInput) (*model.PublishPolicyPayload, error)
+	RollbackPolicy(ctx context.Context, input model.RollbackPolicyInput) (*model.PublishPolicyPayload, error)
+	UpdateRbacPolicy(ctx context.Context, input model.UpdateRbacPolicyInput) (*model.RbacPolicyPayload, error)
 	PlanProduct(ctx context.Context, input model.PlanProductInput) (*model.RunPayload, error)
 	ApproveRun(ctx context.Context, input model.ApproveRunInput) (*model.RunPayload, error)
 	CancelRun(ctx context.Context, input model.CancelRunInput) (*model.RunPayload, error)
 	DecommissionProduct(ctx context.Context, input model.DecommissionProductInput) (*model.RunPayload, error)
+}
+type PolicyImpactResolver interface {
+	DurationUs(ctx context.Context, obj *policy.Impact) (int64, error)
+}
+type PolicyModuleResolver interface {
+	Files(ctx context.Context, obj *policy.Module) ([]*model.PolicyFile, error)
+}
+type PolicyTestResultResolver interface {
+	DurationUs(ctx context.Context, obj *engine.TestResult) (int64, error)
+}
+type PolicyVersionResolver interface {
+	Files(ctx context.Context, obj *ent.PolicyVersion) ([]*model.PolicyFile, error)
+}
+type PreviewRecordResolver interface {
+	Partition(ctx context.Context, obj *preview.Record) (int, error)
+
+	Key(ctx context.Context, obj *preview.Record) (*string, error)
+	Value(ctx context.Context, obj *preview.Record) (*string, error)
 }
 type PrincipalResolver interface {
 	Domain(ctx context.Context, obj *ent.Principal) (*string, error)
@@ -468,8 +695,21 @@ type QueryResolver interface {
 	RoleBindings(ctx context.Context, principal *string, domain *string) ([]*ent.RoleBinding, error)
 	AuditEvents(ctx context.Context, first *int, after *string, filter *model.AuditEventFilter) (*model.AuditEventConnection, error)
 	VerifyAuditLog(ctx context.Context) (*audit.Verification, error)
+	PolicyModules(ctx context.Context) ([]*policy.Module, error)
+	PolicyModule(ctx context.Context, name string) (*policy.Module, error)
+	PolicyVersions(ctx context.Context, module string) ([]*ent.PolicyVersion, error)
+	PolicyVersion(ctx context.Context, module string, number int) (*ent.PolicyVersion, error)
+	PolicyTests(ctx context.Context, module string) (*model.PolicyTestRun, error)
+	PolicyImpact(ctx context.Context, module string) (*policy.Impact, error)
+	ProductEvaluation(ctx context.Context, domain string, name string) (*model.ProductEvaluation, error)
+	PolicyDecisions(ctx context.Context, domain string, product string, first *int, after *string) (*model.PolicyDecisionConnection, error)
+	RbacPolicy(ctx context.Context) (*policy.RBAC, error)
+	PortPreview(ctx context.Context, domain string, product string, port string, limit *int) (*catalog.PortPreview, error)
 	Run(ctx context.Context, id string) (*ent.ProvisioningRun, error)
 	Runs(ctx context.Context, domain string, product string, first *int, after *string) (*model.RunConnection, error)
+}
+type QueuedPlanResolver interface {
+	RunID(ctx context.Context, obj *policy.QueuedPlan) (*string, error)
 }
 type TokenResolver interface {
 	Principal(ctx context.Context, obj *ent.Token) (string, error)
@@ -494,6 +734,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AdmissionChange.violationsAfter":
+		if e.ComplexityRoot.AdmissionChange.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdmissionChange.After(childComplexity), true
+	case "AdmissionChange.allowedAfter":
+		if e.ComplexityRoot.AdmissionChange.AllowedAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdmissionChange.AllowedAfter(childComplexity), true
+	case "AdmissionChange.allowedBefore":
+		if e.ComplexityRoot.AdmissionChange.AllowedBefore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdmissionChange.AllowedBefore(childComplexity), true
+	case "AdmissionChange.violationsBefore":
+		if e.ComplexityRoot.AdmissionChange.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdmissionChange.Before(childComplexity), true
+	case "AdmissionChange.domain":
+		if e.ComplexityRoot.AdmissionChange.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdmissionChange.Domain(childComplexity), true
+	case "AdmissionChange.product":
+		if e.ComplexityRoot.AdmissionChange.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdmissionChange.Product(childComplexity), true
 
 	case "AttributeChange.after":
 		if e.ComplexityRoot.AttributeChange.After == nil {
@@ -662,6 +939,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BigQuerySink.Project(childComplexity), true
+
+	case "ConnectorChange.connector":
+		if e.ComplexityRoot.ConnectorChange.Connector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorChange.Connector(childComplexity), true
+	case "ConnectorChange.domain":
+		if e.ComplexityRoot.ConnectorChange.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorChange.Domain(childComplexity), true
+	case "ConnectorChange.keys":
+		if e.ComplexityRoot.ConnectorChange.Keys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorChange.Keys(childComplexity), true
+	case "ConnectorChange.product":
+		if e.ComplexityRoot.ConnectorChange.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorChange.Product(childComplexity), true
+	case "ConnectorChange.provisioned":
+		if e.ComplexityRoot.ConnectorChange.Provisioned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorChange.Provisioned(childComplexity), true
 
 	case "CreateDataProductPayload.dataProduct":
 		if e.ComplexityRoot.CreateDataProductPayload.DataProduct == nil {
@@ -1081,6 +1389,98 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Label.Value(childComplexity), true
 
+	case "MaskingChange.after":
+		if e.ComplexityRoot.MaskingChange.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingChange.After(childComplexity), true
+	case "MaskingChange.before":
+		if e.ComplexityRoot.MaskingChange.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingChange.Before(childComplexity), true
+	case "MaskingChange.domain":
+		if e.ComplexityRoot.MaskingChange.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingChange.Domain(childComplexity), true
+	case "MaskingChange.product":
+		if e.ComplexityRoot.MaskingChange.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingChange.Product(childComplexity), true
+
+	case "MaskingDecision.action":
+		if e.ComplexityRoot.MaskingDecision.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingDecision.Action(childComplexity), true
+	case "MaskingDecision.algorithm":
+		if e.ComplexityRoot.MaskingDecision.Algorithm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingDecision.Algorithm(childComplexity), true
+	case "MaskingDecision.chars":
+		if e.ComplexityRoot.MaskingDecision.Chars == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingDecision.Chars(childComplexity), true
+	case "MaskingDecision.classification":
+		if e.ComplexityRoot.MaskingDecision.Classification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingDecision.Classification(childComplexity), true
+	case "MaskingDecision.fallback":
+		if e.ComplexityRoot.MaskingDecision.Fallback == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingDecision.Fallback(childComplexity), true
+	case "MaskingDecision.field":
+		if e.ComplexityRoot.MaskingDecision.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingDecision.Field(childComplexity), true
+	case "MaskingDecision.length":
+		if e.ComplexityRoot.MaskingDecision.Length == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingDecision.Length(childComplexity), true
+	case "MaskingDecision.port":
+		if e.ComplexityRoot.MaskingDecision.Port == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingDecision.Port(childComplexity), true
+	case "MaskingDecision.reason":
+		if e.ComplexityRoot.MaskingDecision.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingDecision.Reason(childComplexity), true
+	case "MaskingDecision.salt":
+		if e.ComplexityRoot.MaskingDecision.Salt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingDecision.Salt(childComplexity), true
+	case "MaskingDecision.sink":
+		if e.ComplexityRoot.MaskingDecision.Sink == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingDecision.Sink(childComplexity), true
+
 	case "Mutation.approveRun":
 		if e.ComplexityRoot.Mutation.ApproveRun == nil {
 			break
@@ -1125,6 +1525,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateDomain(childComplexity, args["input"].(model.CreateDomainInput)), true
+	case "Mutation.createPolicyModule":
+		if e.ComplexityRoot.Mutation.CreatePolicyModule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPolicyModule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePolicyModule(childComplexity, args["input"].(model.CreatePolicyModuleInput)), true
 	case "Mutation.createPrincipal":
 		if e.ComplexityRoot.Mutation.CreatePrincipal == nil {
 			break
@@ -1213,6 +1624,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlanProduct(childComplexity, args["input"].(model.PlanProductInput)), true
+	case "Mutation.publishPolicy":
+		if e.ComplexityRoot.Mutation.PublishPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishPolicy(childComplexity, args["input"].(model.PublishPolicyInput)), true
 	case "Mutation.revokeToken":
 		if e.ComplexityRoot.Mutation.RevokeToken == nil {
 			break
@@ -1224,6 +1646,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeToken(childComplexity, args["input"].(model.RevokeTokenInput)), true
+	case "Mutation.rollbackPolicy":
+		if e.ComplexityRoot.Mutation.RollbackPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rollbackPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RollbackPolicy(childComplexity, args["input"].(model.RollbackPolicyInput)), true
+	case "Mutation.savePolicyDraft":
+		if e.ComplexityRoot.Mutation.SavePolicyDraft == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_savePolicyDraft_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SavePolicyDraft(childComplexity, args["input"].(model.SavePolicyDraftInput)), true
 	case "Mutation.updateDataProduct":
 		if e.ComplexityRoot.Mutation.UpdateDataProduct == nil {
 			break
@@ -1246,6 +1690,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateDomain(childComplexity, args["input"].(model.UpdateDomainInput)), true
+	case "Mutation.updateRbacPolicy":
+		if e.ComplexityRoot.Mutation.UpdateRbacPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateRbacPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateRbacPolicy(childComplexity, args["input"].(model.UpdateRbacPolicyInput)), true
 
 	case "OutputPort.cleanupPolicy":
 		if e.ComplexityRoot.OutputPort.CleanupPolicy == nil {
@@ -1358,6 +1813,421 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PlanSummary.Update(childComplexity), true
 
+	case "PolicyDecision.actor":
+		if e.ComplexityRoot.PolicyDecision.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecision.Actor(childComplexity), true
+	case "PolicyDecision.allowed":
+		if e.ComplexityRoot.PolicyDecision.Allowed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecision.Allowed(childComplexity), true
+	case "PolicyDecision.domain":
+		if e.ComplexityRoot.PolicyDecision.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecision.Domain(childComplexity), true
+	case "PolicyDecision.durationUs":
+		if e.ComplexityRoot.PolicyDecision.DurationUs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecision.DurationUs(childComplexity), true
+	case "PolicyDecision.error":
+		if e.ComplexityRoot.PolicyDecision.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecision.Error(childComplexity), true
+	case "PolicyDecision.failedClosed":
+		if e.ComplexityRoot.PolicyDecision.FailedClosed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecision.FailedClosed(childComplexity), true
+	case "PolicyDecision.id":
+		if e.ComplexityRoot.PolicyDecision.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecision.ID(childComplexity), true
+	case "PolicyDecision.inputDigest":
+		if e.ComplexityRoot.PolicyDecision.InputDigest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecision.InputDigest(childComplexity), true
+	case "PolicyDecision.kind":
+		if e.ComplexityRoot.PolicyDecision.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecision.Kind(childComplexity), true
+	case "PolicyDecision.policyVersion":
+		if e.ComplexityRoot.PolicyDecision.PolicyVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecision.PolicyVersion(childComplexity), true
+	case "PolicyDecision.product":
+		if e.ComplexityRoot.PolicyDecision.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecision.Product(childComplexity), true
+	case "PolicyDecision.result":
+		if e.ComplexityRoot.PolicyDecision.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecision.Result(childComplexity), true
+	case "PolicyDecision.time":
+		if e.ComplexityRoot.PolicyDecision.Time == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecision.Time(childComplexity), true
+	case "PolicyDecision.trigger":
+		if e.ComplexityRoot.PolicyDecision.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecision.Trigger(childComplexity), true
+
+	case "PolicyDecisionConnection.edges":
+		if e.ComplexityRoot.PolicyDecisionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecisionConnection.Edges(childComplexity), true
+	case "PolicyDecisionConnection.nodes":
+		if e.ComplexityRoot.PolicyDecisionConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecisionConnection.Nodes(childComplexity), true
+	case "PolicyDecisionConnection.pageInfo":
+		if e.ComplexityRoot.PolicyDecisionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecisionConnection.PageInfo(childComplexity), true
+
+	case "PolicyDecisionEdge.cursor":
+		if e.ComplexityRoot.PolicyDecisionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecisionEdge.Cursor(childComplexity), true
+	case "PolicyDecisionEdge.node":
+		if e.ComplexityRoot.PolicyDecisionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyDecisionEdge.Node(childComplexity), true
+
+	case "PolicyFile.name":
+		if e.ComplexityRoot.PolicyFile.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyFile.Name(childComplexity), true
+	case "PolicyFile.source":
+		if e.ComplexityRoot.PolicyFile.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyFile.Source(childComplexity), true
+
+	case "PolicyImpact.admissionChanges":
+		if e.ComplexityRoot.PolicyImpact.Admission == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.Admission(childComplexity), true
+	case "PolicyImpact.connectorChanges":
+		if e.ComplexityRoot.PolicyImpact.Connectors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.Connectors(childComplexity), true
+	case "PolicyImpact.durationUs":
+		if e.ComplexityRoot.PolicyImpact.DurationUs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.DurationUs(childComplexity), true
+	case "PolicyImpact.maskingChanges":
+		if e.ComplexityRoot.PolicyImpact.Masking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.Masking(childComplexity), true
+	case "PolicyImpact.module":
+		if e.ComplexityRoot.PolicyImpact.Module == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.Module(childComplexity), true
+	case "PolicyImpact.productsEvaluated":
+		if e.ComplexityRoot.PolicyImpact.ProductsEvaluated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.ProductsEvaluated(childComplexity), true
+	case "PolicyImpact.publishedVersion":
+		if e.ComplexityRoot.PolicyImpact.PublishedVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.PublishedVersion(childComplexity), true
+
+	case "PolicyModule.description":
+		if e.ComplexityRoot.PolicyModule.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyModule.Description(childComplexity), true
+	case "PolicyModule.draftChanged":
+		if e.ComplexityRoot.PolicyModule.DraftChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyModule.DraftChanged(childComplexity), true
+	case "PolicyModule.draftUpdatedBy":
+		if e.ComplexityRoot.PolicyModule.DraftUpdatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyModule.DraftUpdatedBy(childComplexity), true
+	case "PolicyModule.files":
+		if e.ComplexityRoot.PolicyModule.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyModule.Files(childComplexity), true
+	case "PolicyModule.name":
+		if e.ComplexityRoot.PolicyModule.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyModule.Name(childComplexity), true
+	case "PolicyModule.publishedVersion":
+		if e.ComplexityRoot.PolicyModule.PublishedVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyModule.PublishedVersion(childComplexity), true
+	case "PolicyModule.updateTime":
+		if e.ComplexityRoot.PolicyModule.UpdateTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyModule.UpdateTime(childComplexity), true
+	case "PolicyModule.version":
+		if e.ComplexityRoot.PolicyModule.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyModule.Version(childComplexity), true
+
+	case "PolicyModulePayload.module":
+		if e.ComplexityRoot.PolicyModulePayload.Module == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyModulePayload.Module(childComplexity), true
+
+	case "PolicyTestResult.durationUs":
+		if e.ComplexityRoot.PolicyTestResult.DurationUs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestResult.DurationUs(childComplexity), true
+	case "PolicyTestResult.file":
+		if e.ComplexityRoot.PolicyTestResult.File == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestResult.File(childComplexity), true
+	case "PolicyTestResult.line":
+		if e.ComplexityRoot.PolicyTestResult.Line == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestResult.Line(childComplexity), true
+	case "PolicyTestResult.message":
+		if e.ComplexityRoot.PolicyTestResult.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestResult.Message(childComplexity), true
+	case "PolicyTestResult.name":
+		if e.ComplexityRoot.PolicyTestResult.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestResult.Name(childComplexity), true
+	case "PolicyTestResult.package":
+		if e.ComplexityRoot.PolicyTestResult.Package == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestResult.Package(childComplexity), true
+	case "PolicyTestResult.passed":
+		if e.ComplexityRoot.PolicyTestResult.Pass == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestResult.Pass(childComplexity), true
+	case "PolicyTestResult.skipped":
+		if e.ComplexityRoot.PolicyTestResult.Skipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestResult.Skipped(childComplexity), true
+
+	case "PolicyTestRun.passed":
+		if e.ComplexityRoot.PolicyTestRun.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestRun.Passed(childComplexity), true
+	case "PolicyTestRun.results":
+		if e.ComplexityRoot.PolicyTestRun.Results == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestRun.Results(childComplexity), true
+
+	case "PolicyVersion.digest":
+		if e.ComplexityRoot.PolicyVersion.Digest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Digest(childComplexity), true
+	case "PolicyVersion.files":
+		if e.ComplexityRoot.PolicyVersion.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Files(childComplexity), true
+	case "PolicyVersion.message":
+		if e.ComplexityRoot.PolicyVersion.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Message(childComplexity), true
+	case "PolicyVersion.module":
+		if e.ComplexityRoot.PolicyVersion.Module == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Module(childComplexity), true
+	case "PolicyVersion.number":
+		if e.ComplexityRoot.PolicyVersion.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Number(childComplexity), true
+	case "PolicyVersion.publishTime":
+		if e.ComplexityRoot.PolicyVersion.PublishTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.PublishTime(childComplexity), true
+	case "PolicyVersion.publishedBy":
+		if e.ComplexityRoot.PolicyVersion.PublishedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.PublishedBy(childComplexity), true
+	case "PolicyVersion.restoredFrom":
+		if e.ComplexityRoot.PolicyVersion.RestoredFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.RestoredFrom(childComplexity), true
+
+	case "PolicyViolation.message":
+		if e.ComplexityRoot.PolicyViolation.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyViolation.Message(childComplexity), true
+	case "PolicyViolation.path":
+		if e.ComplexityRoot.PolicyViolation.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyViolation.Path(childComplexity), true
+
+	case "PortPreview.rawPii":
+		if e.ComplexityRoot.PortPreview.RawPII == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortPreview.RawPII(childComplexity), true
+	case "PortPreview.records":
+		if e.ComplexityRoot.PortPreview.Records == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortPreview.Records(childComplexity), true
+	case "PortPreview.topic":
+		if e.ComplexityRoot.PortPreview.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortPreview.Topic(childComplexity), true
+
+	case "PreviewRecord.key":
+		if e.ComplexityRoot.PreviewRecord.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PreviewRecord.Key(childComplexity), true
+	case "PreviewRecord.maskedFields":
+		if e.ComplexityRoot.PreviewRecord.Masked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PreviewRecord.Masked(childComplexity), true
+	case "PreviewRecord.note":
+		if e.ComplexityRoot.PreviewRecord.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PreviewRecord.Note(childComplexity), true
+	case "PreviewRecord.offset":
+		if e.ComplexityRoot.PreviewRecord.Offset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PreviewRecord.Offset(childComplexity), true
+	case "PreviewRecord.partition":
+		if e.ComplexityRoot.PreviewRecord.Partition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PreviewRecord.Partition(childComplexity), true
+	case "PreviewRecord.timestamp":
+		if e.ComplexityRoot.PreviewRecord.Timestamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PreviewRecord.Timestamp(childComplexity), true
+	case "PreviewRecord.value":
+		if e.ComplexityRoot.PreviewRecord.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PreviewRecord.Value(childComplexity), true
+
 	case "Principal.createTime":
 		if e.ComplexityRoot.Principal.CreateTime == nil {
 			break
@@ -1451,6 +2321,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PrincipalEdge.Node(childComplexity), true
 
+	case "ProductEvaluation.allowed":
+		if e.ComplexityRoot.ProductEvaluation.Allowed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductEvaluation.Allowed(childComplexity), true
+	case "ProductEvaluation.masking":
+		if e.ComplexityRoot.ProductEvaluation.Masking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductEvaluation.Masking(childComplexity), true
+	case "ProductEvaluation.policyVersion":
+		if e.ComplexityRoot.ProductEvaluation.PolicyVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductEvaluation.PolicyVersion(childComplexity), true
+	case "ProductEvaluation.violations":
+		if e.ComplexityRoot.ProductEvaluation.Violations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductEvaluation.Violations(childComplexity), true
+
+	case "PublishPolicyPayload.plans":
+		if e.ComplexityRoot.PublishPolicyPayload.Plans == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublishPolicyPayload.Plans(childComplexity), true
+	case "PublishPolicyPayload.version":
+		if e.ComplexityRoot.PublishPolicyPayload.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublishPolicyPayload.Version(childComplexity), true
+
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -1507,6 +2415,89 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Domains(childComplexity, args["first"].(*int), args["after"].(*string)), true
 
+	case "Query.policyDecisions":
+		if e.ComplexityRoot.Query.PolicyDecisions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policyDecisions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PolicyDecisions(childComplexity, args["domain"].(string), args["product"].(string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.policyImpact":
+		if e.ComplexityRoot.Query.PolicyImpact == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policyImpact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PolicyImpact(childComplexity, args["module"].(string)), true
+	case "Query.policyModule":
+		if e.ComplexityRoot.Query.PolicyModule == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policyModule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PolicyModule(childComplexity, args["name"].(string)), true
+	case "Query.policyModules":
+		if e.ComplexityRoot.Query.PolicyModules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PolicyModules(childComplexity), true
+	case "Query.policyTests":
+		if e.ComplexityRoot.Query.PolicyTests == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policyTests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PolicyTests(childComplexity, args["module"].(string)), true
+	case "Query.policyVersion":
+		if e.ComplexityRoot.Query.PolicyVersion == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policyVersion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PolicyVersion(childComplexity, args["module"].(string), args["number"].(int)), true
+	case "Query.policyVersions":
+		if e.ComplexityRoot.Query.PolicyVersions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policyVersions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PolicyVersions(childComplexity, args["module"].(string)), true
+	case "Query.portPreview":
+		if e.ComplexityRoot.Query.PortPreview == nil {
+			break
+		}
+
+		args, err := ec.field_Query_portPreview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PortPreview(childComplexity, args["domain"].(string), args["product"].(string), args["port"].(string), args["limit"].(*int)), true
 	case "Query.principal":
 		if e.ComplexityRoot.Query.Principal == nil {
 			break
@@ -1529,6 +2520,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Principals(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.productEvaluation":
+		if e.ComplexityRoot.Query.ProductEvaluation == nil {
+			break
+		}
+
+		args, err := ec.field_Query_productEvaluation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProductEvaluation(childComplexity, args["domain"].(string), args["name"].(string)), true
+	case "Query.rbacPolicy":
+		if e.ComplexityRoot.Query.RbacPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.RbacPolicy(childComplexity), true
 	case "Query.roleBindings":
 		if e.ComplexityRoot.Query.RoleBindings == nil {
 			break
@@ -1585,6 +2593,57 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "QueuedPlan.domain":
+		if e.ComplexityRoot.QueuedPlan.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueuedPlan.Domain(childComplexity), true
+	case "QueuedPlan.product":
+		if e.ComplexityRoot.QueuedPlan.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueuedPlan.Product(childComplexity), true
+	case "QueuedPlan.runId":
+		if e.ComplexityRoot.QueuedPlan.RunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueuedPlan.RunID(childComplexity), true
+	case "QueuedPlan.skipped":
+		if e.ComplexityRoot.QueuedPlan.Skipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueuedPlan.Skipped(childComplexity), true
+
+	case "RbacPolicy.roles":
+		if e.ComplexityRoot.RbacPolicy.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RbacPolicy.Roles(childComplexity), true
+	case "RbacPolicy.text":
+		if e.ComplexityRoot.RbacPolicy.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RbacPolicy.Text(childComplexity), true
+	case "RbacPolicy.version":
+		if e.ComplexityRoot.RbacPolicy.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RbacPolicy.Version(childComplexity), true
+
+	case "RbacPolicyPayload.rbacPolicy":
+		if e.ComplexityRoot.RbacPolicyPayload.RbacPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RbacPolicyPayload.RbacPolicy(childComplexity), true
 
 	case "ResourceChange.action":
 		if e.ComplexityRoot.ResourceChange.Action == nil {
@@ -2028,6 +3087,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCancelRunInput,
 		ec.unmarshalInputCreateDataProductInput,
 		ec.unmarshalInputCreateDomainInput,
+		ec.unmarshalInputCreatePolicyModuleInput,
 		ec.unmarshalInputCreatePrincipalInput,
 		ec.unmarshalInputCreateRoleBindingInput,
 		ec.unmarshalInputCreateTokenInput,
@@ -2045,12 +3105,17 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputLabelInput,
 		ec.unmarshalInputOutputPortInput,
 		ec.unmarshalInputPlanProductInput,
+		ec.unmarshalInputPolicyFileInput,
+		ec.unmarshalInputPublishPolicyInput,
 		ec.unmarshalInputRevokeTokenInput,
+		ec.unmarshalInputRollbackPolicyInput,
 		ec.unmarshalInputS3SinkInput,
+		ec.unmarshalInputSavePolicyDraftInput,
 		ec.unmarshalInputSinkInput,
 		ec.unmarshalInputSourceInput,
 		ec.unmarshalInputUpdateDataProductInput,
 		ec.unmarshalInputUpdateDomainInput,
+		ec.unmarshalInputUpdateRbacPolicyInput,
 	)
 	first := true
 
@@ -2695,6 +3760,278 @@ type DeleteRoleBindingPayload {
   id: ID!
 }
 `, BuiltIn: false},
+	{Name: "../../../api/graphql/policy.graphqls", Input: `# Governance: Rego modules edited as drafts, tested, measured over the whole
+# catalog and published as immutable versions; the decision log; the Casbin
+# role definitions; and masked previews of output ports.
+
+extend type Query {
+  "Every policy module, without file contents."
+  policyModules: [PolicyModule!]!
+  "One policy module with its draft files."
+  policyModule(name: String!): PolicyModule
+  "A module's published versions, newest first."
+  policyVersions(module: String!): [PolicyVersion!]!
+  "One published version with its files."
+  policyVersion(module: String!, number: Int!): PolicyVersion
+  "Runs the draft's *_test.rego tests."
+  policyTests(module: String!): PolicyTestRun!
+  "Evaluates the draft and the published policy side by side over every product."
+  policyImpact(module: String!): PolicyImpact!
+  "How the published policy judges a product: admission and every field's masking."
+  productEvaluation(domain: String!, name: String!): ProductEvaluation!
+  "A product's policy decision log, newest first."
+  policyDecisions(domain: String!, product: String!, first: Int, after: String): PolicyDecisionConnection!
+  "The Casbin role definitions in force."
+  rbacPolicy: RbacPolicy!
+  "The newest records of an output port, masked for the caller."
+  portPreview(domain: String!, product: String!, port: String!, limit: Int): PortPreview!
+}
+
+extend type Mutation {
+  "Creates a module whose draft holds the files; nothing evaluates it until it is published."
+  createPolicyModule(input: CreatePolicyModuleInput!): PolicyModulePayload
+  "Replaces a module's draft; it must compile (errors carry file:line:col)."
+  savePolicyDraft(input: SavePolicyDraftInput!): PolicyModulePayload
+  "Publishes the draft when it compiles and its tests pass; affected products get plans to review."
+  publishPolicy(input: PublishPolicyInput!): PublishPolicyPayload
+  "Publishes an earlier version again."
+  rollbackPolicy(input: RollbackPolicyInput!): PublishPolicyPayload
+  "Replaces the role definitions; a malformed line refuses the whole change."
+  updateRbacPolicy(input: UpdateRbacPolicyInput!): RbacPolicyPayload
+}
+
+"A Rego file: its name and source."
+type PolicyFile {
+  name: String!
+  source: String!
+}
+
+type PolicyModule {
+  name: String!
+  description: String!
+  "The draft's version, for optimistic concurrency."
+  version: Int!
+  "The draft; empty in lists."
+  files: [PolicyFile!]!
+  "The version evaluation uses; 0 before the first publish."
+  publishedVersion: Int!
+  "True when the draft differs from the published version."
+  draftChanged: Boolean!
+  draftUpdatedBy: String!
+  updateTime: Time!
+}
+
+type PolicyVersion {
+  module: String!
+  number: Int!
+  message: String!
+  digest: String!
+  publishedBy: String!
+  publishTime: Time!
+  "The version a rollback published again; 0 otherwise."
+  restoredFrom: Int!
+  files: [PolicyFile!]!
+}
+
+type PolicyTestResult {
+  package: String!
+  name: String!
+  file: String!
+  line: Int!
+  passed: Boolean!
+  skipped: Boolean!
+  message: String!
+  durationUs: Int64!
+}
+
+type PolicyTestRun {
+  passed: Boolean!
+  results: [PolicyTestResult!]!
+}
+
+type PolicyViolation {
+  path: String!
+  message: String!
+}
+
+"How one field is masked: at the topic (sink null) or for one sink."
+type MaskingDecision {
+  port: String!
+  field: String!
+  sink: String
+  classification: Classification!
+  "allow, hash, mask, truncate or drop."
+  action: String!
+  algorithm: String!
+  "The salt's name; its value never leaves the server."
+  salt: String!
+  chars: Int!
+  length: Int!
+  reason: String!
+  "True when meshplane decided because the policy could not."
+  fallback: Boolean!
+}
+
+type AdmissionChange {
+  domain: String!
+  product: String!
+  allowedBefore: Boolean!
+  allowedAfter: Boolean!
+  violationsBefore: [PolicyViolation!]!
+  violationsAfter: [PolicyViolation!]!
+}
+
+type MaskingChange {
+  domain: String!
+  product: String!
+  before: MaskingDecision
+  after: MaskingDecision
+}
+
+type ConnectorChange {
+  domain: String!
+  product: String!
+  connector: String!
+  "The connector settings that would be added, changed or removed."
+  keys: [String!]!
+  "True when the product has infrastructure, so publishing queues a plan."
+  provisioned: Boolean!
+}
+
+type PolicyImpact {
+  module: String!
+  publishedVersion: Int!
+  productsEvaluated: Int!
+  admissionChanges: [AdmissionChange!]!
+  maskingChanges: [MaskingChange!]!
+  connectorChanges: [ConnectorChange!]!
+  durationUs: Int64!
+}
+
+type ProductEvaluation {
+  allowed: Boolean!
+  violations: [PolicyViolation!]!
+  masking: [MaskingDecision!]!
+  policyVersion: String!
+}
+
+enum PolicyDecisionKind {
+  ADMISSION
+  MASKING
+}
+
+"One evaluation of a product by the published policy."
+type PolicyDecision {
+  id: ID!
+  time: Time!
+  kind: PolicyDecisionKind!
+  domain: String!
+  product: String!
+  trigger: String!
+  actor: String!
+  policyVersion: String!
+  inputDigest: String!
+  allowed: Boolean!
+  failedClosed: Boolean!
+  "The decision as JSON."
+  result: String!
+  error: String!
+  durationUs: Int64!
+}
+
+type PolicyDecisionConnection {
+  edges: [PolicyDecisionEdge!]!
+  nodes: [PolicyDecision!]!
+  pageInfo: PageInfo!
+}
+
+type PolicyDecisionEdge {
+  cursor: String!
+  node: PolicyDecision!
+}
+
+type QueuedPlan {
+  domain: String!
+  product: String!
+  "The queued run; null when none could be queued."
+  runId: ID
+  "Why no plan was queued."
+  skipped: String!
+}
+
+type RbacPolicy {
+  text: String!
+  version: Int!
+  roles: [String!]!
+}
+
+type PortPreview {
+  topic: String!
+  "True when the caller sees PII as the topic holds it."
+  rawPii: Boolean!
+  records: [PreviewRecord!]!
+}
+
+type PreviewRecord {
+  partition: Int!
+  offset: Int64!
+  timestamp: Time!
+  "JSON text after the caller's masking; null when absent or withheld."
+  key: String
+  value: String
+  maskedFields: [String!]!
+  note: String!
+}
+
+type PolicyModulePayload {
+  module: PolicyModule!
+}
+
+type PublishPolicyPayload {
+  version: PolicyVersion!
+  plans: [QueuedPlan!]!
+}
+
+type RbacPolicyPayload {
+  rbacPolicy: RbacPolicy!
+}
+
+input PolicyFileInput {
+  name: String!
+  source: String!
+}
+
+input CreatePolicyModuleInput {
+  name: String!
+  description: String
+  files: [PolicyFileInput!]!
+}
+
+input SavePolicyDraftInput {
+  name: String!
+  files: [PolicyFileInput!]!
+  "The draft version you read."
+  version: Int!
+}
+
+input PublishPolicyInput {
+  name: String!
+  message: String!
+  "The draft version you reviewed."
+  version: Int!
+}
+
+input RollbackPolicyInput {
+  name: String!
+  toVersion: Int!
+  message: String!
+}
+
+input UpdateRbacPolicyInput {
+  text: String!
+  version: Int!
+}
+`, BuiltIn: false},
 	{Name: "../../../api/graphql/provisioning.graphqls", Input: `# Provisioning: a product becomes infrastructure through Terraform. A plan is
 # saved and reviewed; approving it applies exactly that plan.
 
@@ -2935,6 +4272,24 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AdmissionChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "domain":
+		return ec.fieldContext_AdmissionChange_domain(ctx, field)
+	case "product":
+		return ec.fieldContext_AdmissionChange_product(ctx, field)
+	case "allowedBefore":
+		return ec.fieldContext_AdmissionChange_allowedBefore(ctx, field)
+	case "allowedAfter":
+		return ec.fieldContext_AdmissionChange_allowedAfter(ctx, field)
+	case "violationsBefore":
+		return ec.fieldContext_AdmissionChange_violationsBefore(ctx, field)
+	case "violationsAfter":
+		return ec.fieldContext_AdmissionChange_violationsAfter(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AdmissionChange", field.Name)
+}
+
 func (ec *executionContext) childFields_AttributeChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "path":
@@ -3023,6 +4378,22 @@ func (ec *executionContext) childFields_BigQuerySink(ctx context.Context, field 
 		return ec.fieldContext_BigQuerySink_credentialsRef(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BigQuerySink", field.Name)
+}
+
+func (ec *executionContext) childFields_ConnectorChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "domain":
+		return ec.fieldContext_ConnectorChange_domain(ctx, field)
+	case "product":
+		return ec.fieldContext_ConnectorChange_product(ctx, field)
+	case "connector":
+		return ec.fieldContext_ConnectorChange_connector(ctx, field)
+	case "keys":
+		return ec.fieldContext_ConnectorChange_keys(ctx, field)
+	case "provisioned":
+		return ec.fieldContext_ConnectorChange_provisioned(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConnectorChange", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateDataProductPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3263,6 +4634,48 @@ func (ec *executionContext) childFields_Label(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Label", field.Name)
 }
 
+func (ec *executionContext) childFields_MaskingChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "domain":
+		return ec.fieldContext_MaskingChange_domain(ctx, field)
+	case "product":
+		return ec.fieldContext_MaskingChange_product(ctx, field)
+	case "before":
+		return ec.fieldContext_MaskingChange_before(ctx, field)
+	case "after":
+		return ec.fieldContext_MaskingChange_after(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MaskingChange", field.Name)
+}
+
+func (ec *executionContext) childFields_MaskingDecision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "port":
+		return ec.fieldContext_MaskingDecision_port(ctx, field)
+	case "field":
+		return ec.fieldContext_MaskingDecision_field(ctx, field)
+	case "sink":
+		return ec.fieldContext_MaskingDecision_sink(ctx, field)
+	case "classification":
+		return ec.fieldContext_MaskingDecision_classification(ctx, field)
+	case "action":
+		return ec.fieldContext_MaskingDecision_action(ctx, field)
+	case "algorithm":
+		return ec.fieldContext_MaskingDecision_algorithm(ctx, field)
+	case "salt":
+		return ec.fieldContext_MaskingDecision_salt(ctx, field)
+	case "chars":
+		return ec.fieldContext_MaskingDecision_chars(ctx, field)
+	case "length":
+		return ec.fieldContext_MaskingDecision_length(ctx, field)
+	case "reason":
+		return ec.fieldContext_MaskingDecision_reason(ctx, field)
+	case "fallback":
+		return ec.fieldContext_MaskingDecision_fallback(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MaskingDecision", field.Name)
+}
+
 func (ec *executionContext) childFields_OutputPort(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -3317,6 +4730,218 @@ func (ec *executionContext) childFields_PlanSummary(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type PlanSummary", field.Name)
 }
 
+func (ec *executionContext) childFields_PolicyDecision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PolicyDecision_id(ctx, field)
+	case "time":
+		return ec.fieldContext_PolicyDecision_time(ctx, field)
+	case "kind":
+		return ec.fieldContext_PolicyDecision_kind(ctx, field)
+	case "domain":
+		return ec.fieldContext_PolicyDecision_domain(ctx, field)
+	case "product":
+		return ec.fieldContext_PolicyDecision_product(ctx, field)
+	case "trigger":
+		return ec.fieldContext_PolicyDecision_trigger(ctx, field)
+	case "actor":
+		return ec.fieldContext_PolicyDecision_actor(ctx, field)
+	case "policyVersion":
+		return ec.fieldContext_PolicyDecision_policyVersion(ctx, field)
+	case "inputDigest":
+		return ec.fieldContext_PolicyDecision_inputDigest(ctx, field)
+	case "allowed":
+		return ec.fieldContext_PolicyDecision_allowed(ctx, field)
+	case "failedClosed":
+		return ec.fieldContext_PolicyDecision_failedClosed(ctx, field)
+	case "result":
+		return ec.fieldContext_PolicyDecision_result(ctx, field)
+	case "error":
+		return ec.fieldContext_PolicyDecision_error(ctx, field)
+	case "durationUs":
+		return ec.fieldContext_PolicyDecision_durationUs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyDecision", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyDecisionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PolicyDecisionConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_PolicyDecisionConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PolicyDecisionConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyDecisionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyDecisionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PolicyDecisionEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PolicyDecisionEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyDecisionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyFile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_PolicyFile_name(ctx, field)
+	case "source":
+		return ec.fieldContext_PolicyFile_source(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyFile", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyImpact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "module":
+		return ec.fieldContext_PolicyImpact_module(ctx, field)
+	case "publishedVersion":
+		return ec.fieldContext_PolicyImpact_publishedVersion(ctx, field)
+	case "productsEvaluated":
+		return ec.fieldContext_PolicyImpact_productsEvaluated(ctx, field)
+	case "admissionChanges":
+		return ec.fieldContext_PolicyImpact_admissionChanges(ctx, field)
+	case "maskingChanges":
+		return ec.fieldContext_PolicyImpact_maskingChanges(ctx, field)
+	case "connectorChanges":
+		return ec.fieldContext_PolicyImpact_connectorChanges(ctx, field)
+	case "durationUs":
+		return ec.fieldContext_PolicyImpact_durationUs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyImpact", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyModule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_PolicyModule_name(ctx, field)
+	case "description":
+		return ec.fieldContext_PolicyModule_description(ctx, field)
+	case "version":
+		return ec.fieldContext_PolicyModule_version(ctx, field)
+	case "files":
+		return ec.fieldContext_PolicyModule_files(ctx, field)
+	case "publishedVersion":
+		return ec.fieldContext_PolicyModule_publishedVersion(ctx, field)
+	case "draftChanged":
+		return ec.fieldContext_PolicyModule_draftChanged(ctx, field)
+	case "draftUpdatedBy":
+		return ec.fieldContext_PolicyModule_draftUpdatedBy(ctx, field)
+	case "updateTime":
+		return ec.fieldContext_PolicyModule_updateTime(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyModule", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyModulePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "module":
+		return ec.fieldContext_PolicyModulePayload_module(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyModulePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyTestResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "package":
+		return ec.fieldContext_PolicyTestResult_package(ctx, field)
+	case "name":
+		return ec.fieldContext_PolicyTestResult_name(ctx, field)
+	case "file":
+		return ec.fieldContext_PolicyTestResult_file(ctx, field)
+	case "line":
+		return ec.fieldContext_PolicyTestResult_line(ctx, field)
+	case "passed":
+		return ec.fieldContext_PolicyTestResult_passed(ctx, field)
+	case "skipped":
+		return ec.fieldContext_PolicyTestResult_skipped(ctx, field)
+	case "message":
+		return ec.fieldContext_PolicyTestResult_message(ctx, field)
+	case "durationUs":
+		return ec.fieldContext_PolicyTestResult_durationUs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyTestResult", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyTestRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "passed":
+		return ec.fieldContext_PolicyTestRun_passed(ctx, field)
+	case "results":
+		return ec.fieldContext_PolicyTestRun_results(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyTestRun", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "module":
+		return ec.fieldContext_PolicyVersion_module(ctx, field)
+	case "number":
+		return ec.fieldContext_PolicyVersion_number(ctx, field)
+	case "message":
+		return ec.fieldContext_PolicyVersion_message(ctx, field)
+	case "digest":
+		return ec.fieldContext_PolicyVersion_digest(ctx, field)
+	case "publishedBy":
+		return ec.fieldContext_PolicyVersion_publishedBy(ctx, field)
+	case "publishTime":
+		return ec.fieldContext_PolicyVersion_publishTime(ctx, field)
+	case "restoredFrom":
+		return ec.fieldContext_PolicyVersion_restoredFrom(ctx, field)
+	case "files":
+		return ec.fieldContext_PolicyVersion_files(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyViolation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "path":
+		return ec.fieldContext_PolicyViolation_path(ctx, field)
+	case "message":
+		return ec.fieldContext_PolicyViolation_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyViolation", field.Name)
+}
+
+func (ec *executionContext) childFields_PortPreview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "topic":
+		return ec.fieldContext_PortPreview_topic(ctx, field)
+	case "rawPii":
+		return ec.fieldContext_PortPreview_rawPii(ctx, field)
+	case "records":
+		return ec.fieldContext_PortPreview_records(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PortPreview", field.Name)
+}
+
+func (ec *executionContext) childFields_PreviewRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "partition":
+		return ec.fieldContext_PreviewRecord_partition(ctx, field)
+	case "offset":
+		return ec.fieldContext_PreviewRecord_offset(ctx, field)
+	case "timestamp":
+		return ec.fieldContext_PreviewRecord_timestamp(ctx, field)
+	case "key":
+		return ec.fieldContext_PreviewRecord_key(ctx, field)
+	case "value":
+		return ec.fieldContext_PreviewRecord_value(ctx, field)
+	case "maskedFields":
+		return ec.fieldContext_PreviewRecord_maskedFields(ctx, field)
+	case "note":
+		return ec.fieldContext_PreviewRecord_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PreviewRecord", field.Name)
+}
+
 func (ec *executionContext) childFields_Principal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3363,6 +4988,64 @@ func (ec *executionContext) childFields_PrincipalEdge(ctx context.Context, field
 		return ec.fieldContext_PrincipalEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PrincipalEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductEvaluation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "allowed":
+		return ec.fieldContext_ProductEvaluation_allowed(ctx, field)
+	case "violations":
+		return ec.fieldContext_ProductEvaluation_violations(ctx, field)
+	case "masking":
+		return ec.fieldContext_ProductEvaluation_masking(ctx, field)
+	case "policyVersion":
+		return ec.fieldContext_ProductEvaluation_policyVersion(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductEvaluation", field.Name)
+}
+
+func (ec *executionContext) childFields_PublishPolicyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_PublishPolicyPayload_version(ctx, field)
+	case "plans":
+		return ec.fieldContext_PublishPolicyPayload_plans(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PublishPolicyPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_QueuedPlan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "domain":
+		return ec.fieldContext_QueuedPlan_domain(ctx, field)
+	case "product":
+		return ec.fieldContext_QueuedPlan_product(ctx, field)
+	case "runId":
+		return ec.fieldContext_QueuedPlan_runId(ctx, field)
+	case "skipped":
+		return ec.fieldContext_QueuedPlan_skipped(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QueuedPlan", field.Name)
+}
+
+func (ec *executionContext) childFields_RbacPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "text":
+		return ec.fieldContext_RbacPolicy_text(ctx, field)
+	case "version":
+		return ec.fieldContext_RbacPolicy_version(ctx, field)
+	case "roles":
+		return ec.fieldContext_RbacPolicy_roles(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RbacPolicy", field.Name)
+}
+
+func (ec *executionContext) childFields_RbacPolicyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rbacPolicy":
+		return ec.fieldContext_RbacPolicyPayload_rbacPolicy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RbacPolicyPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ResourceChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3819,6 +5502,20 @@ func (ec *executionContext) field_Mutation_createDomain_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createPolicyModule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreatePolicyModuleInput, error) {
+			return ec.unmarshalNCreatePolicyModuleInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐCreatePolicyModuleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createPrincipal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3931,12 +5628,54 @@ func (ec *executionContext) field_Mutation_planProduct_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_publishPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PublishPolicyInput, error) {
+			return ec.unmarshalNPublishPolicyInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPublishPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RevokeTokenInput, error) {
 			return ec.unmarshalNRevokeTokenInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRevokeTokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rollbackPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RollbackPolicyInput, error) {
+			return ec.unmarshalNRollbackPolicyInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRollbackPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_savePolicyDraft_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SavePolicyDraftInput, error) {
+			return ec.unmarshalNSavePolicyDraftInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐSavePolicyDraftInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3965,6 +5704,20 @@ func (ec *executionContext) field_Mutation_updateDomain_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateDomainInput, error) {
 			return ec.unmarshalNUpdateDomainInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐUpdateDomainInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateRbacPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateRbacPolicyInput, error) {
+			return ec.unmarshalNUpdateRbacPolicyInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐUpdateRbacPolicyInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4113,6 +5866,160 @@ func (ec *executionContext) field_Query_domains_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_policyDecisions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "product",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["product"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_policyImpact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "module",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["module"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_policyModule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_policyTests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "module",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["module"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_policyVersion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "module",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["module"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "number",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["number"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_policyVersions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "module",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["module"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_portPreview_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "product",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["product"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "port",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["port"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_principal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4146,6 +6053,28 @@ func (ec *executionContext) field_Query_principals_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_productEvaluation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
 	return args, nil
 }
 
@@ -4296,6 +6225,162 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AdmissionChange_domain(ctx context.Context, field graphql.CollectedField, obj *policy.AdmissionChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdmissionChange_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdmissionChange_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdmissionChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AdmissionChange_product(ctx context.Context, field graphql.CollectedField, obj *policy.AdmissionChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdmissionChange_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdmissionChange_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdmissionChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AdmissionChange_allowedBefore(ctx context.Context, field graphql.CollectedField, obj *policy.AdmissionChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdmissionChange_allowedBefore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowedBefore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdmissionChange_allowedBefore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdmissionChange", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _AdmissionChange_allowedAfter(ctx context.Context, field graphql.CollectedField, obj *policy.AdmissionChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdmissionChange_allowedAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowedAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdmissionChange_allowedAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdmissionChange", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _AdmissionChange_violationsBefore(ctx context.Context, field graphql.CollectedField, obj *policy.AdmissionChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdmissionChange_violationsBefore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Before, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []engine.Violation) graphql.Marshaler {
+			return ec.marshalNPolicyViolation2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐViolationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdmissionChange_violationsBefore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdmissionChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyViolation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdmissionChange_violationsAfter(ctx context.Context, field graphql.CollectedField, obj *policy.AdmissionChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdmissionChange_violationsAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.After, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []engine.Violation) graphql.Marshaler {
+			return ec.marshalNPolicyViolation2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐViolationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdmissionChange_violationsAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdmissionChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyViolation(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _AttributeChange_path(ctx context.Context, field graphql.CollectedField, obj *summary.AttributeChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -4952,6 +7037,121 @@ func (ec *executionContext) _BigQuerySink_credentialsRef(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_BigQuerySink_credentialsRef(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BigQuerySink", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorChange_domain(ctx context.Context, field graphql.CollectedField, obj *policy.ConnectorChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorChange_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorChange_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorChange_product(ctx context.Context, field graphql.CollectedField, obj *policy.ConnectorChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorChange_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorChange_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorChange_connector(ctx context.Context, field graphql.CollectedField, obj *policy.ConnectorChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorChange_connector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Connector, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorChange_connector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorChange_keys(ctx context.Context, field graphql.CollectedField, obj *policy.ConnectorChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorChange_keys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Keys, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorChange_keys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorChange_provisioned(ctx context.Context, field graphql.CollectedField, obj *policy.ConnectorChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorChange_provisioned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provisioned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorChange_provisioned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorChange", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _CreateDataProductPayload_dataProduct(ctx context.Context, field graphql.CollectedField, obj *model.CreateDataProductPayload) (ret graphql.Marshaler) {
@@ -6671,6 +8871,369 @@ func (ec *executionContext) fieldContext_Label_value(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Label", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _MaskingChange_domain(ctx context.Context, field graphql.CollectedField, obj *policy.MaskingChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingChange_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingChange_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaskingChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MaskingChange_product(ctx context.Context, field graphql.CollectedField, obj *policy.MaskingChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingChange_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingChange_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaskingChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MaskingChange_before(ctx context.Context, field graphql.CollectedField, obj *policy.MaskingChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingChange_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Before, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *engine.Decision) graphql.Marshaler {
+			return ec.marshalOMaskingDecision2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐDecision(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingChange_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MaskingChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MaskingDecision(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MaskingChange_after(ctx context.Context, field graphql.CollectedField, obj *policy.MaskingChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingChange_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.After, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *engine.Decision) graphql.Marshaler {
+			return ec.marshalOMaskingDecision2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐDecision(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingChange_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MaskingChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MaskingDecision(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MaskingDecision_port(ctx context.Context, field graphql.CollectedField, obj *engine.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingDecision_port(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Port, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingDecision_port(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaskingDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MaskingDecision_field(ctx context.Context, field graphql.CollectedField, obj *engine.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingDecision_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingDecision_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaskingDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MaskingDecision_sink(ctx context.Context, field graphql.CollectedField, obj *engine.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingDecision_sink(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MaskingDecision().Sink(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingDecision_sink(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaskingDecision", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MaskingDecision_classification(ctx context.Context, field graphql.CollectedField, obj *engine.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingDecision_classification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Classification, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v spec.Classification) graphql.Marshaler {
+			return ec.marshalNClassification2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐClassification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingDecision_classification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaskingDecision", field, false, false, errors.New("field of type Classification does not have child fields"))
+}
+
+func (ec *executionContext) _MaskingDecision_action(ctx context.Context, field graphql.CollectedField, obj *engine.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingDecision_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MaskingDecision().Action(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingDecision_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaskingDecision", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MaskingDecision_algorithm(ctx context.Context, field graphql.CollectedField, obj *engine.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingDecision_algorithm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Algorithm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingDecision_algorithm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaskingDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MaskingDecision_salt(ctx context.Context, field graphql.CollectedField, obj *engine.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingDecision_salt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Salt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingDecision_salt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaskingDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MaskingDecision_chars(ctx context.Context, field graphql.CollectedField, obj *engine.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingDecision_chars(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Chars, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingDecision_chars(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaskingDecision", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _MaskingDecision_length(ctx context.Context, field graphql.CollectedField, obj *engine.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingDecision_length(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Length, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingDecision_length(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaskingDecision", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _MaskingDecision_reason(ctx context.Context, field graphql.CollectedField, obj *engine.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingDecision_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingDecision_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaskingDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MaskingDecision_fallback(ctx context.Context, field graphql.CollectedField, obj *engine.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingDecision_fallback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fallback, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingDecision_fallback(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaskingDecision", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _Mutation_createDomain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7149,6 +9712,226 @@ func (ec *executionContext) fieldContext_Mutation_deleteRoleBinding(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteRoleBinding_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createPolicyModule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPolicyModule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePolicyModule(ctx, fc.Args["input"].(model.CreatePolicyModuleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyModulePayload) graphql.Marshaler {
+			return ec.marshalOPolicyModulePayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyModulePayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPolicyModule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyModulePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPolicyModule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_savePolicyDraft(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_savePolicyDraft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SavePolicyDraft(ctx, fc.Args["input"].(model.SavePolicyDraftInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyModulePayload) graphql.Marshaler {
+			return ec.marshalOPolicyModulePayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyModulePayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_savePolicyDraft(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyModulePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_savePolicyDraft_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishPolicy(ctx, fc.Args["input"].(model.PublishPolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PublishPolicyPayload) graphql.Marshaler {
+			return ec.marshalOPublishPolicyPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPublishPolicyPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PublishPolicyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rollbackPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rollbackPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RollbackPolicy(ctx, fc.Args["input"].(model.RollbackPolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PublishPolicyPayload) graphql.Marshaler {
+			return ec.marshalOPublishPolicyPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPublishPolicyPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rollbackPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PublishPolicyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rollbackPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateRbacPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateRbacPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateRbacPolicy(ctx, fc.Args["input"].(model.UpdateRbacPolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RbacPolicyPayload) graphql.Marshaler {
+			return ec.marshalORbacPolicyPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRbacPolicyPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateRbacPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RbacPolicyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateRbacPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7763,6 +10546,1655 @@ func (ec *executionContext) fieldContext_PlanSummary_resources(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _PolicyDecision_id(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecision_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecision_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecision", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecision_time(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecision_time(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Time, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecision_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecision", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecision_kind(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecision_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v policydecision.Kind) graphql.Marshaler {
+			return ec.marshalNPolicyDecisionKind2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋpolicydecisionᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecision_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecision", field, false, false, errors.New("field of type PolicyDecisionKind does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecision_domain(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecision_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecision_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecision_product(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecision_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecision_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecision_trigger(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecision_trigger(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Trigger, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecision_trigger(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecision_actor(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecision_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecision_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecision_policyVersion(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecision_policyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecision_policyVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecision_inputDigest(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecision_inputDigest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InputDigest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecision_inputDigest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecision_allowed(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecision_allowed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Allowed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecision_allowed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecision", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecision_failedClosed(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecision_failedClosed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FailedClosed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecision_failedClosed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecision", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecision_result(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecision_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecision_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecision_error(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecision_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecision_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecision_durationUs(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecision_durationUs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationUs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecision_durationUs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecision", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecisionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PolicyDecisionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecisionConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PolicyDecisionEdge) graphql.Marshaler {
+			return ec.marshalNPolicyDecisionEdge2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyDecisionEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecisionConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyDecisionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyDecisionEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyDecisionConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.PolicyDecisionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecisionConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PolicyDecision) graphql.Marshaler {
+			return ec.marshalNPolicyDecision2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPolicyDecisionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecisionConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyDecisionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyDecision(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyDecisionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PolicyDecisionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecisionConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecisionConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyDecisionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyDecisionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PolicyDecisionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecisionEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecisionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyDecisionEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyDecisionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PolicyDecisionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyDecisionEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PolicyDecision) graphql.Marshaler {
+			return ec.marshalNPolicyDecision2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPolicyDecision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyDecisionEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyDecisionEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyDecision(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyFile_name(ctx context.Context, field graphql.CollectedField, obj *model.PolicyFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyFile_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyFile_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyFile", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyFile_source(ctx context.Context, field graphql.CollectedField, obj *model.PolicyFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyFile_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyFile_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyFile", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyImpact_module(ctx context.Context, field graphql.CollectedField, obj *policy.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyImpact_module(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Module, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_module(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyImpact", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyImpact_publishedVersion(ctx context.Context, field graphql.CollectedField, obj *policy.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyImpact_publishedVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_publishedVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyImpact", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyImpact_productsEvaluated(ctx context.Context, field graphql.CollectedField, obj *policy.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyImpact_productsEvaluated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductsEvaluated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_productsEvaluated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyImpact", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyImpact_admissionChanges(ctx context.Context, field graphql.CollectedField, obj *policy.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyImpact_admissionChanges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Admission, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.AdmissionChange) graphql.Marshaler {
+			return ec.marshalNAdmissionChange2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐAdmissionChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_admissionChanges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdmissionChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyImpact_maskingChanges(ctx context.Context, field graphql.CollectedField, obj *policy.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyImpact_maskingChanges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Masking, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.MaskingChange) graphql.Marshaler {
+			return ec.marshalNMaskingChange2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐMaskingChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_maskingChanges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MaskingChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyImpact_connectorChanges(ctx context.Context, field graphql.CollectedField, obj *policy.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyImpact_connectorChanges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Connectors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.ConnectorChange) graphql.Marshaler {
+			return ec.marshalNConnectorChange2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐConnectorChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_connectorChanges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyImpact_durationUs(ctx context.Context, field graphql.CollectedField, obj *policy.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyImpact_durationUs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyImpact().DurationUs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_durationUs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyImpact", field, true, true, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyModule_name(ctx context.Context, field graphql.CollectedField, obj *policy.Module) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyModule_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyModule_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyModule", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyModule_description(ctx context.Context, field graphql.CollectedField, obj *policy.Module) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyModule_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyModule_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyModule", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyModule_version(ctx context.Context, field graphql.CollectedField, obj *policy.Module) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyModule_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyModule_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyModule", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyModule_files(ctx context.Context, field graphql.CollectedField, obj *policy.Module) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyModule_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyModule().Files(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PolicyFile) graphql.Marshaler {
+			return ec.marshalNPolicyFile2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyModule_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyModule",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyFile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyModule_publishedVersion(ctx context.Context, field graphql.CollectedField, obj *policy.Module) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyModule_publishedVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyModule_publishedVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyModule", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyModule_draftChanged(ctx context.Context, field graphql.CollectedField, obj *policy.Module) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyModule_draftChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DraftChanged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyModule_draftChanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyModule", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyModule_draftUpdatedBy(ctx context.Context, field graphql.CollectedField, obj *policy.Module) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyModule_draftUpdatedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DraftUpdatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyModule_draftUpdatedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyModule", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyModule_updateTime(ctx context.Context, field graphql.CollectedField, obj *policy.Module) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyModule_updateTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdateTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyModule_updateTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyModule", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyModulePayload_module(ctx context.Context, field graphql.CollectedField, obj *model.PolicyModulePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyModulePayload_module(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Module, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policy.Module) graphql.Marshaler {
+			return ec.marshalNPolicyModule2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐModule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyModulePayload_module(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyModulePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyModule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyTestResult_package(ctx context.Context, field graphql.CollectedField, obj *engine.TestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestResult_package(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Package, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestResult_package(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyTestResult_name(ctx context.Context, field graphql.CollectedField, obj *engine.TestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestResult_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestResult_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyTestResult_file(ctx context.Context, field graphql.CollectedField, obj *engine.TestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestResult_file(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.File, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestResult_file(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyTestResult_line(ctx context.Context, field graphql.CollectedField, obj *engine.TestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestResult_line(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Line, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestResult_line(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestResult", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyTestResult_passed(ctx context.Context, field graphql.CollectedField, obj *engine.TestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestResult_passed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pass, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestResult_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestResult", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyTestResult_skipped(ctx context.Context, field graphql.CollectedField, obj *engine.TestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestResult_skipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skipped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestResult_skipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestResult", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyTestResult_message(ctx context.Context, field graphql.CollectedField, obj *engine.TestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestResult_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestResult_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyTestResult_durationUs(ctx context.Context, field graphql.CollectedField, obj *engine.TestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestResult_durationUs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyTestResult().DurationUs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestResult_durationUs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestResult", field, true, true, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyTestRun_passed(ctx context.Context, field graphql.CollectedField, obj *model.PolicyTestRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestRun_passed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Passed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestRun_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestRun", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyTestRun_results(ctx context.Context, field graphql.CollectedField, obj *model.PolicyTestRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestRun_results(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Results, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*engine.TestResult) graphql.Marshaler {
+			return ec.marshalNPolicyTestResult2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐTestResultᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestRun_results(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyTestRun",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyTestResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyVersion_module(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_module(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Module, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_module(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_number(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_message(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_digest(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_digest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Digest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_digest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_publishedBy(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_publishedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_publishedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_publishTime(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_publishTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_publishTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_restoredFrom(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_restoredFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RestoredFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_restoredFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_files(ctx context.Context, field graphql.CollectedField, obj *ent.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyVersion().Files(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PolicyFile) graphql.Marshaler {
+			return ec.marshalNPolicyFile2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyFile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyViolation_path(ctx context.Context, field graphql.CollectedField, obj *engine.Violation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyViolation_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyViolation_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyViolation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyViolation_message(ctx context.Context, field graphql.CollectedField, obj *engine.Violation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyViolation_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyViolation_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyViolation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PortPreview_topic(ctx context.Context, field graphql.CollectedField, obj *catalog.PortPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortPreview_topic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Topic, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortPreview_topic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PortPreview", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PortPreview_rawPii(ctx context.Context, field graphql.CollectedField, obj *catalog.PortPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortPreview_rawPii(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RawPII, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortPreview_rawPii(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PortPreview", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _PortPreview_records(ctx context.Context, field graphql.CollectedField, obj *catalog.PortPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortPreview_records(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Records, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []preview.Record) graphql.Marshaler {
+			return ec.marshalNPreviewRecord2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpreviewᚐRecordᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortPreview_records(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PortPreview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PreviewRecord(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PreviewRecord_partition(ctx context.Context, field graphql.CollectedField, obj *preview.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PreviewRecord_partition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PreviewRecord().Partition(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PreviewRecord_partition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PreviewRecord", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PreviewRecord_offset(ctx context.Context, field graphql.CollectedField, obj *preview.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PreviewRecord_offset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Offset, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PreviewRecord_offset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PreviewRecord", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _PreviewRecord_timestamp(ctx context.Context, field graphql.CollectedField, obj *preview.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PreviewRecord_timestamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timestamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PreviewRecord_timestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PreviewRecord", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _PreviewRecord_key(ctx context.Context, field graphql.CollectedField, obj *preview.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PreviewRecord_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PreviewRecord().Key(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PreviewRecord_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PreviewRecord", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PreviewRecord_value(ctx context.Context, field graphql.CollectedField, obj *preview.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PreviewRecord_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PreviewRecord().Value(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PreviewRecord_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PreviewRecord", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PreviewRecord_maskedFields(ctx context.Context, field graphql.CollectedField, obj *preview.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PreviewRecord_maskedFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Masked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PreviewRecord_maskedFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PreviewRecord", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PreviewRecord_note(ctx context.Context, field graphql.CollectedField, obj *preview.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PreviewRecord_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PreviewRecord_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PreviewRecord", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Principal_id(ctx context.Context, field graphql.CollectedField, obj *ent.Principal) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8139,6 +12571,180 @@ func (ec *executionContext) fieldContext_PrincipalEdge_node(_ context.Context, f
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Principal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductEvaluation_allowed(ctx context.Context, field graphql.CollectedField, obj *model.ProductEvaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductEvaluation_allowed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Allowed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductEvaluation_allowed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductEvaluation", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ProductEvaluation_violations(ctx context.Context, field graphql.CollectedField, obj *model.ProductEvaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductEvaluation_violations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Violations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*engine.Violation) graphql.Marshaler {
+			return ec.marshalNPolicyViolation2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐViolationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductEvaluation_violations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductEvaluation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyViolation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductEvaluation_masking(ctx context.Context, field graphql.CollectedField, obj *model.ProductEvaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductEvaluation_masking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Masking, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*engine.Decision) graphql.Marshaler {
+			return ec.marshalNMaskingDecision2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐDecisionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductEvaluation_masking(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductEvaluation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MaskingDecision(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductEvaluation_policyVersion(ctx context.Context, field graphql.CollectedField, obj *model.ProductEvaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductEvaluation_policyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductEvaluation_policyVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductEvaluation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PublishPolicyPayload_version(ctx context.Context, field graphql.CollectedField, obj *model.PublishPolicyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublishPolicyPayload_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PolicyVersion) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPolicyVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublishPolicyPayload_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PublishPolicyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PublishPolicyPayload_plans(ctx context.Context, field graphql.CollectedField, obj *model.PublishPolicyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublishPolicyPayload_plans(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Plans, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*policy.QueuedPlan) graphql.Marshaler {
+			return ec.marshalNQueuedPlan2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐQueuedPlanᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublishPolicyPayload_plans(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PublishPolicyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueuedPlan(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8604,6 +13210,422 @@ func (ec *executionContext) fieldContext_Query_verifyAuditLog(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_policyModules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyModules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().PolicyModules(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*policy.Module) graphql.Marshaler {
+			return ec.marshalNPolicyModule2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐModuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyModules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyModule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyModule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyModule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PolicyModule(ctx, fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policy.Module) graphql.Marshaler {
+			return ec.marshalOPolicyModule2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐModule(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyModule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyModule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_policyModule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyVersions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyVersions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PolicyVersions(ctx, fc.Args["module"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PolicyVersion) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPolicyVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyVersions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_policyVersions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyVersion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PolicyVersion(ctx, fc.Args["module"].(string), fc.Args["number"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PolicyVersion) graphql.Marshaler {
+			return ec.marshalOPolicyVersion2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPolicyVersion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyVersion(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_policyVersion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyTests(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyTests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PolicyTests(ctx, fc.Args["module"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyTestRun) graphql.Marshaler {
+			return ec.marshalNPolicyTestRun2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyTestRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyTests(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyTestRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_policyTests_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyImpact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyImpact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PolicyImpact(ctx, fc.Args["module"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policy.Impact) graphql.Marshaler {
+			return ec.marshalNPolicyImpact2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐImpact(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyImpact(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyImpact(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_policyImpact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_productEvaluation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_productEvaluation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ProductEvaluation(ctx, fc.Args["domain"].(string), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductEvaluation) graphql.Marshaler {
+			return ec.marshalNProductEvaluation2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐProductEvaluation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_productEvaluation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductEvaluation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_productEvaluation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyDecisions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyDecisions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PolicyDecisions(ctx, fc.Args["domain"].(string), fc.Args["product"].(string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyDecisionConnection) graphql.Marshaler {
+			return ec.marshalNPolicyDecisionConnection2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyDecisionConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyDecisions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyDecisionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_policyDecisions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_rbacPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_rbacPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().RbacPolicy(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policy.RBAC) graphql.Marshaler {
+			return ec.marshalNRbacPolicy2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐRBAC(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_rbacPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RbacPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_portPreview(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_portPreview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PortPreview(ctx, fc.Args["domain"].(string), fc.Args["product"].(string), fc.Args["port"].(string), fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.PortPreview) graphql.Marshaler {
+			return ec.marshalNPortPreview2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐPortPreview(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_portPreview(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PortPreview(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_portPreview_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_run(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8763,6 +13785,199 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QueuedPlan_domain(ctx context.Context, field graphql.CollectedField, obj *policy.QueuedPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueuedPlan_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueuedPlan_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueuedPlan", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _QueuedPlan_product(ctx context.Context, field graphql.CollectedField, obj *policy.QueuedPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueuedPlan_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueuedPlan_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueuedPlan", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _QueuedPlan_runId(ctx context.Context, field graphql.CollectedField, obj *policy.QueuedPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueuedPlan_runId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.QueuedPlan().RunID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QueuedPlan_runId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueuedPlan", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _QueuedPlan_skipped(ctx context.Context, field graphql.CollectedField, obj *policy.QueuedPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueuedPlan_skipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skipped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueuedPlan_skipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueuedPlan", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RbacPolicy_text(ctx context.Context, field graphql.CollectedField, obj *policy.RBAC) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RbacPolicy_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RbacPolicy_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RbacPolicy", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RbacPolicy_version(ctx context.Context, field graphql.CollectedField, obj *policy.RBAC) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RbacPolicy_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RbacPolicy_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RbacPolicy", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RbacPolicy_roles(ctx context.Context, field graphql.CollectedField, obj *policy.RBAC) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RbacPolicy_roles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Roles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RbacPolicy_roles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RbacPolicy", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RbacPolicyPayload_rbacPolicy(ctx context.Context, field graphql.CollectedField, obj *model.RbacPolicyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RbacPolicyPayload_rbacPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RbacPolicy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policy.RBAC) graphql.Marshaler {
+			return ec.marshalNRbacPolicy2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐRBAC(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RbacPolicyPayload_rbacPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RbacPolicyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RbacPolicy(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11808,6 +17023,50 @@ func (ec *executionContext) unmarshalInputCreateDomainInput(ctx context.Context,
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCreatePolicyModuleInput(ctx context.Context, obj any) (model.CreatePolicyModuleInput, error) {
+	var it model.CreatePolicyModuleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "description", "files"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "files":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("files"))
+			data, err := ec.unmarshalNPolicyFileInput2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyFileInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Files = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCreatePrincipalInput(ctx context.Context, obj any) (model.CreatePrincipalInput, error) {
 	var it model.CreatePrincipalInput
 	if obj == nil {
@@ -12637,6 +17896,87 @@ func (ec *executionContext) unmarshalInputPlanProductInput(ctx context.Context, 
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputPolicyFileInput(ctx context.Context, obj any) (model.PolicyFileInput, error) {
+	var it model.PolicyFileInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "source"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPublishPolicyInput(ctx context.Context, obj any) (model.PublishPolicyInput, error) {
+	var it model.PublishPolicyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "message", "version"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "message":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("message"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Message = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRevokeTokenInput(ctx context.Context, obj any) (model.RevokeTokenInput, error) {
 	var it model.RevokeTokenInput
 	if obj == nil {
@@ -12662,6 +18002,50 @@ func (ec *executionContext) unmarshalInputRevokeTokenInput(ctx context.Context, 
 				return it, err
 			}
 			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRollbackPolicyInput(ctx context.Context, obj any) (model.RollbackPolicyInput, error) {
+	var it model.RollbackPolicyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "toVersion", "message"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "toVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ToVersion = data
+		case "message":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("message"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Message = data
 		}
 	}
 	return it, nil
@@ -12734,6 +18118,50 @@ func (ec *executionContext) unmarshalInputS3SinkInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.CredentialsRef = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSavePolicyDraftInput(ctx context.Context, obj any) (model.SavePolicyDraftInput, error) {
+	var it model.SavePolicyDraftInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "files", "version"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "files":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("files"))
+			data, err := ec.unmarshalNPolicyFileInput2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyFileInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Files = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
 		}
 	}
 	return it, nil
@@ -12985,6 +18413,43 @@ func (ec *executionContext) unmarshalInputUpdateDomainInput(ctx context.Context,
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputUpdateRbacPolicyInput(ctx context.Context, obj any) (model.UpdateRbacPolicyInput, error) {
+	var it model.UpdateRbacPolicyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"text", "version"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		}
+	}
+	return it, nil
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -12992,6 +18457,69 @@ func (ec *executionContext) unmarshalInputUpdateDomainInput(ctx context.Context,
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var admissionChangeImplementors = []string{"AdmissionChange"}
+
+func (ec *executionContext) _AdmissionChange(ctx context.Context, sel ast.SelectionSet, obj *policy.AdmissionChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, admissionChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AdmissionChange")
+		case "domain":
+			out.Values[i] = ec._AdmissionChange_domain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "product":
+			out.Values[i] = ec._AdmissionChange_product(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowedBefore":
+			out.Values[i] = ec._AdmissionChange_allowedBefore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowedAfter":
+			out.Values[i] = ec._AdmissionChange_allowedAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "violationsBefore":
+			out.Values[i] = ec._AdmissionChange_violationsBefore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "violationsAfter":
+			out.Values[i] = ec._AdmissionChange_violationsAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
 
 var attributeChangeImplementors = []string{"AttributeChange"}
 
@@ -13467,6 +18995,64 @@ func (ec *executionContext) _BigQuerySink(ctx context.Context, sel ast.Selection
 			}
 		case "credentialsRef":
 			out.Values[i] = ec._BigQuerySink_credentialsRef(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var connectorChangeImplementors = []string{"ConnectorChange"}
+
+func (ec *executionContext) _ConnectorChange(ctx context.Context, sel ast.SelectionSet, obj *policy.ConnectorChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, connectorChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConnectorChange")
+		case "domain":
+			out.Values[i] = ec._ConnectorChange_domain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "product":
+			out.Values[i] = ec._ConnectorChange_product(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "connector":
+			out.Values[i] = ec._ConnectorChange_connector(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "keys":
+			out.Values[i] = ec._ConnectorChange_keys(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provisioned":
+			out.Values[i] = ec._ConnectorChange_provisioned(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14575,6 +20161,213 @@ func (ec *executionContext) _Label(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var maskingChangeImplementors = []string{"MaskingChange"}
+
+func (ec *executionContext) _MaskingChange(ctx context.Context, sel ast.SelectionSet, obj *policy.MaskingChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, maskingChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MaskingChange")
+		case "domain":
+			out.Values[i] = ec._MaskingChange_domain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "product":
+			out.Values[i] = ec._MaskingChange_product(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "before":
+			out.Values[i] = ec._MaskingChange_before(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "after":
+			out.Values[i] = ec._MaskingChange_after(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var maskingDecisionImplementors = []string{"MaskingDecision"}
+
+func (ec *executionContext) _MaskingDecision(ctx context.Context, sel ast.SelectionSet, obj *engine.Decision) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, maskingDecisionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MaskingDecision")
+		case "port":
+			out.Values[i] = ec._MaskingDecision_port(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "field":
+			out.Values[i] = ec._MaskingDecision_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sink":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MaskingDecision_sink(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "classification":
+			out.Values[i] = ec._MaskingDecision_classification(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "action":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MaskingDecision_action(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "algorithm":
+			out.Values[i] = ec._MaskingDecision_algorithm(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "salt":
+			out.Values[i] = ec._MaskingDecision_salt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "chars":
+			out.Values[i] = ec._MaskingDecision_chars(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "length":
+			out.Values[i] = ec._MaskingDecision_length(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._MaskingDecision_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fallback":
+			out.Values[i] = ec._MaskingDecision_fallback(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -14668,6 +20461,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deleteRoleBinding":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteRoleBinding(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createPolicyModule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPolicyModule(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "savePolicyDraft":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_savePolicyDraft(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "publishPolicy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishPolicy(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "rollbackPolicy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rollbackPolicy(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updateRbacPolicy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateRbacPolicy(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
@@ -14910,6 +20738,1001 @@ func (ec *executionContext) _PlanSummary(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var policyDecisionImplementors = []string{"PolicyDecision"}
+
+func (ec *executionContext) _PolicyDecision(ctx context.Context, sel ast.SelectionSet, obj *ent.PolicyDecision) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyDecisionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyDecision")
+		case "id":
+			out.Values[i] = ec._PolicyDecision_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "time":
+			out.Values[i] = ec._PolicyDecision_time(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._PolicyDecision_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "domain":
+			out.Values[i] = ec._PolicyDecision_domain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "product":
+			out.Values[i] = ec._PolicyDecision_product(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "trigger":
+			out.Values[i] = ec._PolicyDecision_trigger(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actor":
+			out.Values[i] = ec._PolicyDecision_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "policyVersion":
+			out.Values[i] = ec._PolicyDecision_policyVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inputDigest":
+			out.Values[i] = ec._PolicyDecision_inputDigest(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowed":
+			out.Values[i] = ec._PolicyDecision_allowed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failedClosed":
+			out.Values[i] = ec._PolicyDecision_failedClosed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._PolicyDecision_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._PolicyDecision_error(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "durationUs":
+			out.Values[i] = ec._PolicyDecision_durationUs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyDecisionConnectionImplementors = []string{"PolicyDecisionConnection"}
+
+func (ec *executionContext) _PolicyDecisionConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyDecisionConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyDecisionConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyDecisionConnection")
+		case "edges":
+			out.Values[i] = ec._PolicyDecisionConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._PolicyDecisionConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PolicyDecisionConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyDecisionEdgeImplementors = []string{"PolicyDecisionEdge"}
+
+func (ec *executionContext) _PolicyDecisionEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyDecisionEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyDecisionEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyDecisionEdge")
+		case "cursor":
+			out.Values[i] = ec._PolicyDecisionEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._PolicyDecisionEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyFileImplementors = []string{"PolicyFile"}
+
+func (ec *executionContext) _PolicyFile(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyFile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyFileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyFile")
+		case "name":
+			out.Values[i] = ec._PolicyFile_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._PolicyFile_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyImpactImplementors = []string{"PolicyImpact"}
+
+func (ec *executionContext) _PolicyImpact(ctx context.Context, sel ast.SelectionSet, obj *policy.Impact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyImpactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyImpact")
+		case "module":
+			out.Values[i] = ec._PolicyImpact_module(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publishedVersion":
+			out.Values[i] = ec._PolicyImpact_publishedVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "productsEvaluated":
+			out.Values[i] = ec._PolicyImpact_productsEvaluated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "admissionChanges":
+			out.Values[i] = ec._PolicyImpact_admissionChanges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maskingChanges":
+			out.Values[i] = ec._PolicyImpact_maskingChanges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "connectorChanges":
+			out.Values[i] = ec._PolicyImpact_connectorChanges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "durationUs":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PolicyImpact_durationUs(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyModuleImplementors = []string{"PolicyModule"}
+
+func (ec *executionContext) _PolicyModule(ctx context.Context, sel ast.SelectionSet, obj *policy.Module) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyModuleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyModule")
+		case "name":
+			out.Values[i] = ec._PolicyModule_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._PolicyModule_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._PolicyModule_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "files":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PolicyModule_files(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "publishedVersion":
+			out.Values[i] = ec._PolicyModule_publishedVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "draftChanged":
+			out.Values[i] = ec._PolicyModule_draftChanged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "draftUpdatedBy":
+			out.Values[i] = ec._PolicyModule_draftUpdatedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updateTime":
+			out.Values[i] = ec._PolicyModule_updateTime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyModulePayloadImplementors = []string{"PolicyModulePayload"}
+
+func (ec *executionContext) _PolicyModulePayload(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyModulePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyModulePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyModulePayload")
+		case "module":
+			out.Values[i] = ec._PolicyModulePayload_module(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyTestResultImplementors = []string{"PolicyTestResult"}
+
+func (ec *executionContext) _PolicyTestResult(ctx context.Context, sel ast.SelectionSet, obj *engine.TestResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyTestResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyTestResult")
+		case "package":
+			out.Values[i] = ec._PolicyTestResult_package(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._PolicyTestResult_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "file":
+			out.Values[i] = ec._PolicyTestResult_file(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "line":
+			out.Values[i] = ec._PolicyTestResult_line(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "passed":
+			out.Values[i] = ec._PolicyTestResult_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "skipped":
+			out.Values[i] = ec._PolicyTestResult_skipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.Values[i] = ec._PolicyTestResult_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "durationUs":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PolicyTestResult_durationUs(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyTestRunImplementors = []string{"PolicyTestRun"}
+
+func (ec *executionContext) _PolicyTestRun(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyTestRun) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyTestRunImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyTestRun")
+		case "passed":
+			out.Values[i] = ec._PolicyTestRun_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "results":
+			out.Values[i] = ec._PolicyTestRun_results(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyVersionImplementors = []string{"PolicyVersion"}
+
+func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.SelectionSet, obj *ent.PolicyVersion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyVersionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyVersion")
+		case "module":
+			out.Values[i] = ec._PolicyVersion_module(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "number":
+			out.Values[i] = ec._PolicyVersion_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.Values[i] = ec._PolicyVersion_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "digest":
+			out.Values[i] = ec._PolicyVersion_digest(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publishedBy":
+			out.Values[i] = ec._PolicyVersion_publishedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publishTime":
+			out.Values[i] = ec._PolicyVersion_publishTime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "restoredFrom":
+			out.Values[i] = ec._PolicyVersion_restoredFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "files":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PolicyVersion_files(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyViolationImplementors = []string{"PolicyViolation"}
+
+func (ec *executionContext) _PolicyViolation(ctx context.Context, sel ast.SelectionSet, obj *engine.Violation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyViolationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyViolation")
+		case "path":
+			out.Values[i] = ec._PolicyViolation_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._PolicyViolation_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var portPreviewImplementors = []string{"PortPreview"}
+
+func (ec *executionContext) _PortPreview(ctx context.Context, sel ast.SelectionSet, obj *catalog.PortPreview) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, portPreviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PortPreview")
+		case "topic":
+			out.Values[i] = ec._PortPreview_topic(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rawPii":
+			out.Values[i] = ec._PortPreview_rawPii(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "records":
+			out.Values[i] = ec._PortPreview_records(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var previewRecordImplementors = []string{"PreviewRecord"}
+
+func (ec *executionContext) _PreviewRecord(ctx context.Context, sel ast.SelectionSet, obj *preview.Record) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, previewRecordImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PreviewRecord")
+		case "partition":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PreviewRecord_partition(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "offset":
+			out.Values[i] = ec._PreviewRecord_offset(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timestamp":
+			out.Values[i] = ec._PreviewRecord_timestamp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "key":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PreviewRecord_key(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "value":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PreviewRecord_value(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "maskedFields":
+			out.Values[i] = ec._PreviewRecord_maskedFields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._PreviewRecord_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var principalImplementors = []string{"Principal"}
 
 func (ec *executionContext) _Principal(ctx context.Context, sel ast.SelectionSet, obj *ent.Principal) graphql.Marshaler {
@@ -15093,6 +21916,102 @@ func (ec *executionContext) _PrincipalEdge(ctx context.Context, sel ast.Selectio
 			}
 		case "node":
 			out.Values[i] = ec._PrincipalEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var productEvaluationImplementors = []string{"ProductEvaluation"}
+
+func (ec *executionContext) _ProductEvaluation(ctx context.Context, sel ast.SelectionSet, obj *model.ProductEvaluation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productEvaluationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductEvaluation")
+		case "allowed":
+			out.Values[i] = ec._ProductEvaluation_allowed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "violations":
+			out.Values[i] = ec._ProductEvaluation_violations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "masking":
+			out.Values[i] = ec._ProductEvaluation_masking(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "policyVersion":
+			out.Values[i] = ec._ProductEvaluation_policyVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var publishPolicyPayloadImplementors = []string{"PublishPolicyPayload"}
+
+func (ec *executionContext) _PublishPolicyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PublishPolicyPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, publishPolicyPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PublishPolicyPayload")
+		case "version":
+			out.Values[i] = ec._PublishPolicyPayload_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "plans":
+			out.Values[i] = ec._PublishPolicyPayload_plans(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -15379,6 +22298,226 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "policyModules":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_policyModules(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "policyModule":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_policyModule(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "policyVersions":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_policyVersions(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "policyVersion":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_policyVersion(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "policyTests":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_policyTests(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "policyImpact":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_policyImpact(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "productEvaluation":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_productEvaluation(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "policyDecisions":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_policyDecisions(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "rbacPolicy":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_rbacPolicy(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "portPreview":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_portPreview(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "run":
 			field := field
 
@@ -15436,6 +22575,178 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var queuedPlanImplementors = []string{"QueuedPlan"}
+
+func (ec *executionContext) _QueuedPlan(ctx context.Context, sel ast.SelectionSet, obj *policy.QueuedPlan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, queuedPlanImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QueuedPlan")
+		case "domain":
+			out.Values[i] = ec._QueuedPlan_domain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "product":
+			out.Values[i] = ec._QueuedPlan_product(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "runId":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._QueuedPlan_runId(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "skipped":
+			out.Values[i] = ec._QueuedPlan_skipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var rbacPolicyImplementors = []string{"RbacPolicy"}
+
+func (ec *executionContext) _RbacPolicy(ctx context.Context, sel ast.SelectionSet, obj *policy.RBAC) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rbacPolicyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RbacPolicy")
+		case "text":
+			out.Values[i] = ec._RbacPolicy_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._RbacPolicy_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "roles":
+			out.Values[i] = ec._RbacPolicy_roles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var rbacPolicyPayloadImplementors = []string{"RbacPolicyPayload"}
+
+func (ec *executionContext) _RbacPolicyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RbacPolicyPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rbacPolicyPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RbacPolicyPayload")
+		case "rbacPolicy":
+			out.Values[i] = ec._RbacPolicyPayload_rbacPolicy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -16723,6 +24034,26 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAdmissionChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐAdmissionChange(ctx context.Context, sel ast.SelectionSet, v policy.AdmissionChange) graphql.Marshaler {
+	return ec._AdmissionChange(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAdmissionChange2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐAdmissionChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []policy.AdmissionChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAdmissionChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐAdmissionChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNApproveRunInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐApproveRunInput(ctx context.Context, v any) (model.ApproveRunInput, error) {
 	res, err := ec.unmarshalInputApproveRunInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -16885,6 +24216,26 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNConnectorChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐConnectorChange(ctx context.Context, sel ast.SelectionSet, v policy.ConnectorChange) graphql.Marshaler {
+	return ec._ConnectorChange(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNConnectorChange2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐConnectorChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []policy.ConnectorChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConnectorChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐConnectorChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNCreateDataProductInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐCreateDataProductInput(ctx context.Context, v any) (model.CreateDataProductInput, error) {
 	res, err := ec.unmarshalInputCreateDataProductInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -16892,6 +24243,11 @@ func (ec *executionContext) unmarshalNCreateDataProductInput2githubᚗcomᚋmesh
 
 func (ec *executionContext) unmarshalNCreateDomainInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐCreateDomainInput(ctx context.Context, v any) (model.CreateDomainInput, error) {
 	res, err := ec.unmarshalInputCreateDomainInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreatePolicyModuleInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐCreatePolicyModuleInput(ctx context.Context, v any) (model.CreatePolicyModuleInput, error) {
+	res, err := ec.unmarshalInputCreatePolicyModuleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -17281,6 +24637,52 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNMaskingChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐMaskingChange(ctx context.Context, sel ast.SelectionSet, v policy.MaskingChange) graphql.Marshaler {
+	return ec._MaskingChange(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNMaskingChange2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐMaskingChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []policy.MaskingChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMaskingChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐMaskingChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMaskingDecision2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐDecisionᚄ(ctx context.Context, sel ast.SelectionSet, v []*engine.Decision) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMaskingDecision2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐDecision(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMaskingDecision2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐDecision(ctx context.Context, sel ast.SelectionSet, v *engine.Decision) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._MaskingDecision(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNOutputPort2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐOutputPort(ctx context.Context, sel ast.SelectionSet, v spec.OutputPort) graphql.Marshaler {
 	return ec._OutputPort(ctx, sel, &v)
 }
@@ -17337,6 +24739,331 @@ func (ec *executionContext) unmarshalNPlanProductInput2githubᚗcomᚋmeshplane�
 
 func (ec *executionContext) marshalNPlanSummary2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐSummary(ctx context.Context, sel ast.SelectionSet, v summary.Summary) graphql.Marshaler {
 	return ec._PlanSummary(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPolicyDecision2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPolicyDecisionᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.PolicyDecision) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyDecision2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPolicyDecision(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyDecision2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPolicyDecision(ctx context.Context, sel ast.SelectionSet, v *ent.PolicyDecision) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PolicyDecision(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyDecisionConnection2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyDecisionConnection(ctx context.Context, sel ast.SelectionSet, v model.PolicyDecisionConnection) graphql.Marshaler {
+	return ec._PolicyDecisionConnection(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPolicyDecisionConnection2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyDecisionConnection(ctx context.Context, sel ast.SelectionSet, v *model.PolicyDecisionConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PolicyDecisionConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyDecisionEdge2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyDecisionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PolicyDecisionEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyDecisionEdge2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyDecisionEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyDecisionEdge2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyDecisionEdge(ctx context.Context, sel ast.SelectionSet, v *model.PolicyDecisionEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PolicyDecisionEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPolicyDecisionKind2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋpolicydecisionᚐKind(ctx context.Context, v any) (policydecision.Kind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNPolicyDecisionKind2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋpolicydecisionᚐKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPolicyDecisionKind2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋpolicydecisionᚐKind(ctx context.Context, sel ast.SelectionSet, v policydecision.Kind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNPolicyDecisionKind2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋpolicydecisionᚐKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNPolicyDecisionKind2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋpolicydecisionᚐKind = map[string]policydecision.Kind{
+		"ADMISSION": policydecision.KindAdmission,
+		"MASKING":   policydecision.KindMasking,
+	}
+	marshalNPolicyDecisionKind2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋpolicydecisionᚐKind = map[policydecision.Kind]string{
+		policydecision.KindAdmission: "ADMISSION",
+		policydecision.KindMasking:   "MASKING",
+	}
+)
+
+func (ec *executionContext) marshalNPolicyFile2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyFileᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PolicyFile) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyFile2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyFile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyFile2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyFile(ctx context.Context, sel ast.SelectionSet, v *model.PolicyFile) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PolicyFile(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPolicyFileInput2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyFileInputᚄ(ctx context.Context, v any) ([]*model.PolicyFileInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.PolicyFileInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPolicyFileInput2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyFileInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNPolicyFileInput2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyFileInput(ctx context.Context, v any) (*model.PolicyFileInput, error) {
+	res, err := ec.unmarshalInputPolicyFileInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPolicyImpact2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐImpact(ctx context.Context, sel ast.SelectionSet, v policy.Impact) graphql.Marshaler {
+	return ec._PolicyImpact(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPolicyImpact2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐImpact(ctx context.Context, sel ast.SelectionSet, v *policy.Impact) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PolicyImpact(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyModule2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐModuleᚄ(ctx context.Context, sel ast.SelectionSet, v []*policy.Module) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyModule2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐModule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyModule2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐModule(ctx context.Context, sel ast.SelectionSet, v *policy.Module) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PolicyModule(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyTestResult2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐTestResultᚄ(ctx context.Context, sel ast.SelectionSet, v []*engine.TestResult) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyTestResult2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐTestResult(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyTestResult2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐTestResult(ctx context.Context, sel ast.SelectionSet, v *engine.TestResult) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PolicyTestResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyTestRun2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyTestRun(ctx context.Context, sel ast.SelectionSet, v model.PolicyTestRun) graphql.Marshaler {
+	return ec._PolicyTestRun(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPolicyTestRun2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyTestRun(ctx context.Context, sel ast.SelectionSet, v *model.PolicyTestRun) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PolicyTestRun(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyVersion2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPolicyVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.PolicyVersion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyVersion2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPolicyVersion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyVersion2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v *ent.PolicyVersion) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PolicyVersion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyViolation2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐViolation(ctx context.Context, sel ast.SelectionSet, v engine.Violation) graphql.Marshaler {
+	return ec._PolicyViolation(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPolicyViolation2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐViolationᚄ(ctx context.Context, sel ast.SelectionSet, v []engine.Violation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyViolation2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐViolation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyViolation2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐViolationᚄ(ctx context.Context, sel ast.SelectionSet, v []*engine.Violation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyViolation2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐViolation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyViolation2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐViolation(ctx context.Context, sel ast.SelectionSet, v *engine.Violation) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PolicyViolation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPortPreview2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐPortPreview(ctx context.Context, sel ast.SelectionSet, v catalog.PortPreview) graphql.Marshaler {
+	return ec._PortPreview(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPortPreview2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐPortPreview(ctx context.Context, sel ast.SelectionSet, v *catalog.PortPreview) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PortPreview(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPreviewRecord2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpreviewᚐRecord(ctx context.Context, sel ast.SelectionSet, v preview.Record) graphql.Marshaler {
+	return ec._PreviewRecord(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPreviewRecord2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpreviewᚐRecordᚄ(ctx context.Context, sel ast.SelectionSet, v []preview.Record) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPreviewRecord2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpreviewᚐRecord(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNPrincipal2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPrincipalᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Principal) graphql.Marshaler {
@@ -17419,6 +25146,65 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNProductEvaluation2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐProductEvaluation(ctx context.Context, sel ast.SelectionSet, v model.ProductEvaluation) graphql.Marshaler {
+	return ec._ProductEvaluation(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNProductEvaluation2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐProductEvaluation(ctx context.Context, sel ast.SelectionSet, v *model.ProductEvaluation) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProductEvaluation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPublishPolicyInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPublishPolicyInput(ctx context.Context, v any) (model.PublishPolicyInput, error) {
+	res, err := ec.unmarshalInputPublishPolicyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNQueuedPlan2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐQueuedPlanᚄ(ctx context.Context, sel ast.SelectionSet, v []*policy.QueuedPlan) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQueuedPlan2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐQueuedPlan(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNQueuedPlan2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐQueuedPlan(ctx context.Context, sel ast.SelectionSet, v *policy.QueuedPlan) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._QueuedPlan(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRbacPolicy2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐRBAC(ctx context.Context, sel ast.SelectionSet, v policy.RBAC) graphql.Marshaler {
+	return ec._RbacPolicy(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRbacPolicy2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐRBAC(ctx context.Context, sel ast.SelectionSet, v *policy.RBAC) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RbacPolicy(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNResourceChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐResourceChange(ctx context.Context, sel ast.SelectionSet, v summary.ResourceChange) graphql.Marshaler {
 	return ec._ResourceChange(ctx, sel, &v)
 }
@@ -17468,6 +25254,11 @@ func (ec *executionContext) marshalNRoleBinding2ᚖgithubᚗcomᚋmeshplaneᚋme
 		return graphql.Null
 	}
 	return ec._RoleBinding(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRollbackPolicyInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRollbackPolicyInput(ctx context.Context, v any) (model.RollbackPolicyInput, error) {
+	res, err := ec.unmarshalInputRollbackPolicyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRun2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐProvisioningRunᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ProvisioningRun) graphql.Marshaler {
@@ -17589,6 +25380,11 @@ var (
 		provisioningrun.StateInterrupted: "INTERRUPTED",
 	}
 )
+
+func (ec *executionContext) unmarshalNSavePolicyDraftInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐSavePolicyDraftInput(ctx context.Context, v any) (model.SavePolicyDraftInput, error) {
+	res, err := ec.unmarshalInputSavePolicyDraftInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
 
 func (ec *executionContext) marshalNSink2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐSink(ctx context.Context, sel ast.SelectionSet, v spec.Sink) graphql.Marshaler {
 	return ec._Sink(ctx, sel, &v)
@@ -17762,6 +25558,11 @@ func (ec *executionContext) unmarshalNUpdateDataProductInput2githubᚗcomᚋmesh
 
 func (ec *executionContext) unmarshalNUpdateDomainInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐUpdateDomainInput(ctx context.Context, v any) (model.UpdateDomainInput, error) {
 	res, err := ec.unmarshalInputUpdateDomainInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateRbacPolicyInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐUpdateRbacPolicyInput(ctx context.Context, v any) (model.UpdateRbacPolicyInput, error) {
+	res, err := ec.unmarshalInputUpdateRbacPolicyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -18163,6 +25964,24 @@ func (ec *executionContext) unmarshalOElasticsearchSinkInput2ᚖgithubᚗcomᚋm
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -18283,6 +26102,13 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalOMaskingDecision2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐDecision(ctx context.Context, sel ast.SelectionSet, v *engine.Decision) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MaskingDecision(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOOrderDirection2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, v any) (*model.OrderDirection, error) {
 	if v == nil {
 		return nil, nil
@@ -18299,6 +26125,27 @@ func (ec *executionContext) marshalOOrderDirection2ᚖgithubᚗcomᚋmeshplane�
 	return v
 }
 
+func (ec *executionContext) marshalOPolicyModule2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐModule(ctx context.Context, sel ast.SelectionSet, v *policy.Module) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PolicyModule(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPolicyModulePayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyModulePayload(ctx context.Context, sel ast.SelectionSet, v *model.PolicyModulePayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PolicyModulePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPolicyVersion2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v *ent.PolicyVersion) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PolicyVersion(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOPrincipal2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐPrincipal(ctx context.Context, sel ast.SelectionSet, v *ent.Principal) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -18311,6 +26158,20 @@ func (ec *executionContext) marshalOPrincipalConnection2ᚖgithubᚗcomᚋmeshpl
 		return graphql.Null
 	}
 	return ec._PrincipalConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPublishPolicyPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPublishPolicyPayload(ctx context.Context, sel ast.SelectionSet, v *model.PublishPolicyPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PublishPolicyPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORbacPolicyPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRbacPolicyPayload(ctx context.Context, sel ast.SelectionSet, v *model.RbacPolicyPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RbacPolicyPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalORevokeTokenPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRevokeTokenPayload(ctx context.Context, sel ast.SelectionSet, v *model.RevokeTokenPayload) graphql.Marshaler {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/principal"
+	"github.com/meshplane/meshplane/server/policy"
+	"github.com/meshplane/meshplane/server/policy/engine"
 	"github.com/meshplane/meshplane/server/spec"
 )
 
@@ -66,6 +68,12 @@ type CreateDomainInput struct {
 
 type CreateDomainPayload struct {
 	Domain *ent.Domain `json:"domain"`
+}
+
+type CreatePolicyModuleInput struct {
+	Name        string             `json:"name"`
+	Description *string            `json:"description,omitempty"`
+	Files       []*PolicyFileInput `json:"files"`
 }
 
 type CreatePrincipalInput struct {
@@ -268,6 +276,37 @@ type PlanProductInput struct {
 	Product string `json:"product"`
 }
 
+type PolicyDecisionConnection struct {
+	Edges    []*PolicyDecisionEdge `json:"edges"`
+	Nodes    []*ent.PolicyDecision `json:"nodes"`
+	PageInfo *PageInfo             `json:"pageInfo"`
+}
+
+type PolicyDecisionEdge struct {
+	Cursor string              `json:"cursor"`
+	Node   *ent.PolicyDecision `json:"node"`
+}
+
+// A Rego file: its name and source.
+type PolicyFile struct {
+	Name   string `json:"name"`
+	Source string `json:"source"`
+}
+
+type PolicyFileInput struct {
+	Name   string `json:"name"`
+	Source string `json:"source"`
+}
+
+type PolicyModulePayload struct {
+	Module *policy.Module `json:"module"`
+}
+
+type PolicyTestRun struct {
+	Passed  bool                 `json:"passed"`
+	Results []*engine.TestResult `json:"results"`
+}
+
 type PrincipalConnection struct {
 	Edges    []*PrincipalEdge `json:"edges"`
 	Nodes    []*ent.Principal `json:"nodes"`
@@ -279,7 +318,30 @@ type PrincipalEdge struct {
 	Node   *ent.Principal `json:"node"`
 }
 
+type ProductEvaluation struct {
+	Allowed       bool                `json:"allowed"`
+	Violations    []*engine.Violation `json:"violations"`
+	Masking       []*engine.Decision  `json:"masking"`
+	PolicyVersion string              `json:"policyVersion"`
+}
+
+type PublishPolicyInput struct {
+	Name    string `json:"name"`
+	Message string `json:"message"`
+	// The draft version you reviewed.
+	Version int `json:"version"`
+}
+
+type PublishPolicyPayload struct {
+	Version *ent.PolicyVersion   `json:"version"`
+	Plans   []*policy.QueuedPlan `json:"plans"`
+}
+
 type Query struct {
+}
+
+type RbacPolicyPayload struct {
+	RbacPolicy *policy.RBAC `json:"rbacPolicy"`
 }
 
 type RevokeTokenInput struct {
@@ -288,6 +350,12 @@ type RevokeTokenInput struct {
 
 type RevokeTokenPayload struct {
 	Token *ent.Token `json:"token"`
+}
+
+type RollbackPolicyInput struct {
+	Name      string `json:"name"`
+	ToVersion int    `json:"toVersion"`
+	Message   string `json:"message"`
 }
 
 type RunConnection struct {
@@ -316,6 +384,13 @@ type S3SinkInput struct {
 	// Defaults to 600000 (10 minutes).
 	RotateIntervalMs *int64  `json:"rotateIntervalMs,omitempty"`
 	CredentialsRef   *string `json:"credentialsRef,omitempty"`
+}
+
+type SavePolicyDraftInput struct {
+	Name  string             `json:"name"`
+	Files []*PolicyFileInput `json:"files"`
+	// The draft version you read.
+	Version int `json:"version"`
 }
 
 // Set exactly one of bigquery, s3, jdbc and elasticsearch.
@@ -366,6 +441,11 @@ type UpdateDomainInput struct {
 
 type UpdateDomainPayload struct {
 	Domain *ent.Domain `json:"domain"`
+}
+
+type UpdateRbacPolicyInput struct {
+	Text    string `json:"text"`
+	Version int    `json:"version"`
 }
 
 // The authenticated caller.

@@ -2431,6 +2431,230 @@ func (*DeleteDataProductResponse) Descriptor() ([]byte, []int) {
 	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{28}
 }
 
+type GetPortPreviewRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Domain  string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	Port    string                 `protobuf:"bytes,3,opt,name=port,proto3" json:"port,omitempty"`
+	// Limit is how many records, 1 to 100; 10 when zero.
+	Limit         int32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPortPreviewRequest) Reset() {
+	*x = GetPortPreviewRequest{}
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPortPreviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPortPreviewRequest) ProtoMessage() {}
+
+func (x *GetPortPreviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPortPreviewRequest.ProtoReflect.Descriptor instead.
+func (*GetPortPreviewRequest) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetPortPreviewRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *GetPortPreviewRequest) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *GetPortPreviewRequest) GetPort() string {
+	if x != nil {
+		return x.Port
+	}
+	return ""
+}
+
+func (x *GetPortPreviewRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type PreviewRecord struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition int32                  `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Offset    int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	Timestamp *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	// Key and value are JSON text, after the caller's masking; "null" when absent or withheld.
+	Key   string `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	Value string `protobuf:"bytes,5,opt,name=value,proto3" json:"value,omitempty"`
+	// MaskedFields names the fields the caller's masking hashed or removed.
+	MaskedFields  []string `protobuf:"bytes,6,rep,name=masked_fields,json=maskedFields,proto3" json:"masked_fields,omitempty"`
+	Note          string   `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewRecord) Reset() {
+	*x = PreviewRecord{}
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewRecord) ProtoMessage() {}
+
+func (x *PreviewRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewRecord.ProtoReflect.Descriptor instead.
+func (*PreviewRecord) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *PreviewRecord) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *PreviewRecord) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *PreviewRecord) GetTimestamp() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Timestamp
+	}
+	return nil
+}
+
+func (x *PreviewRecord) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *PreviewRecord) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *PreviewRecord) GetMaskedFields() []string {
+	if x != nil {
+		return x.MaskedFields
+	}
+	return nil
+}
+
+func (x *PreviewRecord) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type GetPortPreviewResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Topic   string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Records []*PreviewRecord       `protobuf:"bytes,2,rep,name=records,proto3" json:"records,omitempty"`
+	// RawPii is set when the caller may see PII as the topic holds it.
+	RawPii        bool `protobuf:"varint,3,opt,name=raw_pii,json=rawPii,proto3" json:"raw_pii,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPortPreviewResponse) Reset() {
+	*x = GetPortPreviewResponse{}
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPortPreviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPortPreviewResponse) ProtoMessage() {}
+
+func (x *GetPortPreviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPortPreviewResponse.ProtoReflect.Descriptor instead.
+func (*GetPortPreviewResponse) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetPortPreviewResponse) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *GetPortPreviewResponse) GetRecords() []*PreviewRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+func (x *GetPortPreviewResponse) GetRawPii() bool {
+	if x != nil {
+		return x.RawPii
+	}
+	return false
+}
+
 var File_meshplane_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_meshplane_v1_catalog_proto_rawDesc = "" +
@@ -2623,7 +2847,24 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x03R\aversion\"\x1b\n" +
-	"\x19DeleteDataProductResponse*\x82\x01\n" +
+	"\x19DeleteDataProductResponse\"s\n" +
+	"\x15GetPortPreviewRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
+	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x12\n" +
+	"\x04port\x18\x03 \x01(\tR\x04port\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\"\xe0\x01\n" +
+	"\rPreviewRecord\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\x05R\tpartition\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\x128\n" +
+	"\ttimestamp\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp\x12\x10\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x05 \x01(\tR\x05value\x12#\n" +
+	"\rmasked_fields\x18\x06 \x03(\tR\fmaskedFields\x12\x12\n" +
+	"\x04note\x18\a \x01(\tR\x04note\"~\n" +
+	"\x16GetPortPreviewResponse\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x125\n" +
+	"\arecords\x18\x02 \x03(\v2\x1b.meshplane.v1.PreviewRecordR\arecords\x12\x17\n" +
+	"\araw_pii\x18\x03 \x01(\bR\x06rawPii*\x82\x01\n" +
 	"\tLifecycle\x12\x19\n" +
 	"\x15LIFECYCLE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fLIFECYCLE_DRAFT\x10\x01\x12\x14\n" +
@@ -2664,7 +2905,7 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"$DATA_PRODUCT_ORDER_FIELD_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dDATA_PRODUCT_ORDER_FIELD_NAME\x10\x01\x12(\n" +
 	"$DATA_PRODUCT_ORDER_FIELD_CREATE_TIME\x10\x02\x12(\n" +
-	"$DATA_PRODUCT_ORDER_FIELD_UPDATE_TIME\x10\x032\xe6\x06\n" +
+	"$DATA_PRODUCT_ORDER_FIELD_UPDATE_TIME\x10\x032\xc8\a\n" +
 	"\x0eCatalogService\x12U\n" +
 	"\fCreateDomain\x12!.meshplane.v1.CreateDomainRequest\x1a\".meshplane.v1.CreateDomainResponse\x12Q\n" +
 	"\tGetDomain\x12\x1e.meshplane.v1.GetDomainRequest\x1a\x1f.meshplane.v1.GetDomainResponse\"\x03\x90\x02\x01\x12W\n" +
@@ -2674,7 +2915,8 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\x0eGetDataProduct\x12#.meshplane.v1.GetDataProductRequest\x1a$.meshplane.v1.GetDataProductResponse\"\x03\x90\x02\x01\x12d\n" +
 	"\x11UpdateDataProduct\x12&.meshplane.v1.UpdateDataProductRequest\x1a'.meshplane.v1.UpdateDataProductResponse\x12f\n" +
 	"\x10ListDataProducts\x12%.meshplane.v1.ListDataProductsRequest\x1a&.meshplane.v1.ListDataProductsResponse\"\x03\x90\x02\x01\x12d\n" +
-	"\x11DeleteDataProduct\x12&.meshplane.v1.DeleteDataProductRequest\x1a'.meshplane.v1.DeleteDataProductResponseB\xb2\x01\n" +
+	"\x11DeleteDataProduct\x12&.meshplane.v1.DeleteDataProductRequest\x1a'.meshplane.v1.DeleteDataProductResponse\x12`\n" +
+	"\x0eGetPortPreview\x12#.meshplane.v1.GetPortPreviewRequest\x1a$.meshplane.v1.GetPortPreviewResponse\"\x03\x90\x02\x01B\xb2\x01\n" +
 	"\x10com.meshplane.v1B\fCatalogProtoP\x01Z?github.com/meshplane/meshplane/api/gen/meshplane/v1;meshplanev1\xa2\x02\x03MXX\xaa\x02\fMeshplane.V1\xca\x02\fMeshplane\\V1\xe2\x02\x18Meshplane\\V1\\GPBMetadata\xea\x02\rMeshplane::V1b\x06proto3"
 
 var (
@@ -2690,7 +2932,7 @@ func file_meshplane_v1_catalog_proto_rawDescGZIP() []byte {
 }
 
 var file_meshplane_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_meshplane_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_meshplane_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_meshplane_v1_catalog_proto_goTypes = []any{
 	(Lifecycle)(0),                    // 0: meshplane.v1.Lifecycle
 	(SourceKind)(0),                   // 1: meshplane.v1.SourceKind
@@ -2727,19 +2969,22 @@ var file_meshplane_v1_catalog_proto_goTypes = []any{
 	(*ListDataProductsResponse)(nil),  // 32: meshplane.v1.ListDataProductsResponse
 	(*DeleteDataProductRequest)(nil),  // 33: meshplane.v1.DeleteDataProductRequest
 	(*DeleteDataProductResponse)(nil), // 34: meshplane.v1.DeleteDataProductResponse
-	nil,                               // 35: meshplane.v1.Domain.LabelsEntry
-	nil,                               // 36: meshplane.v1.DataProduct.LabelsEntry
-	nil,                               // 37: meshplane.v1.CreateDomainRequest.LabelsEntry
-	nil,                               // 38: meshplane.v1.UpdateDomainRequest.LabelsEntry
-	nil,                               // 39: meshplane.v1.DataProductSpec.LabelsEntry
-	nil,                               // 40: meshplane.v1.ListDataProductsRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),     // 41: google.protobuf.Timestamp
-	(*ResourceChange)(nil),            // 42: meshplane.v1.ResourceChange
+	(*GetPortPreviewRequest)(nil),     // 35: meshplane.v1.GetPortPreviewRequest
+	(*PreviewRecord)(nil),             // 36: meshplane.v1.PreviewRecord
+	(*GetPortPreviewResponse)(nil),    // 37: meshplane.v1.GetPortPreviewResponse
+	nil,                               // 38: meshplane.v1.Domain.LabelsEntry
+	nil,                               // 39: meshplane.v1.DataProduct.LabelsEntry
+	nil,                               // 40: meshplane.v1.CreateDomainRequest.LabelsEntry
+	nil,                               // 41: meshplane.v1.UpdateDomainRequest.LabelsEntry
+	nil,                               // 42: meshplane.v1.DataProductSpec.LabelsEntry
+	nil,                               // 43: meshplane.v1.ListDataProductsRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),     // 44: google.protobuf.Timestamp
+	(*ResourceChange)(nil),            // 45: meshplane.v1.ResourceChange
 }
 var file_meshplane_v1_catalog_proto_depIdxs = []int32{
-	35, // 0: meshplane.v1.Domain.labels:type_name -> meshplane.v1.Domain.LabelsEntry
-	41, // 1: meshplane.v1.Domain.create_time:type_name -> google.protobuf.Timestamp
-	41, // 2: meshplane.v1.Domain.update_time:type_name -> google.protobuf.Timestamp
+	38, // 0: meshplane.v1.Domain.labels:type_name -> meshplane.v1.Domain.LabelsEntry
+	44, // 1: meshplane.v1.Domain.create_time:type_name -> google.protobuf.Timestamp
+	44, // 2: meshplane.v1.Domain.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 3: meshplane.v1.Source.kind:type_name -> meshplane.v1.SourceKind
 	3,  // 4: meshplane.v1.Field.type:type_name -> meshplane.v1.FieldType
 	2,  // 5: meshplane.v1.Field.classification:type_name -> meshplane.v1.Classification
@@ -2749,22 +2994,22 @@ var file_meshplane_v1_catalog_proto_depIdxs = []int32{
 	11, // 9: meshplane.v1.Sink.s3:type_name -> meshplane.v1.S3Sink
 	12, // 10: meshplane.v1.Sink.jdbc:type_name -> meshplane.v1.JdbcSink
 	13, // 11: meshplane.v1.Sink.elasticsearch:type_name -> meshplane.v1.ElasticsearchSink
-	36, // 12: meshplane.v1.DataProduct.labels:type_name -> meshplane.v1.DataProduct.LabelsEntry
+	39, // 12: meshplane.v1.DataProduct.labels:type_name -> meshplane.v1.DataProduct.LabelsEntry
 	0,  // 13: meshplane.v1.DataProduct.lifecycle:type_name -> meshplane.v1.Lifecycle
 	7,  // 14: meshplane.v1.DataProduct.source:type_name -> meshplane.v1.Source
 	9,  // 15: meshplane.v1.DataProduct.ports:type_name -> meshplane.v1.OutputPort
 	14, // 16: meshplane.v1.DataProduct.sinks:type_name -> meshplane.v1.Sink
-	41, // 17: meshplane.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
-	41, // 18: meshplane.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
-	42, // 19: meshplane.v1.DataProduct.drift:type_name -> meshplane.v1.ResourceChange
-	41, // 20: meshplane.v1.DataProduct.drift_check_time:type_name -> google.protobuf.Timestamp
-	37, // 21: meshplane.v1.CreateDomainRequest.labels:type_name -> meshplane.v1.CreateDomainRequest.LabelsEntry
+	44, // 17: meshplane.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
+	44, // 18: meshplane.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
+	45, // 19: meshplane.v1.DataProduct.drift:type_name -> meshplane.v1.ResourceChange
+	44, // 20: meshplane.v1.DataProduct.drift_check_time:type_name -> google.protobuf.Timestamp
+	40, // 21: meshplane.v1.CreateDomainRequest.labels:type_name -> meshplane.v1.CreateDomainRequest.LabelsEntry
 	6,  // 22: meshplane.v1.CreateDomainResponse.domain:type_name -> meshplane.v1.Domain
 	6,  // 23: meshplane.v1.GetDomainResponse.domain:type_name -> meshplane.v1.Domain
 	6,  // 24: meshplane.v1.ListDomainsResponse.domains:type_name -> meshplane.v1.Domain
-	38, // 25: meshplane.v1.UpdateDomainRequest.labels:type_name -> meshplane.v1.UpdateDomainRequest.LabelsEntry
+	41, // 25: meshplane.v1.UpdateDomainRequest.labels:type_name -> meshplane.v1.UpdateDomainRequest.LabelsEntry
 	6,  // 26: meshplane.v1.UpdateDomainResponse.domain:type_name -> meshplane.v1.Domain
-	39, // 27: meshplane.v1.DataProductSpec.labels:type_name -> meshplane.v1.DataProductSpec.LabelsEntry
+	42, // 27: meshplane.v1.DataProductSpec.labels:type_name -> meshplane.v1.DataProductSpec.LabelsEntry
 	7,  // 28: meshplane.v1.DataProductSpec.source:type_name -> meshplane.v1.Source
 	9,  // 29: meshplane.v1.DataProductSpec.ports:type_name -> meshplane.v1.OutputPort
 	14, // 30: meshplane.v1.DataProductSpec.sinks:type_name -> meshplane.v1.Sink
@@ -2775,32 +3020,36 @@ var file_meshplane_v1_catalog_proto_depIdxs = []int32{
 	0,  // 35: meshplane.v1.UpdateDataProductRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
 	15, // 36: meshplane.v1.UpdateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
 	0,  // 37: meshplane.v1.ListDataProductsRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
-	40, // 38: meshplane.v1.ListDataProductsRequest.labels:type_name -> meshplane.v1.ListDataProductsRequest.LabelsEntry
+	43, // 38: meshplane.v1.ListDataProductsRequest.labels:type_name -> meshplane.v1.ListDataProductsRequest.LabelsEntry
 	5,  // 39: meshplane.v1.ListDataProductsRequest.order_by:type_name -> meshplane.v1.DataProductOrderField
 	15, // 40: meshplane.v1.ListDataProductsResponse.data_products:type_name -> meshplane.v1.DataProduct
-	16, // 41: meshplane.v1.CatalogService.CreateDomain:input_type -> meshplane.v1.CreateDomainRequest
-	18, // 42: meshplane.v1.CatalogService.GetDomain:input_type -> meshplane.v1.GetDomainRequest
-	20, // 43: meshplane.v1.CatalogService.ListDomains:input_type -> meshplane.v1.ListDomainsRequest
-	22, // 44: meshplane.v1.CatalogService.UpdateDomain:input_type -> meshplane.v1.UpdateDomainRequest
-	25, // 45: meshplane.v1.CatalogService.CreateDataProduct:input_type -> meshplane.v1.CreateDataProductRequest
-	27, // 46: meshplane.v1.CatalogService.GetDataProduct:input_type -> meshplane.v1.GetDataProductRequest
-	29, // 47: meshplane.v1.CatalogService.UpdateDataProduct:input_type -> meshplane.v1.UpdateDataProductRequest
-	31, // 48: meshplane.v1.CatalogService.ListDataProducts:input_type -> meshplane.v1.ListDataProductsRequest
-	33, // 49: meshplane.v1.CatalogService.DeleteDataProduct:input_type -> meshplane.v1.DeleteDataProductRequest
-	17, // 50: meshplane.v1.CatalogService.CreateDomain:output_type -> meshplane.v1.CreateDomainResponse
-	19, // 51: meshplane.v1.CatalogService.GetDomain:output_type -> meshplane.v1.GetDomainResponse
-	21, // 52: meshplane.v1.CatalogService.ListDomains:output_type -> meshplane.v1.ListDomainsResponse
-	23, // 53: meshplane.v1.CatalogService.UpdateDomain:output_type -> meshplane.v1.UpdateDomainResponse
-	26, // 54: meshplane.v1.CatalogService.CreateDataProduct:output_type -> meshplane.v1.CreateDataProductResponse
-	28, // 55: meshplane.v1.CatalogService.GetDataProduct:output_type -> meshplane.v1.GetDataProductResponse
-	30, // 56: meshplane.v1.CatalogService.UpdateDataProduct:output_type -> meshplane.v1.UpdateDataProductResponse
-	32, // 57: meshplane.v1.CatalogService.ListDataProducts:output_type -> meshplane.v1.ListDataProductsResponse
-	34, // 58: meshplane.v1.CatalogService.DeleteDataProduct:output_type -> meshplane.v1.DeleteDataProductResponse
-	50, // [50:59] is the sub-list for method output_type
-	41, // [41:50] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	44, // 41: meshplane.v1.PreviewRecord.timestamp:type_name -> google.protobuf.Timestamp
+	36, // 42: meshplane.v1.GetPortPreviewResponse.records:type_name -> meshplane.v1.PreviewRecord
+	16, // 43: meshplane.v1.CatalogService.CreateDomain:input_type -> meshplane.v1.CreateDomainRequest
+	18, // 44: meshplane.v1.CatalogService.GetDomain:input_type -> meshplane.v1.GetDomainRequest
+	20, // 45: meshplane.v1.CatalogService.ListDomains:input_type -> meshplane.v1.ListDomainsRequest
+	22, // 46: meshplane.v1.CatalogService.UpdateDomain:input_type -> meshplane.v1.UpdateDomainRequest
+	25, // 47: meshplane.v1.CatalogService.CreateDataProduct:input_type -> meshplane.v1.CreateDataProductRequest
+	27, // 48: meshplane.v1.CatalogService.GetDataProduct:input_type -> meshplane.v1.GetDataProductRequest
+	29, // 49: meshplane.v1.CatalogService.UpdateDataProduct:input_type -> meshplane.v1.UpdateDataProductRequest
+	31, // 50: meshplane.v1.CatalogService.ListDataProducts:input_type -> meshplane.v1.ListDataProductsRequest
+	33, // 51: meshplane.v1.CatalogService.DeleteDataProduct:input_type -> meshplane.v1.DeleteDataProductRequest
+	35, // 52: meshplane.v1.CatalogService.GetPortPreview:input_type -> meshplane.v1.GetPortPreviewRequest
+	17, // 53: meshplane.v1.CatalogService.CreateDomain:output_type -> meshplane.v1.CreateDomainResponse
+	19, // 54: meshplane.v1.CatalogService.GetDomain:output_type -> meshplane.v1.GetDomainResponse
+	21, // 55: meshplane.v1.CatalogService.ListDomains:output_type -> meshplane.v1.ListDomainsResponse
+	23, // 56: meshplane.v1.CatalogService.UpdateDomain:output_type -> meshplane.v1.UpdateDomainResponse
+	26, // 57: meshplane.v1.CatalogService.CreateDataProduct:output_type -> meshplane.v1.CreateDataProductResponse
+	28, // 58: meshplane.v1.CatalogService.GetDataProduct:output_type -> meshplane.v1.GetDataProductResponse
+	30, // 59: meshplane.v1.CatalogService.UpdateDataProduct:output_type -> meshplane.v1.UpdateDataProductResponse
+	32, // 60: meshplane.v1.CatalogService.ListDataProducts:output_type -> meshplane.v1.ListDataProductsResponse
+	34, // 61: meshplane.v1.CatalogService.DeleteDataProduct:output_type -> meshplane.v1.DeleteDataProductResponse
+	37, // 62: meshplane.v1.CatalogService.GetPortPreview:output_type -> meshplane.v1.GetPortPreviewResponse
+	53, // [53:63] is the sub-list for method output_type
+	43, // [43:53] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_meshplane_v1_catalog_proto_init() }
@@ -2821,7 +3070,7 @@ func file_meshplane_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meshplane_v1_catalog_proto_rawDesc), len(file_meshplane_v1_catalog_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   35,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

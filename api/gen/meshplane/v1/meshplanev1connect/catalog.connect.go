@@ -60,6 +60,9 @@ const (
 	// CatalogServiceDeleteDataProductProcedure is the fully-qualified name of the CatalogService's
 	// DeleteDataProduct RPC.
 	CatalogServiceDeleteDataProductProcedure = "/meshplane.v1.CatalogService/DeleteDataProduct"
+	// CatalogServiceGetPortPreviewProcedure is the fully-qualified name of the CatalogService's
+	// GetPortPreview RPC.
+	CatalogServiceGetPortPreviewProcedure = "/meshplane.v1.CatalogService/GetPortPreview"
 )
 
 // CatalogServiceClient is a client for the meshplane.v1.CatalogService service.
@@ -82,6 +85,10 @@ type CatalogServiceClient interface {
 	ListDataProducts(context.Context, *connect.Request[v1.ListDataProductsRequest]) (*connect.Response[v1.ListDataProductsResponse], error)
 	// DeleteDataProduct deletes a draft product; products past draft are retired instead.
 	DeleteDataProduct(context.Context, *connect.Request[v1.DeleteDataProductRequest]) (*connect.Response[v1.DeleteDataProductResponse], error)
+	// GetPortPreview reads the newest records of an output port's topic, with
+	// the caller's masking applied: without PII entitlement, PII fields come
+	// back hashed and sensitive or undeclared fields not at all.
+	GetPortPreview(context.Context, *connect.Request[v1.GetPortPreviewRequest]) (*connect.Response[v1.GetPortPreviewResponse], error)
 }
 
 // NewCatalogServiceClient constructs a client for the meshplane.v1.CatalogService service. By
@@ -153,6 +160,13 @@ func NewCatalogServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(catalogServiceMethods.ByName("DeleteDataProduct")),
 			connect.WithClientOptions(opts...),
 		),
+		getPortPreview: connect.NewClient[v1.GetPortPreviewRequest, v1.GetPortPreviewResponse](
+			httpClient,
+			baseURL+CatalogServiceGetPortPreviewProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("GetPortPreview")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -167,6 +181,7 @@ type catalogServiceClient struct {
 	updateDataProduct *connect.Client[v1.UpdateDataProductRequest, v1.UpdateDataProductResponse]
 	listDataProducts  *connect.Client[v1.ListDataProductsRequest, v1.ListDataProductsResponse]
 	deleteDataProduct *connect.Client[v1.DeleteDataProductRequest, v1.DeleteDataProductResponse]
+	getPortPreview    *connect.Client[v1.GetPortPreviewRequest, v1.GetPortPreviewResponse]
 }
 
 // CreateDomain calls meshplane.v1.CatalogService.CreateDomain.
@@ -214,6 +229,11 @@ func (c *catalogServiceClient) DeleteDataProduct(ctx context.Context, req *conne
 	return c.deleteDataProduct.CallUnary(ctx, req)
 }
 
+// GetPortPreview calls meshplane.v1.CatalogService.GetPortPreview.
+func (c *catalogServiceClient) GetPortPreview(ctx context.Context, req *connect.Request[v1.GetPortPreviewRequest]) (*connect.Response[v1.GetPortPreviewResponse], error) {
+	return c.getPortPreview.CallUnary(ctx, req)
+}
+
 // CatalogServiceHandler is an implementation of the meshplane.v1.CatalogService service.
 type CatalogServiceHandler interface {
 	// CreateDomain registers a new domain (platform-admin).
@@ -234,6 +254,10 @@ type CatalogServiceHandler interface {
 	ListDataProducts(context.Context, *connect.Request[v1.ListDataProductsRequest]) (*connect.Response[v1.ListDataProductsResponse], error)
 	// DeleteDataProduct deletes a draft product; products past draft are retired instead.
 	DeleteDataProduct(context.Context, *connect.Request[v1.DeleteDataProductRequest]) (*connect.Response[v1.DeleteDataProductResponse], error)
+	// GetPortPreview reads the newest records of an output port's topic, with
+	// the caller's masking applied: without PII entitlement, PII fields come
+	// back hashed and sensitive or undeclared fields not at all.
+	GetPortPreview(context.Context, *connect.Request[v1.GetPortPreviewRequest]) (*connect.Response[v1.GetPortPreviewResponse], error)
 }
 
 // NewCatalogServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -301,6 +325,13 @@ func NewCatalogServiceHandler(svc CatalogServiceHandler, opts ...connect.Handler
 		connect.WithSchema(catalogServiceMethods.ByName("DeleteDataProduct")),
 		connect.WithHandlerOptions(opts...),
 	)
+	catalogServiceGetPortPreviewHandler := connect.NewUnaryHandler(
+		CatalogServiceGetPortPreviewProcedure,
+		svc.GetPortPreview,
+		connect.WithSchema(catalogServiceMethods.ByName("GetPortPreview")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/meshplane.v1.CatalogService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case CatalogServiceCreateDomainProcedure:
@@ -321,6 +352,8 @@ func NewCatalogServiceHandler(svc CatalogServiceHandler, opts ...connect.Handler
 			catalogServiceListDataProductsHandler.ServeHTTP(w, r)
 		case CatalogServiceDeleteDataProductProcedure:
 			catalogServiceDeleteDataProductHandler.ServeHTTP(w, r)
+		case CatalogServiceGetPortPreviewProcedure:
+			catalogServiceGetPortPreviewHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -364,4 +397,8 @@ func (UnimplementedCatalogServiceHandler) ListDataProducts(context.Context, *con
 
 func (UnimplementedCatalogServiceHandler) DeleteDataProduct(context.Context, *connect.Request[v1.DeleteDataProductRequest]) (*connect.Response[v1.DeleteDataProductResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.CatalogService.DeleteDataProduct is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) GetPortPreview(context.Context, *connect.Request[v1.GetPortPreviewRequest]) (*connect.Response[v1.GetPortPreviewResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.CatalogService.GetPortPreview is not implemented"))
 }

@@ -1,0 +1,275 @@
+package policy
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/meshplane/meshplane/server/policy/engine"
+	"github.com/meshplane/meshplane/server/provision/render"
+	"github.com/meshplane/meshplane/server/spec"
+)
+
+// Salts derives salt values from a server-side key, so policies name salts
+// and their values never appear in the catalog or the API. Debezium takes
+// the salt inside a setting's name (column.mask.hash.v2.ALG.with.salt.SALT),
+// where no config provider can reach, so the derived value does appear in
+// the connector's config: a per-name value derived from the key, never the
+// key itself.
+type Salts struct{ key []byte }
+
+// NewSalts returns salts derived from key; key must be at least 32 bytes.
+func NewSalts(key []byte) (Salts, error) {
+	if len(key) < 32 {
+		return Salts{}, fmt.Errorf("masking key must be at least 32 bytes, got %d", len(key))
+	}
+	return Salts{key: slices.Clone(key)}, nil
+}
+
+// Value returns the salt named name.
+func (s Salts) Value(name string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("salt\x00" + name))
+	return hex.EncodeToString(m.Sum(nil))[:32]
+}
+
+// Pseudonym hashes a value for a viewer who may not see it raw; equal
+// values give equal pseudonyms, so previews stay joinable.
+func (s Salts) Pseudonym(value string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("preview\x00" + value))
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))[:32]
+}
+
+// Connectors is what masking decisions compile into for one product.
+type Connectors struct {
+	// Config holds settings merged into connectors, by connector name.
+	Config map[string]map[string]string
+	// SinkMasks are per-sink field transforms, by sink name.
+	SinkMasks map[string]render.FieldMasks
+	// Decisions are the decisions as enforced: a decision the connector
+	// cannot carry out is made stricter here, and says so.
+	Decisions []engine.Decision
+	// Masked counts the fields whose values leave the source changed or removed.
+	Masked int
+	// saltNames maps derived salt values back to the names policies use.
+	saltNames map[string]string
+	// masking is the policy's own answer, before compilation.
+	masking engine.Masking
+}
+
+// characterTypes are the field types Debezium's column.mask.* and
+// column.truncate.* settings apply to; other columns pass through them
+// unchanged, so a decision to hash, mask or truncate one becomes drop.
+var characterTypes = map[spec.FieldType]bool{spec.TypeString: true}
+
+// Compile turns masking decisions into connector settings. At the source,
+// each action becomes Debezium's own setting over fully qualified columns:
+// drop → column.exclude.list, hash → column.mask.hash.v2.ALG.with.salt.SALT,
+// mask → column.mask.with.N.chars, truncate → column.truncate.to.N.chars.
+// A per-sink decision stricter than the topic's becomes a transform in that
+// sink's connector.
+func Compile(domain, product string, p spec.Product, decisions []engine.Decision, salts Salts) Connectors {
+	out := Connectors{Config: map[string]map[string]string{}, SinkMasks: map[string]render.FieldMasks{}, saltNames: map[string]string{}}
+	ports := map[string]spec.OutputPort{}
+	for _, port := range p.Ports {
+		ports[port.Name] = port
+	}
+	decisions = raiseForJDBC(p, decisions)
+	atTopic := map[[2]string]engine.Decision{}
+	columns := map[string][]string{}
+	for _, d := range decisions {
+		if d.Sink != "" {
+			continue
+		}
+		port, ok := ports[d.Port]
+		if !ok {
+			continue
+		}
+		f, ok := fieldOf(port, d.Field)
+		if !ok {
+			continue
+		}
+		if d.Action != engine.ActionAllow && d.Action != engine.ActionDrop && !characterTypes[f.Type] {
+			d.Reason = fmt.Sprintf("%s applies to character columns only; a %s field is dropped instead", d.Action, f.Type)
+			d.Action, d.Fallback = engine.ActionDrop, true
+		}
+		atTopic[[2]string{d.Port, d.Field}] = d
+		out.Decisions = append(out.Decisions, d)
+		var key string
+		switch d.Action {
+		case engine.ActionDrop:
+			key = "column.exclude.list"
+		case engine.ActionHash:
+			salt := salts.Value(d.Salt)
+			out.saltNames[salt] = d.Salt
+			key = fmt.Sprintf("column.mask.hash.v2.%s.with.salt.%s", d.Algorithm, salt)
+		case engine.ActionMask:
+			key = fmt.Sprintf("column.mask.with.%d.chars", d.Chars)
+		case engine.ActionTruncate:
+			key = fmt.Sprintf("column.truncate.to.%d.chars", d.Length)
+		default:
+			continue
+		}
+		out.Masked++
+		columns[key] = append(columns[key], columnPattern(port.Table, f.Name))
+	}
+	if len(columns) > 0 {
+		cfg := map[string]string{}
+		for key, cols := range columns {
+			slices.Sort(cols)
+			cfg[key] = strings.Join(slices.Compact(cols), ",")
+		}
+		out.Config[render.SourceConnectorName(domain, product)] = cfg
+	}
+
+	for _, d := range decisions {
+		if d.Sink == "" {
+			continue
+		}
+		top, ok := atTopic[[2]string{d.Port, d.Field}]
+		if !ok || engine.Strictness(d.Action) <= engine.Strictness(top.Action) {
+			continue
+		}
+		// A sink receives what the topic holds: only removal or blanking
+		// adds anything, and Kafka's transforms cannot hash, so whatever
+		// is stricter than the topic and not a drop is a mask.
+		fm := out.SinkMasks[d.Sink]
+		if f, ok := fieldOf(ports[d.Port], d.Field); ok && f.Type == spec.TypeBytes && d.Action != engine.ActionDrop {
+			// MaskField has no empty value for bytes: it would fail every record.
+			d.Reason = "sink connectors cannot blank a bytes field; it is dropped instead"
+			d.Action, d.Fallback = engine.ActionDrop, true
+		}
+		if d.Action == engine.ActionDrop {
+			fm.Drop = append(fm.Drop, d.Field)
+		} else {
+			if d.Action != engine.ActionMask {
+				d.Reason = fmt.Sprintf("sink connectors cannot %s; the field is blanked instead", d.Action)
+				d.Action, d.Fallback = engine.ActionMask, true
+			}
+			fm.Mask = append(fm.Mask, d.Field)
+		}
+		out.SinkMasks[d.Sink] = fm
+		out.Decisions = append(out.Decisions, d)
+	}
+	for name, fm := range out.SinkMasks {
+		slices.Sort(fm.Drop)
+		slices.Sort(fm.Mask)
+		fm.Drop = slices.Compact(fm.Drop)
+		fm.Mask = slices.DeleteFunc(slices.Compact(fm.Mask), func(f string) bool { return slices.Contains(fm.Drop, f) })
+		out.SinkMasks[name] = fm
+	}
+	if len(out.Config) == 0 {
+		out.Config = nil
+	}
+	if len(out.SinkMasks) == 0 {
+		out.SinkMasks = nil
+	}
+	return out
+}
+
+// raiseForJDBC moves per-sink decisions for JDBC sinks to the topic when
+// they are stricter there: the Debezium JDBC sink reads the change event's
+// before and after itself, so Kafka's field transforms cannot reach the
+// columns. Every consumer of the topic then gets the stricter treatment.
+func raiseForJDBC(p spec.Product, decisions []engine.Decision) []engine.Decision {
+	jdbc := map[string]bool{}
+	for _, s := range p.Sinks {
+		if s.Kind() == spec.SinkJDBC {
+			jdbc[s.Name] = true
+		}
+	}
+	if len(jdbc) == 0 {
+		return decisions
+	}
+	out := make([]engine.Decision, 0, len(decisions))
+	topic := map[[2]string]int{}
+	for _, d := range decisions {
+		if d.Sink == "" {
+			topic[[2]string{d.Port, d.Field}] = len(out)
+			out = append(out, d)
+		}
+	}
+	for _, d := range decisions {
+		if d.Sink == "" {
+			continue
+		}
+		if !jdbc[d.Sink] {
+			out = append(out, d)
+			continue
+		}
+		i, ok := topic[[2]string{d.Port, d.Field}]
+		if ok && engine.Strictness(d.Action) > engine.Strictness(out[i].Action) {
+			sink := d.Sink
+			d.Sink, d.Fallback = "", true
+			d.Reason = fmt.Sprintf("jdbc sink %q cannot transform fields itself, so the topic carries its decision", sink)
+			d.Classification = out[i].Classification
+			out[i] = d
+		}
+	}
+	return out
+}
+
+func fieldOf(port spec.OutputPort, name string) (spec.Field, bool) {
+	for _, f := range port.Fields {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return spec.Field{}, false
+}
+
+// columnPattern is the anchored regular expression Debezium matches against
+// a fully qualified column name (schema.table.column, or database.table.column).
+func columnPattern(table, column string) string {
+	return regexp.QuoteMeta(table + "." + column)
+}
+
+// saltInKey matches the derived salt inside a hash-masking setting's name.
+var saltInKey = regexp.MustCompile(`\.with\.salt\.[0-9a-f]+$`)
+
+// settings flattens connectors into "connector\x00key" → value, for diffs.
+// A derived salt in a setting's name is shown as the salt's name.
+func (c Connectors) settings(domain, product string) map[string]string {
+	out := map[string]string{}
+	for name, cfg := range c.Config {
+		for k, v := range cfg {
+			k = saltInKey.ReplaceAllStringFunc(k, func(m string) string {
+				prefix, salt, _ := strings.Cut(m, ".with.salt.")
+				return prefix + ".with.salt.<" + c.saltNames[salt] + ">"
+			})
+			out[name+"\x00"+k] = v
+		}
+	}
+	for sink, fm := range c.SinkMasks {
+		name := render.SinkConnectorName(domain, product, sink)
+		out[name+"\x00transforms.dropfields.exclude"] = strings.Join(fm.Drop, ",")
+		out[name+"\x00transforms.maskfields.fields"] = strings.Join(fm.Mask, ",")
+	}
+	return out
+}
+
+// changedConnectors lists, by connector name, the settings that differ.
+func changedConnectors(domain, product string, before, after Connectors) map[string][]string {
+	a, b := before.settings(domain, product), after.settings(domain, product)
+	out := map[string][]string{}
+	for _, k := range slices.Sorted(maps.Keys(merge(a, b))) {
+		if a[k] == b[k] {
+			continue
+		}
+		conn, key, _ := strings.Cut(k, "\x00")
+		out[conn] = append(out[conn], key)
+	}
+	return out
+}
+
+func merge(a, b map[string]string) map[string]string {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
+}

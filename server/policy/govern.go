@@ -1,0 +1,166 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/meshplane/meshplane/server/access"
+	"github.com/meshplane/meshplane/server/actor"
+	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/ent/policydecision"
+	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/page"
+	"github.com/meshplane/meshplane/server/policy/engine"
+	"github.com/meshplane/meshplane/server/provision"
+	"github.com/meshplane/meshplane/server/spec"
+)
+
+var _ provision.Governance = (*Service)(nil)
+
+// Admit judges a product about to be written with the published policy and
+// logs the decision. A denial is an invalid-argument error listing every
+// violation with its field path; an error in the policy denies too.
+func (s *Service) Admit(ctx context.Context, domain, name, lifecycle string, p spec.Product, trigger string) error {
+	ev := s.judge(ctx, engine.Product{Domain: domain, Name: name, Lifecycle: lifecycle, Spec: p}, trigger)
+	return denial(ev.Admission, errs.KindInvalidArgument)
+}
+
+// Govern judges a stored product before a plan and returns what its
+// connectors must be configured with.
+func (s *Service) Govern(ctx context.Context, p *ent.DataProduct, trigger string) (provision.Governed, error) {
+	ev := s.judge(ctx, input(p), trigger)
+	if err := denial(ev.Admission, errs.KindFailedPrecondition); err != nil {
+		return provision.Governed{}, err
+	}
+	return provision.Governed{
+		ConnectorConfig: ev.Connectors.Config, SinkMasks: ev.Connectors.SinkMasks,
+		PolicyVersion: ev.Admission.Version, Masked: ev.Connectors.Masked,
+	}, nil
+}
+
+// judge evaluates p with the published policy and logs both decisions.
+func (s *Service) judge(ctx context.Context, p engine.Product, trigger string) evaluation {
+	ev := s.evaluate(ctx, s.engine.Current(), p)
+	s.logDecisions(ctx, p, trigger, ev)
+	return ev
+}
+
+// denial turns a refused admission into an error of kind, with one field
+// violation per policy message.
+func denial(a engine.Admission, kind errs.Kind) error {
+	if a.Allowed {
+		return nil
+	}
+	var v errs.Violations
+	for _, viol := range a.Violations {
+		path := viol.Path
+		if path == "" {
+			path = "spec"
+		}
+		v.Add(path, "%s", viol.Message)
+	}
+	if v.Len() == 0 {
+		v.Add("spec", "the admission policy refused the product without saying why")
+	}
+	e := errs.As(v.Err())
+	e.Kind = kind
+	e.Message = fmt.Sprintf("the admission policy (%s) refuses the product", a.Version)
+	return e.WithReason("POLICY_DENIED")
+}
+
+// maskingResult is how a masking decision is logged and shown.
+type maskingResult struct {
+	Decisions []engine.Decision `json:"decisions"`
+}
+
+// logDecisions writes the admission and masking decisions to the decision
+// log. A failure to log is reported but does not change the decision.
+func (s *Service) logDecisions(ctx context.Context, p engine.Product, trigger string, ev evaluation) {
+	who, _ := actor.From(ctx)
+	a := ev.Admission
+	admission, _ := json.Marshal(map[string]any{"allowed": a.Allowed, "violations": a.Violations})
+	masking, _ := json.Marshal(maskingResult{Decisions: ev.Connectors.Decisions})
+	errText := func(err error) string {
+		if err == nil {
+			return ""
+		}
+		return err.Error()
+	}
+	m := ev.Connectors.masking
+	fallback := m.Err != nil
+	for _, d := range ev.Connectors.Decisions {
+		fallback = fallback || d.Fallback
+	}
+	_, err := s.store.Client.PolicyDecision.CreateBulk(
+		s.store.Client.PolicyDecision.Create().SetKind(policydecision.KindAdmission).SetDomain(p.Domain).SetProduct(p.Name).
+			SetTrigger(trigger).SetActor(who.Name).SetPolicyVersion(a.Version).SetInputDigest(a.InputDigest).
+			SetAllowed(a.Allowed).SetFailedClosed(a.Err != nil).SetResult(string(admission)).SetError(errText(a.Err)).
+			SetDurationUs(a.Duration.Microseconds()),
+		s.store.Client.PolicyDecision.Create().SetKind(policydecision.KindMasking).SetDomain(p.Domain).SetProduct(p.Name).
+			SetTrigger(trigger).SetActor(who.Name).SetPolicyVersion(m.Version).SetInputDigest(m.InputDigest).
+			SetAllowed(true).SetFailedClosed(fallback).SetResult(string(masking)).SetError(errText(m.Err)).
+			SetDurationUs(m.Duration.Microseconds()),
+	).Save(context.WithoutCancel(ctx))
+	if err != nil {
+		s.log.Error("writing the policy decision log", "product", p.Domain+"/"+p.Name, "err", err)
+	}
+}
+
+// Evaluation is how the published policy judges a stored product.
+type Evaluation struct {
+	Admission engine.Admission
+	Decisions []engine.Decision
+}
+
+// EvaluateProduct judges a product with the published policy without
+// logging or changing anything.
+func (s *Service) EvaluateProduct(ctx context.Context, domain, name string) (Evaluation, error) {
+	p, err := s.readableProduct(ctx, domain, name)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	ev := s.evaluate(ctx, s.engine.Current(), input(p))
+	return Evaluation{Admission: ev.Admission, Decisions: ev.Connectors.Decisions}, nil
+}
+
+func (s *Service) readableProduct(ctx context.Context, domain, name string) (*ent.DataProduct, error) {
+	if !s.authz.Can(ctx, domain, access.ObjProduct, access.ActRead) {
+		return nil, errs.NotFound("data product", domain+"/"+name)
+	}
+	p, err := s.store.Client.DataProduct.Query().Where(dataproduct.Domain(domain), dataproduct.Name(name)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, errs.NotFound("data product", domain+"/"+name)
+	}
+	return p, err
+}
+
+// ListDecisions pages through a product's decision log, newest first. The
+// log outlives the product, so it needs only read rights in the domain.
+func (s *Service) ListDecisions(ctx context.Context, domain, product string, pageSize int, token string) (page.Page[*ent.PolicyDecision], error) {
+	var v errs.Violations
+	spec.CheckName(&v, "domain", domain)
+	spec.CheckName(&v, "product", product)
+	if err := v.Err(); err != nil {
+		return page.Page[*ent.PolicyDecision]{}, err
+	}
+	size, cur, err := page.Start(pageSize, token, "id", true)
+	if err != nil {
+		return page.Page[*ent.PolicyDecision]{}, err
+	}
+	if !s.authz.Can(ctx, domain, access.ObjProduct, access.ActRead) {
+		return page.Page[*ent.PolicyDecision]{}, errs.NotFound("data product", domain+"/"+product)
+	}
+	q := s.store.Client.PolicyDecision.Query().Where(policydecision.Domain(domain), policydecision.Product(product))
+	if cur != nil {
+		q = q.Where(policydecision.IDLT(cur.Key))
+	}
+	ds, err := q.Order(ent.Desc(policydecision.FieldID)).Limit(size + 1).All(ctx)
+	if err != nil {
+		return page.Page[*ent.PolicyDecision]{}, fmt.Errorf("listing decisions: %w", err)
+	}
+	return page.Of(ds, size, func(d *ent.PolicyDecision) page.Cursor {
+		return page.Cursor{Order: "id", Desc: true, Key: d.ID}
+	}), nil
+}

@@ -1,0 +1,217 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/meshplane/meshplane/server/access"
+	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/policy/engine"
+	"github.com/meshplane/meshplane/server/spec"
+)
+
+// Impact compares the draft of a module with the published policy over
+// every product in the catalog.
+type Impact struct {
+	Module            string
+	PublishedVersion  int
+	ProductsEvaluated int
+	Admission         []AdmissionChange
+	Masking           []MaskingChange
+	Connectors        []ConnectorChange
+	Duration          time.Duration
+}
+
+// AdmissionChange is a product whose admission result or messages change.
+type AdmissionChange struct {
+	Domain, Product             string
+	AllowedBefore, AllowedAfter bool
+	Before, After               []engine.Violation
+}
+
+// MaskingChange is one field whose masking decision changes; Before or
+// After is nil when the decision exists on one side only.
+type MaskingChange struct {
+	Domain, Product string
+	Before, After   *engine.Decision
+}
+
+// ConnectorChange is a connector whose configuration would change.
+type ConnectorChange struct {
+	Domain, Product, Connector string
+	Keys                       []string
+	// Provisioned is set when the product has infrastructure, so a publish
+	// queues a plan for it.
+	Provisioned bool
+}
+
+// Impact evaluates the module's draft and the published policy side by side
+// over every product that is not retired.
+func (s *Service) Impact(ctx context.Context, name string) (*Impact, error) {
+	if err := s.authz.Require(ctx, access.AllDomains, ObjPolicy, ActTest); err != nil {
+		return nil, err
+	}
+	m, err := s.module(ctx, s.store.Client, name)
+	if err != nil {
+		return nil, err
+	}
+	candidate, err := s.compilePublished(ctx, name, engine.Files(m.Draft))
+	if err != nil {
+		return nil, compileViolations(err)
+	}
+	out, err := s.evaluateImpact(ctx, name, s.engine.Current(), candidate)
+	if err != nil {
+		return nil, err
+	}
+	out.PublishedVersion = m.PublishedVersion
+	return out, nil
+}
+
+// impactPage is how many products are read at a time.
+const impactPage = 500
+
+// evaluateImpact compares before and after over the whole catalog, reading
+// it in pages and evaluating on every CPU.
+func (s *Service) evaluateImpact(ctx context.Context, module string, before, after *engine.Set) (*Impact, error) {
+	start := time.Now()
+	out := &Impact{Module: module}
+	var mu sync.Mutex
+	lastID := ""
+	for {
+		q := s.store.Client.DataProduct.Query().Where(dataproduct.LifecycleNEQ(dataproduct.LifecycleRetired))
+		if lastID != "" {
+			q = q.Where(dataproduct.IDGT(lastID))
+		}
+		batch, err := q.Order(ent.Asc(dataproduct.FieldID)).Limit(impactPage).All(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading products: %w", err)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		lastID = batch[len(batch)-1].ID
+		work := make(chan *ent.DataProduct)
+		var wg sync.WaitGroup
+		for range max(1, runtime.GOMAXPROCS(0)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for p := range work {
+					d := s.compare(ctx, p, before, after)
+					mu.Lock()
+					out.ProductsEvaluated++
+					out.Admission = append(out.Admission, d.Admission...)
+					out.Masking = append(out.Masking, d.Masking...)
+					out.Connectors = append(out.Connectors, d.Connectors...)
+					mu.Unlock()
+				}
+			}()
+		}
+		for _, p := range batch {
+			work <- p
+		}
+		close(work)
+		wg.Wait()
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(out.Admission, func(a, b AdmissionChange) int {
+		return strings.Compare(a.Domain+"/"+a.Product, b.Domain+"/"+b.Product)
+	})
+	slices.SortFunc(out.Masking, func(a, b MaskingChange) int {
+		return strings.Compare(maskKey(a), maskKey(b))
+	})
+	slices.SortFunc(out.Connectors, func(a, b ConnectorChange) int {
+		return strings.Compare(a.Domain+"/"+a.Product+"/"+a.Connector, b.Domain+"/"+b.Product+"/"+b.Connector)
+	})
+	out.Duration = time.Since(start)
+	return out, nil
+}
+
+func maskKey(c MaskingChange) string {
+	d := c.After
+	if d == nil {
+		d = c.Before
+	}
+	return c.Domain + "/" + c.Product + "/" + d.Port + "/" + d.Field + "/" + d.Sink
+}
+
+// evaluation is one product judged by one policy.
+type evaluation struct {
+	Admission  engine.Admission
+	Connectors Connectors
+}
+
+// evaluate judges p with set: masking first, compiled into connector
+// settings, then admission, which sees the decisions as enforced.
+func (s *Service) evaluate(ctx context.Context, set *engine.Set, p engine.Product) evaluation {
+	m := set.Mask(ctx, p)
+	c := Compile(p.Domain, p.Name, p.Spec, m.Decisions, s.cfg.Salts)
+	c.masking = m
+	return evaluation{Admission: set.Admit(ctx, p, c.Decisions), Connectors: c}
+}
+
+// input returns the policy input for a stored product.
+func input(p *ent.DataProduct) engine.Product {
+	return engine.Product{Domain: p.Domain, Name: p.Name, Lifecycle: string(p.Lifecycle), Spec: spec.Product{
+		Description: p.Description, Owner: p.Owner, Labels: p.Labels, Source: p.Source, Ports: p.Ports, Sinks: p.Sinks,
+	}}
+}
+
+// compare evaluates one product with both policies and returns the differences.
+func (s *Service) compare(ctx context.Context, p *ent.DataProduct, before, after *engine.Set) Impact {
+	in := input(p)
+	b, a := s.evaluate(ctx, before, in), s.evaluate(ctx, after, in)
+	var out Impact
+	if b.Admission.Allowed != a.Admission.Allowed || !slices.Equal(b.Admission.Violations, a.Admission.Violations) {
+		out.Admission = append(out.Admission, AdmissionChange{
+			Domain: p.Domain, Product: p.Name,
+			AllowedBefore: b.Admission.Allowed, AllowedAfter: a.Admission.Allowed,
+			Before: b.Admission.Violations, After: a.Admission.Violations,
+		})
+	}
+	type key struct{ port, field, sink string }
+	index := func(ds []engine.Decision) map[key]engine.Decision {
+		m := make(map[key]engine.Decision, len(ds))
+		for _, d := range ds {
+			m[key{d.Port, d.Field, d.Sink}] = d
+		}
+		return m
+	}
+	bi, ai := index(b.Connectors.Decisions), index(a.Connectors.Decisions)
+	for k, bd := range bi {
+		ad, ok := ai[k]
+		if !ok {
+			out.Masking = append(out.Masking, MaskingChange{Domain: p.Domain, Product: p.Name, Before: &bd})
+		} else if !sameDecision(bd, ad) {
+			out.Masking = append(out.Masking, MaskingChange{Domain: p.Domain, Product: p.Name, Before: &bd, After: &ad})
+		}
+	}
+	for k, ad := range ai {
+		if _, ok := bi[k]; !ok {
+			out.Masking = append(out.Masking, MaskingChange{Domain: p.Domain, Product: p.Name, After: &ad})
+		}
+	}
+	changed := changedConnectors(p.Domain, p.Name, b.Connectors, a.Connectors)
+	for _, conn := range slices.Sorted(maps.Keys(changed)) {
+		out.Connectors = append(out.Connectors, ConnectorChange{
+			Domain: p.Domain, Product: p.Name, Connector: conn, Keys: changed[conn],
+			Provisioned: p.ProvisionedVersion != nil,
+		})
+	}
+	return out
+}
+
+// sameDecision compares what a decision does, not why.
+func sameDecision(a, b engine.Decision) bool {
+	return a.Action == b.Action && a.Algorithm == b.Algorithm && a.Salt == b.Salt &&
+		a.Chars == b.Chars && a.Length == b.Length && a.Fallback == b.Fallback
+}
