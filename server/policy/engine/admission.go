@@ -26,6 +26,8 @@ type Admission struct {
 	InputDigest string      // hex SHA-256 of the input's canonical JSON
 	Duration    time.Duration
 	Err         error // set when the policy failed and the product was refused for it
+	// Cached is set when this policy version had already decided the same input.
+	Cached bool
 }
 
 var (
@@ -42,15 +44,21 @@ const maxViolations = 1000
 // with a violation saying so, and Err says why.
 func (s *Set) Admit(ctx context.Context, p Product, masking []Decision) Admission {
 	start := time.Now()
-	m := maskingTerm(masking)
-	input := ast.ObjectTerm(ast.Item(kProduct, productTerm(p)), ast.Item(kMasking, m))
-	a := Admission{InputDigest: inputDigest(p, m)}
+	a := Admission{InputDigest: inputDigest(p, masking, true)}
 	if s == nil {
 		a.fail(errors.New("no policy set is loaded"))
 		a.Duration = time.Since(start)
 		return a
 	}
 	a.Version = s.version
+	if err := ctx.Err(); err == nil {
+		if hit, ok := s.admitted.get(a.InputDigest); ok {
+			hit.Violations = slices.Clone(hit.Violations)
+			hit.Cached, hit.Duration = true, time.Since(start)
+			return hit
+		}
+	}
+	input := ast.ObjectTerm(ast.Item(kProduct, productTerm(p)), ast.Item(kMasking, maskingTerm(masking)))
 	t, err := s.eval(ctx, s.admission, AdmissionQuery, input)
 	if err == nil {
 		err = a.read(t)
@@ -64,6 +72,10 @@ func (s *Set) Admit(ctx context.Context, p Product, masking []Decision) Admissio
 	})
 	a.Violations = slices.Compact(a.Violations)
 	a.Duration = time.Since(start)
+	if a.Err == nil {
+		s.admitted.put(a.InputDigest, a)
+		a.Violations = slices.Clone(a.Violations)
+	}
 	return a
 }
 

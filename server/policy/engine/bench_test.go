@@ -2,9 +2,12 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 )
 
+// BenchmarkAdmitTypical evaluates a new input every time, as for a product
+// just edited: the decision cache never answers.
 func BenchmarkAdmitTypical(b *testing.B) {
 	s := defaults(b)
 	p := typical()
@@ -14,9 +17,29 @@ func BenchmarkAdmitTypical(b *testing.B) {
 		b.Fatal(m.Err)
 	}
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
-		if a := s.Admit(ctx, p, m.Decisions); !a.Allowed {
-			b.Fatal(a.Violations)
+		i++
+		q := p
+		q.Name = fmt.Sprintf("typical-%d", i)
+		if a := s.Admit(ctx, q, m.Decisions); !a.Allowed || a.Cached {
+			b.Fatal(a.Violations, a.Cached)
+		}
+	}
+}
+
+// BenchmarkAdmitTypicalCached asks about the same input again, as a plan
+// does after the write that admitted it.
+func BenchmarkAdmitTypicalCached(b *testing.B) {
+	s := defaults(b)
+	p := typical()
+	ctx := context.Background()
+	m := s.Mask(ctx, p)
+	s.Admit(ctx, p, m.Decisions)
+	b.ReportAllocs()
+	for b.Loop() {
+		if a := s.Admit(ctx, p, m.Decisions); !a.Allowed || !a.Cached {
+			b.Fatal(a.Violations, a.Cached)
 		}
 	}
 }
@@ -26,8 +49,12 @@ func BenchmarkMask200Fields(b *testing.B) {
 	p := wide(200)
 	ctx := context.Background()
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
-		if m := s.Mask(ctx, p); m.Err != nil || len(m.Decisions) != 200 {
+		i++
+		q := p
+		q.Name = fmt.Sprintf("wide-%d", i)
+		if m := s.Mask(ctx, q); m.Err != nil || len(m.Decisions) != 200 || m.Cached {
 			b.Fatal(m.Err, len(m.Decisions))
 		}
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -228,6 +229,67 @@ func maskingTerm(decisions []Decision) *ast.Term {
 	return ast.ObjectTerm(out...)
 }
 
+// maskingJSON appends M as canonical JSON, the same document maskingTerm
+// builds, so a cached admission can be found without building terms.
+func maskingJSON(b []byte, decisions []Decision) []byte {
+	type entry struct {
+		topic Action
+		sinks map[string]Action
+	}
+	ports := map[string]map[string]*entry{}
+	for _, d := range decisions {
+		fields := ports[d.Port]
+		if fields == nil {
+			fields = map[string]*entry{}
+			ports[d.Port] = fields
+		}
+		e := fields[d.Field]
+		if e == nil {
+			e = &entry{sinks: map[string]Action{}}
+			fields[d.Field] = e
+		}
+		if d.Sink == "" {
+			e.topic = strictest(e.topic, d.Action)
+		} else {
+			e.sinks[d.Sink] = strictest(e.sinks[d.Sink], d.Action)
+		}
+	}
+	b = append(b, '{')
+	for i, port := range slices.Sorted(maps.Keys(ports)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, port)
+		b = append(b, ':', '{')
+		fields := ports[port]
+		for j, field := range slices.Sorted(maps.Keys(fields)) {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			e := fields[field]
+			b = appendString(b, field)
+			b = append(b, ':', '{')
+			if e.topic != "" {
+				b = append(b, `"action":`...)
+				b = appendString(b, string(e.topic))
+				b = append(b, ',')
+			}
+			b = append(b, `"sinks":{`...)
+			for k, sink := range slices.Sorted(maps.Keys(e.sinks)) {
+				if k > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, sink)
+				b = append(b, ':')
+				b = appendString(b, string(strictest(e.sinks[sink], e.topic)))
+			}
+			b = append(b, '}', '}')
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
 // strictest returns the stricter of two actions; "" counts as no decision.
 func strictest(a, b Action) Action {
 	if a == "" || b.Stricter(a) {
@@ -363,12 +425,12 @@ func appendStrings(b []byte, ss []string) []byte {
 // inputDigest is the hex SHA-256 of an input document's canonical JSON
 // (object keys sorted, no insignificant white space):
 // {"masking": M, "product": P}, or {"product": P} when masking is nil.
-func inputDigest(p Product, masking *ast.Term) string {
+func inputDigest(p Product, masking []Decision, withMasking bool) string {
 	b := make([]byte, 0, 1024+256*fieldCount(p))
 	b = append(b, '{')
-	if masking != nil {
+	if withMasking {
 		b = append(b, `"masking":`...)
-		b = appendCanonical(b, masking.Value)
+		b = maskingJSON(b, masking)
 		b = append(b, ',')
 	}
 	b = append(b, `"product":`...)

@@ -89,6 +89,8 @@ type Masking struct {
 	InputDigest string // hex SHA-256 of the input's canonical JSON
 	Duration    time.Duration
 	Err         error // set when meshplane overrode the policy, failing closed
+	// Cached is set when this policy version had already decided the same input.
+	Cached bool
 }
 
 // For returns the decision in force for a field at a sink ("" for the
@@ -134,8 +136,7 @@ var (
 // went wrong.
 func (s *Set) Mask(ctx context.Context, p Product) Masking {
 	start := time.Now()
-	input := MaskingInput(p)
-	m := Masking{InputDigest: inputDigest(p, nil)}
+	m := Masking{InputDigest: inputDigest(p, nil, false)}
 	if s == nil {
 		m.Err = errors.New("no policy set is loaded")
 		m.Decisions = fallback(p, m.Err)
@@ -143,7 +144,14 @@ func (s *Set) Mask(ctx context.Context, p Product) Masking {
 		return m
 	}
 	m.Version = s.version
-	t, err := s.eval(ctx, s.masking, MaskingQuery, input)
+	if err := ctx.Err(); err == nil {
+		if hit, ok := s.masked.get(m.InputDigest); ok {
+			hit.Decisions = slices.Clone(hit.Decisions)
+			hit.Cached, hit.Duration = true, time.Since(start)
+			return hit
+		}
+	}
+	t, err := s.eval(ctx, s.masking, MaskingQuery, MaskingInput(p))
 	if err == nil {
 		m.Decisions, err = decide(p, t)
 	}
@@ -152,6 +160,10 @@ func (s *Set) Mask(ctx context.Context, p Product) Masking {
 	}
 	m.Err = err
 	m.Duration = time.Since(start)
+	if err == nil {
+		s.masked.put(m.InputDigest, m)
+		m.Decisions = slices.Clone(m.Decisions)
+	}
 	return m
 }
 

@@ -58,6 +58,9 @@ type Set struct {
 	timeout   time.Duration
 	admission rego.PreparedEvalQuery
 	masking   rego.PreparedEvalQuery
+	// Decisions already made by this version, by input digest.
+	admitted decisionCache[Admission]
+	masked   decisionCache[Masking]
 }
 
 // Compile compiles the non-test files of a policy set against the
