@@ -266,26 +266,15 @@ type QueuedPlan struct {
 // for every provisioned product whose connectors change.
 func (s *Service) Publish(ctx context.Context, name, message string, version int64) (Published, error) {
 	var v errs.Violations
-	checkMessage(&v, message)
 	if version < 1 {
 		v.Add("version", "is required: the draft version you reviewed (optimistic concurrency)")
 	}
-	if err := v.Err(); err != nil {
-		return Published{}, err
-	}
-	if err := s.authz.Require(ctx, access.AllDomains, ObjPolicy, ActPublish); err != nil {
-		return Published{}, err
-	}
-	s.publishMu.Lock()
-	defer s.publishMu.Unlock()
-	m, err := s.module(ctx, s.store.Client, name)
-	if err != nil {
-		return Published{}, err
-	}
-	if m.Version != version {
-		return Published{}, errs.Conflict("policy module", name, version, m.Version)
-	}
-	return s.publish(ctx, m, m.Draft, message, 0)
+	return s.publishing(ctx, name, message, &v, func(m *ent.PolicyModule) (Published, error) {
+		if m.Version != version {
+			return Published{}, errs.Conflict("policy module", name, version, m.Version)
+		}
+		return s.publish(ctx, m, m.Draft, message, 0)
+	})
 }
 
 // Rollback publishes an earlier version of a module again, the same way as
@@ -293,10 +282,29 @@ func (s *Service) Publish(ctx context.Context, name, message string, version int
 // modules. The draft becomes that version's files too.
 func (s *Service) Rollback(ctx context.Context, name string, to int, message string) (Published, error) {
 	var v errs.Violations
-	checkMessage(&v, message)
 	if to < 1 {
 		v.Add("toVersion", "must be a published version number")
 	}
+	return s.publishing(ctx, name, message, &v, func(m *ent.PolicyModule) (Published, error) {
+		old, err := s.store.Client.PolicyVersion.Query().Where(policyversion.Module(name), policyversion.Number(to)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return Published{}, errs.NotFound("policy version", fmt.Sprintf("%s@%d", name, to))
+		}
+		if err != nil {
+			return Published{}, err
+		}
+		if to == m.PublishedVersion {
+			return Published{}, errs.New(errs.KindFailedPrecondition, "%s version %d is already published", name, to).WithReason("ALREADY_PUBLISHED")
+		}
+		return s.publish(ctx, m, old.Files, message, to)
+	})
+}
+
+// publishing checks what every publish needs — the request's violations
+// plus the message, the right to publish — then runs fn on the module with
+// publishes serialized.
+func (s *Service) publishing(ctx context.Context, name, message string, v *errs.Violations, fn func(*ent.PolicyModule) (Published, error)) (Published, error) {
+	checkMessage(v, message)
 	if err := v.Err(); err != nil {
 		return Published{}, err
 	}
@@ -309,17 +317,7 @@ func (s *Service) Rollback(ctx context.Context, name string, to int, message str
 	if err != nil {
 		return Published{}, err
 	}
-	old, err := s.store.Client.PolicyVersion.Query().Where(policyversion.Module(name), policyversion.Number(to)).Only(ctx)
-	if ent.IsNotFound(err) {
-		return Published{}, errs.NotFound("policy version", fmt.Sprintf("%s@%d", name, to))
-	}
-	if err != nil {
-		return Published{}, err
-	}
-	if to == m.PublishedVersion {
-		return Published{}, errs.New(errs.KindFailedPrecondition, "%s version %d is already published", name, to).WithReason("ALREADY_PUBLISHED")
-	}
-	return s.publish(ctx, m, old.Files, message, to)
+	return fn(m)
 }
 
 func checkMessage(v *errs.Violations, message string) {
