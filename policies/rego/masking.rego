@@ -19,9 +19,12 @@ pii_hash := {"algorithm": "SHA-256", "salt": "default"}
 # Masked values are replaced by this many '*' characters.
 mask_chars := 8
 
-# A product may publish raw PII only when this label is set, which only an
-# approved change to the product can do.
-raw_pii_approved if input.product.labels["meshplane.io/raw-pii-approved"] == "true"
+# Ports allowed to publish PII raw, as "domain/product/port". Only a
+# published version of this policy can add one, so no domain team can
+# approve itself; none is by default.
+raw_pii_ports := set()
+
+raw_pii_approved(port) if sprintf("%s/%s/%s", [input.product.domain, input.product.name, port.name]) in raw_pii_ports
 
 decisions := ((hashed | dropped) | tagged) | for_search
 
@@ -41,7 +44,7 @@ dropped := {{"port": port.name, "field": field.name, "action": "drop"} |
 }
 
 # Tagged fields are decided by topic, the one place to add tag-based rules.
-tagged := {object.union({"port": port.name, "field": field.name}, topic(field)) |
+tagged := {object.union({"port": port.name, "field": field.name}, topic(port, field)) |
 	some port in input.product.ports
 	some field in port.fields
 	field.tags != []
@@ -56,28 +59,28 @@ for_search := {{
 	"params": pii_hash,
 	"reason": "search indexes never hold raw pii",
 } |
-	raw_pii_approved
 	some sink in input.product.sinks
 	sink.kind == "elasticsearch"
 	some port in input.product.ports
 	port.name in sink.ports
+	raw_pii_approved(port)
 	some field in port.fields
 	field.classification == "pii"
 	"allow-raw" in field.tags
-	topic(field).action == "allow"
+	topic(port, field).action == "allow"
 }
 
-# topic(field) is a tagged field's decision at the topic, first match wins:
-# sensitive fields are dropped; PII tagged allow-raw stays raw when the
-# product is approved for it; fields tagged mask are masked; other PII is
+# topic(port, field) is a tagged field's decision at the topic, first match
+# wins: sensitive fields are dropped; PII tagged allow-raw stays raw when
+# this policy lists its port; fields tagged mask are masked; other PII is
 # hashed; fields tagged truncate-N keep their first N characters. Other
 # fields get no decision.
-topic(field) := {"action": "drop"} if {
+topic(port, field) := {"action": "drop"} if {
 	field.classification == "sensitive"
-} else := {"action": "allow", "reason": "raw pii approved for this product"} if {
+} else := {"action": "allow", "reason": "raw pii approved for this port by policy"} if {
 	field.classification == "pii"
 	"allow-raw" in field.tags
-	raw_pii_approved
+	raw_pii_approved(port)
 } else := {"action": "mask", "params": {"chars": mask_chars}} if {
 	"mask" in field.tags
 } else := {"action": "hash", "params": pii_hash} if {

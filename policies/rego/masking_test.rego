@@ -4,7 +4,9 @@ import data.meshplane.masking
 
 pii_hash := {"algorithm": "SHA-256", "salt": "default"}
 
-approved := {"meshplane.io/raw-pii-approved": "true"}
+# The policy's own list of ports approved for raw PII, for tests that
+# replace it as a published version would.
+approved := {"d/p/orders"}
 
 # Each case is one field, the product's labels and the decision the field
 # must get at the topic.
@@ -15,13 +17,18 @@ topic_cases := {
 	"pii tagged mask": {"classification": "pii", "tags": ["mask"], "want": {"action": "mask", "params": {"chars": 8}}},
 	"plain field tagged mask": {"classification": "none", "tags": ["mask"], "want": {"action": "mask", "params": {"chars": 8}}},
 	"pii tagged allow-raw without approval": {"classification": "pii", "tags": ["allow-raw"], "want": {"action": "hash", "params": pii_hash}},
-	"pii tagged allow-raw, approved": {"classification": "pii", "tags": ["allow-raw"], "labels": approved, "want": {"action": "allow"}},
-	"approval is exactly true": {
+	"pii tagged allow-raw, approved": {"classification": "pii", "tags": ["allow-raw"], "raw_pii_ports": approved, "want": {"action": "allow"}},
+	"approval names the exact port": {
 		"classification": "pii", "tags": ["allow-raw"],
-		"labels": {"meshplane.io/raw-pii-approved": "yes"},
+		"raw_pii_ports": {"d/p/other", "d/q/orders"},
 		"want": {"action": "hash", "params": pii_hash},
 	},
-	"sensitive tagged allow-raw, approved": {"classification": "sensitive", "tags": ["allow-raw"], "labels": approved, "want": {"action": "drop"}},
+	"a product label cannot approve raw pii": {
+		"classification": "pii", "tags": ["allow-raw"],
+		"labels": {"meshplane.io/raw-pii-approved": "true"},
+		"want": {"action": "hash", "params": pii_hash},
+	},
+	"sensitive tagged allow-raw, approved": {"classification": "sensitive", "tags": ["allow-raw"], "raw_pii_ports": approved, "want": {"action": "drop"}},
 	"plain field tagged truncate": {"classification": "none", "tags": ["truncate-4"], "want": {"action": "truncate", "params": {"length": 4}}},
 	"shortest truncation wins": {"classification": "internal", "tags": ["truncate-12", "truncate-3"], "want": {"action": "truncate", "params": {"length": 3}}},
 	"pii is hashed, not truncated": {"classification": "pii", "tags": ["truncate-4"], "want": {"action": "hash", "params": pii_hash}},
@@ -38,6 +45,8 @@ undecided_cases := {
 }
 
 product(field, labels, sinks) := {
+	"domain": "d",
+	"name": "p",
 	"labels": labels,
 	"ports": [{"name": "orders", "fields": [field]}],
 	"sinks": sinks,
@@ -46,6 +55,7 @@ product(field, labels, sinks) := {
 test_topic_decision[note] if {
 	some note, c in topic_cases
 	decisions := masking.decisions with input as topic_input(c)
+		with data.meshplane.masking.raw_pii_ports as object.get(c, "raw_pii_ports", set())
 	count(decisions) == 1
 	some d in decisions
 	object.remove(d, ["reason"]) == object.union({"port": "orders", "field": "f"}, c.want)
@@ -68,8 +78,8 @@ warehouse := {"name": "warehouse", "kind": "bigquery", "ports": ["orders"]}
 
 test_raw_pii_is_hashed_for_search_indexes if {
 	field := {"name": "email", "classification": "pii", "tags": ["allow-raw"]}
-	doc := {"product": product(field, approved, [warehouse, search])}
-	decisions := masking.decisions with input as doc
+	doc := {"product": product(field, {}, [warehouse, search])}
+	decisions := masking.decisions with input as doc with data.meshplane.masking.raw_pii_ports as approved
 	sink_decisions := {[d.sink, d.action, d.params] |
 		some d in decisions
 		d.sink
@@ -88,8 +98,8 @@ test_hashed_pii_needs_no_sink_decision if {
 
 test_search_sink_without_the_port if {
 	field := {"name": "email", "classification": "pii", "tags": ["allow-raw"]}
-	doc := {"product": product(field, approved, [object.union(search, {"ports": ["other"]})])}
-	decisions := masking.decisions with input as doc
+	doc := {"product": product(field, {}, [object.union(search, {"ports": ["other"]})])}
+	decisions := masking.decisions with input as doc with data.meshplane.masking.raw_pii_ports as approved
 	every d in decisions {
 		not d.sink
 	}

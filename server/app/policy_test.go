@@ -20,12 +20,12 @@ func stricterMasking(t *testing.T, files map[string]string) map[string]string {
 	for k, v := range files {
 		out[k] = v
 	}
-	const head = `topic(field) := {"action": "drop"`
+	const head = `topic(port, field) := {"action": "drop"`
 	src := out["masking.rego"]
 	if !strings.Contains(src, head) {
 		t.Fatalf("masking.rego no longer starts its decision chain with %q:\n%s", head, src)
 	}
-	out["masking.rego"] = strings.Replace(src, head, `topic(field) := {"action": "mask", "params": {"chars": 4}, "reason": "contact data is masked"} if {
+	out["masking.rego"] = strings.Replace(src, head, `topic(port, field) := {"action": "mask", "params": {"chars": 4}, "reason": "contact data is masked"} if {
 	field.classification == "pii"
 	"contact" in field.tags
 } else := {"action": "drop"`, 1)

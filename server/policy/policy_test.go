@@ -37,7 +37,7 @@ func typical() spec.Product {
 				{Name: "email", Type: spec.TypeString, Classification: spec.ClassPII},
 				{Name: "birth_year", Type: spec.TypeInt32, Classification: spec.ClassPII},
 				{Name: "iban", Type: spec.TypeString, Classification: spec.ClassSensitive},
-				{Name: "city", Type: spec.TypeString, Classification: spec.ClassInternal},
+				{Name: "city", Type: spec.TypeString, Classification: spec.ClassInternal, Tags: []string{"location"}},
 			}}},
 		Sinks: []spec.Sink{{Name: "search", Elasticsearch: &spec.ElasticsearchSink{URL: "https://es.internal:9200"}}},
 	}
@@ -166,8 +166,8 @@ func BenchmarkImpact1000(b *testing.B) {
 			stricter[k] = v
 		}
 	}
-	stricter["masking.rego"] = strings.Replace(stricter["masking.rego"], `topic(field) := {"action": "drop"`,
-		`topic(field) := {"action": "mask", "params": {"chars": 4}} if {
+	stricter["masking.rego"] = strings.Replace(stricter["masking.rego"], `topic(port, field) := {"action": "drop"`,
+		`topic(port, field) := {"action": "mask", "params": {"chars": 4}} if {
 	field.classification == "internal"
 } else := {"action": "drop"`, 1)
 	candidate, err := s.compilePublished(ctx, "masking", stricter)

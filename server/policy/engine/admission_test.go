@@ -17,7 +17,7 @@ import (
 // break it, and on products that come close, with the decisions of the
 // default masking policy unless a case overrides them.
 func TestDefaultAdmission(t *testing.T) {
-	s := defaults(t)
+	s := approvedSet(t) // the default rules, with sales/orders/orders approved for raw PII
 	tests := []struct {
 		name    string
 		product func(*engine.Product)
@@ -75,13 +75,11 @@ func TestDefaultAdmission(t *testing.T) {
 	}, {
 		name: "raw pii approved, hashed for the search index",
 		product: func(p *engine.Product) {
-			p.Spec.Labels["meshplane.io/raw-pii-approved"] = "true"
 			p.Spec.Ports[0].Fields[1].Tags = []string{"allow-raw"}
 		},
 	}, {
 		name: "raw pii indexed for search",
 		product: func(p *engine.Product) {
-			p.Spec.Labels["meshplane.io/raw-pii-approved"] = "true"
 			p.Spec.Ports[0].Fields[1].Tags = []string{"allow-raw"}
 		},
 		masking: func(ds []engine.Decision) []engine.Decision {
@@ -92,7 +90,6 @@ func TestDefaultAdmission(t *testing.T) {
 		name: "raw pii in a warehouse",
 		product: func(p *engine.Product) {
 			p.Spec.Sinks = p.Spec.Sinks[:1]
-			p.Spec.Labels["meshplane.io/raw-pii-approved"] = "true"
 			p.Spec.Ports[0].Fields[1].Tags = []string{"allow-raw"}
 		},
 	}, {
@@ -148,7 +145,7 @@ func TestDefaultAdmission(t *testing.T) {
 			if a.Allowed != (len(tt.want) == 0) {
 				t.Errorf("Allowed = %v with violations %v", a.Allowed, a.Violations)
 			}
-			if a.Version != "defaults" || len(a.InputDigest) != 64 || a.Duration <= 0 {
+			if a.Version != "approved" || len(a.InputDigest) != 64 || a.Duration <= 0 {
 				t.Errorf("Version %q, InputDigest %q, Duration %v", a.Version, a.InputDigest, a.Duration)
 			}
 		})

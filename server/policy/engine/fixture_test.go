@@ -3,12 +3,32 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/meshplane/meshplane/server/policy/engine"
 	"github.com/meshplane/meshplane/server/spec"
 )
+
+// approvedSet compiles the default policies with the policy's own list of
+// ports approved for raw PII naming sales/orders/orders, as a published
+// version would.
+func approvedSet(t testing.TB) *engine.Set {
+	t.Helper()
+	files := engine.Defaults()
+	src := files["masking.rego"]
+	const none = "raw_pii_ports := set()"
+	if !strings.Contains(src, none) {
+		t.Fatalf("masking.rego no longer declares %q", none)
+	}
+	files["masking.rego"] = strings.Replace(src, none, `raw_pii_ports := {"sales/orders/orders"}`, 1)
+	s, err := engine.Compile(context.Background(), "approved", files, engine.Options{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
 
 // orders is a product every default rule admits: a plain, a pii and a
 // sensitive field, delivered to a warehouse and a search index.

@@ -32,21 +32,22 @@ func TestDefaultMasking(t *testing.T) {
 		{name: "plain tagged truncate", class: spec.ClassInternal, tags: []string{"truncate-12", "truncate-4"}, want: engine.Decision{Action: engine.ActionTruncate, Length: 4}},
 		{name: "pii tagged truncate", class: spec.ClassPII, tags: []string{"truncate-4"}, want: hash},
 		{name: "pii tagged allow-raw", class: spec.ClassPII, tags: []string{"allow-raw"}, want: hash},
-		{name: "pii tagged allow-raw, approved", class: spec.ClassPII, tags: []string{"allow-raw"}, approved: true, want: engine.Decision{Action: engine.ActionAllow, Reason: "raw pii approved for this product"}},
+		{name: "pii tagged allow-raw, approved", class: spec.ClassPII, tags: []string{"allow-raw"}, approved: true, want: engine.Decision{Action: engine.ActionAllow, Reason: "raw pii approved for this port by policy"}},
 		{name: "sensitive tagged allow-raw, approved", class: spec.ClassSensitive, tags: []string{"allow-raw"}, approved: true, want: engine.Decision{Action: engine.ActionDrop}},
 		{name: "other tags", class: spec.ClassNone, tags: []string{"searchable", "truncate-0"}, want: engine.Decision{Action: engine.ActionAllow}},
 		{name: "pii with other tags", class: spec.ClassPII, tags: []string{"searchable"}, want: hash},
 	}
-	s := defaults(t)
+	s, approved := defaults(t), approvedSet(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := orders()
 			p.Spec.Sinks = nil
 			p.Spec.Ports[0].Fields = []spec.Field{{Name: "f", Type: spec.TypeString, Classification: tt.class, Tags: tt.tags}}
+			set := s
 			if tt.approved {
-				p.Spec.Labels["meshplane.io/raw-pii-approved"] = "true"
+				set = approved
 			}
-			m := s.Mask(context.Background(), p)
+			m := set.Mask(context.Background(), p)
 			if m.Err != nil {
 				t.Fatal(m.Err)
 			}
@@ -67,12 +68,11 @@ func TestDefaultMasking(t *testing.T) {
 }
 
 func TestDefaultMaskingProduct(t *testing.T) {
-	s := defaults(t)
+	s := approvedSet(t)
 	p := orders()
-	p.Spec.Labels["meshplane.io/raw-pii-approved"] = "true"
 	p.Spec.Ports[0].Fields = append(p.Spec.Ports[0].Fields, spec.Field{Name: "phone", Type: spec.TypeString, Classification: spec.ClassPII, Tags: []string{"allow-raw"}})
 	m := s.Mask(context.Background(), p)
-	if m.Err != nil || m.Version != "defaults" || len(m.InputDigest) != 64 {
+	if m.Err != nil || m.Version != "approved" || len(m.InputDigest) != 64 {
 		t.Fatalf("Mask = %+v", m)
 	}
 	var got []string
