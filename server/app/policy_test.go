@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -149,6 +151,45 @@ func TestPolicyPublishReachesConnectors(t *testing.T) {
 	}
 	if len(provisioned) != 2 || !provisioned["orders"] || provisioned["leads"] {
 		t.Errorf("connector changes provisioned = %v", provisioned)
+	}
+
+	// GraphQL gives the same impact.
+	gql := env.GraphQL(govTok, `{ policyImpact(module: "masking") { productsEvaluated
+		maskingChanges { product before { action } after { field action chars } }
+		connectorChanges { product connector provisioned keys } } }`, nil)
+	if len(gql.Errors) > 0 {
+		t.Fatalf("graphql impact: %+v", gql.Errors)
+	}
+	var gi struct {
+		PolicyImpact struct {
+			ProductsEvaluated int
+			MaskingChanges    []struct {
+				Product string
+				Before  struct{ Action string }
+				After   struct {
+					Field, Action string
+					Chars         int
+				}
+			}
+			ConnectorChanges []struct {
+				Product, Connector string
+				Provisioned        bool
+				Keys               []string
+			}
+		}
+	}
+	if err := json.Unmarshal(gql.Data, &gi); err != nil {
+		t.Fatal(err)
+	}
+	if gi.PolicyImpact.ProductsEvaluated != 3 || len(gi.PolicyImpact.MaskingChanges) != len(im.GetMaskingChanges()) ||
+		len(gi.PolicyImpact.ConnectorChanges) != len(im.GetConnectorChanges()) {
+		t.Errorf("graphql impact differs from Connect's: %+v", gi.PolicyImpact)
+	}
+	for i, c := range gi.PolicyImpact.ConnectorChanges {
+		want := im.GetConnectorChanges()[i]
+		if c.Product != want.GetProduct() || c.Connector != want.GetConnector() || c.Provisioned != want.GetProvisioned() || !slices.Equal(c.Keys, want.GetKeys()) {
+			t.Errorf("graphql connector change %d = %+v, Connect says %+v", i, c, want)
+		}
 	}
 
 	// Publish: a new version, and one plan queued for the provisioned product.
