@@ -27,6 +27,8 @@ type PortPreview struct {
 	Records []preview.Record
 	// RawPII is set when the caller may see PII as the topic holds it.
 	RawPII bool
+	// Incomplete is set when the topic was not read to its end in time.
+	Incomplete bool
 }
 
 // GetPortPreview reads the newest records of an output port's topic and
@@ -70,8 +72,9 @@ func (s *Service) GetPortPreview(ctx context.Context, dom, product, port string,
 	if errors.Is(err, preview.ErrUnknownTopic) {
 		return PortPreview{}, errs.New(errs.KindFailedPrecondition, "topic %s does not exist yet: provision the product first", op.Topic).WithReason("TOPIC_NOT_FOUND")
 	}
-	if err != nil {
-		return PortPreview{}, errs.New(errs.KindUnavailable, "reading topic %s: %v", op.Topic, err)
+	incomplete := errors.Is(err, preview.ErrIncomplete) && len(recs) > 0
+	if err != nil && !incomplete {
+		return PortPreview{}, errs.New(errs.KindUnavailable, "reading topic %s: %v", op.Topic, err).WithReason("PREVIEW_UNAVAILABLE")
 	}
 	if raw {
 		err := s.store.Tx(ctx, func(tx *ent.Tx) error {
@@ -85,7 +88,7 @@ func (s *Service) GetPortPreview(ctx context.Context, dom, product, port string,
 		}
 	}
 	viewer := preview.Viewer{RawPII: raw, Hash: s.cfg.Pseudonym}
-	out := PortPreview{Topic: op.Topic, RawPII: raw, Records: make([]preview.Record, 0, len(recs))}
+	out := PortPreview{Topic: op.Topic, RawPII: raw, Incomplete: incomplete, Records: make([]preview.Record, 0, len(recs))}
 	for _, r := range recs {
 		out.Records = append(out.Records, preview.Mask(r, op.Fields, viewer))
 	}

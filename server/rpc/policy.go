@@ -230,7 +230,7 @@ func (h *CatalogHandler) GetPortPreview(ctx context.Context, req *connect.Reques
 }
 
 func previewPB(p catalog.PortPreview) *v1.GetPortPreviewResponse {
-	out := &v1.GetPortPreviewResponse{Topic: p.Topic, RawPii: p.RawPII}
+	out := &v1.GetPortPreviewResponse{Topic: p.Topic, RawPii: p.RawPII, Incomplete: p.Incomplete}
 	for _, r := range p.Records {
 		rec := &v1.PreviewRecord{Partition: r.Partition, Offset: r.Offset, Timestamp: timestamppb.New(r.Timestamp),
 			Key: jsonText(r.Key), Value: jsonText(r.Value), MaskedFields: r.Masked, Note: r.Note}

@@ -405,9 +405,10 @@ type ComplexityRoot struct {
 	}
 
 	PortPreview struct {
-		RawPII  func(childComplexity int) int
-		Records func(childComplexity int) int
-		Topic   func(childComplexity int) int
+		Incomplete func(childComplexity int) int
+		RawPII     func(childComplexity int) int
+		Records    func(childComplexity int) int
+		Topic      func(childComplexity int) int
 	}
 
 	PreviewRecord struct {
@@ -2166,6 +2167,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicyViolation.Path(childComplexity), true
 
+	case "PortPreview.incomplete":
+		if e.ComplexityRoot.PortPreview.Incomplete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortPreview.Incomplete(childComplexity), true
 	case "PortPreview.rawPii":
 		if e.ComplexityRoot.PortPreview.RawPII == nil {
 			break
@@ -3969,6 +3976,8 @@ type PortPreview {
   topic: String!
   "True when the caller sees PII as the topic holds it."
   rawPii: Boolean!
+  "True when the topic could not be read to its end in time: the records are the newest of those read."
+  incomplete: Boolean!
   records: [PreviewRecord!]!
 }
 
@@ -4916,6 +4925,8 @@ func (ec *executionContext) childFields_PortPreview(ctx context.Context, field g
 		return ec.fieldContext_PortPreview_topic(ctx, field)
 	case "rawPii":
 		return ec.fieldContext_PortPreview_rawPii(ctx, field)
+	case "incomplete":
+		return ec.fieldContext_PortPreview_incomplete(ctx, field)
 	case "records":
 		return ec.fieldContext_PortPreview_records(ctx, field)
 	}
@@ -11999,6 +12010,29 @@ func (ec *executionContext) _PortPreview_rawPii(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PortPreview_rawPii(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PortPreview", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _PortPreview_incomplete(ctx context.Context, field graphql.CollectedField, obj *catalog.PortPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortPreview_incomplete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Incomplete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortPreview_incomplete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PortPreview", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
@@ -21537,6 +21571,11 @@ func (ec *executionContext) _PortPreview(ctx context.Context, sel ast.SelectionS
 			}
 		case "rawPii":
 			out.Values[i] = ec._PortPreview_rawPii(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "incomplete":
+			out.Values[i] = ec._PortPreview_incomplete(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

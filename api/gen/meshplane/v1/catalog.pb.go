@@ -2599,7 +2599,10 @@ type GetPortPreviewResponse struct {
 	Topic   string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
 	Records []*PreviewRecord       `protobuf:"bytes,2,rep,name=records,proto3" json:"records,omitempty"`
 	// RawPii is set when the caller may see PII as the topic holds it.
-	RawPii        bool `protobuf:"varint,3,opt,name=raw_pii,json=rawPii,proto3" json:"raw_pii,omitempty"`
+	RawPii bool `protobuf:"varint,3,opt,name=raw_pii,json=rawPii,proto3" json:"raw_pii,omitempty"`
+	// Incomplete is set when the topic could not be read to its end in time:
+	// the records are the newest of those that were read.
+	Incomplete    bool `protobuf:"varint,4,opt,name=incomplete,proto3" json:"incomplete,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2651,6 +2654,13 @@ func (x *GetPortPreviewResponse) GetRecords() []*PreviewRecord {
 func (x *GetPortPreviewResponse) GetRawPii() bool {
 	if x != nil {
 		return x.RawPii
+	}
+	return false
+}
+
+func (x *GetPortPreviewResponse) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
 	}
 	return false
 }
@@ -2860,11 +2870,14 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\x03key\x18\x04 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x05 \x01(\tR\x05value\x12#\n" +
 	"\rmasked_fields\x18\x06 \x03(\tR\fmaskedFields\x12\x12\n" +
-	"\x04note\x18\a \x01(\tR\x04note\"~\n" +
+	"\x04note\x18\a \x01(\tR\x04note\"\x9e\x01\n" +
 	"\x16GetPortPreviewResponse\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x125\n" +
 	"\arecords\x18\x02 \x03(\v2\x1b.meshplane.v1.PreviewRecordR\arecords\x12\x17\n" +
-	"\araw_pii\x18\x03 \x01(\bR\x06rawPii*\x82\x01\n" +
+	"\araw_pii\x18\x03 \x01(\bR\x06rawPii\x12\x1e\n" +
+	"\n" +
+	"incomplete\x18\x04 \x01(\bR\n" +
+	"incomplete*\x82\x01\n" +
 	"\tLifecycle\x12\x19\n" +
 	"\x15LIFECYCLE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fLIFECYCLE_DRAFT\x10\x01\x12\x14\n" +
