@@ -226,6 +226,47 @@ func TestPolicyPublishReachesConnectors(t *testing.T) {
 		t.Errorf("newest decision = %+v", ds)
 	}
 
+	// The product's GraphQL view shows its evaluation and its decision log.
+	pv := env.GraphQL(ownerTok, `{ dataProduct(domain: "sales", name: "orders") {
+		evaluation { allowed policyVersion masking { port field sink action chars } }
+		policyDecisions(first: 2) { nodes { kind policyVersion allowed } } } }`, nil)
+	if len(pv.Errors) > 0 {
+		t.Fatalf("graphql product evaluation: %+v", pv.Errors)
+	}
+	var view struct {
+		DataProduct struct {
+			Evaluation struct {
+				Allowed       bool
+				PolicyVersion string
+				Masking       []struct {
+					Port, Field, Action string
+					Sink                *string
+					Chars               int
+				}
+			}
+			PolicyDecisions struct {
+				Nodes []struct {
+					Kind, PolicyVersion string
+					Allowed             bool
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(pv.Data, &view); err != nil {
+		t.Fatal(err)
+	}
+	ev2 := view.DataProduct.Evaluation
+	masked := false
+	for _, m := range ev2.Masking {
+		masked = masked || (m.Field == "email" && m.Sink == nil && m.Action == "mask" && m.Chars == 4)
+	}
+	if !ev2.Allowed || !strings.Contains(ev2.PolicyVersion, "masking@2") || !masked {
+		t.Errorf("graphql evaluation = %+v", ev2)
+	}
+	if nodes := view.DataProduct.PolicyDecisions.Nodes; len(nodes) != 2 || !strings.Contains(nodes[0].PolicyVersion, "masking@2") {
+		t.Errorf("graphql decisions = %+v", nodes)
+	}
+
 	// Rollback publishes version 1 again as version 3, and plans again.
 	rb, err := gov.Policy.RollbackPolicy(ctx, connect.NewRequest(&v1.RollbackPolicyRequest{Name: "masking", ToVersion: 1, Message: "back to hashing"}))
 	if err != nil {

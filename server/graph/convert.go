@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -316,4 +317,13 @@ func decisionConnection(p page.Page[*ent.PolicyDecision]) *model.PolicyDecisionC
 		Edges: edges(p, func(c string, n *ent.PolicyDecision) *model.PolicyDecisionEdge {
 			return &model.PolicyDecisionEdge{Cursor: c, Node: n}
 		})}
+}
+
+func (r *Resolver) productEvaluation(ctx context.Context, domain, name string) (*model.ProductEvaluation, error) {
+	e, err := r.policy.EvaluateProduct(ctx, domain, name)
+	if err != nil {
+		return nil, err
+	}
+	return &model.ProductEvaluation{Allowed: e.Admission.Allowed, PolicyVersion: e.Admission.Version,
+		Violations: ptrs(e.Admission.Violations), Masking: ptrs(e.Decisions)}, nil
 }

@@ -17,6 +17,18 @@ import (
 	"github.com/meshplane/meshplane/server/preview"
 )
 
+func (r *dataProductResolver) Evaluation(ctx context.Context, obj *ent.DataProduct) (*model.ProductEvaluation, error) {
+	return r.productEvaluation(ctx, obj.Domain, obj.Name)
+}
+
+func (r *dataProductResolver) PolicyDecisions(ctx context.Context, obj *ent.DataProduct, first *int, after *string) (*model.PolicyDecisionConnection, error) {
+	p, err := r.policy.ListDecisions(ctx, obj.Domain, obj.Name, num(first), str(after))
+	if err != nil {
+		return nil, err
+	}
+	return decisionConnection(p), nil
+}
+
 func (r *maskingDecisionResolver) Sink(ctx context.Context, obj *engine.Decision) (*string, error) {
 	return nullable(obj.Sink), nil
 }
@@ -139,13 +151,7 @@ func (r *queryResolver) PolicyImpact(ctx context.Context, module string) (*polic
 }
 
 func (r *queryResolver) ProductEvaluation(ctx context.Context, domain string, name string) (*model.ProductEvaluation, error) {
-	e, err := r.policy.EvaluateProduct(ctx, domain, name)
-	if err != nil {
-		return nil, err
-	}
-	out := &model.ProductEvaluation{Allowed: e.Admission.Allowed, PolicyVersion: e.Admission.Version,
-		Violations: ptrs(e.Admission.Violations), Masking: ptrs(e.Decisions)}
-	return out, nil
+	return r.productEvaluation(ctx, domain, name)
 }
 
 func (r *queryResolver) PolicyDecisions(ctx context.Context, domain string, product string, first *int, after *string) (*model.PolicyDecisionConnection, error) {

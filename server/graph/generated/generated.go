@@ -152,11 +152,13 @@ type ComplexityRoot struct {
 		Domain             func(childComplexity int) int
 		Drift              func(childComplexity int) int
 		DriftCheckTime     func(childComplexity int) int
+		Evaluation         func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		Labels             func(childComplexity int) int
 		Lifecycle          func(childComplexity int) int
 		Name               func(childComplexity int) int
 		Owner              func(childComplexity int) int
+		PolicyDecisions    func(childComplexity int, first *int, after *string) int
 		Ports              func(childComplexity int) int
 		ProvisionedVersion func(childComplexity int) int
 		Runs               func(childComplexity int, first *int, after *string) int
@@ -629,6 +631,8 @@ type DataProductResolver interface {
 	Labels(ctx context.Context, obj *ent.DataProduct) ([]*model.Label, error)
 	Lifecycle(ctx context.Context, obj *ent.DataProduct) (spec.Lifecycle, error)
 
+	Evaluation(ctx context.Context, obj *ent.DataProduct) (*model.ProductEvaluation, error)
+	PolicyDecisions(ctx context.Context, obj *ent.DataProduct, first *int, after *string) (*model.PolicyDecisionConnection, error)
 	Runs(ctx context.Context, obj *ent.DataProduct, first *int, after *string) (*model.RunConnection, error)
 }
 type DomainResolver interface {
@@ -1049,6 +1053,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataProduct.DriftCheckTime(childComplexity), true
+	case "DataProduct.evaluation":
+		if e.ComplexityRoot.DataProduct.Evaluation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataProduct.Evaluation(childComplexity), true
 	case "DataProduct.id":
 		if e.ComplexityRoot.DataProduct.ID == nil {
 			break
@@ -1079,6 +1089,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataProduct.Owner(childComplexity), true
+	case "DataProduct.policyDecisions":
+		if e.ComplexityRoot.DataProduct.PolicyDecisions == nil {
+			break
+		}
+
+		args, err := ec.field_DataProduct_policyDecisions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.DataProduct.PolicyDecisions(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "DataProduct.ports":
 		if e.ComplexityRoot.DataProduct.Ports == nil {
 			break
@@ -3807,6 +3828,13 @@ extend type Mutation {
   updateRbacPolicy(input: UpdateRbacPolicyInput!): RbacPolicyPayload
 }
 
+extend type DataProduct {
+  "How the published policy judges the product: admission and every field's masking."
+  evaluation: ProductEvaluation!
+  "The product's policy decision log, newest first."
+  policyDecisions(first: Int, after: String): PolicyDecisionConnection!
+}
+
 "A Rego file: its name and source."
 type PolicyFile {
   name: String!
@@ -4479,6 +4507,10 @@ func (ec *executionContext) childFields_DataProduct(ctx context.Context, field g
 		return ec.fieldContext_DataProduct_createdBy(ctx, field)
 	case "updatedBy":
 		return ec.fieldContext_DataProduct_updatedBy(ctx, field)
+	case "evaluation":
+		return ec.fieldContext_DataProduct_evaluation(ctx, field)
+	case "policyDecisions":
+		return ec.fieldContext_DataProduct_policyDecisions(ctx, field)
 	case "runs":
 		return ec.fieldContext_DataProduct_runs(ctx, field)
 	case "provisionedVersion":
@@ -5396,6 +5428,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_DataProduct_policyDecisions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
 
 func (ec *executionContext) field_DataProduct_runs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -7727,6 +7781,82 @@ func (ec *executionContext) _DataProduct_updatedBy(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_DataProduct_updatedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DataProduct", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DataProduct_evaluation(ctx context.Context, field graphql.CollectedField, obj *ent.DataProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProduct_evaluation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DataProduct().Evaluation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductEvaluation) graphql.Marshaler {
+			return ec.marshalNProductEvaluation2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐProductEvaluation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataProduct_evaluation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataProduct",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductEvaluation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DataProduct_policyDecisions(ctx context.Context, field graphql.CollectedField, obj *ent.DataProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProduct_policyDecisions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.DataProduct().PolicyDecisions(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyDecisionConnection) graphql.Marshaler {
+			return ec.marshalNPolicyDecisionConnection2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyDecisionConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataProduct_policyDecisions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataProduct",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyDecisionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_DataProduct_policyDecisions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _DataProduct_runs(ctx context.Context, field graphql.CollectedField, obj *ent.DataProduct) (ret graphql.Marshaler) {
@@ -19459,6 +19589,82 @@ func (ec *executionContext) _DataProduct(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "evaluation":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._DataProduct_evaluation(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "policyDecisions":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._DataProduct_policyDecisions(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "runs":
 			field := field
 
