@@ -170,14 +170,22 @@ func BenchmarkImpact1000(b *testing.B) {
 		`topic(port, field) := {"action": "mask", "params": {"chars": 4}} if {
 	field.classification == "internal"
 } else := {"action": "drop"`, 1)
-	candidate, err := s.compilePublished(ctx, "masking", stricter)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
 	var im *Impact
-	for b.Loop() {
-		if im, err = s.evaluateImpact(ctx, "masking", s.engine.Current(), candidate); err != nil {
+	b.ResetTimer()
+	for range b.N {
+		// Fresh policy sets each time, so no decision comes from the cache
+		// of an earlier iteration: this is a dry-run of a new draft.
+		b.StopTimer()
+		published, err := s.compilePublished(ctx, "", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		candidate, err := s.compilePublished(ctx, "masking", stricter)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if im, err = s.evaluateImpact(ctx, "masking", published, candidate); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -187,4 +195,6 @@ func BenchmarkImpact1000(b *testing.B) {
 			im.ProductsEvaluated, len(im.Masking), len(im.Connectors))
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/dry-run")
+	// Over 1,000 products, milliseconds per dry-run are also microseconds per product.
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "µs/product")
 }
