@@ -70,7 +70,8 @@ var characterTypes = map[spec.FieldType]bool{spec.TypeString: true}
 
 // Compile turns masking decisions into connector settings. At the source,
 // each action becomes Debezium's own setting over fully qualified columns:
-// drop → column.exclude.list, hash → column.mask.hash.v2.ALG.with.salt.SALT,
+// column.include.list names every declared field that is not dropped, so
+// undeclared columns are never captured; hash → column.mask.hash.v2.ALG.with.salt.SALT,
 // mask → column.mask.with.N.chars, truncate → column.truncate.to.N.chars.
 // A per-sink decision stricter than the topic's becomes a transform in that
 // sink's connector.
@@ -83,6 +84,7 @@ func Compile(domain, product string, p spec.Product, decisions []engine.Decision
 	decisions = raiseForJDBC(p, decisions)
 	atTopic := map[[2]string]engine.Decision{}
 	columns := map[string][]string{}
+	dropped := map[[2]string]bool{}
 	for _, d := range decisions {
 		if d.Sink != "" {
 			continue
@@ -104,7 +106,9 @@ func Compile(domain, product string, p spec.Product, decisions []engine.Decision
 		var key string
 		switch d.Action {
 		case engine.ActionDrop:
-			key = "column.exclude.list"
+			dropped[[2]string{d.Port, d.Field}] = true
+			out.Masked++
+			continue
 		case engine.ActionHash:
 			salt := salts.Value(d.Salt)
 			out.saltNames[salt] = d.Salt
@@ -119,12 +123,31 @@ func Compile(domain, product string, p spec.Product, decisions []engine.Decision
 		out.Masked++
 		columns[key] = append(columns[key], columnPattern(port.Table, f.Name))
 	}
-	if len(columns) > 0 {
+	// Only declared columns leave the database: a column the port does not
+	// list, or one added to the table later, is never captured, and a
+	// dropped field is simply not listed. (Debezium takes an include list or
+	// an exclude list, not both.)
+	var include []string
+	for _, port := range p.Ports {
+		for _, f := range port.Fields {
+			if !dropped[[2]string{port.Name, f.Name}] {
+				include = append(include, columnPattern(port.Table, f.Name))
+			}
+		}
+	}
+	if len(p.Ports) > 0 {
 		cfg := map[string]string{}
 		for key, cols := range columns {
 			slices.Sort(cols)
 			cfg[key] = strings.Join(slices.Compact(cols), ",")
 		}
+		slices.Sort(include)
+		include = slices.Compact(include)
+		if len(include) == 0 {
+			// Every field is dropped: capture no column rather than all.
+			include = []string{columnPattern("meshplane", "no-column")}
+		}
+		cfg["column.include.list"] = strings.Join(include, ",")
 		out.Config[render.SourceConnectorName(domain, product)] = cfg
 	}
 

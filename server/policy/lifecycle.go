@@ -128,7 +128,7 @@ func (s *Service) check(ctx context.Context, module string, files map[string]str
 func (s *Service) CreateModule(ctx context.Context, name, description string, files map[string]string) (Module, error) {
 	var v errs.Violations
 	if !moduleNameRe.MatchString(name) {
-		v.Add("name", "must be lower case letters, digits and '_', starting with a letter, at most 63 characters")
+		v.Add("name", "must be lower case letters and digits, starting with a letter, at most 63 characters")
 	}
 	spec.CheckDescription(&v, "description", description)
 	if v.Len() == 0 {

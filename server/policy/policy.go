@@ -143,8 +143,10 @@ func (s *Service) Refresh(ctx context.Context) error {
 // Current returns the policy evaluation uses now.
 func (s *Service) Current() *engine.Set { return s.engine.Current() }
 
-// moduleNameRe is the form of module names; file names start with their module's name.
-var moduleNameRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+// moduleNameRe is the form of module names. File names are the module's
+// name, then optionally "_" and a suffix: with no "_" in module names, every
+// file name belongs to exactly one module.
+var moduleNameRe = regexp.MustCompile(`^[a-z][a-z0-9]{0,62}$`)
 
 // Limits on what a module may hold.
 const (

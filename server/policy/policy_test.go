@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshplane/meshplane/policies"
 	"github.com/meshplane/meshplane/server/access"
+	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/policy/engine"
 	"github.com/meshplane/meshplane/server/provision/render"
 	"github.com/meshplane/meshplane/server/spec"
@@ -63,8 +64,9 @@ func TestCompileConnectors(t *testing.T) {
 	src := c.Config[render.SourceConnectorName("crm", "customers")]
 	want := map[string]string{
 		"column.mask.hash.v2.SHA-256.with.salt." + salts.Value("default"): `public\.customers\.email`,
-		// Debezium masks character columns only: a PII number is dropped.
-		"column.exclude.list":        `public\.customers\.birth_year,public\.customers\.iban`,
+		// Debezium masks character columns only: a PII number is dropped,
+		// so it is left out of the columns captured, like the IBAN.
+		"column.include.list":        `public\.customers\.city,public\.customers\.email,public\.customers\.id`,
 		"column.truncate.to.3.chars": `public\.customers\.city`,
 	}
 	if len(src) != len(want) {
@@ -197,4 +199,21 @@ func BenchmarkImpact1000(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/dry-run")
 	// Over 1,000 products, milliseconds per dry-run are also microseconds per product.
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "µs/product")
+}
+
+// Module names cannot contain "_", the separator of file-name suffixes, so
+// no module's files can shadow another's: "admission_extra.rego" belongs to
+// module admission only.
+func TestModuleNamesCannotShadowFiles(t *testing.T) {
+	s := newService(t)
+	_, err := s.CreateModule(context.Background(), "admission_extra", "", map[string]string{"admission_extra.rego": "package x\n"})
+	e := errs.As(err)
+	if e.Kind != errs.KindInvalidArgument || len(e.Fields) == 0 || e.Fields[0].Path != "name" {
+		t.Fatalf("CreateModule(admission_extra) = %v", err)
+	}
+	var v errs.Violations
+	checkFiles(&v, "admission", map[string]string{"admission_extra.rego": "", "masking.rego": ""})
+	if v.Len() != 1 || v.List()[0].Path != `files["masking.rego"]` {
+		t.Errorf("checkFiles = %+v", v.List())
+	}
 }
