@@ -341,7 +341,18 @@ func (s *Service) publish(ctx context.Context, m *ent.PolicyModule, files map[st
 			return Published{}, errs.New(errs.KindFailedPrecondition, "the draft of %s is version %d as published: nothing to publish", m.Name, m.PublishedVersion).WithReason("NOTHING_TO_PUBLISH")
 		}
 	}
-	candidate, err := s.compilePublished(ctx, m.Name, engine.Files(files))
+	last, err := s.store.Client.PolicyVersion.Query().Where(policyversion.Module(m.Name)).Order(ent.Desc(policyversion.FieldNumber)).First(ctx)
+	if err != nil && !ent.IsNotFound(err) {
+		return Published{}, err
+	}
+	next := 1
+	if last != nil {
+		next = last.Number + 1
+	}
+	// The set compiled here, labelled with the version about to be stored,
+	// is the one swapped in after the commit: nothing can fail between the
+	// commit and the swap.
+	candidate, err := s.compileAs(ctx, m.Name, engine.Files(files), fmt.Sprint(next))
 	if err != nil {
 		return Published{}, compileViolations(err)
 	}
@@ -360,14 +371,6 @@ func (s *Service) publish(ctx context.Context, m *ent.PolicyModule, files map[st
 	who, _ := actor.From(ctx)
 	var ver *ent.PolicyVersion
 	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
-		last, err := tx.PolicyVersion.Query().Where(policyversion.Module(m.Name)).Order(ent.Desc(policyversion.FieldNumber)).First(ctx)
-		if err != nil && !ent.IsNotFound(err) {
-			return err
-		}
-		next := 1
-		if last != nil {
-			next = last.Number + 1
-		}
 		ver, err = tx.PolicyVersion.Create().SetModule(m.Name).SetNumber(next).SetFiles(files).SetDigest(digest(files)).
 			SetMessage(message).SetPublishedBy(who.Name).SetRestoredFrom(restoredFrom).Save(ctx)
 		if err != nil {
@@ -402,15 +405,11 @@ func (s *Service) publish(ctx context.Context, m *ent.PolicyModule, files map[st
 	if err != nil {
 		return Published{}, err
 	}
-	set, err := s.compilePublished(ctx, "", nil)
-	if err != nil {
-		// The version is stored and compiled a moment ago; keep evaluating
-		// with the previous policy rather than none, and say so loudly.
-		s.log.Error("compiling the newly published policy; the previous policy stays in force", "module", m.Name, "err", err)
-		return Published{Version: ver}, fmt.Errorf("compiling published policy: %w", err)
-	}
-	s.engine.Swap(set)
-	s.log.Info("policy published", "module", m.Name, "version", ver.Number, "policy", set.Version(), "by", who.Name)
+	s.engine.Swap(candidate)
+	s.log.Info("policy published", "module", m.Name, "version", ver.Number, "policy", candidate.Version(), "by", who.Name)
+	// The publish is done: queueing plans must not stop half-way because
+	// the caller went away.
+	ctx = context.WithoutCancel(ctx)
 	return Published{Version: ver, Plans: s.queuePlans(ctx, impact, fmt.Sprintf("policy %s@%d published by %s", m.Name, ver.Number, who.Name))}, nil
 }
 

@@ -110,7 +110,11 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	set, err := s.compilePublished(ctx, "", nil)
 	if err != nil {
-		return fmt.Errorf("compiling the published policy: %w", err)
+		// Start anyway, with no policy: every admission is refused and every
+		// pii or sensitive field dropped until an officer publishes or rolls
+		// back to a version that compiles.
+		s.log.Error("the published policy does not compile: every product is refused until a version that compiles is published", "err", err)
+		set = nil
 	}
 	s.engine = engine.NewEngine(set)
 	return nil
@@ -127,7 +131,7 @@ func (s *Service) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.engine.Current().Version() == label {
+	if cur := s.engine.Current(); cur != nil && cur.Version() == label {
 		return nil
 	}
 	s.publishMu.Lock()
@@ -204,8 +208,13 @@ func (s *Service) seed(ctx context.Context) error {
 }
 
 // published returns the published files of every module, replacing module
-// `replace` by files when replace is not empty.
+// `replace` by files when replace is not empty; the label names it as draft.
 func (s *Service) published(ctx context.Context, replace string, files engine.Files) (engine.Files, string, error) {
+	return s.publishedAs(ctx, replace, files, "draft")
+}
+
+// publishedAs is published with the replaced module labelled module@as.
+func (s *Service) publishedAs(ctx context.Context, replace string, files engine.Files, as string) (engine.Files, string, error) {
 	mods, err := s.store.Client.PolicyModule.Query().Order(ent.Asc(policymodule.FieldName)).All(ctx)
 	if err != nil {
 		return nil, "", fmt.Errorf("reading policy modules: %w", err)
@@ -215,7 +224,7 @@ func (s *Service) published(ctx context.Context, replace string, files engine.Fi
 	for _, m := range mods {
 		if m.Name == replace {
 			maps.Copy(all, files)
-			labels = append(labels, m.Name+"@draft")
+			labels = append(labels, m.Name+"@"+as)
 			continue
 		}
 		if m.PublishedVersion == 0 {
@@ -231,7 +240,7 @@ func (s *Service) published(ctx context.Context, replace string, files engine.Fi
 	}
 	if replace != "" && !slices.ContainsFunc(mods, func(m *ent.PolicyModule) bool { return m.Name == replace }) {
 		maps.Copy(all, files)
-		labels = append(labels, replace+"@draft")
+		labels = append(labels, replace+"@"+as)
 		slices.Sort(labels)
 	}
 	return all, strings.Join(labels, ","), nil
@@ -255,7 +264,12 @@ func (s *Service) publishedLabel(ctx context.Context) (string, []*ent.PolicyModu
 // compilePublished compiles the published policy, with module replace's
 // files swapped for files when replace is set.
 func (s *Service) compilePublished(ctx context.Context, replace string, files engine.Files) (*engine.Set, error) {
-	all, label, err := s.published(ctx, replace, files)
+	return s.compileAs(ctx, replace, files, "draft")
+}
+
+// compileAs is compilePublished with the replaced module labelled module@as.
+func (s *Service) compileAs(ctx context.Context, replace string, files engine.Files, as string) (*engine.Set, error) {
+	all, label, err := s.publishedAs(ctx, replace, files, as)
 	if err != nil {
 		return nil, err
 	}
