@@ -32,6 +32,10 @@ func (ProvisioningRun) Fields() []ent.Field {
 		field.JSON("summary", summary.Summary{}).Optional(),
 		// PlanDigest is the SHA-256 of the saved plan file; apply refuses a file that differs.
 		field.String("plan_digest").Default(""),
+		// PolicyVersion names the published policy that admitted the product
+		// and configured its connectors' masking for this plan; approving
+		// needs it to still be the one in force.
+		field.String("policy_version").Default(""),
 		field.Text("log").Default(""),
 		field.Text("error").Default(""),
 		field.String("created_by").Default("").Immutable(),

@@ -192,6 +192,12 @@ func TestPolicyPublishReachesConnectors(t *testing.T) {
 		}
 	}
 
+	// A plan of another product waits for review under the current policy.
+	stale := plan(t, owner, "sales", "leads")
+	if stale.GetPolicyVersion() != "admission@1,masking@1" {
+		t.Errorf("plan made under policy %q", stale.GetPolicyVersion())
+	}
+
 	// Publish: a new version, and one plan queued for the provisioned product.
 	pub, err := gov.Policy.PublishPolicy(ctx, connect.NewRequest(&v1.PublishPolicyRequest{Name: "masking", Message: "mask contact data", Version: saved.Msg.GetModule().GetVersion()}))
 	if err != nil {
@@ -206,6 +212,13 @@ func TestPolicyPublishReachesConnectors(t *testing.T) {
 	}
 	if a := actions(run); a["module.source.kafka-connect_connector.this"] != "update" || len(a) != 1 {
 		t.Errorf("the plan should update the source connector in place only: %v", a)
+	}
+	// The plan made under the old policy can no longer be approved.
+	if _, err := owner.Provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: stale.GetId()})); reasonOf(err) != "STALE_POLICY" {
+		t.Errorf("approving a plan made under the old policy: %v, want STALE_POLICY", err)
+	}
+	if run.GetPolicyVersion() != "admission@1,masking@2" {
+		t.Errorf("the queued plan was made under policy %q", run.GetPolicyVersion())
 	}
 	// Nothing is applied before the owner approves.
 	if cfg := connectorConfigs(t, env)["sales.orders.source"]; cfg[hashKey] == "" {

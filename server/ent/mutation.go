@@ -6483,6 +6483,7 @@ type ProvisioningRunMutation struct {
 	destructive        *bool
 	summary            *summary.Summary
 	plan_digest        *string
+	policy_version     *string
 	log                *string
 	error              *string
 	created_by         *string
@@ -7121,6 +7122,42 @@ func (m *ProvisioningRunMutation) ResetPlanDigest() {
 	m.plan_digest = nil
 }
 
+// SetPolicyVersion sets the "policy_version" field.
+func (m *ProvisioningRunMutation) SetPolicyVersion(s string) {
+	m.policy_version = &s
+}
+
+// PolicyVersion returns the value of the "policy_version" field in the mutation.
+func (m *ProvisioningRunMutation) PolicyVersion() (r string, exists bool) {
+	v := m.policy_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPolicyVersion returns the old "policy_version" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldPolicyVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPolicyVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPolicyVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPolicyVersion: %w", err)
+	}
+	return oldValue.PolicyVersion, nil
+}
+
+// ResetPolicyVersion resets all changes to the "policy_version" field.
+func (m *ProvisioningRunMutation) ResetPolicyVersion() {
+	m.policy_version = nil
+}
+
 // SetLog sets the "log" field.
 func (m *ProvisioningRunMutation) SetLog(s string) {
 	m.log = &s
@@ -7446,7 +7483,7 @@ func (m *ProvisioningRunMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ProvisioningRunMutation) Fields() []string {
-	fields := make([]string, 0, 20)
+	fields := make([]string, 0, 21)
 	if m.create_time != nil {
 		fields = append(fields, provisioningrun.FieldCreateTime)
 	}
@@ -7485,6 +7522,9 @@ func (m *ProvisioningRunMutation) Fields() []string {
 	}
 	if m.plan_digest != nil {
 		fields = append(fields, provisioningrun.FieldPlanDigest)
+	}
+	if m.policy_version != nil {
+		fields = append(fields, provisioningrun.FieldPolicyVersion)
 	}
 	if m.log != nil {
 		fields = append(fields, provisioningrun.FieldLog)
@@ -7541,6 +7581,8 @@ func (m *ProvisioningRunMutation) Field(name string) (ent.Value, bool) {
 		return m.Summary()
 	case provisioningrun.FieldPlanDigest:
 		return m.PlanDigest()
+	case provisioningrun.FieldPolicyVersion:
+		return m.PolicyVersion()
 	case provisioningrun.FieldLog:
 		return m.Log()
 	case provisioningrun.FieldError:
@@ -7590,6 +7632,8 @@ func (m *ProvisioningRunMutation) OldField(ctx context.Context, name string) (en
 		return m.OldSummary(ctx)
 	case provisioningrun.FieldPlanDigest:
 		return m.OldPlanDigest(ctx)
+	case provisioningrun.FieldPolicyVersion:
+		return m.OldPolicyVersion(ctx)
 	case provisioningrun.FieldLog:
 		return m.OldLog(ctx)
 	case provisioningrun.FieldError:
@@ -7703,6 +7747,13 @@ func (m *ProvisioningRunMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPlanDigest(v)
+		return nil
+	case provisioningrun.FieldPolicyVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPolicyVersion(v)
 		return nil
 	case provisioningrun.FieldLog:
 		v, ok := value.(string)
@@ -7894,6 +7945,9 @@ func (m *ProvisioningRunMutation) ResetField(name string) error {
 		return nil
 	case provisioningrun.FieldPlanDigest:
 		m.ResetPlanDigest()
+		return nil
+	case provisioningrun.FieldPolicyVersion:
+		m.ResetPolicyVersion()
 		return nil
 	case provisioningrun.FieldLog:
 		m.ResetLog()

@@ -45,6 +45,8 @@ type ProvisioningRun struct {
 	Summary summary.Summary `json:"summary,omitempty"`
 	// PlanDigest holds the value of the "plan_digest" field.
 	PlanDigest string `json:"plan_digest,omitempty"`
+	// PolicyVersion holds the value of the "policy_version" field.
+	PolicyVersion string `json:"policy_version,omitempty"`
 	// Log holds the value of the "log" field.
 	Log string `json:"log,omitempty"`
 	// Error holds the value of the "error" field.
@@ -73,7 +75,7 @@ func (*ProvisioningRun) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case provisioningrun.FieldVersion, provisioningrun.FieldProductVersion:
 			values[i] = new(sql.NullInt64)
-		case provisioningrun.FieldID, provisioningrun.FieldDomain, provisioningrun.FieldProduct, provisioningrun.FieldProductID, provisioningrun.FieldKind, provisioningrun.FieldState, provisioningrun.FieldPlanDigest, provisioningrun.FieldLog, provisioningrun.FieldError, provisioningrun.FieldCreatedBy, provisioningrun.FieldApprovedBy:
+		case provisioningrun.FieldID, provisioningrun.FieldDomain, provisioningrun.FieldProduct, provisioningrun.FieldProductID, provisioningrun.FieldKind, provisioningrun.FieldState, provisioningrun.FieldPlanDigest, provisioningrun.FieldPolicyVersion, provisioningrun.FieldLog, provisioningrun.FieldError, provisioningrun.FieldCreatedBy, provisioningrun.FieldApprovedBy:
 			values[i] = new(sql.NullString)
 		case provisioningrun.FieldCreateTime, provisioningrun.FieldUpdateTime, provisioningrun.FieldApproveTime, provisioningrun.FieldStartTime, provisioningrun.FieldFinishTime:
 			values[i] = new(sql.NullTime)
@@ -177,6 +179,12 @@ func (_m *ProvisioningRun) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field plan_digest", values[i])
 			} else if value.Valid {
 				_m.PlanDigest = value.String
+			}
+		case provisioningrun.FieldPolicyVersion:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field policy_version", values[i])
+			} else if value.Valid {
+				_m.PolicyVersion = value.String
 			}
 		case provisioningrun.FieldLog:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -297,6 +305,9 @@ func (_m *ProvisioningRun) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("plan_digest=")
 	builder.WriteString(_m.PlanDigest)
+	builder.WriteString(", ")
+	builder.WriteString("policy_version=")
+	builder.WriteString(_m.PolicyVersion)
 	builder.WriteString(", ")
 	builder.WriteString("log=")
 	builder.WriteString(_m.Log)

@@ -163,6 +163,20 @@ func (_c *ProvisioningRunCreate) SetNillablePlanDigest(v *string) *ProvisioningR
 	return _c
 }
 
+// SetPolicyVersion sets the "policy_version" field.
+func (_c *ProvisioningRunCreate) SetPolicyVersion(v string) *ProvisioningRunCreate {
+	_c.mutation.SetPolicyVersion(v)
+	return _c
+}
+
+// SetNillablePolicyVersion sets the "policy_version" field if the given value is not nil.
+func (_c *ProvisioningRunCreate) SetNillablePolicyVersion(v *string) *ProvisioningRunCreate {
+	if v != nil {
+		_c.SetPolicyVersion(*v)
+	}
+	return _c
+}
+
 // SetLog sets the "log" field.
 func (_c *ProvisioningRunCreate) SetLog(v string) *ProvisioningRunCreate {
 	_c.mutation.SetLog(v)
@@ -338,6 +352,10 @@ func (_c *ProvisioningRunCreate) defaults() {
 		v := provisioningrun.DefaultPlanDigest
 		_c.mutation.SetPlanDigest(v)
 	}
+	if _, ok := _c.mutation.PolicyVersion(); !ok {
+		v := provisioningrun.DefaultPolicyVersion
+		_c.mutation.SetPolicyVersion(v)
+	}
 	if _, ok := _c.mutation.Log(); !ok {
 		v := provisioningrun.DefaultLog
 		_c.mutation.SetLog(v)
@@ -427,6 +445,9 @@ func (_c *ProvisioningRunCreate) check() error {
 	}
 	if _, ok := _c.mutation.PlanDigest(); !ok {
 		return &ValidationError{Name: "plan_digest", err: errors.New(`ent: missing required field "ProvisioningRun.plan_digest"`)}
+	}
+	if _, ok := _c.mutation.PolicyVersion(); !ok {
+		return &ValidationError{Name: "policy_version", err: errors.New(`ent: missing required field "ProvisioningRun.policy_version"`)}
 	}
 	if _, ok := _c.mutation.Log(); !ok {
 		return &ValidationError{Name: "log", err: errors.New(`ent: missing required field "ProvisioningRun.log"`)}
@@ -531,6 +552,10 @@ func (_c *ProvisioningRunCreate) createSpec() (*ProvisioningRun, *sqlgraph.Creat
 	if value, ok := _c.mutation.PlanDigest(); ok {
 		_spec.SetField(provisioningrun.FieldPlanDigest, field.TypeString, value)
 		_node.PlanDigest = value
+	}
+	if value, ok := _c.mutation.PolicyVersion(); ok {
+		_spec.SetField(provisioningrun.FieldPolicyVersion, field.TypeString, value)
+		_node.PolicyVersion = value
 	}
 	if value, ok := _c.mutation.Log(); ok {
 		_spec.SetField(provisioningrun.FieldLog, field.TypeString, value)

@@ -133,6 +133,20 @@ func (_u *ProvisioningRunUpdate) SetNillablePlanDigest(v *string) *ProvisioningR
 	return _u
 }
 
+// SetPolicyVersion sets the "policy_version" field.
+func (_u *ProvisioningRunUpdate) SetPolicyVersion(v string) *ProvisioningRunUpdate {
+	_u.mutation.SetPolicyVersion(v)
+	return _u
+}
+
+// SetNillablePolicyVersion sets the "policy_version" field if the given value is not nil.
+func (_u *ProvisioningRunUpdate) SetNillablePolicyVersion(v *string) *ProvisioningRunUpdate {
+	if v != nil {
+		_u.SetPolicyVersion(*v)
+	}
+	return _u
+}
+
 // SetLog sets the "log" field.
 func (_u *ProvisioningRunUpdate) SetLog(v string) *ProvisioningRunUpdate {
 	_u.mutation.SetLog(v)
@@ -336,6 +350,9 @@ func (_u *ProvisioningRunUpdate) sqlSave(ctx context.Context) (_node int, err er
 	if value, ok := _u.mutation.PlanDigest(); ok {
 		_spec.SetField(provisioningrun.FieldPlanDigest, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.PolicyVersion(); ok {
+		_spec.SetField(provisioningrun.FieldPolicyVersion, field.TypeString, value)
+	}
 	if value, ok := _u.mutation.Log(); ok {
 		_spec.SetField(provisioningrun.FieldLog, field.TypeString, value)
 	}
@@ -484,6 +501,20 @@ func (_u *ProvisioningRunUpdateOne) SetPlanDigest(v string) *ProvisioningRunUpda
 func (_u *ProvisioningRunUpdateOne) SetNillablePlanDigest(v *string) *ProvisioningRunUpdateOne {
 	if v != nil {
 		_u.SetPlanDigest(*v)
+	}
+	return _u
+}
+
+// SetPolicyVersion sets the "policy_version" field.
+func (_u *ProvisioningRunUpdateOne) SetPolicyVersion(v string) *ProvisioningRunUpdateOne {
+	_u.mutation.SetPolicyVersion(v)
+	return _u
+}
+
+// SetNillablePolicyVersion sets the "policy_version" field if the given value is not nil.
+func (_u *ProvisioningRunUpdateOne) SetNillablePolicyVersion(v *string) *ProvisioningRunUpdateOne {
+	if v != nil {
+		_u.SetPolicyVersion(*v)
 	}
 	return _u
 }
@@ -720,6 +751,9 @@ func (_u *ProvisioningRunUpdateOne) sqlSave(ctx context.Context) (_node *Provisi
 	}
 	if value, ok := _u.mutation.PlanDigest(); ok {
 		_spec.SetField(provisioningrun.FieldPlanDigest, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.PolicyVersion(); ok {
+		_spec.SetField(provisioningrun.FieldPolicyVersion, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.Log(); ok {
 		_spec.SetField(provisioningrun.FieldLog, field.TypeString, value)

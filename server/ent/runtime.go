@@ -556,20 +556,24 @@ func init() {
 	provisioningrunDescPlanDigest := provisioningrunFields[9].Descriptor()
 	// provisioningrun.DefaultPlanDigest holds the default value on creation for the plan_digest field.
 	provisioningrun.DefaultPlanDigest = provisioningrunDescPlanDigest.Default.(string)
+	// provisioningrunDescPolicyVersion is the schema descriptor for policy_version field.
+	provisioningrunDescPolicyVersion := provisioningrunFields[10].Descriptor()
+	// provisioningrun.DefaultPolicyVersion holds the default value on creation for the policy_version field.
+	provisioningrun.DefaultPolicyVersion = provisioningrunDescPolicyVersion.Default.(string)
 	// provisioningrunDescLog is the schema descriptor for log field.
-	provisioningrunDescLog := provisioningrunFields[10].Descriptor()
+	provisioningrunDescLog := provisioningrunFields[11].Descriptor()
 	// provisioningrun.DefaultLog holds the default value on creation for the log field.
 	provisioningrun.DefaultLog = provisioningrunDescLog.Default.(string)
 	// provisioningrunDescError is the schema descriptor for error field.
-	provisioningrunDescError := provisioningrunFields[11].Descriptor()
+	provisioningrunDescError := provisioningrunFields[12].Descriptor()
 	// provisioningrun.DefaultError holds the default value on creation for the error field.
 	provisioningrun.DefaultError = provisioningrunDescError.Default.(string)
 	// provisioningrunDescCreatedBy is the schema descriptor for created_by field.
-	provisioningrunDescCreatedBy := provisioningrunFields[12].Descriptor()
+	provisioningrunDescCreatedBy := provisioningrunFields[13].Descriptor()
 	// provisioningrun.DefaultCreatedBy holds the default value on creation for the created_by field.
 	provisioningrun.DefaultCreatedBy = provisioningrunDescCreatedBy.Default.(string)
 	// provisioningrunDescApprovedBy is the schema descriptor for approved_by field.
-	provisioningrunDescApprovedBy := provisioningrunFields[13].Descriptor()
+	provisioningrunDescApprovedBy := provisioningrunFields[14].Descriptor()
 	// provisioningrun.DefaultApprovedBy holds the default value on creation for the approved_by field.
 	provisioningrun.DefaultApprovedBy = provisioningrunDescApprovedBy.Default.(string)
 	// provisioningrunDescID is the schema descriptor for id field.

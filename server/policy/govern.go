@@ -40,6 +40,14 @@ func (s *Service) Govern(ctx context.Context, p *ent.DataProduct, trigger string
 	}, nil
 }
 
+// PolicyVersion names the published policy in force; "" when none is.
+func (s *Service) PolicyVersion() string {
+	if cur := s.engine.Current(); cur != nil {
+		return cur.Version()
+	}
+	return ""
+}
+
 // judge evaluates p with the published policy and logs both decisions.
 func (s *Service) judge(ctx context.Context, p engine.Product, trigger string) evaluation {
 	ev := s.evaluate(ctx, s.engine.Current(), p)

@@ -68,6 +68,8 @@ type Governance interface {
 	// Govern evaluates the published policy for p. A denial is an error
 	// listing every violation, so the plan never starts.
 	Govern(ctx context.Context, p *ent.DataProduct, trigger string) (Governed, error)
+	// PolicyVersion names the published policy in force; "" when none is.
+	PolicyVersion() string
 }
 
 // Governed is what policy adds to a product's workspace.
@@ -413,6 +415,11 @@ func (s *Service) ApproveRun(ctx context.Context, id string, confirmDestructive 
 		}
 		if p == nil || p.Version != cur.ProductVersion {
 			return errs.New(errs.KindFailedPrecondition, "run %s planned version %d of %s/%s, which has changed since: plan again", id, cur.ProductVersion, cur.Domain, cur.Product).WithReason("STALE_PLAN")
+		}
+		// A plan made under another policy may mask less than the policy in
+		// force now requires (or be refused by it): it must be made again.
+		if g := s.cfg.Governance; g != nil && cur.Kind == provisioningrun.KindApply && cur.PolicyVersion != g.PolicyVersion() {
+			return errs.New(errs.KindFailedPrecondition, "run %s was planned under policy %q and %q is in force now: plan again", id, cur.PolicyVersion, g.PolicyVersion()).WithReason("STALE_POLICY")
 		}
 		n, err := tx.ProvisioningRun.Update().Where(provisioningrun.ID(id), provisioningrun.Version(cur.Version)).
 			SetState(provisioningrun.StateApplying).SetApprovedBy(who.Name).SetApproveTime(now()).AddVersion(1).Save(ctx)

@@ -140,12 +140,14 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 	}
 	ws := s.workspace(r.Domain, r.Product, lw.sink)
 	in := render.Input{Domain: r.Domain, Product: r.Product, Spec: productSpec(p), Env: s.cfg.Env}
+	policyVersion := ""
 	if r.Kind == provisioningrun.KindApply && s.cfg.Governance != nil {
 		g, err := s.cfg.Governance.Govern(ctx, p, "provision.plan")
 		if err != nil {
 			return fmt.Errorf("admission: %w", err)
 		}
 		in.ConnectorConfig, in.SinkMasks = g.ConnectorConfig, g.SinkMasks
+		policyVersion = g.PolicyVersion
 		lw.line(fmt.Sprintf("meshplane: policy %s admits the product; its connectors mask %d fields", g.PolicyVersion, g.Masked))
 	}
 	w, err := render.Render(in)
@@ -166,7 +168,7 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 	}
 	lw.flush()
 	return s.setState(ctx, r.ID, provisioningrun.StatePlanned, func(u *ent.ProvisioningRunUpdateOne) {
-		u.SetSummary(sum).SetHasChanges(sum.HasChanges()).SetDestructive(sum.Destructive).SetPlanDigest(digest)
+		u.SetSummary(sum).SetHasChanges(sum.HasChanges()).SetDestructive(sum.Destructive).SetPlanDigest(digest).SetPolicyVersion(policyVersion)
 	})
 }
 

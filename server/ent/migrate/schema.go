@@ -224,6 +224,7 @@ var (
 		{Name: "destructive", Type: field.TypeBool, Default: false},
 		{Name: "summary", Type: field.TypeJSON, Nullable: true},
 		{Name: "plan_digest", Type: field.TypeString, Default: ""},
+		{Name: "policy_version", Type: field.TypeString, Default: ""},
 		{Name: "log", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "error", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "created_by", Type: field.TypeString, Default: ""},

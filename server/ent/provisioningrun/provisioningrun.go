@@ -40,6 +40,8 @@ const (
 	FieldSummary = "summary"
 	// FieldPlanDigest holds the string denoting the plan_digest field in the database.
 	FieldPlanDigest = "plan_digest"
+	// FieldPolicyVersion holds the string denoting the policy_version field in the database.
+	FieldPolicyVersion = "policy_version"
 	// FieldLog holds the string denoting the log field in the database.
 	FieldLog = "log"
 	// FieldError holds the string denoting the error field in the database.
@@ -74,6 +76,7 @@ var Columns = []string{
 	FieldDestructive,
 	FieldSummary,
 	FieldPlanDigest,
+	FieldPolicyVersion,
 	FieldLog,
 	FieldError,
 	FieldCreatedBy,
@@ -116,6 +119,8 @@ var (
 	DefaultDestructive bool
 	// DefaultPlanDigest holds the default value on creation for the "plan_digest" field.
 	DefaultPlanDigest string
+	// DefaultPolicyVersion holds the default value on creation for the "policy_version" field.
+	DefaultPolicyVersion string
 	// DefaultLog holds the default value on creation for the "log" field.
 	DefaultLog string
 	// DefaultError holds the default value on creation for the "error" field.
@@ -251,6 +256,11 @@ func ByDestructive(opts ...sql.OrderTermOption) OrderOption {
 // ByPlanDigest orders the results by the plan_digest field.
 func ByPlanDigest(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPlanDigest, opts...).ToFunc()
+}
+
+// ByPolicyVersion orders the results by the policy_version field.
+func ByPolicyVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPolicyVersion, opts...).ToFunc()
 }
 
 // ByLog orders the results by the log field.

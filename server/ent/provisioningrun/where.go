@@ -114,6 +114,11 @@ func PlanDigest(v string) predicate.ProvisioningRun {
 	return predicate.ProvisioningRun(sql.FieldEQ(FieldPlanDigest, v))
 }
 
+// PolicyVersion applies equality check predicate on the "policy_version" field. It's identical to PolicyVersionEQ.
+func PolicyVersion(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldPolicyVersion, v))
+}
+
 // Log applies equality check predicate on the "log" field. It's identical to LogEQ.
 func Log(v string) predicate.ProvisioningRun {
 	return predicate.ProvisioningRun(sql.FieldEQ(FieldLog, v))
@@ -637,6 +642,71 @@ func PlanDigestEqualFold(v string) predicate.ProvisioningRun {
 // PlanDigestContainsFold applies the ContainsFold predicate on the "plan_digest" field.
 func PlanDigestContainsFold(v string) predicate.ProvisioningRun {
 	return predicate.ProvisioningRun(sql.FieldContainsFold(FieldPlanDigest, v))
+}
+
+// PolicyVersionEQ applies the EQ predicate on the "policy_version" field.
+func PolicyVersionEQ(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldPolicyVersion, v))
+}
+
+// PolicyVersionNEQ applies the NEQ predicate on the "policy_version" field.
+func PolicyVersionNEQ(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNEQ(FieldPolicyVersion, v))
+}
+
+// PolicyVersionIn applies the In predicate on the "policy_version" field.
+func PolicyVersionIn(vs ...string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldIn(FieldPolicyVersion, vs...))
+}
+
+// PolicyVersionNotIn applies the NotIn predicate on the "policy_version" field.
+func PolicyVersionNotIn(vs ...string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNotIn(FieldPolicyVersion, vs...))
+}
+
+// PolicyVersionGT applies the GT predicate on the "policy_version" field.
+func PolicyVersionGT(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldGT(FieldPolicyVersion, v))
+}
+
+// PolicyVersionGTE applies the GTE predicate on the "policy_version" field.
+func PolicyVersionGTE(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldGTE(FieldPolicyVersion, v))
+}
+
+// PolicyVersionLT applies the LT predicate on the "policy_version" field.
+func PolicyVersionLT(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldLT(FieldPolicyVersion, v))
+}
+
+// PolicyVersionLTE applies the LTE predicate on the "policy_version" field.
+func PolicyVersionLTE(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldLTE(FieldPolicyVersion, v))
+}
+
+// PolicyVersionContains applies the Contains predicate on the "policy_version" field.
+func PolicyVersionContains(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldContains(FieldPolicyVersion, v))
+}
+
+// PolicyVersionHasPrefix applies the HasPrefix predicate on the "policy_version" field.
+func PolicyVersionHasPrefix(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldHasPrefix(FieldPolicyVersion, v))
+}
+
+// PolicyVersionHasSuffix applies the HasSuffix predicate on the "policy_version" field.
+func PolicyVersionHasSuffix(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldHasSuffix(FieldPolicyVersion, v))
+}
+
+// PolicyVersionEqualFold applies the EqualFold predicate on the "policy_version" field.
+func PolicyVersionEqualFold(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEqualFold(FieldPolicyVersion, v))
+}
+
+// PolicyVersionContainsFold applies the ContainsFold predicate on the "policy_version" field.
+func PolicyVersionContainsFold(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldContainsFold(FieldPolicyVersion, v))
 }
 
 // LogEQ applies the EQ predicate on the "log" field.

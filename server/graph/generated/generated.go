@@ -536,6 +536,7 @@ type ComplexityRoot struct {
 		ID             func(childComplexity int) int
 		Kind           func(childComplexity int) int
 		Log            func(childComplexity int) int
+		PolicyVersion  func(childComplexity int) int
 		Product        func(childComplexity int) int
 		ProductVersion func(childComplexity int) int
 		StartTime      func(childComplexity int) int
@@ -2820,6 +2821,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Run.Log(childComplexity), true
+	case "Run.policyVersion":
+		if e.ComplexityRoot.Run.PolicyVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.PolicyVersion(childComplexity), true
 	case "Run.product":
 		if e.ComplexityRoot.Run.Product == nil {
 			break
@@ -4138,6 +4145,8 @@ type Run {
   startTime: Time
   finishTime: Time
   version: Int!
+  "The published policy that admitted the product and decided its masking for this plan."
+  policyVersion: String!
 }
 
 "What a plan changes."
@@ -5171,6 +5180,8 @@ func (ec *executionContext) childFields_Run(ctx context.Context, field graphql.C
 		return ec.fieldContext_Run_finishTime(ctx, field)
 	case "version":
 		return ec.fieldContext_Run_version(ctx, field)
+	case "policyVersion":
+		return ec.fieldContext_Run_policyVersion(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Run", field.Name)
 }
@@ -14864,6 +14875,29 @@ func (ec *executionContext) fieldContext_Run_version(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _Run_policyVersion(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_policyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_policyVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _RunConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RunConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23272,6 +23306,11 @@ func (ec *executionContext) _Run(ctx context.Context, sel ast.SelectionSet, obj 
 			}
 		case "version":
 			out.Values[i] = ec._Run_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "policyVersion":
+			out.Values[i] = ec._Run_policyVersion(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

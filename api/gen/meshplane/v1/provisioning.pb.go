@@ -382,14 +382,17 @@ type Run struct {
 	Summary        *PlanSummary           `protobuf:"bytes,9,opt,name=summary,proto3" json:"summary,omitempty"`
 	Error          string                 `protobuf:"bytes,10,opt,name=error,proto3" json:"error,omitempty"`
 	// Log is the run's full terraform output; only GetRun fills it.
-	Log           string                 `protobuf:"bytes,11,opt,name=log,proto3" json:"log,omitempty"`
-	CreatedBy     string                 `protobuf:"bytes,12,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
-	ApprovedBy    string                 `protobuf:"bytes,13,opt,name=approved_by,json=approvedBy,proto3" json:"approved_by,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	ApproveTime   *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=approve_time,json=approveTime,proto3" json:"approve_time,omitempty"`
-	StartTime     *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	FinishTime    *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=finish_time,json=finishTime,proto3" json:"finish_time,omitempty"`
-	Version       int64                  `protobuf:"varint,18,opt,name=version,proto3" json:"version,omitempty"`
+	Log         string                 `protobuf:"bytes,11,opt,name=log,proto3" json:"log,omitempty"`
+	CreatedBy   string                 `protobuf:"bytes,12,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	ApprovedBy  string                 `protobuf:"bytes,13,opt,name=approved_by,json=approvedBy,proto3" json:"approved_by,omitempty"`
+	CreateTime  *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	ApproveTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=approve_time,json=approveTime,proto3" json:"approve_time,omitempty"`
+	StartTime   *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	FinishTime  *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=finish_time,json=finishTime,proto3" json:"finish_time,omitempty"`
+	Version     int64                  `protobuf:"varint,18,opt,name=version,proto3" json:"version,omitempty"`
+	// PolicyVersion names the published policy that admitted the product and
+	// decided its masking for this plan, e.g. "admission@1,masking@2".
+	PolicyVersion string `protobuf:"bytes,19,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -548,6 +551,13 @@ func (x *Run) GetVersion() int64 {
 		return x.Version
 	}
 	return 0
+}
+
+func (x *Run) GetPolicyVersion() string {
+	if x != nil {
+		return x.PolicyVersion
+	}
+	return ""
 }
 
 type PlanRequest struct {
@@ -1256,7 +1266,7 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\areplace\x18\x04 \x01(\x05R\areplace\x12 \n" +
 	"\vdestructive\x18\x05 \x01(\bR\vdestructive\x12\x18\n" +
 	"\areasons\x18\x06 \x03(\tR\areasons\x12:\n" +
-	"\tresources\x18\a \x03(\v2\x1c.meshplane.v1.ResourceChangeR\tresources\"\xb7\x05\n" +
+	"\tresources\x18\a \x03(\v2\x1c.meshplane.v1.ResourceChangeR\tresources\"\xde\x05\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06domain\x18\x02 \x01(\tR\x06domain\x12\x18\n" +
@@ -1282,7 +1292,8 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"start_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12;\n" +
 	"\vfinish_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"finishTime\x12\x18\n" +
-	"\aversion\x18\x12 \x01(\x03R\aversion\"?\n" +
+	"\aversion\x18\x12 \x01(\x03R\aversion\x12%\n" +
+	"\x0epolicy_version\x18\x13 \x01(\tR\rpolicyVersion\"?\n" +
 	"\vPlanRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\"3\n" +

@@ -1,0 +1,16 @@
+-- Disable the enforcement of foreign-keys constraints
+PRAGMA foreign_keys = off;
+-- Create "new_provisioning_runs" table
+CREATE TABLE `new_provisioning_runs` (`id` text NOT NULL, `create_time` datetime NOT NULL, `update_time` datetime NOT NULL, `version` integer NOT NULL DEFAULT (1), `domain` text NOT NULL, `product` text NOT NULL, `product_id` text NOT NULL, `product_version` integer NOT NULL, `kind` text NOT NULL, `state` text NOT NULL DEFAULT ('queued'), `has_changes` bool NOT NULL DEFAULT (false), `destructive` bool NOT NULL DEFAULT (false), `summary` json NULL, `plan_digest` text NOT NULL DEFAULT (''), `policy_version` text NOT NULL DEFAULT (''), `log` text NOT NULL DEFAULT (''), `error` text NOT NULL DEFAULT (''), `created_by` text NOT NULL DEFAULT (''), `approved_by` text NOT NULL DEFAULT (''), `approve_time` datetime NULL, `start_time` datetime NULL, `finish_time` datetime NULL, PRIMARY KEY (`id`));
+-- Copy rows from old table "provisioning_runs" to new temporary table "new_provisioning_runs"
+INSERT INTO `new_provisioning_runs` (`id`, `create_time`, `update_time`, `version`, `domain`, `product`, `product_id`, `product_version`, `kind`, `state`, `has_changes`, `destructive`, `summary`, `plan_digest`, `log`, `error`, `created_by`, `approved_by`, `approve_time`, `start_time`, `finish_time`) SELECT `id`, `create_time`, `update_time`, `version`, `domain`, `product`, `product_id`, `product_version`, `kind`, `state`, `has_changes`, `destructive`, `summary`, `plan_digest`, `log`, `error`, `created_by`, `approved_by`, `approve_time`, `start_time`, `finish_time` FROM `provisioning_runs`;
+-- Drop "provisioning_runs" table after copying rows
+DROP TABLE `provisioning_runs`;
+-- Rename temporary table "new_provisioning_runs" to "provisioning_runs"
+ALTER TABLE `new_provisioning_runs` RENAME TO `provisioning_runs`;
+-- Create index "provisioningrun_domain_product_create_time" to table: "provisioning_runs"
+CREATE INDEX `provisioningrun_domain_product_create_time` ON `provisioning_runs` (`domain`, `product`, `create_time`);
+-- Create index "provisioningrun_state" to table: "provisioning_runs"
+CREATE INDEX `provisioningrun_state` ON `provisioning_runs` (`state`);
+-- Enable back the enforcement of foreign-keys constraints
+PRAGMA foreign_keys = on;
