@@ -133,17 +133,12 @@ func (r *queryResolver) PolicyVersion(ctx context.Context, module string, number
 	return r.policy.GetVersion(ctx, module, number)
 }
 
-func (r *queryResolver) PolicyTests(ctx context.Context, module string) (*model.PolicyTestRun, error) {
-	rs, err := r.policy.TestDraft(ctx, module)
+func (r *queryResolver) PolicyTests(ctx context.Context, module string) (*policy.TestRun, error) {
+	run, err := r.policy.TestDraft(ctx, module)
 	if err != nil {
 		return nil, err
 	}
-	out := &model.PolicyTestRun{Passed: true}
-	for i := range rs {
-		out.Results = append(out.Results, &rs[i])
-		out.Passed = out.Passed && (rs[i].Pass || rs[i].Skipped)
-	}
-	return out, nil
+	return &run, nil
 }
 
 func (r *queryResolver) PolicyImpact(ctx context.Context, module string) (*policy.Impact, error) {

@@ -31,10 +31,13 @@ func NewSalts(key []byte) (Salts, error) {
 	return Salts{key: slices.Clone(key)}, nil
 }
 
-// Value returns the salt named name.
-func (s Salts) Value(name string) string {
+// Value returns the salt named name for a domain's products. Salts differ
+// by domain, so a salt read from one domain's connector configuration helps
+// nobody reverse another domain's hashes; within a domain equal values hash
+// alike across products, so they stay joinable.
+func (s Salts) Value(domain, name string) string {
 	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte("salt\x00" + name))
+	m.Write([]byte("salt\x00" + domain + "\x00" + name))
 	return hex.EncodeToString(m.Sum(nil))[:32]
 }
 
@@ -110,7 +113,7 @@ func Compile(domain, product string, p spec.Product, decisions []engine.Decision
 			out.Masked++
 			continue
 		case engine.ActionHash:
-			salt := salts.Value(d.Salt)
+			salt := salts.Value(domain, d.Salt)
 			out.saltNames[salt] = d.Salt
 			key = fmt.Sprintf("column.mask.hash.v2.%s.with.salt.%s", d.Algorithm, salt)
 		case engine.ActionMask:

@@ -216,17 +216,35 @@ func (s *Service) SaveDraft(ctx context.Context, name string, files map[string]s
 	return s.describe(ctx, out)
 }
 
+// TestRun is the outcome of a draft's tests.
+type TestRun struct {
+	Results []engine.TestResult
+	// Passed says whether the draft may be published as far as tests go:
+	// it has tests of its own and none fails.
+	Passed bool
+	// Problem says why not, when Passed is false.
+	Problem string
+}
+
 // TestDraft runs the draft's tests against the other modules' published
 // policies.
-func (s *Service) TestDraft(ctx context.Context, name string) ([]engine.TestResult, error) {
+func (s *Service) TestDraft(ctx context.Context, name string) (TestRun, error) {
 	if err := s.authz.Require(ctx, access.AllDomains, ObjPolicy, ActTest); err != nil {
-		return nil, err
+		return TestRun{}, err
 	}
 	m, err := s.module(ctx, s.store.Client, name)
 	if err != nil {
-		return nil, err
+		return TestRun{}, err
 	}
-	return s.runTests(ctx, name, m.Draft)
+	res, err := s.runTests(ctx, name, m.Draft)
+	if err != nil {
+		return TestRun{}, err
+	}
+	out := TestRun{Results: res, Passed: true}
+	if err := testsPassed(name, m.Draft, res); err != nil {
+		out.Passed, out.Problem = false, err.Error()
+	}
+	return out, nil
 }
 
 // runTests runs module's tests in files, with the other modules' published
@@ -478,12 +496,23 @@ func (s *Service) ListVersions(ctx context.Context, name string) ([]*ent.PolicyV
 
 // GetVersion returns one version with its files.
 func (s *Service) GetVersion(ctx context.Context, name string, number int) (*ent.PolicyVersion, error) {
+	if number < 1 {
+		var v errs.Violations
+		v.Add("number", "must be a version number, 1 or more, got %d", number)
+		return nil, v.Err()
+	}
 	if err := s.authz.Require(ctx, access.AllDomains, ObjPolicy, ActRead); err != nil {
+		return nil, err
+	}
+	if _, err := s.module(ctx, s.store.Client, name); err != nil {
 		return nil, err
 	}
 	v, err := s.store.Client.PolicyVersion.Query().Where(policyversion.Module(name), policyversion.Number(number)).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, errs.NotFound("policy version", fmt.Sprintf("%s@%d", name, number))
 	}
-	return v, err
+	if err != nil {
+		return nil, fmt.Errorf("reading policy version: %w", err)
+	}
+	return v, nil
 }

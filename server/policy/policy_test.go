@@ -63,7 +63,7 @@ func TestCompileConnectors(t *testing.T) {
 	c := Compile("crm", "customers", p, ds, salts)
 	src := c.Config[render.SourceConnectorName("crm", "customers")]
 	want := map[string]string{
-		"column.mask.hash.v2.SHA-256.with.salt." + salts.Value("default"): `public\.customers\.email`,
+		"column.mask.hash.v2.SHA-256.with.salt." + salts.Value("crm", "default"): `public\.customers\.email`,
 		// Debezium masks character columns only: a PII number is dropped,
 		// so it is left out of the columns captured, like the IBAN.
 		"column.include.list":        `public\.customers\.city,public\.customers\.email,public\.customers\.id`,
@@ -96,7 +96,7 @@ func TestCompileConnectors(t *testing.T) {
 	}
 	// Settings as shown in diffs name the salt, never its value.
 	for k := range c.settings("crm", "customers") {
-		if strings.Contains(k, salts.Value("default")) {
+		if strings.Contains(k, salts.Value("crm", "default")) {
 			t.Errorf("a derived salt shows in %q", k)
 		}
 	}
@@ -107,8 +107,8 @@ func TestSaltsAndPseudonyms(t *testing.T) {
 		t.Error("a 16-byte key was accepted")
 	}
 	a, b := testSalts(t), Salts{key: []byte(strings.Repeat("x", 32))}
-	if a.Value("default") == b.Value("default") || a.Value("default") == a.Value("other") {
-		t.Error("salts must differ by key and by name")
+	if a.Value("d", "default") == b.Value("d", "default") || a.Value("d", "default") == a.Value("d", "other") || a.Value("d", "default") == a.Value("e", "default") {
+		t.Error("salts must differ by key, by domain and by name")
 	}
 	if a.Pseudonym("alice@example.com") != a.Pseudonym("alice@example.com") || a.Pseudonym("a") == a.Pseudonym("b") {
 		t.Error("pseudonyms must be stable and distinct")

@@ -110,17 +110,20 @@ func (s *Service) UpdateRBAC(ctx context.Context, text string, version int64) (R
 		if out, err = tx.RBACPolicy.Get(ctx, cur.ID); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, s.store.Dialect, audit.Change{
+		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
 			Action: "policy.UpdateRBAC", ResourceType: "rbac", Resource: "roles",
 			Before: map[string]any{"version": cur.Version, "text": cur.Text}, After: map[string]any{"version": out.Version, "text": out.Text},
-		}); err != nil {
-			return err
-		}
-		// Swap inside the transaction: should the swap fail, nothing is stored.
-		return s.authz.SetPolicy(text, bound)
+		})
 	})
 	if err != nil {
 		return RBAC{}, err
+	}
+	// Swap once stored, so a concurrent refresh never puts the old text back.
+	// The text passed the same validation above; should the swap still
+	// fail, the next refresh puts the stored text in force.
+	if err := s.authz.SetPolicy(text, nil); err != nil {
+		s.log.Error("putting the stored role definitions in force", "err", err)
+		return RBAC{}, fmt.Errorf("putting the role definitions in force: %w", err)
 	}
 	return RBAC{Text: out.Text, Version: out.Version, Roles: s.authz.Roles()}, nil
 }

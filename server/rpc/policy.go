@@ -120,15 +120,14 @@ func (h *PolicyHandler) SavePolicyDraft(ctx context.Context, req *connect.Reques
 }
 
 func (h *PolicyHandler) TestPolicyDraft(ctx context.Context, req *connect.Request[v1.TestPolicyDraftRequest]) (*connect.Response[v1.TestPolicyDraftResponse], error) {
-	rs, err := h.svc.TestDraft(ctx, req.Msg.GetName())
+	run, err := h.svc.TestDraft(ctx, req.Msg.GetName())
 	if err != nil {
 		return nil, err
 	}
-	out := &v1.TestPolicyDraftResponse{Passed: true}
-	for _, r := range rs {
+	out := &v1.TestPolicyDraftResponse{Passed: run.Passed, Problem: run.Problem}
+	for _, r := range run.Results {
 		out.Results = append(out.Results, &v1.PolicyTestResult{Package: r.Package, Name: r.Name, File: r.File, Line: int32(r.Line),
 			Passed: r.Pass, Skipped: r.Skipped, Message: r.Message, DurationUs: r.Duration.Microseconds()})
-		out.Passed = out.Passed && (r.Pass || r.Skipped)
 	}
 	return connect.NewResponse(out), nil
 }

@@ -387,6 +387,7 @@ type ComplexityRoot struct {
 
 	PolicyTestRun struct {
 		Passed  func(childComplexity int) int
+		Problem func(childComplexity int) int
 		Results func(childComplexity int) int
 	}
 
@@ -705,7 +706,7 @@ type QueryResolver interface {
 	PolicyModule(ctx context.Context, name string) (*policy.Module, error)
 	PolicyVersions(ctx context.Context, module string) ([]*ent.PolicyVersion, error)
 	PolicyVersion(ctx context.Context, module string, number int) (*ent.PolicyVersion, error)
-	PolicyTests(ctx context.Context, module string) (*model.PolicyTestRun, error)
+	PolicyTests(ctx context.Context, module string) (*policy.TestRun, error)
 	PolicyImpact(ctx context.Context, module string) (*policy.Impact, error)
 	ProductEvaluation(ctx context.Context, domain string, name string) (*model.ProductEvaluation, error)
 	PolicyDecisions(ctx context.Context, domain string, product string, first *int, after *string) (*model.PolicyDecisionConnection, error)
@@ -2120,6 +2121,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyTestRun.Passed(childComplexity), true
+	case "PolicyTestRun.problem":
+		if e.ComplexityRoot.PolicyTestRun.Problem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestRun.Problem(childComplexity), true
 	case "PolicyTestRun.results":
 		if e.ComplexityRoot.PolicyTestRun.Results == nil {
 			break
@@ -3887,7 +3894,10 @@ type PolicyTestResult {
 }
 
 type PolicyTestRun {
+  "True when the draft has tests of its own and none fails."
   passed: Boolean!
+  "Why the draft may not be published, when passed is false."
+  problem: String!
   results: [PolicyTestResult!]!
 }
 
@@ -4922,6 +4932,8 @@ func (ec *executionContext) childFields_PolicyTestRun(ctx context.Context, field
 	switch field.Name {
 	case "passed":
 		return ec.fieldContext_PolicyTestRun_passed(ctx, field)
+	case "problem":
+		return ec.fieldContext_PolicyTestRun_problem(ctx, field)
 	case "results":
 		return ec.fieldContext_PolicyTestRun_results(ctx, field)
 	}
@@ -11814,7 +11826,7 @@ func (ec *executionContext) fieldContext_PolicyTestResult_durationUs(_ context.C
 	return graphql.NewScalarFieldContext("PolicyTestResult", field, true, true, errors.New("field of type Int64 does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyTestRun_passed(ctx context.Context, field graphql.CollectedField, obj *model.PolicyTestRun) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyTestRun_passed(ctx context.Context, field graphql.CollectedField, obj *policy.TestRun) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11837,7 +11849,30 @@ func (ec *executionContext) fieldContext_PolicyTestRun_passed(_ context.Context,
 	return graphql.NewScalarFieldContext("PolicyTestRun", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyTestRun_results(ctx context.Context, field graphql.CollectedField, obj *model.PolicyTestRun) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyTestRun_problem(ctx context.Context, field graphql.CollectedField, obj *policy.TestRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestRun_problem(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Problem, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestRun_problem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestRun", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyTestRun_results(ctx context.Context, field graphql.CollectedField, obj *policy.TestRun) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11849,8 +11884,8 @@ func (ec *executionContext) _PolicyTestRun_results(ctx context.Context, field gr
 			return obj.Results, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*engine.TestResult) graphql.Marshaler {
-			return ec.marshalNPolicyTestResult2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐTestResultᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []engine.TestResult) graphql.Marshaler {
+			return ec.marshalNPolicyTestResult2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐTestResultᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -13562,8 +13597,8 @@ func (ec *executionContext) _Query_policyTests(ctx context.Context, field graphq
 			return ec.Resolvers.Query().PolicyTests(ctx, fc.Args["module"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyTestRun) graphql.Marshaler {
-			return ec.marshalNPolicyTestRun2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyTestRun(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *policy.TestRun) graphql.Marshaler {
+			return ec.marshalNPolicyTestRun2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐTestRun(ctx, selections, v)
 		},
 		true,
 		true,
@@ -21602,7 +21637,7 @@ func (ec *executionContext) _PolicyTestResult(ctx context.Context, sel ast.Selec
 
 var policyTestRunImplementors = []string{"PolicyTestRun"}
 
-func (ec *executionContext) _PolicyTestRun(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyTestRun) graphql.Marshaler {
+func (ec *executionContext) _PolicyTestRun(ctx context.Context, sel ast.SelectionSet, obj *policy.TestRun) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, policyTestRunImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -21614,6 +21649,11 @@ func (ec *executionContext) _PolicyTestRun(ctx context.Context, sel ast.Selectio
 			out.Values[i] = graphql.MarshalString("PolicyTestRun")
 		case "passed":
 			out.Values[i] = ec._PolicyTestRun_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "problem":
+			out.Values[i] = ec._PolicyTestRun_problem(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -25204,11 +25244,15 @@ func (ec *executionContext) marshalNPolicyModule2ᚖgithubᚗcomᚋmeshplaneᚋm
 	return ec._PolicyModule(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPolicyTestResult2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐTestResultᚄ(ctx context.Context, sel ast.SelectionSet, v []*engine.TestResult) graphql.Marshaler {
+func (ec *executionContext) marshalNPolicyTestResult2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐTestResult(ctx context.Context, sel ast.SelectionSet, v engine.TestResult) graphql.Marshaler {
+	return ec._PolicyTestResult(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPolicyTestResult2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐTestResultᚄ(ctx context.Context, sel ast.SelectionSet, v []engine.TestResult) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPolicyTestResult2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐTestResult(ctx, sel, v[i])
+		return ec.marshalNPolicyTestResult2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐTestResult(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -25220,21 +25264,11 @@ func (ec *executionContext) marshalNPolicyTestResult2ᚕᚖgithubᚗcomᚋmeshpl
 	return ret
 }
 
-func (ec *executionContext) marshalNPolicyTestResult2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚋengineᚐTestResult(ctx context.Context, sel ast.SelectionSet, v *engine.TestResult) graphql.Marshaler {
-	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
-		return graphql.Null
-	}
-	return ec._PolicyTestResult(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNPolicyTestRun2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyTestRun(ctx context.Context, sel ast.SelectionSet, v model.PolicyTestRun) graphql.Marshaler {
+func (ec *executionContext) marshalNPolicyTestRun2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐTestRun(ctx context.Context, sel ast.SelectionSet, v policy.TestRun) graphql.Marshaler {
 	return ec._PolicyTestRun(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNPolicyTestRun2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPolicyTestRun(ctx context.Context, sel ast.SelectionSet, v *model.PolicyTestRun) graphql.Marshaler {
+func (ec *executionContext) marshalNPolicyTestRun2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐTestRun(ctx context.Context, sel ast.SelectionSet, v *policy.TestRun) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")

@@ -302,11 +302,6 @@ type PolicyModulePayload struct {
 	Module *policy.Module `json:"module"`
 }
 
-type PolicyTestRun struct {
-	Passed  bool                 `json:"passed"`
-	Results []*engine.TestResult `json:"results"`
-}
-
 type PrincipalConnection struct {
 	Edges    []*PrincipalEdge `json:"edges"`
 	Nodes    []*ent.Principal `json:"nodes"`

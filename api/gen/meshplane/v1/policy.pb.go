@@ -1473,9 +1473,13 @@ func (x *TestPolicyDraftRequest) GetName() string {
 }
 
 type TestPolicyDraftResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Results       []*PolicyTestResult    `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
-	Passed        bool                   `protobuf:"varint,2,opt,name=passed,proto3" json:"passed,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Results []*PolicyTestResult    `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// Passed says whether the draft may be published as far as tests go: it
+	// has tests of its own and none fails.
+	Passed bool `protobuf:"varint,2,opt,name=passed,proto3" json:"passed,omitempty"`
+	// Problem says why not, when passed is false.
+	Problem       string `protobuf:"bytes,3,opt,name=problem,proto3" json:"problem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1522,6 +1526,13 @@ func (x *TestPolicyDraftResponse) GetPassed() bool {
 		return x.Passed
 	}
 	return false
+}
+
+func (x *TestPolicyDraftResponse) GetProblem() string {
+	if x != nil {
+		return x.Problem
+	}
+	return ""
 }
 
 type GetPolicyImpactRequest struct {
@@ -2605,10 +2616,11 @@ const file_meshplane_v1_policy_proto_rawDesc = "" +
 	"\x17SavePolicyDraftResponse\x122\n" +
 	"\x06module\x18\x01 \x01(\v2\x1a.meshplane.v1.PolicyModuleR\x06module\",\n" +
 	"\x16TestPolicyDraftRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"k\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x85\x01\n" +
 	"\x17TestPolicyDraftResponse\x128\n" +
 	"\aresults\x18\x01 \x03(\v2\x1e.meshplane.v1.PolicyTestResultR\aresults\x12\x16\n" +
-	"\x06passed\x18\x02 \x01(\bR\x06passed\",\n" +
+	"\x06passed\x18\x02 \x01(\bR\x06passed\x12\x18\n" +
+	"\aproblem\x18\x03 \x01(\tR\aproblem\",\n" +
 	"\x16GetPolicyImpactRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"M\n" +
 	"\x17GetPolicyImpactResponse\x122\n" +
