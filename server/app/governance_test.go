@@ -384,8 +384,11 @@ func TestRegoRefusedAtSave(t *testing.T) {
 	}
 	// Testing it says up front that it cannot be published.
 	tr, err := gov.Policy.TestPolicyDraft(ctx, connect.NewRequest(&v1.TestPolicyDraftRequest{Name: "untested"}))
-	if err != nil || tr.Msg.GetPassed() || !strings.Contains(tr.Msg.GetProblem(), "no tests") {
-		t.Errorf("testing an untested module: passed=%v problem=%q err=%v", tr.Msg.GetPassed(), tr.Msg.GetProblem(), err)
+	if err != nil {
+		t.Fatalf("testing an untested module: %v", err)
+	}
+	if tr.Msg.GetPassed() || !strings.Contains(tr.Msg.GetProblem(), "no tests") {
+		t.Errorf("testing an untested module: passed=%v problem=%q", tr.Msg.GetPassed(), tr.Msg.GetProblem())
 	}
 	_, err = gov.Policy.PublishPolicy(ctx, connect.NewRequest(&v1.PublishPolicyRequest{Name: "untested", Message: "no tests", Version: created.Msg.GetModule().GetVersion()}))
 	got = wantError(t, "publishing an untested module", err, connect.CodeFailedPrecondition, "POLICY_TESTS_FAILED")
