@@ -297,7 +297,7 @@ func (s *Service) Publish(ctx context.Context, name, message string, version int
 
 // Rollback publishes an earlier version of a module again, the same way as
 // a draft: it must still compile and pass its tests beside the other
-// modules. The draft becomes that version's files too.
+// modules. The draft is left as it is, so work in progress is not lost.
 func (s *Service) Rollback(ctx context.Context, name string, to int, message string) (Published, error) {
 	var v errs.Violations
 	if to < 1 {
@@ -397,11 +397,7 @@ func (s *Service) publish(ctx context.Context, m *ent.PolicyModule, files map[st
 			}
 			return err
 		}
-		upd := tx.PolicyModule.Update().Where(policymodule.ID(m.ID), policymodule.Version(m.Version)).SetPublishedVersion(next)
-		if restoredFrom > 0 {
-			upd = upd.SetDraft(files).SetDraftUpdatedBy(who.Name).AddVersion(1)
-		}
-		n, err := upd.Save(ctx)
+		n, err := tx.PolicyModule.Update().Where(policymodule.ID(m.ID), policymodule.Version(m.Version)).SetPublishedVersion(next).Save(ctx)
 		if err != nil {
 			return err
 		}
