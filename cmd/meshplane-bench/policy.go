@@ -241,7 +241,7 @@ func typicalProduct() engine.Product {
 			if j == 3 {
 				tags = []string{"searchable"}
 			}
-			port.Fields = append(port.Fields, spec.Field{Name: fmt.Sprintf("%s_field_%d", []string{"order", "line", "customer"}[i], j), Type: spec.TypeString, Classification: c, Tags: tags})
+			port.Fields = append(port.Fields, spec.Field{Name: fmt.Sprintf("%s_field_%d", []string{"order", "line", "customer"}[i], j), Type: spec.TypeString, Classification: c, Tags: tags, Key: j == 0})
 		}
 		p.Spec.Ports = append(p.Spec.Ports, port)
 	}

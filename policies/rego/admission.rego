@@ -93,6 +93,34 @@ deny contains {
 	key != lower(key)
 }
 
+# Debezium writes the record key's columns as the database holds them: no
+# masking reaches the key. A port with pii or sensitive fields therefore
+# names its key (fields marked key), meshplane makes exactly those columns
+# the record key, and the key holds nothing personal.
+deny contains {
+	"path": sprintf("spec.ports[%d].fields", [i]),
+	"msg": sprintf("port %q carries pii or sensitive fields: mark the fields of its record key (key), or the table's primary key is written to Kafka unmasked", [port.name]),
+} if {
+	some i, port in input.product.ports
+	carries_personal(port)
+	not has_key(port)
+}
+
+deny contains {
+	"path": sprintf("spec.ports[%d].fields[%d].key", [i, j]),
+	"msg": sprintf("field %q of port %q is %s and part of the record key: key columns reach Kafka unmasked, so key the port on other fields", [field.name, port.name, field.classification]),
+} if {
+	some i, port in input.product.ports
+	some j, field in port.fields
+	field.key == true
+	field.classification in personal
+}
+
+has_key(port) if {
+	some field in port.fields
+	field.key == true
+}
+
 carries_personal(port) if {
 	some field in port.fields
 	field.classification in personal

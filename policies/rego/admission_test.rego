@@ -30,7 +30,7 @@ product := {
 		"cleanupPolicy": "delete",
 		"table": "public.orders",
 		"fields": [
-			{"name": "order_id", "type": "string", "nullable": false, "description": "", "classification": "none", "tags": []},
+			{"name": "order_id", "type": "string", "nullable": false, "description": "", "classification": "none", "tags": [], "key": true},
 			{"name": "email", "type": "string", "nullable": false, "description": "", "classification": "pii", "tags": []},
 			{"name": "card_number", "type": "string", "nullable": true, "description": "", "classification": "sensitive", "tags": []},
 		],
@@ -91,6 +91,21 @@ deny_cases := {
 		"product": [{"op": "replace", "path": "/ports/0/fields/0/name", "value": "orderId"}],
 		"paths": {"spec.ports[0].fields[0].name"},
 	},
+	"personal port without a key": {
+		"product": [{"op": "replace", "path": "/ports/0/fields/0/key", "value": false}],
+		"paths": {"spec.ports[0].fields"},
+	},
+	"pii in the key": {
+		"product": [{"op": "add", "path": "/ports/0/fields/1/key", "value": true}],
+		"paths": {"spec.ports[0].fields[1].key"},
+	},
+	"sensitive field as the only key": {
+		"product": [
+			{"op": "replace", "path": "/ports/0/fields/0/key", "value": false},
+			{"op": "add", "path": "/ports/0/fields/2/key", "value": true},
+		],
+		"paths": {"spec.ports[0].fields[2].key"},
+	},
 	"label key not lower case": {
 		"product": [{"op": "add", "path": "/labels/Tier", "value": "gold"}],
 		"paths": {`spec.labels["Tier"]`},
@@ -115,6 +130,11 @@ admit_cases := {
 		{"op": "add", "path": "/orders/email/sinks/search", "value": "hash"},
 	]},
 	"sensitive field masked": {"masking": [{"op": "replace", "path": "/orders/card_number/action", "value": "mask"}]},
+	"no key needed without personal data": {"product": [
+		{"op": "replace", "path": "/ports/0/fields/0/key", "value": false},
+		{"op": "replace", "path": "/ports/0/fields/1/classification", "value": "internal"},
+		{"op": "replace", "path": "/ports/0/fields/2/classification", "value": "none"},
+	]},
 	"no description needed without personal data": {"product": [
 		{"op": "replace", "path": "/ports/0/description", "value": ""},
 		{"op": "replace", "path": "/ports/0/fields/1/classification", "value": "none"},

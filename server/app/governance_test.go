@@ -426,7 +426,7 @@ ordinary := {
 		"description": "Customers",
 		"retentionMs": 604800000,
 		"fields": [
-			{"name": "customer_id", "type": "int64", "classification": "none", "tags": []},
+			{"name": "customer_id", "type": "int64", "classification": "none", "tags": [], "key": true},
 			{"name": "email", "type": "string", "classification": "pii", "tags": []},
 		],
 	}],

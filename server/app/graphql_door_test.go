@@ -67,7 +67,7 @@ func specVar(s *v1.DataProductSpec) map[string]any {
 				class = "UNCLASSIFIED"
 			}
 			fields = append(fields, map[string]any{"name": f.GetName(), "type": enumName(f.GetType().String(), "FIELD_TYPE_"),
-				"nullable": f.GetNullable(), "description": f.GetDescription(), "classification": class, "tags": nonNil(f.GetTags())})
+				"nullable": f.GetNullable(), "description": f.GetDescription(), "classification": class, "tags": nonNil(f.GetTags()), "key": f.GetKey()})
 		}
 		port["fields"] = fields
 		ports = append(ports, port)

@@ -86,6 +86,12 @@ func TestPolicyPublishReachesConnectors(t *testing.T) {
 	if hashKey == "" {
 		t.Fatalf("the default policy should hash customers.email at the source; source config = %v", src)
 	}
+	// Only declared columns are captured, and the record key is the declared
+	// key, not a primary key Debezium would write unmasked.
+	if src["message.key.columns"] != `public\.customers:customer_id` ||
+		!strings.Contains(src["column.include.list"], `public\.customers\.email`) || !strings.Contains(src["column.include.list"], `public\.orders\.total`) {
+		t.Errorf("source key and columns: message.key.columns=%q column.include.list=%q", src["message.key.columns"], src["column.include.list"])
+	}
 
 	// The officer drafts a stricter policy; drafts change nothing.
 	mod, err := gov.Policy.GetPolicyModule(ctx, connect.NewRequest(&v1.GetPolicyModuleRequest{Name: "masking"}))

@@ -123,6 +123,7 @@ func outputPort(in *model.OutputPortInput) spec.OutputPort {
 			Nullable:    flag(f.Nullable),
 			Description: str(f.Description),
 			Tags:        f.Tags,
+			Key:         flag(f.Key),
 		}
 		if f.Classification != nil {
 			out.Fields[i].Classification = *f.Classification

@@ -151,6 +151,9 @@ func Compile(domain, product string, p spec.Product, decisions []engine.Decision
 			include = []string{columnPattern("meshplane", "no-column")}
 		}
 		cfg["column.include.list"] = strings.Join(include, ",")
+		if keys := keyColumns(p); keys != "" {
+			cfg["message.key.columns"] = keys
+		}
 		out.Config[render.SourceConnectorName(domain, product)] = cfg
 	}
 
@@ -239,6 +242,27 @@ func raiseForJDBC(p spec.Product, decisions []engine.Decision) []engine.Decision
 		}
 	}
 	return out
+}
+
+// keyColumns is Debezium's message.key.columns for the ports that name
+// their key fields: "<table regex>:<col>,<col>;…". The record key is then
+// exactly those columns rather than the table's primary key, which Debezium
+// would write unmasked whatever the masking decisions.
+func keyColumns(p spec.Product) string {
+	var tables []string
+	for _, port := range p.Ports {
+		var cols []string
+		for _, f := range port.Fields {
+			if f.Key {
+				cols = append(cols, f.Name)
+			}
+		}
+		if len(cols) > 0 {
+			tables = append(tables, regexp.QuoteMeta(port.Table)+":"+strings.Join(cols, ","))
+		}
+	}
+	slices.Sort(tables)
+	return strings.Join(tables, ";")
 }
 
 func fieldOf(port spec.OutputPort, name string) (spec.Field, bool) {

@@ -34,7 +34,7 @@ func typical() spec.Product {
 			Username: "dbz", SecretRef: "env:CRM_DB_PASSWORD"},
 		Ports: []spec.OutputPort{{Name: "customers", Description: "Customer master data", RetentionMs: 7 * 24 * 3600 * 1000,
 			CleanupPolicy: spec.CleanupDelete, Table: "public.customers", Fields: []spec.Field{
-				{Name: "id", Type: spec.TypeInt64, Classification: spec.ClassNone},
+				{Name: "id", Type: spec.TypeInt64, Classification: spec.ClassNone, Key: true},
 				{Name: "email", Type: spec.TypeString, Classification: spec.ClassPII},
 				{Name: "birth_year", Type: spec.TypeInt32, Classification: spec.ClassPII},
 				{Name: "iban", Type: spec.TypeString, Classification: spec.ClassSensitive},
@@ -68,6 +68,8 @@ func TestCompileConnectors(t *testing.T) {
 		// so it is left out of the columns captured, like the IBAN.
 		"column.include.list":        `public\.customers\.city,public\.customers\.email,public\.customers\.id`,
 		"column.truncate.to.3.chars": `public\.customers\.city`,
+		// The record key is the declared key, never the primary key as is.
+		"message.key.columns": `public\.customers:id`,
 	}
 	if len(src) != len(want) {
 		t.Errorf("source settings = %v, want %v", src, want)

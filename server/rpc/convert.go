@@ -118,6 +118,7 @@ func ProductSpec(in *v1.DataProductSpec) spec.Product {
 				Description:    f.GetDescription(),
 				Classification: spec.Classification(classifications.str(f.GetClassification())),
 				Tags:           f.GetTags(),
+				Key:            f.GetKey(),
 			})
 		}
 		p.Ports = append(p.Ports, op)
@@ -192,6 +193,7 @@ func dataProductPB(p *ent.DataProduct) *v1.DataProduct {
 				Description:    f.Description,
 				Classification: classifications.num(string(f.Classification)),
 				Tags:           f.Tags,
+				Key:            f.Key,
 			})
 		}
 		out.Ports = append(out.Ports, op)

@@ -114,6 +114,10 @@ type Field struct {
 	Description    string         `json:"description,omitempty"`
 	Classification Classification `json:"classification"`
 	Tags           []string       `json:"tags,omitempty"`
+	// Key marks the fields that make up the port's record key. When set,
+	// meshplane sets the connector's record key to exactly these columns
+	// instead of the table's primary key, which Debezium writes unmasked.
+	Key bool `json:"key,omitempty"`
 }
 
 // OutputPort is a Kafka topic the product publishes.

@@ -32,7 +32,7 @@ func ProductSpec() *v1.DataProductSpec {
 				Name: "customers", Description: "Customer master data.", Table: "public.customers",
 				CleanupPolicy: v1.CleanupPolicy_CLEANUP_POLICY_COMPACT,
 				Fields: []*v1.Field{
-					{Name: "customer_id", Type: v1.FieldType_FIELD_TYPE_INT64, Classification: v1.Classification_CLASSIFICATION_NONE},
+					{Name: "customer_id", Type: v1.FieldType_FIELD_TYPE_INT64, Classification: v1.Classification_CLASSIFICATION_NONE, Key: true},
 					{Name: "email", Type: v1.FieldType_FIELD_TYPE_STRING, Nullable: true, Classification: v1.Classification_CLASSIFICATION_PII, Tags: []string{"contact"}},
 				},
 			},

@@ -225,6 +225,7 @@ type ComplexityRoot struct {
 	Field struct {
 		Classification func(childComplexity int) int
 		Description    func(childComplexity int) int
+		Key            func(childComplexity int) int
 		Name           func(childComplexity int) int
 		Nullable       func(childComplexity int) int
 		Tags           func(childComplexity int) int
@@ -1338,6 +1339,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Field.Description(childComplexity), true
+	case "Field.key":
+		if e.ComplexityRoot.Field.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Field.Key(childComplexity), true
 	case "Field.name":
 		if e.ComplexityRoot.Field.Name == nil {
 			break
@@ -3426,6 +3433,8 @@ type Field {
   description: String!
   classification: Classification!
   tags: [String!]!
+  "Part of the port's record key. Debezium writes key columns unmasked: a port with pii or sensitive fields declares its key, and the key holds no such field."
+  key: Boolean!
 }
 
 "Delivers some or all output ports to one target system; exactly one of the typed settings is set, the one kind names."
@@ -3590,6 +3599,8 @@ input FieldInput {
   "Defaults to UNCLASSIFIED."
   classification: Classification
   tags: [String!]
+  "Part of the port's record key."
+  key: Boolean
 }
 
 "Set exactly one of bigquery, s3, jdbc and elasticsearch."
@@ -4662,6 +4673,8 @@ func (ec *executionContext) childFields_Field(ctx context.Context, field graphql
 		return ec.fieldContext_Field_classification(ctx, field)
 	case "tags":
 		return ec.fieldContext_Field_tags(ctx, field)
+	case "key":
+		return ec.fieldContext_Field_key(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Field", field.Name)
 }
@@ -8849,6 +8862,29 @@ func (ec *executionContext) _Field_tags(ctx context.Context, field graphql.Colle
 }
 func (ec *executionContext) fieldContext_Field_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Field", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Field_key(ctx context.Context, field graphql.CollectedField, obj *spec.Field) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Field_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Field_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Field", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _JdbcSink_url(ctx context.Context, field graphql.CollectedField, obj *spec.JDBCSink) (ret graphql.Marshaler) {
@@ -17857,7 +17893,7 @@ func (ec *executionContext) unmarshalInputFieldInput(ctx context.Context, obj an
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "type", "nullable", "description", "classification", "tags"}
+	fieldsInOrder := [...]string{"name", "type", "nullable", "description", "classification", "tags", "key"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17906,6 +17942,13 @@ func (ec *executionContext) unmarshalInputFieldInput(ctx context.Context, obj an
 				return it, err
 			}
 			it.Tags = data
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
 		}
 	}
 	return it, nil
@@ -20340,6 +20383,11 @@ func (ec *executionContext) _Field(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "tags":
 			out.Values[i] = ec._Field_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "key":
+			out.Values[i] = ec._Field_key(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

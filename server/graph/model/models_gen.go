@@ -221,6 +221,8 @@ type FieldInput struct {
 	// Defaults to UNCLASSIFIED.
 	Classification *spec.Classification `json:"classification,omitempty"`
 	Tags           []string             `json:"tags,omitempty"`
+	// Part of the port's record key.
+	Key *bool `json:"key,omitempty"`
 }
 
 type JdbcSinkInput struct {

@@ -226,7 +226,7 @@ func TestInputDigest(t *testing.T) {
 			}
 			fields = append(fields, map[string]any{
 				"name": f.Name, "type": f.Type, "nullable": f.Nullable, "description": f.Description,
-				"classification": f.Classification, "tags": tags,
+				"classification": f.Classification, "tags": tags, "key": f.Key,
 			})
 		}
 		ports = append(ports, map[string]any{

@@ -18,7 +18,7 @@ func TestDigestCoversThePolicyInput(t *testing.T) {
 		Ports: []spec.OutputPort{{Name: "customers", Description: "ü → ok", Topic: "crm.customers.customers.v1", MajorVersion: 1, Partitions: 3,
 			RetentionMs: -1, CleanupPolicy: spec.CleanupCompactDelete, Table: "public.customers", Fields: []spec.Field{
 				{Name: "id", Type: spec.TypeInt64, Classification: spec.ClassNone},
-				{Name: "email", Type: spec.TypeString, Nullable: true, Description: "<e>", Classification: spec.ClassPII, Tags: []string{"contact", "mask"}},
+				{Name: "email", Type: spec.TypeString, Nullable: true, Description: "<e>", Classification: spec.ClassPII, Tags: []string{"contact", "mask"}, Key: true},
 			}}},
 		Sinks: []spec.Sink{{Name: "search", Elasticsearch: &spec.ElasticsearchSink{URL: "https://es"}}, {Name: "lake", Ports: []string{"customers"}, S3: &spec.S3Sink{Bucket: "b"}}},
 	}}

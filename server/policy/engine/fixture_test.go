@@ -50,7 +50,7 @@ func orders() engine.Product {
 				MajorVersion: 1, Partitions: 3, RetentionMs: spec.DefaultRetentionMs, CleanupPolicy: spec.CleanupDelete,
 				Table: "public.orders",
 				Fields: []spec.Field{
-					{Name: "order_id", Type: spec.TypeString, Classification: spec.ClassNone},
+					{Name: "order_id", Type: spec.TypeString, Classification: spec.ClassNone, Key: true},
 					{Name: "email", Type: spec.TypeString, Classification: spec.ClassPII},
 					{Name: "card_number", Type: spec.TypeString, Nullable: true, Classification: spec.ClassSensitive},
 				},
@@ -77,7 +77,7 @@ func typical() engine.Product {
 		}
 		for j := range 7 {
 			port.Fields = append(port.Fields, spec.Field{
-				Name: fmt.Sprintf("field_%d_%d", i, j), Type: spec.TypeString, Classification: classes[j],
+				Name: fmt.Sprintf("field_%d_%d", i, j), Type: spec.TypeString, Classification: classes[j], Key: j == 0,
 			})
 		}
 		p.Spec.Ports = append(p.Spec.Ports, port)

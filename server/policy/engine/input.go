@@ -49,6 +49,7 @@ var (
 	kNullable       = ast.StringTerm("nullable")
 	kClassification = ast.StringTerm("classification")
 	kTags           = ast.StringTerm("tags")
+	kKey            = ast.StringTerm("key")
 	kSinks          = ast.StringTerm("sinks")
 	kAction         = ast.StringTerm("action")
 )
@@ -126,6 +127,7 @@ func portTerm(port spec.OutputPort, name *ast.Term) *ast.Term {
 			ast.Item(kDescription, ast.InternedTerm(f.Description)),
 			ast.Item(kClassification, term(classTerms, f.Classification)),
 			ast.Item(kTags, tagsTerm(f.Tags)),
+			ast.Item(kKey, ast.InternedTerm(f.Key)),
 		)
 	}
 	return ast.ObjectTerm(
@@ -345,6 +347,8 @@ func productJSON(b []byte, p Product) []byte {
 			b = appendString(b, string(f.Classification))
 			b = append(b, `,"description":`...)
 			b = appendString(b, f.Description)
+			b = append(b, `,"key":`...)
+			b = strconv.AppendBool(b, f.Key)
 			b = append(b, `,"name":`...)
 			b = appendString(b, f.Name)
 			b = append(b, `,"nullable":`...)

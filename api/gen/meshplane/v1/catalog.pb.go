@@ -558,8 +558,12 @@ type Field struct {
 	Description    string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
 	Classification Classification         `protobuf:"varint,5,opt,name=classification,proto3,enum=meshplane.v1.Classification" json:"classification,omitempty"`
 	Tags           []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Key marks the fields that make up the port's record key. Debezium writes
+	// key columns unmasked, so a port with pii or sensitive fields declares
+	// its key and the key holds no such field.
+	Key           bool `protobuf:"varint,7,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Field) Reset() {
@@ -632,6 +636,13 @@ func (x *Field) GetTags() []string {
 		return x.Tags
 	}
 	return nil
+}
+
+func (x *Field) GetKey() bool {
+	if x != nil {
+		return x.Key
+	}
+	return false
 }
 
 // OutputPort is a Kafka topic the product publishes, with its schema.
@@ -2691,14 +2702,15 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\x06tables\x18\x05 \x03(\tR\x06tables\x12\x1d\n" +
 	"\n" +
 	"secret_ref\x18\x06 \x01(\tR\tsecretRef\x12\x1a\n" +
-	"\busername\x18\a \x01(\tR\busername\"\xe0\x01\n" +
+	"\busername\x18\a \x01(\tR\busername\"\xf2\x01\n" +
 	"\x05Field\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12+\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x17.meshplane.v1.FieldTypeR\x04type\x12\x1a\n" +
 	"\bnullable\x18\x03 \x01(\bR\bnullable\x12 \n" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\x12D\n" +
 	"\x0eclassification\x18\x05 \x01(\x0e2\x1c.meshplane.v1.ClassificationR\x0eclassification\x12\x12\n" +
-	"\x04tags\x18\x06 \x03(\tR\x04tags\"\xc7\x02\n" +
+	"\x04tags\x18\x06 \x03(\tR\x04tags\x12\x10\n" +
+	"\x03key\x18\a \x01(\bR\x03key\"\xc7\x02\n" +
 	"\n" +
 	"OutputPort\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
