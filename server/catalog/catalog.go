@@ -277,10 +277,18 @@ func (s *Service) requireProduct(ctx context.Context, dom, name, act string) err
 
 // GetDataProduct returns a product the caller may read; others are not found.
 func (s *Service) GetDataProduct(ctx context.Context, dom, name string) (*ent.DataProduct, error) {
-	if !s.authz.Can(ctx, dom, access.ObjProduct, access.ActRead) {
+	return ReadProduct(ctx, s.authz, s.store.Client, dom, name)
+}
+
+// ReadProduct returns product dom/name when the caller may read products in
+// dom. Otherwise, as when there is none, it is not found, so other domains'
+// products stay hidden. Every service that reads a product on a caller's
+// behalf goes through it.
+func ReadProduct(ctx context.Context, authz *access.Authorizer, c *ent.Client, dom, name string) (*ent.DataProduct, error) {
+	if !authz.Can(ctx, dom, access.ObjProduct, access.ActRead) {
 		return nil, errs.NotFound("data product", dom+"/"+name)
 	}
-	p, err := s.store.Client.DataProduct.Query().Where(dataproduct.Domain(dom), dataproduct.Name(name)).Only(ctx)
+	p, err := c.DataProduct.Query().Where(dataproduct.Domain(dom), dataproduct.Name(name)).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, errs.NotFound("data product", dom+"/"+name)
 	}

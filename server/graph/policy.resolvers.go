@@ -110,11 +110,7 @@ func (r *queryResolver) PolicyModules(ctx context.Context) ([]*policy.Module, er
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*policy.Module, len(ms))
-	for i := range ms {
-		out[i] = &ms[i]
-	}
-	return out, nil
+	return ptrs(ms), nil
 }
 
 func (r *queryResolver) PolicyModule(ctx context.Context, name string) (*policy.Module, error) {

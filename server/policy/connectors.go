@@ -62,8 +62,6 @@ type Connectors struct {
 	Masked int
 	// saltNames maps derived salt values back to the names policies use.
 	saltNames map[string]string
-	// masking is the policy's own answer, before compilation.
-	masking engine.Masking
 }
 
 // characterTypes are the field types Debezium's column.mask.* and
@@ -187,11 +185,7 @@ func Compile(domain, product string, p spec.Product, decisions []engine.Decision
 		out.Decisions = append(out.Decisions, d)
 	}
 	for name, fm := range out.SinkMasks {
-		slices.Sort(fm.Drop)
-		slices.Sort(fm.Mask)
-		fm.Drop = slices.Compact(fm.Drop)
-		fm.Mask = slices.DeleteFunc(slices.Compact(fm.Mask), func(f string) bool { return slices.Contains(fm.Drop, f) })
-		out.SinkMasks[name] = fm
+		out.SinkMasks[name] = fm.Normalized()
 	}
 	if len(out.Config) == 0 {
 		out.Config = nil

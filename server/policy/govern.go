@@ -7,8 +7,8 @@ import (
 
 	"github.com/meshplane/meshplane/server/access"
 	"github.com/meshplane/meshplane/server/actor"
+	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
-	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/policydecision"
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/page"
@@ -96,7 +96,7 @@ func (s *Service) logDecisions(ctx context.Context, p engine.Product, trigger st
 		}
 		return err.Error()
 	}
-	m := ev.Connectors.masking
+	m := ev.Masking
 	fallback := m.Err != nil
 	for _, d := range ev.Connectors.Decisions {
 		fallback = fallback || d.Fallback
@@ -125,23 +125,12 @@ type Evaluation struct {
 // EvaluateProduct judges a product with the published policy without
 // logging or changing anything.
 func (s *Service) EvaluateProduct(ctx context.Context, domain, name string) (Evaluation, error) {
-	p, err := s.readableProduct(ctx, domain, name)
+	p, err := catalog.ReadProduct(ctx, s.authz, s.store.Client, domain, name)
 	if err != nil {
 		return Evaluation{}, err
 	}
 	ev := s.evaluate(ctx, s.engine.Current(), input(p))
 	return Evaluation{Admission: ev.Admission, Decisions: ev.Connectors.Decisions}, nil
-}
-
-func (s *Service) readableProduct(ctx context.Context, domain, name string) (*ent.DataProduct, error) {
-	if !s.authz.Can(ctx, domain, access.ObjProduct, access.ActRead) {
-		return nil, errs.NotFound("data product", domain+"/"+name)
-	}
-	p, err := s.store.Client.DataProduct.Query().Where(dataproduct.Domain(domain), dataproduct.Name(name)).Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, errs.NotFound("data product", domain+"/"+name)
-	}
-	return p, err
 }
 
 // ListDecisions pages through a product's decision log, newest first. The

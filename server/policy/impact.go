@@ -58,11 +58,11 @@ func (s *Service) Impact(ctx context.Context, name string) (*Impact, error) {
 	if err := s.authz.Require(ctx, access.AllDomains, ObjPolicy, ActTest); err != nil {
 		return nil, err
 	}
-	m, err := s.module(ctx, s.store.Client, name)
+	m, err := s.module(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	candidate, err := s.compilePublished(ctx, name, engine.Files(m.Draft))
+	candidate, err := s.compile(ctx, draft(name, m.Draft))
 	if err != nil {
 		return nil, compileViolations(err)
 	}
@@ -144,10 +144,12 @@ func maskKey(c MaskingChange) string {
 	return c.Domain + "/" + c.Product + "/" + d.Port + "/" + d.Field + "/" + d.Sink
 }
 
-// evaluation is one product judged by one policy.
+// evaluation is one product judged by one policy: the policy's masking
+// answer, what it compiles into, and admission.
 type evaluation struct {
-	Admission  engine.Admission
+	Masking    engine.Masking
 	Connectors Connectors
+	Admission  engine.Admission
 }
 
 // evaluate judges p with set: masking first, compiled into connector
@@ -155,8 +157,7 @@ type evaluation struct {
 func (s *Service) evaluate(ctx context.Context, set *engine.Set, p engine.Product) evaluation {
 	m := set.Mask(ctx, p)
 	c := Compile(p.Domain, p.Name, p.Spec, m.Decisions, s.cfg.Salts)
-	c.masking = m
-	return evaluation{Admission: set.Admit(ctx, p, c.Decisions), Connectors: c}
+	return evaluation{Masking: m, Connectors: c, Admission: set.Admit(ctx, p, c.Decisions)}
 }
 
 // input returns the policy input for a stored product.

@@ -52,15 +52,15 @@ func (s *Service) GetModule(ctx context.Context, name string) (Module, error) {
 	if err := s.authz.Require(ctx, access.AllDomains, ObjPolicy, ActRead); err != nil {
 		return Module{}, err
 	}
-	m, err := s.module(ctx, s.store.Client, name)
+	m, err := s.module(ctx, name)
 	if err != nil {
 		return Module{}, err
 	}
 	return s.describe(ctx, m)
 }
 
-func (s *Service) module(ctx context.Context, c *ent.Client, name string) (*ent.PolicyModule, error) {
-	m, err := c.PolicyModule.Query().Where(policymodule.Name(name)).Only(ctx)
+func (s *Service) module(ctx context.Context, name string) (*ent.PolicyModule, error) {
+	m, err := s.store.Client.PolicyModule.Query().Where(policymodule.Name(name)).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, errs.NotFound("policy module", name)
 	}
@@ -113,7 +113,7 @@ func checkFiles(v *errs.Violations, module string, files map[string]string) {
 // check validates and compiles a draft together with the other modules'
 // published files; compile problems come back per file with line:col.
 func (s *Service) check(ctx context.Context, module string, files map[string]string) error {
-	all, _, err := s.published(ctx, module, engine.Files(files))
+	all, _, err := s.published(ctx, draft(module, files))
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func (s *Service) SaveDraft(ctx context.Context, name string, files map[string]s
 	if err := s.authz.Require(ctx, access.AllDomains, ObjPolicy, ActDraft); err != nil {
 		return Module{}, err
 	}
-	cur, err := s.module(ctx, s.store.Client, name)
+	cur, err := s.module(ctx, name)
 	if err != nil {
 		return Module{}, err
 	}
@@ -232,7 +232,7 @@ func (s *Service) TestDraft(ctx context.Context, name string) (TestRun, error) {
 	if err := s.authz.Require(ctx, access.AllDomains, ObjPolicy, ActTest); err != nil {
 		return TestRun{}, err
 	}
-	m, err := s.module(ctx, s.store.Client, name)
+	m, err := s.module(ctx, name)
 	if err != nil {
 		return TestRun{}, err
 	}
@@ -250,7 +250,7 @@ func (s *Service) TestDraft(ctx context.Context, name string) (TestRun, error) {
 // runTests runs module's tests in files, with the other modules' published
 // policy files (not their tests) beside them.
 func (s *Service) runTests(ctx context.Context, module string, files map[string]string) ([]engine.TestResult, error) {
-	all, _, err := s.published(ctx, module, engine.Files(files))
+	all, _, err := s.published(ctx, draft(module, files))
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +331,7 @@ func (s *Service) publishing(ctx context.Context, name, message string, v *errs.
 	}
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
-	m, err := s.module(ctx, s.store.Client, name)
+	m, err := s.module(ctx, name)
 	if err != nil {
 		return Published{}, err
 	}
@@ -370,7 +370,7 @@ func (s *Service) publish(ctx context.Context, m *ent.PolicyModule, files map[st
 	// The set compiled here, labelled with the version about to be stored,
 	// is the one swapped in after the commit: nothing can fail between the
 	// commit and the swap.
-	candidate, err := s.compileAs(ctx, m.Name, engine.Files(files), fmt.Sprint(next))
+	candidate, err := s.compile(ctx, &override{module: m.Name, as: fmt.Sprint(next), files: files})
 	if err != nil {
 		return Published{}, compileViolations(err)
 	}
@@ -480,7 +480,7 @@ func (s *Service) ListVersions(ctx context.Context, name string) ([]*ent.PolicyV
 	if err := s.authz.Require(ctx, access.AllDomains, ObjPolicy, ActRead); err != nil {
 		return nil, err
 	}
-	if _, err := s.module(ctx, s.store.Client, name); err != nil {
+	if _, err := s.module(ctx, name); err != nil {
 		return nil, err
 	}
 	vs, err := s.store.Client.PolicyVersion.Query().Where(policyversion.Module(name)).Order(ent.Desc(policyversion.FieldNumber)).All(ctx)
@@ -500,7 +500,7 @@ func (s *Service) GetVersion(ctx context.Context, name string, number int) (*ent
 	if err := s.authz.Require(ctx, access.AllDomains, ObjPolicy, ActRead); err != nil {
 		return nil, err
 	}
-	if _, err := s.module(ctx, s.store.Client, name); err != nil {
+	if _, err := s.module(ctx, name); err != nil {
 		return nil, err
 	}
 	v, err := s.store.Client.PolicyVersion.Query().Where(policyversion.Module(name), policyversion.Number(number)).Only(ctx)

@@ -108,7 +108,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.loadRBAC(ctx); err != nil {
 		return err
 	}
-	set, err := s.compilePublished(ctx, "", nil)
+	set, err := s.compile(ctx, nil)
 	if err != nil {
 		// Start anyway, with no policy: every admission is refused and every
 		// pii or sensitive field dropped until an officer publishes or rolls
@@ -127,25 +127,22 @@ func (s *Service) Refresh(ctx context.Context) error {
 	if err := s.loadRBAC(ctx); err != nil {
 		return err
 	}
-	label, _, err := s.publishedLabel(ctx)
+	mods, err := s.modules(ctx)
 	if err != nil {
 		return err
 	}
-	if cur := s.engine.Current(); cur != nil && cur.Version() == label {
+	if cur := s.engine.Current(); cur != nil && cur.Version() == label(mods, nil) {
 		return nil
 	}
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
-	set, err := s.compilePublished(ctx, "", nil)
+	set, err := s.compile(ctx, nil)
 	if err != nil {
 		return err
 	}
 	s.engine.Swap(set)
 	return nil
 }
-
-// Current returns the policy evaluation uses now.
-func (s *Service) Current() *engine.Set { return s.engine.Current() }
 
 // moduleNameRe is the form of module names. File names are the module's
 // name, then optionally "_" and a suffix: with no "_" in module names, every
@@ -182,7 +179,7 @@ func (s *Service) seed(ctx context.Context) error {
 	}
 	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
 		for _, m := range slices.Sorted(maps.Keys(byModule)) {
-			files := map[string]string(byModule[m])
+			files := byModule[m]
 			mod, err := tx.PolicyModule.Create().SetName(m).SetDescription("default " + m + " policy").
 				SetDraft(files).SetDraftUpdatedBy(SystemActor).SetPublishedVersion(1).Save(ctx)
 			if err != nil {
@@ -207,27 +204,49 @@ func (s *Service) seed(ctx context.Context) error {
 	return err
 }
 
-// published returns the published files of every module, replacing module
-// `replace` by files when replace is not empty; the label names it as draft.
-func (s *Service) published(ctx context.Context, replace string, files engine.Files) (engine.Files, string, error) {
-	return s.publishedAs(ctx, replace, files, "draft")
+// override stands one module's files in for its published version, as
+// module@as in the policy's label ("draft", or the number it will get).
+type override struct {
+	module, as string
+	files      engine.Files
 }
 
-// publishedAs is published with the replaced module labelled module@as.
-func (s *Service) publishedAs(ctx context.Context, replace string, files engine.Files, as string) (engine.Files, string, error) {
-	mods, err := s.store.Client.PolicyModule.Query().Order(ent.Asc(policymodule.FieldName)).All(ctx)
-	if err != nil {
-		return nil, "", fmt.Errorf("reading policy modules: %w", err)
-	}
-	all := engine.Files{}
+// label names the published versions of mods, with o standing in.
+func label(mods []*ent.PolicyModule, o *override) string {
 	var labels []string
 	for _, m := range mods {
-		if m.Name == replace {
-			maps.Copy(all, files)
-			labels = append(labels, m.Name+"@"+as)
-			continue
+		switch {
+		case o != nil && m.Name == o.module:
+			labels = append(labels, m.Name+"@"+o.as)
+		case m.PublishedVersion > 0:
+			labels = append(labels, fmt.Sprintf("%s@%d", m.Name, m.PublishedVersion))
 		}
-		if m.PublishedVersion == 0 {
+	}
+	if o != nil && !slices.ContainsFunc(mods, func(m *ent.PolicyModule) bool { return m.Name == o.module }) {
+		labels = append(labels, o.module+"@"+o.as)
+		slices.Sort(labels)
+	}
+	return strings.Join(labels, ",")
+}
+
+func (s *Service) modules(ctx context.Context) ([]*ent.PolicyModule, error) {
+	mods, err := s.store.Client.PolicyModule.Query().Order(ent.Asc(policymodule.FieldName)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy modules: %w", err)
+	}
+	return mods, nil
+}
+
+// published returns the published files of every module, with o standing
+// in for its module when not nil, and the label of that policy.
+func (s *Service) published(ctx context.Context, o *override) (engine.Files, string, error) {
+	mods, err := s.modules(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	all := engine.Files{}
+	for _, m := range mods {
+		if m.PublishedVersion == 0 || (o != nil && m.Name == o.module) {
 			continue
 		}
 		v, err := s.store.Client.PolicyVersion.Query().
@@ -236,44 +255,25 @@ func (s *Service) publishedAs(ctx context.Context, replace string, files engine.
 			return nil, "", fmt.Errorf("reading %s version %d: %w", m.Name, m.PublishedVersion, err)
 		}
 		maps.Copy(all, v.Files)
-		labels = append(labels, fmt.Sprintf("%s@%d", m.Name, m.PublishedVersion))
 	}
-	if replace != "" && !slices.ContainsFunc(mods, func(m *ent.PolicyModule) bool { return m.Name == replace }) {
-		maps.Copy(all, files)
-		labels = append(labels, replace+"@"+as)
-		slices.Sort(labels)
+	if o != nil {
+		maps.Copy(all, o.files)
 	}
-	return all, strings.Join(labels, ","), nil
+	return all, label(mods, o), nil
 }
 
-// publishedLabel returns the label of the published policy, e.g. "admission@2,masking@1".
-func (s *Service) publishedLabel(ctx context.Context) (string, []*ent.PolicyModule, error) {
-	mods, err := s.store.Client.PolicyModule.Query().Order(ent.Asc(policymodule.FieldName)).All(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	var labels []string
-	for _, m := range mods {
-		if m.PublishedVersion > 0 {
-			labels = append(labels, fmt.Sprintf("%s@%d", m.Name, m.PublishedVersion))
-		}
-	}
-	return strings.Join(labels, ","), mods, nil
-}
-
-// compilePublished compiles the published policy, with module replace's
-// files swapped for files when replace is set.
-func (s *Service) compilePublished(ctx context.Context, replace string, files engine.Files) (*engine.Set, error) {
-	return s.compileAs(ctx, replace, files, "draft")
-}
-
-// compileAs is compilePublished with the replaced module labelled module@as.
-func (s *Service) compileAs(ctx context.Context, replace string, files engine.Files, as string) (*engine.Set, error) {
-	all, label, err := s.publishedAs(ctx, replace, files, as)
+// compile compiles the published policy, with o standing in when not nil.
+func (s *Service) compile(ctx context.Context, o *override) (*engine.Set, error) {
+	all, label, err := s.published(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	return engine.Compile(ctx, label, all, s.cfg.Engine)
+}
+
+// draft is the override of module by its draft files.
+func draft(module string, files engine.Files) *override {
+	return &override{module: module, as: "draft", files: files}
 }
 
 // digest is the SHA-256 of files, names and contents in name order.

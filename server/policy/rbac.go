@@ -33,13 +33,13 @@ func (s *Service) boundRoles(ctx context.Context, c *ent.Client) ([]string, erro
 // loadRBAC stores the built-in role definitions on first start, and puts
 // stored ones in force when they differ from what the authorizer holds.
 func (s *Service) loadRBAC(ctx context.Context) error {
-	row, err := s.store.Client.RBACPolicy.Query().Order(ent.Asc(rbacpolicy.FieldCreateTime)).First(ctx)
+	row, err := s.rbacRow(ctx, s.store.Client)
 	if ent.IsNotFound(err) {
 		_, err = s.store.Client.RBACPolicy.Create().SetText(s.authz.PolicyText()).SetUpdatedBy(SystemActor).Save(ctx)
 		return err
 	}
 	if err != nil {
-		return fmt.Errorf("reading role definitions: %w", err)
+		return err
 	}
 	if row.Text == s.authz.PolicyText() {
 		return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/meshplane/meshplane/server/access"
 	"github.com/meshplane/meshplane/server/actor"
 	"github.com/meshplane/meshplane/server/audit"
+	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
@@ -204,9 +205,25 @@ func (s *Service) product(ctx context.Context, domain, name string) (*ent.DataPr
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if !s.authz.Can(ctx, domain, access.ObjProduct, access.ActRead) {
-		return nil, errs.NotFound("data product", domain+"/"+name)
+	return catalog.ReadProduct(ctx, s.authz, s.store.Client, domain, name)
+}
+
+// Plan queues a plan of the product's current version. A product with a run
+// queued or in progress refuses a second one; a plan awaiting approval is
+// superseded.
+func (s *Service) Plan(ctx context.Context, domain, name string) (*ent.ProvisioningRun, error) {
+	p, err := s.authorized(ctx, domain, name, ActPlan)
+	if err != nil {
+		return nil, err
 	}
+	who, _ := actor.From(ctx)
+	return s.queue(ctx, p, provisioningrun.KindApply, who.Name)
+}
+
+// PlanForPolicy queues a plan on behalf of a policy change, whoever
+// published it: the run waits for the product's owners to review it like any
+// other. by names the change, e.g. "policy masking@3 published by alice".
+func (s *Service) PlanForPolicy(ctx context.Context, domain, name, by string) (*ent.ProvisioningRun, error) {
 	p, err := s.store.Client.DataProduct.Query().Where(dataproduct.Domain(domain), dataproduct.Name(name)).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, errs.NotFound("data product", domain+"/"+name)
@@ -214,49 +231,34 @@ func (s *Service) product(ctx context.Context, domain, name string) (*ent.DataPr
 	if err != nil {
 		return nil, fmt.Errorf("reading data product: %w", err)
 	}
-	return p, nil
-}
-
-// Plan queues a plan of the product's current version. A product with a run
-// queued or in progress refuses a second one; a plan awaiting approval is
-// superseded.
-func (s *Service) Plan(ctx context.Context, domain, name string) (*ent.ProvisioningRun, error) {
-	return s.queue(ctx, domain, name, provisioningrun.KindApply, ActPlan, "")
-}
-
-// PlanForPolicy queues a plan on behalf of a policy change, whoever
-// published it: the run waits for the product's owners to review it like any
-// other. by names the change, e.g. "policy masking@3 published by alice".
-func (s *Service) PlanForPolicy(ctx context.Context, domain, name, by string) (*ent.ProvisioningRun, error) {
-	return s.queue(ctx, domain, name, provisioningrun.KindApply, "", by)
+	return s.queue(ctx, p, provisioningrun.KindApply, by)
 }
 
 // Decommission queues a destroy plan; approving and applying it retires the product.
 func (s *Service) Decommission(ctx context.Context, domain, name string) (*ent.ProvisioningRun, error) {
-	return s.queue(ctx, domain, name, provisioningrun.KindDestroy, ActDecommission, "")
-}
-
-// queue creates a queued run. With act empty the caller is the system
-// acting for a policy change (by says which), and authorization is skipped.
-func (s *Service) queue(ctx context.Context, domain, name string, kind provisioningrun.Kind, act, by string) (*ent.ProvisioningRun, error) {
-	var p *ent.DataProduct
-	var err error
-	if act == "" {
-		p, err = s.store.Client.DataProduct.Query().Where(dataproduct.Domain(domain), dataproduct.Name(name)).Only(ctx)
-		if ent.IsNotFound(err) {
-			return nil, errs.NotFound("data product", domain+"/"+name)
-		}
-	} else {
-		p, err = s.product(ctx, domain, name)
-	}
+	p, err := s.authorized(ctx, domain, name, ActDecommission)
 	if err != nil {
 		return nil, err
 	}
-	if act != "" {
-		if err := s.authz.Require(ctx, domain, ObjProvision, act); err != nil {
-			return nil, err
-		}
+	who, _ := actor.From(ctx)
+	return s.queue(ctx, p, provisioningrun.KindDestroy, who.Name)
+}
+
+// authorized reads a product the caller may act on with act.
+func (s *Service) authorized(ctx context.Context, domain, name, act string) (*ent.DataProduct, error) {
+	p, err := s.product(ctx, domain, name)
+	if err != nil {
+		return nil, err
 	}
+	if err := s.authz.Require(ctx, domain, ObjProvision, act); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// queue creates a queued run of kind for p, created by createdBy.
+func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioningrun.Kind, createdBy string) (*ent.ProvisioningRun, error) {
+	domain, name := p.Domain, p.Name
 	if s.unavailable != "" {
 		return nil, errs.New(errs.KindUnavailable, "%s", s.unavailable)
 	}
@@ -279,13 +281,8 @@ func (s *Service) queue(ctx context.Context, domain, name string, kind provision
 			return nil, err
 		}
 	}
-	who, _ := actor.From(ctx)
-	createdBy := who.Name
-	if by != "" {
-		createdBy = by
-	}
 	var run *ent.ProvisioningRun
-	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
+	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
 		busy, err := tx.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.StateIn(active...)).First(ctx)
 		if err != nil && !ent.IsNotFound(err) {
 			return err

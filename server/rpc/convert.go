@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
+	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/provision/summary"
 	"github.com/meshplane/meshplane/server/spec"
@@ -262,4 +263,21 @@ func auditEventPB(e *ent.AuditEvent) *v1.AuditEvent {
 		ResourceType: e.ResourceType, Resource: e.Resource, Domain: e.Domain,
 		Before: e.Before, After: e.After, RequestId: e.RequestID, PreviousHash: e.PrevHash, Hash: e.Hash,
 	}
+}
+
+func previewPB(p catalog.PortPreview) *v1.GetPortPreviewResponse {
+	out := &v1.GetPortPreviewResponse{Topic: p.Topic, RawPii: p.RawPII, Incomplete: p.Incomplete}
+	for _, r := range p.Records {
+		rec := &v1.PreviewRecord{Partition: r.Partition, Offset: r.Offset, Timestamp: timestamppb.New(r.Timestamp),
+			Key: jsonText(r.Key), Value: jsonText(r.Value), MaskedFields: r.Masked, Note: r.Note}
+		out.Records = append(out.Records, rec)
+	}
+	return out
+}
+
+func jsonText(b []byte) string {
+	if len(b) == 0 {
+		return "null"
+	}
+	return string(b)
 }

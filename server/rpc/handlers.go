@@ -237,3 +237,11 @@ func mapSlice[T any, U any](in []T, f func(T) U) []U {
 	}
 	return out
 }
+
+func (h *CatalogHandler) GetPortPreview(ctx context.Context, req *connect.Request[v1.GetPortPreviewRequest]) (*connect.Response[v1.GetPortPreviewResponse], error) {
+	p, err := h.svc.GetPortPreview(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetPort(), int(req.Msg.GetLimit()))
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(previewPB(p)), nil
+}

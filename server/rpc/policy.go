@@ -9,7 +9,6 @@ import (
 
 	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
 	"github.com/meshplane/meshplane/api/gen/meshplane/v1/meshplanev1connect"
-	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/policy/engine"
@@ -218,29 +217,4 @@ func (h *PolicyHandler) UpdateRBACPolicy(ctx context.Context, req *connect.Reque
 		return nil, err
 	}
 	return connect.NewResponse(&v1.UpdateRBACPolicyResponse{Text: r.Text, Version: r.Version, Roles: r.Roles}), nil
-}
-
-func (h *CatalogHandler) GetPortPreview(ctx context.Context, req *connect.Request[v1.GetPortPreviewRequest]) (*connect.Response[v1.GetPortPreviewResponse], error) {
-	p, err := h.svc.GetPortPreview(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetPort(), int(req.Msg.GetLimit()))
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(previewPB(p)), nil
-}
-
-func previewPB(p catalog.PortPreview) *v1.GetPortPreviewResponse {
-	out := &v1.GetPortPreviewResponse{Topic: p.Topic, RawPii: p.RawPII, Incomplete: p.Incomplete}
-	for _, r := range p.Records {
-		rec := &v1.PreviewRecord{Partition: r.Partition, Offset: r.Offset, Timestamp: timestamppb.New(r.Timestamp),
-			Key: jsonText(r.Key), Value: jsonText(r.Value), MaskedFields: r.Masked, Note: r.Note}
-		out.Records = append(out.Records, rec)
-	}
-	return out
-}
-
-func jsonText(b []byte) string {
-	if len(b) == 0 {
-		return "null"
-	}
-	return string(b)
 }

@@ -92,6 +92,15 @@ type Input struct {
 // dropped, the stricter of the two.
 type FieldMasks struct{ Drop, Mask []string }
 
+// Normalized returns the masks sorted and without repeats; a field both
+// dropped and masked is only dropped, the stricter of the two.
+func (fm FieldMasks) Normalized() FieldMasks {
+	drop := slices.Compact(slices.Sorted(slices.Values(fm.Drop)))
+	mask := slices.Compact(slices.Sorted(slices.Values(fm.Mask)))
+	mask = slices.DeleteFunc(mask, func(f string) bool { return slices.Contains(drop, f) })
+	return FieldMasks{Drop: drop, Mask: mask}
+}
+
 // Workspace is a rendered Terraform workspace: "main.tf.json" plus
 // "modules/<kind>/*.tf" for every module kind it uses, by slash-separated path.
 type Workspace struct{ Files map[string][]byte }
@@ -552,11 +561,10 @@ func (r *renderer) sinkMasks(i int, s spec.Sink, ports []string, args map[string
 				out = append(out, f)
 			}
 		}
-		slices.Sort(out)
-		return slices.Compact(out)
+		return out
 	}
-	drop := check("drop", fm.Drop)
-	mask := slices.DeleteFunc(check("mask", fm.Mask), func(f string) bool { return slices.Contains(drop, f) })
+	checked := FieldMasks{Drop: check("drop", fm.Drop), Mask: check("mask", fm.Mask)}.Normalized()
+	drop, mask := checked.Drop, checked.Mask
 	for _, f := range mask {
 		// MaskField knows empty values for strings, numbers, booleans and
 		// dates only: a bytes value fails the record.
