@@ -19,7 +19,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/meshplane/meshplane/server/policy/engine"
-	"github.com/meshplane/meshplane/server/spec"
+	"github.com/meshplane/meshplane/server/policy/engine/enginetest"
 )
 
 // targetMask bounds the masking decisions for one 200-field schema.
@@ -39,7 +39,7 @@ func benchPolicy(ctx context.Context, c config, rep *report, progress func(strin
 	if err != nil {
 		return err
 	}
-	typ, wide := typicalProduct(), wideProduct(maskFields)
+	typ, wide := enginetest.Typical(), enginetest.Wide(maskFields)
 	decisions := set.Mask(ctx, typ)
 	if decisions.Err != nil {
 		return decisions.Err
@@ -126,7 +126,7 @@ func benchPolicy(ctx context.Context, c config, rep *report, progress func(strin
 		"p50 <= "+us(targetMask), errStatus(mask, verdict(mask.Pct(50) <= targetMask)))
 	rep.add("5b'", fmt.Sprintf("embedded Mask, %d-field schema, the same input again (decision cache)", maskFields),
 		fmt.Sprintf("p50 %s  p99 %s", us(maskCached.Pct(50)), us(maskCached.Pct(99))), "info", errStatus(maskCached, "—"))
-	rep.note("5: default policies, compiled once with their queries prepared; each evaluation builds the input document, hashes it, evaluates with a %s deadline and checks the result. Mask's schema: %d fields, a tenth sensitive, a tenth pii, a third internal, every seventh tagged.", engine.DefaultTimeout, maskFields)
+	rep.note("5: default policies, compiled once with their queries prepared; each evaluation builds the input document, hashes it, evaluates with a %s deadline and checks the result. Mask's schema: %d fields, a tenth sensitive, a tenth pii, about a quarter internal, every seventh tagged.", engine.DefaultTimeout, maskFields)
 	if err := cmp.Or(admit.FirstErr, mask.FirstErr); err != nil {
 		rep.note("5: %d+%d evaluations failed (and failed closed); the first: %v", admit.Errors, mask.Errors, err)
 	}
@@ -219,58 +219,6 @@ func timeEach(n, warm int, op func() error) stats {
 	s.Elapsed, s.CPU = time.Since(start), processCPU()-cpu0
 	s.finish()
 	return s
-}
-
-// typicalProduct is a product of the usual size: three ports of seven
-// fields of every classification, and one sink.
-func typicalProduct() engine.Product {
-	classes := []spec.Classification{spec.ClassNone, spec.ClassInternal, spec.ClassPII, spec.ClassNone, spec.ClassSensitive, spec.ClassInternal, spec.ClassNone}
-	p := engine.Product{Domain: "sales", Name: "orders", Lifecycle: "active", Spec: spec.Product{
-		Description: "Orders placed in the web shop",
-		Owner:       "team-sales@example.com",
-		Labels:      map[string]string{"tier": "gold", "cost-center": "c-42"},
-		Source: spec.Source{Kind: spec.SourcePostgres, Host: "db.internal", Port: 5432, Database: "shop",
-			Tables: []string{"public.orders", "public.order_lines", "public.customers"}, Username: "cdc", SecretRef: "env:SHOP_DB_PASSWORD"},
-		Sinks: []spec.Sink{{Name: "warehouse", BigQuery: &spec.BigQuerySink{Project: "shop-analytics", Dataset: "orders", CredentialsRef: "env:BQ"}}},
-	}}
-	for i, name := range []string{"orders", "order-lines", "customers"} {
-		port := spec.OutputPort{Name: name, Description: "one event per change of " + name, Topic: spec.TopicName("sales", "orders", name, 1),
-			MajorVersion: 1, Partitions: 3, RetentionMs: spec.DefaultRetentionMs, CleanupPolicy: spec.CleanupDelete, Table: p.Spec.Source.Tables[i]}
-		for j, c := range classes {
-			var tags []string
-			if j == 3 {
-				tags = []string{"searchable"}
-			}
-			port.Fields = append(port.Fields, spec.Field{Name: fmt.Sprintf("%s_field_%d", []string{"order", "line", "customer"}[i], j), Type: spec.TypeString, Classification: c, Tags: tags, Key: j == 0})
-		}
-		p.Spec.Ports = append(p.Spec.Ports, port)
-	}
-	return p
-}
-
-// wideProduct is one port of n fields: a tenth sensitive, a tenth pii, a
-// third internal, every seventh tagged.
-func wideProduct(n int) engine.Product {
-	p := typicalProduct()
-	p.Spec.Ports = p.Spec.Ports[:1]
-	p.Spec.Ports[0].Fields = nil
-	for i := range n {
-		c := spec.ClassNone
-		switch {
-		case i%10 == 0:
-			c = spec.ClassSensitive
-		case i%5 == 0:
-			c = spec.ClassPII
-		case i%3 == 0:
-			c = spec.ClassInternal
-		}
-		var tags []string
-		if i%7 == 0 {
-			tags = []string{"searchable"}
-		}
-		p.Spec.Ports[0].Fields = append(p.Spec.Ports[0].Fields, spec.Field{Name: fmt.Sprintf("column_%03d", i), Type: spec.TypeString, Classification: c, Tags: tags})
-	}
-	return p
 }
 
 // inputBody is the Data API request for an input document.
