@@ -1,5 +1,5 @@
 // Package policies embeds meshplane's default policies: the Casbin model and
-// role definitions under rbac/, and the Rego admission and masking policies
+// role definitions under rbac/, and the Rego admission, masking and access policies
 // with their tests under rego/.
 package policies
 

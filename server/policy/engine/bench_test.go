@@ -59,3 +59,37 @@ func BenchmarkMask200Fields(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAccess decides a request for two ports of two domains, seven
+// fields each: "new" asks about a new request every time, as for a request
+// just made; "repeated" asks again, as the approval pages do.
+func BenchmarkAccess(b *testing.B) {
+	classes := []string{"none", "internal", "pii", "none", "sensitive", "internal", "none"}
+	r := accessRequest(accessPort("sales", "orders", "customers", classes...), accessPort("crm", "customers", "regions", classes...))
+	ctx := context.Background()
+	b.Run("new", func(b *testing.B) {
+		s := defaults(b)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			i++
+			q := r
+			q.Purpose = fmt.Sprintf("report %d", i)
+			if d, err := s.Access(ctx, q); err != nil || d.Cached || len(d.Approvers) != 3 {
+				b.Fatal(err, d)
+			}
+		}
+	})
+	b.Run("repeated", func(b *testing.B) {
+		s := defaults(b)
+		if _, err := s.Access(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if d, err := s.Access(ctx, r); err != nil || !d.Cached {
+				b.Fatal(err, d)
+			}
+		}
+	})
+}

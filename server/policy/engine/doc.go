@@ -1,9 +1,10 @@
 // Package engine evaluates meshplane's Rego policies with the embedded OPA
-// SDK: whether a data product is admitted, and what happens to each of its
-// fields' values on the way to topics and sinks.
+// SDK: whether a data product is admitted, what happens to each of its
+// fields' values on the way to topics and sinks, and who approves a
+// consumer's request to read its ports.
 //
 // A policy set (Files) is compiled once into a Set against restricted
-// capabilities (see Capabilities) in strict mode, with its two queries
+// capabilities (see Capabilities) in strict mode, with its three queries
 // prepared; an Engine holds the Set in force and swaps it atomically. Every
 // evaluation runs with a deadline and fails closed.
 //
@@ -35,6 +36,27 @@
 // Paths use the catalog's format: spec.owner, spec.ports[0].retentionMs,
 // spec.ports[0].fields[1].classification, spec.sinks[1].
 //
+// # Access
+//
+// Query data.meshplane.access.decision with input {"request": R}. The
+// result is an object
+//
+//	{"approvers": [{"role": "domain-owner" | "governance-officer",
+//	                "domain": string (domain owners only),
+//	                "reason": string (optional)}],
+//	 "maxDurationSeconds": integer, 1..31536000 (one year),
+//	 "autoApprove": boolean,
+//	 "reasons": [string] (optional)}
+//
+// A domain owner's domain must be the domain of one of the requested
+// ports; a governance officer has none. approvers may also be a set; they
+// are kept once each, sorted by role and domain, and may be empty only when
+// autoApprove is true (they are informed, not asked, when it is). Any other
+// key, type or value makes the whole decision unusable: meshplane then asks
+// the owner of every requested domain and a governance officer, for at most
+// FailClosedAccessDuration, never automatically, and says why in
+// AccessDecision.Error.
+//
 // # Input documents
 //
 // P, the product:
@@ -54,6 +76,15 @@
 //
 //	{port: {field: {"action": topic action (absent without one),
 //	                "sinks": {sink: the stricter of the sink's and the topic's action}}}}
+//
+// R, an access request:
+//
+//	{"consumer": {"name", "kind", "domain"}, "requester": {"name", "kind", "domain"},
+//	 "purpose", "durationSeconds", "groupPrefix",
+//	 "ports": [{"domain", "product", "port", "topic", "lifecycle", "owner",
+//	            "labels": {key: value},
+//	            "classifications": [the fields' classifications, sorted and distinct],
+//	            "fields": [{"name", "classification", "tags": [..]}]}]}
 //
 // policies/rego/README.md documents the same contract for policy authors.
 package engine

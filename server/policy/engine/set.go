@@ -16,6 +16,7 @@ import (
 const (
 	AdmissionQuery = "data.meshplane.admission.deny"
 	MaskingQuery   = "data.meshplane.masking.decisions"
+	AccessQuery    = "data.meshplane.access.decision"
 )
 
 // DefaultTimeout bounds one evaluation when Options leaves it unset.
@@ -58,15 +59,18 @@ type Set struct {
 	timeout   time.Duration
 	admission rego.PreparedEvalQuery
 	masking   rego.PreparedEvalQuery
+	access    rego.PreparedEvalQuery
 	// Decisions already made by this version, by input digest.
 	admitted decisionCache[Admission]
 	masked   decisionCache[Masking]
+	accessed decisionCache[AccessDecision]
 }
 
 // Compile compiles the non-test files of a policy set against the
-// restricted capabilities in strict mode and prepares the admission and
-// masking queries once. version is an opaque label recorded in every
-// result, such as "admission@3,masking@1".
+// restricted capabilities in strict mode and prepares the admission,
+// masking and access queries once. A set need not define all three: asking
+// one it lacks is undefined, and meshplane fails closed. version is an
+// opaque label recorded in every result, such as "admission@3,masking@1".
 func Compile(ctx context.Context, version string, files Files, opts Options) (*Set, error) {
 	c, err := compile(files, false)
 	if err != nil {
@@ -78,7 +82,7 @@ func Compile(ctx context.Context, version string, files Files, opts Options) (*S
 	for _, q := range []struct {
 		query string
 		into  *rego.PreparedEvalQuery
-	}{{AdmissionQuery, &s.admission}, {MaskingQuery, &s.masking}} {
+	}{{AdmissionQuery, &s.admission}, {MaskingQuery, &s.masking}, {AccessQuery, &s.access}} {
 		pq, err := rego.New(
 			rego.Query(q.query),
 			rego.Compiler(c),
