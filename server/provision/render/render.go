@@ -85,6 +85,10 @@ type Input struct {
 	ConnectorConfig map[string]map[string]string
 	// SinkMasks are per-sink field transforms, keyed by sink name: fields the sink's connector drops or masks after unwrapping the change event.
 	SinkMasks map[string]FieldMasks
+	// Grants are consumers' access to the product's output ports, rendered
+	// as Kafka ACLs in module ConsumerACLsModule, one instance per ACL keyed
+	// by ACL.Key.
+	Grants []Grant
 }
 
 // FieldMasks are the fields one sink's connector removes (Drop) or blanks to
@@ -243,6 +247,7 @@ func (r *renderer) build() {
 	}
 	r.checkConnectorConfig()
 	r.checkSinkMasks()
+	r.grants()
 	r.checkIdentifiers()
 }
 
