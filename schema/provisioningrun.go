@@ -43,7 +43,28 @@ func (ProvisioningRun) Fields() []ent.Field {
 		field.Time("approve_time").Optional().Nillable(),
 		field.Time("start_time").Optional().Nillable(),
 		field.Time("finish_time").Optional().Nillable(),
+		// Trigger is what asked for the run; TriggerDetail says more.
+		field.Enum("trigger").Values("user", "policy", "grant", "revoke", "expiry").Default("user").Immutable(),
+		field.String("trigger_detail").Default("").Immutable(),
+		// Grants records which grants the plan adds (activate) and removes
+		// (end), and the consumer ACLs it may change without a review.
+		field.JSON("grants", RunGrants{}).Optional(),
+		// AutoApply is set when meshplane approved the plan itself because it
+		// changes nothing but grants' ACLs; AutoApplyNote says why not otherwise.
+		field.Bool("auto_apply").Default(false),
+		field.Text("auto_apply_note").Default(""),
 	}
+}
+
+// RunGrants is what a run does to consumer grants.
+type RunGrants struct {
+	// Activate are grants whose ACLs the plan adds; applied, they become active.
+	Activate []string `json:"activate,omitempty"`
+	// End are grants whose ACLs the plan removes; applied, they end.
+	End []string `json:"end,omitempty"`
+	// Create and Delete are the ACL keys those grants may add or remove.
+	Create []string `json:"create,omitempty"`
+	Delete []string `json:"delete,omitempty"`
 }
 
 func (ProvisioningRun) Indexes() []ent.Index {

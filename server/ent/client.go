@@ -15,9 +15,12 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/meshplane/meshplane/server/ent/accessrequest"
 	"github.com/meshplane/meshplane/server/ent/auditevent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/domain"
+	"github.com/meshplane/meshplane/server/ent/grant"
+	"github.com/meshplane/meshplane/server/ent/kafkacredential"
 	"github.com/meshplane/meshplane/server/ent/policydecision"
 	"github.com/meshplane/meshplane/server/ent/policymodule"
 	"github.com/meshplane/meshplane/server/ent/policyversion"
@@ -35,12 +38,18 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// AccessRequest is the client for interacting with the AccessRequest builders.
+	AccessRequest *AccessRequestClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// DataProduct is the client for interacting with the DataProduct builders.
 	DataProduct *DataProductClient
 	// Domain is the client for interacting with the Domain builders.
 	Domain *DomainClient
+	// Grant is the client for interacting with the Grant builders.
+	Grant *GrantClient
+	// KafkaCredential is the client for interacting with the KafkaCredential builders.
+	KafkaCredential *KafkaCredentialClient
 	// PolicyDecision is the client for interacting with the PolicyDecision builders.
 	PolicyDecision *PolicyDecisionClient
 	// PolicyModule is the client for interacting with the PolicyModule builders.
@@ -68,9 +77,12 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.AccessRequest = NewAccessRequestClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.DataProduct = NewDataProductClient(c.config)
 	c.Domain = NewDomainClient(c.config)
+	c.Grant = NewGrantClient(c.config)
+	c.KafkaCredential = NewKafkaCredentialClient(c.config)
 	c.PolicyDecision = NewPolicyDecisionClient(c.config)
 	c.PolicyModule = NewPolicyModuleClient(c.config)
 	c.PolicyVersion = NewPolicyVersionClient(c.config)
@@ -171,9 +183,12 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	return &Tx{
 		ctx:             ctx,
 		config:          cfg,
+		AccessRequest:   NewAccessRequestClient(cfg),
 		AuditEvent:      NewAuditEventClient(cfg),
 		DataProduct:     NewDataProductClient(cfg),
 		Domain:          NewDomainClient(cfg),
+		Grant:           NewGrantClient(cfg),
+		KafkaCredential: NewKafkaCredentialClient(cfg),
 		PolicyDecision:  NewPolicyDecisionClient(cfg),
 		PolicyModule:    NewPolicyModuleClient(cfg),
 		PolicyVersion:   NewPolicyVersionClient(cfg),
@@ -201,9 +216,12 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	return &Tx{
 		ctx:             ctx,
 		config:          cfg,
+		AccessRequest:   NewAccessRequestClient(cfg),
 		AuditEvent:      NewAuditEventClient(cfg),
 		DataProduct:     NewDataProductClient(cfg),
 		Domain:          NewDomainClient(cfg),
+		Grant:           NewGrantClient(cfg),
+		KafkaCredential: NewKafkaCredentialClient(cfg),
 		PolicyDecision:  NewPolicyDecisionClient(cfg),
 		PolicyModule:    NewPolicyModuleClient(cfg),
 		PolicyVersion:   NewPolicyVersionClient(cfg),
@@ -218,7 +236,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		AuditEvent.
+//		AccessRequest.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -241,9 +259,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditEvent, c.DataProduct, c.Domain, c.PolicyDecision, c.PolicyModule,
-		c.PolicyVersion, c.Principal, c.ProvisioningRun, c.RBACPolicy, c.RoleBinding,
-		c.Token,
+		c.AccessRequest, c.AuditEvent, c.DataProduct, c.Domain, c.Grant,
+		c.KafkaCredential, c.PolicyDecision, c.PolicyModule, c.PolicyVersion,
+		c.Principal, c.ProvisioningRun, c.RBACPolicy, c.RoleBinding, c.Token,
 	} {
 		n.Use(hooks...)
 	}
@@ -253,9 +271,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditEvent, c.DataProduct, c.Domain, c.PolicyDecision, c.PolicyModule,
-		c.PolicyVersion, c.Principal, c.ProvisioningRun, c.RBACPolicy, c.RoleBinding,
-		c.Token,
+		c.AccessRequest, c.AuditEvent, c.DataProduct, c.Domain, c.Grant,
+		c.KafkaCredential, c.PolicyDecision, c.PolicyModule, c.PolicyVersion,
+		c.Principal, c.ProvisioningRun, c.RBACPolicy, c.RoleBinding, c.Token,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -264,12 +282,18 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *AccessRequestMutation:
+		return c.AccessRequest.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
 	case *DataProductMutation:
 		return c.DataProduct.mutate(ctx, m)
 	case *DomainMutation:
 		return c.Domain.mutate(ctx, m)
+	case *GrantMutation:
+		return c.Grant.mutate(ctx, m)
+	case *KafkaCredentialMutation:
+		return c.KafkaCredential.mutate(ctx, m)
 	case *PolicyDecisionMutation:
 		return c.PolicyDecision.mutate(ctx, m)
 	case *PolicyModuleMutation:
@@ -288,6 +312,139 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Token.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// AccessRequestClient is a client for the AccessRequest schema.
+type AccessRequestClient struct {
+	config
+}
+
+// NewAccessRequestClient returns a client for the AccessRequest from the given config.
+func NewAccessRequestClient(c config) *AccessRequestClient {
+	return &AccessRequestClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `accessrequest.Hooks(f(g(h())))`.
+func (c *AccessRequestClient) Use(hooks ...Hook) {
+	c.hooks.AccessRequest = append(c.hooks.AccessRequest, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `accessrequest.Intercept(f(g(h())))`.
+func (c *AccessRequestClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AccessRequest = append(c.inters.AccessRequest, interceptors...)
+}
+
+// Create returns a builder for creating a AccessRequest entity.
+func (c *AccessRequestClient) Create() *AccessRequestCreate {
+	mutation := newAccessRequestMutation(c.config, OpCreate)
+	return &AccessRequestCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AccessRequest entities.
+func (c *AccessRequestClient) CreateBulk(builders ...*AccessRequestCreate) *AccessRequestCreateBulk {
+	return &AccessRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AccessRequestClient) MapCreateBulk(slice any, setFunc func(*AccessRequestCreate, int)) *AccessRequestCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AccessRequestCreateBulk{err: fmt.Errorf("calling to AccessRequestClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AccessRequestCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AccessRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AccessRequest.
+func (c *AccessRequestClient) Update() *AccessRequestUpdate {
+	mutation := newAccessRequestMutation(c.config, OpUpdate)
+	return &AccessRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AccessRequestClient) UpdateOne(_m *AccessRequest) *AccessRequestUpdateOne {
+	mutation := newAccessRequestMutation(c.config, OpUpdateOne, withAccessRequest(_m))
+	return &AccessRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AccessRequestClient) UpdateOneID(id string) *AccessRequestUpdateOne {
+	mutation := newAccessRequestMutation(c.config, OpUpdateOne, withAccessRequestID(id))
+	return &AccessRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AccessRequest.
+func (c *AccessRequestClient) Delete() *AccessRequestDelete {
+	mutation := newAccessRequestMutation(c.config, OpDelete)
+	return &AccessRequestDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AccessRequestClient) DeleteOne(_m *AccessRequest) *AccessRequestDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AccessRequestClient) DeleteOneID(id string) *AccessRequestDeleteOne {
+	builder := c.Delete().Where(accessrequest.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AccessRequestDeleteOne{builder}
+}
+
+// Query returns a query builder for AccessRequest.
+func (c *AccessRequestClient) Query() *AccessRequestQuery {
+	return &AccessRequestQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAccessRequest},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AccessRequest entity by its id.
+func (c *AccessRequestClient) Get(ctx context.Context, id string) (*AccessRequest, error) {
+	return c.Query().Where(accessrequest.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AccessRequestClient) GetX(ctx context.Context, id string) *AccessRequest {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AccessRequestClient) Hooks() []Hook {
+	return c.hooks.AccessRequest
+}
+
+// Interceptors returns the client interceptors.
+func (c *AccessRequestClient) Interceptors() []Interceptor {
+	return c.inters.AccessRequest
+}
+
+func (c *AccessRequestClient) mutate(ctx context.Context, m *AccessRequestMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AccessRequestCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AccessRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AccessRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AccessRequestDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AccessRequest mutation op: %q", m.Op())
 	}
 }
 
@@ -687,6 +844,272 @@ func (c *DomainClient) mutate(ctx context.Context, m *DomainMutation) (Value, er
 		return (&DomainDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Domain mutation op: %q", m.Op())
+	}
+}
+
+// GrantClient is a client for the Grant schema.
+type GrantClient struct {
+	config
+}
+
+// NewGrantClient returns a client for the Grant from the given config.
+func NewGrantClient(c config) *GrantClient {
+	return &GrantClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `grant.Hooks(f(g(h())))`.
+func (c *GrantClient) Use(hooks ...Hook) {
+	c.hooks.Grant = append(c.hooks.Grant, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `grant.Intercept(f(g(h())))`.
+func (c *GrantClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Grant = append(c.inters.Grant, interceptors...)
+}
+
+// Create returns a builder for creating a Grant entity.
+func (c *GrantClient) Create() *GrantCreate {
+	mutation := newGrantMutation(c.config, OpCreate)
+	return &GrantCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Grant entities.
+func (c *GrantClient) CreateBulk(builders ...*GrantCreate) *GrantCreateBulk {
+	return &GrantCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *GrantClient) MapCreateBulk(slice any, setFunc func(*GrantCreate, int)) *GrantCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &GrantCreateBulk{err: fmt.Errorf("calling to GrantClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*GrantCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &GrantCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Grant.
+func (c *GrantClient) Update() *GrantUpdate {
+	mutation := newGrantMutation(c.config, OpUpdate)
+	return &GrantUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *GrantClient) UpdateOne(_m *Grant) *GrantUpdateOne {
+	mutation := newGrantMutation(c.config, OpUpdateOne, withGrant(_m))
+	return &GrantUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *GrantClient) UpdateOneID(id string) *GrantUpdateOne {
+	mutation := newGrantMutation(c.config, OpUpdateOne, withGrantID(id))
+	return &GrantUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Grant.
+func (c *GrantClient) Delete() *GrantDelete {
+	mutation := newGrantMutation(c.config, OpDelete)
+	return &GrantDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *GrantClient) DeleteOne(_m *Grant) *GrantDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *GrantClient) DeleteOneID(id string) *GrantDeleteOne {
+	builder := c.Delete().Where(grant.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &GrantDeleteOne{builder}
+}
+
+// Query returns a query builder for Grant.
+func (c *GrantClient) Query() *GrantQuery {
+	return &GrantQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeGrant},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Grant entity by its id.
+func (c *GrantClient) Get(ctx context.Context, id string) (*Grant, error) {
+	return c.Query().Where(grant.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *GrantClient) GetX(ctx context.Context, id string) *Grant {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *GrantClient) Hooks() []Hook {
+	return c.hooks.Grant
+}
+
+// Interceptors returns the client interceptors.
+func (c *GrantClient) Interceptors() []Interceptor {
+	return c.inters.Grant
+}
+
+func (c *GrantClient) mutate(ctx context.Context, m *GrantMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&GrantCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&GrantUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&GrantUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&GrantDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Grant mutation op: %q", m.Op())
+	}
+}
+
+// KafkaCredentialClient is a client for the KafkaCredential schema.
+type KafkaCredentialClient struct {
+	config
+}
+
+// NewKafkaCredentialClient returns a client for the KafkaCredential from the given config.
+func NewKafkaCredentialClient(c config) *KafkaCredentialClient {
+	return &KafkaCredentialClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `kafkacredential.Hooks(f(g(h())))`.
+func (c *KafkaCredentialClient) Use(hooks ...Hook) {
+	c.hooks.KafkaCredential = append(c.hooks.KafkaCredential, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `kafkacredential.Intercept(f(g(h())))`.
+func (c *KafkaCredentialClient) Intercept(interceptors ...Interceptor) {
+	c.inters.KafkaCredential = append(c.inters.KafkaCredential, interceptors...)
+}
+
+// Create returns a builder for creating a KafkaCredential entity.
+func (c *KafkaCredentialClient) Create() *KafkaCredentialCreate {
+	mutation := newKafkaCredentialMutation(c.config, OpCreate)
+	return &KafkaCredentialCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of KafkaCredential entities.
+func (c *KafkaCredentialClient) CreateBulk(builders ...*KafkaCredentialCreate) *KafkaCredentialCreateBulk {
+	return &KafkaCredentialCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *KafkaCredentialClient) MapCreateBulk(slice any, setFunc func(*KafkaCredentialCreate, int)) *KafkaCredentialCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &KafkaCredentialCreateBulk{err: fmt.Errorf("calling to KafkaCredentialClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*KafkaCredentialCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &KafkaCredentialCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for KafkaCredential.
+func (c *KafkaCredentialClient) Update() *KafkaCredentialUpdate {
+	mutation := newKafkaCredentialMutation(c.config, OpUpdate)
+	return &KafkaCredentialUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *KafkaCredentialClient) UpdateOne(_m *KafkaCredential) *KafkaCredentialUpdateOne {
+	mutation := newKafkaCredentialMutation(c.config, OpUpdateOne, withKafkaCredential(_m))
+	return &KafkaCredentialUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *KafkaCredentialClient) UpdateOneID(id string) *KafkaCredentialUpdateOne {
+	mutation := newKafkaCredentialMutation(c.config, OpUpdateOne, withKafkaCredentialID(id))
+	return &KafkaCredentialUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for KafkaCredential.
+func (c *KafkaCredentialClient) Delete() *KafkaCredentialDelete {
+	mutation := newKafkaCredentialMutation(c.config, OpDelete)
+	return &KafkaCredentialDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *KafkaCredentialClient) DeleteOne(_m *KafkaCredential) *KafkaCredentialDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *KafkaCredentialClient) DeleteOneID(id string) *KafkaCredentialDeleteOne {
+	builder := c.Delete().Where(kafkacredential.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &KafkaCredentialDeleteOne{builder}
+}
+
+// Query returns a query builder for KafkaCredential.
+func (c *KafkaCredentialClient) Query() *KafkaCredentialQuery {
+	return &KafkaCredentialQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeKafkaCredential},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a KafkaCredential entity by its id.
+func (c *KafkaCredentialClient) Get(ctx context.Context, id string) (*KafkaCredential, error) {
+	return c.Query().Where(kafkacredential.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *KafkaCredentialClient) GetX(ctx context.Context, id string) *KafkaCredential {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *KafkaCredentialClient) Hooks() []Hook {
+	return c.hooks.KafkaCredential
+}
+
+// Interceptors returns the client interceptors.
+func (c *KafkaCredentialClient) Interceptors() []Interceptor {
+	return c.inters.KafkaCredential
+}
+
+func (c *KafkaCredentialClient) mutate(ctx context.Context, m *KafkaCredentialMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&KafkaCredentialCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&KafkaCredentialUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&KafkaCredentialUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&KafkaCredentialDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown KafkaCredential mutation op: %q", m.Op())
 	}
 }
 
@@ -1789,12 +2212,14 @@ func (c *TokenClient) mutate(ctx context.Context, m *TokenMutation) (Value, erro
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditEvent, DataProduct, Domain, PolicyDecision, PolicyModule, PolicyVersion,
-		Principal, ProvisioningRun, RBACPolicy, RoleBinding, Token []ent.Hook
+		AccessRequest, AuditEvent, DataProduct, Domain, Grant, KafkaCredential,
+		PolicyDecision, PolicyModule, PolicyVersion, Principal, ProvisioningRun,
+		RBACPolicy, RoleBinding, Token []ent.Hook
 	}
 	inters struct {
-		AuditEvent, DataProduct, Domain, PolicyDecision, PolicyModule, PolicyVersion,
-		Principal, ProvisioningRun, RBACPolicy, RoleBinding, Token []ent.Interceptor
+		AccessRequest, AuditEvent, DataProduct, Domain, Grant, KafkaCredential,
+		PolicyDecision, PolicyModule, PolicyVersion, Principal, ProvisioningRun,
+		RBACPolicy, RoleBinding, Token []ent.Interceptor
 	}
 )
 

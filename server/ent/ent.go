@@ -12,9 +12,12 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/meshplane/meshplane/server/ent/accessrequest"
 	"github.com/meshplane/meshplane/server/ent/auditevent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/domain"
+	"github.com/meshplane/meshplane/server/ent/grant"
+	"github.com/meshplane/meshplane/server/ent/kafkacredential"
 	"github.com/meshplane/meshplane/server/ent/policydecision"
 	"github.com/meshplane/meshplane/server/ent/policymodule"
 	"github.com/meshplane/meshplane/server/ent/policyversion"
@@ -83,9 +86,12 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
+			accessrequest.Table:   accessrequest.ValidColumn,
 			auditevent.Table:      auditevent.ValidColumn,
 			dataproduct.Table:     dataproduct.ValidColumn,
 			domain.Table:          domain.ValidColumn,
+			grant.Table:           grant.ValidColumn,
+			kafkacredential.Table: kafkacredential.ValidColumn,
 			policydecision.Table:  policydecision.ValidColumn,
 			policymodule.Table:    policymodule.ValidColumn,
 			policyversion.Table:   policyversion.ValidColumn,

@@ -11,9 +11,13 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"github.com/meshplane/meshplane/schema"
+	"github.com/meshplane/meshplane/server/ent/accessrequest"
 	"github.com/meshplane/meshplane/server/ent/auditevent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/domain"
+	"github.com/meshplane/meshplane/server/ent/grant"
+	"github.com/meshplane/meshplane/server/ent/kafkacredential"
 	"github.com/meshplane/meshplane/server/ent/policydecision"
 	"github.com/meshplane/meshplane/server/ent/policymodule"
 	"github.com/meshplane/meshplane/server/ent/policyversion"
@@ -36,9 +40,12 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
+	TypeAccessRequest   = "AccessRequest"
 	TypeAuditEvent      = "AuditEvent"
 	TypeDataProduct     = "DataProduct"
 	TypeDomain          = "Domain"
+	TypeGrant           = "Grant"
+	TypeKafkaCredential = "KafkaCredential"
 	TypePolicyDecision  = "PolicyDecision"
 	TypePolicyModule    = "PolicyModule"
 	TypePolicyVersion   = "PolicyVersion"
@@ -48,6 +55,1560 @@ const (
 	TypeRoleBinding     = "RoleBinding"
 	TypeToken           = "Token"
 )
+
+// AccessRequestMutation represents an operation that mutates the AccessRequest nodes in the graph.
+type AccessRequestMutation struct {
+	config
+	op                      Op
+	typ                     string
+	id                      *string
+	create_time             *time.Time
+	update_time             *time.Time
+	version                 *int64
+	addversion              *int64
+	consumer                *string
+	consumer_domain         *string
+	requested_by            *string
+	purpose                 *string
+	duration_seconds        *int64
+	addduration_seconds     *int64
+	group_prefix            *string
+	state                   *accessrequest.State
+	approvals               *[]schema.Approval
+	appendapprovals         []schema.Approval
+	decisions               *[]schema.AccessDecision
+	appenddecisions         []schema.AccessDecision
+	auto_approved           *bool
+	max_duration_seconds    *int64
+	addmax_duration_seconds *int64
+	policy_version          *string
+	policy_error            *string
+	decline_reason          *string
+	declined_by             *string
+	domains                 *string
+	finish_time             *time.Time
+	clearedFields           map[string]struct{}
+	done                    bool
+	oldValue                func(context.Context) (*AccessRequest, error)
+	predicates              []predicate.AccessRequest
+}
+
+var _ ent.Mutation = (*AccessRequestMutation)(nil)
+
+// accessrequestOption allows management of the mutation configuration using functional options.
+type accessrequestOption func(*AccessRequestMutation)
+
+// newAccessRequestMutation creates new mutation for the AccessRequest entity.
+func newAccessRequestMutation(c config, op Op, opts ...accessrequestOption) *AccessRequestMutation {
+	m := &AccessRequestMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAccessRequest,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAccessRequestID sets the ID field of the mutation.
+func withAccessRequestID(id string) accessrequestOption {
+	return func(m *AccessRequestMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AccessRequest
+		)
+		m.oldValue = func(ctx context.Context) (*AccessRequest, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AccessRequest.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAccessRequest sets the old AccessRequest of the mutation.
+func withAccessRequest(node *AccessRequest) accessrequestOption {
+	return func(m *AccessRequestMutation) {
+		m.oldValue = func(context.Context) (*AccessRequest, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AccessRequestMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AccessRequestMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of AccessRequest entities.
+func (m *AccessRequestMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AccessRequestMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AccessRequestMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AccessRequest.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreateTime sets the "create_time" field.
+func (m *AccessRequestMutation) SetCreateTime(t time.Time) {
+	m.create_time = &t
+}
+
+// CreateTime returns the value of the "create_time" field in the mutation.
+func (m *AccessRequestMutation) CreateTime() (r time.Time, exists bool) {
+	v := m.create_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreateTime returns the old "create_time" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldCreateTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreateTime: %w", err)
+	}
+	return oldValue.CreateTime, nil
+}
+
+// ResetCreateTime resets all changes to the "create_time" field.
+func (m *AccessRequestMutation) ResetCreateTime() {
+	m.create_time = nil
+}
+
+// SetUpdateTime sets the "update_time" field.
+func (m *AccessRequestMutation) SetUpdateTime(t time.Time) {
+	m.update_time = &t
+}
+
+// UpdateTime returns the value of the "update_time" field in the mutation.
+func (m *AccessRequestMutation) UpdateTime() (r time.Time, exists bool) {
+	v := m.update_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdateTime returns the old "update_time" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldUpdateTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdateTime: %w", err)
+	}
+	return oldValue.UpdateTime, nil
+}
+
+// ResetUpdateTime resets all changes to the "update_time" field.
+func (m *AccessRequestMutation) ResetUpdateTime() {
+	m.update_time = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *AccessRequestMutation) SetVersion(i int64) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *AccessRequestMutation) Version() (r int64, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldVersion(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *AccessRequestMutation) AddVersion(i int64) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *AccessRequestMutation) AddedVersion() (r int64, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *AccessRequestMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetConsumer sets the "consumer" field.
+func (m *AccessRequestMutation) SetConsumer(s string) {
+	m.consumer = &s
+}
+
+// Consumer returns the value of the "consumer" field in the mutation.
+func (m *AccessRequestMutation) Consumer() (r string, exists bool) {
+	v := m.consumer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConsumer returns the old "consumer" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldConsumer(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConsumer is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConsumer requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConsumer: %w", err)
+	}
+	return oldValue.Consumer, nil
+}
+
+// ResetConsumer resets all changes to the "consumer" field.
+func (m *AccessRequestMutation) ResetConsumer() {
+	m.consumer = nil
+}
+
+// SetConsumerDomain sets the "consumer_domain" field.
+func (m *AccessRequestMutation) SetConsumerDomain(s string) {
+	m.consumer_domain = &s
+}
+
+// ConsumerDomain returns the value of the "consumer_domain" field in the mutation.
+func (m *AccessRequestMutation) ConsumerDomain() (r string, exists bool) {
+	v := m.consumer_domain
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConsumerDomain returns the old "consumer_domain" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldConsumerDomain(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConsumerDomain is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConsumerDomain requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConsumerDomain: %w", err)
+	}
+	return oldValue.ConsumerDomain, nil
+}
+
+// ResetConsumerDomain resets all changes to the "consumer_domain" field.
+func (m *AccessRequestMutation) ResetConsumerDomain() {
+	m.consumer_domain = nil
+}
+
+// SetRequestedBy sets the "requested_by" field.
+func (m *AccessRequestMutation) SetRequestedBy(s string) {
+	m.requested_by = &s
+}
+
+// RequestedBy returns the value of the "requested_by" field in the mutation.
+func (m *AccessRequestMutation) RequestedBy() (r string, exists bool) {
+	v := m.requested_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestedBy returns the old "requested_by" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldRequestedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestedBy: %w", err)
+	}
+	return oldValue.RequestedBy, nil
+}
+
+// ResetRequestedBy resets all changes to the "requested_by" field.
+func (m *AccessRequestMutation) ResetRequestedBy() {
+	m.requested_by = nil
+}
+
+// SetPurpose sets the "purpose" field.
+func (m *AccessRequestMutation) SetPurpose(s string) {
+	m.purpose = &s
+}
+
+// Purpose returns the value of the "purpose" field in the mutation.
+func (m *AccessRequestMutation) Purpose() (r string, exists bool) {
+	v := m.purpose
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPurpose returns the old "purpose" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldPurpose(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPurpose is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPurpose requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPurpose: %w", err)
+	}
+	return oldValue.Purpose, nil
+}
+
+// ResetPurpose resets all changes to the "purpose" field.
+func (m *AccessRequestMutation) ResetPurpose() {
+	m.purpose = nil
+}
+
+// SetDurationSeconds sets the "duration_seconds" field.
+func (m *AccessRequestMutation) SetDurationSeconds(i int64) {
+	m.duration_seconds = &i
+	m.addduration_seconds = nil
+}
+
+// DurationSeconds returns the value of the "duration_seconds" field in the mutation.
+func (m *AccessRequestMutation) DurationSeconds() (r int64, exists bool) {
+	v := m.duration_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDurationSeconds returns the old "duration_seconds" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldDurationSeconds(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDurationSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDurationSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDurationSeconds: %w", err)
+	}
+	return oldValue.DurationSeconds, nil
+}
+
+// AddDurationSeconds adds i to the "duration_seconds" field.
+func (m *AccessRequestMutation) AddDurationSeconds(i int64) {
+	if m.addduration_seconds != nil {
+		*m.addduration_seconds += i
+	} else {
+		m.addduration_seconds = &i
+	}
+}
+
+// AddedDurationSeconds returns the value that was added to the "duration_seconds" field in this mutation.
+func (m *AccessRequestMutation) AddedDurationSeconds() (r int64, exists bool) {
+	v := m.addduration_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDurationSeconds resets all changes to the "duration_seconds" field.
+func (m *AccessRequestMutation) ResetDurationSeconds() {
+	m.duration_seconds = nil
+	m.addduration_seconds = nil
+}
+
+// SetGroupPrefix sets the "group_prefix" field.
+func (m *AccessRequestMutation) SetGroupPrefix(s string) {
+	m.group_prefix = &s
+}
+
+// GroupPrefix returns the value of the "group_prefix" field in the mutation.
+func (m *AccessRequestMutation) GroupPrefix() (r string, exists bool) {
+	v := m.group_prefix
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGroupPrefix returns the old "group_prefix" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldGroupPrefix(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGroupPrefix is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGroupPrefix requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGroupPrefix: %w", err)
+	}
+	return oldValue.GroupPrefix, nil
+}
+
+// ResetGroupPrefix resets all changes to the "group_prefix" field.
+func (m *AccessRequestMutation) ResetGroupPrefix() {
+	m.group_prefix = nil
+}
+
+// SetState sets the "state" field.
+func (m *AccessRequestMutation) SetState(a accessrequest.State) {
+	m.state = &a
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *AccessRequestMutation) State() (r accessrequest.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldState(ctx context.Context) (v accessrequest.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *AccessRequestMutation) ResetState() {
+	m.state = nil
+}
+
+// SetApprovals sets the "approvals" field.
+func (m *AccessRequestMutation) SetApprovals(s []schema.Approval) {
+	m.approvals = &s
+	m.appendapprovals = nil
+}
+
+// Approvals returns the value of the "approvals" field in the mutation.
+func (m *AccessRequestMutation) Approvals() (r []schema.Approval, exists bool) {
+	v := m.approvals
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldApprovals returns the old "approvals" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldApprovals(ctx context.Context) (v []schema.Approval, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldApprovals is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldApprovals requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldApprovals: %w", err)
+	}
+	return oldValue.Approvals, nil
+}
+
+// AppendApprovals adds s to the "approvals" field.
+func (m *AccessRequestMutation) AppendApprovals(s []schema.Approval) {
+	m.appendapprovals = append(m.appendapprovals, s...)
+}
+
+// AppendedApprovals returns the list of values that were appended to the "approvals" field in this mutation.
+func (m *AccessRequestMutation) AppendedApprovals() ([]schema.Approval, bool) {
+	if len(m.appendapprovals) == 0 {
+		return nil, false
+	}
+	return m.appendapprovals, true
+}
+
+// ClearApprovals clears the value of the "approvals" field.
+func (m *AccessRequestMutation) ClearApprovals() {
+	m.approvals = nil
+	m.appendapprovals = nil
+	m.clearedFields[accessrequest.FieldApprovals] = struct{}{}
+}
+
+// ApprovalsCleared returns if the "approvals" field was cleared in this mutation.
+func (m *AccessRequestMutation) ApprovalsCleared() bool {
+	_, ok := m.clearedFields[accessrequest.FieldApprovals]
+	return ok
+}
+
+// ResetApprovals resets all changes to the "approvals" field.
+func (m *AccessRequestMutation) ResetApprovals() {
+	m.approvals = nil
+	m.appendapprovals = nil
+	delete(m.clearedFields, accessrequest.FieldApprovals)
+}
+
+// SetDecisions sets the "decisions" field.
+func (m *AccessRequestMutation) SetDecisions(sd []schema.AccessDecision) {
+	m.decisions = &sd
+	m.appenddecisions = nil
+}
+
+// Decisions returns the value of the "decisions" field in the mutation.
+func (m *AccessRequestMutation) Decisions() (r []schema.AccessDecision, exists bool) {
+	v := m.decisions
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDecisions returns the old "decisions" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldDecisions(ctx context.Context) (v []schema.AccessDecision, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDecisions is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDecisions requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDecisions: %w", err)
+	}
+	return oldValue.Decisions, nil
+}
+
+// AppendDecisions adds sd to the "decisions" field.
+func (m *AccessRequestMutation) AppendDecisions(sd []schema.AccessDecision) {
+	m.appenddecisions = append(m.appenddecisions, sd...)
+}
+
+// AppendedDecisions returns the list of values that were appended to the "decisions" field in this mutation.
+func (m *AccessRequestMutation) AppendedDecisions() ([]schema.AccessDecision, bool) {
+	if len(m.appenddecisions) == 0 {
+		return nil, false
+	}
+	return m.appenddecisions, true
+}
+
+// ClearDecisions clears the value of the "decisions" field.
+func (m *AccessRequestMutation) ClearDecisions() {
+	m.decisions = nil
+	m.appenddecisions = nil
+	m.clearedFields[accessrequest.FieldDecisions] = struct{}{}
+}
+
+// DecisionsCleared returns if the "decisions" field was cleared in this mutation.
+func (m *AccessRequestMutation) DecisionsCleared() bool {
+	_, ok := m.clearedFields[accessrequest.FieldDecisions]
+	return ok
+}
+
+// ResetDecisions resets all changes to the "decisions" field.
+func (m *AccessRequestMutation) ResetDecisions() {
+	m.decisions = nil
+	m.appenddecisions = nil
+	delete(m.clearedFields, accessrequest.FieldDecisions)
+}
+
+// SetAutoApproved sets the "auto_approved" field.
+func (m *AccessRequestMutation) SetAutoApproved(b bool) {
+	m.auto_approved = &b
+}
+
+// AutoApproved returns the value of the "auto_approved" field in the mutation.
+func (m *AccessRequestMutation) AutoApproved() (r bool, exists bool) {
+	v := m.auto_approved
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAutoApproved returns the old "auto_approved" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldAutoApproved(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAutoApproved is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAutoApproved requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAutoApproved: %w", err)
+	}
+	return oldValue.AutoApproved, nil
+}
+
+// ResetAutoApproved resets all changes to the "auto_approved" field.
+func (m *AccessRequestMutation) ResetAutoApproved() {
+	m.auto_approved = nil
+}
+
+// SetMaxDurationSeconds sets the "max_duration_seconds" field.
+func (m *AccessRequestMutation) SetMaxDurationSeconds(i int64) {
+	m.max_duration_seconds = &i
+	m.addmax_duration_seconds = nil
+}
+
+// MaxDurationSeconds returns the value of the "max_duration_seconds" field in the mutation.
+func (m *AccessRequestMutation) MaxDurationSeconds() (r int64, exists bool) {
+	v := m.max_duration_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxDurationSeconds returns the old "max_duration_seconds" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldMaxDurationSeconds(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxDurationSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxDurationSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxDurationSeconds: %w", err)
+	}
+	return oldValue.MaxDurationSeconds, nil
+}
+
+// AddMaxDurationSeconds adds i to the "max_duration_seconds" field.
+func (m *AccessRequestMutation) AddMaxDurationSeconds(i int64) {
+	if m.addmax_duration_seconds != nil {
+		*m.addmax_duration_seconds += i
+	} else {
+		m.addmax_duration_seconds = &i
+	}
+}
+
+// AddedMaxDurationSeconds returns the value that was added to the "max_duration_seconds" field in this mutation.
+func (m *AccessRequestMutation) AddedMaxDurationSeconds() (r int64, exists bool) {
+	v := m.addmax_duration_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxDurationSeconds resets all changes to the "max_duration_seconds" field.
+func (m *AccessRequestMutation) ResetMaxDurationSeconds() {
+	m.max_duration_seconds = nil
+	m.addmax_duration_seconds = nil
+}
+
+// SetPolicyVersion sets the "policy_version" field.
+func (m *AccessRequestMutation) SetPolicyVersion(s string) {
+	m.policy_version = &s
+}
+
+// PolicyVersion returns the value of the "policy_version" field in the mutation.
+func (m *AccessRequestMutation) PolicyVersion() (r string, exists bool) {
+	v := m.policy_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPolicyVersion returns the old "policy_version" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldPolicyVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPolicyVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPolicyVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPolicyVersion: %w", err)
+	}
+	return oldValue.PolicyVersion, nil
+}
+
+// ResetPolicyVersion resets all changes to the "policy_version" field.
+func (m *AccessRequestMutation) ResetPolicyVersion() {
+	m.policy_version = nil
+}
+
+// SetPolicyError sets the "policy_error" field.
+func (m *AccessRequestMutation) SetPolicyError(s string) {
+	m.policy_error = &s
+}
+
+// PolicyError returns the value of the "policy_error" field in the mutation.
+func (m *AccessRequestMutation) PolicyError() (r string, exists bool) {
+	v := m.policy_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPolicyError returns the old "policy_error" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldPolicyError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPolicyError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPolicyError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPolicyError: %w", err)
+	}
+	return oldValue.PolicyError, nil
+}
+
+// ResetPolicyError resets all changes to the "policy_error" field.
+func (m *AccessRequestMutation) ResetPolicyError() {
+	m.policy_error = nil
+}
+
+// SetDeclineReason sets the "decline_reason" field.
+func (m *AccessRequestMutation) SetDeclineReason(s string) {
+	m.decline_reason = &s
+}
+
+// DeclineReason returns the value of the "decline_reason" field in the mutation.
+func (m *AccessRequestMutation) DeclineReason() (r string, exists bool) {
+	v := m.decline_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeclineReason returns the old "decline_reason" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldDeclineReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeclineReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeclineReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeclineReason: %w", err)
+	}
+	return oldValue.DeclineReason, nil
+}
+
+// ResetDeclineReason resets all changes to the "decline_reason" field.
+func (m *AccessRequestMutation) ResetDeclineReason() {
+	m.decline_reason = nil
+}
+
+// SetDeclinedBy sets the "declined_by" field.
+func (m *AccessRequestMutation) SetDeclinedBy(s string) {
+	m.declined_by = &s
+}
+
+// DeclinedBy returns the value of the "declined_by" field in the mutation.
+func (m *AccessRequestMutation) DeclinedBy() (r string, exists bool) {
+	v := m.declined_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeclinedBy returns the old "declined_by" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldDeclinedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeclinedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeclinedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeclinedBy: %w", err)
+	}
+	return oldValue.DeclinedBy, nil
+}
+
+// ResetDeclinedBy resets all changes to the "declined_by" field.
+func (m *AccessRequestMutation) ResetDeclinedBy() {
+	m.declined_by = nil
+}
+
+// SetDomains sets the "domains" field.
+func (m *AccessRequestMutation) SetDomains(s string) {
+	m.domains = &s
+}
+
+// Domains returns the value of the "domains" field in the mutation.
+func (m *AccessRequestMutation) Domains() (r string, exists bool) {
+	v := m.domains
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDomains returns the old "domains" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldDomains(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDomains is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDomains requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDomains: %w", err)
+	}
+	return oldValue.Domains, nil
+}
+
+// ResetDomains resets all changes to the "domains" field.
+func (m *AccessRequestMutation) ResetDomains() {
+	m.domains = nil
+}
+
+// SetFinishTime sets the "finish_time" field.
+func (m *AccessRequestMutation) SetFinishTime(t time.Time) {
+	m.finish_time = &t
+}
+
+// FinishTime returns the value of the "finish_time" field in the mutation.
+func (m *AccessRequestMutation) FinishTime() (r time.Time, exists bool) {
+	v := m.finish_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishTime returns the old "finish_time" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldFinishTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishTime: %w", err)
+	}
+	return oldValue.FinishTime, nil
+}
+
+// ClearFinishTime clears the value of the "finish_time" field.
+func (m *AccessRequestMutation) ClearFinishTime() {
+	m.finish_time = nil
+	m.clearedFields[accessrequest.FieldFinishTime] = struct{}{}
+}
+
+// FinishTimeCleared returns if the "finish_time" field was cleared in this mutation.
+func (m *AccessRequestMutation) FinishTimeCleared() bool {
+	_, ok := m.clearedFields[accessrequest.FieldFinishTime]
+	return ok
+}
+
+// ResetFinishTime resets all changes to the "finish_time" field.
+func (m *AccessRequestMutation) ResetFinishTime() {
+	m.finish_time = nil
+	delete(m.clearedFields, accessrequest.FieldFinishTime)
+}
+
+// Where appends a list predicates to the AccessRequestMutation builder.
+func (m *AccessRequestMutation) Where(ps ...predicate.AccessRequest) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AccessRequestMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AccessRequestMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AccessRequest, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AccessRequestMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AccessRequestMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AccessRequest).
+func (m *AccessRequestMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AccessRequestMutation) Fields() []string {
+	fields := make([]string, 0, 20)
+	if m.create_time != nil {
+		fields = append(fields, accessrequest.FieldCreateTime)
+	}
+	if m.update_time != nil {
+		fields = append(fields, accessrequest.FieldUpdateTime)
+	}
+	if m.version != nil {
+		fields = append(fields, accessrequest.FieldVersion)
+	}
+	if m.consumer != nil {
+		fields = append(fields, accessrequest.FieldConsumer)
+	}
+	if m.consumer_domain != nil {
+		fields = append(fields, accessrequest.FieldConsumerDomain)
+	}
+	if m.requested_by != nil {
+		fields = append(fields, accessrequest.FieldRequestedBy)
+	}
+	if m.purpose != nil {
+		fields = append(fields, accessrequest.FieldPurpose)
+	}
+	if m.duration_seconds != nil {
+		fields = append(fields, accessrequest.FieldDurationSeconds)
+	}
+	if m.group_prefix != nil {
+		fields = append(fields, accessrequest.FieldGroupPrefix)
+	}
+	if m.state != nil {
+		fields = append(fields, accessrequest.FieldState)
+	}
+	if m.approvals != nil {
+		fields = append(fields, accessrequest.FieldApprovals)
+	}
+	if m.decisions != nil {
+		fields = append(fields, accessrequest.FieldDecisions)
+	}
+	if m.auto_approved != nil {
+		fields = append(fields, accessrequest.FieldAutoApproved)
+	}
+	if m.max_duration_seconds != nil {
+		fields = append(fields, accessrequest.FieldMaxDurationSeconds)
+	}
+	if m.policy_version != nil {
+		fields = append(fields, accessrequest.FieldPolicyVersion)
+	}
+	if m.policy_error != nil {
+		fields = append(fields, accessrequest.FieldPolicyError)
+	}
+	if m.decline_reason != nil {
+		fields = append(fields, accessrequest.FieldDeclineReason)
+	}
+	if m.declined_by != nil {
+		fields = append(fields, accessrequest.FieldDeclinedBy)
+	}
+	if m.domains != nil {
+		fields = append(fields, accessrequest.FieldDomains)
+	}
+	if m.finish_time != nil {
+		fields = append(fields, accessrequest.FieldFinishTime)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AccessRequestMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case accessrequest.FieldCreateTime:
+		return m.CreateTime()
+	case accessrequest.FieldUpdateTime:
+		return m.UpdateTime()
+	case accessrequest.FieldVersion:
+		return m.Version()
+	case accessrequest.FieldConsumer:
+		return m.Consumer()
+	case accessrequest.FieldConsumerDomain:
+		return m.ConsumerDomain()
+	case accessrequest.FieldRequestedBy:
+		return m.RequestedBy()
+	case accessrequest.FieldPurpose:
+		return m.Purpose()
+	case accessrequest.FieldDurationSeconds:
+		return m.DurationSeconds()
+	case accessrequest.FieldGroupPrefix:
+		return m.GroupPrefix()
+	case accessrequest.FieldState:
+		return m.State()
+	case accessrequest.FieldApprovals:
+		return m.Approvals()
+	case accessrequest.FieldDecisions:
+		return m.Decisions()
+	case accessrequest.FieldAutoApproved:
+		return m.AutoApproved()
+	case accessrequest.FieldMaxDurationSeconds:
+		return m.MaxDurationSeconds()
+	case accessrequest.FieldPolicyVersion:
+		return m.PolicyVersion()
+	case accessrequest.FieldPolicyError:
+		return m.PolicyError()
+	case accessrequest.FieldDeclineReason:
+		return m.DeclineReason()
+	case accessrequest.FieldDeclinedBy:
+		return m.DeclinedBy()
+	case accessrequest.FieldDomains:
+		return m.Domains()
+	case accessrequest.FieldFinishTime:
+		return m.FinishTime()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AccessRequestMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case accessrequest.FieldCreateTime:
+		return m.OldCreateTime(ctx)
+	case accessrequest.FieldUpdateTime:
+		return m.OldUpdateTime(ctx)
+	case accessrequest.FieldVersion:
+		return m.OldVersion(ctx)
+	case accessrequest.FieldConsumer:
+		return m.OldConsumer(ctx)
+	case accessrequest.FieldConsumerDomain:
+		return m.OldConsumerDomain(ctx)
+	case accessrequest.FieldRequestedBy:
+		return m.OldRequestedBy(ctx)
+	case accessrequest.FieldPurpose:
+		return m.OldPurpose(ctx)
+	case accessrequest.FieldDurationSeconds:
+		return m.OldDurationSeconds(ctx)
+	case accessrequest.FieldGroupPrefix:
+		return m.OldGroupPrefix(ctx)
+	case accessrequest.FieldState:
+		return m.OldState(ctx)
+	case accessrequest.FieldApprovals:
+		return m.OldApprovals(ctx)
+	case accessrequest.FieldDecisions:
+		return m.OldDecisions(ctx)
+	case accessrequest.FieldAutoApproved:
+		return m.OldAutoApproved(ctx)
+	case accessrequest.FieldMaxDurationSeconds:
+		return m.OldMaxDurationSeconds(ctx)
+	case accessrequest.FieldPolicyVersion:
+		return m.OldPolicyVersion(ctx)
+	case accessrequest.FieldPolicyError:
+		return m.OldPolicyError(ctx)
+	case accessrequest.FieldDeclineReason:
+		return m.OldDeclineReason(ctx)
+	case accessrequest.FieldDeclinedBy:
+		return m.OldDeclinedBy(ctx)
+	case accessrequest.FieldDomains:
+		return m.OldDomains(ctx)
+	case accessrequest.FieldFinishTime:
+		return m.OldFinishTime(ctx)
+	}
+	return nil, fmt.Errorf("unknown AccessRequest field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AccessRequestMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case accessrequest.FieldCreateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreateTime(v)
+		return nil
+	case accessrequest.FieldUpdateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdateTime(v)
+		return nil
+	case accessrequest.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case accessrequest.FieldConsumer:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConsumer(v)
+		return nil
+	case accessrequest.FieldConsumerDomain:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConsumerDomain(v)
+		return nil
+	case accessrequest.FieldRequestedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestedBy(v)
+		return nil
+	case accessrequest.FieldPurpose:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPurpose(v)
+		return nil
+	case accessrequest.FieldDurationSeconds:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDurationSeconds(v)
+		return nil
+	case accessrequest.FieldGroupPrefix:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGroupPrefix(v)
+		return nil
+	case accessrequest.FieldState:
+		v, ok := value.(accessrequest.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case accessrequest.FieldApprovals:
+		v, ok := value.([]schema.Approval)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetApprovals(v)
+		return nil
+	case accessrequest.FieldDecisions:
+		v, ok := value.([]schema.AccessDecision)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDecisions(v)
+		return nil
+	case accessrequest.FieldAutoApproved:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAutoApproved(v)
+		return nil
+	case accessrequest.FieldMaxDurationSeconds:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxDurationSeconds(v)
+		return nil
+	case accessrequest.FieldPolicyVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPolicyVersion(v)
+		return nil
+	case accessrequest.FieldPolicyError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPolicyError(v)
+		return nil
+	case accessrequest.FieldDeclineReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeclineReason(v)
+		return nil
+	case accessrequest.FieldDeclinedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeclinedBy(v)
+		return nil
+	case accessrequest.FieldDomains:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDomains(v)
+		return nil
+	case accessrequest.FieldFinishTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishTime(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AccessRequest field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AccessRequestMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, accessrequest.FieldVersion)
+	}
+	if m.addduration_seconds != nil {
+		fields = append(fields, accessrequest.FieldDurationSeconds)
+	}
+	if m.addmax_duration_seconds != nil {
+		fields = append(fields, accessrequest.FieldMaxDurationSeconds)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AccessRequestMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case accessrequest.FieldVersion:
+		return m.AddedVersion()
+	case accessrequest.FieldDurationSeconds:
+		return m.AddedDurationSeconds()
+	case accessrequest.FieldMaxDurationSeconds:
+		return m.AddedMaxDurationSeconds()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AccessRequestMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case accessrequest.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case accessrequest.FieldDurationSeconds:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDurationSeconds(v)
+		return nil
+	case accessrequest.FieldMaxDurationSeconds:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxDurationSeconds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AccessRequest numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AccessRequestMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(accessrequest.FieldApprovals) {
+		fields = append(fields, accessrequest.FieldApprovals)
+	}
+	if m.FieldCleared(accessrequest.FieldDecisions) {
+		fields = append(fields, accessrequest.FieldDecisions)
+	}
+	if m.FieldCleared(accessrequest.FieldFinishTime) {
+		fields = append(fields, accessrequest.FieldFinishTime)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AccessRequestMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AccessRequestMutation) ClearField(name string) error {
+	switch name {
+	case accessrequest.FieldApprovals:
+		m.ClearApprovals()
+		return nil
+	case accessrequest.FieldDecisions:
+		m.ClearDecisions()
+		return nil
+	case accessrequest.FieldFinishTime:
+		m.ClearFinishTime()
+		return nil
+	}
+	return fmt.Errorf("unknown AccessRequest nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AccessRequestMutation) ResetField(name string) error {
+	switch name {
+	case accessrequest.FieldCreateTime:
+		m.ResetCreateTime()
+		return nil
+	case accessrequest.FieldUpdateTime:
+		m.ResetUpdateTime()
+		return nil
+	case accessrequest.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case accessrequest.FieldConsumer:
+		m.ResetConsumer()
+		return nil
+	case accessrequest.FieldConsumerDomain:
+		m.ResetConsumerDomain()
+		return nil
+	case accessrequest.FieldRequestedBy:
+		m.ResetRequestedBy()
+		return nil
+	case accessrequest.FieldPurpose:
+		m.ResetPurpose()
+		return nil
+	case accessrequest.FieldDurationSeconds:
+		m.ResetDurationSeconds()
+		return nil
+	case accessrequest.FieldGroupPrefix:
+		m.ResetGroupPrefix()
+		return nil
+	case accessrequest.FieldState:
+		m.ResetState()
+		return nil
+	case accessrequest.FieldApprovals:
+		m.ResetApprovals()
+		return nil
+	case accessrequest.FieldDecisions:
+		m.ResetDecisions()
+		return nil
+	case accessrequest.FieldAutoApproved:
+		m.ResetAutoApproved()
+		return nil
+	case accessrequest.FieldMaxDurationSeconds:
+		m.ResetMaxDurationSeconds()
+		return nil
+	case accessrequest.FieldPolicyVersion:
+		m.ResetPolicyVersion()
+		return nil
+	case accessrequest.FieldPolicyError:
+		m.ResetPolicyError()
+		return nil
+	case accessrequest.FieldDeclineReason:
+		m.ResetDeclineReason()
+		return nil
+	case accessrequest.FieldDeclinedBy:
+		m.ResetDeclinedBy()
+		return nil
+	case accessrequest.FieldDomains:
+		m.ResetDomains()
+		return nil
+	case accessrequest.FieldFinishTime:
+		m.ResetFinishTime()
+		return nil
+	}
+	return fmt.Errorf("unknown AccessRequest field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AccessRequestMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AccessRequestMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AccessRequestMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AccessRequestMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AccessRequestMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AccessRequestMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AccessRequestMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AccessRequest unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AccessRequestMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AccessRequest edge %s", name)
+}
 
 // AuditEventMutation represents an operation that mutates the AuditEvent nodes in the graph.
 type AuditEventMutation struct {
@@ -2993,6 +4554,2588 @@ func (m *DomainMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *DomainMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Domain edge %s", name)
+}
+
+// GrantMutation represents an operation that mutates the Grant nodes in the graph.
+type GrantMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *string
+	create_time         *time.Time
+	update_time         *time.Time
+	version             *int64
+	addversion          *int64
+	request_id          *string
+	consumer            *string
+	consumer_domain     *string
+	domain              *string
+	product             *string
+	product_id          *string
+	port                *string
+	topic               *string
+	group_prefix        *string
+	purpose             *string
+	duration_seconds    *int64
+	addduration_seconds *int64
+	state               *grant.State
+	live_key            *string
+	run_id              *string
+	error               *string
+	ended_by            *string
+	end_reason          *string
+	approve_time        *time.Time
+	activate_time       *time.Time
+	expire_time         *time.Time
+	end_time            *time.Time
+	clearedFields       map[string]struct{}
+	done                bool
+	oldValue            func(context.Context) (*Grant, error)
+	predicates          []predicate.Grant
+}
+
+var _ ent.Mutation = (*GrantMutation)(nil)
+
+// grantOption allows management of the mutation configuration using functional options.
+type grantOption func(*GrantMutation)
+
+// newGrantMutation creates new mutation for the Grant entity.
+func newGrantMutation(c config, op Op, opts ...grantOption) *GrantMutation {
+	m := &GrantMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeGrant,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withGrantID sets the ID field of the mutation.
+func withGrantID(id string) grantOption {
+	return func(m *GrantMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Grant
+		)
+		m.oldValue = func(ctx context.Context) (*Grant, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Grant.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withGrant sets the old Grant of the mutation.
+func withGrant(node *Grant) grantOption {
+	return func(m *GrantMutation) {
+		m.oldValue = func(context.Context) (*Grant, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m GrantMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m GrantMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Grant entities.
+func (m *GrantMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *GrantMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *GrantMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Grant.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreateTime sets the "create_time" field.
+func (m *GrantMutation) SetCreateTime(t time.Time) {
+	m.create_time = &t
+}
+
+// CreateTime returns the value of the "create_time" field in the mutation.
+func (m *GrantMutation) CreateTime() (r time.Time, exists bool) {
+	v := m.create_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreateTime returns the old "create_time" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldCreateTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreateTime: %w", err)
+	}
+	return oldValue.CreateTime, nil
+}
+
+// ResetCreateTime resets all changes to the "create_time" field.
+func (m *GrantMutation) ResetCreateTime() {
+	m.create_time = nil
+}
+
+// SetUpdateTime sets the "update_time" field.
+func (m *GrantMutation) SetUpdateTime(t time.Time) {
+	m.update_time = &t
+}
+
+// UpdateTime returns the value of the "update_time" field in the mutation.
+func (m *GrantMutation) UpdateTime() (r time.Time, exists bool) {
+	v := m.update_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdateTime returns the old "update_time" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldUpdateTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdateTime: %w", err)
+	}
+	return oldValue.UpdateTime, nil
+}
+
+// ResetUpdateTime resets all changes to the "update_time" field.
+func (m *GrantMutation) ResetUpdateTime() {
+	m.update_time = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *GrantMutation) SetVersion(i int64) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *GrantMutation) Version() (r int64, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldVersion(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *GrantMutation) AddVersion(i int64) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *GrantMutation) AddedVersion() (r int64, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *GrantMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetRequestID sets the "request_id" field.
+func (m *GrantMutation) SetRequestID(s string) {
+	m.request_id = &s
+}
+
+// RequestID returns the value of the "request_id" field in the mutation.
+func (m *GrantMutation) RequestID() (r string, exists bool) {
+	v := m.request_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestID returns the old "request_id" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldRequestID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestID: %w", err)
+	}
+	return oldValue.RequestID, nil
+}
+
+// ResetRequestID resets all changes to the "request_id" field.
+func (m *GrantMutation) ResetRequestID() {
+	m.request_id = nil
+}
+
+// SetConsumer sets the "consumer" field.
+func (m *GrantMutation) SetConsumer(s string) {
+	m.consumer = &s
+}
+
+// Consumer returns the value of the "consumer" field in the mutation.
+func (m *GrantMutation) Consumer() (r string, exists bool) {
+	v := m.consumer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConsumer returns the old "consumer" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldConsumer(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConsumer is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConsumer requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConsumer: %w", err)
+	}
+	return oldValue.Consumer, nil
+}
+
+// ResetConsumer resets all changes to the "consumer" field.
+func (m *GrantMutation) ResetConsumer() {
+	m.consumer = nil
+}
+
+// SetConsumerDomain sets the "consumer_domain" field.
+func (m *GrantMutation) SetConsumerDomain(s string) {
+	m.consumer_domain = &s
+}
+
+// ConsumerDomain returns the value of the "consumer_domain" field in the mutation.
+func (m *GrantMutation) ConsumerDomain() (r string, exists bool) {
+	v := m.consumer_domain
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConsumerDomain returns the old "consumer_domain" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldConsumerDomain(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConsumerDomain is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConsumerDomain requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConsumerDomain: %w", err)
+	}
+	return oldValue.ConsumerDomain, nil
+}
+
+// ResetConsumerDomain resets all changes to the "consumer_domain" field.
+func (m *GrantMutation) ResetConsumerDomain() {
+	m.consumer_domain = nil
+}
+
+// SetDomain sets the "domain" field.
+func (m *GrantMutation) SetDomain(s string) {
+	m.domain = &s
+}
+
+// Domain returns the value of the "domain" field in the mutation.
+func (m *GrantMutation) Domain() (r string, exists bool) {
+	v := m.domain
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDomain returns the old "domain" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldDomain(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDomain is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDomain requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDomain: %w", err)
+	}
+	return oldValue.Domain, nil
+}
+
+// ResetDomain resets all changes to the "domain" field.
+func (m *GrantMutation) ResetDomain() {
+	m.domain = nil
+}
+
+// SetProduct sets the "product" field.
+func (m *GrantMutation) SetProduct(s string) {
+	m.product = &s
+}
+
+// Product returns the value of the "product" field in the mutation.
+func (m *GrantMutation) Product() (r string, exists bool) {
+	v := m.product
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProduct returns the old "product" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldProduct(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProduct is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProduct requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProduct: %w", err)
+	}
+	return oldValue.Product, nil
+}
+
+// ResetProduct resets all changes to the "product" field.
+func (m *GrantMutation) ResetProduct() {
+	m.product = nil
+}
+
+// SetProductID sets the "product_id" field.
+func (m *GrantMutation) SetProductID(s string) {
+	m.product_id = &s
+}
+
+// ProductID returns the value of the "product_id" field in the mutation.
+func (m *GrantMutation) ProductID() (r string, exists bool) {
+	v := m.product_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProductID returns the old "product_id" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldProductID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProductID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProductID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProductID: %w", err)
+	}
+	return oldValue.ProductID, nil
+}
+
+// ResetProductID resets all changes to the "product_id" field.
+func (m *GrantMutation) ResetProductID() {
+	m.product_id = nil
+}
+
+// SetPort sets the "port" field.
+func (m *GrantMutation) SetPort(s string) {
+	m.port = &s
+}
+
+// Port returns the value of the "port" field in the mutation.
+func (m *GrantMutation) Port() (r string, exists bool) {
+	v := m.port
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPort returns the old "port" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldPort(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPort is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPort requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPort: %w", err)
+	}
+	return oldValue.Port, nil
+}
+
+// ResetPort resets all changes to the "port" field.
+func (m *GrantMutation) ResetPort() {
+	m.port = nil
+}
+
+// SetTopic sets the "topic" field.
+func (m *GrantMutation) SetTopic(s string) {
+	m.topic = &s
+}
+
+// Topic returns the value of the "topic" field in the mutation.
+func (m *GrantMutation) Topic() (r string, exists bool) {
+	v := m.topic
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTopic returns the old "topic" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldTopic(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTopic is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTopic requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTopic: %w", err)
+	}
+	return oldValue.Topic, nil
+}
+
+// ResetTopic resets all changes to the "topic" field.
+func (m *GrantMutation) ResetTopic() {
+	m.topic = nil
+}
+
+// SetGroupPrefix sets the "group_prefix" field.
+func (m *GrantMutation) SetGroupPrefix(s string) {
+	m.group_prefix = &s
+}
+
+// GroupPrefix returns the value of the "group_prefix" field in the mutation.
+func (m *GrantMutation) GroupPrefix() (r string, exists bool) {
+	v := m.group_prefix
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGroupPrefix returns the old "group_prefix" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldGroupPrefix(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGroupPrefix is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGroupPrefix requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGroupPrefix: %w", err)
+	}
+	return oldValue.GroupPrefix, nil
+}
+
+// ResetGroupPrefix resets all changes to the "group_prefix" field.
+func (m *GrantMutation) ResetGroupPrefix() {
+	m.group_prefix = nil
+}
+
+// SetPurpose sets the "purpose" field.
+func (m *GrantMutation) SetPurpose(s string) {
+	m.purpose = &s
+}
+
+// Purpose returns the value of the "purpose" field in the mutation.
+func (m *GrantMutation) Purpose() (r string, exists bool) {
+	v := m.purpose
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPurpose returns the old "purpose" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldPurpose(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPurpose is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPurpose requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPurpose: %w", err)
+	}
+	return oldValue.Purpose, nil
+}
+
+// ResetPurpose resets all changes to the "purpose" field.
+func (m *GrantMutation) ResetPurpose() {
+	m.purpose = nil
+}
+
+// SetDurationSeconds sets the "duration_seconds" field.
+func (m *GrantMutation) SetDurationSeconds(i int64) {
+	m.duration_seconds = &i
+	m.addduration_seconds = nil
+}
+
+// DurationSeconds returns the value of the "duration_seconds" field in the mutation.
+func (m *GrantMutation) DurationSeconds() (r int64, exists bool) {
+	v := m.duration_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDurationSeconds returns the old "duration_seconds" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldDurationSeconds(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDurationSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDurationSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDurationSeconds: %w", err)
+	}
+	return oldValue.DurationSeconds, nil
+}
+
+// AddDurationSeconds adds i to the "duration_seconds" field.
+func (m *GrantMutation) AddDurationSeconds(i int64) {
+	if m.addduration_seconds != nil {
+		*m.addduration_seconds += i
+	} else {
+		m.addduration_seconds = &i
+	}
+}
+
+// AddedDurationSeconds returns the value that was added to the "duration_seconds" field in this mutation.
+func (m *GrantMutation) AddedDurationSeconds() (r int64, exists bool) {
+	v := m.addduration_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDurationSeconds resets all changes to the "duration_seconds" field.
+func (m *GrantMutation) ResetDurationSeconds() {
+	m.duration_seconds = nil
+	m.addduration_seconds = nil
+}
+
+// SetState sets the "state" field.
+func (m *GrantMutation) SetState(gr grant.State) {
+	m.state = &gr
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *GrantMutation) State() (r grant.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldState(ctx context.Context) (v grant.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *GrantMutation) ResetState() {
+	m.state = nil
+}
+
+// SetLiveKey sets the "live_key" field.
+func (m *GrantMutation) SetLiveKey(s string) {
+	m.live_key = &s
+}
+
+// LiveKey returns the value of the "live_key" field in the mutation.
+func (m *GrantMutation) LiveKey() (r string, exists bool) {
+	v := m.live_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLiveKey returns the old "live_key" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldLiveKey(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLiveKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLiveKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLiveKey: %w", err)
+	}
+	return oldValue.LiveKey, nil
+}
+
+// ClearLiveKey clears the value of the "live_key" field.
+func (m *GrantMutation) ClearLiveKey() {
+	m.live_key = nil
+	m.clearedFields[grant.FieldLiveKey] = struct{}{}
+}
+
+// LiveKeyCleared returns if the "live_key" field was cleared in this mutation.
+func (m *GrantMutation) LiveKeyCleared() bool {
+	_, ok := m.clearedFields[grant.FieldLiveKey]
+	return ok
+}
+
+// ResetLiveKey resets all changes to the "live_key" field.
+func (m *GrantMutation) ResetLiveKey() {
+	m.live_key = nil
+	delete(m.clearedFields, grant.FieldLiveKey)
+}
+
+// SetRunID sets the "run_id" field.
+func (m *GrantMutation) SetRunID(s string) {
+	m.run_id = &s
+}
+
+// RunID returns the value of the "run_id" field in the mutation.
+func (m *GrantMutation) RunID() (r string, exists bool) {
+	v := m.run_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRunID returns the old "run_id" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldRunID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRunID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRunID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRunID: %w", err)
+	}
+	return oldValue.RunID, nil
+}
+
+// ResetRunID resets all changes to the "run_id" field.
+func (m *GrantMutation) ResetRunID() {
+	m.run_id = nil
+}
+
+// SetError sets the "error" field.
+func (m *GrantMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *GrantMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *GrantMutation) ResetError() {
+	m.error = nil
+}
+
+// SetEndedBy sets the "ended_by" field.
+func (m *GrantMutation) SetEndedBy(s string) {
+	m.ended_by = &s
+}
+
+// EndedBy returns the value of the "ended_by" field in the mutation.
+func (m *GrantMutation) EndedBy() (r string, exists bool) {
+	v := m.ended_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndedBy returns the old "ended_by" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldEndedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndedBy: %w", err)
+	}
+	return oldValue.EndedBy, nil
+}
+
+// ResetEndedBy resets all changes to the "ended_by" field.
+func (m *GrantMutation) ResetEndedBy() {
+	m.ended_by = nil
+}
+
+// SetEndReason sets the "end_reason" field.
+func (m *GrantMutation) SetEndReason(s string) {
+	m.end_reason = &s
+}
+
+// EndReason returns the value of the "end_reason" field in the mutation.
+func (m *GrantMutation) EndReason() (r string, exists bool) {
+	v := m.end_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndReason returns the old "end_reason" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldEndReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndReason: %w", err)
+	}
+	return oldValue.EndReason, nil
+}
+
+// ResetEndReason resets all changes to the "end_reason" field.
+func (m *GrantMutation) ResetEndReason() {
+	m.end_reason = nil
+}
+
+// SetApproveTime sets the "approve_time" field.
+func (m *GrantMutation) SetApproveTime(t time.Time) {
+	m.approve_time = &t
+}
+
+// ApproveTime returns the value of the "approve_time" field in the mutation.
+func (m *GrantMutation) ApproveTime() (r time.Time, exists bool) {
+	v := m.approve_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldApproveTime returns the old "approve_time" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldApproveTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldApproveTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldApproveTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldApproveTime: %w", err)
+	}
+	return oldValue.ApproveTime, nil
+}
+
+// ClearApproveTime clears the value of the "approve_time" field.
+func (m *GrantMutation) ClearApproveTime() {
+	m.approve_time = nil
+	m.clearedFields[grant.FieldApproveTime] = struct{}{}
+}
+
+// ApproveTimeCleared returns if the "approve_time" field was cleared in this mutation.
+func (m *GrantMutation) ApproveTimeCleared() bool {
+	_, ok := m.clearedFields[grant.FieldApproveTime]
+	return ok
+}
+
+// ResetApproveTime resets all changes to the "approve_time" field.
+func (m *GrantMutation) ResetApproveTime() {
+	m.approve_time = nil
+	delete(m.clearedFields, grant.FieldApproveTime)
+}
+
+// SetActivateTime sets the "activate_time" field.
+func (m *GrantMutation) SetActivateTime(t time.Time) {
+	m.activate_time = &t
+}
+
+// ActivateTime returns the value of the "activate_time" field in the mutation.
+func (m *GrantMutation) ActivateTime() (r time.Time, exists bool) {
+	v := m.activate_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActivateTime returns the old "activate_time" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldActivateTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActivateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActivateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActivateTime: %w", err)
+	}
+	return oldValue.ActivateTime, nil
+}
+
+// ClearActivateTime clears the value of the "activate_time" field.
+func (m *GrantMutation) ClearActivateTime() {
+	m.activate_time = nil
+	m.clearedFields[grant.FieldActivateTime] = struct{}{}
+}
+
+// ActivateTimeCleared returns if the "activate_time" field was cleared in this mutation.
+func (m *GrantMutation) ActivateTimeCleared() bool {
+	_, ok := m.clearedFields[grant.FieldActivateTime]
+	return ok
+}
+
+// ResetActivateTime resets all changes to the "activate_time" field.
+func (m *GrantMutation) ResetActivateTime() {
+	m.activate_time = nil
+	delete(m.clearedFields, grant.FieldActivateTime)
+}
+
+// SetExpireTime sets the "expire_time" field.
+func (m *GrantMutation) SetExpireTime(t time.Time) {
+	m.expire_time = &t
+}
+
+// ExpireTime returns the value of the "expire_time" field in the mutation.
+func (m *GrantMutation) ExpireTime() (r time.Time, exists bool) {
+	v := m.expire_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpireTime returns the old "expire_time" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldExpireTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpireTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpireTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpireTime: %w", err)
+	}
+	return oldValue.ExpireTime, nil
+}
+
+// ClearExpireTime clears the value of the "expire_time" field.
+func (m *GrantMutation) ClearExpireTime() {
+	m.expire_time = nil
+	m.clearedFields[grant.FieldExpireTime] = struct{}{}
+}
+
+// ExpireTimeCleared returns if the "expire_time" field was cleared in this mutation.
+func (m *GrantMutation) ExpireTimeCleared() bool {
+	_, ok := m.clearedFields[grant.FieldExpireTime]
+	return ok
+}
+
+// ResetExpireTime resets all changes to the "expire_time" field.
+func (m *GrantMutation) ResetExpireTime() {
+	m.expire_time = nil
+	delete(m.clearedFields, grant.FieldExpireTime)
+}
+
+// SetEndTime sets the "end_time" field.
+func (m *GrantMutation) SetEndTime(t time.Time) {
+	m.end_time = &t
+}
+
+// EndTime returns the value of the "end_time" field in the mutation.
+func (m *GrantMutation) EndTime() (r time.Time, exists bool) {
+	v := m.end_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndTime returns the old "end_time" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldEndTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndTime: %w", err)
+	}
+	return oldValue.EndTime, nil
+}
+
+// ClearEndTime clears the value of the "end_time" field.
+func (m *GrantMutation) ClearEndTime() {
+	m.end_time = nil
+	m.clearedFields[grant.FieldEndTime] = struct{}{}
+}
+
+// EndTimeCleared returns if the "end_time" field was cleared in this mutation.
+func (m *GrantMutation) EndTimeCleared() bool {
+	_, ok := m.clearedFields[grant.FieldEndTime]
+	return ok
+}
+
+// ResetEndTime resets all changes to the "end_time" field.
+func (m *GrantMutation) ResetEndTime() {
+	m.end_time = nil
+	delete(m.clearedFields, grant.FieldEndTime)
+}
+
+// Where appends a list predicates to the GrantMutation builder.
+func (m *GrantMutation) Where(ps ...predicate.Grant) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the GrantMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *GrantMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Grant, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *GrantMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *GrantMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Grant).
+func (m *GrantMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *GrantMutation) Fields() []string {
+	fields := make([]string, 0, 24)
+	if m.create_time != nil {
+		fields = append(fields, grant.FieldCreateTime)
+	}
+	if m.update_time != nil {
+		fields = append(fields, grant.FieldUpdateTime)
+	}
+	if m.version != nil {
+		fields = append(fields, grant.FieldVersion)
+	}
+	if m.request_id != nil {
+		fields = append(fields, grant.FieldRequestID)
+	}
+	if m.consumer != nil {
+		fields = append(fields, grant.FieldConsumer)
+	}
+	if m.consumer_domain != nil {
+		fields = append(fields, grant.FieldConsumerDomain)
+	}
+	if m.domain != nil {
+		fields = append(fields, grant.FieldDomain)
+	}
+	if m.product != nil {
+		fields = append(fields, grant.FieldProduct)
+	}
+	if m.product_id != nil {
+		fields = append(fields, grant.FieldProductID)
+	}
+	if m.port != nil {
+		fields = append(fields, grant.FieldPort)
+	}
+	if m.topic != nil {
+		fields = append(fields, grant.FieldTopic)
+	}
+	if m.group_prefix != nil {
+		fields = append(fields, grant.FieldGroupPrefix)
+	}
+	if m.purpose != nil {
+		fields = append(fields, grant.FieldPurpose)
+	}
+	if m.duration_seconds != nil {
+		fields = append(fields, grant.FieldDurationSeconds)
+	}
+	if m.state != nil {
+		fields = append(fields, grant.FieldState)
+	}
+	if m.live_key != nil {
+		fields = append(fields, grant.FieldLiveKey)
+	}
+	if m.run_id != nil {
+		fields = append(fields, grant.FieldRunID)
+	}
+	if m.error != nil {
+		fields = append(fields, grant.FieldError)
+	}
+	if m.ended_by != nil {
+		fields = append(fields, grant.FieldEndedBy)
+	}
+	if m.end_reason != nil {
+		fields = append(fields, grant.FieldEndReason)
+	}
+	if m.approve_time != nil {
+		fields = append(fields, grant.FieldApproveTime)
+	}
+	if m.activate_time != nil {
+		fields = append(fields, grant.FieldActivateTime)
+	}
+	if m.expire_time != nil {
+		fields = append(fields, grant.FieldExpireTime)
+	}
+	if m.end_time != nil {
+		fields = append(fields, grant.FieldEndTime)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *GrantMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case grant.FieldCreateTime:
+		return m.CreateTime()
+	case grant.FieldUpdateTime:
+		return m.UpdateTime()
+	case grant.FieldVersion:
+		return m.Version()
+	case grant.FieldRequestID:
+		return m.RequestID()
+	case grant.FieldConsumer:
+		return m.Consumer()
+	case grant.FieldConsumerDomain:
+		return m.ConsumerDomain()
+	case grant.FieldDomain:
+		return m.Domain()
+	case grant.FieldProduct:
+		return m.Product()
+	case grant.FieldProductID:
+		return m.ProductID()
+	case grant.FieldPort:
+		return m.Port()
+	case grant.FieldTopic:
+		return m.Topic()
+	case grant.FieldGroupPrefix:
+		return m.GroupPrefix()
+	case grant.FieldPurpose:
+		return m.Purpose()
+	case grant.FieldDurationSeconds:
+		return m.DurationSeconds()
+	case grant.FieldState:
+		return m.State()
+	case grant.FieldLiveKey:
+		return m.LiveKey()
+	case grant.FieldRunID:
+		return m.RunID()
+	case grant.FieldError:
+		return m.Error()
+	case grant.FieldEndedBy:
+		return m.EndedBy()
+	case grant.FieldEndReason:
+		return m.EndReason()
+	case grant.FieldApproveTime:
+		return m.ApproveTime()
+	case grant.FieldActivateTime:
+		return m.ActivateTime()
+	case grant.FieldExpireTime:
+		return m.ExpireTime()
+	case grant.FieldEndTime:
+		return m.EndTime()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *GrantMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case grant.FieldCreateTime:
+		return m.OldCreateTime(ctx)
+	case grant.FieldUpdateTime:
+		return m.OldUpdateTime(ctx)
+	case grant.FieldVersion:
+		return m.OldVersion(ctx)
+	case grant.FieldRequestID:
+		return m.OldRequestID(ctx)
+	case grant.FieldConsumer:
+		return m.OldConsumer(ctx)
+	case grant.FieldConsumerDomain:
+		return m.OldConsumerDomain(ctx)
+	case grant.FieldDomain:
+		return m.OldDomain(ctx)
+	case grant.FieldProduct:
+		return m.OldProduct(ctx)
+	case grant.FieldProductID:
+		return m.OldProductID(ctx)
+	case grant.FieldPort:
+		return m.OldPort(ctx)
+	case grant.FieldTopic:
+		return m.OldTopic(ctx)
+	case grant.FieldGroupPrefix:
+		return m.OldGroupPrefix(ctx)
+	case grant.FieldPurpose:
+		return m.OldPurpose(ctx)
+	case grant.FieldDurationSeconds:
+		return m.OldDurationSeconds(ctx)
+	case grant.FieldState:
+		return m.OldState(ctx)
+	case grant.FieldLiveKey:
+		return m.OldLiveKey(ctx)
+	case grant.FieldRunID:
+		return m.OldRunID(ctx)
+	case grant.FieldError:
+		return m.OldError(ctx)
+	case grant.FieldEndedBy:
+		return m.OldEndedBy(ctx)
+	case grant.FieldEndReason:
+		return m.OldEndReason(ctx)
+	case grant.FieldApproveTime:
+		return m.OldApproveTime(ctx)
+	case grant.FieldActivateTime:
+		return m.OldActivateTime(ctx)
+	case grant.FieldExpireTime:
+		return m.OldExpireTime(ctx)
+	case grant.FieldEndTime:
+		return m.OldEndTime(ctx)
+	}
+	return nil, fmt.Errorf("unknown Grant field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GrantMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case grant.FieldCreateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreateTime(v)
+		return nil
+	case grant.FieldUpdateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdateTime(v)
+		return nil
+	case grant.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case grant.FieldRequestID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestID(v)
+		return nil
+	case grant.FieldConsumer:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConsumer(v)
+		return nil
+	case grant.FieldConsumerDomain:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConsumerDomain(v)
+		return nil
+	case grant.FieldDomain:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDomain(v)
+		return nil
+	case grant.FieldProduct:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProduct(v)
+		return nil
+	case grant.FieldProductID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProductID(v)
+		return nil
+	case grant.FieldPort:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPort(v)
+		return nil
+	case grant.FieldTopic:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTopic(v)
+		return nil
+	case grant.FieldGroupPrefix:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGroupPrefix(v)
+		return nil
+	case grant.FieldPurpose:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPurpose(v)
+		return nil
+	case grant.FieldDurationSeconds:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDurationSeconds(v)
+		return nil
+	case grant.FieldState:
+		v, ok := value.(grant.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case grant.FieldLiveKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLiveKey(v)
+		return nil
+	case grant.FieldRunID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRunID(v)
+		return nil
+	case grant.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case grant.FieldEndedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndedBy(v)
+		return nil
+	case grant.FieldEndReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndReason(v)
+		return nil
+	case grant.FieldApproveTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetApproveTime(v)
+		return nil
+	case grant.FieldActivateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActivateTime(v)
+		return nil
+	case grant.FieldExpireTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpireTime(v)
+		return nil
+	case grant.FieldEndTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndTime(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Grant field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *GrantMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, grant.FieldVersion)
+	}
+	if m.addduration_seconds != nil {
+		fields = append(fields, grant.FieldDurationSeconds)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *GrantMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case grant.FieldVersion:
+		return m.AddedVersion()
+	case grant.FieldDurationSeconds:
+		return m.AddedDurationSeconds()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GrantMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case grant.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case grant.FieldDurationSeconds:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDurationSeconds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Grant numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *GrantMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(grant.FieldLiveKey) {
+		fields = append(fields, grant.FieldLiveKey)
+	}
+	if m.FieldCleared(grant.FieldApproveTime) {
+		fields = append(fields, grant.FieldApproveTime)
+	}
+	if m.FieldCleared(grant.FieldActivateTime) {
+		fields = append(fields, grant.FieldActivateTime)
+	}
+	if m.FieldCleared(grant.FieldExpireTime) {
+		fields = append(fields, grant.FieldExpireTime)
+	}
+	if m.FieldCleared(grant.FieldEndTime) {
+		fields = append(fields, grant.FieldEndTime)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *GrantMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *GrantMutation) ClearField(name string) error {
+	switch name {
+	case grant.FieldLiveKey:
+		m.ClearLiveKey()
+		return nil
+	case grant.FieldApproveTime:
+		m.ClearApproveTime()
+		return nil
+	case grant.FieldActivateTime:
+		m.ClearActivateTime()
+		return nil
+	case grant.FieldExpireTime:
+		m.ClearExpireTime()
+		return nil
+	case grant.FieldEndTime:
+		m.ClearEndTime()
+		return nil
+	}
+	return fmt.Errorf("unknown Grant nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *GrantMutation) ResetField(name string) error {
+	switch name {
+	case grant.FieldCreateTime:
+		m.ResetCreateTime()
+		return nil
+	case grant.FieldUpdateTime:
+		m.ResetUpdateTime()
+		return nil
+	case grant.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case grant.FieldRequestID:
+		m.ResetRequestID()
+		return nil
+	case grant.FieldConsumer:
+		m.ResetConsumer()
+		return nil
+	case grant.FieldConsumerDomain:
+		m.ResetConsumerDomain()
+		return nil
+	case grant.FieldDomain:
+		m.ResetDomain()
+		return nil
+	case grant.FieldProduct:
+		m.ResetProduct()
+		return nil
+	case grant.FieldProductID:
+		m.ResetProductID()
+		return nil
+	case grant.FieldPort:
+		m.ResetPort()
+		return nil
+	case grant.FieldTopic:
+		m.ResetTopic()
+		return nil
+	case grant.FieldGroupPrefix:
+		m.ResetGroupPrefix()
+		return nil
+	case grant.FieldPurpose:
+		m.ResetPurpose()
+		return nil
+	case grant.FieldDurationSeconds:
+		m.ResetDurationSeconds()
+		return nil
+	case grant.FieldState:
+		m.ResetState()
+		return nil
+	case grant.FieldLiveKey:
+		m.ResetLiveKey()
+		return nil
+	case grant.FieldRunID:
+		m.ResetRunID()
+		return nil
+	case grant.FieldError:
+		m.ResetError()
+		return nil
+	case grant.FieldEndedBy:
+		m.ResetEndedBy()
+		return nil
+	case grant.FieldEndReason:
+		m.ResetEndReason()
+		return nil
+	case grant.FieldApproveTime:
+		m.ResetApproveTime()
+		return nil
+	case grant.FieldActivateTime:
+		m.ResetActivateTime()
+		return nil
+	case grant.FieldExpireTime:
+		m.ResetExpireTime()
+		return nil
+	case grant.FieldEndTime:
+		m.ResetEndTime()
+		return nil
+	}
+	return fmt.Errorf("unknown Grant field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *GrantMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *GrantMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *GrantMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *GrantMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *GrantMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *GrantMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *GrantMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Grant unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *GrantMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Grant edge %s", name)
+}
+
+// KafkaCredentialMutation represents an operation that mutates the KafkaCredential nodes in the graph.
+type KafkaCredentialMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	create_time   *time.Time
+	update_time   *time.Time
+	version       *int64
+	addversion    *int64
+	principal     *string
+	username      *string
+	mechanism     *string
+	issued_by     *string
+	rotate_time   *time.Time
+	delete_time   *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*KafkaCredential, error)
+	predicates    []predicate.KafkaCredential
+}
+
+var _ ent.Mutation = (*KafkaCredentialMutation)(nil)
+
+// kafkacredentialOption allows management of the mutation configuration using functional options.
+type kafkacredentialOption func(*KafkaCredentialMutation)
+
+// newKafkaCredentialMutation creates new mutation for the KafkaCredential entity.
+func newKafkaCredentialMutation(c config, op Op, opts ...kafkacredentialOption) *KafkaCredentialMutation {
+	m := &KafkaCredentialMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeKafkaCredential,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withKafkaCredentialID sets the ID field of the mutation.
+func withKafkaCredentialID(id string) kafkacredentialOption {
+	return func(m *KafkaCredentialMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *KafkaCredential
+		)
+		m.oldValue = func(ctx context.Context) (*KafkaCredential, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().KafkaCredential.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withKafkaCredential sets the old KafkaCredential of the mutation.
+func withKafkaCredential(node *KafkaCredential) kafkacredentialOption {
+	return func(m *KafkaCredentialMutation) {
+		m.oldValue = func(context.Context) (*KafkaCredential, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m KafkaCredentialMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m KafkaCredentialMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of KafkaCredential entities.
+func (m *KafkaCredentialMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *KafkaCredentialMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *KafkaCredentialMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().KafkaCredential.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreateTime sets the "create_time" field.
+func (m *KafkaCredentialMutation) SetCreateTime(t time.Time) {
+	m.create_time = &t
+}
+
+// CreateTime returns the value of the "create_time" field in the mutation.
+func (m *KafkaCredentialMutation) CreateTime() (r time.Time, exists bool) {
+	v := m.create_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreateTime returns the old "create_time" field's value of the KafkaCredential entity.
+// If the KafkaCredential object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KafkaCredentialMutation) OldCreateTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreateTime: %w", err)
+	}
+	return oldValue.CreateTime, nil
+}
+
+// ResetCreateTime resets all changes to the "create_time" field.
+func (m *KafkaCredentialMutation) ResetCreateTime() {
+	m.create_time = nil
+}
+
+// SetUpdateTime sets the "update_time" field.
+func (m *KafkaCredentialMutation) SetUpdateTime(t time.Time) {
+	m.update_time = &t
+}
+
+// UpdateTime returns the value of the "update_time" field in the mutation.
+func (m *KafkaCredentialMutation) UpdateTime() (r time.Time, exists bool) {
+	v := m.update_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdateTime returns the old "update_time" field's value of the KafkaCredential entity.
+// If the KafkaCredential object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KafkaCredentialMutation) OldUpdateTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdateTime: %w", err)
+	}
+	return oldValue.UpdateTime, nil
+}
+
+// ResetUpdateTime resets all changes to the "update_time" field.
+func (m *KafkaCredentialMutation) ResetUpdateTime() {
+	m.update_time = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *KafkaCredentialMutation) SetVersion(i int64) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *KafkaCredentialMutation) Version() (r int64, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the KafkaCredential entity.
+// If the KafkaCredential object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KafkaCredentialMutation) OldVersion(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *KafkaCredentialMutation) AddVersion(i int64) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *KafkaCredentialMutation) AddedVersion() (r int64, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *KafkaCredentialMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetPrincipal sets the "principal" field.
+func (m *KafkaCredentialMutation) SetPrincipal(s string) {
+	m.principal = &s
+}
+
+// Principal returns the value of the "principal" field in the mutation.
+func (m *KafkaCredentialMutation) Principal() (r string, exists bool) {
+	v := m.principal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrincipal returns the old "principal" field's value of the KafkaCredential entity.
+// If the KafkaCredential object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KafkaCredentialMutation) OldPrincipal(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrincipal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrincipal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrincipal: %w", err)
+	}
+	return oldValue.Principal, nil
+}
+
+// ResetPrincipal resets all changes to the "principal" field.
+func (m *KafkaCredentialMutation) ResetPrincipal() {
+	m.principal = nil
+}
+
+// SetUsername sets the "username" field.
+func (m *KafkaCredentialMutation) SetUsername(s string) {
+	m.username = &s
+}
+
+// Username returns the value of the "username" field in the mutation.
+func (m *KafkaCredentialMutation) Username() (r string, exists bool) {
+	v := m.username
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUsername returns the old "username" field's value of the KafkaCredential entity.
+// If the KafkaCredential object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KafkaCredentialMutation) OldUsername(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUsername is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUsername requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUsername: %w", err)
+	}
+	return oldValue.Username, nil
+}
+
+// ResetUsername resets all changes to the "username" field.
+func (m *KafkaCredentialMutation) ResetUsername() {
+	m.username = nil
+}
+
+// SetMechanism sets the "mechanism" field.
+func (m *KafkaCredentialMutation) SetMechanism(s string) {
+	m.mechanism = &s
+}
+
+// Mechanism returns the value of the "mechanism" field in the mutation.
+func (m *KafkaCredentialMutation) Mechanism() (r string, exists bool) {
+	v := m.mechanism
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMechanism returns the old "mechanism" field's value of the KafkaCredential entity.
+// If the KafkaCredential object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KafkaCredentialMutation) OldMechanism(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMechanism is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMechanism requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMechanism: %w", err)
+	}
+	return oldValue.Mechanism, nil
+}
+
+// ResetMechanism resets all changes to the "mechanism" field.
+func (m *KafkaCredentialMutation) ResetMechanism() {
+	m.mechanism = nil
+}
+
+// SetIssuedBy sets the "issued_by" field.
+func (m *KafkaCredentialMutation) SetIssuedBy(s string) {
+	m.issued_by = &s
+}
+
+// IssuedBy returns the value of the "issued_by" field in the mutation.
+func (m *KafkaCredentialMutation) IssuedBy() (r string, exists bool) {
+	v := m.issued_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIssuedBy returns the old "issued_by" field's value of the KafkaCredential entity.
+// If the KafkaCredential object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KafkaCredentialMutation) OldIssuedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIssuedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIssuedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIssuedBy: %w", err)
+	}
+	return oldValue.IssuedBy, nil
+}
+
+// ResetIssuedBy resets all changes to the "issued_by" field.
+func (m *KafkaCredentialMutation) ResetIssuedBy() {
+	m.issued_by = nil
+}
+
+// SetRotateTime sets the "rotate_time" field.
+func (m *KafkaCredentialMutation) SetRotateTime(t time.Time) {
+	m.rotate_time = &t
+}
+
+// RotateTime returns the value of the "rotate_time" field in the mutation.
+func (m *KafkaCredentialMutation) RotateTime() (r time.Time, exists bool) {
+	v := m.rotate_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRotateTime returns the old "rotate_time" field's value of the KafkaCredential entity.
+// If the KafkaCredential object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KafkaCredentialMutation) OldRotateTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRotateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRotateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRotateTime: %w", err)
+	}
+	return oldValue.RotateTime, nil
+}
+
+// ClearRotateTime clears the value of the "rotate_time" field.
+func (m *KafkaCredentialMutation) ClearRotateTime() {
+	m.rotate_time = nil
+	m.clearedFields[kafkacredential.FieldRotateTime] = struct{}{}
+}
+
+// RotateTimeCleared returns if the "rotate_time" field was cleared in this mutation.
+func (m *KafkaCredentialMutation) RotateTimeCleared() bool {
+	_, ok := m.clearedFields[kafkacredential.FieldRotateTime]
+	return ok
+}
+
+// ResetRotateTime resets all changes to the "rotate_time" field.
+func (m *KafkaCredentialMutation) ResetRotateTime() {
+	m.rotate_time = nil
+	delete(m.clearedFields, kafkacredential.FieldRotateTime)
+}
+
+// SetDeleteTime sets the "delete_time" field.
+func (m *KafkaCredentialMutation) SetDeleteTime(t time.Time) {
+	m.delete_time = &t
+}
+
+// DeleteTime returns the value of the "delete_time" field in the mutation.
+func (m *KafkaCredentialMutation) DeleteTime() (r time.Time, exists bool) {
+	v := m.delete_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeleteTime returns the old "delete_time" field's value of the KafkaCredential entity.
+// If the KafkaCredential object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KafkaCredentialMutation) OldDeleteTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeleteTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeleteTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeleteTime: %w", err)
+	}
+	return oldValue.DeleteTime, nil
+}
+
+// ClearDeleteTime clears the value of the "delete_time" field.
+func (m *KafkaCredentialMutation) ClearDeleteTime() {
+	m.delete_time = nil
+	m.clearedFields[kafkacredential.FieldDeleteTime] = struct{}{}
+}
+
+// DeleteTimeCleared returns if the "delete_time" field was cleared in this mutation.
+func (m *KafkaCredentialMutation) DeleteTimeCleared() bool {
+	_, ok := m.clearedFields[kafkacredential.FieldDeleteTime]
+	return ok
+}
+
+// ResetDeleteTime resets all changes to the "delete_time" field.
+func (m *KafkaCredentialMutation) ResetDeleteTime() {
+	m.delete_time = nil
+	delete(m.clearedFields, kafkacredential.FieldDeleteTime)
+}
+
+// Where appends a list predicates to the KafkaCredentialMutation builder.
+func (m *KafkaCredentialMutation) Where(ps ...predicate.KafkaCredential) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the KafkaCredentialMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *KafkaCredentialMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.KafkaCredential, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *KafkaCredentialMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *KafkaCredentialMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (KafkaCredential).
+func (m *KafkaCredentialMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *KafkaCredentialMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.create_time != nil {
+		fields = append(fields, kafkacredential.FieldCreateTime)
+	}
+	if m.update_time != nil {
+		fields = append(fields, kafkacredential.FieldUpdateTime)
+	}
+	if m.version != nil {
+		fields = append(fields, kafkacredential.FieldVersion)
+	}
+	if m.principal != nil {
+		fields = append(fields, kafkacredential.FieldPrincipal)
+	}
+	if m.username != nil {
+		fields = append(fields, kafkacredential.FieldUsername)
+	}
+	if m.mechanism != nil {
+		fields = append(fields, kafkacredential.FieldMechanism)
+	}
+	if m.issued_by != nil {
+		fields = append(fields, kafkacredential.FieldIssuedBy)
+	}
+	if m.rotate_time != nil {
+		fields = append(fields, kafkacredential.FieldRotateTime)
+	}
+	if m.delete_time != nil {
+		fields = append(fields, kafkacredential.FieldDeleteTime)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *KafkaCredentialMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case kafkacredential.FieldCreateTime:
+		return m.CreateTime()
+	case kafkacredential.FieldUpdateTime:
+		return m.UpdateTime()
+	case kafkacredential.FieldVersion:
+		return m.Version()
+	case kafkacredential.FieldPrincipal:
+		return m.Principal()
+	case kafkacredential.FieldUsername:
+		return m.Username()
+	case kafkacredential.FieldMechanism:
+		return m.Mechanism()
+	case kafkacredential.FieldIssuedBy:
+		return m.IssuedBy()
+	case kafkacredential.FieldRotateTime:
+		return m.RotateTime()
+	case kafkacredential.FieldDeleteTime:
+		return m.DeleteTime()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *KafkaCredentialMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case kafkacredential.FieldCreateTime:
+		return m.OldCreateTime(ctx)
+	case kafkacredential.FieldUpdateTime:
+		return m.OldUpdateTime(ctx)
+	case kafkacredential.FieldVersion:
+		return m.OldVersion(ctx)
+	case kafkacredential.FieldPrincipal:
+		return m.OldPrincipal(ctx)
+	case kafkacredential.FieldUsername:
+		return m.OldUsername(ctx)
+	case kafkacredential.FieldMechanism:
+		return m.OldMechanism(ctx)
+	case kafkacredential.FieldIssuedBy:
+		return m.OldIssuedBy(ctx)
+	case kafkacredential.FieldRotateTime:
+		return m.OldRotateTime(ctx)
+	case kafkacredential.FieldDeleteTime:
+		return m.OldDeleteTime(ctx)
+	}
+	return nil, fmt.Errorf("unknown KafkaCredential field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *KafkaCredentialMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case kafkacredential.FieldCreateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreateTime(v)
+		return nil
+	case kafkacredential.FieldUpdateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdateTime(v)
+		return nil
+	case kafkacredential.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case kafkacredential.FieldPrincipal:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrincipal(v)
+		return nil
+	case kafkacredential.FieldUsername:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUsername(v)
+		return nil
+	case kafkacredential.FieldMechanism:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMechanism(v)
+		return nil
+	case kafkacredential.FieldIssuedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIssuedBy(v)
+		return nil
+	case kafkacredential.FieldRotateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRotateTime(v)
+		return nil
+	case kafkacredential.FieldDeleteTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeleteTime(v)
+		return nil
+	}
+	return fmt.Errorf("unknown KafkaCredential field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *KafkaCredentialMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, kafkacredential.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *KafkaCredentialMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case kafkacredential.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *KafkaCredentialMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case kafkacredential.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown KafkaCredential numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *KafkaCredentialMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(kafkacredential.FieldRotateTime) {
+		fields = append(fields, kafkacredential.FieldRotateTime)
+	}
+	if m.FieldCleared(kafkacredential.FieldDeleteTime) {
+		fields = append(fields, kafkacredential.FieldDeleteTime)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *KafkaCredentialMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *KafkaCredentialMutation) ClearField(name string) error {
+	switch name {
+	case kafkacredential.FieldRotateTime:
+		m.ClearRotateTime()
+		return nil
+	case kafkacredential.FieldDeleteTime:
+		m.ClearDeleteTime()
+		return nil
+	}
+	return fmt.Errorf("unknown KafkaCredential nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *KafkaCredentialMutation) ResetField(name string) error {
+	switch name {
+	case kafkacredential.FieldCreateTime:
+		m.ResetCreateTime()
+		return nil
+	case kafkacredential.FieldUpdateTime:
+		m.ResetUpdateTime()
+		return nil
+	case kafkacredential.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case kafkacredential.FieldPrincipal:
+		m.ResetPrincipal()
+		return nil
+	case kafkacredential.FieldUsername:
+		m.ResetUsername()
+		return nil
+	case kafkacredential.FieldMechanism:
+		m.ResetMechanism()
+		return nil
+	case kafkacredential.FieldIssuedBy:
+		m.ResetIssuedBy()
+		return nil
+	case kafkacredential.FieldRotateTime:
+		m.ResetRotateTime()
+		return nil
+	case kafkacredential.FieldDeleteTime:
+		m.ResetDeleteTime()
+		return nil
+	}
+	return fmt.Errorf("unknown KafkaCredential field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *KafkaCredentialMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *KafkaCredentialMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *KafkaCredentialMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *KafkaCredentialMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *KafkaCredentialMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *KafkaCredentialMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *KafkaCredentialMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown KafkaCredential unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *KafkaCredentialMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown KafkaCredential edge %s", name)
 }
 
 // PolicyDecisionMutation represents an operation that mutates the PolicyDecision nodes in the graph.
@@ -6491,6 +10634,11 @@ type ProvisioningRunMutation struct {
 	approve_time       *time.Time
 	start_time         *time.Time
 	finish_time        *time.Time
+	trigger            *provisioningrun.Trigger
+	trigger_detail     *string
+	grants             *schema.RunGrants
+	auto_apply         *bool
+	auto_apply_note    *string
 	clearedFields      map[string]struct{}
 	done               bool
 	oldValue           func(context.Context) (*ProvisioningRun, error)
@@ -7449,6 +11597,199 @@ func (m *ProvisioningRunMutation) ResetFinishTime() {
 	delete(m.clearedFields, provisioningrun.FieldFinishTime)
 }
 
+// SetTrigger sets the "trigger" field.
+func (m *ProvisioningRunMutation) SetTrigger(pr provisioningrun.Trigger) {
+	m.trigger = &pr
+}
+
+// Trigger returns the value of the "trigger" field in the mutation.
+func (m *ProvisioningRunMutation) Trigger() (r provisioningrun.Trigger, exists bool) {
+	v := m.trigger
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTrigger returns the old "trigger" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldTrigger(ctx context.Context) (v provisioningrun.Trigger, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTrigger is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTrigger requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTrigger: %w", err)
+	}
+	return oldValue.Trigger, nil
+}
+
+// ResetTrigger resets all changes to the "trigger" field.
+func (m *ProvisioningRunMutation) ResetTrigger() {
+	m.trigger = nil
+}
+
+// SetTriggerDetail sets the "trigger_detail" field.
+func (m *ProvisioningRunMutation) SetTriggerDetail(s string) {
+	m.trigger_detail = &s
+}
+
+// TriggerDetail returns the value of the "trigger_detail" field in the mutation.
+func (m *ProvisioningRunMutation) TriggerDetail() (r string, exists bool) {
+	v := m.trigger_detail
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTriggerDetail returns the old "trigger_detail" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldTriggerDetail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTriggerDetail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTriggerDetail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTriggerDetail: %w", err)
+	}
+	return oldValue.TriggerDetail, nil
+}
+
+// ResetTriggerDetail resets all changes to the "trigger_detail" field.
+func (m *ProvisioningRunMutation) ResetTriggerDetail() {
+	m.trigger_detail = nil
+}
+
+// SetGrants sets the "grants" field.
+func (m *ProvisioningRunMutation) SetGrants(sg schema.RunGrants) {
+	m.grants = &sg
+}
+
+// Grants returns the value of the "grants" field in the mutation.
+func (m *ProvisioningRunMutation) Grants() (r schema.RunGrants, exists bool) {
+	v := m.grants
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGrants returns the old "grants" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldGrants(ctx context.Context) (v schema.RunGrants, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGrants is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGrants requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGrants: %w", err)
+	}
+	return oldValue.Grants, nil
+}
+
+// ClearGrants clears the value of the "grants" field.
+func (m *ProvisioningRunMutation) ClearGrants() {
+	m.grants = nil
+	m.clearedFields[provisioningrun.FieldGrants] = struct{}{}
+}
+
+// GrantsCleared returns if the "grants" field was cleared in this mutation.
+func (m *ProvisioningRunMutation) GrantsCleared() bool {
+	_, ok := m.clearedFields[provisioningrun.FieldGrants]
+	return ok
+}
+
+// ResetGrants resets all changes to the "grants" field.
+func (m *ProvisioningRunMutation) ResetGrants() {
+	m.grants = nil
+	delete(m.clearedFields, provisioningrun.FieldGrants)
+}
+
+// SetAutoApply sets the "auto_apply" field.
+func (m *ProvisioningRunMutation) SetAutoApply(b bool) {
+	m.auto_apply = &b
+}
+
+// AutoApply returns the value of the "auto_apply" field in the mutation.
+func (m *ProvisioningRunMutation) AutoApply() (r bool, exists bool) {
+	v := m.auto_apply
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAutoApply returns the old "auto_apply" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldAutoApply(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAutoApply is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAutoApply requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAutoApply: %w", err)
+	}
+	return oldValue.AutoApply, nil
+}
+
+// ResetAutoApply resets all changes to the "auto_apply" field.
+func (m *ProvisioningRunMutation) ResetAutoApply() {
+	m.auto_apply = nil
+}
+
+// SetAutoApplyNote sets the "auto_apply_note" field.
+func (m *ProvisioningRunMutation) SetAutoApplyNote(s string) {
+	m.auto_apply_note = &s
+}
+
+// AutoApplyNote returns the value of the "auto_apply_note" field in the mutation.
+func (m *ProvisioningRunMutation) AutoApplyNote() (r string, exists bool) {
+	v := m.auto_apply_note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAutoApplyNote returns the old "auto_apply_note" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldAutoApplyNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAutoApplyNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAutoApplyNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAutoApplyNote: %w", err)
+	}
+	return oldValue.AutoApplyNote, nil
+}
+
+// ResetAutoApplyNote resets all changes to the "auto_apply_note" field.
+func (m *ProvisioningRunMutation) ResetAutoApplyNote() {
+	m.auto_apply_note = nil
+}
+
 // Where appends a list predicates to the ProvisioningRunMutation builder.
 func (m *ProvisioningRunMutation) Where(ps ...predicate.ProvisioningRun) {
 	m.predicates = append(m.predicates, ps...)
@@ -7483,7 +11824,7 @@ func (m *ProvisioningRunMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ProvisioningRunMutation) Fields() []string {
-	fields := make([]string, 0, 21)
+	fields := make([]string, 0, 26)
 	if m.create_time != nil {
 		fields = append(fields, provisioningrun.FieldCreateTime)
 	}
@@ -7547,6 +11888,21 @@ func (m *ProvisioningRunMutation) Fields() []string {
 	if m.finish_time != nil {
 		fields = append(fields, provisioningrun.FieldFinishTime)
 	}
+	if m.trigger != nil {
+		fields = append(fields, provisioningrun.FieldTrigger)
+	}
+	if m.trigger_detail != nil {
+		fields = append(fields, provisioningrun.FieldTriggerDetail)
+	}
+	if m.grants != nil {
+		fields = append(fields, provisioningrun.FieldGrants)
+	}
+	if m.auto_apply != nil {
+		fields = append(fields, provisioningrun.FieldAutoApply)
+	}
+	if m.auto_apply_note != nil {
+		fields = append(fields, provisioningrun.FieldAutoApplyNote)
+	}
 	return fields
 }
 
@@ -7597,6 +11953,16 @@ func (m *ProvisioningRunMutation) Field(name string) (ent.Value, bool) {
 		return m.StartTime()
 	case provisioningrun.FieldFinishTime:
 		return m.FinishTime()
+	case provisioningrun.FieldTrigger:
+		return m.Trigger()
+	case provisioningrun.FieldTriggerDetail:
+		return m.TriggerDetail()
+	case provisioningrun.FieldGrants:
+		return m.Grants()
+	case provisioningrun.FieldAutoApply:
+		return m.AutoApply()
+	case provisioningrun.FieldAutoApplyNote:
+		return m.AutoApplyNote()
 	}
 	return nil, false
 }
@@ -7648,6 +12014,16 @@ func (m *ProvisioningRunMutation) OldField(ctx context.Context, name string) (en
 		return m.OldStartTime(ctx)
 	case provisioningrun.FieldFinishTime:
 		return m.OldFinishTime(ctx)
+	case provisioningrun.FieldTrigger:
+		return m.OldTrigger(ctx)
+	case provisioningrun.FieldTriggerDetail:
+		return m.OldTriggerDetail(ctx)
+	case provisioningrun.FieldGrants:
+		return m.OldGrants(ctx)
+	case provisioningrun.FieldAutoApply:
+		return m.OldAutoApply(ctx)
+	case provisioningrun.FieldAutoApplyNote:
+		return m.OldAutoApplyNote(ctx)
 	}
 	return nil, fmt.Errorf("unknown ProvisioningRun field %s", name)
 }
@@ -7804,6 +12180,41 @@ func (m *ProvisioningRunMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetFinishTime(v)
 		return nil
+	case provisioningrun.FieldTrigger:
+		v, ok := value.(provisioningrun.Trigger)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTrigger(v)
+		return nil
+	case provisioningrun.FieldTriggerDetail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTriggerDetail(v)
+		return nil
+	case provisioningrun.FieldGrants:
+		v, ok := value.(schema.RunGrants)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGrants(v)
+		return nil
+	case provisioningrun.FieldAutoApply:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAutoApply(v)
+		return nil
+	case provisioningrun.FieldAutoApplyNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAutoApplyNote(v)
+		return nil
 	}
 	return fmt.Errorf("unknown ProvisioningRun field %s", name)
 }
@@ -7873,6 +12284,9 @@ func (m *ProvisioningRunMutation) ClearedFields() []string {
 	if m.FieldCleared(provisioningrun.FieldFinishTime) {
 		fields = append(fields, provisioningrun.FieldFinishTime)
 	}
+	if m.FieldCleared(provisioningrun.FieldGrants) {
+		fields = append(fields, provisioningrun.FieldGrants)
+	}
 	return fields
 }
 
@@ -7898,6 +12312,9 @@ func (m *ProvisioningRunMutation) ClearField(name string) error {
 		return nil
 	case provisioningrun.FieldFinishTime:
 		m.ClearFinishTime()
+		return nil
+	case provisioningrun.FieldGrants:
+		m.ClearGrants()
 		return nil
 	}
 	return fmt.Errorf("unknown ProvisioningRun nullable field %s", name)
@@ -7969,6 +12386,21 @@ func (m *ProvisioningRunMutation) ResetField(name string) error {
 		return nil
 	case provisioningrun.FieldFinishTime:
 		m.ResetFinishTime()
+		return nil
+	case provisioningrun.FieldTrigger:
+		m.ResetTrigger()
+		return nil
+	case provisioningrun.FieldTriggerDetail:
+		m.ResetTriggerDetail()
+		return nil
+	case provisioningrun.FieldGrants:
+		m.ResetGrants()
+		return nil
+	case provisioningrun.FieldAutoApply:
+		m.ResetAutoApply()
+		return nil
+	case provisioningrun.FieldAutoApplyNote:
+		m.ResetAutoApplyNote()
 		return nil
 	}
 	return fmt.Errorf("unknown ProvisioningRun field %s", name)

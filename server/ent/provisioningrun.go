@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"github.com/meshplane/meshplane/schema"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/provision/summary"
 )
@@ -60,8 +61,18 @@ type ProvisioningRun struct {
 	// StartTime holds the value of the "start_time" field.
 	StartTime *time.Time `json:"start_time,omitempty"`
 	// FinishTime holds the value of the "finish_time" field.
-	FinishTime   *time.Time `json:"finish_time,omitempty"`
-	selectValues sql.SelectValues
+	FinishTime *time.Time `json:"finish_time,omitempty"`
+	// Trigger holds the value of the "trigger" field.
+	Trigger provisioningrun.Trigger `json:"trigger,omitempty"`
+	// TriggerDetail holds the value of the "trigger_detail" field.
+	TriggerDetail string `json:"trigger_detail,omitempty"`
+	// Grants holds the value of the "grants" field.
+	Grants schema.RunGrants `json:"grants,omitempty"`
+	// AutoApply holds the value of the "auto_apply" field.
+	AutoApply bool `json:"auto_apply,omitempty"`
+	// AutoApplyNote holds the value of the "auto_apply_note" field.
+	AutoApplyNote string `json:"auto_apply_note,omitempty"`
+	selectValues  sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -69,13 +80,13 @@ func (*ProvisioningRun) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case provisioningrun.FieldSummary:
+		case provisioningrun.FieldSummary, provisioningrun.FieldGrants:
 			values[i] = new([]byte)
-		case provisioningrun.FieldHasChanges, provisioningrun.FieldDestructive:
+		case provisioningrun.FieldHasChanges, provisioningrun.FieldDestructive, provisioningrun.FieldAutoApply:
 			values[i] = new(sql.NullBool)
 		case provisioningrun.FieldVersion, provisioningrun.FieldProductVersion:
 			values[i] = new(sql.NullInt64)
-		case provisioningrun.FieldID, provisioningrun.FieldDomain, provisioningrun.FieldProduct, provisioningrun.FieldProductID, provisioningrun.FieldKind, provisioningrun.FieldState, provisioningrun.FieldPlanDigest, provisioningrun.FieldPolicyVersion, provisioningrun.FieldLog, provisioningrun.FieldError, provisioningrun.FieldCreatedBy, provisioningrun.FieldApprovedBy:
+		case provisioningrun.FieldID, provisioningrun.FieldDomain, provisioningrun.FieldProduct, provisioningrun.FieldProductID, provisioningrun.FieldKind, provisioningrun.FieldState, provisioningrun.FieldPlanDigest, provisioningrun.FieldPolicyVersion, provisioningrun.FieldLog, provisioningrun.FieldError, provisioningrun.FieldCreatedBy, provisioningrun.FieldApprovedBy, provisioningrun.FieldTrigger, provisioningrun.FieldTriggerDetail, provisioningrun.FieldAutoApplyNote:
 			values[i] = new(sql.NullString)
 		case provisioningrun.FieldCreateTime, provisioningrun.FieldUpdateTime, provisioningrun.FieldApproveTime, provisioningrun.FieldStartTime, provisioningrun.FieldFinishTime:
 			values[i] = new(sql.NullTime)
@@ -231,6 +242,38 @@ func (_m *ProvisioningRun) assignValues(columns []string, values []any) error {
 				_m.FinishTime = new(time.Time)
 				*_m.FinishTime = value.Time
 			}
+		case provisioningrun.FieldTrigger:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field trigger", values[i])
+			} else if value.Valid {
+				_m.Trigger = provisioningrun.Trigger(value.String)
+			}
+		case provisioningrun.FieldTriggerDetail:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field trigger_detail", values[i])
+			} else if value.Valid {
+				_m.TriggerDetail = value.String
+			}
+		case provisioningrun.FieldGrants:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field grants", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Grants); err != nil {
+					return fmt.Errorf("unmarshal field grants: %w", err)
+				}
+			}
+		case provisioningrun.FieldAutoApply:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field auto_apply", values[i])
+			} else if value.Valid {
+				_m.AutoApply = value.Bool
+			}
+		case provisioningrun.FieldAutoApplyNote:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field auto_apply_note", values[i])
+			} else if value.Valid {
+				_m.AutoApplyNote = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -335,6 +378,21 @@ func (_m *ProvisioningRun) String() string {
 		builder.WriteString("finish_time=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("trigger=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Trigger))
+	builder.WriteString(", ")
+	builder.WriteString("trigger_detail=")
+	builder.WriteString(_m.TriggerDetail)
+	builder.WriteString(", ")
+	builder.WriteString("grants=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Grants))
+	builder.WriteString(", ")
+	builder.WriteString("auto_apply=")
+	builder.WriteString(fmt.Sprintf("%v", _m.AutoApply))
+	builder.WriteString(", ")
+	builder.WriteString("auto_apply_note=")
+	builder.WriteString(_m.AutoApplyNote)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/meshplane/meshplane/schema"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/provision/summary"
 )
@@ -275,6 +276,76 @@ func (_c *ProvisioningRunCreate) SetNillableFinishTime(v *time.Time) *Provisioni
 	return _c
 }
 
+// SetTrigger sets the "trigger" field.
+func (_c *ProvisioningRunCreate) SetTrigger(v provisioningrun.Trigger) *ProvisioningRunCreate {
+	_c.mutation.SetTrigger(v)
+	return _c
+}
+
+// SetNillableTrigger sets the "trigger" field if the given value is not nil.
+func (_c *ProvisioningRunCreate) SetNillableTrigger(v *provisioningrun.Trigger) *ProvisioningRunCreate {
+	if v != nil {
+		_c.SetTrigger(*v)
+	}
+	return _c
+}
+
+// SetTriggerDetail sets the "trigger_detail" field.
+func (_c *ProvisioningRunCreate) SetTriggerDetail(v string) *ProvisioningRunCreate {
+	_c.mutation.SetTriggerDetail(v)
+	return _c
+}
+
+// SetNillableTriggerDetail sets the "trigger_detail" field if the given value is not nil.
+func (_c *ProvisioningRunCreate) SetNillableTriggerDetail(v *string) *ProvisioningRunCreate {
+	if v != nil {
+		_c.SetTriggerDetail(*v)
+	}
+	return _c
+}
+
+// SetGrants sets the "grants" field.
+func (_c *ProvisioningRunCreate) SetGrants(v schema.RunGrants) *ProvisioningRunCreate {
+	_c.mutation.SetGrants(v)
+	return _c
+}
+
+// SetNillableGrants sets the "grants" field if the given value is not nil.
+func (_c *ProvisioningRunCreate) SetNillableGrants(v *schema.RunGrants) *ProvisioningRunCreate {
+	if v != nil {
+		_c.SetGrants(*v)
+	}
+	return _c
+}
+
+// SetAutoApply sets the "auto_apply" field.
+func (_c *ProvisioningRunCreate) SetAutoApply(v bool) *ProvisioningRunCreate {
+	_c.mutation.SetAutoApply(v)
+	return _c
+}
+
+// SetNillableAutoApply sets the "auto_apply" field if the given value is not nil.
+func (_c *ProvisioningRunCreate) SetNillableAutoApply(v *bool) *ProvisioningRunCreate {
+	if v != nil {
+		_c.SetAutoApply(*v)
+	}
+	return _c
+}
+
+// SetAutoApplyNote sets the "auto_apply_note" field.
+func (_c *ProvisioningRunCreate) SetAutoApplyNote(v string) *ProvisioningRunCreate {
+	_c.mutation.SetAutoApplyNote(v)
+	return _c
+}
+
+// SetNillableAutoApplyNote sets the "auto_apply_note" field if the given value is not nil.
+func (_c *ProvisioningRunCreate) SetNillableAutoApplyNote(v *string) *ProvisioningRunCreate {
+	if v != nil {
+		_c.SetAutoApplyNote(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *ProvisioningRunCreate) SetID(v string) *ProvisioningRunCreate {
 	_c.mutation.SetID(v)
@@ -372,6 +443,22 @@ func (_c *ProvisioningRunCreate) defaults() {
 		v := provisioningrun.DefaultApprovedBy
 		_c.mutation.SetApprovedBy(v)
 	}
+	if _, ok := _c.mutation.Trigger(); !ok {
+		v := provisioningrun.DefaultTrigger
+		_c.mutation.SetTrigger(v)
+	}
+	if _, ok := _c.mutation.TriggerDetail(); !ok {
+		v := provisioningrun.DefaultTriggerDetail
+		_c.mutation.SetTriggerDetail(v)
+	}
+	if _, ok := _c.mutation.AutoApply(); !ok {
+		v := provisioningrun.DefaultAutoApply
+		_c.mutation.SetAutoApply(v)
+	}
+	if _, ok := _c.mutation.AutoApplyNote(); !ok {
+		v := provisioningrun.DefaultAutoApplyNote
+		_c.mutation.SetAutoApplyNote(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := provisioningrun.DefaultID()
 		_c.mutation.SetID(v)
@@ -460,6 +547,23 @@ func (_c *ProvisioningRunCreate) check() error {
 	}
 	if _, ok := _c.mutation.ApprovedBy(); !ok {
 		return &ValidationError{Name: "approved_by", err: errors.New(`ent: missing required field "ProvisioningRun.approved_by"`)}
+	}
+	if _, ok := _c.mutation.Trigger(); !ok {
+		return &ValidationError{Name: "trigger", err: errors.New(`ent: missing required field "ProvisioningRun.trigger"`)}
+	}
+	if v, ok := _c.mutation.Trigger(); ok {
+		if err := provisioningrun.TriggerValidator(v); err != nil {
+			return &ValidationError{Name: "trigger", err: fmt.Errorf(`ent: validator failed for field "ProvisioningRun.trigger": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.TriggerDetail(); !ok {
+		return &ValidationError{Name: "trigger_detail", err: errors.New(`ent: missing required field "ProvisioningRun.trigger_detail"`)}
+	}
+	if _, ok := _c.mutation.AutoApply(); !ok {
+		return &ValidationError{Name: "auto_apply", err: errors.New(`ent: missing required field "ProvisioningRun.auto_apply"`)}
+	}
+	if _, ok := _c.mutation.AutoApplyNote(); !ok {
+		return &ValidationError{Name: "auto_apply_note", err: errors.New(`ent: missing required field "ProvisioningRun.auto_apply_note"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := provisioningrun.IDValidator(v); err != nil {
@@ -584,6 +688,26 @@ func (_c *ProvisioningRunCreate) createSpec() (*ProvisioningRun, *sqlgraph.Creat
 	if value, ok := _c.mutation.FinishTime(); ok {
 		_spec.SetField(provisioningrun.FieldFinishTime, field.TypeTime, value)
 		_node.FinishTime = &value
+	}
+	if value, ok := _c.mutation.Trigger(); ok {
+		_spec.SetField(provisioningrun.FieldTrigger, field.TypeEnum, value)
+		_node.Trigger = value
+	}
+	if value, ok := _c.mutation.TriggerDetail(); ok {
+		_spec.SetField(provisioningrun.FieldTriggerDetail, field.TypeString, value)
+		_node.TriggerDetail = value
+	}
+	if value, ok := _c.mutation.Grants(); ok {
+		_spec.SetField(provisioningrun.FieldGrants, field.TypeJSON, value)
+		_node.Grants = value
+	}
+	if value, ok := _c.mutation.AutoApply(); ok {
+		_spec.SetField(provisioningrun.FieldAutoApply, field.TypeBool, value)
+		_node.AutoApply = value
+	}
+	if value, ok := _c.mutation.AutoApplyNote(); ok {
+		_spec.SetField(provisioningrun.FieldAutoApplyNote, field.TypeString, value)
+		_node.AutoApplyNote = value
 	}
 	return _node, _spec
 }

@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/meshplane/meshplane/schema"
 	"github.com/meshplane/meshplane/server/ent/predicate"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/provision/summary"
@@ -249,6 +250,54 @@ func (_u *ProvisioningRunUpdate) ClearFinishTime() *ProvisioningRunUpdate {
 	return _u
 }
 
+// SetGrants sets the "grants" field.
+func (_u *ProvisioningRunUpdate) SetGrants(v schema.RunGrants) *ProvisioningRunUpdate {
+	_u.mutation.SetGrants(v)
+	return _u
+}
+
+// SetNillableGrants sets the "grants" field if the given value is not nil.
+func (_u *ProvisioningRunUpdate) SetNillableGrants(v *schema.RunGrants) *ProvisioningRunUpdate {
+	if v != nil {
+		_u.SetGrants(*v)
+	}
+	return _u
+}
+
+// ClearGrants clears the value of the "grants" field.
+func (_u *ProvisioningRunUpdate) ClearGrants() *ProvisioningRunUpdate {
+	_u.mutation.ClearGrants()
+	return _u
+}
+
+// SetAutoApply sets the "auto_apply" field.
+func (_u *ProvisioningRunUpdate) SetAutoApply(v bool) *ProvisioningRunUpdate {
+	_u.mutation.SetAutoApply(v)
+	return _u
+}
+
+// SetNillableAutoApply sets the "auto_apply" field if the given value is not nil.
+func (_u *ProvisioningRunUpdate) SetNillableAutoApply(v *bool) *ProvisioningRunUpdate {
+	if v != nil {
+		_u.SetAutoApply(*v)
+	}
+	return _u
+}
+
+// SetAutoApplyNote sets the "auto_apply_note" field.
+func (_u *ProvisioningRunUpdate) SetAutoApplyNote(v string) *ProvisioningRunUpdate {
+	_u.mutation.SetAutoApplyNote(v)
+	return _u
+}
+
+// SetNillableAutoApplyNote sets the "auto_apply_note" field if the given value is not nil.
+func (_u *ProvisioningRunUpdate) SetNillableAutoApplyNote(v *string) *ProvisioningRunUpdate {
+	if v != nil {
+		_u.SetAutoApplyNote(*v)
+	}
+	return _u
+}
+
 // Mutation returns the ProvisioningRunMutation object of the builder.
 func (_u *ProvisioningRunUpdate) Mutation() *ProvisioningRunMutation {
 	return _u.mutation
@@ -379,6 +428,18 @@ func (_u *ProvisioningRunUpdate) sqlSave(ctx context.Context) (_node int, err er
 	}
 	if _u.mutation.FinishTimeCleared() {
 		_spec.ClearField(provisioningrun.FieldFinishTime, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Grants(); ok {
+		_spec.SetField(provisioningrun.FieldGrants, field.TypeJSON, value)
+	}
+	if _u.mutation.GrantsCleared() {
+		_spec.ClearField(provisioningrun.FieldGrants, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.AutoApply(); ok {
+		_spec.SetField(provisioningrun.FieldAutoApply, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.AutoApplyNote(); ok {
+		_spec.SetField(provisioningrun.FieldAutoApplyNote, field.TypeString, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -621,6 +682,54 @@ func (_u *ProvisioningRunUpdateOne) ClearFinishTime() *ProvisioningRunUpdateOne 
 	return _u
 }
 
+// SetGrants sets the "grants" field.
+func (_u *ProvisioningRunUpdateOne) SetGrants(v schema.RunGrants) *ProvisioningRunUpdateOne {
+	_u.mutation.SetGrants(v)
+	return _u
+}
+
+// SetNillableGrants sets the "grants" field if the given value is not nil.
+func (_u *ProvisioningRunUpdateOne) SetNillableGrants(v *schema.RunGrants) *ProvisioningRunUpdateOne {
+	if v != nil {
+		_u.SetGrants(*v)
+	}
+	return _u
+}
+
+// ClearGrants clears the value of the "grants" field.
+func (_u *ProvisioningRunUpdateOne) ClearGrants() *ProvisioningRunUpdateOne {
+	_u.mutation.ClearGrants()
+	return _u
+}
+
+// SetAutoApply sets the "auto_apply" field.
+func (_u *ProvisioningRunUpdateOne) SetAutoApply(v bool) *ProvisioningRunUpdateOne {
+	_u.mutation.SetAutoApply(v)
+	return _u
+}
+
+// SetNillableAutoApply sets the "auto_apply" field if the given value is not nil.
+func (_u *ProvisioningRunUpdateOne) SetNillableAutoApply(v *bool) *ProvisioningRunUpdateOne {
+	if v != nil {
+		_u.SetAutoApply(*v)
+	}
+	return _u
+}
+
+// SetAutoApplyNote sets the "auto_apply_note" field.
+func (_u *ProvisioningRunUpdateOne) SetAutoApplyNote(v string) *ProvisioningRunUpdateOne {
+	_u.mutation.SetAutoApplyNote(v)
+	return _u
+}
+
+// SetNillableAutoApplyNote sets the "auto_apply_note" field if the given value is not nil.
+func (_u *ProvisioningRunUpdateOne) SetNillableAutoApplyNote(v *string) *ProvisioningRunUpdateOne {
+	if v != nil {
+		_u.SetAutoApplyNote(*v)
+	}
+	return _u
+}
+
 // Mutation returns the ProvisioningRunMutation object of the builder.
 func (_u *ProvisioningRunUpdateOne) Mutation() *ProvisioningRunMutation {
 	return _u.mutation
@@ -781,6 +890,18 @@ func (_u *ProvisioningRunUpdateOne) sqlSave(ctx context.Context) (_node *Provisi
 	}
 	if _u.mutation.FinishTimeCleared() {
 		_spec.ClearField(provisioningrun.FieldFinishTime, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Grants(); ok {
+		_spec.SetField(provisioningrun.FieldGrants, field.TypeJSON, value)
+	}
+	if _u.mutation.GrantsCleared() {
+		_spec.ClearField(provisioningrun.FieldGrants, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.AutoApply(); ok {
+		_spec.SetField(provisioningrun.FieldAutoApply, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.AutoApplyNote(); ok {
+		_spec.SetField(provisioningrun.FieldAutoApplyNote, field.TypeString, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &ProvisioningRun{config: _u.config}

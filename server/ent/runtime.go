@@ -6,9 +6,12 @@ import (
 	"time"
 
 	"github.com/meshplane/meshplane/schema"
+	"github.com/meshplane/meshplane/server/ent/accessrequest"
 	"github.com/meshplane/meshplane/server/ent/auditevent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/domain"
+	"github.com/meshplane/meshplane/server/ent/grant"
+	"github.com/meshplane/meshplane/server/ent/kafkacredential"
 	"github.com/meshplane/meshplane/server/ent/policydecision"
 	"github.com/meshplane/meshplane/server/ent/policymodule"
 	"github.com/meshplane/meshplane/server/ent/policyversion"
@@ -23,6 +26,159 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	accessrequestMixin := schema.AccessRequest{}.Mixin()
+	accessrequestMixinFields0 := accessrequestMixin[0].Fields()
+	_ = accessrequestMixinFields0
+	accessrequestMixinFields1 := accessrequestMixin[1].Fields()
+	_ = accessrequestMixinFields1
+	accessrequestMixinFields2 := accessrequestMixin[2].Fields()
+	_ = accessrequestMixinFields2
+	accessrequestFields := schema.AccessRequest{}.Fields()
+	_ = accessrequestFields
+	// accessrequestDescCreateTime is the schema descriptor for create_time field.
+	accessrequestDescCreateTime := accessrequestMixinFields1[0].Descriptor()
+	// accessrequest.DefaultCreateTime holds the default value on creation for the create_time field.
+	accessrequest.DefaultCreateTime = accessrequestDescCreateTime.Default.(func() time.Time)
+	// accessrequestDescUpdateTime is the schema descriptor for update_time field.
+	accessrequestDescUpdateTime := accessrequestMixinFields1[1].Descriptor()
+	// accessrequest.DefaultUpdateTime holds the default value on creation for the update_time field.
+	accessrequest.DefaultUpdateTime = accessrequestDescUpdateTime.Default.(func() time.Time)
+	// accessrequest.UpdateDefaultUpdateTime holds the default value on update for the update_time field.
+	accessrequest.UpdateDefaultUpdateTime = accessrequestDescUpdateTime.UpdateDefault.(func() time.Time)
+	// accessrequestDescVersion is the schema descriptor for version field.
+	accessrequestDescVersion := accessrequestMixinFields2[0].Descriptor()
+	// accessrequest.DefaultVersion holds the default value on creation for the version field.
+	accessrequest.DefaultVersion = accessrequestDescVersion.Default.(int64)
+	// accessrequest.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	accessrequest.VersionValidator = accessrequestDescVersion.Validators[0].(func(int64) error)
+	// accessrequestDescConsumer is the schema descriptor for consumer field.
+	accessrequestDescConsumer := accessrequestFields[0].Descriptor()
+	// accessrequest.ConsumerValidator is a validator for the "consumer" field. It is called by the builders before save.
+	accessrequest.ConsumerValidator = func() func(string) error {
+		validators := accessrequestDescConsumer.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(consumer string) error {
+			for _, fn := range fns {
+				if err := fn(consumer); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// accessrequestDescConsumerDomain is the schema descriptor for consumer_domain field.
+	accessrequestDescConsumerDomain := accessrequestFields[1].Descriptor()
+	// accessrequest.ConsumerDomainValidator is a validator for the "consumer_domain" field. It is called by the builders before save.
+	accessrequest.ConsumerDomainValidator = func() func(string) error {
+		validators := accessrequestDescConsumerDomain.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(consumer_domain string) error {
+			for _, fn := range fns {
+				if err := fn(consumer_domain); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// accessrequestDescRequestedBy is the schema descriptor for requested_by field.
+	accessrequestDescRequestedBy := accessrequestFields[2].Descriptor()
+	// accessrequest.RequestedByValidator is a validator for the "requested_by" field. It is called by the builders before save.
+	accessrequest.RequestedByValidator = func() func(string) error {
+		validators := accessrequestDescRequestedBy.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(requested_by string) error {
+			for _, fn := range fns {
+				if err := fn(requested_by); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// accessrequestDescPurpose is the schema descriptor for purpose field.
+	accessrequestDescPurpose := accessrequestFields[3].Descriptor()
+	// accessrequest.PurposeValidator is a validator for the "purpose" field. It is called by the builders before save.
+	accessrequest.PurposeValidator = accessrequestDescPurpose.Validators[0].(func(string) error)
+	// accessrequestDescDurationSeconds is the schema descriptor for duration_seconds field.
+	accessrequestDescDurationSeconds := accessrequestFields[4].Descriptor()
+	// accessrequest.DurationSecondsValidator is a validator for the "duration_seconds" field. It is called by the builders before save.
+	accessrequest.DurationSecondsValidator = accessrequestDescDurationSeconds.Validators[0].(func(int64) error)
+	// accessrequestDescGroupPrefix is the schema descriptor for group_prefix field.
+	accessrequestDescGroupPrefix := accessrequestFields[5].Descriptor()
+	// accessrequest.GroupPrefixValidator is a validator for the "group_prefix" field. It is called by the builders before save.
+	accessrequest.GroupPrefixValidator = func() func(string) error {
+		validators := accessrequestDescGroupPrefix.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(group_prefix string) error {
+			for _, fn := range fns {
+				if err := fn(group_prefix); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// accessrequestDescAutoApproved is the schema descriptor for auto_approved field.
+	accessrequestDescAutoApproved := accessrequestFields[9].Descriptor()
+	// accessrequest.DefaultAutoApproved holds the default value on creation for the auto_approved field.
+	accessrequest.DefaultAutoApproved = accessrequestDescAutoApproved.Default.(bool)
+	// accessrequestDescMaxDurationSeconds is the schema descriptor for max_duration_seconds field.
+	accessrequestDescMaxDurationSeconds := accessrequestFields[10].Descriptor()
+	// accessrequest.DefaultMaxDurationSeconds holds the default value on creation for the max_duration_seconds field.
+	accessrequest.DefaultMaxDurationSeconds = accessrequestDescMaxDurationSeconds.Default.(int64)
+	// accessrequestDescPolicyVersion is the schema descriptor for policy_version field.
+	accessrequestDescPolicyVersion := accessrequestFields[11].Descriptor()
+	// accessrequest.DefaultPolicyVersion holds the default value on creation for the policy_version field.
+	accessrequest.DefaultPolicyVersion = accessrequestDescPolicyVersion.Default.(string)
+	// accessrequestDescPolicyError is the schema descriptor for policy_error field.
+	accessrequestDescPolicyError := accessrequestFields[12].Descriptor()
+	// accessrequest.DefaultPolicyError holds the default value on creation for the policy_error field.
+	accessrequest.DefaultPolicyError = accessrequestDescPolicyError.Default.(string)
+	// accessrequestDescDeclineReason is the schema descriptor for decline_reason field.
+	accessrequestDescDeclineReason := accessrequestFields[13].Descriptor()
+	// accessrequest.DefaultDeclineReason holds the default value on creation for the decline_reason field.
+	accessrequest.DefaultDeclineReason = accessrequestDescDeclineReason.Default.(string)
+	// accessrequestDescDeclinedBy is the schema descriptor for declined_by field.
+	accessrequestDescDeclinedBy := accessrequestFields[14].Descriptor()
+	// accessrequest.DefaultDeclinedBy holds the default value on creation for the declined_by field.
+	accessrequest.DefaultDeclinedBy = accessrequestDescDeclinedBy.Default.(string)
+	// accessrequestDescDomains is the schema descriptor for domains field.
+	accessrequestDescDomains := accessrequestFields[15].Descriptor()
+	// accessrequest.DefaultDomains holds the default value on creation for the domains field.
+	accessrequest.DefaultDomains = accessrequestDescDomains.Default.(string)
+	// accessrequestDescID is the schema descriptor for id field.
+	accessrequestDescID := accessrequestMixinFields0[0].Descriptor()
+	// accessrequest.DefaultID holds the default value on creation for the id field.
+	accessrequest.DefaultID = accessrequestDescID.Default.(func() string)
+	// accessrequest.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	accessrequest.IDValidator = func() func(string) error {
+		validators := accessrequestDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	auditeventFields := schema.AuditEvent{}.Fields()
 	_ = auditeventFields
 	// auditeventDescDomain is the schema descriptor for domain field.
@@ -198,6 +354,312 @@ func init() {
 	// domain.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	domain.IDValidator = func() func(string) error {
 		validators := domainDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	grantMixin := schema.Grant{}.Mixin()
+	grantMixinFields0 := grantMixin[0].Fields()
+	_ = grantMixinFields0
+	grantMixinFields1 := grantMixin[1].Fields()
+	_ = grantMixinFields1
+	grantMixinFields2 := grantMixin[2].Fields()
+	_ = grantMixinFields2
+	grantFields := schema.Grant{}.Fields()
+	_ = grantFields
+	// grantDescCreateTime is the schema descriptor for create_time field.
+	grantDescCreateTime := grantMixinFields1[0].Descriptor()
+	// grant.DefaultCreateTime holds the default value on creation for the create_time field.
+	grant.DefaultCreateTime = grantDescCreateTime.Default.(func() time.Time)
+	// grantDescUpdateTime is the schema descriptor for update_time field.
+	grantDescUpdateTime := grantMixinFields1[1].Descriptor()
+	// grant.DefaultUpdateTime holds the default value on creation for the update_time field.
+	grant.DefaultUpdateTime = grantDescUpdateTime.Default.(func() time.Time)
+	// grant.UpdateDefaultUpdateTime holds the default value on update for the update_time field.
+	grant.UpdateDefaultUpdateTime = grantDescUpdateTime.UpdateDefault.(func() time.Time)
+	// grantDescVersion is the schema descriptor for version field.
+	grantDescVersion := grantMixinFields2[0].Descriptor()
+	// grant.DefaultVersion holds the default value on creation for the version field.
+	grant.DefaultVersion = grantDescVersion.Default.(int64)
+	// grant.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	grant.VersionValidator = grantDescVersion.Validators[0].(func(int64) error)
+	// grantDescRequestID is the schema descriptor for request_id field.
+	grantDescRequestID := grantFields[0].Descriptor()
+	// grant.RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
+	grant.RequestIDValidator = grantDescRequestID.Validators[0].(func(string) error)
+	// grantDescConsumer is the schema descriptor for consumer field.
+	grantDescConsumer := grantFields[1].Descriptor()
+	// grant.ConsumerValidator is a validator for the "consumer" field. It is called by the builders before save.
+	grant.ConsumerValidator = func() func(string) error {
+		validators := grantDescConsumer.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(consumer string) error {
+			for _, fn := range fns {
+				if err := fn(consumer); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// grantDescConsumerDomain is the schema descriptor for consumer_domain field.
+	grantDescConsumerDomain := grantFields[2].Descriptor()
+	// grant.ConsumerDomainValidator is a validator for the "consumer_domain" field. It is called by the builders before save.
+	grant.ConsumerDomainValidator = func() func(string) error {
+		validators := grantDescConsumerDomain.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(consumer_domain string) error {
+			for _, fn := range fns {
+				if err := fn(consumer_domain); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// grantDescDomain is the schema descriptor for domain field.
+	grantDescDomain := grantFields[3].Descriptor()
+	// grant.DomainValidator is a validator for the "domain" field. It is called by the builders before save.
+	grant.DomainValidator = func() func(string) error {
+		validators := grantDescDomain.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(domain string) error {
+			for _, fn := range fns {
+				if err := fn(domain); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// grantDescProduct is the schema descriptor for product field.
+	grantDescProduct := grantFields[4].Descriptor()
+	// grant.ProductValidator is a validator for the "product" field. It is called by the builders before save.
+	grant.ProductValidator = func() func(string) error {
+		validators := grantDescProduct.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(product string) error {
+			for _, fn := range fns {
+				if err := fn(product); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// grantDescProductID is the schema descriptor for product_id field.
+	grantDescProductID := grantFields[5].Descriptor()
+	// grant.ProductIDValidator is a validator for the "product_id" field. It is called by the builders before save.
+	grant.ProductIDValidator = grantDescProductID.Validators[0].(func(string) error)
+	// grantDescPort is the schema descriptor for port field.
+	grantDescPort := grantFields[6].Descriptor()
+	// grant.PortValidator is a validator for the "port" field. It is called by the builders before save.
+	grant.PortValidator = func() func(string) error {
+		validators := grantDescPort.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(port string) error {
+			for _, fn := range fns {
+				if err := fn(port); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// grantDescTopic is the schema descriptor for topic field.
+	grantDescTopic := grantFields[7].Descriptor()
+	// grant.TopicValidator is a validator for the "topic" field. It is called by the builders before save.
+	grant.TopicValidator = func() func(string) error {
+		validators := grantDescTopic.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(topic string) error {
+			for _, fn := range fns {
+				if err := fn(topic); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// grantDescGroupPrefix is the schema descriptor for group_prefix field.
+	grantDescGroupPrefix := grantFields[8].Descriptor()
+	// grant.GroupPrefixValidator is a validator for the "group_prefix" field. It is called by the builders before save.
+	grant.GroupPrefixValidator = func() func(string) error {
+		validators := grantDescGroupPrefix.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(group_prefix string) error {
+			for _, fn := range fns {
+				if err := fn(group_prefix); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// grantDescPurpose is the schema descriptor for purpose field.
+	grantDescPurpose := grantFields[9].Descriptor()
+	// grant.PurposeValidator is a validator for the "purpose" field. It is called by the builders before save.
+	grant.PurposeValidator = grantDescPurpose.Validators[0].(func(string) error)
+	// grantDescDurationSeconds is the schema descriptor for duration_seconds field.
+	grantDescDurationSeconds := grantFields[10].Descriptor()
+	// grant.DurationSecondsValidator is a validator for the "duration_seconds" field. It is called by the builders before save.
+	grant.DurationSecondsValidator = grantDescDurationSeconds.Validators[0].(func(int64) error)
+	// grantDescRunID is the schema descriptor for run_id field.
+	grantDescRunID := grantFields[13].Descriptor()
+	// grant.DefaultRunID holds the default value on creation for the run_id field.
+	grant.DefaultRunID = grantDescRunID.Default.(string)
+	// grantDescError is the schema descriptor for error field.
+	grantDescError := grantFields[14].Descriptor()
+	// grant.DefaultError holds the default value on creation for the error field.
+	grant.DefaultError = grantDescError.Default.(string)
+	// grantDescEndedBy is the schema descriptor for ended_by field.
+	grantDescEndedBy := grantFields[15].Descriptor()
+	// grant.DefaultEndedBy holds the default value on creation for the ended_by field.
+	grant.DefaultEndedBy = grantDescEndedBy.Default.(string)
+	// grantDescEndReason is the schema descriptor for end_reason field.
+	grantDescEndReason := grantFields[16].Descriptor()
+	// grant.DefaultEndReason holds the default value on creation for the end_reason field.
+	grant.DefaultEndReason = grantDescEndReason.Default.(string)
+	// grantDescID is the schema descriptor for id field.
+	grantDescID := grantMixinFields0[0].Descriptor()
+	// grant.DefaultID holds the default value on creation for the id field.
+	grant.DefaultID = grantDescID.Default.(func() string)
+	// grant.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	grant.IDValidator = func() func(string) error {
+		validators := grantDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	kafkacredentialMixin := schema.KafkaCredential{}.Mixin()
+	kafkacredentialMixinFields0 := kafkacredentialMixin[0].Fields()
+	_ = kafkacredentialMixinFields0
+	kafkacredentialMixinFields1 := kafkacredentialMixin[1].Fields()
+	_ = kafkacredentialMixinFields1
+	kafkacredentialMixinFields2 := kafkacredentialMixin[2].Fields()
+	_ = kafkacredentialMixinFields2
+	kafkacredentialFields := schema.KafkaCredential{}.Fields()
+	_ = kafkacredentialFields
+	// kafkacredentialDescCreateTime is the schema descriptor for create_time field.
+	kafkacredentialDescCreateTime := kafkacredentialMixinFields1[0].Descriptor()
+	// kafkacredential.DefaultCreateTime holds the default value on creation for the create_time field.
+	kafkacredential.DefaultCreateTime = kafkacredentialDescCreateTime.Default.(func() time.Time)
+	// kafkacredentialDescUpdateTime is the schema descriptor for update_time field.
+	kafkacredentialDescUpdateTime := kafkacredentialMixinFields1[1].Descriptor()
+	// kafkacredential.DefaultUpdateTime holds the default value on creation for the update_time field.
+	kafkacredential.DefaultUpdateTime = kafkacredentialDescUpdateTime.Default.(func() time.Time)
+	// kafkacredential.UpdateDefaultUpdateTime holds the default value on update for the update_time field.
+	kafkacredential.UpdateDefaultUpdateTime = kafkacredentialDescUpdateTime.UpdateDefault.(func() time.Time)
+	// kafkacredentialDescVersion is the schema descriptor for version field.
+	kafkacredentialDescVersion := kafkacredentialMixinFields2[0].Descriptor()
+	// kafkacredential.DefaultVersion holds the default value on creation for the version field.
+	kafkacredential.DefaultVersion = kafkacredentialDescVersion.Default.(int64)
+	// kafkacredential.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	kafkacredential.VersionValidator = kafkacredentialDescVersion.Validators[0].(func(int64) error)
+	// kafkacredentialDescPrincipal is the schema descriptor for principal field.
+	kafkacredentialDescPrincipal := kafkacredentialFields[0].Descriptor()
+	// kafkacredential.PrincipalValidator is a validator for the "principal" field. It is called by the builders before save.
+	kafkacredential.PrincipalValidator = func() func(string) error {
+		validators := kafkacredentialDescPrincipal.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(principal string) error {
+			for _, fn := range fns {
+				if err := fn(principal); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// kafkacredentialDescUsername is the schema descriptor for username field.
+	kafkacredentialDescUsername := kafkacredentialFields[1].Descriptor()
+	// kafkacredential.UsernameValidator is a validator for the "username" field. It is called by the builders before save.
+	kafkacredential.UsernameValidator = func() func(string) error {
+		validators := kafkacredentialDescUsername.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(username string) error {
+			for _, fn := range fns {
+				if err := fn(username); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// kafkacredentialDescMechanism is the schema descriptor for mechanism field.
+	kafkacredentialDescMechanism := kafkacredentialFields[2].Descriptor()
+	// kafkacredential.MechanismValidator is a validator for the "mechanism" field. It is called by the builders before save.
+	kafkacredential.MechanismValidator = func() func(string) error {
+		validators := kafkacredentialDescMechanism.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(mechanism string) error {
+			for _, fn := range fns {
+				if err := fn(mechanism); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// kafkacredentialDescIssuedBy is the schema descriptor for issued_by field.
+	kafkacredentialDescIssuedBy := kafkacredentialFields[3].Descriptor()
+	// kafkacredential.IssuedByValidator is a validator for the "issued_by" field. It is called by the builders before save.
+	kafkacredential.IssuedByValidator = kafkacredentialDescIssuedBy.Validators[0].(func(string) error)
+	// kafkacredentialDescID is the schema descriptor for id field.
+	kafkacredentialDescID := kafkacredentialMixinFields0[0].Descriptor()
+	// kafkacredential.DefaultID holds the default value on creation for the id field.
+	kafkacredential.DefaultID = kafkacredentialDescID.Default.(func() string)
+	// kafkacredential.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	kafkacredential.IDValidator = func() func(string) error {
+		validators := kafkacredentialDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
@@ -576,6 +1038,18 @@ func init() {
 	provisioningrunDescApprovedBy := provisioningrunFields[14].Descriptor()
 	// provisioningrun.DefaultApprovedBy holds the default value on creation for the approved_by field.
 	provisioningrun.DefaultApprovedBy = provisioningrunDescApprovedBy.Default.(string)
+	// provisioningrunDescTriggerDetail is the schema descriptor for trigger_detail field.
+	provisioningrunDescTriggerDetail := provisioningrunFields[19].Descriptor()
+	// provisioningrun.DefaultTriggerDetail holds the default value on creation for the trigger_detail field.
+	provisioningrun.DefaultTriggerDetail = provisioningrunDescTriggerDetail.Default.(string)
+	// provisioningrunDescAutoApply is the schema descriptor for auto_apply field.
+	provisioningrunDescAutoApply := provisioningrunFields[21].Descriptor()
+	// provisioningrun.DefaultAutoApply holds the default value on creation for the auto_apply field.
+	provisioningrun.DefaultAutoApply = provisioningrunDescAutoApply.Default.(bool)
+	// provisioningrunDescAutoApplyNote is the schema descriptor for auto_apply_note field.
+	provisioningrunDescAutoApplyNote := provisioningrunFields[22].Descriptor()
+	// provisioningrun.DefaultAutoApplyNote holds the default value on creation for the auto_apply_note field.
+	provisioningrun.DefaultAutoApplyNote = provisioningrunDescAutoApplyNote.Default.(string)
 	// provisioningrunDescID is the schema descriptor for id field.
 	provisioningrunDescID := provisioningrunMixinFields0[0].Descriptor()
 	// provisioningrun.DefaultID holds the default value on creation for the id field.

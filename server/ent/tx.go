@@ -14,12 +14,18 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// AccessRequest is the client for interacting with the AccessRequest builders.
+	AccessRequest *AccessRequestClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// DataProduct is the client for interacting with the DataProduct builders.
 	DataProduct *DataProductClient
 	// Domain is the client for interacting with the Domain builders.
 	Domain *DomainClient
+	// Grant is the client for interacting with the Grant builders.
+	Grant *GrantClient
+	// KafkaCredential is the client for interacting with the KafkaCredential builders.
+	KafkaCredential *KafkaCredentialClient
 	// PolicyDecision is the client for interacting with the PolicyDecision builders.
 	PolicyDecision *PolicyDecisionClient
 	// PolicyModule is the client for interacting with the PolicyModule builders.
@@ -167,9 +173,12 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.AccessRequest = NewAccessRequestClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.DataProduct = NewDataProductClient(tx.config)
 	tx.Domain = NewDomainClient(tx.config)
+	tx.Grant = NewGrantClient(tx.config)
+	tx.KafkaCredential = NewKafkaCredentialClient(tx.config)
 	tx.PolicyDecision = NewPolicyDecisionClient(tx.config)
 	tx.PolicyModule = NewPolicyModuleClient(tx.config)
 	tx.PolicyVersion = NewPolicyVersionClient(tx.config)
@@ -187,7 +196,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: AuditEvent.QueryXXX(), the query will be executed
+// applies a query, for example: AccessRequest.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

@@ -9,6 +9,18 @@ import (
 	"github.com/meshplane/meshplane/server/ent"
 )
 
+// The AccessRequestFunc type is an adapter to allow the use of ordinary
+// function as AccessRequest mutator.
+type AccessRequestFunc func(context.Context, *ent.AccessRequestMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AccessRequestFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AccessRequestMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AccessRequestMutation", m)
+}
+
 // The AuditEventFunc type is an adapter to allow the use of ordinary
 // function as AuditEvent mutator.
 type AuditEventFunc func(context.Context, *ent.AuditEventMutation) (ent.Value, error)
@@ -43,6 +55,30 @@ func (f DomainFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DomainMutation", m)
+}
+
+// The GrantFunc type is an adapter to allow the use of ordinary
+// function as Grant mutator.
+type GrantFunc func(context.Context, *ent.GrantMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f GrantFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.GrantMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.GrantMutation", m)
+}
+
+// The KafkaCredentialFunc type is an adapter to allow the use of ordinary
+// function as KafkaCredential mutator.
+type KafkaCredentialFunc func(context.Context, *ent.KafkaCredentialMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f KafkaCredentialFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.KafkaCredentialMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.KafkaCredentialMutation", m)
 }
 
 // The PolicyDecisionFunc type is an adapter to allow the use of ordinary

@@ -8,6 +8,48 @@ import (
 )
 
 var (
+	// AccessRequestsColumns holds the columns for the "access_requests" table.
+	AccessRequestsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 36},
+		{Name: "create_time", Type: field.TypeTime},
+		{Name: "update_time", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt64, Default: 1},
+		{Name: "consumer", Type: field.TypeString, Size: 63},
+		{Name: "consumer_domain", Type: field.TypeString, Size: 63},
+		{Name: "requested_by", Type: field.TypeString, Size: 63},
+		{Name: "purpose", Type: field.TypeString, Size: 2147483647},
+		{Name: "duration_seconds", Type: field.TypeInt64},
+		{Name: "group_prefix", Type: field.TypeString, Size: 249},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"pending", "approved", "declined", "cancelled"}, Default: "pending"},
+		{Name: "approvals", Type: field.TypeJSON, Nullable: true},
+		{Name: "decisions", Type: field.TypeJSON, Nullable: true},
+		{Name: "auto_approved", Type: field.TypeBool, Default: false},
+		{Name: "max_duration_seconds", Type: field.TypeInt64, Default: 0},
+		{Name: "policy_version", Type: field.TypeString, Default: ""},
+		{Name: "policy_error", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "decline_reason", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "declined_by", Type: field.TypeString, Default: ""},
+		{Name: "domains", Type: field.TypeString, Default: ""},
+		{Name: "finish_time", Type: field.TypeTime, Nullable: true},
+	}
+	// AccessRequestsTable holds the schema information for the "access_requests" table.
+	AccessRequestsTable = &schema.Table{
+		Name:       "access_requests",
+		Columns:    AccessRequestsColumns,
+		PrimaryKey: []*schema.Column{AccessRequestsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "accessrequest_consumer_create_time",
+				Unique:  false,
+				Columns: []*schema.Column{AccessRequestsColumns[4], AccessRequestsColumns[1]},
+			},
+			{
+				Name:    "accessrequest_state_create_time",
+				Unique:  false,
+				Columns: []*schema.Column{AccessRequestsColumns[10], AccessRequestsColumns[1]},
+			},
+		},
+	}
 	// AuditEventsColumns holds the columns for the "audit_events" table.
 	AuditEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt64, Increment: true},
@@ -115,6 +157,86 @@ var (
 		Name:       "domains",
 		Columns:    DomainsColumns,
 		PrimaryKey: []*schema.Column{DomainsColumns[0]},
+	}
+	// GrantsColumns holds the columns for the "grants" table.
+	GrantsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 36},
+		{Name: "create_time", Type: field.TypeTime},
+		{Name: "update_time", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt64, Default: 1},
+		{Name: "request_id", Type: field.TypeString},
+		{Name: "consumer", Type: field.TypeString, Size: 63},
+		{Name: "consumer_domain", Type: field.TypeString, Size: 63},
+		{Name: "domain", Type: field.TypeString, Size: 63},
+		{Name: "product", Type: field.TypeString, Size: 63},
+		{Name: "product_id", Type: field.TypeString},
+		{Name: "port", Type: field.TypeString, Size: 63},
+		{Name: "topic", Type: field.TypeString, Size: 249},
+		{Name: "group_prefix", Type: field.TypeString, Size: 249},
+		{Name: "purpose", Type: field.TypeString, Size: 2147483647},
+		{Name: "duration_seconds", Type: field.TypeInt64},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"pending", "approved", "provisioning", "active", "revoking", "expiring", "expired", "revoked", "declined", "cancelled"}, Default: "pending"},
+		{Name: "live_key", Type: field.TypeString, Unique: true, Nullable: true},
+		{Name: "run_id", Type: field.TypeString, Default: ""},
+		{Name: "error", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "ended_by", Type: field.TypeString, Default: ""},
+		{Name: "end_reason", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "approve_time", Type: field.TypeTime, Nullable: true},
+		{Name: "activate_time", Type: field.TypeTime, Nullable: true},
+		{Name: "expire_time", Type: field.TypeTime, Nullable: true},
+		{Name: "end_time", Type: field.TypeTime, Nullable: true},
+	}
+	// GrantsTable holds the schema information for the "grants" table.
+	GrantsTable = &schema.Table{
+		Name:       "grants",
+		Columns:    GrantsColumns,
+		PrimaryKey: []*schema.Column{GrantsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "grant_product_id_state",
+				Unique:  false,
+				Columns: []*schema.Column{GrantsColumns[9], GrantsColumns[15]},
+			},
+			{
+				Name:    "grant_domain_product_create_time",
+				Unique:  false,
+				Columns: []*schema.Column{GrantsColumns[7], GrantsColumns[8], GrantsColumns[1]},
+			},
+			{
+				Name:    "grant_consumer_create_time",
+				Unique:  false,
+				Columns: []*schema.Column{GrantsColumns[5], GrantsColumns[1]},
+			},
+			{
+				Name:    "grant_request_id",
+				Unique:  false,
+				Columns: []*schema.Column{GrantsColumns[4]},
+			},
+			{
+				Name:    "grant_state_expire_time",
+				Unique:  false,
+				Columns: []*schema.Column{GrantsColumns[15], GrantsColumns[23]},
+			},
+		},
+	}
+	// KafkaCredentialsColumns holds the columns for the "kafka_credentials" table.
+	KafkaCredentialsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 36},
+		{Name: "create_time", Type: field.TypeTime},
+		{Name: "update_time", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt64, Default: 1},
+		{Name: "principal", Type: field.TypeString, Unique: true, Size: 63},
+		{Name: "username", Type: field.TypeString, Size: 127},
+		{Name: "mechanism", Type: field.TypeString, Size: 32},
+		{Name: "issued_by", Type: field.TypeString},
+		{Name: "rotate_time", Type: field.TypeTime, Nullable: true},
+		{Name: "delete_time", Type: field.TypeTime, Nullable: true},
+	}
+	// KafkaCredentialsTable holds the schema information for the "kafka_credentials" table.
+	KafkaCredentialsTable = &schema.Table{
+		Name:       "kafka_credentials",
+		Columns:    KafkaCredentialsColumns,
+		PrimaryKey: []*schema.Column{KafkaCredentialsColumns[0]},
 	}
 	// PolicyDecisionsColumns holds the columns for the "policy_decisions" table.
 	PolicyDecisionsColumns = []*schema.Column{
@@ -232,6 +354,11 @@ var (
 		{Name: "approve_time", Type: field.TypeTime, Nullable: true},
 		{Name: "start_time", Type: field.TypeTime, Nullable: true},
 		{Name: "finish_time", Type: field.TypeTime, Nullable: true},
+		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"user", "policy", "grant", "revoke", "expiry"}, Default: "user"},
+		{Name: "trigger_detail", Type: field.TypeString, Default: ""},
+		{Name: "grants", Type: field.TypeJSON, Nullable: true},
+		{Name: "auto_apply", Type: field.TypeBool, Default: false},
+		{Name: "auto_apply_note", Type: field.TypeString, Size: 2147483647, Default: ""},
 	}
 	// ProvisioningRunsTable holds the schema information for the "provisioning_runs" table.
 	ProvisioningRunsTable = &schema.Table{
@@ -327,9 +454,12 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		AccessRequestsTable,
 		AuditEventsTable,
 		DataProductsTable,
 		DomainsTable,
+		GrantsTable,
+		KafkaCredentialsTable,
 		PolicyDecisionsTable,
 		PolicyModulesTable,
 		PolicyVersionsTable,

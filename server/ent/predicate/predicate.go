@@ -6,6 +6,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// AccessRequest is the predicate function for accessrequest builders.
+type AccessRequest func(*sql.Selector)
+
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
@@ -14,6 +17,12 @@ type DataProduct func(*sql.Selector)
 
 // Domain is the predicate function for domain builders.
 type Domain func(*sql.Selector)
+
+// Grant is the predicate function for grant builders.
+type Grant func(*sql.Selector)
+
+// KafkaCredential is the predicate function for kafkacredential builders.
+type KafkaCredential func(*sql.Selector)
 
 // PolicyDecision is the predicate function for policydecision builders.
 type PolicyDecision func(*sql.Selector)

@@ -56,6 +56,16 @@ const (
 	FieldStartTime = "start_time"
 	// FieldFinishTime holds the string denoting the finish_time field in the database.
 	FieldFinishTime = "finish_time"
+	// FieldTrigger holds the string denoting the trigger field in the database.
+	FieldTrigger = "trigger"
+	// FieldTriggerDetail holds the string denoting the trigger_detail field in the database.
+	FieldTriggerDetail = "trigger_detail"
+	// FieldGrants holds the string denoting the grants field in the database.
+	FieldGrants = "grants"
+	// FieldAutoApply holds the string denoting the auto_apply field in the database.
+	FieldAutoApply = "auto_apply"
+	// FieldAutoApplyNote holds the string denoting the auto_apply_note field in the database.
+	FieldAutoApplyNote = "auto_apply_note"
 	// Table holds the table name of the provisioningrun in the database.
 	Table = "provisioning_runs"
 )
@@ -84,6 +94,11 @@ var Columns = []string{
 	FieldApproveTime,
 	FieldStartTime,
 	FieldFinishTime,
+	FieldTrigger,
+	FieldTriggerDetail,
+	FieldGrants,
+	FieldAutoApply,
+	FieldAutoApplyNote,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -129,6 +144,12 @@ var (
 	DefaultCreatedBy string
 	// DefaultApprovedBy holds the default value on creation for the "approved_by" field.
 	DefaultApprovedBy string
+	// DefaultTriggerDetail holds the default value on creation for the "trigger_detail" field.
+	DefaultTriggerDetail string
+	// DefaultAutoApply holds the default value on creation for the "auto_apply" field.
+	DefaultAutoApply bool
+	// DefaultAutoApplyNote holds the default value on creation for the "auto_apply_note" field.
+	DefaultAutoApplyNote string
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -187,6 +208,35 @@ func StateValidator(s State) error {
 		return nil
 	default:
 		return fmt.Errorf("provisioningrun: invalid enum value for state field: %q", s)
+	}
+}
+
+// Trigger defines the type for the "trigger" enum field.
+type Trigger string
+
+// TriggerUser is the default value of the Trigger enum.
+const DefaultTrigger = TriggerUser
+
+// Trigger values.
+const (
+	TriggerUser   Trigger = "user"
+	TriggerPolicy Trigger = "policy"
+	TriggerGrant  Trigger = "grant"
+	TriggerRevoke Trigger = "revoke"
+	TriggerExpiry Trigger = "expiry"
+)
+
+func (t Trigger) String() string {
+	return string(t)
+}
+
+// TriggerValidator is a validator for the "trigger" field enum values. It is called by the builders before save.
+func TriggerValidator(t Trigger) error {
+	switch t {
+	case TriggerUser, TriggerPolicy, TriggerGrant, TriggerRevoke, TriggerExpiry:
+		return nil
+	default:
+		return fmt.Errorf("provisioningrun: invalid enum value for trigger field: %q", t)
 	}
 }
 
@@ -296,4 +346,24 @@ func ByStartTime(opts ...sql.OrderTermOption) OrderOption {
 // ByFinishTime orders the results by the finish_time field.
 func ByFinishTime(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldFinishTime, opts...).ToFunc()
+}
+
+// ByTrigger orders the results by the trigger field.
+func ByTrigger(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTrigger, opts...).ToFunc()
+}
+
+// ByTriggerDetail orders the results by the trigger_detail field.
+func ByTriggerDetail(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTriggerDetail, opts...).ToFunc()
+}
+
+// ByAutoApply orders the results by the auto_apply field.
+func ByAutoApply(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAutoApply, opts...).ToFunc()
+}
+
+// ByAutoApplyNote orders the results by the auto_apply_note field.
+func ByAutoApplyNote(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAutoApplyNote, opts...).ToFunc()
 }

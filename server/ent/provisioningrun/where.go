@@ -154,6 +154,21 @@ func FinishTime(v time.Time) predicate.ProvisioningRun {
 	return predicate.ProvisioningRun(sql.FieldEQ(FieldFinishTime, v))
 }
 
+// TriggerDetail applies equality check predicate on the "trigger_detail" field. It's identical to TriggerDetailEQ.
+func TriggerDetail(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldTriggerDetail, v))
+}
+
+// AutoApply applies equality check predicate on the "auto_apply" field. It's identical to AutoApplyEQ.
+func AutoApply(v bool) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldAutoApply, v))
+}
+
+// AutoApplyNote applies equality check predicate on the "auto_apply_note" field. It's identical to AutoApplyNoteEQ.
+func AutoApplyNote(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldAutoApplyNote, v))
+}
+
 // CreateTimeEQ applies the EQ predicate on the "create_time" field.
 func CreateTimeEQ(v time.Time) predicate.ProvisioningRun {
 	return predicate.ProvisioningRun(sql.FieldEQ(FieldCreateTime, v))
@@ -1117,6 +1132,176 @@ func FinishTimeIsNil() predicate.ProvisioningRun {
 // FinishTimeNotNil applies the NotNil predicate on the "finish_time" field.
 func FinishTimeNotNil() predicate.ProvisioningRun {
 	return predicate.ProvisioningRun(sql.FieldNotNull(FieldFinishTime))
+}
+
+// TriggerEQ applies the EQ predicate on the "trigger" field.
+func TriggerEQ(v Trigger) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldTrigger, v))
+}
+
+// TriggerNEQ applies the NEQ predicate on the "trigger" field.
+func TriggerNEQ(v Trigger) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNEQ(FieldTrigger, v))
+}
+
+// TriggerIn applies the In predicate on the "trigger" field.
+func TriggerIn(vs ...Trigger) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldIn(FieldTrigger, vs...))
+}
+
+// TriggerNotIn applies the NotIn predicate on the "trigger" field.
+func TriggerNotIn(vs ...Trigger) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNotIn(FieldTrigger, vs...))
+}
+
+// TriggerDetailEQ applies the EQ predicate on the "trigger_detail" field.
+func TriggerDetailEQ(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldTriggerDetail, v))
+}
+
+// TriggerDetailNEQ applies the NEQ predicate on the "trigger_detail" field.
+func TriggerDetailNEQ(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNEQ(FieldTriggerDetail, v))
+}
+
+// TriggerDetailIn applies the In predicate on the "trigger_detail" field.
+func TriggerDetailIn(vs ...string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldIn(FieldTriggerDetail, vs...))
+}
+
+// TriggerDetailNotIn applies the NotIn predicate on the "trigger_detail" field.
+func TriggerDetailNotIn(vs ...string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNotIn(FieldTriggerDetail, vs...))
+}
+
+// TriggerDetailGT applies the GT predicate on the "trigger_detail" field.
+func TriggerDetailGT(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldGT(FieldTriggerDetail, v))
+}
+
+// TriggerDetailGTE applies the GTE predicate on the "trigger_detail" field.
+func TriggerDetailGTE(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldGTE(FieldTriggerDetail, v))
+}
+
+// TriggerDetailLT applies the LT predicate on the "trigger_detail" field.
+func TriggerDetailLT(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldLT(FieldTriggerDetail, v))
+}
+
+// TriggerDetailLTE applies the LTE predicate on the "trigger_detail" field.
+func TriggerDetailLTE(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldLTE(FieldTriggerDetail, v))
+}
+
+// TriggerDetailContains applies the Contains predicate on the "trigger_detail" field.
+func TriggerDetailContains(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldContains(FieldTriggerDetail, v))
+}
+
+// TriggerDetailHasPrefix applies the HasPrefix predicate on the "trigger_detail" field.
+func TriggerDetailHasPrefix(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldHasPrefix(FieldTriggerDetail, v))
+}
+
+// TriggerDetailHasSuffix applies the HasSuffix predicate on the "trigger_detail" field.
+func TriggerDetailHasSuffix(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldHasSuffix(FieldTriggerDetail, v))
+}
+
+// TriggerDetailEqualFold applies the EqualFold predicate on the "trigger_detail" field.
+func TriggerDetailEqualFold(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEqualFold(FieldTriggerDetail, v))
+}
+
+// TriggerDetailContainsFold applies the ContainsFold predicate on the "trigger_detail" field.
+func TriggerDetailContainsFold(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldContainsFold(FieldTriggerDetail, v))
+}
+
+// GrantsIsNil applies the IsNil predicate on the "grants" field.
+func GrantsIsNil() predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldIsNull(FieldGrants))
+}
+
+// GrantsNotNil applies the NotNil predicate on the "grants" field.
+func GrantsNotNil() predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNotNull(FieldGrants))
+}
+
+// AutoApplyEQ applies the EQ predicate on the "auto_apply" field.
+func AutoApplyEQ(v bool) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldAutoApply, v))
+}
+
+// AutoApplyNEQ applies the NEQ predicate on the "auto_apply" field.
+func AutoApplyNEQ(v bool) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNEQ(FieldAutoApply, v))
+}
+
+// AutoApplyNoteEQ applies the EQ predicate on the "auto_apply_note" field.
+func AutoApplyNoteEQ(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldAutoApplyNote, v))
+}
+
+// AutoApplyNoteNEQ applies the NEQ predicate on the "auto_apply_note" field.
+func AutoApplyNoteNEQ(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNEQ(FieldAutoApplyNote, v))
+}
+
+// AutoApplyNoteIn applies the In predicate on the "auto_apply_note" field.
+func AutoApplyNoteIn(vs ...string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldIn(FieldAutoApplyNote, vs...))
+}
+
+// AutoApplyNoteNotIn applies the NotIn predicate on the "auto_apply_note" field.
+func AutoApplyNoteNotIn(vs ...string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNotIn(FieldAutoApplyNote, vs...))
+}
+
+// AutoApplyNoteGT applies the GT predicate on the "auto_apply_note" field.
+func AutoApplyNoteGT(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldGT(FieldAutoApplyNote, v))
+}
+
+// AutoApplyNoteGTE applies the GTE predicate on the "auto_apply_note" field.
+func AutoApplyNoteGTE(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldGTE(FieldAutoApplyNote, v))
+}
+
+// AutoApplyNoteLT applies the LT predicate on the "auto_apply_note" field.
+func AutoApplyNoteLT(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldLT(FieldAutoApplyNote, v))
+}
+
+// AutoApplyNoteLTE applies the LTE predicate on the "auto_apply_note" field.
+func AutoApplyNoteLTE(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldLTE(FieldAutoApplyNote, v))
+}
+
+// AutoApplyNoteContains applies the Contains predicate on the "auto_apply_note" field.
+func AutoApplyNoteContains(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldContains(FieldAutoApplyNote, v))
+}
+
+// AutoApplyNoteHasPrefix applies the HasPrefix predicate on the "auto_apply_note" field.
+func AutoApplyNoteHasPrefix(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldHasPrefix(FieldAutoApplyNote, v))
+}
+
+// AutoApplyNoteHasSuffix applies the HasSuffix predicate on the "auto_apply_note" field.
+func AutoApplyNoteHasSuffix(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldHasSuffix(FieldAutoApplyNote, v))
+}
+
+// AutoApplyNoteEqualFold applies the EqualFold predicate on the "auto_apply_note" field.
+func AutoApplyNoteEqualFold(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEqualFold(FieldAutoApplyNote, v))
+}
+
+// AutoApplyNoteContainsFold applies the ContainsFold predicate on the "auto_apply_note" field.
+func AutoApplyNoteContainsFold(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldContainsFold(FieldAutoApplyNote, v))
 }
 
 // And groups predicates with the AND operator between them.

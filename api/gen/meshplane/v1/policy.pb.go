@@ -748,8 +748,12 @@ type PolicyImpact struct {
 	MaskingChanges    []*MaskingChange       `protobuf:"bytes,5,rep,name=masking_changes,json=maskingChanges,proto3" json:"masking_changes,omitempty"`
 	ConnectorChanges  []*ConnectorChange     `protobuf:"bytes,6,rep,name=connector_changes,json=connectorChanges,proto3" json:"connector_changes,omitempty"`
 	DurationUs        int64                  `protobuf:"varint,7,opt,name=duration_us,json=durationUs,proto3" json:"duration_us,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// AccessRequestsEvaluated pending access requests were decided again
+	// (meshplane.access); access_changes lists those whose decision differs.
+	AccessRequestsEvaluated int32           `protobuf:"varint,8,opt,name=access_requests_evaluated,json=accessRequestsEvaluated,proto3" json:"access_requests_evaluated,omitempty"`
+	AccessChanges           []*AccessChange `protobuf:"bytes,9,rep,name=access_changes,json=accessChanges,proto3" json:"access_changes,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *PolicyImpact) Reset() {
@@ -831,6 +835,160 @@ func (x *PolicyImpact) GetDurationUs() int64 {
 	return 0
 }
 
+func (x *PolicyImpact) GetAccessRequestsEvaluated() int32 {
+	if x != nil {
+		return x.AccessRequestsEvaluated
+	}
+	return 0
+}
+
+func (x *PolicyImpact) GetAccessChanges() []*AccessChange {
+	if x != nil {
+		return x.AccessChanges
+	}
+	return nil
+}
+
+// AccessOutcome is what the access policy decides for a request.
+type AccessOutcome struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Approvers are "domain-owner:<domain>" or "governance-officer".
+	Approvers          []string `protobuf:"bytes,1,rep,name=approvers,proto3" json:"approvers,omitempty"`
+	MaxDurationSeconds int64    `protobuf:"varint,2,opt,name=max_duration_seconds,json=maxDurationSeconds,proto3" json:"max_duration_seconds,omitempty"`
+	AutoApprove        bool     `protobuf:"varint,3,opt,name=auto_approve,json=autoApprove,proto3" json:"auto_approve,omitempty"`
+	// FailedClosed is set when the policy could not decide.
+	FailedClosed  bool `protobuf:"varint,4,opt,name=failed_closed,json=failedClosed,proto3" json:"failed_closed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccessOutcome) Reset() {
+	*x = AccessOutcome{}
+	mi := &file_meshplane_v1_policy_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccessOutcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccessOutcome) ProtoMessage() {}
+
+func (x *AccessOutcome) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_policy_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccessOutcome.ProtoReflect.Descriptor instead.
+func (*AccessOutcome) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AccessOutcome) GetApprovers() []string {
+	if x != nil {
+		return x.Approvers
+	}
+	return nil
+}
+
+func (x *AccessOutcome) GetMaxDurationSeconds() int64 {
+	if x != nil {
+		return x.MaxDurationSeconds
+	}
+	return 0
+}
+
+func (x *AccessOutcome) GetAutoApprove() bool {
+	if x != nil {
+		return x.AutoApprove
+	}
+	return false
+}
+
+func (x *AccessOutcome) GetFailedClosed() bool {
+	if x != nil {
+		return x.FailedClosed
+	}
+	return false
+}
+
+// AccessChange is a pending access request whose decision would change.
+type AccessChange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Consumer      string                 `protobuf:"bytes,2,opt,name=consumer,proto3" json:"consumer,omitempty"`
+	Before        *AccessOutcome         `protobuf:"bytes,3,opt,name=before,proto3" json:"before,omitempty"`
+	After         *AccessOutcome         `protobuf:"bytes,4,opt,name=after,proto3" json:"after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccessChange) Reset() {
+	*x = AccessChange{}
+	mi := &file_meshplane_v1_policy_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccessChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccessChange) ProtoMessage() {}
+
+func (x *AccessChange) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_policy_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccessChange.ProtoReflect.Descriptor instead.
+func (*AccessChange) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AccessChange) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AccessChange) GetConsumer() string {
+	if x != nil {
+		return x.Consumer
+	}
+	return ""
+}
+
+func (x *AccessChange) GetBefore() *AccessOutcome {
+	if x != nil {
+		return x.Before
+	}
+	return nil
+}
+
+func (x *AccessChange) GetAfter() *AccessOutcome {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
 type QueuedPlan struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Domain  string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
@@ -845,7 +1003,7 @@ type QueuedPlan struct {
 
 func (x *QueuedPlan) Reset() {
 	*x = QueuedPlan{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[9]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +1015,7 @@ func (x *QueuedPlan) String() string {
 func (*QueuedPlan) ProtoMessage() {}
 
 func (x *QueuedPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[9]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +1028,7 @@ func (x *QueuedPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueuedPlan.ProtoReflect.Descriptor instead.
 func (*QueuedPlan) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{9}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *QueuedPlan) GetDomain() string {
@@ -925,7 +1083,7 @@ type PolicyDecision struct {
 
 func (x *PolicyDecision) Reset() {
 	*x = PolicyDecision{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[10]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1095,7 @@ func (x *PolicyDecision) String() string {
 func (*PolicyDecision) ProtoMessage() {}
 
 func (x *PolicyDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[10]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1108,7 @@ func (x *PolicyDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyDecision.ProtoReflect.Descriptor instead.
 func (*PolicyDecision) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{10}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PolicyDecision) GetId() string {
@@ -1059,7 +1217,7 @@ type ListPolicyModulesRequest struct {
 
 func (x *ListPolicyModulesRequest) Reset() {
 	*x = ListPolicyModulesRequest{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[11]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1229,7 @@ func (x *ListPolicyModulesRequest) String() string {
 func (*ListPolicyModulesRequest) ProtoMessage() {}
 
 func (x *ListPolicyModulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[11]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1242,7 @@ func (x *ListPolicyModulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPolicyModulesRequest.ProtoReflect.Descriptor instead.
 func (*ListPolicyModulesRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{11}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{13}
 }
 
 type ListPolicyModulesResponse struct {
@@ -1096,7 +1254,7 @@ type ListPolicyModulesResponse struct {
 
 func (x *ListPolicyModulesResponse) Reset() {
 	*x = ListPolicyModulesResponse{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[12]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1108,7 +1266,7 @@ func (x *ListPolicyModulesResponse) String() string {
 func (*ListPolicyModulesResponse) ProtoMessage() {}
 
 func (x *ListPolicyModulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[12]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1121,7 +1279,7 @@ func (x *ListPolicyModulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPolicyModulesResponse.ProtoReflect.Descriptor instead.
 func (*ListPolicyModulesResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{12}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListPolicyModulesResponse) GetModules() []*PolicyModule {
@@ -1140,7 +1298,7 @@ type GetPolicyModuleRequest struct {
 
 func (x *GetPolicyModuleRequest) Reset() {
 	*x = GetPolicyModuleRequest{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[13]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1310,7 @@ func (x *GetPolicyModuleRequest) String() string {
 func (*GetPolicyModuleRequest) ProtoMessage() {}
 
 func (x *GetPolicyModuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[13]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1323,7 @@ func (x *GetPolicyModuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyModuleRequest.ProtoReflect.Descriptor instead.
 func (*GetPolicyModuleRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{13}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetPolicyModuleRequest) GetName() string {
@@ -1184,7 +1342,7 @@ type GetPolicyModuleResponse struct {
 
 func (x *GetPolicyModuleResponse) Reset() {
 	*x = GetPolicyModuleResponse{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[14]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1354,7 @@ func (x *GetPolicyModuleResponse) String() string {
 func (*GetPolicyModuleResponse) ProtoMessage() {}
 
 func (x *GetPolicyModuleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[14]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1367,7 @@ func (x *GetPolicyModuleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyModuleResponse.ProtoReflect.Descriptor instead.
 func (*GetPolicyModuleResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{14}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetPolicyModuleResponse) GetModule() *PolicyModule {
@@ -1230,7 +1388,7 @@ type CreatePolicyModuleRequest struct {
 
 func (x *CreatePolicyModuleRequest) Reset() {
 	*x = CreatePolicyModuleRequest{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[15]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1242,7 +1400,7 @@ func (x *CreatePolicyModuleRequest) String() string {
 func (*CreatePolicyModuleRequest) ProtoMessage() {}
 
 func (x *CreatePolicyModuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[15]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1255,7 +1413,7 @@ func (x *CreatePolicyModuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePolicyModuleRequest.ProtoReflect.Descriptor instead.
 func (*CreatePolicyModuleRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{15}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreatePolicyModuleRequest) GetName() string {
@@ -1288,7 +1446,7 @@ type CreatePolicyModuleResponse struct {
 
 func (x *CreatePolicyModuleResponse) Reset() {
 	*x = CreatePolicyModuleResponse{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[16]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +1458,7 @@ func (x *CreatePolicyModuleResponse) String() string {
 func (*CreatePolicyModuleResponse) ProtoMessage() {}
 
 func (x *CreatePolicyModuleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[16]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1471,7 @@ func (x *CreatePolicyModuleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePolicyModuleResponse.ProtoReflect.Descriptor instead.
 func (*CreatePolicyModuleResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{16}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreatePolicyModuleResponse) GetModule() *PolicyModule {
@@ -1335,7 +1493,7 @@ type SavePolicyDraftRequest struct {
 
 func (x *SavePolicyDraftRequest) Reset() {
 	*x = SavePolicyDraftRequest{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[17]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1505,7 @@ func (x *SavePolicyDraftRequest) String() string {
 func (*SavePolicyDraftRequest) ProtoMessage() {}
 
 func (x *SavePolicyDraftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[17]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1518,7 @@ func (x *SavePolicyDraftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SavePolicyDraftRequest.ProtoReflect.Descriptor instead.
 func (*SavePolicyDraftRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{17}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SavePolicyDraftRequest) GetName() string {
@@ -1393,7 +1551,7 @@ type SavePolicyDraftResponse struct {
 
 func (x *SavePolicyDraftResponse) Reset() {
 	*x = SavePolicyDraftResponse{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[18]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1405,7 +1563,7 @@ func (x *SavePolicyDraftResponse) String() string {
 func (*SavePolicyDraftResponse) ProtoMessage() {}
 
 func (x *SavePolicyDraftResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[18]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1418,7 +1576,7 @@ func (x *SavePolicyDraftResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SavePolicyDraftResponse.ProtoReflect.Descriptor instead.
 func (*SavePolicyDraftResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{18}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SavePolicyDraftResponse) GetModule() *PolicyModule {
@@ -1437,7 +1595,7 @@ type TestPolicyDraftRequest struct {
 
 func (x *TestPolicyDraftRequest) Reset() {
 	*x = TestPolicyDraftRequest{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[19]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1449,7 +1607,7 @@ func (x *TestPolicyDraftRequest) String() string {
 func (*TestPolicyDraftRequest) ProtoMessage() {}
 
 func (x *TestPolicyDraftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[19]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1462,7 +1620,7 @@ func (x *TestPolicyDraftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestPolicyDraftRequest.ProtoReflect.Descriptor instead.
 func (*TestPolicyDraftRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{19}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TestPolicyDraftRequest) GetName() string {
@@ -1486,7 +1644,7 @@ type TestPolicyDraftResponse struct {
 
 func (x *TestPolicyDraftResponse) Reset() {
 	*x = TestPolicyDraftResponse{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[20]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1498,7 +1656,7 @@ func (x *TestPolicyDraftResponse) String() string {
 func (*TestPolicyDraftResponse) ProtoMessage() {}
 
 func (x *TestPolicyDraftResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[20]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1511,7 +1669,7 @@ func (x *TestPolicyDraftResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestPolicyDraftResponse.ProtoReflect.Descriptor instead.
 func (*TestPolicyDraftResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{20}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TestPolicyDraftResponse) GetResults() []*PolicyTestResult {
@@ -1544,7 +1702,7 @@ type GetPolicyImpactRequest struct {
 
 func (x *GetPolicyImpactRequest) Reset() {
 	*x = GetPolicyImpactRequest{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[21]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1556,7 +1714,7 @@ func (x *GetPolicyImpactRequest) String() string {
 func (*GetPolicyImpactRequest) ProtoMessage() {}
 
 func (x *GetPolicyImpactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[21]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1569,7 +1727,7 @@ func (x *GetPolicyImpactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyImpactRequest.ProtoReflect.Descriptor instead.
 func (*GetPolicyImpactRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{21}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetPolicyImpactRequest) GetName() string {
@@ -1588,7 +1746,7 @@ type GetPolicyImpactResponse struct {
 
 func (x *GetPolicyImpactResponse) Reset() {
 	*x = GetPolicyImpactResponse{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[22]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1600,7 +1758,7 @@ func (x *GetPolicyImpactResponse) String() string {
 func (*GetPolicyImpactResponse) ProtoMessage() {}
 
 func (x *GetPolicyImpactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[22]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1613,7 +1771,7 @@ func (x *GetPolicyImpactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyImpactResponse.ProtoReflect.Descriptor instead.
 func (*GetPolicyImpactResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{22}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetPolicyImpactResponse) GetImpact() *PolicyImpact {
@@ -1635,7 +1793,7 @@ type PublishPolicyRequest struct {
 
 func (x *PublishPolicyRequest) Reset() {
 	*x = PublishPolicyRequest{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[23]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1647,7 +1805,7 @@ func (x *PublishPolicyRequest) String() string {
 func (*PublishPolicyRequest) ProtoMessage() {}
 
 func (x *PublishPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[23]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1660,7 +1818,7 @@ func (x *PublishPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishPolicyRequest.ProtoReflect.Descriptor instead.
 func (*PublishPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{23}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PublishPolicyRequest) GetName() string {
@@ -1694,7 +1852,7 @@ type PublishPolicyResponse struct {
 
 func (x *PublishPolicyResponse) Reset() {
 	*x = PublishPolicyResponse{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[24]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1864,7 @@ func (x *PublishPolicyResponse) String() string {
 func (*PublishPolicyResponse) ProtoMessage() {}
 
 func (x *PublishPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[24]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +1877,7 @@ func (x *PublishPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishPolicyResponse.ProtoReflect.Descriptor instead.
 func (*PublishPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{24}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PublishPolicyResponse) GetVersion() *PolicyVersion {
@@ -1747,7 +1905,7 @@ type RollbackPolicyRequest struct {
 
 func (x *RollbackPolicyRequest) Reset() {
 	*x = RollbackPolicyRequest{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[25]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +1917,7 @@ func (x *RollbackPolicyRequest) String() string {
 func (*RollbackPolicyRequest) ProtoMessage() {}
 
 func (x *RollbackPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[25]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +1930,7 @@ func (x *RollbackPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackPolicyRequest.ProtoReflect.Descriptor instead.
 func (*RollbackPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{25}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RollbackPolicyRequest) GetName() string {
@@ -1806,7 +1964,7 @@ type RollbackPolicyResponse struct {
 
 func (x *RollbackPolicyResponse) Reset() {
 	*x = RollbackPolicyResponse{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[26]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1818,7 +1976,7 @@ func (x *RollbackPolicyResponse) String() string {
 func (*RollbackPolicyResponse) ProtoMessage() {}
 
 func (x *RollbackPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[26]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1831,7 +1989,7 @@ func (x *RollbackPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackPolicyResponse.ProtoReflect.Descriptor instead.
 func (*RollbackPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{26}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RollbackPolicyResponse) GetVersion() *PolicyVersion {
@@ -1857,7 +2015,7 @@ type ListPolicyVersionsRequest struct {
 
 func (x *ListPolicyVersionsRequest) Reset() {
 	*x = ListPolicyVersionsRequest{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[27]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1869,7 +2027,7 @@ func (x *ListPolicyVersionsRequest) String() string {
 func (*ListPolicyVersionsRequest) ProtoMessage() {}
 
 func (x *ListPolicyVersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[27]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1882,7 +2040,7 @@ func (x *ListPolicyVersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPolicyVersionsRequest.ProtoReflect.Descriptor instead.
 func (*ListPolicyVersionsRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{27}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListPolicyVersionsRequest) GetName() string {
@@ -1901,7 +2059,7 @@ type ListPolicyVersionsResponse struct {
 
 func (x *ListPolicyVersionsResponse) Reset() {
 	*x = ListPolicyVersionsResponse{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[28]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +2071,7 @@ func (x *ListPolicyVersionsResponse) String() string {
 func (*ListPolicyVersionsResponse) ProtoMessage() {}
 
 func (x *ListPolicyVersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[28]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +2084,7 @@ func (x *ListPolicyVersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPolicyVersionsResponse.ProtoReflect.Descriptor instead.
 func (*ListPolicyVersionsResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{28}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListPolicyVersionsResponse) GetVersions() []*PolicyVersion {
@@ -1946,7 +2104,7 @@ type GetPolicyVersionRequest struct {
 
 func (x *GetPolicyVersionRequest) Reset() {
 	*x = GetPolicyVersionRequest{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[29]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1958,7 +2116,7 @@ func (x *GetPolicyVersionRequest) String() string {
 func (*GetPolicyVersionRequest) ProtoMessage() {}
 
 func (x *GetPolicyVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[29]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1971,7 +2129,7 @@ func (x *GetPolicyVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyVersionRequest.ProtoReflect.Descriptor instead.
 func (*GetPolicyVersionRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{29}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetPolicyVersionRequest) GetName() string {
@@ -1997,7 +2155,7 @@ type GetPolicyVersionResponse struct {
 
 func (x *GetPolicyVersionResponse) Reset() {
 	*x = GetPolicyVersionResponse{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[30]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2009,7 +2167,7 @@ func (x *GetPolicyVersionResponse) String() string {
 func (*GetPolicyVersionResponse) ProtoMessage() {}
 
 func (x *GetPolicyVersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[30]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2022,7 +2180,7 @@ func (x *GetPolicyVersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyVersionResponse.ProtoReflect.Descriptor instead.
 func (*GetPolicyVersionResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{30}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetPolicyVersionResponse) GetVersion() *PolicyVersion {
@@ -2042,7 +2200,7 @@ type EvaluateDataProductRequest struct {
 
 func (x *EvaluateDataProductRequest) Reset() {
 	*x = EvaluateDataProductRequest{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[31]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2212,7 @@ func (x *EvaluateDataProductRequest) String() string {
 func (*EvaluateDataProductRequest) ProtoMessage() {}
 
 func (x *EvaluateDataProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[31]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2225,7 @@ func (x *EvaluateDataProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateDataProductRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateDataProductRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{31}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *EvaluateDataProductRequest) GetDomain() string {
@@ -2096,7 +2254,7 @@ type EvaluateDataProductResponse struct {
 
 func (x *EvaluateDataProductResponse) Reset() {
 	*x = EvaluateDataProductResponse{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[32]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2108,7 +2266,7 @@ func (x *EvaluateDataProductResponse) String() string {
 func (*EvaluateDataProductResponse) ProtoMessage() {}
 
 func (x *EvaluateDataProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[32]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2121,7 +2279,7 @@ func (x *EvaluateDataProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateDataProductResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateDataProductResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{32}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *EvaluateDataProductResponse) GetAllowed() bool {
@@ -2164,7 +2322,7 @@ type ListPolicyDecisionsRequest struct {
 
 func (x *ListPolicyDecisionsRequest) Reset() {
 	*x = ListPolicyDecisionsRequest{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[33]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +2334,7 @@ func (x *ListPolicyDecisionsRequest) String() string {
 func (*ListPolicyDecisionsRequest) ProtoMessage() {}
 
 func (x *ListPolicyDecisionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[33]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +2347,7 @@ func (x *ListPolicyDecisionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPolicyDecisionsRequest.ProtoReflect.Descriptor instead.
 func (*ListPolicyDecisionsRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{33}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListPolicyDecisionsRequest) GetDomain() string {
@@ -2230,7 +2388,7 @@ type ListPolicyDecisionsResponse struct {
 
 func (x *ListPolicyDecisionsResponse) Reset() {
 	*x = ListPolicyDecisionsResponse{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[34]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2242,7 +2400,7 @@ func (x *ListPolicyDecisionsResponse) String() string {
 func (*ListPolicyDecisionsResponse) ProtoMessage() {}
 
 func (x *ListPolicyDecisionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[34]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2255,7 +2413,7 @@ func (x *ListPolicyDecisionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPolicyDecisionsResponse.ProtoReflect.Descriptor instead.
 func (*ListPolicyDecisionsResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{34}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListPolicyDecisionsResponse) GetDecisions() []*PolicyDecision {
@@ -2280,7 +2438,7 @@ type GetRBACPolicyRequest struct {
 
 func (x *GetRBACPolicyRequest) Reset() {
 	*x = GetRBACPolicyRequest{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[35]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2292,7 +2450,7 @@ func (x *GetRBACPolicyRequest) String() string {
 func (*GetRBACPolicyRequest) ProtoMessage() {}
 
 func (x *GetRBACPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[35]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2305,7 +2463,7 @@ func (x *GetRBACPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRBACPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetRBACPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{35}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{37}
 }
 
 type GetRBACPolicyResponse struct {
@@ -2319,7 +2477,7 @@ type GetRBACPolicyResponse struct {
 
 func (x *GetRBACPolicyResponse) Reset() {
 	*x = GetRBACPolicyResponse{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[36]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2331,7 +2489,7 @@ func (x *GetRBACPolicyResponse) String() string {
 func (*GetRBACPolicyResponse) ProtoMessage() {}
 
 func (x *GetRBACPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[36]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2344,7 +2502,7 @@ func (x *GetRBACPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRBACPolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetRBACPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{36}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetRBACPolicyResponse) GetText() string {
@@ -2378,7 +2536,7 @@ type UpdateRBACPolicyRequest struct {
 
 func (x *UpdateRBACPolicyRequest) Reset() {
 	*x = UpdateRBACPolicyRequest{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[37]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2390,7 +2548,7 @@ func (x *UpdateRBACPolicyRequest) String() string {
 func (*UpdateRBACPolicyRequest) ProtoMessage() {}
 
 func (x *UpdateRBACPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[37]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2403,7 +2561,7 @@ func (x *UpdateRBACPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRBACPolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRBACPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{37}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UpdateRBACPolicyRequest) GetText() string {
@@ -2431,7 +2589,7 @@ type UpdateRBACPolicyResponse struct {
 
 func (x *UpdateRBACPolicyResponse) Reset() {
 	*x = UpdateRBACPolicyResponse{}
-	mi := &file_meshplane_v1_policy_proto_msgTypes[38]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2443,7 +2601,7 @@ func (x *UpdateRBACPolicyResponse) String() string {
 func (*UpdateRBACPolicyResponse) ProtoMessage() {}
 
 func (x *UpdateRBACPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_policy_proto_msgTypes[38]
+	mi := &file_meshplane_v1_policy_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2456,7 +2614,7 @@ func (x *UpdateRBACPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRBACPolicyResponse.ProtoReflect.Descriptor instead.
 func (*UpdateRBACPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{38}
+	return file_meshplane_v1_policy_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UpdateRBACPolicyResponse) GetText() string {
@@ -2555,7 +2713,7 @@ const file_meshplane_v1_policy_proto_rawDesc = "" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x1c\n" +
 	"\tconnector\x18\x03 \x01(\tR\tconnector\x12\x12\n" +
 	"\x04keys\x18\x04 \x03(\tR\x04keys\x12 \n" +
-	"\vprovisioned\x18\x05 \x01(\bR\vprovisioned\"\x81\x03\n" +
+	"\vprovisioned\x18\x05 \x01(\bR\vprovisioned\"\x80\x04\n" +
 	"\fPolicyImpact\x12\x16\n" +
 	"\x06module\x18\x01 \x01(\tR\x06module\x12+\n" +
 	"\x11published_version\x18\x02 \x01(\x05R\x10publishedVersion\x12-\n" +
@@ -2564,7 +2722,20 @@ const file_meshplane_v1_policy_proto_rawDesc = "" +
 	"\x0fmasking_changes\x18\x05 \x03(\v2\x1b.meshplane.v1.MaskingChangeR\x0emaskingChanges\x12J\n" +
 	"\x11connector_changes\x18\x06 \x03(\v2\x1d.meshplane.v1.ConnectorChangeR\x10connectorChanges\x12\x1f\n" +
 	"\vduration_us\x18\a \x01(\x03R\n" +
-	"durationUs\"o\n" +
+	"durationUs\x12:\n" +
+	"\x19access_requests_evaluated\x18\b \x01(\x05R\x17accessRequestsEvaluated\x12A\n" +
+	"\x0eaccess_changes\x18\t \x03(\v2\x1a.meshplane.v1.AccessChangeR\raccessChanges\"\xa7\x01\n" +
+	"\rAccessOutcome\x12\x1c\n" +
+	"\tapprovers\x18\x01 \x03(\tR\tapprovers\x120\n" +
+	"\x14max_duration_seconds\x18\x02 \x01(\x03R\x12maxDurationSeconds\x12!\n" +
+	"\fauto_approve\x18\x03 \x01(\bR\vautoApprove\x12#\n" +
+	"\rfailed_closed\x18\x04 \x01(\bR\ffailedClosed\"\xb1\x01\n" +
+	"\fAccessChange\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1a\n" +
+	"\bconsumer\x18\x02 \x01(\tR\bconsumer\x123\n" +
+	"\x06before\x18\x03 \x01(\v2\x1b.meshplane.v1.AccessOutcomeR\x06before\x121\n" +
+	"\x05after\x18\x04 \x01(\v2\x1b.meshplane.v1.AccessOutcomeR\x05after\"o\n" +
 	"\n" +
 	"QueuedPlan\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
@@ -2709,7 +2880,7 @@ func file_meshplane_v1_policy_proto_rawDescGZIP() []byte {
 	return file_meshplane_v1_policy_proto_rawDescData
 }
 
-var file_meshplane_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_meshplane_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_meshplane_v1_policy_proto_goTypes = []any{
 	(*PolicyModule)(nil),                // 0: meshplane.v1.PolicyModule
 	(*PolicyVersion)(nil),               // 1: meshplane.v1.PolicyVersion
@@ -2720,47 +2891,49 @@ var file_meshplane_v1_policy_proto_goTypes = []any{
 	(*MaskingChange)(nil),               // 6: meshplane.v1.MaskingChange
 	(*ConnectorChange)(nil),             // 7: meshplane.v1.ConnectorChange
 	(*PolicyImpact)(nil),                // 8: meshplane.v1.PolicyImpact
-	(*QueuedPlan)(nil),                  // 9: meshplane.v1.QueuedPlan
-	(*PolicyDecision)(nil),              // 10: meshplane.v1.PolicyDecision
-	(*ListPolicyModulesRequest)(nil),    // 11: meshplane.v1.ListPolicyModulesRequest
-	(*ListPolicyModulesResponse)(nil),   // 12: meshplane.v1.ListPolicyModulesResponse
-	(*GetPolicyModuleRequest)(nil),      // 13: meshplane.v1.GetPolicyModuleRequest
-	(*GetPolicyModuleResponse)(nil),     // 14: meshplane.v1.GetPolicyModuleResponse
-	(*CreatePolicyModuleRequest)(nil),   // 15: meshplane.v1.CreatePolicyModuleRequest
-	(*CreatePolicyModuleResponse)(nil),  // 16: meshplane.v1.CreatePolicyModuleResponse
-	(*SavePolicyDraftRequest)(nil),      // 17: meshplane.v1.SavePolicyDraftRequest
-	(*SavePolicyDraftResponse)(nil),     // 18: meshplane.v1.SavePolicyDraftResponse
-	(*TestPolicyDraftRequest)(nil),      // 19: meshplane.v1.TestPolicyDraftRequest
-	(*TestPolicyDraftResponse)(nil),     // 20: meshplane.v1.TestPolicyDraftResponse
-	(*GetPolicyImpactRequest)(nil),      // 21: meshplane.v1.GetPolicyImpactRequest
-	(*GetPolicyImpactResponse)(nil),     // 22: meshplane.v1.GetPolicyImpactResponse
-	(*PublishPolicyRequest)(nil),        // 23: meshplane.v1.PublishPolicyRequest
-	(*PublishPolicyResponse)(nil),       // 24: meshplane.v1.PublishPolicyResponse
-	(*RollbackPolicyRequest)(nil),       // 25: meshplane.v1.RollbackPolicyRequest
-	(*RollbackPolicyResponse)(nil),      // 26: meshplane.v1.RollbackPolicyResponse
-	(*ListPolicyVersionsRequest)(nil),   // 27: meshplane.v1.ListPolicyVersionsRequest
-	(*ListPolicyVersionsResponse)(nil),  // 28: meshplane.v1.ListPolicyVersionsResponse
-	(*GetPolicyVersionRequest)(nil),     // 29: meshplane.v1.GetPolicyVersionRequest
-	(*GetPolicyVersionResponse)(nil),    // 30: meshplane.v1.GetPolicyVersionResponse
-	(*EvaluateDataProductRequest)(nil),  // 31: meshplane.v1.EvaluateDataProductRequest
-	(*EvaluateDataProductResponse)(nil), // 32: meshplane.v1.EvaluateDataProductResponse
-	(*ListPolicyDecisionsRequest)(nil),  // 33: meshplane.v1.ListPolicyDecisionsRequest
-	(*ListPolicyDecisionsResponse)(nil), // 34: meshplane.v1.ListPolicyDecisionsResponse
-	(*GetRBACPolicyRequest)(nil),        // 35: meshplane.v1.GetRBACPolicyRequest
-	(*GetRBACPolicyResponse)(nil),       // 36: meshplane.v1.GetRBACPolicyResponse
-	(*UpdateRBACPolicyRequest)(nil),     // 37: meshplane.v1.UpdateRBACPolicyRequest
-	(*UpdateRBACPolicyResponse)(nil),    // 38: meshplane.v1.UpdateRBACPolicyResponse
-	nil,                                 // 39: meshplane.v1.PolicyModule.FilesEntry
-	nil,                                 // 40: meshplane.v1.PolicyVersion.FilesEntry
-	nil,                                 // 41: meshplane.v1.CreatePolicyModuleRequest.FilesEntry
-	nil,                                 // 42: meshplane.v1.SavePolicyDraftRequest.FilesEntry
-	(*timestamppb.Timestamp)(nil),       // 43: google.protobuf.Timestamp
+	(*AccessOutcome)(nil),               // 9: meshplane.v1.AccessOutcome
+	(*AccessChange)(nil),                // 10: meshplane.v1.AccessChange
+	(*QueuedPlan)(nil),                  // 11: meshplane.v1.QueuedPlan
+	(*PolicyDecision)(nil),              // 12: meshplane.v1.PolicyDecision
+	(*ListPolicyModulesRequest)(nil),    // 13: meshplane.v1.ListPolicyModulesRequest
+	(*ListPolicyModulesResponse)(nil),   // 14: meshplane.v1.ListPolicyModulesResponse
+	(*GetPolicyModuleRequest)(nil),      // 15: meshplane.v1.GetPolicyModuleRequest
+	(*GetPolicyModuleResponse)(nil),     // 16: meshplane.v1.GetPolicyModuleResponse
+	(*CreatePolicyModuleRequest)(nil),   // 17: meshplane.v1.CreatePolicyModuleRequest
+	(*CreatePolicyModuleResponse)(nil),  // 18: meshplane.v1.CreatePolicyModuleResponse
+	(*SavePolicyDraftRequest)(nil),      // 19: meshplane.v1.SavePolicyDraftRequest
+	(*SavePolicyDraftResponse)(nil),     // 20: meshplane.v1.SavePolicyDraftResponse
+	(*TestPolicyDraftRequest)(nil),      // 21: meshplane.v1.TestPolicyDraftRequest
+	(*TestPolicyDraftResponse)(nil),     // 22: meshplane.v1.TestPolicyDraftResponse
+	(*GetPolicyImpactRequest)(nil),      // 23: meshplane.v1.GetPolicyImpactRequest
+	(*GetPolicyImpactResponse)(nil),     // 24: meshplane.v1.GetPolicyImpactResponse
+	(*PublishPolicyRequest)(nil),        // 25: meshplane.v1.PublishPolicyRequest
+	(*PublishPolicyResponse)(nil),       // 26: meshplane.v1.PublishPolicyResponse
+	(*RollbackPolicyRequest)(nil),       // 27: meshplane.v1.RollbackPolicyRequest
+	(*RollbackPolicyResponse)(nil),      // 28: meshplane.v1.RollbackPolicyResponse
+	(*ListPolicyVersionsRequest)(nil),   // 29: meshplane.v1.ListPolicyVersionsRequest
+	(*ListPolicyVersionsResponse)(nil),  // 30: meshplane.v1.ListPolicyVersionsResponse
+	(*GetPolicyVersionRequest)(nil),     // 31: meshplane.v1.GetPolicyVersionRequest
+	(*GetPolicyVersionResponse)(nil),    // 32: meshplane.v1.GetPolicyVersionResponse
+	(*EvaluateDataProductRequest)(nil),  // 33: meshplane.v1.EvaluateDataProductRequest
+	(*EvaluateDataProductResponse)(nil), // 34: meshplane.v1.EvaluateDataProductResponse
+	(*ListPolicyDecisionsRequest)(nil),  // 35: meshplane.v1.ListPolicyDecisionsRequest
+	(*ListPolicyDecisionsResponse)(nil), // 36: meshplane.v1.ListPolicyDecisionsResponse
+	(*GetRBACPolicyRequest)(nil),        // 37: meshplane.v1.GetRBACPolicyRequest
+	(*GetRBACPolicyResponse)(nil),       // 38: meshplane.v1.GetRBACPolicyResponse
+	(*UpdateRBACPolicyRequest)(nil),     // 39: meshplane.v1.UpdateRBACPolicyRequest
+	(*UpdateRBACPolicyResponse)(nil),    // 40: meshplane.v1.UpdateRBACPolicyResponse
+	nil,                                 // 41: meshplane.v1.PolicyModule.FilesEntry
+	nil,                                 // 42: meshplane.v1.PolicyVersion.FilesEntry
+	nil,                                 // 43: meshplane.v1.CreatePolicyModuleRequest.FilesEntry
+	nil,                                 // 44: meshplane.v1.SavePolicyDraftRequest.FilesEntry
+	(*timestamppb.Timestamp)(nil),       // 45: google.protobuf.Timestamp
 }
 var file_meshplane_v1_policy_proto_depIdxs = []int32{
-	39, // 0: meshplane.v1.PolicyModule.files:type_name -> meshplane.v1.PolicyModule.FilesEntry
-	43, // 1: meshplane.v1.PolicyModule.update_time:type_name -> google.protobuf.Timestamp
-	43, // 2: meshplane.v1.PolicyVersion.publish_time:type_name -> google.protobuf.Timestamp
-	40, // 3: meshplane.v1.PolicyVersion.files:type_name -> meshplane.v1.PolicyVersion.FilesEntry
+	41, // 0: meshplane.v1.PolicyModule.files:type_name -> meshplane.v1.PolicyModule.FilesEntry
+	45, // 1: meshplane.v1.PolicyModule.update_time:type_name -> google.protobuf.Timestamp
+	45, // 2: meshplane.v1.PolicyVersion.publish_time:type_name -> google.protobuf.Timestamp
+	42, // 3: meshplane.v1.PolicyVersion.files:type_name -> meshplane.v1.PolicyVersion.FilesEntry
 	3,  // 4: meshplane.v1.AdmissionChange.violations_before:type_name -> meshplane.v1.PolicyViolation
 	3,  // 5: meshplane.v1.AdmissionChange.violations_after:type_name -> meshplane.v1.PolicyViolation
 	4,  // 6: meshplane.v1.MaskingChange.before:type_name -> meshplane.v1.MaskingDecision
@@ -2768,57 +2941,60 @@ var file_meshplane_v1_policy_proto_depIdxs = []int32{
 	5,  // 8: meshplane.v1.PolicyImpact.admission_changes:type_name -> meshplane.v1.AdmissionChange
 	6,  // 9: meshplane.v1.PolicyImpact.masking_changes:type_name -> meshplane.v1.MaskingChange
 	7,  // 10: meshplane.v1.PolicyImpact.connector_changes:type_name -> meshplane.v1.ConnectorChange
-	43, // 11: meshplane.v1.PolicyDecision.time:type_name -> google.protobuf.Timestamp
-	0,  // 12: meshplane.v1.ListPolicyModulesResponse.modules:type_name -> meshplane.v1.PolicyModule
-	0,  // 13: meshplane.v1.GetPolicyModuleResponse.module:type_name -> meshplane.v1.PolicyModule
-	41, // 14: meshplane.v1.CreatePolicyModuleRequest.files:type_name -> meshplane.v1.CreatePolicyModuleRequest.FilesEntry
-	0,  // 15: meshplane.v1.CreatePolicyModuleResponse.module:type_name -> meshplane.v1.PolicyModule
-	42, // 16: meshplane.v1.SavePolicyDraftRequest.files:type_name -> meshplane.v1.SavePolicyDraftRequest.FilesEntry
-	0,  // 17: meshplane.v1.SavePolicyDraftResponse.module:type_name -> meshplane.v1.PolicyModule
-	2,  // 18: meshplane.v1.TestPolicyDraftResponse.results:type_name -> meshplane.v1.PolicyTestResult
-	8,  // 19: meshplane.v1.GetPolicyImpactResponse.impact:type_name -> meshplane.v1.PolicyImpact
-	1,  // 20: meshplane.v1.PublishPolicyResponse.version:type_name -> meshplane.v1.PolicyVersion
-	9,  // 21: meshplane.v1.PublishPolicyResponse.plans:type_name -> meshplane.v1.QueuedPlan
-	1,  // 22: meshplane.v1.RollbackPolicyResponse.version:type_name -> meshplane.v1.PolicyVersion
-	9,  // 23: meshplane.v1.RollbackPolicyResponse.plans:type_name -> meshplane.v1.QueuedPlan
-	1,  // 24: meshplane.v1.ListPolicyVersionsResponse.versions:type_name -> meshplane.v1.PolicyVersion
-	1,  // 25: meshplane.v1.GetPolicyVersionResponse.version:type_name -> meshplane.v1.PolicyVersion
-	3,  // 26: meshplane.v1.EvaluateDataProductResponse.violations:type_name -> meshplane.v1.PolicyViolation
-	4,  // 27: meshplane.v1.EvaluateDataProductResponse.masking:type_name -> meshplane.v1.MaskingDecision
-	10, // 28: meshplane.v1.ListPolicyDecisionsResponse.decisions:type_name -> meshplane.v1.PolicyDecision
-	11, // 29: meshplane.v1.PolicyService.ListPolicyModules:input_type -> meshplane.v1.ListPolicyModulesRequest
-	13, // 30: meshplane.v1.PolicyService.GetPolicyModule:input_type -> meshplane.v1.GetPolicyModuleRequest
-	15, // 31: meshplane.v1.PolicyService.CreatePolicyModule:input_type -> meshplane.v1.CreatePolicyModuleRequest
-	17, // 32: meshplane.v1.PolicyService.SavePolicyDraft:input_type -> meshplane.v1.SavePolicyDraftRequest
-	19, // 33: meshplane.v1.PolicyService.TestPolicyDraft:input_type -> meshplane.v1.TestPolicyDraftRequest
-	21, // 34: meshplane.v1.PolicyService.GetPolicyImpact:input_type -> meshplane.v1.GetPolicyImpactRequest
-	23, // 35: meshplane.v1.PolicyService.PublishPolicy:input_type -> meshplane.v1.PublishPolicyRequest
-	25, // 36: meshplane.v1.PolicyService.RollbackPolicy:input_type -> meshplane.v1.RollbackPolicyRequest
-	27, // 37: meshplane.v1.PolicyService.ListPolicyVersions:input_type -> meshplane.v1.ListPolicyVersionsRequest
-	29, // 38: meshplane.v1.PolicyService.GetPolicyVersion:input_type -> meshplane.v1.GetPolicyVersionRequest
-	31, // 39: meshplane.v1.PolicyService.EvaluateDataProduct:input_type -> meshplane.v1.EvaluateDataProductRequest
-	33, // 40: meshplane.v1.PolicyService.ListPolicyDecisions:input_type -> meshplane.v1.ListPolicyDecisionsRequest
-	35, // 41: meshplane.v1.PolicyService.GetRBACPolicy:input_type -> meshplane.v1.GetRBACPolicyRequest
-	37, // 42: meshplane.v1.PolicyService.UpdateRBACPolicy:input_type -> meshplane.v1.UpdateRBACPolicyRequest
-	12, // 43: meshplane.v1.PolicyService.ListPolicyModules:output_type -> meshplane.v1.ListPolicyModulesResponse
-	14, // 44: meshplane.v1.PolicyService.GetPolicyModule:output_type -> meshplane.v1.GetPolicyModuleResponse
-	16, // 45: meshplane.v1.PolicyService.CreatePolicyModule:output_type -> meshplane.v1.CreatePolicyModuleResponse
-	18, // 46: meshplane.v1.PolicyService.SavePolicyDraft:output_type -> meshplane.v1.SavePolicyDraftResponse
-	20, // 47: meshplane.v1.PolicyService.TestPolicyDraft:output_type -> meshplane.v1.TestPolicyDraftResponse
-	22, // 48: meshplane.v1.PolicyService.GetPolicyImpact:output_type -> meshplane.v1.GetPolicyImpactResponse
-	24, // 49: meshplane.v1.PolicyService.PublishPolicy:output_type -> meshplane.v1.PublishPolicyResponse
-	26, // 50: meshplane.v1.PolicyService.RollbackPolicy:output_type -> meshplane.v1.RollbackPolicyResponse
-	28, // 51: meshplane.v1.PolicyService.ListPolicyVersions:output_type -> meshplane.v1.ListPolicyVersionsResponse
-	30, // 52: meshplane.v1.PolicyService.GetPolicyVersion:output_type -> meshplane.v1.GetPolicyVersionResponse
-	32, // 53: meshplane.v1.PolicyService.EvaluateDataProduct:output_type -> meshplane.v1.EvaluateDataProductResponse
-	34, // 54: meshplane.v1.PolicyService.ListPolicyDecisions:output_type -> meshplane.v1.ListPolicyDecisionsResponse
-	36, // 55: meshplane.v1.PolicyService.GetRBACPolicy:output_type -> meshplane.v1.GetRBACPolicyResponse
-	38, // 56: meshplane.v1.PolicyService.UpdateRBACPolicy:output_type -> meshplane.v1.UpdateRBACPolicyResponse
-	43, // [43:57] is the sub-list for method output_type
-	29, // [29:43] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	10, // 11: meshplane.v1.PolicyImpact.access_changes:type_name -> meshplane.v1.AccessChange
+	9,  // 12: meshplane.v1.AccessChange.before:type_name -> meshplane.v1.AccessOutcome
+	9,  // 13: meshplane.v1.AccessChange.after:type_name -> meshplane.v1.AccessOutcome
+	45, // 14: meshplane.v1.PolicyDecision.time:type_name -> google.protobuf.Timestamp
+	0,  // 15: meshplane.v1.ListPolicyModulesResponse.modules:type_name -> meshplane.v1.PolicyModule
+	0,  // 16: meshplane.v1.GetPolicyModuleResponse.module:type_name -> meshplane.v1.PolicyModule
+	43, // 17: meshplane.v1.CreatePolicyModuleRequest.files:type_name -> meshplane.v1.CreatePolicyModuleRequest.FilesEntry
+	0,  // 18: meshplane.v1.CreatePolicyModuleResponse.module:type_name -> meshplane.v1.PolicyModule
+	44, // 19: meshplane.v1.SavePolicyDraftRequest.files:type_name -> meshplane.v1.SavePolicyDraftRequest.FilesEntry
+	0,  // 20: meshplane.v1.SavePolicyDraftResponse.module:type_name -> meshplane.v1.PolicyModule
+	2,  // 21: meshplane.v1.TestPolicyDraftResponse.results:type_name -> meshplane.v1.PolicyTestResult
+	8,  // 22: meshplane.v1.GetPolicyImpactResponse.impact:type_name -> meshplane.v1.PolicyImpact
+	1,  // 23: meshplane.v1.PublishPolicyResponse.version:type_name -> meshplane.v1.PolicyVersion
+	11, // 24: meshplane.v1.PublishPolicyResponse.plans:type_name -> meshplane.v1.QueuedPlan
+	1,  // 25: meshplane.v1.RollbackPolicyResponse.version:type_name -> meshplane.v1.PolicyVersion
+	11, // 26: meshplane.v1.RollbackPolicyResponse.plans:type_name -> meshplane.v1.QueuedPlan
+	1,  // 27: meshplane.v1.ListPolicyVersionsResponse.versions:type_name -> meshplane.v1.PolicyVersion
+	1,  // 28: meshplane.v1.GetPolicyVersionResponse.version:type_name -> meshplane.v1.PolicyVersion
+	3,  // 29: meshplane.v1.EvaluateDataProductResponse.violations:type_name -> meshplane.v1.PolicyViolation
+	4,  // 30: meshplane.v1.EvaluateDataProductResponse.masking:type_name -> meshplane.v1.MaskingDecision
+	12, // 31: meshplane.v1.ListPolicyDecisionsResponse.decisions:type_name -> meshplane.v1.PolicyDecision
+	13, // 32: meshplane.v1.PolicyService.ListPolicyModules:input_type -> meshplane.v1.ListPolicyModulesRequest
+	15, // 33: meshplane.v1.PolicyService.GetPolicyModule:input_type -> meshplane.v1.GetPolicyModuleRequest
+	17, // 34: meshplane.v1.PolicyService.CreatePolicyModule:input_type -> meshplane.v1.CreatePolicyModuleRequest
+	19, // 35: meshplane.v1.PolicyService.SavePolicyDraft:input_type -> meshplane.v1.SavePolicyDraftRequest
+	21, // 36: meshplane.v1.PolicyService.TestPolicyDraft:input_type -> meshplane.v1.TestPolicyDraftRequest
+	23, // 37: meshplane.v1.PolicyService.GetPolicyImpact:input_type -> meshplane.v1.GetPolicyImpactRequest
+	25, // 38: meshplane.v1.PolicyService.PublishPolicy:input_type -> meshplane.v1.PublishPolicyRequest
+	27, // 39: meshplane.v1.PolicyService.RollbackPolicy:input_type -> meshplane.v1.RollbackPolicyRequest
+	29, // 40: meshplane.v1.PolicyService.ListPolicyVersions:input_type -> meshplane.v1.ListPolicyVersionsRequest
+	31, // 41: meshplane.v1.PolicyService.GetPolicyVersion:input_type -> meshplane.v1.GetPolicyVersionRequest
+	33, // 42: meshplane.v1.PolicyService.EvaluateDataProduct:input_type -> meshplane.v1.EvaluateDataProductRequest
+	35, // 43: meshplane.v1.PolicyService.ListPolicyDecisions:input_type -> meshplane.v1.ListPolicyDecisionsRequest
+	37, // 44: meshplane.v1.PolicyService.GetRBACPolicy:input_type -> meshplane.v1.GetRBACPolicyRequest
+	39, // 45: meshplane.v1.PolicyService.UpdateRBACPolicy:input_type -> meshplane.v1.UpdateRBACPolicyRequest
+	14, // 46: meshplane.v1.PolicyService.ListPolicyModules:output_type -> meshplane.v1.ListPolicyModulesResponse
+	16, // 47: meshplane.v1.PolicyService.GetPolicyModule:output_type -> meshplane.v1.GetPolicyModuleResponse
+	18, // 48: meshplane.v1.PolicyService.CreatePolicyModule:output_type -> meshplane.v1.CreatePolicyModuleResponse
+	20, // 49: meshplane.v1.PolicyService.SavePolicyDraft:output_type -> meshplane.v1.SavePolicyDraftResponse
+	22, // 50: meshplane.v1.PolicyService.TestPolicyDraft:output_type -> meshplane.v1.TestPolicyDraftResponse
+	24, // 51: meshplane.v1.PolicyService.GetPolicyImpact:output_type -> meshplane.v1.GetPolicyImpactResponse
+	26, // 52: meshplane.v1.PolicyService.PublishPolicy:output_type -> meshplane.v1.PublishPolicyResponse
+	28, // 53: meshplane.v1.PolicyService.RollbackPolicy:output_type -> meshplane.v1.RollbackPolicyResponse
+	30, // 54: meshplane.v1.PolicyService.ListPolicyVersions:output_type -> meshplane.v1.ListPolicyVersionsResponse
+	32, // 55: meshplane.v1.PolicyService.GetPolicyVersion:output_type -> meshplane.v1.GetPolicyVersionResponse
+	34, // 56: meshplane.v1.PolicyService.EvaluateDataProduct:output_type -> meshplane.v1.EvaluateDataProductResponse
+	36, // 57: meshplane.v1.PolicyService.ListPolicyDecisions:output_type -> meshplane.v1.ListPolicyDecisionsResponse
+	38, // 58: meshplane.v1.PolicyService.GetRBACPolicy:output_type -> meshplane.v1.GetRBACPolicyResponse
+	40, // 59: meshplane.v1.PolicyService.UpdateRBACPolicy:output_type -> meshplane.v1.UpdateRBACPolicyResponse
+	46, // [46:60] is the sub-list for method output_type
+	32, // [32:46] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_meshplane_v1_policy_proto_init() }
@@ -2832,7 +3008,7 @@ func file_meshplane_v1_policy_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meshplane_v1_policy_proto_rawDesc), len(file_meshplane_v1_policy_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   43,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

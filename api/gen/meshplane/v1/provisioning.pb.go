@@ -393,6 +393,15 @@ type Run struct {
 	// PolicyVersion names the published policy that admitted the product and
 	// decided its masking for this plan, e.g. "admission@1,masking@2".
 	PolicyVersion string `protobuf:"bytes,19,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
+	// Trigger is what asked for the run: user, policy, grant, revoke or expiry.
+	Trigger string `protobuf:"bytes,20,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// TriggerDetail says more, e.g. "policy masking@3 published by alice".
+	TriggerDetail string `protobuf:"bytes,21,opt,name=trigger_detail,json=triggerDetail,proto3" json:"trigger_detail,omitempty"`
+	// AutoApply is true when meshplane approves the plan itself because it
+	// changes nothing but consumer grants' ACLs; auto_apply_note says why a
+	// plan that was asked for by a grant waits for its owner instead.
+	AutoApply     bool   `protobuf:"varint,22,opt,name=auto_apply,json=autoApply,proto3" json:"auto_apply,omitempty"`
+	AutoApplyNote string `protobuf:"bytes,23,opt,name=auto_apply_note,json=autoApplyNote,proto3" json:"auto_apply_note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -556,6 +565,34 @@ func (x *Run) GetVersion() int64 {
 func (x *Run) GetPolicyVersion() string {
 	if x != nil {
 		return x.PolicyVersion
+	}
+	return ""
+}
+
+func (x *Run) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *Run) GetTriggerDetail() string {
+	if x != nil {
+		return x.TriggerDetail
+	}
+	return ""
+}
+
+func (x *Run) GetAutoApply() bool {
+	if x != nil {
+		return x.AutoApply
+	}
+	return false
+}
+
+func (x *Run) GetAutoApplyNote() string {
+	if x != nil {
+		return x.AutoApplyNote
 	}
 	return ""
 }
@@ -1266,7 +1303,7 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\areplace\x18\x04 \x01(\x05R\areplace\x12 \n" +
 	"\vdestructive\x18\x05 \x01(\bR\vdestructive\x12\x18\n" +
 	"\areasons\x18\x06 \x03(\tR\areasons\x12:\n" +
-	"\tresources\x18\a \x03(\v2\x1c.meshplane.v1.ResourceChangeR\tresources\"\xde\x05\n" +
+	"\tresources\x18\a \x03(\v2\x1c.meshplane.v1.ResourceChangeR\tresources\"\xe6\x06\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06domain\x18\x02 \x01(\tR\x06domain\x12\x18\n" +
@@ -1293,7 +1330,12 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\vfinish_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"finishTime\x12\x18\n" +
 	"\aversion\x18\x12 \x01(\x03R\aversion\x12%\n" +
-	"\x0epolicy_version\x18\x13 \x01(\tR\rpolicyVersion\"?\n" +
+	"\x0epolicy_version\x18\x13 \x01(\tR\rpolicyVersion\x12\x18\n" +
+	"\atrigger\x18\x14 \x01(\tR\atrigger\x12%\n" +
+	"\x0etrigger_detail\x18\x15 \x01(\tR\rtriggerDetail\x12\x1d\n" +
+	"\n" +
+	"auto_apply\x18\x16 \x01(\bR\tautoApply\x12&\n" +
+	"\x0fauto_apply_note\x18\x17 \x01(\tR\rautoApplyNote\"?\n" +
 	"\vPlanRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\"3\n" +
