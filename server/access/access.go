@@ -49,6 +49,11 @@ const (
 	ObjAudit       = "audit"
 	ObjPolicy      = "policy"
 	ObjRBAC        = "rbac"
+	// ObjGrant is consumer access: requests, approvals and grants of a
+	// domain's ports (or, for request, of the domain's service accounts).
+	ObjGrant = "grant"
+	// ObjCredential is a service account's Kafka credential.
+	ObjCredential = "credential"
 
 	ActRead        = "read"
 	ActCreate      = "create"
@@ -62,6 +67,14 @@ const (
 	ActDraft   = "draft"
 	ActTest    = "test"
 	ActPublish = "publish"
+	// ActRequest files access requests for the domain's service accounts.
+	ActRequest = "request"
+	// ActApprove approves requests for the domain's ports as its owner.
+	ActApprove = "approve"
+	// ActGovern approves requests as a governance officer (bound in every domain).
+	ActGovern = "govern"
+	// ActIssue issues and rotates Kafka credentials of the domain's service accounts.
+	ActIssue = "issue"
 )
 
 // KnownActions maps every object type a policy rule may name to the actions
@@ -78,6 +91,8 @@ var KnownActions = map[string][]string{
 	ObjAudit:       {ActRead},
 	ObjPolicy:      {ActRead, ActDraft, ActTest, ActPublish},
 	ObjRBAC:        {ActRead, ActUpdate},
+	ObjGrant:       {ActRead, ActRequest, ActApprove, ActGovern, ActRevoke},
+	ObjCredential:  {ActRead, ActIssue},
 }
 
 // Limits on the role definitions text, so a replacement stays reviewable and

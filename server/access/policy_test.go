@@ -33,7 +33,7 @@ func TestDefaultPolicyIsValid(t *testing.T) {
 }
 
 func TestKnownActions(t *testing.T) {
-	objects := []string{access.ObjDomain, access.ObjProduct, access.ObjProvision, access.ObjPrincipal, access.ObjToken, access.ObjRoleBinding, access.ObjAudit, access.ObjPolicy, access.ObjRBAC}
+	objects := []string{access.ObjDomain, access.ObjProduct, access.ObjProvision, access.ObjPrincipal, access.ObjToken, access.ObjRoleBinding, access.ObjAudit, access.ObjPolicy, access.ObjRBAC, access.ObjGrant, access.ObjCredential}
 	if len(access.KnownActions) != len(objects) {
 		t.Errorf("KnownActions has %d object types, want %d", len(access.KnownActions), len(objects))
 	}
@@ -53,11 +53,13 @@ func TestKnownActions(t *testing.T) {
 		}
 	}
 	for obj, acts := range map[string][]string{
-		access.ObjProduct:   {access.ActReadPII, access.ActUpdateDraft, access.ActDeleteDraft},
-		access.ObjProvision: {"plan", "approve", "approve-destructive", "cancel", "decommission"},
-		access.ObjToken:     {access.ActRevoke},
-		access.ObjPolicy:    {access.ActDraft, access.ActTest, access.ActPublish},
-		access.ObjRBAC:      {access.ActUpdate},
+		access.ObjProduct:    {access.ActReadPII, access.ActUpdateDraft, access.ActDeleteDraft},
+		access.ObjProvision:  {"plan", "approve", "approve-destructive", "cancel", "decommission"},
+		access.ObjToken:      {access.ActRevoke},
+		access.ObjPolicy:     {access.ActDraft, access.ActTest, access.ActPublish},
+		access.ObjRBAC:       {access.ActUpdate},
+		access.ObjGrant:      {access.ActRequest, access.ActApprove, access.ActGovern, access.ActRevoke},
+		access.ObjCredential: {access.ActIssue},
 	} {
 		for _, act := range acts {
 			if !slices.Contains(access.KnownActions[obj], act) {
@@ -69,7 +71,7 @@ func TestKnownActions(t *testing.T) {
 
 func TestValidatePolicy(t *testing.T) {
 	const (
-		knownObjects = "audit, domain, policy, principal, product, provision, rbac, rolebinding, token"
+		knownObjects = "audit, credential, domain, grant, policy, principal, product, provision, rbac, rolebinding, token"
 		productActs  = "read, create, update, delete, update-draft, delete-draft, read-pii"
 		shape        = `want "p, role:NAME, OBJECT, ACTION", got `
 		nameRule     = "must be 2 to 63 lowercase letters, digits and hyphens, starting with a letter"

@@ -24,6 +24,11 @@ type Actor struct {
 // System is the actor of changes meshplane makes on its own (bootstrap, migrations).
 var System = Actor{ID: "system", Name: "system", Kind: KindServiceAccount}
 
+// Meshplane is the actor of what meshplane does on its own while serving:
+// executing runs, approving plans that change nothing but grants' ACLs,
+// expiring grants, seeding default policies.
+var Meshplane = Actor{ID: "meshplane", Name: "meshplane", Kind: KindServiceAccount}
+
 type actorKey struct{}
 type requestKey struct{}
 

@@ -5,6 +5,7 @@ package page
 import (
 	"encoding/base64"
 	"encoding/json"
+	"time"
 
 	"github.com/meshplane/meshplane/server/errs"
 )
@@ -104,4 +105,25 @@ func Of[T any](items []T, size int, cursorOf func(T) Cursor) Page[T] {
 		p.Next = p.Cursors[len(items)-1]
 	}
 	return p
+}
+
+// Newest is the ordering of listings that show the newest first: by
+// creation time, then id, both descending.
+const Newest = "create_time"
+
+// NewestCursor is the cursor of an item in a newest-first listing.
+func NewestCursor(created time.Time, id string) Cursor {
+	return Cursor{Order: Newest, Desc: true, Key: created.UTC().Format(time.RFC3339Nano), ID: id}
+}
+
+// Time is the creation time a newest-first cursor holds; a mangled one is
+// an invalid page token.
+func (c Cursor) Time() (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, c.Key)
+	if err != nil {
+		var v errs.Violations
+		v.Add("pageToken", "is not a page token returned by this list")
+		return time.Time{}, v.Err()
+	}
+	return t, nil
 }

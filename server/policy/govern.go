@@ -40,6 +40,17 @@ func (s *Service) Govern(ctx context.Context, p *ent.DataProduct, trigger string
 	}, nil
 }
 
+// DecideAccess asks the published meshplane.access policy who must approve
+// an access request, for how long at most, and whether it may be approved
+// without anyone; a policy that cannot answer fails closed.
+func (s *Service) DecideAccess(ctx context.Context, r engine.AccessRequest) engine.AccessDecision {
+	d := s.engine.Access(ctx, r)
+	if d.FailedClosed {
+		s.log.Warn("the access policy failed: every owner and a governance officer must approve", "error", d.Error, "policy", d.PolicyVersion)
+	}
+	return d
+}
+
 // PolicyVersion names the published policy in force; "" when none is.
 func (s *Service) PolicyVersion() string {
 	if cur := s.engine.Current(); cur != nil {

@@ -26,7 +26,11 @@ type Impact struct {
 	Admission         []AdmissionChange
 	Masking           []MaskingChange
 	Connectors        []ConnectorChange
-	Duration          time.Duration
+	// AccessRequestsEvaluated pending access requests were decided again;
+	// Access lists those whose approvers, duration or auto-approval change.
+	AccessRequestsEvaluated int
+	Access                  []AccessChange
+	Duration                time.Duration
 }
 
 // AdmissionChange is a product whose admission result or messages change.
@@ -132,6 +136,12 @@ func (s *Service) evaluateImpact(ctx context.Context, module string, before, aft
 	slices.SortFunc(out.Connectors, func(a, b ConnectorChange) int {
 		return strings.Compare(a.Domain+"/"+a.Product+"/"+a.Connector, b.Domain+"/"+b.Product+"/"+b.Connector)
 	})
+	n, changes, err := s.accessImpact(ctx, before, after)
+	if err != nil {
+		return nil, err
+	}
+	out.AccessRequestsEvaluated, out.Access = n, changes
+	slices.SortFunc(out.Access, func(a, b AccessChange) int { return strings.Compare(accessKey(a), accessKey(b)) })
 	out.Duration = time.Since(start)
 	return out, nil
 }

@@ -20,12 +20,15 @@ import (
 	"time"
 
 	"github.com/meshplane/meshplane/server/access"
+	"github.com/meshplane/meshplane/server/actor"
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/policymodule"
 	"github.com/meshplane/meshplane/server/ent/policyversion"
+	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/policy/engine"
+	"github.com/meshplane/meshplane/server/provision"
 	"github.com/meshplane/meshplane/server/store"
 )
 
@@ -41,11 +44,12 @@ const (
 )
 
 // SystemActor names meshplane itself in catalogs and audit events.
-const SystemActor = "meshplane"
+var SystemActor = actor.Meshplane.Name
 
-// Planner queues plans for products a policy change affects.
+// Planner queues plans for products a policy change affects, through the
+// one entry point every trigger uses.
 type Planner interface {
-	PlanForPolicy(ctx context.Context, domain, name, by string) (*ent.ProvisioningRun, error)
+	Request(ctx context.Context, domain, name string, kind provisioningrun.Kind, t provision.Trigger) (*ent.ProvisioningRun, error)
 }
 
 // Config configures the policy service.
@@ -162,20 +166,27 @@ func moduleOf(file string) string {
 	return strings.FieldsFunc(file, func(r rune) bool { return r == '_' || r == '.' })[0]
 }
 
-// seed stores the default modules as published version 1 when the catalog
-// has no modules yet.
+// seed stores each default module the catalog does not have yet as its
+// published version 1: a new catalog gets them all, an older one the
+// modules added since it was created.
 func (s *Service) seed(ctx context.Context) error {
-	n, err := s.store.Client.PolicyModule.Query().Count(ctx)
-	if err != nil || n > 0 {
+	have, err := s.store.Client.PolicyModule.Query().Select(policymodule.FieldName).Strings(ctx)
+	if err != nil {
 		return err
 	}
 	byModule := map[string]engine.Files{}
 	for name, src := range s.cfg.Defaults {
 		m := moduleOf(name)
+		if slices.Contains(have, m) {
+			continue
+		}
 		if byModule[m] == nil {
 			byModule[m] = engine.Files{}
 		}
 		byModule[m][name] = src
+	}
+	if len(byModule) == 0 {
+		return nil
 	}
 	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
 		for _, m := range slices.Sorted(maps.Keys(byModule)) {

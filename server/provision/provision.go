@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,17 @@ const (
 	ActApproveDestructive = "approve-destructive"
 	ActCancel             = "cancel"
 	ActDecommission       = "decommission"
+)
+
+// Reasons of the errors provisioning answers, machine-readable in both doors.
+const (
+	ReasonRetired                 = "RETIRED"
+	ReasonRunInProgress           = "RUN_IN_PROGRESS"
+	ReasonDestructiveNotConfirmed = "DESTRUCTIVE_NOT_CONFIRMED"
+	ReasonRunFinished             = "RUN_FINISHED"
+	ReasonNotPlanned              = "NOT_PLANNED"
+	ReasonStalePlan               = "STALE_PLAN"
+	ReasonStalePolicy             = "STALE_POLICY"
 )
 
 // Config configures provisioning.
@@ -114,6 +126,8 @@ type Service struct {
 	running map[string]context.CancelFunc // run id → cancel of its terraform
 	busy    map[string]bool               // product id → a worker is using its workspace
 	bus     *bus
+	// settled are called whenever a run ends or waits for a review.
+	settled []func()
 	// unavailable explains why runs cannot execute here (no terraform); "" when they can.
 	unavailable string
 }
@@ -142,6 +156,24 @@ func New(c Config) (*Service, error) {
 		}
 	}
 	return s, nil
+}
+
+// OnRunSettled registers f to be called, without blocking, whenever a run
+// ends or stops to wait for a review, so what waits for a product to be
+// free can go on.
+func (s *Service) OnRunSettled(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settled = append(s.settled, f)
+}
+
+func (s *Service) notifySettled() {
+	s.mu.Lock()
+	fs := slices.Clone(s.settled)
+	s.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
 }
 
 // Unavailable says why runs cannot execute on this server, or "".
@@ -208,6 +240,17 @@ func (s *Service) product(ctx context.Context, domain, name string) (*ent.DataPr
 	return catalog.ReadProduct(ctx, s.authz, s.store.Client, domain, name)
 }
 
+// Trigger says what asked for a run. Every run starts through Request (or
+// Plan and Decommission, which check the caller's rights and then do the
+// same), whatever asked for it.
+type Trigger struct {
+	Kind provisioningrun.Trigger
+	// By names who asked: a user, or meshplane for what it does on its own.
+	By string
+	// Detail says more, e.g. "policy masking@3 published by alice".
+	Detail string
+}
+
 // Plan queues a plan of the product's current version. A product with a run
 // queued or in progress refuses a second one; a plan awaiting approval is
 // superseded.
@@ -216,14 +259,14 @@ func (s *Service) Plan(ctx context.Context, domain, name string) (*ent.Provision
 	if err != nil {
 		return nil, err
 	}
-	who, _ := actor.From(ctx)
-	return s.queue(ctx, p, provisioningrun.KindApply, who.Name)
+	return s.queue(ctx, p, provisioningrun.KindApply, Trigger{Kind: provisioningrun.TriggerUser, By: callerName(ctx)})
 }
 
-// PlanForPolicy queues a plan on behalf of a policy change, whoever
-// published it: the run waits for the product's owners to review it like any
-// other. by names the change, e.g. "policy masking@3 published by alice".
-func (s *Service) PlanForPolicy(ctx context.Context, domain, name, by string) (*ent.ProvisioningRun, error) {
+// Request queues a run of kind for a product on behalf of t, without
+// checking the caller's rights: policy publishes, grants, revocations and
+// expiries are decided elsewhere. The run waits for the owners' review like
+// any other, unless it changes nothing but grants' ACLs.
+func (s *Service) Request(ctx context.Context, domain, name string, kind provisioningrun.Kind, t Trigger) (*ent.ProvisioningRun, error) {
 	p, err := s.store.Client.DataProduct.Query().Where(dataproduct.Domain(domain), dataproduct.Name(name)).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, errs.NotFound("data product", domain+"/"+name)
@@ -231,17 +274,17 @@ func (s *Service) PlanForPolicy(ctx context.Context, domain, name, by string) (*
 	if err != nil {
 		return nil, fmt.Errorf("reading data product: %w", err)
 	}
-	return s.queue(ctx, p, provisioningrun.KindApply, by)
+	return s.queue(ctx, p, kind, t)
 }
 
-// Decommission queues a destroy plan; approving and applying it retires the product.
+// Decommission queues a destroy plan; approving and applying it retires the
+// product and ends every grant of it.
 func (s *Service) Decommission(ctx context.Context, domain, name string) (*ent.ProvisioningRun, error) {
 	p, err := s.authorized(ctx, domain, name, ActDecommission)
 	if err != nil {
 		return nil, err
 	}
-	who, _ := actor.From(ctx)
-	return s.queue(ctx, p, provisioningrun.KindDestroy, who.Name)
+	return s.queue(ctx, p, provisioningrun.KindDestroy, Trigger{Kind: provisioningrun.TriggerUser, By: callerName(ctx)})
 }
 
 // authorized reads a product the caller may act on with act.
@@ -256,14 +299,14 @@ func (s *Service) authorized(ctx context.Context, domain, name, act string) (*en
 	return p, nil
 }
 
-// queue creates a queued run of kind for p, created by createdBy.
-func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioningrun.Kind, createdBy string) (*ent.ProvisioningRun, error) {
+// queue creates a queued run of kind for p on behalf of t.
+func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioningrun.Kind, t Trigger) (*ent.ProvisioningRun, error) {
 	domain, name := p.Domain, p.Name
 	if s.unavailable != "" {
 		return nil, errs.New(errs.KindUnavailable, "%s", s.unavailable)
 	}
 	if p.Lifecycle == dataproduct.LifecycleRetired {
-		return nil, errs.New(errs.KindFailedPrecondition, "data product %s/%s is retired: nothing to provision", domain, name).WithReason("RETIRED")
+		return nil, errs.New(errs.KindFailedPrecondition, "data product %s/%s is retired: nothing to provision", domain, name).WithReason(ReasonRetired)
 	}
 	// Validate before any terraform runs: a product stored before a rule
 	// tightened must not reach a workspace.
@@ -288,14 +331,23 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 			return err
 		}
 		if busy != nil {
-			return errs.New(errs.KindFailedPrecondition, "run %s of %s/%s is %s: wait for it to finish or cancel it", busy.ID, domain, name, busy.State).WithReason("RUN_IN_PROGRESS")
+			return errs.New(errs.KindFailedPrecondition, "run %s of %s/%s is %s: wait for it to finish or cancel it", busy.ID, domain, name, busy.State).WithReason(ReasonRunInProgress)
 		}
-		if _, err := tx.ProvisioningRun.Update().Where(provisioningrun.ProductID(p.ID), provisioningrun.StateEQ(provisioningrun.StatePlanned)).
+		superseded, err := tx.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.StateEQ(provisioningrun.StatePlanned)).IDs(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ProvisioningRun.Update().Where(provisioningrun.IDIn(superseded...)).
 			SetState(provisioningrun.StateCancelled).SetError("superseded by a newer plan").SetFinishTime(now()).AddVersion(1).Save(ctx); err != nil {
 			return err
 		}
+		for _, id := range superseded {
+			if err := runEndedForGrants(ctx, tx, id, "superseded by a newer plan"); err != nil {
+				return err
+			}
+		}
 		run, err = tx.ProvisioningRun.Create().SetDomain(domain).SetProduct(name).SetProductID(p.ID).
-			SetProductVersion(p.Version).SetKind(kind).SetCreatedBy(createdBy).Save(ctx)
+			SetProductVersion(p.Version).SetKind(kind).SetCreatedBy(t.By).SetTrigger(t.Kind).SetTriggerDetail(t.Detail).Save(ctx)
 		if err != nil {
 			return err
 		}
@@ -354,17 +406,15 @@ func (s *Service) ListRuns(ctx context.Context, domain, name string, pageSize in
 	if !s.canReadRuns(ctx, domain) {
 		return none, errs.NotFound("data product", domain+"/"+name)
 	}
-	size, cur, err := page.Start(pageSize, token, "create_time", true)
+	size, cur, err := page.Start(pageSize, token, page.Newest, true)
 	if err != nil {
 		return none, err
 	}
 	q := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.Domain(domain), provisioningrun.Product(name))
 	if cur != nil {
-		t, err := time.Parse(time.RFC3339Nano, cur.Key)
+		t, err := cur.Time()
 		if err != nil {
-			var v errs.Violations
-			v.Add("pageToken", "is not a page token returned by this list")
-			return none, v.Err()
+			return none, err
 		}
 		q = q.Where(provisioningrun.Or(provisioningrun.CreateTimeLT(t), provisioningrun.And(provisioningrun.CreateTimeEQ(t), provisioningrun.IDLT(cur.ID))))
 	}
@@ -373,7 +423,7 @@ func (s *Service) ListRuns(ctx context.Context, domain, name string, pageSize in
 		return none, fmt.Errorf("listing runs: %w", err)
 	}
 	return page.Of(runs, size, func(r *ent.ProvisioningRun) page.Cursor {
-		return page.Cursor{Order: "create_time", Desc: true, Key: r.CreateTime.UTC().Format(time.RFC3339Nano), ID: r.ID}
+		return page.NewestCursor(r.CreateTime, r.ID)
 	}), nil
 }
 
@@ -390,36 +440,41 @@ func (s *Service) ApproveRun(ctx context.Context, id string, confirmDestructive 
 	}
 	if r.Destructive {
 		if !confirmDestructive {
-			return nil, errs.New(errs.KindFailedPrecondition, "run %s destroys data (%s): approve it with confirm_destructive", id, strings.Join(r.Summary.Reasons, "; ")).WithReason("DESTRUCTIVE_NOT_CONFIRMED")
+			return nil, errs.New(errs.KindFailedPrecondition, "run %s destroys data (%s): approve it with confirm_destructive", id, strings.Join(r.Summary.Reasons, "; ")).WithReason(ReasonDestructiveNotConfirmed)
 		}
 		if err := s.authz.Require(ctx, r.Domain, ObjProvision, ActApproveDestructive); err != nil {
 			return nil, err
 		}
 	}
-	who, _ := actor.From(ctx)
+	return s.approve(ctx, id, callerName(ctx), false)
+}
+
+// approve moves a planned run to applying, approved by who (automatically
+// when auto is set), audited, and queues its apply.
+func (s *Service) approve(ctx context.Context, id, who string, auto bool) (*ent.ProvisioningRun, error) {
 	var out *ent.ProvisioningRun
-	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
+	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
 		cur, err := tx.ProvisioningRun.Get(ctx, id)
 		if err != nil {
 			return err
 		}
 		if cur.State != provisioningrun.StatePlanned {
-			return errs.New(errs.KindFailedPrecondition, "run %s is %s: only planned runs can be approved", id, cur.State).WithReason("NOT_PLANNED")
+			return errs.New(errs.KindFailedPrecondition, "run %s is %s: only planned runs can be approved", id, cur.State).WithReason(ReasonNotPlanned)
 		}
 		p, err := tx.DataProduct.Get(ctx, cur.ProductID)
 		if err != nil && !ent.IsNotFound(err) {
 			return err
 		}
 		if p == nil || p.Version != cur.ProductVersion {
-			return errs.New(errs.KindFailedPrecondition, "run %s planned version %d of %s/%s, which has changed since: plan again", id, cur.ProductVersion, cur.Domain, cur.Product).WithReason("STALE_PLAN")
+			return errs.New(errs.KindFailedPrecondition, "run %s planned version %d of %s/%s, which has changed since: plan again", id, cur.ProductVersion, cur.Domain, cur.Product).WithReason(ReasonStalePlan)
 		}
 		// A plan made under another policy may mask less than the policy in
 		// force now requires (or be refused by it): it must be made again.
 		if g := s.cfg.Governance; g != nil && cur.Kind == provisioningrun.KindApply && cur.PolicyVersion != g.PolicyVersion() {
-			return errs.New(errs.KindFailedPrecondition, "run %s was planned under policy %q and %q is in force now: plan again", id, cur.PolicyVersion, g.PolicyVersion()).WithReason("STALE_POLICY")
+			return errs.New(errs.KindFailedPrecondition, "run %s was planned under policy %q and %q is in force now: plan again", id, cur.PolicyVersion, g.PolicyVersion()).WithReason(ReasonStalePolicy)
 		}
 		n, err := tx.ProvisioningRun.Update().Where(provisioningrun.ID(id), provisioningrun.Version(cur.Version)).
-			SetState(provisioningrun.StateApplying).SetApprovedBy(who.Name).SetApproveTime(now()).AddVersion(1).Save(ctx)
+			SetState(provisioningrun.StateApplying).SetApprovedBy(who).SetApproveTime(now()).SetAutoApply(auto).AddVersion(1).Save(ctx)
 		if err != nil {
 			return err
 		}
@@ -451,7 +506,7 @@ func (s *Service) CancelRun(ctx context.Context, id string) (*ent.ProvisioningRu
 		return nil, err
 	}
 	if terminal(r.State) {
-		return nil, errs.New(errs.KindFailedPrecondition, "run %s is already %s", id, r.State).WithReason("RUN_FINISHED")
+		return nil, errs.New(errs.KindFailedPrecondition, "run %s is already %s", id, r.State).WithReason(ReasonRunFinished)
 	}
 	s.mu.Lock()
 	cancel := s.running[id]
@@ -476,7 +531,8 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 // runSnapshot is what the audit log keeps of a run: no log, no summary detail.
 func runSnapshot(r *ent.ProvisioningRun) map[string]any {
 	return map[string]any{"id": r.ID, "domain": r.Domain, "product": r.Product, "kind": r.Kind, "state": r.State,
-		"productVersion": r.ProductVersion, "destructive": r.Destructive, "planDigest": r.PlanDigest, "approvedBy": r.ApprovedBy}
+		"productVersion": r.ProductVersion, "destructive": r.Destructive, "planDigest": r.PlanDigest, "approvedBy": r.ApprovedBy,
+		"trigger": r.Trigger, "triggerDetail": r.TriggerDetail, "autoApply": r.AutoApply}
 }
 
 // finish moves a non-terminal run to a terminal state, audited.
@@ -494,11 +550,15 @@ func (s *Service) finish(ctx context.Context, id string, st provisioningrun.Stat
 		if out, err = tx.ProvisioningRun.UpdateOne(cur).SetState(st).SetError(msg).SetFinishTime(now()).AddVersion(1).Save(ctx); err != nil {
 			return err
 		}
+		if err := runEndedForGrants(ctx, tx, id, fmt.Sprintf("run %s %s: %s", id, st, msg)); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{Action: action, ResourceType: "run", Resource: id,
 			Domain: cur.Domain, Before: runSnapshot(cur), After: runSnapshot(out)})
 	})
 	if err == nil && out != nil {
 		s.bus.publish(id, event{state: out.State})
+		s.notifySettled()
 	}
 	return out, err
 }

@@ -92,7 +92,7 @@ func (s *Service) execute(ctx context.Context, j job) bool {
 
 	lw := s.newRunLog(r)
 	defer lw.close()
-	sys := actor.With(ctx, actor.Actor{Name: "meshplane", Kind: actor.KindServiceAccount})
+	sys := actor.With(ctx, actor.Meshplane)
 	var phaseErr error
 	if j.phase == "plan" {
 		phaseErr = s.planPhase(runCtx, sys, r, lw)
@@ -101,6 +101,7 @@ func (s *Service) execute(ctx context.Context, j job) bool {
 	}
 	lw.sink.Flush()
 	lw.flush()
+	defer s.notifySettled()
 	if phaseErr != nil {
 		st, msg := provisioningrun.StateFailed, phaseErr.Error()
 		if runCtx.Err() != nil && ctx.Err() == nil {
@@ -150,6 +151,12 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 		policyVersion = g.PolicyVersion
 		lw.line(fmt.Sprintf("meshplane: policy %s admits the product; its connectors mask %d fields", g.PolicyVersion, g.Masked))
 	}
+	if in.Grants, r.Grants, err = s.attachGrants(ctx, r); err != nil {
+		return err
+	}
+	if n := len(r.Grants.Activate) + len(r.Grants.End); n > 0 {
+		lw.line(fmt.Sprintf("meshplane: %d consumer grants hold access; this plan adds %d and removes %d", len(in.Grants), len(r.Grants.Activate), len(r.Grants.End)))
+	}
 	w, err := render.Render(in)
 	if err != nil {
 		return fmt.Errorf("rendering workspace: %w", err)
@@ -166,10 +173,29 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 	for _, reason := range sum.Reasons {
 		lw.line("meshplane: destructive: " + reason)
 	}
+	auto, note := onlyGrantChanges(r, sum)
+	if auto {
+		lw.line("meshplane: the plan changes nothing but consumer grants' ACLs: meshplane approves it")
+	} else if note != "" {
+		lw.line("meshplane: " + note)
+	}
 	lw.flush()
-	return s.setState(ctx, r.ID, provisioningrun.StatePlanned, func(u *ent.ProvisioningRunUpdateOne) {
-		u.SetSummary(sum).SetHasChanges(sum.HasChanges()).SetDestructive(sum.Destructive).SetPlanDigest(digest).SetPolicyVersion(policyVersion)
-	})
+	if err := s.setState(ctx, r.ID, provisioningrun.StatePlanned, func(u *ent.ProvisioningRunUpdateOne) {
+		u.SetSummary(sum).SetHasChanges(sum.HasChanges()).SetDestructive(sum.Destructive).SetPlanDigest(digest).
+			SetPolicyVersion(policyVersion).SetAutoApplyNote(note)
+	}); err != nil {
+		return err
+	}
+	if auto {
+		if _, err := s.approve(sys, r.ID, actor.Meshplane.Name, true); err == nil {
+			return nil
+		} else {
+			note = "approving it automatically failed: " + err.Error()
+			lw.line("meshplane: " + note)
+		}
+	}
+	s.awaitReview(sys, r, note)
+	return nil
 }
 
 func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw *runLog) error {
@@ -198,10 +224,13 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 		if err != nil {
 			return err
 		}
+		if err := grantsApplied(sys, tx, s.store.Dialect, r); err != nil {
+			return err
+		}
 		u := tx.DataProduct.UpdateOne(p).ClearDrift()
 		if r.Kind == provisioningrun.KindDestroy {
 			// Decommissioned: the product is retired; its history stays.
-			u = u.ClearProvisionedVersion().SetLifecycle(dataproduct.LifecycleRetired).AddVersion(1).SetUpdatedBy("meshplane")
+			u = u.ClearProvisionedVersion().SetLifecycle(dataproduct.LifecycleRetired).AddVersion(1).SetUpdatedBy(actor.Meshplane.Name)
 		} else {
 			u = u.SetProvisionedVersion(r.ProductVersion)
 		}
@@ -281,7 +310,7 @@ func (l *runLog) close() { close(l.done) }
 // recover marks runs a dead process left planning or applying as
 // interrupted, releases their stale state locks, and requeues queued runs.
 func (s *Service) recover(ctx context.Context) error {
-	sys := actor.With(ctx, actor.Actor{Name: "meshplane", Kind: actor.KindServiceAccount})
+	sys := actor.With(ctx, actor.Meshplane)
 	stuck, err := s.store.Client.ProvisioningRun.Query().
 		Where(provisioningrun.StateIn(provisioningrun.StatePlanning, provisioningrun.StateApplying)).All(ctx)
 	if err != nil {

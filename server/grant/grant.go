@@ -1,0 +1,242 @@
+// Package grant is consumer access: a service account asks for output
+// ports, the approvers the published access policy names decide, and each
+// approved port becomes a grant whose ACLs are planned into its product's
+// workspace and enforced by the broker until the grant expires or is
+// revoked. It also issues the SCRAM credentials consumers sign in with.
+package grant
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/meshplane/meshplane/schema"
+	"github.com/meshplane/meshplane/server/access"
+	"github.com/meshplane/meshplane/server/actor"
+	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/provisioningrun"
+	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/policy/engine"
+	"github.com/meshplane/meshplane/server/provision"
+	"github.com/meshplane/meshplane/server/spec"
+	"github.com/meshplane/meshplane/server/store"
+)
+
+// Reasons of the errors access answers, machine-readable in both doors.
+const (
+	ReasonSelfApproval      = "SELF_APPROVAL"
+	ReasonNotAnApprover     = "NOT_AN_APPROVER"
+	ReasonAlreadyApproved   = "ALREADY_APPROVED"
+	ReasonNotPending        = "NOT_PENDING"
+	ReasonGrantEnded        = "GRANT_ENDED"
+	ReasonGrantPending      = "GRANT_PENDING"
+	ReasonCredentialExists  = "CREDENTIAL_EXISTS"
+	ReasonNoCredential      = "NO_CREDENTIAL"
+	ReasonNoDataPlane       = "NO_DATA_PLANE"
+	ReasonPrincipalDisabled = "PRINCIPAL_DISABLED"
+)
+
+// Limits on what one request may carry.
+const (
+	MaxPorts       = 50
+	MaxPurpose     = 2000
+	MaxReason      = 2000
+	MaxGroupPrefix = 249
+)
+
+// Decider asks the published access policy who must approve a request.
+// It never fails: a policy that cannot answer fails closed.
+type Decider interface {
+	DecideAccess(ctx context.Context, r engine.AccessRequest) engine.AccessDecision
+}
+
+// Planner queues runs through provisioning's one entry point.
+type Planner interface {
+	Request(ctx context.Context, domain, name string, kind provisioningrun.Kind, t provision.Trigger) (*ent.ProvisioningRun, error)
+}
+
+// DataPlane manages SCRAM users on the Kafka cluster consumers read from.
+type DataPlane interface {
+	UpsertSCRAM(ctx context.Context, user, password string) error
+	DeleteSCRAM(ctx context.Context, user string) error
+	// Bootstrap and SecurityProtocol tell consumers where and how to connect.
+	Bootstrap() []string
+	SecurityProtocol() string
+}
+
+// Config configures the access service.
+type Config struct {
+	Store    *store.Store
+	Authz    *access.Authorizer
+	Logger   *slog.Logger
+	Policy   Decider
+	Planner  Planner
+	Kafka    DataPlane
+	Interval time.Duration // how often grants are expired and reconciled; default 5s
+	// Now returns the time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Validate checks that every dependency is present.
+func (c Config) Validate() error {
+	var missing []string
+	for name, ok := range map[string]bool{"Store": c.Store != nil, "Authz": c.Authz != nil, "Logger": c.Logger != nil,
+		"Policy": c.Policy != nil, "Planner": c.Planner != nil} {
+		if !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("access config is missing %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// Service is the one code path for consumer access behind every door.
+type Service struct {
+	cfg   Config
+	store *store.Store
+	authz *access.Authorizer
+	log   *slog.Logger
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+	// kick asks the reconciler to run now (a run may have finished).
+	kick chan struct{}
+}
+
+// New returns the access service; Start runs its reconciler.
+func New(c Config) (*Service, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if c.Interval <= 0 {
+		c.Interval = 5 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return &Service{cfg: c, store: c.Store, authz: c.Authz, log: c.Logger, kick: make(chan struct{}, 1)}, nil
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+// Start runs the reconciler: it expires grants, revokes the grants of
+// disabled principals, plans what grants need and removes the credentials
+// of disabled principals once their ACLs are gone. Stop with Close.
+func (s *Service) Start(ctx context.Context) {
+	ctx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(s.cfg.Interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			case <-s.kick:
+			}
+			if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("reconciling grants", "error", err)
+			}
+		}
+	}()
+}
+
+// Kick asks the reconciler to run soon.
+func (s *Service) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops the reconciler.
+func (s *Service) Close() {
+	if s.stop != nil {
+		s.stop()
+	}
+	s.wg.Wait()
+}
+
+// system is ctx acting as meshplane itself.
+func system(ctx context.Context) context.Context { return actor.With(ctx, actor.Meshplane) }
+
+func caller(ctx context.Context) actor.Actor {
+	a, _ := actor.From(ctx)
+	return a
+}
+
+// requireCaller refuses calls without a principal.
+func requireCaller(ctx context.Context) (actor.Actor, error) {
+	a, ok := actor.From(ctx)
+	if !ok || a.Name == "" {
+		return a, errs.New(errs.KindUnauthenticated, "authentication required")
+	}
+	return a, nil
+}
+
+// plan queues a plan of a product for t; a product busy with another run is
+// left to the reconciler, which plans it once that run ends.
+func (s *Service) plan(ctx context.Context, domain, product string, t provision.Trigger) {
+	_, err := s.cfg.Planner.Request(system(ctx), domain, product, provisioningrun.KindApply, t)
+	if err == nil {
+		return
+	}
+	if e := errs.As(err); e.Reason == provision.ReasonRunInProgress {
+		s.log.Info("grant plan waits for a run in progress", "product", domain+"/"+product)
+		return
+	}
+	s.log.Warn("planning grants", "product", domain+"/"+product, "error", err)
+}
+
+// checkText validates free text: required, bounded, printable.
+func checkText(v *errs.Violations, path, text string, max int, required bool) {
+	if strings.TrimSpace(text) == "" {
+		if required {
+			v.Add(path, "is required")
+		}
+		return
+	}
+	n := v.Len()
+	spec.CheckDescription(v, path, text)
+	if v.Len() == n && len([]rune(text)) > max {
+		v.Add(path, "must be at most %d characters", max)
+	}
+}
+
+// snapshotRequest is what the audit log keeps of a request.
+func snapshotRequest(r *ent.AccessRequest) map[string]any {
+	return map[string]any{"id": r.ID, "consumer": r.Consumer, "consumerDomain": r.ConsumerDomain, "requestedBy": r.RequestedBy,
+		"purpose": r.Purpose, "durationSeconds": r.DurationSeconds, "groupPrefix": r.GroupPrefix, "state": r.State,
+		"approvals": r.Approvals, "policyVersion": r.PolicyVersion, "autoApproved": r.AutoApproved, "declineReason": r.DeclineReason}
+}
+
+// Outstanding lists the approvals a request still waits for, as
+// "domain-owner:sales" or "governance-officer".
+func Outstanding(r *ent.AccessRequest) []string {
+	var out []string
+	if r.State != "pending" {
+		return out
+	}
+	for _, a := range r.Approvals {
+		if a.ApprovedBy == "" {
+			out = append(out, approvalName(a))
+		}
+	}
+	return out
+}
+
+func approvalName(a schema.Approval) string {
+	if a.Domain != "" {
+		return a.Role + ":" + a.Domain
+	}
+	return a.Role
+}

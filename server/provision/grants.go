@@ -1,0 +1,266 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	entdialect "entgo.io/ent/dialect"
+
+	"github.com/meshplane/meshplane/schema"
+	"github.com/meshplane/meshplane/server/actor"
+	"github.com/meshplane/meshplane/server/audit"
+	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/grant"
+	"github.com/meshplane/meshplane/server/ent/predicate"
+	"github.com/meshplane/meshplane/server/ent/provisioningrun"
+	"github.com/meshplane/meshplane/server/provision/render"
+	"github.com/meshplane/meshplane/server/provision/summary"
+)
+
+// Consumer grants live in their product's workspace as ACLs. A plan renders
+// every grant that holds or is about to hold access, leaves out the ones
+// being revoked or expiring, and records which grants it activates and ends;
+// applying it moves those grants on. A plan asked for by a grant, revocation
+// or expiry that changes nothing but those grants' ACLs is approved by
+// meshplane itself: the access approval was its review.
+
+// KafkaUsername is the SCRAM user and ACL name of a consumer service
+// account: <domain>.<service-account>. Service account names hold no dots,
+// so these never collide with connectors' <domain>.<product>.<role>.
+func KafkaUsername(domain, serviceAccount string) string { return domain + "." + serviceAccount }
+
+// KafkaPrincipal is the Kafka principal a consumer's ACLs name.
+func KafkaPrincipal(domain, serviceAccount string) string {
+	return "User:" + KafkaUsername(domain, serviceAccount)
+}
+
+// DefaultGroupPrefix is the consumer group prefix a grant gives when the
+// request names none; every prefix must start with it.
+func DefaultGroupPrefix(domain, serviceAccount string) string {
+	return KafkaUsername(domain, serviceAccount) + "."
+}
+
+// States of grants whose ACLs a plan renders, and of grants whose ACLs it removes.
+var (
+	grantsHolding = []grant.State{grant.StateApproved, grant.StateProvisioning, grant.StateActive}
+	grantsEnding  = []grant.State{grant.StateRevoking, grant.StateExpiring}
+)
+
+// autoTriggers are the triggers whose plans meshplane may approve itself.
+var autoTriggers = []provisioningrun.Trigger{provisioningrun.TriggerGrant, provisioningrun.TriggerRevoke, provisioningrun.TriggerExpiry}
+
+// attachGrants ties the product's grants to run r, which is about to plan,
+// and returns the grants its workspace renders and what the run does to them.
+func (s *Service) attachGrants(ctx context.Context, r *ent.ProvisioningRun) ([]render.Grant, schema.RunGrants, error) {
+	var (
+		rendered []render.Grant
+		rg       schema.RunGrants
+	)
+	if r.Kind != provisioningrun.KindApply {
+		return nil, rg, nil
+	}
+	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
+		gs, err := LockGrants(tx, s.store.Dialect, grant.ProductID(r.ProductID), grant.StateIn(append(slices.Clone(grantsHolding), grantsEnding...)...)).
+			Order(ent.Asc(grant.FieldID)).All(ctx)
+		if err != nil {
+			return err
+		}
+		var active, adding, ending []render.Grant
+		for _, g := range gs {
+			rgr := render.Grant{ID: g.ID, Principal: KafkaPrincipal(g.ConsumerDomain, g.Consumer), Topic: g.Topic, GroupPrefix: g.GroupPrefix}
+			switch g.State {
+			case grant.StateActive:
+				active = append(active, rgr)
+				continue
+			case grant.StateApproved, grant.StateProvisioning:
+				adding = append(adding, rgr)
+				rg.Activate = append(rg.Activate, g.ID)
+			default:
+				ending = append(ending, rgr)
+				rg.End = append(rg.End, g.ID)
+			}
+			u := tx.Grant.UpdateOne(g).SetRunID(r.ID).SetError("")
+			if g.State == grant.StateApproved {
+				u = u.SetState(grant.StateProvisioning).AddVersion(1)
+			}
+			if err := u.Exec(ctx); err != nil {
+				return err
+			}
+		}
+		rendered = append(active, adding...)
+		holding := render.GrantACLs(rendered)
+		rg.Create = slices.Sorted(maps.Keys(holding))
+		for key := range render.GrantACLs(ending) {
+			if _, kept := holding[key]; !kept {
+				rg.Delete = append(rg.Delete, key)
+			}
+		}
+		slices.Sort(rg.Delete)
+		return tx.ProvisioningRun.UpdateOneID(r.ID).SetGrants(rg).Exec(ctx)
+	})
+	if err != nil {
+		return nil, rg, fmt.Errorf("attaching grants: %w", err)
+	}
+	return rendered, rg, nil
+}
+
+// onlyGrantChanges reports whether a plan changes nothing but the ACLs its
+// grants add or remove; otherwise why not.
+func onlyGrantChanges(r *ent.ProvisioningRun, sum summary.Summary) (bool, string) {
+	if !slices.Contains(autoTriggers, r.Trigger) || r.Kind != provisioningrun.KindApply {
+		return false, ""
+	}
+	creates, deletes := map[string]bool{}, map[string]bool{}
+	for _, k := range r.Grants.Create {
+		creates[render.ConsumerACLAddress(k)] = true
+	}
+	for _, k := range r.Grants.Delete {
+		deletes[render.ConsumerACLAddress(k)] = true
+	}
+	var other []string
+	for _, rc := range sum.Resources {
+		switch {
+		case rc.Action == summary.ActionCreate && creates[rc.Address]:
+		case rc.Action == summary.ActionDelete && deletes[rc.Address]:
+		default:
+			other = append(other, rc.Action+" "+rc.Address)
+		}
+	}
+	if len(other) == 0 {
+		return true, ""
+	}
+	const shown = 5
+	note := strings.Join(other[:min(len(other), shown)], ", ")
+	if len(other) > shown {
+		note += fmt.Sprintf(" and %d more", len(other)-shown)
+	}
+	return false, "the plan also changes what no grant asked for: " + note
+}
+
+// awaitReview notes on a run's grants that their plan waits for a review.
+func (s *Service) awaitReview(ctx context.Context, r *ent.ProvisioningRun, why string) {
+	ids := append(slices.Clone(r.Grants.Activate), r.Grants.End...)
+	if len(ids) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("run %s waits for an owner of %s/%s to approve it", r.ID, r.Domain, r.Product)
+	if why != "" {
+		msg += ": " + why
+	}
+	if err := s.store.Client.Grant.Update().Where(grant.IDIn(ids...), grant.RunID(r.ID)).SetError(msg).Exec(ctx); err != nil {
+		s.log.Warn("noting grants awaiting review", "run", r.ID, "error", err)
+	}
+}
+
+// grantsApplied moves the grants of an applied run on, inside its transaction.
+func grantsApplied(ctx context.Context, tx *ent.Tx, dialect string, r *ent.ProvisioningRun) error {
+	at := now()
+	if r.Kind == provisioningrun.KindDestroy {
+		// Decommissioned: every grant ends with the product's ACLs.
+		gs, err := LockGrants(tx, dialect, grant.ProductID(r.ProductID), grant.LiveKeyNotNil()).All(ctx)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			st := grant.StateRevoked
+			if g.State == grant.StatePending {
+				st = grant.StateCancelled
+			}
+			if err := endGrant(ctx, tx, dialect, g, st, "the product was decommissioned", at); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	gs, err := LockGrants(tx, dialect, grant.IDIn(append(slices.Clone(r.Grants.Activate), r.Grants.End...)...)).All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, g := range gs {
+		switch {
+		case slices.Contains(r.Grants.Activate, g.ID) && (g.State == grant.StateProvisioning || g.State == grant.StateApproved):
+			after, err := tx.Grant.UpdateOne(g).SetState(grant.StateActive).SetActivateTime(at).
+				SetExpireTime(at.Add(time.Duration(g.DurationSeconds) * time.Second)).SetError("").AddVersion(1).Save(ctx)
+			if err != nil {
+				return err
+			}
+			if err := audit.Record(ctx, tx, dialect, audit.Change{Action: "access.GrantActivated", ResourceType: "grant",
+				Resource: g.ID, Domain: g.Domain, Before: GrantSnapshot(g), After: GrantSnapshot(after)}); err != nil {
+				return err
+			}
+		case slices.Contains(r.Grants.End, g.ID) && g.State == grant.StateRevoking:
+			if err := endGrant(ctx, tx, dialect, g, grant.StateRevoked, g.EndReason, at); err != nil {
+				return err
+			}
+		case slices.Contains(r.Grants.End, g.ID) && g.State == grant.StateExpiring:
+			if err := endGrant(ctx, tx, dialect, g, grant.StateExpired, g.EndReason, at); err != nil {
+				return err
+			}
+		case g.State == grant.StateRevoking || g.State == grant.StateExpiring:
+			// Revoked while this run added its ACLs: the next plan removes them.
+			if err := tx.Grant.UpdateOne(g).SetRunID("").Exec(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// endGrant ends a grant in state st: it no longer holds access.
+func endGrant(ctx context.Context, tx *ent.Tx, dialect string, g *ent.Grant, st grant.State, reason string, at time.Time) error {
+	u := tx.Grant.UpdateOne(g).SetState(st).ClearLiveKey().SetEndTime(at).SetError("").AddVersion(1)
+	if g.EndedBy == "" {
+		u = u.SetEndedBy(actor.Meshplane.Name)
+	}
+	if g.EndReason == "" {
+		u = u.SetEndReason(reason)
+	}
+	after, err := u.Save(ctx)
+	if err != nil {
+		return err
+	}
+	return audit.Record(ctx, tx, dialect, audit.Change{Action: "access.Grant" + strings.ToUpper(string(st[:1])) + string(st[1:]),
+		ResourceType: "grant", Resource: g.ID, Domain: g.Domain, Before: GrantSnapshot(g), After: GrantSnapshot(after)})
+}
+
+// runEndedForGrants records on a run's grants that it ended without
+// applying. Grants being added wait for someone to plan again; grants being
+// removed are planned again by meshplane, so access never outlives a
+// revocation because one run failed.
+func runEndedForGrants(ctx context.Context, tx *ent.Tx, runID, msg string) error {
+	if _, err := tx.Grant.Update().Where(grant.RunID(runID), grant.StateEQ(grant.StateProvisioning)).
+		SetError(msg + "; plan the product again to provision it").Save(ctx); err != nil {
+		return err
+	}
+	_, err := tx.Grant.Update().Where(grant.RunID(runID), grant.StateIn(grantsEnding...)).
+		SetRunID("").SetError(msg + "; meshplane plans the removal again").Save(ctx)
+	return err
+}
+
+// LockGrants queries grants in tx, locking the rows on PostgreSQL so a
+// revocation and a run never decide on the same grant at once; SQLite
+// serializes write transactions already.
+func LockGrants(tx *ent.Tx, dialectName string, ps ...predicate.Grant) *ent.GrantQuery {
+	q := tx.Grant.Query().Where(ps...)
+	if dialectName == entdialect.Postgres {
+		q = q.ForUpdate()
+	}
+	return q
+}
+
+// GrantSnapshot is what the audit log keeps of a grant.
+func GrantSnapshot(g *ent.Grant) map[string]any {
+	out := map[string]any{"id": g.ID, "requestId": g.RequestID, "consumer": g.Consumer, "domain": g.Domain, "product": g.Product,
+		"port": g.Port, "topic": g.Topic, "groupPrefix": g.GroupPrefix, "state": g.State, "runId": g.RunID}
+	if g.ExpireTime != nil {
+		out["expireTime"] = g.ExpireTime.UTC().Format(time.RFC3339)
+	}
+	if g.EndReason != "" {
+		out["endReason"] = g.EndReason
+	}
+	return out
+}
