@@ -131,6 +131,7 @@ func serve(args []string, stderr io.Writer) error {
 	drift := fs.Duration("drift-interval", 10*time.Minute, "how often provisioned products are checked for drift (0 disables)")
 	maskingKey := fs.String("masking-key-file", "", "file holding the hex key masking salts and preview pseudonyms derive from (default DATA_DIR/masking.key, created on first start)")
 	policyTimeout := fs.Duration("policy-timeout", 200*time.Millisecond, "longest one policy evaluation may run; a slower one fails closed")
+	grantInterval := fs.Duration("grant-interval", 5*time.Second, "how often grants are expired and waiting grant plans queued")
 	workers := fs.Int("workers", 4, "how many provisioning runs execute at once")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -164,7 +165,7 @@ func serve(args []string, stderr io.Writer) error {
 		DataDir: dataDir, DatabaseURL: c.databaseURL, Logger: log,
 		AutoMigrate: !*noMigrate, BindingReload: 30 * time.Second, AccessLog: *accessLog,
 		DataPlane: dp, ToolsDir: *toolsDir, DriftInterval: *drift, Workers: *workers,
-		MaskingKeyFile: *maskingKey, PolicyTimeout: *policyTimeout,
+		MaskingKeyFile: *maskingKey, PolicyTimeout: *policyTimeout, GrantInterval: *grantInterval,
 	})
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 	"github.com/meshplane/meshplane/server/authn"
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/graph"
 	"github.com/meshplane/meshplane/server/identity"
 	"github.com/meshplane/meshplane/server/policy"
@@ -67,6 +68,8 @@ type Config struct {
 	MaskingKeyFile string
 	// PolicyTimeout bounds one policy evaluation (default 200ms).
 	PolicyTimeout time.Duration
+	// GrantInterval is how often grants are expired and reconciled (default 5s).
+	GrantInterval time.Duration
 }
 
 // DataPlane describes a production data plane. Passwords come from the
@@ -105,6 +108,7 @@ type Server struct {
 	Metrics   *telemetry.Metrics
 	Provision *provision.Service
 	Policy    *policy.Service
+	Access    *grant.Service
 	// Sandbox is the in-process data plane, nil when a real one is configured.
 	Sandbox *sandbox.Sandbox
 	// AdminTokenPath is set when this start created the initial admin.
@@ -113,8 +117,11 @@ type Server struct {
 	log      *slog.Logger
 	teardown []func()
 	cfg      Config
-	// kafka is how previews reach the data plane's Kafka.
+	// kafka is how previews and credentials reach the data plane's Kafka.
 	kafka []kgo.Opt
+	// kafkaServers and kafkaTLS tell consumers where to connect.
+	kafkaServers []string
+	kafkaTLS     bool
 }
 
 // New opens the catalog and assembles the server. Close releases it.
@@ -183,16 +190,24 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.Policy.SetPlanner(s.Provision)
+	if s.Access, err = grant.New(grant.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger.With("component", "access"),
+		Policy: s.Policy, Planner: s.Provision, Interval: c.GrantInterval,
+		Kafka: &grant.KafkaAdmin{Opts: s.kafka, Servers: s.kafkaServers, TLS: s.kafkaTLS}}); err != nil {
+		return nil, err
+	}
+	s.Provision.OnRunSettled(s.Access.Kick)
+	s.Access.Start(ctx)
+	s.onClose(s.Access.Close)
 	if s.Catalog, err = catalog.New(catalog.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger,
 		Admission: s.Policy, Preview: preview.NewReader(s.kafka...), Pseudonym: salts.Pseudonym}); err != nil {
 		return nil, err
 	}
 
 	mux := http.NewServeMux()
-	if err := rpc.Mount(mux, rpc.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Provision: s.Provision, Policy: s.Policy, Metrics: s.Metrics, Logger: c.Logger}); err != nil {
+	if err := rpc.Mount(mux, rpc.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Provision: s.Provision, Policy: s.Policy, Access: s.Access, Metrics: s.Metrics, Logger: c.Logger}); err != nil {
 		return nil, err
 	}
-	gql, err := graph.New(graph.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Provision: s.Provision, Policy: s.Policy, Logger: c.Logger})
+	gql, err := graph.New(graph.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Provision: s.Provision, Policy: s.Policy, Access: s.Access, Logger: c.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +244,7 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string) erro
 		ReplicationFactor: dp.ReplicationFactor}
 	secrets := provision.Secrets{KafkaPassword: dp.KafkaPassword, ConnectPassword: dp.ConnectPassword}
 	s.kafka = kafkaOptions(dp)
+	s.kafkaServers, s.kafkaTLS = dp.KafkaBootstrap, dp.KafkaTLS
 	if len(dp.KafkaBootstrap) == 0 {
 		sb, err := sandbox.Start(ctx, sandbox.Config{DataDir: c.DataDir, Logger: c.Logger.With("component", "sandbox"),
 			KafkaAddr: "127.0.0.1:0", ConnectAddr: "127.0.0.1:0", ConnectBasicAuth: true, Brokers: 1})
@@ -242,6 +258,7 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string) erro
 			KafkaUsername: st.AdminUsername, ConnectURL: st.ConnectURL, ConnectUsername: st.ConnectUsername, ReplicationFactor: min(3, st.Brokers)}
 		secrets = provision.Secrets{KafkaPassword: sb.AdminPassword()}
 		s.kafka = sb.ClientOptions()
+		s.kafkaServers, s.kafkaTLS = st.BootstrapServers, false
 		if st.ConnectUsername != "" {
 			secrets.ConnectPassword = sb.AdminPassword()
 		}

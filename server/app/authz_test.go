@@ -25,6 +25,9 @@ var (
 	ownDomain = allow{true, false}
 )
 
+// matrixEnv is the matrix test's stack, for calls that read what setup made.
+var matrixEnv *apptest.Env
+
 // matrixRoles are the callers: each bound in the own domain, global roles in "*".
 var matrixRoles = []string{"platform-admin", "governance-officer", "domain-owner", "domain-member", "viewer", "none"}
 
@@ -78,6 +81,26 @@ func setupRun(planned bool) func(t *testing.T, env *apptest.Env, dom, key string
 		}
 		return r.GetId()
 	}
+}
+
+// setupConsumable creates service account sa-<key> and an active product
+// p-<key> in dom, whose customers port carries PII.
+func setupConsumable(t *testing.T, env *apptest.Env, dom, key string) any {
+	setupServiceAccount(t, env, dom, key)
+	p := setupProduct(t, env, dom, key).(*v1.DataProduct)
+	mustOK(adminClients(env).Catalog.UpdateDataProduct(context.Background(), connect.NewRequest(&v1.UpdateDataProductRequest{
+		Domain: dom, Name: p.GetName(), Spec: specOf(p), Lifecycle: v1.Lifecycle_LIFECYCLE_ACTIVE, Version: p.GetVersion()})))
+	return nil
+}
+
+// setupAccessRequest files a request of sa-<key> for p-<key>'s PII port, as
+// the service account itself, so the admin is not its requester; it returns
+// the request id. The policy asks dom's owner and a governance officer.
+func setupAccessRequest(t *testing.T, env *apptest.Env, dom, key string) any {
+	setupConsumable(t, env, dom, key)
+	tok := mustOK(adminClients(env).Identity.CreateToken(context.Background(), connect.NewRequest(&v1.CreateTokenRequest{Principal: "sa-" + key}))).GetSecret()
+	return mustOK(env.Clients(apptest.ProtocolConnect, tok).Access.RequestAccess(context.Background(), connect.NewRequest(&v1.RequestAccessRequest{
+		Consumer: "sa-" + key, Purpose: "matrix", Ports: []*v1.PortRef{{Domain: dom, Product: "p-" + key, Port: "customers"}}}))).GetAccessRequest().GetId()
 }
 
 // governance is who may work on policies and role definitions, which
@@ -507,6 +530,97 @@ var authzMatrix = map[string]authzCase{
 			return true, err
 		},
 	},
+	"/meshplane.v1.AccessService/RequestAccess": {
+		want:  roles(everyone, nobody, ownDomain, ownDomain, nobody, nobody),
+		setup: setupConsumable,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			_, err := c.Access.RequestAccess(ctx, connect.NewRequest(&v1.RequestAccessRequest{Consumer: "sa-" + key, Purpose: "matrix",
+				Ports: []*v1.PortRef{{Domain: dom, Product: "p-" + key, Port: "customers"}}}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.AccessService/GetAccessRequest": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		setup: setupAccessRequest,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, id any) (bool, error) {
+			_, err := c.Access.GetAccessRequest(ctx, connect.NewRequest(&v1.GetAccessRequestRequest{Id: id.(string)}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.AccessService/ListAccessRequests": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		setup: setupAccessRequest,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, id any) (bool, error) {
+			res, err := c.Access.ListAccessRequests(ctx, connect.NewRequest(&v1.ListAccessRequestsRequest{PageSize: 500}))
+			if err != nil {
+				return false, err
+			}
+			return slices.ContainsFunc(res.Msg.GetAccessRequests(), func(r *v1.AccessRequest) bool { return r.GetId() == id.(string) }), nil
+		},
+	},
+	"/meshplane.v1.AccessService/ApproveAccessRequest": {
+		want:  roles(everyone, everyone, ownDomain, nobody, nobody, nobody),
+		setup: setupAccessRequest,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, id any) (bool, error) {
+			_, err := c.Access.ApproveAccessRequest(ctx, connect.NewRequest(&v1.ApproveAccessRequestRequest{Id: id.(string)}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.AccessService/DeclineAccessRequest": {
+		want:  roles(everyone, everyone, ownDomain, nobody, nobody, nobody),
+		setup: setupAccessRequest,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, id any) (bool, error) {
+			_, err := c.Access.DeclineAccessRequest(ctx, connect.NewRequest(&v1.DeclineAccessRequestRequest{Id: id.(string), Reason: "matrix"}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.AccessService/CancelAccessRequest": {
+		want:  roles(everyone, nobody, ownDomain, ownDomain, nobody, nobody),
+		setup: setupAccessRequest,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, id any) (bool, error) {
+			_, err := c.Access.CancelAccessRequest(ctx, connect.NewRequest(&v1.CancelAccessRequestRequest{Id: id.(string)}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.AccessService/ListGrants": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		setup: setupAccessRequest,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			res, err := c.Access.ListGrants(ctx, connect.NewRequest(&v1.ListGrantsRequest{Domain: dom, Product: "p-" + key}))
+			if err != nil {
+				return false, err
+			}
+			return len(res.Msg.GetGrants()) == 1, nil
+		},
+	},
+	"/meshplane.v1.AccessService/RevokeGrant": {
+		want:  roles(everyone, everyone, ownDomain, nobody, nobody, nobody),
+		setup: setupAccessRequest,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, id any) (bool, error) {
+			req := mustOK(adminClients(matrixEnv).Access.GetAccessRequest(ctx, connect.NewRequest(&v1.GetAccessRequestRequest{Id: id.(string)}))).GetAccessRequest()
+			_, err := c.Access.RevokeGrant(ctx, connect.NewRequest(&v1.RevokeGrantRequest{Id: req.GetGrants()[0].GetId(), Reason: "matrix"}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.AccessService/IssueKafkaCredential": {
+		want:  roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		setup: setupServiceAccount,
+		call: func(ctx context.Context, c apptest.Clients, _, key string, _ any) (bool, error) {
+			_, err := c.Access.IssueKafkaCredential(ctx, connect.NewRequest(&v1.IssueKafkaCredentialRequest{Principal: "sa-" + key}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.AccessService/RotateKafkaCredential": {
+		want: roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		setup: func(t *testing.T, env *apptest.Env, dom, key string) any {
+			setupServiceAccount(t, env, dom, key)
+			return mustOK(adminClients(env).Access.IssueKafkaCredential(context.Background(), connect.NewRequest(&v1.IssueKafkaCredentialRequest{Principal: "sa-" + key})))
+		},
+		call: func(ctx context.Context, c apptest.Clients, _, key string, _ any) (bool, error) {
+			_, err := c.Access.RotateKafkaCredential(ctx, connect.NewRequest(&v1.RotateKafkaCredentialRequest{Principal: "sa-" + key}))
+			return true, err
+		},
+	},
 	"/meshplane.v1.AuditService/VerifyAuditLog": {
 		want: roles(everyone, everyone, nobody, nobody, nobody, nobody),
 		call: func(ctx context.Context, c apptest.Clients, _, _ string, _ any) (bool, error) {
@@ -521,7 +635,7 @@ var authzMatrix = map[string]authzCase{
 func apiProcedures() []string {
 	var out []string
 	for _, f := range []protoreflect.FileDescriptor{v1.File_meshplane_v1_catalog_proto, v1.File_meshplane_v1_identity_proto,
-		v1.File_meshplane_v1_audit_proto, v1.File_meshplane_v1_provisioning_proto, v1.File_meshplane_v1_policy_proto} {
+		v1.File_meshplane_v1_audit_proto, v1.File_meshplane_v1_provisioning_proto, v1.File_meshplane_v1_policy_proto, v1.File_meshplane_v1_access_proto} {
 		for i := range f.Services().Len() {
 			s := f.Services().Get(i)
 			for j := range s.Methods().Len() {
@@ -535,6 +649,7 @@ func apiProcedures() []string {
 func TestAuthorizationMatrix(t *testing.T) {
 	apptest.RequireTools(t)
 	env := apptest.New(t)
+	matrixEnv = env
 	env.Domain("own")
 	env.Domain("other")
 	tokens := map[string]string{}

@@ -10,6 +10,7 @@ import (
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/graph/model"
 	"github.com/meshplane/meshplane/server/page"
 	"github.com/meshplane/meshplane/server/policy"
@@ -327,4 +328,42 @@ func (r *Resolver) productEvaluation(ctx context.Context, domain, name string) (
 	}
 	return &model.ProductEvaluation{Allowed: e.Admission.Allowed, PolicyVersion: e.Admission.Version,
 		Violations: ptrs(e.Admission.Violations), Masking: ptrs(e.Decisions)}, nil
+}
+
+// requestInput decodes a request for access.
+func requestInput(in model.RequestAccessInput) grant.RequestInput {
+	out := grant.RequestInput{Consumer: in.Consumer, Purpose: in.Purpose, GroupPrefix: str(in.GroupPrefix),
+		DurationSeconds: num64(in.DurationSeconds), Ports: make([]grant.PortRef, len(in.Ports))}
+	for i, p := range in.Ports {
+		out.Ports[i] = grant.PortRef{Domain: p.Domain, Product: p.Product, Port: p.Port}
+	}
+	return out
+}
+
+func accessRequestPayload(r *grant.Request, err error) (*model.AccessRequestPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.AccessRequestPayload{AccessRequest: r}, nil
+}
+
+func accessRequestConnection(p page.Page[*grant.Request]) *model.AccessRequestConnection {
+	return &model.AccessRequestConnection{Nodes: p.Items, PageInfo: pageInfo(p.Cursors, p.Next),
+		Edges: edges(p, func(c string, n *grant.Request) *model.AccessRequestEdge {
+			return &model.AccessRequestEdge{Cursor: c, Node: n}
+		})}
+}
+
+func grantConnection(p page.Page[*ent.Grant]) *model.GrantConnection {
+	return &model.GrantConnection{Nodes: p.Items, PageInfo: pageInfo(p.Cursors, p.Next),
+		Edges: edges(p, func(c string, n *ent.Grant) *model.GrantEdge { return &model.GrantEdge{Cursor: c, Node: n} })}
+}
+
+// credentialPayload carries a credential and, this once, its password.
+func credentialPayload(c *grant.Credential, err error) (*model.KafkaCredentialPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.KafkaCredentialPayload{Credential: c, Password: c.Password, BootstrapServers: c.Bootstrap,
+		SecurityProtocol: c.SecurityProtocol}, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/identity"
 	"github.com/meshplane/meshplane/server/policy"
@@ -47,6 +48,7 @@ type Config struct {
 	Audit     *audit.Service
 	Provision *provision.Service
 	Policy    *policy.Service
+	Access    *grant.Service
 	Logger    *slog.Logger
 }
 
@@ -61,6 +63,9 @@ func (c Config) Validate() error {
 	}
 	if c.Policy == nil {
 		missing = append(missing, "Policy")
+	}
+	if c.Access == nil {
+		missing = append(missing, "Access")
 	}
 	if c.Identity == nil {
 		missing = append(missing, "Identity")
@@ -84,7 +89,7 @@ func New(c Config) (http.Handler, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Resolver{catalog: c.Catalog, identity: c.Identity, audit: c.Audit, provision: c.Provision, policy: c.Policy}
+	r := &Resolver{catalog: c.Catalog, identity: c.Identity, audit: c.Audit, provision: c.Provision, policy: c.Policy, access: c.Access}
 	cfg := generated.Config{Resolvers: r}
 	setComplexity(&cfg.Complexity)
 

@@ -21,6 +21,7 @@ import (
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/identity"
 	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/provision"
@@ -86,7 +87,11 @@ func newStack(t *testing.T) *stack {
 	if err := pol.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Config{Catalog: cat, Identity: id, Audit: au, Provision: prov, Policy: pol, Logger: log})
+	acc, err := grant.New(grant.Config{Store: st, Authz: authz, Logger: log, Policy: pol, Planner: prov})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Config{Catalog: cat, Identity: id, Audit: au, Provision: prov, Policy: pol, Access: acc, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,8 +421,8 @@ func TestConnections(t *testing.T) {
 		// The next page continues from the middle edge as well as from the end.
 		after = res.AuditEvents.Edges[len(res.AuditEvents.Edges)-1].Cursor
 	}
-	// Bootstrap writes three events, publishing the default policies two, then four domains.
-	if want := []string{"9", "8", "7", "6", "5", "4", "3", "2", "1"}; !slices.Equal(seqs, want) {
+	// Bootstrap writes three events, publishing the default policies (admission, masking, access) three, then four domains.
+	if want := []string{"10", "9", "8", "7", "6", "5", "4", "3", "2", "1"}; !slices.Equal(seqs, want) {
 		t.Errorf("audit sequences = %v, want %v", seqs, want)
 	}
 
@@ -534,6 +539,12 @@ func TestRequestLimitsAndInternalErrors(t *testing.T) {
 		t.Errorf("fan-out query = %+v", e)
 	}
 	s.ok(`{ dataProducts(first: 500) { nodes { name labels { key } source { kind } ports { fields { name } } sinks { s3 { bucket } } } } }`, nil, nil)
+	// A request carries a grant per port, so its grants are priced at the most it may name.
+	e, _ = s.failing(`{ accessRequests(first: 500) { nodes { id grants { id } } } }`, nil)
+	if e.Extensions.Code != "COMPLEXITY_LIMIT_EXCEEDED" {
+		t.Errorf("requests with their grants = %+v", e)
+	}
+	s.ok(`{ accessRequests { nodes { id grants { id } } } grants(consumer: "admin") { nodes { id } } }`, nil, nil)
 
 	res, err := http.Get(s.srv.URL)
 	if err != nil {

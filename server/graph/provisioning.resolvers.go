@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/graph/model"
 )
 
@@ -48,3 +49,11 @@ func (r *queryResolver) Runs(ctx context.Context, domain string, product string,
 	}
 	return runConnection(p), nil
 }
+
+func (r *runResolver) Trigger(ctx context.Context, obj *ent.ProvisioningRun) (string, error) {
+	return string(obj.Trigger), nil
+}
+
+func (r *Resolver) Run() generated.RunResolver { return &runResolver{r} }
+
+type runResolver struct{ *Resolver }

@@ -3,6 +3,7 @@ package graph
 import (
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/catalog"
+	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/identity"
 	"github.com/meshplane/meshplane/server/policy"
@@ -16,6 +17,7 @@ type Resolver struct {
 	audit     *audit.Service
 	provision *provision.Service
 	policy    *policy.Service
+	access    *grant.Service
 }
 
 var _ generated.ResolverRoot = (*Resolver)(nil)

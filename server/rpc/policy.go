@@ -71,7 +71,16 @@ func impactPB(i *policy.Impact) *v1.PolicyImpact {
 		out.ConnectorChanges = append(out.ConnectorChanges, &v1.ConnectorChange{Domain: c.Domain, Product: c.Product,
 			Connector: c.Connector, Keys: c.Keys, Provisioned: c.Provisioned})
 	}
+	out.AccessRequestsEvaluated = int32(i.AccessRequestsEvaluated)
+	for _, a := range i.Access {
+		out.AccessChanges = append(out.AccessChanges, &v1.AccessChange{RequestId: a.RequestID, Consumer: a.Consumer,
+			Before: accessOutcomePB(a.Before), After: accessOutcomePB(a.After)})
+	}
 	return out
+}
+
+func accessOutcomePB(o policy.AccessOutcome) *v1.AccessOutcome {
+	return &v1.AccessOutcome{Approvers: o.Approvers, MaxDurationSeconds: o.MaxDurationSeconds, AutoApprove: o.AutoApprove, FailedClosed: o.FailedClosed}
 }
 
 func plansPB(ps []policy.QueuedPlan) []*v1.QueuedPlan {

@@ -54,7 +54,8 @@ func runPB(r *ent.ProvisioningRun, withLog bool) *v1.Run {
 		Id: r.ID, Domain: r.Domain, Product: r.Product, Kind: runKinds.num(string(r.Kind)), State: runStates.num(string(r.State)),
 		ProductVersion: r.ProductVersion, HasChanges: r.HasChanges, Destructive: r.Destructive, Summary: summaryPB(r.Summary),
 		Error: r.Error, CreatedBy: r.CreatedBy, ApprovedBy: r.ApprovedBy, CreateTime: timestamppb.New(r.CreateTime), Version: r.Version,
-		PolicyVersion: r.PolicyVersion,
+		PolicyVersion: r.PolicyVersion, Trigger: string(r.Trigger), TriggerDetail: r.TriggerDetail,
+		AutoApply: r.AutoApply, AutoApplyNote: r.AutoApplyNote,
 	}
 	if withLog {
 		out.Log = r.Log

@@ -15,6 +15,7 @@ import (
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/authn"
 	"github.com/meshplane/meshplane/server/catalog"
+	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/identity"
 	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/provision"
@@ -31,14 +32,15 @@ type Config struct {
 	Audit     *audit.Service
 	Provision *provision.Service
 	Policy    *policy.Service
+	Access    *grant.Service
 	Metrics   *telemetry.Metrics
 	Logger    *slog.Logger
 }
 
 // Validate checks that every dependency is present.
 func (c Config) Validate() error {
-	if c.Catalog == nil || c.Identity == nil || c.Audit == nil || c.Provision == nil || c.Policy == nil || c.Metrics == nil || c.Logger == nil {
-		return fmt.Errorf("rpc config needs Catalog, Identity, Audit, Provision, Policy, Metrics and Logger")
+	if c.Catalog == nil || c.Identity == nil || c.Audit == nil || c.Provision == nil || c.Policy == nil || c.Access == nil || c.Metrics == nil || c.Logger == nil {
+		return fmt.Errorf("rpc config needs Catalog, Identity, Audit, Provision, Policy, Access, Metrics and Logger")
 	}
 	return nil
 }
@@ -50,6 +52,7 @@ var Services = []string{
 	meshplanev1connect.AuditServiceName,
 	meshplanev1connect.ProvisioningServiceName,
 	meshplanev1connect.PolicyServiceName,
+	meshplanev1connect.AccessServiceName,
 }
 
 // Mount registers every service, gRPC reflection and gRPC health on mux.
@@ -67,6 +70,7 @@ func Mount(mux *http.ServeMux, c Config) error {
 	mux.Handle(meshplanev1connect.NewAuditServiceHandler(&AuditHandler{svc: c.Audit}, opts...))
 	mux.Handle(meshplanev1connect.NewProvisioningServiceHandler(&ProvisioningHandler{svc: c.Provision}, opts...))
 	mux.Handle(meshplanev1connect.NewPolicyServiceHandler(&PolicyHandler{svc: c.Policy}, opts...))
+	mux.Handle(meshplanev1connect.NewAccessServiceHandler(&AccessHandler{svc: c.Access}, opts...))
 
 	reflector := grpcreflect.NewStaticReflector(Services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))

@@ -5,6 +5,7 @@ package apptest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -19,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -49,6 +51,8 @@ type Options struct {
 	// Postgres forces PostgreSQL (skipping when none is configured).
 	Postgres bool
 	Logger   *slog.Logger
+	// GrantInterval is how often grants are reconciled; 200ms when zero.
+	GrantInterval time.Duration
 }
 
 // New starts a stack for t on SQLite, or on PostgreSQL when the environment
@@ -71,7 +75,7 @@ func New(t testing.TB, opts ...Options) *Env {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	srv, err := app.New(context.Background(), app.Config{DataDir: env.DataDir, DatabaseURL: env.DatabaseURL, Logger: log,
-		AutoMigrate: true, ToolsDir: ToolsDir(), Workers: 2})
+		AutoMigrate: true, ToolsDir: ToolsDir(), Workers: 2, GrantInterval: cmp.Or(o.GrantInterval, 200*time.Millisecond)})
 	if err != nil {
 		t.Fatalf("starting meshplane: %v", err)
 	}
@@ -163,6 +167,7 @@ type Clients struct {
 	Audit     meshplanev1connect.AuditServiceClient
 	Provision meshplanev1connect.ProvisioningServiceClient
 	Policy    meshplanev1connect.PolicyServiceClient
+	Access    meshplanev1connect.AccessServiceClient
 }
 
 // Clients returns clients speaking protocol with token ("" sends none).
@@ -181,6 +186,7 @@ func (e *Env) Clients(p Protocol, token string) Clients {
 		Audit:     meshplanev1connect.NewAuditServiceClient(hc, e.HTTP.URL, opts...),
 		Provision: meshplanev1connect.NewProvisioningServiceClient(hc, e.HTTP.URL, opts...),
 		Policy:    meshplanev1connect.NewPolicyServiceClient(hc, e.HTTP.URL, opts...),
+		Access:    meshplanev1connect.NewAccessServiceClient(hc, e.HTTP.URL, opts...),
 	}
 }
 

@@ -14,12 +14,16 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/meshplane/meshplane/schema"
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/accessrequest"
+	"github.com/meshplane/meshplane/server/ent/grant"
 	"github.com/meshplane/meshplane/server/ent/policydecision"
 	"github.com/meshplane/meshplane/server/ent/principal"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
+	grant1 "github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/graph/model"
 	"github.com/meshplane/meshplane/server/graph/scalar"
 	"github.com/meshplane/meshplane/server/policy"
@@ -41,10 +45,12 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AccessRequest() AccessRequestResolver
 	AuditEvent() AuditEventResolver
 	AuditLogVerification() AuditLogVerificationResolver
 	DataProduct() DataProductResolver
 	Domain() DomainResolver
+	Grant() GrantResolver
 	MaskingDecision() MaskingDecisionResolver
 	Mutation() MutationResolver
 	PolicyImpact() PolicyImpactResolver
@@ -55,6 +61,7 @@ type ResolverRoot interface {
 	Principal() PrincipalResolver
 	Query() QueryResolver
 	QueuedPlan() QueuedPlanResolver
+	Run() RunResolver
 	Token() TokenResolver
 }
 
@@ -62,6 +69,68 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AccessChange struct {
+		After     func(childComplexity int) int
+		Before    func(childComplexity int) int
+		Consumer  func(childComplexity int) int
+		RequestID func(childComplexity int) int
+	}
+
+	AccessDecision struct {
+		As       func(childComplexity int) int
+		By       func(childComplexity int) int
+		Decision func(childComplexity int) int
+		Reason   func(childComplexity int) int
+		Time     func(childComplexity int) int
+	}
+
+	AccessOutcome struct {
+		Approvers          func(childComplexity int) int
+		AutoApprove        func(childComplexity int) int
+		FailedClosed       func(childComplexity int) int
+		MaxDurationSeconds func(childComplexity int) int
+	}
+
+	AccessRequest struct {
+		Approvals          func(childComplexity int) int
+		AutoApproved       func(childComplexity int) int
+		Awaiting           func(childComplexity int) int
+		Consumer           func(childComplexity int) int
+		ConsumerDomain     func(childComplexity int) int
+		CreateTime         func(childComplexity int) int
+		Decisions          func(childComplexity int) int
+		DeclineReason      func(childComplexity int) int
+		DeclinedBy         func(childComplexity int) int
+		DurationSeconds    func(childComplexity int) int
+		Grants             func(childComplexity int) int
+		GroupPrefix        func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		KafkaPrincipal     func(childComplexity int) int
+		MaxDurationSeconds func(childComplexity int) int
+		PolicyError        func(childComplexity int) int
+		PolicyVersion      func(childComplexity int) int
+		Purpose            func(childComplexity int) int
+		RequestedBy        func(childComplexity int) int
+		State              func(childComplexity int) int
+		UpdateTime         func(childComplexity int) int
+		Version            func(childComplexity int) int
+	}
+
+	AccessRequestConnection struct {
+		Edges    func(childComplexity int) int
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	AccessRequestEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AccessRequestPayload struct {
+		AccessRequest func(childComplexity int) int
+	}
+
 	AdmissionChange struct {
 		After         func(childComplexity int) int
 		AllowedAfter  func(childComplexity int) int
@@ -69,6 +138,14 @@ type ComplexityRoot struct {
 		Before        func(childComplexity int) int
 		Domain        func(childComplexity int) int
 		Product       func(childComplexity int) int
+	}
+
+	Approval struct {
+		ApproveTime func(childComplexity int) int
+		ApprovedBy  func(childComplexity int) int
+		Domain      func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		Role        func(childComplexity int) int
 	}
 
 	AttributeChange struct {
@@ -153,6 +230,7 @@ type ComplexityRoot struct {
 		Drift              func(childComplexity int) int
 		DriftCheckTime     func(childComplexity int) int
 		Evaluation         func(childComplexity int) int
+		Grants             func(childComplexity int, port *string, first *int, after *string) int
 		ID                 func(childComplexity int) int
 		Labels             func(childComplexity int) int
 		Lifecycle          func(childComplexity int) int
@@ -232,6 +310,47 @@ type ComplexityRoot struct {
 		Type           func(childComplexity int) int
 	}
 
+	Grant struct {
+		ActivateTime    func(childComplexity int) int
+		ApproveTime     func(childComplexity int) int
+		Consumer        func(childComplexity int) int
+		ConsumerDomain  func(childComplexity int) int
+		CreateTime      func(childComplexity int) int
+		Domain          func(childComplexity int) int
+		DurationSeconds func(childComplexity int) int
+		EndReason       func(childComplexity int) int
+		EndTime         func(childComplexity int) int
+		EndedBy         func(childComplexity int) int
+		Error           func(childComplexity int) int
+		ExpireTime      func(childComplexity int) int
+		GroupPrefix     func(childComplexity int) int
+		ID              func(childComplexity int) int
+		KafkaPrincipal  func(childComplexity int) int
+		Port            func(childComplexity int) int
+		Product         func(childComplexity int) int
+		Purpose         func(childComplexity int) int
+		RequestID       func(childComplexity int) int
+		RunID           func(childComplexity int) int
+		State           func(childComplexity int) int
+		Topic           func(childComplexity int) int
+		Version         func(childComplexity int) int
+	}
+
+	GrantConnection struct {
+		Edges    func(childComplexity int) int
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	GrantEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	GrantPayload struct {
+		Grant func(childComplexity int) int
+	}
+
 	JdbcSink struct {
 		DeleteEnabled    func(childComplexity int) int
 		InsertMode       func(childComplexity int) int
@@ -239,6 +358,23 @@ type ComplexityRoot struct {
 		SecretRef        func(childComplexity int) int
 		URL              func(childComplexity int) int
 		Username         func(childComplexity int) int
+	}
+
+	KafkaCredential struct {
+		CreateTime     func(childComplexity int) int
+		IssuedBy       func(childComplexity int) int
+		KafkaPrincipal func(childComplexity int) int
+		Mechanism      func(childComplexity int) int
+		Principal      func(childComplexity int) int
+		RotateTime     func(childComplexity int) int
+		Username       func(childComplexity int) int
+	}
+
+	KafkaCredentialPayload struct {
+		BootstrapServers func(childComplexity int) int
+		Credential       func(childComplexity int) int
+		Password         func(childComplexity int) int
+		SecurityProtocol func(childComplexity int) int
 	}
 
 	Label struct {
@@ -268,26 +404,33 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		ApproveRun          func(childComplexity int, input model.ApproveRunInput) int
-		CancelRun           func(childComplexity int, input model.CancelRunInput) int
-		CreateDataProduct   func(childComplexity int, input model.CreateDataProductInput) int
-		CreateDomain        func(childComplexity int, input model.CreateDomainInput) int
-		CreatePolicyModule  func(childComplexity int, input model.CreatePolicyModuleInput) int
-		CreatePrincipal     func(childComplexity int, input model.CreatePrincipalInput) int
-		CreateRoleBinding   func(childComplexity int, input model.CreateRoleBindingInput) int
-		CreateToken         func(childComplexity int, input model.CreateTokenInput) int
-		DecommissionProduct func(childComplexity int, input model.DecommissionProductInput) int
-		DeleteDataProduct   func(childComplexity int, input model.DeleteDataProductInput) int
-		DeleteRoleBinding   func(childComplexity int, input model.DeleteRoleBindingInput) int
-		DisablePrincipal    func(childComplexity int, input model.DisablePrincipalInput) int
-		PlanProduct         func(childComplexity int, input model.PlanProductInput) int
-		PublishPolicy       func(childComplexity int, input model.PublishPolicyInput) int
-		RevokeToken         func(childComplexity int, input model.RevokeTokenInput) int
-		RollbackPolicy      func(childComplexity int, input model.RollbackPolicyInput) int
-		SavePolicyDraft     func(childComplexity int, input model.SavePolicyDraftInput) int
-		UpdateDataProduct   func(childComplexity int, input model.UpdateDataProductInput) int
-		UpdateDomain        func(childComplexity int, input model.UpdateDomainInput) int
-		UpdateRbacPolicy    func(childComplexity int, input model.UpdateRbacPolicyInput) int
+		ApproveAccessRequest  func(childComplexity int, input model.ApproveAccessRequestInput) int
+		ApproveRun            func(childComplexity int, input model.ApproveRunInput) int
+		CancelAccessRequest   func(childComplexity int, input model.CancelAccessRequestInput) int
+		CancelRun             func(childComplexity int, input model.CancelRunInput) int
+		CreateDataProduct     func(childComplexity int, input model.CreateDataProductInput) int
+		CreateDomain          func(childComplexity int, input model.CreateDomainInput) int
+		CreatePolicyModule    func(childComplexity int, input model.CreatePolicyModuleInput) int
+		CreatePrincipal       func(childComplexity int, input model.CreatePrincipalInput) int
+		CreateRoleBinding     func(childComplexity int, input model.CreateRoleBindingInput) int
+		CreateToken           func(childComplexity int, input model.CreateTokenInput) int
+		DeclineAccessRequest  func(childComplexity int, input model.DeclineAccessRequestInput) int
+		DecommissionProduct   func(childComplexity int, input model.DecommissionProductInput) int
+		DeleteDataProduct     func(childComplexity int, input model.DeleteDataProductInput) int
+		DeleteRoleBinding     func(childComplexity int, input model.DeleteRoleBindingInput) int
+		DisablePrincipal      func(childComplexity int, input model.DisablePrincipalInput) int
+		IssueKafkaCredential  func(childComplexity int, input model.IssueKafkaCredentialInput) int
+		PlanProduct           func(childComplexity int, input model.PlanProductInput) int
+		PublishPolicy         func(childComplexity int, input model.PublishPolicyInput) int
+		RequestAccess         func(childComplexity int, input model.RequestAccessInput) int
+		RevokeGrant           func(childComplexity int, input model.RevokeGrantInput) int
+		RevokeToken           func(childComplexity int, input model.RevokeTokenInput) int
+		RollbackPolicy        func(childComplexity int, input model.RollbackPolicyInput) int
+		RotateKafkaCredential func(childComplexity int, input model.RotateKafkaCredentialInput) int
+		SavePolicyDraft       func(childComplexity int, input model.SavePolicyDraftInput) int
+		UpdateDataProduct     func(childComplexity int, input model.UpdateDataProductInput) int
+		UpdateDomain          func(childComplexity int, input model.UpdateDomainInput) int
+		UpdateRbacPolicy      func(childComplexity int, input model.UpdateRbacPolicyInput) int
 	}
 
 	OutputPort struct {
@@ -351,13 +494,15 @@ type ComplexityRoot struct {
 	}
 
 	PolicyImpact struct {
-		Admission         func(childComplexity int) int
-		Connectors        func(childComplexity int) int
-		DurationUs        func(childComplexity int) int
-		Masking           func(childComplexity int) int
-		Module            func(childComplexity int) int
-		ProductsEvaluated func(childComplexity int) int
-		PublishedVersion  func(childComplexity int) int
+		Access                  func(childComplexity int) int
+		AccessRequestsEvaluated func(childComplexity int) int
+		Admission               func(childComplexity int) int
+		Connectors              func(childComplexity int) int
+		DurationUs              func(childComplexity int) int
+		Masking                 func(childComplexity int) int
+		Module                  func(childComplexity int) int
+		ProductsEvaluated       func(childComplexity int) int
+		PublishedVersion        func(childComplexity int) int
 	}
 
 	PolicyModule struct {
@@ -462,11 +607,14 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		AccessRequest     func(childComplexity int, id string) int
+		AccessRequests    func(childComplexity int, awaitingMe *bool, consumer *string, domain *string, state *accessrequest.State, first *int, after *string) int
 		AuditEvents       func(childComplexity int, first *int, after *string, filter *model.AuditEventFilter) int
 		DataProduct       func(childComplexity int, domain string, name string) int
 		DataProducts      func(childComplexity int, first *int, after *string, filter *model.DataProductFilter, orderBy *model.DataProductOrder) int
 		Domain            func(childComplexity int, name string) int
 		Domains           func(childComplexity int, first *int, after *string) int
+		Grants            func(childComplexity int, domain *string, product *string, port *string, consumer *string, states []grant.State, first *int, after *string) int
 		PolicyDecisions   func(childComplexity int, domain string, product string, first *int, after *string) int
 		PolicyImpact      func(childComplexity int, module string) int
 		PolicyModule      func(childComplexity int, name string) int
@@ -528,6 +676,8 @@ type ComplexityRoot struct {
 	Run struct {
 		ApproveTime    func(childComplexity int) int
 		ApprovedBy     func(childComplexity int) int
+		AutoApply      func(childComplexity int) int
+		AutoApplyNote  func(childComplexity int) int
 		CreateTime     func(childComplexity int) int
 		CreatedBy      func(childComplexity int) int
 		Destructive    func(childComplexity int) int
@@ -544,6 +694,8 @@ type ComplexityRoot struct {
 		StartTime      func(childComplexity int) int
 		State          func(childComplexity int) int
 		Summary        func(childComplexity int) int
+		Trigger        func(childComplexity int) int
+		TriggerDetail  func(childComplexity int) int
 		Version        func(childComplexity int) int
 	}
 
@@ -621,6 +773,11 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AccessRequestResolver interface {
+	KafkaPrincipal(ctx context.Context, obj *grant1.Request) (string, error)
+
+	Awaiting(ctx context.Context, obj *grant1.Request) ([]string, error)
+}
 type AuditEventResolver interface {
 	Domain(ctx context.Context, obj *ent.AuditEvent) (*string, error)
 	Before(ctx context.Context, obj *ent.AuditEvent) (*string, error)
@@ -634,6 +791,7 @@ type DataProductResolver interface {
 	Labels(ctx context.Context, obj *ent.DataProduct) ([]*model.Label, error)
 	Lifecycle(ctx context.Context, obj *ent.DataProduct) (spec.Lifecycle, error)
 
+	Grants(ctx context.Context, obj *ent.DataProduct, port *string, first *int, after *string) (*model.GrantConnection, error)
 	Evaluation(ctx context.Context, obj *ent.DataProduct) (*model.ProductEvaluation, error)
 	PolicyDecisions(ctx context.Context, obj *ent.DataProduct, first *int, after *string) (*model.PolicyDecisionConnection, error)
 	Runs(ctx context.Context, obj *ent.DataProduct, first *int, after *string) (*model.RunConnection, error)
@@ -642,6 +800,11 @@ type DomainResolver interface {
 	Labels(ctx context.Context, obj *ent.Domain) ([]*model.Label, error)
 
 	Products(ctx context.Context, obj *ent.Domain, first *int, after *string, filter *model.DomainProductFilter, orderBy *model.DataProductOrder) (*model.DataProductConnection, error)
+}
+type GrantResolver interface {
+	KafkaPrincipal(ctx context.Context, obj *ent.Grant) (string, error)
+
+	RunID(ctx context.Context, obj *ent.Grant) (*string, error)
 }
 type MaskingDecisionResolver interface {
 	Sink(ctx context.Context, obj *engine.Decision) (*string, error)
@@ -660,6 +823,13 @@ type MutationResolver interface {
 	RevokeToken(ctx context.Context, input model.RevokeTokenInput) (*model.RevokeTokenPayload, error)
 	CreateRoleBinding(ctx context.Context, input model.CreateRoleBindingInput) (*model.CreateRoleBindingPayload, error)
 	DeleteRoleBinding(ctx context.Context, input model.DeleteRoleBindingInput) (*model.DeleteRoleBindingPayload, error)
+	RequestAccess(ctx context.Context, input model.RequestAccessInput) (*model.AccessRequestPayload, error)
+	ApproveAccessRequest(ctx context.Context, input model.ApproveAccessRequestInput) (*model.AccessRequestPayload, error)
+	DeclineAccessRequest(ctx context.Context, input model.DeclineAccessRequestInput) (*model.AccessRequestPayload, error)
+	CancelAccessRequest(ctx context.Context, input model.CancelAccessRequestInput) (*model.AccessRequestPayload, error)
+	RevokeGrant(ctx context.Context, input model.RevokeGrantInput) (*model.GrantPayload, error)
+	IssueKafkaCredential(ctx context.Context, input model.IssueKafkaCredentialInput) (*model.KafkaCredentialPayload, error)
+	RotateKafkaCredential(ctx context.Context, input model.RotateKafkaCredentialInput) (*model.KafkaCredentialPayload, error)
 	CreatePolicyModule(ctx context.Context, input model.CreatePolicyModuleInput) (*model.PolicyModulePayload, error)
 	SavePolicyDraft(ctx context.Context, input model.SavePolicyDraftInput) (*model.PolicyModulePayload, error)
 	PublishPolicy(ctx context.Context, input model.PublishPolicyInput) (*model.PublishPolicyPayload, error)
@@ -703,6 +873,9 @@ type QueryResolver interface {
 	RoleBindings(ctx context.Context, principal *string, domain *string) ([]*ent.RoleBinding, error)
 	AuditEvents(ctx context.Context, first *int, after *string, filter *model.AuditEventFilter) (*model.AuditEventConnection, error)
 	VerifyAuditLog(ctx context.Context) (*audit.Verification, error)
+	AccessRequest(ctx context.Context, id string) (*grant1.Request, error)
+	AccessRequests(ctx context.Context, awaitingMe *bool, consumer *string, domain *string, state *accessrequest.State, first *int, after *string) (*model.AccessRequestConnection, error)
+	Grants(ctx context.Context, domain *string, product *string, port *string, consumer *string, states []grant.State, first *int, after *string) (*model.GrantConnection, error)
 	PolicyModules(ctx context.Context) ([]*policy.Module, error)
 	PolicyModule(ctx context.Context, name string) (*policy.Module, error)
 	PolicyVersions(ctx context.Context, module string) ([]*ent.PolicyVersion, error)
@@ -718,6 +891,9 @@ type QueryResolver interface {
 }
 type QueuedPlanResolver interface {
 	RunID(ctx context.Context, obj *policy.QueuedPlan) (*string, error)
+}
+type RunResolver interface {
+	Trigger(ctx context.Context, obj *ent.ProvisioningRun) (string, error)
 }
 type TokenResolver interface {
 	Principal(ctx context.Context, obj *ent.Token) (string, error)
@@ -742,6 +918,259 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AccessChange.after":
+		if e.ComplexityRoot.AccessChange.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessChange.After(childComplexity), true
+	case "AccessChange.before":
+		if e.ComplexityRoot.AccessChange.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessChange.Before(childComplexity), true
+	case "AccessChange.consumer":
+		if e.ComplexityRoot.AccessChange.Consumer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessChange.Consumer(childComplexity), true
+	case "AccessChange.requestId":
+		if e.ComplexityRoot.AccessChange.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessChange.RequestID(childComplexity), true
+
+	case "AccessDecision.as":
+		if e.ComplexityRoot.AccessDecision.As == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessDecision.As(childComplexity), true
+	case "AccessDecision.by":
+		if e.ComplexityRoot.AccessDecision.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessDecision.By(childComplexity), true
+	case "AccessDecision.decision":
+		if e.ComplexityRoot.AccessDecision.Decision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessDecision.Decision(childComplexity), true
+	case "AccessDecision.reason":
+		if e.ComplexityRoot.AccessDecision.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessDecision.Reason(childComplexity), true
+	case "AccessDecision.time":
+		if e.ComplexityRoot.AccessDecision.Time == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessDecision.Time(childComplexity), true
+
+	case "AccessOutcome.approvers":
+		if e.ComplexityRoot.AccessOutcome.Approvers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessOutcome.Approvers(childComplexity), true
+	case "AccessOutcome.autoApprove":
+		if e.ComplexityRoot.AccessOutcome.AutoApprove == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessOutcome.AutoApprove(childComplexity), true
+	case "AccessOutcome.failedClosed":
+		if e.ComplexityRoot.AccessOutcome.FailedClosed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessOutcome.FailedClosed(childComplexity), true
+	case "AccessOutcome.maxDurationSeconds":
+		if e.ComplexityRoot.AccessOutcome.MaxDurationSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessOutcome.MaxDurationSeconds(childComplexity), true
+
+	case "AccessRequest.approvals":
+		if e.ComplexityRoot.AccessRequest.Approvals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.Approvals(childComplexity), true
+	case "AccessRequest.autoApproved":
+		if e.ComplexityRoot.AccessRequest.AutoApproved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.AutoApproved(childComplexity), true
+	case "AccessRequest.awaiting":
+		if e.ComplexityRoot.AccessRequest.Awaiting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.Awaiting(childComplexity), true
+	case "AccessRequest.consumer":
+		if e.ComplexityRoot.AccessRequest.Consumer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.Consumer(childComplexity), true
+	case "AccessRequest.consumerDomain":
+		if e.ComplexityRoot.AccessRequest.ConsumerDomain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.ConsumerDomain(childComplexity), true
+	case "AccessRequest.createTime":
+		if e.ComplexityRoot.AccessRequest.CreateTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.CreateTime(childComplexity), true
+	case "AccessRequest.decisions":
+		if e.ComplexityRoot.AccessRequest.Decisions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.Decisions(childComplexity), true
+	case "AccessRequest.declineReason":
+		if e.ComplexityRoot.AccessRequest.DeclineReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.DeclineReason(childComplexity), true
+	case "AccessRequest.declinedBy":
+		if e.ComplexityRoot.AccessRequest.DeclinedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.DeclinedBy(childComplexity), true
+	case "AccessRequest.durationSeconds":
+		if e.ComplexityRoot.AccessRequest.DurationSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.DurationSeconds(childComplexity), true
+	case "AccessRequest.grants":
+		if e.ComplexityRoot.AccessRequest.Grants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.Grants(childComplexity), true
+	case "AccessRequest.groupPrefix":
+		if e.ComplexityRoot.AccessRequest.GroupPrefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.GroupPrefix(childComplexity), true
+	case "AccessRequest.id":
+		if e.ComplexityRoot.AccessRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.ID(childComplexity), true
+	case "AccessRequest.kafkaPrincipal":
+		if e.ComplexityRoot.AccessRequest.KafkaPrincipal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.KafkaPrincipal(childComplexity), true
+	case "AccessRequest.maxDurationSeconds":
+		if e.ComplexityRoot.AccessRequest.MaxDurationSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.MaxDurationSeconds(childComplexity), true
+	case "AccessRequest.policyError":
+		if e.ComplexityRoot.AccessRequest.PolicyError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.PolicyError(childComplexity), true
+	case "AccessRequest.policyVersion":
+		if e.ComplexityRoot.AccessRequest.PolicyVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.PolicyVersion(childComplexity), true
+	case "AccessRequest.purpose":
+		if e.ComplexityRoot.AccessRequest.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.Purpose(childComplexity), true
+	case "AccessRequest.requestedBy":
+		if e.ComplexityRoot.AccessRequest.RequestedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.RequestedBy(childComplexity), true
+	case "AccessRequest.state":
+		if e.ComplexityRoot.AccessRequest.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.State(childComplexity), true
+	case "AccessRequest.updateTime":
+		if e.ComplexityRoot.AccessRequest.UpdateTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.UpdateTime(childComplexity), true
+	case "AccessRequest.version":
+		if e.ComplexityRoot.AccessRequest.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.Version(childComplexity), true
+
+	case "AccessRequestConnection.edges":
+		if e.ComplexityRoot.AccessRequestConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequestConnection.Edges(childComplexity), true
+	case "AccessRequestConnection.nodes":
+		if e.ComplexityRoot.AccessRequestConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequestConnection.Nodes(childComplexity), true
+	case "AccessRequestConnection.pageInfo":
+		if e.ComplexityRoot.AccessRequestConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequestConnection.PageInfo(childComplexity), true
+
+	case "AccessRequestEdge.cursor":
+		if e.ComplexityRoot.AccessRequestEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequestEdge.Cursor(childComplexity), true
+	case "AccessRequestEdge.node":
+		if e.ComplexityRoot.AccessRequestEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequestEdge.Node(childComplexity), true
+
+	case "AccessRequestPayload.accessRequest":
+		if e.ComplexityRoot.AccessRequestPayload.AccessRequest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequestPayload.AccessRequest(childComplexity), true
 
 	case "AdmissionChange.violationsAfter":
 		if e.ComplexityRoot.AdmissionChange.After == nil {
@@ -779,6 +1208,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AdmissionChange.Product(childComplexity), true
+
+	case "Approval.approveTime":
+		if e.ComplexityRoot.Approval.ApproveTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.ApproveTime(childComplexity), true
+	case "Approval.approvedBy":
+		if e.ComplexityRoot.Approval.ApprovedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.ApprovedBy(childComplexity), true
+	case "Approval.domain":
+		if e.ComplexityRoot.Approval.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.Domain(childComplexity), true
+	case "Approval.reason":
+		if e.ComplexityRoot.Approval.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.Reason(childComplexity), true
+	case "Approval.role":
+		if e.ComplexityRoot.Approval.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.Role(childComplexity), true
 
 	case "AttributeChange.after":
 		if e.ComplexityRoot.AttributeChange.After == nil {
@@ -1062,6 +1522,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataProduct.Evaluation(childComplexity), true
+	case "DataProduct.grants":
+		if e.ComplexityRoot.DataProduct.Grants == nil {
+			break
+		}
+
+		args, err := ec.field_DataProduct_grants_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.DataProduct.Grants(childComplexity, args["port"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "DataProduct.id":
 		if e.ComplexityRoot.DataProduct.ID == nil {
 			break
@@ -1370,6 +1841,184 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Field.Type(childComplexity), true
 
+	case "Grant.activateTime":
+		if e.ComplexityRoot.Grant.ActivateTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.ActivateTime(childComplexity), true
+	case "Grant.approveTime":
+		if e.ComplexityRoot.Grant.ApproveTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.ApproveTime(childComplexity), true
+	case "Grant.consumer":
+		if e.ComplexityRoot.Grant.Consumer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.Consumer(childComplexity), true
+	case "Grant.consumerDomain":
+		if e.ComplexityRoot.Grant.ConsumerDomain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.ConsumerDomain(childComplexity), true
+	case "Grant.createTime":
+		if e.ComplexityRoot.Grant.CreateTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.CreateTime(childComplexity), true
+	case "Grant.domain":
+		if e.ComplexityRoot.Grant.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.Domain(childComplexity), true
+	case "Grant.durationSeconds":
+		if e.ComplexityRoot.Grant.DurationSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.DurationSeconds(childComplexity), true
+	case "Grant.endReason":
+		if e.ComplexityRoot.Grant.EndReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.EndReason(childComplexity), true
+	case "Grant.endTime":
+		if e.ComplexityRoot.Grant.EndTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.EndTime(childComplexity), true
+	case "Grant.endedBy":
+		if e.ComplexityRoot.Grant.EndedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.EndedBy(childComplexity), true
+	case "Grant.error":
+		if e.ComplexityRoot.Grant.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.Error(childComplexity), true
+	case "Grant.expireTime":
+		if e.ComplexityRoot.Grant.ExpireTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.ExpireTime(childComplexity), true
+	case "Grant.groupPrefix":
+		if e.ComplexityRoot.Grant.GroupPrefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.GroupPrefix(childComplexity), true
+	case "Grant.id":
+		if e.ComplexityRoot.Grant.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.ID(childComplexity), true
+	case "Grant.kafkaPrincipal":
+		if e.ComplexityRoot.Grant.KafkaPrincipal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.KafkaPrincipal(childComplexity), true
+	case "Grant.port":
+		if e.ComplexityRoot.Grant.Port == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.Port(childComplexity), true
+	case "Grant.product":
+		if e.ComplexityRoot.Grant.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.Product(childComplexity), true
+	case "Grant.purpose":
+		if e.ComplexityRoot.Grant.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.Purpose(childComplexity), true
+	case "Grant.requestId":
+		if e.ComplexityRoot.Grant.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.RequestID(childComplexity), true
+	case "Grant.runId":
+		if e.ComplexityRoot.Grant.RunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.RunID(childComplexity), true
+	case "Grant.state":
+		if e.ComplexityRoot.Grant.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.State(childComplexity), true
+	case "Grant.topic":
+		if e.ComplexityRoot.Grant.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.Topic(childComplexity), true
+	case "Grant.version":
+		if e.ComplexityRoot.Grant.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.Version(childComplexity), true
+
+	case "GrantConnection.edges":
+		if e.ComplexityRoot.GrantConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GrantConnection.Edges(childComplexity), true
+	case "GrantConnection.nodes":
+		if e.ComplexityRoot.GrantConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GrantConnection.Nodes(childComplexity), true
+	case "GrantConnection.pageInfo":
+		if e.ComplexityRoot.GrantConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GrantConnection.PageInfo(childComplexity), true
+
+	case "GrantEdge.cursor":
+		if e.ComplexityRoot.GrantEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GrantEdge.Cursor(childComplexity), true
+	case "GrantEdge.node":
+		if e.ComplexityRoot.GrantEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GrantEdge.Node(childComplexity), true
+
+	case "GrantPayload.grant":
+		if e.ComplexityRoot.GrantPayload.Grant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GrantPayload.Grant(childComplexity), true
+
 	case "JdbcSink.deleteEnabled":
 		if e.ComplexityRoot.JdbcSink.DeleteEnabled == nil {
 			break
@@ -1406,6 +2055,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JdbcSink.Username(childComplexity), true
+
+	case "KafkaCredential.issueTime":
+		if e.ComplexityRoot.KafkaCredential.CreateTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KafkaCredential.CreateTime(childComplexity), true
+	case "KafkaCredential.issuedBy":
+		if e.ComplexityRoot.KafkaCredential.IssuedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KafkaCredential.IssuedBy(childComplexity), true
+	case "KafkaCredential.kafkaPrincipal":
+		if e.ComplexityRoot.KafkaCredential.KafkaPrincipal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KafkaCredential.KafkaPrincipal(childComplexity), true
+	case "KafkaCredential.mechanism":
+		if e.ComplexityRoot.KafkaCredential.Mechanism == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KafkaCredential.Mechanism(childComplexity), true
+	case "KafkaCredential.principal":
+		if e.ComplexityRoot.KafkaCredential.Principal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KafkaCredential.Principal(childComplexity), true
+	case "KafkaCredential.rotateTime":
+		if e.ComplexityRoot.KafkaCredential.RotateTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KafkaCredential.RotateTime(childComplexity), true
+	case "KafkaCredential.username":
+		if e.ComplexityRoot.KafkaCredential.Username == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KafkaCredential.Username(childComplexity), true
+
+	case "KafkaCredentialPayload.bootstrapServers":
+		if e.ComplexityRoot.KafkaCredentialPayload.BootstrapServers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KafkaCredentialPayload.BootstrapServers(childComplexity), true
+	case "KafkaCredentialPayload.credential":
+		if e.ComplexityRoot.KafkaCredentialPayload.Credential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KafkaCredentialPayload.Credential(childComplexity), true
+	case "KafkaCredentialPayload.password":
+		if e.ComplexityRoot.KafkaCredentialPayload.Password == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KafkaCredentialPayload.Password(childComplexity), true
+	case "KafkaCredentialPayload.securityProtocol":
+		if e.ComplexityRoot.KafkaCredentialPayload.SecurityProtocol == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KafkaCredentialPayload.SecurityProtocol(childComplexity), true
 
 	case "Label.key":
 		if e.ComplexityRoot.Label.Key == nil {
@@ -1512,6 +2229,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MaskingDecision.Sink(childComplexity), true
 
+	case "Mutation.approveAccessRequest":
+		if e.ComplexityRoot.Mutation.ApproveAccessRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveAccessRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveAccessRequest(childComplexity, args["input"].(model.ApproveAccessRequestInput)), true
 	case "Mutation.approveRun":
 		if e.ComplexityRoot.Mutation.ApproveRun == nil {
 			break
@@ -1523,6 +2251,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApproveRun(childComplexity, args["input"].(model.ApproveRunInput)), true
+	case "Mutation.cancelAccessRequest":
+		if e.ComplexityRoot.Mutation.CancelAccessRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelAccessRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelAccessRequest(childComplexity, args["input"].(model.CancelAccessRequestInput)), true
 	case "Mutation.cancelRun":
 		if e.ComplexityRoot.Mutation.CancelRun == nil {
 			break
@@ -1600,6 +2339,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateToken(childComplexity, args["input"].(model.CreateTokenInput)), true
+	case "Mutation.declineAccessRequest":
+		if e.ComplexityRoot.Mutation.DeclineAccessRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_declineAccessRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeclineAccessRequest(childComplexity, args["input"].(model.DeclineAccessRequestInput)), true
 	case "Mutation.decommissionProduct":
 		if e.ComplexityRoot.Mutation.DecommissionProduct == nil {
 			break
@@ -1644,6 +2394,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DisablePrincipal(childComplexity, args["input"].(model.DisablePrincipalInput)), true
+	case "Mutation.issueKafkaCredential":
+		if e.ComplexityRoot.Mutation.IssueKafkaCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueKafkaCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueKafkaCredential(childComplexity, args["input"].(model.IssueKafkaCredentialInput)), true
 	case "Mutation.planProduct":
 		if e.ComplexityRoot.Mutation.PlanProduct == nil {
 			break
@@ -1666,6 +2427,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PublishPolicy(childComplexity, args["input"].(model.PublishPolicyInput)), true
+	case "Mutation.requestAccess":
+		if e.ComplexityRoot.Mutation.RequestAccess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestAccess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestAccess(childComplexity, args["input"].(model.RequestAccessInput)), true
+	case "Mutation.revokeGrant":
+		if e.ComplexityRoot.Mutation.RevokeGrant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeGrant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeGrant(childComplexity, args["input"].(model.RevokeGrantInput)), true
 	case "Mutation.revokeToken":
 		if e.ComplexityRoot.Mutation.RevokeToken == nil {
 			break
@@ -1688,6 +2471,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RollbackPolicy(childComplexity, args["input"].(model.RollbackPolicyInput)), true
+	case "Mutation.rotateKafkaCredential":
+		if e.ComplexityRoot.Mutation.RotateKafkaCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateKafkaCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateKafkaCredential(childComplexity, args["input"].(model.RotateKafkaCredentialInput)), true
 	case "Mutation.savePolicyDraft":
 		if e.ComplexityRoot.Mutation.SavePolicyDraft == nil {
 			break
@@ -1974,6 +2768,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicyFile.Source(childComplexity), true
 
+	case "PolicyImpact.accessChanges":
+		if e.ComplexityRoot.PolicyImpact.Access == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.Access(childComplexity), true
+	case "PolicyImpact.accessRequestsEvaluated":
+		if e.ComplexityRoot.PolicyImpact.AccessRequestsEvaluated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.AccessRequestsEvaluated(childComplexity), true
 	case "PolicyImpact.admissionChanges":
 		if e.ComplexityRoot.PolicyImpact.Admission == nil {
 			break
@@ -2402,6 +3208,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PublishPolicyPayload.Version(childComplexity), true
 
+	case "Query.accessRequest":
+		if e.ComplexityRoot.Query.AccessRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Query_accessRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AccessRequest(childComplexity, args["id"].(string)), true
+	case "Query.accessRequests":
+		if e.ComplexityRoot.Query.AccessRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Query_accessRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AccessRequests(childComplexity, args["awaitingMe"].(*bool), args["consumer"].(*string), args["domain"].(*string), args["state"].(*accessrequest.State), args["first"].(*int), args["after"].(*string)), true
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -2457,6 +3285,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Domains(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.grants":
+		if e.ComplexityRoot.Query.Grants == nil {
+			break
+		}
+
+		args, err := ec.field_Query_grants_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Grants(childComplexity, args["domain"].(*string), args["product"].(*string), args["port"].(*string), args["consumer"].(*string), args["states"].([]grant.State), args["first"].(*int), args["after"].(*string)), true
 
 	case "Query.policyDecisions":
 		if e.ComplexityRoot.Query.PolicyDecisions == nil {
@@ -2775,6 +3614,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Run.ApprovedBy(childComplexity), true
+	case "Run.autoApply":
+		if e.ComplexityRoot.Run.AutoApply == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.AutoApply(childComplexity), true
+	case "Run.autoApplyNote":
+		if e.ComplexityRoot.Run.AutoApplyNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.AutoApplyNote(childComplexity), true
 	case "Run.createTime":
 		if e.ComplexityRoot.Run.CreateTime == nil {
 			break
@@ -2871,6 +3722,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Run.Summary(childComplexity), true
+	case "Run.trigger":
+		if e.ComplexityRoot.Run.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Trigger(childComplexity), true
+	case "Run.triggerDetail":
+		if e.ComplexityRoot.Run.TriggerDetail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.TriggerDetail(childComplexity), true
 	case "Run.version":
 		if e.ComplexityRoot.Run.Version == nil {
 			break
@@ -3130,9 +3993,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputApproveAccessRequestInput,
 		ec.unmarshalInputApproveRunInput,
 		ec.unmarshalInputAuditEventFilter,
 		ec.unmarshalInputBigQuerySinkInput,
+		ec.unmarshalInputCancelAccessRequestInput,
 		ec.unmarshalInputCancelRunInput,
 		ec.unmarshalInputCreateDataProductInput,
 		ec.unmarshalInputCreateDomainInput,
@@ -3143,6 +4008,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputDataProductFilter,
 		ec.unmarshalInputDataProductOrder,
 		ec.unmarshalInputDataProductSpecInput,
+		ec.unmarshalInputDeclineAccessRequestInput,
 		ec.unmarshalInputDecommissionProductInput,
 		ec.unmarshalInputDeleteDataProductInput,
 		ec.unmarshalInputDeleteRoleBindingInput,
@@ -3150,14 +4016,19 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputDomainProductFilter,
 		ec.unmarshalInputElasticsearchSinkInput,
 		ec.unmarshalInputFieldInput,
+		ec.unmarshalInputIssueKafkaCredentialInput,
 		ec.unmarshalInputJdbcSinkInput,
 		ec.unmarshalInputLabelInput,
 		ec.unmarshalInputOutputPortInput,
 		ec.unmarshalInputPlanProductInput,
 		ec.unmarshalInputPolicyFileInput,
+		ec.unmarshalInputPortRefInput,
 		ec.unmarshalInputPublishPolicyInput,
+		ec.unmarshalInputRequestAccessInput,
+		ec.unmarshalInputRevokeGrantInput,
 		ec.unmarshalInputRevokeTokenInput,
 		ec.unmarshalInputRollbackPolicyInput,
+		ec.unmarshalInputRotateKafkaCredentialInput,
 		ec.unmarshalInputS3SinkInput,
 		ec.unmarshalInputSavePolicyDraftInput,
 		ec.unmarshalInputSinkInput,
@@ -3240,6 +4111,289 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../../../api/graphql/access.graphqls", Input: `# Consumer access: a service account asks for output ports, the approvers the
+# published meshplane.access policy names decide, and each approved port
+# becomes a grant whose Kafka ACLs the broker enforces until the grant expires
+# or is revoked. The policy also decides the longest duration and what is
+# approved without review.
+
+extend type Query {
+  "An access request with its approvals, decisions and grants; NOT_FOUND when the caller may not read it."
+  accessRequest(id: ID!): AccessRequest
+  """
+  Access requests the caller may read, newest first. awaitingMe lists the
+  caller's inbox: pending requests they may approve now. domain keeps requests
+  of that domain's service accounts or for its ports.
+  """
+  accessRequests(
+    awaitingMe: Boolean
+    consumer: String
+    domain: String
+    state: AccessRequestState
+    first: Int
+    after: String
+  ): AccessRequestConnection
+  """
+  Grants, newest first: a product's consumers (domain and product; port narrows
+  to one port), a domain's, or one consumer's. Without states, every live grant
+  (not yet ended).
+  """
+  grants(
+    domain: String
+    product: String
+    port: String
+    consumer: String
+    states: [GrantState!]
+    first: Int
+    after: String
+  ): GrantConnection
+}
+
+extend type Mutation {
+  "Files a request for output ports, of one or several products, on behalf of a consumer service account."
+  requestAccess(input: RequestAccessInput!): AccessRequestPayload
+  "Records the caller's approval. The requester and the consumer never approve; each approver satisfies one requirement."
+  approveAccessRequest(input: ApproveAccessRequestInput!): AccessRequestPayload
+  "Declines the whole request with a reason the requester sees."
+  declineAccessRequest(input: DeclineAccessRequestInput!): AccessRequestPayload
+  "Withdraws a pending request."
+  cancelAccessRequest(input: CancelAccessRequestInput!): AccessRequestPayload
+  "Removes a grant's ACLs from the data plane at once."
+  revokeGrant(input: RevokeGrantInput!): GrantPayload
+  "Creates a SCRAM-SHA-512 user for a service account; its password is returned once and never again."
+  issueKafkaCredential(input: IssueKafkaCredentialInput!): KafkaCredentialPayload
+  "Replaces a service account's SCRAM password; the old one stops working at once."
+  rotateKafkaCredential(input: RotateKafkaCredentialInput!): KafkaCredentialPayload
+}
+
+extend type DataProduct {
+  "Who can read the product's ports, why and until when: its live grants, newest first; port narrows to one port."
+  grants(port: String, first: Int, after: String): GrantConnection
+}
+
+enum AccessRequestState {
+  "Waits for approvals."
+  PENDING
+  "Fully approved; its grants carry on from there."
+  APPROVED
+  DECLINED
+  CANCELLED
+}
+
+enum GrantState {
+  PENDING
+  APPROVED
+  "A plan adds the grant's ACLs; error says why it waits or failed."
+  PROVISIONING
+  "The broker lets the consumer read."
+  ACTIVE
+  "A plan removes the ACLs; the consumer can still read until it applies."
+  REVOKING
+  "A plan removes the ACLs; the consumer can still read until it applies."
+  EXPIRING
+  EXPIRED
+  REVOKED
+  DECLINED
+  CANCELLED
+}
+
+"One approval the policy requires."
+type Approval {
+  "domain-owner (of domain) or governance-officer."
+  role: String!
+  domain: String!
+  "Why the policy requires it."
+  reason: String!
+  "Empty while the approval is outstanding."
+  approvedBy: String!
+  approveTime: Time
+}
+
+"One approver's approve or decline."
+type AccessDecision {
+  by: String!
+  "approve or decline."
+  decision: String!
+  "The requirement an approval satisfied, e.g. domain-owner:sales."
+  as: String!
+  reason: String!
+  time: Time!
+}
+
+"A consumer's request to read output ports."
+type AccessRequest {
+  id: ID!
+  "The service account that will read."
+  consumer: String!
+  consumerDomain: String!
+  "The principal the consumer's ACLs name, User:<domain>.<service-account>."
+  kafkaPrincipal: String!
+  requestedBy: String!
+  purpose: String!
+  "How long the grants last once active."
+  durationSeconds: Int64!
+  "The consumer group prefix the consumer may use."
+  groupPrefix: String!
+  state: AccessRequestState!
+  approvals: [Approval!]!
+  "The approvals still outstanding, e.g. domain-owner:sales or governance-officer."
+  awaiting: [String!]!
+  decisions: [AccessDecision!]!
+  "Shown to the requester."
+  declineReason: String!
+  declinedBy: String!
+  autoApproved: Boolean!
+  "The policy's maximum for this request."
+  maxDurationSeconds: Int64!
+  "The published policy that decided the approvers."
+  policyVersion: String!
+  "Set when the policy failed and meshplane failed closed (every owner and a governance officer must approve)."
+  policyError: String!
+  grants: [Grant!]!
+  version: Int!
+  createTime: Time!
+  updateTime: Time!
+}
+
+"One consumer's access to one port: who can read it, why, until when."
+type Grant {
+  id: ID!
+  requestId: ID!
+  consumer: String!
+  consumerDomain: String!
+  "The principal the grant's ACLs name, User:<domain>.<service-account>."
+  kafkaPrincipal: String!
+  domain: String!
+  product: String!
+  port: String!
+  topic: String!
+  groupPrefix: String!
+  purpose: String!
+  state: GrantState!
+  durationSeconds: Int64!
+  "Set once the grant is active."
+  expireTime: Time
+  "The provisioning run that adds or removes the grant's ACLs; null when none."
+  runId: ID
+  "Why provisioning waits or failed; empty when all is well."
+  error: String!
+  endedBy: String!
+  endReason: String!
+  approveTime: Time
+  activateTime: Time
+  endTime: Time
+  version: Int!
+  createTime: Time!
+}
+
+"A service account's SCRAM user; never its password."
+type KafkaCredential {
+  "The service account."
+  principal: String!
+  "The SCRAM user name, <domain>.<service-account>."
+  username: String!
+  kafkaPrincipal: String!
+  mechanism: String!
+  issuedBy: String!
+  issueTime: Time!
+  rotateTime: Time
+}
+
+type AccessRequestConnection {
+  edges: [AccessRequestEdge!]!
+  nodes: [AccessRequest!]!
+  pageInfo: PageInfo!
+}
+
+type AccessRequestEdge {
+  cursor: String!
+  node: AccessRequest!
+}
+
+type GrantConnection {
+  edges: [GrantEdge!]!
+  nodes: [Grant!]!
+  pageInfo: PageInfo!
+}
+
+type GrantEdge {
+  cursor: String!
+  node: Grant!
+}
+
+type AccessRequestPayload {
+  accessRequest: AccessRequest!
+}
+
+type GrantPayload {
+  grant: Grant!
+}
+
+type KafkaCredentialPayload {
+  credential: KafkaCredential!
+  "Shown this once."
+  password: String!
+  bootstrapServers: [String!]!
+  "SASL_PLAINTEXT or SASL_SSL."
+  securityProtocol: String!
+}
+
+"One output port of a product."
+input PortRefInput {
+  domain: String!
+  product: String!
+  port: String!
+}
+
+input RequestAccessInput {
+  "The service account that will read; it may belong to any domain."
+  consumer: String!
+  ports: [PortRefInput!]!
+  "Required; approvers see it and the grants keep it."
+  purpose: String!
+  "How long the grants last once active; omitted means the policy's maximum."
+  durationSeconds: Int64
+  "The consumer group prefix; omitted means <consumer-domain>.<service-account>., and it must start with that."
+  groupPrefix: String
+}
+
+input ApproveAccessRequestInput {
+  id: ID!
+  reason: String
+  "The version you read; omitted skips the concurrency check."
+  version: Int
+}
+
+input DeclineAccessRequestInput {
+  id: ID!
+  "Required and shown to the requester."
+  reason: String!
+  "The version you read; omitted skips the concurrency check."
+  version: Int
+}
+
+input CancelAccessRequestInput {
+  id: ID!
+  "The version you read; omitted skips the concurrency check."
+  version: Int
+}
+
+input RevokeGrantInput {
+  id: ID!
+  "Recorded on the grant and in the audit log."
+  reason: String
+}
+
+input IssueKafkaCredentialInput {
+  "The service account."
+  principal: String!
+}
+
+input RotateKafkaCredentialInput {
+  "The service account."
+  principal: String!
+}
+`, BuiltIn: false},
 	{Name: "../../../api/graphql/audit.graphqls", Input: `"One change in the tamper-evident audit log."
 type AuditEvent {
   "The event's position in the hash chain, from 1."
@@ -3968,7 +5122,29 @@ type PolicyImpact {
   admissionChanges: [AdmissionChange!]!
   maskingChanges: [MaskingChange!]!
   connectorChanges: [ConnectorChange!]!
+  "Pending access requests decided again under the draft (meshplane.access)."
+  accessRequestsEvaluated: Int!
+  "Pending access requests whose approvers, longest duration or auto-approval would change."
+  accessChanges: [AccessChange!]!
   durationUs: Int64!
+}
+
+"What the access policy decides for a request."
+type AccessOutcome {
+  "domain-owner:<domain> or governance-officer."
+  approvers: [String!]!
+  maxDurationSeconds: Int64!
+  autoApprove: Boolean!
+  "True when the policy could not decide and meshplane failed closed."
+  failedClosed: Boolean!
+}
+
+"A pending access request whose decision would change."
+type AccessChange {
+  requestId: ID!
+  consumer: String!
+  before: AccessOutcome!
+  after: AccessOutcome!
 }
 
 type ProductEvaluation {
@@ -4168,6 +5344,14 @@ type Run {
   version: Int!
   "The published policy that admitted the product and decided its masking for this plan."
   policyVersion: String!
+  "What asked for the run: user, policy, grant, revoke or expiry."
+  trigger: String!
+  "More about the trigger, e.g. policy masking@3 published by alice."
+  triggerDetail: String!
+  "True when meshplane approves the plan itself because it changes nothing but consumer grants' ACLs."
+  autoApply: Boolean!
+  "Why a plan a grant asked for waits for its owner instead of applying itself."
+  autoApplyNote: String!
 }
 
 "What a plan changes."
@@ -4339,6 +5523,130 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AccessChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "requestId":
+		return ec.fieldContext_AccessChange_requestId(ctx, field)
+	case "consumer":
+		return ec.fieldContext_AccessChange_consumer(ctx, field)
+	case "before":
+		return ec.fieldContext_AccessChange_before(ctx, field)
+	case "after":
+		return ec.fieldContext_AccessChange_after(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessChange", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessDecision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "by":
+		return ec.fieldContext_AccessDecision_by(ctx, field)
+	case "decision":
+		return ec.fieldContext_AccessDecision_decision(ctx, field)
+	case "as":
+		return ec.fieldContext_AccessDecision_as(ctx, field)
+	case "reason":
+		return ec.fieldContext_AccessDecision_reason(ctx, field)
+	case "time":
+		return ec.fieldContext_AccessDecision_time(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessDecision", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessOutcome(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "approvers":
+		return ec.fieldContext_AccessOutcome_approvers(ctx, field)
+	case "maxDurationSeconds":
+		return ec.fieldContext_AccessOutcome_maxDurationSeconds(ctx, field)
+	case "autoApprove":
+		return ec.fieldContext_AccessOutcome_autoApprove(ctx, field)
+	case "failedClosed":
+		return ec.fieldContext_AccessOutcome_failedClosed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessOutcome", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AccessRequest_id(ctx, field)
+	case "consumer":
+		return ec.fieldContext_AccessRequest_consumer(ctx, field)
+	case "consumerDomain":
+		return ec.fieldContext_AccessRequest_consumerDomain(ctx, field)
+	case "kafkaPrincipal":
+		return ec.fieldContext_AccessRequest_kafkaPrincipal(ctx, field)
+	case "requestedBy":
+		return ec.fieldContext_AccessRequest_requestedBy(ctx, field)
+	case "purpose":
+		return ec.fieldContext_AccessRequest_purpose(ctx, field)
+	case "durationSeconds":
+		return ec.fieldContext_AccessRequest_durationSeconds(ctx, field)
+	case "groupPrefix":
+		return ec.fieldContext_AccessRequest_groupPrefix(ctx, field)
+	case "state":
+		return ec.fieldContext_AccessRequest_state(ctx, field)
+	case "approvals":
+		return ec.fieldContext_AccessRequest_approvals(ctx, field)
+	case "awaiting":
+		return ec.fieldContext_AccessRequest_awaiting(ctx, field)
+	case "decisions":
+		return ec.fieldContext_AccessRequest_decisions(ctx, field)
+	case "declineReason":
+		return ec.fieldContext_AccessRequest_declineReason(ctx, field)
+	case "declinedBy":
+		return ec.fieldContext_AccessRequest_declinedBy(ctx, field)
+	case "autoApproved":
+		return ec.fieldContext_AccessRequest_autoApproved(ctx, field)
+	case "maxDurationSeconds":
+		return ec.fieldContext_AccessRequest_maxDurationSeconds(ctx, field)
+	case "policyVersion":
+		return ec.fieldContext_AccessRequest_policyVersion(ctx, field)
+	case "policyError":
+		return ec.fieldContext_AccessRequest_policyError(ctx, field)
+	case "grants":
+		return ec.fieldContext_AccessRequest_grants(ctx, field)
+	case "version":
+		return ec.fieldContext_AccessRequest_version(ctx, field)
+	case "createTime":
+		return ec.fieldContext_AccessRequest_createTime(ctx, field)
+	case "updateTime":
+		return ec.fieldContext_AccessRequest_updateTime(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessRequest", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessRequestConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AccessRequestConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_AccessRequestConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AccessRequestConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessRequestConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessRequestEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AccessRequestEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AccessRequestEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessRequestEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessRequestPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "accessRequest":
+		return ec.fieldContext_AccessRequestPayload_accessRequest(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessRequestPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_AdmissionChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "domain":
@@ -4355,6 +5663,22 @@ func (ec *executionContext) childFields_AdmissionChange(ctx context.Context, fie
 		return ec.fieldContext_AdmissionChange_violationsAfter(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AdmissionChange", field.Name)
+}
+
+func (ec *executionContext) childFields_Approval(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "role":
+		return ec.fieldContext_Approval_role(ctx, field)
+	case "domain":
+		return ec.fieldContext_Approval_domain(ctx, field)
+	case "reason":
+		return ec.fieldContext_Approval_reason(ctx, field)
+	case "approvedBy":
+		return ec.fieldContext_Approval_approvedBy(ctx, field)
+	case "approveTime":
+		return ec.fieldContext_Approval_approveTime(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Approval", field.Name)
 }
 
 func (ec *executionContext) childFields_AttributeChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4537,6 +5861,8 @@ func (ec *executionContext) childFields_DataProduct(ctx context.Context, field g
 		return ec.fieldContext_DataProduct_createdBy(ctx, field)
 	case "updatedBy":
 		return ec.fieldContext_DataProduct_updatedBy(ctx, field)
+	case "grants":
+		return ec.fieldContext_DataProduct_grants(ctx, field)
 	case "evaluation":
 		return ec.fieldContext_DataProduct_evaluation(ctx, field)
 	case "policyDecisions":
@@ -4679,6 +6005,88 @@ func (ec *executionContext) childFields_Field(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Field", field.Name)
 }
 
+func (ec *executionContext) childFields_Grant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Grant_id(ctx, field)
+	case "requestId":
+		return ec.fieldContext_Grant_requestId(ctx, field)
+	case "consumer":
+		return ec.fieldContext_Grant_consumer(ctx, field)
+	case "consumerDomain":
+		return ec.fieldContext_Grant_consumerDomain(ctx, field)
+	case "kafkaPrincipal":
+		return ec.fieldContext_Grant_kafkaPrincipal(ctx, field)
+	case "domain":
+		return ec.fieldContext_Grant_domain(ctx, field)
+	case "product":
+		return ec.fieldContext_Grant_product(ctx, field)
+	case "port":
+		return ec.fieldContext_Grant_port(ctx, field)
+	case "topic":
+		return ec.fieldContext_Grant_topic(ctx, field)
+	case "groupPrefix":
+		return ec.fieldContext_Grant_groupPrefix(ctx, field)
+	case "purpose":
+		return ec.fieldContext_Grant_purpose(ctx, field)
+	case "state":
+		return ec.fieldContext_Grant_state(ctx, field)
+	case "durationSeconds":
+		return ec.fieldContext_Grant_durationSeconds(ctx, field)
+	case "expireTime":
+		return ec.fieldContext_Grant_expireTime(ctx, field)
+	case "runId":
+		return ec.fieldContext_Grant_runId(ctx, field)
+	case "error":
+		return ec.fieldContext_Grant_error(ctx, field)
+	case "endedBy":
+		return ec.fieldContext_Grant_endedBy(ctx, field)
+	case "endReason":
+		return ec.fieldContext_Grant_endReason(ctx, field)
+	case "approveTime":
+		return ec.fieldContext_Grant_approveTime(ctx, field)
+	case "activateTime":
+		return ec.fieldContext_Grant_activateTime(ctx, field)
+	case "endTime":
+		return ec.fieldContext_Grant_endTime(ctx, field)
+	case "version":
+		return ec.fieldContext_Grant_version(ctx, field)
+	case "createTime":
+		return ec.fieldContext_Grant_createTime(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Grant", field.Name)
+}
+
+func (ec *executionContext) childFields_GrantConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_GrantConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_GrantConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_GrantConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GrantConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_GrantEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_GrantEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_GrantEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GrantEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_GrantPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "grant":
+		return ec.fieldContext_GrantPayload_grant(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GrantPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_JdbcSink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "url":
@@ -4695,6 +6103,40 @@ func (ec *executionContext) childFields_JdbcSink(ctx context.Context, field grap
 		return ec.fieldContext_JdbcSink_deleteEnabled(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type JdbcSink", field.Name)
+}
+
+func (ec *executionContext) childFields_KafkaCredential(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "principal":
+		return ec.fieldContext_KafkaCredential_principal(ctx, field)
+	case "username":
+		return ec.fieldContext_KafkaCredential_username(ctx, field)
+	case "kafkaPrincipal":
+		return ec.fieldContext_KafkaCredential_kafkaPrincipal(ctx, field)
+	case "mechanism":
+		return ec.fieldContext_KafkaCredential_mechanism(ctx, field)
+	case "issuedBy":
+		return ec.fieldContext_KafkaCredential_issuedBy(ctx, field)
+	case "issueTime":
+		return ec.fieldContext_KafkaCredential_issueTime(ctx, field)
+	case "rotateTime":
+		return ec.fieldContext_KafkaCredential_rotateTime(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type KafkaCredential", field.Name)
+}
+
+func (ec *executionContext) childFields_KafkaCredentialPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "credential":
+		return ec.fieldContext_KafkaCredentialPayload_credential(ctx, field)
+	case "password":
+		return ec.fieldContext_KafkaCredentialPayload_password(ctx, field)
+	case "bootstrapServers":
+		return ec.fieldContext_KafkaCredentialPayload_bootstrapServers(ctx, field)
+	case "securityProtocol":
+		return ec.fieldContext_KafkaCredentialPayload_securityProtocol(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type KafkaCredentialPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Label(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4883,6 +6325,10 @@ func (ec *executionContext) childFields_PolicyImpact(ctx context.Context, field 
 		return ec.fieldContext_PolicyImpact_maskingChanges(ctx, field)
 	case "connectorChanges":
 		return ec.fieldContext_PolicyImpact_connectorChanges(ctx, field)
+	case "accessRequestsEvaluated":
+		return ec.fieldContext_PolicyImpact_accessRequestsEvaluated(ctx, field)
+	case "accessChanges":
+		return ec.fieldContext_PolicyImpact_accessChanges(ctx, field)
 	case "durationUs":
 		return ec.fieldContext_PolicyImpact_durationUs(ctx, field)
 	}
@@ -5207,6 +6653,14 @@ func (ec *executionContext) childFields_Run(ctx context.Context, field graphql.C
 		return ec.fieldContext_Run_version(ctx, field)
 	case "policyVersion":
 		return ec.fieldContext_Run_policyVersion(ctx, field)
+	case "trigger":
+		return ec.fieldContext_Run_trigger(ctx, field)
+	case "triggerDetail":
+		return ec.fieldContext_Run_triggerDetail(ctx, field)
+	case "autoApply":
+		return ec.fieldContext_Run_autoApply(ctx, field)
+	case "autoApplyNote":
+		return ec.fieldContext_Run_autoApplyNote(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Run", field.Name)
 }
@@ -5465,6 +6919,36 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_DataProduct_grants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "port",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["port"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_DataProduct_policyDecisions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5547,12 +7031,40 @@ func (ec *executionContext) field_Domain_products_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_approveAccessRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ApproveAccessRequestInput, error) {
+			return ec.unmarshalNApproveAccessRequestInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐApproveAccessRequestInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_approveRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ApproveRunInput, error) {
 			return ec.unmarshalNApproveRunInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐApproveRunInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelAccessRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CancelAccessRequestInput, error) {
+			return ec.unmarshalNCancelAccessRequestInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐCancelAccessRequestInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5659,6 +7171,20 @@ func (ec *executionContext) field_Mutation_createToken_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_declineAccessRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeclineAccessRequestInput, error) {
+			return ec.unmarshalNDeclineAccessRequestInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐDeclineAccessRequestInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_decommissionProduct_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5715,6 +7241,20 @@ func (ec *executionContext) field_Mutation_disablePrincipal_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_issueKafkaCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.IssueKafkaCredentialInput, error) {
+			return ec.unmarshalNIssueKafkaCredentialInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐIssueKafkaCredentialInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_planProduct_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5743,6 +7283,34 @@ func (ec *executionContext) field_Mutation_publishPolicy_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_requestAccess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RequestAccessInput, error) {
+			return ec.unmarshalNRequestAccessInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRequestAccessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeGrant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RevokeGrantInput, error) {
+			return ec.unmarshalNRevokeGrantInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRevokeGrantInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5763,6 +7331,20 @@ func (ec *executionContext) field_Mutation_rollbackPolicy_args(ctx context.Conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RollbackPolicyInput, error) {
 			return ec.unmarshalNRollbackPolicyInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRollbackPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rotateKafkaCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RotateKafkaCredentialInput, error) {
+			return ec.unmarshalNRotateKafkaCredentialInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRotateKafkaCredentialInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5838,6 +7420,74 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_accessRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_accessRequests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "awaitingMe",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["awaitingMe"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "consumer",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["consumer"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*accessrequest.State, error) {
+			return ec.unmarshalOAccessRequestState2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋaccessrequestᚐState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg5
 	return args, nil
 }
 
@@ -5964,6 +7614,68 @@ func (ec *executionContext) field_Query_domains_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_grants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "product",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["product"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "port",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["port"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "consumer",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["consumer"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "states",
+		func(ctx context.Context, v any) ([]grant.State, error) {
+			return ec.unmarshalOGrantState2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋgrantᚐStateᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["states"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg6
 	return args, nil
 }
 
@@ -6327,6 +8039,1039 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 
 // region    **************************** field.gotpl *****************************
 
+func (ec *executionContext) _AccessChange_requestId(ctx context.Context, field graphql.CollectedField, obj *policy.AccessChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessChange_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessChange_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessChange", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _AccessChange_consumer(ctx context.Context, field graphql.CollectedField, obj *policy.AccessChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessChange_consumer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Consumer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessChange_consumer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessChange_before(ctx context.Context, field graphql.CollectedField, obj *policy.AccessChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessChange_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Before, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v policy.AccessOutcome) graphql.Marshaler {
+			return ec.marshalNAccessOutcome2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐAccessOutcome(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessChange_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessOutcome(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessChange_after(ctx context.Context, field graphql.CollectedField, obj *policy.AccessChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessChange_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.After, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v policy.AccessOutcome) graphql.Marshaler {
+			return ec.marshalNAccessOutcome2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐAccessOutcome(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessChange_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessOutcome(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessDecision_by(ctx context.Context, field graphql.CollectedField, obj *schema.AccessDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessDecision_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessDecision_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessDecision_decision(ctx context.Context, field graphql.CollectedField, obj *schema.AccessDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessDecision_decision(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Decision, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessDecision_decision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessDecision_as(ctx context.Context, field graphql.CollectedField, obj *schema.AccessDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessDecision_as(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.As, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessDecision_as(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessDecision_reason(ctx context.Context, field graphql.CollectedField, obj *schema.AccessDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessDecision_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessDecision_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessDecision", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessDecision_time(ctx context.Context, field graphql.CollectedField, obj *schema.AccessDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessDecision_time(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Time, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessDecision_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessDecision", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _AccessOutcome_approvers(ctx context.Context, field graphql.CollectedField, obj *policy.AccessOutcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessOutcome_approvers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Approvers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessOutcome_approvers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessOutcome", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessOutcome_maxDurationSeconds(ctx context.Context, field graphql.CollectedField, obj *policy.AccessOutcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessOutcome_maxDurationSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxDurationSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessOutcome_maxDurationSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessOutcome", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _AccessOutcome_autoApprove(ctx context.Context, field graphql.CollectedField, obj *policy.AccessOutcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessOutcome_autoApprove(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutoApprove, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessOutcome_autoApprove(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessOutcome", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _AccessOutcome_failedClosed(ctx context.Context, field graphql.CollectedField, obj *policy.AccessOutcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessOutcome_failedClosed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FailedClosed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessOutcome_failedClosed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessOutcome", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_id(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_consumer(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_consumer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Consumer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_consumer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_consumerDomain(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_consumerDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConsumerDomain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_consumerDomain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_kafkaPrincipal(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_kafkaPrincipal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AccessRequest().KafkaPrincipal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_kafkaPrincipal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_requestedBy(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_requestedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_requestedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_purpose(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_durationSeconds(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_durationSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_durationSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_groupPrefix(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_groupPrefix(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupPrefix, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_groupPrefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_state(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v accessrequest.State) graphql.Marshaler {
+			return ec.marshalNAccessRequestState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋaccessrequestᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type AccessRequestState does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_approvals(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_approvals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Approvals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schema.Approval) graphql.Marshaler {
+			return ec.marshalNApproval2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐApprovalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_approvals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessRequest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Approval(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessRequest_awaiting(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_awaiting(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AccessRequest().Awaiting(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_awaiting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_decisions(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_decisions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Decisions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schema.AccessDecision) graphql.Marshaler {
+			return ec.marshalNAccessDecision2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐAccessDecisionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_decisions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessRequest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessDecision(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessRequest_declineReason(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_declineReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeclineReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_declineReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_declinedBy(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_declinedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeclinedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_declinedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_autoApproved(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_autoApproved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutoApproved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_autoApproved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_maxDurationSeconds(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_maxDurationSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxDurationSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_maxDurationSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_policyVersion(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_policyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_policyVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_policyError(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_policyError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_policyError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_grants(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_grants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grants, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Grant) graphql.Marshaler {
+			return ec.marshalNGrant2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐGrantᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_grants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessRequest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Grant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessRequest_version(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_createTime(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_createTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreateTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_createTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_updateTime(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_updateTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdateTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_updateTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequestConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AccessRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequestConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AccessRequestEdge) graphql.Marshaler {
+			return ec.marshalNAccessRequestEdge2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐAccessRequestEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequestConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessRequestConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessRequestEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessRequestConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.AccessRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequestConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*grant1.Request) graphql.Marshaler {
+			return ec.marshalNAccessRequest2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgrantᚐRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequestConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessRequestConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessRequestConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AccessRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequestConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequestConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessRequestConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessRequestEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AccessRequestEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequestEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequestEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequestEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequestEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AccessRequestEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequestEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *grant1.Request) graphql.Marshaler {
+			return ec.marshalNAccessRequest2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgrantᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequestEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessRequestEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessRequestPayload_accessRequest(ctx context.Context, field graphql.CollectedField, obj *model.AccessRequestPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequestPayload_accessRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccessRequest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *grant1.Request) graphql.Marshaler {
+			return ec.marshalNAccessRequest2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgrantᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequestPayload_accessRequest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessRequestPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AdmissionChange_domain(ctx context.Context, field graphql.CollectedField, obj *policy.AdmissionChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6481,6 +9226,121 @@ func (ec *executionContext) fieldContext_AdmissionChange_violationsAfter(_ conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Approval_role(ctx context.Context, field graphql.CollectedField, obj *schema.Approval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Approval_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Approval_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Approval", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Approval_domain(ctx context.Context, field graphql.CollectedField, obj *schema.Approval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Approval_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Approval_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Approval", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Approval_reason(ctx context.Context, field graphql.CollectedField, obj *schema.Approval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Approval_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Approval_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Approval", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Approval_approvedBy(ctx context.Context, field graphql.CollectedField, obj *schema.Approval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Approval_approvedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ApprovedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Approval_approvedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Approval", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Approval_approveTime(ctx context.Context, field graphql.CollectedField, obj *schema.Approval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Approval_approveTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ApproveTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Approval_approveTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Approval", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _AttributeChange_path(ctx context.Context, field graphql.CollectedField, obj *summary.AttributeChange) (ret graphql.Marshaler) {
@@ -7819,6 +10679,50 @@ func (ec *executionContext) fieldContext_DataProduct_updatedBy(_ context.Context
 	return graphql.NewScalarFieldContext("DataProduct", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _DataProduct_grants(ctx context.Context, field graphql.CollectedField, obj *ent.DataProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProduct_grants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.DataProduct().Grants(ctx, obj, fc.Args["port"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GrantConnection) graphql.Marshaler {
+			return ec.marshalOGrantConnection2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐGrantConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DataProduct_grants(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataProduct",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GrantConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_DataProduct_grants_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DataProduct_evaluation(ctx context.Context, field graphql.CollectedField, obj *ent.DataProduct) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8887,6 +11791,718 @@ func (ec *executionContext) fieldContext_Field_key(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Field", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
+func (ec *executionContext) _Grant_id(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_requestId(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_consumer(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_consumer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Consumer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_consumer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_consumerDomain(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_consumerDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConsumerDomain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_consumerDomain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_kafkaPrincipal(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_kafkaPrincipal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Grant().KafkaPrincipal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_kafkaPrincipal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_domain(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_product(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_port(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_port(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Port, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_port(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_topic(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_topic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Topic, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_topic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_groupPrefix(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_groupPrefix(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupPrefix, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_groupPrefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_purpose(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_state(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v grant.State) graphql.Marshaler {
+			return ec.marshalNGrantState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋgrantᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type GrantState does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_durationSeconds(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_durationSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_durationSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_expireTime(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_expireTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpireTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_expireTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_runId(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_runId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Grant().RunID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_runId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_error(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_endedBy(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_endedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_endedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_endReason(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_endReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_endReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_approveTime(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_approveTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ApproveTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_approveTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_activateTime(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_activateTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActivateTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_activateTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_endTime(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_endTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_endTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_version(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Grant_createTime(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_createTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreateTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_createTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _GrantConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.GrantConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GrantConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.GrantEdge) graphql.Marshaler {
+			return ec.marshalNGrantEdge2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐGrantEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GrantConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GrantConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GrantEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GrantConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.GrantConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GrantConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Grant) graphql.Marshaler {
+			return ec.marshalNGrant2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐGrantᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GrantConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GrantConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Grant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GrantConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.GrantConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GrantConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GrantConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GrantConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GrantEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.GrantEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GrantEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GrantEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GrantEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GrantEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.GrantEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GrantEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Grant) graphql.Marshaler {
+			return ec.marshalNGrant2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐGrant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GrantEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GrantEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Grant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GrantPayload_grant(ctx context.Context, field graphql.CollectedField, obj *model.GrantPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GrantPayload_grant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grant, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Grant) graphql.Marshaler {
+			return ec.marshalNGrant2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐGrant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GrantPayload_grant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GrantPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Grant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _JdbcSink_url(ctx context.Context, field graphql.CollectedField, obj *spec.JDBCSink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9023,6 +12639,268 @@ func (ec *executionContext) _JdbcSink_deleteEnabled(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_JdbcSink_deleteEnabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("JdbcSink", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _KafkaCredential_principal(ctx context.Context, field graphql.CollectedField, obj *grant1.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KafkaCredential_principal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Principal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KafkaCredential_principal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KafkaCredential", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _KafkaCredential_username(ctx context.Context, field graphql.CollectedField, obj *grant1.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KafkaCredential_username(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Username, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KafkaCredential_username(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KafkaCredential", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _KafkaCredential_kafkaPrincipal(ctx context.Context, field graphql.CollectedField, obj *grant1.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KafkaCredential_kafkaPrincipal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KafkaPrincipal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KafkaCredential_kafkaPrincipal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KafkaCredential", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _KafkaCredential_mechanism(ctx context.Context, field graphql.CollectedField, obj *grant1.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KafkaCredential_mechanism(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mechanism, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KafkaCredential_mechanism(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KafkaCredential", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _KafkaCredential_issuedBy(ctx context.Context, field graphql.CollectedField, obj *grant1.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KafkaCredential_issuedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KafkaCredential_issuedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KafkaCredential", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _KafkaCredential_issueTime(ctx context.Context, field graphql.CollectedField, obj *grant1.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KafkaCredential_issueTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreateTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KafkaCredential_issueTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KafkaCredential", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _KafkaCredential_rotateTime(ctx context.Context, field graphql.CollectedField, obj *grant1.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KafkaCredential_rotateTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RotateTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_KafkaCredential_rotateTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KafkaCredential", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _KafkaCredentialPayload_credential(ctx context.Context, field graphql.CollectedField, obj *model.KafkaCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KafkaCredentialPayload_credential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Credential, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *grant1.Credential) graphql.Marshaler {
+			return ec.marshalNKafkaCredential2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgrantᚐCredential(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KafkaCredentialPayload_credential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "KafkaCredentialPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KafkaCredential(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _KafkaCredentialPayload_password(ctx context.Context, field graphql.CollectedField, obj *model.KafkaCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KafkaCredentialPayload_password(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Password, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KafkaCredentialPayload_password(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KafkaCredentialPayload", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _KafkaCredentialPayload_bootstrapServers(ctx context.Context, field graphql.CollectedField, obj *model.KafkaCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KafkaCredentialPayload_bootstrapServers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BootstrapServers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KafkaCredentialPayload_bootstrapServers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KafkaCredentialPayload", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _KafkaCredentialPayload_securityProtocol(ctx context.Context, field graphql.CollectedField, obj *model.KafkaCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KafkaCredentialPayload_securityProtocol(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SecurityProtocol, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KafkaCredentialPayload_securityProtocol(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KafkaCredentialPayload", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Label_key(ctx context.Context, field graphql.CollectedField, obj *model.Label) (ret graphql.Marshaler) {
@@ -9912,6 +13790,314 @@ func (ec *executionContext) fieldContext_Mutation_deleteRoleBinding(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteRoleBinding_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_requestAccess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestAccess(ctx, fc.Args["input"].(model.RequestAccessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessRequestPayload) graphql.Marshaler {
+			return ec.marshalOAccessRequestPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐAccessRequestPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestAccess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessRequestPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestAccess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_approveAccessRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approveAccessRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApproveAccessRequest(ctx, fc.Args["input"].(model.ApproveAccessRequestInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessRequestPayload) graphql.Marshaler {
+			return ec.marshalOAccessRequestPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐAccessRequestPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approveAccessRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessRequestPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approveAccessRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_declineAccessRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_declineAccessRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeclineAccessRequest(ctx, fc.Args["input"].(model.DeclineAccessRequestInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessRequestPayload) graphql.Marshaler {
+			return ec.marshalOAccessRequestPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐAccessRequestPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_declineAccessRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessRequestPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_declineAccessRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelAccessRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelAccessRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelAccessRequest(ctx, fc.Args["input"].(model.CancelAccessRequestInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessRequestPayload) graphql.Marshaler {
+			return ec.marshalOAccessRequestPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐAccessRequestPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelAccessRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessRequestPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelAccessRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeGrant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeGrant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeGrant(ctx, fc.Args["input"].(model.RevokeGrantInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GrantPayload) graphql.Marshaler {
+			return ec.marshalOGrantPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐGrantPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeGrant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GrantPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeGrant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_issueKafkaCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_issueKafkaCredential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IssueKafkaCredential(ctx, fc.Args["input"].(model.IssueKafkaCredentialInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KafkaCredentialPayload) graphql.Marshaler {
+			return ec.marshalOKafkaCredentialPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐKafkaCredentialPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_issueKafkaCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KafkaCredentialPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_issueKafkaCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rotateKafkaCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rotateKafkaCredential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RotateKafkaCredential(ctx, fc.Args["input"].(model.RotateKafkaCredentialInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KafkaCredentialPayload) graphql.Marshaler {
+			return ec.marshalOKafkaCredentialPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐKafkaCredentialPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rotateKafkaCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KafkaCredentialPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rotateKafkaCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11425,6 +15611,61 @@ func (ec *executionContext) fieldContext_PolicyImpact_connectorChanges(_ context
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ConnectorChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyImpact_accessRequestsEvaluated(ctx context.Context, field graphql.CollectedField, obj *policy.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyImpact_accessRequestsEvaluated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccessRequestsEvaluated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_accessRequestsEvaluated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyImpact", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyImpact_accessChanges(ctx context.Context, field graphql.CollectedField, obj *policy.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyImpact_accessChanges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Access, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.AccessChange) graphql.Marshaler {
+			return ec.marshalNAccessChange2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐAccessChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_accessChanges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessChange(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13456,6 +17697,138 @@ func (ec *executionContext) fieldContext_Query_verifyAuditLog(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_accessRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_accessRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AccessRequest(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *grant1.Request) graphql.Marshaler {
+			return ec.marshalOAccessRequest2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgrantᚐRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_accessRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_accessRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_accessRequests(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_accessRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AccessRequests(ctx, fc.Args["awaitingMe"].(*bool), fc.Args["consumer"].(*string), fc.Args["domain"].(*string), fc.Args["state"].(*accessrequest.State), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessRequestConnection) graphql.Marshaler {
+			return ec.marshalOAccessRequestConnection2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐAccessRequestConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_accessRequests(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessRequestConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_accessRequests_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_grants(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_grants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Grants(ctx, fc.Args["domain"].(*string), fc.Args["product"].(*string), fc.Args["port"].(*string), fc.Args["consumer"].(*string), fc.Args["states"].([]grant.State), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GrantConnection) graphql.Marshaler {
+			return ec.marshalOGrantConnection2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐGrantConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_grants(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GrantConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_grants_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_policyModules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14966,6 +19339,98 @@ func (ec *executionContext) _Run_policyVersion(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Run_policyVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Run_trigger(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_trigger(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Run().Trigger(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_trigger(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Run_triggerDetail(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_triggerDetail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TriggerDetail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_triggerDetail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Run_autoApply(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_autoApply(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutoApply, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_autoApply(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Run_autoApplyNote(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_autoApplyNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutoApplyNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_autoApplyNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
@@ -17042,6 +21507,50 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputApproveAccessRequestInput(ctx context.Context, obj any) (model.ApproveAccessRequestInput, error) {
+	var it model.ApproveAccessRequestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "reason", "version"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputApproveRunInput(ctx context.Context, obj any) (model.ApproveRunInput, error) {
 	var it model.ApproveRunInput
 	if obj == nil {
@@ -17169,6 +21678,43 @@ func (ec *executionContext) unmarshalInputBigQuerySinkInput(ctx context.Context,
 				return it, err
 			}
 			it.CredentialsRef = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCancelAccessRequestInput(ctx context.Context, obj any) (model.CancelAccessRequestInput, error) {
+	var it model.CancelAccessRequestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "version"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
 		}
 	}
 	return it, nil
@@ -17639,6 +22185,50 @@ func (ec *executionContext) unmarshalInputDataProductSpecInput(ctx context.Conte
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputDeclineAccessRequestInput(ctx context.Context, obj any) (model.DeclineAccessRequestInput, error) {
+	var it model.DeclineAccessRequestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "reason", "version"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputDecommissionProductInput(ctx context.Context, obj any) (model.DecommissionProductInput, error) {
 	var it model.DecommissionProductInput
 	if obj == nil {
@@ -17954,6 +22544,36 @@ func (ec *executionContext) unmarshalInputFieldInput(ctx context.Context, obj an
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputIssueKafkaCredentialInput(ctx context.Context, obj any) (model.IssueKafkaCredentialInput, error) {
+	var it model.IssueKafkaCredentialInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"principal"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "principal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("principal"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Principal = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputJdbcSinkInput(ctx context.Context, obj any) (model.JdbcSinkInput, error) {
 	var it model.JdbcSinkInput
 	if obj == nil {
@@ -18209,6 +22829,50 @@ func (ec *executionContext) unmarshalInputPolicyFileInput(ctx context.Context, o
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputPortRefInput(ctx context.Context, obj any) (model.PortRefInput, error) {
+	var it model.PortRefInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"domain", "product", "port"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "domain":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domain"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Domain = data
+		case "product":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("product"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Product = data
+		case "port":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("port"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Port = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputPublishPolicyInput(ctx context.Context, obj any) (model.PublishPolicyInput, error) {
 	var it model.PublishPolicyInput
 	if obj == nil {
@@ -18248,6 +22912,101 @@ func (ec *executionContext) unmarshalInputPublishPolicyInput(ctx context.Context
 				return it, err
 			}
 			it.Version = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRequestAccessInput(ctx context.Context, obj any) (model.RequestAccessInput, error) {
+	var it model.RequestAccessInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"consumer", "ports", "purpose", "durationSeconds", "groupPrefix"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "consumer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consumer"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Consumer = data
+		case "ports":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ports"))
+			data, err := ec.unmarshalNPortRefInput2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPortRefInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ports = data
+		case "purpose":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Purpose = data
+		case "durationSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationSeconds"))
+			data, err := ec.unmarshalOInt642ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationSeconds = data
+		case "groupPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupPrefix = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRevokeGrantInput(ctx context.Context, obj any) (model.RevokeGrantInput, error) {
+	var it model.RevokeGrantInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
 		}
 	}
 	return it, nil
@@ -18322,6 +23081,36 @@ func (ec *executionContext) unmarshalInputRollbackPolicyInput(ctx context.Contex
 				return it, err
 			}
 			it.Message = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRotateKafkaCredentialInput(ctx context.Context, obj any) (model.RotateKafkaCredentialInput, error) {
+	var it model.RotateKafkaCredentialInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"principal"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "principal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("principal"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Principal = data
 		}
 	}
 	return it, nil
@@ -18734,6 +23523,508 @@ func (ec *executionContext) unmarshalInputUpdateRbacPolicyInput(ctx context.Cont
 
 // region    **************************** object.gotpl ****************************
 
+var accessChangeImplementors = []string{"AccessChange"}
+
+func (ec *executionContext) _AccessChange(ctx context.Context, sel ast.SelectionSet, obj *policy.AccessChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessChange")
+		case "requestId":
+			out.Values[i] = ec._AccessChange_requestId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "consumer":
+			out.Values[i] = ec._AccessChange_consumer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "before":
+			out.Values[i] = ec._AccessChange_before(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "after":
+			out.Values[i] = ec._AccessChange_after(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accessDecisionImplementors = []string{"AccessDecision"}
+
+func (ec *executionContext) _AccessDecision(ctx context.Context, sel ast.SelectionSet, obj *schema.AccessDecision) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessDecisionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessDecision")
+		case "by":
+			out.Values[i] = ec._AccessDecision_by(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decision":
+			out.Values[i] = ec._AccessDecision_decision(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "as":
+			out.Values[i] = ec._AccessDecision_as(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._AccessDecision_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "time":
+			out.Values[i] = ec._AccessDecision_time(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accessOutcomeImplementors = []string{"AccessOutcome"}
+
+func (ec *executionContext) _AccessOutcome(ctx context.Context, sel ast.SelectionSet, obj *policy.AccessOutcome) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessOutcomeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessOutcome")
+		case "approvers":
+			out.Values[i] = ec._AccessOutcome_approvers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxDurationSeconds":
+			out.Values[i] = ec._AccessOutcome_maxDurationSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "autoApprove":
+			out.Values[i] = ec._AccessOutcome_autoApprove(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failedClosed":
+			out.Values[i] = ec._AccessOutcome_failedClosed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accessRequestImplementors = []string{"AccessRequest"}
+
+func (ec *executionContext) _AccessRequest(ctx context.Context, sel ast.SelectionSet, obj *grant1.Request) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessRequest")
+		case "id":
+			out.Values[i] = ec._AccessRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "consumer":
+			out.Values[i] = ec._AccessRequest_consumer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "consumerDomain":
+			out.Values[i] = ec._AccessRequest_consumerDomain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kafkaPrincipal":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AccessRequest_kafkaPrincipal(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "requestedBy":
+			out.Values[i] = ec._AccessRequest_requestedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "purpose":
+			out.Values[i] = ec._AccessRequest_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "durationSeconds":
+			out.Values[i] = ec._AccessRequest_durationSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "groupPrefix":
+			out.Values[i] = ec._AccessRequest_groupPrefix(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._AccessRequest_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "approvals":
+			out.Values[i] = ec._AccessRequest_approvals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "awaiting":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AccessRequest_awaiting(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "decisions":
+			out.Values[i] = ec._AccessRequest_decisions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "declineReason":
+			out.Values[i] = ec._AccessRequest_declineReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "declinedBy":
+			out.Values[i] = ec._AccessRequest_declinedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "autoApproved":
+			out.Values[i] = ec._AccessRequest_autoApproved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxDurationSeconds":
+			out.Values[i] = ec._AccessRequest_maxDurationSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "policyVersion":
+			out.Values[i] = ec._AccessRequest_policyVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "policyError":
+			out.Values[i] = ec._AccessRequest_policyError(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "grants":
+			out.Values[i] = ec._AccessRequest_grants(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._AccessRequest_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createTime":
+			out.Values[i] = ec._AccessRequest_createTime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updateTime":
+			out.Values[i] = ec._AccessRequest_updateTime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accessRequestConnectionImplementors = []string{"AccessRequestConnection"}
+
+func (ec *executionContext) _AccessRequestConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AccessRequestConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessRequestConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessRequestConnection")
+		case "edges":
+			out.Values[i] = ec._AccessRequestConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._AccessRequestConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AccessRequestConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accessRequestEdgeImplementors = []string{"AccessRequestEdge"}
+
+func (ec *executionContext) _AccessRequestEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AccessRequestEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessRequestEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessRequestEdge")
+		case "cursor":
+			out.Values[i] = ec._AccessRequestEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._AccessRequestEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accessRequestPayloadImplementors = []string{"AccessRequestPayload"}
+
+func (ec *executionContext) _AccessRequestPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccessRequestPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessRequestPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessRequestPayload")
+		case "accessRequest":
+			out.Values[i] = ec._AccessRequestPayload_accessRequest(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var admissionChangeImplementors = []string{"AdmissionChange"}
 
 func (ec *executionContext) _AdmissionChange(ctx context.Context, sel ast.SelectionSet, obj *policy.AdmissionChange) graphql.Marshaler {
@@ -18774,6 +24065,64 @@ func (ec *executionContext) _AdmissionChange(ctx context.Context, sel ast.Select
 		case "violationsAfter":
 			out.Values[i] = ec._AdmissionChange_violationsAfter(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var approvalImplementors = []string{"Approval"}
+
+func (ec *executionContext) _Approval(ctx context.Context, sel ast.SelectionSet, obj *schema.Approval) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, approvalImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Approval")
+		case "role":
+			out.Values[i] = ec._Approval_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "domain":
+			out.Values[i] = ec._Approval_domain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._Approval_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approvedBy":
+			out.Values[i] = ec._Approval_approvedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approveTime":
+			out.Values[i] = ec._Approval_approveTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -19701,6 +25050,44 @@ func (ec *executionContext) _DataProduct(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "grants":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._DataProduct_grants(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "evaluation":
 			field := field
 
@@ -20412,6 +25799,349 @@ func (ec *executionContext) _Field(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var grantImplementors = []string{"Grant"}
+
+func (ec *executionContext) _Grant(ctx context.Context, sel ast.SelectionSet, obj *ent.Grant) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, grantImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Grant")
+		case "id":
+			out.Values[i] = ec._Grant_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestId":
+			out.Values[i] = ec._Grant_requestId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "consumer":
+			out.Values[i] = ec._Grant_consumer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "consumerDomain":
+			out.Values[i] = ec._Grant_consumerDomain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kafkaPrincipal":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Grant_kafkaPrincipal(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "domain":
+			out.Values[i] = ec._Grant_domain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "product":
+			out.Values[i] = ec._Grant_product(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "port":
+			out.Values[i] = ec._Grant_port(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "topic":
+			out.Values[i] = ec._Grant_topic(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "groupPrefix":
+			out.Values[i] = ec._Grant_groupPrefix(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "purpose":
+			out.Values[i] = ec._Grant_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._Grant_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "durationSeconds":
+			out.Values[i] = ec._Grant_durationSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expireTime":
+			out.Values[i] = ec._Grant_expireTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "runId":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Grant_runId(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "error":
+			out.Values[i] = ec._Grant_error(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedBy":
+			out.Values[i] = ec._Grant_endedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endReason":
+			out.Values[i] = ec._Grant_endReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "approveTime":
+			out.Values[i] = ec._Grant_approveTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "activateTime":
+			out.Values[i] = ec._Grant_activateTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endTime":
+			out.Values[i] = ec._Grant_endTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._Grant_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createTime":
+			out.Values[i] = ec._Grant_createTime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var grantConnectionImplementors = []string{"GrantConnection"}
+
+func (ec *executionContext) _GrantConnection(ctx context.Context, sel ast.SelectionSet, obj *model.GrantConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, grantConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GrantConnection")
+		case "edges":
+			out.Values[i] = ec._GrantConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._GrantConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._GrantConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var grantEdgeImplementors = []string{"GrantEdge"}
+
+func (ec *executionContext) _GrantEdge(ctx context.Context, sel ast.SelectionSet, obj *model.GrantEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, grantEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GrantEdge")
+		case "cursor":
+			out.Values[i] = ec._GrantEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._GrantEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var grantPayloadImplementors = []string{"GrantPayload"}
+
+func (ec *executionContext) _GrantPayload(ctx context.Context, sel ast.SelectionSet, obj *model.GrantPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, grantPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GrantPayload")
+		case "grant":
+			out.Values[i] = ec._GrantPayload_grant(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var jdbcSinkImplementors = []string{"JdbcSink"}
 
 func (ec *executionContext) _JdbcSink(ctx context.Context, sel ast.SelectionSet, obj *spec.JDBCSink) graphql.Marshaler {
@@ -20451,6 +26181,127 @@ func (ec *executionContext) _JdbcSink(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "deleteEnabled":
 			out.Values[i] = ec._JdbcSink_deleteEnabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var kafkaCredentialImplementors = []string{"KafkaCredential"}
+
+func (ec *executionContext) _KafkaCredential(ctx context.Context, sel ast.SelectionSet, obj *grant1.Credential) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, kafkaCredentialImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("KafkaCredential")
+		case "principal":
+			out.Values[i] = ec._KafkaCredential_principal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "username":
+			out.Values[i] = ec._KafkaCredential_username(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kafkaPrincipal":
+			out.Values[i] = ec._KafkaCredential_kafkaPrincipal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mechanism":
+			out.Values[i] = ec._KafkaCredential_mechanism(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issuedBy":
+			out.Values[i] = ec._KafkaCredential_issuedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issueTime":
+			out.Values[i] = ec._KafkaCredential_issueTime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rotateTime":
+			out.Values[i] = ec._KafkaCredential_rotateTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var kafkaCredentialPayloadImplementors = []string{"KafkaCredentialPayload"}
+
+func (ec *executionContext) _KafkaCredentialPayload(ctx context.Context, sel ast.SelectionSet, obj *model.KafkaCredentialPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, kafkaCredentialPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("KafkaCredentialPayload")
+		case "credential":
+			out.Values[i] = ec._KafkaCredentialPayload_credential(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "password":
+			out.Values[i] = ec._KafkaCredentialPayload_password(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bootstrapServers":
+			out.Values[i] = ec._KafkaCredentialPayload_bootstrapServers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "securityProtocol":
+			out.Values[i] = ec._KafkaCredentialPayload_securityProtocol(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20818,6 +26669,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deleteRoleBinding":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteRoleBinding(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "requestAccess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestAccess(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "approveAccessRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approveAccessRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "declineAccessRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_declineAccessRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cancelAccessRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelAccessRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revokeGrant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeGrant(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "issueKafkaCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_issueKafkaCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "rotateKafkaCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rotateKafkaCredential(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
@@ -21371,6 +27271,16 @@ func (ec *executionContext) _PolicyImpact(ctx context.Context, sel ast.Selection
 			}
 		case "connectorChanges":
 			out.Values[i] = ec._PolicyImpact_connectorChanges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "accessRequestsEvaluated":
+			out.Values[i] = ec._PolicyImpact_accessRequestsEvaluated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "accessChanges":
+			out.Values[i] = ec._PolicyImpact_accessChanges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -22665,6 +28575,72 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "accessRequest":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_accessRequest(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "accessRequests":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_accessRequests(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "grants":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_grants(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "policyModules":
 			field := field
 
@@ -23310,97 +29286,150 @@ func (ec *executionContext) _Run(ctx context.Context, sel ast.SelectionSet, obj 
 		case "id":
 			out.Values[i] = ec._Run_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "domain":
 			out.Values[i] = ec._Run_domain(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "product":
 			out.Values[i] = ec._Run_product(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
 			out.Values[i] = ec._Run_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "state":
 			out.Values[i] = ec._Run_state(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "productVersion":
 			out.Values[i] = ec._Run_productVersion(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "hasChanges":
 			out.Values[i] = ec._Run_hasChanges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "destructive":
 			out.Values[i] = ec._Run_destructive(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "summary":
 			out.Values[i] = ec._Run_summary(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "error":
 			out.Values[i] = ec._Run_error(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "log":
 			out.Values[i] = ec._Run_log(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdBy":
 			out.Values[i] = ec._Run_createdBy(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "approvedBy":
 			out.Values[i] = ec._Run_approvedBy(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createTime":
 			out.Values[i] = ec._Run_createTime(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "approveTime":
 			out.Values[i] = ec._Run_approveTime(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "startTime":
 			out.Values[i] = ec._Run_startTime(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "finishTime":
 			out.Values[i] = ec._Run_finishTime(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "version":
 			out.Values[i] = ec._Run_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "policyVersion":
 			out.Values[i] = ec._Run_policyVersion(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trigger":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Run_trigger(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "triggerDetail":
+			out.Values[i] = ec._Run_triggerDetail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "autoApply":
+			out.Values[i] = ec._Run_autoApply(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "autoApplyNote":
+			out.Values[i] = ec._Run_autoApplyNote(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -24406,6 +30435,134 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAccessChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐAccessChange(ctx context.Context, sel ast.SelectionSet, v policy.AccessChange) graphql.Marshaler {
+	return ec._AccessChange(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccessChange2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐAccessChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []policy.AccessChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAccessChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐAccessChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAccessDecision2githubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐAccessDecision(ctx context.Context, sel ast.SelectionSet, v schema.AccessDecision) graphql.Marshaler {
+	return ec._AccessDecision(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccessDecision2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐAccessDecisionᚄ(ctx context.Context, sel ast.SelectionSet, v []schema.AccessDecision) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAccessDecision2githubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐAccessDecision(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAccessOutcome2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐAccessOutcome(ctx context.Context, sel ast.SelectionSet, v policy.AccessOutcome) graphql.Marshaler {
+	return ec._AccessOutcome(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccessRequest2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgrantᚐRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*grant1.Request) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAccessRequest2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgrantᚐRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAccessRequest2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgrantᚐRequest(ctx context.Context, sel ast.SelectionSet, v *grant1.Request) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccessRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAccessRequestEdge2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐAccessRequestEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AccessRequestEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAccessRequestEdge2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐAccessRequestEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAccessRequestEdge2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐAccessRequestEdge(ctx context.Context, sel ast.SelectionSet, v *model.AccessRequestEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccessRequestEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAccessRequestState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋaccessrequestᚐState(ctx context.Context, v any) (accessrequest.State, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNAccessRequestState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋaccessrequestᚐState[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccessRequestState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋaccessrequestᚐState(ctx context.Context, sel ast.SelectionSet, v accessrequest.State) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNAccessRequestState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋaccessrequestᚐState[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNAccessRequestState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋaccessrequestᚐState = map[string]accessrequest.State{
+		"PENDING":   accessrequest.StatePending,
+		"APPROVED":  accessrequest.StateApproved,
+		"DECLINED":  accessrequest.StateDeclined,
+		"CANCELLED": accessrequest.StateCancelled,
+	}
+	marshalNAccessRequestState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋaccessrequestᚐState = map[accessrequest.State]string{
+		accessrequest.StatePending:   "PENDING",
+		accessrequest.StateApproved:  "APPROVED",
+		accessrequest.StateDeclined:  "DECLINED",
+		accessrequest.StateCancelled: "CANCELLED",
+	}
+)
+
 func (ec *executionContext) marshalNAdmissionChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐAdmissionChange(ctx context.Context, sel ast.SelectionSet, v policy.AdmissionChange) graphql.Marshaler {
 	return ec._AdmissionChange(ctx, sel, &v)
 }
@@ -24424,6 +30581,31 @@ func (ec *executionContext) marshalNAdmissionChange2ᚕgithubᚗcomᚋmeshplane�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNApproval2githubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐApproval(ctx context.Context, sel ast.SelectionSet, v schema.Approval) graphql.Marshaler {
+	return ec._Approval(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNApproval2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐApprovalᚄ(ctx context.Context, sel ast.SelectionSet, v []schema.Approval) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNApproval2githubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐApproval(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNApproveAccessRequestInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐApproveAccessRequestInput(ctx context.Context, v any) (model.ApproveAccessRequestInput, error) {
+	res, err := ec.unmarshalInputApproveAccessRequestInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNApproveRunInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐApproveRunInput(ctx context.Context, v any) (model.ApproveRunInput, error) {
@@ -24517,6 +30699,11 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNCancelAccessRequestInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐCancelAccessRequestInput(ctx context.Context, v any) (model.CancelAccessRequestInput, error) {
+	res, err := ec.unmarshalInputCancelAccessRequestInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCancelRunInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐCancelRunInput(ctx context.Context, v any) (model.CancelRunInput, error) {
@@ -24725,6 +30912,11 @@ func (ec *executionContext) unmarshalNDataProductSpecInput2ᚖgithubᚗcomᚋmes
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNDeclineAccessRequestInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐDeclineAccessRequestInput(ctx context.Context, v any) (model.DeclineAccessRequestInput, error) {
+	res, err := ec.unmarshalInputDeclineAccessRequestInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNDecommissionProductInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐDecommissionProductInput(ctx context.Context, v any) (model.DecommissionProductInput, error) {
 	res, err := ec.unmarshalInputDecommissionProductInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -24882,6 +31074,102 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNGrant2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐGrantᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Grant) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGrant2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐGrant(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGrant2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐGrant(ctx context.Context, sel ast.SelectionSet, v *ent.Grant) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Grant(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGrantEdge2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐGrantEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GrantEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGrantEdge2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐGrantEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGrantEdge2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐGrantEdge(ctx context.Context, sel ast.SelectionSet, v *model.GrantEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._GrantEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGrantState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋgrantᚐState(ctx context.Context, v any) (grant.State, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNGrantState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋgrantᚐState[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGrantState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋgrantᚐState(ctx context.Context, sel ast.SelectionSet, v grant.State) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNGrantState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋgrantᚐState[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNGrantState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋgrantᚐState = map[string]grant.State{
+		"PENDING":      grant.StatePending,
+		"APPROVED":     grant.StateApproved,
+		"PROVISIONING": grant.StateProvisioning,
+		"ACTIVE":       grant.StateActive,
+		"REVOKING":     grant.StateRevoking,
+		"EXPIRING":     grant.StateExpiring,
+		"EXPIRED":      grant.StateExpired,
+		"REVOKED":      grant.StateRevoked,
+		"DECLINED":     grant.StateDeclined,
+		"CANCELLED":    grant.StateCancelled,
+	}
+	marshalNGrantState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋgrantᚐState = map[grant.State]string{
+		grant.StatePending:      "PENDING",
+		grant.StateApproved:     "APPROVED",
+		grant.StateProvisioning: "PROVISIONING",
+		grant.StateActive:       "ACTIVE",
+		grant.StateRevoking:     "REVOKING",
+		grant.StateExpiring:     "EXPIRING",
+		grant.StateExpired:      "EXPIRED",
+		grant.StateRevoked:      "REVOKED",
+		grant.StateDeclined:     "DECLINED",
+		grant.StateCancelled:    "CANCELLED",
+	}
+)
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -24944,6 +31232,21 @@ func (ec *executionContext) marshalNInt642int64(ctx context.Context, sel ast.Sel
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNIssueKafkaCredentialInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐIssueKafkaCredentialInput(ctx context.Context, v any) (model.IssueKafkaCredentialInput, error) {
+	res, err := ec.unmarshalInputIssueKafkaCredentialInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNKafkaCredential2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgrantᚐCredential(ctx context.Context, sel ast.SelectionSet, v *grant1.Credential) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._KafkaCredential(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNLabel2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐLabelᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Label) graphql.Marshaler {
@@ -25412,6 +31715,25 @@ func (ec *executionContext) marshalNPortPreview2ᚖgithubᚗcomᚋmeshplaneᚋme
 	return ec._PortPreview(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPortRefInput2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPortRefInputᚄ(ctx context.Context, v any) ([]*model.PortRefInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.PortRefInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPortRefInput2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPortRefInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNPortRefInput2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPortRefInput(ctx context.Context, v any) (*model.PortRefInput, error) {
+	res, err := ec.unmarshalInputPortRefInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNPreviewRecord2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpreviewᚐRecord(ctx context.Context, sel ast.SelectionSet, v preview.Record) graphql.Marshaler {
 	return ec._PreviewRecord(ctx, sel, &v)
 }
@@ -25571,6 +31893,11 @@ func (ec *executionContext) marshalNRbacPolicy2ᚖgithubᚗcomᚋmeshplaneᚋmes
 	return ec._RbacPolicy(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRequestAccessInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRequestAccessInput(ctx context.Context, v any) (model.RequestAccessInput, error) {
+	res, err := ec.unmarshalInputRequestAccessInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNResourceChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐResourceChange(ctx context.Context, sel ast.SelectionSet, v summary.ResourceChange) graphql.Marshaler {
 	return ec._ResourceChange(ctx, sel, &v)
 }
@@ -25589,6 +31916,11 @@ func (ec *executionContext) marshalNResourceChange2ᚕgithubᚗcomᚋmeshplane�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNRevokeGrantInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRevokeGrantInput(ctx context.Context, v any) (model.RevokeGrantInput, error) {
+	res, err := ec.unmarshalInputRevokeGrantInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNRevokeTokenInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRevokeTokenInput(ctx context.Context, v any) (model.RevokeTokenInput, error) {
@@ -25624,6 +31956,11 @@ func (ec *executionContext) marshalNRoleBinding2ᚖgithubᚗcomᚋmeshplaneᚋme
 
 func (ec *executionContext) unmarshalNRollbackPolicyInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRollbackPolicyInput(ctx context.Context, v any) (model.RollbackPolicyInput, error) {
 	res, err := ec.unmarshalInputRollbackPolicyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRotateKafkaCredentialInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRotateKafkaCredentialInput(ctx context.Context, v any) (model.RotateKafkaCredentialInput, error) {
+	res, err := ec.unmarshalInputRotateKafkaCredentialInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -26072,6 +32409,61 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAccessRequest2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgrantᚐRequest(ctx context.Context, sel ast.SelectionSet, v *grant1.Request) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccessRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAccessRequestConnection2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐAccessRequestConnection(ctx context.Context, sel ast.SelectionSet, v *model.AccessRequestConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccessRequestConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAccessRequestPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐAccessRequestPayload(ctx context.Context, sel ast.SelectionSet, v *model.AccessRequestPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccessRequestPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOAccessRequestState2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋaccessrequestᚐState(ctx context.Context, v any) (*accessrequest.State, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOAccessRequestState2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋaccessrequestᚐState[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAccessRequestState2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋaccessrequestᚐState(ctx context.Context, sel ast.SelectionSet, v *accessrequest.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOAccessRequestState2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋaccessrequestᚐState[*v])
+	return res
+}
+
+var (
+	unmarshalOAccessRequestState2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋaccessrequestᚐState = map[string]accessrequest.State{
+		"PENDING":   accessrequest.StatePending,
+		"APPROVED":  accessrequest.StateApproved,
+		"DECLINED":  accessrequest.StateDeclined,
+		"CANCELLED": accessrequest.StateCancelled,
+	}
+	marshalOAccessRequestState2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋaccessrequestᚐState = map[accessrequest.State]string{
+		accessrequest.StatePending:   "PENDING",
+		accessrequest.StateApproved:  "APPROVED",
+		accessrequest.StateDeclined:  "DECLINED",
+		accessrequest.StateCancelled: "CANCELLED",
+	}
+)
+
 func (ec *executionContext) marshalOAuditEventConnection2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐAuditEventConnection(ctx context.Context, sel ast.SelectionSet, v *model.AuditEventConnection) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -26330,6 +32722,56 @@ func (ec *executionContext) unmarshalOElasticsearchSinkInput2ᚖgithubᚗcomᚋm
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOGrantConnection2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐGrantConnection(ctx context.Context, sel ast.SelectionSet, v *model.GrantConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._GrantConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOGrantPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐGrantPayload(ctx context.Context, sel ast.SelectionSet, v *model.GrantPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._GrantPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOGrantState2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋgrantᚐStateᚄ(ctx context.Context, v any) ([]grant.State, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]grant.State, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNGrantState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋgrantᚐState(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOGrantState2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋgrantᚐStateᚄ(ctx context.Context, sel ast.SelectionSet, v []grant.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGrantState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋgrantᚐState(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -26415,6 +32857,13 @@ func (ec *executionContext) unmarshalOJdbcSinkInput2ᚖgithubᚗcomᚋmeshplane�
 	}
 	res, err := ec.unmarshalInputJdbcSinkInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOKafkaCredentialPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐKafkaCredentialPayload(ctx context.Context, sel ast.SelectionSet, v *model.KafkaCredentialPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._KafkaCredentialPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOLabelInput2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐLabelInputᚄ(ctx context.Context, v any) ([]*model.LabelInput, error) {

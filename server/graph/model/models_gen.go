@@ -10,10 +10,33 @@ import (
 
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/principal"
+	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/policy/engine"
 	"github.com/meshplane/meshplane/server/spec"
 )
+
+type AccessRequestConnection struct {
+	Edges    []*AccessRequestEdge `json:"edges"`
+	Nodes    []*grant.Request     `json:"nodes"`
+	PageInfo *PageInfo            `json:"pageInfo"`
+}
+
+type AccessRequestEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *grant.Request `json:"node"`
+}
+
+type AccessRequestPayload struct {
+	AccessRequest *grant.Request `json:"accessRequest"`
+}
+
+type ApproveAccessRequestInput struct {
+	ID     string  `json:"id"`
+	Reason *string `json:"reason,omitempty"`
+	// The version you read; omitted skips the concurrency check.
+	Version *int `json:"version,omitempty"`
+}
 
 type ApproveRunInput struct {
 	ID string `json:"id"`
@@ -44,6 +67,12 @@ type BigQuerySinkInput struct {
 	Project        string `json:"project"`
 	Dataset        string `json:"dataset"`
 	CredentialsRef string `json:"credentialsRef"`
+}
+
+type CancelAccessRequestInput struct {
+	ID string `json:"id"`
+	// The version you read; omitted skips the concurrency check.
+	Version *int `json:"version,omitempty"`
 }
 
 type CancelRunInput struct {
@@ -151,6 +180,14 @@ type DataProductSpecInput struct {
 	Sinks       []*SinkInput       `json:"sinks,omitempty"`
 }
 
+type DeclineAccessRequestInput struct {
+	ID string `json:"id"`
+	// Required and shown to the requester.
+	Reason string `json:"reason"`
+	// The version you read; omitted skips the concurrency check.
+	Version *int `json:"version,omitempty"`
+}
+
 type DecommissionProductInput struct {
 	Domain  string `json:"domain"`
 	Product string `json:"product"`
@@ -225,6 +262,26 @@ type FieldInput struct {
 	Key *bool `json:"key,omitempty"`
 }
 
+type GrantConnection struct {
+	Edges    []*GrantEdge `json:"edges"`
+	Nodes    []*ent.Grant `json:"nodes"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type GrantEdge struct {
+	Cursor string     `json:"cursor"`
+	Node   *ent.Grant `json:"node"`
+}
+
+type GrantPayload struct {
+	Grant *ent.Grant `json:"grant"`
+}
+
+type IssueKafkaCredentialInput struct {
+	// The service account.
+	Principal string `json:"principal"`
+}
+
 type JdbcSinkInput struct {
 	URL       string `json:"url"`
 	Username  string `json:"username"`
@@ -233,6 +290,15 @@ type JdbcSinkInput struct {
 	InsertMode       *string  `json:"insertMode,omitempty"`
 	PrimaryKeyFields []string `json:"primaryKeyFields,omitempty"`
 	DeleteEnabled    *bool    `json:"deleteEnabled,omitempty"`
+}
+
+type KafkaCredentialPayload struct {
+	Credential *grant.Credential `json:"credential"`
+	// Shown this once.
+	Password         string   `json:"password"`
+	BootstrapServers []string `json:"bootstrapServers"`
+	// SASL_PLAINTEXT or SASL_SSL.
+	SecurityProtocol string `json:"securityProtocol"`
 }
 
 // A label: a key and a value.
@@ -304,6 +370,13 @@ type PolicyModulePayload struct {
 	Module *policy.Module `json:"module"`
 }
 
+// One output port of a product.
+type PortRefInput struct {
+	Domain  string `json:"domain"`
+	Product string `json:"product"`
+	Port    string `json:"port"`
+}
+
 type PrincipalConnection struct {
 	Edges    []*PrincipalEdge `json:"edges"`
 	Nodes    []*ent.Principal `json:"nodes"`
@@ -341,6 +414,24 @@ type RbacPolicyPayload struct {
 	RbacPolicy *policy.RBAC `json:"rbacPolicy"`
 }
 
+type RequestAccessInput struct {
+	// The service account that will read; it may belong to any domain.
+	Consumer string          `json:"consumer"`
+	Ports    []*PortRefInput `json:"ports"`
+	// Required; approvers see it and the grants keep it.
+	Purpose string `json:"purpose"`
+	// How long the grants last once active; omitted means the policy's maximum.
+	DurationSeconds *int64 `json:"durationSeconds,omitempty"`
+	// The consumer group prefix; omitted means <consumer-domain>.<service-account>., and it must start with that.
+	GroupPrefix *string `json:"groupPrefix,omitempty"`
+}
+
+type RevokeGrantInput struct {
+	ID string `json:"id"`
+	// Recorded on the grant and in the audit log.
+	Reason *string `json:"reason,omitempty"`
+}
+
 type RevokeTokenInput struct {
 	ID string `json:"id"`
 }
@@ -353,6 +444,11 @@ type RollbackPolicyInput struct {
 	Name      string `json:"name"`
 	ToVersion int    `json:"toVersion"`
 	Message   string `json:"message"`
+}
+
+type RotateKafkaCredentialInput struct {
+	// The service account.
+	Principal string `json:"principal"`
 }
 
 type RunConnection struct {
