@@ -13,7 +13,7 @@ import (
 )
 
 var wantKinds = []string{
-	"debezium-mysql", "debezium-postgres", "kafka-acl", "kafka-acl-set", "kafka-topic",
+	"debezium-mysql", "debezium-postgres", "kafka-acl", "kafka-topic",
 	"sink-bigquery", "sink-elasticsearch", "sink-jdbc", "sink-s3",
 }
 
@@ -95,23 +95,6 @@ func TestModuleGuards(t *testing.T) {
 	}
 	acl := map[string]any{"principal": "User:s.p.source", "resource_type": "Topic", "resource_name": "s.p.o.v1", "operations": []string{"Write"}}
 	topic := map[string]any{"name": "s.p.o.v1", "partitions": 3, "replication_factor": 1}
-	aclSet := func(entries ...map[string]string) map[string]any {
-		acls := map[string]any{}
-		for _, e := range entries {
-			acls[e["principal"]+"|"+e["resource_type"]+"|"+e["pattern_type"]+"|"+e["resource_name"]+"|"+e["operation"]] = e
-		}
-		return map[string]any{"acls": acls}
-	}
-	read := map[string]string{"principal": "User:m.r", "resource_type": "Topic", "resource_name": "s.p.o.v1", "pattern_type": "Literal", "operation": "Read"}
-	group := map[string]string{"principal": "User:m.r", "resource_type": "Group", "resource_name": "m.r.", "pattern_type": "Prefixed", "operation": "Read"}
-	withEntry := func(e map[string]string, k, v string) map[string]string {
-		out := map[string]string{}
-		for key, val := range e {
-			out[key] = val
-		}
-		out[k] = v
-		return out
-	}
 	for _, tc := range []struct {
 		name, kind string
 		args       map[string]any
@@ -129,13 +112,6 @@ func TestModuleGuards(t *testing.T) {
 		{"bigquery literal key", "sink-bigquery", with(bq, "keyfile", `{"type": "service_account"}`), "never the key itself"},
 		{"acl valid", "kafka-acl", acl, ""},
 		{"acl upper-case operation", "kafka-acl", with(acl, "operations", []string{"WRITE"}), "Operations must be"},
-		{"acl set valid", "kafka-acl-set", aclSet(read, group), ""},
-		{"acl set empty", "kafka-acl-set", aclSet(), ""},
-		{"acl set key not the identity", "kafka-acl-set", map[string]any{"acls": map[string]any{"reader": read}}, "key must be principal|resource_type"},
-		{"acl set upper-case operation", "kafka-acl-set", aclSet(withEntry(read, "operation", "READ")), "Operations must be"},
-		{"acl set pattern type", "kafka-acl-set", aclSet(withEntry(group, "pattern_type", "Match")), "Pattern types must be"},
-		{"acl set principal with space", "kafka-acl-set", aclSet(withEntry(read, "principal", "User:m r")), "Principals must have the form"},
-		{"acl set empty resource name", "kafka-acl-set", aclSet(withEntry(read, "resource_name", "")), "Resource names must not be empty"},
 		{"topic valid", "kafka-topic", topic, ""},
 		{"topic cleanup policy", "kafka-topic", with(topic, "cleanup_policy", "compact, delete"), "cleanup policy"},
 		{"topic retention in extra config", "kafka-topic", with(topic, "extra_config", map[string]string{"retention.ms": "1"}), "retention_ms"},

@@ -1,6 +1,8 @@
 package render
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"regexp"
@@ -13,7 +15,7 @@ import (
 type Grant struct {
 	ID          string // the grant's id in the catalog (for messages only; NOT part of ACL identity)
 	Principal   string // Kafka principal, "User:<consumer-domain>.<service-account>", e.g. "User:marketing.reporter"
-	Topic       string // must be one of the product's port topics (spec.TopicName-derived topics in r.topics)
+	Topic       string // must be one of the product's output-port topics (as spec.TopicName derives them)
 	GroupPrefix string // consumer group prefix; must start with the principal's name + "." e.g. "marketing.reporter." (prevents granting other teams' or Connect's groups)
 }
 
@@ -53,14 +55,24 @@ func GrantACLs(grants []Grant) map[string]ACL {
 	return out
 }
 
-// ConsumerACLsModule names the module block holding a product's consumer ACLs.
-const ConsumerACLsModule = "consumer_acls"
+// ConsumerResource names the kafka_acl resource holding one consumer's ACLs
+// on a product: "consumer_" and 16 hex digits of the principal's SHA-256.
+// One resource per consumer, at the root of the workspace, keeps every
+// for_each small, where one resource for all would cost terraform time in
+// the square of the number of ACLs (it re-evaluates for_each for each
+// instance) and a module per consumer costs a module call each; and it lets
+// a plan target one consumer's ACLs without touching anyone else's.
+func ConsumerResource(principal string) string {
+	sum := sha256.Sum256([]byte(principal))
+	return "consumer_" + hex.EncodeToString(sum[:8])
+}
 
 // ConsumerACLAddress is the resource address terraform reports (in plans,
 // state and their JSON) for the consumer ACL with the given key, such as
-// module.consumer_acls.kafka_acl.this["User:marketing.reporter|Group|Prefixed|marketing.reporter.|Read"].
+// kafka_acl.consumer_5e6d1c5d1e7bc498["User:marketing.reporter|Group|Prefixed|marketing.reporter.|Read"].
 func ConsumerACLAddress(key string) string {
-	return "module." + ConsumerACLsModule + ".kafka_acl.this[" + quoteInstanceKey(key) + "]"
+	principal, _, _ := strings.Cut(key, "|")
+	return "kafka_acl." + ConsumerResource(principal) + "[" + quoteInstanceKey(key) + "]"
 }
 
 // quoteInstanceKey quotes a string instance key as terraform writes it in
@@ -112,8 +124,8 @@ var (
 
 const maxGroupPrefix = 249
 
-// grants checks the consumer grants and renders their ACLs into one module
-// whose instances are keyed by ACL identity.
+// grants checks the consumer grants and renders their ACLs, one kafka_acl
+// resource per consumer whose instances are keyed by ACL identity.
 func (r *renderer) grants() {
 	if len(r.in.Grants) == 0 {
 		return
@@ -147,9 +159,12 @@ func (r *renderer) grants() {
 	if r.v.Len() > n {
 		return
 	}
-	acls := map[string]any{}
+	byConsumer := map[string]map[string]any{}
 	for key, a := range GrantACLs(r.in.Grants) {
-		acls[key] = map[string]any{
+		if byConsumer[a.Principal] == nil {
+			byConsumer[a.Principal] = map[string]any{}
+		}
+		byConsumer[a.Principal][key] = map[string]any{
 			"principal":     a.Principal,
 			"resource_type": a.ResourceType,
 			"resource_name": a.ResourceName,
@@ -157,5 +172,16 @@ func (r *renderer) grants() {
 			"operation":     a.Operation,
 		}
 	}
-	r.module(ConsumerACLsModule, "kafka-acl-set", map[string]any{"acls": acls})
+	for principal, acls := range byConsumer {
+		r.resource("kafka_acl", ConsumerResource(principal), map[string]any{
+			"for_each":                     acls,
+			"acl_principal":                expr("${each.value.principal}"),
+			"acl_host":                     "*",
+			"acl_operation":                expr("${each.value.operation}"),
+			"acl_permission_type":          "Allow",
+			"resource_name":                expr("${each.value.resource_name}"),
+			"resource_type":                expr("${each.value.resource_type}"),
+			"resource_pattern_type_filter": expr("${each.value.pattern_type}"),
+		})
+	}
 }

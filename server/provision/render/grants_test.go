@@ -6,13 +6,13 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/spec"
-	"github.com/meshplane/meshplane/terraform"
 	"github.com/meshplane/meshplane/terraform/tftest"
 )
 
@@ -115,29 +115,93 @@ func TestGrantACLs(t *testing.T) {
 	}
 }
 
-// aclSetOf returns the consumer ACL module's acls argument as rendered.
-func aclSetOf(t *testing.T, in Input) map[string]any {
-	t.Helper()
-	m, ok := modulesOf(t, mustRender(t, in))[ConsumerACLsModule]
-	if !ok {
-		t.Fatalf("no module %s", ConsumerACLsModule)
-	}
-	if m["source"] != "./modules/kafka-acl-set" {
-		t.Errorf("source = %v", m["source"])
-	}
-	if len(m) != 2 {
-		t.Errorf("module arguments %v, want source and acls only", slices.Sorted(maps.Keys(m)))
-	}
-	return m["acls"].(map[string]any)
+// consumerBlock is the rendered kafka_acl block of one consumer but for its
+// for_each: every instance is an ACL allowed from any host, taken from the
+// instance's value.
+var consumerBlock = map[string]any{
+	"acl_principal":                "${each.value.principal}",
+	"acl_host":                     "*",
+	"acl_operation":                "${each.value.operation}",
+	"acl_permission_type":          "Allow",
+	"resource_name":                "${each.value.resource_name}",
+	"resource_type":                "${each.value.resource_type}",
+	"resource_pattern_type_filter": "${each.value.pattern_type}",
 }
 
+// consumerResourcesOf returns the rendered consumer ACL resource blocks by
+// name, checking that every resource is a kafka_acl block named
+// ConsumerResource of the one principal all its ACLs share.
+func consumerResourcesOf(t *testing.T, in Input) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	resources, _ := decode(t, mustRender(t, in))["resource"].(map[string]any)
+	for typ := range resources {
+		if typ != "kafka_acl" {
+			t.Errorf("resource type %s rendered", typ)
+		}
+	}
+	blocks, _ := resources["kafka_acl"].(map[string]any)
+	for name, b := range blocks {
+		block := b.(map[string]any)
+		rest := maps.Clone(block)
+		delete(rest, "for_each")
+		if !equalJSON(rest, consumerBlock) {
+			t.Errorf("kafka_acl.%s = %v, want %v and for_each", name, rest, consumerBlock)
+		}
+		acls, _ := block["for_each"].(map[string]any)
+		if len(acls) == 0 {
+			t.Errorf("kafka_acl.%s holds no ACLs", name)
+		}
+		for key := range acls {
+			principal, _, _ := strings.Cut(key, "|")
+			if want := ConsumerResource(principal); name != want {
+				t.Errorf("%s is in kafka_acl.%s, want kafka_acl.%s", key, name, want)
+			}
+		}
+		out[name] = block
+	}
+	return out
+}
+
+// consumerACLsOf returns the rendered consumer ACLs of all resources by key.
+func consumerACLsOf(t *testing.T, in Input) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	for _, block := range consumerResourcesOf(t, in) {
+		maps.Copy(out, block["for_each"].(map[string]any))
+	}
+	return out
+}
+
+func TestConsumerResource(t *testing.T) {
+	// The names are part of every consumer ACL's address in the state:
+	// changing how they are derived would replace every applied ACL.
+	for principal, want := range map[string]string{
+		"User:marketing.reporter": "consumer_5e6d1c5d1e7bc498",
+		"User:finance.ledger":     "consumer_1eba8c79210b189e",
+	} {
+		if got := ConsumerResource(principal); got != want {
+			t.Errorf("ConsumerResource(%q) = %s, want %s", principal, got, want)
+		}
+	}
+	names := regexp.MustCompile(`^consumer_[0-9a-f]{16}$`)
+	for _, principal := range []string{"", "User:a.b", `User:"${x}%{y}\`, "User:\n\u00a0"} {
+		if got := ConsumerResource(principal); !names.MatchString(got) || !validIdent(got) {
+			t.Errorf("ConsumerResource(%q) = %q, not a plain resource name", principal, got)
+		}
+	}
+}
+
+// TestGrantsRendered checks that grants render as one kafka_acl resource
+// per consumer holding exactly the grants' ACLs, and as nothing else: the
+// workspace is otherwise the one rendered without grants.
 func TestGrantsRendered(t *testing.T) {
 	in := grantsCase()
-	ws := mustRender(t, in)
-	if _, ok := ws.Files["modules/kafka-acl-set/main.tf"]; !ok {
-		t.Error("the workspace lacks the kafka-acl-set module")
+	blocks := consumerResourcesOf(t, in)
+	if len(blocks) != 2 {
+		t.Errorf("consumer resources %v, want one for each of the 2 consumers", slices.Sorted(maps.Keys(blocks)))
 	}
-	acls := aclSetOf(t, in)
+	acls := consumerACLsOf(t, in)
 	want := map[string]any{}
 	for key, a := range GrantACLs(in.Grants) {
 		want[key] = map[string]any{
@@ -146,20 +210,34 @@ func TestGrantsRendered(t *testing.T) {
 		}
 	}
 	if !equalJSON(acls, want) {
-		t.Errorf("acls = %v, want %v", acls, want)
+		t.Errorf("for_each = %v, want %v", acls, want)
+	}
+
+	ws := mustRender(t, in)
+	without := in
+	without.Grants = nil
+	bare := mustRender(t, without)
+	if got, want := slices.Sorted(maps.Keys(ws.Files)), slices.Sorted(maps.Keys(bare.Files)); !slices.Equal(got, want) {
+		t.Errorf("files %q, want %q as without grants", got, want)
+	}
+	doc, bareDoc := decode(t, ws), decode(t, bare)
+	delete(doc, "resource")
+	if !equalJSON(doc, bareDoc) {
+		t.Error("grants changed the workspace outside its resource blocks")
 	}
 }
 
 // TestGrantKeysStable checks that adding or removing one consumer's grant
-// leaves every other ACL's key and value exactly as it was, whatever the
-// grants' order.
+// leaves every other ACL's key and value, and every other consumer's
+// resource block, exactly as it was, whatever the grants' order.
 func TestGrantKeysStable(t *testing.T) {
 	base := grantsCase()
-	before := aclSetOf(t, base)
+	before := consumerACLsOf(t, base)
+	beforeBlocks := consumerResourcesOf(t, base)
 
 	more := grantsCase()
 	more.Grants = append([]Grant{{ID: "g-4", Principal: "User:ops.audit", Topic: "sales.orders.customers.v1", GroupPrefix: "ops.audit."}}, more.Grants...)
-	after := aclSetOf(t, more)
+	after := consumerACLsOf(t, more)
 	added := 0
 	for key, v := range after {
 		old, ok := before[key]
@@ -177,10 +255,11 @@ func TestGrantKeysStable(t *testing.T) {
 	if added != 3 || len(after) != len(before)+3 {
 		t.Errorf("adding one grant added %d ACLs (%d → %d), want 3", added, len(before), len(after))
 	}
+	checkOtherResources(t, beforeBlocks, consumerResourcesOf(t, more), ConsumerResource("User:ops.audit"))
 
 	fewer := grantsCase()
 	fewer.Grants = slices.Delete(slices.Clone(fewer.Grants), 2, 3) // finance's
-	left := aclSetOf(t, fewer)
+	left := consumerACLsOf(t, fewer)
 	for key, v := range left {
 		if !equalJSON(before[key], v) {
 			t.Errorf("%s changed from %v to %v", key, before[key], v)
@@ -189,6 +268,7 @@ func TestGrantKeysStable(t *testing.T) {
 	if len(left) != len(before)-3 {
 		t.Errorf("removing one grant left %d of %d ACLs, want 3 fewer", len(left), len(before))
 	}
+	checkOtherResources(t, beforeBlocks, consumerResourcesOf(t, fewer), ConsumerResource("User:finance.ledger"))
 
 	reversed := grantsCase()
 	slices.Reverse(reversed.Grants)
@@ -197,8 +277,28 @@ func TestGrantKeysStable(t *testing.T) {
 	}
 }
 
+// checkOtherResources checks that the consumer resource blocks before and
+// after one consumer's grants changed are the same but for that consumer's
+// block, changed: terraform then plans nothing for anyone else.
+func checkOtherResources(t *testing.T, before, after map[string]map[string]any, changed string) {
+	t.Helper()
+	if equalJSON(before[changed], after[changed]) {
+		t.Errorf("kafka_acl.%s did not change", changed)
+	}
+	for _, name := range slices.Sorted(maps.Keys(before)) {
+		if name != changed && !equalJSON(before[name], after[name]) {
+			t.Errorf("kafka_acl.%s changed from %v to %v", name, before[name], after[name])
+		}
+	}
+	for name := range after {
+		if _, ok := before[name]; !ok && name != changed {
+			t.Errorf("new kafka_acl.%s", name)
+		}
+	}
+}
+
 // TestNoGrantsUnchanged checks that a product without grants renders as it
-// did before grants existed: no module block and no module files.
+// did before grants existed: no resource block.
 func TestNoGrantsUnchanged(t *testing.T) {
 	for _, tc := range cases() {
 		without := mustRender(t, tc.in)
@@ -214,10 +314,8 @@ func TestNoGrantsUnchanged(t *testing.T) {
 		if !bytes.Equal(empty.Files[MainFile], want) {
 			t.Errorf("%s: differs from its golden file", tc.name)
 		}
-		for name := range empty.Files {
-			if strings.HasPrefix(name, "modules/kafka-acl-set/") {
-				t.Errorf("%s: %s rendered without grants", tc.name, name)
-			}
+		if _, ok := decode(t, empty)["resource"]; ok {
+			t.Errorf("%s: resource blocks rendered without grants", tc.name)
 		}
 	}
 }
@@ -285,13 +383,21 @@ func TestGrantsRefused(t *testing.T) {
 
 func TestConsumerACLAddress(t *testing.T) {
 	for key, want := range map[string]string{
-		"User:marketing.reporter|Topic|Literal|sales.orders.customers.v1|Read": `module.consumer_acls.kafka_acl.this["User:marketing.reporter|Topic|Literal|sales.orders.customers.v1|Read"]`,
-		`a"b\c`:             `module.consumer_acls.kafka_acl.this["a\"b\\c"]`,
-		"${x}%{y}$z%":       `module.consumer_acls.kafka_acl.this["$${x}%%{y}$z%"]`,
-		"l\n\t\r\x01\u00a0": `module.consumer_acls.kafka_acl.this["l\n\t\r\u0001\u00a0"]`,
+		"User:marketing.reporter|Topic|Literal|sales.orders.customers.v1|Read": `kafka_acl.consumer_5e6d1c5d1e7bc498["User:marketing.reporter|Topic|Literal|sales.orders.customers.v1|Read"]`,
+		"User:finance.ledger|Group|Prefixed|finance.ledger.orders-|Read":       `kafka_acl.consumer_1eba8c79210b189e["User:finance.ledger|Group|Prefixed|finance.ledger.orders-|Read"]`,
+		`User:a.b|Topic|Literal|a"b\c|Read`:                                    `kafka_acl.consumer_10aa37f7b1a02a09["User:a.b|Topic|Literal|a\"b\\c|Read"]`,
+		"User:a.b|Topic|Literal|${x}%{y}$z%|Read":                              `kafka_acl.consumer_10aa37f7b1a02a09["User:a.b|Topic|Literal|$${x}%%{y}$z%|Read"]`,
+		"User:a.b|Topic|Literal|l\n\t\r\x01\u00a0|Read":                        `kafka_acl.consumer_10aa37f7b1a02a09["User:a.b|Topic|Literal|l\n\t\r\u0001\u00a0|Read"]`,
 	} {
 		if got := ConsumerACLAddress(key); got != want {
 			t.Errorf("ConsumerACLAddress(%q) = %s, want %s", key, got, want)
+		}
+	}
+	// The resource is the principal's, whatever the rest of the key holds.
+	for key := range GrantACLs(grantsCase().Grants) {
+		principal, _, _ := strings.Cut(key, "|")
+		if got, prefix := ConsumerACLAddress(key), "kafka_acl."+ConsumerResource(principal)+"["; !strings.HasPrefix(got, prefix) {
+			t.Errorf("ConsumerACLAddress(%q) = %s, want it in %s", key, got, prefix)
 		}
 	}
 }
@@ -306,7 +412,7 @@ func TestGrantsTerraform(t *testing.T) {
 	want := GrantACLs(in.Grants)
 	got := map[string]bool{}
 	for _, rc := range plan.ResourceChanges {
-		if !strings.HasPrefix(rc.Address, "module."+ConsumerACLsModule+".") {
+		if !strings.HasPrefix(rc.Address, "kafka_acl.consumer_") {
 			continue
 		}
 		got[rc.Address] = true
@@ -334,58 +440,61 @@ func TestGrantsTerraform(t *testing.T) {
 }
 
 // TestConsumerACLAddressMatchesTerraform feeds keys holding HCL's
-// metacharacters to the module, bypassing Render's validation: the rendered
-// keys reach terraform as data, and terraform's addresses are exactly
-// ConsumerACLAddress.
+// metacharacters, in resource names and in a principal, to the rendered
+// consumer block, one per principal as Render names them, bypassing
+// Render's validation: the rendered keys reach terraform as data, and
+// terraform's addresses are exactly ConsumerACLAddress.
 func TestConsumerACLAddressMatchesTerraform(t *testing.T) {
 	tools := tftest.Find(t)
 	in := grantsCase()
-	in.Grants = nil
 	ws := mustRender(t, in)
+	doc := decode(t, ws)
+	blocks := doc["resource"].(map[string]any)["kafka_acl"].(map[string]any)
+	rendered := blocks[ConsumerResource("User:marketing.reporter")].(map[string]any)
+	clear(blocks)
 	hostile := []ACL{
 		{Principal: "User:a.b", ResourceType: "Topic", ResourceName: `t"${x}%{ if true }y%{ endif }\z`, PatternType: "Literal", Operation: "Read"},
 		{Principal: "User:a.b", ResourceType: "Group", ResourceName: "g$${y}%%{z}$", PatternType: "Prefixed", Operation: "Read"},
+		{Principal: `User:"${p}%{q}\`, ResourceType: "Topic", ResourceName: "t", PatternType: "Literal", Operation: "Describe"},
 	}
-	acls := map[string]any{}
+	byResource := map[string]map[string]any{}
 	for _, a := range hostile {
-		acls[a.Key()] = map[string]any{
+		name := ConsumerResource(a.Principal)
+		if byResource[name] == nil {
+			byResource[name] = map[string]any{}
+		}
+		byResource[name][a.Key()] = map[string]any{
 			"principal": a.Principal, "resource_type": a.ResourceType, "resource_name": a.ResourceName,
 			"pattern_type": a.PatternType, "operation": a.Operation,
 		}
 	}
-	var doc map[string]any
-	if err := json.Unmarshal(ws.Files[MainFile], &doc); err != nil {
-		t.Fatal(err)
+	for name, acls := range byResource {
+		forEach, err := literal(acls, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		block := maps.Clone(rendered)
+		block["for_each"] = forEach
+		blocks[name] = block
 	}
-	block, err := literal(map[string]any{"source": static{"./modules/kafka-acl-set"}, "acls": acls}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc["module"].(map[string]any)[ConsumerACLsModule] = block
 	main, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range hostile {
-		checkTemplate(t, "acls key", escapeTemplate(a.Key()))
+		checkTemplate(t, "for_each key", escapeTemplate(a.Key()))
 	}
 	files := maps.Clone(ws.Files)
 	files[MainFile] = main
-	set, err := terraform.ModuleFiles("kafka-acl-set")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range set {
-		files["modules/kafka-acl-set/"+name] = b
-	}
 	plan := planWorkspace(t, tools, Workspace{Files: files})
 	for _, a := range hostile {
 		found := false
 		for _, rc := range plan.ResourceChanges {
 			if rc.Address == ConsumerACLAddress(a.Key()) {
 				found = true
-				if rc.Change.After["resource_name"] != a.ResourceName {
-					t.Errorf("%s: resource_name %q, want %q", rc.Address, rc.Change.After["resource_name"], a.ResourceName)
+				if rc.Change.After["resource_name"] != a.ResourceName || rc.Change.After["acl_principal"] != a.Principal {
+					t.Errorf("%s: principal %q, resource_name %q, want %q, %q", rc.Address,
+						rc.Change.After["acl_principal"], rc.Change.After["resource_name"], a.Principal, a.ResourceName)
 				}
 			}
 		}

@@ -86,8 +86,9 @@ type Input struct {
 	// SinkMasks are per-sink field transforms, keyed by sink name: fields the sink's connector drops or masks after unwrapping the change event.
 	SinkMasks map[string]FieldMasks
 	// Grants are consumers' access to the product's output ports, rendered
-	// as Kafka ACLs in module ConsumerACLsModule, one instance per ACL keyed
-	// by ACL.Key.
+	// as Kafka ACLs in one kafka_acl resource per consumer, named
+	// ConsumerResource of its principal, with one instance per ACL keyed by
+	// ACL.Key.
 	Grants []Grant
 }
 
@@ -214,11 +215,12 @@ func (e Environment) normalize() (Environment, error) {
 
 // renderer accumulates the root module's blocks and the input's violations.
 type renderer struct {
-	in      Input
-	env     Environment
-	v       errs.Violations
-	modules map[string]map[string]any // module blocks by identifier
-	kinds   map[string]bool           // module kinds used
+	in        Input
+	env       Environment
+	v         errs.Violations
+	modules   map[string]map[string]any // module blocks by identifier
+	resources map[string]map[string]any // resource blocks by type and name (consumer ACLs)
+	kinds     map[string]bool           // module kinds used
 
 	topics     map[string]string // port name → topic
 	connectors map[string]string // role ("source" or sink name) → connector name
@@ -605,6 +607,20 @@ func (r *renderer) acl(id, principal, resourceType, resourceName string, operati
 	})
 }
 
+func (r *renderer) resource(typ, name string, block map[string]any) {
+	if r.resources == nil {
+		r.resources = map[string]map[string]any{}
+	}
+	if r.resources[typ] == nil {
+		r.resources[typ] = map[string]any{}
+	}
+	if _, dup := r.resources[typ][name]; dup || !validIdent(name) {
+		r.v.Add("spec", "internal: resource %s.%s is rendered twice or is not a valid identifier", typ, name)
+		return
+	}
+	r.resources[typ][name] = block
+}
+
 func (r *renderer) module(id, kind string, args map[string]any) {
 	if _, dup := r.modules[id]; dup {
 		r.v.Add("spec", "two resources render to the Terraform module %q", id)
@@ -716,7 +732,7 @@ func (r *renderer) document() map[string]any {
 	for id, block := range r.modules {
 		modules[id] = block
 	}
-	return map[string]any{
+	doc := map[string]any{
 		"terraform": static{map[string]any{
 			"required_version": TerraformConstraint,
 			"required_providers": map[string]any{
@@ -736,6 +752,14 @@ func (r *renderer) document() map[string]any {
 			"connector_names": map[string]any{"description": static{"Connector names: the source and each sink."}, "value": connectors},
 		},
 	}
+	if len(r.resources) > 0 {
+		resources := map[string]any{}
+		for typ, blocks := range r.resources {
+			resources[typ] = blocks
+		}
+		doc["resource"] = resources
+	}
+	return doc
 }
 
 // expr is a Terraform template meant to be evaluated, such as a reference
