@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -91,14 +90,19 @@ func (s *Service) attachGrants(ctx context.Context, r *ent.ProvisioningRun) ([]r
 				return err
 			}
 		}
-		rendered = append(active, adding...)
-		holding := render.GrantACLs(rendered)
-		rg.Create = slices.Sorted(maps.Keys(holding))
+		rendered = append(slices.Clone(active), adding...)
+		holding, held := render.GrantACLs(rendered), render.GrantACLs(active)
+		for key := range holding {
+			if _, ok := held[key]; !ok {
+				rg.Create = append(rg.Create, key)
+			}
+		}
 		for key := range render.GrantACLs(ending) {
 			if _, kept := holding[key]; !kept {
 				rg.Delete = append(rg.Delete, key)
 			}
 		}
+		slices.Sort(rg.Create)
 		slices.Sort(rg.Delete)
 		return tx.ProvisioningRun.UpdateOneID(r.ID).SetGrants(rg).Exec(ctx)
 	})
@@ -106,6 +110,40 @@ func (s *Service) attachGrants(ctx context.Context, r *ent.ProvisioningRun) ([]r
 		return nil, rg, fmt.Errorf("attaching grants: %w", err)
 	}
 	return rendered, rg, nil
+}
+
+// grantTargets returns the addresses a grant run plans when the product is
+// exactly as last applied, so its plan costs the same with one consumer or a
+// thousand: only the ACLs its grants add or remove. Otherwise it returns no
+// targets and why the whole workspace is planned instead (an unapplied
+// product change, recorded drift or another policy in force), and the
+// whole plan then waits for review if it holds more than the grants.
+func (s *Service) grantTargets(ctx context.Context, r *ent.ProvisioningRun, p *ent.DataProduct, policyVersion string) ([]string, string) {
+	if !slices.Contains(autoTriggers, r.Trigger) || r.Kind != provisioningrun.KindApply || len(r.Grants.Create)+len(r.Grants.Delete) == 0 {
+		return nil, ""
+	}
+	switch {
+	case p.ProvisionedVersion == nil:
+		return nil, "the product was never applied"
+	case *p.ProvisionedVersion != p.Version:
+		return nil, fmt.Sprintf("version %d of the product is not applied yet (version %d is)", p.Version, *p.ProvisionedVersion)
+	case len(p.Drift) > 0:
+		return nil, fmt.Sprintf("the last drift check found %d resources changed outside meshplane", len(p.Drift))
+	}
+	last, err := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.KindEQ(provisioningrun.KindApply),
+		provisioningrun.StateEQ(provisioningrun.StateApplied), provisioningrun.PolicyVersionNEQ("")).
+		Order(ent.Desc(provisioningrun.FieldCreateTime)).First(ctx)
+	switch {
+	case err != nil && !ent.IsNotFound(err):
+		return nil, "reading the last applied run: " + err.Error()
+	case last != nil && last.PolicyVersion != policyVersion:
+		return nil, fmt.Sprintf("policy %s is in force and the product was last applied under %s", policyVersion, last.PolicyVersion)
+	}
+	var targets []string
+	for _, k := range append(slices.Clone(r.Grants.Create), r.Grants.Delete...) {
+		targets = append(targets, render.ConsumerACLAddress(k))
+	}
+	return targets, ""
 }
 
 // onlyGrantChanges reports whether a plan changes nothing but the ACLs its

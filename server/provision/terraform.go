@@ -154,7 +154,8 @@ func (w *workspace) writeFiles(files map[string][]byte) error {
 
 // plan runs init and plan -out, and returns the decoded plan and the saved
 // plan file's digest.
-func (w *workspace) plan(ctx context.Context, planFile string, destroy bool) (*tfjson.Plan, string, error) {
+// plan saves a plan of the workspace, of only the targets when there are any.
+func (w *workspace) plan(ctx context.Context, planFile string, destroy bool, targets ...string) (*tfjson.Plan, string, error) {
 	tf, err := w.tf()
 	if err != nil {
 		return nil, "", err
@@ -162,10 +163,14 @@ func (w *workspace) plan(ctx context.Context, planFile string, destroy bool) (*t
 	if err := tf.Init(ctx, tfexec.PluginDir(w.pluginDir), tfexec.Upgrade(false)); err != nil {
 		return nil, "", fmt.Errorf("terraform init: %w", err)
 	}
-	_, err = tf.Plan(ctx, tfexec.Out(planFile), tfexec.Destroy(destroy), tfexec.LockTimeout(lockTimeout))
+	opts := []tfexec.PlanOption{tfexec.Out(planFile), tfexec.Destroy(destroy), tfexec.LockTimeout(lockTimeout)}
+	for _, t := range targets {
+		opts = append(opts, tfexec.Target(t))
+	}
+	_, err = tf.Plan(ctx, opts...)
 	if transient(err) && ctx.Err() == nil {
 		fmt.Fprintln(w.out, "meshplane: the Kafka provider lost a broker connection while refreshing; planning once more")
-		_, err = tf.Plan(ctx, tfexec.Out(planFile), tfexec.Destroy(destroy), tfexec.LockTimeout(lockTimeout))
+		_, err = tf.Plan(ctx, opts...)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("terraform plan: %w", err)

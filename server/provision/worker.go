@@ -164,7 +164,13 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 	if err := ws.writeFiles(w.Files); err != nil {
 		return fmt.Errorf("writing workspace: %w", err)
 	}
-	plan, digest, err := ws.plan(ctx, planFile(r.ID), r.Kind == provisioningrun.KindDestroy)
+	targets, whole := s.grantTargets(ctx, r, p, policyVersion)
+	if len(targets) > 0 {
+		lw.line(fmt.Sprintf("meshplane: the product is as last applied: planning only the %d ACLs its grants add or remove", len(targets)))
+	} else if whole != "" {
+		lw.line("meshplane: planning the whole workspace: " + whole)
+	}
+	plan, digest, err := ws.plan(ctx, planFile(r.ID), r.Kind == provisioningrun.KindDestroy, targets...)
 	if err != nil {
 		return err
 	}
