@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +23,9 @@ import (
 // accessFixture is a sandbox with a provisioned sales/orders, a consumer
 // service account in marketing and the people who file and decide requests.
 type accessFixture struct {
-	env                              *apptest.Env
+	env *apptest.Env
+	// logs holds everything the server logged, at debug level.
+	logs                             *syncBuffer
 	admin, owner, officer, mkt, mOwn apptest.Clients
 	ownerTok, officerTok             string
 }
@@ -38,8 +41,9 @@ func newAccessFixture(t *testing.T) *accessFixture {
 func newCatalogFixture(t *testing.T) *accessFixture {
 	t.Helper()
 	apptest.RequireTools(t)
-	env := apptest.New(t)
-	f := &accessFixture{env: env}
+	logs := &syncBuffer{}
+	env := apptest.New(t, apptest.Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	f := &accessFixture{env: env, logs: logs}
 	ctx := context.Background()
 	env.Domain("sales")
 	env.Domain("marketing")
@@ -256,6 +260,10 @@ func TestConsumerAccessEndToEnd(t *testing.T) {
 	if r := run.Msg.GetRun(); !r.GetAutoApply() || r.GetApprovedBy() != "meshplane" || r.GetTrigger() != "grant" || r.GetSummary().GetCreate() != 3 || r.GetSummary().GetUpdate()+r.GetSummary().GetDelete()+r.GetSummary().GetReplace() != 0 {
 		t.Fatalf("grant run: auto=%v by=%q trigger=%q summary=%+v", r.GetAutoApply(), r.GetApprovedBy(), r.GetTrigger(), r.GetSummary())
 	}
+	// The product is as last applied, so only the grant's ACLs are planned.
+	if log := run.Msg.GetRun().GetLog(); !strings.Contains(log, "planning only the 3 ACLs its grants add or remove") {
+		t.Fatalf("the grant run planned more than its ACLs:\n%s", log)
+	}
 	// Outside the prefix, the group is refused even with an active grant.
 	if _, err := readAs(t, bootstrap, "marketing.reporter", password, topic, "sales.orders.someone-else"); !authorizationError(err) {
 		t.Fatalf("a group outside the prefix: %v", err)
@@ -306,6 +314,9 @@ func TestConsumerAccessEndToEnd(t *testing.T) {
 		}
 		if r := f.get(t, f.admin, req.GetId()); strings.Contains(r.String(), secret) {
 			t.Fatal("the request holds the password")
+		}
+		if logged := f.logs.String(); !strings.Contains(logged, "sandbox data plane started") || strings.Contains(logged, secret) {
+			t.Fatal("the server logged the password (or its log was not captured)")
 		}
 	}
 }
@@ -417,8 +428,9 @@ func TestGrantPlanWithOtherChangesWaitsForTheOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := run.Msg.GetRun()
-	if r.GetState() != v1.RunState_RUN_STATE_PLANNED || r.GetAutoApply() || r.GetAutoApplyNote() == "" {
-		t.Fatalf("run: %v auto=%v note=%q", r.GetState(), r.GetAutoApply(), r.GetAutoApplyNote())
+	if r.GetState() != v1.RunState_RUN_STATE_PLANNED || r.GetAutoApply() || r.GetAutoApplyNote() == "" ||
+		!strings.Contains(r.GetLog(), "planning the whole workspace: version") {
+		t.Fatalf("run: %v auto=%v note=%q\n%s", r.GetState(), r.GetAutoApply(), r.GetAutoApplyNote(), r.GetLog())
 	}
 	// The owner reviews and approves it: the partitions change and the grant goes live.
 	approve(t, f.owner, r, false)
@@ -429,7 +441,7 @@ func TestGrantPlanWithOtherChangesWaitsForTheOwner(t *testing.T) {
 // error and leaves nothing behind; a bundle is one request with a grant per
 // port; a decline's reason reaches the requester.
 func TestAccessRequestsRefuseBadInput(t *testing.T) {
-	f := newAccessFixture(t)
+	f := newCatalogFixture(t)
 	ctx := context.Background()
 	// A second product in another domain, and a retired one.
 	f.env.Domain("hr")

@@ -25,9 +25,6 @@ var (
 	ownDomain = allow{true, false}
 )
 
-// matrixEnv is the matrix test's stack, for calls that read what setup made.
-var matrixEnv *apptest.Env
-
 // matrixRoles are the callers: each bound in the own domain, global roles in "*".
 var matrixRoles = []string{"platform-admin", "governance-officer", "domain-owner", "domain-member", "viewer", "none"}
 
@@ -101,6 +98,20 @@ func setupAccessRequest(t *testing.T, env *apptest.Env, dom, key string) any {
 	tok := mustOK(adminClients(env).Identity.CreateToken(context.Background(), connect.NewRequest(&v1.CreateTokenRequest{Principal: "sa-" + key}))).GetSecret()
 	return mustOK(env.Clients(apptest.ProtocolConnect, tok).Access.RequestAccess(context.Background(), connect.NewRequest(&v1.RequestAccessRequest{
 		Consumer: "sa-" + key, Purpose: "matrix", Ports: []*v1.PortRef{{Domain: dom, Product: "p-" + key, Port: "customers"}}}))).GetAccessRequest().GetId()
+}
+
+// setupGrant files a request of sa-<key> for p-<key>'s orders port, which
+// holds no personal data: in the consumer's own domain the policy approves it
+// at once. It returns the grant's id.
+func setupGrant(t *testing.T, env *apptest.Env, dom, key string) any {
+	setupConsumable(t, env, dom, key)
+	tok := mustOK(adminClients(env).Identity.CreateToken(context.Background(), connect.NewRequest(&v1.CreateTokenRequest{Principal: "sa-" + key}))).GetSecret()
+	req := mustOK(env.Clients(apptest.ProtocolConnect, tok).Access.RequestAccess(context.Background(), connect.NewRequest(&v1.RequestAccessRequest{
+		Consumer: "sa-" + key, Purpose: "matrix", Ports: []*v1.PortRef{{Domain: dom, Product: "p-" + key, Port: "orders"}}}))).GetAccessRequest()
+	if !req.GetAutoApproved() {
+		t.Fatalf("setup request was not approved at once: %+v", req)
+	}
+	return req.GetGrants()[0].GetId()
 }
 
 // governance is who may work on policies and role definitions, which
@@ -595,10 +606,9 @@ var authzMatrix = map[string]authzCase{
 	},
 	"/meshplane.v1.AccessService/RevokeGrant": {
 		want:  roles(everyone, everyone, ownDomain, nobody, nobody, nobody),
-		setup: setupAccessRequest,
-		call: func(ctx context.Context, c apptest.Clients, dom, key string, id any) (bool, error) {
-			req := mustOK(adminClients(matrixEnv).Access.GetAccessRequest(ctx, connect.NewRequest(&v1.GetAccessRequestRequest{Id: id.(string)}))).GetAccessRequest()
-			_, err := c.Access.RevokeGrant(ctx, connect.NewRequest(&v1.RevokeGrantRequest{Id: req.GetGrants()[0].GetId(), Reason: "matrix"}))
+		setup: setupGrant,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, id any) (bool, error) {
+			_, err := c.Access.RevokeGrant(ctx, connect.NewRequest(&v1.RevokeGrantRequest{Id: id.(string), Reason: "matrix"}))
 			return true, err
 		},
 	},
@@ -649,7 +659,6 @@ func apiProcedures() []string {
 func TestAuthorizationMatrix(t *testing.T) {
 	apptest.RequireTools(t)
 	env := apptest.New(t)
-	matrixEnv = env
 	env.Domain("own")
 	env.Domain("other")
 	tokens := map[string]string{}
