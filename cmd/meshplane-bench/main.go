@@ -18,6 +18,9 @@
 //  5. The embedded policy engine on the default Rego policies: Admit for a
 //     typical product and Mask for a 200-field schema, p50 and p99, beside
 //     the same queries over HTTP to an OPA server (opa run --server).
+//  6. Consumer access on the sandbox: approval to the consumer's first record
+//     read with its SCRAM credential, the grant plan for one more consumer
+//     beside 1 and beside 1,000 grants, and the access policy's decision.
 //
 // Every phase is bounded in requests and in time. `make bench` runs it.
 package main
@@ -104,7 +107,7 @@ func main() {
 	flag.DurationVar(&c.AuthzFor, "authz-duration", 2*time.Second, "measuring time per authorization scenario")
 	flag.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of one extra, unmeasured pass of -profile to this file")
 	flag.StringVar(&c.Profile, "profile", "get", "phase to profile with -cpuprofile: get, list, graphql, authz or policy")
-	flag.StringVar(&c.Only, "only", "", "run only these phases, comma-separated: get, list, authz, provision, policy (default: all)")
+	flag.StringVar(&c.Only, "only", "", "run only these phases, comma-separated: get, list, authz, provision, policy, access (default: all)")
 	flag.StringVar(&c.Tools, "tools", ".tools", "directory holding bin/terraform and terraform-plugins/ for the provisioning phase")
 	flag.StringVar(&c.ProvSizesArg, "prov-sizes", "", "provisioned catalog sizes at which planning one changed product is timed (default "+fullProvSizes+" with -only, "+quickProvSizes+" when every phase runs)")
 	flag.IntVar(&c.ProvRepeats, "prov-repeats", 5, "changed-product plans per catalog size (the median is reported)")
@@ -157,8 +160,8 @@ func (c config) validate() error {
 		return errors.New("-policy-evals must be positive")
 	}
 	for _, p := range strings.Split(c.Only, ",") {
-		if p != "" && !strings.Contains(" get list authz provision policy ", " "+strings.TrimSpace(p)+" ") {
-			return fmt.Errorf("-only takes get, list, authz, provision and policy, got %q", p)
+		if p != "" && !strings.Contains(" get list authz provision policy access ", " "+strings.TrimSpace(p)+" ") {
+			return fmt.Errorf("-only takes get, list, authz, provision, policy and access, got %q", p)
 		}
 	}
 	return nil
@@ -240,6 +243,11 @@ func run(ctx context.Context, c config, w io.Writer) error {
 	if c.runs("policy") {
 		if err := benchPolicy(ctx, c, &rep, progress); err != nil {
 			return fmt.Errorf("policy phase: %w", err)
+		}
+	}
+	if c.runs("access") {
+		if err := benchAccess(ctx, c, &rep, progress); err != nil {
+			return fmt.Errorf("access phase: %w", err)
 		}
 	}
 

@@ -645,3 +645,37 @@ test_every_request_needs_an_officer_for_a_week if {
 		t.Fatalf("request under the published policy: %+v", next)
 	}
 }
+
+// TestDecommissionEndsGrants: destroying a product's infrastructure ends the
+// grants on it with their ACLs; a pending request for it can no longer
+// become a grant.
+func TestDecommissionEndsGrants(t *testing.T) {
+	f := newAccessFixture(t)
+	ctx := context.Background()
+	req := f.request(t, f.mkt, &v1.RequestAccessRequest{Consumer: "reporter", Purpose: "daily totals",
+		Ports: []*v1.PortRef{{Domain: "sales", Product: "orders", Port: "orders"}}})
+	if _, err := f.owner.Access.ApproveAccessRequest(ctx, connect.NewRequest(&v1.ApproveAccessRequestRequest{Id: req.GetId()})); err != nil {
+		t.Fatal(err)
+	}
+	f.waitGrants(t, req.GetId(), v1.GrantState_GRANT_STATE_ACTIVE)
+	pending := f.request(t, f.mkt, &v1.RequestAccessRequest{Consumer: "reporter", Purpose: "contact data",
+		Ports: []*v1.PortRef{{Domain: "sales", Product: "orders", Port: "customers"}}})
+	res, err := f.owner.Provision.Decommission(ctx, connect.NewRequest(&v1.DecommissionRequest{Domain: "sales", Product: "orders"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := waitRun(t, f.owner, res.Msg.GetRun().GetId())
+	if r.GetState() != v1.RunState_RUN_STATE_PLANNED {
+		t.Fatalf("decommission plan ended %v: %s", r.GetState(), r.GetError())
+	}
+	approve(t, f.owner, r, true)
+	ended := f.get(t, f.admin, req.GetId()).GetGrants()[0]
+	if ended.GetState() != v1.GrantState_GRANT_STATE_REVOKED || ended.GetEndReason() != "the product was decommissioned" {
+		t.Fatalf("grant after decommission: %+v", ended)
+	}
+	if p := f.get(t, f.admin, pending.GetId()); p.GetState() != v1.AccessRequestState_ACCESS_REQUEST_STATE_CANCELLED ||
+		p.GetGrants()[0].GetState() != v1.GrantState_GRANT_STATE_CANCELLED {
+		t.Fatalf("pending request after decommission: %+v", p)
+	}
+	assertNoACLs(t, f.env, "User:marketing.reporter")
+}

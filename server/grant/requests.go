@@ -517,6 +517,11 @@ func (s *Service) ApproveAccessRequest(ctx context.Context, id, reason string, v
 		if i < 0 {
 			return errs.PermissionDenied("access request %s waits for %s, and you may give none of these approvals", id, strings.Join(Outstanding(r), ", ")).WithReason(ReasonNotAnApprover)
 		}
+		if open, err := tx.Grant.Query().Where(grant.RequestID(id), grant.StateEQ(grant.StatePending)).Exist(ctx); err != nil {
+			return err
+		} else if !open {
+			return errs.New(errs.KindFailedPrecondition, "access request %s has no port left to grant", id).WithReason(ReasonNotPending)
+		}
 		at := s.now()
 		approvals := slices.Clone(r.Approvals)
 		approvals[i].ApprovedBy, approvals[i].ApproveTime = who.Name, &at

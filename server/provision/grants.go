@@ -13,6 +13,7 @@ import (
 	"github.com/meshplane/meshplane/server/actor"
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/accessrequest"
 	"github.com/meshplane/meshplane/server/ent/grant"
 	"github.com/meshplane/meshplane/server/ent/predicate"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
@@ -203,12 +204,40 @@ func grantsApplied(ctx context.Context, tx *ent.Tx, dialect string, r *ent.Provi
 		if err != nil {
 			return err
 		}
+		requests := map[string]bool{}
 		for _, g := range gs {
 			st := grant.StateRevoked
 			if g.State == grant.StatePending {
 				st = grant.StateCancelled
+				requests[g.RequestID] = true
 			}
 			if err := endGrant(ctx, tx, dialect, g, st, "the product was decommissioned", at); err != nil {
+				return err
+			}
+		}
+		// A pending request with nothing left to grant is over.
+		for id := range requests {
+			left, err := tx.Grant.Query().Where(grant.RequestID(id), grant.StateEQ(grant.StatePending)).Exist(ctx)
+			if err != nil {
+				return err
+			}
+			if left {
+				continue
+			}
+			n, err := tx.AccessRequest.Update().Where(accessrequest.ID(id), accessrequest.StateEQ(accessrequest.StatePending)).
+				SetState(accessrequest.StateCancelled).SetFinishTime(at).AddVersion(1).Save(ctx)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			r, err := tx.AccessRequest.Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			if err := audit.Record(ctx, tx, dialect, audit.Change{Action: "access.CancelAccessRequest", ResourceType: "access-request", Resource: id,
+				Domain: r.ConsumerDomain, After: map[string]any{"id": id, "state": r.State, "reason": "the product was decommissioned"}}); err != nil {
 				return err
 			}
 		}
