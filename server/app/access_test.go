@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -699,4 +700,89 @@ func TestDecommissionEndsGrants(t *testing.T) {
 		t.Fatalf("pending request after decommission: %+v", p)
 	}
 	assertNoACLs(t, f.env, "User:marketing.reporter")
+}
+
+// TestRevokingOneProductKeepsTheOthers: a consumer's group ACL is one Kafka
+// ACL however many products grant it; revoking its grant on one product must
+// not cut it off from another.
+func TestRevokingOneProductKeepsTheOthers(t *testing.T) {
+	f := newAccessFixture(t)
+	ctx := context.Background()
+	if _, err := f.owner.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "leads", Spec: apptest.ProductSpec()})); err != nil {
+		t.Fatal(err)
+	}
+	f.activate(t, "sales", "leads")
+	provisionProduct(t, f.owner, "sales", "leads")
+	cred, err := f.mOwn.Access.IssueKafkaCredential(ctx, connect.NewRequest(&v1.IssueKafkaCredentialRequest{Principal: "reporter"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := mustKgo(t, f.env)
+	for _, topic := range []string{"sales.orders.orders.v1", "sales.leads.orders.v1"} {
+		if err := admin.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(`{"order_id":1}`)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bundle := f.request(t, f.mkt, &v1.RequestAccessRequest{Consumer: "reporter", Purpose: "orders and leads",
+		Ports: []*v1.PortRef{{Domain: "sales", Product: "orders", Port: "orders"}, {Domain: "sales", Product: "leads", Port: "orders"}}})
+	if _, err := f.owner.Access.ApproveAccessRequest(ctx, connect.NewRequest(&v1.ApproveAccessRequestRequest{Id: bundle.GetId()})); err != nil {
+		t.Fatal(err)
+	}
+	active := f.waitGrants(t, bundle.GetId(), v1.GrantState_GRANT_STATE_ACTIVE)
+	var onOrders *v1.Grant
+	for _, g := range active.GetGrants() {
+		if g.GetProduct() == "orders" {
+			onOrders = g
+		}
+	}
+	if _, err := f.owner.Access.RevokeGrant(ctx, connect.NewRequest(&v1.RevokeGrantRequest{Id: onOrders.GetId()})); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		g := f.get(t, f.admin, bundle.GetId())
+		if slices.ContainsFunc(g.GetGrants(), func(g *v1.Grant) bool { return g.GetState() == v1.GrantState_GRANT_STATE_REVOKED }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("grant on orders not revoked: %+v", g.GetGrants())
+		}
+	}
+	bootstrap, user, pw := cred.Msg.GetBootstrapServers(), "marketing.reporter", cred.Msg.GetPassword()
+	if _, err := readAs(t, bootstrap, user, pw, "sales.leads.orders.v1", "marketing.reporter.both"); err != nil {
+		adm := kadm.NewClient(mustKgo(t, f.env))
+		acls, _ := adm.DescribeACLs(ctx, kadm.NewACLs().AnyResource().Allow("User:marketing.reporter").AllowHosts().Operations(kadm.OpAny).ResourcePatternType(kadm.ACLPatternAny))
+		for _, r := range acls {
+			for _, d := range r.Described {
+				t.Logf("acl %+v", d)
+			}
+		}
+		for _, g := range f.get(t, f.admin, bundle.GetId()).GetGrants() {
+			run, _ := f.admin.Provision.GetRun(ctx, connect.NewRequest(&v1.GetRunRequest{Id: g.GetRunId()}))
+			t.Logf("grant %s %v run %s\n%s", g.GetProduct(), g.GetState(), g.GetRunId(), run.Msg.GetRun().GetLog())
+		}
+		t.Fatalf("revoking the orders grant cut off the leads grant: %v", err)
+	}
+	if _, err := readAs(t, bootstrap, user, pw, "sales.orders.orders.v1", "marketing.reporter.both"); !authorizationError(err) {
+		t.Fatalf("the revoked orders grant still reads: %v", err)
+	}
+	// Decommissioning orders destroys its workspace, but not the group ACL
+	// the leads grant still needs.
+	res, err := f.owner.Provision.Decommission(ctx, connect.NewRequest(&v1.DecommissionRequest{Domain: "sales", Product: "orders"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := waitRun(t, f.owner, res.Msg.GetRun().GetId())
+	if r.GetState() != v1.RunState_RUN_STATE_PLANNED {
+		t.Fatalf("decommission plan ended %v: %s", r.GetState(), r.GetError())
+	}
+	for _, rc := range r.GetSummary().GetResources() {
+		if strings.Contains(rc.GetAddress(), "|Group|") {
+			t.Fatalf("decommissioning orders deletes the shared group ACL: %s", rc.GetAddress())
+		}
+	}
+	approve(t, f.owner, r, true)
+	// A new group: the earlier clients are still members of the first one.
+	if _, err := readAs(t, bootstrap, user, pw, "sales.leads.orders.v1", "marketing.reporter.after"); err != nil {
+		t.Fatalf("decommissioning orders cut off the leads grant: %v", err)
+	}
 }

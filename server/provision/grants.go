@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -53,6 +54,13 @@ var (
 // autoTriggers are the triggers whose plans meshplane may approve itself.
 var autoTriggers = []provisioningrun.Trigger{provisioningrun.TriggerGrant, provisioningrun.TriggerRevoke, provisioningrun.TriggerExpiry}
 
+// removal reports whether a trigger only takes access away. Its run plans
+// nothing but the deletion of ending grants' ACLs, whatever state the
+// product is in, so nothing about the product may hold it back.
+func removal(t provisioningrun.Trigger) bool {
+	return t == provisioningrun.TriggerRevoke || t == provisioningrun.TriggerExpiry
+}
+
 // attachGrants ties the product's grants to run r, which is about to plan,
 // and returns the grants its workspace renders and what the run does to them.
 func (s *Service) attachGrants(ctx context.Context, r *ent.ProvisioningRun) ([]render.Grant, schema.RunGrants, error) {
@@ -78,6 +86,10 @@ func (s *Service) attachGrants(ctx context.Context, r *ent.ProvisioningRun) ([]r
 				continue
 			case grant.StateApproved, grant.StateProvisioning:
 				adding = append(adding, rgr)
+				if removal(r.Trigger) {
+					// Rendered as they are, but left to a run that adds them.
+					continue
+				}
 				rg.Activate = append(rg.Activate, g.ID)
 			default:
 				ending = append(ending, rgr)
@@ -91,10 +103,18 @@ func (s *Service) attachGrants(ctx context.Context, r *ent.ProvisioningRun) ([]r
 				return err
 			}
 		}
-		rendered = append(slices.Clone(active), adding...)
-		holding, held := render.GrantACLs(rendered), render.GrantACLs(active)
-		for key := range holding {
-			if _, ok := held[key]; !ok {
+		kept, err := groupsHeldElsewhere(ctx, tx, r.ProductID)
+		if err != nil {
+			return err
+		}
+		// This workspace creates what its own grants add (a group ACL another
+		// product made already is created again: Kafka takes that as a
+		// no-op), and deletes what no grant here or elsewhere still needs.
+		own, held := render.GrantACLs(append(slices.Clone(active), adding...)), render.GrantACLs(active)
+		rendered = append(append(slices.Clone(active), adding...), kept...)
+		holding := render.GrantACLs(rendered)
+		for key := range own {
+			if _, ok := held[key]; !ok && !removal(r.Trigger) {
 				rg.Create = append(rg.Create, key)
 			}
 		}
@@ -123,6 +143,10 @@ func (s *Service) grantTargets(ctx context.Context, r *ent.ProvisioningRun, p *e
 	if !slices.Contains(autoTriggers, r.Trigger) || r.Kind != provisioningrun.KindApply || len(r.Grants.Create)+len(r.Grants.Delete) == 0 {
 		return nil, ""
 	}
+	if removal(r.Trigger) {
+		// Deleting ACLs is planned alone whatever the product's state.
+		return addresses(r.Grants.Delete), ""
+	}
 	switch {
 	case p.ProvisionedVersion == nil:
 		return nil, "the product was never applied"
@@ -140,11 +164,64 @@ func (s *Service) grantTargets(ctx context.Context, r *ent.ProvisioningRun, p *e
 	case last != nil && last.PolicyVersion != policyVersion:
 		return nil, fmt.Sprintf("policy %s is in force and the product was last applied under %s", policyVersion, last.PolicyVersion)
 	}
-	var targets []string
-	for _, k := range append(slices.Clone(r.Grants.Create), r.Grants.Delete...) {
-		targets = append(targets, render.ConsumerACLAddress(k))
+	return addresses(append(slices.Clone(r.Grants.Create), r.Grants.Delete...)), ""
+}
+
+func addresses(keys []string) []string {
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, render.ConsumerACLAddress(k))
 	}
-	return targets, ""
+	return out
+}
+
+// groupsHeldElsewhere returns the group ACLs that consumers who ever held a
+// grant on this product need for their live grants on other products. Kafka
+// knows an ACL by its content, so one consumer's group ACL is a single ACL
+// that every product it reads renders: this workspace keeps it (in its
+// configuration, so no plan of it deletes it) while any of them needs it.
+func groupsHeldElsewhere(ctx context.Context, tx *ent.Tx, productID string) ([]render.Grant, error) {
+	gs, err := tx.Grant.Query().Where(grant.ProductID(productID), grant.StateNotIn(grant.StatePending, grant.StateDeclined, grant.StateCancelled)).
+		Select(grant.FieldConsumer, grant.FieldGroupPrefix).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	consumers, prefixes := map[string]bool{}, map[string]bool{}
+	for _, g := range gs {
+		consumers[g.Consumer] = true
+		prefixes[g.Consumer+"|"+g.GroupPrefix] = true
+	}
+	if len(consumers) == 0 {
+		return nil, nil
+	}
+	others, err := tx.Grant.Query().Where(grant.ConsumerIn(slices.Collect(maps.Keys(consumers))...), grant.ProductIDNEQ(productID),
+		grant.StateIn(grantsHolding...)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []render.Grant
+	for _, o := range others {
+		if !prefixes[o.Consumer+"|"+o.GroupPrefix] {
+			continue // a prefix this workspace never rendered
+		}
+		out = append(out, render.Grant{ID: o.ID, Principal: KafkaPrincipal(o.ConsumerDomain, o.Consumer), GroupPrefix: o.GroupPrefix, GroupOnly: true})
+	}
+	return out, nil
+}
+
+// sharedGroupACLs returns the addresses of this product's consumer group
+// ACLs that grants on other products still need.
+func (s *Service) sharedGroupACLs(ctx context.Context, productID string) ([]string, error) {
+	var keys []string
+	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
+		kept, err := groupsHeldElsewhere(ctx, tx, productID)
+		if err != nil {
+			return err
+		}
+		keys = slices.Sorted(maps.Keys(render.GrantACLs(kept)))
+		return nil
+	})
+	return addresses(keys), err
 }
 
 // onlyGrantChanges reports whether a plan changes nothing but the ACLs its

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/meshplane/meshplane/server/access"
 	"github.com/meshplane/meshplane/server/actor"
 	"github.com/meshplane/meshplane/server/audit"
@@ -309,23 +311,33 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 		return nil, errs.New(errs.KindFailedPrecondition, "data product %s/%s is retired: nothing to provision", domain, name).WithReason(ReasonRetired)
 	}
 	// Validate before any terraform runs: a product stored before a rule
-	// tightened must not reach a workspace.
-	sp := productSpec(p)
-	var v errs.Violations
-	sp.Validate(&v, "spec")
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	// Admission runs again before every plan: a product admitted under an
-	// older policy must not be provisioned under a stricter one. Destroying
-	// needs no admission.
-	if kind == provisioningrun.KindApply && s.cfg.Governance != nil {
-		if _, err := s.cfg.Governance.Govern(ctx, p, "provision.Plan"); err != nil {
+	// tightened must not reach a workspace. Admission runs again before
+	// every plan: a product admitted under an older policy must not be
+	// provisioned under a stricter one. Neither holds back what only takes
+	// access away (a revocation or an expiry plans nothing but deletions of
+	// ACLs), nor a destroy.
+	if !removal(t.Kind) {
+		sp := productSpec(p)
+		var v errs.Violations
+		sp.Validate(&v, "spec")
+		if err := v.Err(); err != nil {
 			return nil, err
+		}
+		if kind == provisioningrun.KindApply && s.cfg.Governance != nil {
+			if _, err := s.cfg.Governance.Govern(ctx, p, "provision.Plan"); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var run *ent.ProvisioningRun
 	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
+		// On PostgreSQL, replicas queue for the same product at once: the
+		// product's row serializes them, so one check-and-insert wins.
+		if s.store.Dialect == dialect.Postgres {
+			if _, err := tx.DataProduct.Query().Where(dataproduct.ID(p.ID)).ForUpdate().Only(ctx); err != nil {
+				return err
+			}
+		}
 		busy, err := tx.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.StateIn(active...)).First(ctx)
 		if err != nil && !ent.IsNotFound(err) {
 			return err
@@ -333,9 +345,21 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 		if busy != nil {
 			return errs.New(errs.KindFailedPrecondition, "run %s of %s/%s is %s: wait for it to finish or cancel it", busy.ID, domain, name, busy.State).WithReason(ReasonRunInProgress)
 		}
-		superseded, err := tx.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.StateEQ(provisioningrun.StatePlanned)).IDs(ctx)
+		planned, err := tx.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.StateEQ(provisioningrun.StatePlanned)).All(ctx)
 		if err != nil {
 			return err
+		}
+		// A plan someone reviews is not swept away by what meshplane does on
+		// its own: a decommission is never superseded but by a person, and a
+		// person's plan not by a grant (a revocation may: access must end).
+		var superseded []string
+		for _, pr := range planned {
+			keep := t.Kind != provisioningrun.TriggerUser &&
+				(pr.Kind == provisioningrun.KindDestroy || (t.Kind == provisioningrun.TriggerGrant && pr.Trigger == provisioningrun.TriggerUser))
+			if keep {
+				return errs.New(errs.KindFailedPrecondition, "run %s of %s/%s waits for review: approve or cancel it first", pr.ID, domain, name).WithReason(ReasonRunInProgress)
+			}
+			superseded = append(superseded, pr.ID)
 		}
 		if _, err := tx.ProvisioningRun.Update().Where(provisioningrun.IDIn(superseded...)).
 			SetState(provisioningrun.StateCancelled).SetError("superseded by a newer plan").SetFinishTime(now()).AddVersion(1).Save(ctx); err != nil {
@@ -470,7 +494,7 @@ func (s *Service) approve(ctx context.Context, id, who string, auto bool) (*ent.
 		}
 		// A plan made under another policy may mask less than the policy in
 		// force now requires (or be refused by it): it must be made again.
-		if g := s.cfg.Governance; g != nil && cur.Kind == provisioningrun.KindApply && cur.PolicyVersion != g.PolicyVersion() {
+		if g := s.cfg.Governance; g != nil && cur.Kind == provisioningrun.KindApply && !removal(cur.Trigger) && cur.PolicyVersion != g.PolicyVersion() {
 			return errs.New(errs.KindFailedPrecondition, "run %s was planned under policy %q and %q is in force now: plan again", id, cur.PolicyVersion, g.PolicyVersion()).WithReason(ReasonStalePolicy)
 		}
 		n, err := tx.ProvisioningRun.Update().Where(provisioningrun.ID(id), provisioningrun.Version(cur.Version)).

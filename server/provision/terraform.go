@@ -214,6 +214,28 @@ func (w *workspace) apply(ctx context.Context, planFile, digest string) error {
 }
 
 // refreshPlan runs a refresh-only plan and returns it; it never applies.
+// forget removes resource instances from the workspace's state without
+// touching them, so that destroying the workspace leaves them be; an
+// address the state does not hold is fine.
+func (w *workspace) forget(ctx context.Context, addrs []string) error {
+	if len(addrs) == 0 {
+		return nil
+	}
+	tf, err := w.tf()
+	if err != nil {
+		return err
+	}
+	if err := tf.Init(ctx, tfexec.PluginDir(w.pluginDir), tfexec.Upgrade(false)); err != nil {
+		return fmt.Errorf("terraform init: %w", err)
+	}
+	for _, a := range addrs {
+		if err := tf.StateRm(ctx, a, tfexec.LockTimeout(lockTimeout)); err != nil && !strings.Contains(err.Error(), "No matching objects found") {
+			return fmt.Errorf("terraform state rm: %w", err)
+		}
+	}
+	return nil
+}
+
 func (w *workspace) refreshPlan(ctx context.Context, planFile string) (*tfjson.Plan, error) {
 	tf, err := w.tf()
 	if err != nil {

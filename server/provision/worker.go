@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -144,12 +145,18 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 	policyVersion := ""
 	if r.Kind == provisioningrun.KindApply && s.cfg.Governance != nil {
 		g, err := s.cfg.Governance.Govern(ctx, p, "provision.plan")
-		if err != nil {
+		switch {
+		case err != nil && removal(r.Trigger):
+			// Only ACL deletions are planned: the policy's verdict on the
+			// product cannot hold back the end of someone's access.
+			lw.line("meshplane: the policy in force refuses the product; planning the grants' removal alone: " + err.Error())
+		case err != nil:
 			return fmt.Errorf("admission: %w", err)
+		default:
+			in.ConnectorConfig, in.SinkMasks = g.ConnectorConfig, g.SinkMasks
+			policyVersion = g.PolicyVersion
+			lw.line(fmt.Sprintf("meshplane: policy %s admits the product; its connectors mask %d fields", g.PolicyVersion, g.Masked))
 		}
-		in.ConnectorConfig, in.SinkMasks = g.ConnectorConfig, g.SinkMasks
-		policyVersion = g.PolicyVersion
-		lw.line(fmt.Sprintf("meshplane: policy %s admits the product; its connectors mask %d fields", g.PolicyVersion, g.Masked))
 	}
 	if in.Grants, r.Grants, err = s.attachGrants(ctx, r); err != nil {
 		return err
@@ -163,6 +170,17 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 	}
 	if err := ws.writeFiles(w.Files); err != nil {
 		return fmt.Errorf("writing workspace: %w", err)
+	}
+	if r.Kind == provisioningrun.KindDestroy {
+		// A consumer's group ACL is one Kafka ACL shared with the other
+		// products it reads: destroying this product must not take it.
+		if kept, err := s.sharedGroupACLs(ctx, r.ProductID); err != nil {
+			return err
+		} else if err := ws.forget(ctx, kept); err != nil {
+			return err
+		} else if len(kept) > 0 {
+			lw.line(fmt.Sprintf("meshplane: %d consumer group ACLs stay: other products' grants still need them", len(kept)))
+		}
 	}
 	targets, whole := s.grantTargets(ctx, r, p, policyVersion)
 	if len(targets) > 0 {
@@ -233,11 +251,18 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 		if err := grantsApplied(sys, tx, s.store.Dialect, r); err != nil {
 			return err
 		}
-		u := tx.DataProduct.UpdateOne(p).ClearDrift()
+		u := tx.DataProduct.UpdateOne(p)
+		if !slices.Contains(autoTriggers, r.Trigger) {
+			// A grant's run may have planned its ACLs alone: the drift
+			// recorded elsewhere stays until the next check or full apply.
+			u = u.ClearDrift()
+		}
 		if r.Kind == provisioningrun.KindDestroy {
 			// Decommissioned: the product is retired; its history stays.
 			u = u.ClearProvisionedVersion().SetLifecycle(dataproduct.LifecycleRetired).AddVersion(1).SetUpdatedBy(actor.Meshplane.Name)
-		} else {
+		} else if !removal(r.Trigger) {
+			// A removal planned the grants' deletions alone: the product's
+			// own resources are as the version applied before.
 			u = u.SetProvisionedVersion(r.ProductVersion)
 		}
 		after, err := u.Save(sys)

@@ -17,6 +17,11 @@ type Grant struct {
 	Principal   string // Kafka principal, "User:<consumer-domain>.<service-account>", e.g. "User:marketing.reporter"
 	Topic       string // must be one of the product's output-port topics (as spec.TopicName derives them)
 	GroupPrefix string // consumer group prefix; must start with the principal's name + "." e.g. "marketing.reporter." (prevents granting other teams' or Connect's groups)
+	// GroupOnly keeps the group ACL alone, with no Topic: Kafka knows an
+	// ACL by its content, so a consumer's group ACL is one ACL however many
+	// products' workspaces render it, and a workspace must not delete it
+	// while the consumer's grants on other products still need it.
+	GroupOnly bool
 }
 
 // ACL is one Kafka ACL a grant needs.
@@ -48,6 +53,9 @@ func GrantACLs(grants []Grant) map[string]ACL {
 	add := func(a ACL) { out[a.Key()] = a }
 	for _, g := range grants {
 		for _, op := range []string{"Read", "Describe"} {
+			if g.GroupOnly {
+				break
+			}
 			add(ACL{Principal: g.Principal, ResourceType: "Topic", ResourceName: g.Topic, PatternType: "Literal", Operation: op})
 		}
 		add(ACL{Principal: g.Principal, ResourceType: "Group", ResourceName: g.GroupPrefix, PatternType: "Prefixed", Operation: "Read"})
@@ -138,7 +146,10 @@ func (r *renderer) grants() {
 		if g.ID != "" {
 			of = fmt.Sprintf(" (grant %q)", g.ID)
 		}
-		if !slices.Contains(ports, g.Topic) {
+		switch {
+		case g.GroupOnly && g.Topic != "":
+			r.v.Add(path+".topic", "a group-only grant names no topic%s", of)
+		case !g.GroupOnly && !slices.Contains(ports, g.Topic):
 			r.v.Add(path+".topic", "%q is not an output-port topic of %s.%s%s: want one of %s",
 				g.Topic, r.in.Domain, r.in.Product, of, strings.Join(ports, ", "))
 		}
