@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"entgo.io/ent/dialect"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -86,29 +87,39 @@ func (s *Service) credential(ctx context.Context, name string, rotate bool) (*Cr
 	if s.cfg.Kafka == nil {
 		return nil, errs.New(errs.KindUnavailable, "no Kafka data plane is configured").WithReason(ReasonNoDataPlane)
 	}
-	cur, err := s.store.Client.KafkaCredential.Query().Where(kafkacredential.Principal(name)).Only(ctx)
-	if err != nil && !ent.IsNotFound(err) {
-		return nil, fmt.Errorf("reading credential: %w", err)
-	}
-	exists := cur != nil && cur.DeleteTime == nil
-	switch {
-	case rotate && !exists:
-		return nil, errs.New(errs.KindFailedPrecondition, "%s has no Kafka credential: issue one first", name).WithReason(ReasonNoCredential)
-	case !rotate && exists:
-		return nil, errs.New(errs.KindFailedPrecondition, "%s already has a Kafka credential (issued %s): rotate it to get a new password", name, cur.CreateTime.Format("2006-01-02 15:04 MST")).WithReason(ReasonCredentialExists)
-	}
 	user := provision.KafkaUsername(sa.Domain, sa.Name)
 	password, err := newPassword()
 	if err != nil {
 		return nil, err
 	}
-	// The data plane first: a catalog row without a working user would lie.
-	// Should the catalog write fail after it, issuing again replaces the password.
-	if err := s.cfg.Kafka.UpsertSCRAM(ctx, user, password); err != nil {
-		return nil, errs.New(errs.KindUnavailable, "creating the SCRAM user %s on the data plane: %v", user, redact(err, password)).WithReason(ReasonNoDataPlane)
-	}
+	// One transaction around the broker call, with the principal's row
+	// locked on PostgreSQL (SQLite serializes write transactions): two calls
+	// for one account take turns, so no caller is handed a password the
+	// other has already replaced.
 	var out *ent.KafkaCredential
 	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
+		if s.store.Dialect == dialect.Postgres {
+			if _, err := tx.Principal.Query().Where(principal.ID(sa.ID)).ForUpdate().Only(ctx); err != nil {
+				return err
+			}
+		}
+		cur, err := tx.KafkaCredential.Query().Where(kafkacredential.Principal(name)).Only(ctx)
+		if err != nil && !ent.IsNotFound(err) {
+			return fmt.Errorf("reading credential: %w", err)
+		}
+		exists := cur != nil && cur.DeleteTime == nil
+		switch {
+		case rotate && !exists:
+			return errs.New(errs.KindFailedPrecondition, "%s has no Kafka credential: issue one first", name).WithReason(ReasonNoCredential)
+		case !rotate && exists:
+			return errs.New(errs.KindFailedPrecondition, "%s already has a Kafka credential (issued %s): rotate it to get a new password", name, cur.CreateTime.Format("2006-01-02 15:04 MST")).WithReason(ReasonCredentialExists)
+		}
+		// The data plane first: a catalog row without a working user would
+		// lie. Should the catalog write fail after it, the caller gets an
+		// error and issuing again replaces the password.
+		if err := s.cfg.Kafka.UpsertSCRAM(ctx, user, password); err != nil {
+			return errs.New(errs.KindUnavailable, "creating the SCRAM user %s on the data plane: %v", user, redact(err, password)).WithReason(ReasonNoDataPlane)
+		}
 		at := s.now()
 		action := "access.IssueKafkaCredential"
 		switch {
