@@ -94,24 +94,27 @@ func setupConsumable(t *testing.T, env *apptest.Env, dom, key string) any {
 // the service account itself, so the admin is not its requester; it returns
 // the request id. The policy asks dom's owner and a governance officer.
 func setupAccessRequest(t *testing.T, env *apptest.Env, dom, key string) any {
-	setupConsumable(t, env, dom, key)
-	tok := mustOK(adminClients(env).Identity.CreateToken(context.Background(), connect.NewRequest(&v1.CreateTokenRequest{Principal: "sa-" + key}))).GetSecret()
-	return mustOK(env.Clients(apptest.ProtocolConnect, tok).Access.RequestAccess(context.Background(), connect.NewRequest(&v1.RequestAccessRequest{
-		Consumer: "sa-" + key, Purpose: "matrix", Ports: []*v1.PortRef{{Domain: dom, Product: "p-" + key, Port: "customers"}}}))).GetAccessRequest().GetId()
+	return requestAsConsumer(t, env, dom, key, "customers").GetId()
 }
 
 // setupGrant files a request of sa-<key> for p-<key>'s orders port, which
 // holds no personal data: in the consumer's own domain the policy approves it
 // at once. It returns the grant's id.
 func setupGrant(t *testing.T, env *apptest.Env, dom, key string) any {
-	setupConsumable(t, env, dom, key)
-	tok := mustOK(adminClients(env).Identity.CreateToken(context.Background(), connect.NewRequest(&v1.CreateTokenRequest{Principal: "sa-" + key}))).GetSecret()
-	req := mustOK(env.Clients(apptest.ProtocolConnect, tok).Access.RequestAccess(context.Background(), connect.NewRequest(&v1.RequestAccessRequest{
-		Consumer: "sa-" + key, Purpose: "matrix", Ports: []*v1.PortRef{{Domain: dom, Product: "p-" + key, Port: "orders"}}}))).GetAccessRequest()
+	req := requestAsConsumer(t, env, dom, key, "orders")
 	if !req.GetAutoApproved() {
 		t.Fatalf("setup request was not approved at once: %+v", req)
 	}
 	return req.GetGrants()[0].GetId()
+}
+
+// requestAsConsumer makes sa-<key> and an active p-<key> in dom, and files
+// sa-<key>'s request for one of p-<key>'s ports as the service account.
+func requestAsConsumer(t *testing.T, env *apptest.Env, dom, key, port string) *v1.AccessRequest {
+	setupConsumable(t, env, dom, key)
+	tok := mustOK(adminClients(env).Identity.CreateToken(context.Background(), connect.NewRequest(&v1.CreateTokenRequest{Principal: "sa-" + key}))).GetSecret()
+	return mustOK(env.Clients(apptest.ProtocolConnect, tok).Access.RequestAccess(context.Background(), connect.NewRequest(&v1.RequestAccessRequest{
+		Consumer: "sa-" + key, Purpose: "matrix", Ports: []*v1.PortRef{{Domain: dom, Product: "p-" + key, Port: port}}}))).GetAccessRequest()
 }
 
 // governance is who may work on policies and role definitions, which

@@ -219,9 +219,9 @@ func snapshotRequest(r *ent.AccessRequest) map[string]any {
 		"approvals": r.Approvals, "policyVersion": r.PolicyVersion, "autoApproved": r.AutoApproved, "declineReason": r.DeclineReason}
 }
 
-// Outstanding lists the approvals a request still waits for, as
+// outstanding lists the approvals a request still waits for, as
 // "domain-owner:sales" or "governance-officer".
-func Outstanding(r *ent.AccessRequest) []string {
+func outstanding(r *ent.AccessRequest) []string {
 	var out []string
 	if r.State != "pending" {
 		return out

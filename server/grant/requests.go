@@ -42,10 +42,19 @@ type RequestInput struct {
 	GroupPrefix     string // "": the consumer's default prefix
 }
 
-// Request is an access request with its grants.
+// Request is an access request with its grants and what both doors show
+// of it.
 type Request struct {
 	*ent.AccessRequest
 	Grants []*ent.Grant
+	// KafkaPrincipal is the principal the consumer's ACLs name.
+	KafkaPrincipal string
+	// Awaiting lists the approvals still outstanding (see outstanding).
+	Awaiting []string
+}
+
+func newRequest(r *ent.AccessRequest, gs []*ent.Grant) *Request {
+	return &Request{AccessRequest: r, Grants: gs, KafkaPrincipal: provision.KafkaPrincipal(r.ConsumerDomain, r.Consumer), Awaiting: outstanding(r)}
 }
 
 // groupPrefixRe is what a consumer group prefix may hold: Kafka's group id
@@ -225,7 +234,7 @@ func (s *Service) RequestAccess(ctx context.Context, in RequestInput) (*Request,
 		if err != nil {
 			return err
 		}
-		out = &Request{AccessRequest: r}
+		out = newRequest(r, nil)
 		for i, t := range targets {
 			gs := grant.StatePending
 			gc := tx.Grant.Create().SetRequestID(r.ID).SetConsumer(sa.Name).SetConsumerDomain(sa.Domain).
@@ -341,7 +350,7 @@ func (s *Service) withGrants(ctx context.Context, r *ent.AccessRequest) (*Reques
 	if err != nil {
 		return nil, fmt.Errorf("reading grants: %w", err)
 	}
-	return &Request{AccessRequest: r, Grants: gs}, nil
+	return newRequest(r, gs), nil
 }
 
 // ListRequestsInput filters a listing of requests.
@@ -510,12 +519,12 @@ func (s *Service) ApproveAccessRequest(ctx context.Context, id, reason string, v
 		}
 		for _, a := range r.Approvals {
 			if a.ApprovedBy == who.Name {
-				return errs.New(errs.KindFailedPrecondition, "you already approved access request %s: another approver must give the rest (%s)", id, strings.Join(Outstanding(r), ", ")).WithReason(ReasonAlreadyApproved)
+				return errs.New(errs.KindFailedPrecondition, "you already approved access request %s: another approver must give the rest (%s)", id, strings.Join(outstanding(r), ", ")).WithReason(ReasonAlreadyApproved)
 			}
 		}
 		i := s.canApprove(ctx, r)
 		if i < 0 {
-			return errs.PermissionDenied("access request %s waits for %s, and you may give none of these approvals", id, strings.Join(Outstanding(r), ", ")).WithReason(ReasonNotAnApprover)
+			return errs.PermissionDenied("access request %s waits for %s, and you may give none of these approvals", id, strings.Join(outstanding(r), ", ")).WithReason(ReasonNotAnApprover)
 		}
 		if open, err := tx.Grant.Query().Where(grant.RequestID(id), grant.StateEQ(grant.StatePending)).Exist(ctx); err != nil {
 			return err
@@ -579,7 +588,7 @@ func (s *Service) DeclineAccessRequest(ctx context.Context, id, reason string, v
 			return err
 		}
 		if !slices.ContainsFunc(r.Approvals, func(a schema.Approval) bool { return a.ApprovedBy == "" && s.qualifies(ctx, a) }) {
-			return errs.PermissionDenied("only an approver of access request %s (%s) may decline it", id, strings.Join(Outstanding(r), ", ")).WithReason(ReasonNotAnApprover)
+			return errs.PermissionDenied("only an approver of access request %s (%s) may decline it", id, strings.Join(outstanding(r), ", ")).WithReason(ReasonNotAnApprover)
 		}
 		at := s.now()
 		decisions := append(slices.Clone(r.Decisions), schema.AccessDecision{By: who.Name, Decision: "decline", Reason: reason, Time: at})

@@ -17,14 +17,6 @@ import (
 	"github.com/meshplane/meshplane/server/provision"
 )
 
-func (r *accessRequestResolver) KafkaPrincipal(ctx context.Context, obj *grant.Request) (string, error) {
-	return provision.KafkaPrincipal(obj.ConsumerDomain, obj.Consumer), nil
-}
-
-func (r *accessRequestResolver) Awaiting(ctx context.Context, obj *grant.Request) ([]string, error) {
-	return grant.Outstanding(obj.AccessRequest), nil
-}
-
 func (r *dataProductResolver) Grants(ctx context.Context, obj *ent.DataProduct, port *string, first *int, after *string) (*model.GrantConnection, error) {
 	p, err := r.access.ListGrants(ctx, grant.ListGrantsInput{Domain: obj.Domain, Product: obj.Name, Port: str(port),
 		PageSize: num(first), PageToken: str(after)})
@@ -104,11 +96,6 @@ func (r *queryResolver) Grants(ctx context.Context, domain *string, product *str
 	return grantConnection(p), nil
 }
 
-func (r *Resolver) AccessRequest() generated.AccessRequestResolver { return &accessRequestResolver{r} }
-
 func (r *Resolver) Grant() generated.GrantResolver { return &grantResolver{r} }
 
-type (
-	accessRequestResolver struct{ *Resolver }
-	grantResolver         struct{ *Resolver }
-)
+type grantResolver struct{ *Resolver }

@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -42,13 +41,6 @@ var (
 	}
 )
 
-func tsOrNil(t *time.Time) *timestamppb.Timestamp {
-	if t == nil {
-		return nil
-	}
-	return timestamppb.New(*t)
-}
-
 func grantPB(g *ent.Grant) *v1.Grant {
 	return &v1.Grant{
 		Id: g.ID, RequestId: g.RequestID, Consumer: g.Consumer, ConsumerDomain: g.ConsumerDomain,
@@ -63,9 +55,9 @@ func grantPB(g *ent.Grant) *v1.Grant {
 func accessRequestPB(r *grantsvc.Request) *v1.AccessRequest {
 	out := &v1.AccessRequest{
 		Id: r.ID, Consumer: r.Consumer, ConsumerDomain: r.ConsumerDomain,
-		KafkaPrincipal: provision.KafkaPrincipal(r.ConsumerDomain, r.Consumer), RequestedBy: r.RequestedBy,
+		KafkaPrincipal: r.KafkaPrincipal, RequestedBy: r.RequestedBy,
 		Purpose: r.Purpose, DurationSeconds: r.DurationSeconds, GroupPrefix: r.GroupPrefix, State: requestStates.num(string(r.State)),
-		Awaiting: grantsvc.Outstanding(r.AccessRequest), DeclineReason: r.DeclineReason, DeclinedBy: r.DeclinedBy,
+		Awaiting: r.Awaiting, DeclineReason: r.DeclineReason, DeclinedBy: r.DeclinedBy,
 		AutoApproved: r.AutoApproved, MaxDurationSeconds: r.MaxDurationSeconds, PolicyVersion: r.PolicyVersion,
 		PolicyError: r.PolicyError, Grants: mapSlice(r.Grants, grantPB), Version: r.Version,
 		CreateTime: timestamppb.New(r.CreateTime), UpdateTime: timestamppb.New(r.UpdateTime),

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -280,4 +281,12 @@ func jsonText(b []byte) string {
 		return "null"
 	}
 	return string(b)
+}
+
+// tsOrNil converts an optional time; nil stays unset.
+func tsOrNil(t *time.Time) *timestamppb.Timestamp {
+	if t == nil {
+		return nil
+	}
+	return timestamppb.New(*t)
 }

@@ -60,15 +60,7 @@ func runPB(r *ent.ProvisioningRun, withLog bool) *v1.Run {
 	if withLog {
 		out.Log = r.Log
 	}
-	if r.ApproveTime != nil {
-		out.ApproveTime = timestamppb.New(*r.ApproveTime)
-	}
-	if r.StartTime != nil {
-		out.StartTime = timestamppb.New(*r.StartTime)
-	}
-	if r.FinishTime != nil {
-		out.FinishTime = timestamppb.New(*r.FinishTime)
-	}
+	out.ApproveTime, out.StartTime, out.FinishTime = tsOrNil(r.ApproveTime), tsOrNil(r.StartTime), tsOrNil(r.FinishTime)
 	return out
 }
 

@@ -203,6 +203,8 @@ func cases() []testCase {
 			},
 		}},
 		{name: "hostile", hostile: true, in: hostileInput()},
+		// Tests pick the earlier cases by index: new ones go last.
+		{name: "grants", in: grantsCase()},
 	}
 }
 
