@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/meshplane/meshplane/policies"
+	"github.com/meshplane/meshplane/portal"
 	"github.com/meshplane/meshplane/server/access"
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/authn"
@@ -227,7 +229,15 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 	if s.Sandbox != nil {
 		mux.Handle("GET /api/sandbox", requireAuth(s.Sandbox.Handler()))
 	}
-	mux.HandleFunc("/", notFound)
+	mux.Handle(authn.SessionPath, authn.SessionHandler(s.Identity))
+	web := portal.Handler(portal.Assets)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if apiPath(r.URL.Path) {
+			notFound(w, r)
+			return
+		}
+		web.ServeHTTP(w, r)
+	})
 	s.Handler = authn.Middleware(s.Identity)(s.accessLog(mux))
 	return s, nil
 }
@@ -346,6 +356,17 @@ func writeGraphQLError(w http.ResponseWriter, status int, e *errs.Error) {
 			"extensions": map[string]any{"code": e.Kind.String(), "reason": e.Reason},
 		}},
 	})
+}
+
+// apiPath reports whether an unknown path belongs to an API rather than to a
+// route of the portal.
+func apiPath(p string) bool {
+	for _, prefix := range []string{"/meshplane.", "/grpc.", "/graphql", "/api/", "/auth/"} {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {

@@ -26,7 +26,8 @@ const RequestIDHeader = "X-Request-Id"
 
 var requestIDRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-// Middleware authenticates the bearer token, if any, and records the outcome
+// Middleware authenticates the bearer token or, without one, the portal's
+// session cookie (see cookieAuth), and records the outcome
 // in the request context; the doors refuse unauthenticated calls with their
 // own error shapes. A caller-supplied request id is kept when well-formed.
 func Middleware(a Authenticator) func(http.Handler) http.Handler {
@@ -41,7 +42,14 @@ func Middleware(a Authenticator) func(http.Handler) http.Handler {
 			var err error
 			h := r.Header.Get("Authorization")
 			scheme, secret, ok := strings.Cut(h, " ")
+			cookie, cookieErr := r.Cookie(SessionCookie)
 			switch {
+			case h == "" && cookieErr == nil && cookie.Value != "":
+				var who actor.Actor
+				who, err = cookieAuth(r.WithContext(ctx), a, cookie)
+				if err == nil {
+					ctx = actor.With(ctx, who)
+				}
 			case h == "":
 				err = errs.New(errs.KindUnauthenticated, "missing bearer token: send Authorization: Bearer <token>")
 			case !ok || !strings.EqualFold(scheme, "Bearer"):
