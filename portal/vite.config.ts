@@ -2,6 +2,9 @@ import { defineConfig } from "vitest/config";
 
 // The portal is a static single-page app served by the meshplane server
 // (portal/portal.go); `npm run dev` proxies the API to a local server.
+declare const process: { env: Record<string, string | undefined> };
+const api = process.env.MESHPLANE_URL ?? "http://127.0.0.1:8080";
+
 export default defineConfig({
   esbuild: { jsx: "automatic" },
   build: {
@@ -15,9 +18,9 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      "/meshplane.v1.": "http://127.0.0.1:8080",
-      "/auth": "http://127.0.0.1:8080",
-      "/graphql": "http://127.0.0.1:8080",
+      "/meshplane.v1.": api,
+      "/auth": api,
+      "/graphql": api,
     },
   },
   test: {
