@@ -1,23 +1,27 @@
 # meshplane — common tasks. The README's two commands are `make run` and `make test`.
-.PHONY: run test generate check-generated lint bench fuzz build tools
+.PHONY: run test generate check-generated lint bench fuzz build tools portal
 
 DATA_DIR ?= ./meshplane-data
 ADDR ?= 127.0.0.1:8080
 
-run: tools
-	go run ./cmd/meshplane serve --addr $(ADDR) --data-dir $(DATA_DIR) --tools-dir .tools
+run:
+	ADDR=$(ADDR) DATA_DIR=$(DATA_DIR) scripts/run.sh
 
 test:
 	scripts/test.sh
 
-build:
-	go build -o bin/meshplane ./cmd/meshplane
+build: portal
+	go build -tags portal -o bin/meshplane ./cmd/meshplane
+
+portal:
+	scripts/portal.sh build
 
 tools:
 	scripts/tools.sh
 
 generate: tools
 	.tools/bin/buf generate
+	scripts/portal.sh generate
 	go generate ./server/ent ./server/graph
 
 check-generated:

@@ -4,7 +4,8 @@
 # Kafka Connect providers laid out as a local plugin mirror, so terraform init
 # never touches the network, and opa to check and test the Rego policies.
 # Skips what is already built at the pinned version.
-# Usage: scripts/tools.sh [buf|terraform|opa|all]   (default: all)
+# Usage: scripts/tools.sh [buf|terraform|providers|opa|all]   (default: all)
+#   providers builds only the provider mirror (for a terraform found on PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -54,6 +55,11 @@ provider() {
   mv "$bin.tmp" "$bin"
   rm -rf "$src"
 }
+
+if [ "$what" = providers ]; then
+  provider "$KAFKA_PROVIDER" kafka
+  provider "$CONNECT_PROVIDER" kafka-connect
+fi
 
 if [ "$what" = terraform ] || [ "$what" = all ]; then
   if ! stamp_ok "$root/bin/.terraform-version" "$TERRAFORM_VERSION" || [ ! -x "$root/bin/terraform" ]; then

@@ -128,6 +128,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.StringVar(&dp.ConnectUsername, "connect-username", os.Getenv("MESHPLANE_CONNECT_USERNAME"), "Kafka Connect basic-auth username (password from MESHPLANE_CONNECT_PASSWORD)")
 	fs.IntVar(&dp.ReplicationFactor, "replication-factor", 3, "replication factor of provisioned topics (the sandbox uses 1)")
 	toolsDir := fs.String("tools-dir", envOr("MESHPLANE_TOOLS_DIR", ".tools"), "directory with bin/terraform and the provider mirror terraform-plugins/ (built by scripts/tools.sh)")
+	terraform := fs.String("terraform", os.Getenv("MESHPLANE_TERRAFORM"), "terraform binary (>= 1.5) to run; default TOOLS_DIR/bin/terraform")
 	drift := fs.Duration("drift-interval", 10*time.Minute, "how often provisioned products are checked for drift (0 disables)")
 	maskingKey := fs.String("masking-key-file", "", "file holding the hex key masking salts and preview pseudonyms derive from (default DATA_DIR/masking.key, created on first start)")
 	policyTimeout := fs.Duration("policy-timeout", 200*time.Millisecond, "longest one policy evaluation may run; a slower one fails closed")
@@ -164,7 +165,7 @@ func serve(args []string, stderr io.Writer) error {
 	srv, err := app.New(ctx, app.Config{
 		DataDir: dataDir, DatabaseURL: c.databaseURL, Logger: log,
 		AutoMigrate: !*noMigrate, BindingReload: 30 * time.Second, AccessLog: *accessLog,
-		DataPlane: dp, ToolsDir: *toolsDir, DriftInterval: *drift, Workers: *workers,
+		DataPlane: dp, ToolsDir: *toolsDir, Terraform: *terraform, DriftInterval: *drift, Workers: *workers,
 		MaskingKeyFile: *maskingKey, PolicyTimeout: *policyTimeout, GrantInterval: *grantInterval,
 	})
 	if err != nil {

@@ -61,6 +61,8 @@ type Config struct {
 	DataPlane DataPlane
 	// ToolsDir holds bin/terraform and the provider mirror terraform-plugins/.
 	ToolsDir string
+	// Terraform overrides ToolsDir/bin/terraform (any terraform >= 1.5).
+	Terraform string
 	// DriftInterval is how often provisioned products are checked for drift; 0 disables.
 	DriftInterval time.Duration
 	// Workers bounds concurrent provisioning runs (default 4).
@@ -289,8 +291,12 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string) erro
 	if err != nil {
 		return err
 	}
+	tf := c.Terraform
+	if tf == "" {
+		tf = filepath.Join(tools, "bin", "terraform")
+	}
 	p, err := provision.New(provision.Config{Store: s.Store, Authz: s.Authz, Logger: s.log, DataDir: c.DataDir,
-		Terraform: filepath.Join(tools, "bin", "terraform"), PluginDir: filepath.Join(tools, "terraform-plugins"),
+		Terraform: tf, PluginDir: filepath.Join(tools, "terraform-plugins"),
 		Env: env, Secrets: secrets, Workers: c.Workers, DriftInterval: c.DriftInterval, Governance: s.Policy})
 	if err != nil {
 		return err
