@@ -15,6 +15,13 @@ export default defineConfig({
     chunkSizeWarningLimit: 800,
     // No inline modulepreload polyfill: the Content-Security-Policy forbids inline script.
     modulePreload: { polyfill: false },
+    rollupOptions: {
+      onwarn(warning, warn) {
+        // React Server Components directives mean nothing in a browser bundle.
+        if (warning.code === "MODULE_LEVEL_DIRECTIVE") return;
+        warn(warning);
+      },
+    },
   },
   server: {
     proxy: {

@@ -47,6 +47,7 @@ build)
   ;;
 test)
   deps
+  npx --no-install tsc --noEmit
   npx --no-install vitest run
   ;;
 *) echo "usage: scripts/portal.sh [deps|generate|build|test]" >&2; exit 2 ;;

@@ -14,6 +14,9 @@ echo "== opa check and test (policies/rego)"
 .tools/bin/opa check --strict policies/rego
 .tools/bin/opa test policies/rego
 
+echo "== portal: type check, unit and component tests (Vitest)"
+scripts/portal.sh test
+
 echo "== go test (SQLite)"
 go test -count=1 -race -timeout 20m ./...
 
@@ -31,5 +34,19 @@ if [ -z "${MESHPLANE_TEST_POSTGRES:-}" ]; then
   trap stop_pg EXIT
 fi
 export MESHPLANE_TEST_POSTGRES
+# The browser tests wait mostly on terraform and the browser, so they run
+# beside the PostgreSQL suite; their output is shown when both are done.
+echo "== portal end-to-end in chromium (beside the PostgreSQL suite)"
+e2e_log=$(mktemp)
+scripts/e2e.sh >"$e2e_log" 2>&1 &
+e2e_pid=$!
 echo "== go test (PostgreSQL)"
-go test -count=1 -timeout 20m ./server/app/... ./server/store/...
+pg_rc=0
+go test -count=1 -timeout 20m ./server/app/... ./server/store/... || pg_rc=$?
+e2e_rc=0
+wait "$e2e_pid" || e2e_rc=$?
+echo "== portal end-to-end results"
+cat "$e2e_log"
+rm -f "$e2e_log"
+[ "$pg_rc" = 0 ] || { echo "PostgreSQL suite failed" >&2; exit "$pg_rc"; }
+[ "$e2e_rc" = 0 ] || { echo "portal end-to-end tests failed (screenshots: portal/e2e/artifacts)" >&2; exit "$e2e_rc"; }

@@ -1,9 +1,12 @@
 // The portal's frame: navigation for domain teams and governance officers,
 // sign-in, and the route table.
 import type { ReactNode } from "react";
+import { useQuery } from "@connectrpc/connect-query";
+import { IdentityService } from "./gen/meshplane/v1/identity_pb";
 import { useSession } from "./lib/session";
 import { Link, match, useLocation } from "./lib/router";
 import { Loading } from "./lib/ui";
+import { audiences, nav } from "./lib/nav";
 import { SignIn } from "./screens/SignIn";
 import { Catalog } from "./screens/Catalog";
 import { Product } from "./screens/Product";
@@ -14,14 +17,7 @@ import { Policies } from "./screens/Policies";
 import { Roles } from "./screens/Roles";
 import { AuditExplorer } from "./screens/Audit";
 
-const nav: { to: string; label: string; section: string }[] = [
-  { to: "/", label: "Catalog", section: "Domain teams" },
-  { to: "/products/new", label: "Register a product", section: "Domain teams" },
-  { to: "/access", label: "Access", section: "Domain teams" },
-  { to: "/governance/policies", label: "Policies", section: "Governance" },
-  { to: "/governance/roles", label: "Roles", section: "Governance" },
-  { to: "/audit", label: "Audit log", section: "Governance" },
-];
+
 
 function route(path: string): ReactNode {
   let m: Record<string, string> | null;
@@ -49,6 +45,8 @@ function route(path: string): ReactNode {
 export function App() {
   const { principal, loading, signOut } = useSession();
   const { path } = useLocation();
+  const me = useQuery(IdentityService.method.whoAmI, {}, { enabled: !!principal });
+  const reach = audiences((me.data?.roleBindings ?? []).map((b) => b.role));
   if (loading) return <Loading what="Checking your session" />;
   if (!principal) return <SignIn />;
   return (
@@ -69,13 +67,14 @@ export function App() {
         </button>
       </header>
       <nav className="side" aria-label="Main">
-        {["Domain teams", "Governance"].map((section) => (
+        {["Domain teams", "Governance"].map((section) => {
+          const items = nav.filter((n) => n.section === section && reach.has(n.audience));
+          if (items.length === 0) return null;
+          return (
           <div key={section}>
             <p className="nav-section">{section}</p>
             <ul>
-              {nav
-                .filter((n) => n.section === section)
-                .map((n) => (
+              {items.map((n) => (
                   <li key={n.to}>
                     <Link to={n.to} aria-current={isCurrent(n.to, path) ? "page" : undefined}>
                       {n.label}
@@ -84,7 +83,8 @@ export function App() {
                 ))}
             </ul>
           </div>
-        ))}
+          );
+        })}
       </nav>
       <main id="main">{route(path)}</main>
     </div>
