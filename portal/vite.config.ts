@@ -25,9 +25,10 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      "/meshplane.v1.": api,
-      "/auth": api,
-      "/graphql": api,
+      // Keep the browser's Host: the server refuses cross-origin sign-in.
+      "/meshplane.v1.": { target: api, changeOrigin: false },
+      "/auth": { target: api, changeOrigin: false },
+      "/graphql": { target: api, changeOrigin: false },
     },
   },
   test: {

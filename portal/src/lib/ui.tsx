@@ -72,11 +72,13 @@ export function Field(props: {
         </p>
       )}
       {errors.length > 0 && (
-        <ul className="field-errors" id={errId} role="alert">
-          {errors.map((e, i) => (
-            <li key={i}>{e}</li>
-          ))}
-        </ul>
+        <div id={errId} role="alert">
+          <ul className="field-errors">
+            {errors.map((e, i) => (
+              <li key={i}>{e}</li>
+            ))}
+          </ul>
+        </div>
       )}
     </div>
   );
@@ -133,8 +135,14 @@ export function Tabs(props: { tabs: { id: string; label: string; count?: number 
           onClick={() => props.onSelect(t.id)}
           onKeyDown={(e) => {
             const i = props.tabs.findIndex((x) => x.id === t.id);
-            if (e.key === "ArrowRight") props.onSelect(props.tabs[(i + 1) % props.tabs.length].id);
-            if (e.key === "ArrowLeft") props.onSelect(props.tabs[(i - 1 + props.tabs.length) % props.tabs.length].id);
+            const n = props.tabs.length;
+            const to = e.key === "ArrowRight" ? (i + 1) % n : e.key === "ArrowLeft" ? (i - 1 + n) % n : e.key === "Home" ? 0 : e.key === "End" ? n - 1 : -1;
+            if (to < 0) return;
+            e.preventDefault();
+            props.onSelect(props.tabs[to].id);
+            // Focus follows the selection, as the tabs pattern expects.
+            const list = e.currentTarget.parentElement;
+            requestAnimationFrame(() => list?.querySelector<HTMLButtonElement>(`#tab-${CSS.escape(props.tabs[to].id)}`)?.focus());
           }}
         >
           {t.label}
