@@ -55,7 +55,7 @@ export function Field(props: {
   label: string;
   help?: ReactNode;
   errors?: string[];
-  children: (id: string, describedBy: string) => ReactNode;
+  children: (id: string, describedBy: string, invalid: boolean) => ReactNode;
 }) {
   const id = useId();
   const helpId = id + "-help";
@@ -65,7 +65,7 @@ export function Field(props: {
   return (
     <div className={"field" + (errors.length ? " invalid" : "")}>
       <label htmlFor={id}>{props.label}</label>
-      {props.children(id, describedBy)}
+      {props.children(id, describedBy, errors.length > 0)}
       {props.help && (
         <p className="help" id={helpId}>
           {props.help}
