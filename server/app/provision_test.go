@@ -452,10 +452,30 @@ func TestWatchRunStreams(t *testing.T) {
 			t.Fatalf("%s: watch ended in %v with %d lines: %v", p, last, len(lines), lines)
 		}
 	}
+	// Approved, the same watch follows the apply until the run is applied.
+	if _, err := admin.Provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: id})); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	stream, err := admin.Provision.WatchRun(wctx, connect.NewRequest(&v1.WatchRunRequest{Id: id}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []v1.RunState
+	for stream.Receive() {
+		if st := stream.Msg().GetState(); st != v1.RunState_RUN_STATE_UNSPECIFIED {
+			states = append(states, st)
+		}
+	}
+	if err := stream.Err(); err != nil || len(states) == 0 || states[len(states)-1] != v1.RunState_RUN_STATE_APPLIED {
+		t.Fatalf("watching the apply: states %v, err %v", states, err)
+	}
+
 	// Another domain's run cannot be watched, and is not said to exist.
 	env.Domain("marketing")
 	other := env.Clients(apptest.ProtocolGRPC, env.User("otto", "domain-owner", "marketing"))
-	stream, err := other.Provision.WatchRun(ctx, connect.NewRequest(&v1.WatchRunRequest{Id: id}))
+	stream, err = other.Provision.WatchRun(ctx, connect.NewRequest(&v1.WatchRunRequest{Id: id}))
 	if err == nil {
 		for stream.Receive() {
 			t.Fatal("an outsider received run output")

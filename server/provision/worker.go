@@ -228,7 +228,7 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 		return err
 	}
 	_ = os.Remove(filepath.Join(ws.dir, planFile(r.ID)))
-	return s.store.Tx(context.WithoutCancel(sys), func(tx *ent.Tx) error {
+	err := s.store.Tx(context.WithoutCancel(sys), func(tx *ent.Tx) error {
 		cur, err := tx.ProvisioningRun.Get(sys, r.ID)
 		if err != nil {
 			return err
@@ -275,6 +275,11 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 		}
 		return nil
 	})
+	if err == nil {
+		// Watchers hear the run settle, and their stream ends.
+		s.bus.publish(r.ID, event{state: provisioningrun.StateApplied})
+	}
+	return err
 }
 
 // runLog gathers a run's lines, publishes them to watchers at once and
