@@ -10,6 +10,13 @@ import (
 )
 
 // DataProduct is a domain's published data: a CDC source, output ports and sinks.
+//
+// The migrations add what ent cannot express, which the migration generator
+// leaves alone: the "health" column, generated from provisioned_version and
+// drift (not_provisioned, in_sync or drifted); the "dataproduct_facets" index
+// that counts facets without reading whole rows; on SQLite the FTS5 table
+// "data_product_search" kept in sync with search_text by triggers; and on
+// PostgreSQL the trigram index "dataproduct_search_trgm" on search_text.
 type DataProduct struct{ ent.Schema }
 
 func (DataProduct) Mixin() []ent.Mixin {
@@ -35,6 +42,14 @@ func (DataProduct) Fields() []ent.Field {
 		// as the latest refresh-only plan saw it; empty when in sync.
 		field.JSON("drift", []summary.ResourceChange{}).Optional(),
 		field.Time("drift_check_time").Optional().Nillable(),
+		// SearchText is what catalog search matches text against
+		// (spec.SearchText), rewritten with the spec in the same transaction
+		// by every product write. On SQLite the full-text table
+		// data_product_search indexes it; on PostgreSQL a trigram index does.
+		field.Text("search_text").Default(""),
+		// Classifications is the set of classifications the product's fields
+		// carry, one bit each (spec.ClassificationBits), written with the spec.
+		field.Int64("classifications").Default(0),
 	}
 }
 

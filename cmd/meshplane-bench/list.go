@@ -170,6 +170,7 @@ func seed(ctx context.Context, e *env, domains, n int, how string) error {
 					SetDomain(dom).SetName(name).SetDescription(sp.Description).SetOwner(sp.Owner).
 					SetLabels(sp.Labels).SetLifecycle(lifecycles[i%len(lifecycles)]).
 					SetSource(sp.Source).SetPorts(sp.Ports).SetSinks(sp.Sinks).
+					SetSearchText(spec.SearchText(name, sp)).SetClassifications(spec.ClassificationBits(sp)).
 					SetCreatedBy("admin").SetUpdatedBy("admin"))
 			}
 			if err := tx.DataProduct.CreateBulk(bs...).Exec(ctx); err != nil {

@@ -21,6 +21,10 @@
 //  6. Consumer access on the sandbox: approval to the consumer's first record
 //     read with its SCRAM credential, the grant plan for one more consumer
 //     beside 1 and beside 1,000 grants, and the access policy's decision.
+//  7. Catalog search, a first page of 50 out of 10,000 varied products over
+//     Connect: a name fragment, a field name and a classification facet,
+//     with and without facet counts, each as a ratio to the unfiltered first
+//     page of the same run; on SQLite, or on PostgreSQL with -search-postgres.
 //
 // Every phase is bounded in requests and in time. `make bench` runs it.
 package main
@@ -81,6 +85,8 @@ type config struct {
 
 	OPA         string
 	PolicyEvals int
+
+	SearchPostgres string
 }
 
 // Catalog sizes of the provisioning phase: growing to 200 products takes
@@ -107,7 +113,7 @@ func main() {
 	flag.DurationVar(&c.AuthzFor, "authz-duration", 2*time.Second, "measuring time per authorization scenario")
 	flag.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of one extra, unmeasured pass of -profile to this file")
 	flag.StringVar(&c.Profile, "profile", "get", "phase to profile with -cpuprofile: get, list, graphql, authz or policy")
-	flag.StringVar(&c.Only, "only", "", "run only these phases, comma-separated: get, list, authz, provision, policy, access (default: all)")
+	flag.StringVar(&c.Only, "only", "", "run only these phases, comma-separated: get, list, authz, provision, policy, access, search (default: all)")
 	flag.StringVar(&c.Tools, "tools", ".tools", "directory holding bin/terraform and terraform-plugins/ for the provisioning phase")
 	flag.StringVar(&c.ProvSizesArg, "prov-sizes", "", "provisioned catalog sizes at which planning one changed product is timed (default "+fullProvSizes+" with -only, "+quickProvSizes+" when every phase runs)")
 	flag.IntVar(&c.ProvRepeats, "prov-repeats", 5, "changed-product plans per catalog size (the median is reported)")
@@ -116,6 +122,7 @@ func main() {
 	flag.DurationVar(&c.ProvBudget, "prov-budget", 25*time.Minute, "time for the provisioning phase; larger sizes that would not fit are skipped")
 	flag.StringVar(&c.OPA, "opa", ".tools/bin/opa", "opa binary the policy phase compares the embedded engine with (skipped when missing)")
 	flag.IntVar(&c.PolicyEvals, "policy-evals", 5000, "evaluations per policy measurement")
+	flag.StringVar(&c.SearchPostgres, "search-postgres", "", "PostgreSQL server URL the search phase creates (and drops) its database on (default: SQLite)")
 	flag.Parse()
 	if c.ProvSizesArg == "" {
 		c.ProvSizesArg = fullProvSizes
@@ -160,8 +167,8 @@ func (c config) validate() error {
 		return errors.New("-policy-evals must be positive")
 	}
 	for _, p := range strings.Split(c.Only, ",") {
-		if p != "" && !strings.Contains(" get list authz provision policy access ", " "+strings.TrimSpace(p)+" ") {
-			return fmt.Errorf("-only takes get, list, authz, provision, policy and access, got %q", p)
+		if p != "" && !strings.Contains(" get list authz provision policy access search ", " "+strings.TrimSpace(p)+" ") {
+			return fmt.Errorf("-only takes get, list, authz, provision, policy, access and search, got %q", p)
 		}
 	}
 	return nil
@@ -248,6 +255,11 @@ func run(ctx context.Context, c config, w io.Writer) error {
 	if c.runs("access") {
 		if err := benchAccess(ctx, c, &rep, progress); err != nil {
 			return fmt.Errorf("access phase: %w", err)
+		}
+	}
+	if c.runs("search") {
+		if err := benchSearch(ctx, c, &rep, progress); err != nil {
+			return fmt.Errorf("search phase: %w", err)
 		}
 	}
 

@@ -15,6 +15,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/rpc"
+	"github.com/meshplane/meshplane/server/spec"
 )
 
 // Run with: go test ./server/app -run '^$' -bench . -benchmem
@@ -177,6 +178,7 @@ func seededEnv(b *testing.B) (*apptest.Env, string) {
 					SetDomain(dom).SetName(name).SetDescription(sp.Description).SetOwner(sp.Owner).
 					SetLabels(sp.Labels).SetLifecycle(lifecycles[i%len(lifecycles)]).
 					SetSource(sp.Source).SetPorts(sp.Ports).SetSinks(sp.Sinks).
+					SetSearchText(spec.SearchText(name, sp)).SetClassifications(spec.ClassificationBits(sp)).
 					SetCreatedBy("admin").SetUpdatedBy("admin"))
 			}
 			if err := tx.DataProduct.CreateBulk(bs...).Exec(ctx); err != nil {

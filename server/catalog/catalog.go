@@ -5,6 +5,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -43,7 +44,11 @@ type Config struct {
 // Admission decides whether a product may be written as given; a refusal
 // is an error listing every violation.
 type Admission interface {
+	// Admit judges a write and records the decision in the decision log.
 	Admit(ctx context.Context, domain, name, lifecycle string, p spec.Product, trigger string) error
+	// WouldAdmit answers as Admit would and records nothing: a write that
+	// only validates leaves no trace.
+	WouldAdmit(ctx context.Context, domain, name, lifecycle string, p spec.Product) error
 }
 
 // Validate checks that every required dependency is present.
@@ -193,6 +198,30 @@ type CreateProductInput struct {
 	Domain string
 	Name   string
 	Spec   spec.Product
+	// ValidateOnly runs every check of the call and answers the product as
+	// it would be stored, without an id, writing nothing.
+	ValidateOnly bool
+}
+
+// errValidateOnly rolls back the transaction of a write that only validates.
+var errValidateOnly = errors.New("validate only: roll back")
+
+// finish ends a write's transaction: a write that only validates runs its
+// statements, so the database's own checks answer as for a real write, and
+// then rolls them back instead of recording the change.
+func finish(validateOnly bool, record func() error) error {
+	if validateOnly {
+		return errValidateOnly
+	}
+	return record()
+}
+
+// dryRun turns the rollback of a write that only validates into success.
+func dryRun(err error) error {
+	if errors.Is(err, errValidateOnly) {
+		return nil
+	}
+	return err
 }
 
 // checkProduct validates a product's names and normalizes and validates its spec.
@@ -222,7 +251,7 @@ func (s *Service) CreateDataProduct(ctx context.Context, in CreateProductInput) 
 	} else if exists {
 		return nil, errs.New(errs.KindAlreadyExists, "data product %s/%s already exists", in.Domain, in.Name)
 	}
-	if err := s.admit(ctx, in.Domain, in.Name, spec.LifecycleDraft, in.Spec, "catalog.CreateDataProduct"); err != nil {
+	if err := s.admit(ctx, in.Domain, in.Name, spec.LifecycleDraft, in.Spec, "catalog.CreateDataProduct", in.ValidateOnly); err != nil {
 		return nil, err
 	}
 	who, _ := actor.From(ctx)
@@ -242,23 +271,36 @@ func (s *Service) CreateDataProduct(ctx context.Context, in CreateProductInput) 
 			SetDomain(in.Domain).SetName(in.Name).
 			SetDescription(in.Spec.Description).SetOwner(in.Spec.Owner).SetLabels(in.Spec.Labels).
 			SetSource(in.Spec.Source).SetPorts(in.Spec.Ports).SetSinks(in.Spec.Sinks).
+			SetSearchText(spec.SearchText(in.Name, in.Spec)).SetClassifications(spec.ClassificationBits(in.Spec)).
 			SetCreatedBy(who.Name).SetUpdatedBy(who.Name).Save(ctx)
 		if err != nil {
 			return store.AlreadyExists(err, "data product", in.Domain+"/"+in.Name)
 		}
-		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
-			Action: "catalog.CreateDataProduct", ResourceType: "product", Resource: in.Domain + "/" + in.Name,
-			Domain: in.Domain, After: out,
+		return finish(in.ValidateOnly, func() error {
+			return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
+				Action: "catalog.CreateDataProduct", ResourceType: "product", Resource: in.Domain + "/" + in.Name,
+				Domain: in.Domain, After: out,
+			})
 		})
 	})
-	return out, err
+	if err := dryRun(err); err != nil {
+		return nil, err
+	}
+	if in.ValidateOnly {
+		out.ID = "" // nothing was stored under the id the insert drew
+	}
+	return out, nil
 }
 
-// admit asks the admission policy about a product write. Retiring a
-// product is always allowed: policy must never keep infrastructure alive.
-func (s *Service) admit(ctx context.Context, dom, name string, lifecycle spec.Lifecycle, p spec.Product, trigger string) error {
+// admit asks the admission policy about a product write; a write that only
+// validates leaves no decision in the log. Retiring a product is always
+// allowed: policy must never keep infrastructure alive.
+func (s *Service) admit(ctx context.Context, dom, name string, lifecycle spec.Lifecycle, p spec.Product, trigger string, validateOnly bool) error {
 	if s.cfg.Admission == nil || lifecycle == spec.LifecycleRetired {
 		return nil
+	}
+	if validateOnly {
+		return s.cfg.Admission.WouldAdmit(ctx, dom, name, string(lifecycle), p)
 	}
 	return s.cfg.Admission.Admit(ctx, dom, name, string(lifecycle), p, trigger)
 }
@@ -298,6 +340,54 @@ func ReadProduct(ctx context.Context, authz *access.Authorizer, c *ent.Client, d
 	return p, nil
 }
 
+// DraftProduct checks a product spec nobody has saved yet the way the write
+// that would save it does: it validates and normalizes p as
+// CreateDataProduct or UpdateDataProduct would, and requires the right that
+// write needs — create when dom has no product name, otherwise the update
+// (of a draft, or of a product past draft) that keeps its lifecycle. It
+// returns p as it would be stored and the lifecycle the product has or would
+// have. Callers who may not read products in dom learn nothing, as with
+// CreateDataProduct: the domain is not found.
+func DraftProduct(ctx context.Context, authz *access.Authorizer, c *ent.Client, dom, name string, p spec.Product) (spec.Product, spec.Lifecycle, error) {
+	var v errs.Violations
+	checkProduct(&v, dom, name, &p)
+	if err := v.Err(); err != nil {
+		return spec.Product{}, "", err
+	}
+	if !authz.Can(ctx, dom, access.ObjProduct, access.ActRead) {
+		return spec.Product{}, "", errs.NotFound("domain", dom)
+	}
+	cur, err := c.DataProduct.Query().Where(dataproduct.Domain(dom), dataproduct.Name(name)).Only(ctx)
+	switch {
+	case ent.IsNotFound(err):
+		if err := authz.Require(ctx, dom, access.ObjProduct, access.ActCreate); err != nil {
+			return spec.Product{}, "", err
+		}
+		exists, err := c.Domain.Query().Where(domain.Name(dom)).Exist(ctx)
+		if err != nil {
+			return spec.Product{}, "", fmt.Errorf("reading domain: %w", err)
+		}
+		if !exists {
+			return spec.Product{}, "", errs.NotFound("domain", dom)
+		}
+		return p, spec.LifecycleDraft, nil
+	case err != nil:
+		return spec.Product{}, "", fmt.Errorf("reading data product: %w", err)
+	}
+	lc := spec.Lifecycle(cur.Lifecycle)
+	act := access.ActUpdate
+	if lc == spec.LifecycleDraft {
+		act = access.ActUpdateDraft
+	}
+	if err := authz.Require(ctx, dom, access.ObjProduct, act); err != nil {
+		return spec.Product{}, "", err
+	}
+	if lc == spec.LifecycleRetired {
+		return spec.Product{}, "", errs.New(errs.KindFailedPrecondition, "data product %s/%s is retired and read-only", dom, name).WithReason("RETIRED")
+	}
+	return p, lc, nil
+}
+
 // UpdateProductInput replaces a product's mutable fields.
 type UpdateProductInput struct {
 	Domain string
@@ -306,6 +396,9 @@ type UpdateProductInput struct {
 	// Lifecycle moves the product when not empty.
 	Lifecycle spec.Lifecycle
 	Version   int64
+	// ValidateOnly runs every check of the call and answers the product as
+	// it would be stored, writing nothing.
+	ValidateOnly bool
 }
 
 // UpdateDataProduct replaces the product's spec and optionally moves its
@@ -345,7 +438,7 @@ func (s *Service) UpdateDataProduct(ctx context.Context, in UpdateProductInput) 
 		v.Add("lifecycle", "cannot move from %s to %s", from, to)
 		return nil, v.Err()
 	}
-	if err := s.admit(ctx, in.Domain, in.Name, to, in.Spec, "catalog.UpdateDataProduct"); err != nil {
+	if err := s.admit(ctx, in.Domain, in.Name, to, in.Spec, "catalog.UpdateDataProduct", in.ValidateOnly); err != nil {
 		return nil, err
 	}
 	who, _ := actor.From(ctx)
@@ -354,6 +447,7 @@ func (s *Service) UpdateDataProduct(ctx context.Context, in UpdateProductInput) 
 		n, err := tx.DataProduct.Update().Where(dataproduct.ID(cur.ID), dataproduct.Version(in.Version)).
 			SetDescription(in.Spec.Description).SetOwner(in.Spec.Owner).SetLabels(in.Spec.Labels).
 			SetSource(in.Spec.Source).SetPorts(in.Spec.Ports).SetSinks(in.Spec.Sinks).
+			SetSearchText(spec.SearchText(in.Name, in.Spec)).SetClassifications(spec.ClassificationBits(in.Spec)).
 			SetLifecycle(dataproduct.Lifecycle(to)).SetUpdatedBy(who.Name).AddVersion(1).Save(ctx)
 		if err != nil {
 			return err
@@ -368,13 +462,17 @@ func (s *Service) UpdateDataProduct(ctx context.Context, in UpdateProductInput) 
 		if out, err = tx.DataProduct.Get(ctx, cur.ID); err != nil {
 			return err
 		}
-		action := "catalog.UpdateDataProduct"
-		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
-			Action: action, ResourceType: "product", Resource: in.Domain + "/" + in.Name,
-			Domain: in.Domain, Before: cur, After: out,
+		return finish(in.ValidateOnly, func() error {
+			return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
+				Action: "catalog.UpdateDataProduct", ResourceType: "product", Resource: in.Domain + "/" + in.Name,
+				Domain: in.Domain, Before: cur, After: out,
+			})
 		})
 	})
-	return out, err
+	if err := dryRun(err); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // DeleteDataProduct deletes a draft. Products past draft have consumers and
@@ -434,18 +532,31 @@ const (
 
 // ListProductsInput filters and orders a product listing.
 type ListProductsInput struct {
-	Domain     string
-	Lifecycle  spec.Lifecycle
-	Labels     map[string]string
-	Text       string
+	Domain    string
+	Lifecycle spec.Lifecycle
+	Labels    map[string]string
+	// Text is words that must each occur in a product's search text
+	// (spec.SearchText): its name, description, port names, field names,
+	// classifications and tags. Case does not matter.
+	Text string
+	// Health keeps products in one health state.
+	Health Health
+	// Classification keeps products with at least one field so classified.
+	Classification spec.Classification
+	// Facets asks for the facet counts of the filter.
+	Facets     bool
 	PageSize   int
 	PageToken  string
 	OrderBy    string
 	Descending bool
 }
 
-// ProductPage is one page of products.
-type ProductPage = page.Page[*ent.DataProduct]
+// ProductPage is one page of products, with the facet counts of the
+// listing's filter when they were asked for.
+type ProductPage struct {
+	page.Page[*ent.DataProduct]
+	Facets *Facets
+}
 
 // ListDataProducts pages through the products the caller may read with keyset pagination.
 func (s *Service) ListDataProducts(ctx context.Context, in ListProductsInput) (ProductPage, error) {
@@ -457,9 +568,7 @@ func (s *Service) ListDataProducts(ctx context.Context, in ListProductsInput) (P
 		v.Add("lifecycle", "must be draft, active, deprecated or retired, got %q", in.Lifecycle)
 	}
 	spec.CheckLabels(&v, "labels", in.Labels)
-	if len(in.Text) > 256 {
-		v.Add("text", "must be at most 256 characters")
-	}
+	checkSearch(&v, in)
 	if in.OrderBy == "" {
 		in.OrderBy = OrderName
 	}
@@ -474,16 +583,20 @@ func (s *Service) ListDataProducts(ctx context.Context, in ListProductsInput) (P
 		return ProductPage{}, err
 	}
 	scope := s.authz.ScopeOf(ctx, access.ObjProduct, access.ActRead)
+	none := ProductPage{}
+	if in.Facets {
+		none.Facets = emptyFacets()
+	}
 	var preds []predicate.DataProduct
 	switch {
 	case in.Domain != "":
 		if !scope.Contains(in.Domain) {
-			return ProductPage{}, nil
+			return none, nil
 		}
 		preds = append(preds, dataproduct.Domain(in.Domain))
 	case !scope.All:
 		if len(scope.Domains) == 0 {
-			return ProductPage{}, nil
+			return none, nil
 		}
 		preds = append(preds, dataproduct.DomainIn(scope.Domains...))
 	}
@@ -501,8 +614,12 @@ func (s *Service) ListDataProducts(ctx context.Context, in ListProductsInput) (P
 			sel.Where(sqljson.ValueEQ(dataproduct.FieldLabels, val, sqljson.Path(key)))
 		}))
 	}
-	if in.Text != "" {
-		preds = append(preds, dataproduct.Or(dataproduct.NameContainsFold(in.Text), dataproduct.DescriptionContainsFold(in.Text)))
+	preds = append(preds, searchPredicates(s.store.Dialect, in)...)
+	var out ProductPage
+	if in.Facets {
+		if out.Facets, err = s.facets(ctx, preds); err != nil {
+			return ProductPage{}, err
+		}
 	}
 	if cur != nil {
 		p, err := afterCursor(in.OrderBy, in.Descending, cur)
@@ -528,7 +645,8 @@ func (s *Service) ListDataProducts(ctx context.Context, in ListProductsInput) (P
 	if err != nil {
 		return ProductPage{}, fmt.Errorf("listing data products: %w", err)
 	}
-	return page.Of(items, size, func(p *ent.DataProduct) page.Cursor { return cursorOf(in.OrderBy, in.Descending, p) }), nil
+	out.Page = page.Of(items, size, func(p *ent.DataProduct) page.Cursor { return cursorOf(in.OrderBy, in.Descending, p) })
+	return out, nil
 }
 
 func cursorOf(order string, desc bool, p *ent.DataProduct) page.Cursor {

@@ -54,7 +54,11 @@ type DataProduct struct {
 	Drift []summary.ResourceChange `json:"drift,omitempty"`
 	// DriftCheckTime holds the value of the "drift_check_time" field.
 	DriftCheckTime *time.Time `json:"drift_check_time,omitempty"`
-	selectValues   sql.SelectValues
+	// SearchText holds the value of the "search_text" field.
+	SearchText string `json:"search_text,omitempty"`
+	// Classifications holds the value of the "classifications" field.
+	Classifications int64 `json:"classifications,omitempty"`
+	selectValues    sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -64,9 +68,9 @@ func (*DataProduct) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case dataproduct.FieldLabels, dataproduct.FieldSource, dataproduct.FieldPorts, dataproduct.FieldSinks, dataproduct.FieldDrift:
 			values[i] = new([]byte)
-		case dataproduct.FieldVersion, dataproduct.FieldProvisionedVersion:
+		case dataproduct.FieldVersion, dataproduct.FieldProvisionedVersion, dataproduct.FieldClassifications:
 			values[i] = new(sql.NullInt64)
-		case dataproduct.FieldID, dataproduct.FieldDomain, dataproduct.FieldName, dataproduct.FieldDescription, dataproduct.FieldOwner, dataproduct.FieldLifecycle, dataproduct.FieldCreatedBy, dataproduct.FieldUpdatedBy:
+		case dataproduct.FieldID, dataproduct.FieldDomain, dataproduct.FieldName, dataproduct.FieldDescription, dataproduct.FieldOwner, dataproduct.FieldLifecycle, dataproduct.FieldCreatedBy, dataproduct.FieldUpdatedBy, dataproduct.FieldSearchText:
 			values[i] = new(sql.NullString)
 		case dataproduct.FieldCreateTime, dataproduct.FieldUpdateTime, dataproduct.FieldDriftCheckTime:
 			values[i] = new(sql.NullTime)
@@ -205,6 +209,18 @@ func (_m *DataProduct) assignValues(columns []string, values []any) error {
 				_m.DriftCheckTime = new(time.Time)
 				*_m.DriftCheckTime = value.Time
 			}
+		case dataproduct.FieldSearchText:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field search_text", values[i])
+			} else if value.Valid {
+				_m.SearchText = value.String
+			}
+		case dataproduct.FieldClassifications:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field classifications", values[i])
+			} else if value.Valid {
+				_m.Classifications = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -295,6 +311,12 @@ func (_m *DataProduct) String() string {
 		builder.WriteString("drift_check_time=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("search_text=")
+	builder.WriteString(_m.SearchText)
+	builder.WriteString(", ")
+	builder.WriteString("classifications=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Classifications))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -204,6 +204,34 @@ func (_c *DataProductCreate) SetNillableDriftCheckTime(v *time.Time) *DataProduc
 	return _c
 }
 
+// SetSearchText sets the "search_text" field.
+func (_c *DataProductCreate) SetSearchText(v string) *DataProductCreate {
+	_c.mutation.SetSearchText(v)
+	return _c
+}
+
+// SetNillableSearchText sets the "search_text" field if the given value is not nil.
+func (_c *DataProductCreate) SetNillableSearchText(v *string) *DataProductCreate {
+	if v != nil {
+		_c.SetSearchText(*v)
+	}
+	return _c
+}
+
+// SetClassifications sets the "classifications" field.
+func (_c *DataProductCreate) SetClassifications(v int64) *DataProductCreate {
+	_c.mutation.SetClassifications(v)
+	return _c
+}
+
+// SetNillableClassifications sets the "classifications" field if the given value is not nil.
+func (_c *DataProductCreate) SetNillableClassifications(v *int64) *DataProductCreate {
+	if v != nil {
+		_c.SetClassifications(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *DataProductCreate) SetID(v string) *DataProductCreate {
 	_c.mutation.SetID(v)
@@ -285,6 +313,14 @@ func (_c *DataProductCreate) defaults() {
 		v := dataproduct.DefaultUpdatedBy
 		_c.mutation.SetUpdatedBy(v)
 	}
+	if _, ok := _c.mutation.SearchText(); !ok {
+		v := dataproduct.DefaultSearchText
+		_c.mutation.SetSearchText(v)
+	}
+	if _, ok := _c.mutation.Classifications(); !ok {
+		v := dataproduct.DefaultClassifications
+		_c.mutation.SetClassifications(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := dataproduct.DefaultID()
 		_c.mutation.SetID(v)
@@ -353,6 +389,12 @@ func (_c *DataProductCreate) check() error {
 	}
 	if _, ok := _c.mutation.UpdatedBy(); !ok {
 		return &ValidationError{Name: "updated_by", err: errors.New(`ent: missing required field "DataProduct.updated_by"`)}
+	}
+	if _, ok := _c.mutation.SearchText(); !ok {
+		return &ValidationError{Name: "search_text", err: errors.New(`ent: missing required field "DataProduct.search_text"`)}
+	}
+	if _, ok := _c.mutation.Classifications(); !ok {
+		return &ValidationError{Name: "classifications", err: errors.New(`ent: missing required field "DataProduct.classifications"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := dataproduct.IDValidator(v); err != nil {
@@ -461,6 +503,14 @@ func (_c *DataProductCreate) createSpec() (*DataProduct, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.DriftCheckTime(); ok {
 		_spec.SetField(dataproduct.FieldDriftCheckTime, field.TypeTime, value)
 		_node.DriftCheckTime = &value
+	}
+	if value, ok := _c.mutation.SearchText(); ok {
+		_spec.SetField(dataproduct.FieldSearchText, field.TypeString, value)
+		_node.SearchText = value
+	}
+	if value, ok := _c.mutation.Classifications(); ok {
+		_spec.SetField(dataproduct.FieldClassifications, field.TypeInt64, value)
+		_node.Classifications = value
 	}
 	return _node, _spec
 }

@@ -236,6 +236,41 @@ func (_u *DataProductUpdate) ClearDriftCheckTime() *DataProductUpdate {
 	return _u
 }
 
+// SetSearchText sets the "search_text" field.
+func (_u *DataProductUpdate) SetSearchText(v string) *DataProductUpdate {
+	_u.mutation.SetSearchText(v)
+	return _u
+}
+
+// SetNillableSearchText sets the "search_text" field if the given value is not nil.
+func (_u *DataProductUpdate) SetNillableSearchText(v *string) *DataProductUpdate {
+	if v != nil {
+		_u.SetSearchText(*v)
+	}
+	return _u
+}
+
+// SetClassifications sets the "classifications" field.
+func (_u *DataProductUpdate) SetClassifications(v int64) *DataProductUpdate {
+	_u.mutation.ResetClassifications()
+	_u.mutation.SetClassifications(v)
+	return _u
+}
+
+// SetNillableClassifications sets the "classifications" field if the given value is not nil.
+func (_u *DataProductUpdate) SetNillableClassifications(v *int64) *DataProductUpdate {
+	if v != nil {
+		_u.SetClassifications(*v)
+	}
+	return _u
+}
+
+// AddClassifications adds value to the "classifications" field.
+func (_u *DataProductUpdate) AddClassifications(v int64) *DataProductUpdate {
+	_u.mutation.AddClassifications(v)
+	return _u
+}
+
 // Mutation returns the DataProductMutation object of the builder.
 func (_u *DataProductUpdate) Mutation() *DataProductMutation {
 	return _u.mutation
@@ -389,6 +424,15 @@ func (_u *DataProductUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	}
 	if _u.mutation.DriftCheckTimeCleared() {
 		_spec.ClearField(dataproduct.FieldDriftCheckTime, field.TypeTime)
+	}
+	if value, ok := _u.mutation.SearchText(); ok {
+		_spec.SetField(dataproduct.FieldSearchText, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Classifications(); ok {
+		_spec.SetField(dataproduct.FieldClassifications, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedClassifications(); ok {
+		_spec.AddField(dataproduct.FieldClassifications, field.TypeInt64, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -616,6 +660,41 @@ func (_u *DataProductUpdateOne) ClearDriftCheckTime() *DataProductUpdateOne {
 	return _u
 }
 
+// SetSearchText sets the "search_text" field.
+func (_u *DataProductUpdateOne) SetSearchText(v string) *DataProductUpdateOne {
+	_u.mutation.SetSearchText(v)
+	return _u
+}
+
+// SetNillableSearchText sets the "search_text" field if the given value is not nil.
+func (_u *DataProductUpdateOne) SetNillableSearchText(v *string) *DataProductUpdateOne {
+	if v != nil {
+		_u.SetSearchText(*v)
+	}
+	return _u
+}
+
+// SetClassifications sets the "classifications" field.
+func (_u *DataProductUpdateOne) SetClassifications(v int64) *DataProductUpdateOne {
+	_u.mutation.ResetClassifications()
+	_u.mutation.SetClassifications(v)
+	return _u
+}
+
+// SetNillableClassifications sets the "classifications" field if the given value is not nil.
+func (_u *DataProductUpdateOne) SetNillableClassifications(v *int64) *DataProductUpdateOne {
+	if v != nil {
+		_u.SetClassifications(*v)
+	}
+	return _u
+}
+
+// AddClassifications adds value to the "classifications" field.
+func (_u *DataProductUpdateOne) AddClassifications(v int64) *DataProductUpdateOne {
+	_u.mutation.AddClassifications(v)
+	return _u
+}
+
 // Mutation returns the DataProductMutation object of the builder.
 func (_u *DataProductUpdateOne) Mutation() *DataProductMutation {
 	return _u.mutation
@@ -799,6 +878,15 @@ func (_u *DataProductUpdateOne) sqlSave(ctx context.Context) (_node *DataProduct
 	}
 	if _u.mutation.DriftCheckTimeCleared() {
 		_spec.ClearField(dataproduct.FieldDriftCheckTime, field.TypeTime)
+	}
+	if value, ok := _u.mutation.SearchText(); ok {
+		_spec.SetField(dataproduct.FieldSearchText, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Classifications(); ok {
+		_spec.SetField(dataproduct.FieldClassifications, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedClassifications(); ok {
+		_spec.AddField(dataproduct.FieldClassifications, field.TypeInt64, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &DataProduct{config: _u.config}

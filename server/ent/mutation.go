@@ -2510,6 +2510,9 @@ type DataProductMutation struct {
 	drift                  *[]summary.ResourceChange
 	appenddrift            []summary.ResourceChange
 	drift_check_time       *time.Time
+	search_text            *string
+	classifications        *int64
+	addclassifications     *int64
 	clearedFields          map[string]struct{}
 	done                   bool
 	oldValue               func(context.Context) (*DataProduct, error)
@@ -3385,6 +3388,98 @@ func (m *DataProductMutation) ResetDriftCheckTime() {
 	delete(m.clearedFields, dataproduct.FieldDriftCheckTime)
 }
 
+// SetSearchText sets the "search_text" field.
+func (m *DataProductMutation) SetSearchText(s string) {
+	m.search_text = &s
+}
+
+// SearchText returns the value of the "search_text" field in the mutation.
+func (m *DataProductMutation) SearchText() (r string, exists bool) {
+	v := m.search_text
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSearchText returns the old "search_text" field's value of the DataProduct entity.
+// If the DataProduct object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DataProductMutation) OldSearchText(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSearchText is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSearchText requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSearchText: %w", err)
+	}
+	return oldValue.SearchText, nil
+}
+
+// ResetSearchText resets all changes to the "search_text" field.
+func (m *DataProductMutation) ResetSearchText() {
+	m.search_text = nil
+}
+
+// SetClassifications sets the "classifications" field.
+func (m *DataProductMutation) SetClassifications(i int64) {
+	m.classifications = &i
+	m.addclassifications = nil
+}
+
+// Classifications returns the value of the "classifications" field in the mutation.
+func (m *DataProductMutation) Classifications() (r int64, exists bool) {
+	v := m.classifications
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClassifications returns the old "classifications" field's value of the DataProduct entity.
+// If the DataProduct object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DataProductMutation) OldClassifications(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClassifications is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClassifications requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClassifications: %w", err)
+	}
+	return oldValue.Classifications, nil
+}
+
+// AddClassifications adds i to the "classifications" field.
+func (m *DataProductMutation) AddClassifications(i int64) {
+	if m.addclassifications != nil {
+		*m.addclassifications += i
+	} else {
+		m.addclassifications = &i
+	}
+}
+
+// AddedClassifications returns the value that was added to the "classifications" field in this mutation.
+func (m *DataProductMutation) AddedClassifications() (r int64, exists bool) {
+	v := m.addclassifications
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetClassifications resets all changes to the "classifications" field.
+func (m *DataProductMutation) ResetClassifications() {
+	m.classifications = nil
+	m.addclassifications = nil
+}
+
 // Where appends a list predicates to the DataProductMutation builder.
 func (m *DataProductMutation) Where(ps ...predicate.DataProduct) {
 	m.predicates = append(m.predicates, ps...)
@@ -3419,7 +3514,7 @@ func (m *DataProductMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *DataProductMutation) Fields() []string {
-	fields := make([]string, 0, 17)
+	fields := make([]string, 0, 19)
 	if m.create_time != nil {
 		fields = append(fields, dataproduct.FieldCreateTime)
 	}
@@ -3471,6 +3566,12 @@ func (m *DataProductMutation) Fields() []string {
 	if m.drift_check_time != nil {
 		fields = append(fields, dataproduct.FieldDriftCheckTime)
 	}
+	if m.search_text != nil {
+		fields = append(fields, dataproduct.FieldSearchText)
+	}
+	if m.classifications != nil {
+		fields = append(fields, dataproduct.FieldClassifications)
+	}
 	return fields
 }
 
@@ -3513,6 +3614,10 @@ func (m *DataProductMutation) Field(name string) (ent.Value, bool) {
 		return m.Drift()
 	case dataproduct.FieldDriftCheckTime:
 		return m.DriftCheckTime()
+	case dataproduct.FieldSearchText:
+		return m.SearchText()
+	case dataproduct.FieldClassifications:
+		return m.Classifications()
 	}
 	return nil, false
 }
@@ -3556,6 +3661,10 @@ func (m *DataProductMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldDrift(ctx)
 	case dataproduct.FieldDriftCheckTime:
 		return m.OldDriftCheckTime(ctx)
+	case dataproduct.FieldSearchText:
+		return m.OldSearchText(ctx)
+	case dataproduct.FieldClassifications:
+		return m.OldClassifications(ctx)
 	}
 	return nil, fmt.Errorf("unknown DataProduct field %s", name)
 }
@@ -3684,6 +3793,20 @@ func (m *DataProductMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDriftCheckTime(v)
 		return nil
+	case dataproduct.FieldSearchText:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSearchText(v)
+		return nil
+	case dataproduct.FieldClassifications:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClassifications(v)
+		return nil
 	}
 	return fmt.Errorf("unknown DataProduct field %s", name)
 }
@@ -3698,6 +3821,9 @@ func (m *DataProductMutation) AddedFields() []string {
 	if m.addprovisioned_version != nil {
 		fields = append(fields, dataproduct.FieldProvisionedVersion)
 	}
+	if m.addclassifications != nil {
+		fields = append(fields, dataproduct.FieldClassifications)
+	}
 	return fields
 }
 
@@ -3710,6 +3836,8 @@ func (m *DataProductMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedVersion()
 	case dataproduct.FieldProvisionedVersion:
 		return m.AddedProvisionedVersion()
+	case dataproduct.FieldClassifications:
+		return m.AddedClassifications()
 	}
 	return nil, false
 }
@@ -3732,6 +3860,13 @@ func (m *DataProductMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddProvisionedVersion(v)
+		return nil
+	case dataproduct.FieldClassifications:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddClassifications(v)
 		return nil
 	}
 	return fmt.Errorf("unknown DataProduct numeric field %s", name)
@@ -3843,6 +3978,12 @@ func (m *DataProductMutation) ResetField(name string) error {
 		return nil
 	case dataproduct.FieldDriftCheckTime:
 		m.ResetDriftCheckTime()
+		return nil
+	case dataproduct.FieldSearchText:
+		m.ResetSearchText()
+		return nil
+	case dataproduct.FieldClassifications:
+		m.ResetClassifications()
 		return nil
 	}
 	return fmt.Errorf("unknown DataProduct field %s", name)

@@ -280,6 +280,14 @@ func init() {
 	dataproductDescUpdatedBy := dataproductFields[10].Descriptor()
 	// dataproduct.DefaultUpdatedBy holds the default value on creation for the updated_by field.
 	dataproduct.DefaultUpdatedBy = dataproductDescUpdatedBy.Default.(string)
+	// dataproductDescSearchText is the schema descriptor for search_text field.
+	dataproductDescSearchText := dataproductFields[14].Descriptor()
+	// dataproduct.DefaultSearchText holds the default value on creation for the search_text field.
+	dataproduct.DefaultSearchText = dataproductDescSearchText.Default.(string)
+	// dataproductDescClassifications is the schema descriptor for classifications field.
+	dataproductDescClassifications := dataproductFields[15].Descriptor()
+	// dataproduct.DefaultClassifications holds the default value on creation for the classifications field.
+	dataproduct.DefaultClassifications = dataproductDescClassifications.Default.(int64)
 	// dataproductDescID is the schema descriptor for id field.
 	dataproductDescID := dataproductMixinFields0[0].Descriptor()
 	// dataproduct.DefaultID holds the default value on creation for the id field.

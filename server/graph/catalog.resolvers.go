@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 
+	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/graph/model"
@@ -22,6 +23,10 @@ func (r *dataProductResolver) Lifecycle(ctx context.Context, obj *ent.DataProduc
 	return spec.Lifecycle(obj.Lifecycle), nil
 }
 
+func (r *dataProductResolver) Health(ctx context.Context, obj *ent.DataProduct) (catalog.Health, error) {
+	return catalog.HealthOf(obj), nil
+}
+
 func (r *domainResolver) Labels(ctx context.Context, obj *ent.Domain) ([]*model.Label, error) {
 	return labels(obj.Labels), nil
 }
@@ -31,7 +36,8 @@ func (r *domainResolver) Products(ctx context.Context, obj *ent.Domain, first *i
 	if filter != nil {
 		f = *filter
 	}
-	in, err := listProducts(first, after, obj.Name, f.Lifecycle, f.Labels, f.Text, orderBy)
+	in, err := listProducts(first, after, obj.Name, model.DataProductFilter{Lifecycle: f.Lifecycle, Labels: f.Labels,
+		Text: f.Text, Health: f.Health, Classification: f.Classification}, orderBy, selects(ctx, "facets"))
 	if err != nil {
 		return nil, err
 	}

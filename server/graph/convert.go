@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/errs"
@@ -170,27 +172,51 @@ func sink(in *model.SinkInput) spec.Sink {
 	return out
 }
 
-// listProducts decodes a product listing's arguments; dom is the domain to list.
-func listProducts(first *int, after *string, dom string, lifecycle *spec.Lifecycle, labels []*model.LabelInput, text *string, order *model.DataProductOrder) (catalog.ListProductsInput, error) {
-	ls, err := labelMap("filter.labels", labels)
+// listProducts decodes a product listing's arguments; dom is the domain to
+// list and facets says whether the query selects the connection's facets.
+func listProducts(first *int, after *string, dom string, f model.DataProductFilter, order *model.DataProductOrder, facets bool) (catalog.ListProductsInput, error) {
+	ls, err := labelMap("filter.labels", f.Labels)
 	if err != nil {
 		return catalog.ListProductsInput{}, err
 	}
 	in := catalog.ListProductsInput{
 		Domain:    dom,
 		Labels:    ls,
-		Text:      str(text),
+		Text:      str(f.Text),
+		Facets:    facets,
 		PageSize:  num(first),
 		PageToken: str(after),
 	}
-	if lifecycle != nil {
-		in.Lifecycle = *lifecycle
+	if f.Lifecycle != nil {
+		in.Lifecycle = *f.Lifecycle
+	}
+	if f.Health != nil {
+		in.Health = *f.Health
+	}
+	if f.Classification != nil {
+		in.Classification = *f.Classification
+		if in.Classification == spec.ClassUnclassified {
+			// The service reads "" as no filter; spell UNCLASSIFIED out
+			// so it is refused like any classification that is no facet.
+			in.Classification = "unclassified"
+		}
 	}
 	if order != nil {
 		in.OrderBy = order.Field
 		in.Descending = order.Direction != nil && *order.Direction == model.OrderDirectionDesc
 	}
 	return in, nil
+}
+
+// selects reports whether the query selects field of what the current
+// resolver returns, through fragments too.
+func selects(ctx context.Context, field string) bool {
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == field {
+			return true
+		}
+	}
+	return false
 }
 
 // Encoding: the service's values to GraphQL objects.
@@ -231,9 +257,9 @@ func edges[T, E any](p page.Page[T], edge func(cursor string, node T) E) []E {
 	return out
 }
 
-func productConnection(p page.Page[*ent.DataProduct]) *model.DataProductConnection {
-	return &model.DataProductConnection{Nodes: p.Items, PageInfo: pageInfo(p.Cursors, p.Next),
-		Edges: edges(p, func(c string, n *ent.DataProduct) *model.DataProductEdge {
+func productConnection(p catalog.ProductPage) *model.DataProductConnection {
+	return &model.DataProductConnection{Nodes: p.Items, PageInfo: pageInfo(p.Cursors, p.Next), Facets: p.Facets,
+		Edges: edges(p.Page, func(c string, n *ent.DataProduct) *model.DataProductEdge {
 			return &model.DataProductEdge{Cursor: c, Node: n}
 		})}
 }
@@ -321,8 +347,21 @@ func decisionConnection(p page.Page[*ent.PolicyDecision]) *model.PolicyDecisionC
 		})}
 }
 
-func (r *Resolver) productEvaluation(ctx context.Context, domain, name string) (*model.ProductEvaluation, error) {
-	e, err := r.policy.EvaluateProduct(ctx, domain, name)
+// productEvaluation judges a stored product, or draft when it is not nil.
+func (r *Resolver) productEvaluation(ctx context.Context, domain, name string, draft *model.DataProductSpecInput) (*model.ProductEvaluation, error) {
+	var (
+		e   policy.Evaluation
+		err error
+	)
+	if draft != nil {
+		var p spec.Product
+		if p, err = productSpec(draft); err != nil {
+			return nil, err
+		}
+		e, err = r.policy.EvaluateDraft(ctx, domain, name, p)
+	} else {
+		e, err = r.policy.EvaluateProduct(ctx, domain, name)
+	}
 	if err != nil {
 		return nil, err
 	}

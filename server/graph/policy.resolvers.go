@@ -18,7 +18,7 @@ import (
 )
 
 func (r *dataProductResolver) Evaluation(ctx context.Context, obj *ent.DataProduct) (*model.ProductEvaluation, error) {
-	return r.productEvaluation(ctx, obj.Domain, obj.Name)
+	return r.productEvaluation(ctx, obj.Domain, obj.Name, nil)
 }
 
 func (r *dataProductResolver) PolicyDecisions(ctx context.Context, obj *ent.DataProduct, first *int, after *string) (*model.PolicyDecisionConnection, error) {
@@ -141,8 +141,8 @@ func (r *queryResolver) PolicyImpact(ctx context.Context, module string) (*polic
 	return r.policy.Impact(ctx, module)
 }
 
-func (r *queryResolver) ProductEvaluation(ctx context.Context, domain string, name string) (*model.ProductEvaluation, error) {
-	return r.productEvaluation(ctx, domain, name)
+func (r *queryResolver) ProductEvaluation(ctx context.Context, domain string, name string, spec *model.DataProductSpecInput) (*model.ProductEvaluation, error) {
+	return r.productEvaluation(ctx, domain, name, spec)
 }
 
 func (r *queryResolver) PolicyDecisions(ctx context.Context, domain string, product string, first *int, after *string) (*model.PolicyDecisionConnection, error) {

@@ -45,7 +45,8 @@ func (r *mutationResolver) CreateDataProduct(ctx context.Context, input model.Cr
 	if err != nil {
 		return nil, err
 	}
-	p, err := r.catalog.CreateDataProduct(ctx, catalog.CreateProductInput{Domain: input.Domain, Name: input.Name, Spec: s})
+	p, err := r.catalog.CreateDataProduct(ctx, catalog.CreateProductInput{Domain: input.Domain, Name: input.Name, Spec: s,
+		ValidateOnly: flag(input.ValidateOnly)})
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +58,8 @@ func (r *mutationResolver) UpdateDataProduct(ctx context.Context, input model.Up
 	if err != nil {
 		return nil, err
 	}
-	in := catalog.UpdateProductInput{Domain: input.Domain, Name: input.Name, Spec: s, Version: int64(input.Version)}
+	in := catalog.UpdateProductInput{Domain: input.Domain, Name: input.Name, Spec: s, Version: int64(input.Version),
+		ValidateOnly: flag(input.ValidateOnly)}
 	if input.Lifecycle != nil {
 		in.Lifecycle = *input.Lifecycle
 	}
@@ -157,7 +159,7 @@ func (r *queryResolver) DataProducts(ctx context.Context, first *int, after *str
 	if filter != nil {
 		f = *filter
 	}
-	in, err := listProducts(first, after, str(f.Domain), f.Lifecycle, f.Labels, f.Text, orderBy)
+	in, err := listProducts(first, after, str(f.Domain), f, orderBy, selects(ctx, "facets"))
 	if err != nil {
 		return nil, err
 	}

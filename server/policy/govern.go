@@ -27,6 +27,13 @@ func (s *Service) Admit(ctx context.Context, domain, name, lifecycle string, p s
 	return denial(ev.Admission, errs.KindInvalidArgument)
 }
 
+// WouldAdmit answers as Admit would, without logging the decision: for a
+// write that only validates.
+func (s *Service) WouldAdmit(ctx context.Context, domain, name, lifecycle string, p spec.Product) error {
+	ev := s.evaluate(ctx, s.engine.Current(), engine.Product{Domain: domain, Name: name, Lifecycle: lifecycle, Spec: p})
+	return denial(ev.Admission, errs.KindInvalidArgument)
+}
+
 // Govern judges a stored product before a plan and returns what its
 // connectors must be configured with.
 func (s *Service) Govern(ctx context.Context, p *ent.DataProduct, trigger string) (provision.Governed, error) {
@@ -141,6 +148,20 @@ func (s *Service) EvaluateProduct(ctx context.Context, domain, name string) (Eva
 		return Evaluation{}, err
 	}
 	ev := s.evaluate(ctx, s.engine.Current(), input(p))
+	return Evaluation{Admission: ev.Admission, Decisions: ev.Connectors.Decisions}, nil
+}
+
+// EvaluateDraft judges a product spec nobody has saved — a product being
+// written, or a stored one being edited — as the published policy would
+// judge it once saved, without logging or changing anything. It needs the
+// right to save it (catalog.DraftProduct) and answers invalid specs with the
+// violations saving would.
+func (s *Service) EvaluateDraft(ctx context.Context, domain, name string, p spec.Product) (Evaluation, error) {
+	p, lifecycle, err := catalog.DraftProduct(ctx, s.authz, s.store.Client, domain, name, p)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	ev := s.evaluate(ctx, s.engine.Current(), engine.Product{Domain: domain, Name: name, Lifecycle: string(lifecycle), Spec: p})
 	return Evaluation{Admission: ev.Admission, Decisions: ev.Connectors.Decisions}, nil
 }
 

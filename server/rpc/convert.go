@@ -73,6 +73,12 @@ var (
 		v1.CleanupPolicy_CLEANUP_POLICY_COMPACT:        string(spec.CleanupCompact),
 		v1.CleanupPolicy_CLEANUP_POLICY_COMPACT_DELETE: string(spec.CleanupCompactDelete),
 	}
+	healths = enumMap[v1.DataProductHealth]{
+		v1.DataProductHealth_DATA_PRODUCT_HEALTH_UNSPECIFIED:     "",
+		v1.DataProductHealth_DATA_PRODUCT_HEALTH_NOT_PROVISIONED: string(catalog.HealthNotProvisioned),
+		v1.DataProductHealth_DATA_PRODUCT_HEALTH_IN_SYNC:         string(catalog.HealthInSync),
+		v1.DataProductHealth_DATA_PRODUCT_HEALTH_DRIFTED:         string(catalog.HealthDrifted),
+	}
 	principalKinds = enumMap[v1.PrincipalKind]{
 		v1.PrincipalKind_PRINCIPAL_KIND_UNSPECIFIED:     "",
 		v1.PrincipalKind_PRINCIPAL_KIND_USER:            "user",
@@ -168,6 +174,7 @@ func dataProductPB(p *ent.DataProduct) *v1.DataProduct {
 		UpdateTime: timestamppb.New(p.UpdateTime),
 		CreatedBy:  p.CreatedBy,
 		UpdatedBy:  p.UpdatedBy,
+		Health:     healths.num(string(catalog.HealthOf(p))),
 	}
 	if p.ProvisionedVersion != nil {
 		out.ProvisionedVersion = *p.ProvisionedVersion
@@ -216,6 +223,26 @@ func dataProductPB(p *ent.DataProduct) *v1.DataProduct {
 				SecretRef: s.Elasticsearch.SecretRef, IndexPrefix: s.Elasticsearch.IndexPrefix}}
 		}
 		out.Sinks = append(out.Sinks, ps)
+	}
+	return out
+}
+
+func facetsPB(f *catalog.Facets) *v1.DataProductFacets {
+	if f == nil {
+		return nil
+	}
+	out := &v1.DataProductFacets{TotalSize: int32(f.Total)}
+	for _, d := range f.Domains {
+		out.Domains = append(out.Domains, &v1.DomainFacet{Domain: d.Domain, Count: int32(d.Count)})
+	}
+	for _, l := range f.Lifecycles {
+		out.Lifecycles = append(out.Lifecycles, &v1.LifecycleFacet{Lifecycle: lifecycles.num(string(l.Lifecycle)), Count: int32(l.Count)})
+	}
+	for _, h := range f.Health {
+		out.Health = append(out.Health, &v1.HealthFacet{Health: healths.num(string(h.Health)), Count: int32(h.Count)})
+	}
+	for _, c := range f.Classifications {
+		out.Classifications = append(out.Classifications, &v1.ClassificationFacet{Classification: classifications.num(string(c.Classification)), Count: int32(c.Count)})
 	}
 	return out
 }

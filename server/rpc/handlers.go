@@ -53,6 +53,7 @@ func (h *CatalogHandler) UpdateDomain(ctx context.Context, req *connect.Request[
 func (h *CatalogHandler) CreateDataProduct(ctx context.Context, req *connect.Request[v1.CreateDataProductRequest]) (*connect.Response[v1.CreateDataProductResponse], error) {
 	p, err := h.svc.CreateDataProduct(ctx, catalog.CreateProductInput{
 		Domain: req.Msg.GetDomain(), Name: req.Msg.GetName(), Spec: ProductSpec(req.Msg.GetSpec()),
+		ValidateOnly: req.Msg.GetValidateOnly(),
 	})
 	if err != nil {
 		return nil, err
@@ -72,6 +73,7 @@ func (h *CatalogHandler) UpdateDataProduct(ctx context.Context, req *connect.Req
 	p, err := h.svc.UpdateDataProduct(ctx, catalog.UpdateProductInput{
 		Domain: req.Msg.GetDomain(), Name: req.Msg.GetName(), Spec: ProductSpec(req.Msg.GetSpec()),
 		Lifecycle: spec.Lifecycle(lifecycles.str(req.Msg.GetLifecycle())), Version: req.Msg.GetVersion(),
+		ValidateOnly: req.Msg.GetValidateOnly(),
 	})
 	if err != nil {
 		return nil, err
@@ -94,13 +96,17 @@ func (h *CatalogHandler) ListDataProducts(ctx context.Context, req *connect.Requ
 	pg, err := h.svc.ListDataProducts(ctx, catalog.ListProductsInput{
 		Domain: req.Msg.GetDomain(), Lifecycle: spec.Lifecycle(lifecycles.str(req.Msg.GetLifecycle())),
 		Labels: req.Msg.GetLabels(), Text: req.Msg.GetText(),
-		PageSize: int(req.Msg.GetPageSize()), PageToken: req.Msg.GetPageToken(),
+		Health:         catalog.Health(healths.str(req.Msg.GetHealth())),
+		Classification: spec.Classification(classifications.str(req.Msg.GetClassification())),
+		Facets:         req.Msg.GetIncludeFacets(),
+		PageSize:       int(req.Msg.GetPageSize()), PageToken: req.Msg.GetPageToken(),
 		OrderBy: order, Descending: req.Msg.GetDescending(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&v1.ListDataProductsResponse{DataProducts: mapSlice(pg.Items, dataProductPB), NextPageToken: pg.Next}), nil
+	return connect.NewResponse(&v1.ListDataProductsResponse{DataProducts: mapSlice(pg.Items, dataProductPB), NextPageToken: pg.Next,
+		Facets: facetsPB(pg.Facets)}), nil
 }
 
 func (h *CatalogHandler) DeleteDataProduct(ctx context.Context, req *connect.Request[v1.DeleteDataProductRequest]) (*connect.Response[v1.DeleteDataProductResponse], error) {

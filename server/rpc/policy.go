@@ -185,7 +185,15 @@ func (h *PolicyHandler) GetPolicyVersion(ctx context.Context, req *connect.Reque
 }
 
 func (h *PolicyHandler) EvaluateDataProduct(ctx context.Context, req *connect.Request[v1.EvaluateDataProductRequest]) (*connect.Response[v1.EvaluateDataProductResponse], error) {
-	e, err := h.svc.EvaluateProduct(ctx, req.Msg.GetDomain(), req.Msg.GetName())
+	var (
+		e   policy.Evaluation
+		err error
+	)
+	if req.Msg.GetSpec() != nil {
+		e, err = h.svc.EvaluateDraft(ctx, req.Msg.GetDomain(), req.Msg.GetName(), ProductSpec(req.Msg.GetSpec()))
+	} else {
+		e, err = h.svc.EvaluateProduct(ctx, req.Msg.GetDomain(), req.Msg.GetName())
+	}
 	if err != nil {
 		return nil, err
 	}

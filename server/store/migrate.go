@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"ariga.io/atlas/sql/migrate"
+	atlaspg "ariga.io/atlas/sql/postgres"
+	atlassqlite "ariga.io/atlas/sql/sqlite"
 	"entgo.io/ent/dialect"
 
 	"github.com/meshplane/meshplane/migrations"
@@ -46,15 +48,29 @@ func Migrations(dialectName string) ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		stmts, err := migrate.NewLocalFile(e.Name(), data).Stmts()
+		decls, err := scanner(dialectName).ScanStmts(string(data))
 		if err != nil {
 			return nil, fmt.Errorf("parsing migration %s: %w", e.Name(), err)
+		}
+		stmts := make([]string, len(decls))
+		for i, d := range decls {
+			stmts[i] = d.Text
 		}
 		version, name, _ := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
 		out = append(out, Migration{Version: version, Name: name, stmts: stmts})
 	}
 	slices.SortFunc(out, func(a, b Migration) int { return strings.Compare(a.Version, b.Version) })
 	return out, nil
+}
+
+// scanner splits a dialect's migration files into statements exactly as
+// the migration generator's replay does, so a trigger's BEGIN … END body or
+// a dollar-quoted function stays one statement.
+func scanner(d string) migrate.StmtScanner {
+	if d == dialect.Postgres {
+		return &atlaspg.Driver{}
+	}
+	return &atlassqlite.Driver{}
 }
 
 func dialectDir(d string) string {
@@ -134,9 +150,10 @@ func (s *Store) applied(ctx context.Context, q querier) ([]string, error) {
 	return out, rows.Err()
 }
 
-// Migrate applies every pending migration, each in its own transaction, and
-// returns the versions it applied. On PostgreSQL an advisory lock keeps
-// concurrent replicas from migrating at the same time.
+// Migrate applies every pending migration, each in its own transaction, then
+// derives what migrations cannot (BackfillSearch), and returns the versions it
+// applied. On PostgreSQL an advisory lock keeps concurrent replicas from
+// migrating at the same time.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	conn, err := s.DB.Conn(ctx)
 	if err != nil {
@@ -162,6 +179,9 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 			return done, fmt.Errorf("applying migration %s_%s: %w", m.Version, m.Name, err)
 		}
 		done = append(done, m.Version)
+	}
+	if _, err := s.BackfillSearch(ctx); err != nil {
+		return done, err
 	}
 	return done, nil
 }

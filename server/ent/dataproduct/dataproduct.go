@@ -48,6 +48,10 @@ const (
 	FieldDrift = "drift"
 	// FieldDriftCheckTime holds the string denoting the drift_check_time field in the database.
 	FieldDriftCheckTime = "drift_check_time"
+	// FieldSearchText holds the string denoting the search_text field in the database.
+	FieldSearchText = "search_text"
+	// FieldClassifications holds the string denoting the classifications field in the database.
+	FieldClassifications = "classifications"
 	// Table holds the table name of the dataproduct in the database.
 	Table = "data_products"
 )
@@ -72,6 +76,8 @@ var Columns = []string{
 	FieldProvisionedVersion,
 	FieldDrift,
 	FieldDriftCheckTime,
+	FieldSearchText,
+	FieldClassifications,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -109,6 +115,10 @@ var (
 	DefaultCreatedBy string
 	// DefaultUpdatedBy holds the default value on creation for the "updated_by" field.
 	DefaultUpdatedBy string
+	// DefaultSearchText holds the default value on creation for the "search_text" field.
+	DefaultSearchText string
+	// DefaultClassifications holds the default value on creation for the "classifications" field.
+	DefaultClassifications int64
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -209,4 +219,14 @@ func ByProvisionedVersion(opts ...sql.OrderTermOption) OrderOption {
 // ByDriftCheckTime orders the results by the drift_check_time field.
 func ByDriftCheckTime(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDriftCheckTime, opts...).ToFunc()
+}
+
+// BySearchText orders the results by the search_text field.
+func BySearchText(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSearchText, opts...).ToFunc()
+}
+
+// ByClassifications orders the results by the classifications field.
+func ByClassifications(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldClassifications, opts...).ToFunc()
 }

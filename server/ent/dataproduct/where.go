@@ -119,6 +119,16 @@ func DriftCheckTime(v time.Time) predicate.DataProduct {
 	return predicate.DataProduct(sql.FieldEQ(FieldDriftCheckTime, v))
 }
 
+// SearchText applies equality check predicate on the "search_text" field. It's identical to SearchTextEQ.
+func SearchText(v string) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldEQ(FieldSearchText, v))
+}
+
+// Classifications applies equality check predicate on the "classifications" field. It's identical to ClassificationsEQ.
+func Classifications(v int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldEQ(FieldClassifications, v))
+}
+
 // CreateTimeEQ applies the EQ predicate on the "create_time" field.
 func CreateTimeEQ(v time.Time) predicate.DataProduct {
 	return predicate.DataProduct(sql.FieldEQ(FieldCreateTime, v))
@@ -777,6 +787,111 @@ func DriftCheckTimeIsNil() predicate.DataProduct {
 // DriftCheckTimeNotNil applies the NotNil predicate on the "drift_check_time" field.
 func DriftCheckTimeNotNil() predicate.DataProduct {
 	return predicate.DataProduct(sql.FieldNotNull(FieldDriftCheckTime))
+}
+
+// SearchTextEQ applies the EQ predicate on the "search_text" field.
+func SearchTextEQ(v string) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldEQ(FieldSearchText, v))
+}
+
+// SearchTextNEQ applies the NEQ predicate on the "search_text" field.
+func SearchTextNEQ(v string) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldNEQ(FieldSearchText, v))
+}
+
+// SearchTextIn applies the In predicate on the "search_text" field.
+func SearchTextIn(vs ...string) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldIn(FieldSearchText, vs...))
+}
+
+// SearchTextNotIn applies the NotIn predicate on the "search_text" field.
+func SearchTextNotIn(vs ...string) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldNotIn(FieldSearchText, vs...))
+}
+
+// SearchTextGT applies the GT predicate on the "search_text" field.
+func SearchTextGT(v string) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldGT(FieldSearchText, v))
+}
+
+// SearchTextGTE applies the GTE predicate on the "search_text" field.
+func SearchTextGTE(v string) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldGTE(FieldSearchText, v))
+}
+
+// SearchTextLT applies the LT predicate on the "search_text" field.
+func SearchTextLT(v string) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldLT(FieldSearchText, v))
+}
+
+// SearchTextLTE applies the LTE predicate on the "search_text" field.
+func SearchTextLTE(v string) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldLTE(FieldSearchText, v))
+}
+
+// SearchTextContains applies the Contains predicate on the "search_text" field.
+func SearchTextContains(v string) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldContains(FieldSearchText, v))
+}
+
+// SearchTextHasPrefix applies the HasPrefix predicate on the "search_text" field.
+func SearchTextHasPrefix(v string) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldHasPrefix(FieldSearchText, v))
+}
+
+// SearchTextHasSuffix applies the HasSuffix predicate on the "search_text" field.
+func SearchTextHasSuffix(v string) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldHasSuffix(FieldSearchText, v))
+}
+
+// SearchTextEqualFold applies the EqualFold predicate on the "search_text" field.
+func SearchTextEqualFold(v string) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldEqualFold(FieldSearchText, v))
+}
+
+// SearchTextContainsFold applies the ContainsFold predicate on the "search_text" field.
+func SearchTextContainsFold(v string) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldContainsFold(FieldSearchText, v))
+}
+
+// ClassificationsEQ applies the EQ predicate on the "classifications" field.
+func ClassificationsEQ(v int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldEQ(FieldClassifications, v))
+}
+
+// ClassificationsNEQ applies the NEQ predicate on the "classifications" field.
+func ClassificationsNEQ(v int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldNEQ(FieldClassifications, v))
+}
+
+// ClassificationsIn applies the In predicate on the "classifications" field.
+func ClassificationsIn(vs ...int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldIn(FieldClassifications, vs...))
+}
+
+// ClassificationsNotIn applies the NotIn predicate on the "classifications" field.
+func ClassificationsNotIn(vs ...int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldNotIn(FieldClassifications, vs...))
+}
+
+// ClassificationsGT applies the GT predicate on the "classifications" field.
+func ClassificationsGT(v int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldGT(FieldClassifications, v))
+}
+
+// ClassificationsGTE applies the GTE predicate on the "classifications" field.
+func ClassificationsGTE(v int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldGTE(FieldClassifications, v))
+}
+
+// ClassificationsLT applies the LT predicate on the "classifications" field.
+func ClassificationsLT(v int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldLT(FieldClassifications, v))
+}
+
+// ClassificationsLTE applies the LTE predicate on the "classifications" field.
+func ClassificationsLTE(v int64) predicate.DataProduct {
+	return predicate.DataProduct(sql.FieldLTE(FieldClassifications, v))
 }
 
 // And groups predicates with the AND operator between them.

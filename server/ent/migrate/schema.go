@@ -108,6 +108,8 @@ var (
 		{Name: "provisioned_version", Type: field.TypeInt64, Nullable: true},
 		{Name: "drift", Type: field.TypeJSON, Nullable: true},
 		{Name: "drift_check_time", Type: field.TypeTime, Nullable: true},
+		{Name: "search_text", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "classifications", Type: field.TypeInt64, Default: 0},
 	}
 	// DataProductsTable holds the schema information for the "data_products" table.
 	DataProductsTable = &schema.Table{

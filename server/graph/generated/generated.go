@@ -192,6 +192,11 @@ type ComplexityRoot struct {
 		Project        func(childComplexity int) int
 	}
 
+	ClassificationFacet struct {
+		Classification func(childComplexity int) int
+		Count          func(childComplexity int) int
+	}
+
 	ConnectorChange struct {
 		Connector   func(childComplexity int) int
 		Domain      func(childComplexity int) int
@@ -230,6 +235,7 @@ type ComplexityRoot struct {
 		DriftCheckTime     func(childComplexity int) int
 		Evaluation         func(childComplexity int) int
 		Grants             func(childComplexity int, port *string, first *int, after *string) int
+		Health             func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		Labels             func(childComplexity int) int
 		Lifecycle          func(childComplexity int) int
@@ -248,6 +254,7 @@ type ComplexityRoot struct {
 
 	DataProductConnection struct {
 		Edges    func(childComplexity int) int
+		Facets   func(childComplexity int) int
 		Nodes    func(childComplexity int) int
 		PageInfo func(childComplexity int) int
 	}
@@ -255,6 +262,14 @@ type ComplexityRoot struct {
 	DataProductEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	DataProductFacets struct {
+		Classifications func(childComplexity int) int
+		Domains         func(childComplexity int) int
+		Health          func(childComplexity int) int
+		Lifecycles      func(childComplexity int) int
+		Total           func(childComplexity int) int
 	}
 
 	DeleteDataProductPayload struct {
@@ -290,6 +305,11 @@ type ComplexityRoot struct {
 	DomainEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	DomainFacet struct {
+		Count  func(childComplexity int) int
+		Domain func(childComplexity int) int
 	}
 
 	ElasticsearchSink struct {
@@ -350,6 +370,11 @@ type ComplexityRoot struct {
 		Grant func(childComplexity int) int
 	}
 
+	HealthFacet struct {
+		Count  func(childComplexity int) int
+		Health func(childComplexity int) int
+	}
+
 	JdbcSink struct {
 		DeleteEnabled    func(childComplexity int) int
 		InsertMode       func(childComplexity int) int
@@ -379,6 +404,11 @@ type ComplexityRoot struct {
 	Label struct {
 		Key   func(childComplexity int) int
 		Value func(childComplexity int) int
+	}
+
+	LifecycleFacet struct {
+		Count     func(childComplexity int) int
+		Lifecycle func(childComplexity int) int
 	}
 
 	MaskingChange struct {
@@ -624,7 +654,7 @@ type ComplexityRoot struct {
 		PortPreview       func(childComplexity int, domain string, product string, port string, limit *int) int
 		Principal         func(childComplexity int, name string) int
 		Principals        func(childComplexity int, first *int, after *string) int
-		ProductEvaluation func(childComplexity int, domain string, name string) int
+		ProductEvaluation func(childComplexity int, domain string, name string, spec *model.DataProductSpecInput) int
 		RbacPolicy        func(childComplexity int) int
 		RoleBindings      func(childComplexity int, principal *string, domain *string) int
 		Run               func(childComplexity int, id string) int
@@ -785,6 +815,7 @@ type DataProductResolver interface {
 	Labels(ctx context.Context, obj *ent.DataProduct) ([]*model.Label, error)
 	Lifecycle(ctx context.Context, obj *ent.DataProduct) (spec.Lifecycle, error)
 
+	Health(ctx context.Context, obj *ent.DataProduct) (catalog.Health, error)
 	Grants(ctx context.Context, obj *ent.DataProduct, port *string, first *int, after *string) (*model.GrantConnection, error)
 	Evaluation(ctx context.Context, obj *ent.DataProduct) (*model.ProductEvaluation, error)
 	PolicyDecisions(ctx context.Context, obj *ent.DataProduct, first *int, after *string) (*model.PolicyDecisionConnection, error)
@@ -876,7 +907,7 @@ type QueryResolver interface {
 	PolicyVersion(ctx context.Context, module string, number int) (*ent.PolicyVersion, error)
 	PolicyTests(ctx context.Context, module string) (*policy.TestRun, error)
 	PolicyImpact(ctx context.Context, module string) (*policy.Impact, error)
-	ProductEvaluation(ctx context.Context, domain string, name string) (*model.ProductEvaluation, error)
+	ProductEvaluation(ctx context.Context, domain string, name string, spec *model.DataProductSpecInput) (*model.ProductEvaluation, error)
 	PolicyDecisions(ctx context.Context, domain string, product string, first *int, after *string) (*model.PolicyDecisionConnection, error)
 	RbacPolicy(ctx context.Context) (*policy.RBAC, error)
 	PortPreview(ctx context.Context, domain string, product string, port string, limit *int) (*catalog.PortPreview, error)
@@ -1402,6 +1433,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BigQuerySink.Project(childComplexity), true
 
+	case "ClassificationFacet.classification":
+		if e.ComplexityRoot.ClassificationFacet.Classification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClassificationFacet.Classification(childComplexity), true
+	case "ClassificationFacet.count":
+		if e.ComplexityRoot.ClassificationFacet.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClassificationFacet.Count(childComplexity), true
+
 	case "ConnectorChange.connector":
 		if e.ComplexityRoot.ConnectorChange.Connector == nil {
 			break
@@ -1527,6 +1571,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataProduct.Grants(childComplexity, args["port"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "DataProduct.health":
+		if e.ComplexityRoot.DataProduct.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataProduct.Health(childComplexity), true
 	case "DataProduct.id":
 		if e.ComplexityRoot.DataProduct.ID == nil {
 			break
@@ -1628,6 +1678,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataProductConnection.Edges(childComplexity), true
+	case "DataProductConnection.facets":
+		if e.ComplexityRoot.DataProductConnection.Facets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataProductConnection.Facets(childComplexity), true
 	case "DataProductConnection.nodes":
 		if e.ComplexityRoot.DataProductConnection.Nodes == nil {
 			break
@@ -1653,6 +1709,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataProductEdge.Node(childComplexity), true
+
+	case "DataProductFacets.classifications":
+		if e.ComplexityRoot.DataProductFacets.Classifications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataProductFacets.Classifications(childComplexity), true
+	case "DataProductFacets.domains":
+		if e.ComplexityRoot.DataProductFacets.Domains == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataProductFacets.Domains(childComplexity), true
+	case "DataProductFacets.health":
+		if e.ComplexityRoot.DataProductFacets.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataProductFacets.Health(childComplexity), true
+	case "DataProductFacets.lifecycles":
+		if e.ComplexityRoot.DataProductFacets.Lifecycles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataProductFacets.Lifecycles(childComplexity), true
+	case "DataProductFacets.totalCount":
+		if e.ComplexityRoot.DataProductFacets.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataProductFacets.Total(childComplexity), true
 
 	case "DeleteDataProductPayload.domain":
 		if e.ComplexityRoot.DeleteDataProductPayload.Domain == nil {
@@ -1766,6 +1853,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DomainEdge.Node(childComplexity), true
+
+	case "DomainFacet.count":
+		if e.ComplexityRoot.DomainFacet.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DomainFacet.Count(childComplexity), true
+	case "DomainFacet.domain":
+		if e.ComplexityRoot.DomainFacet.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DomainFacet.Domain(childComplexity), true
 
 	case "ElasticsearchSink.indexPrefix":
 		if e.ComplexityRoot.ElasticsearchSink.IndexPrefix == nil {
@@ -2013,6 +2113,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.GrantPayload.Grant(childComplexity), true
 
+	case "HealthFacet.count":
+		if e.ComplexityRoot.HealthFacet.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthFacet.Count(childComplexity), true
+	case "HealthFacet.health":
+		if e.ComplexityRoot.HealthFacet.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthFacet.Health(childComplexity), true
+
 	case "JdbcSink.deleteEnabled":
 		if e.ComplexityRoot.JdbcSink.DeleteEnabled == nil {
 			break
@@ -2130,6 +2243,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Label.Value(childComplexity), true
+
+	case "LifecycleFacet.count":
+		if e.ComplexityRoot.LifecycleFacet.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LifecycleFacet.Count(childComplexity), true
+	case "LifecycleFacet.lifecycle":
+		if e.ComplexityRoot.LifecycleFacet.Lifecycle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LifecycleFacet.Lifecycle(childComplexity), true
 
 	case "MaskingChange.after":
 		if e.ComplexityRoot.MaskingChange.After == nil {
@@ -3406,7 +3532,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.ProductEvaluation(childComplexity, args["domain"].(string), args["name"].(string)), true
+		return e.ComplexityRoot.Query.ProductEvaluation(childComplexity, args["domain"].(string), args["name"].(string), args["spec"].(*model.DataProductSpecInput)), true
 	case "Query.rbacPolicy":
 		if e.ComplexityRoot.Query.RbacPolicy == nil {
 			break
@@ -4542,6 +4668,18 @@ type DataProduct {
   updateTime: Time!
   createdBy: String!
   updatedBy: String!
+  "Sums up provisionedVersion and drift: not provisioned, in sync or drifted."
+  health: DataProductHealth!
+}
+
+"A product's state in the data plane, as the last apply and the last drift check recorded it."
+enum DataProductHealth {
+  "Nothing is applied: never provisioned, or decommissioned."
+  NOT_PROVISIONED
+  "Applied, and no drift check has found changes since."
+  IN_SYNC
+  "Applied, and the last drift check found changes made outside meshplane."
+  DRIFTED
 }
 
 "The operational database whose changes the product captures."
@@ -4635,6 +4773,46 @@ type DataProductConnection {
   edges: [DataProductEdge!]!
   nodes: [DataProduct!]!
   pageInfo: PageInfo!
+  "Counts what the filter matches, every page together; counted only when selected."
+  facets: DataProductFacets!
+}
+
+"Counts of the products a listing's filter matches: every criterion, the caller's visibility included, pages aside."
+type DataProductFacets {
+  "How many products match."
+  totalCount: Int!
+  "The domains with matching products, by name."
+  domains: [DomainFacet!]!
+  "Every lifecycle, zero counts included."
+  lifecycles: [LifecycleFacet!]!
+  "Every health state, zero counts included."
+  health: [HealthFacet!]!
+  "NONE, INTERNAL, PII and SENSITIVE, zero counts included; a product counts under each classification its fields carry."
+  classifications: [ClassificationFacet!]!
+}
+
+"How many matching products a domain owns."
+type DomainFacet {
+  domain: String!
+  count: Int!
+}
+
+"How many matching products are in a lifecycle."
+type LifecycleFacet {
+  lifecycle: Lifecycle!
+  count: Int!
+}
+
+"How many matching products are in a health state."
+type HealthFacet {
+  health: DataProductHealth!
+  count: Int!
+}
+
+"How many matching products have a field of a classification."
+type ClassificationFacet {
+  classification: Classification!
+  count: Int!
 }
 
 type DataProductEdge {
@@ -4648,8 +4826,18 @@ input DataProductFilter {
   lifecycle: Lifecycle
   "Products carrying every key=value given."
   labels: [LabelInput!]
-  "Matches name or description, case-insensitively."
+  """
+  Words (split at white space, at most 16, 256 characters in all) that must
+  each occur, case-insensitively, in the product's name, description, a port
+  name, a field name, a field classification (none, internal, pii, sensitive)
+  or a field tag: "email" finds products with a field named email or
+  customer_email.
+  """
   text: String
+  "Products in this health state."
+  health: DataProductHealth
+  "Products with at least one field of this classification: NONE, INTERNAL, PII or SENSITIVE."
+  classification: Classification
 }
 
 "Filters a domain's products; every given criterion must match."
@@ -4657,8 +4845,18 @@ input DomainProductFilter {
   lifecycle: Lifecycle
   "Products carrying every key=value given."
   labels: [LabelInput!]
-  "Matches name or description, case-insensitively."
+  """
+  Words (split at white space, at most 16, 256 characters in all) that must
+  each occur, case-insensitively, in the product's name, description, a port
+  name, a field name, a field classification (none, internal, pii, sensitive)
+  or a field tag: "email" finds products with a field named email or
+  customer_email.
+  """
   text: String
+  "Products in this health state."
+  health: DataProductHealth
+  "Products with at least one field of this classification: NONE, INTERNAL, PII or SENSITIVE."
+  classification: Classification
 }
 
 enum DataProductOrderField {
@@ -4802,6 +5000,13 @@ input CreateDataProductInput {
   domain: String!
   name: String!
   spec: DataProductSpecInput!
+  """
+  Runs every check the mutation makes (validation, authorization, the name
+  being free, admission policy) and answers the product as it would be
+  stored, with an empty id, writing nothing: no product, no audit event, no
+  policy decision. Errors are those of the real mutation.
+  """
+  validateOnly: Boolean
 }
 
 type CreateDataProductPayload {
@@ -4816,6 +5021,13 @@ input UpdateDataProductInput {
   lifecycle: Lifecycle
   "The version you read."
   version: Int!
+  """
+  Runs every check the mutation makes (validation, authorization, the
+  lifecycle move, the version, admission policy) and answers the product as
+  it would be stored, writing nothing: no change, no audit event, no policy
+  decision. Errors are those of the real mutation.
+  """
+  validateOnly: Boolean
 }
 
 type UpdateDataProductPayload {
@@ -4978,8 +5190,14 @@ extend type Query {
   policyTests(module: String!): PolicyTestRun!
   "Evaluates the draft and the published policy side by side over every product."
   policyImpact(module: String!): PolicyImpact!
-  "How the published policy judges a product: admission and every field's masking."
-  productEvaluation(domain: String!, name: String!): ProductEvaluation!
+  """
+  How the published policy judges a product: admission and every field's
+  masking. With spec, it judges that spec as the product would be once saved
+  (created when there is none, updated otherwise), so a form can show the
+  masking each field would get before saving; that needs the right to save
+  it, and an invalid spec is refused with the violations saving would report.
+  """
+  productEvaluation(domain: String!, name: String!, spec: DataProductSpecInput): ProductEvaluation!
   "A product's policy decision log, newest first."
   policyDecisions(domain: String!, product: String!, first: Int, after: String): PolicyDecisionConnection!
   "The Casbin role definitions in force."
@@ -5765,6 +5983,16 @@ func (ec *executionContext) childFields_BigQuerySink(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type BigQuerySink", field.Name)
 }
 
+func (ec *executionContext) childFields_ClassificationFacet(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "classification":
+		return ec.fieldContext_ClassificationFacet_classification(ctx, field)
+	case "count":
+		return ec.fieldContext_ClassificationFacet_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClassificationFacet", field.Name)
+}
+
 func (ec *executionContext) childFields_ConnectorChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "domain":
@@ -5855,6 +6083,8 @@ func (ec *executionContext) childFields_DataProduct(ctx context.Context, field g
 		return ec.fieldContext_DataProduct_createdBy(ctx, field)
 	case "updatedBy":
 		return ec.fieldContext_DataProduct_updatedBy(ctx, field)
+	case "health":
+		return ec.fieldContext_DataProduct_health(ctx, field)
 	case "grants":
 		return ec.fieldContext_DataProduct_grants(ctx, field)
 	case "evaluation":
@@ -5881,6 +6111,8 @@ func (ec *executionContext) childFields_DataProductConnection(ctx context.Contex
 		return ec.fieldContext_DataProductConnection_nodes(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_DataProductConnection_pageInfo(ctx, field)
+	case "facets":
+		return ec.fieldContext_DataProductConnection_facets(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DataProductConnection", field.Name)
 }
@@ -5893,6 +6125,22 @@ func (ec *executionContext) childFields_DataProductEdge(ctx context.Context, fie
 		return ec.fieldContext_DataProductEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DataProductEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DataProductFacets(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "totalCount":
+		return ec.fieldContext_DataProductFacets_totalCount(ctx, field)
+	case "domains":
+		return ec.fieldContext_DataProductFacets_domains(ctx, field)
+	case "lifecycles":
+		return ec.fieldContext_DataProductFacets_lifecycles(ctx, field)
+	case "health":
+		return ec.fieldContext_DataProductFacets_health(ctx, field)
+	case "classifications":
+		return ec.fieldContext_DataProductFacets_classifications(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DataProductFacets", field.Name)
 }
 
 func (ec *executionContext) childFields_DeleteDataProductPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5963,6 +6211,16 @@ func (ec *executionContext) childFields_DomainEdge(ctx context.Context, field gr
 		return ec.fieldContext_DomainEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DomainEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DomainFacet(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "domain":
+		return ec.fieldContext_DomainFacet_domain(ctx, field)
+	case "count":
+		return ec.fieldContext_DomainFacet_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DomainFacet", field.Name)
 }
 
 func (ec *executionContext) childFields_ElasticsearchSink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6081,6 +6339,16 @@ func (ec *executionContext) childFields_GrantPayload(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type GrantPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_HealthFacet(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "health":
+		return ec.fieldContext_HealthFacet_health(ctx, field)
+	case "count":
+		return ec.fieldContext_HealthFacet_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealthFacet", field.Name)
+}
+
 func (ec *executionContext) childFields_JdbcSink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "url":
@@ -6141,6 +6409,16 @@ func (ec *executionContext) childFields_Label(ctx context.Context, field graphql
 		return ec.fieldContext_Label_value(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Label", field.Name)
+}
+
+func (ec *executionContext) childFields_LifecycleFacet(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lifecycle":
+		return ec.fieldContext_LifecycleFacet_lifecycle(ctx, field)
+	case "count":
+		return ec.fieldContext_LifecycleFacet_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LifecycleFacet", field.Name)
 }
 
 func (ec *executionContext) childFields_MaskingChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7882,6 +8160,14 @@ func (ec *executionContext) field_Query_productEvaluation_args(ctx context.Conte
 		return nil, err
 	}
 	args["name"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "spec",
+		func(ctx context.Context, v any) (*model.DataProductSpecInput, error) {
+			return ec.unmarshalODataProductSpecInput2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐDataProductSpecInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["spec"] = arg2
 	return args, nil
 }
 
@@ -9994,6 +10280,52 @@ func (ec *executionContext) fieldContext_BigQuerySink_credentialsRef(_ context.C
 	return graphql.NewScalarFieldContext("BigQuerySink", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _ClassificationFacet_classification(ctx context.Context, field graphql.CollectedField, obj *catalog.ClassificationCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClassificationFacet_classification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Classification, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v spec.Classification) graphql.Marshaler {
+			return ec.marshalNClassification2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐClassification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClassificationFacet_classification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClassificationFacet", field, false, false, errors.New("field of type Classification does not have child fields"))
+}
+
+func (ec *executionContext) _ClassificationFacet_count(ctx context.Context, field graphql.CollectedField, obj *catalog.ClassificationCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClassificationFacet_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClassificationFacet_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClassificationFacet", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _ConnectorChange_domain(ctx context.Context, field graphql.CollectedField, obj *policy.ConnectorChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10673,6 +11005,29 @@ func (ec *executionContext) fieldContext_DataProduct_updatedBy(_ context.Context
 	return graphql.NewScalarFieldContext("DataProduct", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _DataProduct_health(ctx context.Context, field graphql.CollectedField, obj *ent.DataProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProduct_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DataProduct().Health(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v catalog.Health) graphql.Marshaler {
+			return ec.marshalNDataProductHealth2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataProduct_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataProduct", field, true, true, errors.New("field of type DataProductHealth does not have child fields"))
+}
+
 func (ec *executionContext) _DataProduct_grants(ctx context.Context, field graphql.CollectedField, obj *ent.DataProduct) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11011,6 +11366,38 @@ func (ec *executionContext) fieldContext_DataProductConnection_pageInfo(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _DataProductConnection_facets(ctx context.Context, field graphql.CollectedField, obj *model.DataProductConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProductConnection_facets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Facets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Facets) graphql.Marshaler {
+			return ec.marshalNDataProductFacets2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐFacets(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataProductConnection_facets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataProductConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DataProductFacets(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DataProductEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.DataProductEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11061,6 +11448,157 @@ func (ec *executionContext) fieldContext_DataProductEdge_node(_ context.Context,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_DataProduct(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DataProductFacets_totalCount(ctx context.Context, field graphql.CollectedField, obj *catalog.Facets) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProductFacets_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataProductFacets_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataProductFacets", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _DataProductFacets_domains(ctx context.Context, field graphql.CollectedField, obj *catalog.Facets) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProductFacets_domains(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domains, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.DomainCount) graphql.Marshaler {
+			return ec.marshalNDomainFacet2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐDomainCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataProductFacets_domains(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataProductFacets",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DomainFacet(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DataProductFacets_lifecycles(ctx context.Context, field graphql.CollectedField, obj *catalog.Facets) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProductFacets_lifecycles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lifecycles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.LifecycleCount) graphql.Marshaler {
+			return ec.marshalNLifecycleFacet2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐLifecycleCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataProductFacets_lifecycles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataProductFacets",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LifecycleFacet(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DataProductFacets_health(ctx context.Context, field graphql.CollectedField, obj *catalog.Facets) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProductFacets_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Health, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.HealthCount) graphql.Marshaler {
+			return ec.marshalNHealthFacet2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealthCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataProductFacets_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataProductFacets",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealthFacet(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DataProductFacets_classifications(ctx context.Context, field graphql.CollectedField, obj *catalog.Facets) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProductFacets_classifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Classifications, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.ClassificationCount) graphql.Marshaler {
+			return ec.marshalNClassificationFacet2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐClassificationCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataProductFacets_classifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataProductFacets",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClassificationFacet(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11530,6 +12068,52 @@ func (ec *executionContext) fieldContext_DomainEdge_node(_ context.Context, fiel
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _DomainFacet_domain(ctx context.Context, field graphql.CollectedField, obj *catalog.DomainCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DomainFacet_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DomainFacet_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DomainFacet", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DomainFacet_count(ctx context.Context, field graphql.CollectedField, obj *catalog.DomainCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DomainFacet_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DomainFacet_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DomainFacet", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _ElasticsearchSink_url(ctx context.Context, field graphql.CollectedField, obj *spec.ElasticsearchSink) (ret graphql.Marshaler) {
@@ -12497,6 +13081,52 @@ func (ec *executionContext) fieldContext_GrantPayload_grant(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _HealthFacet_health(ctx context.Context, field graphql.CollectedField, obj *catalog.HealthCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthFacet_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Health, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v catalog.Health) graphql.Marshaler {
+			return ec.marshalNDataProductHealth2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthFacet_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthFacet", field, false, false, errors.New("field of type DataProductHealth does not have child fields"))
+}
+
+func (ec *executionContext) _HealthFacet_count(ctx context.Context, field graphql.CollectedField, obj *catalog.HealthCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthFacet_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthFacet_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthFacet", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _JdbcSink_url(ctx context.Context, field graphql.CollectedField, obj *spec.JDBCSink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12941,6 +13571,52 @@ func (ec *executionContext) _Label_value(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Label_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Label", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LifecycleFacet_lifecycle(ctx context.Context, field graphql.CollectedField, obj *catalog.LifecycleCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LifecycleFacet_lifecycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lifecycle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v spec.Lifecycle) graphql.Marshaler {
+			return ec.marshalNLifecycle2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐLifecycle(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LifecycleFacet_lifecycle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LifecycleFacet", field, false, false, errors.New("field of type Lifecycle does not have child fields"))
+}
+
+func (ec *executionContext) _LifecycleFacet_count(ctx context.Context, field graphql.CollectedField, obj *catalog.LifecycleCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LifecycleFacet_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LifecycleFacet_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LifecycleFacet", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _MaskingChange_domain(ctx context.Context, field graphql.CollectedField, obj *policy.MaskingChange) (ret graphql.Marshaler) {
@@ -18085,7 +18761,7 @@ func (ec *executionContext) _Query_productEvaluation(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().ProductEvaluation(ctx, fc.Args["domain"].(string), fc.Args["name"].(string))
+			return ec.Resolvers.Query().ProductEvaluation(ctx, fc.Args["domain"].(string), fc.Args["name"].(string), fc.Args["spec"].(*model.DataProductSpecInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductEvaluation) graphql.Marshaler {
@@ -21755,7 +22431,7 @@ func (ec *executionContext) unmarshalInputCreateDataProductInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"domain", "name", "spec"}
+	fieldsInOrder := [...]string{"domain", "name", "spec", "validateOnly"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21783,6 +22459,13 @@ func (ec *executionContext) unmarshalInputCreateDataProductInput(ctx context.Con
 				return it, err
 			}
 			it.Spec = data
+		case "validateOnly":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validateOnly"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidateOnly = data
 		}
 	}
 	return it, nil
@@ -22033,7 +22716,7 @@ func (ec *executionContext) unmarshalInputDataProductFilter(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"domain", "lifecycle", "labels", "text"}
+	fieldsInOrder := [...]string{"domain", "lifecycle", "labels", "text", "health", "classification"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22068,6 +22751,20 @@ func (ec *executionContext) unmarshalInputDataProductFilter(ctx context.Context,
 				return it, err
 			}
 			it.Text = data
+		case "health":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("health"))
+			data, err := ec.unmarshalODataProductHealth2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Health = data
+		case "classification":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("classification"))
+			data, err := ec.unmarshalOClassification2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐClassification(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Classification = data
 		}
 	}
 	return it, nil
@@ -22382,7 +23079,7 @@ func (ec *executionContext) unmarshalInputDomainProductFilter(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"lifecycle", "labels", "text"}
+	fieldsInOrder := [...]string{"lifecycle", "labels", "text", "health", "classification"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22410,6 +23107,20 @@ func (ec *executionContext) unmarshalInputDomainProductFilter(ctx context.Contex
 				return it, err
 			}
 			it.Text = data
+		case "health":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("health"))
+			data, err := ec.unmarshalODataProductHealth2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Health = data
+		case "classification":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("classification"))
+			data, err := ec.unmarshalOClassification2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐClassification(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Classification = data
 		}
 	}
 	return it, nil
@@ -23374,7 +24085,7 @@ func (ec *executionContext) unmarshalInputUpdateDataProductInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"domain", "name", "spec", "lifecycle", "version"}
+	fieldsInOrder := [...]string{"domain", "name", "spec", "lifecycle", "version", "validateOnly"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23416,6 +24127,13 @@ func (ec *executionContext) unmarshalInputUpdateDataProductInput(ctx context.Con
 				return it, err
 			}
 			it.Version = data
+		case "validateOnly":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validateOnly"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidateOnly = data
 		}
 	}
 	return it, nil
@@ -24572,6 +25290,49 @@ func (ec *executionContext) _BigQuerySink(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var classificationFacetImplementors = []string{"ClassificationFacet"}
+
+func (ec *executionContext) _ClassificationFacet(ctx context.Context, sel ast.SelectionSet, obj *catalog.ClassificationCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, classificationFacetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClassificationFacet")
+		case "classification":
+			out.Values[i] = ec._ClassificationFacet_classification(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._ClassificationFacet_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var connectorChangeImplementors = []string{"ConnectorChange"}
 
 func (ec *executionContext) _ConnectorChange(ctx context.Context, sel ast.SelectionSet, obj *policy.ConnectorChange) graphql.Marshaler {
@@ -24978,6 +25739,44 @@ func (ec *executionContext) _DataProduct(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "health":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._DataProduct_health(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "grants":
 			field := field
 
@@ -25193,6 +25992,11 @@ func (ec *executionContext) _DataProductConnection(ctx context.Context, sel ast.
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "facets":
+			out.Values[i] = ec._DataProductConnection_facets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25233,6 +26037,64 @@ func (ec *executionContext) _DataProductEdge(ctx context.Context, sel ast.Select
 			}
 		case "node":
 			out.Values[i] = ec._DataProductEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var dataProductFacetsImplementors = []string{"DataProductFacets"}
+
+func (ec *executionContext) _DataProductFacets(ctx context.Context, sel ast.SelectionSet, obj *catalog.Facets) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dataProductFacetsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DataProductFacets")
+		case "totalCount":
+			out.Values[i] = ec._DataProductFacets_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "domains":
+			out.Values[i] = ec._DataProductFacets_domains(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lifecycles":
+			out.Values[i] = ec._DataProductFacets_lifecycles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "health":
+			out.Values[i] = ec._DataProductFacets_health(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "classifications":
+			out.Values[i] = ec._DataProductFacets_classifications(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -25582,6 +26444,49 @@ func (ec *executionContext) _DomainEdge(ctx context.Context, sel ast.SelectionSe
 			}
 		case "node":
 			out.Values[i] = ec._DomainEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var domainFacetImplementors = []string{"DomainFacet"}
+
+func (ec *executionContext) _DomainFacet(ctx context.Context, sel ast.SelectionSet, obj *catalog.DomainCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, domainFacetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DomainFacet")
+		case "domain":
+			out.Values[i] = ec._DomainFacet_domain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._DomainFacet_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -26070,6 +26975,49 @@ func (ec *executionContext) _GrantPayload(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var healthFacetImplementors = []string{"HealthFacet"}
+
+func (ec *executionContext) _HealthFacet(ctx context.Context, sel ast.SelectionSet, obj *catalog.HealthCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, healthFacetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HealthFacet")
+		case "health":
+			out.Values[i] = ec._HealthFacet_health(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._HealthFacet_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var jdbcSinkImplementors = []string{"JdbcSink"}
 
 func (ec *executionContext) _JdbcSink(ctx context.Context, sel ast.SelectionSet, obj *spec.JDBCSink) graphql.Marshaler {
@@ -26273,6 +27221,49 @@ func (ec *executionContext) _Label(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "value":
 			out.Values[i] = ec._Label_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var lifecycleFacetImplementors = []string{"LifecycleFacet"}
+
+func (ec *executionContext) _LifecycleFacet(ctx context.Context, sel ast.SelectionSet, obj *catalog.LifecycleCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lifecycleFacetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LifecycleFacet")
+		case "lifecycle":
+			out.Values[i] = ec._LifecycleFacet_lifecycle(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._LifecycleFacet_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -30673,6 +31664,26 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNClassificationFacet2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐClassificationCount(ctx context.Context, sel ast.SelectionSet, v catalog.ClassificationCount) graphql.Marshaler {
+	return ec._ClassificationFacet(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNClassificationFacet2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐClassificationCountᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.ClassificationCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNClassificationFacet2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐClassificationCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNCleanupPolicy2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐCleanupPolicy(ctx context.Context, v any) (spec.CleanupPolicy, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNCleanupPolicy2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐCleanupPolicy[tmp]
@@ -30805,6 +31816,46 @@ func (ec *executionContext) marshalNDataProductEdge2ᚖgithubᚗcomᚋmeshplane�
 	return ec._DataProductEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNDataProductFacets2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐFacets(ctx context.Context, sel ast.SelectionSet, v *catalog.Facets) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._DataProductFacets(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDataProductHealth2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth(ctx context.Context, v any) (catalog.Health, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNDataProductHealth2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDataProductHealth2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth(ctx context.Context, sel ast.SelectionSet, v catalog.Health) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNDataProductHealth2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNDataProductHealth2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth = map[string]catalog.Health{
+		"NOT_PROVISIONED": catalog.HealthNotProvisioned,
+		"IN_SYNC":         catalog.HealthInSync,
+		"DRIFTED":         catalog.HealthDrifted,
+	}
+	marshalNDataProductHealth2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth = map[catalog.Health]string{
+		catalog.HealthNotProvisioned: "NOT_PROVISIONED",
+		catalog.HealthInSync:         "IN_SYNC",
+		catalog.HealthDrifted:        "DRIFTED",
+	}
+)
+
 func (ec *executionContext) unmarshalNDataProductOrderField2string(ctx context.Context, v any) (string, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNDataProductOrderField2string[tmp]
@@ -30915,6 +31966,26 @@ func (ec *executionContext) marshalNDomainEdge2ᚖgithubᚗcomᚋmeshplaneᚋmes
 		return graphql.Null
 	}
 	return ec._DomainEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDomainFacet2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐDomainCount(ctx context.Context, sel ast.SelectionSet, v catalog.DomainCount) graphql.Marshaler {
+	return ec._DomainFacet(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDomainFacet2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐDomainCountᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.DomainCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDomainFacet2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐDomainCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNField2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐField(ctx context.Context, sel ast.SelectionSet, v spec.Field) graphql.Marshaler {
@@ -31098,6 +32169,26 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNHealthFacet2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealthCount(ctx context.Context, sel ast.SelectionSet, v catalog.HealthCount) graphql.Marshaler {
+	return ec._HealthFacet(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNHealthFacet2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealthCountᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.HealthCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHealthFacet2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealthCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -31239,6 +32330,26 @@ var (
 		spec.LifecycleRetired:    "RETIRED",
 	}
 )
+
+func (ec *executionContext) marshalNLifecycleFacet2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐLifecycleCount(ctx context.Context, sel ast.SelectionSet, v catalog.LifecycleCount) graphql.Marshaler {
+	return ec._LifecycleFacet(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLifecycleFacet2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐLifecycleCountᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.LifecycleCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLifecycleFacet2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐLifecycleCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
 
 func (ec *executionContext) marshalNMaskingChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐMaskingChange(ctx context.Context, sel ast.SelectionSet, v policy.MaskingChange) graphql.Marshaler {
 	return ec._MaskingChange(ctx, sel, &v)
@@ -32584,11 +33695,51 @@ func (ec *executionContext) unmarshalODataProductFilter2ᚖgithubᚗcomᚋmeshpl
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalODataProductHealth2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth(ctx context.Context, v any) (*catalog.Health, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalODataProductHealth2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODataProductHealth2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth(ctx context.Context, sel ast.SelectionSet, v *catalog.Health) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalODataProductHealth2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth[*v])
+	return res
+}
+
+var (
+	unmarshalODataProductHealth2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth = map[string]catalog.Health{
+		"NOT_PROVISIONED": catalog.HealthNotProvisioned,
+		"IN_SYNC":         catalog.HealthInSync,
+		"DRIFTED":         catalog.HealthDrifted,
+	}
+	marshalODataProductHealth2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋcatalogᚐHealth = map[catalog.Health]string{
+		catalog.HealthNotProvisioned: "NOT_PROVISIONED",
+		catalog.HealthInSync:         "IN_SYNC",
+		catalog.HealthDrifted:        "DRIFTED",
+	}
+)
+
 func (ec *executionContext) unmarshalODataProductOrder2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐDataProductOrder(ctx context.Context, v any) (*model.DataProductOrder, error) {
 	if v == nil {
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputDataProductOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalODataProductSpecInput2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐDataProductSpecInput(ctx context.Context, v any) (*model.DataProductSpecInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputDataProductSpecInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/principal"
 	"github.com/meshplane/meshplane/server/grant"
@@ -83,6 +84,11 @@ type CreateDataProductInput struct {
 	Domain string                `json:"domain"`
 	Name   string                `json:"name"`
 	Spec   *DataProductSpecInput `json:"spec"`
+	// Runs every check the mutation makes (validation, authorization, the name
+	// being free, admission policy) and answers the product as it would be
+	// stored, with an empty id, writing nothing: no product, no audit event, no
+	// policy decision. Errors are those of the real mutation.
+	ValidateOnly *bool `json:"validateOnly,omitempty"`
 }
 
 type CreateDataProductPayload struct {
@@ -147,6 +153,8 @@ type DataProductConnection struct {
 	Edges    []*DataProductEdge `json:"edges"`
 	Nodes    []*ent.DataProduct `json:"nodes"`
 	PageInfo *PageInfo          `json:"pageInfo"`
+	// Counts what the filter matches, every page together; counted only when selected.
+	Facets *catalog.Facets `json:"facets"`
 }
 
 type DataProductEdge struct {
@@ -160,8 +168,16 @@ type DataProductFilter struct {
 	Lifecycle *spec.Lifecycle `json:"lifecycle,omitempty"`
 	// Products carrying every key=value given.
 	Labels []*LabelInput `json:"labels,omitempty"`
-	// Matches name or description, case-insensitively.
+	// Words (split at white space, at most 16, 256 characters in all) that must
+	// each occur, case-insensitively, in the product's name, description, a port
+	// name, a field name, a field classification (none, internal, pii, sensitive)
+	// or a field tag: "email" finds products with a field named email or
+	// customer_email.
 	Text *string `json:"text,omitempty"`
+	// Products in this health state.
+	Health *catalog.Health `json:"health,omitempty"`
+	// Products with at least one field of this classification: NONE, INTERNAL, PII or SENSITIVE.
+	Classification *spec.Classification `json:"classification,omitempty"`
 }
 
 // A listing's order. A cursor only continues the order that produced it.
@@ -239,8 +255,16 @@ type DomainProductFilter struct {
 	Lifecycle *spec.Lifecycle `json:"lifecycle,omitempty"`
 	// Products carrying every key=value given.
 	Labels []*LabelInput `json:"labels,omitempty"`
-	// Matches name or description, case-insensitively.
+	// Words (split at white space, at most 16, 256 characters in all) that must
+	// each occur, case-insensitively, in the product's name, description, a port
+	// name, a field name, a field classification (none, internal, pii, sensitive)
+	// or a field tag: "email" finds products with a field named email or
+	// customer_email.
 	Text *string `json:"text,omitempty"`
+	// Products in this health state.
+	Health *catalog.Health `json:"health,omitempty"`
+	// Products with at least one field of this classification: NONE, INTERNAL, PII or SENSITIVE.
+	Classification *spec.Classification `json:"classification,omitempty"`
 }
 
 type ElasticsearchSinkInput struct {
@@ -517,6 +541,11 @@ type UpdateDataProductInput struct {
 	Lifecycle *spec.Lifecycle       `json:"lifecycle,omitempty"`
 	// The version you read.
 	Version int `json:"version"`
+	// Runs every check the mutation makes (validation, authorization, the
+	// lifecycle move, the version, admission policy) and answers the product as
+	// it would be stored, writing nothing: no change, no audit event, no policy
+	// decision. Errors are those of the real mutation.
+	ValidateOnly *bool `json:"validateOnly,omitempty"`
 }
 
 type UpdateDataProductPayload struct {

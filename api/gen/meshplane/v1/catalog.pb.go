@@ -309,6 +309,63 @@ func (CleanupPolicy) EnumDescriptor() ([]byte, []int) {
 	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{4}
 }
 
+// DataProductHealth is a product's state in the data plane, as the last
+// apply and the last drift check recorded it.
+type DataProductHealth int32
+
+const (
+	DataProductHealth_DATA_PRODUCT_HEALTH_UNSPECIFIED DataProductHealth = 0
+	// Nothing is applied: the product was never provisioned, or was decommissioned.
+	DataProductHealth_DATA_PRODUCT_HEALTH_NOT_PROVISIONED DataProductHealth = 1
+	// Applied, and no drift check has found changes since.
+	DataProductHealth_DATA_PRODUCT_HEALTH_IN_SYNC DataProductHealth = 2
+	// Applied, and the last drift check found changes made outside meshplane.
+	DataProductHealth_DATA_PRODUCT_HEALTH_DRIFTED DataProductHealth = 3
+)
+
+// Enum value maps for DataProductHealth.
+var (
+	DataProductHealth_name = map[int32]string{
+		0: "DATA_PRODUCT_HEALTH_UNSPECIFIED",
+		1: "DATA_PRODUCT_HEALTH_NOT_PROVISIONED",
+		2: "DATA_PRODUCT_HEALTH_IN_SYNC",
+		3: "DATA_PRODUCT_HEALTH_DRIFTED",
+	}
+	DataProductHealth_value = map[string]int32{
+		"DATA_PRODUCT_HEALTH_UNSPECIFIED":     0,
+		"DATA_PRODUCT_HEALTH_NOT_PROVISIONED": 1,
+		"DATA_PRODUCT_HEALTH_IN_SYNC":         2,
+		"DATA_PRODUCT_HEALTH_DRIFTED":         3,
+	}
+)
+
+func (x DataProductHealth) Enum() *DataProductHealth {
+	p := new(DataProductHealth)
+	*p = x
+	return p
+}
+
+func (x DataProductHealth) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DataProductHealth) Descriptor() protoreflect.EnumDescriptor {
+	return file_meshplane_v1_catalog_proto_enumTypes[5].Descriptor()
+}
+
+func (DataProductHealth) Type() protoreflect.EnumType {
+	return &file_meshplane_v1_catalog_proto_enumTypes[5]
+}
+
+func (x DataProductHealth) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DataProductHealth.Descriptor instead.
+func (DataProductHealth) EnumDescriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{5}
+}
+
 type DataProductOrderField int32
 
 const (
@@ -345,11 +402,11 @@ func (x DataProductOrderField) String() string {
 }
 
 func (DataProductOrderField) Descriptor() protoreflect.EnumDescriptor {
-	return file_meshplane_v1_catalog_proto_enumTypes[5].Descriptor()
+	return file_meshplane_v1_catalog_proto_enumTypes[6].Descriptor()
 }
 
 func (DataProductOrderField) Type() protoreflect.EnumType {
-	return &file_meshplane_v1_catalog_proto_enumTypes[5]
+	return &file_meshplane_v1_catalog_proto_enumTypes[6]
 }
 
 func (x DataProductOrderField) Number() protoreflect.EnumNumber {
@@ -358,7 +415,7 @@ func (x DataProductOrderField) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DataProductOrderField.Descriptor instead.
 func (DataProductOrderField) EnumDescriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{5}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{6}
 }
 
 type Domain struct {
@@ -1216,8 +1273,11 @@ type DataProduct struct {
 	// Drift is what the last drift check found changed outside meshplane.
 	Drift          []*ResourceChange      `protobuf:"bytes,17,rep,name=drift,proto3" json:"drift,omitempty"`
 	DriftCheckTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=drift_check_time,json=driftCheckTime,proto3" json:"drift_check_time,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Health sums up provisioned_version and drift: not provisioned, in sync
+	// or drifted. ListDataProductsRequest.health filters on it.
+	Health        DataProductHealth `protobuf:"varint,19,opt,name=health,proto3,enum=meshplane.v1.DataProductHealth" json:"health,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DataProduct) Reset() {
@@ -1374,6 +1434,13 @@ func (x *DataProduct) GetDriftCheckTime() *timestamppb.Timestamp {
 		return x.DriftCheckTime
 	}
 	return nil
+}
+
+func (x *DataProduct) GetHealth() DataProductHealth {
+	if x != nil {
+		return x.Health
+	}
+	return DataProductHealth_DATA_PRODUCT_HEALTH_UNSPECIFIED
 }
 
 type CreateDomainRequest struct {
@@ -1871,10 +1938,16 @@ func (x *DataProductSpec) GetSinks() []*Sink {
 }
 
 type CreateDataProductRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Spec          *DataProductSpec       `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Domain string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Name   string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Spec   *DataProductSpec       `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"`
+	// ValidateOnly runs every check the call makes — validation,
+	// authorization, the name being free, admission policy — and answers the
+	// product as it would be stored (with an empty id), writing nothing: no
+	// product, no audit event, no policy decision. Errors are those of the
+	// real call.
+	ValidateOnly  bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1928,6 +2001,13 @@ func (x *CreateDataProductRequest) GetSpec() *DataProductSpec {
 		return x.Spec
 	}
 	return nil
+}
+
+func (x *CreateDataProductRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
 }
 
 type CreateDataProductResponse struct {
@@ -2078,7 +2158,12 @@ type UpdateDataProductRequest struct {
 	// Lifecycle moves the product when set; unspecified keeps it.
 	Lifecycle Lifecycle `protobuf:"varint,4,opt,name=lifecycle,proto3,enum=meshplane.v1.Lifecycle" json:"lifecycle,omitempty"`
 	// Version must equal the product's current version.
-	Version       int64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	Version int64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	// ValidateOnly runs every check the call makes — validation,
+	// authorization, the lifecycle move, the version, admission policy — and
+	// answers the product as it would be stored, writing nothing: no change,
+	// no audit event, no policy decision. Errors are those of the real call.
+	ValidateOnly  bool `protobuf:"varint,6,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2148,6 +2233,13 @@ func (x *UpdateDataProductRequest) GetVersion() int64 {
 	return 0
 }
 
+func (x *UpdateDataProductRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
 type UpdateDataProductResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	DataProduct   *DataProduct           `protobuf:"bytes,1,opt,name=data_product,json=dataProduct,proto3" json:"data_product,omitempty"`
@@ -2198,12 +2290,23 @@ type ListDataProductsRequest struct {
 	Lifecycle Lifecycle              `protobuf:"varint,2,opt,name=lifecycle,proto3,enum=meshplane.v1.Lifecycle" json:"lifecycle,omitempty"`
 	// Labels filters to products carrying every key=value given.
 	Labels map[string]string `protobuf:"bytes,3,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// Text matches name or description, case-insensitively.
-	Text          string                `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
-	PageSize      int32                 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	OrderBy       DataProductOrderField `protobuf:"varint,7,opt,name=order_by,json=orderBy,proto3,enum=meshplane.v1.DataProductOrderField" json:"order_by,omitempty"`
-	Descending    bool                  `protobuf:"varint,8,opt,name=descending,proto3" json:"descending,omitempty"`
+	// Text is words (split at white space, at most 16, 256 characters in all)
+	// that must each occur, case-insensitively, as part of the product's name,
+	// description, a port name, a field name, a field classification (none,
+	// internal, pii, sensitive) or a field tag: "email" finds products with a
+	// field named email or customer_email.
+	Text       string                `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	PageSize   int32                 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken  string                `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	OrderBy    DataProductOrderField `protobuf:"varint,7,opt,name=order_by,json=orderBy,proto3,enum=meshplane.v1.DataProductOrderField" json:"order_by,omitempty"`
+	Descending bool                  `protobuf:"varint,8,opt,name=descending,proto3" json:"descending,omitempty"`
+	// Health filters to products in one health state; unspecified keeps all.
+	Health DataProductHealth `protobuf:"varint,9,opt,name=health,proto3,enum=meshplane.v1.DataProductHealth" json:"health,omitempty"`
+	// Classification filters to products with at least one field of this
+	// classification; unspecified keeps all.
+	Classification Classification `protobuf:"varint,10,opt,name=classification,proto3,enum=meshplane.v1.Classification" json:"classification,omitempty"`
+	// IncludeFacets asks for the facet counts of the filter in the response.
+	IncludeFacets bool `protobuf:"varint,11,opt,name=include_facets,json=includeFacets,proto3" json:"include_facets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2294,10 +2397,34 @@ func (x *ListDataProductsRequest) GetDescending() bool {
 	return false
 }
 
+func (x *ListDataProductsRequest) GetHealth() DataProductHealth {
+	if x != nil {
+		return x.Health
+	}
+	return DataProductHealth_DATA_PRODUCT_HEALTH_UNSPECIFIED
+}
+
+func (x *ListDataProductsRequest) GetClassification() Classification {
+	if x != nil {
+		return x.Classification
+	}
+	return Classification_CLASSIFICATION_UNSPECIFIED
+}
+
+func (x *ListDataProductsRequest) GetIncludeFacets() bool {
+	if x != nil {
+		return x.IncludeFacets
+	}
+	return false
+}
+
 type ListDataProductsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	DataProducts  []*DataProduct         `protobuf:"bytes,1,rep,name=data_products,json=dataProducts,proto3" json:"data_products,omitempty"`
 	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Facets counts what the filter matches, every page together; set when
+	// include_facets was.
+	Facets        *DataProductFacets `protobuf:"bytes,3,opt,name=facets,proto3" json:"facets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2346,6 +2473,314 @@ func (x *ListDataProductsResponse) GetNextPageToken() string {
 	return ""
 }
 
+func (x *ListDataProductsResponse) GetFacets() *DataProductFacets {
+	if x != nil {
+		return x.Facets
+	}
+	return nil
+}
+
+// DataProductFacets counts the products a listing's filter matches — every
+// criterion of the request, the caller's visibility included, pages aside.
+type DataProductFacets struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// TotalSize is how many products match.
+	TotalSize int32 `protobuf:"varint,1,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
+	// Domains lists the domains with matching products, by name.
+	Domains []*DomainFacet `protobuf:"bytes,2,rep,name=domains,proto3" json:"domains,omitempty"`
+	// Lifecycles lists every lifecycle, zero counts included.
+	Lifecycles []*LifecycleFacet `protobuf:"bytes,3,rep,name=lifecycles,proto3" json:"lifecycles,omitempty"`
+	// Health lists every health state, zero counts included.
+	Health []*HealthFacet `protobuf:"bytes,4,rep,name=health,proto3" json:"health,omitempty"`
+	// Classifications lists none, internal, pii and sensitive, zero counts
+	// included; a product counts under each classification its fields carry.
+	Classifications []*ClassificationFacet `protobuf:"bytes,5,rep,name=classifications,proto3" json:"classifications,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DataProductFacets) Reset() {
+	*x = DataProductFacets{}
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DataProductFacets) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DataProductFacets) ProtoMessage() {}
+
+func (x *DataProductFacets) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DataProductFacets.ProtoReflect.Descriptor instead.
+func (*DataProductFacets) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *DataProductFacets) GetTotalSize() int32 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
+func (x *DataProductFacets) GetDomains() []*DomainFacet {
+	if x != nil {
+		return x.Domains
+	}
+	return nil
+}
+
+func (x *DataProductFacets) GetLifecycles() []*LifecycleFacet {
+	if x != nil {
+		return x.Lifecycles
+	}
+	return nil
+}
+
+func (x *DataProductFacets) GetHealth() []*HealthFacet {
+	if x != nil {
+		return x.Health
+	}
+	return nil
+}
+
+func (x *DataProductFacets) GetClassifications() []*ClassificationFacet {
+	if x != nil {
+		return x.Classifications
+	}
+	return nil
+}
+
+// DomainFacet is how many matching products a domain owns.
+type DomainFacet struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Domain is the domain's name.
+	Domain string `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	// Count is how many matching products it owns.
+	Count         int32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DomainFacet) Reset() {
+	*x = DomainFacet{}
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DomainFacet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DomainFacet) ProtoMessage() {}
+
+func (x *DomainFacet) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DomainFacet.ProtoReflect.Descriptor instead.
+func (*DomainFacet) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *DomainFacet) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *DomainFacet) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// LifecycleFacet is how many matching products are in a lifecycle.
+type LifecycleFacet struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Lifecycle Lifecycle              `protobuf:"varint,1,opt,name=lifecycle,proto3,enum=meshplane.v1.Lifecycle" json:"lifecycle,omitempty"`
+	// Count is how many matching products are in the lifecycle.
+	Count         int32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LifecycleFacet) Reset() {
+	*x = LifecycleFacet{}
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LifecycleFacet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LifecycleFacet) ProtoMessage() {}
+
+func (x *LifecycleFacet) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LifecycleFacet.ProtoReflect.Descriptor instead.
+func (*LifecycleFacet) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *LifecycleFacet) GetLifecycle() Lifecycle {
+	if x != nil {
+		return x.Lifecycle
+	}
+	return Lifecycle_LIFECYCLE_UNSPECIFIED
+}
+
+func (x *LifecycleFacet) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// HealthFacet is how many matching products are in a health state.
+type HealthFacet struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Health DataProductHealth      `protobuf:"varint,1,opt,name=health,proto3,enum=meshplane.v1.DataProductHealth" json:"health,omitempty"`
+	// Count is how many matching products are in the state.
+	Count         int32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HealthFacet) Reset() {
+	*x = HealthFacet{}
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HealthFacet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HealthFacet) ProtoMessage() {}
+
+func (x *HealthFacet) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HealthFacet.ProtoReflect.Descriptor instead.
+func (*HealthFacet) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *HealthFacet) GetHealth() DataProductHealth {
+	if x != nil {
+		return x.Health
+	}
+	return DataProductHealth_DATA_PRODUCT_HEALTH_UNSPECIFIED
+}
+
+func (x *HealthFacet) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// ClassificationFacet is how many matching products have a field of a classification.
+type ClassificationFacet struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Classification Classification         `protobuf:"varint,1,opt,name=classification,proto3,enum=meshplane.v1.Classification" json:"classification,omitempty"`
+	// Count is how many matching products have at least one field so classified.
+	Count         int32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClassificationFacet) Reset() {
+	*x = ClassificationFacet{}
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClassificationFacet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClassificationFacet) ProtoMessage() {}
+
+func (x *ClassificationFacet) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClassificationFacet.ProtoReflect.Descriptor instead.
+func (*ClassificationFacet) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ClassificationFacet) GetClassification() Classification {
+	if x != nil {
+		return x.Classification
+	}
+	return Classification_CLASSIFICATION_UNSPECIFIED
+}
+
+func (x *ClassificationFacet) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 type DeleteDataProductRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
@@ -2357,7 +2792,7 @@ type DeleteDataProductRequest struct {
 
 func (x *DeleteDataProductRequest) Reset() {
 	*x = DeleteDataProductRequest{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[27]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2369,7 +2804,7 @@ func (x *DeleteDataProductRequest) String() string {
 func (*DeleteDataProductRequest) ProtoMessage() {}
 
 func (x *DeleteDataProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[27]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2382,7 +2817,7 @@ func (x *DeleteDataProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDataProductRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDataProductRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{27}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DeleteDataProductRequest) GetDomain() string {
@@ -2414,7 +2849,7 @@ type DeleteDataProductResponse struct {
 
 func (x *DeleteDataProductResponse) Reset() {
 	*x = DeleteDataProductResponse{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[28]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2426,7 +2861,7 @@ func (x *DeleteDataProductResponse) String() string {
 func (*DeleteDataProductResponse) ProtoMessage() {}
 
 func (x *DeleteDataProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[28]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2439,7 +2874,7 @@ func (x *DeleteDataProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDataProductResponse.ProtoReflect.Descriptor instead.
 func (*DeleteDataProductResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{28}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{33}
 }
 
 type GetPortPreviewRequest struct {
@@ -2455,7 +2890,7 @@ type GetPortPreviewRequest struct {
 
 func (x *GetPortPreviewRequest) Reset() {
 	*x = GetPortPreviewRequest{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[29]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2467,7 +2902,7 @@ func (x *GetPortPreviewRequest) String() string {
 func (*GetPortPreviewRequest) ProtoMessage() {}
 
 func (x *GetPortPreviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[29]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2480,7 +2915,7 @@ func (x *GetPortPreviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPortPreviewRequest.ProtoReflect.Descriptor instead.
 func (*GetPortPreviewRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{29}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetPortPreviewRequest) GetDomain() string {
@@ -2528,7 +2963,7 @@ type PreviewRecord struct {
 
 func (x *PreviewRecord) Reset() {
 	*x = PreviewRecord{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[30]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2540,7 +2975,7 @@ func (x *PreviewRecord) String() string {
 func (*PreviewRecord) ProtoMessage() {}
 
 func (x *PreviewRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[30]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2553,7 +2988,7 @@ func (x *PreviewRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewRecord.ProtoReflect.Descriptor instead.
 func (*PreviewRecord) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{30}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PreviewRecord) GetPartition() int32 {
@@ -2620,7 +3055,7 @@ type GetPortPreviewResponse struct {
 
 func (x *GetPortPreviewResponse) Reset() {
 	*x = GetPortPreviewResponse{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[31]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2632,7 +3067,7 @@ func (x *GetPortPreviewResponse) String() string {
 func (*GetPortPreviewResponse) ProtoMessage() {}
 
 func (x *GetPortPreviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[31]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2645,7 +3080,7 @@ func (x *GetPortPreviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPortPreviewResponse.ProtoReflect.Descriptor instead.
 func (*GetPortPreviewResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{31}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetPortPreviewResponse) GetTopic() string {
@@ -2760,7 +3195,7 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\x02s3\x18\v \x01(\v2\x14.meshplane.v1.S3SinkH\x00R\x02s3\x12,\n" +
 	"\x04jdbc\x18\f \x01(\v2\x16.meshplane.v1.JdbcSinkH\x00R\x04jdbc\x12G\n" +
 	"\relasticsearch\x18\r \x01(\v2\x1f.meshplane.v1.ElasticsearchSinkH\x00R\relasticsearchB\x06\n" +
-	"\x04kind\"\xb7\x06\n" +
+	"\x04kind\"\xf0\x06\n" +
 	"\vDataProduct\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06domain\x18\x02 \x01(\tR\x06domain\x12\x12\n" +
@@ -2784,7 +3219,8 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"updated_by\x18\x0f \x01(\tR\tupdatedBy\x12/\n" +
 	"\x13provisioned_version\x18\x10 \x01(\x03R\x12provisionedVersion\x122\n" +
 	"\x05drift\x18\x11 \x03(\v2\x1c.meshplane.v1.ResourceChangeR\x05drift\x12D\n" +
-	"\x10drift_check_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x0edriftCheckTime\x1a9\n" +
+	"\x10drift_check_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x0edriftCheckTime\x127\n" +
+	"\x06health\x18\x13 \x01(\x0e2\x1f.meshplane.v1.DataProductHealthR\x06health\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcd\x01\n" +
@@ -2827,26 +3263,28 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\x05sinks\x18\x06 \x03(\v2\x12.meshplane.v1.SinkR\x05sinks\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"y\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9e\x01\n" +
 	"\x18CreateDataProductRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
-	"\x04spec\x18\x03 \x01(\v2\x1d.meshplane.v1.DataProductSpecR\x04spec\"Y\n" +
+	"\x04spec\x18\x03 \x01(\v2\x1d.meshplane.v1.DataProductSpecR\x04spec\x12#\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\"Y\n" +
 	"\x19CreateDataProductResponse\x12<\n" +
 	"\fdata_product\x18\x01 \x01(\v2\x19.meshplane.v1.DataProductR\vdataProduct\"C\n" +
 	"\x15GetDataProductRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"V\n" +
 	"\x16GetDataProductResponse\x12<\n" +
-	"\fdata_product\x18\x01 \x01(\v2\x19.meshplane.v1.DataProductR\vdataProduct\"\xca\x01\n" +
+	"\fdata_product\x18\x01 \x01(\v2\x19.meshplane.v1.DataProductR\vdataProduct\"\xef\x01\n" +
 	"\x18UpdateDataProductRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
 	"\x04spec\x18\x03 \x01(\v2\x1d.meshplane.v1.DataProductSpecR\x04spec\x125\n" +
 	"\tlifecycle\x18\x04 \x01(\x0e2\x17.meshplane.v1.LifecycleR\tlifecycle\x12\x18\n" +
-	"\aversion\x18\x05 \x01(\x03R\aversion\"Y\n" +
+	"\aversion\x18\x05 \x01(\x03R\aversion\x12#\n" +
+	"\rvalidate_only\x18\x06 \x01(\bR\fvalidateOnly\"Y\n" +
 	"\x19UpdateDataProductResponse\x12<\n" +
-	"\fdata_product\x18\x01 \x01(\v2\x19.meshplane.v1.DataProductR\vdataProduct\"\x9e\x03\n" +
+	"\fdata_product\x18\x01 \x01(\v2\x19.meshplane.v1.DataProductR\vdataProduct\"\xc4\x04\n" +
 	"\x17ListDataProductsRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x125\n" +
 	"\tlifecycle\x18\x02 \x01(\x0e2\x17.meshplane.v1.LifecycleR\tlifecycle\x12I\n" +
@@ -2858,13 +3296,39 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\border_by\x18\a \x01(\x0e2#.meshplane.v1.DataProductOrderFieldR\aorderBy\x12\x1e\n" +
 	"\n" +
 	"descending\x18\b \x01(\bR\n" +
-	"descending\x1a9\n" +
+	"descending\x127\n" +
+	"\x06health\x18\t \x01(\x0e2\x1f.meshplane.v1.DataProductHealthR\x06health\x12D\n" +
+	"\x0eclassification\x18\n" +
+	" \x01(\x0e2\x1c.meshplane.v1.ClassificationR\x0eclassification\x12%\n" +
+	"\x0einclude_facets\x18\v \x01(\bR\rincludeFacets\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x82\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xbb\x01\n" +
 	"\x18ListDataProductsResponse\x12>\n" +
 	"\rdata_products\x18\x01 \x03(\v2\x19.meshplane.v1.DataProductR\fdataProducts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"`\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x127\n" +
+	"\x06facets\x18\x03 \x01(\v2\x1f.meshplane.v1.DataProductFacetsR\x06facets\"\xa5\x02\n" +
+	"\x11DataProductFacets\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x01 \x01(\x05R\ttotalSize\x123\n" +
+	"\adomains\x18\x02 \x03(\v2\x19.meshplane.v1.DomainFacetR\adomains\x12<\n" +
+	"\n" +
+	"lifecycles\x18\x03 \x03(\v2\x1c.meshplane.v1.LifecycleFacetR\n" +
+	"lifecycles\x121\n" +
+	"\x06health\x18\x04 \x03(\v2\x19.meshplane.v1.HealthFacetR\x06health\x12K\n" +
+	"\x0fclassifications\x18\x05 \x03(\v2!.meshplane.v1.ClassificationFacetR\x0fclassifications\";\n" +
+	"\vDomainFacet\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"]\n" +
+	"\x0eLifecycleFacet\x125\n" +
+	"\tlifecycle\x18\x01 \x01(\x0e2\x17.meshplane.v1.LifecycleR\tlifecycle\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"\\\n" +
+	"\vHealthFacet\x127\n" +
+	"\x06health\x18\x01 \x01(\x0e2\x1f.meshplane.v1.DataProductHealthR\x06health\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"q\n" +
+	"\x13ClassificationFacet\x12D\n" +
+	"\x0eclassification\x18\x01 \x01(\x0e2\x1c.meshplane.v1.ClassificationR\x0eclassification\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"`\n" +
 	"\x18DeleteDataProductRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -2925,7 +3389,12 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\x1aCLEANUP_POLICY_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CLEANUP_POLICY_DELETE\x10\x01\x12\x1a\n" +
 	"\x16CLEANUP_POLICY_COMPACT\x10\x02\x12!\n" +
-	"\x1dCLEANUP_POLICY_COMPACT_DELETE\x10\x03*\xb8\x01\n" +
+	"\x1dCLEANUP_POLICY_COMPACT_DELETE\x10\x03*\xa3\x01\n" +
+	"\x11DataProductHealth\x12#\n" +
+	"\x1fDATA_PRODUCT_HEALTH_UNSPECIFIED\x10\x00\x12'\n" +
+	"#DATA_PRODUCT_HEALTH_NOT_PROVISIONED\x10\x01\x12\x1f\n" +
+	"\x1bDATA_PRODUCT_HEALTH_IN_SYNC\x10\x02\x12\x1f\n" +
+	"\x1bDATA_PRODUCT_HEALTH_DRIFTED\x10\x03*\xb8\x01\n" +
 	"\x15DataProductOrderField\x12(\n" +
 	"$DATA_PRODUCT_ORDER_FIELD_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dDATA_PRODUCT_ORDER_FIELD_NAME\x10\x01\x12(\n" +
@@ -2956,125 +3425,142 @@ func file_meshplane_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_meshplane_v1_catalog_proto_rawDescData
 }
 
-var file_meshplane_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_meshplane_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_meshplane_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_meshplane_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_meshplane_v1_catalog_proto_goTypes = []any{
 	(Lifecycle)(0),                    // 0: meshplane.v1.Lifecycle
 	(SourceKind)(0),                   // 1: meshplane.v1.SourceKind
 	(Classification)(0),               // 2: meshplane.v1.Classification
 	(FieldType)(0),                    // 3: meshplane.v1.FieldType
 	(CleanupPolicy)(0),                // 4: meshplane.v1.CleanupPolicy
-	(DataProductOrderField)(0),        // 5: meshplane.v1.DataProductOrderField
-	(*Domain)(nil),                    // 6: meshplane.v1.Domain
-	(*Source)(nil),                    // 7: meshplane.v1.Source
-	(*Field)(nil),                     // 8: meshplane.v1.Field
-	(*OutputPort)(nil),                // 9: meshplane.v1.OutputPort
-	(*BigQuerySink)(nil),              // 10: meshplane.v1.BigQuerySink
-	(*S3Sink)(nil),                    // 11: meshplane.v1.S3Sink
-	(*JdbcSink)(nil),                  // 12: meshplane.v1.JdbcSink
-	(*ElasticsearchSink)(nil),         // 13: meshplane.v1.ElasticsearchSink
-	(*Sink)(nil),                      // 14: meshplane.v1.Sink
-	(*DataProduct)(nil),               // 15: meshplane.v1.DataProduct
-	(*CreateDomainRequest)(nil),       // 16: meshplane.v1.CreateDomainRequest
-	(*CreateDomainResponse)(nil),      // 17: meshplane.v1.CreateDomainResponse
-	(*GetDomainRequest)(nil),          // 18: meshplane.v1.GetDomainRequest
-	(*GetDomainResponse)(nil),         // 19: meshplane.v1.GetDomainResponse
-	(*ListDomainsRequest)(nil),        // 20: meshplane.v1.ListDomainsRequest
-	(*ListDomainsResponse)(nil),       // 21: meshplane.v1.ListDomainsResponse
-	(*UpdateDomainRequest)(nil),       // 22: meshplane.v1.UpdateDomainRequest
-	(*UpdateDomainResponse)(nil),      // 23: meshplane.v1.UpdateDomainResponse
-	(*DataProductSpec)(nil),           // 24: meshplane.v1.DataProductSpec
-	(*CreateDataProductRequest)(nil),  // 25: meshplane.v1.CreateDataProductRequest
-	(*CreateDataProductResponse)(nil), // 26: meshplane.v1.CreateDataProductResponse
-	(*GetDataProductRequest)(nil),     // 27: meshplane.v1.GetDataProductRequest
-	(*GetDataProductResponse)(nil),    // 28: meshplane.v1.GetDataProductResponse
-	(*UpdateDataProductRequest)(nil),  // 29: meshplane.v1.UpdateDataProductRequest
-	(*UpdateDataProductResponse)(nil), // 30: meshplane.v1.UpdateDataProductResponse
-	(*ListDataProductsRequest)(nil),   // 31: meshplane.v1.ListDataProductsRequest
-	(*ListDataProductsResponse)(nil),  // 32: meshplane.v1.ListDataProductsResponse
-	(*DeleteDataProductRequest)(nil),  // 33: meshplane.v1.DeleteDataProductRequest
-	(*DeleteDataProductResponse)(nil), // 34: meshplane.v1.DeleteDataProductResponse
-	(*GetPortPreviewRequest)(nil),     // 35: meshplane.v1.GetPortPreviewRequest
-	(*PreviewRecord)(nil),             // 36: meshplane.v1.PreviewRecord
-	(*GetPortPreviewResponse)(nil),    // 37: meshplane.v1.GetPortPreviewResponse
-	nil,                               // 38: meshplane.v1.Domain.LabelsEntry
-	nil,                               // 39: meshplane.v1.DataProduct.LabelsEntry
-	nil,                               // 40: meshplane.v1.CreateDomainRequest.LabelsEntry
-	nil,                               // 41: meshplane.v1.UpdateDomainRequest.LabelsEntry
-	nil,                               // 42: meshplane.v1.DataProductSpec.LabelsEntry
-	nil,                               // 43: meshplane.v1.ListDataProductsRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),     // 44: google.protobuf.Timestamp
-	(*ResourceChange)(nil),            // 45: meshplane.v1.ResourceChange
+	(DataProductHealth)(0),            // 5: meshplane.v1.DataProductHealth
+	(DataProductOrderField)(0),        // 6: meshplane.v1.DataProductOrderField
+	(*Domain)(nil),                    // 7: meshplane.v1.Domain
+	(*Source)(nil),                    // 8: meshplane.v1.Source
+	(*Field)(nil),                     // 9: meshplane.v1.Field
+	(*OutputPort)(nil),                // 10: meshplane.v1.OutputPort
+	(*BigQuerySink)(nil),              // 11: meshplane.v1.BigQuerySink
+	(*S3Sink)(nil),                    // 12: meshplane.v1.S3Sink
+	(*JdbcSink)(nil),                  // 13: meshplane.v1.JdbcSink
+	(*ElasticsearchSink)(nil),         // 14: meshplane.v1.ElasticsearchSink
+	(*Sink)(nil),                      // 15: meshplane.v1.Sink
+	(*DataProduct)(nil),               // 16: meshplane.v1.DataProduct
+	(*CreateDomainRequest)(nil),       // 17: meshplane.v1.CreateDomainRequest
+	(*CreateDomainResponse)(nil),      // 18: meshplane.v1.CreateDomainResponse
+	(*GetDomainRequest)(nil),          // 19: meshplane.v1.GetDomainRequest
+	(*GetDomainResponse)(nil),         // 20: meshplane.v1.GetDomainResponse
+	(*ListDomainsRequest)(nil),        // 21: meshplane.v1.ListDomainsRequest
+	(*ListDomainsResponse)(nil),       // 22: meshplane.v1.ListDomainsResponse
+	(*UpdateDomainRequest)(nil),       // 23: meshplane.v1.UpdateDomainRequest
+	(*UpdateDomainResponse)(nil),      // 24: meshplane.v1.UpdateDomainResponse
+	(*DataProductSpec)(nil),           // 25: meshplane.v1.DataProductSpec
+	(*CreateDataProductRequest)(nil),  // 26: meshplane.v1.CreateDataProductRequest
+	(*CreateDataProductResponse)(nil), // 27: meshplane.v1.CreateDataProductResponse
+	(*GetDataProductRequest)(nil),     // 28: meshplane.v1.GetDataProductRequest
+	(*GetDataProductResponse)(nil),    // 29: meshplane.v1.GetDataProductResponse
+	(*UpdateDataProductRequest)(nil),  // 30: meshplane.v1.UpdateDataProductRequest
+	(*UpdateDataProductResponse)(nil), // 31: meshplane.v1.UpdateDataProductResponse
+	(*ListDataProductsRequest)(nil),   // 32: meshplane.v1.ListDataProductsRequest
+	(*ListDataProductsResponse)(nil),  // 33: meshplane.v1.ListDataProductsResponse
+	(*DataProductFacets)(nil),         // 34: meshplane.v1.DataProductFacets
+	(*DomainFacet)(nil),               // 35: meshplane.v1.DomainFacet
+	(*LifecycleFacet)(nil),            // 36: meshplane.v1.LifecycleFacet
+	(*HealthFacet)(nil),               // 37: meshplane.v1.HealthFacet
+	(*ClassificationFacet)(nil),       // 38: meshplane.v1.ClassificationFacet
+	(*DeleteDataProductRequest)(nil),  // 39: meshplane.v1.DeleteDataProductRequest
+	(*DeleteDataProductResponse)(nil), // 40: meshplane.v1.DeleteDataProductResponse
+	(*GetPortPreviewRequest)(nil),     // 41: meshplane.v1.GetPortPreviewRequest
+	(*PreviewRecord)(nil),             // 42: meshplane.v1.PreviewRecord
+	(*GetPortPreviewResponse)(nil),    // 43: meshplane.v1.GetPortPreviewResponse
+	nil,                               // 44: meshplane.v1.Domain.LabelsEntry
+	nil,                               // 45: meshplane.v1.DataProduct.LabelsEntry
+	nil,                               // 46: meshplane.v1.CreateDomainRequest.LabelsEntry
+	nil,                               // 47: meshplane.v1.UpdateDomainRequest.LabelsEntry
+	nil,                               // 48: meshplane.v1.DataProductSpec.LabelsEntry
+	nil,                               // 49: meshplane.v1.ListDataProductsRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),     // 50: google.protobuf.Timestamp
+	(*ResourceChange)(nil),            // 51: meshplane.v1.ResourceChange
 }
 var file_meshplane_v1_catalog_proto_depIdxs = []int32{
-	38, // 0: meshplane.v1.Domain.labels:type_name -> meshplane.v1.Domain.LabelsEntry
-	44, // 1: meshplane.v1.Domain.create_time:type_name -> google.protobuf.Timestamp
-	44, // 2: meshplane.v1.Domain.update_time:type_name -> google.protobuf.Timestamp
+	44, // 0: meshplane.v1.Domain.labels:type_name -> meshplane.v1.Domain.LabelsEntry
+	50, // 1: meshplane.v1.Domain.create_time:type_name -> google.protobuf.Timestamp
+	50, // 2: meshplane.v1.Domain.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 3: meshplane.v1.Source.kind:type_name -> meshplane.v1.SourceKind
 	3,  // 4: meshplane.v1.Field.type:type_name -> meshplane.v1.FieldType
 	2,  // 5: meshplane.v1.Field.classification:type_name -> meshplane.v1.Classification
 	4,  // 6: meshplane.v1.OutputPort.cleanup_policy:type_name -> meshplane.v1.CleanupPolicy
-	8,  // 7: meshplane.v1.OutputPort.fields:type_name -> meshplane.v1.Field
-	10, // 8: meshplane.v1.Sink.bigquery:type_name -> meshplane.v1.BigQuerySink
-	11, // 9: meshplane.v1.Sink.s3:type_name -> meshplane.v1.S3Sink
-	12, // 10: meshplane.v1.Sink.jdbc:type_name -> meshplane.v1.JdbcSink
-	13, // 11: meshplane.v1.Sink.elasticsearch:type_name -> meshplane.v1.ElasticsearchSink
-	39, // 12: meshplane.v1.DataProduct.labels:type_name -> meshplane.v1.DataProduct.LabelsEntry
+	9,  // 7: meshplane.v1.OutputPort.fields:type_name -> meshplane.v1.Field
+	11, // 8: meshplane.v1.Sink.bigquery:type_name -> meshplane.v1.BigQuerySink
+	12, // 9: meshplane.v1.Sink.s3:type_name -> meshplane.v1.S3Sink
+	13, // 10: meshplane.v1.Sink.jdbc:type_name -> meshplane.v1.JdbcSink
+	14, // 11: meshplane.v1.Sink.elasticsearch:type_name -> meshplane.v1.ElasticsearchSink
+	45, // 12: meshplane.v1.DataProduct.labels:type_name -> meshplane.v1.DataProduct.LabelsEntry
 	0,  // 13: meshplane.v1.DataProduct.lifecycle:type_name -> meshplane.v1.Lifecycle
-	7,  // 14: meshplane.v1.DataProduct.source:type_name -> meshplane.v1.Source
-	9,  // 15: meshplane.v1.DataProduct.ports:type_name -> meshplane.v1.OutputPort
-	14, // 16: meshplane.v1.DataProduct.sinks:type_name -> meshplane.v1.Sink
-	44, // 17: meshplane.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
-	44, // 18: meshplane.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
-	45, // 19: meshplane.v1.DataProduct.drift:type_name -> meshplane.v1.ResourceChange
-	44, // 20: meshplane.v1.DataProduct.drift_check_time:type_name -> google.protobuf.Timestamp
-	40, // 21: meshplane.v1.CreateDomainRequest.labels:type_name -> meshplane.v1.CreateDomainRequest.LabelsEntry
-	6,  // 22: meshplane.v1.CreateDomainResponse.domain:type_name -> meshplane.v1.Domain
-	6,  // 23: meshplane.v1.GetDomainResponse.domain:type_name -> meshplane.v1.Domain
-	6,  // 24: meshplane.v1.ListDomainsResponse.domains:type_name -> meshplane.v1.Domain
-	41, // 25: meshplane.v1.UpdateDomainRequest.labels:type_name -> meshplane.v1.UpdateDomainRequest.LabelsEntry
-	6,  // 26: meshplane.v1.UpdateDomainResponse.domain:type_name -> meshplane.v1.Domain
-	42, // 27: meshplane.v1.DataProductSpec.labels:type_name -> meshplane.v1.DataProductSpec.LabelsEntry
-	7,  // 28: meshplane.v1.DataProductSpec.source:type_name -> meshplane.v1.Source
-	9,  // 29: meshplane.v1.DataProductSpec.ports:type_name -> meshplane.v1.OutputPort
-	14, // 30: meshplane.v1.DataProductSpec.sinks:type_name -> meshplane.v1.Sink
-	24, // 31: meshplane.v1.CreateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
-	15, // 32: meshplane.v1.CreateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
-	15, // 33: meshplane.v1.GetDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
-	24, // 34: meshplane.v1.UpdateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
-	0,  // 35: meshplane.v1.UpdateDataProductRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
-	15, // 36: meshplane.v1.UpdateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
-	0,  // 37: meshplane.v1.ListDataProductsRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
-	43, // 38: meshplane.v1.ListDataProductsRequest.labels:type_name -> meshplane.v1.ListDataProductsRequest.LabelsEntry
-	5,  // 39: meshplane.v1.ListDataProductsRequest.order_by:type_name -> meshplane.v1.DataProductOrderField
-	15, // 40: meshplane.v1.ListDataProductsResponse.data_products:type_name -> meshplane.v1.DataProduct
-	44, // 41: meshplane.v1.PreviewRecord.timestamp:type_name -> google.protobuf.Timestamp
-	36, // 42: meshplane.v1.GetPortPreviewResponse.records:type_name -> meshplane.v1.PreviewRecord
-	16, // 43: meshplane.v1.CatalogService.CreateDomain:input_type -> meshplane.v1.CreateDomainRequest
-	18, // 44: meshplane.v1.CatalogService.GetDomain:input_type -> meshplane.v1.GetDomainRequest
-	20, // 45: meshplane.v1.CatalogService.ListDomains:input_type -> meshplane.v1.ListDomainsRequest
-	22, // 46: meshplane.v1.CatalogService.UpdateDomain:input_type -> meshplane.v1.UpdateDomainRequest
-	25, // 47: meshplane.v1.CatalogService.CreateDataProduct:input_type -> meshplane.v1.CreateDataProductRequest
-	27, // 48: meshplane.v1.CatalogService.GetDataProduct:input_type -> meshplane.v1.GetDataProductRequest
-	29, // 49: meshplane.v1.CatalogService.UpdateDataProduct:input_type -> meshplane.v1.UpdateDataProductRequest
-	31, // 50: meshplane.v1.CatalogService.ListDataProducts:input_type -> meshplane.v1.ListDataProductsRequest
-	33, // 51: meshplane.v1.CatalogService.DeleteDataProduct:input_type -> meshplane.v1.DeleteDataProductRequest
-	35, // 52: meshplane.v1.CatalogService.GetPortPreview:input_type -> meshplane.v1.GetPortPreviewRequest
-	17, // 53: meshplane.v1.CatalogService.CreateDomain:output_type -> meshplane.v1.CreateDomainResponse
-	19, // 54: meshplane.v1.CatalogService.GetDomain:output_type -> meshplane.v1.GetDomainResponse
-	21, // 55: meshplane.v1.CatalogService.ListDomains:output_type -> meshplane.v1.ListDomainsResponse
-	23, // 56: meshplane.v1.CatalogService.UpdateDomain:output_type -> meshplane.v1.UpdateDomainResponse
-	26, // 57: meshplane.v1.CatalogService.CreateDataProduct:output_type -> meshplane.v1.CreateDataProductResponse
-	28, // 58: meshplane.v1.CatalogService.GetDataProduct:output_type -> meshplane.v1.GetDataProductResponse
-	30, // 59: meshplane.v1.CatalogService.UpdateDataProduct:output_type -> meshplane.v1.UpdateDataProductResponse
-	32, // 60: meshplane.v1.CatalogService.ListDataProducts:output_type -> meshplane.v1.ListDataProductsResponse
-	34, // 61: meshplane.v1.CatalogService.DeleteDataProduct:output_type -> meshplane.v1.DeleteDataProductResponse
-	37, // 62: meshplane.v1.CatalogService.GetPortPreview:output_type -> meshplane.v1.GetPortPreviewResponse
-	53, // [53:63] is the sub-list for method output_type
-	43, // [43:53] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	8,  // 14: meshplane.v1.DataProduct.source:type_name -> meshplane.v1.Source
+	10, // 15: meshplane.v1.DataProduct.ports:type_name -> meshplane.v1.OutputPort
+	15, // 16: meshplane.v1.DataProduct.sinks:type_name -> meshplane.v1.Sink
+	50, // 17: meshplane.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
+	50, // 18: meshplane.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
+	51, // 19: meshplane.v1.DataProduct.drift:type_name -> meshplane.v1.ResourceChange
+	50, // 20: meshplane.v1.DataProduct.drift_check_time:type_name -> google.protobuf.Timestamp
+	5,  // 21: meshplane.v1.DataProduct.health:type_name -> meshplane.v1.DataProductHealth
+	46, // 22: meshplane.v1.CreateDomainRequest.labels:type_name -> meshplane.v1.CreateDomainRequest.LabelsEntry
+	7,  // 23: meshplane.v1.CreateDomainResponse.domain:type_name -> meshplane.v1.Domain
+	7,  // 24: meshplane.v1.GetDomainResponse.domain:type_name -> meshplane.v1.Domain
+	7,  // 25: meshplane.v1.ListDomainsResponse.domains:type_name -> meshplane.v1.Domain
+	47, // 26: meshplane.v1.UpdateDomainRequest.labels:type_name -> meshplane.v1.UpdateDomainRequest.LabelsEntry
+	7,  // 27: meshplane.v1.UpdateDomainResponse.domain:type_name -> meshplane.v1.Domain
+	48, // 28: meshplane.v1.DataProductSpec.labels:type_name -> meshplane.v1.DataProductSpec.LabelsEntry
+	8,  // 29: meshplane.v1.DataProductSpec.source:type_name -> meshplane.v1.Source
+	10, // 30: meshplane.v1.DataProductSpec.ports:type_name -> meshplane.v1.OutputPort
+	15, // 31: meshplane.v1.DataProductSpec.sinks:type_name -> meshplane.v1.Sink
+	25, // 32: meshplane.v1.CreateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
+	16, // 33: meshplane.v1.CreateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	16, // 34: meshplane.v1.GetDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	25, // 35: meshplane.v1.UpdateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
+	0,  // 36: meshplane.v1.UpdateDataProductRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
+	16, // 37: meshplane.v1.UpdateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	0,  // 38: meshplane.v1.ListDataProductsRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
+	49, // 39: meshplane.v1.ListDataProductsRequest.labels:type_name -> meshplane.v1.ListDataProductsRequest.LabelsEntry
+	6,  // 40: meshplane.v1.ListDataProductsRequest.order_by:type_name -> meshplane.v1.DataProductOrderField
+	5,  // 41: meshplane.v1.ListDataProductsRequest.health:type_name -> meshplane.v1.DataProductHealth
+	2,  // 42: meshplane.v1.ListDataProductsRequest.classification:type_name -> meshplane.v1.Classification
+	16, // 43: meshplane.v1.ListDataProductsResponse.data_products:type_name -> meshplane.v1.DataProduct
+	34, // 44: meshplane.v1.ListDataProductsResponse.facets:type_name -> meshplane.v1.DataProductFacets
+	35, // 45: meshplane.v1.DataProductFacets.domains:type_name -> meshplane.v1.DomainFacet
+	36, // 46: meshplane.v1.DataProductFacets.lifecycles:type_name -> meshplane.v1.LifecycleFacet
+	37, // 47: meshplane.v1.DataProductFacets.health:type_name -> meshplane.v1.HealthFacet
+	38, // 48: meshplane.v1.DataProductFacets.classifications:type_name -> meshplane.v1.ClassificationFacet
+	0,  // 49: meshplane.v1.LifecycleFacet.lifecycle:type_name -> meshplane.v1.Lifecycle
+	5,  // 50: meshplane.v1.HealthFacet.health:type_name -> meshplane.v1.DataProductHealth
+	2,  // 51: meshplane.v1.ClassificationFacet.classification:type_name -> meshplane.v1.Classification
+	50, // 52: meshplane.v1.PreviewRecord.timestamp:type_name -> google.protobuf.Timestamp
+	42, // 53: meshplane.v1.GetPortPreviewResponse.records:type_name -> meshplane.v1.PreviewRecord
+	17, // 54: meshplane.v1.CatalogService.CreateDomain:input_type -> meshplane.v1.CreateDomainRequest
+	19, // 55: meshplane.v1.CatalogService.GetDomain:input_type -> meshplane.v1.GetDomainRequest
+	21, // 56: meshplane.v1.CatalogService.ListDomains:input_type -> meshplane.v1.ListDomainsRequest
+	23, // 57: meshplane.v1.CatalogService.UpdateDomain:input_type -> meshplane.v1.UpdateDomainRequest
+	26, // 58: meshplane.v1.CatalogService.CreateDataProduct:input_type -> meshplane.v1.CreateDataProductRequest
+	28, // 59: meshplane.v1.CatalogService.GetDataProduct:input_type -> meshplane.v1.GetDataProductRequest
+	30, // 60: meshplane.v1.CatalogService.UpdateDataProduct:input_type -> meshplane.v1.UpdateDataProductRequest
+	32, // 61: meshplane.v1.CatalogService.ListDataProducts:input_type -> meshplane.v1.ListDataProductsRequest
+	39, // 62: meshplane.v1.CatalogService.DeleteDataProduct:input_type -> meshplane.v1.DeleteDataProductRequest
+	41, // 63: meshplane.v1.CatalogService.GetPortPreview:input_type -> meshplane.v1.GetPortPreviewRequest
+	18, // 64: meshplane.v1.CatalogService.CreateDomain:output_type -> meshplane.v1.CreateDomainResponse
+	20, // 65: meshplane.v1.CatalogService.GetDomain:output_type -> meshplane.v1.GetDomainResponse
+	22, // 66: meshplane.v1.CatalogService.ListDomains:output_type -> meshplane.v1.ListDomainsResponse
+	24, // 67: meshplane.v1.CatalogService.UpdateDomain:output_type -> meshplane.v1.UpdateDomainResponse
+	27, // 68: meshplane.v1.CatalogService.CreateDataProduct:output_type -> meshplane.v1.CreateDataProductResponse
+	29, // 69: meshplane.v1.CatalogService.GetDataProduct:output_type -> meshplane.v1.GetDataProductResponse
+	31, // 70: meshplane.v1.CatalogService.UpdateDataProduct:output_type -> meshplane.v1.UpdateDataProductResponse
+	33, // 71: meshplane.v1.CatalogService.ListDataProducts:output_type -> meshplane.v1.ListDataProductsResponse
+	40, // 72: meshplane.v1.CatalogService.DeleteDataProduct:output_type -> meshplane.v1.DeleteDataProductResponse
+	43, // 73: meshplane.v1.CatalogService.GetPortPreview:output_type -> meshplane.v1.GetPortPreviewResponse
+	64, // [64:74] is the sub-list for method output_type
+	54, // [54:64] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_meshplane_v1_catalog_proto_init() }
@@ -3094,8 +3580,8 @@ func file_meshplane_v1_catalog_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meshplane_v1_catalog_proto_rawDesc), len(file_meshplane_v1_catalog_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   38,
+			NumEnums:      7,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

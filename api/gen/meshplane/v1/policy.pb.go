@@ -2191,9 +2191,15 @@ func (x *GetPolicyVersionResponse) GetVersion() *PolicyVersion {
 }
 
 type EvaluateDataProductRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Domain string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Name   string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Spec, when set, is evaluated instead of the stored product: the product
+	// domain/name as a create (when there is none) or an update would save it,
+	// so a form can show the masking each field would get before saving. It
+	// needs the right that create or update needs, and an invalid spec is
+	// refused with the violations saving it would report.
+	Spec          *DataProductSpec `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2240,6 +2246,13 @@ func (x *EvaluateDataProductRequest) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *EvaluateDataProductRequest) GetSpec() *DataProductSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
 }
 
 type EvaluateDataProductResponse struct {
@@ -2642,7 +2655,7 @@ var File_meshplane_v1_policy_proto protoreflect.FileDescriptor
 
 const file_meshplane_v1_policy_proto_rawDesc = "" +
 	"\n" +
-	"\x19meshplane/v1/policy.proto\x12\fmeshplane.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\x03\n" +
+	"\x19meshplane/v1/policy.proto\x12\fmeshplane.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ameshplane/v1/catalog.proto\"\x8e\x03\n" +
 	"\fPolicyModule\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x18\n" +
@@ -2819,10 +2832,11 @@ const file_meshplane_v1_policy_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\x05R\x06number\"Q\n" +
 	"\x18GetPolicyVersionResponse\x125\n" +
-	"\aversion\x18\x01 \x01(\v2\x1b.meshplane.v1.PolicyVersionR\aversion\"H\n" +
+	"\aversion\x18\x01 \x01(\v2\x1b.meshplane.v1.PolicyVersionR\aversion\"{\n" +
 	"\x1aEvaluateDataProductRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\"\xd6\x01\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
+	"\x04spec\x18\x03 \x01(\v2\x1d.meshplane.v1.DataProductSpecR\x04spec\"\xd6\x01\n" +
 	"\x1bEvaluateDataProductResponse\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12=\n" +
 	"\n" +
@@ -2928,6 +2942,7 @@ var file_meshplane_v1_policy_proto_goTypes = []any{
 	nil,                                 // 43: meshplane.v1.CreatePolicyModuleRequest.FilesEntry
 	nil,                                 // 44: meshplane.v1.SavePolicyDraftRequest.FilesEntry
 	(*timestamppb.Timestamp)(nil),       // 45: google.protobuf.Timestamp
+	(*DataProductSpec)(nil),             // 46: meshplane.v1.DataProductSpec
 }
 var file_meshplane_v1_policy_proto_depIdxs = []int32{
 	41, // 0: meshplane.v1.PolicyModule.files:type_name -> meshplane.v1.PolicyModule.FilesEntry
@@ -2959,42 +2974,43 @@ var file_meshplane_v1_policy_proto_depIdxs = []int32{
 	11, // 26: meshplane.v1.RollbackPolicyResponse.plans:type_name -> meshplane.v1.QueuedPlan
 	1,  // 27: meshplane.v1.ListPolicyVersionsResponse.versions:type_name -> meshplane.v1.PolicyVersion
 	1,  // 28: meshplane.v1.GetPolicyVersionResponse.version:type_name -> meshplane.v1.PolicyVersion
-	3,  // 29: meshplane.v1.EvaluateDataProductResponse.violations:type_name -> meshplane.v1.PolicyViolation
-	4,  // 30: meshplane.v1.EvaluateDataProductResponse.masking:type_name -> meshplane.v1.MaskingDecision
-	12, // 31: meshplane.v1.ListPolicyDecisionsResponse.decisions:type_name -> meshplane.v1.PolicyDecision
-	13, // 32: meshplane.v1.PolicyService.ListPolicyModules:input_type -> meshplane.v1.ListPolicyModulesRequest
-	15, // 33: meshplane.v1.PolicyService.GetPolicyModule:input_type -> meshplane.v1.GetPolicyModuleRequest
-	17, // 34: meshplane.v1.PolicyService.CreatePolicyModule:input_type -> meshplane.v1.CreatePolicyModuleRequest
-	19, // 35: meshplane.v1.PolicyService.SavePolicyDraft:input_type -> meshplane.v1.SavePolicyDraftRequest
-	21, // 36: meshplane.v1.PolicyService.TestPolicyDraft:input_type -> meshplane.v1.TestPolicyDraftRequest
-	23, // 37: meshplane.v1.PolicyService.GetPolicyImpact:input_type -> meshplane.v1.GetPolicyImpactRequest
-	25, // 38: meshplane.v1.PolicyService.PublishPolicy:input_type -> meshplane.v1.PublishPolicyRequest
-	27, // 39: meshplane.v1.PolicyService.RollbackPolicy:input_type -> meshplane.v1.RollbackPolicyRequest
-	29, // 40: meshplane.v1.PolicyService.ListPolicyVersions:input_type -> meshplane.v1.ListPolicyVersionsRequest
-	31, // 41: meshplane.v1.PolicyService.GetPolicyVersion:input_type -> meshplane.v1.GetPolicyVersionRequest
-	33, // 42: meshplane.v1.PolicyService.EvaluateDataProduct:input_type -> meshplane.v1.EvaluateDataProductRequest
-	35, // 43: meshplane.v1.PolicyService.ListPolicyDecisions:input_type -> meshplane.v1.ListPolicyDecisionsRequest
-	37, // 44: meshplane.v1.PolicyService.GetRBACPolicy:input_type -> meshplane.v1.GetRBACPolicyRequest
-	39, // 45: meshplane.v1.PolicyService.UpdateRBACPolicy:input_type -> meshplane.v1.UpdateRBACPolicyRequest
-	14, // 46: meshplane.v1.PolicyService.ListPolicyModules:output_type -> meshplane.v1.ListPolicyModulesResponse
-	16, // 47: meshplane.v1.PolicyService.GetPolicyModule:output_type -> meshplane.v1.GetPolicyModuleResponse
-	18, // 48: meshplane.v1.PolicyService.CreatePolicyModule:output_type -> meshplane.v1.CreatePolicyModuleResponse
-	20, // 49: meshplane.v1.PolicyService.SavePolicyDraft:output_type -> meshplane.v1.SavePolicyDraftResponse
-	22, // 50: meshplane.v1.PolicyService.TestPolicyDraft:output_type -> meshplane.v1.TestPolicyDraftResponse
-	24, // 51: meshplane.v1.PolicyService.GetPolicyImpact:output_type -> meshplane.v1.GetPolicyImpactResponse
-	26, // 52: meshplane.v1.PolicyService.PublishPolicy:output_type -> meshplane.v1.PublishPolicyResponse
-	28, // 53: meshplane.v1.PolicyService.RollbackPolicy:output_type -> meshplane.v1.RollbackPolicyResponse
-	30, // 54: meshplane.v1.PolicyService.ListPolicyVersions:output_type -> meshplane.v1.ListPolicyVersionsResponse
-	32, // 55: meshplane.v1.PolicyService.GetPolicyVersion:output_type -> meshplane.v1.GetPolicyVersionResponse
-	34, // 56: meshplane.v1.PolicyService.EvaluateDataProduct:output_type -> meshplane.v1.EvaluateDataProductResponse
-	36, // 57: meshplane.v1.PolicyService.ListPolicyDecisions:output_type -> meshplane.v1.ListPolicyDecisionsResponse
-	38, // 58: meshplane.v1.PolicyService.GetRBACPolicy:output_type -> meshplane.v1.GetRBACPolicyResponse
-	40, // 59: meshplane.v1.PolicyService.UpdateRBACPolicy:output_type -> meshplane.v1.UpdateRBACPolicyResponse
-	46, // [46:60] is the sub-list for method output_type
-	32, // [32:46] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	46, // 29: meshplane.v1.EvaluateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
+	3,  // 30: meshplane.v1.EvaluateDataProductResponse.violations:type_name -> meshplane.v1.PolicyViolation
+	4,  // 31: meshplane.v1.EvaluateDataProductResponse.masking:type_name -> meshplane.v1.MaskingDecision
+	12, // 32: meshplane.v1.ListPolicyDecisionsResponse.decisions:type_name -> meshplane.v1.PolicyDecision
+	13, // 33: meshplane.v1.PolicyService.ListPolicyModules:input_type -> meshplane.v1.ListPolicyModulesRequest
+	15, // 34: meshplane.v1.PolicyService.GetPolicyModule:input_type -> meshplane.v1.GetPolicyModuleRequest
+	17, // 35: meshplane.v1.PolicyService.CreatePolicyModule:input_type -> meshplane.v1.CreatePolicyModuleRequest
+	19, // 36: meshplane.v1.PolicyService.SavePolicyDraft:input_type -> meshplane.v1.SavePolicyDraftRequest
+	21, // 37: meshplane.v1.PolicyService.TestPolicyDraft:input_type -> meshplane.v1.TestPolicyDraftRequest
+	23, // 38: meshplane.v1.PolicyService.GetPolicyImpact:input_type -> meshplane.v1.GetPolicyImpactRequest
+	25, // 39: meshplane.v1.PolicyService.PublishPolicy:input_type -> meshplane.v1.PublishPolicyRequest
+	27, // 40: meshplane.v1.PolicyService.RollbackPolicy:input_type -> meshplane.v1.RollbackPolicyRequest
+	29, // 41: meshplane.v1.PolicyService.ListPolicyVersions:input_type -> meshplane.v1.ListPolicyVersionsRequest
+	31, // 42: meshplane.v1.PolicyService.GetPolicyVersion:input_type -> meshplane.v1.GetPolicyVersionRequest
+	33, // 43: meshplane.v1.PolicyService.EvaluateDataProduct:input_type -> meshplane.v1.EvaluateDataProductRequest
+	35, // 44: meshplane.v1.PolicyService.ListPolicyDecisions:input_type -> meshplane.v1.ListPolicyDecisionsRequest
+	37, // 45: meshplane.v1.PolicyService.GetRBACPolicy:input_type -> meshplane.v1.GetRBACPolicyRequest
+	39, // 46: meshplane.v1.PolicyService.UpdateRBACPolicy:input_type -> meshplane.v1.UpdateRBACPolicyRequest
+	14, // 47: meshplane.v1.PolicyService.ListPolicyModules:output_type -> meshplane.v1.ListPolicyModulesResponse
+	16, // 48: meshplane.v1.PolicyService.GetPolicyModule:output_type -> meshplane.v1.GetPolicyModuleResponse
+	18, // 49: meshplane.v1.PolicyService.CreatePolicyModule:output_type -> meshplane.v1.CreatePolicyModuleResponse
+	20, // 50: meshplane.v1.PolicyService.SavePolicyDraft:output_type -> meshplane.v1.SavePolicyDraftResponse
+	22, // 51: meshplane.v1.PolicyService.TestPolicyDraft:output_type -> meshplane.v1.TestPolicyDraftResponse
+	24, // 52: meshplane.v1.PolicyService.GetPolicyImpact:output_type -> meshplane.v1.GetPolicyImpactResponse
+	26, // 53: meshplane.v1.PolicyService.PublishPolicy:output_type -> meshplane.v1.PublishPolicyResponse
+	28, // 54: meshplane.v1.PolicyService.RollbackPolicy:output_type -> meshplane.v1.RollbackPolicyResponse
+	30, // 55: meshplane.v1.PolicyService.ListPolicyVersions:output_type -> meshplane.v1.ListPolicyVersionsResponse
+	32, // 56: meshplane.v1.PolicyService.GetPolicyVersion:output_type -> meshplane.v1.GetPolicyVersionResponse
+	34, // 57: meshplane.v1.PolicyService.EvaluateDataProduct:output_type -> meshplane.v1.EvaluateDataProductResponse
+	36, // 58: meshplane.v1.PolicyService.ListPolicyDecisions:output_type -> meshplane.v1.ListPolicyDecisionsResponse
+	38, // 59: meshplane.v1.PolicyService.GetRBACPolicy:output_type -> meshplane.v1.GetRBACPolicyResponse
+	40, // 60: meshplane.v1.PolicyService.UpdateRBACPolicy:output_type -> meshplane.v1.UpdateRBACPolicyResponse
+	47, // [47:61] is the sub-list for method output_type
+	33, // [33:47] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_meshplane_v1_policy_proto_init() }
@@ -3002,6 +3018,7 @@ func file_meshplane_v1_policy_proto_init() {
 	if File_meshplane_v1_policy_proto != nil {
 		return
 	}
+	file_meshplane_v1_catalog_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -81,7 +81,8 @@ type CatalogServiceClient interface {
 	GetDataProduct(context.Context, *connect.Request[v1.GetDataProductRequest]) (*connect.Response[v1.GetDataProductResponse], error)
 	// UpdateDataProduct replaces a product's mutable fields, guarded by its version.
 	UpdateDataProduct(context.Context, *connect.Request[v1.UpdateDataProductRequest]) (*connect.Response[v1.UpdateDataProductResponse], error)
-	// ListDataProducts pages through the products the caller may see.
+	// ListDataProducts pages through the products the caller may see: filtered,
+	// searched by text, and with facet counts when asked.
 	ListDataProducts(context.Context, *connect.Request[v1.ListDataProductsRequest]) (*connect.Response[v1.ListDataProductsResponse], error)
 	// DeleteDataProduct deletes a draft product; products past draft are retired instead.
 	DeleteDataProduct(context.Context, *connect.Request[v1.DeleteDataProductRequest]) (*connect.Response[v1.DeleteDataProductResponse], error)
@@ -250,7 +251,8 @@ type CatalogServiceHandler interface {
 	GetDataProduct(context.Context, *connect.Request[v1.GetDataProductRequest]) (*connect.Response[v1.GetDataProductResponse], error)
 	// UpdateDataProduct replaces a product's mutable fields, guarded by its version.
 	UpdateDataProduct(context.Context, *connect.Request[v1.UpdateDataProductRequest]) (*connect.Response[v1.UpdateDataProductResponse], error)
-	// ListDataProducts pages through the products the caller may see.
+	// ListDataProducts pages through the products the caller may see: filtered,
+	// searched by text, and with facet counts when asked.
 	ListDataProducts(context.Context, *connect.Request[v1.ListDataProductsRequest]) (*connect.Response[v1.ListDataProductsResponse], error)
 	// DeleteDataProduct deletes a draft product; products past draft are retired instead.
 	DeleteDataProduct(context.Context, *connect.Request[v1.DeleteDataProductRequest]) (*connect.Response[v1.DeleteDataProductResponse], error)

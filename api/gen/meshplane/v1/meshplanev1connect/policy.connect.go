@@ -105,7 +105,8 @@ type PolicyServiceClient interface {
 	// GetPolicyVersion returns one version with its files.
 	GetPolicyVersion(context.Context, *connect.Request[v1.GetPolicyVersionRequest]) (*connect.Response[v1.GetPolicyVersionResponse], error)
 	// EvaluateDataProduct shows how the published policy judges a product:
-	// admission and every field's masking decision. It changes nothing.
+	// admission and every field's masking decision. With a spec, it judges
+	// that spec as the product would be once saved. It changes nothing.
 	EvaluateDataProduct(context.Context, *connect.Request[v1.EvaluateDataProductRequest]) (*connect.Response[v1.EvaluateDataProductResponse], error)
 	// ListPolicyDecisions returns the decision log of a product, newest first.
 	ListPolicyDecisions(context.Context, *connect.Request[v1.ListPolicyDecisionsRequest]) (*connect.Response[v1.ListPolicyDecisionsResponse], error)
@@ -339,7 +340,8 @@ type PolicyServiceHandler interface {
 	// GetPolicyVersion returns one version with its files.
 	GetPolicyVersion(context.Context, *connect.Request[v1.GetPolicyVersionRequest]) (*connect.Response[v1.GetPolicyVersionResponse], error)
 	// EvaluateDataProduct shows how the published policy judges a product:
-	// admission and every field's masking decision. It changes nothing.
+	// admission and every field's masking decision. With a spec, it judges
+	// that spec as the product would be once saved. It changes nothing.
 	EvaluateDataProduct(context.Context, *connect.Request[v1.EvaluateDataProductRequest]) (*connect.Response[v1.EvaluateDataProductResponse], error)
 	// ListPolicyDecisions returns the decision log of a product, newest first.
 	ListPolicyDecisions(context.Context, *connect.Request[v1.ListPolicyDecisionsRequest]) (*connect.Response[v1.ListPolicyDecisionsResponse], error)

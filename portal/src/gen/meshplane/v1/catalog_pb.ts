@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file meshplane/v1/catalog.proto.
  */
 export const file_meshplane_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("ChptZXNocGxhbmUvdjEvY2F0YWxvZy5wcm90bxIMbWVzaHBsYW5lLnYxIosCCgZEb21haW4SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIwCgZsYWJlbHMYBCADKAsyIC5tZXNocGxhbmUudjEuRG9tYWluLkxhYmVsc0VudHJ5Eg8KB3ZlcnNpb24YBSABKAMSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpQBCgZTb3VyY2USJgoEa2luZBgBIAEoDjIYLm1lc2hwbGFuZS52MS5Tb3VyY2VLaW5kEgwKBGhvc3QYAiABKAkSDAoEcG9ydBgDIAEoBRIQCghkYXRhYmFzZRgEIAEoCRIOCgZ0YWJsZXMYBSADKAkSEgoKc2VjcmV0X3JlZhgGIAEoCRIQCgh1c2VybmFtZRgHIAEoCSK0AQoFRmllbGQSDAoEbmFtZRgBIAEoCRIlCgR0eXBlGAIgASgOMhcubWVzaHBsYW5lLnYxLkZpZWxkVHlwZRIQCghudWxsYWJsZRgDIAEoCBITCgtkZXNjcmlwdGlvbhgEIAEoCRI0Cg5jbGFzc2lmaWNhdGlvbhgFIAEoDjIcLm1lc2hwbGFuZS52MS5DbGFzc2lmaWNhdGlvbhIMCgR0YWdzGAYgAygJEgsKA2tleRgHIAEoCCLoAQoKT3V0cHV0UG9ydBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEg0KBXRvcGljGAMgASgJEhUKDW1ham9yX3ZlcnNpb24YBCABKAUSEgoKcGFydGl0aW9ucxgFIAEoBRIUCgxyZXRlbnRpb25fbXMYBiABKAMSMwoOY2xlYW51cF9wb2xpY3kYByABKA4yGy5tZXNocGxhbmUudjEuQ2xlYW51cFBvbGljeRINCgV0YWJsZRgIIAEoCRIjCgZmaWVsZHMYCSADKAsyEy5tZXNocGxhbmUudjEuRmllbGQiSQoMQmlnUXVlcnlTaW5rEg8KB3Byb2plY3QYASABKAkSDwoHZGF0YXNldBgCIAEoCRIXCg9jcmVkZW50aWFsc19yZWYYAyABKAkikQEKBlMzU2luaxIOCgZidWNrZXQYASABKAkSDgoGcmVnaW9uGAIgASgJEg4KBnByZWZpeBgDIAEoCRIOCgZmb3JtYXQYBCABKAkSEgoKZmx1c2hfc2l6ZRgFIAEoBRIaChJyb3RhdGVfaW50ZXJ2YWxfbXMYBiABKAMSFwoPY3JlZGVudGlhbHNfcmVmGAcgASgJIoYBCghKZGJjU2luaxILCgN1cmwYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSEgoKc2VjcmV0X3JlZhgDIAEoCRITCgtpbnNlcnRfbW9kZRgEIAEoCRIaChJwcmltYXJ5X2tleV9maWVsZHMYBSADKAkSFgoOZGVsZXRlX2VuYWJsZWQYBiABKAgiXAoRRWxhc3RpY3NlYXJjaFNpbmsSCwoDdXJsGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEhIKCnNlY3JldF9yZWYYAyABKAkSFAoMaW5kZXhfcHJlZml4GAQgASgJIuEBCgRTaW5rEgwKBG5hbWUYASABKAkSDQoFcG9ydHMYAiADKAkSLgoIYmlncXVlcnkYCiABKAsyGi5tZXNocGxhbmUudjEuQmlnUXVlcnlTaW5rSAASIgoCczMYCyABKAsyFC5tZXNocGxhbmUudjEuUzNTaW5rSAASJgoEamRiYxgMIAEoCzIWLm1lc2hwbGFuZS52MS5KZGJjU2lua0gAEjgKDWVsYXN0aWNzZWFyY2gYDSABKAsyHy5tZXNocGxhbmUudjEuRWxhc3RpY3NlYXJjaFNpbmtIAEIGCgRraW5kIvoECgtEYXRhUHJvZHVjdBIKCgJpZBgBIAEoCRIOCgZkb21haW4YAiABKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRINCgVvd25lchgFIAEoCRI1CgZsYWJlbHMYBiADKAsyJS5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3QuTGFiZWxzRW50cnkSKgoJbGlmZWN5Y2xlGAcgASgOMhcubWVzaHBsYW5lLnYxLkxpZmVjeWNsZRIkCgZzb3VyY2UYCCABKAsyFC5tZXNocGxhbmUudjEuU291cmNlEicKBXBvcnRzGAkgAygLMhgubWVzaHBsYW5lLnYxLk91dHB1dFBvcnQSIQoFc2lua3MYCiADKAsyEi5tZXNocGxhbmUudjEuU2luaxIPCgd2ZXJzaW9uGAsgASgDEi8KC2NyZWF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgOIAEoCRISCgp1cGRhdGVkX2J5GA8gASgJEhsKE3Byb3Zpc2lvbmVkX3ZlcnNpb24YECABKAMSKwoFZHJpZnQYESADKAsyHC5tZXNocGxhbmUudjEuUmVzb3VyY2VDaGFuZ2USNAoQZHJpZnRfY2hlY2tfdGltZRgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKmAQoTQ3JlYXRlRG9tYWluUmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEj0KBmxhYmVscxgDIAMoCzItLm1lc2hwbGFuZS52MS5DcmVhdGVEb21haW5SZXF1ZXN0LkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiPAoUQ3JlYXRlRG9tYWluUmVzcG9uc2USJAoGZG9tYWluGAEgASgLMhQubWVzaHBsYW5lLnYxLkRvbWFpbiIgChBHZXREb21haW5SZXF1ZXN0EgwKBG5hbWUYASABKAkiOQoRR2V0RG9tYWluUmVzcG9uc2USJAoGZG9tYWluGAEgASgLMhQubWVzaHBsYW5lLnYxLkRvbWFpbiI7ChJMaXN0RG9tYWluc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVQoTTGlzdERvbWFpbnNSZXNwb25zZRIlCgdkb21haW5zGAEgAygLMhQubWVzaHBsYW5lLnYxLkRvbWFpbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkitwEKE1VwZGF0ZURvbWFpblJlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRI9CgZsYWJlbHMYAyADKAsyLS5tZXNocGxhbmUudjEuVXBkYXRlRG9tYWluUmVxdWVzdC5MYWJlbHNFbnRyeRIPCgd2ZXJzaW9uGAQgASgDGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiPAoUVXBkYXRlRG9tYWluUmVzcG9uc2USJAoGZG9tYWluGAEgASgLMhQubWVzaHBsYW5lLnYxLkRvbWFpbiKRAgoPRGF0YVByb2R1Y3RTcGVjEhMKC2Rlc2NyaXB0aW9uGAEgASgJEg0KBW93bmVyGAIgASgJEjkKBmxhYmVscxgDIAMoCzIpLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdFNwZWMuTGFiZWxzRW50cnkSJAoGc291cmNlGAQgASgLMhQubWVzaHBsYW5lLnYxLlNvdXJjZRInCgVwb3J0cxgFIAMoCzIYLm1lc2hwbGFuZS52MS5PdXRwdXRQb3J0EiEKBXNpbmtzGAYgAygLMhIubWVzaHBsYW5lLnYxLlNpbmsaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJlChhDcmVhdGVEYXRhUHJvZHVjdFJlcXVlc3QSDgoGZG9tYWluGAEgASgJEgwKBG5hbWUYAiABKAkSKwoEc3BlYxgDIAEoCzIdLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdFNwZWMiTAoZQ3JlYXRlRGF0YVByb2R1Y3RSZXNwb25zZRIvCgxkYXRhX3Byb2R1Y3QYASABKAsyGS5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3QiNQoVR2V0RGF0YVByb2R1Y3RSZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIMCgRuYW1lGAIgASgJIkkKFkdldERhdGFQcm9kdWN0UmVzcG9uc2USLwoMZGF0YV9wcm9kdWN0GAEgASgLMhkubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0IqIBChhVcGRhdGVEYXRhUHJvZHVjdFJlcXVlc3QSDgoGZG9tYWluGAEgASgJEgwKBG5hbWUYAiABKAkSKwoEc3BlYxgDIAEoCzIdLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdFNwZWMSKgoJbGlmZWN5Y2xlGAQgASgOMhcubWVzaHBsYW5lLnYxLkxpZmVjeWNsZRIPCgd2ZXJzaW9uGAUgASgDIkwKGVVwZGF0ZURhdGFQcm9kdWN0UmVzcG9uc2USLwoMZGF0YV9wcm9kdWN0GAEgASgLMhkubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0IscCChdMaXN0RGF0YVByb2R1Y3RzUmVxdWVzdBIOCgZkb21haW4YASABKAkSKgoJbGlmZWN5Y2xlGAIgASgOMhcubWVzaHBsYW5lLnYxLkxpZmVjeWNsZRJBCgZsYWJlbHMYAyADKAsyMS5tZXNocGxhbmUudjEuTGlzdERhdGFQcm9kdWN0c1JlcXVlc3QuTGFiZWxzRW50cnkSDAoEdGV4dBgEIAEoCRIRCglwYWdlX3NpemUYBSABKAUSEgoKcGFnZV90b2tlbhgGIAEoCRI1CghvcmRlcl9ieRgHIAEoDjIjLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdE9yZGVyRmllbGQSEgoKZGVzY2VuZGluZxgIIAEoCBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImUKGExpc3REYXRhUHJvZHVjdHNSZXNwb25zZRIwCg1kYXRhX3Byb2R1Y3RzGAEgAygLMhkubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJJChhEZWxldGVEYXRhUHJvZHVjdFJlcXVlc3QSDgoGZG9tYWluGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHdmVyc2lvbhgDIAEoAyIbChlEZWxldGVEYXRhUHJvZHVjdFJlc3BvbnNlIlUKFUdldFBvcnRQcmV2aWV3UmVxdWVzdBIOCgZkb21haW4YASABKAkSDwoHcHJvZHVjdBgCIAEoCRIMCgRwb3J0GAMgASgJEg0KBWxpbWl0GAQgASgFIqIBCg1QcmV2aWV3UmVjb3JkEhEKCXBhcnRpdGlvbhgBIAEoBRIOCgZvZmZzZXQYAiABKAMSLQoJdGltZXN0YW1wGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNrZXkYBCABKAkSDQoFdmFsdWUYBSABKAkSFQoNbWFza2VkX2ZpZWxkcxgGIAMoCRIMCgRub3RlGAcgASgJInoKFkdldFBvcnRQcmV2aWV3UmVzcG9uc2USDQoFdG9waWMYASABKAkSLAoHcmVjb3JkcxgCIAMoCzIbLm1lc2hwbGFuZS52MS5QcmV2aWV3UmVjb3JkEg8KB3Jhd19waWkYAyABKAgSEgoKaW5jb21wbGV0ZRgEIAEoCCqCAQoJTGlmZWN5Y2xlEhkKFUxJRkVDWUNMRV9VTlNQRUNJRklFRBAAEhMKD0xJRkVDWUNMRV9EUkFGVBABEhQKEExJRkVDWUNMRV9BQ1RJVkUQAhIYChRMSUZFQ1lDTEVfREVQUkVDQVRFRBADEhUKEUxJRkVDWUNMRV9SRVRJUkVEEAQqWgoKU291cmNlS2luZBIbChdTT1VSQ0VfS0lORF9VTlNQRUNJRklFRBAAEhgKFFNPVVJDRV9LSU5EX1BPU1RHUkVTEAESFQoRU09VUkNFX0tJTkRfTVlTUUwQAiqcAQoOQ2xhc3NpZmljYXRpb24SHgoaQ0xBU1NJRklDQVRJT05fVU5TUEVDSUZJRUQQABIXChNDTEFTU0lGSUNBVElPTl9OT05FEAESGwoXQ0xBU1NJRklDQVRJT05fSU5URVJOQUwQAhIWChJDTEFTU0lGSUNBVElPTl9QSUkQAxIcChhDTEFTU0lGSUNBVElPTl9TRU5TSVRJVkUQBCqhAgoJRmllbGRUeXBlEhoKFkZJRUxEX1RZUEVfVU5TUEVDSUZJRUQQABIVChFGSUVMRF9UWVBFX1NUUklORxABEhQKEEZJRUxEX1RZUEVfSU5UMzIQAhIUChBGSUVMRF9UWVBFX0lOVDY0EAMSFAoQRklFTERfVFlQRV9GTE9BVBAEEhUKEUZJRUxEX1RZUEVfRE9VQkxFEAUSFgoSRklFTERfVFlQRV9CT09MRUFOEAYSFAoQRklFTERfVFlQRV9CWVRFUxAHEhYKEkZJRUxEX1RZUEVfREVDSU1BTBAIEhMKD0ZJRUxEX1RZUEVfREFURRAJEhgKFEZJRUxEX1RZUEVfVElNRVNUQU1QEAoSEwoPRklFTERfVFlQRV9KU09OEAsqiQEKDUNsZWFudXBQb2xpY3kSHgoaQ0xFQU5VUF9QT0xJQ1lfVU5TUEVDSUZJRUQQABIZChVDTEVBTlVQX1BPTElDWV9ERUxFVEUQARIaChZDTEVBTlVQX1BPTElDWV9DT01QQUNUEAISIQodQ0xFQU5VUF9QT0xJQ1lfQ09NUEFDVF9ERUxFVEUQAyq4AQoVRGF0YVByb2R1Y3RPcmRlckZpZWxkEigKJERBVEFfUFJPRFVDVF9PUkRFUl9GSUVMRF9VTlNQRUNJRklFRBAAEiEKHURBVEFfUFJPRFVDVF9PUkRFUl9GSUVMRF9OQU1FEAESKAokREFUQV9QUk9EVUNUX09SREVSX0ZJRUxEX0NSRUFURV9USU1FEAISKAokREFUQV9QUk9EVUNUX09SREVSX0ZJRUxEX1VQREFURV9USU1FEAMyyAcKDkNhdGFsb2dTZXJ2aWNlElUKDENyZWF0ZURvbWFpbhIhLm1lc2hwbGFuZS52MS5DcmVhdGVEb21haW5SZXF1ZXN0GiIubWVzaHBsYW5lLnYxLkNyZWF0ZURvbWFpblJlc3BvbnNlElEKCUdldERvbWFpbhIeLm1lc2hwbGFuZS52MS5HZXREb21haW5SZXF1ZXN0Gh8ubWVzaHBsYW5lLnYxLkdldERvbWFpblJlc3BvbnNlIgOQAgESVwoLTGlzdERvbWFpbnMSIC5tZXNocGxhbmUudjEuTGlzdERvbWFpbnNSZXF1ZXN0GiEubWVzaHBsYW5lLnYxLkxpc3REb21haW5zUmVzcG9uc2UiA5ACARJVCgxVcGRhdGVEb21haW4SIS5tZXNocGxhbmUudjEuVXBkYXRlRG9tYWluUmVxdWVzdBoiLm1lc2hwbGFuZS52MS5VcGRhdGVEb21haW5SZXNwb25zZRJkChFDcmVhdGVEYXRhUHJvZHVjdBImLm1lc2hwbGFuZS52MS5DcmVhdGVEYXRhUHJvZHVjdFJlcXVlc3QaJy5tZXNocGxhbmUudjEuQ3JlYXRlRGF0YVByb2R1Y3RSZXNwb25zZRJgCg5HZXREYXRhUHJvZHVjdBIjLm1lc2hwbGFuZS52MS5HZXREYXRhUHJvZHVjdFJlcXVlc3QaJC5tZXNocGxhbmUudjEuR2V0RGF0YVByb2R1Y3RSZXNwb25zZSIDkAIBEmQKEVVwZGF0ZURhdGFQcm9kdWN0EiYubWVzaHBsYW5lLnYxLlVwZGF0ZURhdGFQcm9kdWN0UmVxdWVzdBonLm1lc2hwbGFuZS52MS5VcGRhdGVEYXRhUHJvZHVjdFJlc3BvbnNlEmYKEExpc3REYXRhUHJvZHVjdHMSJS5tZXNocGxhbmUudjEuTGlzdERhdGFQcm9kdWN0c1JlcXVlc3QaJi5tZXNocGxhbmUudjEuTGlzdERhdGFQcm9kdWN0c1Jlc3BvbnNlIgOQAgESZAoRRGVsZXRlRGF0YVByb2R1Y3QSJi5tZXNocGxhbmUudjEuRGVsZXRlRGF0YVByb2R1Y3RSZXF1ZXN0GicubWVzaHBsYW5lLnYxLkRlbGV0ZURhdGFQcm9kdWN0UmVzcG9uc2USYAoOR2V0UG9ydFByZXZpZXcSIy5tZXNocGxhbmUudjEuR2V0UG9ydFByZXZpZXdSZXF1ZXN0GiQubWVzaHBsYW5lLnYxLkdldFBvcnRQcmV2aWV3UmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_meshplane_v1_provisioning]);
+  fileDesc("ChptZXNocGxhbmUvdjEvY2F0YWxvZy5wcm90bxIMbWVzaHBsYW5lLnYxIosCCgZEb21haW4SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIwCgZsYWJlbHMYBCADKAsyIC5tZXNocGxhbmUudjEuRG9tYWluLkxhYmVsc0VudHJ5Eg8KB3ZlcnNpb24YBSABKAMSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpQBCgZTb3VyY2USJgoEa2luZBgBIAEoDjIYLm1lc2hwbGFuZS52MS5Tb3VyY2VLaW5kEgwKBGhvc3QYAiABKAkSDAoEcG9ydBgDIAEoBRIQCghkYXRhYmFzZRgEIAEoCRIOCgZ0YWJsZXMYBSADKAkSEgoKc2VjcmV0X3JlZhgGIAEoCRIQCgh1c2VybmFtZRgHIAEoCSK0AQoFRmllbGQSDAoEbmFtZRgBIAEoCRIlCgR0eXBlGAIgASgOMhcubWVzaHBsYW5lLnYxLkZpZWxkVHlwZRIQCghudWxsYWJsZRgDIAEoCBITCgtkZXNjcmlwdGlvbhgEIAEoCRI0Cg5jbGFzc2lmaWNhdGlvbhgFIAEoDjIcLm1lc2hwbGFuZS52MS5DbGFzc2lmaWNhdGlvbhIMCgR0YWdzGAYgAygJEgsKA2tleRgHIAEoCCLoAQoKT3V0cHV0UG9ydBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEg0KBXRvcGljGAMgASgJEhUKDW1ham9yX3ZlcnNpb24YBCABKAUSEgoKcGFydGl0aW9ucxgFIAEoBRIUCgxyZXRlbnRpb25fbXMYBiABKAMSMwoOY2xlYW51cF9wb2xpY3kYByABKA4yGy5tZXNocGxhbmUudjEuQ2xlYW51cFBvbGljeRINCgV0YWJsZRgIIAEoCRIjCgZmaWVsZHMYCSADKAsyEy5tZXNocGxhbmUudjEuRmllbGQiSQoMQmlnUXVlcnlTaW5rEg8KB3Byb2plY3QYASABKAkSDwoHZGF0YXNldBgCIAEoCRIXCg9jcmVkZW50aWFsc19yZWYYAyABKAkikQEKBlMzU2luaxIOCgZidWNrZXQYASABKAkSDgoGcmVnaW9uGAIgASgJEg4KBnByZWZpeBgDIAEoCRIOCgZmb3JtYXQYBCABKAkSEgoKZmx1c2hfc2l6ZRgFIAEoBRIaChJyb3RhdGVfaW50ZXJ2YWxfbXMYBiABKAMSFwoPY3JlZGVudGlhbHNfcmVmGAcgASgJIoYBCghKZGJjU2luaxILCgN1cmwYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSEgoKc2VjcmV0X3JlZhgDIAEoCRITCgtpbnNlcnRfbW9kZRgEIAEoCRIaChJwcmltYXJ5X2tleV9maWVsZHMYBSADKAkSFgoOZGVsZXRlX2VuYWJsZWQYBiABKAgiXAoRRWxhc3RpY3NlYXJjaFNpbmsSCwoDdXJsGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEhIKCnNlY3JldF9yZWYYAyABKAkSFAoMaW5kZXhfcHJlZml4GAQgASgJIuEBCgRTaW5rEgwKBG5hbWUYASABKAkSDQoFcG9ydHMYAiADKAkSLgoIYmlncXVlcnkYCiABKAsyGi5tZXNocGxhbmUudjEuQmlnUXVlcnlTaW5rSAASIgoCczMYCyABKAsyFC5tZXNocGxhbmUudjEuUzNTaW5rSAASJgoEamRiYxgMIAEoCzIWLm1lc2hwbGFuZS52MS5KZGJjU2lua0gAEjgKDWVsYXN0aWNzZWFyY2gYDSABKAsyHy5tZXNocGxhbmUudjEuRWxhc3RpY3NlYXJjaFNpbmtIAEIGCgRraW5kIqsFCgtEYXRhUHJvZHVjdBIKCgJpZBgBIAEoCRIOCgZkb21haW4YAiABKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRINCgVvd25lchgFIAEoCRI1CgZsYWJlbHMYBiADKAsyJS5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3QuTGFiZWxzRW50cnkSKgoJbGlmZWN5Y2xlGAcgASgOMhcubWVzaHBsYW5lLnYxLkxpZmVjeWNsZRIkCgZzb3VyY2UYCCABKAsyFC5tZXNocGxhbmUudjEuU291cmNlEicKBXBvcnRzGAkgAygLMhgubWVzaHBsYW5lLnYxLk91dHB1dFBvcnQSIQoFc2lua3MYCiADKAsyEi5tZXNocGxhbmUudjEuU2luaxIPCgd2ZXJzaW9uGAsgASgDEi8KC2NyZWF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgOIAEoCRISCgp1cGRhdGVkX2J5GA8gASgJEhsKE3Byb3Zpc2lvbmVkX3ZlcnNpb24YECABKAMSKwoFZHJpZnQYESADKAsyHC5tZXNocGxhbmUudjEuUmVzb3VyY2VDaGFuZ2USNAoQZHJpZnRfY2hlY2tfdGltZRgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoGaGVhbHRoGBMgASgOMh8ubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0SGVhbHRoGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEipgEKE0NyZWF0ZURvbWFpblJlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRI9CgZsYWJlbHMYAyADKAsyLS5tZXNocGxhbmUudjEuQ3JlYXRlRG9tYWluUmVxdWVzdC5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjwKFENyZWF0ZURvbWFpblJlc3BvbnNlEiQKBmRvbWFpbhgBIAEoCzIULm1lc2hwbGFuZS52MS5Eb21haW4iIAoQR2V0RG9tYWluUmVxdWVzdBIMCgRuYW1lGAEgASgJIjkKEUdldERvbWFpblJlc3BvbnNlEiQKBmRvbWFpbhgBIAEoCzIULm1lc2hwbGFuZS52MS5Eb21haW4iOwoSTGlzdERvbWFpbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlUKE0xpc3REb21haW5zUmVzcG9uc2USJQoHZG9tYWlucxgBIAMoCzIULm1lc2hwbGFuZS52MS5Eb21haW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrcBChNVcGRhdGVEb21haW5SZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSPQoGbGFiZWxzGAMgAygLMi0ubWVzaHBsYW5lLnYxLlVwZGF0ZURvbWFpblJlcXVlc3QuTGFiZWxzRW50cnkSDwoHdmVyc2lvbhgEIAEoAxotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjwKFFVwZGF0ZURvbWFpblJlc3BvbnNlEiQKBmRvbWFpbhgBIAEoCzIULm1lc2hwbGFuZS52MS5Eb21haW4ikQIKD0RhdGFQcm9kdWN0U3BlYxITCgtkZXNjcmlwdGlvbhgBIAEoCRINCgVvd25lchgCIAEoCRI5CgZsYWJlbHMYAyADKAsyKS5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3RTcGVjLkxhYmVsc0VudHJ5EiQKBnNvdXJjZRgEIAEoCzIULm1lc2hwbGFuZS52MS5Tb3VyY2USJwoFcG9ydHMYBSADKAsyGC5tZXNocGxhbmUudjEuT3V0cHV0UG9ydBIhCgVzaW5rcxgGIAMoCzISLm1lc2hwbGFuZS52MS5TaW5rGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEifAoYQ3JlYXRlRGF0YVByb2R1Y3RSZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIMCgRuYW1lGAIgASgJEisKBHNwZWMYAyABKAsyHS5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3RTcGVjEhUKDXZhbGlkYXRlX29ubHkYBCABKAgiTAoZQ3JlYXRlRGF0YVByb2R1Y3RSZXNwb25zZRIvCgxkYXRhX3Byb2R1Y3QYASABKAsyGS5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3QiNQoVR2V0RGF0YVByb2R1Y3RSZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIMCgRuYW1lGAIgASgJIkkKFkdldERhdGFQcm9kdWN0UmVzcG9uc2USLwoMZGF0YV9wcm9kdWN0GAEgASgLMhkubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0IrkBChhVcGRhdGVEYXRhUHJvZHVjdFJlcXVlc3QSDgoGZG9tYWluGAEgASgJEgwKBG5hbWUYAiABKAkSKwoEc3BlYxgDIAEoCzIdLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdFNwZWMSKgoJbGlmZWN5Y2xlGAQgASgOMhcubWVzaHBsYW5lLnYxLkxpZmVjeWNsZRIPCgd2ZXJzaW9uGAUgASgDEhUKDXZhbGlkYXRlX29ubHkYBiABKAgiTAoZVXBkYXRlRGF0YVByb2R1Y3RSZXNwb25zZRIvCgxkYXRhX3Byb2R1Y3QYASABKAsyGS5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3QixgMKF0xpc3REYXRhUHJvZHVjdHNSZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIqCglsaWZlY3ljbGUYAiABKA4yFy5tZXNocGxhbmUudjEuTGlmZWN5Y2xlEkEKBmxhYmVscxgDIAMoCzIxLm1lc2hwbGFuZS52MS5MaXN0RGF0YVByb2R1Y3RzUmVxdWVzdC5MYWJlbHNFbnRyeRIMCgR0ZXh0GAQgASgJEhEKCXBhZ2Vfc2l6ZRgFIAEoBRISCgpwYWdlX3Rva2VuGAYgASgJEjUKCG9yZGVyX2J5GAcgASgOMiMubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0T3JkZXJGaWVsZBISCgpkZXNjZW5kaW5nGAggASgIEi8KBmhlYWx0aBgJIAEoDjIfLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdEhlYWx0aBI0Cg5jbGFzc2lmaWNhdGlvbhgKIAEoDjIcLm1lc2hwbGFuZS52MS5DbGFzc2lmaWNhdGlvbhIWCg5pbmNsdWRlX2ZhY2V0cxgLIAEoCBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpYBChhMaXN0RGF0YVByb2R1Y3RzUmVzcG9uc2USMAoNZGF0YV9wcm9kdWN0cxgBIAMoCzIZLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSLwoGZmFjZXRzGAMgASgLMh8ubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0RmFjZXRzIuwBChFEYXRhUHJvZHVjdEZhY2V0cxISCgp0b3RhbF9zaXplGAEgASgFEioKB2RvbWFpbnMYAiADKAsyGS5tZXNocGxhbmUudjEuRG9tYWluRmFjZXQSMAoKbGlmZWN5Y2xlcxgDIAMoCzIcLm1lc2hwbGFuZS52MS5MaWZlY3ljbGVGYWNldBIpCgZoZWFsdGgYBCADKAsyGS5tZXNocGxhbmUudjEuSGVhbHRoRmFjZXQSOgoPY2xhc3NpZmljYXRpb25zGAUgAygLMiEubWVzaHBsYW5lLnYxLkNsYXNzaWZpY2F0aW9uRmFjZXQiLAoLRG9tYWluRmFjZXQSDgoGZG9tYWluGAEgASgJEg0KBWNvdW50GAIgASgFIksKDkxpZmVjeWNsZUZhY2V0EioKCWxpZmVjeWNsZRgBIAEoDjIXLm1lc2hwbGFuZS52MS5MaWZlY3ljbGUSDQoFY291bnQYAiABKAUiTQoLSGVhbHRoRmFjZXQSLwoGaGVhbHRoGAEgASgOMh8ubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0SGVhbHRoEg0KBWNvdW50GAIgASgFIloKE0NsYXNzaWZpY2F0aW9uRmFjZXQSNAoOY2xhc3NpZmljYXRpb24YASABKA4yHC5tZXNocGxhbmUudjEuQ2xhc3NpZmljYXRpb24SDQoFY291bnQYAiABKAUiSQoYRGVsZXRlRGF0YVByb2R1Y3RSZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIMCgRuYW1lGAIgASgJEg8KB3ZlcnNpb24YAyABKAMiGwoZRGVsZXRlRGF0YVByb2R1Y3RSZXNwb25zZSJVChVHZXRQb3J0UHJldmlld1JlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkSDAoEcG9ydBgDIAEoCRINCgVsaW1pdBgEIAEoBSKiAQoNUHJldmlld1JlY29yZBIRCglwYXJ0aXRpb24YASABKAUSDgoGb2Zmc2V0GAIgASgDEi0KCXRpbWVzdGFtcBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDa2V5GAQgASgJEg0KBXZhbHVlGAUgASgJEhUKDW1hc2tlZF9maWVsZHMYBiADKAkSDAoEbm90ZRgHIAEoCSJ6ChZHZXRQb3J0UHJldmlld1Jlc3BvbnNlEg0KBXRvcGljGAEgASgJEiwKB3JlY29yZHMYAiADKAsyGy5tZXNocGxhbmUudjEuUHJldmlld1JlY29yZBIPCgdyYXdfcGlpGAMgASgIEhIKCmluY29tcGxldGUYBCABKAgqggEKCUxpZmVjeWNsZRIZChVMSUZFQ1lDTEVfVU5TUEVDSUZJRUQQABITCg9MSUZFQ1lDTEVfRFJBRlQQARIUChBMSUZFQ1lDTEVfQUNUSVZFEAISGAoUTElGRUNZQ0xFX0RFUFJFQ0FURUQQAxIVChFMSUZFQ1lDTEVfUkVUSVJFRBAEKloKClNvdXJjZUtpbmQSGwoXU09VUkNFX0tJTkRfVU5TUEVDSUZJRUQQABIYChRTT1VSQ0VfS0lORF9QT1NUR1JFUxABEhUKEVNPVVJDRV9LSU5EX01ZU1FMEAIqnAEKDkNsYXNzaWZpY2F0aW9uEh4KGkNMQVNTSUZJQ0FUSU9OX1VOU1BFQ0lGSUVEEAASFwoTQ0xBU1NJRklDQVRJT05fTk9ORRABEhsKF0NMQVNTSUZJQ0FUSU9OX0lOVEVSTkFMEAISFgoSQ0xBU1NJRklDQVRJT05fUElJEAMSHAoYQ0xBU1NJRklDQVRJT05fU0VOU0lUSVZFEAQqoQIKCUZpZWxkVHlwZRIaChZGSUVMRF9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRRklFTERfVFlQRV9TVFJJTkcQARIUChBGSUVMRF9UWVBFX0lOVDMyEAISFAoQRklFTERfVFlQRV9JTlQ2NBADEhQKEEZJRUxEX1RZUEVfRkxPQVQQBBIVChFGSUVMRF9UWVBFX0RPVUJMRRAFEhYKEkZJRUxEX1RZUEVfQk9PTEVBThAGEhQKEEZJRUxEX1RZUEVfQllURVMQBxIWChJGSUVMRF9UWVBFX0RFQ0lNQUwQCBITCg9GSUVMRF9UWVBFX0RBVEUQCRIYChRGSUVMRF9UWVBFX1RJTUVTVEFNUBAKEhMKD0ZJRUxEX1RZUEVfSlNPThALKokBCg1DbGVhbnVwUG9saWN5Eh4KGkNMRUFOVVBfUE9MSUNZX1VOU1BFQ0lGSUVEEAASGQoVQ0xFQU5VUF9QT0xJQ1lfREVMRVRFEAESGgoWQ0xFQU5VUF9QT0xJQ1lfQ09NUEFDVBACEiEKHUNMRUFOVVBfUE9MSUNZX0NPTVBBQ1RfREVMRVRFEAMqowEKEURhdGFQcm9kdWN0SGVhbHRoEiMKH0RBVEFfUFJPRFVDVF9IRUFMVEhfVU5TUEVDSUZJRUQQABInCiNEQVRBX1BST0RVQ1RfSEVBTFRIX05PVF9QUk9WSVNJT05FRBABEh8KG0RBVEFfUFJPRFVDVF9IRUFMVEhfSU5fU1lOQxACEh8KG0RBVEFfUFJPRFVDVF9IRUFMVEhfRFJJRlRFRBADKrgBChVEYXRhUHJvZHVjdE9yZGVyRmllbGQSKAokREFUQV9QUk9EVUNUX09SREVSX0ZJRUxEX1VOU1BFQ0lGSUVEEAASIQodREFUQV9QUk9EVUNUX09SREVSX0ZJRUxEX05BTUUQARIoCiREQVRBX1BST0RVQ1RfT1JERVJfRklFTERfQ1JFQVRFX1RJTUUQAhIoCiREQVRBX1BST0RVQ1RfT1JERVJfRklFTERfVVBEQVRFX1RJTUUQAzLIBwoOQ2F0YWxvZ1NlcnZpY2USVQoMQ3JlYXRlRG9tYWluEiEubWVzaHBsYW5lLnYxLkNyZWF0ZURvbWFpblJlcXVlc3QaIi5tZXNocGxhbmUudjEuQ3JlYXRlRG9tYWluUmVzcG9uc2USUQoJR2V0RG9tYWluEh4ubWVzaHBsYW5lLnYxLkdldERvbWFpblJlcXVlc3QaHy5tZXNocGxhbmUudjEuR2V0RG9tYWluUmVzcG9uc2UiA5ACARJXCgtMaXN0RG9tYWlucxIgLm1lc2hwbGFuZS52MS5MaXN0RG9tYWluc1JlcXVlc3QaIS5tZXNocGxhbmUudjEuTGlzdERvbWFpbnNSZXNwb25zZSIDkAIBElUKDFVwZGF0ZURvbWFpbhIhLm1lc2hwbGFuZS52MS5VcGRhdGVEb21haW5SZXF1ZXN0GiIubWVzaHBsYW5lLnYxLlVwZGF0ZURvbWFpblJlc3BvbnNlEmQKEUNyZWF0ZURhdGFQcm9kdWN0EiYubWVzaHBsYW5lLnYxLkNyZWF0ZURhdGFQcm9kdWN0UmVxdWVzdBonLm1lc2hwbGFuZS52MS5DcmVhdGVEYXRhUHJvZHVjdFJlc3BvbnNlEmAKDkdldERhdGFQcm9kdWN0EiMubWVzaHBsYW5lLnYxLkdldERhdGFQcm9kdWN0UmVxdWVzdBokLm1lc2hwbGFuZS52MS5HZXREYXRhUHJvZHVjdFJlc3BvbnNlIgOQAgESZAoRVXBkYXRlRGF0YVByb2R1Y3QSJi5tZXNocGxhbmUudjEuVXBkYXRlRGF0YVByb2R1Y3RSZXF1ZXN0GicubWVzaHBsYW5lLnYxLlVwZGF0ZURhdGFQcm9kdWN0UmVzcG9uc2USZgoQTGlzdERhdGFQcm9kdWN0cxIlLm1lc2hwbGFuZS52MS5MaXN0RGF0YVByb2R1Y3RzUmVxdWVzdBomLm1lc2hwbGFuZS52MS5MaXN0RGF0YVByb2R1Y3RzUmVzcG9uc2UiA5ACARJkChFEZWxldGVEYXRhUHJvZHVjdBImLm1lc2hwbGFuZS52MS5EZWxldGVEYXRhUHJvZHVjdFJlcXVlc3QaJy5tZXNocGxhbmUudjEuRGVsZXRlRGF0YVByb2R1Y3RSZXNwb25zZRJgCg5HZXRQb3J0UHJldmlldxIjLm1lc2hwbGFuZS52MS5HZXRQb3J0UHJldmlld1JlcXVlc3QaJC5tZXNocGxhbmUudjEuR2V0UG9ydFByZXZpZXdSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp, file_meshplane_v1_provisioning]);
 
 /**
  * @generated from message meshplane.v1.Domain
@@ -536,6 +536,14 @@ export type DataProduct = Message<"meshplane.v1.DataProduct"> & {
    * @generated from field: google.protobuf.Timestamp drift_check_time = 18;
    */
   driftCheckTime?: Timestamp | undefined;
+
+  /**
+   * Health sums up provisioned_version and drift: not provisioned, in sync
+   * or drifted. ListDataProductsRequest.health filters on it.
+   *
+   * @generated from field: meshplane.v1.DataProductHealth health = 19;
+   */
+  health: DataProductHealth;
 };
 
 /**
@@ -780,6 +788,17 @@ export type CreateDataProductRequest = Message<"meshplane.v1.CreateDataProductRe
    * @generated from field: meshplane.v1.DataProductSpec spec = 3;
    */
   spec?: DataProductSpec | undefined;
+
+  /**
+   * ValidateOnly runs every check the call makes — validation,
+   * authorization, the name being free, admission policy — and answers the
+   * product as it would be stored (with an empty id), writing nothing: no
+   * product, no audit event, no policy decision. Errors are those of the
+   * real call.
+   *
+   * @generated from field: bool validate_only = 4;
+   */
+  validateOnly: boolean;
 };
 
 /**
@@ -877,6 +896,16 @@ export type UpdateDataProductRequest = Message<"meshplane.v1.UpdateDataProductRe
    * @generated from field: int64 version = 5;
    */
   version: bigint;
+
+  /**
+   * ValidateOnly runs every check the call makes — validation,
+   * authorization, the lifecycle move, the version, admission policy — and
+   * answers the product as it would be stored, writing nothing: no change,
+   * no audit event, no policy decision. Errors are those of the real call.
+   *
+   * @generated from field: bool validate_only = 6;
+   */
+  validateOnly: boolean;
 };
 
 /**
@@ -925,7 +954,11 @@ export type ListDataProductsRequest = Message<"meshplane.v1.ListDataProductsRequ
   labels: { [key: string]: string };
 
   /**
-   * Text matches name or description, case-insensitively.
+   * Text is words (split at white space, at most 16, 256 characters in all)
+   * that must each occur, case-insensitively, as part of the product's name,
+   * description, a port name, a field name, a field classification (none,
+   * internal, pii, sensitive) or a field tag: "email" finds products with a
+   * field named email or customer_email.
    *
    * @generated from field: string text = 4;
    */
@@ -950,6 +983,28 @@ export type ListDataProductsRequest = Message<"meshplane.v1.ListDataProductsRequ
    * @generated from field: bool descending = 8;
    */
   descending: boolean;
+
+  /**
+   * Health filters to products in one health state; unspecified keeps all.
+   *
+   * @generated from field: meshplane.v1.DataProductHealth health = 9;
+   */
+  health: DataProductHealth;
+
+  /**
+   * Classification filters to products with at least one field of this
+   * classification; unspecified keeps all.
+   *
+   * @generated from field: meshplane.v1.Classification classification = 10;
+   */
+  classification: Classification;
+
+  /**
+   * IncludeFacets asks for the facet counts of the filter in the response.
+   *
+   * @generated from field: bool include_facets = 11;
+   */
+  includeFacets: boolean;
 };
 
 /**
@@ -972,6 +1027,14 @@ export type ListDataProductsResponse = Message<"meshplane.v1.ListDataProductsRes
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * Facets counts what the filter matches, every page together; set when
+   * include_facets was.
+   *
+   * @generated from field: meshplane.v1.DataProductFacets facets = 3;
+   */
+  facets?: DataProductFacets | undefined;
 };
 
 /**
@@ -980,6 +1043,163 @@ export type ListDataProductsResponse = Message<"meshplane.v1.ListDataProductsRes
  */
 export const ListDataProductsResponseSchema: GenMessage<ListDataProductsResponse> = /*@__PURE__*/
   messageDesc(file_meshplane_v1_catalog, 26);
+
+/**
+ * DataProductFacets counts the products a listing's filter matches — every
+ * criterion of the request, the caller's visibility included, pages aside.
+ *
+ * @generated from message meshplane.v1.DataProductFacets
+ */
+export type DataProductFacets = Message<"meshplane.v1.DataProductFacets"> & {
+  /**
+   * TotalSize is how many products match.
+   *
+   * @generated from field: int32 total_size = 1;
+   */
+  totalSize: number;
+
+  /**
+   * Domains lists the domains with matching products, by name.
+   *
+   * @generated from field: repeated meshplane.v1.DomainFacet domains = 2;
+   */
+  domains: DomainFacet[];
+
+  /**
+   * Lifecycles lists every lifecycle, zero counts included.
+   *
+   * @generated from field: repeated meshplane.v1.LifecycleFacet lifecycles = 3;
+   */
+  lifecycles: LifecycleFacet[];
+
+  /**
+   * Health lists every health state, zero counts included.
+   *
+   * @generated from field: repeated meshplane.v1.HealthFacet health = 4;
+   */
+  health: HealthFacet[];
+
+  /**
+   * Classifications lists none, internal, pii and sensitive, zero counts
+   * included; a product counts under each classification its fields carry.
+   *
+   * @generated from field: repeated meshplane.v1.ClassificationFacet classifications = 5;
+   */
+  classifications: ClassificationFacet[];
+};
+
+/**
+ * Describes the message meshplane.v1.DataProductFacets.
+ * Use `create(DataProductFacetsSchema)` to create a new message.
+ */
+export const DataProductFacetsSchema: GenMessage<DataProductFacets> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_catalog, 27);
+
+/**
+ * DomainFacet is how many matching products a domain owns.
+ *
+ * @generated from message meshplane.v1.DomainFacet
+ */
+export type DomainFacet = Message<"meshplane.v1.DomainFacet"> & {
+  /**
+   * Domain is the domain's name.
+   *
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+
+  /**
+   * Count is how many matching products it owns.
+   *
+   * @generated from field: int32 count = 2;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message meshplane.v1.DomainFacet.
+ * Use `create(DomainFacetSchema)` to create a new message.
+ */
+export const DomainFacetSchema: GenMessage<DomainFacet> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_catalog, 28);
+
+/**
+ * LifecycleFacet is how many matching products are in a lifecycle.
+ *
+ * @generated from message meshplane.v1.LifecycleFacet
+ */
+export type LifecycleFacet = Message<"meshplane.v1.LifecycleFacet"> & {
+  /**
+   * @generated from field: meshplane.v1.Lifecycle lifecycle = 1;
+   */
+  lifecycle: Lifecycle;
+
+  /**
+   * Count is how many matching products are in the lifecycle.
+   *
+   * @generated from field: int32 count = 2;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message meshplane.v1.LifecycleFacet.
+ * Use `create(LifecycleFacetSchema)` to create a new message.
+ */
+export const LifecycleFacetSchema: GenMessage<LifecycleFacet> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_catalog, 29);
+
+/**
+ * HealthFacet is how many matching products are in a health state.
+ *
+ * @generated from message meshplane.v1.HealthFacet
+ */
+export type HealthFacet = Message<"meshplane.v1.HealthFacet"> & {
+  /**
+   * @generated from field: meshplane.v1.DataProductHealth health = 1;
+   */
+  health: DataProductHealth;
+
+  /**
+   * Count is how many matching products are in the state.
+   *
+   * @generated from field: int32 count = 2;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message meshplane.v1.HealthFacet.
+ * Use `create(HealthFacetSchema)` to create a new message.
+ */
+export const HealthFacetSchema: GenMessage<HealthFacet> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_catalog, 30);
+
+/**
+ * ClassificationFacet is how many matching products have a field of a classification.
+ *
+ * @generated from message meshplane.v1.ClassificationFacet
+ */
+export type ClassificationFacet = Message<"meshplane.v1.ClassificationFacet"> & {
+  /**
+   * @generated from field: meshplane.v1.Classification classification = 1;
+   */
+  classification: Classification;
+
+  /**
+   * Count is how many matching products have at least one field so classified.
+   *
+   * @generated from field: int32 count = 2;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message meshplane.v1.ClassificationFacet.
+ * Use `create(ClassificationFacetSchema)` to create a new message.
+ */
+export const ClassificationFacetSchema: GenMessage<ClassificationFacet> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_catalog, 31);
 
 /**
  * @generated from message meshplane.v1.DeleteDataProductRequest
@@ -1006,7 +1226,7 @@ export type DeleteDataProductRequest = Message<"meshplane.v1.DeleteDataProductRe
  * Use `create(DeleteDataProductRequestSchema)` to create a new message.
  */
 export const DeleteDataProductRequestSchema: GenMessage<DeleteDataProductRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 27);
+  messageDesc(file_meshplane_v1_catalog, 32);
 
 /**
  * @generated from message meshplane.v1.DeleteDataProductResponse
@@ -1019,7 +1239,7 @@ export type DeleteDataProductResponse = Message<"meshplane.v1.DeleteDataProductR
  * Use `create(DeleteDataProductResponseSchema)` to create a new message.
  */
 export const DeleteDataProductResponseSchema: GenMessage<DeleteDataProductResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 28);
+  messageDesc(file_meshplane_v1_catalog, 33);
 
 /**
  * @generated from message meshplane.v1.GetPortPreviewRequest
@@ -1053,7 +1273,7 @@ export type GetPortPreviewRequest = Message<"meshplane.v1.GetPortPreviewRequest"
  * Use `create(GetPortPreviewRequestSchema)` to create a new message.
  */
 export const GetPortPreviewRequestSchema: GenMessage<GetPortPreviewRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 29);
+  messageDesc(file_meshplane_v1_catalog, 34);
 
 /**
  * @generated from message meshplane.v1.PreviewRecord
@@ -1104,7 +1324,7 @@ export type PreviewRecord = Message<"meshplane.v1.PreviewRecord"> & {
  * Use `create(PreviewRecordSchema)` to create a new message.
  */
 export const PreviewRecordSchema: GenMessage<PreviewRecord> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 30);
+  messageDesc(file_meshplane_v1_catalog, 35);
 
 /**
  * @generated from message meshplane.v1.GetPortPreviewResponse
@@ -1141,7 +1361,7 @@ export type GetPortPreviewResponse = Message<"meshplane.v1.GetPortPreviewRespons
  * Use `create(GetPortPreviewResponseSchema)` to create a new message.
  */
 export const GetPortPreviewResponseSchema: GenMessage<GetPortPreviewResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 31);
+  messageDesc(file_meshplane_v1_catalog, 36);
 
 /**
  * @generated from enum meshplane.v1.Lifecycle
@@ -1344,6 +1564,46 @@ export const CleanupPolicySchema: GenEnum<CleanupPolicy> = /*@__PURE__*/
   enumDesc(file_meshplane_v1_catalog, 4);
 
 /**
+ * DataProductHealth is a product's state in the data plane, as the last
+ * apply and the last drift check recorded it.
+ *
+ * @generated from enum meshplane.v1.DataProductHealth
+ */
+export enum DataProductHealth {
+  /**
+   * @generated from enum value: DATA_PRODUCT_HEALTH_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Nothing is applied: the product was never provisioned, or was decommissioned.
+   *
+   * @generated from enum value: DATA_PRODUCT_HEALTH_NOT_PROVISIONED = 1;
+   */
+  NOT_PROVISIONED = 1,
+
+  /**
+   * Applied, and no drift check has found changes since.
+   *
+   * @generated from enum value: DATA_PRODUCT_HEALTH_IN_SYNC = 2;
+   */
+  IN_SYNC = 2,
+
+  /**
+   * Applied, and the last drift check found changes made outside meshplane.
+   *
+   * @generated from enum value: DATA_PRODUCT_HEALTH_DRIFTED = 3;
+   */
+  DRIFTED = 3,
+}
+
+/**
+ * Describes the enum meshplane.v1.DataProductHealth.
+ */
+export const DataProductHealthSchema: GenEnum<DataProductHealth> = /*@__PURE__*/
+  enumDesc(file_meshplane_v1_catalog, 5);
+
+/**
  * @generated from enum meshplane.v1.DataProductOrderField
  */
 export enum DataProductOrderField {
@@ -1372,7 +1632,7 @@ export enum DataProductOrderField {
  * Describes the enum meshplane.v1.DataProductOrderField.
  */
 export const DataProductOrderFieldSchema: GenEnum<DataProductOrderField> = /*@__PURE__*/
-  enumDesc(file_meshplane_v1_catalog, 5);
+  enumDesc(file_meshplane_v1_catalog, 6);
 
 /**
  * CatalogService registers domains and the data products they own.
@@ -1451,7 +1711,8 @@ export const CatalogService: GenService<{
     output: typeof UpdateDataProductResponseSchema;
   },
   /**
-   * ListDataProducts pages through the products the caller may see.
+   * ListDataProducts pages through the products the caller may see: filtered,
+   * searched by text, and with facet counts when asked.
    *
    * @generated from rpc meshplane.v1.CatalogService.ListDataProducts
    */
