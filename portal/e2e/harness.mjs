@@ -105,9 +105,22 @@ export async function launch() {
  * signIn opens a new browser context, signs in through the sign-in page with
  * token, and returns the page. Console errors and CSP violations are kept.
  */
+export const openPages = [];
+
+/** settle screenshots every page a test left open (what it saw when it failed) and closes them. */
+export async function settle(name) {
+  let i = 0;
+  for (const page of openPages.splice(0)) {
+    if (page.isClosed()) continue;
+    await page.screenshot({ path: join(artifacts, `zz-${name}-${i++}.png`), fullPage: true }).catch(() => {});
+    await page.context().close().catch(() => {});
+  }
+}
+
 export async function signIn(browser, server, token) {
   const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
   const page = await context.newPage();
+  openPages.push(page);
   page.problems = [];
   page.on("console", (m) => {
     if (m.type() === "error" || /Content Security Policy/i.test(m.text())) page.problems.push(m.text());

@@ -11,6 +11,7 @@ import { IdentityService } from "../gen/meshplane/v1/identity_pb";
 import { describeError } from "../lib/api";
 import { Link, navigate } from "../lib/router";
 import { Badge, ErrorBanner, Loading, Notice, Page, TabPanel, Tabs, TypedConfirm } from "../lib/ui";
+import { LifecycleAction } from "./product/LifecycleAction";
 import { HealthBadge, LifecycleBadge, pendingChanges, productPath } from "./catalog/model";
 import { allowedActions } from "./product/roles";
 import { Overview } from "./product/Overview";
@@ -134,6 +135,7 @@ function ProductView({ p, tab }: { p: DataProduct; tab?: string }) {
               {plan.isPending ? "Planning…" : "Plan"}
             </button>
           )}
+          {canDecommission && <LifecycleAction p={p} />}
           {!retired && (
             <Link className="button" to={`/access?request=${p.domain}/${p.name}`}>
               Request access
