@@ -542,3 +542,47 @@ func TestDriftIsRecordedNeverApplied(t *testing.T) {
 		t.Fatalf("graphql drift: %s %+v", gql.Data, gql.Errors)
 	}
 }
+
+// TestLifecycleMoveStaysInSync publishes and deprecates a provisioned
+// product: a move that changes nothing provisioning renders leaves the
+// product in sync, while a real change still awaits a plan.
+func TestLifecycleMoveStaysInSync(t *testing.T) {
+	apptest.RequireTools(t)
+	env := apptest.New(t)
+	ctx := context.Background()
+	env.Domain("sales")
+	c := env.Clients(apptest.ProtocolConnect, env.AdminToken)
+	if _, err := c.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: apptest.ProductSpec()})); err != nil {
+		t.Fatal(err)
+	}
+	if r := approve(t, c, plan(t, c, "sales", "orders"), false); r.GetState() != v1.RunState_RUN_STATE_APPLIED {
+		t.Fatalf("apply ended %v: %s", r.GetState(), r.GetError())
+	}
+	get := func() *v1.DataProduct {
+		res, err := c.Catalog.GetDataProduct(ctx, connect.NewRequest(&v1.GetDataProductRequest{Domain: "sales", Name: "orders"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Msg.GetDataProduct()
+	}
+	move := func(p *v1.DataProduct, to v1.Lifecycle, spec *v1.DataProductSpec) *v1.DataProduct {
+		res, err := c.Catalog.UpdateDataProduct(ctx, connect.NewRequest(&v1.UpdateDataProductRequest{Domain: "sales", Name: "orders",
+			Spec: spec, Lifecycle: to, Version: p.GetVersion()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Msg.GetDataProduct()
+	}
+	for _, to := range []v1.Lifecycle{v1.Lifecycle_LIFECYCLE_ACTIVE, v1.Lifecycle_LIFECYCLE_DEPRECATED, v1.Lifecycle_LIFECYCLE_ACTIVE} {
+		p := move(get(), to, specOf(get()))
+		if p.GetProvisionedVersion() != p.GetVersion() || p.GetHealth() != v1.DataProductHealth_DATA_PRODUCT_HEALTH_IN_SYNC {
+			t.Fatalf("moved to %v: version %d, provisioned %d, health %v", to, p.GetVersion(), p.GetProvisionedVersion(), p.GetHealth())
+		}
+	}
+	changed := specOf(get())
+	changed.Description = "Orders, now with a new description."
+	p := move(get(), v1.Lifecycle_LIFECYCLE_UNSPECIFIED, changed)
+	if p.GetProvisionedVersion() != p.GetVersion()-1 {
+		t.Fatalf("a changed product must await a plan: version %d, provisioned %d", p.GetVersion(), p.GetProvisionedVersion())
+	}
+}

@@ -4,7 +4,9 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -444,11 +446,17 @@ func (s *Service) UpdateDataProduct(ctx context.Context, in UpdateProductInput) 
 	who, _ := actor.From(ctx)
 	var out *ent.DataProduct
 	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
-		n, err := tx.DataProduct.Update().Where(dataproduct.ID(cur.ID), dataproduct.Version(in.Version)).
+		u := tx.DataProduct.Update().Where(dataproduct.ID(cur.ID), dataproduct.Version(in.Version)).
 			SetDescription(in.Spec.Description).SetOwner(in.Spec.Owner).SetLabels(in.Spec.Labels).
 			SetSource(in.Spec.Source).SetPorts(in.Spec.Ports).SetSinks(in.Spec.Sinks).
 			SetSearchText(spec.SearchText(in.Name, in.Spec)).SetClassifications(spec.ClassificationBits(in.Spec)).
-			SetLifecycle(dataproduct.Lifecycle(to)).SetUpdatedBy(who.Name).AddVersion(1).Save(ctx)
+			SetLifecycle(dataproduct.Lifecycle(to)).SetUpdatedBy(who.Name).AddVersion(1)
+		if cur.ProvisionedVersion != nil && *cur.ProvisionedVersion == cur.Version && sameSpec(cur, in.Spec) {
+			// Only the lifecycle moved: what is provisioned is still exactly
+			// this product, so it stays in sync instead of awaiting a plan.
+			u = u.SetProvisionedVersion(cur.Version + 1)
+		}
+		n, err := u.Save(ctx)
 		if err != nil {
 			return err
 		}
@@ -473,6 +481,24 @@ func (s *Service) UpdateDataProduct(ctx context.Context, in UpdateProductInput) 
 		return nil, err
 	}
 	return out, nil
+}
+
+// sameSpec reports whether an update leaves everything provisioning renders
+// from as it is.
+func sameSpec(cur *ent.DataProduct, in spec.Product) bool {
+	norm := func(p spec.Product) ([]byte, error) {
+		// An empty map or list is stored as null or [] depending on the door.
+		if len(p.Labels) == 0 {
+			p.Labels = nil
+		}
+		if len(p.Sinks) == 0 {
+			p.Sinks = nil
+		}
+		return json.Marshal(p)
+	}
+	a, errA := norm(spec.Product{Description: cur.Description, Owner: cur.Owner, Labels: cur.Labels, Source: cur.Source, Ports: cur.Ports, Sinks: cur.Sinks})
+	b, errB := norm(in)
+	return errA == nil && errB == nil && bytes.Equal(a, b)
 }
 
 // DeleteDataProduct deletes a draft. Products past draft have consumers and
