@@ -1,6 +1,6 @@
 // The portal's frame: navigation for domain teams and governance officers,
 // sign-in, and the route table.
-import type { ReactNode } from "react";
+import { lazy, Suspense, type ReactNode } from "react";
 import { useQuery } from "@connectrpc/connect-query";
 import { IdentityService } from "./gen/meshplane/v1/identity_pb";
 import { useSession } from "./lib/session";
@@ -10,14 +10,17 @@ import { audiences, nav } from "./lib/nav";
 import { SignIn } from "./screens/SignIn";
 import { Catalog } from "./screens/Catalog";
 import { Product } from "./screens/Product";
-import { Wizard } from "./screens/Wizard";
-import { RunPage } from "./screens/Run";
 import { AccessPage } from "./screens/Access";
-import { Policies } from "./screens/Policies";
-import { Roles } from "./screens/Roles";
-import { AuditExplorer } from "./screens/Audit";
 
 
+
+// Screens most visits never open load on first use, keeping the initial
+// script small; the catalog, product page and access stay in it.
+const Wizard = lazy(() => import("./screens/Wizard").then((m) => ({ default: m.Wizard })));
+const RunPage = lazy(() => import("./screens/Run").then((m) => ({ default: m.RunPage })));
+const Policies = lazy(() => import("./screens/Policies").then((m) => ({ default: m.Policies })));
+const Roles = lazy(() => import("./screens/Roles").then((m) => ({ default: m.Roles })));
+const AuditExplorer = lazy(() => import("./screens/Audit").then((m) => ({ default: m.AuditExplorer })));
 
 function route(path: string): ReactNode {
   let m: Record<string, string> | null;
@@ -86,7 +89,9 @@ export function App() {
           );
         })}
       </nav>
-      <main id="main">{route(path)}</main>
+      <main id="main">
+        <Suspense fallback={<Loading what="Loading the screen" />}>{route(path)}</Suspense>
+      </main>
     </div>
   );
 }
