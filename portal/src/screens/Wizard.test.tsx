@@ -114,6 +114,23 @@ describe("draft <-> request mapping", () => {
     mem.set(key, "{not json");
     expect(loadDraft(key, store)).toBeNull();
   });
+
+  it("never stores what looks like a password typed where a reference belongs", () => {
+    const mem = new Map<string, string>();
+    const store = {
+      getItem: (k: string) => mem.get(k) ?? null,
+      setItem: (k: string, v: string) => void mem.set(k, v),
+      removeItem: (k: string) => void mem.delete(k),
+    } as unknown as Storage;
+    const d = sampleDraft();
+    d.source.secretRef = "hunter2";
+    saveDraft("k", d, store);
+    expect(mem.get("k")).not.toContain("hunter2");
+    expect(loadDraft("k", store)?.draft.source.secretRef).toBe("");
+    d.source.secretRef = "env:SHOP_DB_PASSWORD";
+    saveDraft("k", d, store);
+    expect(loadDraft("k", store)?.draft.source.secretRef).toBe("env:SHOP_DB_PASSWORD");
+  });
 });
 
 describe("violation paths", () => {

@@ -486,9 +486,29 @@ export function loadDraft(key: string, store: Storage = window.localStorage): St
   }
 }
 
+/**
+ * storable is the draft as it may be kept in the browser: a secret reference
+ * that does not look like one (env:, file:, vault:) may be a password typed
+ * in the wrong place, so it is never written to storage.
+ */
+export function storable(draft: Draft): Draft {
+  const ref = (v: string) => (/^(env|file|vault):\S+$/.test(v.trim()) ? v : "");
+  return {
+    ...draft,
+    source: { ...draft.source, secretRef: ref(draft.source.secretRef) },
+    sinks: draft.sinks.map((s) => ({
+      ...s,
+      bigquery: { ...s.bigquery, credentialsRef: ref(s.bigquery.credentialsRef) },
+      s3: { ...s.s3, credentialsRef: ref(s.s3.credentialsRef) },
+      jdbc: { ...s.jdbc, secretRef: ref(s.jdbc.secretRef) },
+      elasticsearch: { ...s.elasticsearch, secretRef: ref(s.elasticsearch.secretRef) },
+    })),
+  };
+}
+
 export function saveDraft(key: string, draft: Draft, store: Storage = window.localStorage): void {
   try {
-    store.setItem(key, JSON.stringify({ draft, savedAt: new Date().toISOString() } satisfies StoredDraft));
+    store.setItem(key, JSON.stringify({ draft: storable(draft), savedAt: new Date().toISOString() } satisfies StoredDraft));
   } catch {
     // Storage full or disabled: the draft lives on in memory.
   }
