@@ -22,7 +22,8 @@ import (
 	"github.com/meshplane/meshplane/server/telemetry"
 )
 
-// MaxRequestBytes bounds a request message; larger ones are refused with ResourceExhausted.
+// MaxRequestBytes bounds a request message; larger ones are refused with
+// ResourceExhausted, over the Connect protocol with HTTP status 413.
 const MaxRequestBytes = 4 << 20
 
 // Config wires the Connect door to the service layer.
@@ -61,16 +62,16 @@ func Mount(mux *http.ServeMux, c Config) error {
 		return err
 	}
 	opts := []connect.HandlerOption{
-		connect.WithInterceptors(&interceptor{log: c.Logger, metrics: c.Metrics}),
+		connect.WithInterceptors(markDecoded(), &interceptor{log: c.Logger, metrics: c.Metrics}),
 		connect.WithReadMaxBytes(MaxRequestBytes),
 		connect.WithCompressMinBytes(1024),
 	}
-	mux.Handle(meshplanev1connect.NewCatalogServiceHandler(&CatalogHandler{svc: c.Catalog}, opts...))
-	mux.Handle(meshplanev1connect.NewIdentityServiceHandler(&IdentityHandler{svc: c.Identity}, opts...))
-	mux.Handle(meshplanev1connect.NewAuditServiceHandler(&AuditHandler{svc: c.Audit}, opts...))
-	mux.Handle(meshplanev1connect.NewProvisioningServiceHandler(&ProvisioningHandler{svc: c.Provision}, opts...))
-	mux.Handle(meshplanev1connect.NewPolicyServiceHandler(&PolicyHandler{svc: c.Policy}, opts...))
-	mux.Handle(meshplanev1connect.NewAccessServiceHandler(&AccessHandler{svc: c.Access}, opts...))
+	mux.Handle(limitBody(meshplanev1connect.NewCatalogServiceHandler(&CatalogHandler{svc: c.Catalog}, opts...)))
+	mux.Handle(limitBody(meshplanev1connect.NewIdentityServiceHandler(&IdentityHandler{svc: c.Identity}, opts...)))
+	mux.Handle(limitBody(meshplanev1connect.NewAuditServiceHandler(&AuditHandler{svc: c.Audit}, opts...)))
+	mux.Handle(limitBody(meshplanev1connect.NewProvisioningServiceHandler(&ProvisioningHandler{svc: c.Provision}, opts...)))
+	mux.Handle(limitBody(meshplanev1connect.NewPolicyServiceHandler(&PolicyHandler{svc: c.Policy}, opts...)))
+	mux.Handle(limitBody(meshplanev1connect.NewAccessServiceHandler(&AccessHandler{svc: c.Access}, opts...)))
 
 	reflector := grpcreflect.NewStaticReflector(Services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))

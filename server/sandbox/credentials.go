@@ -31,7 +31,8 @@ type credentials struct {
 // first start. The file is a librdkafka properties file, so
 // `kcat -F <file> -b <bootstrap>` signs in with it. If the broker already
 // has persisted state but the file is gone, the password the broker knows is
-// lost with it; that is reported rather than papered over.
+// lost with it; that is reported rather than papered over. Start has made
+// the file 0600 (restrictTree) before it is read.
 func loadOrCreateCredentials(path, kafkaDir string, logger *slog.Logger) (credentials, error) {
 	data, err := os.ReadFile(path)
 	switch {
@@ -39,12 +40,6 @@ func loadOrCreateCredentials(path, kafkaDir string, logger *slog.Logger) (creden
 		c, err := parseCredentials(data)
 		if err != nil {
 			return credentials{}, fmt.Errorf("reading %s: %w", path, err)
-		}
-		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm() != 0o600 {
-			if err := os.Chmod(path, 0o600); err != nil {
-				return credentials{}, fmt.Errorf("restricting %s: %w", path, err)
-			}
-			logger.Warn("sandbox credentials file was readable by others; restricted it to 0600", "path", path)
 		}
 		return c, nil
 	case !errors.Is(err, os.ErrNotExist):

@@ -2,7 +2,9 @@
 // configured: a Kafka-protocol broker (franz-go's kfake) with SASL and ACLs
 // enforced, so grants and denials are real at the wire, and a Kafka Connect
 // REST emulator that validates connector configurations and moves no data.
-// Topics, ACLs, SCRAM users and connectors persist under DataDir/sandbox.
+// Topics, ACLs, SCRAM users and connectors persist under DataDir/sandbox, a
+// 0700 directory whose files are 0600; SCRAM users are persisted as salted
+// keys, and the one password on disk is the admin's, in the credentials file.
 package sandbox
 
 import (
@@ -132,6 +134,7 @@ type Sandbox struct {
 	dir       string
 	creds     credentials
 	credsPath string
+	kafkaDir  string
 	cluster   *kfake.Cluster
 	clusterID string
 	bootstrap []string
@@ -158,21 +161,32 @@ func Start(ctx context.Context, c Config) (_ *Sandbox, err error) {
 			s.runTeardown()
 		}
 	}()
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", s.dir, err)
-	}
-	// The broker's own state files are world-readable (and its PLAIN user
-	// table is clear text), so the directory is what keeps them private.
-	if err := os.Chmod(s.dir, 0o700); err != nil {
-		return nil, fmt.Errorf("restricting %s: %w", s.dir, err)
-	}
 	s.credsPath = filepath.Join(s.dir, credentialsFile)
-	kafkaDir := filepath.Join(s.dir, "kafka")
-	s.previous = readListeners(filepath.Join(s.dir, listenersFile))
-	if s.creds, err = loadOrCreateCredentials(s.credsPath, kafkaDir, c.Logger); err != nil {
+	s.kafkaDir = filepath.Join(s.dir, "kafka")
+	// Created before kfake would create it 0755.
+	if err := os.MkdirAll(s.kafkaDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", s.kafkaDir, err)
+	}
+	changed, err := restrictTree(s.dir)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.startBroker(ctx, kafkaDir); err != nil {
+	if len(changed) > 0 {
+		c.Logger.Warn("sandbox state was readable by others; restricted it to its owner", "dir", s.dir, "paths", len(changed))
+	}
+	dropped, err := dropPlainUsers(filepath.Join(s.kafkaDir, saslStateFile))
+	if err != nil {
+		return nil, err
+	}
+	if dropped {
+		c.Logger.Warn("removed the clear-text PLAIN users from the sandbox broker's state; the broker no longer offers PLAIN sign-in, use SCRAM-SHA-512",
+			"path", filepath.Join(s.kafkaDir, saslStateFile))
+	}
+	s.previous = readListeners(filepath.Join(s.dir, listenersFile))
+	if s.creds, err = loadOrCreateCredentials(s.credsPath, s.kafkaDir, c.Logger); err != nil {
+		return nil, err
+	}
+	if err := s.startBroker(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.startConnect(); err != nil {
@@ -204,8 +218,8 @@ func (s *Sandbox) runTeardown() error {
 }
 
 // startBroker starts kfake on the configured addresses with SASL and ACLs
-// enabled and its state persisted under dir.
-func (s *Sandbox) startBroker(ctx context.Context, dir string) error {
+// enabled and its state persisted under s.kafkaDir.
+func (s *Sandbox) startBroker(ctx context.Context) error {
 	n := s.cfg.brokers()
 	listeners := make([]net.Listener, 0, n)
 	closeListeners := func() {
@@ -240,15 +254,17 @@ func (s *Sandbox) startBroker(ctx context.Context, dir string) error {
 		return ln, nil
 	}
 	pw := s.creds.Password
+	// The admin is a SCRAM user only: kfake persists SCRAM users as salted
+	// keys, but would persist a PLAIN user's password in clear text. On a
+	// restart the persisted users replace these seeds, salts included.
 	cluster, err := kfake.NewCluster(
 		kfake.NumBrokers(n),
 		kfake.ListenFn(listen),
-		kfake.DataDir(dir),
+		kfake.DataDir(s.kafkaDir),
 		kfake.ClusterID(newClusterID()), // first start only; a restart keeps the persisted ID
 		kfake.EnableSASL(),
 		kfake.Superuser("SCRAM-SHA-512", AdminUsername, pw),
 		kfake.Superuser("SCRAM-SHA-256", AdminUsername, pw),
-		kfake.Superuser("PLAIN", AdminUsername, pw),
 		kfake.EnableACLs(),
 		kfake.WithLogger(kfakeLogger{s.cfg.Logger}),
 	)
@@ -257,7 +273,15 @@ func (s *Sandbox) startBroker(ctx context.Context, dir string) error {
 		return fmt.Errorf("starting the sandbox kafka broker: %w", err)
 	}
 	s.cluster = cluster
-	s.onTeardown(func() error { cluster.Close(); return nil })
+	// kfake saves its whole state on Close, as 0644 files.
+	s.onTeardown(func() error {
+		cluster.Close()
+		_, err := restrictTree(s.kafkaDir)
+		return err
+	})
+	if _, err := restrictTree(s.kafkaDir); err != nil {
+		return err
+	}
 	s.bootstrap = cluster.ListenAddrs()
 
 	cl, err := kgo.NewClient(s.ClientOptions()...)
@@ -279,7 +303,7 @@ func (s *Sandbox) checkAdmin(ctx context.Context, cl *kgo.Client) (string, error
 	resp, err := kmsgMetadata().RequestWith(ctx, cl)
 	if err != nil {
 		return "", fmt.Errorf("signing in to the sandbox broker as %s (if %s was replaced, its password no longer matches the users persisted in %s): %w",
-			AdminUsername, s.credsPath, filepath.Join(s.dir, "kafka"), err)
+			AdminUsername, s.credsPath, s.kafkaDir, err)
 	}
 	if resp.ClusterID == nil {
 		return "", errors.New("signing in to the sandbox broker: no cluster ID in metadata")
@@ -345,7 +369,7 @@ func (s *Sandbox) Settings() Settings {
 		BootstrapServers: slices.Clone(s.bootstrap),
 		SecurityProtocol: "SASL_PLAINTEXT",
 		SASLMechanism:    "SCRAM-SHA-512",
-		SASLMechanisms:   []string{"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"},
+		SASLMechanisms:   []string{"SCRAM-SHA-512", "SCRAM-SHA-256"},
 		AdminUsername:    AdminUsername,
 		CredentialsFile:  s.credsPath,
 		ClusterID:        s.clusterID,
@@ -357,7 +381,8 @@ func (s *Sandbox) Settings() Settings {
 			"The Kafka broker is franz-go's kfake: it speaks the Kafka protocol, requires SASL and enforces ACLs; only " + AdminUsername + " is a superuser.",
 			"The Kafka Connect REST API is emulated: each connector configuration is validated against its connector class's rules and stored, and no connector or task runs, so no data moves.",
 			"The admin password is in the credentials file (mode 0600), never in this response; the file is a librdkafka properties file (kcat -F <file> -b <bootstrap>).",
-			"Topics, ACLs, SCRAM users and connectors persist in " + s.dir + ".",
+			"SASL/PLAIN is not offered: the broker would have to store PLAIN passwords in clear text, while SCRAM users are stored as salted keys.",
+			"Topics, ACLs, SCRAM users and connectors persist in " + s.dir + ", readable only by its owner.",
 		},
 	}
 	if s.cfg.ConnectBasicAuth {
@@ -374,11 +399,13 @@ func (s *Sandbox) Settings() Settings {
 func (s *Sandbox) AdminPassword() string { return s.creds.Password }
 
 // ClientOptions returns franz-go options that reach the sandbox as the admin
-// over SCRAM-SHA-512.
+// over SCRAM-SHA-512. Clients built with them keep the broker's SASL state
+// private after the SCRAM changes they make (see saslStateGuard).
 func (s *Sandbox) ClientOptions() []kgo.Opt {
 	return []kgo.Opt{
 		kgo.SeedBrokers(s.bootstrap...),
 		kgo.SASL(scram.Auth{User: AdminUsername, Pass: s.creds.Password}.AsSha512Mechanism()),
+		kgo.WithHooks(saslStateGuard{path: filepath.Join(s.kafkaDir, saslStateFile), log: s.cfg.Logger}),
 	}
 }
 

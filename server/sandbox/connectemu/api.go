@@ -130,6 +130,9 @@ func (e *Emulator) listConnectors(w http.ResponseWriter, r *http.Request) {
 	defer e.mu.Unlock()
 	names := slices.Sorted(maps.Keys(e.connectors))
 	if len(expand) == 0 {
+		if names == nil {
+			names = []string{} // a worker with no connectors answers [], not null
+		}
 		writeJSON(w, http.StatusOK, names)
 		return
 	}
