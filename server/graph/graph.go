@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"runtime/debug"
 
-	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
@@ -36,9 +35,16 @@ const (
 	// than this many objects, and nested connections (domains → products)
 	// cannot fan out into hundreds of listings.
 	MaxComplexity = 10_000
-	// MaxBodyBytes bounds a request body: room for a product with thousands
-	// of described fields, none for an attempt to exhaust memory.
-	MaxBodyBytes = 8 << 20
+	// MaxBodyBytes bounds a request body, variables included. The query
+	// itself is held to MaxQueryBytes, so this is room for inputs: a policy
+	// file at its limit of 256 KiB once JSON-escaped, or a port at its
+	// limit of 1,000 fields with short descriptions (about 200 KB). Larger
+	// inputs, up to the 4 MiB a message may hold, go through the Connect
+	// door. Decoding this much JSON takes a few milliseconds.
+	MaxBodyBytes = 512 << 10
+	// MaxResponseBytes bounds a query's response; a larger one is refused
+	// with RESPONSE_TOO_LARGE. Pages of 500 products with their schemas fit.
+	MaxResponseBytes = 4 << 20
 )
 
 // Config configures the GraphQL door.
@@ -84,7 +90,9 @@ func (c Config) Validate() error {
 
 // New returns the handler of the GraphQL endpoint: JSON over POST, mounted
 // by the server at /graphql behind authentication, so the caller is already
-// in the request's context.
+// in the request's context. Before gqlgen reads a request, guard bounds its
+// body, its text and the shape of its query; after gqlgen validates it,
+// costLimit prices the operation against MaxComplexity.
 func New(c Config) (http.Handler, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -92,24 +100,25 @@ func New(c Config) (http.Handler, error) {
 	r := &Resolver{catalog: c.Catalog, identity: c.Identity, audit: c.Audit, provision: c.Provision, policy: c.Policy, access: c.Access}
 	cfg := generated.Config{Resolvers: r}
 	setComplexity(&cfg.Complexity)
+	priceExpensiveFields(&cfg.Complexity)
 
 	srv := handler.New(generated.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
-	srv.Use(extension.FixedComplexityLimit(MaxComplexity, complexity.WithFixedScalarValue(0)))
+	srv.Use(&costLimit{})
 	srv.AroundFields(domainErrors)
 	srv.SetRecoverFunc(recoverPanic)
 	srv.SetErrorPresenter(presentError(c.Logger))
 
+	guarded := guard(srv)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, "GraphQL requests are POSTed as JSON", http.StatusMethodNotAllowed)
 			return
 		}
-		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
-		srv.ServeHTTP(w, req)
+		guarded.ServeHTTP(w, req)
 	}), nil
 }
 
