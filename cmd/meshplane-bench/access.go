@@ -132,7 +132,7 @@ func (b *accessBench) setup(ctx context.Context) error {
 		return err
 	}
 	b.owner = clientsFor(b.e, tok)
-	res, err := b.admin.cat.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: productSpec()}))
+	res, err := b.admin.cat.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: productSpec("sales")}))
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func benchGet(ctx context.Context, c config, e *env, rep *report, progress func(
 	if _, err := admin.CreateDomain(ctx, connect.NewRequest(&v1.CreateDomainRequest{Name: "shop", Description: "the web shop"})); err != nil {
 		return fmt.Errorf("creating a domain: %w", err)
 	}
-	if _, err := admin.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "shop", Name: "orders", Spec: productSpec()})); err != nil {
+	if _, err := admin.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "shop", Name: "orders", Spec: productSpec("shop")})); err != nil {
 		return fmt.Errorf("creating a product: %w", err)
 	}
 	reader, err := e.user(ctx, "bench-viewer", "viewer", "shop")

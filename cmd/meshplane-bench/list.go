@@ -189,7 +189,7 @@ var tiers = []string{"gold", "silver", "bronze"}
 // domain and name, with a tier label.
 func seedProduct(i, domains int) (dom, name string, sp spec.Product) {
 	dom, name = domainName(i%domains), fmt.Sprintf("product-%05d", i)
-	sp = rpc.ProductSpec(productSpec())
+	sp = rpc.ProductSpec(productSpec(dom))
 	sp.Labels["tier"] = tiers[i%len(tiers)]
 	sp.Normalize(dom, name)
 	return dom, name, sp

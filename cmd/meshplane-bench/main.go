@@ -25,6 +25,10 @@
 //     Connect: a name fragment, a field name and a classification facet,
 //     with and without facet counts, each as a ratio to the unfiltered first
 //     page of the same run; on SQLite, or on PostgreSQL with -search-postgres.
+//  8. Hostile GraphQL requests from a viewer (-only graphql-limits): huge and
+//     repeated selections, aliases, introspection, fragment bombs and cycles,
+//     deep nesting, oversized bodies; each one's answer and CPU time, and
+//     the worst, against 50 ms.
 //
 // Every phase is bounded in requests and in time. `make bench` runs it.
 package main
@@ -113,7 +117,7 @@ func main() {
 	flag.DurationVar(&c.AuthzFor, "authz-duration", 2*time.Second, "measuring time per authorization scenario")
 	flag.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of one extra, unmeasured pass of -profile to this file")
 	flag.StringVar(&c.Profile, "profile", "get", "phase to profile with -cpuprofile: get, list, graphql, authz or policy")
-	flag.StringVar(&c.Only, "only", "", "run only these phases, comma-separated: get, list, authz, provision, policy, access, search (default: all)")
+	flag.StringVar(&c.Only, "only", "", "run only these phases, comma-separated: get, list, authz, provision, policy, access, search, graphql-limits (default: all)")
 	flag.StringVar(&c.Tools, "tools", ".tools", "directory holding bin/terraform and terraform-plugins/ for the provisioning phase")
 	flag.StringVar(&c.ProvSizesArg, "prov-sizes", "", "provisioned catalog sizes at which planning one changed product is timed (default "+fullProvSizes+" with -only, "+quickProvSizes+" when every phase runs)")
 	flag.IntVar(&c.ProvRepeats, "prov-repeats", 5, "changed-product plans per catalog size (the median is reported)")
@@ -167,8 +171,8 @@ func (c config) validate() error {
 		return errors.New("-policy-evals must be positive")
 	}
 	for _, p := range strings.Split(c.Only, ",") {
-		if p != "" && !strings.Contains(" get list authz provision policy access search ", " "+strings.TrimSpace(p)+" ") {
-			return fmt.Errorf("-only takes get, list, authz, provision, policy, access and search, got %q", p)
+		if p != "" && !strings.Contains(" get list authz provision policy access search graphql-limits ", " "+strings.TrimSpace(p)+" ") {
+			return fmt.Errorf("-only takes get, list, authz, provision, policy, access, search and graphql-limits, got %q", p)
 		}
 	}
 	return nil
@@ -260,6 +264,11 @@ func run(ctx context.Context, c config, w io.Writer) error {
 	if c.runs("search") {
 		if err := benchSearch(ctx, c, &rep, progress); err != nil {
 			return fmt.Errorf("search phase: %w", err)
+		}
+	}
+	if c.runs("graphql-limits") {
+		if err := benchGraphQLLimits(ctx, c, &rep, progress); err != nil {
+			return fmt.Errorf("GraphQL limits phase: %w", err)
 		}
 	}
 
@@ -438,5 +447,6 @@ func thousands(f float64) string {
 	return b.String()
 }
 
-// apptest's fixture is the product every phase registers.
-var productSpec = apptest.ProductSpec
+// apptest's fixture is the product every phase registers, its secret
+// references in the domain it is registered in.
+var productSpec = apptest.ProductSpecIn

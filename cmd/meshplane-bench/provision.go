@@ -60,7 +60,7 @@ func fleetName(i int) string { return fmt.Sprintf("p%04d", i) }
 // fleetSpec is the spec every fleet product is created with: the fixture,
 // normalized for its name, exactly as the catalog stores it.
 func fleetSpec(name string) spec.Product {
-	sp := rpc.ProductSpec(productSpec())
+	sp := rpc.ProductSpec(productSpec(fleetDomain))
 	sp.Normalize(fleetDomain, name)
 	return sp
 }
@@ -175,7 +175,7 @@ func (b *provBench) wallTime(ctx context.Context, rep *report) error {
 		return fmt.Errorf("creating a domain: %w", err)
 	}
 	name := fleetName(0)
-	if _, err := cat.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: fleetDomain, Name: name, Spec: productSpec()})); err != nil {
+	if _, err := cat.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: fleetDomain, Name: name, Spec: productSpec(fleetDomain)})); err != nil {
 		return fmt.Errorf("creating a product: %w", err)
 	}
 	t0 := time.Now()

@@ -178,7 +178,7 @@ func seedSearch(ctx context.Context, e *env, domains, n int) error {
 			var bs []*ent.DataProductCreate
 			for i := lo; i < min(lo+batch, n); i++ {
 				dom, name := domainName(i%domains), fmt.Sprintf("product-%05d", i)
-				wire := productSpec()
+				wire := productSpec(dom)
 				wire.Ports[1] = searchVariant(i)
 				wire.Sinks = wire.Sinks[1:] // the lake takes the orders port, present in every variant
 				sp := rpc.ProductSpec(wire)

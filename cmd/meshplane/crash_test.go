@@ -167,7 +167,7 @@ func TestCrashDuringApply(t *testing.T) {
 	spec := map[string]any{
 		"owner": "orders-team", "description": "Orders",
 		"source": map[string]any{"kind": "SOURCE_KIND_POSTGRES", "host": "db.internal", "port": 5432, "database": "shop",
-			"tables": []string{"public.orders"}, "username": "debezium", "secretRef": "env:DB_PASSWORD"},
+			"tables": []string{"public.orders"}, "username": "debezium", "secretRef": "env:SALES__DB_PASSWORD"},
 		"ports": []any{map[string]any{"name": "orders", "fields": []any{map[string]any{"name": "id", "type": "FIELD_TYPE_INT64", "classification": "CLASSIFICATION_NONE"}}}},
 		"sinks": []any{map[string]any{"name": "lake", "s3": map[string]any{"bucket": "acme-lake", "region": "eu-west-1"}}},
 	}

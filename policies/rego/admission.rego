@@ -116,6 +116,69 @@ deny contains {
 	field.classification in personal
 }
 
+# Secret references stay within the product's domain. Connect workers
+# resolve every reference with the same config providers, which can read
+# every domain's secrets: a product naming another domain's secret would
+# hand it to a host of its author's choosing. By default a product of
+# domain "sales-eu" may reference
+#
+#   env:SALES_EU__<NAME>                          NAME: upper-case words joined by single '_'
+#   file:/etc/meshplane/secrets/sales-eu/<path>:<key>
+#   vault:secret/data/sales-eu/<path>:<key>
+#
+# The double underscore ends the domain's part of a variable name: with a
+# single one, domain "sales" could name SALES_EU_… variables, which are
+# domain "sales-eu"'s. Change secret_file_roots and secret_vault_roots to
+# where the workers' providers keep each domain's secrets (roots must not
+# nest), or add a secret_in_domain rule for another layout.
+secret_file_roots := ["/etc/meshplane/secrets"]
+
+secret_vault_roots := ["secret/data"]
+
+deny contains {
+	"path": ref.path,
+	"msg": sprintf("secret reference %q is outside domain %q: use one of its own, %s", [ref.ref, domain, concat(", ", secret_forms(domain))]),
+} if {
+	domain := input.product.domain
+	some ref in input.product.secretRefs
+	not secret_in_domain(ref.ref, domain)
+}
+
+# The forms of reference a domain's products may use, for messages.
+secret_forms(domain) := array.concat(
+	[sprintf("env:%s<NAME>", [env_prefix(domain)])],
+	array.concat(
+		[sprintf("file:%s/%s/<path>:<key>", [root, domain]) | some root in secret_file_roots],
+		[sprintf("vault:%s/%s/<path>:<key>", [root, domain]) | some root in secret_vault_roots],
+	),
+)
+
+env_prefix(domain) := concat("", [upper(replace(domain, "-", "_")), "__"])
+
+secret_in_domain(ref, domain) if {
+	prefix := concat("", ["env:", env_prefix(domain)])
+	startswith(ref, prefix)
+	regex.match(`^[A-Z0-9]+(_[A-Z0-9]+)*$`, substring(ref, count(prefix), -1))
+}
+
+secret_in_domain(ref, domain) if {
+	some root in secret_file_roots
+	within(ref, sprintf("file:%s/%s/", [root, domain]))
+}
+
+secret_in_domain(ref, domain) if {
+	some root in secret_vault_roots
+	within(ref, sprintf("vault:%s/%s/", [root, domain]))
+}
+
+# within holds when ref names a key of a secret under dir: a relative path
+# of one or more segments, never "..", then ":" and the key.
+within(ref, dir) if {
+	startswith(ref, dir)
+	not contains(ref, "..")
+	regex.match(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*:[A-Za-z0-9._-]+$`, substring(ref, count(dir), -1))
+}
+
 has_key(port) if {
 	some field in port.fields
 	field.key == true

@@ -18,8 +18,13 @@ product := {
 		"database": "shop",
 		"tables": ["public.orders"],
 		"username": "cdc",
-		"secretRef": "env:SHOP_DB_PASSWORD",
+		"secretRef": "env:SALES__SHOP_DB_PASSWORD",
 	},
+	"secretRefs": [
+		{"path": "spec.source.secretRef", "ref": "env:SALES__SHOP_DB_PASSWORD"},
+		{"path": "spec.sinks[0].bigquery.credentialsRef", "ref": "file:/etc/meshplane/secrets/sales/bigquery.properties:keyfile"},
+		{"path": "spec.sinks[1].elasticsearch.secretRef", "ref": "vault:secret/data/sales/search:password"},
+	],
 	"ports": [{
 		"name": "orders",
 		"description": "One event per order",
@@ -110,6 +115,81 @@ deny_cases := {
 		"product": [{"op": "add", "path": "/labels/Tier", "value": "gold"}],
 		"paths": {`spec.labels["Tier"]`},
 	},
+	"another domain's environment variable": {
+		"product": [{"op": "replace", "path": "/secretRefs/0/ref", "value": "env:HR_DB_PASSWORD"}],
+		"paths": {"spec.source.secretRef"},
+	},
+	"another domain's variable, double underscore": {
+		"product": [{"op": "replace", "path": "/secretRefs/0/ref", "value": "env:HR__DB_PASSWORD"}],
+		"paths": {"spec.source.secretRef"},
+	},
+	"a variable without the domain's prefix": {
+		"product": [{"op": "replace", "path": "/secretRefs/0/ref", "value": "env:DB_PASSWORD"}],
+		"paths": {"spec.source.secretRef"},
+	},
+	"the domain's prefix with one underscore": {
+		"product": [{"op": "replace", "path": "/secretRefs/0/ref", "value": "env:SALES_DB_PASSWORD"}],
+		"paths": {"spec.source.secretRef"},
+	},
+	"a variable of a longer domain (sales-eu)": {
+		"product": [{"op": "replace", "path": "/secretRefs/0/ref", "value": "env:SALES__EU__DB_PASSWORD"}],
+		"paths": {"spec.source.secretRef"},
+	},
+	"a variable of domain sales- (trailing dash)": {
+		"product": [{"op": "replace", "path": "/secretRefs/0/ref", "value": "env:SALES___DB_PASSWORD"}],
+		"paths": {"spec.source.secretRef"},
+	},
+	"the bare prefix": {
+		"product": [{"op": "replace", "path": "/secretRefs/0/ref", "value": "env:SALES__"}],
+		"paths": {"spec.source.secretRef"},
+	},
+	"a lower-case variable": {
+		"product": [{"op": "replace", "path": "/secretRefs/0/ref", "value": "env:SALES__db_password"}],
+		"paths": {"spec.source.secretRef"},
+	},
+	"another domain's file": {
+		"product": [{"op": "replace", "path": "/secretRefs/1/ref", "value": "file:/etc/meshplane/secrets/hr/bigquery.properties:keyfile"}],
+		"paths": {"spec.sinks[0].bigquery.credentialsRef"},
+	},
+	"a file climbing out of the domain": {
+		"product": [{"op": "replace", "path": "/secretRefs/1/ref", "value": "file:/etc/meshplane/secrets/sales/../hr/db.properties:password"}],
+		"paths": {"spec.sinks[0].bigquery.credentialsRef"},
+	},
+	"a file of a domain named like a prefix": {
+		"product": [{"op": "replace", "path": "/secretRefs/1/ref", "value": "file:/etc/meshplane/secrets/sales-eu/db.properties:password"}],
+		"paths": {"spec.sinks[0].bigquery.credentialsRef"},
+	},
+	"a file outside the secrets root": {
+		"product": [{"op": "replace", "path": "/secretRefs/1/ref", "value": "file:/opt/sales/db.properties:password"}],
+		"paths": {"spec.sinks[0].bigquery.credentialsRef"},
+	},
+	"the domain's directory itself": {
+		"product": [{"op": "replace", "path": "/secretRefs/1/ref", "value": "file:/etc/meshplane/secrets/sales:password"}],
+		"paths": {"spec.sinks[0].bigquery.credentialsRef"},
+	},
+	"another domain's vault path": {
+		"product": [{"op": "replace", "path": "/secretRefs/2/ref", "value": "vault:secret/data/hr/search:password"}],
+		"paths": {"spec.sinks[1].elasticsearch.secretRef"},
+	},
+	"the domain's name deeper in another domain's vault path": {
+		"product": [{"op": "replace", "path": "/secretRefs/2/ref", "value": "vault:secret/data/hr/sales/search:password"}],
+		"paths": {"spec.sinks[1].elasticsearch.secretRef"},
+	},
+	"a vault path outside the roots": {
+		"product": [{"op": "replace", "path": "/secretRefs/2/ref", "value": "vault:sales/search:password"}],
+		"paths": {"spec.sinks[1].elasticsearch.secretRef"},
+	},
+	"a provider the policy does not know": {
+		"product": [{"op": "replace", "path": "/secretRefs/2/ref", "value": "aws:sales/search:password"}],
+		"paths": {"spec.sinks[1].elasticsearch.secretRef"},
+	},
+	"every reference of another domain": {
+		"product": [
+			{"op": "replace", "path": "/domain", "value": "hr"},
+			{"op": "replace", "path": "/ports/0/topic", "value": "hr.orders.orders.v1"},
+		],
+		"paths": {"spec.source.secretRef", "spec.sinks[0].bigquery.credentialsRef", "spec.sinks[1].elasticsearch.secretRef"},
+	},
 }
 
 # Each case patches product and masking into something still admitted.
@@ -140,6 +220,15 @@ admit_cases := {
 		{"op": "replace", "path": "/ports/0/fields/1/classification", "value": "none"},
 		{"op": "replace", "path": "/ports/0/fields/2/classification", "value": "internal"},
 	]},
+	"a variable of one word": {"product": [{"op": "replace", "path": "/secretRefs/0/ref", "value": "env:SALES__PASSWORD"}]},
+	"a file in a subdirectory": {"product": [{"op": "replace", "path": "/secretRefs/1/ref", "value": "file:/etc/meshplane/secrets/sales/gcp/bq.properties:key"}]},
+	"a hyphenated domain's own references": {"product": [
+		{"op": "replace", "path": "/domain", "value": "sales-eu"},
+		{"op": "replace", "path": "/secretRefs/0/ref", "value": "env:SALES_EU__SHOP_DB_PASSWORD"},
+		{"op": "replace", "path": "/secretRefs/1/ref", "value": "file:/etc/meshplane/secrets/sales-eu/bigquery.properties:keyfile"},
+		{"op": "replace", "path": "/secretRefs/2/ref", "value": "vault:secret/data/sales-eu/search:password"},
+	]},
+	"no secret references": {"product": [{"op": "replace", "path": "/secretRefs", "value": []}]},
 	"sink not delivering the port": {
 		"product": [{"op": "replace", "path": "/sinks/1/ports", "value": []}],
 		"masking": [{"op": "replace", "path": "/orders/email/action", "value": "allow"}],
@@ -175,4 +264,31 @@ test_every_entry_names_the_field if {
 	every v in denied {
 		contains(v.msg, `"order_id"`)
 	}
+}
+
+test_secret_refusal_names_the_reference_and_the_domains_forms if {
+	doc := {
+		"product": json.patch(product, [{"op": "replace", "path": "/secretRefs/0/ref", "value": "env:HR_DB_PASSWORD"}]),
+		"masking": masking,
+	}
+	denied := admission.deny with input as doc
+	count(denied) == 1
+	every v in denied {
+		contains(v.msg, `"env:HR_DB_PASSWORD"`)
+		contains(v.msg, `domain "sales"`)
+		contains(v.msg, "env:SALES__<NAME>")
+		contains(v.msg, "file:/etc/meshplane/secrets/sales/<path>:<key>")
+		contains(v.msg, "vault:secret/data/sales/<path>:<key>")
+	}
+}
+
+# Governance officers change where each domain's secrets live by changing
+# the roots: the rule follows.
+test_secret_roots_are_the_policys_to_change if {
+	doc := {
+		"product": json.patch(product, [{"op": "replace", "path": "/secretRefs/1/ref", "value": "file:/run/secrets/sales/bq.properties:key"}]),
+		"masking": masking,
+	}
+	count(admission.deny) == 1 with input as doc
+	count(admission.deny) == 0 with input as doc with admission.secret_file_roots as ["/etc/meshplane/secrets", "/run/secrets"]
 }

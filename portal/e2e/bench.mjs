@@ -36,7 +36,7 @@ try {
         spec: {
           description: `Product ${i} of the ${domain} domain`,
           owner: "team@example.com",
-          source: { kind: "SOURCE_KIND_POSTGRES", host: "db.internal", port: 5432, database: "shop", tables: ["public.t"], username: "debezium", secretRef: "env:DB_PASSWORD" },
+          source: { kind: "SOURCE_KIND_POSTGRES", host: "db.internal", port: 5432, database: "shop", tables: ["public.t"], username: "debezium", secretRef: `env:${domain.toUpperCase()}__DB_PASSWORD` },
           ports: [{
             name: "events", description: "Changes.", table: "public.t", cleanupPolicy: "CLEANUP_POLICY_DELETE",
             majorVersion: 1, partitions: 3, retentionMs: String(7 * 24 * 3600 * 1000),

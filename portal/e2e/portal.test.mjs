@@ -64,7 +64,7 @@ test("a domain team registers a product through the wizard, reviews its plan, ap
   await page.getByLabel("Password reference").fill("hunter2");
   await page.locator(".field.invalid, [aria-invalid=true]").first().waitFor();
   await check(page, "11-wizard-source-error");
-  await page.getByLabel("Password reference").fill("env:SHOP_DB_PASSWORD");
+  await page.getByLabel("Password reference").fill("env:SALES__SHOP_DB_PASSWORD");
   await page.getByRole("button", { name: "Next: Tables" }).click();
   await page.getByLabel("Table 1").fill("public.customers");
   await page.getByRole("button", { name: "Next: Ports & fields" }).click();
@@ -100,6 +100,7 @@ test("a domain team registers a product through the wizard, reviews its plan, ap
   await approve.waitFor({ timeout: 120_000 });
   await page.getByRole("heading", { name: "Planned changes" }).waitFor();
   await page.getByRole("heading", { name: /^Topics/ }).waitFor();
+  await page.getByText(/Reads the secret env:SALES__SHOP_DB_PASSWORD/).waitFor();
   await check(page, "14-plan-review");
   await approve.click();
   await page.getByText("Applied.", { exact: true }).first().waitFor({ timeout: 120_000 });

@@ -469,7 +469,7 @@ func TestAccessRequestsRefuseBadInput(t *testing.T) {
 	f.env.Domain("hr")
 	hrOwner := f.env.Clients(apptest.ProtocolConnect, f.env.User("harry", "domain-owner", "hr"))
 	for _, name := range []string{"people", "old"} {
-		if _, err := hrOwner.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "hr", Name: name, Spec: apptest.ProductSpec()})); err != nil {
+		if _, err := hrOwner.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "hr", Name: name, Spec: apptest.ProductSpecIn("hr")})); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -39,8 +41,9 @@ import (
 	"github.com/meshplane/meshplane/server/telemetry"
 )
 
-// MaxGraphQLBytes bounds a GraphQL request body.
-const MaxGraphQLBytes = 4 << 20
+// MaxGraphQLBytes bounds a GraphQL request body: the GraphQL door's own
+// limit, which leaves the query text itself far less (graph.MaxQueryBytes).
+const MaxGraphQLBytes = graph.MaxBodyBytes
 
 // Config configures a meshplane server.
 type Config struct {
@@ -179,6 +182,9 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := privateDataDir(c.DataDir); err != nil {
+		return nil, fmt.Errorf("keeping the data dir private: %w", err)
+	}
 	if s.Policy, err = policy.New(policy.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger.With("component", "policy"),
 		Salts: salts, Engine: engine.Options{Timeout: c.PolicyTimeout}}); err != nil {
 		return nil, err
@@ -297,7 +303,8 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string) erro
 	}
 	p, err := provision.New(provision.Config{Store: s.Store, Authz: s.Authz, Logger: s.log, DataDir: c.DataDir,
 		Terraform: tf, PluginDir: filepath.Join(tools, "terraform-plugins"),
-		Env: env, Secrets: secrets, Workers: c.Workers, DriftInterval: c.DriftInterval, Governance: s.Policy})
+		Env: env, Secrets: secrets, Workers: c.Workers, DriftInterval: c.DriftInterval, Governance: s.Policy,
+		DataPlane: &dataPlane{kafka: s.kafka, connectURL: env.ConnectURL, connectUser: env.ConnectUsername, connectPassword: secrets.ConnectPassword}})
 	if err != nil {
 		return err
 	}
@@ -309,6 +316,21 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string) erro
 	}
 	s.Provision = p
 	s.onClose(p.Close)
+	return nil
+}
+
+// privateDataDir keeps the data dir to its owner: it holds the admin token,
+// the masking key and the catalog (whatever created them, and before this
+// rule existed), so the directory is 0700 and those files 0600.
+func privateDataDir(dir string) error {
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return err
+	}
+	for _, name := range []string{"admin.token", "masking.key", "catalog.db", "catalog.db-wal", "catalog.db-shm"} {
+		if err := os.Chmod(filepath.Join(dir, name), 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -332,7 +354,8 @@ func (s *Server) Close() {
 }
 
 // graphQL refuses unauthenticated GraphQL calls with a GraphQL-shaped error
-// and bounds the body size before gqlgen reads it.
+// and bounds the body size before gqlgen reads it; the GraphQL door then
+// bounds the query and the response (graph.New).
 func (s *Server) graphQL(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -344,8 +367,8 @@ func (s *Server) graphQL(next http.Handler) http.Handler {
 			return
 		}
 		if r.ContentLength > MaxGraphQLBytes {
-			code = errs.KindResourceExhausted.String()
-			writeGraphQLError(w, http.StatusRequestEntityTooLarge, errs.New(errs.KindResourceExhausted, "request body exceeds %d bytes", MaxGraphQLBytes))
+			code = graph.CodeRequestTooLarge
+			graph.RefuseOversizedBody(w, r.ContentLength)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxGraphQLBytes)

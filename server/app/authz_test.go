@@ -55,7 +55,7 @@ func mustOK[T any](res *connect.Response[T], err error) *T {
 
 func setupProduct(t *testing.T, env *apptest.Env, dom, key string) any {
 	return mustOK(adminClients(env).Catalog.CreateDataProduct(context.Background(), connect.NewRequest(&v1.CreateDataProductRequest{
-		Domain: dom, Name: "p-" + key, Spec: apptest.ProductSpec()}))).GetDataProduct()
+		Domain: dom, Name: "p-" + key, Spec: apptest.ProductSpecIn(dom)}))).GetDataProduct()
 }
 
 func setupServiceAccount(t *testing.T, env *apptest.Env, dom, key string) any {
@@ -205,7 +205,7 @@ var authzMatrix = map[string]authzCase{
 	"/meshplane.v1.CatalogService/CreateDataProduct": {
 		want: roles(everyone, nobody, ownDomain, ownDomain, nobody, nobody),
 		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
-			_, err := c.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: dom, Name: "p-" + key, Spec: apptest.ProductSpec()}))
+			_, err := c.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: dom, Name: "p-" + key, Spec: apptest.ProductSpecIn(dom)}))
 			return true, err
 		},
 	},
@@ -221,7 +221,7 @@ var authzMatrix = map[string]authzCase{
 		want:  roles(everyone, nobody, ownDomain, ownDomain, nobody, nobody),
 		setup: setupProduct,
 		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
-			_, err := c.Catalog.UpdateDataProduct(ctx, connect.NewRequest(&v1.UpdateDataProductRequest{Domain: dom, Name: "p-" + key, Spec: apptest.ProductSpec(), Version: 1}))
+			_, err := c.Catalog.UpdateDataProduct(ctx, connect.NewRequest(&v1.UpdateDataProductRequest{Domain: dom, Name: "p-" + key, Spec: apptest.ProductSpecIn(dom), Version: 1}))
 			return true, err
 		},
 	},

@@ -31,7 +31,7 @@ func BenchmarkGetDataProductConnect(b *testing.B) {
 	ctx := context.Background()
 	admin := env.Clients(apptest.ProtocolConnect, env.AdminToken)
 	if _, err := admin.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{
-		Domain: "shop", Name: "orders", Spec: apptest.ProductSpec(),
+		Domain: "shop", Name: "orders", Spec: apptest.ProductSpecIn("shop"),
 	})); err != nil {
 		b.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func seededEnv(b *testing.B) (*apptest.Env, string) {
 			bs := make([]*ent.DataProductCreate, 0, batch)
 			for i := lo; i < min(lo+batch, benchProducts); i++ {
 				dom, name := fmt.Sprintf("d%02d", i%benchDomains), fmt.Sprintf("product-%05d", i)
-				sp := rpc.ProductSpec(apptest.ProductSpec())
+				sp := rpc.ProductSpec(apptest.ProductSpecIn(dom))
 				sp.Labels["tier"] = tiers[i%len(tiers)]
 				sp.Normalize(dom, name)
 				var v errs.Violations

@@ -1,21 +1,30 @@
 package app
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/meshplane/meshplane/server/policy"
+	"github.com/meshplane/meshplane/server/provision"
 )
 
 // kafkaOptions are the client settings for a configured Kafka cluster.
@@ -66,4 +75,102 @@ func loadSalts(c Config) (policy.Salts, error) {
 		return policy.Salts{}, fmt.Errorf("masking key %s must be hex: %w", path, err)
 	}
 	return policy.NewSalts(key)
+}
+
+// dataPlane looks up topics with the Kafka admin API and connectors with
+// the Kafka Connect REST API, so a decommission can tell what a destroy
+// left behind whatever Terraform's state recorded. It works the same on the
+// sandbox and on a real data plane.
+type dataPlane struct {
+	// kafka connects as a principal that may describe every topic.
+	kafka []kgo.Opt
+	// connectURL is the Connect REST API; connectUser and connectPassword
+	// its basic auth, when it has one.
+	connectURL, connectUser, connectPassword string
+}
+
+var _ provision.DataPlane = (*dataPlane)(nil)
+
+// dataPlaneTimeout bounds one look at the data plane.
+const dataPlaneTimeout = 30 * time.Second
+
+// Existing returns which of the named topics and connectors exist.
+func (d *dataPlane) Existing(ctx context.Context, names provision.Resources) (provision.Resources, error) {
+	ctx, cancel := context.WithTimeout(ctx, dataPlaneTimeout)
+	defer cancel()
+	var out provision.Resources
+	var err error
+	if len(names.Topics) > 0 {
+		if out.Topics, err = d.topics(ctx, names.Topics); err != nil {
+			return provision.Resources{}, fmt.Errorf("looking for topics: %w", err)
+		}
+	}
+	if len(names.Connectors) > 0 {
+		if out.Connectors, err = d.connectors(ctx, names.Connectors); err != nil {
+			return provision.Resources{}, fmt.Errorf("looking for connectors: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func (d *dataPlane) topics(ctx context.Context, names []string) ([]string, error) {
+	// A client of its own each time: a shared one answers from cached
+	// metadata, which may still list a topic just deleted.
+	cl, err := kgo.NewClient(d.kafka...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	details, err := kadm.NewClient(cl).ListTopics(ctx, names...)
+	if err != nil {
+		return nil, err
+	}
+	var found []string
+	for _, name := range names {
+		td, ok := details[name]
+		switch {
+		case !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition):
+		case td.Err != nil:
+			return nil, fmt.Errorf("topic %s: %w", name, td.Err)
+		default:
+			found = append(found, name)
+		}
+	}
+	slices.Sort(found)
+	return found, nil
+}
+
+func (d *dataPlane) connectors(ctx context.Context, names []string) ([]string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(d.connectURL, "/")+"/connectors", nil)
+	if err != nil {
+		return nil, err
+	}
+	if d.connectUser != "" {
+		req.SetBasicAuth(d.connectUser, d.connectPassword)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", req.URL.Redacted(), resp.Status)
+	}
+	var existing []string
+	if err := json.Unmarshal(body, &existing); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", req.URL.Redacted(), err)
+	}
+	var found []string
+	for _, name := range names {
+		if slices.Contains(existing, name) {
+			found = append(found, name)
+		}
+	}
+	slices.Sort(found)
+	return found, nil
 }

@@ -283,7 +283,7 @@ func catalogScenario(t *testing.T, env *apptest.Env, d door) {
 		_, o := d.createProduct(owner, "sales", n, s)
 		wantOutcome(t, "create "+n, o, "OK")
 	}
-	_, o = d.createProduct(outsider, "marketing", "leads", apptest.ProductSpec())
+	_, o = d.createProduct(outsider, "marketing", "leads", apptest.ProductSpecIn("marketing"))
 	wantOutcome(t, "create leads", o, "OK")
 
 	names, _, o := d.listProducts(member, listFilter{})

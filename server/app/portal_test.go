@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -279,5 +281,30 @@ func TestPortalServing(t *testing.T) {
 	}
 	if resp, _ := (portalCall{method: "POST", path: "/products"}).do(t, env); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("POST to an app route: %d", resp.StatusCode)
+	}
+}
+
+// TestDataDirIsPrivate: the data dir holds the admin token, the masking key
+// and the catalog, so only its owner may enter it or read them.
+func TestDataDirIsPrivate(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	st, err := os.Stat(env.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o700 {
+		t.Fatalf("data dir mode %v, want 0700", st.Mode().Perm())
+	}
+	for _, name := range []string{"admin.token", "masking.key"} {
+		st, err := os.Stat(filepath.Join(env.DataDir, name))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v %v, want 0600", name, st.Mode(), err)
+		}
+	}
+	if env.Dialect == "sqlite" {
+		if st, err := os.Stat(filepath.Join(env.DataDir, "catalog.db")); err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("catalog.db: %v %v, want 0600", st.Mode(), err)
+		}
 	}
 }

@@ -170,7 +170,7 @@ func TestProvisioningLifecycle(t *testing.T) {
 	}
 	conns := connectorConfigs(t, env)
 	src := conns["sales.orders.source"]
-	if src["connector.class"] != "io.debezium.connector.postgresql.PostgresConnector" || src["database.password"] != "${env:ORDERS_DB_PASSWORD}" ||
+	if src["connector.class"] != "io.debezium.connector.postgresql.PostgresConnector" || src["database.password"] != "${env:SALES__ORDERS_DB_PASSWORD}" ||
 		src["table.include.list"] == "" {
 		t.Errorf("source connector config = %v", src)
 	}

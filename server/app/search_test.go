@@ -227,7 +227,7 @@ func searchScenario(t *testing.T, env *apptest.Env, d searcher) {
 	ledger := withPort("ledger", field("iban", v1.Classification_CLASSIFICATION_SENSITIVE))
 	ledger.Sinks = ledger.Sinks[1:] // the warehouse would take every port
 	create("sales", "ledger", ledger)
-	create("marketing", "leads", apptest.ProductSpec()) // has "email" too, in another domain
+	create("marketing", "leads", apptest.ProductSpecIn("marketing")) // has "email" too, in another domain
 
 	// Field names, tags, classifications, names and descriptions are all
 	// searched, case-insensitively, every word required.
@@ -343,7 +343,10 @@ func searchScenario(t *testing.T, env *apptest.Env, d searcher) {
 		create("sales", name, withPort("events", field(fmt.Sprintf("tracking_code_%d", i), v1.Classification_CLASSIFICATION_INTERNAL)))
 		wantAll = append(wantAll, "sales/"+name)
 	}
-	create("marketing", "stream-99", withPort("events", field("tracking_code_9", v1.Classification_CLASSIFICATION_INTERNAL)))
+	stream := withPort("events", field("tracking_code_9", v1.Classification_CLASSIFICATION_INTERNAL))
+	own := apptest.ProductSpecIn("marketing")
+	stream.Source.SecretRef, stream.Sinks = own.Source.SecretRef, own.Sinks
+	create("marketing", "stream-99", stream)
 	var all []string
 	token := ""
 	for range 10 {

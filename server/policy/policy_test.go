@@ -31,7 +31,7 @@ func typical() spec.Product {
 	p := spec.Product{
 		Description: "Customers", Owner: "crm@example.com",
 		Source: spec.Source{Kind: spec.SourcePostgres, Host: "db", Port: 5432, Database: "crm", Tables: []string{"public.customers"},
-			Username: "dbz", SecretRef: "env:CRM_DB_PASSWORD"},
+			Username: "dbz", SecretRef: "env:CRM__DB_PASSWORD"},
 		Ports: []spec.OutputPort{{Name: "customers", Description: "Customer master data", RetentionMs: 7 * 24 * 3600 * 1000,
 			CleanupPolicy: spec.CleanupDelete, Table: "public.customers", Fields: []spec.Field{
 				{Name: "id", Type: spec.TypeInt64, Classification: spec.ClassNone, Key: true},

@@ -75,6 +75,13 @@ type Config struct {
 	// Governance judges a product before every plan and says how its
 	// connectors mask fields; nil renders products without policy.
 	Governance Governance
+	// DataPlane is asked, once a destroy is applied, whether anything the
+	// product owns is still there; a decommission retires the product only
+	// when nothing is. Without it no decommission can retire a product.
+	DataPlane DataPlane
+	// LeftoverGrace is how long a decommission waits for deletions to show
+	// in the data plane (default DefaultLeftoverGrace).
+	LeftoverGrace time.Duration
 }
 
 // Governance decides whether a product may be provisioned and how its
@@ -149,6 +156,9 @@ func New(c Config) (*Service, error) {
 	}
 	if c.CancelGrace <= 0 {
 		c.CancelGrace = 10 * time.Second
+	}
+	if c.LeftoverGrace <= 0 {
+		c.LeftoverGrace = DefaultLeftoverGrace
 	}
 	s := &Service{cfg: c, store: c.Store, authz: c.Authz, log: c.Logger,
 		jobs: make(chan job, 1024), running: map[string]context.CancelFunc{}, busy: map[string]bool{}, bus: newBus()}
@@ -279,8 +289,10 @@ func (s *Service) Request(ctx context.Context, domain, name string, kind provisi
 	return s.queue(ctx, p, kind, t)
 }
 
-// Decommission queues a destroy plan; approving and applying it retires the
-// product and ends every grant of it.
+// Decommission queues a destroy plan; approving and applying it ends every
+// grant of the product and retires it — unless the data plane still holds
+// something the product owns, which Terraform's state did not know: then
+// the run fails naming it and the product stays, to be decommissioned again.
 func (s *Service) Decommission(ctx context.Context, domain, name string) (*ent.ProvisioningRun, error) {
 	p, err := s.authorized(ctx, domain, name, ActDecommission)
 	if err != nil {

@@ -228,16 +228,27 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 		return err
 	}
 	_ = os.Remove(filepath.Join(ws.dir, planFile(r.ID)))
+	// A destroy only knows what the state recorded: the data plane says
+	// whether anything the product owns outlived it.
+	unfinished := ""
+	if r.Kind == provisioningrun.KindDestroy {
+		unfinished = s.unfinishedDestroy(ctx, r, lw)
+		lw.flush()
+	}
+	state, action := provisioningrun.StateApplied, "provision.RunApplied"
+	if unfinished != "" {
+		state, action = provisioningrun.StateFailed, "provision.RunFinished"
+	}
 	err := s.store.Tx(context.WithoutCancel(sys), func(tx *ent.Tx) error {
 		cur, err := tx.ProvisioningRun.Get(sys, r.ID)
 		if err != nil {
 			return err
 		}
-		out, err := tx.ProvisioningRun.UpdateOne(cur).SetState(provisioningrun.StateApplied).SetFinishTime(now()).AddVersion(1).Save(sys)
+		out, err := tx.ProvisioningRun.UpdateOne(cur).SetState(state).SetError(unfinished).SetFinishTime(now()).AddVersion(1).Save(sys)
 		if err != nil {
 			return err
 		}
-		if err := audit.Record(sys, tx, s.store.Dialect, audit.Change{Action: "provision.RunApplied", ResourceType: "run",
+		if err := audit.Record(sys, tx, s.store.Dialect, audit.Change{Action: action, ResourceType: "run",
 			Resource: r.ID, Domain: r.Domain, Before: runSnapshot(cur), After: runSnapshot(out)}); err != nil {
 			return err
 		}
@@ -257,10 +268,16 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 			// recorded elsewhere stays until the next check or full apply.
 			u = u.ClearDrift()
 		}
-		if r.Kind == provisioningrun.KindDestroy {
+		switch {
+		case r.Kind == provisioningrun.KindDestroy && unfinished != "":
+			// What the state held is destroyed, grants' ACLs with it, but
+			// the product is not gone: it stays, unprovisioned, until a
+			// decommission finds nothing of it left.
+			u = u.ClearProvisionedVersion()
+		case r.Kind == provisioningrun.KindDestroy:
 			// Decommissioned: the product is retired; its history stays.
 			u = u.ClearProvisionedVersion().SetLifecycle(dataproduct.LifecycleRetired).AddVersion(1).SetUpdatedBy(actor.Meshplane.Name)
-		} else if !removal(r.Trigger) {
+		case !removal(r.Trigger):
 			// A removal planned the grants' deletions alone: the product's
 			// own resources are as the version applied before.
 			u = u.SetProvisionedVersion(r.ProductVersion)
@@ -270,14 +287,18 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 			return err
 		}
 		if r.Kind == provisioningrun.KindDestroy {
-			return audit.Record(sys, tx, s.store.Dialect, audit.Change{Action: "provision.Decommissioned", ResourceType: "product",
+			action := "provision.Decommissioned"
+			if unfinished != "" {
+				action = "provision.DecommissionIncomplete"
+			}
+			return audit.Record(sys, tx, s.store.Dialect, audit.Change{Action: action, ResourceType: "product",
 				Resource: r.Domain + "/" + r.Product, Domain: r.Domain, Before: p, After: after})
 		}
 		return nil
 	})
 	if err == nil {
 		// Watchers hear the run settle, and their stream ends.
-		s.bus.publish(r.ID, event{state: provisioningrun.StateApplied})
+		s.bus.publish(r.ID, event{state: state})
 	}
 	return err
 }

@@ -44,6 +44,9 @@ func summaryPB(s summary.Summary) *v1.PlanSummary {
 		for _, a := range r.Attributes {
 			rc.Attributes = append(rc.Attributes, &v1.AttributeChange{Path: a.Path, Before: a.Before, After: a.After})
 		}
+		for _, ref := range r.SecretRefs {
+			rc.SecretRefs = append(rc.SecretRefs, &v1.SecretReference{Setting: ref.Setting, Ref: ref.Ref})
+		}
 		out.Resources = append(out.Resources, rc)
 	}
 	return out

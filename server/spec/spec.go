@@ -212,6 +212,44 @@ type Product struct {
 	Sinks       []Sink            `json:"sinks,omitempty"`
 }
 
+// SecretRef is one of a product's secret references and the field holding it.
+type SecretRef struct {
+	// Path is the field in the catalog's path format, e.g. "spec.sinks[1].jdbc.secretRef".
+	Path string
+	// Ref is the reference itself (env:NAME, file:/path:key or vault:path:key).
+	Ref string
+}
+
+// SecretRefs lists the product's secret references in spec order — the
+// source's, then each sink's — with paths under path (usually "spec").
+// Empty references are left out. Admission policies judge every one of
+// them, so a reference field added to the spec must be listed here.
+func (p Product) SecretRefs(path string) []SecretRef {
+	var out []SecretRef
+	add := func(field, ref string) {
+		if ref != "" {
+			out = append(out, SecretRef{Path: path + "." + field, Ref: ref})
+		}
+	}
+	add("source.secretRef", p.Source.SecretRef)
+	for i, s := range p.Sinks {
+		sink := fmt.Sprintf("sinks[%d]", i)
+		if s.BigQuery != nil {
+			add(sink+".bigquery.credentialsRef", s.BigQuery.CredentialsRef)
+		}
+		if s.S3 != nil {
+			add(sink+".s3.credentialsRef", s.S3.CredentialsRef)
+		}
+		if s.JDBC != nil {
+			add(sink+".jdbc.secretRef", s.JDBC.SecretRef)
+		}
+		if s.Elasticsearch != nil {
+			add(sink+".elasticsearch.secretRef", s.Elasticsearch.SecretRef)
+		}
+	}
+	return out
+}
+
 // TopicName derives an output port's Kafka topic; topic names are never typed by users.
 func TopicName(domain, product, port string, major int) string {
 	return fmt.Sprintf("%s.%s.%s.v%d", domain, product, port, major)

@@ -603,3 +603,41 @@ func TestSinkKind(t *testing.T) {
 		}
 	}
 }
+
+// SecretRefs lists exactly the fields validation checks as secret
+// references, so admission policies see every one of them.
+func TestSecretRefs(t *testing.T) {
+	p := baseline()
+	got := p.SecretRefs("spec")
+	want := []spec.SecretRef{
+		{Path: "spec.source.secretRef", Ref: "vault:secret/data/orders-db:password"},
+		{Path: "spec.sinks[0].bigquery.credentialsRef", Ref: "file:/etc/meshplane/gcp.properties:key"},
+		{Path: "spec.sinks[2].jdbc.secretRef", Ref: "env:CRM_DB_PASSWORD"},
+		{Path: "spec.sinks[3].elasticsearch.secretRef", Ref: "env:ES_PASSWORD"},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("SecretRefs = %+v, want %+v", got, want)
+	}
+	// Every reference made malformed: validation complains exactly where
+	// SecretRefs points.
+	p.Source.SecretRef = "not a reference"
+	p.Sinks[0].BigQuery.CredentialsRef = "not a reference"
+	p.Sinks[1].S3.CredentialsRef = "not a reference"
+	p.Sinks[2].JDBC.SecretRef = "not a reference"
+	p.Sinks[3].Elasticsearch.SecretRef = "not a reference"
+	var paths []string
+	for _, ref := range p.SecretRefs("spec") {
+		paths = append(paths, ref.Path)
+	}
+	var refused []string
+	for _, v := range validate(&p) {
+		if strings.HasSuffix(v.Path, "secretRef") || strings.HasSuffix(v.Path, "credentialsRef") {
+			refused = append(refused, v.Path)
+		}
+	}
+	slices.Sort(paths)
+	slices.Sort(refused)
+	if len(paths) != 5 || !slices.Equal(paths, refused) {
+		t.Fatalf("SecretRefs paths %v, validation refuses %v", paths, refused)
+	}
+}

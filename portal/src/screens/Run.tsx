@@ -536,6 +536,15 @@ function ChangeRowView({ row }: { row: ChangeRow }) {
         ) : c.action === "replace" ? (
           <span className="muted">Destroyed and created again</span>
         ) : null}
+        {c.secretRefs.length > 0 && (
+          <ul className="secret-refs">
+            {c.secretRefs.map((s) => (
+              <li key={s.setting}>
+                Reads the secret <code>{s.ref}</code> for <code>{s.setting}</code>; the connector resolves it, meshplane never sees its value.
+              </li>
+            ))}
+          </ul>
+        )}
       </td>
     </tr>
   );

@@ -686,6 +686,7 @@ type ComplexityRoot struct {
 		Address    func(childComplexity int) int
 		Attributes func(childComplexity int) int
 		Reason     func(childComplexity int) int
+		SecretRefs func(childComplexity int) int
 		Type       func(childComplexity int) int
 	}
 
@@ -751,6 +752,11 @@ type ComplexityRoot struct {
 		Prefix           func(childComplexity int) int
 		Region           func(childComplexity int) int
 		RotateIntervalMs func(childComplexity int) int
+	}
+
+	SecretReference struct {
+		Ref     func(childComplexity int) int
+		Setting func(childComplexity int) int
 	}
 
 	Sink struct {
@@ -3671,6 +3677,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ResourceChange.Reason(childComplexity), true
+	case "ResourceChange.secretRefs":
+		if e.ComplexityRoot.ResourceChange.SecretRefs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceChange.SecretRefs(childComplexity), true
 	case "ResourceChange.type":
 		if e.ComplexityRoot.ResourceChange.Type == nil {
 			break
@@ -3942,6 +3954,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.S3Sink.RotateIntervalMs(childComplexity), true
+
+	case "SecretReference.ref":
+		if e.ComplexityRoot.SecretReference.Ref == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecretReference.Ref(childComplexity), true
+	case "SecretReference.setting":
+		if e.ComplexityRoot.SecretReference.Setting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecretReference.Setting(childComplexity), true
 
 	case "Sink.bigquery":
 		if e.ComplexityRoot.Sink.BigQuery == nil {
@@ -5586,6 +5611,16 @@ type ResourceChange {
   attributes: [AttributeChange!]!
   "Why the change destroys data; null when it does not."
   reason: String
+  "The secret references a connector's config holds once the change is applied (before it, for a deletion): which secrets it reads, never their values."
+  secretRefs: [SecretReference!]!
+}
+
+"A connector setting that is a Kafka Connect config-provider reference, such as database.password = ${env:SALES__ORDERS_DB_PASSWORD}."
+type SecretReference {
+  "The connector setting, e.g. database.password."
+  setting: String!
+  "The reference without ${…}, e.g. env:SALES__ORDERS_DB_PASSWORD."
+  ref: String!
 }
 
 "One changed attribute; values are JSON, (sensitive) when redacted."
@@ -6855,6 +6890,8 @@ func (ec *executionContext) childFields_ResourceChange(ctx context.Context, fiel
 		return ec.fieldContext_ResourceChange_attributes(ctx, field)
 	case "reason":
 		return ec.fieldContext_ResourceChange_reason(ctx, field)
+	case "secretRefs":
+		return ec.fieldContext_ResourceChange_secretRefs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ResourceChange", field.Name)
 }
@@ -6985,6 +7022,16 @@ func (ec *executionContext) childFields_S3Sink(ctx context.Context, field graphq
 		return ec.fieldContext_S3Sink_credentialsRef(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type S3Sink", field.Name)
+}
+
+func (ec *executionContext) childFields_SecretReference(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "setting":
+		return ec.fieldContext_SecretReference_setting(ctx, field)
+	case "ref":
+		return ec.fieldContext_SecretReference_ref(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SecretReference", field.Name)
 }
 
 func (ec *executionContext) childFields_Sink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -19396,6 +19443,38 @@ func (ec *executionContext) fieldContext_ResourceChange_reason(_ context.Context
 	return graphql.NewScalarFieldContext("ResourceChange", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _ResourceChange_secretRefs(ctx context.Context, field graphql.CollectedField, obj *summary.ResourceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourceChange_secretRefs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SecretRefs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []summary.SecretRef) graphql.Marshaler {
+			return ec.marshalNSecretReference2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐSecretRefᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResourceChange_secretRefs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResourceChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SecretReference(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RevokeTokenPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.RevokeTokenPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20446,6 +20525,52 @@ func (ec *executionContext) _S3Sink_credentialsRef(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_S3Sink_credentialsRef(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("S3Sink", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SecretReference_setting(ctx context.Context, field graphql.CollectedField, obj *summary.SecretRef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecretReference_setting(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Setting, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecretReference_setting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecretReference", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SecretReference_ref(ctx context.Context, field graphql.CollectedField, obj *summary.SecretRef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecretReference_ref(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ref, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecretReference_ref(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecretReference", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Sink_name(ctx context.Context, field graphql.CollectedField, obj *spec.Sink) (ret graphql.Marshaler) {
@@ -30068,6 +30193,11 @@ func (ec *executionContext) _ResourceChange(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "secretRefs":
+			out.Values[i] = ec._ResourceChange_secretRefs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -30544,6 +30674,49 @@ func (ec *executionContext) _S3Sink(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "credentialsRef":
 			out.Values[i] = ec._S3Sink_credentialsRef(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var secretReferenceImplementors = []string{"SecretReference"}
+
+func (ec *executionContext) _SecretReference(ctx context.Context, sel ast.SelectionSet, obj *summary.SecretRef) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, secretReferenceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SecretReference")
+		case "setting":
+			out.Values[i] = ec._SecretReference_setting(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ref":
+			out.Values[i] = ec._SecretReference_ref(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -33126,6 +33299,26 @@ var (
 func (ec *executionContext) unmarshalNSavePolicyDraftInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐSavePolicyDraftInput(ctx context.Context, v any) (model.SavePolicyDraftInput, error) {
 	res, err := ec.unmarshalInputSavePolicyDraftInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSecretReference2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐSecretRef(ctx context.Context, sel ast.SelectionSet, v summary.SecretRef) graphql.Marshaler {
+	return ec._SecretReference(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSecretReference2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐSecretRefᚄ(ctx context.Context, sel ast.SelectionSet, v []summary.SecretRef) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSecretReference2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐSecretRef(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNSink2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐSink(ctx context.Context, sel ast.SelectionSet, v spec.Sink) graphql.Marshaler {

@@ -236,6 +236,10 @@ func TestInputDigest(t *testing.T) {
 		})
 	}
 	doc["ports"] = ports
+	doc["secretRefs"] = []map[string]any{
+		{"path": "spec.source.secretRef", "ref": p.Spec.Source.SecretRef},
+		{"path": "spec.sinks[0].bigquery.credentialsRef", "ref": p.Spec.Sinks[0].BigQuery.CredentialsRef},
+	}
 	doc["sinks"] = []map[string]any{
 		{"name": "warehouse", "kind": "bigquery", "ports": []string{"orders"}},
 		{"name": "search", "kind": "elasticsearch", "ports": []string{"orders"}},

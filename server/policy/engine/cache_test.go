@@ -14,13 +14,14 @@ func TestDigestCoversThePolicyInput(t *testing.T) {
 	p := Product{Domain: "crm", Name: "customers", Lifecycle: "active", Spec: spec.Product{
 		Description: "Customers", Owner: "crm@example.com", Labels: map[string]string{"b": "2", "a": "1 \"q\"\n"},
 		Source: spec.Source{Kind: spec.SourcePostgres, Host: "db", Port: 5432, Database: "crm", Tables: []string{"public.customers", "public.x"},
-			Username: "dbz", SecretRef: "env:X"},
+			Username: "dbz", SecretRef: "env:CRM__X"},
 		Ports: []spec.OutputPort{{Name: "customers", Description: "ü → ok", Topic: "crm.customers.customers.v1", MajorVersion: 1, Partitions: 3,
 			RetentionMs: -1, CleanupPolicy: spec.CleanupCompactDelete, Table: "public.customers", Fields: []spec.Field{
 				{Name: "id", Type: spec.TypeInt64, Classification: spec.ClassNone},
 				{Name: "email", Type: spec.TypeString, Nullable: true, Description: "<e>", Classification: spec.ClassPII, Tags: []string{"contact", "mask"}, Key: true},
 			}}},
-		Sinks: []spec.Sink{{Name: "search", Elasticsearch: &spec.ElasticsearchSink{URL: "https://es"}}, {Name: "lake", Ports: []string{"customers"}, S3: &spec.S3Sink{Bucket: "b"}}},
+		Sinks: []spec.Sink{{Name: "search", Elasticsearch: &spec.ElasticsearchSink{URL: "https://es", Username: "u", SecretRef: "vault:secret/data/crm/es:pw"}},
+			{Name: "lake", Ports: []string{"customers"}, S3: &spec.S3Sink{Bucket: "b", CredentialsRef: "file:/etc/meshplane/secrets/crm/\"s3\":key"}}},
 	}}
 	got := string(productJSON(nil, p))
 	want := string(CanonicalJSON(productTerm(p).Value))

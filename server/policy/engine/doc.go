@@ -70,7 +70,12 @@
 //	                        "classification" ("" | none | internal | pii | sensitive),
 //	                        "tags": [..]}]}],
 //	 "sinks": [{"name", "kind" (bigquery | s3 | jdbc | elasticsearch),
-//	            "ports": [the ports it delivers: every port when the sink lists none]}]}
+//	            "ports": [the ports it delivers: every port when the sink lists none]}],
+//	 "secretRefs": [{"path": the field holding it, e.g. "spec.sinks[1].jdbc.secretRef",
+//	                 "ref": "env:…" | "file:…" | "vault:…"}]}
+//
+// secretRefs lists every non-empty secret reference of the source and the
+// sinks, in spec order (spec.Product.SecretRefs).
 //
 // M, the masking decisions admission is judged with:
 //

@@ -37,6 +37,8 @@ var (
 	kTables         = ast.StringTerm("tables")
 	kUsername       = ast.StringTerm("username")
 	kSecretRef      = ast.StringTerm("secretRef")
+	kSecretRefs     = ast.StringTerm("secretRefs")
+	kRef            = ast.StringTerm("ref")
 	kPorts          = ast.StringTerm("ports")
 	kTopic          = ast.StringTerm("topic")
 	kMajorVersion   = ast.StringTerm("majorVersion")
@@ -95,6 +97,11 @@ func productTerm(p Product) *ast.Term {
 			ast.Item(kPorts, ast.ArrayTerm(delivered...)),
 		)
 	}
+	refs := s.SecretRefs("spec")
+	secretRefs := make([]*ast.Term, len(refs))
+	for i, ref := range refs {
+		secretRefs[i] = ast.ObjectTerm(ast.Item(kPath, ast.StringTerm(ref.Path)), ast.Item(kRef, ast.StringTerm(ref.Ref)))
+	}
 	src := s.Source
 	return ast.ObjectTerm(
 		ast.Item(kDomain, ast.StringTerm(p.Domain)),
@@ -113,6 +120,7 @@ func productTerm(p Product) *ast.Term {
 			ast.Item(kSecretRef, ast.StringTerm(src.SecretRef)),
 		)),
 		ast.Item(kPorts, ast.ArrayTerm(ports...)),
+		ast.Item(kSecretRefs, ast.ArrayTerm(secretRefs...)),
 		ast.Item(kSinks, ast.ArrayTerm(sinks...)),
 	)
 }
@@ -371,6 +379,17 @@ func productJSON(b []byte, p Product) []byte {
 		b = appendString(b, port.Table)
 		b = append(b, `,"topic":`...)
 		b = appendString(b, port.Topic)
+		b = append(b, '}')
+	}
+	b = append(b, `],"secretRefs":[`...)
+	for i, ref := range s.SecretRefs("spec") {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"path":`...)
+		b = appendString(b, ref.Path)
+		b = append(b, `,"ref":`...)
+		b = appendString(b, ref.Ref)
 		b = append(b, '}')
 	}
 	b = append(b, `],"sinks":[`...)

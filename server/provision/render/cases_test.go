@@ -52,7 +52,7 @@ func cases() []testCase {
 				Owner:       "sales-team@example.com",
 				Source: spec.Source{
 					Kind: spec.SourcePostgres, Host: "orders-db.internal", Port: 5432, Database: "shop",
-					Tables: []string{"public.orders"}, Username: "debezium", SecretRef: "env:ORDERS_DB_PASSWORD",
+					Tables: []string{"public.orders"}, Username: "debezium", SecretRef: "env:SALES__ORDERS_DB_PASSWORD",
 				},
 				Ports: []spec.OutputPort{{
 					Name: "orders", Partitions: 6, CleanupPolicy: spec.CleanupDelete,
@@ -65,7 +65,7 @@ func cases() []testCase {
 				}},
 				Sinks: []spec.Sink{{
 					Name:     "warehouse",
-					BigQuery: &spec.BigQuerySink{Project: "acme-analytics", Dataset: "sales_orders", CredentialsRef: "vault:gcp/bigquery:key"},
+					BigQuery: &spec.BigQuerySink{Project: "acme-analytics", Dataset: "sales_orders", CredentialsRef: "vault:secret/data/sales/gcp-bigquery:key"},
 				}},
 			}),
 		}},
@@ -76,7 +76,7 @@ func cases() []testCase {
 				Owner:       "inventory-team@example.com",
 				Source: spec.Source{
 					Kind: spec.SourceMySQL, Host: "stock-db.internal", Port: 3306, Database: "warehouse",
-					Tables: []string{"warehouse.stock_levels"}, Username: "debezium", SecretRef: "file:/etc/kafka-connect/secrets/stock.properties:password",
+					Tables: []string{"warehouse.stock_levels"}, Username: "debezium", SecretRef: "file:/etc/meshplane/secrets/inventory/stock.properties:password",
 				},
 				Ports: []spec.OutputPort{{
 					Name: "levels", MajorVersion: 2, Partitions: 3, CleanupPolicy: spec.CleanupCompact,
@@ -89,11 +89,11 @@ func cases() []testCase {
 				Sinks: []spec.Sink{
 					{Name: "lake", S3: &spec.S3Sink{
 						Bucket: "acme-lake", Region: "eu-west-1", Prefix: "cdc/inventory/", Format: "parquet",
-						CredentialsRef: "vault:aws/lake:key",
+						CredentialsRef: "vault:secret/data/inventory/aws-lake:key",
 					}},
 					{Name: "reporting", JDBC: &spec.JDBCSink{
 						URL: "jdbc:postgresql://reporting-db.internal:5432/reporting", Username: "loader",
-						SecretRef: "vault:db/reporting:password", InsertMode: "upsert",
+						SecretRef: "vault:secret/data/inventory/reporting-db:password", InsertMode: "upsert",
 						PrimaryKeyFields: []string{"sku", "warehouse_id"}, DeleteEnabled: true,
 					}},
 				},
@@ -106,7 +106,7 @@ func cases() []testCase {
 				Owner:       "crm-team@example.com",
 				Source: spec.Source{
 					Kind: spec.SourcePostgres, Host: "10.0.4.12", Port: 5433, Database: "crm",
-					Tables: []string{"public.customers", "public.addresses", "sales.orders"}, Username: "cdc", SecretRef: "env:CRM_DB_PASSWORD",
+					Tables: []string{"public.customers", "public.addresses", "sales.orders"}, Username: "cdc", SecretRef: "env:CRM__DB_PASSWORD",
 				},
 				Ports: []spec.OutputPort{
 					{Name: "customers", Table: "public.customers", Partitions: 12, CleanupPolicy: spec.CleanupCompact,
@@ -118,7 +118,7 @@ func cases() []testCase {
 				},
 				Sinks: []spec.Sink{
 					{Name: "search", Ports: []string{"customers", "addresses"}, Elasticsearch: &spec.ElasticsearchSink{
-						URL: "https://search.internal:9200", Username: "indexer", SecretRef: "env:SEARCH_PASSWORD", IndexPrefix: "crm",
+						URL: "https://search.internal:9200", Username: "indexer", SecretRef: "env:CRM__SEARCH_PASSWORD", IndexPrefix: "crm",
 					}},
 					{Name: "archive", Ports: []string{"orders"}, S3: &spec.S3Sink{
 						Bucket: "acme-archive", Region: "us-east-1", Format: "json", FlushSize: 5000, RotateIntervalMs: 3_600_000,
@@ -133,7 +133,7 @@ func cases() []testCase {
 				Owner:       "identity-team@example.com",
 				Source: spec.Source{
 					Kind: spec.SourcePostgres, Host: "people-db.internal", Port: 5432, Database: "identity",
-					Tables: []string{"public.people"}, Username: "debezium", SecretRef: "vault:db/identity:password",
+					Tables: []string{"public.people"}, Username: "debezium", SecretRef: "vault:secret/data/identity/people-db:password",
 				},
 				Ports: []spec.OutputPort{{
 					Name: "people", Partitions: 3,
@@ -148,7 +148,7 @@ func cases() []testCase {
 				Sinks: []spec.Sink{{
 					Name: "directory",
 					JDBC: &spec.JDBCSink{URL: "jdbc:mysql://directory-db.internal:3306/directory", Username: "writer",
-						SecretRef: "env:DIRECTORY_DB_PASSWORD", InsertMode: "upsert", DeleteEnabled: true},
+						SecretRef: "env:IDENTITY__DIRECTORY_DB_PASSWORD", InsertMode: "upsert", DeleteEnabled: true},
 				}},
 			}),
 			ConnectorConfig: map[string]map[string]string{
@@ -170,7 +170,7 @@ func cases() []testCase {
 				Owner:       "support-team@example.com",
 				Source: spec.Source{
 					Kind: spec.SourcePostgres, Host: "helpdesk-db.internal", Port: 5432, Database: "helpdesk",
-					Tables: []string{"public.tickets"}, Username: "debezium", SecretRef: "env:HELPDESK_DB_PASSWORD",
+					Tables: []string{"public.tickets"}, Username: "debezium", SecretRef: "env:SUPPORT__HELPDESK_DB_PASSWORD",
 				},
 				Ports: []spec.OutputPort{{
 					Name: "tickets", Partitions: 3,
@@ -185,10 +185,10 @@ func cases() []testCase {
 				}},
 				Sinks: []spec.Sink{
 					{Name: "search", Elasticsearch: &spec.ElasticsearchSink{
-						URL: "https://search.internal:9200", Username: "indexer", SecretRef: "env:SEARCH_PASSWORD", IndexPrefix: "support",
+						URL: "https://search.internal:9200", Username: "indexer", SecretRef: "env:SUPPORT__SEARCH_PASSWORD", IndexPrefix: "support",
 					}},
 					{Name: "warehouse", BigQuery: &spec.BigQuerySink{
-						Project: "acme-analytics", Dataset: "support_tickets", CredentialsRef: "vault:gcp/bigquery:key",
+						Project: "acme-analytics", Dataset: "support_tickets", CredentialsRef: "vault:secret/data/support/gcp-bigquery:key",
 					}},
 				},
 			}),

@@ -25,7 +25,7 @@ func grantsCase() Input {
 			Owner:       "sales-team@example.com",
 			Source: spec.Source{
 				Kind: spec.SourcePostgres, Host: "orders-db.internal", Port: 5432, Database: "shop",
-				Tables: []string{"public.orders", "public.customers"}, Username: "debezium", SecretRef: "env:ORDERS_DB_PASSWORD",
+				Tables: []string{"public.orders", "public.customers"}, Username: "debezium", SecretRef: "env:SALES__ORDERS_DB_PASSWORD",
 			},
 			Ports: []spec.OutputPort{
 				{Name: "orders", Table: "public.orders", Partitions: 6, CleanupPolicy: spec.CleanupDelete,

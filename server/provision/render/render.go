@@ -108,7 +108,13 @@ func (fm FieldMasks) Normalized() FieldMasks {
 
 // Workspace is a rendered Terraform workspace: "main.tf.json" plus
 // "modules/<kind>/*.tf" for every module kind it uses, by slash-separated path.
-type Workspace struct{ Files map[string][]byte }
+type Workspace struct {
+	Files map[string][]byte
+	// Topics and Connectors name every Kafka topic and connector the
+	// workspace creates, sorted: what a product owns in the data plane,
+	// whatever Terraform's state has recorded of it.
+	Topics, Connectors []string
+}
 
 // MainFile is the name of the rendered root module.
 const MainFile = "main.tf.json"
@@ -178,7 +184,7 @@ func Render(in Input) (Workspace, error) {
 			files["modules/"+kind+"/"+name] = b
 		}
 	}
-	return Workspace{Files: files}, nil
+	return Workspace{Files: files, Topics: slices.Sorted(slices.Values(r.created)), Connectors: slices.Sorted(maps.Values(r.connectors))}, nil
 }
 
 func (e Environment) normalize() (Environment, error) {
@@ -224,6 +230,7 @@ type renderer struct {
 
 	topics     map[string]string // port name → topic
 	connectors map[string]string // role ("source" or sink name) → connector name
+	created    []string          // every topic a kafka-topic module creates
 }
 
 // Settings of the topics a product needs besides its ports.
@@ -630,6 +637,9 @@ func (r *renderer) module(id, kind string, args map[string]any) {
 	maps.Copy(block, args)
 	r.modules[id] = block
 	r.kinds[kind] = true
+	if kind == "kafka-topic" {
+		r.created = append(r.created, args["name"].(string))
+	}
 }
 
 // secret turns a spec secret reference (env:NAME, file:/path:key or

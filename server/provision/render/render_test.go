@@ -208,7 +208,7 @@ func TestModuleArguments(t *testing.T) {
 	if got := src["routes"]; !equalJSON(got, map[string]any{"warehouse.stock_levels": "inventory.stock.levels.v2"}) {
 		t.Errorf("routes = %v", got)
 	}
-	if got := src["database_password"]; got != "$${file:/etc/kafka-connect/secrets/stock.properties:password}" {
+	if got := src["database_password"]; got != "$${file:/etc/meshplane/secrets/inventory/stock.properties:password}" {
 		t.Errorf("database_password = %v", got)
 	}
 	if got := src["schema_history_bootstrap_servers"]; !equalJSON(got, []any{"kafka.internal:9093"}) {
@@ -245,7 +245,7 @@ func TestModuleArguments(t *testing.T) {
 	if got := acl("sink__lake")["dlq_topic"]; got != "inventory.stock.lake.dlq" {
 		t.Errorf("sink dead-letter topic = %v", got)
 	}
-	if got := acl("sink__lake")["aws_access_key_id"]; got != "$${vault:aws/lake:key_id}" {
+	if got := acl("sink__lake")["aws_access_key_id"]; got != "$${vault:secret/data/inventory/aws-lake:key_id}" {
 		t.Errorf("aws_access_key_id = %v", got)
 	}
 	if got := acl("sink__lake")["topics_dir"]; got != "cdc/inventory" {
@@ -445,6 +445,43 @@ func TestDerivedNames(t *testing.T) {
 	if serverID("sandbox", "sales", "orders") == serverID("production", "sales", "orders") {
 		t.Error("server ids of different environments collide")
 	}
+}
+
+// TestOwnedNames checks that a workspace names every topic and connector it
+// creates: a decommission looks for exactly these in the data plane.
+func TestOwnedNames(t *testing.T) {
+	for _, tc := range cases() {
+		if tc.name != "mysql-s3-jdbc" {
+			continue
+		}
+		ws := mustRender(t, tc.in)
+		wantTopics := []string{"__debezium-heartbeat.inventory.stock", "inventory.stock.lake.dlq", "inventory.stock.levels.v2",
+			"inventory.stock.reporting.dlq", "inventory.stock.schema-history"}
+		if !slices.Equal(ws.Topics, wantTopics) {
+			t.Errorf("topics = %q, want %q", ws.Topics, wantTopics)
+		}
+		wantConnectors := []string{"inventory.stock.lake", "inventory.stock.reporting", "inventory.stock.source"}
+		if !slices.Equal(ws.Connectors, wantConnectors) {
+			t.Errorf("connectors = %q, want %q", ws.Connectors, wantConnectors)
+		}
+		var modules struct {
+			Module map[string]map[string]any `json:"module"`
+		}
+		if err := json.Unmarshal(ws.Files[MainFile], &modules); err != nil {
+			t.Fatal(err)
+		}
+		var rendered []string
+		for _, m := range modules.Module {
+			if m["source"] == "./modules/kafka-topic" {
+				rendered = append(rendered, m["name"].(string))
+			}
+		}
+		if slices.Sort(rendered); !slices.Equal(rendered, ws.Topics) {
+			t.Errorf("the workspace creates topics %q but names %q", rendered, ws.Topics)
+		}
+		return
+	}
+	t.Fatal("no mysql-s3-jdbc case")
 }
 
 func TestRenderErrors(t *testing.T) {

@@ -6,6 +6,8 @@ package summary
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,6 +50,20 @@ type ResourceChange struct {
 	Attributes []AttributeChange `json:"attributes,omitempty"`
 	// Reason explains why the change destroys data; empty when it does not.
 	Reason string `json:"reason,omitempty"`
+	// SecretRefs are the secret references a connector's config holds once
+	// the change is applied (before it, for a deletion), so a reviewer sees
+	// which secrets the connector will read — never their values.
+	SecretRefs []SecretRef `json:"secretRefs,omitempty"`
+}
+
+// SecretRef is a config-provider reference in a connector setting, such as
+// database.password = ${env:SALES__ORDERS_DB_PASSWORD}: where the Connect
+// workers find a secret, never the secret.
+type SecretRef struct {
+	// Setting is the connector setting, e.g. "database.password".
+	Setting string `json:"setting"`
+	// Ref is the reference without ${…}, e.g. "env:SALES__ORDERS_DB_PASSWORD".
+	Ref string `json:"ref"`
 }
 
 // AttributeChange is one changed attribute, values as JSON (or Redacted).
@@ -76,7 +92,7 @@ func Drift(p *tfjson.Plan, secrets ...string) []ResourceChange {
 		if c.Action != ActionDelete && len(c.Attributes) == 0 {
 			continue
 		}
-		c.Reason = ""
+		c.Reason, c.SecretRefs = "", nil
 		out = append(out, c)
 	}
 	return out
@@ -149,7 +165,40 @@ func change(rc *tfjson.ResourceChange, secrets []string) ResourceChange {
 		}
 	}
 	c.Reason = destroysData(rc.Type, c.Action, rc.Change.Before, rc.Change.After, topicName(rc))
+	if c.Action == ActionDelete {
+		c.SecretRefs = secretRefs(rc.Change.Before, rc.Change.BeforeSensitive, secrets)
+	} else {
+		c.SecretRefs = secretRefs(rc.Change.After, rc.Change.AfterSensitive, secrets)
+	}
 	return c
+}
+
+// providerRefRe matches a whole setting that is a Kafka Connect
+// config-provider reference of the providers meshplane renders.
+var providerRefRe = regexp.MustCompile(`^\$\{((?:env|file|vault):[^{}\s]+)\}$`)
+
+// secretRefs lists the config-provider references among the settings of a
+// connector's config, sorted by setting. Settings Terraform marks sensitive
+// are never read, and a reference holding a known secret is left out.
+func secretRefs(v, sensitive any, secrets []string) []SecretRef {
+	sm, _ := sensitive.(map[string]any)
+	if sensitive == true || sm["config"] == true {
+		return nil
+	}
+	scfg, _ := sm["config"].(map[string]any)
+	m, _ := v.(map[string]any)
+	cfg, _ := m["config"].(map[string]any)
+	var out []SecretRef
+	for _, setting := range slices.Sorted(maps.Keys(cfg)) {
+		s, ok := cfg[setting].(string)
+		if !ok || scfg[setting] == true {
+			continue
+		}
+		if sub := providerRefRe.FindStringSubmatch(s); sub != nil && redact(s, secrets) == s {
+			out = append(out, SecretRef{Setting: setting, Ref: sub[1]})
+		}
+	}
+	return out
 }
 
 func topicName(rc *tfjson.ResourceChange) string {

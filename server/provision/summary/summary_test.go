@@ -1,6 +1,7 @@
 package summary_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -78,5 +79,47 @@ func TestDriftIgnoresEmptySensitiveReadBack(t *testing.T) {
 	d := summary.Drift(&tfjson.Plan{ResourceDrift: []*tfjson.ResourceChange{ch, gone}})
 	if len(d) != 1 || d[0].Address != "t" || d[0].Action != "delete" {
 		t.Fatalf("drift = %+v", d)
+	}
+}
+
+func TestConnectorSecretRefs(t *testing.T) {
+	config := func(password string) map[string]any {
+		return map[string]any{"name": "sales.orders.source", "config": map[string]any{
+			"database.password": password, "database.hostname": "db.internal", "note": "${env:SALES__NOTE} and more",
+			"aws.access.key.id": "${vault:secret/data/sales/lake:key_id}", "leaky": "${env:HUNTER2_SECRET}",
+		}, "config_sensitive": map[string]any{"connection.password": "${env:HIDDEN}"}}
+	}
+	create := rc("module.source.kafka-connect_connector.this", "kafka-connect_connector", tfjson.Actions{tfjson.ActionCreate}, nil, config("${env:SALES__ORDERS_DB_PASSWORD}"))
+	create.Change.AfterSensitive = map[string]any{"config_sensitive": true}
+	update := rc("module.sink.kafka-connect_connector.this", "kafka-connect_connector", tfjson.Actions{tfjson.ActionUpdate}, config("${env:SALES__OLD}"), config("${file:/etc/meshplane/secrets/sales/db.properties:password}"))
+	update.Change.AfterSensitive = map[string]any{"config": map[string]any{"aws.access.key.id": true}}
+	gone := rc("module.gone.kafka-connect_connector.this", "kafka-connect_connector", tfjson.Actions{tfjson.ActionDelete}, config("${env:SALES__GONE}"), nil)
+	hidden := rc("module.hidden.kafka-connect_connector.this", "kafka-connect_connector", tfjson.Actions{tfjson.ActionCreate}, nil, config("${env:SALES__X}"))
+	hidden.Change.AfterSensitive = map[string]any{"config": true}
+	s := summary.FromPlan(&tfjson.Plan{ResourceChanges: []*tfjson.ResourceChange{create, update, gone, hidden}}, "HUNTER2")
+	got := map[string][]summary.SecretRef{}
+	for _, r := range s.Resources {
+		got[r.Address] = r.SecretRefs
+	}
+	want := map[string][]summary.SecretRef{
+		"module.source.kafka-connect_connector.this": {
+			{Setting: "aws.access.key.id", Ref: "vault:secret/data/sales/lake:key_id"},
+			{Setting: "database.password", Ref: "env:SALES__ORDERS_DB_PASSWORD"},
+		},
+		// A setting Terraform marks sensitive is never read.
+		"module.sink.kafka-connect_connector.this": {{Setting: "database.password", Ref: "file:/etc/meshplane/secrets/sales/db.properties:password"}},
+		"module.gone.kafka-connect_connector.this": {
+			{Setting: "aws.access.key.id", Ref: "vault:secret/data/sales/lake:key_id"},
+			{Setting: "database.password", Ref: "env:SALES__GONE"},
+		},
+		"module.hidden.kafka-connect_connector.this": nil,
+	}
+	for addr, w := range want {
+		if !slices.Equal(got[addr], w) {
+			t.Errorf("%s: secret refs %+v, want %+v", addr, got[addr], w)
+		}
+	}
+	if d := summary.Drift(&tfjson.Plan{ResourceDrift: []*tfjson.ResourceChange{update}}); len(d) != 1 || d[0].SecretRefs != nil {
+		t.Errorf("drift lists secret refs: %+v", d)
 	}
 }

@@ -207,7 +207,11 @@ type ResourceChange struct {
 	Action     string             `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
 	Attributes []*AttributeChange `protobuf:"bytes,4,rep,name=attributes,proto3" json:"attributes,omitempty"`
 	// Reason says why the change destroys data; empty when it does not.
-	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// SecretRefs are the secret references a connector's config holds once
+	// the change is applied (before it, for a deletion): which secrets the
+	// connector reads, never their values.
+	SecretRefs    []*SecretReference `protobuf:"bytes,6,rep,name=secret_refs,json=secretRefs,proto3" json:"secret_refs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -277,6 +281,70 @@ func (x *ResourceChange) GetReason() string {
 	return ""
 }
 
+func (x *ResourceChange) GetSecretRefs() []*SecretReference {
+	if x != nil {
+		return x.SecretRefs
+	}
+	return nil
+}
+
+// SecretReference is a connector setting that is a Kafka Connect
+// config-provider reference, such as database.password =
+// ${env:SALES__ORDERS_DB_PASSWORD}.
+type SecretReference struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Setting is the connector setting, e.g. "database.password".
+	Setting string `protobuf:"bytes,1,opt,name=setting,proto3" json:"setting,omitempty"`
+	// Ref is the reference without ${…}, e.g. "env:SALES__ORDERS_DB_PASSWORD".
+	Ref           string `protobuf:"bytes,2,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretReference) Reset() {
+	*x = SecretReference{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretReference) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretReference) ProtoMessage() {}
+
+func (x *SecretReference) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretReference.ProtoReflect.Descriptor instead.
+func (*SecretReference) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SecretReference) GetSetting() string {
+	if x != nil {
+		return x.Setting
+	}
+	return ""
+}
+
+func (x *SecretReference) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
 type PlanSummary struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Create        int32                  `protobuf:"varint,1,opt,name=create,proto3" json:"create,omitempty"`
@@ -292,7 +360,7 @@ type PlanSummary struct {
 
 func (x *PlanSummary) Reset() {
 	*x = PlanSummary{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[2]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -304,7 +372,7 @@ func (x *PlanSummary) String() string {
 func (*PlanSummary) ProtoMessage() {}
 
 func (x *PlanSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[2]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -317,7 +385,7 @@ func (x *PlanSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanSummary.ProtoReflect.Descriptor instead.
 func (*PlanSummary) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{2}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PlanSummary) GetCreate() int32 {
@@ -408,7 +476,7 @@ type Run struct {
 
 func (x *Run) Reset() {
 	*x = Run{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[3]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -420,7 +488,7 @@ func (x *Run) String() string {
 func (*Run) ProtoMessage() {}
 
 func (x *Run) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[3]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -433,7 +501,7 @@ func (x *Run) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Run.ProtoReflect.Descriptor instead.
 func (*Run) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{3}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Run) GetId() string {
@@ -607,7 +675,7 @@ type PlanRequest struct {
 
 func (x *PlanRequest) Reset() {
 	*x = PlanRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[4]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -619,7 +687,7 @@ func (x *PlanRequest) String() string {
 func (*PlanRequest) ProtoMessage() {}
 
 func (x *PlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[4]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -632,7 +700,7 @@ func (x *PlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRequest.ProtoReflect.Descriptor instead.
 func (*PlanRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{4}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PlanRequest) GetDomain() string {
@@ -658,7 +726,7 @@ type PlanResponse struct {
 
 func (x *PlanResponse) Reset() {
 	*x = PlanResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[5]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +738,7 @@ func (x *PlanResponse) String() string {
 func (*PlanResponse) ProtoMessage() {}
 
 func (x *PlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[5]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +751,7 @@ func (x *PlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanResponse.ProtoReflect.Descriptor instead.
 func (*PlanResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{5}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PlanResponse) GetRun() *Run {
@@ -702,7 +770,7 @@ type GetRunRequest struct {
 
 func (x *GetRunRequest) Reset() {
 	*x = GetRunRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[6]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -714,7 +782,7 @@ func (x *GetRunRequest) String() string {
 func (*GetRunRequest) ProtoMessage() {}
 
 func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[6]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -727,7 +795,7 @@ func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunRequest.ProtoReflect.Descriptor instead.
 func (*GetRunRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{6}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetRunRequest) GetId() string {
@@ -746,7 +814,7 @@ type GetRunResponse struct {
 
 func (x *GetRunResponse) Reset() {
 	*x = GetRunResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[7]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -758,7 +826,7 @@ func (x *GetRunResponse) String() string {
 func (*GetRunResponse) ProtoMessage() {}
 
 func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[7]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -771,7 +839,7 @@ func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunResponse.ProtoReflect.Descriptor instead.
 func (*GetRunResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{7}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetRunResponse) GetRun() *Run {
@@ -793,7 +861,7 @@ type ListRunsRequest struct {
 
 func (x *ListRunsRequest) Reset() {
 	*x = ListRunsRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[8]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +873,7 @@ func (x *ListRunsRequest) String() string {
 func (*ListRunsRequest) ProtoMessage() {}
 
 func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[8]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +886,7 @@ func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsRequest.ProtoReflect.Descriptor instead.
 func (*ListRunsRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{8}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListRunsRequest) GetDomain() string {
@@ -859,7 +927,7 @@ type ListRunsResponse struct {
 
 func (x *ListRunsResponse) Reset() {
 	*x = ListRunsResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[9]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +939,7 @@ func (x *ListRunsResponse) String() string {
 func (*ListRunsResponse) ProtoMessage() {}
 
 func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[9]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +952,7 @@ func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsResponse.ProtoReflect.Descriptor instead.
 func (*ListRunsResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{9}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListRunsResponse) GetRuns() []*Run {
@@ -910,7 +978,7 @@ type WatchRunRequest struct {
 
 func (x *WatchRunRequest) Reset() {
 	*x = WatchRunRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[10]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -922,7 +990,7 @@ func (x *WatchRunRequest) String() string {
 func (*WatchRunRequest) ProtoMessage() {}
 
 func (x *WatchRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[10]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -935,7 +1003,7 @@ func (x *WatchRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRunRequest.ProtoReflect.Descriptor instead.
 func (*WatchRunRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{10}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *WatchRunRequest) GetId() string {
@@ -956,7 +1024,7 @@ type WatchRunResponse struct {
 
 func (x *WatchRunResponse) Reset() {
 	*x = WatchRunResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[11]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1036,7 @@ func (x *WatchRunResponse) String() string {
 func (*WatchRunResponse) ProtoMessage() {}
 
 func (x *WatchRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[11]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1049,7 @@ func (x *WatchRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRunResponse.ProtoReflect.Descriptor instead.
 func (*WatchRunResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{11}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WatchRunResponse) GetLine() string {
@@ -1009,7 +1077,7 @@ type ApproveRunRequest struct {
 
 func (x *ApproveRunRequest) Reset() {
 	*x = ApproveRunRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[12]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1089,7 @@ func (x *ApproveRunRequest) String() string {
 func (*ApproveRunRequest) ProtoMessage() {}
 
 func (x *ApproveRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[12]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1102,7 @@ func (x *ApproveRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveRunRequest.ProtoReflect.Descriptor instead.
 func (*ApproveRunRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{12}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ApproveRunRequest) GetId() string {
@@ -1060,7 +1128,7 @@ type ApproveRunResponse struct {
 
 func (x *ApproveRunResponse) Reset() {
 	*x = ApproveRunResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[13]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1072,7 +1140,7 @@ func (x *ApproveRunResponse) String() string {
 func (*ApproveRunResponse) ProtoMessage() {}
 
 func (x *ApproveRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[13]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1085,7 +1153,7 @@ func (x *ApproveRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveRunResponse.ProtoReflect.Descriptor instead.
 func (*ApproveRunResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{13}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ApproveRunResponse) GetRun() *Run {
@@ -1104,7 +1172,7 @@ type CancelRunRequest struct {
 
 func (x *CancelRunRequest) Reset() {
 	*x = CancelRunRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[14]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1116,7 +1184,7 @@ func (x *CancelRunRequest) String() string {
 func (*CancelRunRequest) ProtoMessage() {}
 
 func (x *CancelRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[14]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1129,7 +1197,7 @@ func (x *CancelRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRunRequest.ProtoReflect.Descriptor instead.
 func (*CancelRunRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{14}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CancelRunRequest) GetId() string {
@@ -1148,7 +1216,7 @@ type CancelRunResponse struct {
 
 func (x *CancelRunResponse) Reset() {
 	*x = CancelRunResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[15]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1228,7 @@ func (x *CancelRunResponse) String() string {
 func (*CancelRunResponse) ProtoMessage() {}
 
 func (x *CancelRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[15]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1241,7 @@ func (x *CancelRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRunResponse.ProtoReflect.Descriptor instead.
 func (*CancelRunResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{15}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CancelRunResponse) GetRun() *Run {
@@ -1193,7 +1261,7 @@ type DecommissionRequest struct {
 
 func (x *DecommissionRequest) Reset() {
 	*x = DecommissionRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[16]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1205,7 +1273,7 @@ func (x *DecommissionRequest) String() string {
 func (*DecommissionRequest) ProtoMessage() {}
 
 func (x *DecommissionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[16]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1218,7 +1286,7 @@ func (x *DecommissionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecommissionRequest.ProtoReflect.Descriptor instead.
 func (*DecommissionRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{16}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DecommissionRequest) GetDomain() string {
@@ -1244,7 +1312,7 @@ type DecommissionResponse struct {
 
 func (x *DecommissionResponse) Reset() {
 	*x = DecommissionResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[17]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1324,7 @@ func (x *DecommissionResponse) String() string {
 func (*DecommissionResponse) ProtoMessage() {}
 
 func (x *DecommissionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[17]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1337,7 @@ func (x *DecommissionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecommissionResponse.ProtoReflect.Descriptor instead.
 func (*DecommissionResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{17}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DecommissionResponse) GetRun() *Run {
@@ -1287,7 +1355,7 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\x0fAttributeChange\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
 	"\x06before\x18\x02 \x01(\tR\x06before\x12\x14\n" +
-	"\x05after\x18\x03 \x01(\tR\x05after\"\xad\x01\n" +
+	"\x05after\x18\x03 \x01(\tR\x05after\"\xed\x01\n" +
 	"\x0eResourceChange\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
@@ -1295,7 +1363,12 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\n" +
 	"attributes\x18\x04 \x03(\v2\x1d.meshplane.v1.AttributeChangeR\n" +
 	"attributes\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xe7\x01\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12>\n" +
+	"\vsecret_refs\x18\x06 \x03(\v2\x1d.meshplane.v1.SecretReferenceR\n" +
+	"secretRefs\"=\n" +
+	"\x0fSecretReference\x12\x18\n" +
+	"\asetting\x18\x01 \x01(\tR\asetting\x12\x10\n" +
+	"\x03ref\x18\x02 \x01(\tR\x03ref\"\xe7\x01\n" +
 	"\vPlanSummary\x12\x16\n" +
 	"\x06create\x18\x01 \x01(\x05R\x06create\x12\x16\n" +
 	"\x06update\x18\x02 \x01(\x05R\x06update\x12\x16\n" +
@@ -1411,66 +1484,68 @@ func file_meshplane_v1_provisioning_proto_rawDescGZIP() []byte {
 }
 
 var file_meshplane_v1_provisioning_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_meshplane_v1_provisioning_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_meshplane_v1_provisioning_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_meshplane_v1_provisioning_proto_goTypes = []any{
 	(RunKind)(0),                  // 0: meshplane.v1.RunKind
 	(RunState)(0),                 // 1: meshplane.v1.RunState
 	(*AttributeChange)(nil),       // 2: meshplane.v1.AttributeChange
 	(*ResourceChange)(nil),        // 3: meshplane.v1.ResourceChange
-	(*PlanSummary)(nil),           // 4: meshplane.v1.PlanSummary
-	(*Run)(nil),                   // 5: meshplane.v1.Run
-	(*PlanRequest)(nil),           // 6: meshplane.v1.PlanRequest
-	(*PlanResponse)(nil),          // 7: meshplane.v1.PlanResponse
-	(*GetRunRequest)(nil),         // 8: meshplane.v1.GetRunRequest
-	(*GetRunResponse)(nil),        // 9: meshplane.v1.GetRunResponse
-	(*ListRunsRequest)(nil),       // 10: meshplane.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),      // 11: meshplane.v1.ListRunsResponse
-	(*WatchRunRequest)(nil),       // 12: meshplane.v1.WatchRunRequest
-	(*WatchRunResponse)(nil),      // 13: meshplane.v1.WatchRunResponse
-	(*ApproveRunRequest)(nil),     // 14: meshplane.v1.ApproveRunRequest
-	(*ApproveRunResponse)(nil),    // 15: meshplane.v1.ApproveRunResponse
-	(*CancelRunRequest)(nil),      // 16: meshplane.v1.CancelRunRequest
-	(*CancelRunResponse)(nil),     // 17: meshplane.v1.CancelRunResponse
-	(*DecommissionRequest)(nil),   // 18: meshplane.v1.DecommissionRequest
-	(*DecommissionResponse)(nil),  // 19: meshplane.v1.DecommissionResponse
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*SecretReference)(nil),       // 4: meshplane.v1.SecretReference
+	(*PlanSummary)(nil),           // 5: meshplane.v1.PlanSummary
+	(*Run)(nil),                   // 6: meshplane.v1.Run
+	(*PlanRequest)(nil),           // 7: meshplane.v1.PlanRequest
+	(*PlanResponse)(nil),          // 8: meshplane.v1.PlanResponse
+	(*GetRunRequest)(nil),         // 9: meshplane.v1.GetRunRequest
+	(*GetRunResponse)(nil),        // 10: meshplane.v1.GetRunResponse
+	(*ListRunsRequest)(nil),       // 11: meshplane.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),      // 12: meshplane.v1.ListRunsResponse
+	(*WatchRunRequest)(nil),       // 13: meshplane.v1.WatchRunRequest
+	(*WatchRunResponse)(nil),      // 14: meshplane.v1.WatchRunResponse
+	(*ApproveRunRequest)(nil),     // 15: meshplane.v1.ApproveRunRequest
+	(*ApproveRunResponse)(nil),    // 16: meshplane.v1.ApproveRunResponse
+	(*CancelRunRequest)(nil),      // 17: meshplane.v1.CancelRunRequest
+	(*CancelRunResponse)(nil),     // 18: meshplane.v1.CancelRunResponse
+	(*DecommissionRequest)(nil),   // 19: meshplane.v1.DecommissionRequest
+	(*DecommissionResponse)(nil),  // 20: meshplane.v1.DecommissionResponse
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
 }
 var file_meshplane_v1_provisioning_proto_depIdxs = []int32{
 	2,  // 0: meshplane.v1.ResourceChange.attributes:type_name -> meshplane.v1.AttributeChange
-	3,  // 1: meshplane.v1.PlanSummary.resources:type_name -> meshplane.v1.ResourceChange
-	0,  // 2: meshplane.v1.Run.kind:type_name -> meshplane.v1.RunKind
-	1,  // 3: meshplane.v1.Run.state:type_name -> meshplane.v1.RunState
-	4,  // 4: meshplane.v1.Run.summary:type_name -> meshplane.v1.PlanSummary
-	20, // 5: meshplane.v1.Run.create_time:type_name -> google.protobuf.Timestamp
-	20, // 6: meshplane.v1.Run.approve_time:type_name -> google.protobuf.Timestamp
-	20, // 7: meshplane.v1.Run.start_time:type_name -> google.protobuf.Timestamp
-	20, // 8: meshplane.v1.Run.finish_time:type_name -> google.protobuf.Timestamp
-	5,  // 9: meshplane.v1.PlanResponse.run:type_name -> meshplane.v1.Run
-	5,  // 10: meshplane.v1.GetRunResponse.run:type_name -> meshplane.v1.Run
-	5,  // 11: meshplane.v1.ListRunsResponse.runs:type_name -> meshplane.v1.Run
-	1,  // 12: meshplane.v1.WatchRunResponse.state:type_name -> meshplane.v1.RunState
-	5,  // 13: meshplane.v1.ApproveRunResponse.run:type_name -> meshplane.v1.Run
-	5,  // 14: meshplane.v1.CancelRunResponse.run:type_name -> meshplane.v1.Run
-	5,  // 15: meshplane.v1.DecommissionResponse.run:type_name -> meshplane.v1.Run
-	6,  // 16: meshplane.v1.ProvisioningService.Plan:input_type -> meshplane.v1.PlanRequest
-	8,  // 17: meshplane.v1.ProvisioningService.GetRun:input_type -> meshplane.v1.GetRunRequest
-	10, // 18: meshplane.v1.ProvisioningService.ListRuns:input_type -> meshplane.v1.ListRunsRequest
-	12, // 19: meshplane.v1.ProvisioningService.WatchRun:input_type -> meshplane.v1.WatchRunRequest
-	14, // 20: meshplane.v1.ProvisioningService.ApproveRun:input_type -> meshplane.v1.ApproveRunRequest
-	16, // 21: meshplane.v1.ProvisioningService.CancelRun:input_type -> meshplane.v1.CancelRunRequest
-	18, // 22: meshplane.v1.ProvisioningService.Decommission:input_type -> meshplane.v1.DecommissionRequest
-	7,  // 23: meshplane.v1.ProvisioningService.Plan:output_type -> meshplane.v1.PlanResponse
-	9,  // 24: meshplane.v1.ProvisioningService.GetRun:output_type -> meshplane.v1.GetRunResponse
-	11, // 25: meshplane.v1.ProvisioningService.ListRuns:output_type -> meshplane.v1.ListRunsResponse
-	13, // 26: meshplane.v1.ProvisioningService.WatchRun:output_type -> meshplane.v1.WatchRunResponse
-	15, // 27: meshplane.v1.ProvisioningService.ApproveRun:output_type -> meshplane.v1.ApproveRunResponse
-	17, // 28: meshplane.v1.ProvisioningService.CancelRun:output_type -> meshplane.v1.CancelRunResponse
-	19, // 29: meshplane.v1.ProvisioningService.Decommission:output_type -> meshplane.v1.DecommissionResponse
-	23, // [23:30] is the sub-list for method output_type
-	16, // [16:23] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	4,  // 1: meshplane.v1.ResourceChange.secret_refs:type_name -> meshplane.v1.SecretReference
+	3,  // 2: meshplane.v1.PlanSummary.resources:type_name -> meshplane.v1.ResourceChange
+	0,  // 3: meshplane.v1.Run.kind:type_name -> meshplane.v1.RunKind
+	1,  // 4: meshplane.v1.Run.state:type_name -> meshplane.v1.RunState
+	5,  // 5: meshplane.v1.Run.summary:type_name -> meshplane.v1.PlanSummary
+	21, // 6: meshplane.v1.Run.create_time:type_name -> google.protobuf.Timestamp
+	21, // 7: meshplane.v1.Run.approve_time:type_name -> google.protobuf.Timestamp
+	21, // 8: meshplane.v1.Run.start_time:type_name -> google.protobuf.Timestamp
+	21, // 9: meshplane.v1.Run.finish_time:type_name -> google.protobuf.Timestamp
+	6,  // 10: meshplane.v1.PlanResponse.run:type_name -> meshplane.v1.Run
+	6,  // 11: meshplane.v1.GetRunResponse.run:type_name -> meshplane.v1.Run
+	6,  // 12: meshplane.v1.ListRunsResponse.runs:type_name -> meshplane.v1.Run
+	1,  // 13: meshplane.v1.WatchRunResponse.state:type_name -> meshplane.v1.RunState
+	6,  // 14: meshplane.v1.ApproveRunResponse.run:type_name -> meshplane.v1.Run
+	6,  // 15: meshplane.v1.CancelRunResponse.run:type_name -> meshplane.v1.Run
+	6,  // 16: meshplane.v1.DecommissionResponse.run:type_name -> meshplane.v1.Run
+	7,  // 17: meshplane.v1.ProvisioningService.Plan:input_type -> meshplane.v1.PlanRequest
+	9,  // 18: meshplane.v1.ProvisioningService.GetRun:input_type -> meshplane.v1.GetRunRequest
+	11, // 19: meshplane.v1.ProvisioningService.ListRuns:input_type -> meshplane.v1.ListRunsRequest
+	13, // 20: meshplane.v1.ProvisioningService.WatchRun:input_type -> meshplane.v1.WatchRunRequest
+	15, // 21: meshplane.v1.ProvisioningService.ApproveRun:input_type -> meshplane.v1.ApproveRunRequest
+	17, // 22: meshplane.v1.ProvisioningService.CancelRun:input_type -> meshplane.v1.CancelRunRequest
+	19, // 23: meshplane.v1.ProvisioningService.Decommission:input_type -> meshplane.v1.DecommissionRequest
+	8,  // 24: meshplane.v1.ProvisioningService.Plan:output_type -> meshplane.v1.PlanResponse
+	10, // 25: meshplane.v1.ProvisioningService.GetRun:output_type -> meshplane.v1.GetRunResponse
+	12, // 26: meshplane.v1.ProvisioningService.ListRuns:output_type -> meshplane.v1.ListRunsResponse
+	14, // 27: meshplane.v1.ProvisioningService.WatchRun:output_type -> meshplane.v1.WatchRunResponse
+	16, // 28: meshplane.v1.ProvisioningService.ApproveRun:output_type -> meshplane.v1.ApproveRunResponse
+	18, // 29: meshplane.v1.ProvisioningService.CancelRun:output_type -> meshplane.v1.CancelRunResponse
+	20, // 30: meshplane.v1.ProvisioningService.Decommission:output_type -> meshplane.v1.DecommissionResponse
+	24, // [24:31] is the sub-list for method output_type
+	17, // [17:24] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_meshplane_v1_provisioning_proto_init() }
@@ -1484,7 +1559,7 @@ func file_meshplane_v1_provisioning_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meshplane_v1_provisioning_proto_rawDesc), len(file_meshplane_v1_provisioning_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

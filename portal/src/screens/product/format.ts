@@ -374,6 +374,7 @@ const auditWords: Record<string, string> = {
   "catalog.DeleteDataProduct": "Deleted the draft",
   "catalog.PreviewRawPII": "Previewed records with raw personal data",
   "provision.Decommissioned": "Decommissioned: infrastructure destroyed, product retired",
+  "provision.DecommissionIncomplete": "Decommission incomplete: resources were left in the data plane; the product was not retired",
 };
 
 /** auditAction says an audit action in words, falling back to its code. */

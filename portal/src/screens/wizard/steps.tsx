@@ -13,9 +13,18 @@ const REF_HELP = (
   <>
     Where the connector finds the password, written as a <em>reference</em>, never the password itself:{" "}
     <code>env:NAME</code> (an environment variable of the Kafka Connect workers), <code>file:/path/to/file:key</code> (a
-    key in a properties file on the workers) or <code>vault:path:key</code>. meshplane stores only the reference.
+    key in a properties file on the workers) or <code>vault:path:key</code>. meshplane stores only the reference. The
+    admission policy keeps each domain to its own secrets: by default <code>env:DOMAIN__NAME</code> (the domain in
+    capitals, then two underscores), <code>file:/etc/meshplane/secrets/domain/…:key</code> or{" "}
+    <code>vault:secret/data/domain/…:key</code>.
   </>
 );
+
+/** exampleRef suggests a secret reference in a domain's own namespace. */
+export function exampleRef(domain: string, name = "DB_PASSWORD"): string {
+  const d = (domain || "sales").toUpperCase().replace(/-/g, "_");
+  return `env:${d}__${name}`;
+}
 
 export function BasicsStep({ draft, update, editing }: { draft: Draft; update: Update; editing: boolean }) {
   const domains = useQuery(CatalogService.method.listDomains, { pageSize: 500 }, { enabled: !editing });
@@ -230,7 +239,7 @@ export function SourceStep({ draft, update }: { draft: Draft; update: Update }) 
         label="Password reference"
         help={REF_HELP}
         path="spec.source.secretRef"
-        placeholder="env:ORDERS_DB_PASSWORD"
+        placeholder={exampleRef(draft.domain)}
         value={s.secretRef}
         onChange={(v) => set("secretRef", v)}
       />

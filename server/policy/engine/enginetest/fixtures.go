@@ -23,7 +23,7 @@ func Orders() engine.Product {
 			Labels:      map[string]string{"tier": "gold"},
 			Source: spec.Source{
 				Kind: spec.SourcePostgres, Host: "db.internal", Port: 5432, Database: "shop",
-				Tables: []string{"public.orders"}, Username: "cdc", SecretRef: "env:SHOP_DB_PASSWORD",
+				Tables: []string{"public.orders"}, Username: "cdc", SecretRef: "env:SALES__SHOP_DB_PASSWORD",
 			},
 			Ports: []spec.OutputPort{{
 				Name: "orders", Description: "One event per order", Topic: "sales.orders.orders.v1",
@@ -36,7 +36,7 @@ func Orders() engine.Product {
 				},
 			}},
 			Sinks: []spec.Sink{
-				{Name: "warehouse", BigQuery: &spec.BigQuerySink{Project: "shop-analytics", Dataset: "orders", CredentialsRef: "env:BQ"}},
+				{Name: "warehouse", BigQuery: &spec.BigQuerySink{Project: "shop-analytics", Dataset: "orders", CredentialsRef: "env:SALES__BQ_KEYFILE"}},
 				{Name: "search", Elasticsearch: &spec.ElasticsearchSink{URL: "https://search.internal:9200"}},
 			},
 		},

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file meshplane/v1/provisioning.proto.
  */
 export const file_meshplane_v1_provisioning: GenFile = /*@__PURE__*/
-  fileDesc("Ch9tZXNocGxhbmUvdjEvcHJvdmlzaW9uaW5nLnByb3RvEgxtZXNocGxhbmUudjEiPgoPQXR0cmlidXRlQ2hhbmdlEgwKBHBhdGgYASABKAkSDgoGYmVmb3JlGAIgASgJEg0KBWFmdGVyGAMgASgJIoIBCg5SZXNvdXJjZUNoYW5nZRIPCgdhZGRyZXNzGAEgASgJEgwKBHR5cGUYAiABKAkSDgoGYWN0aW9uGAMgASgJEjEKCmF0dHJpYnV0ZXMYBCADKAsyHS5tZXNocGxhbmUudjEuQXR0cmlidXRlQ2hhbmdlEg4KBnJlYXNvbhgFIAEoCSKlAQoLUGxhblN1bW1hcnkSDgoGY3JlYXRlGAEgASgFEg4KBnVwZGF0ZRgCIAEoBRIOCgZkZWxldGUYAyABKAUSDwoHcmVwbGFjZRgEIAEoBRITCgtkZXN0cnVjdGl2ZRgFIAEoCBIPCgdyZWFzb25zGAYgAygJEi8KCXJlc291cmNlcxgHIAMoCzIcLm1lc2hwbGFuZS52MS5SZXNvdXJjZUNoYW5nZSL1BAoDUnVuEgoKAmlkGAEgASgJEg4KBmRvbWFpbhgCIAEoCRIPCgdwcm9kdWN0GAMgASgJEiMKBGtpbmQYBCABKA4yFS5tZXNocGxhbmUudjEuUnVuS2luZBIlCgVzdGF0ZRgFIAEoDjIWLm1lc2hwbGFuZS52MS5SdW5TdGF0ZRIXCg9wcm9kdWN0X3ZlcnNpb24YBiABKAMSEwoLaGFzX2NoYW5nZXMYByABKAgSEwoLZGVzdHJ1Y3RpdmUYCCABKAgSKgoHc3VtbWFyeRgJIAEoCzIZLm1lc2hwbGFuZS52MS5QbGFuU3VtbWFyeRINCgVlcnJvchgKIAEoCRILCgNsb2cYCyABKAkSEgoKY3JlYXRlZF9ieRgMIAEoCRITCgthcHByb3ZlZF9ieRgNIAEoCRIvCgtjcmVhdGVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMYXBwcm92ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydF90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdmVyc2lvbhgSIAEoAxIWCg5wb2xpY3lfdmVyc2lvbhgTIAEoCRIPCgd0cmlnZ2VyGBQgASgJEhYKDnRyaWdnZXJfZGV0YWlsGBUgASgJEhIKCmF1dG9fYXBwbHkYFiABKAgSFwoPYXV0b19hcHBseV9ub3RlGBcgASgJIi4KC1BsYW5SZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIPCgdwcm9kdWN0GAIgASgJIi4KDFBsYW5SZXNwb25zZRIeCgNydW4YASABKAsyES5tZXNocGxhbmUudjEuUnVuIhsKDUdldFJ1blJlcXVlc3QSCgoCaWQYASABKAkiMAoOR2V0UnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEubWVzaHBsYW5lLnYxLlJ1biJZCg9MaXN0UnVuc1JlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiTAoQTGlzdFJ1bnNSZXNwb25zZRIfCgRydW5zGAEgAygLMhEubWVzaHBsYW5lLnYxLlJ1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHQoPV2F0Y2hSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIkcKEFdhdGNoUnVuUmVzcG9uc2USDAoEbGluZRgBIAEoCRIlCgVzdGF0ZRgCIAEoDjIWLm1lc2hwbGFuZS52MS5SdW5TdGF0ZSI8ChFBcHByb3ZlUnVuUmVxdWVzdBIKCgJpZBgBIAEoCRIbChNjb25maXJtX2Rlc3RydWN0aXZlGAIgASgIIjQKEkFwcHJvdmVSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5tZXNocGxhbmUudjEuUnVuIh4KEENhbmNlbFJ1blJlcXVlc3QSCgoCaWQYASABKAkiMwoRQ2FuY2VsUnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEubWVzaHBsYW5lLnYxLlJ1biI2ChNEZWNvbW1pc3Npb25SZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIPCgdwcm9kdWN0GAIgASgJIjYKFERlY29tbWlzc2lvblJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm1lc2hwbGFuZS52MS5SdW4qTQoHUnVuS2luZBIYChRSVU5fS0lORF9VTlNQRUNJRklFRBAAEhIKDlJVTl9LSU5EX0FQUExZEAESFAoQUlVOX0tJTkRfREVTVFJPWRACKuMBCghSdW5TdGF0ZRIZChVSVU5fU1RBVEVfVU5TUEVDSUZJRUQQABIUChBSVU5fU1RBVEVfUVVFVUVEEAESFgoSUlVOX1NUQVRFX1BMQU5OSU5HEAISFQoRUlVOX1NUQVRFX1BMQU5ORUQQAxIWChJSVU5fU1RBVEVfQVBQTFlJTkcQBBIVChFSVU5fU1RBVEVfQVBQTElFRBAFEhQKEFJVTl9TVEFURV9GQUlMRUQQBhIXChNSVU5fU1RBVEVfQ0FOQ0VMTEVEEAcSGQoVUlVOX1NUQVRFX0lOVEVSUlVQVEVEEAgytgQKE1Byb3Zpc2lvbmluZ1NlcnZpY2USPQoEUGxhbhIZLm1lc2hwbGFuZS52MS5QbGFuUmVxdWVzdBoaLm1lc2hwbGFuZS52MS5QbGFuUmVzcG9uc2USSAoGR2V0UnVuEhsubWVzaHBsYW5lLnYxLkdldFJ1blJlcXVlc3QaHC5tZXNocGxhbmUudjEuR2V0UnVuUmVzcG9uc2UiA5ACARJOCghMaXN0UnVucxIdLm1lc2hwbGFuZS52MS5MaXN0UnVuc1JlcXVlc3QaHi5tZXNocGxhbmUudjEuTGlzdFJ1bnNSZXNwb25zZSIDkAIBElAKCFdhdGNoUnVuEh0ubWVzaHBsYW5lLnYxLldhdGNoUnVuUmVxdWVzdBoeLm1lc2hwbGFuZS52MS5XYXRjaFJ1blJlc3BvbnNlIgOQAgEwARJPCgpBcHByb3ZlUnVuEh8ubWVzaHBsYW5lLnYxLkFwcHJvdmVSdW5SZXF1ZXN0GiAubWVzaHBsYW5lLnYxLkFwcHJvdmVSdW5SZXNwb25zZRJMCglDYW5jZWxSdW4SHi5tZXNocGxhbmUudjEuQ2FuY2VsUnVuUmVxdWVzdBofLm1lc2hwbGFuZS52MS5DYW5jZWxSdW5SZXNwb25zZRJVCgxEZWNvbW1pc3Npb24SIS5tZXNocGxhbmUudjEuRGVjb21taXNzaW9uUmVxdWVzdBoiLm1lc2hwbGFuZS52MS5EZWNvbW1pc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Ch9tZXNocGxhbmUvdjEvcHJvdmlzaW9uaW5nLnByb3RvEgxtZXNocGxhbmUudjEiPgoPQXR0cmlidXRlQ2hhbmdlEgwKBHBhdGgYASABKAkSDgoGYmVmb3JlGAIgASgJEg0KBWFmdGVyGAMgASgJIrYBCg5SZXNvdXJjZUNoYW5nZRIPCgdhZGRyZXNzGAEgASgJEgwKBHR5cGUYAiABKAkSDgoGYWN0aW9uGAMgASgJEjEKCmF0dHJpYnV0ZXMYBCADKAsyHS5tZXNocGxhbmUudjEuQXR0cmlidXRlQ2hhbmdlEg4KBnJlYXNvbhgFIAEoCRIyCgtzZWNyZXRfcmVmcxgGIAMoCzIdLm1lc2hwbGFuZS52MS5TZWNyZXRSZWZlcmVuY2UiLwoPU2VjcmV0UmVmZXJlbmNlEg8KB3NldHRpbmcYASABKAkSCwoDcmVmGAIgASgJIqUBCgtQbGFuU3VtbWFyeRIOCgZjcmVhdGUYASABKAUSDgoGdXBkYXRlGAIgASgFEg4KBmRlbGV0ZRgDIAEoBRIPCgdyZXBsYWNlGAQgASgFEhMKC2Rlc3RydWN0aXZlGAUgASgIEg8KB3JlYXNvbnMYBiADKAkSLwoJcmVzb3VyY2VzGAcgAygLMhwubWVzaHBsYW5lLnYxLlJlc291cmNlQ2hhbmdlIvUECgNSdW4SCgoCaWQYASABKAkSDgoGZG9tYWluGAIgASgJEg8KB3Byb2R1Y3QYAyABKAkSIwoEa2luZBgEIAEoDjIVLm1lc2hwbGFuZS52MS5SdW5LaW5kEiUKBXN0YXRlGAUgASgOMhYubWVzaHBsYW5lLnYxLlJ1blN0YXRlEhcKD3Byb2R1Y3RfdmVyc2lvbhgGIAEoAxITCgtoYXNfY2hhbmdlcxgHIAEoCBITCgtkZXN0cnVjdGl2ZRgIIAEoCBIqCgdzdW1tYXJ5GAkgASgLMhkubWVzaHBsYW5lLnYxLlBsYW5TdW1tYXJ5Eg0KBWVycm9yGAogASgJEgsKA2xvZxgLIAEoCRISCgpjcmVhdGVkX2J5GAwgASgJEhMKC2FwcHJvdmVkX2J5GA0gASgJEi8KC2NyZWF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxhcHByb3ZlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGBIgASgDEhYKDnBvbGljeV92ZXJzaW9uGBMgASgJEg8KB3RyaWdnZXIYFCABKAkSFgoOdHJpZ2dlcl9kZXRhaWwYFSABKAkSEgoKYXV0b19hcHBseRgWIAEoCBIXCg9hdXRvX2FwcGx5X25vdGUYFyABKAkiLgoLUGxhblJlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkiLgoMUGxhblJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm1lc2hwbGFuZS52MS5SdW4iGwoNR2V0UnVuUmVxdWVzdBIKCgJpZBgBIAEoCSIwCg5HZXRSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5tZXNocGxhbmUudjEuUnVuIlkKD0xpc3RSdW5zUmVxdWVzdBIOCgZkb21haW4YASABKAkSDwoHcHJvZHVjdBgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJMChBMaXN0UnVuc1Jlc3BvbnNlEh8KBHJ1bnMYASADKAsyES5tZXNocGxhbmUudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIdCg9XYXRjaFJ1blJlcXVlc3QSCgoCaWQYASABKAkiRwoQV2F0Y2hSdW5SZXNwb25zZRIMCgRsaW5lGAEgASgJEiUKBXN0YXRlGAIgASgOMhYubWVzaHBsYW5lLnYxLlJ1blN0YXRlIjwKEUFwcHJvdmVSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEhsKE2NvbmZpcm1fZGVzdHJ1Y3RpdmUYAiABKAgiNAoSQXBwcm92ZVJ1blJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm1lc2hwbGFuZS52MS5SdW4iHgoQQ2FuY2VsUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSIzChFDYW5jZWxSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5tZXNocGxhbmUudjEuUnVuIjYKE0RlY29tbWlzc2lvblJlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkiNgoURGVjb21taXNzaW9uUmVzcG9uc2USHgoDcnVuGAEgASgLMhEubWVzaHBsYW5lLnYxLlJ1bipNCgdSdW5LaW5kEhgKFFJVTl9LSU5EX1VOU1BFQ0lGSUVEEAASEgoOUlVOX0tJTkRfQVBQTFkQARIUChBSVU5fS0lORF9ERVNUUk9ZEAIq4wEKCFJ1blN0YXRlEhkKFVJVTl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEFJVTl9TVEFURV9RVUVVRUQQARIWChJSVU5fU1RBVEVfUExBTk5JTkcQAhIVChFSVU5fU1RBVEVfUExBTk5FRBADEhYKElJVTl9TVEFURV9BUFBMWUlORxAEEhUKEVJVTl9TVEFURV9BUFBMSUVEEAUSFAoQUlVOX1NUQVRFX0ZBSUxFRBAGEhcKE1JVTl9TVEFURV9DQU5DRUxMRUQQBxIZChVSVU5fU1RBVEVfSU5URVJSVVBURUQQCDK2BAoTUHJvdmlzaW9uaW5nU2VydmljZRI9CgRQbGFuEhkubWVzaHBsYW5lLnYxLlBsYW5SZXF1ZXN0GhoubWVzaHBsYW5lLnYxLlBsYW5SZXNwb25zZRJICgZHZXRSdW4SGy5tZXNocGxhbmUudjEuR2V0UnVuUmVxdWVzdBocLm1lc2hwbGFuZS52MS5HZXRSdW5SZXNwb25zZSIDkAIBEk4KCExpc3RSdW5zEh0ubWVzaHBsYW5lLnYxLkxpc3RSdW5zUmVxdWVzdBoeLm1lc2hwbGFuZS52MS5MaXN0UnVuc1Jlc3BvbnNlIgOQAgESUAoIV2F0Y2hSdW4SHS5tZXNocGxhbmUudjEuV2F0Y2hSdW5SZXF1ZXN0Gh4ubWVzaHBsYW5lLnYxLldhdGNoUnVuUmVzcG9uc2UiA5ACATABEk8KCkFwcHJvdmVSdW4SHy5tZXNocGxhbmUudjEuQXBwcm92ZVJ1blJlcXVlc3QaIC5tZXNocGxhbmUudjEuQXBwcm92ZVJ1blJlc3BvbnNlEkwKCUNhbmNlbFJ1bhIeLm1lc2hwbGFuZS52MS5DYW5jZWxSdW5SZXF1ZXN0Gh8ubWVzaHBsYW5lLnYxLkNhbmNlbFJ1blJlc3BvbnNlElUKDERlY29tbWlzc2lvbhIhLm1lc2hwbGFuZS52MS5EZWNvbW1pc3Npb25SZXF1ZXN0GiIubWVzaHBsYW5lLnYxLkRlY29tbWlzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message meshplane.v1.AttributeChange
@@ -75,6 +75,15 @@ export type ResourceChange = Message<"meshplane.v1.ResourceChange"> & {
    * @generated from field: string reason = 5;
    */
   reason: string;
+
+  /**
+   * SecretRefs are the secret references a connector's config holds once
+   * the change is applied (before it, for a deletion): which secrets the
+   * connector reads, never their values.
+   *
+   * @generated from field: repeated meshplane.v1.SecretReference secret_refs = 6;
+   */
+  secretRefs: SecretReference[];
 };
 
 /**
@@ -83,6 +92,36 @@ export type ResourceChange = Message<"meshplane.v1.ResourceChange"> & {
  */
 export const ResourceChangeSchema: GenMessage<ResourceChange> = /*@__PURE__*/
   messageDesc(file_meshplane_v1_provisioning, 1);
+
+/**
+ * SecretReference is a connector setting that is a Kafka Connect
+ * config-provider reference, such as database.password =
+ * ${env:SALES__ORDERS_DB_PASSWORD}.
+ *
+ * @generated from message meshplane.v1.SecretReference
+ */
+export type SecretReference = Message<"meshplane.v1.SecretReference"> & {
+  /**
+   * Setting is the connector setting, e.g. "database.password".
+   *
+   * @generated from field: string setting = 1;
+   */
+  setting: string;
+
+  /**
+   * Ref is the reference without ${…}, e.g. "env:SALES__ORDERS_DB_PASSWORD".
+   *
+   * @generated from field: string ref = 2;
+   */
+  ref: string;
+};
+
+/**
+ * Describes the message meshplane.v1.SecretReference.
+ * Use `create(SecretReferenceSchema)` to create a new message.
+ */
+export const SecretReferenceSchema: GenMessage<SecretReference> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 2);
 
 /**
  * @generated from message meshplane.v1.PlanSummary
@@ -129,7 +168,7 @@ export type PlanSummary = Message<"meshplane.v1.PlanSummary"> & {
  * Use `create(PlanSummarySchema)` to create a new message.
  */
 export const PlanSummarySchema: GenMessage<PlanSummary> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 2);
+  messageDesc(file_meshplane_v1_provisioning, 3);
 
 /**
  * @generated from message meshplane.v1.Run
@@ -269,7 +308,7 @@ export type Run = Message<"meshplane.v1.Run"> & {
  * Use `create(RunSchema)` to create a new message.
  */
 export const RunSchema: GenMessage<Run> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 3);
+  messageDesc(file_meshplane_v1_provisioning, 4);
 
 /**
  * @generated from message meshplane.v1.PlanRequest
@@ -291,7 +330,7 @@ export type PlanRequest = Message<"meshplane.v1.PlanRequest"> & {
  * Use `create(PlanRequestSchema)` to create a new message.
  */
 export const PlanRequestSchema: GenMessage<PlanRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 4);
+  messageDesc(file_meshplane_v1_provisioning, 5);
 
 /**
  * @generated from message meshplane.v1.PlanResponse
@@ -308,7 +347,7 @@ export type PlanResponse = Message<"meshplane.v1.PlanResponse"> & {
  * Use `create(PlanResponseSchema)` to create a new message.
  */
 export const PlanResponseSchema: GenMessage<PlanResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 5);
+  messageDesc(file_meshplane_v1_provisioning, 6);
 
 /**
  * @generated from message meshplane.v1.GetRunRequest
@@ -325,7 +364,7 @@ export type GetRunRequest = Message<"meshplane.v1.GetRunRequest"> & {
  * Use `create(GetRunRequestSchema)` to create a new message.
  */
 export const GetRunRequestSchema: GenMessage<GetRunRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 6);
+  messageDesc(file_meshplane_v1_provisioning, 7);
 
 /**
  * @generated from message meshplane.v1.GetRunResponse
@@ -342,7 +381,7 @@ export type GetRunResponse = Message<"meshplane.v1.GetRunResponse"> & {
  * Use `create(GetRunResponseSchema)` to create a new message.
  */
 export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 7);
+  messageDesc(file_meshplane_v1_provisioning, 8);
 
 /**
  * @generated from message meshplane.v1.ListRunsRequest
@@ -374,7 +413,7 @@ export type ListRunsRequest = Message<"meshplane.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 8);
+  messageDesc(file_meshplane_v1_provisioning, 9);
 
 /**
  * @generated from message meshplane.v1.ListRunsResponse
@@ -396,7 +435,7 @@ export type ListRunsResponse = Message<"meshplane.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 9);
+  messageDesc(file_meshplane_v1_provisioning, 10);
 
 /**
  * @generated from message meshplane.v1.WatchRunRequest
@@ -413,7 +452,7 @@ export type WatchRunRequest = Message<"meshplane.v1.WatchRunRequest"> & {
  * Use `create(WatchRunRequestSchema)` to create a new message.
  */
 export const WatchRunRequestSchema: GenMessage<WatchRunRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 10);
+  messageDesc(file_meshplane_v1_provisioning, 11);
 
 /**
  * @generated from message meshplane.v1.WatchRunResponse
@@ -437,7 +476,7 @@ export type WatchRunResponse = Message<"meshplane.v1.WatchRunResponse"> & {
  * Use `create(WatchRunResponseSchema)` to create a new message.
  */
 export const WatchRunResponseSchema: GenMessage<WatchRunResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 11);
+  messageDesc(file_meshplane_v1_provisioning, 12);
 
 /**
  * @generated from message meshplane.v1.ApproveRunRequest
@@ -461,7 +500,7 @@ export type ApproveRunRequest = Message<"meshplane.v1.ApproveRunRequest"> & {
  * Use `create(ApproveRunRequestSchema)` to create a new message.
  */
 export const ApproveRunRequestSchema: GenMessage<ApproveRunRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 12);
+  messageDesc(file_meshplane_v1_provisioning, 13);
 
 /**
  * @generated from message meshplane.v1.ApproveRunResponse
@@ -478,7 +517,7 @@ export type ApproveRunResponse = Message<"meshplane.v1.ApproveRunResponse"> & {
  * Use `create(ApproveRunResponseSchema)` to create a new message.
  */
 export const ApproveRunResponseSchema: GenMessage<ApproveRunResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 13);
+  messageDesc(file_meshplane_v1_provisioning, 14);
 
 /**
  * @generated from message meshplane.v1.CancelRunRequest
@@ -495,7 +534,7 @@ export type CancelRunRequest = Message<"meshplane.v1.CancelRunRequest"> & {
  * Use `create(CancelRunRequestSchema)` to create a new message.
  */
 export const CancelRunRequestSchema: GenMessage<CancelRunRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 14);
+  messageDesc(file_meshplane_v1_provisioning, 15);
 
 /**
  * @generated from message meshplane.v1.CancelRunResponse
@@ -512,7 +551,7 @@ export type CancelRunResponse = Message<"meshplane.v1.CancelRunResponse"> & {
  * Use `create(CancelRunResponseSchema)` to create a new message.
  */
 export const CancelRunResponseSchema: GenMessage<CancelRunResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 15);
+  messageDesc(file_meshplane_v1_provisioning, 16);
 
 /**
  * @generated from message meshplane.v1.DecommissionRequest
@@ -534,7 +573,7 @@ export type DecommissionRequest = Message<"meshplane.v1.DecommissionRequest"> & 
  * Use `create(DecommissionRequestSchema)` to create a new message.
  */
 export const DecommissionRequestSchema: GenMessage<DecommissionRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 16);
+  messageDesc(file_meshplane_v1_provisioning, 17);
 
 /**
  * @generated from message meshplane.v1.DecommissionResponse
@@ -551,7 +590,7 @@ export type DecommissionResponse = Message<"meshplane.v1.DecommissionResponse"> 
  * Use `create(DecommissionResponseSchema)` to create a new message.
  */
 export const DecommissionResponseSchema: GenMessage<DecommissionResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 17);
+  messageDesc(file_meshplane_v1_provisioning, 18);
 
 /**
  * @generated from enum meshplane.v1.RunKind

@@ -1,0 +1,117 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/provision/render"
+)
+
+// DataPlane looks at the data plane itself rather than at Terraform's
+// state. An apply killed between creating a resource and recording it in
+// the state leaves a resource the state does not know: a destroy plan
+// cannot see it, so only the data plane can say whether a decommission
+// left something behind.
+type DataPlane interface {
+	// Existing returns which of the named topics and connectors exist,
+	// each list sorted.
+	Existing(ctx context.Context, names Resources) (Resources, error)
+}
+
+// Resources names Kafka topics and Kafka Connect connectors.
+type Resources struct {
+	Topics, Connectors []string
+}
+
+// Empty reports whether r names nothing.
+func (r Resources) Empty() bool { return len(r.Topics) == 0 && len(r.Connectors) == 0 }
+
+// String lists r for people: "topics a, b and connector c".
+func (r Resources) String() string {
+	var parts []string
+	for _, g := range []struct {
+		one, many string
+		names     []string
+	}{{"topic", "topics", r.Topics}, {"connector", "connectors", r.Connectors}} {
+		switch len(g.names) {
+		case 0:
+		case 1:
+			parts = append(parts, g.one+" "+g.names[0])
+		default:
+			parts = append(parts, g.many+" "+strings.Join(g.names, ", "))
+		}
+	}
+	return strings.Join(parts, " and ")
+}
+
+// DefaultLeftoverGrace is how long a decommission waits for deletions to
+// show before it calls what remains left behind: Kafka and Kafka Connect may
+// list a topic or connector a moment after they accepted its deletion.
+const DefaultLeftoverGrace = 5 * time.Second
+
+// leftoverPoll is how often the data plane is asked again meanwhile.
+const leftoverPoll = 250 * time.Millisecond
+
+// errNoDataPlane refuses to call a decommission complete without looking.
+var errNoDataPlane = errors.New("no data plane inventory is configured")
+
+// unfinishedDestroy says why the destroy run r, just applied, did not
+// decommission its product: what the product owns is still in the data
+// plane, or the data plane could not be asked. It returns "" when nothing
+// the product would own remains. Owned names come from the product's
+// workspace as rendered now, not from the state: a resource the state
+// never recorded is found by its name.
+func (s *Service) unfinishedDestroy(ctx context.Context, r *ent.ProvisioningRun, lw *runLog) string {
+	left, err := s.leftovers(ctx, r)
+	switch {
+	case err != nil:
+		// A client error may quote what it was given: keep secrets out.
+		why := err.Error()
+		for _, sec := range s.cfg.Secrets.values() {
+			why = strings.ReplaceAll(why, sec, "(sensitive)")
+		}
+		lw.line("meshplane: could not check the data plane after the destroy: " + why)
+		return fmt.Sprintf("decommission unconfirmed: checking the data plane for what %s/%s leaves behind: %s; the product stays until a decommission finds nothing left",
+			r.Domain, r.Product, why)
+	case !left.Empty():
+		lw.line("meshplane: the destroy left " + left.String() + " in the data plane")
+		return fmt.Sprintf("decommission incomplete: the data plane still holds %s of %s/%s, which Terraform's state did not record "+
+			"(as when an apply is stopped mid-way); remove what is listed and decommission again: the product stays until nothing of it is left",
+			left, r.Domain, r.Product)
+	}
+	lw.line("meshplane: the data plane holds nothing of the product any more")
+	return ""
+}
+
+// leftovers returns what the data plane still holds of the product of run
+// r, asking again for up to the grace period while anything remains.
+func (s *Service) leftovers(ctx context.Context, r *ent.ProvisioningRun) (Resources, error) {
+	if s.cfg.DataPlane == nil {
+		return Resources{}, errNoDataPlane
+	}
+	p, err := s.store.Client.DataProduct.Get(ctx, r.ProductID)
+	if err != nil {
+		return Resources{}, fmt.Errorf("reading product: %w", err)
+	}
+	w, err := render.Render(render.Input{Domain: r.Domain, Product: r.Product, Spec: productSpec(p), Env: s.cfg.Env})
+	if err != nil {
+		return Resources{}, err
+	}
+	owned := Resources{Topics: w.Topics, Connectors: w.Connectors}
+	deadline := time.Now().Add(s.cfg.LeftoverGrace)
+	for {
+		left, err := s.cfg.DataPlane.Existing(ctx, owned)
+		if err != nil || left.Empty() || time.Now().After(deadline) {
+			return left, err
+		}
+		select {
+		case <-ctx.Done():
+			return left, ctx.Err()
+		case <-time.After(leftoverPoll):
+		}
+	}
+}
