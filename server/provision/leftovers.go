@@ -88,7 +88,8 @@ func (s *Service) unfinishedDestroy(ctx context.Context, r *ent.ProvisioningRun,
 }
 
 // leftovers returns what the data plane still holds of the product of run
-// r, asking again for up to the grace period while anything remains.
+// r, asking again for up to the grace period while anything remains or the
+// data plane cannot be asked.
 func (s *Service) leftovers(ctx context.Context, r *ent.ProvisioningRun) (Resources, error) {
 	if s.cfg.DataPlane == nil {
 		return Resources{}, errNoDataPlane
@@ -105,7 +106,9 @@ func (s *Service) leftovers(ctx context.Context, r *ent.ProvisioningRun) (Resour
 	deadline := time.Now().Add(s.cfg.LeftoverGrace)
 	for {
 		left, err := s.cfg.DataPlane.Existing(ctx, owned)
-		if err != nil || left.Empty() || time.Now().After(deadline) {
+		// A failed look (a broker reconnecting) is asked again too: only
+		// what the grace period ends on counts.
+		if (err == nil && left.Empty()) || time.Now().After(deadline) {
 			return left, err
 		}
 		select {
