@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,4 +96,52 @@ func containsAction(evs []*v1.AuditEvent, action string) bool {
 		}
 	}
 	return false
+}
+
+// TestOrphanTopicIsAdopted plans a product one of whose topics already
+// exists, as an apply killed between creating it and recording it leaves
+// it: the plan imports the topic instead of failing on "already exists",
+// the apply succeeds and the next plan has nothing to do.
+func TestOrphanTopicIsAdopted(t *testing.T) {
+	apptest.RequireTools(t)
+	env := apptest.New(t)
+	ctx := context.Background()
+	env.Domain("sales")
+	owner := env.Clients(apptest.ProtocolConnect, env.User("olivia", "domain-owner", "sales"))
+	if _, err := owner.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: apptest.ProductSpec()})); err != nil {
+		t.Fatal(err)
+	}
+	const topic = "sales.orders.orders.v1"
+	adm := kadm.NewClient(mustKgo(t, env))
+	if res, err := adm.CreateTopic(ctx, 6, 1, nil, topic); err != nil || res.Err != nil {
+		t.Fatalf("creating %s behind meshplane's back: %v %v", topic, err, res.Err)
+	}
+	r := plan(t, owner, "sales", "orders")
+	var adopted []string
+	for _, rc := range r.GetSummary().GetResources() {
+		if rc.GetAction() == "import" {
+			adopted = append(adopted, rc.GetAddress())
+		}
+	}
+	if len(adopted) == 0 && !slices.ContainsFunc(r.GetSummary().GetResources(), func(rc *v1.ResourceChange) bool {
+		return rc.GetAddress() == "module.topic__orders.kafka_topic.this" && rc.GetAction() == "update"
+	}) {
+		t.Fatalf("the existing topic is neither imported nor updated in place: %+v", r.GetSummary().GetResources())
+	}
+	if slices.ContainsFunc(r.GetSummary().GetResources(), func(rc *v1.ResourceChange) bool {
+		return rc.GetAddress() == "module.topic__orders.kafka_topic.this" && rc.GetAction() == "create"
+	}) {
+		t.Fatal("the plan creates a topic that exists")
+	}
+	// Adopted, the topic is brought to the product's settings: lowering the
+	// retention of what someone created by hand is destructive, and says so.
+	if !r.GetDestructive() {
+		t.Fatalf("adopting a topic with unlimited retention must be marked destructive: %+v", r.GetSummary())
+	}
+	if applied := approve(t, owner, r, true); applied.GetState() != v1.RunState_RUN_STATE_APPLIED {
+		t.Fatalf("apply with an adopted topic: %v %s", applied.GetState(), applied.GetError())
+	}
+	if again := plan(t, owner, "sales", "orders"); again.GetHasChanges() {
+		t.Fatalf("after adopting, a plan still changes: %+v", again.GetSummary().GetResources())
+	}
 }

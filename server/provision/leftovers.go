@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -117,4 +118,44 @@ func (s *Service) leftovers(ctx context.Context, r *ent.ProvisioningRun) (Resour
 		case <-time.After(leftoverPoll):
 		}
 	}
+}
+
+// adoptFile holds the import blocks of a workspace's adopted topics.
+const adoptFile = "adopt.tf.json"
+
+// adoptTopics adds an import block for every topic the workspace creates
+// that already exists in the data plane. An apply stopped between creating
+// a topic and recording it leaves one the state does not know, and every
+// later apply would fail on "already exists"; imported, it is managed again.
+// Import blocks are idempotent: one for a topic the state already holds
+// changes nothing. When the data plane cannot be asked, nothing is adopted
+// and the plan says so.
+func (s *Service) adoptTopics(ctx context.Context, w *render.Workspace, lw *runLog) {
+	if s.cfg.DataPlane == nil || len(w.Topics) == 0 {
+		return
+	}
+	found, err := s.cfg.DataPlane.Existing(ctx, Resources{Topics: w.Topics})
+	if err != nil {
+		lw.line("meshplane: could not look for existing topics to adopt: " + err.Error())
+		return
+	}
+	type block struct {
+		To string `json:"to"`
+		ID string `json:"id"`
+	}
+	var imports []block
+	for _, t := range found.Topics {
+		if addr, ok := w.TopicAddresses[t]; ok {
+			imports = append(imports, block{To: addr, ID: t})
+		}
+	}
+	if len(imports) == 0 {
+		return
+	}
+	b, err := json.MarshalIndent(map[string]any{"import": imports}, "", "  ")
+	if err != nil {
+		lw.line("meshplane: could not write topic imports: " + err.Error())
+		return
+	}
+	w.Files[adoptFile] = append(b, '\n')
 }

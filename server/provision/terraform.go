@@ -127,7 +127,7 @@ func (w *workspace) writeFiles(files map[string][]byte) error {
 	if err := os.MkdirAll(w.dir, 0o700); err != nil {
 		return err
 	}
-	for _, stale := range []string{"main.tf.json", "modules"} {
+	for _, stale := range []string{"main.tf.json", adoptFile, "modules"} {
 		if err := os.RemoveAll(filepath.Join(w.dir, stale)); err != nil {
 			return err
 		}

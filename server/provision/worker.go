@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -167,6 +168,9 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 	w, err := render.Render(in)
 	if err != nil {
 		return fmt.Errorf("rendering workspace: %w", err)
+	}
+	if r.Kind == provisioningrun.KindApply {
+		s.adoptTopics(ctx, &w, lw)
 	}
 	if err := ws.writeFiles(w.Files); err != nil {
 		return fmt.Errorf("writing workspace: %w", err)
@@ -445,6 +449,10 @@ func (s *Service) checkDrift(ctx context.Context, p *ent.DataProduct) error {
 	var out strings.Builder
 	sink := &logSink{secrets: s.cfg.Secrets.values(), line: func(l string) { out.WriteString(l + "\n") }}
 	ws := s.workspace(p.Domain, p.Name, sink)
+	// A drift check refreshes what the state holds; adopting is for plans.
+	if err := os.Remove(filepath.Join(ws.dir, adoptFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	plan, err := ws.refreshPlan(ctx, "drift.tfplan")
 	if err != nil {
 		return fmt.Errorf("%w: %s", err, lastLines(out.String(), 5))

@@ -114,6 +114,8 @@ type Workspace struct {
 	// workspace creates, sorted: what a product owns in the data plane,
 	// whatever Terraform's state has recorded of it.
 	Topics, Connectors []string
+	// TopicAddresses maps each topic to the Terraform address that creates it.
+	TopicAddresses map[string]string
 }
 
 // MainFile is the name of the rendered root module.
@@ -184,7 +186,8 @@ func Render(in Input) (Workspace, error) {
 			files["modules/"+kind+"/"+name] = b
 		}
 	}
-	return Workspace{Files: files, Topics: slices.Sorted(slices.Values(r.created)), Connectors: slices.Sorted(maps.Values(r.connectors))}, nil
+	return Workspace{Files: files, Topics: slices.Sorted(slices.Values(r.created)), Connectors: slices.Sorted(maps.Values(r.connectors)),
+		TopicAddresses: r.topicAddrs}, nil
 }
 
 func (e Environment) normalize() (Environment, error) {
@@ -231,6 +234,7 @@ type renderer struct {
 	topics     map[string]string // port name → topic
 	connectors map[string]string // role ("source" or sink name) → connector name
 	created    []string          // every topic a kafka-topic module creates
+	topicAddrs map[string]string // each created topic's resource address
 }
 
 // Settings of the topics a product needs besides its ports.
@@ -639,6 +643,10 @@ func (r *renderer) module(id, kind string, args map[string]any) {
 	r.kinds[kind] = true
 	if kind == "kafka-topic" {
 		r.created = append(r.created, args["name"].(string))
+		if r.topicAddrs == nil {
+			r.topicAddrs = map[string]string{}
+		}
+		r.topicAddrs[args["name"].(string)] = "module." + id + ".kafka_topic.this"
 	}
 }
 

@@ -23,6 +23,8 @@ const (
 	ActionReplace = "replace"
 	ActionRead    = "read"
 	ActionNoop    = "no-op"
+	// ActionImport brings an existing resource under management unchanged.
+	ActionImport = "import"
 )
 
 // Redacted stands in for every sensitive value.
@@ -34,13 +36,14 @@ type Summary struct {
 	Update      int              `json:"update"`
 	Delete      int              `json:"delete"`
 	Replace     int              `json:"replace"`
+	Import      int              `json:"import,omitempty"`
 	Destructive bool             `json:"destructive"`
 	Reasons     []string         `json:"reasons,omitempty"`
 	Resources   []ResourceChange `json:"resources"`
 }
 
 // HasChanges reports whether applying the plan would change anything.
-func (s Summary) HasChanges() bool { return s.Create+s.Update+s.Delete+s.Replace > 0 }
+func (s Summary) HasChanges() bool { return s.Create+s.Update+s.Delete+s.Replace+s.Import > 0 }
 
 // ResourceChange is one resource's planned change.
 type ResourceChange struct {
@@ -114,6 +117,8 @@ func summarize(rcs []*tfjson.ResourceChange, secrets []string) Summary {
 			s.Delete++
 		case ActionReplace:
 			s.Replace++
+		case ActionImport:
+			s.Import++
 		default:
 			continue
 		}
@@ -146,6 +151,9 @@ func action(a tfjson.Actions) string {
 
 func change(rc *tfjson.ResourceChange, secrets []string) ResourceChange {
 	c := ResourceChange{Address: rc.Address, Type: rc.Type, Action: action(rc.Change.Actions)}
+	if c.Action == ActionNoop && rc.Change.Importing != nil {
+		c.Action = ActionImport
+	}
 	before := flatten("", rc.Change.Before, rc.Change.BeforeSensitive)
 	after := flatten("", rc.Change.After, rc.Change.AfterSensitive)
 	if c.Action == ActionUpdate || c.Action == ActionReplace || c.Action == ActionNoop {
