@@ -535,6 +535,8 @@ function ChangeRowView({ row }: { row: ChangeRow }) {
           <span className="muted">Removed</span>
         ) : c.action === "replace" ? (
           <span className="muted">Destroyed and created again</span>
+        ) : c.action === "import" ? (
+          <span className="muted">Already exists in Kafka (left by an interrupted apply): taken under management as it is</span>
         ) : null}
         {c.secretRefs.length > 0 && (
           <ul className="secret-refs">
