@@ -353,9 +353,9 @@ func (s *Server) Close() {
 	s.teardown = nil
 }
 
-// graphQL refuses unauthenticated GraphQL calls with a GraphQL-shaped error
-// and bounds the body size before gqlgen reads it; the GraphQL door then
-// bounds the query and the response (graph.New).
+// graphQL refuses unauthenticated GraphQL calls with a GraphQL-shaped error;
+// the GraphQL door itself bounds the body, the query and the response
+// (graph.New).
 func (s *Server) graphQL(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -366,12 +366,6 @@ func (s *Server) graphQL(next http.Handler) http.Handler {
 			writeGraphQLError(w, http.StatusUnauthorized, errs.As(err))
 			return
 		}
-		if r.ContentLength > MaxGraphQLBytes {
-			code = graph.CodeRequestTooLarge
-			graph.RefuseOversizedBody(w, r.ContentLength)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxGraphQLBytes)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -61,7 +61,7 @@ func safeMethod(m string) bool {
 // cookieAuth authenticates a session cookie. Unsafe methods also need the
 // CSRF header, and a cross-origin Origin is refused outright.
 func cookieAuth(r *http.Request, a Authenticator, c *http.Cookie) (actor.Actor, error) {
-	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r) {
+	if crossOrigin(r) {
 		return actor.Actor{}, errs.New(errs.KindUnauthenticated, "cross-origin request with a session cookie refused")
 	}
 	if !safeMethod(r.Method) {
@@ -73,9 +73,14 @@ func cookieAuth(r *http.Request, a Authenticator, c *http.Cookie) (actor.Actor, 
 	return a.Authenticate(r.Context(), c.Value)
 }
 
-func sameOrigin(origin string, r *http.Request) bool {
-	u, err := url.Parse(origin)
-	return err == nil && u.Host == r.Host
+// crossOrigin reports whether the browser says r comes from another origin.
+func crossOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return false
+	}
+	u, err := url.Parse(o)
+	return err != nil || u.Host != r.Host
 }
 
 // SessionHandler serves SessionPath for the portal.
@@ -116,7 +121,7 @@ func SessionHandler(s Sessions) http.Handler {
 }
 
 func signIn(w http.ResponseWriter, r *http.Request, s Sessions) {
-	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r) {
+	if crossOrigin(r) {
 		writeSessionError(w, errs.New(errs.KindPermissionDenied, "cross-origin sign-in refused"))
 		return
 	}

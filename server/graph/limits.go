@@ -20,14 +20,14 @@ import (
 func guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > MaxBodyBytes {
-			RefuseOversizedBody(w, r.ContentLength)
+			refuseOversizedBody(w, r.ContentLength)
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
-				RefuseOversizedBody(w, -1)
+				refuseOversizedBody(w, -1)
 				return
 			}
 			writeRefusal(w, &refusal{status: http.StatusBadRequest, code: CodeBadRequest, message: "reading the request body: " + err.Error()})
@@ -97,9 +97,9 @@ type refusal struct {
 	loc     *ast.Position
 }
 
-// RefuseOversizedBody answers 413 to a body over MaxBodyBytes, of size bytes
+// refuseOversizedBody answers 413 to a body over MaxBodyBytes, of size bytes
 // when known (size < 0 when not).
-func RefuseOversizedBody(w http.ResponseWriter, size int64) {
+func refuseOversizedBody(w http.ResponseWriter, size int64) {
 	ref := &refusal{status: http.StatusRequestEntityTooLarge, code: CodeRequestTooLarge, limit: "bodyBytes", max: MaxBodyBytes, found: size,
 		message: fmt.Sprintf("request body is %d bytes, more than the limit of %d", size, MaxBodyBytes)}
 	if size < 0 {

@@ -483,24 +483,33 @@ func (s *Service) CreateToken(ctx context.Context, principalName, description st
 	if p.Disabled {
 		return nil, "", errs.New(errs.KindFailedPrecondition, "principal %q is disabled", p.Name)
 	}
+	out, secret, err := s.issueToken(ctx, p.ID, p.Domain, description, s.clock().Add(ttl), "identity.CreateToken")
+	if err != nil {
+		return nil, "", err
+	}
+	out.Edges.Principal = p
+	return out, secret, nil
+}
+
+// issueToken stores a new token of a principal, audited as action in the
+// same transaction, and returns it with its secret.
+func (s *Service) issueToken(ctx context.Context, principalID, domain, description string, expires time.Time, action string) (*ent.Token, string, error) {
 	secret := newSecret()
 	var out *ent.Token
-	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
+	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
 		var err error
-		out, err = tx.Token.Create().SetPrincipalID(p.ID).SetHash(hashSecret(secret)).
-			SetDescription(description).SetExpireTime(s.clock().Add(ttl)).Save(ctx)
+		out, err = tx.Token.Create().SetPrincipalID(principalID).SetHash(hashSecret(secret)).
+			SetDescription(description).SetExpireTime(expires).Save(ctx)
 		if err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
-			Action: "identity.CreateToken", ResourceType: "token", Resource: out.ID,
-			Domain: p.Domain, After: out,
+			Action: action, ResourceType: "token", Resource: out.ID, Domain: domain, After: out,
 		})
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	out.Edges.Principal = p
 	return out, secret, nil
 }
 
@@ -556,26 +565,35 @@ func (s *Service) RevokeToken(ctx context.Context, id string) (*ent.Token, error
 		}
 		return nil, err
 	}
+	out, err := s.revokeToken(ctx, t, t.Edges.Principal.Domain, "identity.RevokeToken")
+	if err != nil {
+		return nil, err
+	}
+	out.Edges.Principal = t.Edges.Principal
+	return out, nil
+}
+
+// revokeToken revokes t at once on this replica, audited as action in the
+// same transaction; a revoked token is returned as it is.
+func (s *Service) revokeToken(ctx context.Context, t *ent.Token, domain, action string) (*ent.Token, error) {
 	if t.RevokeTime != nil {
 		return t, nil
 	}
 	var out *ent.Token
-	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
+	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
 		var err error
-		out, err = tx.Token.UpdateOneID(id).SetRevokeTime(s.clock()).Save(ctx)
+		out, err = tx.Token.UpdateOneID(t.ID).SetRevokeTime(s.clock()).Save(ctx)
 		if err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
-			Action: "identity.RevokeToken", ResourceType: "token", Resource: id,
-			Domain: t.Edges.Principal.Domain, Before: t, After: out,
+			Action: action, ResourceType: "token", Resource: t.ID, Domain: domain, Before: t, After: out,
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.forgetTokens()
-	out.Edges.Principal = t.Edges.Principal
 	return out, nil
 }
 

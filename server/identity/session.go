@@ -6,10 +6,7 @@ import (
 	"time"
 
 	"github.com/meshplane/meshplane/server/actor"
-	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/authn"
-	"github.com/meshplane/meshplane/server/ent"
-	"github.com/meshplane/meshplane/server/ent/token"
 	"github.com/meshplane/meshplane/server/errs"
 )
 
@@ -27,7 +24,7 @@ func (s *Service) StartSession(ctx context.Context, secret string) (authn.Sessio
 	if err != nil {
 		return authn.Session{}, err
 	}
-	src, err := s.store.Client.Token.Query().Where(token.ID(who.TokenID)).Only(ctx)
+	src, err := s.store.Client.Token.Get(ctx, who.TokenID)
 	if err != nil {
 		return authn.Session{}, fmt.Errorf("reading token: %w", err)
 	}
@@ -38,25 +35,12 @@ func (s *Service) StartSession(ctx context.Context, secret string) (authn.Sessio
 	if !expires.After(s.clock()) {
 		return authn.Session{}, errs.New(errs.KindUnauthenticated, "missing, invalid, expired or revoked token")
 	}
-	out := authn.Session{Secret: newSecret(), ExpireTime: expires}
-	ctx = actor.With(ctx, who)
-	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
-		t, err := tx.Token.Create().SetPrincipalID(who.ID).SetHash(hashSecret(out.Secret)).
-			SetDescription(SessionDescription).SetExpireTime(expires).Save(ctx)
-		if err != nil {
-			return err
-		}
-		out.Actor = who
-		out.Actor.TokenID = t.ID
-		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
-			Action: "identity.StartSession", ResourceType: "token", Resource: t.ID,
-			Domain: who.Domain, After: t,
-		})
-	})
+	t, secret, err := s.issueToken(actor.With(ctx, who), who.ID, who.Domain, SessionDescription, expires, "identity.StartSession")
 	if err != nil {
 		return authn.Session{}, err
 	}
-	return out, nil
+	who.TokenID = t.ID
+	return authn.Session{Actor: who, Secret: secret, ExpireTime: expires}, nil
 }
 
 // EndSession revokes the token the caller authenticated with: signing out
@@ -70,22 +54,6 @@ func (s *Service) EndSession(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading token: %w", err)
 	}
-	if t.RevokeTime != nil {
-		return nil
-	}
-	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
-		out, err := tx.Token.UpdateOneID(t.ID).SetRevokeTime(s.clock()).Save(ctx)
-		if err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
-			Action: "identity.EndSession", ResourceType: "token", Resource: t.ID,
-			Domain: who.Domain, Before: t, After: out,
-		})
-	})
-	if err != nil {
-		return err
-	}
-	s.forgetTokens()
-	return nil
+	_, err = s.revokeToken(ctx, t, who.Domain, "identity.EndSession")
+	return err
 }
