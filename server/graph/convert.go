@@ -349,19 +349,15 @@ func decisionConnection(p page.Page[*ent.PolicyDecision]) *model.PolicyDecisionC
 
 // productEvaluation judges a stored product, or draft when it is not nil.
 func (r *Resolver) productEvaluation(ctx context.Context, domain, name string, draft *model.DataProductSpecInput) (*model.ProductEvaluation, error) {
-	var (
-		e   policy.Evaluation
-		err error
-	)
+	var in *spec.Product
 	if draft != nil {
-		var p spec.Product
-		if p, err = productSpec(draft); err != nil {
+		p, err := productSpec(draft)
+		if err != nil {
 			return nil, err
 		}
-		e, err = r.policy.EvaluateDraft(ctx, domain, name, p)
-	} else {
-		e, err = r.policy.EvaluateProduct(ctx, domain, name)
+		in = &p
 	}
+	e, err := r.policy.EvaluateProduct(ctx, domain, name, in)
 	if err != nil {
 		return nil, err
 	}

@@ -141,27 +141,27 @@ type Evaluation struct {
 }
 
 // EvaluateProduct judges a product with the published policy without
-// logging or changing anything.
-func (s *Service) EvaluateProduct(ctx context.Context, domain, name string) (Evaluation, error) {
-	p, err := catalog.ReadProduct(ctx, s.authz, s.store.Client, domain, name)
-	if err != nil {
-		return Evaluation{}, err
+// logging or changing anything: the stored product, or draft when it is not
+// nil — a spec nobody has saved, a product being written or a stored one
+// being edited, judged as it would be once saved. A draft needs the right to
+// save it (catalog.DraftProduct) and is answered with the violations saving
+// would give.
+func (s *Service) EvaluateProduct(ctx context.Context, domain, name string, draft *spec.Product) (Evaluation, error) {
+	var in engine.Product
+	if draft == nil {
+		p, err := catalog.ReadProduct(ctx, s.authz, s.store.Client, domain, name)
+		if err != nil {
+			return Evaluation{}, err
+		}
+		in = input(p)
+	} else {
+		p, lifecycle, err := catalog.DraftProduct(ctx, s.authz, s.store.Client, domain, name, *draft)
+		if err != nil {
+			return Evaluation{}, err
+		}
+		in = engine.Product{Domain: domain, Name: name, Lifecycle: string(lifecycle), Spec: p}
 	}
-	ev := s.evaluate(ctx, s.engine.Current(), input(p))
-	return Evaluation{Admission: ev.Admission, Decisions: ev.Connectors.Decisions}, nil
-}
-
-// EvaluateDraft judges a product spec nobody has saved — a product being
-// written, or a stored one being edited — as the published policy would
-// judge it once saved, without logging or changing anything. It needs the
-// right to save it (catalog.DraftProduct) and answers invalid specs with the
-// violations saving would.
-func (s *Service) EvaluateDraft(ctx context.Context, domain, name string, p spec.Product) (Evaluation, error) {
-	p, lifecycle, err := catalog.DraftProduct(ctx, s.authz, s.store.Client, domain, name, p)
-	if err != nil {
-		return Evaluation{}, err
-	}
-	ev := s.evaluate(ctx, s.engine.Current(), engine.Product{Domain: domain, Name: name, Lifecycle: string(lifecycle), Spec: p})
+	ev := s.evaluate(ctx, s.engine.Current(), in)
 	return Evaluation{Admission: ev.Admission, Decisions: ev.Connectors.Decisions}, nil
 }
 

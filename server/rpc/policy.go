@@ -12,6 +12,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/policy/engine"
+	"github.com/meshplane/meshplane/server/spec"
 )
 
 // PolicyHandler serves meshplane.v1.PolicyService.
@@ -185,15 +186,12 @@ func (h *PolicyHandler) GetPolicyVersion(ctx context.Context, req *connect.Reque
 }
 
 func (h *PolicyHandler) EvaluateDataProduct(ctx context.Context, req *connect.Request[v1.EvaluateDataProductRequest]) (*connect.Response[v1.EvaluateDataProductResponse], error) {
-	var (
-		e   policy.Evaluation
-		err error
-	)
+	var draft *spec.Product
 	if req.Msg.GetSpec() != nil {
-		e, err = h.svc.EvaluateDraft(ctx, req.Msg.GetDomain(), req.Msg.GetName(), ProductSpec(req.Msg.GetSpec()))
-	} else {
-		e, err = h.svc.EvaluateProduct(ctx, req.Msg.GetDomain(), req.Msg.GetName())
+		p := ProductSpec(req.Msg.GetSpec())
+		draft = &p
 	}
+	e, err := h.svc.EvaluateProduct(ctx, req.Msg.GetDomain(), req.Msg.GetName(), draft)
 	if err != nil {
 		return nil, err
 	}
