@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { match } from "./router";
 import { describeError, violationsFor } from "./api";
 import { relative } from "./ui";
@@ -37,7 +37,6 @@ describe("describeError", () => {
     expect(violationsFor(d, "spec.ports[0].fields[1].classification")).toHaveLength(1);
     expect(violationsFor(d, "spec.ports[1]")).toEqual([]);
     expect(violationsFor(d, "nam")).toEqual([]);
-    expect(toBinary(BadRequestSchema, br).length).toBeGreaterThan(0);
   });
   it("describes anything else by its message", () => {
     expect(describeError(new Error("offline")).message).toBe("offline");

@@ -1,6 +1,7 @@
 // Shared building blocks: every screen uses these so errors, empty states,
 // help text and badges look and read the same everywhere.
 import { useId, useState, type ReactNode } from "react";
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { ApiError } from "./api";
 import { Link } from "./router";
 
@@ -50,11 +51,16 @@ export function Notice({ tone = "info", children }: { tone?: "info" | "success" 
   );
 }
 
-/** Field is a labelled input with help text a non-specialist understands and its errors. */
+/**
+ * Field is a labelled input with help text a non-specialist understands and
+ * its errors. Errors are announced at once unless announce is false: a form
+ * the server re-checks as people type says so in one polite status instead.
+ */
 export function Field(props: {
   label: string;
   help?: ReactNode;
   errors?: string[];
+  announce?: boolean;
   children: (id: string, describedBy: string, invalid: boolean) => ReactNode;
 }) {
   const id = useId();
@@ -72,7 +78,7 @@ export function Field(props: {
         </p>
       )}
       {errors.length > 0 && (
-        <div id={errId} role="alert">
+        <div id={errId} role={props.announce === false ? undefined : "alert"}>
           <ul className="field-errors">
             {errors.map((e, i) => (
               <li key={i}>{e}</li>
@@ -178,6 +184,11 @@ export function TypedConfirm(props: { word: string; label: string; onConfirm(): 
       </button>
     </div>
   );
+}
+
+/** dateOf converts an optional protobuf Timestamp. */
+export function dateOf(t?: Timestamp): Date | null {
+  return t ? timestampDate(t) : null;
 }
 
 /** when formats a timestamp for people, with the exact time on hover. */

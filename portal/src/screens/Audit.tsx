@@ -7,8 +7,8 @@ import { AuditService, type AuditEvent, type VerifyAuditLogResponse } from "../g
 import { CatalogService } from "../gen/meshplane/v1/catalog_pb";
 import { audit, describeError } from "../lib/api";
 import { setQuery, useLocation } from "../lib/router";
-import { Badge, EmptyState, ErrorBanner, Field, Loading, Notice, Page, When } from "../lib/ui";
-import { DiffTable, dateOf, exact, plural } from "./governance/common";
+import { Badge, EmptyState, ErrorBanner, Field, Loading, Notice, Page, When, dateOf } from "../lib/ui";
+import { DiffTable, exact, plural } from "./governance/common";
 import { diffJSON, filtersFrom, keep, localInput, FILTER_KEYS, type AuditFilters } from "./governance/auditDiff";
 import { diffLines } from "./governance/diff";
 import "./governance/governance.css";

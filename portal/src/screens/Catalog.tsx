@@ -7,7 +7,7 @@ import { useQuery } from "@connectrpc/connect-query";
 import { CatalogService, type DataProduct } from "../gen/meshplane/v1/catalog_pb";
 import { describeError, violationsFor, type ApiError } from "../lib/api";
 import { Link, setQuery, useLocation } from "../lib/router";
-import { EmptyState, ErrorBanner, Field, Loading, Page, When } from "../lib/ui";
+import { EmptyState, ErrorBanner, Field, Loading, Page, When, dateOf } from "../lib/ui";
 import {
   classOptions,
   clearAll,
@@ -25,7 +25,7 @@ import {
   sortOptions,
   type Filters,
 } from "./catalog/filters";
-import { ClassBadge, classificationsOf, date, HealthBadge, LifecycleBadge, lifecycleWords, pendingChanges, productPath } from "./catalog/model";
+import { ClassBadge, classificationsOf, HealthBadge, LifecycleBadge, lifecycleWords, pendingChanges, productPath } from "./catalog/model";
 import { Classification, type DataProductFacets } from "../gen/meshplane/v1/catalog_pb";
 import "./catalog/Catalog.css";
 
@@ -367,7 +367,7 @@ function ProductRow({ p }: { p: DataProduct }) {
         {pendingChanges(p) && <span className="muted catalog-one-line">changes not provisioned</span>}
       </td>
       <td>
-        <When date={date(p.updateTime)} />
+        <When date={dateOf(p.updateTime)} />
       </td>
     </tr>
   );

@@ -8,10 +8,10 @@ import { PolicyService } from "../gen/meshplane/v1/policy_pb";
 import { CatalogService } from "../gen/meshplane/v1/catalog_pb";
 import { IdentityService, PrincipalKind, type RoleBinding } from "../gen/meshplane/v1/identity_pb";
 import { describeError, violationsFor, type ApiError } from "../lib/api";
-import { Badge, EmptyState, ErrorBanner, Field, Loading, Notice, Page, When } from "../lib/ui";
+import { Badge, EmptyState, ErrorBanner, Field, Loading, Notice, Page, When, dateOf } from "../lib/ui";
 import { CodeEditor, goToLine } from "./governance/CodeEditor";
 import { linesOf, rbacProblems } from "./governance/problems";
-import { dateOf, plural } from "./governance/common";
+import { plural } from "./governance/common";
 import { unpinned } from "./access/format";
 import "./governance/governance.css";
 

@@ -4,14 +4,12 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { CatalogService } from "../gen/meshplane/v1/catalog_pb";
 import { PolicyService } from "../gen/meshplane/v1/policy_pb";
 import { ProvisioningService, RunKind, RunState, type ResourceChange, type Run } from "../gen/meshplane/v1/provisioning_pb";
 import { describeError, provisioning, type ApiError } from "../lib/api";
 import { Link, navigate } from "../lib/router";
-import { Badge, ErrorBanner, Loading, Notice, Page, TypedConfirm, When } from "../lib/ui";
+import { Badge, ErrorBanner, Loading, Notice, Page, TypedConfirm, When, dateOf } from "../lib/ui";
 import {
   actionTone,
   groupChanges,
@@ -27,7 +25,6 @@ import {
 import { logLines, useRunWatch, type Conn } from "./run/useRunWatch";
 import "./Run.css";
 
-const ts = (t?: Timestamp) => (t ? timestampDate(t) : null);
 
 const triggerWords: Record<string, string> = {
   user: "a person asked for it",
@@ -259,7 +256,7 @@ function RunView(props: { run: Run; state: RunState; conn: Conn; lines: string[]
           <div>
             <dt>Requested by</dt>
             <dd>
-              {run.createdBy || "meshplane"}, <When date={ts(run.createTime)} />
+              {run.createdBy || "meshplane"}, <When date={dateOf(run.createTime)} />
             </dd>
           </div>
           <div>
@@ -267,7 +264,7 @@ function RunView(props: { run: Run; state: RunState; conn: Conn; lines: string[]
             <dd>
               {run.approvedBy ? (
                 <>
-                  {run.approvedBy}, <When date={ts(run.approveTime)} />
+                  {run.approvedBy}, <When date={dateOf(run.approveTime)} />
                 </>
               ) : run.autoApply ? (
                 "meshplane (applied on its own)"
@@ -294,7 +291,7 @@ function RunView(props: { run: Run; state: RunState; conn: Conn; lines: string[]
           </div>
           <div>
             <dt>Finished</dt>
-            <dd>{run.finishTime ? <When date={ts(run.finishTime)} /> : <span className="muted">not yet</span>}</dd>
+            <dd>{run.finishTime ? <When date={dateOf(run.finishTime)} /> : <span className="muted">not yet</span>}</dd>
           </div>
         </dl>
       </section>

@@ -6,8 +6,8 @@ import { AccessService, GrantState, type Grant } from "../../gen/meshplane/v1/ac
 import { CatalogService } from "../../gen/meshplane/v1/catalog_pb";
 import { describeError, violationsFor } from "../../lib/api";
 import { Link, setQuery, useLocation } from "../../lib/router";
-import { Badge, EmptyState, ErrorBanner, Field, Loading, Notice, When } from "../../lib/ui";
-import { dateOf } from "../governance/common";
+import { Badge, EmptyState, ErrorBanner, Field, Loading, Notice, When, dateOf } from "../../lib/ui";
+
 import { days } from "../governance/describe";
 import { grantState, revocable } from "./format";
 import { useServiceAccounts } from "./RequestForm";

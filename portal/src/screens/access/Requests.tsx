@@ -7,8 +7,8 @@ import { AccessRequestState, AccessService, type AccessRequest } from "../../gen
 import { describeError, violationsFor, type ApiError } from "../../lib/api";
 import { Link } from "../../lib/router";
 import { useSession } from "../../lib/session";
-import { Badge, EmptyState, ErrorBanner, Field, Loading, Notice, When } from "../../lib/ui";
-import { dateOf } from "../governance/common";
+import { Badge, EmptyState, ErrorBanner, Field, Loading, Notice, When, dateOf } from "../../lib/ui";
+
 import { approverLabel, days } from "../governance/describe";
 import { grantState, requestState } from "./format";
 import "./access.css";

@@ -1,15 +1,8 @@
 // What the catalog and the product page say about a product: its lifecycle,
 // its health (provisioned? drifted?) and the kinds of data its ports hold.
 // Pure helpers, shared by both screens and unit-tested.
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Classification, DataProductHealth, Lifecycle, type DataProduct } from "../../gen/meshplane/v1/catalog_pb";
 import { Badge, type Tone } from "../../lib/ui";
-
-/** date converts an optional protobuf timestamp. */
-export function date(t: Timestamp | undefined): Date | null {
-  return t ? timestampDate(t) : null;
-}
 
 export const lifecycleWords: Record<Lifecycle, string> = {
   [Lifecycle.UNSPECIFIED]: "unknown",

@@ -7,8 +7,8 @@ import { PolicyService } from "../../gen/meshplane/v1/policy_pb";
 import { CatalogService } from "../../gen/meshplane/v1/catalog_pb";
 import { describeError } from "../../lib/api";
 import { setQuery, useLocation } from "../../lib/router";
-import { Badge, EmptyState, ErrorBanner, Field, Loading } from "../../lib/ui";
-import { dateOf, exact, formatMicros, prettyJSON } from "./common";
+import { Badge, EmptyState, ErrorBanner, Field, Loading, dateOf } from "../../lib/ui";
+import { exact, formatMicros, prettyJSON } from "./common";
 
 export function DecisionsPanel() {
   const { query } = useLocation();

@@ -5,8 +5,8 @@ import { useQueryClient } from "@tanstack/react-query";
 import { PolicyService } from "../../gen/meshplane/v1/policy_pb";
 import { describeError, violationsFor } from "../../lib/api";
 import { Link, navigate } from "../../lib/router";
-import { Badge, EmptyState, ErrorBanner, Field, Loading, Page, When } from "../../lib/ui";
-import { dateOf } from "./common";
+import { Badge, EmptyState, ErrorBanner, Field, Loading, Page, When, dateOf } from "../../lib/ui";
+
 import "./governance.css";
 
 /** What each built-in module decides, for people new to them. */

@@ -12,10 +12,10 @@ import {
 } from "../../gen/meshplane/v1/policy_pb";
 import { describeError, violationsFor, type ApiError } from "../../lib/api";
 import { Link, setQuery, useLocation } from "../../lib/router";
-import { Badge, ErrorBanner, Field, Loading, Notice, Page, TabPanel, Tabs, When } from "../../lib/ui";
+import { Badge, ErrorBanner, Field, Loading, Notice, Page, TabPanel, Tabs, When, dateOf } from "../../lib/ui";
 import { CodeEditor, goToLine } from "./CodeEditor";
 import { compileProblems, linesOf, type LineProblem } from "./problems";
-import { dateOf, formatMicros, plural } from "./common";
+import { formatMicros, plural } from "./common";
 import { MODULE_PURPOSE } from "./PolicyList";
 import { ImpactView } from "./Impact";
 import { VersionsPanel } from "./Versions";

@@ -6,8 +6,8 @@ import { skipToken, useQueryClient } from "@tanstack/react-query";
 import { PolicyService, type PolicyModule, type RollbackPolicyResponse } from "../../gen/meshplane/v1/policy_pb";
 import { describeError, violationsFor } from "../../lib/api";
 import { Link, setQuery, useLocation } from "../../lib/router";
-import { Badge, EmptyState, ErrorBanner, Field, Loading, Notice, When } from "../../lib/ui";
-import { DiffTable, dateOf, plural } from "./common";
+import { Badge, EmptyState, ErrorBanner, Field, Loading, Notice, When, dateOf } from "../../lib/ui";
+import { DiffTable, plural } from "./common";
 import { diffFiles, diffStats } from "./diff";
 
 export function VersionsPanel(props: { module: PolicyModule; draft: Record<string, string>; dirty: boolean }) {

@@ -1,13 +1,7 @@
 // Small pieces the governance and access screens share.
 import { Fragment, type ReactNode } from "react";
-import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { foldUnchanged, type DiffLine } from "./diff";
 import "./governance.css";
-
-/** dateOf converts an optional protobuf Timestamp. */
-export function dateOf(t?: Timestamp): Date | null {
-  return t ? timestampDate(t) : null;
-}
 
 /** exact formats a date for tables where the exact time matters (UTC, to the second). */
 export function exact(d: Date | null): string {

@@ -5,8 +5,8 @@ import { useQuery } from "@connectrpc/connect-query";
 import { AuditService, type AuditEvent } from "../../gen/meshplane/v1/audit_pb";
 import type { DataProduct } from "../../gen/meshplane/v1/catalog_pb";
 import { describeError } from "../../lib/api";
-import { EmptyState, ErrorBanner, Field, Loading, When } from "../../lib/ui";
-import { date } from "../catalog/model";
+import { EmptyState, ErrorBanner, Field, Loading, When, dateOf } from "../../lib/ui";
+
 import { PageButtons, TableScroll, usePages } from "./common";
 import { auditAction, changedMembers } from "./format";
 
@@ -82,7 +82,7 @@ function EventRow({ e }: { e: AuditEvent }) {
   return (
     <tr>
       <td>
-        <When date={date(e.time)} />
+        <When date={dateOf(e.time)} />
       </td>
       <td>{e.actor}</td>
       <th scope="row">

@@ -4,8 +4,8 @@ import { useQuery } from "@connectrpc/connect-query";
 import type { DataProduct } from "../../gen/meshplane/v1/catalog_pb";
 import { PolicyService, type PolicyDecision } from "../../gen/meshplane/v1/policy_pb";
 import { describeError } from "../../lib/api";
-import { Badge, EmptyState, ErrorBanner, Loading, When } from "../../lib/ui";
-import { date } from "../catalog/model";
+import { Badge, EmptyState, ErrorBanner, Loading, When, dateOf } from "../../lib/ui";
+
 import { PageButtons, TableScroll, usePages } from "./common";
 import { decisionSummary } from "./format";
 
@@ -55,7 +55,7 @@ function DecisionRow({ d }: { d: PolicyDecision }) {
   return (
     <tr>
       <td>
-        <When date={date(d.time)} />
+        <When date={dateOf(d.time)} />
       </td>
       <th scope="row">{d.kind === "admission" ? "Admission" : d.kind === "masking" ? "Masking" : d.kind}</th>
       <td>

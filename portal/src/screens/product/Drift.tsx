@@ -1,8 +1,8 @@
 // Drift: what the last drift check found changed outside meshplane.
 import { Lifecycle, type DataProduct } from "../../gen/meshplane/v1/catalog_pb";
 import type { AttributeChange } from "../../gen/meshplane/v1/provisioning_pb";
-import { Badge, EmptyState, Notice, When } from "../../lib/ui";
-import { date } from "../catalog/model";
+import { Badge, EmptyState, Notice, When, dateOf } from "../../lib/ui";
+
 import { TableScroll } from "./common";
 
 const actionWords: Record<string, string> = {
@@ -15,7 +15,7 @@ const actionWords: Record<string, string> = {
 };
 
 export function Drift({ p }: { p: DataProduct }) {
-  const checked = date(p.driftCheckTime);
+  const checked = dateOf(p.driftCheckTime);
   if (p.lifecycle === Lifecycle.RETIRED) {
     return (
       <EmptyState title="Nothing to check">

@@ -5,8 +5,8 @@ import { AccessService, GrantState, type Grant } from "../../gen/meshplane/v1/ac
 import type { DataProduct } from "../../gen/meshplane/v1/catalog_pb";
 import { describeError } from "../../lib/api";
 import { Link } from "../../lib/router";
-import { Badge, EmptyState, ErrorBanner, Loading, When } from "../../lib/ui";
-import { date } from "../catalog/model";
+import { Badge, EmptyState, ErrorBanner, Loading, When, dateOf } from "../../lib/ui";
+
 import { PageButtons, TableScroll, usePages } from "./common";
 import { duration, everyGrantState, grantStateTones, grantStateWords } from "./format";
 
@@ -78,7 +78,7 @@ export function Grants({ p }: { p: DataProduct }) {
 const ended = new Set([GrantState.EXPIRED, GrantState.REVOKED, GrantState.DECLINED, GrantState.CANCELLED]);
 
 function GrantRow({ g }: { g: Grant }) {
-  const expires = date(g.expireTime);
+  const expires = dateOf(g.expireTime);
   const gone = ended.has(g.state);
   return (
     <tr>
@@ -100,7 +100,7 @@ function GrantRow({ g }: { g: Grant }) {
       <td>
         {gone ? (
           <>
-            ended <When date={date(g.endTime)} />
+            ended <When date={dateOf(g.endTime)} />
           </>
         ) : expires ? (
           <When date={expires} />

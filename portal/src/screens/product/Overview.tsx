@@ -6,8 +6,8 @@ import { Lifecycle, SourceKind, type DataProduct } from "../../gen/meshplane/v1/
 import { PolicyService } from "../../gen/meshplane/v1/policy_pb";
 import { describeError } from "../../lib/api";
 import { Link } from "../../lib/router";
-import { Badge, ErrorBanner, Loading, When } from "../../lib/ui";
-import { date, health, healthDetail, LifecycleBadge, lifecycleExplanation, productPath } from "../catalog/model";
+import { Badge, ErrorBanner, Loading, When, dateOf } from "../../lib/ui";
+import { health, healthDetail, LifecycleBadge, lifecycleExplanation, productPath } from "../catalog/model";
 import { Facts, Mono } from "./common";
 import { policyPart } from "./format";
 
@@ -40,13 +40,13 @@ export function Overview({ p }: { p: DataProduct }) {
             [
               "Registered",
               <>
-                <When date={date(p.createTime)} /> {p.createdBy && <span className="muted">by {p.createdBy}</span>}
+                <When date={dateOf(p.createTime)} /> {p.createdBy && <span className="muted">by {p.createdBy}</span>}
               </>,
             ],
             [
               "Last changed",
               <>
-                <When date={date(p.updateTime)} /> {p.updatedBy && <span className="muted">by {p.updatedBy}</span>}
+                <When date={dateOf(p.updateTime)} /> {p.updatedBy && <span className="muted">by {p.updatedBy}</span>}
               </>,
             ],
           ]}
@@ -70,7 +70,7 @@ export function Overview({ p }: { p: DataProduct }) {
               "Last drift check",
               p.driftCheckTime ? (
                 <>
-                  <When date={date(p.driftCheckTime)} />{" "}
+                  <When date={dateOf(p.driftCheckTime)} />{" "}
                   {p.drift.length ? (
                     <Link to={productPath(p.domain, p.name, "drift")}>
                       {p.drift.length} change{p.drift.length === 1 ? "" : "s"} found

@@ -5,8 +5,8 @@ import { useQuery } from "@connectrpc/connect-query";
 import { CatalogService, Classification, type DataProduct, type OutputPort, type PreviewRecord } from "../../gen/meshplane/v1/catalog_pb";
 import { PolicyService, type MaskingDecision } from "../../gen/meshplane/v1/policy_pb";
 import { describeError } from "../../lib/api";
-import { Badge, EmptyState, ErrorBanner, Field, Loading, Notice, When } from "../../lib/ui";
-import { ClassBadge, date, productPath } from "../catalog/model";
+import { Badge, EmptyState, ErrorBanner, Field, Loading, Notice, When, dateOf } from "../../lib/ui";
+import { ClassBadge, productPath } from "../catalog/model";
 import { TableScroll } from "./common";
 import { compactKey, explainField, newestFirst, previewRow, shownTone, topicDecision } from "./format";
 
@@ -195,7 +195,7 @@ function Records(props: { records: PreviewRecord[]; fields: string[]; port: stri
           {rows.map(({ r, row }) => (
             <tr key={`${r.partition}-${r.offset}`}>
               <td>
-                <When date={date(r.timestamp)} />
+                <When date={dateOf(r.timestamp)} />
               </td>
               <td className="mono">
                 {r.partition} / {String(r.offset)}

@@ -4,8 +4,8 @@ import type { DataProduct } from "../../gen/meshplane/v1/catalog_pb";
 import { ProvisioningService, RunKind, RunState, type Run } from "../../gen/meshplane/v1/provisioning_pb";
 import { describeError } from "../../lib/api";
 import { Link } from "../../lib/router";
-import { Badge, EmptyState, ErrorBanner, Loading, When } from "../../lib/ui";
-import { date } from "../catalog/model";
+import { Badge, EmptyState, ErrorBanner, Loading, When, dateOf } from "../../lib/ui";
+
 import { PageButtons, TableScroll, usePages } from "./common";
 import { runBusy, runStateTones, runStateWords, shortId } from "./format";
 
@@ -111,7 +111,7 @@ function RunRow({ r }: { r: Run }) {
         )}
       </td>
       <td>
-        <When date={date(r.createTime)} />
+        <When date={dateOf(r.createTime)} />
       </td>
       <td>
         {r.createdBy || <span className="muted">meshplane</span>}

@@ -1,7 +1,8 @@
 // Inputs of the wizard: each one labelled, explained, and showing the server's
 // messages for its path. data-path tells the wizard which inputs a person has
 // visited, so it only shows problems they have had a chance to fix.
-import { createContext, useContext, useId, type ReactNode } from "react";
+import { createContext, useContext, type ReactNode } from "react";
+import { Field as SharedField } from "../../lib/ui";
 
 export interface Problems {
   /** Messages for this path and its children, among those the wizard shows now. */
@@ -133,24 +134,8 @@ export function GroupErrors({ messages, id }: { messages: string[]; id?: string 
   );
 }
 
-/** Field is a labelled input with help text and the server's messages for it (the shared Field's
- * look, with its messages in a plain list, linked to the input by aria-describedby). */
+/** Field is the shared Field whose messages are not announced one by one:
+ * the wizard re-checks as people type and reports in one polite status line. */
 export function Field(props: { label: string; help?: ReactNode; errors?: string[]; children: (id: string, describedBy: string) => ReactNode }) {
-  const id = useId();
-  const helpId = id + "-help";
-  const errId = id + "-err";
-  const errors = props.errors ?? [];
-  const describedBy = [props.help ? helpId : "", errors.length ? errId : ""].filter(Boolean).join(" ");
-  return (
-    <div className={"field" + (errors.length ? " invalid" : "")}>
-      <label htmlFor={id}>{props.label}</label>
-      {props.children(id, describedBy)}
-      {props.help && (
-        <p className="help" id={helpId}>
-          {props.help}
-        </p>
-      )}
-      <GroupErrors messages={errors} id={errId} />
-    </div>
-  );
+  return <SharedField {...props} announce={false} />;
 }
