@@ -38,25 +38,16 @@ func newAccessFixture(t *testing.T) *accessFixture {
 	return f
 }
 
-// provisionProduct plans and applies a product. The Kafka provider can lose
-// its broker connection on a loaded machine; a user would plan again, and
-// so does this, twice at most.
+// provisionProduct plans and applies a product.
 func provisionProduct(t *testing.T, c apptest.Clients, domain, name string) {
 	t.Helper()
-	for attempt := 1; ; attempt++ {
-		r := plan(t, c, domain, name)
-		if _, err := c.Provision.ApproveRun(context.Background(), connect.NewRequest(&v1.ApproveRunRequest{Id: r.GetId()})); err != nil {
-			t.Fatalf("ApproveRun: %v", err)
-		}
-		out := waitRun(t, c, r.GetId())
-		if out.GetState() == v1.RunState_RUN_STATE_APPLIED {
-			return
-		}
-		if attempt == 3 || !strings.Contains(out.GetError(), "broker not connected") {
-			t.Fatalf("apply ended %v: %s", out.GetState(), out.GetError())
-		}
-		t.Logf("apply %d lost the broker connection; planning again", attempt)
-	}
+	approve(t, c, plan(t, c, domain, name), false)
+}
+
+// decommissionProduct plans and applies a product's decommission.
+func decommissionProduct(t *testing.T, c apptest.Clients, domain, name string) {
+	t.Helper()
+	approve(t, c, decommissionPlan(t, c, domain, name), true)
 }
 
 // newCatalogFixture is newAccessFixture without provisioning sales/orders.
@@ -682,15 +673,7 @@ func TestDecommissionEndsGrants(t *testing.T) {
 	f.waitGrants(t, req.GetId(), v1.GrantState_GRANT_STATE_ACTIVE)
 	pending := f.request(t, f.mkt, &v1.RequestAccessRequest{Consumer: "reporter", Purpose: "contact data",
 		Ports: []*v1.PortRef{{Domain: "sales", Product: "orders", Port: "customers"}}})
-	res, err := f.owner.Provision.Decommission(ctx, connect.NewRequest(&v1.DecommissionRequest{Domain: "sales", Product: "orders"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := waitRun(t, f.owner, res.Msg.GetRun().GetId())
-	if r.GetState() != v1.RunState_RUN_STATE_PLANNED {
-		t.Fatalf("decommission plan ended %v: %s", r.GetState(), r.GetError())
-	}
-	approve(t, f.owner, r, true)
+	decommissionProduct(t, f.owner, "sales", "orders")
 	ended := f.get(t, f.admin, req.GetId()).GetGrants()[0]
 	if ended.GetState() != v1.GrantState_GRANT_STATE_REVOKED || ended.GetEndReason() != "the product was decommissioned" {
 		t.Fatalf("grant after decommission: %+v", ended)

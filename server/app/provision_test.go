@@ -57,16 +57,43 @@ func plan(t *testing.T, c apptest.Clients, domain, product string) *v1.Run {
 	return r
 }
 
+// approve applies the planned run r and returns the applied run. The Kafka
+// provider can lose its broker connection on a loaded machine; a user would
+// plan again and approve that, and so does this, twice at most.
 func approve(t *testing.T, c apptest.Clients, r *v1.Run, confirm bool) *v1.Run {
 	t.Helper()
-	if _, err := c.Provision.ApproveRun(context.Background(), connect.NewRequest(&v1.ApproveRunRequest{Id: r.GetId(), ConfirmDestructive: confirm})); err != nil {
-		t.Fatalf("ApproveRun: %v", err)
+	for attempt := 1; ; attempt++ {
+		if _, err := c.Provision.ApproveRun(context.Background(), connect.NewRequest(&v1.ApproveRunRequest{Id: r.GetId(), ConfirmDestructive: confirm})); err != nil {
+			t.Fatalf("ApproveRun: %v", err)
+		}
+		out := waitRun(t, c, r.GetId())
+		if out.GetState() == v1.RunState_RUN_STATE_APPLIED {
+			return out
+		}
+		if attempt == 3 || !strings.Contains(out.GetError(), "broker not connected") {
+			t.Fatalf("apply ended %v: %s", out.GetState(), out.GetError())
+		}
+		t.Logf("apply %d lost the broker connection; planning again", attempt)
+		if r.GetKind() == v1.RunKind_RUN_KIND_DESTROY {
+			r = decommissionPlan(t, c, r.GetDomain(), r.GetProduct())
+		} else {
+			r = plan(t, c, r.GetDomain(), r.GetProduct())
+		}
 	}
-	out := waitRun(t, c, r.GetId())
-	if out.GetState() != v1.RunState_RUN_STATE_APPLIED {
-		t.Fatalf("apply ended %v: %s", out.GetState(), out.GetError())
+}
+
+// decommissionPlan plans a product's decommission.
+func decommissionPlan(t *testing.T, c apptest.Clients, domain, product string) *v1.Run {
+	t.Helper()
+	res, err := c.Provision.Decommission(context.Background(), connect.NewRequest(&v1.DecommissionRequest{Domain: domain, Product: product}))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	r := waitRun(t, c, res.Msg.GetRun().GetId())
+	if r.GetState() != v1.RunState_RUN_STATE_PLANNED {
+		t.Fatalf("decommission plan ended %v: %s", r.GetState(), r.GetError())
+	}
+	return r
 }
 
 func actions(r *v1.Run) map[string]string {
