@@ -196,6 +196,9 @@ func (p *Product) Validate(v *errs.Violations, path string) {
 	case len(p.Ports) > MaxPorts:
 		v.Add(path+".ports", "must have at most %d ports, got %d", MaxPorts, len(p.Ports))
 	default:
+		// Each port is fed by one table, and a table's changes can be routed
+		// to one topic only.
+		routedBy := map[string]string{}
 		for i, port := range p.Ports {
 			pp := fmt.Sprintf("%s.ports[%d]", path, i)
 			if _, dup := ports[port.Name]; dup && port.Name != "" {
@@ -203,6 +206,11 @@ func (p *Product) Validate(v *errs.Violations, path string) {
 			}
 			ports[port.Name] = port
 			port.validate(v, pp, tables)
+			if other, taken := routedBy[port.Table]; taken && tables[port.Table] {
+				v.Add(pp+".table", "table %q already feeds port %q: a table's changes can be routed to one topic only", port.Table, other)
+			} else if port.Table != "" {
+				routedBy[port.Table] = port.Name
+			}
 		}
 	}
 

@@ -134,7 +134,12 @@ func TestValidate(t *testing.T) {
 			want: []string{"spec.ports[1].fields[2].name"}},
 		{name: "duplicate field name", mutate: func(p *spec.Product) { field(p, 0, 3).Name = "order_id" }, want: []string{"spec.ports[0].fields[3].name"}},
 		{name: "same field name in two ports", mutate: func(p *spec.Product) { field(p, 0, 3).Name = "email" }},
-		{name: "duplicate port", mutate: func(p *spec.Product) { p.Ports = append(p.Ports, p.Ports[0]) }, want: []string{"spec.ports[2].name"}},
+		{name: "duplicate port", mutate: func(p *spec.Product) { p.Ports = append(p.Ports, p.Ports[0]) }, want: []string{"spec.ports[2].name", "spec.ports[2].table"}},
+		{name: "two ports from one table", mutate: func(p *spec.Product) {
+			extra := p.Ports[0]
+			extra.Name = "orders-again"
+			p.Ports = append(p.Ports, extra)
+		}, want: []string{"spec.ports[2].table"}},
 		{name: "duplicate sink", mutate: func(p *spec.Product) { p.Sinks = append(p.Sinks, p.Sinks[0]) }, want: []string{"spec.sinks[4].name"}},
 		{name: "duplicate table", mutate: func(p *spec.Product) { p.Source.Tables = append(p.Source.Tables, "public.orders") },
 			want: []string{"spec.source.tables[2]"}},
