@@ -32,6 +32,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/provision/render"
+	"github.com/meshplane/meshplane/server/provision/summary"
 	"github.com/meshplane/meshplane/server/rpc"
 	"github.com/meshplane/meshplane/server/spec"
 )
@@ -80,6 +81,9 @@ type provBench struct {
 	fleet      int           // fleet products provisioned so far
 	perProduct time.Duration // wall time per product of the last fleet growth
 	changes    int           // retention changes made so far (each one distinct)
+	// adopted lists, per changed plan that had any, the existing topics the
+	// plan imported beside the retention change: no change to the data plane.
+	adopted []string
 
 	mu       sync.Mutex
 	failures []string // runs that failed while the fleet grew, retried
@@ -422,8 +426,12 @@ func (b *provBench) report(rep *report, results []sizeResult) {
 		rep.add(fmt.Sprintf("4d%d", i+1), fmt.Sprintf("  same change, one monolith of %d products (%s resources)", r.N, thousands(float64(r.Resources))),
 			fmt.Sprintf("%s = %.1f× per-product  runs %s", secs(mono), float64(mono)/float64(per), secsList(r.Mono)), "info", "—")
 	}
-	rep.note("4c: each plan follows a retention change of %s/%s made through the catalog service, and is timed from the Connect Plan request until GetRun shows it planned; every plan had exactly 1 resource to update.",
+	rep.note("4c: each plan follows a retention change of %s/%s made through the catalog service, and is timed from the Connect Plan request until GetRun shows it planned; every plan updated exactly 1 resource, the changed topic, and created, replaced and deleted none.",
 		fleetDomain, fleetName(0))
+	if len(b.adopted) > 0 {
+		rep.note("4c: %d changed plans also imported topics of the product that existed on the broker but not in its state, unchanged (the server adopts them); the first: %s.",
+			len(b.adopted), b.adopted[0])
+	}
 	for _, r := range results {
 		line := fmt.Sprintf("4c/4d %d products: CPU per plan (this process and its terraform children, load-independent): per-product %s, monolith %s",
 			r.N, secs(median(r.PlanCPU)), secs(median(r.MonoCPU)))
@@ -438,7 +446,7 @@ func (b *provBench) report(rep *report, results []sizeResult) {
 		line += "."
 		rep.note("%s", line)
 	}
-	rep.note("4d: the monolith is every fleet product rendered by render.Render, merged into one main.tf.json (module names prefixed by product, modules/ copied once), " +
+	rep.note("4d: the monolith is every fleet product rendered by render.Render as the server renders it (with the published policy's connector settings and sink masks), merged into one main.tf.json (module names prefixed by product, modules/ copied once), " +
 		"with one state merged from the products' applied states: the same topics, ACLs and connectors, not copies. Timed: terraform plan -refresh=true, as a team would run it (no init, no show -json). " +
 		"Every changed plan showed exactly 1 to change, the changed topic, so the merged state matched the configuration and the data plane everywhere else.")
 	if last := results[len(results)-1]; len(results) > 1 {
@@ -745,10 +753,83 @@ func (b *provBench) changedPlan(ctx context.Context) (time.Duration, error) {
 	if r.GetState() != v1.RunState_RUN_STATE_PLANNED {
 		return 0, fmt.Errorf("changed plan ended %v: %s", r.GetState(), r.GetError())
 	}
-	if s := r.GetSummary(); s.GetUpdate() != 1 || s.GetCreate()+s.GetDelete()+s.GetReplace() != 0 {
-		return 0, fmt.Errorf("changed plan: %d to create, %d to update, %d to replace, %d to delete; want 1 update", s.GetCreate(), s.GetUpdate(), s.GetReplace(), s.GetDelete())
+	topics, err := b.topicAddresses(name)
+	if err != nil {
+		return 0, err
+	}
+	target := topics[fleetSpec(name).Ports[0].Topic]
+	s := r.GetSummary()
+	var updated bool
+	var adopted, others []string
+	for _, rc := range s.GetResources() {
+		switch {
+		case rc.GetAddress() == target && rc.GetAction() == summary.ActionUpdate:
+			updated = true
+		case rc.GetAction() == summary.ActionImport && slices.Contains(slices.Collect(maps.Values(topics)), rc.GetAddress()):
+			// The server adopts the product's own topics that exist on the
+			// broker but not in its state: they come under management
+			// unchanged, and are reported apart.
+			adopted = append(adopted, rc.GetAddress())
+		default:
+			others = append(others, rc.GetAddress()+" "+rc.GetAction())
+		}
+	}
+	if !updated || len(others) > 0 || s.GetUpdate() != 1 || s.GetCreate()+s.GetDelete()+s.GetReplace() != 0 {
+		return 0, fmt.Errorf("changed plan: want only %s updated, got %d to create, %d to update, %d to replace, %d to delete; other changes: %s",
+			target, s.GetCreate(), s.GetUpdate(), s.GetReplace(), s.GetDelete(), orNone(others))
+	}
+	if len(adopted) > 0 {
+		b.adopted = append(b.adopted, strings.Join(adopted, ", "))
 	}
 	return d, nil
+}
+
+// topicAddresses maps each topic of a fleet product to its Terraform
+// address in the product's own workspace.
+func (b *provBench) topicAddresses(name string) (map[string]string, error) {
+	sp := fleetSpec(name)
+	w, err := render.Render(render.Input{Domain: fleetDomain, Product: name, Spec: sp, Env: b.renv})
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := w.TopicAddresses[sp.Ports[0].Topic]; !ok {
+		return nil, fmt.Errorf("the workspace of %s has no address for topic %s", name, sp.Ports[0].Topic)
+	}
+	return w.TopicAddresses, nil
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, "; ")
+}
+
+// appliedInput is the render input of a fleet product as the server's plan
+// built it when the product was applied: the fleet spec, with the connector
+// settings and sink masks the published policy adds (provision's planPhase).
+// Rendered without them, the source connector lacks the policy's column
+// settings that the applied state holds, and terraform plans to remove them.
+func (b *provBench) appliedInput(name string) (render.Input, error) {
+	in := render.Input{Domain: fleetDomain, Product: name, Spec: fleetSpec(name), Env: b.renv}
+	if b.e.srv.Policy == nil {
+		return in, nil
+	}
+	p, err := b.e.srv.Catalog.GetDataProduct(b.admin, fleetDomain, name)
+	if err != nil {
+		return in, fmt.Errorf("reading %s: %w", name, err)
+	}
+	// The stored product, with the spec as applied: the first product's
+	// stored retention has changed since, in plans never applied.
+	applied := *p
+	applied.Description, applied.Owner, applied.Labels = in.Spec.Description, in.Spec.Owner, in.Spec.Labels
+	applied.Source, applied.Ports, applied.Sinks = in.Spec.Source, in.Spec.Ports, in.Spec.Sinks
+	g, err := b.e.srv.Policy.Govern(b.admin, &applied, "bench.monolith")
+	if err != nil {
+		return in, fmt.Errorf("governing %s: %w", name, err)
+	}
+	in.ConnectorConfig, in.SinkMasks = g.ConnectorConfig, g.SinkMasks
+	return in, nil
 }
 
 // monolith builds one workspace holding every fleet product — their modules
@@ -763,7 +844,11 @@ func (b *provBench) monolith(ctx context.Context, r *sizeResult) error {
 	var states []map[string]any
 	for i := range b.fleet {
 		name := fleetName(i)
-		w, err := render.Render(render.Input{Domain: fleetDomain, Product: name, Spec: fleetSpec(name), Env: b.renv})
+		in, err := b.appliedInput(name)
+		if err != nil {
+			return err
+		}
+		w, err := render.Render(in)
 		if err != nil {
 			return err
 		}
@@ -817,7 +902,13 @@ func (b *provBench) monolith(ctx context.Context, r *sizeResult) error {
 	if err := writeJSON(filepath.Join(dir, "terraform.tfstate"), state); err != nil {
 		return err
 	}
-	topicModule := monoPrefix(fleetName(0)) + "topic__" + fleetSpec(fleetName(0)).Ports[0].Name
+	topics, err := b.topicAddresses(fleetName(0))
+	if err != nil {
+		return err
+	}
+	// module.<call>.kafka_topic.this, the call prefixed in the monolith
+	target := strings.Replace(topics[fleetSpec(fleetName(0)).Ports[0].Topic], "module.", "module."+monoPrefix(fleetName(0)), 1)
+	topicModule, _, _ := strings.Cut(strings.TrimPrefix(target, "module."), ".")
 	retention, ok := modules[topicModule].(map[string]any)
 	if !ok {
 		return fmt.Errorf("the monolith has no module %s", topicModule)
@@ -839,7 +930,7 @@ func (b *provBench) monolith(ctx context.Context, r *sizeResult) error {
 	// A plan with exactly the one intended change also proves the merged
 	// state matches the configuration and the data plane everywhere else.
 	plan := []string{"plan", "-input=false", "-no-color", "-refresh=true", "-detailed-exitcode"}
-	changed := "module." + topicModule + ".kafka_topic.this will be updated in-place"
+	want := target + " will be updated in-place"
 	for range b.c.ProvMonoRepeats {
 		retention["retention_ms"] = json.Number(strconv.FormatInt(b.nextRetention(), 10))
 		if err := write(); err != nil {
@@ -859,14 +950,42 @@ func (b *provBench) monolith(ctx context.Context, r *sizeResult) error {
 		if !errors.As(err, &exit) || exit.ExitCode() != 2 {
 			return fmt.Errorf("changed monolith: want exit code 2 (changes), got %v: %s", err, lastLinesOf(out, 15))
 		}
-		if !strings.Contains(out, "Plan: 0 to add, 1 to change, 0 to destroy.") || !strings.Contains(out, changed) {
-			return fmt.Errorf("changed monolith: want exactly %s to change: %s", topicModule, lastLinesOf(out, 15))
+		if got := planLines(out); len(got) != 1 || got[0] != want || !strings.Contains(out, "Plan: 0 to add, 1 to change, 0 to destroy.") {
+			return fmt.Errorf("changed monolith: want only %s updated in place, the plan has: %s; %s",
+				target, orNone(got), planTotals(out))
 		}
 		r.Mono = append(r.Mono, d)
 		r.MonoCPU = append(r.MonoCPU, cpu)
 	}
 	retention["retention_ms"] = json.Number(strconv.FormatInt(baseRetentionMs(), 10))
 	return write()
+}
+
+// planLines returns the resource lines of terraform plan's human output,
+// "<address> will be updated in-place" and the like: every resource the plan
+// acts on, and every change made outside terraform that it reports.
+func planLines(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		rest, ok := strings.CutPrefix(l, "# ")
+		if !ok || strings.HasPrefix(rest, "(") || !strings.Contains(rest, " ") {
+			continue
+		}
+		lines = append(lines, rest)
+	}
+	return lines
+}
+
+// planTotals is terraform plan's "Plan: …" line, or the output's last lines
+// when it has none.
+func planTotals(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "Plan: ") || strings.HasPrefix(l, "No changes.") {
+			return l
+		}
+	}
+	return lastLinesOf(out, 15)
 }
 
 // monoPrefix prefixes a product's module names in the monolith.
