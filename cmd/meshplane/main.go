@@ -29,6 +29,7 @@ const usage = `meshplane — a self-service data mesh control plane
 Usage:
   meshplane serve   [--addr HOST:PORT] [--data-dir DIR] [--database-url URL] [flags]
   meshplane migrate [--data-dir DIR] [--database-url URL] [--status]
+  meshplane sandbox --data-dir DIR [--kafka-addr HOST:PORT] [--connect-addr HOST:PORT] [--brokers N]
   meshplane version
 
 Run "meshplane COMMAND -h" for a command's flags. Every flag can also be set
@@ -52,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(args[1:], stderr)
 	case "migrate":
 		return migrate(args[1:], stdout, stderr)
+	case "sandbox":
+		return runSandbox(args[1:], stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "meshplane", version)
 		return nil
@@ -92,6 +95,22 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format must be text or json, got %q", c.logFormat)
 }
 
+// open returns the logger and the absolute data dir, created when missing.
+func (c *common) open(stderr io.Writer) (*slog.Logger, string, error) {
+	log, err := c.logger(stderr)
+	if err != nil {
+		return nil, "", err
+	}
+	dataDir, err := filepath.Abs(c.dataDir)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, "", fmt.Errorf("creating data dir: %w", err)
+	}
+	return log, dataDir, nil
+}
+
 func (c *common) dbURL() (string, error) {
 	if c.databaseURL != "" {
 		return c.databaseURL, nil
@@ -126,6 +145,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.BoolVar(&dp.KafkaTLS, "kafka-tls", os.Getenv("MESHPLANE_KAFKA_TLS") == "true", "connect to Kafka over TLS")
 	fs.StringVar(&dp.ConnectURL, "connect-url", os.Getenv("MESHPLANE_CONNECT_URL"), "Kafka Connect REST URL")
 	fs.StringVar(&dp.ConnectUsername, "connect-username", os.Getenv("MESHPLANE_CONNECT_USERNAME"), "Kafka Connect basic-auth username (password from MESHPLANE_CONNECT_PASSWORD)")
+	sandboxDir := fs.String("sandbox", os.Getenv("MESHPLANE_SANDBOX"), "data dir of a running meshplane sandbox to use as the data plane (several replicas can share one)")
 	fs.IntVar(&dp.ReplicationFactor, "replication-factor", 3, "replication factor of provisioned topics (the sandbox uses 1)")
 	toolsDir := fs.String("tools-dir", envOr("MESHPLANE_TOOLS_DIR", ".tools"), "directory with bin/terraform and the provider mirror terraform-plugins/ (built by scripts/tools.sh)")
 	terraform := fs.String("terraform", os.Getenv("MESHPLANE_TERRAFORM"), "terraform binary (>= 1.5) to run; default TOOLS_DIR/bin/terraform")
@@ -136,6 +156,11 @@ func serve(args []string, stderr io.Writer) error {
 	workers := fs.Int("workers", 4, "how many provisioning runs execute at once")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *sandboxDir != "" {
+		if err := useSandbox(fs, *sandboxDir, &dp); err != nil {
+			return err
+		}
 	}
 	if *bootstrap != "" {
 		for _, b := range strings.Split(*bootstrap, ",") {
@@ -149,16 +174,9 @@ func serve(args []string, stderr io.Writer) error {
 		dp.KafkaPassword = os.Getenv("MESHPLANE_KAFKA_PASSWORD")
 		dp.ConnectPassword = os.Getenv("MESHPLANE_CONNECT_PASSWORD")
 	}
-	log, err := c.logger(stderr)
+	log, dataDir, err := c.open(stderr)
 	if err != nil {
 		return err
-	}
-	dataDir, err := filepath.Abs(c.dataDir)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return fmt.Errorf("creating data dir: %w", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -28,8 +28,9 @@ type credentials struct {
 }
 
 // loadOrCreateCredentials reads the admin credentials, or generates them on
-// first start. The file is a librdkafka properties file, so
-// `kcat -F <file> -b <bootstrap>` signs in with it. If the broker already
+// first start. The file is a librdkafka properties file; once the broker
+// listens, writeCredentials adds its bootstrap servers, so
+// `kcat -F <file> -L` reaches and signs in to it. If the broker already
 // has persisted state but the file is gone, the password the broker knows is
 // lost with it; that is reported rather than papered over. Start has made
 // the file 0600 (restrictTree) before it is read.
@@ -54,17 +55,30 @@ func loadOrCreateCredentials(path, kafkaDir string, logger *slog.Logger) (creden
 		return credentials{}, fmt.Errorf("generating the sandbox admin password: %w", err)
 	}
 	c := credentials{Password: hex.EncodeToString(buf)}
-	if err := atomicfile.Write(path, formatCredentials(c), 0o600); err != nil {
-		return credentials{}, fmt.Errorf("writing the sandbox credentials: %w", err)
+	if err := writeCredentials(path, c, nil); err != nil {
+		return credentials{}, err
 	}
 	logger.Info("generated sandbox admin credentials", "path", path, "username", AdminUsername)
 	return c, nil
 }
 
-func formatCredentials(c credentials) []byte {
+// writeCredentials replaces the credentials file at path, naming bootstrap
+// as the brokers to reach when it is not empty. Ports picked at start may
+// change between runs, so Start rewrites the file once the broker listens.
+func writeCredentials(path string, c credentials, bootstrap []string) error {
+	if err := atomicfile.Write(path, formatCredentials(c, bootstrap), 0o600); err != nil {
+		return fmt.Errorf("writing the sandbox credentials: %w", err)
+	}
+	return nil
+}
+
+func formatCredentials(c credentials, bootstrap []string) []byte {
 	var b bytes.Buffer
 	b.WriteString("# meshplane sandbox data plane: Kafka admin credentials, generated on first start.\n")
-	b.WriteString("# Keep this file private. Use with: kcat -F <this file> -b <bootstrap servers> -L\n")
+	b.WriteString("# Keep this file private. Use with: kcat -F <this file> -L\n")
+	if len(bootstrap) > 0 {
+		b.WriteString("bootstrap.servers=" + strings.Join(bootstrap, ",") + "\n")
+	}
 	b.WriteString("security.protocol=SASL_PLAINTEXT\n")
 	b.WriteString("sasl.mechanisms=SCRAM-SHA-512\n")
 	b.WriteString("sasl.username=" + AdminUsername + "\n")

@@ -5,6 +5,9 @@
 // Topics, ACLs, SCRAM users and connectors persist under DataDir/sandbox, a
 // 0700 directory whose files are 0600; SCRAM users are persisted as salted
 // keys, and the one password on disk is the admin's, in the credentials file.
+// It runs inside meshplane serve, or on its own (meshplane sandbox) for
+// several serve replicas to share through the connection file it writes
+// (ReadConnection).
 package sandbox
 
 import (
@@ -167,6 +170,11 @@ func Start(ctx context.Context, c Config) (_ *Sandbox, err error) {
 	if err := os.MkdirAll(s.kafkaDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", s.kafkaDir, err)
 	}
+	unlock, err := lockDir(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	s.onTeardown(unlock)
 	changed, err := restrictTree(s.dir)
 	if err != nil {
 		return nil, err
@@ -196,10 +204,19 @@ func Start(ctx context.Context, c Config) (_ *Sandbox, err error) {
 	if err := writeListeners(filepath.Join(s.dir, listenersFile), rec); err != nil {
 		return nil, err
 	}
+	// The credentials first: a reader that finds the new connection file
+	// finds the bootstrap servers it names in the credentials file too.
+	if err := writeCredentials(s.credsPath, s.creds, s.bootstrap); err != nil {
+		return nil, err
+	}
+	if err := writeConnection(filepath.Join(s.dir, connectionFile), s.connection()); err != nil {
+		return nil, err
+	}
 	c.Logger.Info("sandbox data plane started",
 		"bootstrap_servers", s.bootstrap,
 		"connect_url", s.connectURL(),
 		"credentials_file", s.credsPath,
+		"connection_file", filepath.Join(s.dir, connectionFile),
 		"state_dir", s.dir)
 	return s, nil
 }
@@ -380,7 +397,7 @@ func (s *Sandbox) Settings() Settings {
 		Notes: []string{
 			"The Kafka broker is franz-go's kfake: it speaks the Kafka protocol, requires SASL and enforces ACLs; only " + AdminUsername + " is a superuser.",
 			"The Kafka Connect REST API is emulated: each connector configuration is validated against its connector class's rules and stored, and no connector or task runs, so no data moves.",
-			"The admin password is in the credentials file (mode 0600), never in this response; the file is a librdkafka properties file (kcat -F <file> -b <bootstrap>).",
+			"The admin password is in the credentials file (mode 0600), never in this response; the file is a librdkafka properties file (kcat -F <file> -L).",
 			"SASL/PLAIN is not offered: the broker would have to store PLAIN passwords in clear text, while SCRAM users are stored as salted keys.",
 			"Topics, ACLs, SCRAM users and connectors persist in " + s.dir + ", readable only by its owner.",
 		},
