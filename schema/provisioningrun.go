@@ -2,6 +2,7 @@ package schema
 
 import (
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
@@ -44,7 +45,7 @@ func (ProvisioningRun) Fields() []ent.Field {
 		field.Time("start_time").Optional().Nillable(),
 		field.Time("finish_time").Optional().Nillable(),
 		// Trigger is what asked for the run; TriggerDetail says more.
-		field.Enum("trigger").Values("user", "policy", "grant", "revoke", "expiry").Default("user").Immutable(),
+		field.Enum("trigger").Values("user", "policy", "grant", "revoke", "expiry", "recovery").Default("user").Immutable(),
 		field.String("trigger_detail").Default("").Immutable(),
 		// Grants records which grants the plan adds (activate) and removes
 		// (end), and the consumer ACLs it may change without a review.
@@ -53,6 +54,11 @@ func (ProvisioningRun) Fields() []ent.Field {
 		// changes nothing but grants' ACLs; AutoApplyNote says why not otherwise.
 		field.Bool("auto_apply").Default(false),
 		field.Text("auto_apply_note").Default(""),
+		// Executor names the replica executing the run's current phase ("" when
+		// none is); it proves it is alive by moving HeartbeatTime. A run whose
+		// executor stopped beating is interrupted by whichever replica notices.
+		field.String("executor").Default(""),
+		field.Time("heartbeat_time").Optional().Nillable(),
 	}
 }
 
@@ -71,5 +77,8 @@ func (ProvisioningRun) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("domain", "product", "create_time"),
 		index.Fields("state"),
+		// One active run per product, whichever replica queues it.
+		index.Fields("product_id").Unique().StorageKey("provisioningrun_one_active_per_product").
+			Annotations(entsql.IndexWhere("state IN ('queued', 'planning', 'applying')")),
 	}
 }

@@ -43,6 +43,8 @@ e2e_pid=$!
 echo "== go test (PostgreSQL)"
 pg_rc=0
 go test -count=1 -timeout 20m ./server/app/... ./server/store/... || pg_rc=$?
+echo "== replicas: two meshplane serve processes on one PostgreSQL catalog and one sandbox"
+go test -count=1 -timeout 20m -run '^TestReplicas' ./cmd/meshplane || pg_rc=$?
 e2e_rc=0
 wait "$e2e_pid" || e2e_rc=$?
 echo "== portal end-to-end results"

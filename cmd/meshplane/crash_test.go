@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -42,46 +41,20 @@ func TestMain(m *testing.M) {
 type child struct {
 	cmd  *exec.Cmd
 	base string
-	logs *bytes.Buffer
 }
 
-// startServer runs meshplane serve on dir in its own process group.
+// startServer runs meshplane serve on dir in its own process group; what
+// terraform left running in dir is killed with it when the test ends.
 func startServer(t *testing.T, dir string) *child {
 	t.Helper()
-	argv, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--tools-dir", apptest.ToolsDir(),
-		"--log-format", "json", "--drift-interval", "0"})
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childArgs+"="+string(argv))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, logs: &bytes.Buffer{}}
 	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
 		for _, pid := range processesIn(dir, false) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
-	sc := bufio.NewScanner(stderr)
-	addrRe := regexp.MustCompile(`"addr":"(http://[^"]+)"`)
-	for sc.Scan() {
-		c.logs.WriteString(sc.Text() + "\n")
-		if m := addrRe.FindStringSubmatch(sc.Text()); m != nil {
-			c.base = m[1]
-			break
-		}
-	}
-	if c.base == "" {
-		t.Fatalf("server did not start:\n%s", c.logs)
-	}
-	go func() { _, _ = io.Copy(io.Discard, stderr) }()
-	return c
+	cmd, base, _ := startMeshplane(t, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--tools-dir", apptest.ToolsDir(),
+		"--log-format", "json", "--drift-interval", "0"}, regexp.MustCompile(`"addr":"(http://[^"]+)"`))
+	return &child{cmd: cmd, base: base}
 }
 
 // call posts a Connect-protocol JSON request and decodes the answer.
@@ -212,9 +185,21 @@ func TestCrashDuringApply(t *testing.T) {
 		t.Fatalf("lock file left: %v, run says: %s", lockLeft, r.Run.Error)
 	}
 
-	// The next plan sees the data plane as it is and converges.
+	// The interrupted run is planned again for review, never applied again
+	// blindly; that plan sees the data plane as it is and converges.
+	var runs struct {
+		Runs []struct {
+			ID            string `json:"id"`
+			Trigger       string `json:"trigger"`
+			TriggerDetail string `json:"triggerDetail"`
+		} `json:"runs"`
+	}
+	srv.call(t, token, "ProvisioningService/ListRuns", map[string]any{"domain": "sales", "product": "orders"}, &runs)
+	if len(runs.Runs) == 0 || runs.Runs[0].Trigger != "recovery" || !strings.Contains(runs.Runs[0].TriggerDetail, planned.Run.ID) {
+		t.Fatalf("no recovery plan was queued after the crash: %+v", runs.Runs)
+	}
 	var next runView
-	srv.call(t, token, "ProvisioningService/Plan", map[string]string{"domain": "sales", "product": "orders"}, &next)
+	next.Run.ID = runs.Runs[0].ID
 	r = srv.waitRun(t, token, next.Run.ID, "RUN_STATE_PLANNED", "RUN_STATE_FAILED")
 	if r.Run.State != "RUN_STATE_PLANNED" {
 		t.Fatalf("plan after the crash: %s %s", r.Run.State, r.Run.Error)

@@ -153,7 +153,7 @@ func serve(args []string, stderr io.Writer) error {
 	maskingKey := fs.String("masking-key-file", "", "file holding the hex key masking salts and preview pseudonyms derive from (default DATA_DIR/masking.key, created on first start)")
 	policyTimeout := fs.Duration("policy-timeout", 200*time.Millisecond, "longest one policy evaluation may run; a slower one fails closed")
 	grantInterval := fs.Duration("grant-interval", 5*time.Second, "how often grants are expired and waiting grant plans queued")
-	workers := fs.Int("workers", 4, "how many provisioning runs execute at once")
+	workers := fs.Int("workers", 4, "how many jobs (provisioning runs, drift checks) this replica works at once; 0 makes a replica that serves the APIs and queues jobs for the others")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func serve(args []string, stderr io.Writer) error {
 	srv, err := app.New(ctx, app.Config{
 		DataDir: dataDir, DatabaseURL: c.databaseURL, Logger: log,
 		AutoMigrate: !*noMigrate, BindingReload: 30 * time.Second, AccessLog: *accessLog,
-		DataPlane: dp, ToolsDir: *toolsDir, Terraform: *terraform, DriftInterval: *drift, Workers: *workers,
+		DataPlane: dp, ToolsDir: *toolsDir, Terraform: *terraform, DriftInterval: *drift, Workers: apiOnly(*workers),
 		MaskingKeyFile: *maskingKey, PolicyTimeout: *policyTimeout, GrantInterval: *grantInterval,
 	})
 	if err != nil {
@@ -227,7 +227,7 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "database: %s\napplied: %d\npending: %d\nlatest known: %s\n", st.URL, len(s.Applied), len(s.Pending), s.Latest)
+		fmt.Fprintf(stdout, "database: %s\napplied: %d\npending: %d\nlatest known: %s\njob queue migrations pending: %d\n", st.URL, len(s.Applied), len(s.Pending), s.Latest, len(s.JobQueuePending))
 		for _, m := range s.Pending {
 			fmt.Fprintf(stdout, "  pending %s_%s\n", m.Version, m.Name)
 		}
@@ -245,4 +245,13 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "applied", v)
 	}
 	return nil
+}
+
+// apiOnly maps --workers 0, a replica that works no jobs, to the server's
+// negative worker count (its zero value means the default).
+func apiOnly(workers int) int {
+	if workers <= 0 {
+		return -1
+	}
+	return workers
 }

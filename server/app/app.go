@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,8 @@ import (
 	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/graph"
 	"github.com/meshplane/meshplane/server/identity"
+	"github.com/meshplane/meshplane/server/jobs"
+	"github.com/meshplane/meshplane/server/masking"
 	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/policy/engine"
 	"github.com/meshplane/meshplane/server/preview"
@@ -68,7 +71,8 @@ type Config struct {
 	Terraform string
 	// DriftInterval is how often provisioned products are checked for drift; 0 disables.
 	DriftInterval time.Duration
-	// Workers bounds concurrent provisioning runs (default 4).
+	// Workers bounds the jobs — provisioning runs, drift checks — this
+	// replica works at once (default 4).
 	Workers int
 	// MaskingKeyFile holds the key masking salts and preview pseudonyms are
 	// derived from; DATA_DIR/masking.key (created on first start) when empty.
@@ -116,6 +120,8 @@ type Server struct {
 	Provision *provision.Service
 	Policy    *policy.Service
 	Access    *grant.Service
+	// Jobs is the durable job queue the replicas sharing the catalog share.
+	Jobs *jobs.Queue
 	// Sandbox is the in-process data plane, nil when a real one is configured.
 	Sandbox *sandbox.Sandbox
 	// AdminTokenPath is set when this start created the initial admin.
@@ -163,8 +169,8 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(st.Pending) > 0 {
-		return nil, fmt.Errorf("catalog has %d pending migrations: run meshplane migrate", len(st.Pending))
+	if n := len(st.Pending) + len(st.JobQueuePending); n > 0 {
+		return nil, fmt.Errorf("catalog has %d pending migrations: run meshplane migrate", n)
 	}
 	if s.Authz, err = access.New(policies.RBACModel, policies.RBACPolicy); err != nil {
 		return nil, fmt.Errorf("loading rbac policy: %w", err)
@@ -178,36 +184,66 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 	if s.AdminTokenPath, err = s.Identity.Bootstrap(ctx, c.DataDir); err != nil {
 		return nil, err
 	}
-	salts, err := loadSalts(c)
+	key, err := loadMaskingKey(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMaskingKey(ctx, s.Store, key, cmp.Or(c.MaskingKeyFile, filepath.Join(c.DataDir, "masking.key"))); err != nil {
+		return nil, err
+	}
+	salts, err := masking.NewSalts(key)
 	if err != nil {
 		return nil, err
 	}
 	if err := privateDataDir(c.DataDir); err != nil {
 		return nil, fmt.Errorf("keeping the data dir private: %w", err)
 	}
-	if s.Policy, err = policy.New(policy.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger.With("component", "policy"),
-		Salts: salts, Engine: engine.Options{Timeout: c.PolicyTimeout}}); err != nil {
-		return nil, err
-	}
-	if err := s.Policy.Start(ctx); err != nil {
+	// The governor judges with the published policy; provisioning consults
+	// it, and the policy service, which plans what a publish changes, puts
+	// versions in force there: built in that order, nothing closes a cycle.
+	gov, err := policy.NewGovernor(s.Store, c.Logger.With("component", "policy"), salts)
+	if err != nil {
 		return nil, err
 	}
 	if s.Audit, err = audit.NewService(s.Store, s.Authz); err != nil {
 		return nil, err
 	}
 	s.Metrics = telemetry.New()
-	if err := s.startProvisioning(ctx, url); err != nil {
+	if s.Jobs, err = jobs.New(jobs.Config{Store: s.Store, Logger: c.Logger, Workers: c.Workers}); err != nil {
 		return nil, err
 	}
-	s.Policy.SetPlanner(s.Provision)
+	if err := s.startProvisioning(ctx, url, gov); err != nil {
+		return nil, err
+	}
+	if s.Policy, err = policy.New(policy.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger.With("component", "policy"),
+		Governor: gov, Planner: s.Provision, Engine: engine.Options{Timeout: c.PolicyTimeout}}); err != nil {
+		return nil, err
+	}
+	if err := s.Policy.Start(ctx); err != nil {
+		return nil, err
+	}
 	if s.Access, err = grant.New(grant.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger.With("component", "access"),
-		Policy: s.Policy, Planner: s.Provision, Interval: c.GrantInterval,
+		Policy: s.Policy, Planner: s.Provision, Jobs: s.Jobs, Interval: c.GrantInterval,
 		Kafka: &grant.KafkaAdmin{Opts: s.kafka, Servers: s.kafkaServers, TLS: s.kafkaTLS}}); err != nil {
 		return nil, err
 	}
 	s.Provision.OnRunSettled(s.Access.Kick)
 	s.Access.Start(ctx)
 	s.onClose(s.Access.Close)
+	// Every worker and periodic job is registered: the queue starts, and
+	// stops first on Close, so runs cut short are recorded as interrupted
+	// while the catalog is still open.
+	if err := s.Jobs.Start(ctx); err != nil {
+		return nil, err
+	}
+	s.onClose(func() {
+		stop, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s.Jobs.Stop(stop)
+	})
+	if err := s.Provision.Start(ctx); err != nil {
+		return nil, err
+	}
 	if s.Catalog, err = catalog.New(catalog.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger,
 		Admission: s.Policy, Preview: preview.NewReader(s.kafka...), Pseudonym: salts.Pseudonym}); err != nil {
 		return nil, err
@@ -254,7 +290,7 @@ func (s *Server) onClose(f func()) { s.teardown = append(s.teardown, f) }
 
 // startProvisioning connects the data plane — the configured one or a new
 // sandbox — and starts the provisioning workers.
-func (s *Server) startProvisioning(ctx context.Context, databaseURL string) error {
+func (s *Server) startProvisioning(ctx context.Context, databaseURL string, gov provision.Governance) error {
 	c := s.cfg
 	dp := c.DataPlane
 	env := render.Environment{Name: "production", KafkaBootstrap: dp.KafkaBootstrap, KafkaSASLMechanism: dp.SASLMechanism,
@@ -302,17 +338,14 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string) erro
 		tf = filepath.Join(tools, "bin", "terraform")
 	}
 	p, err := provision.New(provision.Config{Store: s.Store, Authz: s.Authz, Logger: s.log, DataDir: c.DataDir,
-		Terraform: tf, PluginDir: filepath.Join(tools, "terraform-plugins"),
-		Env: env, Secrets: secrets, Workers: c.Workers, DriftInterval: c.DriftInterval, Governance: s.Policy,
+		Terraform: tf, PluginDir: filepath.Join(tools, "terraform-plugins"), Jobs: s.Jobs,
+		Env: env, Secrets: secrets, DriftInterval: c.DriftInterval, Governance: gov,
 		DataPlane: &dataPlane{kafka: s.kafka, connectURL: env.ConnectURL, connectUser: env.ConnectUsername, connectPassword: secrets.ConnectPassword}})
 	if err != nil {
 		return err
 	}
 	if why := p.Unavailable(); why != "" {
 		s.log.Warn(why)
-	}
-	if err := p.Start(ctx); err != nil {
-		return err
 	}
 	s.Provision = p
 	s.onClose(p.Close)

@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
@@ -23,8 +25,9 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
-	"github.com/meshplane/meshplane/server/policy"
+	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/provision"
+	"github.com/meshplane/meshplane/server/store"
 )
 
 // kafkaOptions are the client settings for a configured Kafka cluster.
@@ -49,32 +52,58 @@ func kafkaOptions(dp DataPlane) []kgo.Opt {
 
 // loadSalts reads the masking key, creating DATA_DIR/masking.key (0600) on
 // first start when no key file is configured.
-func loadSalts(c Config) (policy.Salts, error) {
+func loadMaskingKey(c Config) ([]byte, error) {
 	path := c.MaskingKeyFile
 	if path == "" {
 		path = filepath.Join(c.DataDir, "masking.key")
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			key := make([]byte, 32)
 			if _, err := rand.Read(key); err != nil {
-				return policy.Salts{}, err
+				return nil, err
 			}
 			if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-				return policy.Salts{}, err
+				return nil, err
 			}
 			if err := os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
-				return policy.Salts{}, fmt.Errorf("writing masking key: %w", err)
+				return nil, fmt.Errorf("writing masking key: %w", err)
 			}
 		}
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return policy.Salts{}, fmt.Errorf("reading masking key: %w", err)
+		return nil, fmt.Errorf("reading masking key: %w", err)
 	}
 	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil {
-		return policy.Salts{}, fmt.Errorf("masking key %s must be hex: %w", path, err)
+		return nil, fmt.Errorf("masking key %s must be hex: %w", path, err)
 	}
-	return policy.NewSalts(key)
+	return key, nil
+}
+
+// maskingKeySetting is where the catalog keeps the masking key's fingerprint.
+const maskingKeySetting = "masking_key_fingerprint"
+
+// checkMaskingKey records the masking key's fingerprint in the catalog on
+// first start and refuses a replica whose key differs: replicas sharing a
+// catalog must mask and pseudonymize alike.
+func checkMaskingKey(ctx context.Context, st *store.Store, key []byte, keyFile string) error {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("meshplane masking key fingerprint"))
+	fp := "hmac-sha256:" + hex.EncodeToString(mac.Sum(nil)[:16])
+	// The first replica to start records its key's; the others compare.
+	err := st.Client.Setting.Create().SetID(maskingKeySetting).SetValue(fp).Exec(ctx)
+	if err != nil && !ent.IsConstraintError(err) {
+		return fmt.Errorf("recording the masking key's fingerprint: %w", err)
+	}
+	have, err := st.Client.Setting.Get(ctx, maskingKeySetting)
+	if err != nil {
+		return fmt.Errorf("reading the masking key's fingerprint: %w", err)
+	}
+	if have.Value != fp {
+		return fmt.Errorf("the masking key in %s is not the one the catalog's other replicas use (fingerprint %s, the catalog expects %s): "+
+			"give this replica the masking key file of the others (--masking-key-file)", keyFile, fp, have.Value)
+	}
+	return nil
 }
 
 // dataPlane looks up topics with the Kafka admin API and connectors with

@@ -28,6 +28,8 @@ import (
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/ent/rbacpolicy"
 	"github.com/meshplane/meshplane/server/ent/rolebinding"
+	"github.com/meshplane/meshplane/server/ent/savedplan"
+	"github.com/meshplane/meshplane/server/ent/setting"
 	"github.com/meshplane/meshplane/server/ent/token"
 
 	stdsql "database/sql"
@@ -64,6 +66,10 @@ type Client struct {
 	RBACPolicy *RBACPolicyClient
 	// RoleBinding is the client for interacting with the RoleBinding builders.
 	RoleBinding *RoleBindingClient
+	// SavedPlan is the client for interacting with the SavedPlan builders.
+	SavedPlan *SavedPlanClient
+	// Setting is the client for interacting with the Setting builders.
+	Setting *SettingClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
 }
@@ -90,6 +96,8 @@ func (c *Client) init() {
 	c.ProvisioningRun = NewProvisioningRunClient(c.config)
 	c.RBACPolicy = NewRBACPolicyClient(c.config)
 	c.RoleBinding = NewRoleBindingClient(c.config)
+	c.SavedPlan = NewSavedPlanClient(c.config)
+	c.Setting = NewSettingClient(c.config)
 	c.Token = NewTokenClient(c.config)
 }
 
@@ -196,6 +204,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ProvisioningRun: NewProvisioningRunClient(cfg),
 		RBACPolicy:      NewRBACPolicyClient(cfg),
 		RoleBinding:     NewRoleBindingClient(cfg),
+		SavedPlan:       NewSavedPlanClient(cfg),
+		Setting:         NewSettingClient(cfg),
 		Token:           NewTokenClient(cfg),
 	}, nil
 }
@@ -229,6 +239,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ProvisioningRun: NewProvisioningRunClient(cfg),
 		RBACPolicy:      NewRBACPolicyClient(cfg),
 		RoleBinding:     NewRoleBindingClient(cfg),
+		SavedPlan:       NewSavedPlanClient(cfg),
+		Setting:         NewSettingClient(cfg),
 		Token:           NewTokenClient(cfg),
 	}, nil
 }
@@ -261,7 +273,8 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.AccessRequest, c.AuditEvent, c.DataProduct, c.Domain, c.Grant,
 		c.KafkaCredential, c.PolicyDecision, c.PolicyModule, c.PolicyVersion,
-		c.Principal, c.ProvisioningRun, c.RBACPolicy, c.RoleBinding, c.Token,
+		c.Principal, c.ProvisioningRun, c.RBACPolicy, c.RoleBinding, c.SavedPlan,
+		c.Setting, c.Token,
 	} {
 		n.Use(hooks...)
 	}
@@ -273,7 +286,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.AccessRequest, c.AuditEvent, c.DataProduct, c.Domain, c.Grant,
 		c.KafkaCredential, c.PolicyDecision, c.PolicyModule, c.PolicyVersion,
-		c.Principal, c.ProvisioningRun, c.RBACPolicy, c.RoleBinding, c.Token,
+		c.Principal, c.ProvisioningRun, c.RBACPolicy, c.RoleBinding, c.SavedPlan,
+		c.Setting, c.Token,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -308,6 +322,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.RBACPolicy.mutate(ctx, m)
 	case *RoleBindingMutation:
 		return c.RoleBinding.mutate(ctx, m)
+	case *SavedPlanMutation:
+		return c.SavedPlan.mutate(ctx, m)
+	case *SettingMutation:
+		return c.Setting.mutate(ctx, m)
 	case *TokenMutation:
 		return c.Token.mutate(ctx, m)
 	default:
@@ -2060,6 +2078,272 @@ func (c *RoleBindingClient) mutate(ctx context.Context, m *RoleBindingMutation) 
 	}
 }
 
+// SavedPlanClient is a client for the SavedPlan schema.
+type SavedPlanClient struct {
+	config
+}
+
+// NewSavedPlanClient returns a client for the SavedPlan from the given config.
+func NewSavedPlanClient(c config) *SavedPlanClient {
+	return &SavedPlanClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `savedplan.Hooks(f(g(h())))`.
+func (c *SavedPlanClient) Use(hooks ...Hook) {
+	c.hooks.SavedPlan = append(c.hooks.SavedPlan, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `savedplan.Intercept(f(g(h())))`.
+func (c *SavedPlanClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SavedPlan = append(c.inters.SavedPlan, interceptors...)
+}
+
+// Create returns a builder for creating a SavedPlan entity.
+func (c *SavedPlanClient) Create() *SavedPlanCreate {
+	mutation := newSavedPlanMutation(c.config, OpCreate)
+	return &SavedPlanCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SavedPlan entities.
+func (c *SavedPlanClient) CreateBulk(builders ...*SavedPlanCreate) *SavedPlanCreateBulk {
+	return &SavedPlanCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SavedPlanClient) MapCreateBulk(slice any, setFunc func(*SavedPlanCreate, int)) *SavedPlanCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SavedPlanCreateBulk{err: fmt.Errorf("calling to SavedPlanClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SavedPlanCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SavedPlanCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SavedPlan.
+func (c *SavedPlanClient) Update() *SavedPlanUpdate {
+	mutation := newSavedPlanMutation(c.config, OpUpdate)
+	return &SavedPlanUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SavedPlanClient) UpdateOne(_m *SavedPlan) *SavedPlanUpdateOne {
+	mutation := newSavedPlanMutation(c.config, OpUpdateOne, withSavedPlan(_m))
+	return &SavedPlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SavedPlanClient) UpdateOneID(id string) *SavedPlanUpdateOne {
+	mutation := newSavedPlanMutation(c.config, OpUpdateOne, withSavedPlanID(id))
+	return &SavedPlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SavedPlan.
+func (c *SavedPlanClient) Delete() *SavedPlanDelete {
+	mutation := newSavedPlanMutation(c.config, OpDelete)
+	return &SavedPlanDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SavedPlanClient) DeleteOne(_m *SavedPlan) *SavedPlanDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SavedPlanClient) DeleteOneID(id string) *SavedPlanDeleteOne {
+	builder := c.Delete().Where(savedplan.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SavedPlanDeleteOne{builder}
+}
+
+// Query returns a query builder for SavedPlan.
+func (c *SavedPlanClient) Query() *SavedPlanQuery {
+	return &SavedPlanQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSavedPlan},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SavedPlan entity by its id.
+func (c *SavedPlanClient) Get(ctx context.Context, id string) (*SavedPlan, error) {
+	return c.Query().Where(savedplan.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SavedPlanClient) GetX(ctx context.Context, id string) *SavedPlan {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *SavedPlanClient) Hooks() []Hook {
+	return c.hooks.SavedPlan
+}
+
+// Interceptors returns the client interceptors.
+func (c *SavedPlanClient) Interceptors() []Interceptor {
+	return c.inters.SavedPlan
+}
+
+func (c *SavedPlanClient) mutate(ctx context.Context, m *SavedPlanMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SavedPlanCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SavedPlanUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SavedPlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SavedPlanDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SavedPlan mutation op: %q", m.Op())
+	}
+}
+
+// SettingClient is a client for the Setting schema.
+type SettingClient struct {
+	config
+}
+
+// NewSettingClient returns a client for the Setting from the given config.
+func NewSettingClient(c config) *SettingClient {
+	return &SettingClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `setting.Hooks(f(g(h())))`.
+func (c *SettingClient) Use(hooks ...Hook) {
+	c.hooks.Setting = append(c.hooks.Setting, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `setting.Intercept(f(g(h())))`.
+func (c *SettingClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Setting = append(c.inters.Setting, interceptors...)
+}
+
+// Create returns a builder for creating a Setting entity.
+func (c *SettingClient) Create() *SettingCreate {
+	mutation := newSettingMutation(c.config, OpCreate)
+	return &SettingCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Setting entities.
+func (c *SettingClient) CreateBulk(builders ...*SettingCreate) *SettingCreateBulk {
+	return &SettingCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SettingClient) MapCreateBulk(slice any, setFunc func(*SettingCreate, int)) *SettingCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SettingCreateBulk{err: fmt.Errorf("calling to SettingClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SettingCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SettingCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Setting.
+func (c *SettingClient) Update() *SettingUpdate {
+	mutation := newSettingMutation(c.config, OpUpdate)
+	return &SettingUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SettingClient) UpdateOne(_m *Setting) *SettingUpdateOne {
+	mutation := newSettingMutation(c.config, OpUpdateOne, withSetting(_m))
+	return &SettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SettingClient) UpdateOneID(id string) *SettingUpdateOne {
+	mutation := newSettingMutation(c.config, OpUpdateOne, withSettingID(id))
+	return &SettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Setting.
+func (c *SettingClient) Delete() *SettingDelete {
+	mutation := newSettingMutation(c.config, OpDelete)
+	return &SettingDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SettingClient) DeleteOne(_m *Setting) *SettingDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SettingClient) DeleteOneID(id string) *SettingDeleteOne {
+	builder := c.Delete().Where(setting.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SettingDeleteOne{builder}
+}
+
+// Query returns a query builder for Setting.
+func (c *SettingClient) Query() *SettingQuery {
+	return &SettingQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSetting},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Setting entity by its id.
+func (c *SettingClient) Get(ctx context.Context, id string) (*Setting, error) {
+	return c.Query().Where(setting.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SettingClient) GetX(ctx context.Context, id string) *Setting {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *SettingClient) Hooks() []Hook {
+	return c.hooks.Setting
+}
+
+// Interceptors returns the client interceptors.
+func (c *SettingClient) Interceptors() []Interceptor {
+	return c.inters.Setting
+}
+
+func (c *SettingClient) mutate(ctx context.Context, m *SettingMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SettingCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SettingUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SettingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Setting mutation op: %q", m.Op())
+	}
+}
+
 // TokenClient is a client for the Token schema.
 type TokenClient struct {
 	config
@@ -2214,12 +2498,12 @@ type (
 	hooks struct {
 		AccessRequest, AuditEvent, DataProduct, Domain, Grant, KafkaCredential,
 		PolicyDecision, PolicyModule, PolicyVersion, Principal, ProvisioningRun,
-		RBACPolicy, RoleBinding, Token []ent.Hook
+		RBACPolicy, RoleBinding, SavedPlan, Setting, Token []ent.Hook
 	}
 	inters struct {
 		AccessRequest, AuditEvent, DataProduct, Domain, Grant, KafkaCredential,
 		PolicyDecision, PolicyModule, PolicyVersion, Principal, ProvisioningRun,
-		RBACPolicy, RoleBinding, Token []ent.Interceptor
+		RBACPolicy, RoleBinding, SavedPlan, Setting, Token []ent.Interceptor
 	}
 )
 

@@ -25,6 +25,8 @@ import (
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/ent/rbacpolicy"
 	"github.com/meshplane/meshplane/server/ent/rolebinding"
+	"github.com/meshplane/meshplane/server/ent/savedplan"
+	"github.com/meshplane/meshplane/server/ent/setting"
 	"github.com/meshplane/meshplane/server/ent/token"
 )
 
@@ -99,6 +101,8 @@ func checkColumn(t, c string) error {
 			provisioningrun.Table: provisioningrun.ValidColumn,
 			rbacpolicy.Table:      rbacpolicy.ValidColumn,
 			rolebinding.Table:     rolebinding.ValidColumn,
+			savedplan.Table:       savedplan.ValidColumn,
+			setting.Table:         setting.ValidColumn,
 			token.Table:           token.ValidColumn,
 		})
 	})

@@ -72,6 +72,10 @@ type ProvisioningRun struct {
 	AutoApply bool `json:"auto_apply,omitempty"`
 	// AutoApplyNote holds the value of the "auto_apply_note" field.
 	AutoApplyNote string `json:"auto_apply_note,omitempty"`
+	// Executor holds the value of the "executor" field.
+	Executor string `json:"executor,omitempty"`
+	// HeartbeatTime holds the value of the "heartbeat_time" field.
+	HeartbeatTime *time.Time `json:"heartbeat_time,omitempty"`
 	selectValues  sql.SelectValues
 }
 
@@ -86,9 +90,9 @@ func (*ProvisioningRun) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case provisioningrun.FieldVersion, provisioningrun.FieldProductVersion:
 			values[i] = new(sql.NullInt64)
-		case provisioningrun.FieldID, provisioningrun.FieldDomain, provisioningrun.FieldProduct, provisioningrun.FieldProductID, provisioningrun.FieldKind, provisioningrun.FieldState, provisioningrun.FieldPlanDigest, provisioningrun.FieldPolicyVersion, provisioningrun.FieldLog, provisioningrun.FieldError, provisioningrun.FieldCreatedBy, provisioningrun.FieldApprovedBy, provisioningrun.FieldTrigger, provisioningrun.FieldTriggerDetail, provisioningrun.FieldAutoApplyNote:
+		case provisioningrun.FieldID, provisioningrun.FieldDomain, provisioningrun.FieldProduct, provisioningrun.FieldProductID, provisioningrun.FieldKind, provisioningrun.FieldState, provisioningrun.FieldPlanDigest, provisioningrun.FieldPolicyVersion, provisioningrun.FieldLog, provisioningrun.FieldError, provisioningrun.FieldCreatedBy, provisioningrun.FieldApprovedBy, provisioningrun.FieldTrigger, provisioningrun.FieldTriggerDetail, provisioningrun.FieldAutoApplyNote, provisioningrun.FieldExecutor:
 			values[i] = new(sql.NullString)
-		case provisioningrun.FieldCreateTime, provisioningrun.FieldUpdateTime, provisioningrun.FieldApproveTime, provisioningrun.FieldStartTime, provisioningrun.FieldFinishTime:
+		case provisioningrun.FieldCreateTime, provisioningrun.FieldUpdateTime, provisioningrun.FieldApproveTime, provisioningrun.FieldStartTime, provisioningrun.FieldFinishTime, provisioningrun.FieldHeartbeatTime:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -274,6 +278,19 @@ func (_m *ProvisioningRun) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.AutoApplyNote = value.String
 			}
+		case provisioningrun.FieldExecutor:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field executor", values[i])
+			} else if value.Valid {
+				_m.Executor = value.String
+			}
+		case provisioningrun.FieldHeartbeatTime:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field heartbeat_time", values[i])
+			} else if value.Valid {
+				_m.HeartbeatTime = new(time.Time)
+				*_m.HeartbeatTime = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -393,6 +410,14 @@ func (_m *ProvisioningRun) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("auto_apply_note=")
 	builder.WriteString(_m.AutoApplyNote)
+	builder.WriteString(", ")
+	builder.WriteString("executor=")
+	builder.WriteString(_m.Executor)
+	builder.WriteString(", ")
+	if v := _m.HeartbeatTime; v != nil {
+		builder.WriteString("heartbeat_time=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -346,6 +346,34 @@ func (_c *ProvisioningRunCreate) SetNillableAutoApplyNote(v *string) *Provisioni
 	return _c
 }
 
+// SetExecutor sets the "executor" field.
+func (_c *ProvisioningRunCreate) SetExecutor(v string) *ProvisioningRunCreate {
+	_c.mutation.SetExecutor(v)
+	return _c
+}
+
+// SetNillableExecutor sets the "executor" field if the given value is not nil.
+func (_c *ProvisioningRunCreate) SetNillableExecutor(v *string) *ProvisioningRunCreate {
+	if v != nil {
+		_c.SetExecutor(*v)
+	}
+	return _c
+}
+
+// SetHeartbeatTime sets the "heartbeat_time" field.
+func (_c *ProvisioningRunCreate) SetHeartbeatTime(v time.Time) *ProvisioningRunCreate {
+	_c.mutation.SetHeartbeatTime(v)
+	return _c
+}
+
+// SetNillableHeartbeatTime sets the "heartbeat_time" field if the given value is not nil.
+func (_c *ProvisioningRunCreate) SetNillableHeartbeatTime(v *time.Time) *ProvisioningRunCreate {
+	if v != nil {
+		_c.SetHeartbeatTime(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *ProvisioningRunCreate) SetID(v string) *ProvisioningRunCreate {
 	_c.mutation.SetID(v)
@@ -459,6 +487,10 @@ func (_c *ProvisioningRunCreate) defaults() {
 		v := provisioningrun.DefaultAutoApplyNote
 		_c.mutation.SetAutoApplyNote(v)
 	}
+	if _, ok := _c.mutation.Executor(); !ok {
+		v := provisioningrun.DefaultExecutor
+		_c.mutation.SetExecutor(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := provisioningrun.DefaultID()
 		_c.mutation.SetID(v)
@@ -564,6 +596,9 @@ func (_c *ProvisioningRunCreate) check() error {
 	}
 	if _, ok := _c.mutation.AutoApplyNote(); !ok {
 		return &ValidationError{Name: "auto_apply_note", err: errors.New(`ent: missing required field "ProvisioningRun.auto_apply_note"`)}
+	}
+	if _, ok := _c.mutation.Executor(); !ok {
+		return &ValidationError{Name: "executor", err: errors.New(`ent: missing required field "ProvisioningRun.executor"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := provisioningrun.IDValidator(v); err != nil {
@@ -708,6 +743,14 @@ func (_c *ProvisioningRunCreate) createSpec() (*ProvisioningRun, *sqlgraph.Creat
 	if value, ok := _c.mutation.AutoApplyNote(); ok {
 		_spec.SetField(provisioningrun.FieldAutoApplyNote, field.TypeString, value)
 		_node.AutoApplyNote = value
+	}
+	if value, ok := _c.mutation.Executor(); ok {
+		_spec.SetField(provisioningrun.FieldExecutor, field.TypeString, value)
+		_node.Executor = value
+	}
+	if value, ok := _c.mutation.HeartbeatTime(); ok {
+		_spec.SetField(provisioningrun.FieldHeartbeatTime, field.TypeTime, value)
+		_node.HeartbeatTime = &value
 	}
 	return _node, _spec
 }

@@ -298,6 +298,40 @@ func (_u *ProvisioningRunUpdate) SetNillableAutoApplyNote(v *string) *Provisioni
 	return _u
 }
 
+// SetExecutor sets the "executor" field.
+func (_u *ProvisioningRunUpdate) SetExecutor(v string) *ProvisioningRunUpdate {
+	_u.mutation.SetExecutor(v)
+	return _u
+}
+
+// SetNillableExecutor sets the "executor" field if the given value is not nil.
+func (_u *ProvisioningRunUpdate) SetNillableExecutor(v *string) *ProvisioningRunUpdate {
+	if v != nil {
+		_u.SetExecutor(*v)
+	}
+	return _u
+}
+
+// SetHeartbeatTime sets the "heartbeat_time" field.
+func (_u *ProvisioningRunUpdate) SetHeartbeatTime(v time.Time) *ProvisioningRunUpdate {
+	_u.mutation.SetHeartbeatTime(v)
+	return _u
+}
+
+// SetNillableHeartbeatTime sets the "heartbeat_time" field if the given value is not nil.
+func (_u *ProvisioningRunUpdate) SetNillableHeartbeatTime(v *time.Time) *ProvisioningRunUpdate {
+	if v != nil {
+		_u.SetHeartbeatTime(*v)
+	}
+	return _u
+}
+
+// ClearHeartbeatTime clears the value of the "heartbeat_time" field.
+func (_u *ProvisioningRunUpdate) ClearHeartbeatTime() *ProvisioningRunUpdate {
+	_u.mutation.ClearHeartbeatTime()
+	return _u
+}
+
 // Mutation returns the ProvisioningRunMutation object of the builder.
 func (_u *ProvisioningRunUpdate) Mutation() *ProvisioningRunMutation {
 	return _u.mutation
@@ -440,6 +474,15 @@ func (_u *ProvisioningRunUpdate) sqlSave(ctx context.Context) (_node int, err er
 	}
 	if value, ok := _u.mutation.AutoApplyNote(); ok {
 		_spec.SetField(provisioningrun.FieldAutoApplyNote, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Executor(); ok {
+		_spec.SetField(provisioningrun.FieldExecutor, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.HeartbeatTime(); ok {
+		_spec.SetField(provisioningrun.FieldHeartbeatTime, field.TypeTime, value)
+	}
+	if _u.mutation.HeartbeatTimeCleared() {
+		_spec.ClearField(provisioningrun.FieldHeartbeatTime, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -730,6 +773,40 @@ func (_u *ProvisioningRunUpdateOne) SetNillableAutoApplyNote(v *string) *Provisi
 	return _u
 }
 
+// SetExecutor sets the "executor" field.
+func (_u *ProvisioningRunUpdateOne) SetExecutor(v string) *ProvisioningRunUpdateOne {
+	_u.mutation.SetExecutor(v)
+	return _u
+}
+
+// SetNillableExecutor sets the "executor" field if the given value is not nil.
+func (_u *ProvisioningRunUpdateOne) SetNillableExecutor(v *string) *ProvisioningRunUpdateOne {
+	if v != nil {
+		_u.SetExecutor(*v)
+	}
+	return _u
+}
+
+// SetHeartbeatTime sets the "heartbeat_time" field.
+func (_u *ProvisioningRunUpdateOne) SetHeartbeatTime(v time.Time) *ProvisioningRunUpdateOne {
+	_u.mutation.SetHeartbeatTime(v)
+	return _u
+}
+
+// SetNillableHeartbeatTime sets the "heartbeat_time" field if the given value is not nil.
+func (_u *ProvisioningRunUpdateOne) SetNillableHeartbeatTime(v *time.Time) *ProvisioningRunUpdateOne {
+	if v != nil {
+		_u.SetHeartbeatTime(*v)
+	}
+	return _u
+}
+
+// ClearHeartbeatTime clears the value of the "heartbeat_time" field.
+func (_u *ProvisioningRunUpdateOne) ClearHeartbeatTime() *ProvisioningRunUpdateOne {
+	_u.mutation.ClearHeartbeatTime()
+	return _u
+}
+
 // Mutation returns the ProvisioningRunMutation object of the builder.
 func (_u *ProvisioningRunUpdateOne) Mutation() *ProvisioningRunMutation {
 	return _u.mutation
@@ -902,6 +979,15 @@ func (_u *ProvisioningRunUpdateOne) sqlSave(ctx context.Context) (_node *Provisi
 	}
 	if value, ok := _u.mutation.AutoApplyNote(); ok {
 		_spec.SetField(provisioningrun.FieldAutoApplyNote, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Executor(); ok {
+		_spec.SetField(provisioningrun.FieldExecutor, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.HeartbeatTime(); ok {
+		_spec.SetField(provisioningrun.FieldHeartbeatTime, field.TypeTime, value)
+	}
+	if _u.mutation.HeartbeatTimeCleared() {
+		_spec.ClearField(provisioningrun.FieldHeartbeatTime, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &ProvisioningRun{config: _u.config}

@@ -19,6 +19,8 @@ import (
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/ent/rbacpolicy"
 	"github.com/meshplane/meshplane/server/ent/rolebinding"
+	"github.com/meshplane/meshplane/server/ent/savedplan"
+	"github.com/meshplane/meshplane/server/ent/setting"
 	"github.com/meshplane/meshplane/server/ent/token"
 )
 
@@ -1058,6 +1060,10 @@ func init() {
 	provisioningrunDescAutoApplyNote := provisioningrunFields[22].Descriptor()
 	// provisioningrun.DefaultAutoApplyNote holds the default value on creation for the auto_apply_note field.
 	provisioningrun.DefaultAutoApplyNote = provisioningrunDescAutoApplyNote.Default.(string)
+	// provisioningrunDescExecutor is the schema descriptor for executor field.
+	provisioningrunDescExecutor := provisioningrunFields[23].Descriptor()
+	// provisioningrun.DefaultExecutor holds the default value on creation for the executor field.
+	provisioningrun.DefaultExecutor = provisioningrunDescExecutor.Default.(string)
 	// provisioningrunDescID is the schema descriptor for id field.
 	provisioningrunDescID := provisioningrunMixinFields0[0].Descriptor()
 	// provisioningrun.DefaultID holds the default value on creation for the id field.
@@ -1201,6 +1207,62 @@ func init() {
 	// rolebinding.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	rolebinding.IDValidator = func() func(string) error {
 		validators := rolebindingDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	savedplanFields := schema.SavedPlan{}.Fields()
+	_ = savedplanFields
+	// savedplanDescCreateTime is the schema descriptor for create_time field.
+	savedplanDescCreateTime := savedplanFields[1].Descriptor()
+	// savedplan.DefaultCreateTime holds the default value on creation for the create_time field.
+	savedplan.DefaultCreateTime = savedplanDescCreateTime.Default.(func() time.Time)
+	// savedplanDescData is the schema descriptor for data field.
+	savedplanDescData := savedplanFields[3].Descriptor()
+	// savedplan.DataValidator is a validator for the "data" field. It is called by the builders before save.
+	savedplan.DataValidator = savedplanDescData.Validators[0].(func([]byte) error)
+	// savedplanDescID is the schema descriptor for id field.
+	savedplanDescID := savedplanFields[0].Descriptor()
+	// savedplan.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	savedplan.IDValidator = func() func(string) error {
+		validators := savedplanDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	settingFields := schema.Setting{}.Fields()
+	_ = settingFields
+	// settingDescValue is the schema descriptor for value field.
+	settingDescValue := settingFields[1].Descriptor()
+	// setting.ValueValidator is a validator for the "value" field. It is called by the builders before save.
+	setting.ValueValidator = settingDescValue.Validators[0].(func(string) error)
+	// settingDescCreateTime is the schema descriptor for create_time field.
+	settingDescCreateTime := settingFields[2].Descriptor()
+	// setting.DefaultCreateTime holds the default value on creation for the create_time field.
+	setting.DefaultCreateTime = settingDescCreateTime.Default.(func() time.Time)
+	// settingDescID is the schema descriptor for id field.
+	settingDescID := settingFields[0].Descriptor()
+	// setting.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	setting.IDValidator = func() func(string) error {
+		validators := settingDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

@@ -40,6 +40,10 @@ type Tx struct {
 	RBACPolicy *RBACPolicyClient
 	// RoleBinding is the client for interacting with the RoleBinding builders.
 	RoleBinding *RoleBindingClient
+	// SavedPlan is the client for interacting with the SavedPlan builders.
+	SavedPlan *SavedPlanClient
+	// Setting is the client for interacting with the Setting builders.
+	Setting *SettingClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
 
@@ -186,6 +190,8 @@ func (tx *Tx) init() {
 	tx.ProvisioningRun = NewProvisioningRunClient(tx.config)
 	tx.RBACPolicy = NewRBACPolicyClient(tx.config)
 	tx.RoleBinding = NewRoleBindingClient(tx.config)
+	tx.SavedPlan = NewSavedPlanClient(tx.config)
+	tx.Setting = NewSettingClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)
 }
 

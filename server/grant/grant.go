@@ -15,11 +15,14 @@ import (
 	"time"
 
 	"github.com/meshplane/meshplane/schema"
+	"github.com/riverqueue/river"
+
 	"github.com/meshplane/meshplane/server/access"
 	"github.com/meshplane/meshplane/server/actor"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/jobs"
 	"github.com/meshplane/meshplane/server/policy/engine"
 	"github.com/meshplane/meshplane/server/provision"
 	"github.com/meshplane/meshplane/server/spec"
@@ -70,13 +73,16 @@ type DataPlane interface {
 
 // Config configures the access service.
 type Config struct {
-	Store    *store.Store
-	Authz    *access.Authorizer
-	Logger   *slog.Logger
-	Policy   Decider
-	Planner  Planner
-	Kafka    DataPlane
-	Interval time.Duration // how often grants are expired and reconciled; default 5s
+	Store   *store.Store
+	Authz   *access.Authorizer
+	Logger  *slog.Logger
+	Policy  Decider
+	Planner Planner
+	Kafka   DataPlane
+	// Jobs runs the reconciler every Interval (default 5s), once per
+	// cluster; without it only Kick runs it.
+	Jobs     *jobs.Queue
+	Interval time.Duration
 	// Now returns the time; time.Now when nil.
 	Now func() time.Time
 }
@@ -121,26 +127,42 @@ func New(c Config) (*Service, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Service{cfg: c, store: c.Store, authz: c.Authz, log: c.Logger, kick: make(chan struct{}, 1)}, nil
+	s := &Service{cfg: c, store: c.Store, authz: c.Authz, log: c.Logger, kick: make(chan struct{}, 1)}
+	if c.Jobs != nil {
+		jobs.Handle(c.Jobs, func(ctx context.Context, _ *river.Job[ReconcileArgs]) error { return s.Reconcile(ctx) })
+		c.Jobs.Every(c.Interval, ReconcileArgs{})
+	}
+	return s, nil
 }
+
+// ReconcileArgs is the periodic job that expires grants and moves them on.
+type ReconcileArgs struct{}
+
+// Kind names the job.
+func (ReconcileArgs) Kind() string { return "access.reconcile" }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
 
-// Start runs the reconciler: it expires grants, revokes the grants of
-// disabled principals, plans what grants need and removes the credentials
-// of disabled principals once their ACLs are gone. Stop with Close.
+// Start runs the reconciler on Kick (and, without a job queue, every
+// Interval): it expires grants, revokes the grants of disabled principals,
+// plans what grants need and removes the credentials of disabled principals
+// once their ACLs are gone. Stop with Close.
 func (s *Service) Start(ctx context.Context) {
 	ctx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		t := time.NewTicker(s.cfg.Interval)
-		defer t.Stop()
+		var tick <-chan time.Time
+		if s.cfg.Jobs == nil {
+			t := time.NewTicker(s.cfg.Interval)
+			defer t.Stop()
+			tick = t.C
+		}
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-t.C:
+			case <-tick:
 			case <-s.kick:
 			}
 			if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {

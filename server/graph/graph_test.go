@@ -23,6 +23,8 @@ import (
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/identity"
+	"github.com/meshplane/meshplane/server/jobs"
+	"github.com/meshplane/meshplane/server/masking"
 	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/provision"
 	"github.com/meshplane/meshplane/server/store"
@@ -71,16 +73,24 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	// No terraform here: provisioning answers Unavailable, which these tests do not reach.
-	prov, err := provision.New(provision.Config{Store: st, Authz: authz, Logger: log, DataDir: dir,
+	q, err := jobs.New(jobs.Config{Store: st, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, err := provision.New(provision.Config{Store: st, Authz: authz, Logger: log, DataDir: dir, Jobs: q,
 		Terraform: filepath.Join(dir, "no-terraform"), PluginDir: filepath.Join(dir, "no-plugins")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	salts, err := policy.NewSalts([]byte("0123456789abcdef0123456789abcdef"))
+	salts, err := masking.NewSalts([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol, err := policy.New(policy.Config{Store: st, Authz: authz, Logger: log, Salts: salts})
+	gov, err := policy.NewGovernor(st, log, salts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.New(policy.Config{Store: st, Authz: authz, Logger: log, Governor: gov, Planner: prov})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/meshplane/meshplane/server/access"
 	"github.com/meshplane/meshplane/server/actor"
@@ -11,37 +12,57 @@ import (
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/policydecision"
 	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/masking"
 	"github.com/meshplane/meshplane/server/page"
 	"github.com/meshplane/meshplane/server/policy/engine"
-	"github.com/meshplane/meshplane/server/provision"
 	"github.com/meshplane/meshplane/server/spec"
+	"github.com/meshplane/meshplane/server/store"
 )
 
-var _ provision.Governance = (*Service)(nil)
+// Governor judges products with the published policy: admission before
+// every write and plan, masking compiled into connector settings, and who
+// must approve access; every judgement of a write or plan is logged. The
+// catalog, provisioning and access consult it; officers change what it
+// holds through Service.
+type Governor struct {
+	store  *store.Store
+	log    *slog.Logger
+	salts  masking.Salts
+	engine *engine.Engine
+}
+
+// NewGovernor returns a Governor with no policy in force — it refuses every
+// product until Service.Start puts the published one in force.
+func NewGovernor(st *store.Store, log *slog.Logger, salts masking.Salts) (*Governor, error) {
+	if st == nil || log == nil || !salts.Valid() {
+		return nil, fmt.Errorf("a governor needs a store, a logger and salts")
+	}
+	return &Governor{store: st, log: log, salts: salts, engine: engine.NewEngine(nil)}, nil
+}
 
 // Admit judges a product about to be written with the published policy and
 // logs the decision. A denial is an invalid-argument error listing every
 // violation with its field path; an error in the policy denies too.
-func (s *Service) Admit(ctx context.Context, domain, name, lifecycle string, p spec.Product, trigger string) error {
+func (s *Governor) Admit(ctx context.Context, domain, name, lifecycle string, p spec.Product, trigger string) error {
 	ev := s.judge(ctx, engine.Product{Domain: domain, Name: name, Lifecycle: lifecycle, Spec: p}, trigger)
 	return denial(ev.Admission, errs.KindInvalidArgument)
 }
 
 // WouldAdmit answers as Admit would, without logging the decision: for a
 // write that only validates.
-func (s *Service) WouldAdmit(ctx context.Context, domain, name, lifecycle string, p spec.Product) error {
+func (s *Governor) WouldAdmit(ctx context.Context, domain, name, lifecycle string, p spec.Product) error {
 	ev := s.evaluate(ctx, s.engine.Current(), engine.Product{Domain: domain, Name: name, Lifecycle: lifecycle, Spec: p})
 	return denial(ev.Admission, errs.KindInvalidArgument)
 }
 
 // Govern judges a stored product before a plan and returns what its
 // connectors must be configured with.
-func (s *Service) Govern(ctx context.Context, p *ent.DataProduct, trigger string) (provision.Governed, error) {
+func (s *Governor) Govern(ctx context.Context, p *ent.DataProduct, trigger string) (masking.Governed, error) {
 	ev := s.judge(ctx, input(p), trigger)
 	if err := denial(ev.Admission, errs.KindFailedPrecondition); err != nil {
-		return provision.Governed{}, err
+		return masking.Governed{}, err
 	}
-	return provision.Governed{
+	return masking.Governed{
 		ConnectorConfig: ev.Connectors.Config, SinkMasks: ev.Connectors.SinkMasks,
 		PolicyVersion: ev.Admission.Version, Masked: ev.Connectors.Masked,
 	}, nil
@@ -50,7 +71,7 @@ func (s *Service) Govern(ctx context.Context, p *ent.DataProduct, trigger string
 // DecideAccess asks the published meshplane.access policy who must approve
 // an access request, for how long at most, and whether it may be approved
 // without anyone; a policy that cannot answer fails closed.
-func (s *Service) DecideAccess(ctx context.Context, r engine.AccessRequest) engine.AccessDecision {
+func (s *Governor) DecideAccess(ctx context.Context, r engine.AccessRequest) engine.AccessDecision {
 	d := s.engine.Access(ctx, r)
 	if d.FailedClosed {
 		s.log.Warn("the access policy failed: every owner and a governance officer must approve", "error", d.Error, "policy", d.PolicyVersion)
@@ -59,7 +80,7 @@ func (s *Service) DecideAccess(ctx context.Context, r engine.AccessRequest) engi
 }
 
 // PolicyVersion names the published policy in force; "" when none is.
-func (s *Service) PolicyVersion() string {
+func (s *Governor) PolicyVersion() string {
 	if cur := s.engine.Current(); cur != nil {
 		return cur.Version()
 	}
@@ -67,7 +88,7 @@ func (s *Service) PolicyVersion() string {
 }
 
 // judge evaluates p with the published policy and logs both decisions.
-func (s *Service) judge(ctx context.Context, p engine.Product, trigger string) evaluation {
+func (s *Governor) judge(ctx context.Context, p engine.Product, trigger string) evaluation {
 	ev := s.evaluate(ctx, s.engine.Current(), p)
 	s.logDecisions(ctx, p, trigger, ev)
 	return ev
@@ -103,7 +124,7 @@ type maskingResult struct {
 
 // logDecisions writes the admission and masking decisions to the decision
 // log. A failure to log is reported but does not change the decision.
-func (s *Service) logDecisions(ctx context.Context, p engine.Product, trigger string, ev evaluation) {
+func (s *Governor) logDecisions(ctx context.Context, p engine.Product, trigger string, ev evaluation) {
 	who, _ := actor.From(ctx)
 	a := ev.Admission
 	admission, _ := json.Marshal(map[string]any{"allowed": a.Allowed, "violations": a.Violations})

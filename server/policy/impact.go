@@ -13,6 +13,7 @@ import (
 	"github.com/meshplane/meshplane/server/access"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/masking"
 	"github.com/meshplane/meshplane/server/policy/engine"
 	"github.com/meshplane/meshplane/server/spec"
 )
@@ -158,15 +159,15 @@ func maskKey(c MaskingChange) string {
 // answer, what it compiles into, and admission.
 type evaluation struct {
 	Masking    engine.Masking
-	Connectors Connectors
+	Connectors masking.Connectors
 	Admission  engine.Admission
 }
 
 // evaluate judges p with set: masking first, compiled into connector
 // settings, then admission, which sees the decisions as enforced.
-func (s *Service) evaluate(ctx context.Context, set *engine.Set, p engine.Product) evaluation {
+func (s *Governor) evaluate(ctx context.Context, set *engine.Set, p engine.Product) evaluation {
 	m := set.Mask(ctx, p)
-	c := Compile(p.Domain, p.Name, p.Spec, m.Decisions, s.cfg.Salts)
+	c := masking.Compile(p.Domain, p.Name, p.Spec, m.Decisions, s.salts)
 	return evaluation{Masking: m, Connectors: c, Admission: set.Admit(ctx, p, c.Decisions)}
 }
 
@@ -211,7 +212,7 @@ func (s *Service) compare(ctx context.Context, p *ent.DataProduct, before, after
 			out.Masking = append(out.Masking, MaskingChange{Domain: p.Domain, Product: p.Name, After: &ad})
 		}
 	}
-	changed := changedConnectors(p.Domain, p.Name, b.Connectors, a.Connectors)
+	changed := masking.Changed(p.Domain, p.Name, b.Connectors, a.Connectors)
 	for _, conn := range slices.Sorted(maps.Keys(changed)) {
 		out.Connectors = append(out.Connectors, ConnectorChange{
 			Domain: p.Domain, Product: p.Name, Connector: conn, Keys: changed[conn],

@@ -14,10 +14,8 @@ import (
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/policymodule"
 	"github.com/meshplane/meshplane/server/ent/policyversion"
-	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/policy/engine"
-	"github.com/meshplane/meshplane/server/provision"
 	"github.com/meshplane/meshplane/server/spec"
 	"github.com/meshplane/meshplane/server/store"
 )
@@ -465,13 +463,12 @@ func (s *Service) queuePlans(ctx context.Context, impact *Impact, by string) []Q
 		}
 		seen[key] = true
 		q := QueuedPlan{Domain: c.Domain, Product: c.Product}
-		if s.planner == nil {
+		if s.cfg.Planner == nil {
 			q.Skipped = "provisioning is not configured"
-		} else if run, err := s.planner.Request(ctx, c.Domain, c.Product, provisioningrun.KindApply,
-			provision.Trigger{Kind: provisioningrun.TriggerPolicy, By: actor.Meshplane.Name, Detail: by}); err != nil {
+		} else if id, err := s.cfg.Planner.PlanPublished(ctx, c.Domain, c.Product, by); err != nil {
 			q.Skipped = err.Error()
 		} else {
-			q.RunID = run.ID
+			q.RunID = id
 		}
 		out = append(out, q)
 	}

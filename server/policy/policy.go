@@ -25,10 +25,8 @@ import (
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/policymodule"
 	"github.com/meshplane/meshplane/server/ent/policyversion"
-	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/policy/engine"
-	"github.com/meshplane/meshplane/server/provision"
 	"github.com/meshplane/meshplane/server/store"
 )
 
@@ -46,10 +44,10 @@ const (
 // SystemActor names meshplane itself in catalogs and audit events.
 var SystemActor = actor.Meshplane.Name
 
-// Planner queues plans for products a policy change affects, through the
-// one entry point every trigger uses.
+// Planner queues a plan of a product a publish changed, through the one
+// entry point every trigger of a run uses, and returns the run's id.
 type Planner interface {
-	Request(ctx context.Context, domain, name string, kind provisioningrun.Kind, t provision.Trigger) (*ent.ProvisioningRun, error)
+	PlanPublished(ctx context.Context, domain, name, detail string) (string, error)
 }
 
 // Config configures the policy service.
@@ -57,9 +55,13 @@ type Config struct {
 	Store  *store.Store
 	Authz  *access.Authorizer
 	Logger *slog.Logger
-	// Salts derives masking salts; its key never leaves the server.
-	Salts Salts
-	// Engine options: the evaluation timeout.
+	// Governor judges with the published policy; publishing puts a new
+	// version in force there.
+	Governor *Governor
+	// Planner plans the products a publish changes; none when nil.
+	Planner Planner
+	// Engine options: the evaluation timeout of drafts' tests and of the
+	// versions compiled here.
 	Engine engine.Options
 	// Defaults are the modules' files seeded as version 1 into an empty
 	// catalog; engine.Defaults() when nil.
@@ -68,23 +70,21 @@ type Config struct {
 
 // Validate checks that every required dependency is present.
 func (c Config) Validate() error {
-	if c.Store == nil || c.Authz == nil || c.Logger == nil || len(c.Salts.key) == 0 {
-		return fmt.Errorf("policy config needs Store, Authz, Logger and Salts")
+	if c.Store == nil || c.Authz == nil || c.Logger == nil || c.Governor == nil {
+		return fmt.Errorf("policy config needs Store, Authz, Logger and Governor")
 	}
 	return nil
 }
 
-// Service is the one code path for policies behind every door.
+// Service is the one code path for policies behind every door: what
+// officers draft, test, measure and publish, and the Governor's judgements.
 type Service struct {
-	cfg    Config
-	store  *store.Store
-	authz  *access.Authorizer
-	log    *slog.Logger
-	engine *engine.Engine
+	*Governor
+	cfg   Config
+	authz *access.Authorizer
 	// publishMu serializes publishes on this replica; the unique
 	// (module, number) index serializes them across replicas.
 	publishMu sync.Mutex
-	planner   Planner
 }
 
 // New returns the policy service. Call Start before use: it seeds the
@@ -96,12 +96,8 @@ func New(c Config) (*Service, error) {
 	if c.Defaults == nil {
 		c.Defaults = engine.Defaults()
 	}
-	return &Service{cfg: c, store: c.Store, authz: c.Authz, log: c.Logger}, nil
+	return &Service{Governor: c.Governor, cfg: c, authz: c.Authz}, nil
 }
-
-// SetPlanner sets who queues plans after a publish; provisioning depends on
-// policy, so it is wired after both exist.
-func (s *Service) SetPlanner(p Planner) { s.planner = p }
 
 // Start seeds the default policy modules into an empty catalog, loads the
 // stored role definitions and compiles the published policy.
@@ -120,7 +116,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.log.Error("the published policy does not compile: every product is refused until a version that compiles is published", "err", err)
 		set = nil
 	}
-	s.engine = engine.NewEngine(set)
+	s.engine.Swap(set)
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	"github.com/riverqueue/river"
 
 	"github.com/meshplane/meshplane/server/access"
 	"github.com/meshplane/meshplane/server/actor"
@@ -25,7 +26,10 @@ import (
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
+	"github.com/meshplane/meshplane/server/ent/savedplan"
 	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/jobs"
+	"github.com/meshplane/meshplane/server/masking"
 	"github.com/meshplane/meshplane/server/page"
 	"github.com/meshplane/meshplane/server/provision/render"
 	"github.com/meshplane/meshplane/server/spec"
@@ -66,8 +70,14 @@ type Config struct {
 	// Env describes the data plane the workspaces target.
 	Env     render.Environment
 	Secrets Secrets
-	// Workers bounds how many runs execute at once (default 4).
-	Workers int
+	// Jobs is the durable queue runs execute through, shared by every
+	// replica on the catalog.
+	Jobs *jobs.Queue
+	// HeartbeatInterval is how often a replica proves it still executes its
+	// runs (default 2s); StaleAfter is how long without a heartbeat before
+	// another replica interrupts them (default 15s).
+	HeartbeatInterval time.Duration
+	StaleAfter        time.Duration
 	// CancelGrace is how long terraform has to stop after SIGINT before it is killed.
 	CancelGrace time.Duration
 	// DriftInterval is how often provisioned products are checked for drift; 0 disables.
@@ -89,28 +99,16 @@ type Config struct {
 type Governance interface {
 	// Govern evaluates the published policy for p. A denial is an error
 	// listing every violation, so the plan never starts.
-	Govern(ctx context.Context, p *ent.DataProduct, trigger string) (Governed, error)
+	Govern(ctx context.Context, p *ent.DataProduct, trigger string) (masking.Governed, error)
 	// PolicyVersion names the published policy in force; "" when none is.
 	PolicyVersion() string
-}
-
-// Governed is what policy adds to a product's workspace.
-type Governed struct {
-	// ConnectorConfig holds settings merged into connectors, by connector name.
-	ConnectorConfig map[string]map[string]string
-	// SinkMasks are per-sink field transforms, by sink name.
-	SinkMasks map[string]render.FieldMasks
-	// PolicyVersion names the policy versions that decided.
-	PolicyVersion string
-	// Masked counts the fields whose values the connectors change or remove.
-	Masked int
 }
 
 // Validate checks the configuration.
 func (c Config) Validate() error {
 	var missing []string
 	for name, ok := range map[string]bool{"Store": c.Store != nil, "Authz": c.Authz != nil, "Logger": c.Logger != nil,
-		"DataDir": c.DataDir != "", "Terraform": c.Terraform != "", "PluginDir": c.PluginDir != ""} {
+		"DataDir": c.DataDir != "", "Terraform": c.Terraform != "", "PluginDir": c.PluginDir != "", "Jobs": c.Jobs != nil} {
 		if !ok {
 			missing = append(missing, name)
 		}
@@ -121,38 +119,32 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Service runs provisioning.
+// Service runs provisioning. Its request API records runs in the catalog and
+// queues their phases as jobs; the jobs execute on whichever replica fetches
+// them (see worker.go).
 type Service struct {
 	cfg   Config
 	store *store.Store
 	authz *access.Authorizer
 	log   *slog.Logger
 
-	jobs    chan job
 	wg      sync.WaitGroup
 	stop    context.CancelFunc
 	mu      sync.Mutex
-	running map[string]context.CancelFunc // run id → cancel of its terraform
-	busy    map[string]bool               // product id → a worker is using its workspace
-	bus     *bus
+	running map[string]context.CancelFunc // run id → cancel of its terraform, on this replica
+	busy    map[string]bool               // product id → a worker here is using its workspace
+	feed    *feed
 	// settled are called whenever a run ends or waits for a review.
 	settled []func()
 	// unavailable explains why runs cannot execute here (no terraform); "" when they can.
 	unavailable string
 }
 
-type job struct {
-	runID string
-	phase string // "plan" or "apply"
-}
-
-// New returns the provisioning service; Start runs its workers.
+// New returns the provisioning service and registers its jobs on the
+// queue; Start starts what it runs beside them.
 func New(c Config) (*Service, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
-	}
-	if c.Workers <= 0 {
-		c.Workers = 4
 	}
 	if c.CancelGrace <= 0 {
 		c.CancelGrace = 10 * time.Second
@@ -160,12 +152,28 @@ func New(c Config) (*Service, error) {
 	if c.LeftoverGrace <= 0 {
 		c.LeftoverGrace = DefaultLeftoverGrace
 	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 2 * time.Second
+	}
+	if c.StaleAfter <= 0 {
+		c.StaleAfter = 15 * time.Second
+	}
 	s := &Service{cfg: c, store: c.Store, authz: c.Authz, log: c.Logger,
-		jobs: make(chan job, 1024), running: map[string]context.CancelFunc{}, busy: map[string]bool{}, bus: newBus()}
+		running: map[string]context.CancelFunc{}, busy: map[string]bool{}, feed: newFeed()}
 	for _, p := range []string{c.Terraform, c.PluginDir} {
 		if _, err := os.Stat(p); err != nil {
 			s.unavailable = fmt.Sprintf("provisioning is unavailable: %s is missing (run scripts/tools.sh to build terraform and its providers)", p)
 		}
+	}
+	jobs.Handle(c.Jobs, s.workRun)
+	jobs.Handle(c.Jobs, func(ctx context.Context, _ *river.Job[SweepArgs]) error { return s.sweep(ctx, false) })
+	c.Jobs.Every(max(c.HeartbeatInterval, time.Second), SweepArgs{})
+	jobs.Handle(c.Jobs, func(ctx context.Context, _ *river.Job[DriftArgs]) error {
+		s.CheckDrift(actor.With(ctx, actor.Meshplane))
+		return nil
+	})
+	if c.DriftInterval > 0 {
+		c.Jobs.Every(c.DriftInterval, DriftArgs{})
 	}
 	return s, nil
 }
@@ -191,25 +199,20 @@ func (s *Service) notifySettled() {
 // Unavailable says why runs cannot execute on this server, or "".
 func (s *Service) Unavailable() string { return s.unavailable }
 
-// Start recovers runs a previous process left behind and starts the workers
-// and the drift checker. Stop with Close.
+// Start interrupts the runs a previous process of the embedded catalog left
+// behind and starts the heartbeat of the runs this replica executes. Stop
+// with Close, after the job queue stopped.
 func (s *Service) Start(ctx context.Context) error {
 	ctx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
-	if err := s.recover(ctx); err != nil {
+	if err := s.sweep(ctx, s.store.Dialect != dialect.Postgres); err != nil {
 		return err
 	}
-	for range s.cfg.Workers {
-		s.wg.Add(1)
-		go s.worker(ctx)
-	}
-	if s.cfg.DriftInterval > 0 {
-		s.wg.Add(1)
-		go s.driftLoop(ctx)
-	}
+	s.wg.Add(1)
+	go s.heartbeat(ctx)
 	return nil
 }
 
-// Close interrupts running terraform and waits for the workers.
+// Close stops the heartbeat.
 func (s *Service) Close() {
 	if s.stop != nil {
 		s.stop()
@@ -287,6 +290,16 @@ func (s *Service) Request(ctx context.Context, domain, name string, kind provisi
 		return nil, fmt.Errorf("reading data product: %w", err)
 	}
 	return s.queue(ctx, p, kind, t)
+}
+
+// PlanPublished queues a plan of a product whose connectors a policy
+// publish changed, on behalf of meshplane, and returns the run's id.
+func (s *Service) PlanPublished(ctx context.Context, domain, name, detail string) (string, error) {
+	r, err := s.Request(ctx, domain, name, provisioningrun.KindApply, Trigger{Kind: provisioningrun.TriggerPolicy, By: actor.Meshplane.Name, Detail: detail})
+	if err != nil {
+		return "", err
+	}
+	return r.ID, nil
 }
 
 // Decommission queues a destroy plan; approving and applying it ends every
@@ -373,7 +386,7 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 			}
 			superseded = append(superseded, pr.ID)
 		}
-		if _, err := tx.ProvisioningRun.Update().Where(provisioningrun.IDIn(superseded...)).
+		if _, err := tx.ProvisioningRun.Update().Where(provisioningrun.IDIn(superseded...), provisioningrun.StateEQ(provisioningrun.StatePlanned)).
 			SetState(provisioningrun.StateCancelled).SetError("superseded by a newer plan").SetFinishTime(now()).AddVersion(1).Save(ctx); err != nil {
 			return err
 		}
@@ -384,6 +397,11 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 		}
 		run, err = tx.ProvisioningRun.Create().SetDomain(domain).SetProduct(name).SetProductID(p.ID).
 			SetProductVersion(p.Version).SetKind(kind).SetCreatedBy(t.By).SetTrigger(t.Kind).SetTriggerDetail(t.Detail).Save(ctx)
+		if ent.IsConstraintError(err) {
+			// Another replica queued a run of the product meanwhile: the
+			// catalog keeps one active run per product.
+			return errs.New(errs.KindFailedPrecondition, "another run of %s/%s was queued meanwhile: wait for it to finish or cancel it", domain, name).WithReason(ReasonRunInProgress)
+		}
 		if err != nil {
 			return err
 		}
@@ -395,18 +413,8 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 	if err != nil {
 		return nil, err
 	}
-	s.enqueue(job{runID: run.ID, phase: "plan"})
+	s.enqueue(ctx, run.ID, phasePlan)
 	return run, nil
-}
-
-func (s *Service) enqueue(j job) {
-	select {
-	case s.jobs <- j:
-	default:
-		// The queue is full: the run stays queued in the catalog and the
-		// next start (or a later enqueue) picks it up.
-		s.log.Warn("provisioning queue full; run stays queued", "run", j.runID)
-	}
 }
 
 // GetRun returns a run of a product the caller may read.
@@ -526,8 +534,8 @@ func (s *Service) approve(ctx context.Context, id, who string, auto bool) (*ent.
 	if err != nil {
 		return nil, err
 	}
-	s.bus.publish(id, event{state: out.State})
-	s.enqueue(job{runID: id, phase: "apply"})
+	s.feed.publish(id)
+	s.enqueue(ctx, id, phaseApply)
 	return out, nil
 }
 
@@ -544,16 +552,12 @@ func (s *Service) CancelRun(ctx context.Context, id string) (*ent.ProvisioningRu
 	if terminal(r.State) {
 		return nil, errs.New(errs.KindFailedPrecondition, "run %s is already %s", id, r.State).WithReason(ReasonRunFinished)
 	}
-	s.mu.Lock()
-	cancel := s.running[id]
-	s.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-	out, err := s.finish(ctx, id, provisioningrun.StateCancelled, "cancelled by "+callerName(ctx), "provision.CancelRun")
+	out, _, err := s.finish(ctx, id, provisioningrun.StateCancelled, "cancelled by "+callerName(ctx), "provision.CancelRun", "")
 	if err != nil {
 		return nil, err
 	}
+	// Terraform stops at once here, within a heartbeat on another replica.
+	s.stopLocal(id)
 	return out, nil
 }
 
@@ -571,19 +575,28 @@ func runSnapshot(r *ent.ProvisioningRun) map[string]any {
 		"trigger": r.Trigger, "triggerDetail": r.TriggerDetail, "autoApply": r.AutoApply}
 }
 
-// finish moves a non-terminal run to a terminal state, audited.
-func (s *Service) finish(ctx context.Context, id string, st provisioningrun.State, msg, action string) (*ent.ProvisioningRun, error) {
-	var out *ent.ProvisioningRun
-	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
+// finish moves a non-terminal run to a terminal state, audited, and drops
+// its saved plan. With executor set, only a run that replica still
+// executes is finished. ended reports whether this call ended the run.
+func (s *Service) finish(ctx context.Context, id string, st provisioningrun.State, msg, action, executor string) (out *ent.ProvisioningRun, ended bool, err error) {
+	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
 		cur, err := tx.ProvisioningRun.Get(ctx, id)
 		if err != nil {
 			return err
 		}
-		if terminal(cur.State) {
+		if terminal(cur.State) || (executor != "" && cur.Executor != executor) {
 			out = cur
 			return nil
 		}
-		if out, err = tx.ProvisioningRun.UpdateOne(cur).SetState(st).SetError(msg).SetFinishTime(now()).AddVersion(1).Save(ctx); err != nil {
+		if out, err = tx.ProvisioningRun.UpdateOne(cur).Where(provisioningrun.Version(cur.Version)).
+			SetState(st).SetError(msg).SetFinishTime(now()).AddVersion(1).Save(ctx); err != nil {
+			if ent.IsNotFound(err) {
+				return errs.Conflict("run", id, cur.Version, cur.Version+1)
+			}
+			return err
+		}
+		ended = true
+		if _, err := tx.SavedPlan.Delete().Where(savedplan.ID(id)).Exec(ctx); err != nil {
 			return err
 		}
 		if err := runEndedForGrants(ctx, tx, id, fmt.Sprintf("run %s %s: %s", id, st, msg)); err != nil {
@@ -592,11 +605,11 @@ func (s *Service) finish(ctx context.Context, id string, st provisioningrun.Stat
 		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{Action: action, ResourceType: "run", Resource: id,
 			Domain: cur.Domain, Before: runSnapshot(cur), After: runSnapshot(out)})
 	})
-	if err == nil && out != nil {
-		s.bus.publish(id, event{state: out.State})
+	if err == nil && ended {
+		s.feed.publish(id)
 		s.notifySettled()
 	}
-	return out, err
+	return out, ended, err
 }
 
 // productSpec reassembles the stored spec of a product.

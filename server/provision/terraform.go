@@ -152,8 +152,18 @@ func (w *workspace) writeFiles(files map[string][]byte) error {
 	return nil
 }
 
-// plan runs init and plan -out, and returns the decoded plan and the saved
-// plan file's digest.
+// init runs terraform init against the local provider mirror.
+func (w *workspace) init(ctx context.Context) error {
+	tf, err := w.tf()
+	if err != nil {
+		return err
+	}
+	if err := tf.Init(ctx, tfexec.PluginDir(w.pluginDir), tfexec.Upgrade(false)); err != nil {
+		return fmt.Errorf("terraform init: %w", err)
+	}
+	return nil
+}
+
 // plan saves a plan of the workspace, of only the targets when there are any.
 func (w *workspace) plan(ctx context.Context, planFile string, destroy bool, targets ...string) (*tfjson.Plan, string, error) {
 	tf, err := w.tf()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,11 +13,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/meshplane/meshplane/server/actor"
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
+	"github.com/meshplane/meshplane/server/ent/savedplan"
 	"github.com/meshplane/meshplane/server/provision/render"
 	"github.com/meshplane/meshplane/server/provision/summary"
 )
@@ -24,28 +28,60 @@ import (
 // planFile is where a run's plan is saved in the workspace.
 func planFile(runID string) string { return "run-" + runID + ".tfplan" }
 
-func (s *Service) worker(ctx context.Context) {
-	defer s.wg.Done()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case j := <-s.jobs:
-			if !s.execute(ctx, j) {
-				// The product's workspace is in use (a drift check): try again shortly.
-				go func() {
-					select {
-					case <-ctx.Done():
-					case <-time.After(200 * time.Millisecond):
-						s.enqueue(j)
-					}
-				}()
-			}
-		}
+// Phases of a run a job works.
+const (
+	phasePlan  = "plan"
+	phaseApply = "apply"
+)
+
+// RunArgs is the job that works one phase of a run, on whichever replica
+// fetches it. The run's row says whether the phase is still to be done, so
+// a job that is worked twice does nothing the second time.
+type RunArgs struct {
+	RunID string `json:"run_id"`
+	Phase string `json:"phase"`
+}
+
+// Kind names the job.
+func (RunArgs) Kind() string { return "provision.run" }
+
+// DriftArgs is the periodic drift check of every provisioned product.
+type DriftArgs struct{}
+
+// Kind names the job.
+func (DriftArgs) Kind() string { return "provision.drift" }
+
+// SweepArgs is the periodic sweep that interrupts runs whose replica died
+// and queues jobs for runs that lost theirs.
+type SweepArgs struct{}
+
+// Kind names the job.
+func (SweepArgs) Kind() string { return "provision.sweep" }
+
+// enqueue queues the job of a run's phase. A phase is queued once: queueing
+// it again (the sweep does, for runs whose job was lost) does nothing.
+func (s *Service) enqueue(ctx context.Context, runID, phase string) {
+	err := s.cfg.Jobs.Insert(context.WithoutCancel(ctx), RunArgs{RunID: runID, Phase: phase},
+		&river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}})
+	if err != nil {
+		// The run stays in the catalog; the sweep queues its job again.
+		s.log.Warn("queueing run", "run", runID, "phase", phase, "error", err)
 	}
 }
 
-// claim marks a product's workspace busy; false when another worker has it.
+func (s *Service) workRun(ctx context.Context, job *river.Job[RunArgs]) error {
+	done, err := s.execute(ctx, job.Args)
+	if err != nil {
+		return err
+	}
+	if !done {
+		// This replica's copy of the product's workspace is busy (a drift check).
+		return river.JobSnooze(200 * time.Millisecond)
+	}
+	return nil
+}
+
+// claim marks a product's workspace on this replica busy; false when another worker has it.
 func (s *Service) claim(productID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -62,24 +98,43 @@ func (s *Service) release(productID string) {
 	s.mu.Unlock()
 }
 
-// execute runs one phase of a run; false when it must wait for the workspace.
-func (s *Service) execute(ctx context.Context, j job) bool {
-	r, err := s.store.Client.ProvisioningRun.Get(ctx, j.runID)
+// errTakenAway reports that a run is no longer this replica's to record:
+// it was cancelled, or interrupted by a replica that took this one for dead.
+var errTakenAway = errors.New("the run is no longer executed here")
+
+// execute works one phase of a run; false when the workspace is busy here.
+// An error is the catalog's: the job is tried again.
+func (s *Service) execute(ctx context.Context, j RunArgs) (bool, error) {
+	r, err := s.store.Client.ProvisioningRun.Get(ctx, j.RunID)
+	if ent.IsNotFound(err) {
+		return true, nil
+	}
 	if err != nil {
-		s.log.Error("loading run", "run", j.runID, "error", err)
-		return true
+		return true, fmt.Errorf("loading run %s: %w", j.RunID, err)
 	}
-	want := provisioningrun.StateQueued
-	if j.phase == "apply" {
-		want = provisioningrun.StateApplying
+	want, next := provisioningrun.StateQueued, provisioningrun.StatePlanning
+	if j.Phase == phaseApply {
+		want, next = provisioningrun.StateApplying, provisioningrun.StateApplying
 	}
-	if r.State != want {
-		return true // cancelled or superseded meanwhile
+	if r.State != want || r.Executor != "" {
+		return true, nil // done, cancelled, superseded or taken by another replica
 	}
 	if !s.claim(r.ProductID) {
-		return false
+		return false, nil
 	}
 	defer s.release(r.ProductID)
+	// The catalog decides which replica executes the phase: one conditional
+	// update wins.
+	u := s.store.Client.ProvisioningRun.Update().Where(provisioningrun.ID(r.ID), provisioningrun.StateEQ(want), provisioningrun.Executor("")).
+		SetState(next).SetExecutor(s.cfg.Jobs.ID()).SetHeartbeatTime(now()).AddVersion(1)
+	if j.Phase == phasePlan {
+		u.SetStartTime(now())
+	}
+	if n, err := u.Save(ctx); err != nil || n == 0 {
+		return true, err
+	}
+	s.feed.publish(r.ID)
+	r.State, r.Executor = next, s.cfg.Jobs.ID()
 
 	runCtx, cancel := context.WithCancel(ctx)
 	s.mu.Lock()
@@ -94,9 +149,9 @@ func (s *Service) execute(ctx context.Context, j job) bool {
 
 	lw := s.newRunLog(r)
 	defer lw.close()
-	sys := actor.With(ctx, actor.Meshplane)
+	sys := actor.With(context.WithoutCancel(ctx), actor.Meshplane)
 	var phaseErr error
-	if j.phase == "plan" {
+	if j.Phase == phasePlan {
 		phaseErr = s.planPhase(runCtx, sys, r, lw)
 	} else {
 		phaseErr = s.applyPhase(runCtx, sys, r, lw)
@@ -104,39 +159,47 @@ func (s *Service) execute(ctx context.Context, j job) bool {
 	lw.sink.Flush()
 	lw.flush()
 	defer s.notifySettled()
-	if phaseErr != nil {
-		st, msg := provisioningrun.StateFailed, phaseErr.Error()
-		if runCtx.Err() != nil && ctx.Err() == nil {
-			st, msg = provisioningrun.StateCancelled, "cancelled while "+string(want)
-		} else if ctx.Err() != nil {
-			st, msg = provisioningrun.StateInterrupted, "meshplane stopped during the run; the next plan shows the data plane as it is"
-		}
-		for _, sec := range s.cfg.Secrets.values() {
-			msg = strings.ReplaceAll(msg, sec, "(sensitive)")
-		}
-		if _, err := s.finish(context.WithoutCancel(sys), r.ID, st, msg, "provision.RunFinished"); err != nil {
-			s.log.Error("recording run failure", "run", r.ID, "error", err)
-		}
+	if phaseErr == nil || errors.Is(phaseErr, errTakenAway) {
+		return true, nil
 	}
-	return true
+	st, msg, action := provisioningrun.StateFailed, phaseErr.Error(), "provision.RunFinished"
+	if runCtx.Err() != nil && ctx.Err() == nil {
+		st, msg = provisioningrun.StateCancelled, "cancelled while "+string(next)
+	} else if ctx.Err() != nil {
+		st, msg, action = provisioningrun.StateInterrupted, "meshplane stopped during the run; it is planned again for review", "provision.RunInterrupted"
+	}
+	for _, sec := range s.cfg.Secrets.values() {
+		msg = strings.ReplaceAll(msg, sec, "(sensitive)")
+	}
+	_, ended, err := s.finish(sys, r.ID, st, msg, action, s.cfg.Jobs.ID())
+	if err != nil {
+		s.log.Error("recording run failure", "run", r.ID, "error", err)
+	} else if ended && st == provisioningrun.StateInterrupted {
+		s.planAgain(sys, r)
+	}
+	return true, nil
 }
 
-func (s *Service) setState(ctx context.Context, id string, st provisioningrun.State, set func(*ent.ProvisioningRunUpdateOne)) error {
-	u := s.store.Client.ProvisioningRun.UpdateOneID(id).SetState(st).AddVersion(1)
+// setState moves a run this replica executes to st; errTakenAway when the
+// run is not this replica's any more.
+func (s *Service) setState(ctx context.Context, id string, st provisioningrun.State, set func(*ent.ProvisioningRunUpdate)) error {
+	u := s.store.Client.ProvisioningRun.Update().Where(provisioningrun.ID(id), provisioningrun.Executor(s.cfg.Jobs.ID()),
+		provisioningrun.StateIn(provisioningrun.StatePlanning, provisioningrun.StateApplying)).SetState(st).AddVersion(1)
 	if set != nil {
 		set(u)
 	}
-	if err := u.Exec(ctx); err != nil {
+	n, err := u.Save(ctx)
+	if err != nil {
 		return fmt.Errorf("recording run state: %w", err)
 	}
-	s.bus.publish(id, event{state: st})
+	if n == 0 {
+		return errTakenAway
+	}
+	s.feed.publish(id)
 	return nil
 }
 
 func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw *runLog) error {
-	if err := s.setState(ctx, r.ID, provisioningrun.StatePlanning, func(u *ent.ProvisioningRunUpdateOne) { u.SetStartTime(now()) }); err != nil {
-		return err
-	}
 	p, err := s.store.Client.DataProduct.Get(ctx, r.ProductID)
 	if err != nil {
 		return fmt.Errorf("reading product: %w", err)
@@ -208,12 +271,30 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 		lw.line("meshplane: " + note)
 	}
 	lw.flush()
-	if err := s.setState(ctx, r.ID, provisioningrun.StatePlanned, func(u *ent.ProvisioningRunUpdateOne) {
-		u.SetSummary(sum).SetHasChanges(sum.HasChanges()).SetDestructive(sum.Destructive).SetPlanDigest(digest).
-			SetPolicyVersion(policyVersion).SetAutoApplyNote(note)
-	}); err != nil {
+	saved, err := os.ReadFile(filepath.Join(ws.dir, planFile(r.ID)))
+	if err != nil {
+		return fmt.Errorf("reading the saved plan: %w", err)
+	}
+	// The plan is kept in the catalog, so that whichever replica applies
+	// the run applies exactly this file.
+	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
+		n, err := tx.ProvisioningRun.Update().Where(provisioningrun.ID(r.ID), provisioningrun.Executor(s.cfg.Jobs.ID()),
+			provisioningrun.StateEQ(provisioningrun.StatePlanning)).
+			SetState(provisioningrun.StatePlanned).SetExecutor("").ClearHeartbeatTime().AddVersion(1).
+			SetSummary(sum).SetHasChanges(sum.HasChanges()).SetDestructive(sum.Destructive).SetPlanDigest(digest).
+			SetPolicyVersion(policyVersion).SetAutoApplyNote(note).Save(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errTakenAway
+		}
+		return tx.SavedPlan.Create().SetID(r.ID).SetDigest(digest).SetData(saved).Exec(ctx)
+	})
+	if err != nil {
 		return err
 	}
+	s.feed.publish(r.ID)
 	if auto {
 		if _, err := s.approve(sys, r.ID, actor.Meshplane.Name, true); err == nil {
 			return nil
@@ -228,6 +309,9 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 
 func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw *runLog) error {
 	ws := s.workspace(r.Domain, r.Product, lw.sink)
+	if err := s.restorePlan(ctx, ws, r, lw); err != nil {
+		return err
+	}
 	if err := ws.apply(ctx, planFile(r.ID), r.PlanDigest); err != nil {
 		return err
 	}
@@ -248,8 +332,17 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 		if err != nil {
 			return err
 		}
+		if cur.State != provisioningrun.StateApplying || cur.Executor != s.cfg.Jobs.ID() {
+			// Interrupted by a replica that took this one for dead: what
+			// was applied shows in the next plan, which is already queued.
+			lw.line("meshplane: the apply finished after this run was interrupted; the next plan shows the data plane as it is")
+			return errTakenAway
+		}
 		out, err := tx.ProvisioningRun.UpdateOne(cur).SetState(state).SetError(unfinished).SetFinishTime(now()).AddVersion(1).Save(sys)
 		if err != nil {
+			return err
+		}
+		if _, err := tx.SavedPlan.Delete().Where(savedplan.ID(r.ID)).Exec(sys); err != nil {
 			return err
 		}
 		if err := audit.Record(sys, tx, s.store.Dialect, audit.Change{Action: action, ResourceType: "run",
@@ -302,13 +395,63 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 	})
 	if err == nil {
 		// Watchers hear the run settle, and their stream ends.
-		s.bus.publish(r.ID, event{state: state})
+		s.feed.publish(r.ID)
 	}
 	return err
 }
 
-// runLog gathers a run's lines, publishes them to watchers at once and
-// appends them to the catalog in batches.
+// restorePlan puts the approved plan file into this replica's workspace,
+// from the catalog, when the replica that planned the run is another one
+// (or this one lost its copy). The workspace's files are rendered again for
+// terraform init; terraform applies the configuration the plan file itself
+// carries, so what is applied is exactly what was reviewed.
+func (s *Service) restorePlan(ctx context.Context, ws *workspace, r *ent.ProvisioningRun, lw *runLog) error {
+	path := filepath.Join(ws.dir, planFile(r.ID))
+	if got, err := fileDigest(path); err == nil && got == r.PlanDigest {
+		return nil
+	}
+	sp, err := s.store.Client.SavedPlan.Get(ctx, r.ID)
+	if ent.IsNotFound(err) {
+		return errors.New("the approved plan is not in the catalog any more; plan again")
+	}
+	if err != nil {
+		return fmt.Errorf("reading the approved plan: %w", err)
+	}
+	p, err := s.store.Client.DataProduct.Get(ctx, r.ProductID)
+	if err != nil {
+		return fmt.Errorf("reading product: %w", err)
+	}
+	if err := s.ensureRendered(ctx, ws, p); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, sp.Data, 0o600); err != nil {
+		return fmt.Errorf("writing the approved plan: %w", err)
+	}
+	lw.line("meshplane: applying the approved plan from the catalog (planned on another replica)")
+	return nil
+}
+
+// ensureRendered renders and initializes a product's workspace on this
+// replica when another replica did the work before: state lives in the
+// shared backend, the files are derived from the catalog.
+func (s *Service) ensureRendered(ctx context.Context, ws *workspace, p *ent.DataProduct) error {
+	if _, err := os.Stat(filepath.Join(ws.dir, ".terraform")); err == nil {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(ws.dir, "main.tf.json")); err != nil {
+		w, err := render.Render(render.Input{Domain: p.Domain, Product: p.Name, Spec: productSpec(p), Env: s.cfg.Env})
+		if err != nil {
+			return fmt.Errorf("rendering workspace: %w", err)
+		}
+		if err := ws.writeFiles(w.Files); err != nil {
+			return fmt.Errorf("writing workspace: %w", err)
+		}
+	}
+	return ws.init(ctx)
+}
+
+// runLog gathers a run's lines and appends them to the catalog in small
+// batches; watchers on any replica read them from there.
 type runLog struct {
 	s       *Service
 	runID   string
@@ -318,11 +461,14 @@ type runLog struct {
 	done    chan struct{}
 }
 
+// logFlushInterval is how often a running run's new lines reach the catalog.
+const logFlushInterval = 250 * time.Millisecond
+
 func (s *Service) newRunLog(r *ent.ProvisioningRun) *runLog {
 	l := &runLog{s: s, runID: r.ID, done: make(chan struct{})}
 	l.sink = &logSink{secrets: s.cfg.Secrets.values(), line: l.line}
 	go func() {
-		t := time.NewTicker(500 * time.Millisecond)
+		t := time.NewTicker(logFlushInterval)
 		defer t.Stop()
 		for {
 			select {
@@ -340,7 +486,6 @@ func (l *runLog) line(text string) {
 	l.mu.Lock()
 	l.pending = append(l.pending, text)
 	l.mu.Unlock()
-	l.s.bus.publish(l.runID, event{line: text})
 }
 
 // flush appends pending lines to the run's stored log.
@@ -363,57 +508,120 @@ func (l *runLog) flush() {
 	})
 	if err != nil {
 		l.s.log.Warn("saving run log", "run", l.runID, "error", err)
+		return
 	}
+	l.s.feed.publish(l.runID)
 }
 
 func (l *runLog) close() { close(l.done) }
 
-// recover marks runs a dead process left planning or applying as
-// interrupted, releases their stale state locks, and requeues queued runs.
-func (s *Service) recover(ctx context.Context) error {
-	sys := actor.With(ctx, actor.Meshplane)
-	stuck, err := s.store.Client.ProvisioningRun.Query().
-		Where(provisioningrun.StateIn(provisioningrun.StatePlanning, provisioningrun.StateApplying)).All(ctx)
-	if err != nil {
-		return fmt.Errorf("finding interrupted runs: %w", err)
-	}
-	for _, r := range stuck {
-		released, err := releaseStaleLock(s.workspaceDir(r.Domain, r.Product), s.cfg.Terraform)
-		if err != nil {
-			return fmt.Errorf("releasing state lock of %s/%s: %w", r.Domain, r.Product, err)
-		}
-		msg := fmt.Sprintf("meshplane stopped while this run was %s; the next plan shows the data plane as it is", r.State)
-		if released {
-			msg += " (a stale state lock was released)"
-		}
-		if _, err := s.finish(sys, r.ID, provisioningrun.StateInterrupted, msg, "provision.RunInterrupted"); err != nil {
-			return err
-		}
-		s.log.Warn("run interrupted by a restart", "run", r.ID, "product", r.Domain+"/"+r.Product, "was", r.State, "stale_lock_released", released)
-	}
-	queued, err := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.StateEQ(provisioningrun.StateQueued)).
-		Order(ent.Asc(provisioningrun.FieldCreateTime)).All(ctx)
-	if err != nil {
-		return err
-	}
-	for _, r := range queued {
-		s.enqueue(job{runID: r.ID, phase: "plan"})
-	}
-	return nil
-}
-
-// driftLoop checks provisioned products for drift, one at a time.
-func (s *Service) driftLoop(ctx context.Context) {
+// heartbeat proves, every HeartbeatInterval, that this replica still
+// executes its runs, and stops terraform for a run cancelled (or taken for
+// dead) meanwhile on another replica.
+func (s *Service) heartbeat(ctx context.Context) {
 	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.DriftInterval)
+	t := time.NewTicker(s.cfg.HeartbeatInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.CheckDrift(ctx)
 		}
+		s.mu.Lock()
+		ids := slices.Collect(maps.Keys(s.running))
+		s.mu.Unlock()
+		if len(ids) == 0 {
+			continue
+		}
+		if err := s.store.Client.ProvisioningRun.Update().Where(provisioningrun.IDIn(ids...), provisioningrun.Executor(s.cfg.Jobs.ID()),
+			provisioningrun.StateIn(provisioningrun.StatePlanning, provisioningrun.StateApplying)).SetHeartbeatTime(now()).Exec(ctx); err != nil {
+			s.log.Warn("recording heartbeat", "error", err)
+			continue
+		}
+		mine, err := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.IDIn(ids...), provisioningrun.Executor(s.cfg.Jobs.ID()),
+			provisioningrun.StateIn(provisioningrun.StatePlanning, provisioningrun.StateApplying)).IDs(ctx)
+		if err != nil {
+			continue
+		}
+		for _, id := range ids {
+			if !slices.Contains(mine, id) {
+				s.stopLocal(id)
+			}
+		}
+	}
+}
+
+// stopLocal interrupts terraform for a run executing on this replica.
+func (s *Service) stopLocal(id string) {
+	s.mu.Lock()
+	cancel := s.running[id]
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// sweep interrupts runs whose executor stopped beating — its replica died —
+// and plans them again for review, and queues the jobs of runs that lost
+// theirs (a replica that died between recording a run and queueing it).
+// everyoneElse says that no other replica can be alive: the embedded SQLite
+// catalog serves one process, so at start what another executor left is
+// abandoned at once.
+func (s *Service) sweep(ctx context.Context, everyoneElse bool) error {
+	sys := actor.With(ctx, actor.Meshplane)
+	stale := provisioningrun.Or(provisioningrun.HeartbeatTimeIsNil(), provisioningrun.HeartbeatTimeLT(now().Add(-s.cfg.StaleAfter)))
+	if everyoneElse {
+		stale = provisioningrun.ExecutorNEQ(s.cfg.Jobs.ID())
+	}
+	stuck, err := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.StateIn(provisioningrun.StatePlanning, provisioningrun.StateApplying),
+		provisioningrun.ExecutorNEQ(""), stale).All(ctx)
+	if err != nil {
+		return fmt.Errorf("finding interrupted runs: %w", err)
+	}
+	for _, r := range stuck {
+		released, err := releaseStaleLock(s.workspaceDir(r.Domain, r.Product), s.cfg.Terraform)
+		if err != nil {
+			s.log.Warn("releasing a stale state lock", "product", r.Domain+"/"+r.Product, "error", err)
+		}
+		msg := fmt.Sprintf("meshplane stopped while this run was %s (replica %s); it is planned again for review", r.State, r.Executor)
+		if released {
+			msg += " (a stale state lock was released)"
+		}
+		_, ended, err := s.finish(sys, r.ID, provisioningrun.StateInterrupted, msg, "provision.RunInterrupted", r.Executor)
+		if err != nil {
+			return err
+		}
+		if ended {
+			s.log.Warn("run interrupted: its replica stopped", "run", r.ID, "product", r.Domain+"/"+r.Product, "was", r.State, "replica", r.Executor, "stale_lock_released", released)
+			s.planAgain(sys, r)
+		}
+	}
+	lost := now().Add(-2 * time.Second)
+	queued, err := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.StateEQ(provisioningrun.StateQueued), provisioningrun.CreateTimeLT(lost)).IDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range queued {
+		s.enqueue(ctx, id, phasePlan)
+	}
+	approved, err := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.StateEQ(provisioningrun.StateApplying), provisioningrun.Executor(""),
+		provisioningrun.ApproveTimeLT(lost)).IDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range approved {
+		s.enqueue(ctx, id, phaseApply)
+	}
+	return nil
+}
+
+// planAgain queues a new plan of an interrupted run's product for review:
+// an approved plan is never applied again blindly.
+func (s *Service) planAgain(ctx context.Context, r *ent.ProvisioningRun) {
+	if _, err := s.Request(ctx, r.Domain, r.Product, r.Kind, Trigger{Kind: provisioningrun.TriggerRecovery, By: actor.Meshplane.Name,
+		Detail: fmt.Sprintf("run %s was interrupted while %s", r.ID, r.State)}); err != nil {
+		s.log.Warn("planning an interrupted run again", "run", r.ID, "product", r.Domain+"/"+r.Product, "error", err)
 	}
 }
 
@@ -451,6 +659,9 @@ func (s *Service) checkDrift(ctx context.Context, p *ent.DataProduct) error {
 	ws := s.workspace(p.Domain, p.Name, sink)
 	// A drift check refreshes what the state holds; adopting is for plans.
 	if err := os.Remove(filepath.Join(ws.dir, adoptFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := s.ensureRendered(ctx, ws, p); err != nil {
 		return err
 	}
 	plan, err := ws.refreshPlan(ctx, "drift.tfplan")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path"
 	"slices"
 	"strings"
@@ -15,6 +16,9 @@ import (
 	atlaspg "ariga.io/atlas/sql/postgres"
 	atlassqlite "ariga.io/atlas/sql/sqlite"
 	"entgo.io/ent/dialect"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/meshplane/meshplane/migrations"
 )
@@ -88,6 +92,56 @@ type MigrationStatus struct {
 	Applied []string
 	Pending []Migration
 	Latest  string
+	// JobQueuePending are the job queue's (River's) migrations not yet
+	// applied; they apply with the catalog's.
+	JobQueuePending []int
+}
+
+// riverMigrator is River's migrator for the catalog's dialect: the job
+// queue's tables live beside the catalog's and migrate with them.
+type riverMigrator interface {
+	Migrate(ctx context.Context, direction rivermigrate.Direction, opts *rivermigrate.MigrateOpts) (*rivermigrate.MigrateResult, error)
+	ExistingVersions(ctx context.Context) ([]rivermigrate.Migration, error)
+	AllVersions() []rivermigrate.Migration
+}
+
+func (s *Store) riverMigrator() (riverMigrator, error) {
+	cfg := &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)}
+	if s.Dialect == dialect.Postgres {
+		return rivermigrate.New(riverpgxv5.New(s.Pool), cfg)
+	}
+	return rivermigrate.New(riversqlite.New(s.DB), cfg)
+}
+
+// jobQueuePending returns the job queue's migrations not yet applied.
+func (s *Store) jobQueuePending(ctx context.Context) ([]int, error) {
+	m, err := s.riverMigrator()
+	if err != nil {
+		return nil, err
+	}
+	existing, err := m.ExistingVersions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the job queue's migrations: %w", err)
+	}
+	have := map[int]bool{}
+	for _, v := range existing {
+		have[v.Version] = true
+	}
+	all := m.AllVersions()
+	var pending []int
+	for _, v := range all {
+		if !have[v.Version] {
+			pending = append(pending, v.Version)
+		}
+	}
+	if n := len(all); n > 0 {
+		for _, v := range existing {
+			if v.Version > all[n-1].Version {
+				return nil, fmt.Errorf("%w: its job queue has migration %d, this build knows up to %d; upgrade meshplane", ErrDatabaseTooNew, v.Version, all[n-1].Version)
+			}
+		}
+	}
+	return pending, nil
 }
 
 // Status compares the database's applied migrations with the embedded ones. It
@@ -122,7 +176,8 @@ func (s *Store) Status(ctx context.Context) (MigrationStatus, error) {
 			return st, fmt.Errorf("%w: it has migration %s, this build knows up to %s; upgrade meshplane", ErrDatabaseTooNew, v, st.Latest)
 		}
 	}
-	return st, nil
+	st.JobQueuePending, err = s.jobQueuePending(ctx)
+	return st, err
 }
 
 type querier interface {
@@ -179,6 +234,19 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 			return done, fmt.Errorf("applying migration %s_%s: %w", m.Version, m.Name, err)
 		}
 		done = append(done, m.Version)
+	}
+	if len(st.JobQueuePending) > 0 {
+		m, err := s.riverMigrator()
+		if err != nil {
+			return done, err
+		}
+		res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		if err != nil {
+			return done, fmt.Errorf("migrating the job queue: %w", err)
+		}
+		for _, v := range res.Versions {
+			done = append(done, fmt.Sprintf("river-%03d", v.Version))
+		}
 	}
 	if _, err := s.BackfillSearch(ctx); err != nil {
 		return done, err

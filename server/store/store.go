@@ -15,8 +15,9 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/meshplane/meshplane/server/ent"
 )
@@ -29,6 +30,9 @@ type Store struct {
 	Dialect string
 	// URL is the database URL with any password removed, safe to log.
 	URL string
+	// Pool is the PostgreSQL connection pool DB draws from, which the job
+	// queue shares (nil on SQLite).
+	Pool *pgxpool.Pool
 }
 
 // Open connects to databaseURL: "sqlite:///abs/path.db", "sqlite://rel/path.db",
@@ -36,6 +40,7 @@ type Store struct {
 func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	var (
 		db          *sql.DB
+		pool        *pgxpool.Pool
 		dialectName string
 		err         error
 	)
@@ -62,10 +67,18 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		db.SetConnMaxIdleTime(0)
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
 		dialectName = dialect.Postgres
-		db, err = sql.Open("pgx", databaseURL)
+		cfg, err := pgxpool.ParseConfig(databaseURL)
 		if err != nil {
-			return nil, fmt.Errorf("opening postgres: %w", err)
+			return nil, fmt.Errorf("opening postgres %s: %w", Redact(databaseURL), err)
 		}
+		// The catalog and the job queue (whose listener holds one
+		// connection) share the pool.
+		cfg.MaxConns = 24
+		cfg.MaxConnIdleTime = 5 * time.Minute
+		if pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("opening postgres %s: %w", Redact(databaseURL), err)
+		}
+		db = stdlib.OpenDBFromPool(pool)
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(20)
 		db.SetConnMaxIdleTime(5 * time.Minute)
@@ -76,10 +89,13 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
 		db.Close()
+		if pool != nil {
+			pool.Close()
+		}
 		return nil, fmt.Errorf("connecting to %s: %w", Redact(databaseURL), err)
 	}
 	drv := entsql.OpenDB(dialectName, db)
-	return &Store{DB: db, Client: ent.NewClient(ent.Driver(drv)), Driver: drv, Dialect: dialectName, URL: Redact(databaseURL)}, nil
+	return &Store{DB: db, Client: ent.NewClient(ent.Driver(drv)), Driver: drv, Dialect: dialectName, URL: Redact(databaseURL), Pool: pool}, nil
 }
 
 // SQLiteDSN returns the modernc.org/sqlite DSN meshplane uses for a database file.
@@ -88,7 +104,13 @@ func SQLiteDSN(path string) string {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.Client.Close() }
+func (s *Store) Close() error {
+	err := s.Client.Close()
+	if s.Pool != nil {
+		s.Pool.Close()
+	}
+	return err
+}
 
 // Tx runs fn in a transaction, committing when it returns nil and rolling back otherwise.
 func (s *Store) Tx(ctx context.Context, fn func(tx *ent.Tx) error) (err error) {

@@ -32,6 +32,7 @@ const triggerWords: Record<string, string> = {
   grant: "a consumer was granted access",
   revoke: "a consumer's access was revoked",
   expiry: "a consumer's access expired",
+  recovery: "an earlier run was interrupted; this plan shows the data plane as it is",
 };
 
 /** stalePolicy names the modules whose published version differs from the one the plan was made under. */

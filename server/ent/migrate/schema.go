@@ -3,6 +3,7 @@
 package migrate
 
 import (
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -356,11 +357,13 @@ var (
 		{Name: "approve_time", Type: field.TypeTime, Nullable: true},
 		{Name: "start_time", Type: field.TypeTime, Nullable: true},
 		{Name: "finish_time", Type: field.TypeTime, Nullable: true},
-		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"user", "policy", "grant", "revoke", "expiry"}, Default: "user"},
+		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"user", "policy", "grant", "revoke", "expiry", "recovery"}, Default: "user"},
 		{Name: "trigger_detail", Type: field.TypeString, Default: ""},
 		{Name: "grants", Type: field.TypeJSON, Nullable: true},
 		{Name: "auto_apply", Type: field.TypeBool, Default: false},
 		{Name: "auto_apply_note", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "executor", Type: field.TypeString, Default: ""},
+		{Name: "heartbeat_time", Type: field.TypeTime, Nullable: true},
 	}
 	// ProvisioningRunsTable holds the schema information for the "provisioning_runs" table.
 	ProvisioningRunsTable = &schema.Table{
@@ -377,6 +380,14 @@ var (
 				Name:    "provisioningrun_state",
 				Unique:  false,
 				Columns: []*schema.Column{ProvisioningRunsColumns[9]},
+			},
+			{
+				Name:    "provisioningrun_one_active_per_product",
+				Unique:  true,
+				Columns: []*schema.Column{ProvisioningRunsColumns[6]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "state IN ('queued', 'planning', 'applying')",
+				},
 			},
 		},
 	}
@@ -421,6 +432,31 @@ var (
 				Columns: []*schema.Column{RoleBindingsColumns[3]},
 			},
 		},
+	}
+	// SavedPlansColumns holds the columns for the "saved_plans" table.
+	SavedPlansColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 36},
+		{Name: "create_time", Type: field.TypeTime},
+		{Name: "digest", Type: field.TypeString},
+		{Name: "data", Type: field.TypeBytes, Size: 67108864},
+	}
+	// SavedPlansTable holds the schema information for the "saved_plans" table.
+	SavedPlansTable = &schema.Table{
+		Name:       "saved_plans",
+		Columns:    SavedPlansColumns,
+		PrimaryKey: []*schema.Column{SavedPlansColumns[0]},
+	}
+	// SettingsColumns holds the columns for the "settings" table.
+	SettingsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 63},
+		{Name: "value", Type: field.TypeString, Size: 1024},
+		{Name: "create_time", Type: field.TypeTime},
+	}
+	// SettingsTable holds the schema information for the "settings" table.
+	SettingsTable = &schema.Table{
+		Name:       "settings",
+		Columns:    SettingsColumns,
+		PrimaryKey: []*schema.Column{SettingsColumns[0]},
 	}
 	// TokensColumns holds the columns for the "tokens" table.
 	TokensColumns = []*schema.Column{
@@ -469,6 +505,8 @@ var (
 		ProvisioningRunsTable,
 		RbacPoliciesTable,
 		RoleBindingsTable,
+		SavedPlansTable,
+		SettingsTable,
 		TokensTable,
 	}
 )

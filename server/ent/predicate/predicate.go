@@ -45,5 +45,11 @@ type RBACPolicy func(*sql.Selector)
 // RoleBinding is the predicate function for rolebinding builders.
 type RoleBinding func(*sql.Selector)
 
+// SavedPlan is the predicate function for savedplan builders.
+type SavedPlan func(*sql.Selector)
+
+// Setting is the predicate function for setting builders.
+type Setting func(*sql.Selector)
+
 // Token is the predicate function for token builders.
 type Token func(*sql.Selector)

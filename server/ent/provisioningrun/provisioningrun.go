@@ -66,6 +66,10 @@ const (
 	FieldAutoApply = "auto_apply"
 	// FieldAutoApplyNote holds the string denoting the auto_apply_note field in the database.
 	FieldAutoApplyNote = "auto_apply_note"
+	// FieldExecutor holds the string denoting the executor field in the database.
+	FieldExecutor = "executor"
+	// FieldHeartbeatTime holds the string denoting the heartbeat_time field in the database.
+	FieldHeartbeatTime = "heartbeat_time"
 	// Table holds the table name of the provisioningrun in the database.
 	Table = "provisioning_runs"
 )
@@ -99,6 +103,8 @@ var Columns = []string{
 	FieldGrants,
 	FieldAutoApply,
 	FieldAutoApplyNote,
+	FieldExecutor,
+	FieldHeartbeatTime,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -150,6 +156,8 @@ var (
 	DefaultAutoApply bool
 	// DefaultAutoApplyNote holds the default value on creation for the "auto_apply_note" field.
 	DefaultAutoApplyNote string
+	// DefaultExecutor holds the default value on creation for the "executor" field.
+	DefaultExecutor string
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -219,11 +227,12 @@ const DefaultTrigger = TriggerUser
 
 // Trigger values.
 const (
-	TriggerUser   Trigger = "user"
-	TriggerPolicy Trigger = "policy"
-	TriggerGrant  Trigger = "grant"
-	TriggerRevoke Trigger = "revoke"
-	TriggerExpiry Trigger = "expiry"
+	TriggerUser     Trigger = "user"
+	TriggerPolicy   Trigger = "policy"
+	TriggerGrant    Trigger = "grant"
+	TriggerRevoke   Trigger = "revoke"
+	TriggerExpiry   Trigger = "expiry"
+	TriggerRecovery Trigger = "recovery"
 )
 
 func (t Trigger) String() string {
@@ -233,7 +242,7 @@ func (t Trigger) String() string {
 // TriggerValidator is a validator for the "trigger" field enum values. It is called by the builders before save.
 func TriggerValidator(t Trigger) error {
 	switch t {
-	case TriggerUser, TriggerPolicy, TriggerGrant, TriggerRevoke, TriggerExpiry:
+	case TriggerUser, TriggerPolicy, TriggerGrant, TriggerRevoke, TriggerExpiry, TriggerRecovery:
 		return nil
 	default:
 		return fmt.Errorf("provisioningrun: invalid enum value for trigger field: %q", t)
@@ -366,4 +375,14 @@ func ByAutoApply(opts ...sql.OrderTermOption) OrderOption {
 // ByAutoApplyNote orders the results by the auto_apply_note field.
 func ByAutoApplyNote(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldAutoApplyNote, opts...).ToFunc()
+}
+
+// ByExecutor orders the results by the executor field.
+func ByExecutor(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldExecutor, opts...).ToFunc()
+}
+
+// ByHeartbeatTime orders the results by the heartbeat_time field.
+func ByHeartbeatTime(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHeartbeatTime, opts...).ToFunc()
 }

@@ -169,6 +169,16 @@ func AutoApplyNote(v string) predicate.ProvisioningRun {
 	return predicate.ProvisioningRun(sql.FieldEQ(FieldAutoApplyNote, v))
 }
 
+// Executor applies equality check predicate on the "executor" field. It's identical to ExecutorEQ.
+func Executor(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldExecutor, v))
+}
+
+// HeartbeatTime applies equality check predicate on the "heartbeat_time" field. It's identical to HeartbeatTimeEQ.
+func HeartbeatTime(v time.Time) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldHeartbeatTime, v))
+}
+
 // CreateTimeEQ applies the EQ predicate on the "create_time" field.
 func CreateTimeEQ(v time.Time) predicate.ProvisioningRun {
 	return predicate.ProvisioningRun(sql.FieldEQ(FieldCreateTime, v))
@@ -1302,6 +1312,121 @@ func AutoApplyNoteEqualFold(v string) predicate.ProvisioningRun {
 // AutoApplyNoteContainsFold applies the ContainsFold predicate on the "auto_apply_note" field.
 func AutoApplyNoteContainsFold(v string) predicate.ProvisioningRun {
 	return predicate.ProvisioningRun(sql.FieldContainsFold(FieldAutoApplyNote, v))
+}
+
+// ExecutorEQ applies the EQ predicate on the "executor" field.
+func ExecutorEQ(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldExecutor, v))
+}
+
+// ExecutorNEQ applies the NEQ predicate on the "executor" field.
+func ExecutorNEQ(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNEQ(FieldExecutor, v))
+}
+
+// ExecutorIn applies the In predicate on the "executor" field.
+func ExecutorIn(vs ...string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldIn(FieldExecutor, vs...))
+}
+
+// ExecutorNotIn applies the NotIn predicate on the "executor" field.
+func ExecutorNotIn(vs ...string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNotIn(FieldExecutor, vs...))
+}
+
+// ExecutorGT applies the GT predicate on the "executor" field.
+func ExecutorGT(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldGT(FieldExecutor, v))
+}
+
+// ExecutorGTE applies the GTE predicate on the "executor" field.
+func ExecutorGTE(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldGTE(FieldExecutor, v))
+}
+
+// ExecutorLT applies the LT predicate on the "executor" field.
+func ExecutorLT(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldLT(FieldExecutor, v))
+}
+
+// ExecutorLTE applies the LTE predicate on the "executor" field.
+func ExecutorLTE(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldLTE(FieldExecutor, v))
+}
+
+// ExecutorContains applies the Contains predicate on the "executor" field.
+func ExecutorContains(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldContains(FieldExecutor, v))
+}
+
+// ExecutorHasPrefix applies the HasPrefix predicate on the "executor" field.
+func ExecutorHasPrefix(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldHasPrefix(FieldExecutor, v))
+}
+
+// ExecutorHasSuffix applies the HasSuffix predicate on the "executor" field.
+func ExecutorHasSuffix(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldHasSuffix(FieldExecutor, v))
+}
+
+// ExecutorEqualFold applies the EqualFold predicate on the "executor" field.
+func ExecutorEqualFold(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEqualFold(FieldExecutor, v))
+}
+
+// ExecutorContainsFold applies the ContainsFold predicate on the "executor" field.
+func ExecutorContainsFold(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldContainsFold(FieldExecutor, v))
+}
+
+// HeartbeatTimeEQ applies the EQ predicate on the "heartbeat_time" field.
+func HeartbeatTimeEQ(v time.Time) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldHeartbeatTime, v))
+}
+
+// HeartbeatTimeNEQ applies the NEQ predicate on the "heartbeat_time" field.
+func HeartbeatTimeNEQ(v time.Time) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNEQ(FieldHeartbeatTime, v))
+}
+
+// HeartbeatTimeIn applies the In predicate on the "heartbeat_time" field.
+func HeartbeatTimeIn(vs ...time.Time) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldIn(FieldHeartbeatTime, vs...))
+}
+
+// HeartbeatTimeNotIn applies the NotIn predicate on the "heartbeat_time" field.
+func HeartbeatTimeNotIn(vs ...time.Time) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNotIn(FieldHeartbeatTime, vs...))
+}
+
+// HeartbeatTimeGT applies the GT predicate on the "heartbeat_time" field.
+func HeartbeatTimeGT(v time.Time) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldGT(FieldHeartbeatTime, v))
+}
+
+// HeartbeatTimeGTE applies the GTE predicate on the "heartbeat_time" field.
+func HeartbeatTimeGTE(v time.Time) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldGTE(FieldHeartbeatTime, v))
+}
+
+// HeartbeatTimeLT applies the LT predicate on the "heartbeat_time" field.
+func HeartbeatTimeLT(v time.Time) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldLT(FieldHeartbeatTime, v))
+}
+
+// HeartbeatTimeLTE applies the LTE predicate on the "heartbeat_time" field.
+func HeartbeatTimeLTE(v time.Time) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldLTE(FieldHeartbeatTime, v))
+}
+
+// HeartbeatTimeIsNil applies the IsNil predicate on the "heartbeat_time" field.
+func HeartbeatTimeIsNil() predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldIsNull(FieldHeartbeatTime))
+}
+
+// HeartbeatTimeNotNil applies the NotNil predicate on the "heartbeat_time" field.
+func HeartbeatTimeNotNil() predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNotNull(FieldHeartbeatTime))
 }
 
 // And groups predicates with the AND operator between them.

@@ -461,7 +461,8 @@ type Run struct {
 	// PolicyVersion names the published policy that admitted the product and
 	// decided its masking for this plan, e.g. "admission@1,masking@2".
 	PolicyVersion string `protobuf:"bytes,19,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
-	// Trigger is what asked for the run: user, policy, grant, revoke or expiry.
+	// Trigger is what asked for the run: user, policy, grant, revoke, expiry
+	// or recovery (an interrupted run planned again for review).
 	Trigger string `protobuf:"bytes,20,opt,name=trigger,proto3" json:"trigger,omitempty"`
 	// TriggerDetail says more, e.g. "policy masking@3 published by alice".
 	TriggerDetail string `protobuf:"bytes,21,opt,name=trigger_detail,json=triggerDetail,proto3" json:"trigger_detail,omitempty"`

@@ -21,6 +21,7 @@ const triggerWords: Record<string, string> = {
   grant: "access was granted",
   revoke: "access was revoked",
   expiry: "access expired",
+  recovery: "an interrupted run, planned again",
 };
 
 export function Runs({ p }: { p: DataProduct }) {

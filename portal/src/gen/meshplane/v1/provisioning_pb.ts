@@ -275,7 +275,8 @@ export type Run = Message<"meshplane.v1.Run"> & {
   policyVersion: string;
 
   /**
-   * Trigger is what asked for the run: user, policy, grant, revoke or expiry.
+   * Trigger is what asked for the run: user, policy, grant, revoke, expiry
+   * or recovery (an interrupted run planned again for review).
    *
    * @generated from field: string trigger = 20;
    */

@@ -1,4 +1,8 @@
-package policy
+// Package masking compiles masking decisions into connector settings: the
+// source connector's own Debezium settings and per-sink transforms. Policy
+// evaluation decides; provisioning renders what this package compiles. It
+// imports neither.
+package masking
 
 import (
 	"crypto/hmac"
@@ -31,6 +35,9 @@ func NewSalts(key []byte) (Salts, error) {
 	return Salts{key: slices.Clone(key)}, nil
 }
 
+// Valid reports whether the salts hold a key (NewSalts made them).
+func (s Salts) Valid() bool { return len(s.key) > 0 }
+
 // Value returns the salt named name for a domain's products. Salts differ
 // by domain, so a salt read from one domain's connector configuration helps
 // nobody reverse another domain's hashes; within a domain equal values hash
@@ -47,6 +54,18 @@ func (s Salts) Pseudonym(value string) string {
 	m := hmac.New(sha256.New, s.key)
 	m.Write([]byte("preview\x00" + value))
 	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))[:32]
+}
+
+// Governed is what policy adds to a product's workspace before a plan.
+type Governed struct {
+	// ConnectorConfig holds settings merged into connectors, by connector name.
+	ConnectorConfig map[string]map[string]string
+	// SinkMasks are per-sink field transforms, by sink name.
+	SinkMasks map[string]render.FieldMasks
+	// PolicyVersion names the policy versions that decided.
+	PolicyVersion string
+	// Masked counts the fields whose values the connectors change or remove.
+	Masked int
 }
 
 // Connectors is what masking decisions compile into for one product.
@@ -279,7 +298,7 @@ var saltInKey = regexp.MustCompile(`\.with\.salt\.[0-9a-f]+$`)
 
 // settings flattens connectors into "connector\x00key" → value, for diffs.
 // A derived salt in a setting's name is shown as the salt's name.
-func (c Connectors) settings(domain, product string) map[string]string {
+func (c Connectors) Settings(domain, product string) map[string]string {
 	out := map[string]string{}
 	for name, cfg := range c.Config {
 		for k, v := range cfg {
@@ -299,8 +318,8 @@ func (c Connectors) settings(domain, product string) map[string]string {
 }
 
 // changedConnectors lists, by connector name, the settings that differ.
-func changedConnectors(domain, product string, before, after Connectors) map[string][]string {
-	a, b := before.settings(domain, product), after.settings(domain, product)
+func Changed(domain, product string, before, after Connectors) map[string][]string {
+	a, b := before.Settings(domain, product), after.Settings(domain, product)
 	out := map[string][]string{}
 	for _, k := range slices.Sorted(maps.Keys(merge(a, b))) {
 		if a[k] == b[k] {
