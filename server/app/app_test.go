@@ -18,6 +18,8 @@ import (
 	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
 	"github.com/meshplane/meshplane/server/app"
 	"github.com/meshplane/meshplane/server/app/apptest"
+	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/store"
 )
 
@@ -356,5 +358,31 @@ func TestRefusesNewerDatabase(t *testing.T) {
 	_, err := app.New(context.Background(), app.Config{DataDir: env.DataDir, DatabaseURL: env.DatabaseURL, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AutoMigrate: true})
 	if !errors.Is(err, store.ErrDatabaseTooNew) {
 		t.Fatalf("starting on a newer database: %v", err)
+	}
+}
+
+// TestOneActiveRunPerProduct checks that the catalog itself refuses a second
+// queued, planning or applying run of a product, whatever a replica's code
+// believes: the partial unique index the migrations create.
+func TestOneActiveRunPerProduct(t *testing.T) {
+	env := apptest.New(t)
+	ctx := context.Background()
+	runs := env.Server.Store.Client.ProvisioningRun
+	create := func(st provisioningrun.State) error {
+		return runs.Create().SetDomain("sales").SetProduct("orders").SetProductID("p1").SetProductVersion(1).
+			SetKind(provisioningrun.KindApply).SetState(st).Exec(ctx)
+	}
+	if err := create(provisioningrun.StateQueued); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []provisioningrun.State{provisioningrun.StateQueued, provisioningrun.StatePlanning, provisioningrun.StateApplying} {
+		if err := create(st); !ent.IsConstraintError(err) {
+			t.Errorf("a second active run (%s) of one product: %v", st, err)
+		}
+	}
+	for _, st := range []provisioningrun.State{provisioningrun.StatePlanned, provisioningrun.StateApplied, provisioningrun.StateFailed} {
+		if err := create(st); err != nil {
+			t.Errorf("a %s run beside an active one: %v", st, err)
+		}
 	}
 }

@@ -121,10 +121,11 @@ func (q *Queue) Start(ctx context.Context) error {
 	case dialect.Postgres:
 		q.client, err = river.NewClient(riverpgxv5.New(q.cfg.Store.Pool), cfg)
 	default:
-		// SQLite has no LISTEN: the queue polls, often enough for a run to
-		// start within a tenth of a second of being asked for.
+		// SQLite has no LISTEN: a job inserted by this process (the only one
+		// on an embedded catalog) makes its workers fetch at once; polling
+		// only catches what nothing announced.
 		cfg.PollOnly = true
-		cfg.FetchPollInterval = 50 * time.Millisecond
+		cfg.FetchPollInterval = time.Second
 		cfg.FetchCooldown = 10 * time.Millisecond
 		q.client, err = river.NewClient(riversqlite.New(q.cfg.Store.DB), cfg)
 	}

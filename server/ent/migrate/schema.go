@@ -3,7 +3,6 @@
 package migrate
 
 import (
-	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -380,14 +379,6 @@ var (
 				Name:    "provisioningrun_state",
 				Unique:  false,
 				Columns: []*schema.Column{ProvisioningRunsColumns[9]},
-			},
-			{
-				Name:    "provisioningrun_one_active_per_product",
-				Unique:  true,
-				Columns: []*schema.Column{ProvisioningRunsColumns[6]},
-				Annotation: &entsql.IndexAnnotation{
-					Where: "state IN ('queued', 'planning', 'applying')",
-				},
 			},
 		},
 	}
