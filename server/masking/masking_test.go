@@ -109,4 +109,3 @@ func TestSaltsAndPseudonyms(t *testing.T) {
 		t.Error("pseudonyms must be stable and distinct")
 	}
 }
-
