@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -611,5 +612,46 @@ func TestLifecycleMoveStaysInSync(t *testing.T) {
 	p := move(get(), v1.Lifecycle_LIFECYCLE_UNSPECIFIED, changed)
 	if p.GetProvisionedVersion() != p.GetVersion()-1 {
 		t.Fatalf("a changed product must await a plan: version %d, provisioned %d", p.GetVersion(), p.GetProvisionedVersion())
+	}
+}
+
+// TestAPlanJudgesTheProductOnce checks that a plan asks the policy about the
+// product once: the judgement its request was queued with is what the plan
+// renders from, and the decision log holds one admission and one masking
+// decision for it.
+func TestAPlanJudgesTheProductOnce(t *testing.T) {
+	apptest.RequireTools(t)
+	env := apptest.New(t)
+	ctx := context.Background()
+	env.Domain("sales")
+	owner := env.Clients(apptest.ProtocolConnect, env.User("olivia", "domain-owner", "sales"))
+	if _, err := owner.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: apptest.ProductSpec()})); err != nil {
+		t.Fatal(err)
+	}
+	triggers := func() map[string]int {
+		res, err := adminClients(env).Policy.ListPolicyDecisions(ctx, connect.NewRequest(&v1.ListPolicyDecisionsRequest{Domain: "sales", Product: "orders", PageSize: 500}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int{}
+		for _, d := range res.Msg.GetDecisions() {
+			out[d.GetTrigger()+" "+d.GetKind()]++
+		}
+		return out
+	}
+	before := triggers()
+	r := plan(t, owner, "sales", "orders")
+	if !strings.Contains(r.GetLog(), "admits the product") {
+		t.Fatalf("the plan does not say the policy admitted the product:\n%s", r.GetLog())
+	}
+	after := triggers()
+	added := map[string]int{}
+	for k, n := range after {
+		if n != before[k] {
+			added[k] = n - before[k]
+		}
+	}
+	if want := map[string]int{"provision.Plan admission": 1, "provision.Plan masking": 1}; !maps.Equal(added, want) {
+		t.Fatalf("one plan logged %v, want %v", added, want)
 	}
 }

@@ -134,6 +134,8 @@ type Service struct {
 	running map[string]context.CancelFunc // run id → cancel of its terraform, on this replica
 	busy    map[string]bool               // product id → a worker here is using its workspace
 	feed    *feed
+	// verdicts are the judgements runs were queued with here, for their plan.
+	verdicts verdicts
 	// settled are called whenever a run ends or waits for a review.
 	settled []func()
 	// unavailable explains why runs cannot execute here (no terraform); "" when they can.
@@ -341,6 +343,7 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 	// provisioned under a stricter one. Neither holds back what only takes
 	// access away (a revocation or an expiry plans nothing but deletions of
 	// ACLs), nor a destroy.
+	var verdict masking.Governed
 	if !removal(t.Kind) {
 		sp := productSpec(p)
 		var v errs.Violations
@@ -349,7 +352,8 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 			return nil, err
 		}
 		if kind == provisioningrun.KindApply && s.cfg.Governance != nil {
-			if _, err := s.cfg.Governance.Govern(ctx, p, "provision.Plan"); err != nil {
+			var err error
+			if verdict, err = s.cfg.Governance.Govern(ctx, p, "provision.Plan"); err != nil {
 				return nil, err
 			}
 		}
@@ -412,6 +416,9 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 	})
 	if err != nil {
 		return nil, err
+	}
+	if verdict.PolicyVersion != "" {
+		s.verdicts.keep(run.ID, p.Version, verdict)
 	}
 	s.enqueue(ctx, run.ID, phasePlan)
 	return run, nil

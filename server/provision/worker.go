@@ -208,7 +208,10 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 	in := render.Input{Domain: r.Domain, Product: r.Product, Spec: productSpec(p), Env: s.cfg.Env}
 	policyVersion := ""
 	if r.Kind == provisioningrun.KindApply && s.cfg.Governance != nil {
-		g, err := s.cfg.Governance.Govern(ctx, p, "provision.plan")
+		g, ok := s.verdicts.take(r.ID, p.Version, s.cfg.Governance.PolicyVersion())
+		if !ok {
+			g, err = s.cfg.Governance.Govern(ctx, p, "provision.plan")
+		}
 		switch {
 		case err != nil && removal(r.Trigger):
 			// Only ACL deletions are planned: the policy's verdict on the
