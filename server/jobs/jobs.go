@@ -90,9 +90,15 @@ func (w *worker[T]) Timeout(*river.Job[T]) time.Duration { return -1 }
 // inserted twice.
 func (q *Queue) Every(interval time.Duration, args river.JobArgs) {
 	q.periodic = append(q.periodic, river.NewPeriodicJob(river.PeriodicInterval(interval),
-		func() (river.JobArgs, *river.InsertOpts) { return args, &river.InsertOpts{UniqueOpts: Pending} },
+		func() (river.JobArgs, *river.InsertOpts) {
+			return args, &river.InsertOpts{Queue: QueuePeriodic, UniqueOpts: Pending}
+		},
 		&river.PeriodicJobOpts{RunOnStart: true}))
 }
+
+// QueuePeriodic is the queue of the periodic jobs (sweeps, drift checks,
+// grant reconciliation), apart from the runs people wait for.
+const QueuePeriodic = "periodic"
 
 // Pending makes a job unique among the jobs of its kind and args that have
 // not finished yet.
@@ -102,11 +108,16 @@ var Pending = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{river
 // Start starts working jobs. Stop with Stop.
 func (q *Queue) Start(ctx context.Context) error {
 	cfg := &river.Config{
-		ID:                   q.id,
-		Logger:               slog.New(quiet{q.cfg.Logger.With("component", "jobs").Handler()}),
-		Workers:              q.workers,
-		PeriodicJobs:         q.periodic,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.cfg.Workers}},
+		// A job insert is announced at most once per cooldown per queue: a
+		// short one, and periodic jobs in a queue of their own, so a run
+		// asked for right after a sweep is not left to the next poll.
+		FetchCooldown: 10 * time.Millisecond,
+		ID:            q.id,
+		Logger:        slog.New(quiet{q.cfg.Logger.With("component", "jobs").Handler()}),
+		Workers:       q.workers,
+		PeriodicJobs:  q.periodic,
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.cfg.Workers},
+			QueuePeriodic: {MaxWorkers: 2}},
 		RescueStuckJobsAfter: q.cfg.RescueAfter,
 		MaxAttempts:          5,
 		// Finished jobs are history the runs themselves keep.
@@ -121,12 +132,10 @@ func (q *Queue) Start(ctx context.Context) error {
 	case dialect.Postgres:
 		q.client, err = river.NewClient(riverpgxv5.New(q.cfg.Store.Pool), cfg)
 	default:
-		// SQLite has no LISTEN: a job inserted by this process (the only one
-		// on an embedded catalog) makes its workers fetch at once; polling
-		// only catches what nothing announced.
-		cfg.PollOnly = true
-		cfg.FetchPollInterval = time.Second
-		cfg.FetchCooldown = 10 * time.Millisecond
+		// SQLite has no LISTEN: riversqlite's notifier polls a table of
+		// notifications instead, so an inserted job is fetched within
+		// tens of milliseconds; the fetch poll only catches what nothing
+		// announced.
 		q.client, err = river.NewClient(riversqlite.New(q.cfg.Store.DB), cfg)
 	}
 	if err != nil {

@@ -142,6 +142,9 @@ type Service struct {
 	unavailable string
 }
 
+// sweepInterval is how often the leader looks for runs whose replica died.
+const sweepInterval = 5 * time.Second
+
 // New returns the provisioning service and registers its jobs on the
 // queue; Start starts what it runs beside them.
 func New(c Config) (*Service, error) {
@@ -169,7 +172,7 @@ func New(c Config) (*Service, error) {
 	}
 	jobs.Handle(c.Jobs, s.workRun)
 	jobs.Handle(c.Jobs, func(ctx context.Context, _ *river.Job[SweepArgs]) error { return s.sweep(ctx, false) })
-	c.Jobs.Every(max(c.HeartbeatInterval, time.Second), SweepArgs{})
+	c.Jobs.Every(sweepInterval, SweepArgs{})
 	jobs.Handle(c.Jobs, func(ctx context.Context, _ *river.Job[DriftArgs]) error {
 		s.CheckDrift(actor.With(ctx, actor.Meshplane))
 		return nil
