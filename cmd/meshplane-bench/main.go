@@ -29,6 +29,12 @@
 //     repeated selections, aliases, introspection, fragment bombs and cycles,
 //     deep nesting, oversized bodies; each one's answer and CPU time, and
 //     the worst, against 50 ms.
+//  9. The provisioning job queue (its PostgreSQL rows need -postgres URL):
+//     Plan request to a worker starting the run, p50 and p99, with a worker
+//     free, on PostgreSQL against 100 ms and on SQLite; then runs drained per
+//     minute when 24 plans are queued at once, by one replica and by two
+//     sharing a PostgreSQL catalog (their ratio), beside the same burst on
+//     SQLite.
 //
 // Every phase is bounded in requests and in time. `make bench` runs it.
 package main
@@ -91,6 +97,10 @@ type config struct {
 	PolicyEvals int
 
 	SearchPostgres string
+
+	Postgres     string
+	QueueSamples int
+	QueueRuns    int
 }
 
 // Catalog sizes of the provisioning phase: growing to 200 products takes
@@ -117,7 +127,7 @@ func main() {
 	flag.DurationVar(&c.AuthzFor, "authz-duration", 2*time.Second, "measuring time per authorization scenario")
 	flag.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of one extra, unmeasured pass of -profile to this file")
 	flag.StringVar(&c.Profile, "profile", "get", "phase to profile with -cpuprofile: get, list, graphql, authz or policy")
-	flag.StringVar(&c.Only, "only", "", "run only these phases, comma-separated: get, list, authz, provision, policy, access, search, graphql-limits (default: all)")
+	flag.StringVar(&c.Only, "only", "", "run only these phases, comma-separated: get, list, authz, provision, policy, access, search, graphql-limits, queue (default: all)")
 	flag.StringVar(&c.Tools, "tools", ".tools", "directory holding bin/terraform and terraform-plugins/ for the provisioning phase")
 	flag.StringVar(&c.ProvSizesArg, "prov-sizes", "", "provisioned catalog sizes at which planning one changed product is timed (default "+fullProvSizes+" with -only, "+quickProvSizes+" when every phase runs)")
 	flag.IntVar(&c.ProvRepeats, "prov-repeats", 5, "changed-product plans per catalog size (the median is reported)")
@@ -127,6 +137,9 @@ func main() {
 	flag.StringVar(&c.OPA, "opa", ".tools/bin/opa", "opa binary the policy phase compares the embedded engine with (skipped when missing)")
 	flag.IntVar(&c.PolicyEvals, "policy-evals", 5000, "evaluations per policy measurement")
 	flag.StringVar(&c.SearchPostgres, "search-postgres", "", "PostgreSQL server URL the search phase creates (and drops) its database on (default: SQLite)")
+	flag.StringVar(&c.Postgres, "postgres", "", "PostgreSQL server URL the queue phase creates (and drops) its databases on; scripts/pg-start.sh DIR PORT starts one and prints its URL (without it, the queue phase's PostgreSQL rows are skipped)")
+	flag.IntVar(&c.QueueSamples, "queue-samples", 30, "runs planned one at a time per database for the queue overhead")
+	flag.IntVar(&c.QueueRuns, "queue-runs", 24, "plans queued at once for runs drained per minute")
 	flag.Parse()
 	if c.ProvSizesArg == "" {
 		c.ProvSizesArg = fullProvSizes
@@ -169,10 +182,12 @@ func (c config) validate() error {
 		return errors.New("-prov-repeats, -prov-mono-repeats, -prov-parallel and -prov-budget must be positive")
 	case c.PolicyEvals < 1:
 		return errors.New("-policy-evals must be positive")
+	case c.QueueSamples < 1 || c.QueueRuns < 1:
+		return errors.New("-queue-samples and -queue-runs must be positive")
 	}
 	for _, p := range strings.Split(c.Only, ",") {
-		if p != "" && !strings.Contains(" get list authz provision policy access search graphql-limits ", " "+strings.TrimSpace(p)+" ") {
-			return fmt.Errorf("-only takes get, list, authz, provision, policy, access, search and graphql-limits, got %q", p)
+		if p != "" && !strings.Contains(" get list authz provision policy access search graphql-limits queue ", " "+strings.TrimSpace(p)+" ") {
+			return fmt.Errorf("-only takes get, list, authz, provision, policy, access, search, graphql-limits and queue, got %q", p)
 		}
 	}
 	return nil
@@ -271,6 +286,11 @@ func run(ctx context.Context, c config, w io.Writer) error {
 			return fmt.Errorf("GraphQL limits phase: %w", err)
 		}
 	}
+	if c.runs("queue") {
+		if err := benchQueue(ctx, c, &rep, progress); err != nil {
+			return fmt.Errorf("queue phase: %w", err)
+		}
+	}
 
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -327,11 +347,15 @@ func start(ctx context.Context, opts ...func(*app.Config)) (*env, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("starting meshplane: %w", err)
 	}
-	tok, err := os.ReadFile(srv.AdminTokenPath)
-	if err != nil {
-		srv.Close()
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("reading the admin token: %w", err)
+	// A server joining a catalog that already has an admin creates no
+	// token: its caller supplies one.
+	var tok []byte
+	if srv.AdminTokenPath != "" {
+		if tok, err = os.ReadFile(srv.AdminTokenPath); err != nil {
+			srv.Close()
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("reading the admin token: %w", err)
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

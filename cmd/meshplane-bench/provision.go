@@ -692,11 +692,16 @@ func (b *provBench) waitDirect(ctx context.Context, id string) (*ent.Provisionin
 	}
 }
 
-// waitRun polls a run over Connect until it leaves queued, planning and applying.
+// waitRun polls a run on the phase's server until it settles.
 func (b *provBench) waitRun(ctx context.Context, id string) (*v1.Run, error) {
+	return waitRun(ctx, b.prov, id)
+}
+
+// waitRun polls a run over Connect until it leaves queued, planning and applying.
+func waitRun(ctx context.Context, prov meshplanev1connect.ProvisioningServiceClient, id string) (*v1.Run, error) {
 	deadline := time.Now().Add(runTimeout)
 	for {
-		res, err := b.prov.GetRun(ctx, connect.NewRequest(&v1.GetRunRequest{Id: id}))
+		res, err := prov.GetRun(ctx, connect.NewRequest(&v1.GetRunRequest{Id: id}))
 		if err != nil {
 			return nil, fmt.Errorf("GetRun: %w", err)
 		}
