@@ -32,7 +32,7 @@ lint: tools
 	go vet ./...
 
 bench:
-	go run ./cmd/meshplane-bench
+	scripts/bench.sh
 
 fuzz:
 	go test ./server/spec -run '^$$' -fuzz FuzzValidateProduct -fuzztime 60s
