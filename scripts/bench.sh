@@ -9,12 +9,7 @@ url=${MESHPLANE_BENCH_POSTGRES:-}
 if [ -z "$url" ]; then
   pgdir=$(mktemp -d /tmp/meshplane-bench-pg.XXXXXX)
   url=$(scripts/pg-start.sh "$pgdir" "$(( 20000 + RANDOM % 30000 ))")
-  stop_pg() {
-    for d in /usr/lib/postgresql/*/bin; do pgctl=$d/pg_ctl; done
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$pgctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true
-    else "$pgctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true; fi
-    rm -rf "$pgdir"
-  }
+  stop_pg() { scripts/pg-stop.sh "$pgdir"; }
   trap stop_pg EXIT
 fi
 go run ./cmd/meshplane-bench -postgres "$url" "$@"

@@ -25,12 +25,7 @@ if [ -z "${MESHPLANE_TEST_POSTGRES:-}" ]; then
   pgdir=$(mktemp -d /tmp/meshplane-pg.XXXXXX)
   MESHPLANE_TEST_POSTGRES=$(scripts/pg-start.sh "$pgdir" "${MESHPLANE_TEST_PG_PORT:-$(( 20000 + RANDOM % 30000 ))}")
   own_pg=$pgdir
-  stop_pg() {
-    for d in /usr/lib/postgresql/*/bin; do pgctl=$d/pg_ctl; done
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$pgctl" -D "$own_pg/data" -m immediate stop >/dev/null 2>&1 || true
-    else "$pgctl" -D "$own_pg/data" -m immediate stop >/dev/null 2>&1 || true; fi
-    rm -rf "$own_pg"
-  }
+  stop_pg() { scripts/pg-stop.sh "$own_pg"; }
   trap stop_pg EXIT
 fi
 export MESHPLANE_TEST_POSTGRES
