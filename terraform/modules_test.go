@@ -2,6 +2,7 @@ package terraform_test
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -108,6 +109,8 @@ func TestModuleGuards(t *testing.T) {
 		{"jdbc valid", "sink-jdbc", jdbc, ""},
 		{"jdbc literal password", "sink-jdbc", with(jdbc, "connection_password", "hunter2"), "never a literal password"},
 		{"jdbc credentials in url", "sink-jdbc", with(jdbc, "connection_url", "jdbc:postgresql://u:p@dwh:5432/dwh"), "without credentials"},
+		{"jdbc field transforms", "sink-jdbc", with(with(jdbc, "drop_fields", []string{"email"}), "mask_fields", []string{"phone"}), ""},
+		{"jdbc field to drop not a name", "sink-jdbc", with(jdbc, "drop_fields", []string{"email,phone"}), "Fields to drop must be field names"},
 		{"bigquery valid", "sink-bigquery", bq, ""},
 		{"bigquery literal key", "sink-bigquery", with(bq, "keyfile", `{"type": "service_account"}`), "never the key itself"},
 		{"acl valid", "kafka-acl", acl, ""},
@@ -156,4 +159,163 @@ func TestModuleGuards(t *testing.T) {
 			}
 		})
 	}
+}
+
+// planModule plans module kind with args against the pinned providers and
+// returns the planned config of its connector; the plan contacts nothing.
+func planModule(t *testing.T, tools tftest.Tools, kind string, args map[string]any) (map[string]string, error) {
+	t.Helper()
+	files, err := terraform.ModuleFiles(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := map[string][]byte{}
+	for name, b := range files {
+		all["m/"+name] = b
+	}
+	module := map[string]any{"source": "./m"}
+	for k, v := range args {
+		module[k] = v
+	}
+	root, err := json.Marshal(map[string]any{
+		"terraform": map[string]any{"required_providers": map[string]any{
+			"kafka-connect": map[string]any{"source": "mongey/kafka-connect", "version": "0.5.0"},
+		}},
+		"provider": map[string]any{"kafka-connect": map[string]any{"url": "http://127.0.0.1:1"}},
+		"module":   map[string]any{"m": module},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all["main.tf.json"] = root
+	dir := t.TempDir()
+	tftest.WriteFiles(t, dir, all)
+	env := tools.Env(t)
+	tools.Init(t, dir, env)
+	if _, err := tools.Try(t, dir, env, "plan", "-input=false", "-no-color", "-refresh=false", "-out=plan.tfplan"); err != nil {
+		return nil, err
+	}
+	var plan struct {
+		ResourceChanges []struct {
+			Address string `json:"address"`
+			Change  struct {
+				After struct {
+					Config map[string]string `json:"config"`
+				} `json:"after"`
+			} `json:"change"`
+		} `json:"resource_changes"`
+	}
+	if err := json.Unmarshal([]byte(tools.Run(t, dir, env, "show", "-json", "-no-color", "plan.tfplan")), &plan); err != nil {
+		t.Fatalf("decoding plan: %v", err)
+	}
+	for _, rc := range plan.ResourceChanges {
+		if rc.Address == "module.m.kafka-connect_connector.this" {
+			return rc.Change.After.Config, nil
+		}
+	}
+	t.Fatal("no connector planned")
+	return nil, nil
+}
+
+// TestSinkJDBCConfig plans the JDBC sink: it unwraps the change event, deletes
+// arriving as tombstones, then drops and masks the row's fields like the other
+// sinks; extra_config can override none of it.
+func TestSinkJDBCConfig(t *testing.T) {
+	tools := tftest.Find(t)
+	jdbc := map[string]any{
+		"name": "s.p.dwh", "topics": []string{"s.p.o.v1"}, "dlq_topic": "s.p.dwh.dlq",
+		"connection_url": "jdbc:postgresql://dwh:5432/dwh", "connection_username": "loader", "connection_password": "$${vault:db/dwh:password}",
+		"primary_key_fields": []string{"id"},
+	}
+	with := func(kv ...any) map[string]any {
+		out := map[string]any{}
+		for k, v := range jdbc {
+			out[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			out[kv[i].(string)] = kv[i+1]
+		}
+		return out
+	}
+	want := map[string]string{
+		"name":                "s.p.dwh",
+		"connector.class":     "io.debezium.connector.jdbc.JdbcSinkConnector",
+		"tasks.max":           "1",
+		"topics":              "s.p.o.v1",
+		"connection.url":      "jdbc:postgresql://dwh:5432/dwh",
+		"connection.username": "loader",
+		"connection.password": "${vault:db/dwh:password}",
+		"insert.mode":         "upsert",
+		"primary.key.mode":    "record_key",
+		"primary.key.fields":  "id",
+		"delete.enabled":      "true",
+		"schema.evolution":    "basic",
+
+		"errors.tolerance":                                "all",
+		"errors.deadletterqueue.topic.name":               "s.p.dwh.dlq",
+		"errors.deadletterqueue.topic.replication.factor": "3",
+		"errors.deadletterqueue.context.headers.enable":   "true",
+		"errors.log.enable":                               "true",
+		"errors.log.include.messages":                     "false",
+
+		"transforms":             "unwrap",
+		"transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+		"transforms.unwrap.delete.tombstone.handling.mode": "tombstone",
+	}
+	masked := map[string]string{
+		"transforms":                      "unwrap,dropfields,maskfields",
+		"transforms.dropfields.type":      "org.apache.kafka.connect.transforms.ReplaceField$Value",
+		"transforms.dropfields.exclude":   "email,national_id",
+		"transforms.maskfields.type":      "org.apache.kafka.connect.transforms.MaskField$Value",
+		"transforms.maskfields.fields":    "phone",
+		"transforms.maskfields.predicate": "tombstone",
+		"transforms.maskfields.negate":    "true",
+		"predicates":                      "tombstone",
+		"predicates.tombstone.type":       "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+	}
+	wantMasked := maps.Clone(want)
+	maps.Copy(wantMasked, masked)
+
+	for _, tc := range []struct {
+		name   string
+		args   map[string]any
+		want   map[string]string // nil when refused
+		reason string            // what the refusal says
+	}{
+		{"without field transforms", jdbc, want, ""},
+		{"drop and mask", with("drop_fields", []string{"email", "national_id"}, "mask_fields", []string{"phone"}), wantMasked, ""},
+		{"extra_config overriding the unwrap", with("extra_config", map[string]string{"transforms.unwrap.delete.tombstone.handling.mode": "rewrite"}),
+			nil, "must not override settings the module manages: transforms.unwrap.delete.tombstone.handling.mode."},
+		{"extra_config replacing the chain", with("drop_fields", []string{"email"}, "extra_config", map[string]string{"transforms": "unwrap"}),
+			nil, "must not override settings the module manages: transforms."},
+		{"extra_config widening the drop", with("drop_fields", []string{"email"}, "extra_config", map[string]string{"transforms.dropfields.exclude": ""}),
+			nil, "must not override settings the module manages: transforms.dropfields.exclude."},
+		{"extra_config replacing the predicate", with("mask_fields", []string{"phone"}, "extra_config", map[string]string{"predicates.tombstone.type": "x"}),
+			nil, "must not override settings the module manages: predicates.tombstone.type."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := planModule(t, tools, "sink-jdbc", tc.args)
+			switch {
+			case tc.want != nil && err != nil:
+				t.Fatalf("plan refused valid arguments: %v", err)
+			case tc.want == nil && err == nil:
+				t.Fatalf("plan accepted %s: %v", tc.name, got)
+			case tc.want == nil && !strings.Contains(strings.Join(strings.Fields(err.Error()), " "), tc.reason):
+				t.Fatalf("plan error does not mention %q: %v", tc.reason, err)
+			case tc.want != nil && !maps.Equal(got, tc.want):
+				for k := range maps.Keys(merged(got, tc.want)) {
+					if got[k] != tc.want[k] {
+						t.Errorf("%s = %q, want %q", k, got[k], tc.want[k])
+					}
+				}
+			}
+		})
+	}
+}
+
+func merged(a, b map[string]string) map[string]string {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
 }

@@ -94,14 +94,16 @@ var characterTypes = map[spec.FieldType]bool{spec.TypeString: true}
 // undeclared columns are never captured; hash → column.mask.hash.v2.ALG.with.salt.SALT,
 // mask → column.mask.with.N.chars, truncate → column.truncate.to.N.chars.
 // A per-sink decision stricter than the topic's becomes a transform in that
-// sink's connector.
+// sink's connector, whatever the sink's kind: every sink connector unwraps
+// the change event first, so its field transforms see the row's fields.
+// Only that sink gets the stricter treatment; the topic and its other
+// consumers keep the topic's.
 func Compile(domain, product string, p spec.Product, decisions []engine.Decision, salts Salts) Connectors {
 	out := Connectors{Config: map[string]map[string]string{}, SinkMasks: map[string]render.FieldMasks{}, saltNames: map[string]string{}}
 	ports := map[string]spec.OutputPort{}
 	for _, port := range p.Ports {
 		ports[port.Name] = port
 	}
-	decisions = raiseForJDBC(p, decisions)
 	atTopic := map[[2]string]engine.Decision{}
 	columns := map[string][]string{}
 	dropped := map[[2]string]bool{}
@@ -211,48 +213,6 @@ func Compile(domain, product string, p spec.Product, decisions []engine.Decision
 	}
 	if len(out.SinkMasks) == 0 {
 		out.SinkMasks = nil
-	}
-	return out
-}
-
-// raiseForJDBC moves per-sink decisions for JDBC sinks to the topic when
-// they are stricter there: the Debezium JDBC sink reads the change event's
-// before and after itself, so Kafka's field transforms cannot reach the
-// columns. Every consumer of the topic then gets the stricter treatment.
-func raiseForJDBC(p spec.Product, decisions []engine.Decision) []engine.Decision {
-	jdbc := map[string]bool{}
-	for _, s := range p.Sinks {
-		if s.Kind() == spec.SinkJDBC {
-			jdbc[s.Name] = true
-		}
-	}
-	if len(jdbc) == 0 {
-		return decisions
-	}
-	out := make([]engine.Decision, 0, len(decisions))
-	topic := map[[2]string]int{}
-	for _, d := range decisions {
-		if d.Sink == "" {
-			topic[[2]string{d.Port, d.Field}] = len(out)
-			out = append(out, d)
-		}
-	}
-	for _, d := range decisions {
-		if d.Sink == "" {
-			continue
-		}
-		if !jdbc[d.Sink] {
-			out = append(out, d)
-			continue
-		}
-		i, ok := topic[[2]string{d.Port, d.Field}]
-		if ok && engine.Strictness(d.Action) > engine.Strictness(out[i].Action) {
-			sink := d.Sink
-			d.Sink, d.Fallback = "", true
-			d.Reason = fmt.Sprintf("jdbc sink %q cannot transform fields itself, so the topic carries its decision", sink)
-			d.Classification = out[i].Classification
-			out[i] = d
-		}
 	}
 	return out
 }

@@ -1,6 +1,8 @@
 package masking
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -94,6 +96,67 @@ func TestCompileConnectors(t *testing.T) {
 		if strings.Contains(k, salts.Value("crm", "default")) {
 			t.Errorf("a derived salt shows in %q", k)
 		}
+	}
+}
+
+// TestCompileJDBCSink: a JDBC sink's stricter decision becomes a transform
+// of its own connector, like any other sink's; the topic, and so every other
+// consumer, keeps the topic's decision.
+func TestCompileJDBCSink(t *testing.T) {
+	salts := testSalts(t)
+	p := typical()
+	p.Sinks = append(p.Sinks, spec.Sink{Name: "reporting", JDBC: &spec.JDBCSink{
+		URL: "jdbc:postgresql://dwh.internal:5432/dwh", Username: "loader", SecretRef: "env:CRM__DWH_PASSWORD",
+		InsertMode: "upsert", DeleteEnabled: true,
+	}})
+	p.Normalize("crm", "customers")
+	topic := []engine.Decision{
+		{Port: "customers", Field: "id", Action: engine.ActionAllow},
+		{Port: "customers", Field: "email", Action: engine.ActionHash, Algorithm: "SHA-256", Salt: "default"},
+		{Port: "customers", Field: "birth_year", Action: engine.ActionAllow},
+		{Port: "customers", Field: "iban", Action: engine.ActionDrop},
+		{Port: "customers", Field: "city", Action: engine.ActionAllow},
+	}
+	perSink := []engine.Decision{
+		{Port: "customers", Field: "email", Sink: "reporting", Action: engine.ActionDrop},
+		{Port: "customers", Field: "city", Sink: "reporting", Action: engine.ActionTruncate, Length: 3},
+		{Port: "customers", Field: "birth_year", Sink: "reporting", Action: engine.ActionMask, Chars: 4},
+		// Not stricter than the topic: nothing.
+		{Port: "customers", Field: "iban", Sink: "reporting", Action: engine.ActionDrop},
+	}
+	alone := Compile("crm", "customers", p, topic, salts)
+	c := Compile("crm", "customers", p, append(slices.Clone(topic), perSink...), salts)
+
+	src := render.SourceConnectorName("crm", "customers")
+	if !maps.Equal(c.Config[src], alone.Config[src]) {
+		t.Errorf("source settings %v, want them as without per-sink decisions: %v", c.Config[src], alone.Config[src])
+	}
+	if c.Masked != alone.Masked {
+		t.Errorf("masked = %d, want %d: per-sink decisions change no value at the source", c.Masked, alone.Masked)
+	}
+	if got := c.SinkMasks["reporting"]; !slices.Equal(got.Drop, []string{"email"}) || !slices.Equal(got.Mask, []string{"birth_year", "city"}) {
+		t.Errorf("reporting sink masks = %+v, want drop [email], mask [birth_year city]", got)
+	}
+	if _, ok := c.SinkMasks["search"]; ok {
+		t.Errorf("search sink masks = %+v, want none", c.SinkMasks["search"])
+	}
+	for _, d := range c.Decisions {
+		switch {
+		case d.Sink == "" && d.Fallback:
+			t.Errorf("topic decision %+v was changed", d)
+		case d.Sink == "reporting" && d.Field == "city" && (d.Action != engine.ActionMask || !d.Fallback):
+			t.Errorf("reporting city decision = %+v, want a mask as fallback", d)
+		case d.Sink == "reporting" && d.Field == "iban":
+			t.Errorf("reporting iban decision %+v enforced, want nothing: the topic drops it already", d)
+		}
+	}
+	// The diff names the sink connector's transforms.
+	changed := Changed("crm", "customers", alone, c)
+	if _, ok := changed[src]; ok {
+		t.Errorf("source connector changed: %v", changed[src])
+	}
+	if got := changed[render.SinkConnectorName("crm", "customers", "reporting")]; !slices.Equal(got, []string{"transforms.dropfields.exclude", "transforms.maskfields.fields"}) {
+		t.Errorf("reporting connector changes = %v", got)
 	}
 }
 

@@ -162,7 +162,8 @@ func cases() []testCase {
 		}},
 		// Policy decides per sink: the requester's e-mail sits hashed in the
 		// topic but must not reach the search index, the phone number is
-		// blanked there, and the free-text body stays out of the warehouse.
+		// blanked there, the free-text body stays out of the warehouse, and
+		// the reporting replica gets neither the body nor the phone number.
 		{name: "sink-masks", in: Input{
 			Domain: "support", Product: "tickets", Env: sandboxEnv(),
 			Spec: normalized("support", "tickets", spec.Product{
@@ -190,6 +191,10 @@ func cases() []testCase {
 					{Name: "warehouse", BigQuery: &spec.BigQuerySink{
 						Project: "acme-analytics", Dataset: "support_tickets", CredentialsRef: "vault:secret/data/support/gcp-bigquery:key",
 					}},
+					{Name: "replica", JDBC: &spec.JDBCSink{
+						URL: "jdbc:postgresql://reporting-db.internal:5432/support", Username: "loader",
+						SecretRef: "env:SUPPORT__REPLICA_DB_PASSWORD", InsertMode: "upsert", DeleteEnabled: true,
+					}},
 				},
 			}),
 			ConnectorConfig: map[string]map[string]string{
@@ -200,6 +205,7 @@ func cases() []testCase {
 			SinkMasks: map[string]FieldMasks{
 				"search":    {Drop: []string{"requester_email"}, Mask: []string{"requester_phone"}},
 				"warehouse": {Drop: []string{"body"}},
+				"replica":   {Drop: []string{"body"}, Mask: []string{"requester_phone"}},
 			},
 		}},
 		{name: "hostile", hostile: true, in: hostileInput()},

@@ -528,7 +528,7 @@ func (r *renderer) sink(i int, s spec.Sink) {
 	if extra := r.in.ConnectorConfig[name]; len(extra) > 0 {
 		args["extra_config"] = extra
 	}
-	r.sinkMasks(i, s, ports, args)
+	r.sinkMasks(s, ports, args)
 	args["depends_on"] = dependsOn(deps)
 	r.module(ident("sink", s.Name), kind, args)
 }
@@ -540,17 +540,9 @@ var maskFieldRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // sinkMasks passes a sink's field transforms to its module: sorted, without
 // duplicates, and a field both dropped and masked only dropped.
-func (r *renderer) sinkMasks(i int, s spec.Sink, ports []string, args map[string]any) {
+func (r *renderer) sinkMasks(s spec.Sink, ports []string, args map[string]any) {
 	fm := r.in.SinkMasks[s.Name]
 	if len(fm.Drop) == 0 && len(fm.Mask) == 0 {
-		return
-	}
-	if s.Kind() == spec.SinkJDBC {
-		// The Debezium JDBC sink reads rows inside the change event's before
-		// and after structs; Kafka's field transforms see top-level fields
-		// only, so a drop would do nothing and a mask would fail every record.
-		r.v.Add(fmt.Sprintf("spec.sinks[%d]", i), "per-sink masking is not supported for jdbc sinks, which read the change event's before and after structs where field transforms cannot reach: the policy must decide fields %s at the topic",
-			strings.Join(slices.Compact(slices.Sorted(slices.Values(slices.Concat(fm.Drop, fm.Mask)))), ", "))
 		return
 	}
 	// Every field of the ports the sink consumes, with the types it has.

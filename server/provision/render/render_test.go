@@ -586,6 +586,10 @@ func TestSinkMasks(t *testing.T) {
 	if _, ok := warehouse["mask_fields"]; ok {
 		t.Error("a sink without fields to mask got mask_fields")
 	}
+	if replica := mods["sink__replica"]; replica["source"] != "./modules/sink-jdbc" ||
+		!equalJSON(replica["drop_fields"], []string{"body"}) || !equalJSON(replica["mask_fields"], []string{"requester_phone"}) {
+		t.Errorf("jdbc sink %v: drop_fields %v, mask_fields %v", replica["source"], replica["drop_fields"], replica["mask_fields"])
+	}
 
 	// Lists are sorted and without duplicates; a field both dropped and
 	// masked is only dropped; a sink with empty lists gets no arguments.
@@ -664,24 +668,44 @@ func TestSinkMasksRefused(t *testing.T) {
 	}
 }
 
-// TestSinkMasksJDBCRefused: the Debezium JDBC sink reads the change event's
-// before and after structs, where field transforms cannot reach, so
-// per-sink decisions for it are refused at the sink and left to the topic.
-func TestSinkMasksJDBCRefused(t *testing.T) {
+// TestSinkMasksJDBC: a JDBC sink unwraps the change event like the other
+// sinks, so its per-sink decisions become its own field transforms; the topic
+// and the source connector stay as they are.
+func TestSinkMasksJDBC(t *testing.T) {
 	in := cases()[1].in // mysql → s3 "lake" + jdbc "reporting"
-	in.SinkMasks = map[string]FieldMasks{
-		"lake":      {Drop: []string{"quantity"}},
-		"reporting": {Drop: []string{"warehouse_id"}, Mask: []string{"sku"}},
+	plain := modulesOf(t, mustRender(t, in))
+	in.SinkMasks = map[string]FieldMasks{"reporting": {Drop: []string{"quantity"}}}
+	mods := modulesOf(t, mustRender(t, in))
+	reporting := mods["sink__reporting"]
+	if !equalJSON(reporting["drop_fields"], []string{"quantity"}) {
+		t.Errorf("jdbc drop_fields = %v", reporting["drop_fields"])
 	}
-	checkViolation(t, in, "spec.sinks[1]", "per-sink masking is not supported for jdbc sinks")
-	_, err := Render(in)
-	if !strings.Contains(err.Error(), "the policy must decide fields sku, warehouse_id at the topic") {
-		t.Errorf("Render error = %v, want the fields named and the topic as the place to decide them", err)
+	if _, ok := reporting["mask_fields"]; ok {
+		t.Errorf("jdbc mask_fields = %v, want none", reporting["mask_fields"])
 	}
-	delete(in.SinkMasks, "reporting")
-	if got := modulesOf(t, mustRender(t, in))["sink__lake"]["drop_fields"]; !equalJSON(got, []string{"quantity"}) {
-		t.Errorf("s3 drop_fields = %v", got)
+	// Only the sink's own module changes: the topic, the source connector
+	// and the other sink are rendered as without the decision.
+	for id, m := range plain {
+		if id == "sink__reporting" {
+			continue
+		}
+		if !equalJSON(mods[id], m) {
+			t.Errorf("module %s changed: %v, want %v", id, mods[id], m)
+		}
 	}
+	delete(reporting, "drop_fields")
+	if !equalJSON(reporting, plain["sink__reporting"]) {
+		t.Errorf("jdbc sink module %v, want %v with drop_fields", reporting, plain["sink__reporting"])
+	}
+
+	// Masks too, checked like any sink's.
+	in.SinkMasks = map[string]FieldMasks{"reporting": {Drop: []string{"quantity"}, Mask: []string{"sku", "quantity"}}}
+	reporting = modulesOf(t, mustRender(t, in))["sink__reporting"]
+	if !equalJSON(reporting["drop_fields"], []string{"quantity"}) || !equalJSON(reporting["mask_fields"], []string{"sku"}) {
+		t.Errorf("jdbc drop_fields %v, mask_fields %v", reporting["drop_fields"], reporting["mask_fields"])
+	}
+	in.SinkMasks = map[string]FieldMasks{"reporting": {Mask: []string{"price"}}}
+	checkViolation(t, in, `sinkMasks["reporting"].mask[0]`, `"price" is not a field of the sink's ports (levels)`)
 }
 
 // checkViolation renders in and wants an invalid argument with a violation

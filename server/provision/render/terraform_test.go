@@ -132,8 +132,8 @@ func checkPlan(t *testing.T, tc testCase, plan planJSON) {
 }
 
 // checkPlannedMasks compares a sink's planned field transforms with its
-// masks: dropped, then masked, right after unwrap, and nothing at all for a
-// sink without masks.
+// masks: every sink unwraps the change event, then drops, then masks, and
+// has no field transform at all without masks.
 func checkPlannedMasks(t *testing.T, sink string, fm FieldMasks, cfg map[string]string) {
 	t.Helper()
 	drop := slices.Compact(slices.Sorted(slices.Values(fm.Drop)))
@@ -163,8 +163,8 @@ func checkPlannedMasks(t *testing.T, sink string, fm FieldMasks, cfg map[string]
 	if !maps.Equal(got, want) {
 		t.Errorf("sink %s: field transform settings %v, want %v", sink, got, want)
 	}
-	if _, ok := cfg["transforms.unwrap.type"]; !ok {
-		return // the JDBC sink has no transforms
+	if cfg["transforms.unwrap.type"] != "io.debezium.transforms.ExtractNewRecordState" {
+		t.Errorf("sink %s: transforms.unwrap.type = %q, want the change event unwrapped", sink, cfg["transforms.unwrap.type"])
 	}
 	if have := strings.Split(cfg["transforms"], ","); !slices.Equal(have[:min(len(have), len(chain))], chain) ||
 		slices.Contains(have[len(chain):], "dropfields") || slices.Contains(have[len(chain):], "maskfields") {
@@ -388,7 +388,10 @@ func TestApplySinkMasksToConnectEmulator(t *testing.T) {
 	env := tools.Env(t)
 	tools.Init(t, dir, env)
 	tools.Run(t, dir, env, "apply", "-input=false", "-no-color", "-auto-approve")
-	want := []string{SinkConnectorName(in.Domain, in.Product, "search"), SourceConnectorName(in.Domain, in.Product), SinkConnectorName(in.Domain, in.Product, "warehouse")}
+	want := []string{
+		SinkConnectorName(in.Domain, in.Product, "replica"), SinkConnectorName(in.Domain, in.Product, "search"),
+		SourceConnectorName(in.Domain, in.Product), SinkConnectorName(in.Domain, in.Product, "warehouse"),
+	}
 	if got := emu.Names(); !slices.Equal(got, want) {
 		t.Errorf("the emulator holds %v, want %v", got, want)
 	}
@@ -399,7 +402,8 @@ func TestApplySinkMasksToConnectEmulator(t *testing.T) {
 
 // TestSinkMaskModuleGuards checks what the sink modules refuse about field
 // transforms: malformed or repeated names, a field both dropped and masked,
-// the S3 sink's partitioning field, and any at all for the JDBC sink.
+// the S3 sink's partitioning field; and the chain of transforms each sink
+// plans when they are valid, the JDBC sink's included.
 func TestSinkMaskModuleGuards(t *testing.T) {
 	tools := tftest.Find(t)
 	base := map[string]any{"name": "s.p.x", "topics": []string{"s.p.o.v1"}, "dlq_topic": "s.p.x.dlq"}
@@ -425,8 +429,13 @@ func TestSinkMaskModuleGuards(t *testing.T) {
 		{"field masked twice", "sink-elasticsearch", nil, []string{"phone", "phone"}, "Fields to mask must not be listed twice", ""},
 		{"field dropped and masked", "sink-bigquery", []string{"email", "phone"}, []string{"phone"}, "A field is either dropped or masked, not both: phone.", ""},
 		{"s3 partitioning field masked", "sink-s3", nil, []string{"__source_ts_ms"}, "The timestamp field __source_ts_ms partitions the objects", ""},
-		{"jdbc drop", "sink-jdbc", []string{"email"}, nil, "per-sink drops are not supported, drop the fields at the topic instead", ""},
-		{"jdbc mask", "sink-jdbc", nil, []string{"phone"}, "per-sink masks are not supported, mask the fields at the topic instead", ""},
+		{"jdbc without field transforms", "sink-jdbc", nil, nil, "", "unwrap"},
+		{"jdbc drop", "sink-jdbc", []string{"email"}, nil, "", "unwrap,dropfields"},
+		{"jdbc mask", "sink-jdbc", nil, []string{"phone"}, "", "unwrap,maskfields"},
+		{"jdbc with both", "sink-jdbc", []string{"email", "national_id"}, []string{"phone"}, "", "unwrap,dropfields,maskfields"},
+		{"jdbc field name with a comma", "sink-jdbc", nil, []string{"phone,email"}, "Fields to mask must be field names", ""},
+		{"jdbc field dropped twice", "sink-jdbc", []string{"email", "email"}, nil, "Fields to drop must not be listed twice", ""},
+		{"jdbc field dropped and masked", "sink-jdbc", []string{"email"}, []string{"email", "phone"}, "A field is either dropped or masked, not both: email.", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -475,8 +484,19 @@ func TestSinkMaskModuleGuards(t *testing.T) {
 			case tc.want != "" && !strings.Contains(strings.Join(strings.Fields(err.Error()), " "), tc.want):
 				t.Fatalf("error does not mention %q: %v", tc.want, err)
 			case tc.want == "":
-				if got := showPlan(t, tools, dir, env).connectorConfig(t, "m")["transforms"]; got != tc.chain {
+				cfg := showPlan(t, tools, dir, env).connectorConfig(t, "m")
+				if got := cfg["transforms"]; got != tc.chain {
 					t.Errorf("transforms = %q, want %q", got, tc.chain)
+				}
+				if tc.kind != "sink-jdbc" {
+					return
+				}
+				// The JDBC sink's settings in full (its lists are sorted
+				// here, as render passes them); it deletes rows on
+				// tombstones, which unwrap turns deletes into.
+				checkPlannedMasks(t, tc.name, FieldMasks{Drop: tc.drop, Mask: tc.mask}, cfg)
+				if got := cfg["transforms.unwrap.delete.tombstone.handling.mode"]; got != "tombstone" {
+					t.Errorf("transforms.unwrap.delete.tombstone.handling.mode = %q, want tombstone", got)
 				}
 			}
 		})

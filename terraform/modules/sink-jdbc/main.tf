@@ -11,9 +11,41 @@ locals {
     "errors.log.include.messages"                     = "false"
   }
 
-  # The Debezium JDBC sink consumes change events natively (no unwrap step):
-  # it upserts the new row state keyed by the record key and, with
-  # delete.enabled, turns delete events into DELETEs.
+  # The sink writes flat rows: unwrap the change event to the row's new state,
+  # which the sink upserts keyed by the record key. Deletes become tombstones
+  # (a null value under the row's key; the source's own tombstone that follows
+  # is dropped), and the sink turns those into DELETEs when delete.enabled.
+  unwrap_config = {
+    "transforms"                                       = join(",", concat(["unwrap"], local.mask_transforms))
+    "transforms.unwrap.type"                           = "io.debezium.transforms.ExtractNewRecordState"
+    "transforms.unwrap.delete.tombstone.handling.mode" = "tombstone"
+  }
+
+  # Per-sink field decisions run right after unwrap, so they see the row's
+  # flat fields. MaskField gets no replacement: each field takes its type's
+  # empty value, where one replacement string would fail on numeric, boolean
+  # and temporal fields. Unlike ReplaceField, MaskField fails on a null value,
+  # so tombstones skip it (they carry no field to mask).
+  mask_transforms = compact([
+    length(var.drop_fields) == 0 ? "" : "dropfields",
+    length(var.mask_fields) == 0 ? "" : "maskfields",
+  ])
+
+  mask_config = merge(
+    length(var.drop_fields) == 0 ? {} : {
+      "transforms.dropfields.type"    = "org.apache.kafka.connect.transforms.ReplaceField$Value"
+      "transforms.dropfields.exclude" = join(",", var.drop_fields)
+    },
+    length(var.mask_fields) == 0 ? {} : {
+      "transforms.maskfields.type"      = "org.apache.kafka.connect.transforms.MaskField$Value"
+      "transforms.maskfields.fields"    = join(",", var.mask_fields)
+      "transforms.maskfields.predicate" = "tombstone"
+      "transforms.maskfields.negate"    = "true"
+      "predicates"                      = "tombstone"
+      "predicates.tombstone.type"       = "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone"
+    },
+  )
+
   base_config = merge(
     {
       "name"                = var.name
@@ -30,6 +62,8 @@ locals {
     },
     length(var.primary_key_fields) == 0 ? {} : { "primary.key.fields" = join(",", var.primary_key_fields) },
     local.error_config,
+    local.unwrap_config,
+    local.mask_config,
   )
 
   overridden = setintersection(keys(var.extra_config), keys(local.base_config))
@@ -48,6 +82,11 @@ resource "kafka-connect_connector" "this" {
     precondition {
       condition     = !(var.delete_enabled && var.insert_mode == "insert")
       error_message = "delete_enabled needs insert_mode upsert or update: deletes are applied by primary key."
+    }
+
+    precondition {
+      condition     = length(setintersection(var.drop_fields, var.mask_fields)) == 0
+      error_message = "A field is either dropped or masked, not both: ${join(", ", sort(setintersection(var.drop_fields, var.mask_fields)))}."
     }
   }
 }

@@ -104,7 +104,7 @@ variable "primary_key_fields" {
 }
 
 variable "delete_enabled" {
-  description = "Delete rows on delete events and tombstones (delete.enabled)."
+  description = "Delete rows on deletes, which reach the sink as tombstones after unwrap (delete.enabled)."
   type        = bool
   default     = true
 }
@@ -120,30 +120,34 @@ variable "schema_evolution" {
   }
 }
 
-# The Debezium JDBC sink consumes the change event envelope itself, with the
-# row inside its before and after structs, where Kafka's ReplaceField$Value
-# and MaskField$Value (which see top-level fields only) cannot reach: a drop
-# would silently do nothing and a mask would fail every record. Per-sink field
-# decisions are refused here; the policy must decide such fields at the topic.
-
 variable "drop_fields" {
-  description = "Not supported by this sink: must stay empty. Drop fields at the topic (the source connector's column.exclude.list) instead."
+  description = "Fields removed from every unwrapped row before it is written (a ReplaceField$Value transform's exclude), for policy decisions that keep a field out of this sink only. Key fields still reach the table from the record key."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = length(var.drop_fields) == 0
-    error_message = "The JDBC sink reads the change event's before and after structs, which field transforms cannot reach: per-sink drops are not supported, drop the fields at the topic instead."
+    condition     = alltrue([for f in var.drop_fields : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", f))])
+    error_message = "Fields to drop must be field names: a letter or '_', then letters, digits or '_'."
+  }
+
+  validation {
+    condition     = length(distinct(var.drop_fields)) == length(var.drop_fields)
+    error_message = "Fields to drop must not be listed twice."
   }
 }
 
 variable "mask_fields" {
-  description = "Not supported by this sink: must stay empty. Mask fields at the topic (the source connector's column.mask.* settings) instead."
+  description = "Fields blanked in every unwrapped row before it is written, each to its type's empty value: \"\", 0, false (a MaskField$Value transform's fields). Key fields still reach the table from the record key."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = length(var.mask_fields) == 0
-    error_message = "The JDBC sink reads the change event's before and after structs, which field transforms cannot reach: per-sink masks are not supported, mask the fields at the topic instead."
+    condition     = alltrue([for f in var.mask_fields : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", f))])
+    error_message = "Fields to mask must be field names: a letter or '_', then letters, digits or '_'."
+  }
+
+  validation {
+    condition     = length(distinct(var.mask_fields)) == length(var.mask_fields)
+    error_message = "Fields to mask must not be listed twice."
   }
 }
