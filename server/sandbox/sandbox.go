@@ -12,6 +12,7 @@ package sandbox
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,11 +26,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/meshplane/meshplane/server/sandbox/connectemu"
+	"github.com/meshplane/meshplane/server/sandbox/connectrun"
 )
 
 // AdminUsername is the sandbox broker's superuser, which meshplane itself
@@ -335,7 +338,20 @@ func (s *Sandbox) startConnect() error {
 		return fmt.Errorf("listening for the connect emulator: %w", err)
 	}
 	s.connectLn = ln
+	runner, err := connectrun.New(connectrun.Config{
+		Logger:   s.cfg.Logger.With("component", "connect-runner"),
+		StateDir: filepath.Join(s.dir, "connect-offsets"),
+		Kafka:    s.connectorClient,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	// Registered first, so it runs after the REST API stopped taking
+	// requests and before the broker closes.
+	s.onTeardown(func() error { runner.Close(); return nil })
 	ec := connectemu.Config{
+		Runner:         runner,
 		StatePath:      filepath.Join(s.dir, "connectors.json"),
 		Logger:         s.cfg.Logger.With("component", "connect-emulator"),
 		WorkerID:       ln.Addr().String(),
@@ -352,6 +368,7 @@ func (s *Sandbox) startConnect() error {
 	if n := len(emu.Names()); n > 0 {
 		s.cfg.Logger.Info("restored sandbox connectors", "count", n)
 	}
+	emu.StartRunners()
 	srv := &http.Server{
 		Handler:           emu.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -376,6 +393,32 @@ func (s *Sandbox) startConnect() error {
 		return nil
 	})
 	return nil
+}
+
+// connectorClient signs a connector in as its own principal,
+// User:<connector name>: it gives the principal a fresh SCRAM-SHA-512
+// password, held in memory only, and returns options that use it. The ACLs
+// a plan created for the connector are then what lets it read and write.
+func (s *Sandbox) connectorClient(ctx context.Context, connector string) ([]kgo.Opt, error) {
+	cl, err := kgo.NewClient(s.ClientOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	password := rand.Text()
+	res, err := kadm.NewClient(cl).AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{
+		User: connector, Mechanism: kadm.ScramSha512, Iterations: 4096, Password: password,
+	}})
+	if err == nil {
+		err = res.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating the SCRAM credential of User:%s: %w", connector, err)
+	}
+	return []kgo.Opt{
+		kgo.SeedBrokers(s.bootstrap...),
+		kgo.SASL(scram.Auth{User: connector, Pass: password}.AsSha512Mechanism()),
+	}, nil
 }
 
 func (s *Sandbox) connectURL() string { return "http://" + s.connectLn.Addr().String() }

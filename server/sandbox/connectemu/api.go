@@ -52,6 +52,8 @@ type (
 		State    string `json:"state"`
 		WorkerID string `json:"worker_id"`
 		Trace    string `json:"trace,omitempty"`
+		// Lag is meshplane's addition for connectors that move data.
+		Lag *Lag `json:"lag,omitempty"`
 	}
 	connectorStatus struct {
 		Name      string      `json:"name"`
@@ -185,6 +187,7 @@ func (e *Emulator) createConnector(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
+	e.syncLocked(cn)
 	e.cfg.Logger.Info("connector created", "connector", name, "class", config["connector.class"])
 	w.Header().Set("Location", "/connectors/"+name)
 	writeJSON(w, http.StatusCreated, infoOf(cn))
@@ -238,6 +241,10 @@ func (e *Emulator) putConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
+	if existed && e.runs(prev) && !e.runs(cn) {
+		e.cfg.Runner.Stop(name, true)
+	}
+	e.syncLocked(cn)
 	status := http.StatusOK
 	if !existed {
 		status = http.StatusCreated
@@ -298,7 +305,10 @@ func (e *Emulator) getTaskStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emulator) restartTask(w http.ResponseWriter, r *http.Request) {
-	e.withTask(w, r, func(*connector, int) { w.WriteHeader(http.StatusNoContent) })
+	e.withTask(w, r, func(cn *connector, _ int) {
+		e.syncLocked(cn)
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 // getTopics reports the connector's active topics: none, since no data moves.
@@ -311,6 +321,11 @@ func (e *Emulator) getTopics(w http.ResponseWriter, r *http.Request) {
 func (e *Emulator) restartConnector(w http.ResponseWriter, r *http.Request) {
 	e.withConnector(w, r, func(cn *connector) {
 		q := r.URL.Query()
+		// A connector with one task restarts as a whole; onlyFailed leaves
+		// a run that has not failed alone.
+		if st := e.statusLocked(cn); q.Get("onlyFailed") != "true" || len(st.Tasks) > 0 && st.Tasks[0].State == stateFailed {
+			e.syncLocked(cn)
+		}
 		if q.Get("includeTasks") == "true" || q.Get("onlyFailed") == "true" {
 			writeJSON(w, http.StatusAccepted, e.statusLocked(cn))
 			return
@@ -330,6 +345,9 @@ func (e *Emulator) setState(state string, code int) http.HandlerFunc {
 				writeError(w, http.StatusInternalServerError, err.Error())
 				return
 			}
+			if prev != state {
+				e.syncLocked(cn)
+			}
 			w.WriteHeader(code)
 		})
 	}
@@ -343,6 +361,9 @@ func (e *Emulator) deleteConnector(w http.ResponseWriter, r *http.Request) {
 			e.cfg.Logger.Error("saving connectors failed", "err", err)
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
+		}
+		if e.runs(cn) {
+			e.cfg.Runner.Stop(cn.Name, true)
 		}
 		e.cfg.Logger.Info("connector deleted", "connector", cn.Name)
 		w.WriteHeader(http.StatusNoContent)
@@ -381,18 +402,34 @@ func infoOf(cn *connector) connectorInfo {
 	return connectorInfo{Name: cn.Name, Config: cn.Config, Tasks: tasks, Type: cn.kind()}
 }
 
-// statusLocked reports the connector as a worker would, with Note as its
-// trace so no reader mistakes it for a running connector. e.mu is held.
+// statusLocked reports the connector as a worker would. A connector the
+// Runner serves reports its run's state, error trace and lag; any other
+// carries Note as its trace so no reader mistakes it for a running
+// connector. e.mu is held.
 func (e *Emulator) statusLocked(cn *connector) connectorStatus {
+	state, trace := cn.State, Note
+	var lag *Lag
+	if e.runs(cn) {
+		trace = ""
+		if cn.State == stateRunning {
+			rs := e.cfg.Runner.Status(cn.Name)
+			state, trace, lag = rs.State, rs.Trace, rs.Lag
+		}
+	}
 	st := connectorStatus{
 		Name:      cn.Name,
-		Connector: stateInfo{State: cn.State, WorkerID: e.cfg.WorkerID, Trace: Note},
+		Connector: stateInfo{State: cn.State, WorkerID: e.cfg.WorkerID},
 		Tasks:     make([]taskState, cn.taskCount()),
 		Type:      cn.kind(),
 	}
-	for i := range st.Tasks {
-		st.Tasks[i] = taskState{ID: i, State: cn.State, WorkerID: e.cfg.WorkerID, Trace: Note}
+	if !e.runs(cn) {
+		st.Connector.Trace = Note
 	}
+	for i := range st.Tasks {
+		st.Tasks[i] = taskState{ID: i, State: state, WorkerID: e.cfg.WorkerID, Trace: trace, Lag: lag}
+	}
+	// As on a worker, a failed task leaves its connector RUNNING: the
+	// task's state and trace say what failed.
 	return st
 }
 

@@ -1,8 +1,10 @@
 // Package connectemu emulates a Kafka Connect worker's REST API for the
-// sandbox data plane. It stores connector configurations, validates each one
-// against the rules of its connector class the way the connector would, and
-// reports connectors as running, while no connector or task code runs and no
-// data moves. It implements what the Terraform kafka-connect provider (v0.5.0,
+// sandbox data plane. It stores connector configurations and validates each
+// one against the rules of its connector class the way the connector would.
+// Connectors of the classes a Runner serves move data through it, and report
+// the Runner's state; every other connector is validate-only: it reports
+// itself running while no connector or task code runs and no data moves. It
+// implements what the Terraform kafka-connect provider (v0.5.0,
 // through github.com/ricardo-ch/go-kafka-connect/v3) calls and the rest of the
 // worker API a person would reach for.
 package connectemu
@@ -23,9 +25,50 @@ import (
 	"github.com/meshplane/meshplane/server/sandbox/internal/atomicfile"
 )
 
-// Note is the sentence status responses carry so nobody mistakes the
-// emulator for a worker that moves data.
-const Note = "meshplane sandbox: this Kafka Connect REST API is emulated; it validated this connector's configuration and moves no data (no connector or task code runs)"
+// Note is the sentence the statuses of validate-only connectors carry so
+// nobody mistakes them for connectors that move data.
+const Note = "meshplane sandbox: this Kafka Connect REST API is emulated; it validated this connector's configuration and moves no data (no connector or task code runs for this connector class)"
+
+// Runner runs the connectors of the classes a local machine can serve. The
+// emulator stays the only writer of connector configurations; it tells the
+// runner what to run and asks it how each run is doing.
+type Runner interface {
+	// Runs reports whether connectors of class move data through the runner.
+	Runs(class string) bool
+	// Start starts the named connector with config, replacing a run of the
+	// same name. It does not block on the connector's work.
+	Start(name string, config map[string]string)
+	// Stop stops the named connector and waits for it; deleted is true when
+	// the connector is being deleted rather than paused or stopped.
+	Stop(name string, deleted bool)
+	// Status reports the named connector's run.
+	Status(name string) RunStatus
+	// Close stops every connector, keeping what each committed.
+	Close()
+}
+
+// RunStatus is how a connector's run is doing.
+type RunStatus struct {
+	// State is RUNNING, FAILED or UNASSIGNED (not started yet).
+	State string
+	// Trace is the error that failed the run, or a note while it retries.
+	Trace string
+	// Lag describes how far the connector is behind its input, in the
+	// connector's own unit (bytes of WAL for a source, records for a sink).
+	Lag *Lag
+}
+
+// Lag is how far a running connector is behind its input.
+type Lag struct {
+	// Unit is "wal_bytes" or "records".
+	Unit string `json:"unit"`
+	// Behind is how many units are not yet written out.
+	Behind int64 `json:"behind"`
+	// Records counts the records the run has written since it started.
+	Records int64 `json:"records"`
+	// LastWrite is when the run last wrote a record (RFC 3339), if it has.
+	LastWrite string `json:"last_write,omitempty"`
+}
 
 // Config configures an Emulator.
 type Config struct {
@@ -42,6 +85,8 @@ type Config struct {
 	// request, like a worker behind an authenticating proxy.
 	Username string
 	Password string
+	// Runner, when set, runs the connectors of the classes it serves.
+	Runner Runner
 }
 
 // Validate reports what is missing or inconsistent in c.
@@ -78,6 +123,7 @@ const (
 	stateRunning = "RUNNING"
 	statePaused  = "PAUSED"
 	stateStopped = "STOPPED"
+	stateFailed  = "FAILED"
 )
 
 type stateFile struct {
@@ -117,6 +163,34 @@ func New(c Config) (*Emulator, error) {
 		e.connectors[cn.Name] = cn
 	}
 	return e, nil
+}
+
+// StartRunners starts the stored running connectors the Runner serves, as a
+// worker does when it rejoins its cluster.
+func (e *Emulator) StartRunners() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, name := range slices.Sorted(maps.Keys(e.connectors)) {
+		e.syncLocked(e.connectors[name])
+	}
+}
+
+// runs reports whether cn moves data through the Runner.
+func (e *Emulator) runs(cn *connector) bool {
+	return e.cfg.Runner != nil && e.cfg.Runner.Runs(cn.Config["connector.class"])
+}
+
+// syncLocked makes the Runner match cn's state: running connectors run,
+// paused and stopped ones do not. e.mu is held.
+func (e *Emulator) syncLocked(cn *connector) {
+	if !e.runs(cn) {
+		return
+	}
+	if cn.State == stateRunning {
+		e.cfg.Runner.Start(cn.Name, maps.Clone(cn.Config))
+		return
+	}
+	e.cfg.Runner.Stop(cn.Name, false)
 }
 
 // Names returns the stored connectors' names, sorted.

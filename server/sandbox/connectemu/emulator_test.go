@@ -264,6 +264,10 @@ func TestAcceptsValidConfigOfEachClass(t *testing.T) {
 		// Field transforms, a class named by its unique simple name, and
 		// ReplaceField's other settings.
 		"bq-sink-masked": withFieldMasks(bigQueryConfig()),
+		// The JDBC sink reads the unwrapped row, deletes arriving as
+		// tombstones.
+		"jdbc-sink-masked": with(withFieldMasks(jdbcSinkConfig()),
+			"transforms.unwrap.delete.tombstone.handling.mode", "tombstone"),
 		"es-sink-masked": with(withFieldMasks(elasticsearchConfig()),
 			"transforms", "unwrap,dropfields,maskfields,index",
 			"transforms.index.type", "RegexRouter", "transforms.index.regex", "(.*)", "transforms.index.replacement", "crm-$1",

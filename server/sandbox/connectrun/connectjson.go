@@ -1,0 +1,143 @@
+package connectrun
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// Schema is a Kafka Connect schema as the JSON converter writes it
+// (org.apache.kafka.connect.json.JsonConverter.asJsonSchema), with the
+// members in the converter's order.
+type Schema struct {
+	Type       string            `json:"type"`
+	Fields     []*Schema         `json:"fields,omitempty"`
+	Optional   bool              `json:"optional"`
+	Name       string            `json:"name,omitempty"`
+	Version    int               `json:"version,omitempty"`
+	Parameters map[string]string `json:"parameters,omitempty"`
+	// Field is the field's name when the schema is one of a struct's fields.
+	Field string `json:"field,omitempty"`
+}
+
+// Connect schema types.
+const (
+	TypeInt8    = "int8"
+	TypeInt16   = "int16"
+	TypeInt32   = "int32"
+	TypeInt64   = "int64"
+	TypeFloat32 = "float"
+	TypeFloat64 = "double"
+	TypeBoolean = "boolean"
+	TypeString  = "string"
+	TypeBytes   = "bytes"
+	TypeStruct  = "struct"
+)
+
+// FieldNamed returns the struct field called name, or nil.
+func (s *Schema) FieldNamed(name string) *Schema {
+	if s == nil {
+		return nil
+	}
+	for _, f := range s.Fields {
+		if f.Field == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// withField returns a copy of s as the struct field called name.
+func (s Schema) withField(name string) *Schema {
+	s.Field = name
+	return &s
+}
+
+// Struct is a struct value: its schema and one value per field, in the
+// schema's order. Values are nil, bool, int64, float64, string, []byte
+// (written as base64, as the JSON converter writes bytes), *Struct or a
+// json.RawMessage.
+type Struct struct {
+	Schema *Schema
+	Values []any
+}
+
+// NewStruct returns an empty struct of schema s.
+func NewStruct(s *Schema) *Struct { return &Struct{Schema: s, Values: make([]any, len(s.Fields))} }
+
+// Set sets the field called name; it panics on a name the schema lacks,
+// which is a programming error.
+func (st *Struct) Set(name string, v any) *Struct {
+	for i, f := range st.Schema.Fields {
+		if f.Field == name {
+			st.Values[i] = v
+			return st
+		}
+	}
+	panic(fmt.Sprintf("connectrun: struct %s has no field %q", st.Schema.Name, name))
+}
+
+// Get returns the value of the field called name, or nil.
+func (st *Struct) Get(name string) any {
+	for i, f := range st.Schema.Fields {
+		if f.Field == name {
+			return st.Values[i]
+		}
+	}
+	return nil
+}
+
+// MarshalJSON writes the fields in the schema's order.
+func (st *Struct) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range st.Schema.Fields {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		name, _ := json.Marshal(f.Field)
+		b.Write(name)
+		b.WriteByte(':')
+		v, err := json.Marshal(st.Values[i])
+		if err != nil {
+			return nil, fmt.Errorf("encoding field %s: %w", f.Field, err)
+		}
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// Envelope is a record key or value as the JSON converter writes it with
+// schemas.enable=true: {"schema": …, "payload": …}.
+type Envelope struct {
+	Schema  *Schema         `json:"schema"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// Encode writes v under schema s as the JSON converter does.
+func Encode(s *Schema, v any) ([]byte, error) {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(Envelope{Schema: s, Payload: payload})
+}
+
+// Decode reads a record key or value the JSON converter wrote. A nil or
+// empty input is a null (a tombstone's value, a keyless record's key).
+func Decode(data []byte) (*Envelope, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, nil
+	}
+	var e Envelope
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&e); err != nil {
+		return nil, fmt.Errorf("not a JSON converter record with schemas enabled: %w", err)
+	}
+	if e.Schema == nil && len(e.Payload) == 0 {
+		return nil, fmt.Errorf("not a JSON converter record with schemas enabled: no schema and payload members")
+	}
+	return &e, nil
+}

@@ -1,0 +1,308 @@
+package connectrun
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// column is one captured column of a PostgreSQL table.
+type column struct {
+	name    string
+	oid     uint32
+	typmod  int32
+	notNull bool
+	// character marks the columns Debezium's string mappers act on (the
+	// JDBC types CHAR, VARCHAR and the like: text, varchar, bpchar, name).
+	character bool
+	// length is a character column's declared length, -1 when unbounded.
+	length int
+	schema *Schema
+	// mapper masks or truncates the value; nil when none applies.
+	mapper *mapper
+}
+
+// PostgreSQL type OIDs the sandbox converts natively.
+const (
+	oidBool        = 16
+	oidBytea       = 17
+	oidChar        = 18
+	oidName        = 19
+	oidInt8        = 20
+	oidInt2        = 21
+	oidInt4        = 23
+	oidText        = 25
+	oidOID         = 26
+	oidJSON        = 114
+	oidFloat4      = 700
+	oidFloat8      = 701
+	oidBPChar      = 1042
+	oidVarchar     = 1043
+	oidDate        = 1082
+	oidTime        = 1083
+	oidTimestamp   = 1114
+	oidTimestamptz = 1184
+	oidNumeric     = 1700
+	oidUUID        = 2950
+	oidJSONB       = 3802
+)
+
+// typeOptions are the connector's type-handling settings.
+type typeOptions struct {
+	decimal string // decimal.handling.mode: precise, double or string
+	binary  string // binary.handling.mode: bytes, base64, base64-url-safe or hex
+}
+
+// newColumn builds the column's Connect schema as Debezium's
+// PostgresValueConverter does with time.precision.mode=adaptive. Types the
+// sandbox does not convert natively (arrays, intervals, geometric, network,
+// range, money, enum and domain types) are written as their PostgreSQL text
+// form in a string field; Debezium gives several of them structured or
+// logical types.
+func newColumn(name string, oid uint32, typmod int32, notNull bool, opts typeOptions) *column {
+	c := &column{name: name, oid: oid, typmod: typmod, notNull: notNull, length: -1}
+	s := &Schema{Optional: !notNull}
+	switch oid {
+	case oidBool:
+		s.Type = TypeBoolean
+	case oidInt2:
+		s.Type = TypeInt16
+	case oidInt4:
+		s.Type = TypeInt32
+	case oidInt8, oidOID:
+		s.Type = TypeInt64
+	case oidFloat4:
+		s.Type = TypeFloat32
+	case oidFloat8:
+		s.Type = TypeFloat64
+	case oidText, oidName, oidChar:
+		s.Type, c.character = TypeString, true
+	case oidVarchar, oidBPChar:
+		s.Type, c.character = TypeString, true
+		if typmod > 4 {
+			c.length = int(typmod - 4)
+		}
+	case oidUUID:
+		s.Type, s.Name, s.Version = TypeString, "io.debezium.data.Uuid", 1
+	case oidJSON, oidJSONB:
+		s.Type, s.Name, s.Version = TypeString, "io.debezium.data.Json", 1
+	case oidDate:
+		s.Type, s.Name, s.Version = TypeInt32, "io.debezium.time.Date", 1
+	case oidTime:
+		s.Type, s.Name, s.Version = TypeInt64, "io.debezium.time.MicroTime", 1
+		if p := timePrecision(typmod); p <= 3 {
+			s.Type, s.Name = TypeInt32, "io.debezium.time.Time"
+		}
+	case oidTimestamp:
+		s.Type, s.Name, s.Version = TypeInt64, "io.debezium.time.MicroTimestamp", 1
+		if p := timePrecision(typmod); p <= 3 {
+			s.Name = "io.debezium.time.Timestamp"
+		}
+	case oidTimestamptz:
+		s.Type, s.Name, s.Version = TypeString, "io.debezium.time.ZonedTimestamp", 1
+	case oidNumeric:
+		precision, scale := numericTypmod(typmod)
+		switch opts.decimal {
+		case "double":
+			s.Type = TypeFloat64
+		case "string":
+			s.Type = TypeString
+		default:
+			if scale < 0 {
+				s.Type, s.Name, s.Version = TypeStruct, "io.debezium.data.VariableScaleDecimal", 1
+				s.Fields = []*Schema{
+					{Type: TypeInt32, Field: "scale"},
+					{Type: TypeBytes, Field: "value"},
+				}
+			} else {
+				s.Type, s.Name, s.Version = TypeBytes, "org.apache.kafka.connect.data.Decimal", 1
+				s.Parameters = map[string]string{"scale": strconv.Itoa(scale), "connect.decimal.precision": strconv.Itoa(precision)}
+			}
+		}
+	case oidBytea:
+		s.Type = TypeBytes
+		if opts.binary != "" && opts.binary != "bytes" {
+			s.Type = TypeString
+		}
+	default:
+		s.Type = TypeString
+	}
+	c.schema = s
+	return c
+}
+
+// timePrecision is the fractional-second precision of a time or timestamp
+// typmod; -1 (undeclared) means 6.
+func timePrecision(typmod int32) int {
+	if typmod < 0 {
+		return 6
+	}
+	return int(typmod)
+}
+
+// numericTypmod returns a numeric's declared precision and scale; scale is
+// -1 when undeclared.
+func numericTypmod(typmod int32) (precision, scale int) {
+	if typmod < 4 {
+		return 0, -1
+	}
+	t := typmod - 4
+	return int(t>>16) & 0xffff, int(t & 0xffff)
+}
+
+// convert turns a value in PostgreSQL's text output format (DateStyle ISO,
+// TimeZone UTC, bytea_output hex) into the column's Connect value, before
+// any mapper.
+func (c *column) convert(text string, opts typeOptions) (any, error) {
+	switch c.oid {
+	case oidBool:
+		return text == "t", nil
+	case oidInt2, oidInt4, oidInt8, oidOID:
+		return strconv.ParseInt(text, 10, 64)
+	case oidFloat4, oidFloat8:
+		switch text {
+		case "NaN", "Infinity", "-Infinity":
+			// JSON has no such numbers; the JSON converter would write
+			// them as strings.
+			return text, nil
+		}
+		return strconv.ParseFloat(text, 64)
+	case oidDate:
+		t, err := time.Parse("2006-01-02", text)
+		if err != nil {
+			return nil, fmt.Errorf("date %q: %w", text, err)
+		}
+		return t.Unix() / 86400, nil
+	case oidTime:
+		t, err := time.Parse("15:04:05.999999", text)
+		if err != nil {
+			return nil, fmt.Errorf("time %q: %w", text, err)
+		}
+		us := int64(t.Hour())*3600e6 + int64(t.Minute())*60e6 + int64(t.Second())*1e6 + int64(t.Nanosecond()/1000)
+		if c.schema.Type == TypeInt32 {
+			return us / 1000, nil
+		}
+		return us, nil
+	case oidTimestamp:
+		t, err := time.Parse("2006-01-02 15:04:05.999999", text)
+		if err != nil {
+			return nil, fmt.Errorf("timestamp %q: %w", text, err)
+		}
+		if c.schema.Name == "io.debezium.time.Timestamp" {
+			return t.UnixMilli(), nil
+		}
+		return t.UnixMicro(), nil
+	case oidTimestamptz:
+		t, err := time.Parse("2006-01-02 15:04:05.999999-07", text)
+		if err != nil {
+			if t, err = time.Parse("2006-01-02 15:04:05.999999-07:00", text); err != nil {
+				return nil, fmt.Errorf("timestamptz %q: %w", text, err)
+			}
+		}
+		return t.UTC().Format("2006-01-02T15:04:05.999999Z"), nil
+	case oidNumeric:
+		return c.numeric(text, opts)
+	case oidBytea:
+		b, err := hex.DecodeString(strings.TrimPrefix(text, `\x`))
+		if err != nil {
+			return nil, fmt.Errorf("bytea: %w", err)
+		}
+		switch opts.binary {
+		case "hex":
+			return hex.EncodeToString(b), nil
+		case "base64":
+			return b, nil // the JSON converter writes bytes as base64 anyway
+		case "base64-url-safe":
+			return urlSafeBase64(b), nil
+		}
+		return b, nil
+	}
+	return text, nil
+}
+
+func (c *column) numeric(text string, opts typeOptions) (any, error) {
+	if text == "NaN" {
+		return nil, nil
+	}
+	switch opts.decimal {
+	case "double":
+		return strconv.ParseFloat(text, 64)
+	case "string":
+		return text, nil
+	}
+	r, ok := new(big.Rat).SetString(text)
+	if !ok {
+		return nil, fmt.Errorf("numeric %q is not a number", text)
+	}
+	scale := 0
+	if i := strings.IndexByte(text, '.'); i >= 0 {
+		scale = len(text) - i - 1
+	}
+	if c.schema.Type == TypeBytes {
+		scale = c.schema.paramInt("scale")
+	}
+	unscaled := new(big.Int).Mul(r.Num(), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil))
+	unscaled.Quo(unscaled, r.Denom())
+	b := twosComplement(unscaled)
+	if c.schema.Type == TypeBytes {
+		return b, nil
+	}
+	st := NewStruct(c.schema)
+	st.Set("scale", int64(scale))
+	st.Set("value", b)
+	return st, nil
+}
+
+func (s *Schema) paramInt(name string) int {
+	n, _ := strconv.Atoi(s.Parameters[name])
+	return n
+}
+
+// twosComplement is BigInteger.toByteArray: big-endian two's complement in
+// the fewest bytes.
+func twosComplement(n *big.Int) []byte {
+	if n.Sign() >= 0 {
+		b := n.Bytes()
+		if len(b) == 0 || b[0]&0x80 != 0 {
+			b = append([]byte{0}, b...)
+		}
+		return b
+	}
+	// -n-1, inverted.
+	m := new(big.Int).Neg(n)
+	m.Sub(m, big.NewInt(1))
+	b := m.Bytes()
+	if len(b) == 0 || b[0]&0x80 != 0 {
+		b = append([]byte{0}, b...)
+	}
+	for i := range b {
+		b[i] = ^b[i]
+	}
+	return b
+}
+
+func urlSafeBase64(b []byte) string {
+	const enc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	var sb strings.Builder
+	for i := 0; i < len(b); i += 3 {
+		var v uint32
+		n := min(3, len(b)-i)
+		for j := 0; j < 3; j++ {
+			v <<= 8
+			if j < n {
+				v |= uint32(b[i+j])
+			}
+		}
+		for j := 0; j < 4; j++ {
+			if j <= n {
+				sb.WriteByte(enc[(v>>(18-6*j))&0x3f])
+			} else {
+				sb.WriteByte('=')
+			}
+		}
+	}
+	return sb.String()
+}
