@@ -1,7 +1,9 @@
 // Package sandbox runs the embedded data plane meshplane uses when no Kafka is
 // configured: a Kafka-protocol broker (franz-go's kfake) with SASL and ACLs
 // enforced, so grants and denials are real at the wire, and a Kafka Connect
-// REST emulator that validates connector configurations and moves no data.
+// REST emulator that validates connector configurations, runs the connector
+// classes a local machine can serve (Debezium's PostgreSQL source and JDBC
+// sink, see connectrun) and leaves every other class validate-only.
 // Topics, ACLs, SCRAM users and connectors persist under DataDir/sandbox, a
 // 0700 directory whose files are 0600; SCRAM users are persisted as salted
 // keys, and the one password on disk is the admin's, in the credentials file.
@@ -439,7 +441,9 @@ func (s *Sandbox) Settings() Settings {
 		ConnectorClasses: connectemu.Plugins(),
 		Notes: []string{
 			"The Kafka broker is franz-go's kfake: it speaks the Kafka protocol, requires SASL and enforces ACLs; only " + AdminUsername + " is a superuser.",
-			"The Kafka Connect REST API is emulated: each connector configuration is validated against its connector class's rules and stored, and no connector or task runs, so no data moves.",
+			"The Kafka Connect REST API is emulated: each connector configuration is validated against its connector class's rules and stored.",
+			"Debezium's PostgreSQL source (" + connectrun.PostgresSource + ") and JDBC sink into PostgreSQL (" + connectrun.JDBCSink + ") run in the sandbox and move data, as the connector's own principal (User:<connector name>), so the plan's ACLs apply; their statuses are real (RUNNING or FAILED with the error, and lag).",
+			"Every other connector class is validate-only: it reports RUNNING while no connector or task runs, so it moves no data, and its status says so.",
 			"The admin password is in the credentials file (mode 0600), never in this response; the file is a librdkafka properties file (kcat -F <file> -L).",
 			"SASL/PLAIN is not offered: the broker would have to store PLAIN passwords in clear text, while SCRAM users are stored as salted keys.",
 			"Topics, ACLs, SCRAM users and connectors persist in " + s.dir + ", readable only by its owner.",

@@ -341,8 +341,8 @@ func TestSettingsEndpointHidesPassword(t *testing.T) {
 	if err != nil || !strings.Contains(string(creds), "sasl.password="+sb.AdminPassword()+"\n") {
 		t.Errorf("credentials file lacks the password: %v", err)
 	}
-	if !strings.Contains(strings.Join(st.Notes, " "), "no data moves") {
-		t.Errorf("notes do not say the connect API moves no data: %v", st.Notes)
+	if notes := strings.Join(st.Notes, " "); !strings.Contains(notes, "validate-only") || !strings.Contains(notes, "moves no data") || !strings.Contains(notes, "run in the sandbox and move data") {
+		t.Errorf("notes do not say which connectors move data and which do not: %v", st.Notes)
 	}
 
 	resp, err = http.Post(srv.URL+"/api/sandbox", "application/json", nil)
@@ -354,13 +354,22 @@ func TestSettingsEndpointHidesPassword(t *testing.T) {
 		t.Errorf("POST /api/sandbox = %d, want 405", resp.StatusCode)
 	}
 
-	// The connect emulator reports that it moves no data.
+	// A PostgreSQL source runs: this one cannot resolve its password, so
+	// its task fails and its status says why, as a worker's would.
 	if code, body := connectRequest(t, sb, http.MethodPost, "/connectors",
 		map[string]any{"name": "orders", "config": postgresSource("")}); code != http.StatusCreated {
 		t.Fatalf("creating connector: %d %s", code, body)
 	}
-	_, body = connectRequest(t, sb, http.MethodGet, "/connectors/orders/status", nil)
-	if !strings.Contains(string(body), "moves no data") || !strings.Contains(string(body), `"state":"RUNNING"`) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body = connectRequest(t, sb, http.MethodGet, "/connectors/orders/status", nil)
+		if strings.Contains(string(body), `"state":"FAILED"`) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(string(body), `"connector":{"state":"RUNNING"`) || !strings.Contains(string(body), `"state":"FAILED"`) ||
+		!strings.Contains(string(body), "environment variable PG_PASSWORD is not set") || strings.Contains(string(body), "moves no data") {
 		t.Errorf("status: %s", body)
 	}
 }
