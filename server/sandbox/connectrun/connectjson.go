@@ -2,8 +2,11 @@ package connectrun
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"unicode/utf8"
 )
 
 // Schema is a Kafka Connect schema as the JSON converter writes it
@@ -88,24 +91,96 @@ func (st *Struct) Get(name string) any {
 }
 
 // MarshalJSON writes the fields in the schema's order.
-func (st *Struct) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
+func (st *Struct) MarshalJSON() ([]byte, error) { return st.appendJSON(nil), nil }
+
+// appendJSON appends the struct as JSON, fields in the schema's order.
+// Change events are written at thousands a second, so values are written
+// directly rather than through reflection.
+func (st *Struct) appendJSON(b []byte) []byte {
+	b = append(b, '{')
 	for i, f := range st.Schema.Fields {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		name, _ := json.Marshal(f.Field)
-		b.Write(name)
-		b.WriteByte(':')
-		v, err := json.Marshal(st.Values[i])
-		if err != nil {
-			return nil, fmt.Errorf("encoding field %s: %w", f.Field, err)
-		}
-		b.Write(v)
+		b = appendJSONString(b, f.Field)
+		b = append(b, ':')
+		b = appendJSONValue(b, st.Values[i])
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return append(b, '}')
+}
+
+func appendJSONValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case bool:
+		return strconv.AppendBool(b, v)
+	case int64:
+		return strconv.AppendInt(b, v, 10)
+	case string:
+		return appendJSONString(b, v)
+	case []byte:
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, v)
+		return append(b, '"')
+	case *Struct:
+		if v == nil {
+			return append(b, "null"...)
+		}
+		return v.appendJSON(b)
+	case json.RawMessage:
+		return append(b, v...)
+	}
+	// Floats and anything rarer: as encoding/json writes them.
+	out, err := json.Marshal(v)
+	if err != nil {
+		return append(b, "null"...)
+	}
+	return append(b, out...)
+}
+
+// appendJSONString appends s as a JSON string, escaping what JSON requires
+// (quotes, backslashes, control characters) and replacing invalid UTF-8.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // Envelope is a record key or value as the JSON converter writes it with
@@ -117,11 +192,22 @@ type Envelope struct {
 
 // Encode writes v under schema s as the JSON converter does.
 func Encode(s *Schema, v any) ([]byte, error) {
-	payload, err := json.Marshal(v)
+	schema, err := json.Marshal(s)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(Envelope{Schema: s, Payload: payload})
+	return EncodeWith(schema, v), nil
+}
+
+// EncodeWith writes v under a schema already encoded, for writers that
+// encode one schema once for many records.
+func EncodeWith(schema []byte, v any) []byte {
+	b := make([]byte, 0, len(schema)+512)
+	b = append(b, `{"schema":`...)
+	b = append(b, schema...)
+	b = append(b, `,"payload":`...)
+	b = appendJSONValue(b, v)
+	return append(b, '}')
 }
 
 // Decode reads a record key or value the JSON converter wrote. A nil or

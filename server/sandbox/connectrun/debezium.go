@@ -248,7 +248,7 @@ func mapperFor(rules []mapper, schema, table, column string) *mapper {
 // hashes act on character columns only (MaskStrings.create); truncation on
 // character columns longer than its length, or of unknown length
 // (TruncateStrings). Other columns pass through unchanged.
-func (m *mapper) applies(c *column) bool {
+func (m *mapper) applies(c *pgColumn) bool {
 	if m == nil || !c.character {
 		return false
 	}
@@ -264,7 +264,7 @@ func (m *mapper) applies(c *column) bool {
 // (HashValueConverter with HashingByteArrayStrategy.V2), then, for a column
 // of known length, cuts it to that length; truncation cuts to n characters.
 // Java counts characters in UTF-16 code units, and so does the sandbox.
-func (m *mapper) apply(c *column, v any) any {
+func (m *mapper) apply(c *pgColumn, v any) any {
 	switch m.kind {
 	case "mask":
 		return strings.Repeat("*", m.n)

@@ -231,25 +231,25 @@ func TestHashV2MatchesDebeziumVectors(t *testing.T) {
 		{"MD5", "world", "172c8e95398cc72ab5358ead6981e7e5"},
 	} {
 		m := &mapper{kind: "hash", algo: tc.algo, salt: []byte("salt")}
-		c := &column{character: true, length: -1}
+		c := &pgColumn{character: true, length: -1}
 		if got := m.apply(c, tc.in); got != tc.want {
 			t.Errorf("%s(%q) = %v, want %s", tc.algo, tc.in, got, tc.want)
 		}
 	}
 	// A hash is cut to a bounded column's length; null stays null.
 	m := &mapper{kind: "hash", algo: "SHA-256", salt: []byte("salt")}
-	if got := m.apply(&column{character: true, length: 10}, "hello"); got != "cd31b3b98e" {
+	if got := m.apply(&pgColumn{character: true, length: 10}, "hello"); got != "cd31b3b98e" {
 		t.Errorf("hash into varchar(10) = %v", got)
 	}
-	if got := m.apply(&column{character: true, length: -1}, nil); got != nil {
+	if got := m.apply(&pgColumn{character: true, length: -1}, nil); got != nil {
 		t.Errorf("hash of null = %v, want null", got)
 	}
 	// A mask replaces null too (MaskingValueConverter).
-	if got := (&mapper{kind: "mask", n: 5}).apply(&column{character: true}, nil); got != "*****" {
+	if got := (&mapper{kind: "mask", n: 5}).apply(&pgColumn{character: true}, nil); got != "*****" {
 		t.Errorf("mask of null = %v", got)
 	}
 	// Truncation counts UTF-16 code units, as Java does.
-	if got := (&mapper{kind: "truncate", n: 3}).apply(&column{character: true}, "añb€c"); got != "añb" {
+	if got := (&mapper{kind: "truncate", n: 3}).apply(&pgColumn{character: true}, "añb€c"); got != "añb" {
 		t.Errorf("truncate = %v", got)
 	}
 }
@@ -278,7 +278,7 @@ func TestMapperOrderAndPatterns(t *testing.T) {
 		t.Error("version 1 hashing was accepted; the sandbox cannot reproduce it")
 	}
 	// Masks act on character columns only.
-	if (&mapper{kind: "mask"}).applies(&column{character: false}) {
+	if (&mapper{kind: "mask"}).applies(&pgColumn{character: false}) {
 		t.Error("a mask applies to a non-character column")
 	}
 }

@@ -20,12 +20,14 @@ type table struct {
 	schema, name string
 	// cols are every column of the table, in its order; value lists the
 	// indexes of the columns in the value, key those in the key.
-	cols  []*column
+	cols  []*pgColumn
 	value []int
 	key   []int
 	// topic is the topic the table's events go to, after routing.
 	topic                          string
 	keySchema, rowSchema, envelope *Schema
+	// keyJSON and envelopeJSON are the schemas as written in each record.
+	keyJSON, envelopeJSON []byte
 }
 
 // querier runs catalog queries inside or outside a transaction.
@@ -145,6 +147,15 @@ func (src *pgSource) build(tb *table, primary []string) error {
 		{Type: TypeInt64, Optional: true, Field: "ts_us"},
 		{Type: TypeInt64, Optional: true, Field: "ts_ns"},
 	}}
+	var err error
+	if tb.envelopeJSON, err = json.Marshal(tb.envelope); err != nil {
+		return err
+	}
+	if tb.keySchema != nil {
+		if tb.keyJSON, err = json.Marshal(tb.keySchema); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -213,7 +224,7 @@ func (src *pgSource) row(tb *table, vals []*string, unchanged []bool) (*Struct, 
 // unavailable is the placeholder for an unchanged TOASTed value: the
 // placeholder text for strings and JSON, its bytes for bytea; Debezium
 // writes placeholders for arrays too, where the sandbox writes null.
-func (src *pgSource) unavailable(c *column) any {
+func (src *pgSource) unavailable(c *pgColumn) any {
 	switch c.schema.Type {
 	case TypeString:
 		return src.s.placeholder
@@ -294,19 +305,13 @@ func (src *pgSource) eventWith(tb *table, op string, before, after []*string, un
 		Set("ts_ms", now.UnixMilli()).
 		Set("ts_us", now.UnixMicro()).
 		Set("ts_ns", now.UnixNano())
-	value, err := Encode(tb.envelope, env)
-	if err != nil {
-		return nil, err
-	}
-	rec := &kgo.Record{Topic: tb.topic, Value: value}
+	rec := &kgo.Record{Topic: tb.topic, Value: EncodeWith(tb.envelopeJSON, env)}
 	k, err := src.key(tb, keyRow)
 	if err != nil {
 		return nil, err
 	}
 	if k != nil {
-		if rec.Key, err = Encode(tb.keySchema, k); err != nil {
-			return nil, err
-		}
+		rec.Key = EncodeWith(tb.keyJSON, k)
 	}
 	return rec, nil
 }
@@ -517,9 +522,7 @@ func (src *pgSource) change(ctx context.Context, rel uint32, op string, oldType 
 		}
 		rec := &kgo.Record{Topic: tb.topic}
 		if k != nil {
-			if rec.Key, err = Encode(tb.keySchema, k); err != nil {
-				return err
-			}
+			rec.Key = EncodeWith(tb.keyJSON, k)
 		}
 		return src.produce(ctx, rec)
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// column is one captured column of a PostgreSQL table.
-type column struct {
+// pgColumn is one captured column of a PostgreSQL table.
+type pgColumn struct {
 	name    string
 	oid     uint32
 	typmod  int32
@@ -62,8 +62,8 @@ type typeOptions struct {
 // range, money, enum and domain types) are written as their PostgreSQL text
 // form in a string field; Debezium gives several of them structured or
 // logical types.
-func newColumn(name string, oid uint32, typmod int32, notNull bool, opts typeOptions) *column {
-	c := &column{name: name, oid: oid, typmod: typmod, notNull: notNull, length: -1}
+func newColumn(name string, oid uint32, typmod int32, notNull bool, opts typeOptions) *pgColumn {
+	c := &pgColumn{name: name, oid: oid, typmod: typmod, notNull: notNull, length: -1}
 	s := &Schema{Optional: !notNull}
 	switch oid {
 	case oidBool:
@@ -156,7 +156,7 @@ func numericTypmod(typmod int32) (precision, scale int) {
 // convert turns a value in PostgreSQL's text output format (DateStyle ISO,
 // TimeZone UTC, bytea_output hex) into the column's Connect value, before
 // any mapper.
-func (c *column) convert(text string, opts typeOptions) (any, error) {
+func (c *pgColumn) convert(text string, opts typeOptions) (any, error) {
 	switch c.oid {
 	case oidBool:
 		return text == "t", nil
@@ -223,7 +223,7 @@ func (c *column) convert(text string, opts typeOptions) (any, error) {
 	return text, nil
 }
 
-func (c *column) numeric(text string, opts typeOptions) (any, error) {
+func (c *pgColumn) numeric(text string, opts typeOptions) (any, error) {
 	if text == "NaN" {
 		return nil, nil
 	}
