@@ -260,7 +260,7 @@ func TestSinkJDBCConfig(t *testing.T) {
 
 		"transforms":             "unwrap",
 		"transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
-		"transforms.unwrap.delete.tombstone.handling.mode": "tombstone",
+		"transforms.unwrap.delete.tombstone.handling.mode": "delete-to-tombstone",
 	}
 	masked := map[string]string{
 		"transforms":                      "unwrap,dropfields,maskfields",

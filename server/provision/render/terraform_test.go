@@ -495,7 +495,7 @@ func TestSinkMaskModuleGuards(t *testing.T) {
 				// here, as render passes them); it deletes rows on
 				// tombstones, which unwrap turns deletes into.
 				checkPlannedMasks(t, tc.name, FieldMasks{Drop: tc.drop, Mask: tc.mask}, cfg)
-				if got := cfg["transforms.unwrap.delete.tombstone.handling.mode"]; got != "tombstone" {
+				if got := cfg["transforms.unwrap.delete.tombstone.handling.mode"]; got != "delete-to-tombstone" {
 					t.Errorf("transforms.unwrap.delete.tombstone.handling.mode = %q, want tombstone", got)
 				}
 			}

@@ -267,7 +267,7 @@ func TestAcceptsValidConfigOfEachClass(t *testing.T) {
 		// The JDBC sink reads the unwrapped row, deletes arriving as
 		// tombstones.
 		"jdbc-sink-masked": with(withFieldMasks(jdbcSinkConfig()),
-			"transforms.unwrap.delete.tombstone.handling.mode", "tombstone"),
+			"transforms.unwrap.delete.tombstone.handling.mode", "delete-to-tombstone"),
 		"es-sink-masked": with(withFieldMasks(elasticsearchConfig()),
 			"transforms", "unwrap,dropfields,maskfields,index",
 			"transforms.index.type", "RegexRouter", "transforms.index.regex", "(.*)", "transforms.index.replacement", "crm-$1",

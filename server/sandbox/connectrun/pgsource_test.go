@@ -516,3 +516,36 @@ func runCrashChild(raw string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestStopHandlesTheSlotAsConfigured: a stopped source keeps its slot (and
+// so its position) unless slot.drop.on.stop says otherwise.
+func TestStopHandlesTheSlotAsConfigured(t *testing.T) {
+	db := newTestDB(t)
+	db.exec(t, `CREATE TABLE customers (id int PRIMARY KEY, email text)`)
+	broker := testBroker(t)
+	r := testRunner(t, broker)
+	slots := func() int {
+		var n int
+		if err := db.conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_replication_slots WHERE database = current_database()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	cfg := db.sourceConfig("shop.customers.v1")
+	r.Start(cfg["name"], cfg)
+	waitRunning(t, r, cfg["name"])
+	r.Stop(cfg["name"], true)
+	if n := slots(); n != 1 {
+		t.Fatalf("%d slots after deleting a connector with slot.drop.on.stop=false, want 1", n)
+	}
+	if st := r.Status(cfg["name"]); st.State != "UNASSIGNED" {
+		t.Errorf("a deleted connector reports %+v", st)
+	}
+	cfg["slot.drop.on.stop"] = "true"
+	r.Start(cfg["name"], cfg)
+	waitRunning(t, r, cfg["name"])
+	r.Stop(cfg["name"], false)
+	if n := slots(); n != 0 {
+		t.Fatalf("%d slots after stopping a connector with slot.drop.on.stop=true, want 0", n)
+	}
+}

@@ -1,6 +1,7 @@
 package connectrun
 
 import (
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"math/big"
@@ -284,25 +285,4 @@ func twosComplement(n *big.Int) []byte {
 	return b
 }
 
-func urlSafeBase64(b []byte) string {
-	const enc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	var sb strings.Builder
-	for i := 0; i < len(b); i += 3 {
-		var v uint32
-		n := min(3, len(b)-i)
-		for j := 0; j < 3; j++ {
-			v <<= 8
-			if j < n {
-				v |= uint32(b[i+j])
-			}
-		}
-		for j := 0; j < 4; j++ {
-			if j <= n {
-				sb.WriteByte(enc[(v>>(18-6*j))&0x3f])
-			} else {
-				sb.WriteByte('=')
-			}
-		}
-	}
-	return sb.String()
-}
+func urlSafeBase64(b []byte) string { return base64.URLEncoding.EncodeToString(b) }

@@ -12,13 +12,15 @@ locals {
   }
 
   # The sink writes flat rows: unwrap the change event to the row's new state,
-  # which the sink upserts keyed by the record key. Deletes become tombstones
-  # (a null value under the row's key; the source's own tombstone that follows
-  # is dropped), and the sink turns those into DELETEs when delete.enabled.
+  # which the sink upserts keyed by the record key. A delete becomes a plain
+  # tombstone (no value, no schema, under the row's key; the source's own
+  # tombstone that follows is dropped), which the sink turns into a DELETE
+  # when delete.enabled without adding the row's columns to the table: a
+  # field dropped for this sink never appears, even empty.
   unwrap_config = {
     "transforms"                                       = join(",", concat(["unwrap"], local.mask_transforms))
     "transforms.unwrap.type"                           = "io.debezium.transforms.ExtractNewRecordState"
-    "transforms.unwrap.delete.tombstone.handling.mode" = "tombstone"
+    "transforms.unwrap.delete.tombstone.handling.mode" = "delete-to-tombstone"
   }
 
   # Per-sink field decisions run right after unwrap, so they see the row's
