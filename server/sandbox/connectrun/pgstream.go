@@ -212,6 +212,11 @@ func (src *pgSource) row(tb *table, vals []*string, unchanged []bool) (*Struct, 
 			if v, err = c.convert(*vals[i], src.s.typeOpts); err != nil {
 				return nil, fmt.Errorf("column %s.%s.%s: %w", tb.schema, tb.name, c.name, err)
 			}
+		case c.notNull:
+			// A NOT NULL column the old tuple does not carry (a delete
+			// under REPLICA IDENTITY DEFAULT sends the key only): Debezium
+			// writes its type's fallback value, not null.
+			v = c.fallback()
 		}
 		if c.mapper != nil {
 			v = c.mapper.apply(c, v)

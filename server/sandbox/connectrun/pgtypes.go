@@ -135,6 +135,31 @@ func newColumn(name string, oid uint32, typmod int32, notNull bool, opts typeOpt
 	return c
 }
 
+// fallback is the value Debezium's converters give a required column whose
+// value is missing (JdbcValueConverters' fallbacks): zero, false, an empty
+// string or the epoch.
+func (c *pgColumn) fallback() any {
+	switch c.schema.Type {
+	case TypeBoolean:
+		return false
+	case TypeInt8, TypeInt16, TypeInt32, TypeInt64:
+		return int64(0)
+	case TypeFloat32, TypeFloat64:
+		return float64(0)
+	case TypeBytes:
+		if c.schema.Name == "org.apache.kafka.connect.data.Decimal" {
+			return []byte{0}
+		}
+		return []byte{}
+	case TypeStruct:
+		return NewStruct(c.schema).Set("scale", int64(0)).Set("value", []byte{0})
+	}
+	if c.schema.Name == "io.debezium.time.ZonedTimestamp" {
+		return "1970-01-01T00:00:00Z"
+	}
+	return ""
+}
+
 // timePrecision is the fractional-second precision of a time or timestamp
 // typmod; -1 (undeclared) means 6.
 func timePrecision(typmod int32) int {
