@@ -651,6 +651,11 @@ func (s *jdbcSink) tolerate(kr *kgo.Record, f *sinkError) error {
 func (s *jdbcSink) createDeadLetterTopic(ctx context.Context, adm *kadm.Client) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	// A topic the plan created is there already; asking to create it would
+	// need a Create permission the connector's principal does not have.
+	if td, err := adm.ListTopics(cctx, s.cfg.dlqTopic); err == nil && td.Has(s.cfg.dlqTopic) && td[s.cfg.dlqTopic].Err == nil {
+		return
+	}
 	resp, err := adm.CreateTopic(cctx, 1, -1, nil, s.cfg.dlqTopic)
 	if err == nil {
 		err = resp.Err
