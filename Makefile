@@ -1,5 +1,5 @@
 # meshplane — common tasks. The README's two commands are `make run` and `make test`.
-.PHONY: run test generate check-generated lint bench fuzz build tools portal
+.PHONY: run test demo generate check-generated lint bench fuzz build tools portal
 
 DATA_DIR ?= ./meshplane-data
 ADDR ?= 127.0.0.1:8080
@@ -9,6 +9,11 @@ run:
 
 test:
 	scripts/test.sh
+
+# The sandbox moving data: a throwaway PostgreSQL, a product with PII fields,
+# a load generator, and rows arriving masked in the preview and a sink table.
+demo:
+	scripts/demo.sh
 
 build: portal
 	go build -tags portal -o bin/meshplane ./cmd/meshplane
