@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -24,6 +25,13 @@ import (
 // name) writing to topic, and a consumer that calls seen for each record.
 func benchSource(b *testing.B, topic string, seen func(id int, at time.Time)) (*testDB, func()) {
 	b.Helper()
+	db, broker, _ := benchSourceOnly(b, topic)
+	return db, consume(b, broker, topic, seen)
+}
+
+// benchSourceOnly starts the source alone.
+func benchSourceOnly(b *testing.B, topic string) (*testDB, *kfake.Cluster, *Runner) {
+	b.Helper()
 	db := newTestDB(b)
 	db.exec(b, `CREATE TABLE customers (id int PRIMARY KEY, email text, name text)`)
 	broker := testBroker(b)
@@ -34,6 +42,11 @@ func benchSource(b *testing.B, topic string, seen func(id int, at time.Time)) (*
 	cfg["message.key.columns"] = `public\.customers:id`
 	r.Start(cfg["name"], cfg)
 	waitRunning(b, r, cfg["name"])
+	return db, broker, r
+}
+
+// consume calls seen for each record of topic until the returned stop.
+func consume(b *testing.B, broker *kfake.Cluster, topic string, seen func(id int, at time.Time)) func() {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.ListenAddrs()...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(10*time.Millisecond))
 	if err != nil {
@@ -60,7 +73,7 @@ func benchSource(b *testing.B, topic string, seen func(id int, at time.Time)) (*
 			})
 		}
 	}()
-	return db, func() { cancel(); <-done; cl.Close() }
+	return func() { cancel(); <-done; cl.Close() }
 }
 
 // BenchmarkSourceLatency writes 1,000 rows a second for 5 seconds, one
@@ -204,6 +217,85 @@ func BenchmarkSourceThroughput(b *testing.B) {
 		bare := rows / time.Since(bstart).Seconds()
 		cl.Close()
 		b.ReportMetric(bare, "rows/s-bare-producer")
+		b.ReportMetric((rows/elapsed.Seconds())/bare, "ratio-to-bare")
+	}
+}
+
+// BenchmarkPipelineThroughput commits 50,000 rows into the source as fast
+// as PostgreSQL takes them and reports the rows per second that reach a
+// JDBC sink's table (source → topic → sink, configured as meshplane's module
+// configures it), against the same rows upserted straight into a table by
+// one connection in transactions of the sink's batch.size, in the same run.
+func BenchmarkPipelineThroughput(b *testing.B) {
+	for b.Loop() {
+		const rows, perTxn = 50_000, 1000
+		src, broker, r := benchSourceOnly(b, "bench.pipeline.v1")
+		sink := newTestDB(b)
+		r.Start("bench.sink", map[string]string{
+			"name":                   "bench.sink",
+			"connector.class":        JDBCSink,
+			"tasks.max":              "1",
+			"topics":                 "bench.pipeline.v1",
+			"connection.url":         fmt.Sprintf("jdbc:postgresql://%s:%s/%s?sslmode=disable", sink.host, sink.port, sink.name),
+			"connection.username":    sink.user,
+			"connection.password":    sink.password,
+			"insert.mode":            "upsert",
+			"primary.key.mode":       "record_key",
+			"delete.enabled":         "true",
+			"schema.evolution":       "basic",
+			"transforms":             "unwrap",
+			"transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+			"transforms.unwrap.delete.tombstone.handling.mode": "delete-to-tombstone",
+		})
+		_ = broker
+		count := func() int {
+			var n int
+			_ = sink.conn.QueryRow(context.Background(), `SELECT count(*) FROM bench_pipeline_v1`).Scan(&n)
+			return n
+		}
+		conn, err := pgx.Connect(context.Background(), src.url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		for i := 0; i < rows; i += perTxn {
+			if _, err := conn.Exec(context.Background(), `INSERT INTO customers SELECT g, 'c' || g || '@example.com', 'name' FROM generate_series($1::int, $2::int) g`, i, i+perTxn-1); err != nil {
+				b.Fatal(err)
+			}
+		}
+		conn.Close(context.Background())
+		deadline := time.Now().Add(5 * time.Minute)
+		for count() < rows {
+			if time.Now().After(deadline) {
+				b.Fatalf("%d of %d rows reached the sink table: %+v", count(), rows, r.Status("bench.sink"))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		b.ReportMetric(rows/elapsed.Seconds(), "rows/s")
+
+		// Baseline: the same upserts without Kafka, decoding or transforms.
+		sink.exec(b, `CREATE TABLE bare (id bigint PRIMARY KEY, email text, name text)`)
+		bstart := time.Now()
+		for i := 0; i < rows; i += 500 {
+			batch := &pgx.Batch{}
+			for j := i; j < i+500; j++ {
+				batch.Queue(`INSERT INTO bare VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name`,
+					j, sha256Hex("bench", fmt.Sprintf("c%d@example.com", j)), "name")
+			}
+			tx, err := sink.conn.Begin(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := tx.SendBatch(context.Background(), batch).Close(); err != nil {
+				b.Fatal(err)
+			}
+			if err := tx.Commit(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		bare := rows / time.Since(bstart).Seconds()
+		b.ReportMetric(bare, "rows/s-bare-upserts")
 		b.ReportMetric((rows/elapsed.Seconds())/bare, "ratio-to-bare")
 	}
 }

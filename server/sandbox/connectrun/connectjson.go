@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -211,19 +212,94 @@ func EncodeWith(schema []byte, v any) []byte {
 }
 
 // Decode reads a record key or value the JSON converter wrote. A nil or
-// empty input is a null (a tombstone's value, a keyless record's key).
+// empty input is a null (a tombstone's value, a keyless record's key). The
+// schema is shared with other records that carry the same schema text and
+// must not be changed.
 func Decode(data []byte) (*Envelope, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
 	}
-	var e Envelope
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&e); err != nil {
+	if e := schemas.fast(data); e != nil {
+		return e, nil
+	}
+	var raw struct {
+		Schema  json.RawMessage `json:"schema"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("not a JSON converter record with schemas enabled: %w", err)
 	}
-	if e.Schema == nil && len(e.Payload) == 0 {
+	if raw.Schema == nil && raw.Payload == nil {
 		return nil, fmt.Errorf("not a JSON converter record with schemas enabled: no schema and payload members")
 	}
-	return &e, nil
+	e := &Envelope{Payload: raw.Payload}
+	if len(raw.Schema) > 0 && string(raw.Schema) != "null" {
+		var err error
+		if e.Schema, err = schemas.get(raw.Schema); err != nil {
+			return nil, fmt.Errorf("not a JSON converter record with schemas enabled: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// schemaCache keeps decoded schemas by their text: every record of a table
+// carries the same schema, and decoding it is most of decoding a record.
+type schemaCache struct {
+	mu sync.Mutex
+	m  map[string]*Schema
+	// recent are the texts of the schemas decoded last, newest first.
+	recent [][]byte
+}
+
+// recentSchemas is how many schema texts the fast path compares.
+const recentSchemas = 8
+
+// schemaCacheMax bounds the cache; when full it starts over.
+const schemaCacheMax = 512
+
+var schemas = &schemaCache{m: map[string]*Schema{}}
+
+// fast reads a record laid out exactly as the JSON converter writes it,
+// {"schema":S,"payload":P}, whose S is a schema seen before: only P is
+// checked, since S's text is known. It returns nil for anything else.
+func (c *schemaCache) fast(data []byte) *Envelope {
+	const head, mid = `{"schema":`, `,"payload":`
+	if !bytes.HasPrefix(data, []byte(head)) || data[len(data)-1] != '}' {
+		return nil
+	}
+	rest := data[len(head):]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, raw := range c.recent {
+		if bytes.HasPrefix(rest, raw) && bytes.HasPrefix(rest[len(raw):], []byte(mid)) {
+			payload := rest[len(raw)+len(mid) : len(rest)-1]
+			if !json.Valid(payload) {
+				return nil
+			}
+			return &Envelope{Schema: c.m[string(raw)], Payload: payload}
+		}
+	}
+	return nil
+}
+
+func (c *schemaCache) get(raw []byte) (*Schema, error) {
+	c.mu.Lock()
+	s, ok := c.m[string(raw)]
+	c.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s = new(Schema)
+	if err := json.Unmarshal(raw, s); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= schemaCacheMax {
+		clear(c.m)
+		c.recent = nil
+	}
+	c.m[string(raw)] = s
+	c.recent = append([][]byte{bytes.Clone(raw)}, c.recent[:min(len(c.recent), recentSchemas-1)]...)
+	c.mu.Unlock()
+	return s, nil
 }
