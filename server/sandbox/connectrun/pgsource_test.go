@@ -57,12 +57,25 @@ func newTestDB(t testing.TB) *testDB {
 	}
 	t.Cleanup(func() {
 		db.conn.Close(ctx)
-		_, _ = admin.Exec(ctx, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`, name)
-		_, _ = admin.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1`, name)
+		dropSlots(ctx, admin, name)
 		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 		admin.Close(ctx)
 	})
 	return db
+}
+
+// dropSlots drops database's replication slots, ending the sessions that
+// hold them; a slot stays active for a moment after its session ends.
+func dropSlots(ctx context.Context, admin *pgx.Conn, database string) {
+	for range 50 {
+		var left int
+		_, _ = admin.Exec(ctx, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`, database)
+		_, _ = admin.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`, database)
+		if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_replication_slots WHERE database = $1`, database).Scan(&left); err != nil || left == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (db *testDB) exec(t testing.TB, sql string, args ...any) {
