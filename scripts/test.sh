@@ -37,7 +37,7 @@ scripts/e2e.sh >"$e2e_log" 2>&1 &
 e2e_pid=$!
 echo "== go test (PostgreSQL)"
 pg_rc=0
-go test -count=1 -timeout 20m ./server/app/... ./server/store/... ./server/sandbox/connectrun/... || pg_rc=$?
+go test -count=1 -timeout 20m ./server/app/... ./server/store/... ./server/sandbox/... || pg_rc=$?
 echo "== replicas: two meshplane serve processes on one PostgreSQL catalog and one sandbox"
 go test -count=1 -timeout 20m -run '^TestReplicas' ./cmd/meshplane || pg_rc=$?
 e2e_rc=0

@@ -1,0 +1,137 @@
+package sandbox_test
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// TestConnectorsWriteAsTheirOwnPrincipal runs a PostgreSQL source in the
+// sandbox: without an ACL its task fails with the broker's authorization
+// error, with the ACL a plan would create it streams after a restart, and
+// its events reach the topic. Needs MESHPLANE_TEST_POSTGRES (wal_level=logical).
+func TestConnectorsWriteAsTheirOwnPrincipal(t *testing.T) {
+	base := os.Getenv("MESHPLANE_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("MESHPLANE_TEST_POSTGRES is not set")
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "acl_" + strings.ToLower(rand.Text()[:10])
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(base)
+	u.Path = "/" + name
+	db, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := start(t, testConfig(t.TempDir()))
+	t.Cleanup(func() {
+		db.Close(ctx)
+		sb.Close() // stops the connector, which frees its slot
+		for range 50 {
+			var left int
+			_, _ = admin.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`, name)
+			if admin.QueryRow(ctx, `SELECT count(*) FROM pg_replication_slots WHERE database = $1`, name).Scan(&left) != nil || left == 0 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close(ctx)
+	})
+	if _, err := db.Exec(ctx, `CREATE TABLE orders (id int PRIMARY KEY, total int)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO orders VALUES (1, 10)`); err != nil {
+		t.Fatal(err)
+	}
+	adm := adminClient(t, sb)
+	const topic = "sales.orders.orders.v1"
+	createTopic(t, adm, topic)
+
+	password, _ := u.User.Password()
+	cfg := map[string]string{
+		"connector.class":              "io.debezium.connector.postgresql.PostgresConnector",
+		"tasks.max":                    "1",
+		"topic.prefix":                 "sales.orders",
+		"database.hostname":            u.Hostname(),
+		"database.port":                u.Port(),
+		"database.user":                u.User.Username(),
+		"database.password":            password,
+		"database.dbname":              name,
+		"database.sslmode":             "disable",
+		"plugin.name":                  "pgoutput",
+		"slot.name":                    name,
+		"publication.name":             name,
+		"publication.autocreate.mode":  "filtered",
+		"table.include.list":           `public\.orders`,
+		"transforms":                   "route",
+		"transforms.route.type":        "org.apache.kafka.connect.transforms.RegexRouter",
+		"transforms.route.regex":       `sales\.orders\.public\.orders`,
+		"transforms.route.replacement": topic,
+	}
+	const connector = "sales.orders.source"
+	if code, body := connectRequest(t, sb, http.MethodPost, "/connectors", map[string]any{"name": connector, "config": cfg}); code != http.StatusCreated {
+		t.Fatalf("creating the connector: %d %s", code, body)
+	}
+	status := func(want string) string {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			_, body := connectRequest(t, sb, http.MethodGet, "/connectors/"+connector+"/status", nil)
+			if strings.Contains(string(body), want) || time.Now().After(deadline) {
+				return string(body)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// No ACL: the broker refuses the connector's principal.
+	if body := status(`"state":"FAILED"`); !strings.Contains(body, `"state":"FAILED"`) || !strings.Contains(body, "TOPIC_AUTHORIZATION_FAILED") {
+		t.Fatalf("without an ACL: %s", body)
+	}
+
+	// The ACL a plan creates for the source, then a restart.
+	acl := kadm.NewACLs().Allow("User:"+connector).AllowHosts("*").Topics(topic).
+		ResourcePatternType(kadm.ACLPatternLiteral).Operations(kadm.OpWrite, kadm.OpDescribe)
+	if res, err := adm.CreateACLs(ctxTimeout(t), acl); err != nil || res[0].Err != nil {
+		t.Fatalf("creating the ACL: %v %v", err, res)
+	}
+	if code, body := connectRequest(t, sb, http.MethodPost, "/connectors/"+connector+"/restart", nil); code != http.StatusNoContent {
+		t.Fatalf("restarting: %d %s", code, body)
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO orders VALUES (2, 20)`); err != nil {
+		t.Fatal(err)
+	}
+	if body := status(`"lag"`); !strings.Contains(body, `"state":"RUNNING"`) || strings.Contains(body, "FAILED") {
+		t.Fatalf("with the ACL: %s", body)
+	}
+	cl, err := kgo.NewClient(append(sb.ClientOptions(), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var values []string
+	for len(values) < 2 && rctx.Err() == nil {
+		cl.PollFetches(rctx).EachRecord(func(r *kgo.Record) { values = append(values, string(r.Value)) })
+	}
+	if len(values) < 2 || !strings.Contains(strings.Join(values, "\n"), `"op":"r"`) || !strings.Contains(strings.Join(values, "\n"), `"op":"c"`) {
+		t.Fatalf("events on %s: %q", topic, values)
+	}
+}
