@@ -311,10 +311,15 @@ func (e *Emulator) restartTask(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// getTopics reports the connector's active topics: none, since no data moves.
+// getTopics reports the connector's active topics: those its run read or
+// wrote, and none for a validate-only connector, which moves no data.
 func (e *Emulator) getTopics(w http.ResponseWriter, r *http.Request) {
 	e.withConnector(w, r, func(cn *connector) {
-		writeJSON(w, http.StatusOK, map[string]map[string][]string{cn.Name: {"topics": {}}})
+		topics := []string{}
+		if e.runs(cn) {
+			topics = append(topics, e.cfg.Runner.Topics(cn.Name)...)
+		}
+		writeJSON(w, http.StatusOK, map[string]map[string][]string{cn.Name: {"topics": topics}})
 	})
 }
 

@@ -43,6 +43,8 @@ type Runner interface {
 	Stop(name string, deleted bool)
 	// Status reports the named connector's run.
 	Status(name string) RunStatus
+	// Topics lists the topics the named connector's run has used.
+	Topics(name string) []string
 	// Close stops every connector, keeping what each committed.
 	Close()
 }

@@ -596,6 +596,7 @@ func (src *pgSource) produce(ctx context.Context, rec *kgo.Record) error {
 			return
 		}
 		src.t.Wrote(1)
+		src.t.UsedTopic(r.Topic)
 	})
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -182,6 +183,24 @@ func (r *Runner) Status(name string) connectemu.RunStatus {
 	return st
 }
 
+// Topics returns the topics the named connector's run has read or written,
+// sorted.
+func (r *Runner) Topics(name string) []string {
+	r.mu.Lock()
+	rn := r.runs[name]
+	r.mu.Unlock()
+	if rn == nil {
+		return nil
+	}
+	var out []string
+	rn.task.topics.Range(func(k, _ any) bool {
+		out = append(out, k.(string))
+		return true
+	})
+	slices.Sort(out)
+	return out
+}
+
 // Close stops every connector.
 func (r *Runner) Close() {
 	r.mu.Lock()
@@ -214,6 +233,15 @@ type Task struct {
 	lastWrite atomic.Int64
 	behind    atomic.Int64
 	lagUnit   atomic.Value
+	topics    sync.Map // topic name → struct{}
+}
+
+// UsedTopic records that the task read or wrote topic, for the worker's
+// GET /connectors/{name}/topics.
+func (t *Task) UsedTopic(topic string) {
+	if _, ok := t.topics.Load(topic); !ok {
+		t.topics.Store(topic, struct{}{})
+	}
 }
 
 // Wrote counts n records written out.
