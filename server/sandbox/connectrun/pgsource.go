@@ -209,11 +209,37 @@ type pgSource struct {
 // The position confirmed to the slot only ever covers events the broker has
 // acknowledged, so a restart resumes without losing any (and may repeat a
 // few, as Debezium may).
+//
+// A lost database connection (a restarted server, a terminated session) is
+// retried with backoff, the run staying RUNNING with the error as its trace;
+// the slot makes the next attempt resume where the last one was confirmed.
 func runPostgresSource(ctx context.Context, t *Task) error {
 	s, err := parsePGSettings(t.Config)
 	if err != nil {
 		return err
 	}
+	backoff := time.Second
+	for {
+		err := runPostgresSourceOnce(ctx, t, s)
+		if err == nil || ctx.Err() != nil {
+			return nil
+		}
+		if !isPGConnectionError(err) {
+			return err
+		}
+		t.Log.Warn("source lost its database connection; retrying", "err", err, "in", backoff)
+		t.Retrying(err)
+		if !sleepCtx(ctx, backoff) {
+			return nil
+		}
+		backoff = sinkBackoff(backoff)
+	}
+}
+
+// runPostgresSourceOnce is one attempt: connect, publication, slot,
+// snapshot when needed, stream.
+func runPostgresSourceOnce(ctx context.Context, t *Task, s pgSettings) error {
+	var err error
 	src := &pgSource{t: t, s: s, tables: map[uint32]*table{}}
 	defer src.close()
 	opts := append(slices.Clone(t.Kafka),

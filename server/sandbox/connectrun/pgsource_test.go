@@ -565,3 +565,26 @@ func TestStopHandlesTheSlotAsConfigured(t *testing.T) {
 		t.Fatalf("%d slots after stopping a connector with slot.drop.on.stop=true, want 0", n)
 	}
 }
+
+// TestPostgresSourceReconnects: a terminated replication session is
+// retried, and rows written meanwhile arrive.
+func TestPostgresSourceReconnects(t *testing.T) {
+	db := newTestDB(t)
+	db.exec(t, `CREATE TABLE customers (id int PRIMARY KEY, email text)`)
+	broker := testBroker(t)
+	r := testRunner(t, broker)
+	cfg := db.sourceConfig("shop.customers.v1")
+	r.Start(cfg["name"], cfg)
+	waitRunning(t, r, cfg["name"])
+	db.exec(t, `INSERT INTO customers VALUES (1, 'a@example.com')`)
+	readTopic(t, broker, "shop.customers.v1", 1)
+	db.exec(t, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = current_database()`)
+	db.exec(t, `INSERT INTO customers VALUES (2, 'b@example.com')`)
+	evs := readTopic(t, broker, "shop.customers.v1", 2)
+	if evs[1].After["id"] != float64(2) {
+		t.Fatalf("after the reconnect: %+v", evs[1])
+	}
+	if st := r.Status(cfg["name"]); st.State != "RUNNING" {
+		t.Errorf("status after the reconnect: %+v", st)
+	}
+}

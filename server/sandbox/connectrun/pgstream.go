@@ -345,6 +345,7 @@ func (src *pgSource) stream(ctx context.Context) error {
 	src.processed = src.confirmed
 	src.t.Log.Info("streaming changes", "slot", src.s.slot, "publication", src.s.publication, "from", src.confirmed)
 	src.t.Behind("wal_bytes", 0)
+	src.t.Retrying(nil)
 	nextFlush := time.Now().Add(flushInterval)
 	var nextHeartbeat time.Time
 	if src.s.heartbeat > 0 {
