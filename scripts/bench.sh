@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs every bench phase; the queue phase's PostgreSQL rows use a throwaway
-# PostgreSQL cluster (installed from Debian when missing), or the server
-# MESHPLANE_BENCH_POSTGRES names. Extra arguments go to meshplane-bench.
+# Runs every bench phase, then the sandbox data plane's benchmarks (commit to
+# topic latency at 1,000 rows/s, source and source-to-sink-table
+# throughput). The queue phase's PostgreSQL rows and the data plane's source
+# and sink databases use a throwaway PostgreSQL cluster (installed from
+# Debian when missing), or the server MESHPLANE_BENCH_POSTGRES names (with
+# wal_level=logical). Extra arguments go to meshplane-bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/tools.sh
@@ -13,3 +16,5 @@ if [ -z "$url" ]; then
   trap stop_pg EXIT
 fi
 go run ./cmd/meshplane-bench -postgres "$url" "$@"
+echo "== sandbox data plane (server/sandbox/connectrun)"
+MESHPLANE_TEST_POSTGRES=$url go test -run '^$' -bench . -benchtime 1x ./server/sandbox/connectrun 2>&1 | grep -v level=INFO
