@@ -195,7 +195,9 @@ test("a consumer team requests access from the product and an owner approves it 
   const consumer = await signIn(browser, server, tokens.marketer);
   await consumer.goto(server.url + "/access?request=sales/orders");
   await consumer.getByRole("heading", { name: "Access", level: 1 }).waitFor();
-  await consumer.getByLabel("Consumer service account").selectOption("reporter");
+  // The field is a text box until the service accounts have loaded, then a
+  // list to choose from: wait for the list.
+  await consumer.getByRole("combobox", { name: "Consumer service account" }).selectOption("reporter");
   const port = consumer.getByRole("group", { name: "Port 1" });
   await port.getByLabel("Domain").fill("sales");
   await port.getByLabel("Data product").fill("orders");
