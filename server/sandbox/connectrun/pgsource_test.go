@@ -588,3 +588,31 @@ func TestPostgresSourceReconnects(t *testing.T) {
 		t.Errorf("status after the reconnect: %+v", st)
 	}
 }
+
+// TestPostgresSourceFollowsSchemaChanges: rows written before and after a
+// column was added, while the connector was stopped, are read back each
+// with the columns it had, as pgoutput describes them.
+func TestPostgresSourceFollowsSchemaChanges(t *testing.T) {
+	db := newTestDB(t)
+	db.exec(t, `CREATE TABLE customers (id int PRIMARY KEY, email text)`)
+	broker := testBroker(t)
+	r := testRunner(t, broker)
+	cfg := db.sourceConfig("shop.customers.v1")
+	r.Start(cfg["name"], cfg)
+	waitRunning(t, r, cfg["name"])
+	r.Stop(cfg["name"], false)
+	db.exec(t, `INSERT INTO customers VALUES (1, 'a@example.com')`)
+	db.exec(t, `ALTER TABLE customers ADD COLUMN city text NOT NULL DEFAULT 'Oslo'`)
+	db.exec(t, `INSERT INTO customers VALUES (2, 'b@example.com', 'Lima')`)
+	r.Start(cfg["name"], cfg)
+	evs := readTopic(t, broker, "shop.customers.v1", 2)
+	if _, ok := evs[0].After["city"]; ok || evs[0].After["id"] != float64(1) {
+		t.Errorf("the row written before the column existed: %+v", evs[0].After)
+	}
+	if evs[1].After["city"] != "Lima" || evs[1].schema.FieldNamed("after").FieldNamed("city").Optional {
+		t.Errorf("the row written after: %+v (city NOT NULL, so required)", evs[1].After)
+	}
+	if st := r.Status(cfg["name"]); st.State != "RUNNING" {
+		t.Errorf("status: %+v", st)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -35,9 +36,18 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// tableInfo reads a table's columns, nullability and primary key from the
-// catalog and builds its schemas.
-func (src *pgSource) tableInfo(ctx context.Context, q querier, schema, name string) (*table, error) {
+// catalogColumn is a column as the catalog describes it now.
+type catalogColumn struct {
+	name    string
+	oid     uint32
+	typmod  int32
+	notNull bool
+	// pkPos is the column's position in the primary key, 0 when not in it.
+	pkPos int
+}
+
+// catalogColumns reads a table's columns, nullability and primary key.
+func catalogColumns(ctx context.Context, q querier, schema, name string) ([]catalogColumn, error) {
 	rows, err := q.Query(ctx, `SELECT a.attname, a.atttypid, a.atttypmod, a.attnotnull,
 			COALESCE(array_position(i.indkey::int2[], a.attnum), 0)
 		FROM pg_attribute a
@@ -50,38 +60,80 @@ func (src *pgSource) tableInfo(ctx context.Context, q querier, schema, name stri
 		return nil, fmt.Errorf("reading the columns of %s.%s: %w", schema, name, err)
 	}
 	defer rows.Close()
-	tb := &table{schema: schema, name: name}
-	pk := map[int]int{}
+	var out []catalogColumn
 	for rows.Next() {
-		var col string
-		var oid uint32
-		var typmod int32
-		var notNull bool
-		var pkPos int
-		if err := rows.Scan(&col, &oid, &typmod, &notNull, &pkPos); err != nil {
+		var c catalogColumn
+		if err := rows.Scan(&c.name, &c.oid, &c.typmod, &c.notNull, &c.pkPos); err != nil {
 			return nil, fmt.Errorf("reading the columns of %s.%s: %w", schema, name, err)
 		}
-		if pkPos > 0 {
-			pk[pkPos] = len(tb.cols)
-		}
-		tb.cols = append(tb.cols, newColumn(col, oid, typmod, notNull, src.s.typeOpts))
+		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading the columns of %s.%s: %w", schema, name, err)
 	}
-	if len(tb.cols) == 0 {
+	if len(out) == 0 {
 		return nil, fmt.Errorf("table %s.%s has no columns or does not exist", schema, name)
 	}
-	var primary []string
-	for i := 1; i <= len(pk); i++ {
-		if idx, ok := pk[i]; ok {
-			primary = append(primary, tb.cols[idx].name)
-		}
+	return out, nil
+}
+
+// tableInfo describes a table as the catalog has it now (for the snapshot).
+func (src *pgSource) tableInfo(ctx context.Context, q querier, schema, name string) (*table, error) {
+	cols, err := catalogColumns(ctx, q, schema, name)
+	if err != nil {
+		return nil, err
 	}
-	if err := src.build(tb, primary); err != nil {
+	tb := &table{schema: schema, name: name}
+	for _, c := range cols {
+		tb.cols = append(tb.cols, newColumn(c.name, c.oid, c.typmod, c.notNull, src.s.typeOpts))
+	}
+	if err := src.build(tb, primaryKey(cols)); err != nil {
 		return nil, err
 	}
 	return tb, nil
+}
+
+// relationTable describes a table as a pgoutput Relation message does: the
+// columns the changes that follow carry, which may be fewer or other than
+// the catalog's now (a column added or dropped since). Nullability and the
+// primary key, which the message lacks, come from the catalog by name; a
+// column the catalog no longer has is nullable.
+func (src *pgSource) relationTable(ctx context.Context, m *pglogrepl.RelationMessage) (*table, error) {
+	cols, err := catalogColumns(ctx, src.db, m.Namespace, m.RelationName)
+	if err != nil {
+		return nil, err
+	}
+	now := map[string]catalogColumn{}
+	for _, c := range cols {
+		now[c.name] = c
+	}
+	tb := &table{schema: m.Namespace, name: m.RelationName}
+	var present []catalogColumn
+	for _, rc := range m.Columns {
+		c := now[rc.Name]
+		tb.cols = append(tb.cols, newColumn(rc.Name, rc.DataType, rc.TypeModifier, c.notNull, src.s.typeOpts))
+		present = append(present, catalogColumn{name: rc.Name, pkPos: c.pkPos})
+	}
+	if err := src.build(tb, primaryKey(present)); err != nil {
+		return nil, err
+	}
+	return tb, nil
+}
+
+// primaryKey lists the primary key's columns in key order.
+func primaryKey(cols []catalogColumn) []string {
+	var key []catalogColumn
+	for _, c := range cols {
+		if c.pkPos > 0 {
+			key = append(key, c)
+		}
+	}
+	slices.SortFunc(key, func(a, b catalogColumn) int { return a.pkPos - b.pkPos })
+	out := make([]string, len(key))
+	for i, c := range key {
+		out[i] = c.name
+	}
+	return out
 }
 
 // build derives the table's value and key columns and its schemas.
@@ -441,15 +493,11 @@ func (src *pgSource) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 	}
 	switch m := msg.(type) {
 	case *pglogrepl.RelationMessage:
-		tb, err := src.tableInfo(ctx, src.db, m.Namespace, m.RelationName)
+		// pgoutput describes a table before its first change in a session
+		// and again whenever its columns changed.
+		tb, err := src.relationTable(ctx, m)
 		if err != nil {
 			return err
-		}
-		// pgoutput sends the columns in the table's order, dropped
-		// columns left out, as tableInfo reads them; a column added since
-		// is read again from the catalog here.
-		if len(tb.cols) != len(m.Columns) {
-			return fmt.Errorf("table %s.%s changed while streaming: the catalog has %d columns and the stream %d", m.Namespace, m.RelationName, len(tb.cols), len(m.Columns))
 		}
 		src.tables[m.RelationID] = tb
 	case *pglogrepl.BeginMessage:
