@@ -2,6 +2,7 @@ package connectrun
 
 import (
 	"encoding/base64"
+	"math"
 	"encoding/hex"
 	"fmt"
 	"math/big"
@@ -135,6 +136,39 @@ func newColumn(name string, oid uint32, typmod int32, notNull bool, opts typeOpt
 	return c
 }
 
+// timeDivisor turns microseconds into the time column's unit.
+func (c *pgColumn) timeDivisor() int64 {
+	if c.schema.Type == TypeInt32 {
+		return 1000
+	}
+	return 1
+}
+
+// infinite maps PostgreSQL's infinity and -infinity dates and timestamps to
+// the largest and smallest values their fields hold.
+func infinite(text string, hi, lo int64) (int64, bool) {
+	switch text {
+	case "infinity":
+		return hi, true
+	case "-infinity":
+		return lo, true
+	}
+	return 0, false
+}
+
+// parsePGTime parses a date or timestamp in PostgreSQL's ISO output, where
+// years before 1 AD end in " BC" (1 BC is year 0 in Go's calendar, as in
+// ISO 8601).
+func parsePGTime(layout, text string) (time.Time, error) {
+	bc := strings.HasSuffix(text, " BC")
+	text = strings.TrimSuffix(text, " BC")
+	t, err := time.Parse(layout, text)
+	if err != nil || !bc {
+		return t, err
+	}
+	return t.AddDate(1-2*t.Year(), 0, 0), nil
+}
+
 // fallback is the value Debezium's converters give a required column whose
 // value is missing (JdbcValueConverters' fallbacks): zero, false, an empty
 // string or the epoch.
@@ -197,23 +231,29 @@ func (c *pgColumn) convert(text string, opts typeOptions) (any, error) {
 		}
 		return strconv.ParseFloat(text, 64)
 	case oidDate:
-		t, err := time.Parse("2006-01-02", text)
+		if v, ok := infinite(text, math.MaxInt32, math.MinInt32); ok {
+			return v, nil
+		}
+		t, err := parsePGTime("2006-01-02", text)
 		if err != nil {
 			return nil, fmt.Errorf("date %q: %w", text, err)
 		}
-		return t.Unix() / 86400, nil
+		return int64(math.Floor(float64(t.Unix()) / 86400)), nil
 	case oidTime:
 		t, err := time.Parse("15:04:05.999999", text)
 		if err != nil {
+			if text == "24:00:00" {
+				return int64(86400e6) / c.timeDivisor(), nil
+			}
 			return nil, fmt.Errorf("time %q: %w", text, err)
 		}
 		us := int64(t.Hour())*3600e6 + int64(t.Minute())*60e6 + int64(t.Second())*1e6 + int64(t.Nanosecond()/1000)
-		if c.schema.Type == TypeInt32 {
-			return us / 1000, nil
-		}
-		return us, nil
+		return us / c.timeDivisor(), nil
 	case oidTimestamp:
-		t, err := time.Parse("2006-01-02 15:04:05.999999", text)
+		if v, ok := infinite(text, math.MaxInt64, math.MinInt64); ok {
+			return v, nil
+		}
+		t, err := parsePGTime("2006-01-02 15:04:05.999999", text)
 		if err != nil {
 			return nil, fmt.Errorf("timestamp %q: %w", text, err)
 		}
@@ -222,13 +262,18 @@ func (c *pgColumn) convert(text string, opts typeOptions) (any, error) {
 		}
 		return t.UnixMicro(), nil
 	case oidTimestamptz:
-		t, err := time.Parse("2006-01-02 15:04:05.999999-07", text)
+		if text == "infinity" || text == "-infinity" {
+			return text, nil
+		}
+		t, err := parsePGTime("2006-01-02 15:04:05.999999Z07", text)
 		if err != nil {
-			if t, err = time.Parse("2006-01-02 15:04:05.999999-07:00", text); err != nil {
-				return nil, fmt.Errorf("timestamptz %q: %w", text, err)
+			if t, err = parsePGTime("2006-01-02 15:04:05.999999Z07:00", text); err != nil {
+				if t, err = parsePGTime("2006-01-02 15:04:05.999999Z07:00:00", text); err != nil {
+					return nil, fmt.Errorf("timestamptz %q: %w", text, err)
+				}
 			}
 		}
-		return t.UTC().Format("2006-01-02T15:04:05.999999Z"), nil
+		return t.UTC().Format("2006-01-02T15:04:05.999999Z07:00"), nil
 	case oidNumeric:
 		return c.numeric(text, opts)
 	case oidBytea:
