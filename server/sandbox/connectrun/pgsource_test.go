@@ -574,6 +574,9 @@ func TestPostgresSourceReconnects(t *testing.T) {
 	broker := testBroker(t)
 	r := testRunner(t, broker)
 	cfg := db.sourceConfig("shop.customers.v1")
+	// A publication name PostgreSQL would fold and split if it were not
+	// quoted (slot names are [a-z0-9_] only).
+	cfg["publication.name"] = `Pub "x", y`
 	r.Start(cfg["name"], cfg)
 	waitRunning(t, r, cfg["name"])
 	db.exec(t, `INSERT INTO customers VALUES (1, 'a@example.com')`)

@@ -387,7 +387,7 @@ func (src *pgSource) stream(ctx context.Context) error {
 		Mode: pglogrepl.LogicalReplication,
 		PluginArgs: []string{
 			"proto_version '1'",
-			"publication_names '" + escapeLiteral(src.s.publication) + "'",
+			"publication_names '" + escapeLiteral(pgx.Identifier{src.s.publication}.Sanitize()) + "'",
 		},
 	})
 	if err != nil {
