@@ -139,6 +139,10 @@ type offsets struct {
 	SnapshotCompleted bool   `json:"snapshot_completed"`
 	LSN               uint64 `json:"lsn"`
 	Slot              string `json:"slot"`
+	// System and Database identify the cluster (its system identifier) and
+	// the database the offsets were taken from.
+	System   string `json:"system"`
+	Database string `json:"database"`
 }
 
 func (t *Task) offsetsPath() string { return filepath.Join(t.StateDir, "offsets.json") }
@@ -185,6 +189,8 @@ type pgSource struct {
 	markMu sync.Mutex
 	marks  []*mark
 	open   *mark
+	// slotConfirmed is the slot's confirmed position when streaming began.
+	slotConfirmed pglogrepl.LSN
 	// offsetsSaved is when the offsets file was last written, and saved
 	// the position it holds.
 	offsetsSaved time.Time
@@ -224,7 +230,7 @@ func runPostgresSource(ctx context.Context, t *Task) error {
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}
-		if !isPGConnectionError(err) {
+		if !isPGConnectionError(err) && !isSlotActive(err) {
 			return err
 		}
 		t.Log.Warn("source lost its database connection; retrying", "err", err, "in", backoff)
@@ -234,6 +240,14 @@ func runPostgresSource(ctx context.Context, t *Task) error {
 		}
 		backoff = sinkBackoff(backoff)
 	}
+}
+
+// isSlotActive reports PostgreSQL refusing a slot another session still
+// holds (55006): after a lost connection the old walsender keeps it until
+// it notices, up to wal_sender_timeout.
+func isSlotActive(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "55006"
 }
 
 // runPostgresSourceOnce is one attempt: connect, publication, slot,
@@ -256,6 +270,10 @@ func runPostgresSourceOnce(ctx context.Context, t *Task, s pgSettings) error {
 	if err := src.connect(ctx); err != nil {
 		return err
 	}
+	sys, err := pglogrepl.IdentifySystem(ctx, src.rep)
+	if err != nil {
+		return fmt.Errorf("identifying the source database: %w", err)
+	}
 	if err := src.ensurePublication(ctx); err != nil {
 		return err
 	}
@@ -263,9 +281,11 @@ func runPostgresSourceOnce(ctx context.Context, t *Task, s pgSettings) error {
 	if err != nil {
 		return err
 	}
-	if src.offsets.Slot != s.slot {
-		// Offsets of another slot say nothing about this one.
-		src.offsets = offsets{Slot: s.slot}
+	here := offsets{Slot: s.slot, System: sys.SystemID, Database: t.Config["database.dbname"]}
+	if src.offsets.Slot != here.Slot || src.offsets.System != here.System || src.offsets.Database != here.Database {
+		// Offsets of another slot, database or cluster (one recreated
+		// under the same name, say) say nothing about this one.
+		src.offsets = here
 	}
 	if src.needsSnapshot(created) {
 		if err := src.snapshot(ctx, snapshotName, consistent); err != nil {
@@ -459,11 +479,18 @@ func (src *pgSource) dropSlot() {
 		src.rep.Close(ctx)
 		src.rep = nil
 	}
-	if _, err := src.db.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`, src.s.slot); err != nil {
-		src.t.Log.Warn("dropping the replication slot failed", "slot", src.s.slot, "err", err)
-		return
+	// The slot stays active for a moment after its session ends.
+	for {
+		_, err := src.db.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`, src.s.slot)
+		if err == nil {
+			src.t.Log.Info("dropped replication slot (slot.drop.on.stop)", "slot", src.s.slot)
+			return
+		}
+		if !isSlotActive(err) || !sleepCtx(ctx, 100*time.Millisecond) {
+			src.t.Log.Warn("dropping the replication slot failed", "slot", src.s.slot, "err", err)
+			return
+		}
 	}
-	src.t.Log.Info("dropped replication slot (slot.drop.on.stop)", "slot", src.s.slot)
 }
 
 // needsSnapshot applies snapshot.mode: initial and initial_only snapshot
@@ -593,9 +620,6 @@ func (src *pgSource) snapshot(ctx context.Context, exported string, consistent p
 		return fmt.Errorf("ending the snapshot: %w", err)
 	}
 	src.offsets.SnapshotCompleted = true
-	if lsn > pglogrepl.LSN(src.offsets.LSN) {
-		src.offsets.LSN = uint64(lsn)
-	}
 	if err := src.t.writeOffsets(src.offsets); err != nil {
 		return err
 	}
@@ -612,8 +636,9 @@ func (src *pgSource) produce(ctx context.Context, rec *kgo.Record) error {
 	m := src.openMark()
 	m.pending.Add(1)
 	src.cl.Produce(ctx, rec, func(r *kgo.Record, err error) {
-		m.pending.Add(-1)
 		if err != nil {
+			// The mark stays pending for good: no position at or after
+			// this record is ever confirmed.
 			src.produceMu.Lock()
 			if src.produceErr == nil {
 				src.produceErr = fmt.Errorf("writing to topic %s: %w", r.Topic, err)
@@ -621,6 +646,7 @@ func (src *pgSource) produce(ctx context.Context, rec *kgo.Record) error {
 			src.produceMu.Unlock()
 			return
 		}
+		m.pending.Add(-1)
 		src.t.Wrote(1)
 		src.t.UsedTopic(r.Topic)
 	})

@@ -36,6 +36,10 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
+// errNoTable reports a table the catalog does not have (or that has no
+// columns).
+var errNoTable = errors.New("no such table, or one without columns")
+
 // catalogColumn is a column as the catalog describes it now.
 type catalogColumn struct {
 	name    string
@@ -72,7 +76,7 @@ func catalogColumns(ctx context.Context, q querier, schema, name string) ([]cata
 		return nil, fmt.Errorf("reading the columns of %s.%s: %w", schema, name, err)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("table %s.%s has no columns or does not exist", schema, name)
+		return nil, fmt.Errorf("%w: %s.%s", errNoTable, schema, name)
 	}
 	return out, nil
 }
@@ -100,7 +104,18 @@ func (src *pgSource) tableInfo(ctx context.Context, q querier, schema, name stri
 // column the catalog no longer has is nullable.
 func (src *pgSource) relationTable(ctx context.Context, m *pglogrepl.RelationMessage) (*table, error) {
 	cols, err := catalogColumns(ctx, src.db, m.Namespace, m.RelationName)
-	if err != nil {
+	if errors.Is(err, errNoTable) {
+		// Dropped or renamed since this part of the WAL was written: the
+		// message's own columns, all nullable, keyed on the replica
+		// identity's columns.
+		for i, c := range m.Columns {
+			pos := 0
+			if c.Flags&1 != 0 {
+				pos = i + 1
+			}
+			cols = append(cols, catalogColumn{name: c.Name, pkPos: pos})
+		}
+	} else if err != nil {
 		return nil, err
 	}
 	now := map[string]catalogColumn{}
@@ -381,8 +396,15 @@ func lsnString(l pglogrepl.LSN) *string {
 	return &s
 }
 
-// stream reads changes from the slot until ctx ends.
+// stream reads changes from the slot until ctx ends. It starts from the
+// slot's own confirmed position: only positions whose records the broker
+// acknowledged are ever confirmed after it.
 func (src *pgSource) stream(ctx context.Context) error {
+	var flushed pglogrepl.LSN
+	if err := src.db.QueryRow(ctx, `SELECT coalesce(confirmed_flush_lsn, '0/0') FROM pg_replication_slots WHERE slot_name = $1`, src.s.slot).Scan(&flushed); err != nil {
+		return fmt.Errorf("reading the position of slot %s: %w", src.s.slot, err)
+	}
+	src.slotConfirmed = flushed
 	err := pglogrepl.StartReplication(ctx, src.rep, pgx.Identifier{src.s.slot}.Sanitize(), 0, pglogrepl.StartReplicationOptions{
 		Mode: pglogrepl.LogicalReplication,
 		PluginArgs: []string{
@@ -393,7 +415,7 @@ func (src *pgSource) stream(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("starting replication from slot %s: %w", src.s.slot, err)
 	}
-	src.confirmed = pglogrepl.LSN(src.offsets.LSN)
+	src.confirmed = src.slotConfirmed
 	src.processed = src.confirmed
 	src.t.Log.Info("streaming changes", "slot", src.s.slot, "publication", src.s.publication, "from", src.confirmed)
 	src.t.Behind("wal_bytes", 0)
@@ -495,6 +517,12 @@ func (src *pgSource) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 	case *pglogrepl.RelationMessage:
 		// pgoutput describes a table before its first change in a session
 		// and again whenever its columns changed.
+		// A publication for all tables (or one made by hand) sends tables
+		// the filters leave out: their changes are skipped.
+		if !src.s.filters.table(m.Namespace, m.RelationName) {
+			src.tables[m.RelationID] = nil
+			return nil
+		}
 		tb, err := src.relationTable(ctx, m)
 		if err != nil {
 			return err
@@ -550,9 +578,12 @@ func tuple(td *pglogrepl.TupleData) ([]*string, []bool) {
 // key columns only (the others null), 'O' the whole old row (REPLICA
 // IDENTITY FULL).
 func (src *pgSource) change(ctx context.Context, rel uint32, op string, oldType uint8, oldTD, newTD *pglogrepl.TupleData, lsn pglogrepl.LSN) error {
-	tb := src.tables[rel]
-	if tb == nil {
+	tb, described := src.tables[rel]
+	if !described {
 		return fmt.Errorf("pgoutput sent a change for relation %d before describing it", rel)
+	}
+	if tb == nil {
+		return nil // a table the filters leave out
 	}
 	if src.s.skipped[op] {
 		return nil
@@ -653,10 +684,11 @@ func (src *pgSource) flush(ctx context.Context, final bool) error {
 			return fmt.Errorf("writing change events: %w", err)
 		}
 	}
+	pos := src.acknowledged()
 	if err := src.producedErr(); err != nil {
 		return err
 	}
-	if pos := src.acknowledged(); pos > src.confirmed {
+	if pos > src.confirmed {
 		src.confirmed = pos
 		src.offsets.LSN = uint64(pos)
 	}

@@ -2,9 +2,9 @@ package connectrun
 
 import (
 	"encoding/base64"
-	"math"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
