@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/meshplane/meshplane/server/sandbox"
 )
 
 // TestConnectorsWriteAsTheirOwnPrincipal runs a PostgreSQL source in the
@@ -138,5 +140,43 @@ func TestConnectorsWriteAsTheirOwnPrincipal(t *testing.T) {
 	}
 	if len(values) < 2 || !strings.Contains(strings.Join(values, "\n"), `"op":"r"`) || !strings.Contains(strings.Join(values, "\n"), `"op":"c"`) {
 		t.Fatalf("events on %s: %q", topic, values)
+	}
+}
+
+// TestConnectorsCannotTakeOverPrincipals: a connector named like the admin,
+// or like a principal that already has credentials (a service account), does
+// not get them: its task fails, saying why, and the principal's password
+// still works.
+func TestConnectorsCannotTakeOverPrincipals(t *testing.T) {
+	t.Setenv("PG_PASSWORD", "unused")
+	sb := start(t, testConfig(t.TempDir()))
+	adm := adminClient(t, sb)
+	createUser(t, adm, "sales.reporter", "reporter-password")
+	for name, want := range map[string]string{
+		"sales.reporter":      "already has credentials that are not a connector's",
+		sandbox.AdminUsername: "the broker's superuser",
+	} {
+		if code, body := connectRequest(t, sb, http.MethodPost, "/connectors", map[string]any{"name": name, "config": postgresSource("")}); code != http.StatusCreated {
+			t.Fatalf("creating %s: %d %s", name, code, body)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		var body []byte
+		for time.Now().Before(deadline) {
+			_, body = connectRequest(t, sb, http.MethodGet, "/connectors/"+name+"/status", nil)
+			if strings.Contains(string(body), `"state":"FAILED"`) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !strings.Contains(string(body), want) {
+			t.Errorf("%s: status %s, want a trace saying %q", name, body, want)
+		}
+	}
+	cl := userClient(t, sb, "sales.reporter", "reporter-password")
+	if err := cl.Ping(ctxTimeout(t)); err != nil {
+		t.Errorf("the service account's password no longer works: %v", err)
+	}
+	if _, err := adm.ListTopics(ctxTimeout(t)); err != nil {
+		t.Errorf("the admin's password no longer works: %v", err)
 	}
 }

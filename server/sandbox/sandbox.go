@@ -35,6 +35,7 @@ import (
 
 	"github.com/meshplane/meshplane/server/sandbox/connectemu"
 	"github.com/meshplane/meshplane/server/sandbox/connectrun"
+	"github.com/meshplane/meshplane/server/sandbox/internal/atomicfile"
 )
 
 // AdminUsername is the sandbox broker's superuser, which meshplane itself
@@ -150,6 +151,9 @@ type Sandbox struct {
 	connectLn net.Listener
 	// previous holds the addresses of the last run, reused when free.
 	previous listenerRecord
+
+	// principalsMu serialises changes to the connector principals file.
+	principalsMu sync.Mutex
 
 	closeOnce sync.Once
 	closeErr  error
@@ -401,14 +405,41 @@ func (s *Sandbox) startConnect() error {
 // User:<connector name>: it gives the principal a fresh SCRAM-SHA-512
 // password, held in memory only, and returns options that use it. The ACLs
 // a plan created for the connector are then what lets it read and write.
+//
+// A connector never takes over another principal's credentials: the admin's
+// name is refused, and so is any SCRAM user the sandbox did not make for a
+// connector itself (a service account's, say), which it records in
+// connectorPrincipalsFile.
 func (s *Sandbox) connectorClient(ctx context.Context, connector string) ([]kgo.Opt, error) {
+	if connector == AdminUsername {
+		return nil, fmt.Errorf("a connector cannot be named %s, the broker's superuser", AdminUsername)
+	}
 	cl, err := kgo.NewClient(s.ClientOptions()...)
 	if err != nil {
 		return nil, err
 	}
 	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	s.principalsMu.Lock()
+	defer s.principalsMu.Unlock()
+	ours, err := readPrincipals(filepath.Join(s.dir, connectorPrincipalsFile))
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(ours, connector) {
+		described, err := adm.DescribeUserSCRAMs(ctx, connector)
+		if err != nil {
+			return nil, fmt.Errorf("looking up User:%s: %w", connector, err)
+		}
+		if d, ok := described[connector]; ok && d.Err == nil && len(d.CredInfos) > 0 {
+			return nil, fmt.Errorf("User:%s already has credentials that are not a connector's; a connector signs in as its own principal, so rename the connector", connector)
+		}
+		if err := writePrincipals(filepath.Join(s.dir, connectorPrincipalsFile), append(ours, connector)); err != nil {
+			return nil, err
+		}
+	}
 	password := rand.Text()
-	res, err := kadm.NewClient(cl).AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{
+	res, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{
 		User: connector, Mechanism: kadm.ScramSha512, Iterations: 4096, Password: password,
 	}})
 	if err == nil {
@@ -421,6 +452,37 @@ func (s *Sandbox) connectorClient(ctx context.Context, connector string) ([]kgo.
 		kgo.SeedBrokers(s.bootstrap...),
 		kgo.SASL(scram.Auth{User: connector, Pass: password}.AsSha512Mechanism()),
 	}, nil
+}
+
+// connectorPrincipalsFile lists the SCRAM users the sandbox made for
+// connectors.
+const connectorPrincipalsFile = "connector-principals.json"
+
+func readPrincipals(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	var names []string
+	if err := json.Unmarshal(data, &names); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return names, nil
+}
+
+func writePrincipals(path string, names []string) error {
+	slices.Sort(names)
+	data, err := json.Marshal(slices.Compact(names))
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
+		return fmt.Errorf("saving connector principals: %w", err)
+	}
+	return nil
 }
 
 func (s *Sandbox) connectURL() string { return "http://" + s.connectLn.Addr().String() }
