@@ -348,6 +348,9 @@ func (s *Sandbox) startConnect() error {
 		Logger:   s.cfg.Logger.With("component", "connect-runner"),
 		StateDir: filepath.Join(s.dir, "connect-offsets"),
 		Kafka:    s.connectorClient,
+		// The data dir holds the admin token, the masking key and the
+		// sandbox's credentials.
+		DeniedDirs: []string{s.cfg.DataDir},
 	})
 	if err != nil {
 		ln.Close()

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -14,10 +15,42 @@ import (
 // ${provider:key} or ${provider:path:key}, as Kafka's ConfigTransformer reads them.
 var providerRef = regexp.MustCompile(`\$\{([^}:]*?):(?:([^}]*?):)?([^}]*?)\}`)
 
+// providerLimits keep config providers away from meshplane's own secrets,
+// as a worker's allowed.paths and allowlist.pattern would.
+type providerLimits struct {
+	// deniedDirs are directories no file reference may read from.
+	deniedDirs []string
+}
+
+// deniedEnvPrefix names the environment variables no reference may read:
+// meshplane's own settings.
+const deniedEnvPrefix = "MESHPLANE_"
+
+// allowedFile reports whether path lies outside every denied directory,
+// symbolic links followed.
+func (l providerLimits) allowedFile(path string) bool {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		real = path
+	}
+	real, _ = filepath.Abs(real)
+	for _, d := range l.deniedDirs {
+		dd, err := filepath.EvalSymlinks(d)
+		if err != nil {
+			dd = d
+		}
+		dd, _ = filepath.Abs(dd)
+		if rel, err := filepath.Rel(dd, real); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return false
+		}
+	}
+	return true
+}
+
 // resolveProviders resolves the env and file config providers a worker in
 // the sandbox has, refusing any other provider by name. Errors name the
 // setting and the provider, never a resolved value.
-func resolveProviders(config map[string]string) (map[string]string, error) {
+func resolveProviders(config map[string]string, limits providerLimits) (map[string]string, error) {
 	out := make(map[string]string, len(config))
 	files := map[string]map[string]string{}
 	for k, v := range config {
@@ -27,12 +60,20 @@ func resolveProviders(config map[string]string) (map[string]string, error) {
 			provider, path, key := m[1], m[2], m[3]
 			switch provider {
 			case "env":
+				if strings.HasPrefix(key, deniedEnvPrefix) {
+					err = fmt.Errorf("setting %s: environment variable %s is meshplane's own and not for connectors", k, key)
+					return ""
+				}
 				val, ok := os.LookupEnv(key)
 				if !ok {
 					err = fmt.Errorf("setting %s: environment variable %s is not set in the sandbox's environment", k, key)
 				}
 				return val
 			case "file":
+				if !limits.allowedFile(path) {
+					err = fmt.Errorf("setting %s: %s is in meshplane's data directory, which connectors may not read", k, path)
+					return ""
+				}
 				props, ok := files[path]
 				if !ok {
 					var rerr error

@@ -57,6 +57,10 @@ type Config struct {
 	// Kafka returns client options that reach the broker as the named
 	// connector's own principal.
 	Kafka func(ctx context.Context, connector string) ([]kgo.Opt, error)
+	// DeniedDirs are directories config-provider file references may not
+	// read (meshplane's data directory); environment variables named
+	// MESHPLANE_* are never given to connectors either.
+	DeniedDirs []string
 }
 
 // Runner runs connectors; it implements connectemu.Runner.
@@ -135,7 +139,7 @@ func (r *Runner) Start(name string, config map[string]string) {
 }
 
 func (r *Runner) execute(ctx context.Context, rn *run, config map[string]string, fn taskFunc) error {
-	resolved, err := resolveProviders(config)
+	resolved, err := resolveProviders(config, providerLimits{deniedDirs: r.cfg.DeniedDirs})
 	if err != nil {
 		return err
 	}
