@@ -551,7 +551,7 @@ func TestStopHandlesTheSlotAsConfigured(t *testing.T) {
 	cfg := db.sourceConfig("shop.customers.v1")
 	r.Start(cfg["name"], cfg)
 	waitRunning(t, r, cfg["name"])
-	r.Stop(cfg["name"], true)
+	r.stopWait(cfg["name"])
 	if n := slots(); n != 1 {
 		t.Fatalf("%d slots after deleting a connector with slot.drop.on.stop=false, want 1", n)
 	}
@@ -561,7 +561,7 @@ func TestStopHandlesTheSlotAsConfigured(t *testing.T) {
 	cfg["slot.drop.on.stop"] = "true"
 	r.Start(cfg["name"], cfg)
 	waitRunning(t, r, cfg["name"])
-	r.Stop(cfg["name"], false)
+	r.stopWait(cfg["name"])
 	if n := slots(); n != 0 {
 		t.Fatalf("%d slots after stopping a connector with slot.drop.on.stop=true, want 0", n)
 	}
@@ -617,7 +617,7 @@ func TestPostgresSourceFollowsSchemaChanges(t *testing.T) {
 	cfg := db.sourceConfig("shop.customers.v1")
 	r.Start(cfg["name"], cfg)
 	waitRunning(t, r, cfg["name"])
-	r.Stop(cfg["name"], false)
+	r.stopWait(cfg["name"])
 	db.exec(t, `INSERT INTO customers VALUES (1, 'a@example.com')`)
 	db.exec(t, `ALTER TABLE customers ADD COLUMN city text NOT NULL DEFAULT 'Oslo'`)
 	db.exec(t, `INSERT INTO customers VALUES (2, 'b@example.com', 'Lima')`)

@@ -63,12 +63,19 @@ type Config struct {
 	DeniedDirs []string
 }
 
-// Runner runs connectors; it implements connectemu.Runner.
+// Runner runs connectors; it implements connectemu.Runner. Its methods do
+// not wait for a connector's work: the Connect API that calls them stays
+// responsive while a task flushes or lets go of a slot. Two runs of one
+// connector never overlap, a new one waits for the last to end, and Close
+// waits for every run.
 type Runner struct {
 	cfg Config
 
-	mu   sync.Mutex
-	runs map[string]*run
+	mu     sync.Mutex
+	runs   map[string]*run
+	last   map[string]*run // the newest run of each name, running or stopping
+	closed bool
+	wg     sync.WaitGroup
 }
 
 var _ connectemu.Runner = (*Runner)(nil)
@@ -81,7 +88,7 @@ func New(c Config) (*Runner, error) {
 	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", c.StateDir, err)
 	}
-	return &Runner{cfg: c, runs: map[string]*run{}}, nil
+	return &Runner{cfg: c, runs: map[string]*run{}, last: map[string]*run{}}, nil
 }
 
 // Runs reports whether connectors of class move data here.
@@ -109,22 +116,41 @@ func (rn *run) set(state, trace string) {
 	rn.state, rn.trace = state, trace
 }
 
-// Start starts the connector, replacing a run of the same name.
+// Start starts the connector, replacing a run of the same name; the new run
+// begins once the old one has ended.
 func (r *Runner) Start(name string, config map[string]string) {
-	r.Stop(name, false)
 	class := strings.TrimSpace(config["connector.class"])
 	fn := tasks[class]
 	if fn == nil {
+		r.Stop(name, false)
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	rn := &run{name: name, class: class, cancel: cancel, done: make(chan struct{}), state: "UNASSIGNED"}
 	rn.task = &Task{Name: name, Log: r.cfg.Logger.With("connector", name), StateDir: filepath.Join(r.cfg.StateDir, safeDirName(name)), run: rn}
 	r.mu.Lock()
-	r.runs[name] = rn
+	if r.closed {
+		r.mu.Unlock()
+		cancel()
+		return
+	}
+	prev := r.last[name]
+	if old := r.runs[name]; old != nil {
+		old.cancel()
+	}
+	r.runs[name], r.last[name] = rn, rn
+	r.wg.Add(1)
 	r.mu.Unlock()
 	go func() {
+		defer r.wg.Done()
 		defer close(rn.done)
+		defer r.forget(rn)
+		if prev != nil {
+			<-prev.done
+		}
+		if ctx.Err() != nil {
+			return
+		}
 		err := r.execute(ctx, rn, config, fn)
 		switch {
 		case ctx.Err() != nil:
@@ -156,20 +182,38 @@ func (r *Runner) execute(ctx context.Context, rn *run, config map[string]string,
 	return fn(ctx, rn.task)
 }
 
-// Stop stops the connector and waits for it. What a stop leaves behind is
-// what the connector's configuration says (a source's slot.drop.on.stop),
-// whether or not the connector is being deleted; offsets are kept, as a
-// worker keeps them in its offsets topic.
+// forget drops rn from the newest runs once it has ended.
+func (r *Runner) forget(rn *run) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last[rn.name] == rn {
+		delete(r.last, rn.name)
+	}
+}
+
+// Stop stops the connector without waiting for it. What a stop leaves
+// behind is what the connector's configuration says (a source's
+// slot.drop.on.stop), whether or not the connector is being deleted;
+// offsets are kept, as a worker keeps them in its offsets topic.
 func (r *Runner) Stop(name string, _ bool) {
 	r.mu.Lock()
 	rn := r.runs[name]
 	delete(r.runs, name)
 	r.mu.Unlock()
-	if rn == nil {
-		return
+	if rn != nil {
+		rn.cancel()
 	}
-	rn.cancel()
-	<-rn.done
+}
+
+// stopWait stops the connector and waits until it has ended.
+func (r *Runner) stopWait(name string) {
+	r.mu.Lock()
+	rn := r.last[name]
+	r.mu.Unlock()
+	r.Stop(name, false)
+	if rn != nil {
+		<-rn.done
+	}
 }
 
 // Status reports the connector's run.
@@ -205,19 +249,17 @@ func (r *Runner) Topics(name string) []string {
 	return out
 }
 
-// Close stops every connector.
+// Close stops every connector and waits for all of them, those stopping
+// already included; nothing starts afterwards.
 func (r *Runner) Close() {
 	r.mu.Lock()
-	names := make([]string, 0, len(r.runs))
-	for name := range r.runs {
-		names = append(names, name)
+	r.closed = true
+	for name, rn := range r.runs {
+		rn.cancel()
+		delete(r.runs, name)
 	}
 	r.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, name := range names {
-		wg.Go(func() { r.Stop(name, false) })
-	}
-	wg.Wait()
+	r.wg.Wait()
 }
 
 // Task is one connector's running task, as a task function sees it.
