@@ -292,6 +292,12 @@ func runPostgresSourceOnce(ctx context.Context, t *Task, s pgSettings) error {
 			return err
 		}
 	}
+	if s.snapshotMode == "initial_only" {
+		// The snapshot is all this mode takes; the task idles until stopped.
+		src.t.Behind("wal_bytes", 0)
+		<-ctx.Done()
+		return nil
+	}
 	err = src.stream(ctx)
 	if ctx.Err() != nil && s.dropSlotOnStop {
 		src.dropSlot()

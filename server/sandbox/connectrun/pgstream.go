@@ -186,10 +186,6 @@ func (src *pgSource) build(tb *table, primary []string) error {
 				f.Parameters[pk] = pv
 			}
 			f.Parameters[k] = v
-			if c.mapper.kind == "mask" {
-				// A mask replaces null too: the field always has a value.
-				f.Optional = c.schema.Optional
-			}
 		}
 		tb.rowSchema.Fields = append(tb.rowSchema.Fields, f)
 	}

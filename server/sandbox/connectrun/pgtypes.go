@@ -210,7 +210,8 @@ func numericTypmod(typmod int32) (precision, scale int) {
 		return 0, -1
 	}
 	t := typmod - 4
-	return int(t>>16) & 0xffff, int(t & 0xffff)
+	// PostgreSQL 15 allows negative scales: 11 bits, sign-extended.
+	return int(t>>16) & 0xffff, int((t&0x7ff)^1024) - 1024
 }
 
 // convert turns a value in PostgreSQL's text output format (DateStyle ISO,
@@ -295,14 +296,16 @@ func (c *pgColumn) convert(text string, opts typeOptions) (any, error) {
 }
 
 func (c *pgColumn) numeric(text string, opts typeOptions) (any, error) {
-	if text == "NaN" {
-		return nil, nil
-	}
-	switch opts.decimal {
-	case "double":
-		return strconv.ParseFloat(text, 64)
-	case "string":
+	special := text == "NaN" || text == "Infinity" || text == "-Infinity"
+	switch {
+	case opts.decimal == "string" || (opts.decimal == "double" && special):
+		// JSON has no NaN or infinities: the text, as for floats.
 		return text, nil
+	case opts.decimal == "double":
+		return strconv.ParseFloat(text, 64)
+	case special:
+		// A Decimal has no such values.
+		return nil, nil
 	}
 	r, ok := new(big.Rat).SetString(text)
 	if !ok {
@@ -315,8 +318,15 @@ func (c *pgColumn) numeric(text string, opts typeOptions) (any, error) {
 	if c.schema.Type == TypeBytes {
 		scale = c.schema.paramInt("scale")
 	}
-	unscaled := new(big.Int).Mul(r.Num(), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil))
-	unscaled.Quo(unscaled, r.Denom())
+	// unscaled = value × 10^scale (a negative scale divides).
+	pow := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(max(scale, -scale))), nil)
+	num, den := new(big.Int).Set(r.Num()), new(big.Int).Set(r.Denom())
+	if scale >= 0 {
+		num.Mul(num, pow)
+	} else {
+		den.Mul(den, pow)
+	}
+	unscaled := num.Quo(num, den)
 	b := twosComplement(unscaled)
 	if c.schema.Type == TypeBytes {
 		return b, nil

@@ -1,6 +1,7 @@
 package connectrun
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -41,5 +42,34 @@ func TestConvertPostgresText(t *testing.T) {
 	got, err := col(oidNumeric, (10<<16|2)+4).convert("-3.25", opts)
 	if b, ok := got.([]byte); err != nil || !ok || len(b) != 2 || b[0] != 0xfe || b[1] != 0xbb {
 		t.Errorf("numeric -3.25 = %v, %v; want [fe bb] (-325)", got, err)
+	}
+}
+
+func TestConvertNumericSpecials(t *testing.T) {
+	for _, tc := range []struct {
+		mode, text string
+		typmod     int32
+		want       any
+	}{
+		{"precise", "NaN", -1, nil},
+		{"precise", "Infinity", -1, nil},
+		{"string", "NaN", -1, "NaN"},
+		{"double", "-Infinity", -1, "-Infinity"},
+		{"double", "2.5", -1, 2.5},
+	} {
+		opts := typeOptions{decimal: tc.mode}
+		got, err := newColumn("n", oidNumeric, tc.typmod, false, opts).convert(tc.text, opts)
+		if err != nil || got != tc.want {
+			t.Errorf("%s %q = %v, %v; want %v", tc.mode, tc.text, got, err, tc.want)
+		}
+	}
+	// numeric(5,-2), PostgreSQL 15's negative scale: 12300 is 123 × 10^2.
+	typmod := int32(5<<16|(-2&0x7ff)) + 4
+	if p, s := numericTypmod(typmod); p != 5 || s != -2 {
+		t.Errorf("numeric(5,-2) typmod = precision %d scale %d", p, s)
+	}
+	opts := typeOptions{decimal: "precise"}
+	if got, err := newColumn("n", oidNumeric, typmod, false, opts).convert("12300", opts); err != nil || fmt.Sprint(got) != "[123]" {
+		t.Errorf("12300 in numeric(5,-2) = %v, %v; want the unscaled 123", got, err)
 	}
 }
