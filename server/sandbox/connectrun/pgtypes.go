@@ -106,14 +106,14 @@ func newColumn(name string, oid uint32, typmod int32, notNull bool, opts typeOpt
 	case oidTimestamptz:
 		s.Type, s.Name, s.Version = TypeString, "io.debezium.time.ZonedTimestamp", 1
 	case oidNumeric:
-		precision, scale := numericTypmod(typmod)
+		precision, scale, declared := numericTypmod(typmod)
 		switch opts.decimal {
 		case "double":
 			s.Type = TypeFloat64
 		case "string":
 			s.Type = TypeString
 		default:
-			if scale < 0 {
+			if !declared {
 				s.Type, s.Name, s.Version = TypeStruct, "io.debezium.data.VariableScaleDecimal", 1
 				s.Fields = []*Schema{
 					{Type: TypeInt32, Field: "scale"},
@@ -203,15 +203,15 @@ func timePrecision(typmod int32) int {
 	return int(typmod)
 }
 
-// numericTypmod returns a numeric's declared precision and scale; scale is
-// -1 when undeclared.
-func numericTypmod(typmod int32) (precision, scale int) {
+// numericTypmod returns a numeric's declared precision and scale; declared
+// is false for a plain numeric.
+func numericTypmod(typmod int32) (precision, scale int, declared bool) {
 	if typmod < 4 {
-		return 0, -1
+		return 0, 0, false
 	}
 	t := typmod - 4
 	// PostgreSQL 15 allows negative scales: 11 bits, sign-extended.
-	return int(t>>16) & 0xffff, int((t&0x7ff)^1024) - 1024
+	return int(t>>16) & 0xffff, int((t&0x7ff)^1024) - 1024, true
 }
 
 // convert turns a value in PostgreSQL's text output format (DateStyle ISO,

@@ -65,7 +65,7 @@ func TestConvertNumericSpecials(t *testing.T) {
 	}
 	// numeric(5,-2), PostgreSQL 15's negative scale: 12300 is 123 × 10^2.
 	typmod := int32(5<<16|(-2&0x7ff)) + 4
-	if p, s := numericTypmod(typmod); p != 5 || s != -2 {
+	if p, s, ok := numericTypmod(typmod); p != 5 || s != -2 || !ok {
 		t.Errorf("numeric(5,-2) typmod = precision %d scale %d", p, s)
 	}
 	opts := typeOptions{decimal: "precise"}
