@@ -33,6 +33,8 @@ type Store struct {
 	// Pool is the PostgreSQL connection pool DB draws from, which the job
 	// queue shares (nil on SQLite).
 	Pool *pgxpool.Pool
+	// stmts keeps the catalog's prepared reads on SQLite (nil on PostgreSQL).
+	stmts *cachingDriver
 }
 
 // Open connects to databaseURL: "sqlite:///abs/path.db", "sqlite://rel/path.db",
@@ -95,7 +97,15 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		return nil, fmt.Errorf("connecting to %s: %w", Redact(databaseURL), err)
 	}
 	drv := entsql.OpenDB(dialectName, db)
-	return &Store{DB: db, Client: ent.NewClient(ent.Driver(drv)), Driver: drv, Dialect: dialectName, URL: Redact(databaseURL), Pool: pool}, nil
+	st := &Store{DB: db, Driver: drv, Dialect: dialectName, URL: Redact(databaseURL), Pool: pool}
+	if dialectName == dialect.SQLite {
+		// pgx keeps prepared statements by itself; SQLite needs us to.
+		st.stmts = newCachingDriver(drv, db)
+		st.Client = ent.NewClient(ent.Driver(st.stmts))
+	} else {
+		st.Client = ent.NewClient(ent.Driver(drv))
+	}
+	return st, nil
 }
 
 // SQLiteDSN returns the modernc.org/sqlite DSN meshplane uses for a database file.
