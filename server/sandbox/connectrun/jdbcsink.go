@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -14,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -465,7 +462,7 @@ func (s *jdbcSink) fetchErrors(f kgo.Fetches) error {
 // reports false when ctx ended first.
 func (s *jdbcSink) waitForDatabase(ctx context.Context) (bool, error) {
 	retrying := false
-	for backoff := 500 * time.Millisecond; ; backoff = sinkBackoff(backoff) {
+	for backoff := 500 * time.Millisecond; ; backoff = nextBackoff(backoff) {
 		err := s.pool.Ping(ctx)
 		if ctx.Err() != nil {
 			return false, nil
@@ -487,51 +484,6 @@ func (s *jdbcSink) waitForDatabase(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 	}
-}
-
-// sinkBackoff doubles a retry delay, up to 30 seconds.
-func sinkBackoff(d time.Duration) time.Duration {
-	return min(2*d, 30*time.Second)
-}
-
-// sleepCtx waits d, reporting false when ctx ended first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-tm.C:
-		return true
-	}
-}
-
-// isPGConnectionError reports whether err is the database being unreachable
-// (down, restarting, the connection lost) rather than the database refusing
-// what was sent, or refusing the connector's credentials.
-func isPGConnectionError(err error) bool {
-	if err == nil {
-		return false
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "57P01", "57P02", "57P03", "53300": // shutdown, crash, starting up, too many connections
-			return true
-		}
-		return strings.HasPrefix(pgErr.Code, "08")
-	}
-	var connectErr *pgconn.ConnectError
-	var netErr net.Error
-	switch {
-	case errors.As(err, &connectErr), pgconn.SafeToRetry(err), errors.As(err, &netErr):
-		return true
-	case errors.Is(err, context.Canceled):
-		return false
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
-		return true
-	}
-	return strings.Contains(err.Error(), "conn closed")
 }
 
 // --- processing a poll ---

@@ -468,7 +468,7 @@ func (s *jdbcSink) writeRetrying(ctx context.Context, changes []*sinkChange) (in
 		return 0, nil, nil
 	}
 	retrying := false
-	for backoff := 500 * time.Millisecond; ; backoff = sinkBackoff(backoff) {
+	for backoff := 500 * time.Millisecond; ; backoff = nextBackoff(backoff) {
 		n, rejected, err := s.write(ctx, changes)
 		if err == nil || ctx.Err() != nil || !isPGConnectionError(err) {
 			if retrying && err == nil {

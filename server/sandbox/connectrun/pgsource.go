@@ -38,26 +38,24 @@ const flushInterval = 250 * time.Millisecond
 
 // pgSettings are the PostgreSQL connector settings the sandbox honours.
 type pgSettings struct {
-	prefix           string
-	slot             string
-	publication      string
-	autocreate       string
-	snapshotMode     string
-	heartbeat        time.Duration
-	heartbeatPrefix  string
-	tombstones       bool
-	skipped          map[string]bool
-	dropSlotOnStop   bool
-	typeOpts         typeOptions
-	filters          filters
-	mappers          []mapper
-	keyRules         []keyColumnRule
-	routers          []regexRouter
-	placeholder      string
-	connURL          string
-	replicationURL   string
-	maxBatchRecords  int
-	statusUpdateTime time.Duration
+	prefix          string
+	slot            string
+	publication     string
+	autocreate      string
+	snapshotMode    string
+	heartbeat       time.Duration
+	heartbeatPrefix string
+	tombstones      bool
+	skipped         map[string]bool
+	dropSlotOnStop  bool
+	typeOpts        typeOptions
+	filters         filters
+	mappers         []mapper
+	keyRules        []keyColumnRule
+	routers         []regexRouter
+	placeholder     string
+	connURL         string
+	replicationURL  string
 }
 
 func parsePGSettings(cfg map[string]string) (pgSettings, error) {
@@ -90,9 +88,6 @@ func parsePGSettings(cfg map[string]string) (pgSettings, error) {
 		if op = strings.TrimSpace(op); op != "" && op != "none" {
 			s.skipped[op] = true
 		}
-	}
-	if time.Duration(0) == s.statusUpdateTime {
-		s.statusUpdateTime = flushInterval
 	}
 	var err error
 	if s.filters, err = parseFilters(cfg); err != nil {
@@ -200,7 +195,6 @@ type pgSource struct {
 	inTxn      bool
 	txID       int64
 	commitTime time.Time
-	txnLSN     pglogrepl.LSN
 	lastCommit pglogrepl.LSN
 	processed  pglogrepl.LSN // everything up to here is produced
 	confirmed  pglogrepl.LSN // flushed to Kafka and confirmed to the slot
@@ -238,16 +232,8 @@ func runPostgresSource(ctx context.Context, t *Task) error {
 		if !sleepCtx(ctx, backoff) {
 			return nil
 		}
-		backoff = sinkBackoff(backoff)
+		backoff = nextBackoff(backoff)
 	}
-}
-
-// isSlotActive reports PostgreSQL refusing a slot another session still
-// holds (55006): after a lost connection the old walsender keeps it until
-// it notices, up to wal_sender_timeout.
-func isSlotActive(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "55006"
 }
 
 // runPostgresSourceOnce is one attempt: connect, publication, slot,
@@ -569,7 +555,7 @@ func (src *pgSource) snapshot(ctx context.Context, exported string, consistent p
 		case held.firstInTable:
 			marker = "first_in_data_collection"
 		}
-		rec, err := src.event(held.info, "r", nil, held.vals, marker, started, txID, lsn, 0)
+		rec, err := src.event(held.info, "r", nil, held.vals, nil, marker, started, txID, lsn, 0)
 		if err != nil {
 			return err
 		}

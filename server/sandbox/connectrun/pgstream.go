@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -324,13 +325,9 @@ func (src *pgSource) key(tb *table, vals []*string) (*Struct, error) {
 	return st, nil
 }
 
-// event builds one change event record. before and after are text rows;
-// either may be nil.
-func (src *pgSource) event(tb *table, op string, before, after []*string, snapshot string, ts time.Time, txID int64, lsn, lastCommit pglogrepl.LSN) (*kgo.Record, error) {
-	return src.eventWith(tb, op, before, after, nil, snapshot, ts, txID, lsn, lastCommit)
-}
-
-func (src *pgSource) eventWith(tb *table, op string, before, after []*string, unchanged []bool, snapshot string, ts time.Time, txID int64, lsn, lastCommit pglogrepl.LSN) (*kgo.Record, error) {
+// event builds one change event record. before and after are text rows,
+// either may be nil; unchanged marks TOASTed values an update did not send.
+func (src *pgSource) event(tb *table, op string, before, after []*string, unchanged []bool, snapshot string, ts time.Time, txID int64, lsn, lastCommit pglogrepl.LSN) (*kgo.Record, error) {
 	env := NewStruct(tb.envelope)
 	keyRow := after
 	if keyRow == nil {
@@ -405,7 +402,7 @@ func (src *pgSource) stream(ctx context.Context) error {
 		Mode: pglogrepl.LogicalReplication,
 		PluginArgs: []string{
 			"proto_version '1'",
-			"publication_names '" + escapeLiteral(pgx.Identifier{src.s.publication}.Sanitize()) + "'",
+			"publication_names '" + strings.ReplaceAll(pgx.Identifier{src.s.publication}.Sanitize(), "'", "''") + "'",
 		},
 	})
 	if err != nil {
@@ -492,17 +489,6 @@ func (src *pgSource) stream(ctx context.Context) error {
 	}
 }
 
-func escapeLiteral(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\'' {
-			out = append(out, '\'')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
-}
-
 // handle decodes one pgoutput message and writes its events.
 func (src *pgSource) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 	msg, err := pglogrepl.Parse(xld.WALData)
@@ -528,7 +514,6 @@ func (src *pgSource) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		src.inTxn = true
 		src.txID = int64(m.Xid)
 		src.commitTime = m.CommitTime
-		src.txnLSN = m.FinalLSN
 	case *pglogrepl.CommitMessage:
 		src.inTxn = false
 		src.lastCommit = m.CommitLSN
@@ -587,7 +572,7 @@ func (src *pgSource) change(ctx context.Context, rel uint32, op string, oldType 
 	before, _ := tuple(oldTD)
 	after, unchanged := tuple(newTD)
 	emit := func(op string, before, after []*string, unchanged []bool) error {
-		rec, err := src.eventWith(tb, op, before, after, unchanged, "false", src.commitTime, src.txID, lsn, src.lastCommit)
+		rec, err := src.event(tb, op, before, after, unchanged, "false", src.commitTime, src.txID, lsn, src.lastCommit)
 		if err != nil {
 			return err
 		}
@@ -688,7 +673,7 @@ func (src *pgSource) flush(ctx context.Context, final bool) error {
 		src.confirmed = pos
 		src.offsets.LSN = uint64(pos)
 	}
-	if pglogrepl.LSN(src.savedLSN()) != src.confirmed && (final || time.Since(src.offsetsSaved) >= offsetsEvery) {
+	if pglogrepl.LSN(src.saved) != src.confirmed && (final || time.Since(src.offsetsSaved) >= offsetsEvery) {
 		if err := src.t.writeOffsets(src.offsets); err != nil {
 			return err
 		}
@@ -713,8 +698,6 @@ func (src *pgSource) flush(ctx context.Context, final bool) error {
 	}
 	return nil
 }
-
-func (src *pgSource) savedLSN() uint64 { return src.saved }
 
 // finalFlush confirms what was written before the task stops.
 func (src *pgSource) finalFlush() {
