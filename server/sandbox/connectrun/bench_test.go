@@ -34,14 +34,11 @@ func benchSourceOnly(b *testing.B, topic string) (*testDB, *kfake.Cluster, *Runn
 	b.Helper()
 	db := newTestDB(b)
 	db.exec(b, `CREATE TABLE customers (id int PRIMARY KEY, email text, name text)`)
-	broker := testBroker(b)
-	r := testRunner(b, broker)
 	cfg := db.sourceConfig(topic)
 	cfg["heartbeat.interval.ms"] = "0"
 	cfg["column.mask.hash.v2.SHA-256.with.salt.bench"] = `public\.customers\.email`
 	cfg["message.key.columns"] = `public\.customers:id`
-	r.Start(cfg["name"], cfg)
-	waitRunning(b, r, cfg["name"])
+	broker, r := runSource(b, cfg)
 	return db, broker, r
 }
 
@@ -229,7 +226,7 @@ func BenchmarkSourceThroughput(b *testing.B) {
 func BenchmarkPipelineThroughput(b *testing.B) {
 	for b.Loop() {
 		const rows, perTxn = 50_000, 1000
-		src, broker, r := benchSourceOnly(b, "bench.pipeline.v1")
+		src, _, r := benchSourceOnly(b, "bench.pipeline.v1")
 		sink := newTestDB(b)
 		r.Start("bench.sink", map[string]string{
 			"name":                   "bench.sink",
@@ -247,7 +244,6 @@ func BenchmarkPipelineThroughput(b *testing.B) {
 			"transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
 			"transforms.unwrap.delete.tombstone.handling.mode": "delete-to-tombstone",
 		})
-		_ = broker
 		count := func() int {
 			var n int
 			_ = sink.conn.QueryRow(context.Background(), `SELECT count(*) FROM bench_pipeline_v1`).Scan(&n)

@@ -126,6 +126,17 @@ func testBroker(t testing.TB) *kfake.Cluster {
 	return c
 }
 
+// runSource starts cfg's source on a broker of its own and waits until it
+// streams.
+func runSource(t testing.TB, cfg map[string]string) (*kfake.Cluster, *Runner) {
+	t.Helper()
+	broker := testBroker(t)
+	r := testRunner(t, broker)
+	r.Start(cfg["name"], cfg)
+	waitRunning(t, r, cfg["name"])
+	return broker, r
+}
+
 func testRunner(t testing.TB, c *kfake.Cluster) *Runner {
 	t.Helper()
 	r, err := New(Config{
@@ -301,16 +312,13 @@ func TestPostgresSourceWritesDebeziumEvents(t *testing.T) {
 	db := newTestDB(t)
 	db.exec(t, `CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL, name varchar(10), ssn text, notes text, score numeric(6,2), born date, seen timestamptz, secret text)`)
 	db.exec(t, `INSERT INTO customers VALUES (1, 'ann@example.com', 'Ann Smiths', '111-22-3333', 'n1', 12.5, '1990-02-03', '2024-01-02 03:04:05.123456+00', 's1'), (2, 'bob@example.com', NULL, NULL, 'n2', -3.25, NULL, NULL, 's2')`)
-	broker := testBroker(t)
-	r := testRunner(t, broker)
 	cfg := db.sourceConfig("shop.customers.v1")
 	cfg["column.include.list"] = `public\.customers\.id,public\.customers\.email,public\.customers\.name,public\.customers\.ssn,public\.customers\.score,public\.customers\.born,public\.customers\.seen`
 	cfg["column.mask.hash.v2.SHA-256.with.salt.pepper"] = `public\.customers\.email`
 	cfg["column.mask.with.4.chars"] = `public\.customers\.ssn`
 	cfg["column.truncate.to.3.chars"] = `public\.customers\.name`
 	cfg["message.key.columns"] = `public\.customers:id`
-	r.Start(cfg["name"], cfg)
-	waitRunning(t, r, cfg["name"])
+	broker, r := runSource(t, cfg)
 
 	db.exec(t, `INSERT INTO customers VALUES (3, 'cy@example.com', 'Cy', '999-88-7777', 'n3', 0, NULL, NULL, 's3')`)
 	db.exec(t, `UPDATE customers SET email = 'ann@new.example.com' WHERE id = 1`)
@@ -572,14 +580,11 @@ func TestStopHandlesTheSlotAsConfigured(t *testing.T) {
 func TestPostgresSourceReconnects(t *testing.T) {
 	db := newTestDB(t)
 	db.exec(t, `CREATE TABLE customers (id int PRIMARY KEY, email text)`)
-	broker := testBroker(t)
-	r := testRunner(t, broker)
 	cfg := db.sourceConfig("shop.customers.v1")
 	// A publication name PostgreSQL would fold and split if it were not
 	// quoted (slot names are [a-z0-9_] only).
 	cfg["publication.name"] = `Pub "x", y`
-	r.Start(cfg["name"], cfg)
-	waitRunning(t, r, cfg["name"])
+	broker, r := runSource(t, cfg)
 	db.exec(t, `INSERT INTO customers VALUES (1, 'a@example.com')`)
 	readTopic(t, broker, "shop.customers.v1", 1)
 	db.exec(t, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = current_database()`)
@@ -612,11 +617,8 @@ func TestPostgresSourceReconnects(t *testing.T) {
 func TestPostgresSourceFollowsSchemaChanges(t *testing.T) {
 	db := newTestDB(t)
 	db.exec(t, `CREATE TABLE customers (id int PRIMARY KEY, email text)`)
-	broker := testBroker(t)
-	r := testRunner(t, broker)
 	cfg := db.sourceConfig("shop.customers.v1")
-	r.Start(cfg["name"], cfg)
-	waitRunning(t, r, cfg["name"])
+	broker, r := runSource(t, cfg)
 	r.stopWait(cfg["name"])
 	db.exec(t, `INSERT INTO customers VALUES (1, 'a@example.com')`)
 	db.exec(t, `ALTER TABLE customers ADD COLUMN city text NOT NULL DEFAULT 'Oslo'`)
@@ -640,12 +642,9 @@ func TestPostgresSourceKeepsToItsTables(t *testing.T) {
 	db := newTestDB(t)
 	db.exec(t, `CREATE TABLE customers (id int PRIMARY KEY, email text)`)
 	db.exec(t, `CREATE TABLE secrets (id int PRIMARY KEY, pin text)`)
-	broker := testBroker(t)
-	r := testRunner(t, broker)
 	cfg := db.sourceConfig("shop.customers.v1")
 	cfg["publication.autocreate.mode"] = "all_tables"
-	r.Start(cfg["name"], cfg)
-	waitRunning(t, r, cfg["name"])
+	broker, r := runSource(t, cfg)
 	db.exec(t, `INSERT INTO secrets VALUES (1, '0000')`)
 	db.exec(t, `INSERT INTO customers VALUES (1, 'a@example.com')`)
 	readTopic(t, broker, "shop.customers.v1", 1)
