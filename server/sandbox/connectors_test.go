@@ -2,7 +2,6 @@ package sandbox_test
 
 import (
 	"context"
-	"crypto/rand"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/meshplane/meshplane/server/app/apptest"
 	"github.com/meshplane/meshplane/server/sandbox"
 )
 
@@ -22,40 +22,22 @@ import (
 // error, with the ACL a plan would create it streams after a restart, and
 // its events reach the topic. Needs MESHPLANE_TEST_POSTGRES (wal_level=logical).
 func TestConnectorsWriteAsTheirOwnPrincipal(t *testing.T) {
-	base := os.Getenv("MESHPLANE_TEST_POSTGRES")
+	base := os.Getenv(apptest.PostgresEnv)
 	if base == "" {
-		t.Skip("MESHPLANE_TEST_POSTGRES is not set")
+		t.Skipf("%s is not set", apptest.PostgresEnv)
 	}
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
+	u, err := url.Parse(apptest.NewPostgresDatabase(t, base))
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := "acl_" + strings.ToLower(rand.Text()[:10])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(base)
-	u.Path = "/" + name
+	name := strings.TrimPrefix(u.Path, "/")
 	db, err := pgx.Connect(ctx, u.String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	sb := start(t, testConfig(t.TempDir()))
-	t.Cleanup(func() {
-		db.Close(ctx)
-		sb.Close() // stops the connector, which frees its slot
-		for range 50 {
-			var left int
-			_, _ = admin.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`, name)
-			if admin.QueryRow(ctx, `SELECT count(*) FROM pg_replication_slots WHERE database = $1`, name).Scan(&left) != nil || left == 0 {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		admin.Close(ctx)
-	})
+	t.Cleanup(func() { db.Close(ctx) })
 	if _, err := db.Exec(ctx, `CREATE TABLE orders (id int PRIMARY KEY, total int)`); err != nil {
 		t.Fatal(err)
 	}

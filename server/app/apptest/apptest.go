@@ -123,7 +123,8 @@ func RequireTools(t testing.TB) {
 }
 
 // NewPostgresDatabase creates a fresh database on the server at base and
-// returns its URL; it is dropped when t ends.
+// returns its URL; it is dropped when t ends, replication slots left in it
+// (by a CDC source, say) included.
 func NewPostgresDatabase(t testing.TB, base string) string {
 	t.Helper()
 	admin, err := sql.Open("pgx", base)
@@ -138,6 +139,7 @@ func NewPostgresDatabase(t testing.TB, base string) string {
 		t.Fatalf("creating test database: %v", err)
 	}
 	t.Cleanup(func() {
+		dropReplicationSlots(admin, name)
 		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 	})
 	u, err := url.Parse(base)
@@ -146,6 +148,21 @@ func NewPostgresDatabase(t testing.TB, base string) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// dropReplicationSlots drops database's replication slots, which keep a
+// database from being dropped: it ends the sessions holding them and
+// retries, since a slot stays active for a moment after its session ends.
+func dropReplicationSlots(admin *sql.DB, database string) {
+	for range 50 {
+		var left int
+		_, _ = admin.Exec(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`, database)
+		_, _ = admin.Exec(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`, database)
+		if err := admin.QueryRow(`SELECT count(*) FROM pg_replication_slots WHERE database = $1`, database).Scan(&left); err != nil || left == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // Protocol selects the wire protocol of a Connect client.
