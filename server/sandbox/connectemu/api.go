@@ -412,29 +412,25 @@ func infoOf(cn *connector) connectorInfo {
 // carries Note as its trace so no reader mistakes it for a running
 // connector. e.mu is held.
 func (e *Emulator) statusLocked(cn *connector) connectorStatus {
-	state, trace := cn.State, Note
-	var lag *Lag
+	// A validate-only connector's task reports the connector's state with
+	// Note; a run's task reports the run, and as on a worker a failed task
+	// leaves its connector RUNNING.
+	connTrace, task := Note, RunStatus{State: cn.State, Trace: Note}
 	if e.runs(cn) {
-		trace = ""
+		connTrace, task = "", RunStatus{State: cn.State}
 		if cn.State == stateRunning {
-			rs := e.cfg.Runner.Status(cn.Name)
-			state, trace, lag = rs.State, rs.Trace, rs.Lag
+			task = e.cfg.Runner.Status(cn.Name)
 		}
 	}
 	st := connectorStatus{
 		Name:      cn.Name,
-		Connector: stateInfo{State: cn.State, WorkerID: e.cfg.WorkerID},
+		Connector: stateInfo{State: cn.State, WorkerID: e.cfg.WorkerID, Trace: connTrace},
 		Tasks:     make([]taskState, cn.taskCount()),
 		Type:      cn.kind(),
 	}
-	if !e.runs(cn) {
-		st.Connector.Trace = Note
-	}
 	for i := range st.Tasks {
-		st.Tasks[i] = taskState{ID: i, State: state, WorkerID: e.cfg.WorkerID, Trace: trace, Lag: lag}
+		st.Tasks[i] = taskState{ID: i, State: task.State, WorkerID: e.cfg.WorkerID, Trace: task.Trace, Lag: task.Lag}
 	}
-	// As on a worker, a failed task leaves its connector RUNNING: the
-	// task's state and trace say what failed.
 	return st
 }
 
