@@ -124,6 +124,26 @@ func TestAdmissionWithoutSetOrContext(t *testing.T) {
 	}
 }
 
+// TestCallerGivingUpStopsEvaluation cancels the caller's context while a
+// slow policy runs: the evaluation stops well before the set's own time
+// budget and says it was cancelled, not timed out.
+func TestCallerGivingUpStopsEvaluation(t *testing.T) {
+	s, err := engine.Compile(context.Background(), "slow", engine.Files{"policy.rego": slowModule("meshplane.admission", "deny contains \"slow\"")}, engine.Options{Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	a := s.Admit(ctx, orders(), nil)
+	if a.Allowed || !errors.Is(a.Err, context.Canceled) || errors.Is(a.Err, engine.ErrTimeout) {
+		t.Errorf("Admit = %+v, want refused with context.Canceled", a)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("the evaluation ran %s after its caller gave up", took)
+	}
+}
+
 // mixed has one field of every classification.
 func mixed() engine.Product {
 	p := orders()

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 )
 
 // The queries a policy set answers.
@@ -113,22 +115,29 @@ var asTerm = rego.EvalGenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, 
 // eval runs a prepared query against input within the set's time budget and
 // returns its single value, or an error wrapping ErrTimeout, ErrUndefined or
 // the evaluator's error.
+//
+// Cancellation reaches the evaluator through a flag set by a timer and by
+// ctx's AfterFunc, rather than through a watcher goroutine and a timeout
+// context per evaluation; neither costs anything unless it fires.
 func (s *Set) eval(ctx context.Context, pq rego.PreparedEvalQuery, query string, input *ast.Term) (_ *ast.Term, err error) {
 	// The evaluator notices cancellation asynchronously, so a quick policy
 	// could finish for a caller that has already given up.
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluating %s: %w", query, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
+	cancel := topdown.NewCancel()
+	var timedOut atomic.Bool
+	timer := time.AfterFunc(s.timeout, func() { timedOut.Store(true); cancel.Cancel() })
+	defer timer.Stop()
+	defer context.AfterFunc(ctx, cancel.Cancel)()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("evaluating %s: panic: %v", query, r)
 		}
 	}()
-	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input.Value), asTerm)
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input.Value), rego.EvalExternalCancel(cancel), rego.EvalMetrics(noMetrics), asTerm)
 	switch {
-	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case err != nil && timedOut.Load():
 		return nil, fmt.Errorf("evaluating %s: %w after %s", query, ErrTimeout, s.timeout)
 	case err != nil && ctx.Err() != nil:
 		return nil, fmt.Errorf("evaluating %s: %w", query, ctx.Err())
@@ -143,6 +152,9 @@ func (s *Set) eval(ctx context.Context, pq rego.PreparedEvalQuery, query string,
 	}
 	return t, nil
 }
+
+// noMetrics spares each evaluation the timers and counters nobody reads.
+var noMetrics = metrics.NoOp()
 
 // Engine holds the policy set in force; Swap replaces it atomically while
 // evaluations in flight finish with the set they started with.
