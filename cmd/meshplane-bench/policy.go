@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -63,7 +64,9 @@ func benchPolicy(ctx context.Context, c config, rep *report, progress func(strin
 		progress("policy: no opa binary at %s, measuring the embedded engine only", c.OPA)
 	} else {
 		progress("policy: starting %s run --server", bin)
-		if srv, err = startOPA(ctx, bin, files); err != nil {
+		served := maps.Clone(files)
+		served[floorFile] = floorModule
+		if srv, err = startOPA(ctx, bin, served); err != nil {
 			return err
 		}
 		defer srv.stop()
@@ -78,7 +81,13 @@ func benchPolicy(ctx context.Context, c config, rep *report, progress func(strin
 	// name changes, so the engine's decision cache never answers), and
 	// repeated, the same input each time (answered from the cache after the
 	// first). The OPA server has no such cache; it evaluates every request.
-	var admit, admitCached, mask, maskCached, sAdmit, sMask stats
+	// The floors: the same admission input to a policy with no rules, so
+	// what remains is building or decoding the input and running a query.
+	emptySet, err := engine.Compile(ctx, "empty", emptyAdmission(files), engine.Options{})
+	if err != nil {
+		return err
+	}
+	var admit, admitCached, mask, maskCached, sAdmit, sMask, floor, sFloor stats
 	n := 0
 	fresh := func(p engine.Product) engine.Product {
 		n++
@@ -94,9 +103,16 @@ func benchPolicy(ctx context.Context, c config, rep *report, progress func(strin
 		admitCached.merge(timeEach(half, 100, func() error {
 			return set.Admit(ctx, typ, decisions.Decisions).Err
 		}))
+		floor.merge(timeEach(half, 100, func() error {
+			return emptySet.Admit(ctx, fresh(typ), decisions.Decisions).Err
+		}))
 		if srv != nil {
 			sAdmit.merge(timeEach(half, 100, func() error {
 				_, err := srv.query(ctx, "meshplane/admission/deny", admitBody)
+				return err
+			}))
+			sFloor.merge(timeEach(half, 100, func() error {
+				_, err := srv.query(ctx, floorQuery, admitBody)
 				return err
 			}))
 		}
@@ -108,6 +124,9 @@ func benchPolicy(ctx context.Context, c config, rep *report, progress func(strin
 				return err
 			}))
 		}
+	}
+	if floor.FirstErr != nil {
+		return fmt.Errorf("the policy without rules failed: %w", floor.FirstErr)
 	}
 	if err := profiled(c, "policy", progress, func() {
 		timeEach(c.PolicyEvals, 0, func() error { return set.Mask(ctx, fresh(wide)).Err })
@@ -145,9 +164,31 @@ func benchPolicy(ctx context.Context, c config, rep *report, progress func(strin
 	rep.add("5e", fmt.Sprintf("OPA server, same %d-field masking query over HTTP", maskFields),
 		fmt.Sprintf("p50 %s  p99 %s  (ratio to embedded Mask p50 %.1fx, p99 %.1fx)", us(sMask.Pct(50)), us(sMask.Pct(99)), ratioOf(sMask.Pct(50), mask.Pct(50)), ratioOf(sMask.Pct(99), mask.Pct(99))),
 		"info", errStatus(sMask, "—"))
+	rep.add("5f", "floors: the same Admit input to a policy without rules",
+		fmt.Sprintf("embedded p50 %s  p99 %s | OPA server p50 %s  p99 %s", us(floor.Pct(50)), us(floor.Pct(99)), us(sFloor.Pct(50)), us(sFloor.Pct(99))),
+		"info", errStatus(sFloor, "—"))
+	if rules := admit.Pct(50) - floor.Pct(50); rules > 0 {
+		rep.note("5f: evaluating the default admission rules costs the engine %s at p50 (5a − floor) and the OPA server %s (5c − floor): the same evaluator on both sides. Even were building the input free, the p50 ratio could reach at most %.1fx (5c / the engine's rule time).",
+			us(rules), us(sAdmit.Pct(50)-sFloor.Pct(50)), ratioOf(sAdmit.Pct(50), rules))
+	}
 	rep.note("5c-5e: %s run --server on loopback, the same policy files, inputs as JSON (admission %d bytes, masking %d bytes), one keep-alive connection; before timing, the server's answers matched the engine's for an admitted and a refused product and for the %d-field masking. Process CPU here excludes the server's.",
 		filepath.Base(bin), len(admitBody), len(maskBody), maskFields)
 	return nil
+}
+
+// The module served beside the policies for the OPA server's floor: a rule
+// that reads nothing, queried with the admission input.
+const (
+	floorFile   = "meshplane_bench_floor.rego"
+	floorModule = "package meshplane.bench.floor\n\nentries := []\n"
+	floorQuery  = "meshplane/bench/floor/entries"
+)
+
+// emptyAdmission is files with an admission policy that has no rules.
+func emptyAdmission(files engine.Files) engine.Files {
+	f := maps.Clone(files)
+	f["admission.rego"] = "package meshplane.admission\n\ndeny contains \"never\" if false\n"
+	return f
 }
 
 // agree checks the OPA server answers as the engine does: the same number
