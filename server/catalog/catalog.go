@@ -324,6 +324,11 @@ func (s *Service) GetDataProduct(ctx context.Context, dom, name string) (*ent.Da
 	return ReadProduct(ctx, s.authz, s.store.Client, dom, name)
 }
 
+// productColumns are the columns a product is read with: all but the search
+// text, which only the database's own search reads and every write
+// recomputes.
+var productColumns = slices.DeleteFunc(slices.Clone(dataproduct.Columns), func(c string) bool { return c == dataproduct.FieldSearchText })
+
 // ReadProduct returns product dom/name when the caller may read products in
 // dom. Otherwise, as when there is none, it is not found, so other domains'
 // products stay hidden. Every service that reads a product on a caller's
@@ -332,7 +337,7 @@ func ReadProduct(ctx context.Context, authz *access.Authorizer, c *ent.Client, d
 	if !authz.Can(ctx, dom, access.ObjProduct, access.ActRead) {
 		return nil, errs.NotFound("data product", dom+"/"+name)
 	}
-	p, err := c.DataProduct.Query().Where(dataproduct.Domain(dom), dataproduct.Name(name)).Only(ctx)
+	p, err := c.DataProduct.Query().Where(dataproduct.Domain(dom), dataproduct.Name(name)).Select(productColumns...).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, errs.NotFound("data product", dom+"/"+name)
 	}
@@ -667,7 +672,7 @@ func (s *Service) ListDataProducts(ctx context.Context, in ListProductsInput) (P
 	case OrderUpdateTime:
 		q = q.Order(dir(dataproduct.FieldUpdateTime), dir(dataproduct.FieldID))
 	}
-	items, err := q.Limit(size + 1).All(ctx)
+	items, err := q.Limit(size + 1).Select(productColumns...).All(ctx)
 	if err != nil {
 		return ProductPage{}, fmt.Errorf("listing data products: %w", err)
 	}
