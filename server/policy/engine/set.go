@@ -126,10 +126,17 @@ func (s *Set) eval(ctx context.Context, pq rego.PreparedEvalQuery, query string,
 		return nil, fmt.Errorf("evaluating %s: %w", query, err)
 	}
 	cancel := topdown.NewCancel()
-	var timedOut atomic.Bool
-	timer := time.AfterFunc(s.timeout, func() { timedOut.Store(true); cancel.Cancel() })
+	// Whichever stops the evaluation first is its cause.
+	var cause atomic.Int32
+	stop := func(why int32) func() {
+		return func() {
+			cause.CompareAndSwap(0, why)
+			cancel.Cancel()
+		}
+	}
+	timer := time.AfterFunc(s.timeout, stop(causeTimeout))
 	defer timer.Stop()
-	defer context.AfterFunc(ctx, cancel.Cancel)()
+	defer context.AfterFunc(ctx, stop(causeCaller))()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("evaluating %s: panic: %v", query, r)
@@ -137,7 +144,7 @@ func (s *Set) eval(ctx context.Context, pq rego.PreparedEvalQuery, query string,
 	}()
 	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input.Value), rego.EvalExternalCancel(cancel), rego.EvalMetrics(noMetrics), asTerm)
 	switch {
-	case err != nil && timedOut.Load():
+	case err != nil && cause.Load() == causeTimeout:
 		return nil, fmt.Errorf("evaluating %s: %w after %s", query, ErrTimeout, s.timeout)
 	case err != nil && ctx.Err() != nil:
 		return nil, fmt.Errorf("evaluating %s: %w", query, ctx.Err())
@@ -152,6 +159,12 @@ func (s *Set) eval(ctx context.Context, pq rego.PreparedEvalQuery, query string,
 	}
 	return t, nil
 }
+
+// What stopped an evaluation early.
+const (
+	causeTimeout int32 = iota + 1
+	causeCaller
+)
 
 // noMetrics spares each evaluation the timers and counters nobody reads.
 var noMetrics = metrics.NoOp()
