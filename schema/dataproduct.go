@@ -46,7 +46,9 @@ func (DataProduct) Fields() []ent.Field {
 		// (spec.SearchText), rewritten with the spec in the same transaction
 		// by every product write. On SQLite the full-text table
 		// data_product_search indexes it; on PostgreSQL a trigram index does.
-		field.Text("search_text").Default(""),
+		// It is left out of the entity's JSON, so audit snapshots hold the
+		// product and not this derived text, and reads skip the column.
+		field.Text("search_text").Default("").StructTag(`json:"-"`),
 		// Classifications is the set of classifications the product's fields
 		// carry, one bit each (spec.ClassificationBits), written with the spec.
 		field.Int64("classifications").Default(0),

@@ -3,11 +3,14 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -189,6 +192,11 @@ func TestAuditChain(t *testing.T) {
 	if upd.GetActor() != "olivia" || upd.GetRequestId() == "" || !strings.Contains(upd.GetBefore(), "Orders placed") || !strings.Contains(upd.GetAfter(), "changed") {
 		t.Fatalf("update event = %v", upd)
 	}
+	// Before and after are the same document shape, without the derived
+	// search text, so a diff of the two shows only what the writer changed.
+	if b, a := jsonKeys(t, upd.GetBefore()), jsonKeys(t, upd.GetAfter()); !slices.Equal(b, a) || slices.Contains(a, "search_text") {
+		t.Fatalf("update event's before keys %v, after keys %v", b, a)
+	}
 	admin := env.Clients(apptest.ProtocolConnect, env.AdminToken)
 	v, err := admin.Audit.VerifyAuditLog(ctx, connect.NewRequest(&v1.VerifyAuditLogRequest{}))
 	if err != nil {
@@ -209,6 +217,16 @@ func TestAuditChain(t *testing.T) {
 	if v.Msg.GetOk() || v.Msg.GetFirstBrokenSequence() != seq {
 		t.Fatalf("after tampering: %v", v.Msg)
 	}
+}
+
+// jsonKeys returns the sorted top-level keys of a JSON object.
+func jsonKeys(t *testing.T, doc string) []string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(doc), &m); err != nil {
+		t.Fatalf("%v: %s", err, doc)
+	}
+	return slices.Sorted(maps.Keys(m))
 }
 
 func rebind(env *apptest.Env, q string) string {

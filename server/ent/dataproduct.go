@@ -55,7 +55,7 @@ type DataProduct struct {
 	// DriftCheckTime holds the value of the "drift_check_time" field.
 	DriftCheckTime *time.Time `json:"drift_check_time,omitempty"`
 	// SearchText holds the value of the "search_text" field.
-	SearchText string `json:"search_text,omitempty"`
+	SearchText string `json:"-"`
 	// Classifications holds the value of the "classifications" field.
 	Classifications int64 `json:"classifications,omitempty"`
 	selectValues    sql.SelectValues
