@@ -84,7 +84,7 @@ const (
 var KnownActions = map[string][]string{
 	ObjDomain:      {ActRead, ActCreate, ActUpdate, ActDelete},
 	ObjProduct:     {ActRead, ActCreate, ActUpdate, ActDelete, ActUpdateDraft, ActDeleteDraft, ActReadPII},
-	ObjProvision:   {ActRead, "plan", "approve", "approve-destructive", "cancel", "decommission"},
+	ObjProvision:   {ActRead, "plan", "approve", "approve-destructive", "cancel", "decommission", "operate"},
 	ObjPrincipal:   {ActRead, ActCreate, ActUpdate, ActDelete},
 	ObjToken:       {ActRead, ActCreate, ActRevoke},
 	ObjRoleBinding: {ActRead, ActCreate, ActDelete},

@@ -54,7 +54,7 @@ func TestKnownActions(t *testing.T) {
 	}
 	for obj, acts := range map[string][]string{
 		access.ObjProduct:    {access.ActReadPII, access.ActUpdateDraft, access.ActDeleteDraft},
-		access.ObjProvision:  {"plan", "approve", "approve-destructive", "cancel", "decommission"},
+		access.ObjProvision:  {"plan", "approve", "approve-destructive", "cancel", "decommission", "operate"},
 		access.ObjToken:      {access.ActRevoke},
 		access.ObjPolicy:     {access.ActDraft, access.ActTest, access.ActPublish},
 		access.ObjRBAC:       {access.ActUpdate},

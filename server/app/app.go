@@ -337,10 +337,11 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string, gov 
 	if tf == "" {
 		tf = filepath.Join(tools, "bin", "terraform")
 	}
+	plane := &dataPlane{kafka: s.kafka, connectURL: env.ConnectURL, connectUser: env.ConnectUsername, connectPassword: secrets.ConnectPassword}
 	p, err := provision.New(provision.Config{Store: s.Store, Authz: s.Authz, Logger: s.log, DataDir: c.DataDir,
 		Terraform: tf, PluginDir: filepath.Join(tools, "terraform-plugins"), Jobs: s.Jobs,
 		Env: env, Secrets: secrets, DriftInterval: c.DriftInterval, Governance: gov,
-		DataPlane: &dataPlane{kafka: s.kafka, connectURL: env.ConnectURL, connectUser: env.ConnectUsername, connectPassword: secrets.ConnectPassword}})
+		DataPlane: plane, Connect: plane})
 	if err != nil {
 		return err
 	}

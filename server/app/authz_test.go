@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,6 +57,28 @@ func mustOK[T any](res *connect.Response[T], err error) *T {
 func setupProduct(t *testing.T, env *apptest.Env, dom, key string) any {
 	return mustOK(adminClients(env).Catalog.CreateDataProduct(context.Background(), connect.NewRequest(&v1.CreateDataProductRequest{
 		Domain: dom, Name: "p-" + key, Spec: apptest.ProductSpecIn(dom)}))).GetDataProduct()
+}
+
+// deployedProduct is the product setupDeployed applies in a domain.
+const deployedProduct = "deployed"
+
+// deployed remembers the environments and domains setupDeployed applied
+// deployedProduct in.
+var deployed sync.Map
+
+// setupDeployed applies deployedProduct in dom once per test environment,
+// so connector operations have connectors to act on.
+func setupDeployed(t *testing.T, env *apptest.Env, dom, _ string) any {
+	key := fmt.Sprintf("%p %s", env, dom)
+	if _, done := deployed.Load(key); done {
+		return nil
+	}
+	c := adminClients(env)
+	mustOK(c.Catalog.CreateDataProduct(context.Background(), connect.NewRequest(&v1.CreateDataProductRequest{
+		Domain: dom, Name: deployedProduct, Spec: apptest.ProductSpecIn(dom)})))
+	approve(t, c, plan(t, c, dom, deployedProduct), false)
+	deployed.Store(key, true)
+	return nil
 }
 
 func setupServiceAccount(t *testing.T, env *apptest.Env, dom, key string) any {
@@ -416,6 +439,38 @@ var authzMatrix = map[string]authzCase{
 		setup: setupProduct,
 		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
 			_, err := c.Provision.Decommission(ctx, connect.NewRequest(&v1.DecommissionRequest{Domain: dom, Product: "p-" + key}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.ProvisioningService/ListConnectors": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		setup: setupProduct,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			res, err := c.Provision.ListConnectors(ctx, connect.NewRequest(&v1.ListConnectorsRequest{Domain: dom, Product: "p-" + key}))
+			return err == nil && len(res.Msg.GetConnectors()) > 0, err
+		},
+	},
+	"/meshplane.v1.ProvisioningService/RestartConnector": {
+		want:  roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		setup: setupDeployed,
+		call: func(ctx context.Context, c apptest.Clients, dom, _ string, _ any) (bool, error) {
+			_, err := c.Provision.RestartConnector(ctx, connect.NewRequest(&v1.RestartConnectorRequest{Domain: dom, Product: deployedProduct, Role: "lake"}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.ProvisioningService/PauseConnector": {
+		want:  roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		setup: setupDeployed,
+		call: func(ctx context.Context, c apptest.Clients, dom, _ string, _ any) (bool, error) {
+			_, err := c.Provision.PauseConnector(ctx, connect.NewRequest(&v1.PauseConnectorRequest{Domain: dom, Product: deployedProduct, Role: "lake"}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.ProvisioningService/ResumeConnector": {
+		want:  roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		setup: setupDeployed,
+		call: func(ctx context.Context, c apptest.Clients, dom, _ string, _ any) (bool, error) {
+			_, err := c.Provision.ResumeConnector(ctx, connect.NewRequest(&v1.ResumeConnectorRequest{Domain: dom, Product: deployedProduct, Role: "lake"}))
 			return true, err
 		},
 	},

@@ -13,9 +13,11 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -118,7 +120,10 @@ type dataPlane struct {
 	connectURL, connectUser, connectPassword string
 }
 
-var _ provision.DataPlane = (*dataPlane)(nil)
+var (
+	_ provision.DataPlane  = (*dataPlane)(nil)
+	_ provision.ConnectAPI = (*dataPlane)(nil)
+)
 
 // dataPlaneTimeout bounds one look at the data plane.
 const dataPlaneTimeout = 30 * time.Second
@@ -170,7 +175,30 @@ func (d *dataPlane) topics(ctx context.Context, names []string) ([]string, error
 }
 
 func (d *dataPlane) connectors(ctx context.Context, names []string) ([]string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(d.connectURL, "/")+"/connectors", nil)
+	body, err := d.connect(ctx, http.MethodGet, "/connectors", http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	var existing []string
+	if err := json.Unmarshal(body, &existing); err != nil {
+		return nil, fmt.Errorf("GET /connectors: %w", err)
+	}
+	var found []string
+	for _, name := range names {
+		if slices.Contains(existing, name) {
+			found = append(found, name)
+		}
+	}
+	slices.Sort(found)
+	return found, nil
+}
+
+// connect calls the Connect REST API at path and returns the response body
+// when the status is one of ok; a 404 is provision.ErrConnectorNotFound.
+func (d *dataPlane) connect(ctx context.Context, method, path string, ok ...int) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, dataPlaneTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(d.connectURL, "/")+path, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -187,19 +215,70 @@ func (d *dataPlane) connectors(ctx context.Context, names []string) ([]string, e
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", req.URL.Redacted(), resp.Status)
+	switch {
+	case slices.Contains(ok, resp.StatusCode):
+		return body, nil
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, provision.ErrConnectorNotFound
 	}
-	var existing []string
-	if err := json.Unmarshal(body, &existing); err != nil {
-		return nil, fmt.Errorf("GET %s: %w", req.URL.Redacted(), err)
+	var e struct {
+		Message string `json:"message"`
 	}
-	var found []string
-	for _, name := range names {
-		if slices.Contains(existing, name) {
-			found = append(found, name)
-		}
+	_ = json.Unmarshal(body, &e)
+	return nil, fmt.Errorf("%s %s: %s %s", method, path, resp.Status, e.Message)
+}
+
+// connectorPath is the REST path of a connector's resource; names are
+// escaped, so one holding '/' or '?' stays one path segment.
+func connectorPath(name, rest string) string {
+	return "/connectors/" + url.PathEscape(name) + rest
+}
+
+// Status reads a connector's status from the Connect REST API.
+func (d *dataPlane) Status(ctx context.Context, name string) (provision.ConnectorStatus, error) {
+	body, err := d.connect(ctx, http.MethodGet, connectorPath(name, "/status"), http.StatusOK)
+	if err != nil {
+		return provision.ConnectorStatus{}, err
 	}
-	slices.Sort(found)
-	return found, nil
+	type state struct {
+		ID       int    `json:"id"`
+		State    string `json:"state"`
+		WorkerID string `json:"worker_id"`
+		Trace    string `json:"trace"`
+	}
+	var st struct {
+		Connector state   `json:"connector"`
+		Tasks     []state `json:"tasks"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		return provision.ConnectorStatus{}, fmt.Errorf("reading connector %s's status: %w", name, err)
+	}
+	out := provision.ConnectorStatus{State: st.Connector.State, WorkerID: st.Connector.WorkerID, Trace: st.Connector.Trace}
+	for _, t := range st.Tasks {
+		out.Tasks = append(out.Tasks, provision.TaskStatus{ID: t.ID, State: t.State, WorkerID: t.WorkerID, Trace: t.Trace})
+	}
+	slices.SortFunc(out.Tasks, func(a, b provision.TaskStatus) int { return a.ID - b.ID })
+	return out, nil
+}
+
+// Restart restarts a connector with all its tasks, or one task.
+func (d *dataPlane) Restart(ctx context.Context, name string, task *int) error {
+	path := connectorPath(name, "/restart?includeTasks=true&onlyFailed=false")
+	if task != nil {
+		path = connectorPath(name, "/tasks/"+strconv.Itoa(*task)+"/restart")
+	}
+	_, err := d.connect(ctx, http.MethodPost, path, http.StatusOK, http.StatusAccepted, http.StatusNoContent)
+	return err
+}
+
+// Pause pauses a connector.
+func (d *dataPlane) Pause(ctx context.Context, name string) error {
+	_, err := d.connect(ctx, http.MethodPut, connectorPath(name, "/pause"), http.StatusAccepted, http.StatusNoContent, http.StatusOK)
+	return err
+}
+
+// Resume resumes a paused connector.
+func (d *dataPlane) Resume(ctx context.Context, name string) error {
+	_, err := d.connect(ctx, http.MethodPut, connectorPath(name, "/resume"), http.StatusAccepted, http.StatusNoContent, http.StatusOK)
+	return err
 }

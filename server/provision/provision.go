@@ -89,6 +89,10 @@ type Config struct {
 	// product owns is still there; a decommission retires the product only
 	// when nothing is. Without it no decommission can retire a product.
 	DataPlane DataPlane
+	// Connect is the data plane's Kafka Connect REST API, through which
+	// operators see and restart, pause and resume a product's connectors;
+	// without it those calls are unavailable.
+	Connect ConnectAPI
 	// LeftoverGrace is how long a decommission waits for deletions to show
 	// in the data plane (default DefaultLeftoverGrace).
 	LeftoverGrace time.Duration

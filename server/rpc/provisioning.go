@@ -124,3 +124,62 @@ func (h *ProvisioningHandler) Decommission(ctx context.Context, req *connect.Req
 	}
 	return connect.NewResponse(&v1.DecommissionResponse{Run: runPB(r, false)}), nil
 }
+
+var connectorStates = enumMap[v1.ConnectorState]{
+	v1.ConnectorState_CONNECTOR_STATE_RUNNING:      provision.ConnectorRunning,
+	v1.ConnectorState_CONNECTOR_STATE_PAUSED:       provision.ConnectorPaused,
+	v1.ConnectorState_CONNECTOR_STATE_FAILED:       provision.ConnectorFailed,
+	v1.ConnectorState_CONNECTOR_STATE_UNASSIGNED:   provision.ConnectorUnassigned,
+	v1.ConnectorState_CONNECTOR_STATE_STOPPED:      provision.ConnectorStopped,
+	v1.ConnectorState_CONNECTOR_STATE_RESTARTING:   provision.ConnectorRestarting,
+	v1.ConnectorState_CONNECTOR_STATE_NOT_DEPLOYED: provision.ConnectorNotDeployed,
+}
+
+func connectorPB(c provision.Connector) *v1.Connector {
+	out := &v1.Connector{Name: c.Name, Role: c.Role, State: connectorStates.num(c.State), WorkerId: c.WorkerID, Trace: c.Trace, LastRunId: c.LastRunID}
+	for _, t := range c.Tasks {
+		out.Tasks = append(out.Tasks, &v1.ConnectorTask{Id: int32(t.ID), State: connectorStates.num(t.State), WorkerId: t.WorkerID, Trace: t.Trace})
+	}
+	return out
+}
+
+func (h *ProvisioningHandler) ListConnectors(ctx context.Context, req *connect.Request[v1.ListConnectorsRequest]) (*connect.Response[v1.ListConnectorsResponse], error) {
+	cs, err := h.svc.Connectors(ctx, req.Msg.GetDomain(), req.Msg.GetProduct())
+	if err != nil {
+		return nil, err
+	}
+	out := &v1.ListConnectorsResponse{}
+	for _, c := range cs {
+		out.Connectors = append(out.Connectors, connectorPB(c))
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (h *ProvisioningHandler) RestartConnector(ctx context.Context, req *connect.Request[v1.RestartConnectorRequest]) (*connect.Response[v1.RestartConnectorResponse], error) {
+	var task *int
+	if req.Msg.Task != nil {
+		n := int(req.Msg.GetTask())
+		task = &n
+	}
+	c, err := h.svc.OperateConnector(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetRole(), provision.OpRestart, task)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.RestartConnectorResponse{Connector: connectorPB(c)}), nil
+}
+
+func (h *ProvisioningHandler) PauseConnector(ctx context.Context, req *connect.Request[v1.PauseConnectorRequest]) (*connect.Response[v1.PauseConnectorResponse], error) {
+	c, err := h.svc.OperateConnector(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetRole(), provision.OpPause, nil)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.PauseConnectorResponse{Connector: connectorPB(c)}), nil
+}
+
+func (h *ProvisioningHandler) ResumeConnector(ctx context.Context, req *connect.Request[v1.ResumeConnectorRequest]) (*connect.Response[v1.ResumeConnectorResponse], error) {
+	c, err := h.svc.OperateConnector(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetRole(), provision.OpResume, nil)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.ResumeConnectorResponse{Connector: connectorPB(c)}), nil
+}

@@ -135,6 +135,16 @@ func SinkConnectorName(domain, product, sink string) string {
 	return domain + "." + product + "." + sink
 }
 
+// ConnectorModule is the address of the module holding a product's
+// connector in its workspace: role "source" for the source connector, a
+// sink's name for that sink's.
+func ConnectorModule(role string) string {
+	if role == "source" {
+		return "module.source"
+	}
+	return "module." + ident("sink", role)
+}
+
 // DLQTopic names a sink's dead-letter topic.
 func DLQTopic(domain, product, sink string) string {
 	return domain + "." + product + "." + sink + ".dlq"

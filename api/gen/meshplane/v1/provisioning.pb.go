@@ -138,6 +138,72 @@ func (RunState) EnumDescriptor() ([]byte, []int) {
 	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{1}
 }
 
+type ConnectorState int32
+
+const (
+	ConnectorState_CONNECTOR_STATE_UNSPECIFIED ConnectorState = 0
+	ConnectorState_CONNECTOR_STATE_RUNNING     ConnectorState = 1
+	ConnectorState_CONNECTOR_STATE_PAUSED      ConnectorState = 2
+	ConnectorState_CONNECTOR_STATE_FAILED      ConnectorState = 3
+	ConnectorState_CONNECTOR_STATE_UNASSIGNED  ConnectorState = 4
+	ConnectorState_CONNECTOR_STATE_STOPPED     ConnectorState = 5
+	ConnectorState_CONNECTOR_STATE_RESTARTING  ConnectorState = 6
+	// The product names the connector but the data plane has none: never
+	// applied, or removed outside meshplane.
+	ConnectorState_CONNECTOR_STATE_NOT_DEPLOYED ConnectorState = 7
+)
+
+// Enum value maps for ConnectorState.
+var (
+	ConnectorState_name = map[int32]string{
+		0: "CONNECTOR_STATE_UNSPECIFIED",
+		1: "CONNECTOR_STATE_RUNNING",
+		2: "CONNECTOR_STATE_PAUSED",
+		3: "CONNECTOR_STATE_FAILED",
+		4: "CONNECTOR_STATE_UNASSIGNED",
+		5: "CONNECTOR_STATE_STOPPED",
+		6: "CONNECTOR_STATE_RESTARTING",
+		7: "CONNECTOR_STATE_NOT_DEPLOYED",
+	}
+	ConnectorState_value = map[string]int32{
+		"CONNECTOR_STATE_UNSPECIFIED":  0,
+		"CONNECTOR_STATE_RUNNING":      1,
+		"CONNECTOR_STATE_PAUSED":       2,
+		"CONNECTOR_STATE_FAILED":       3,
+		"CONNECTOR_STATE_UNASSIGNED":   4,
+		"CONNECTOR_STATE_STOPPED":      5,
+		"CONNECTOR_STATE_RESTARTING":   6,
+		"CONNECTOR_STATE_NOT_DEPLOYED": 7,
+	}
+)
+
+func (x ConnectorState) Enum() *ConnectorState {
+	p := new(ConnectorState)
+	*p = x
+	return p
+}
+
+func (x ConnectorState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConnectorState) Descriptor() protoreflect.EnumDescriptor {
+	return file_meshplane_v1_provisioning_proto_enumTypes[2].Descriptor()
+}
+
+func (ConnectorState) Type() protoreflect.EnumType {
+	return &file_meshplane_v1_provisioning_proto_enumTypes[2]
+}
+
+func (x ConnectorState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConnectorState.Descriptor instead.
+func (ConnectorState) EnumDescriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{2}
+}
+
 type AttributeChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Path  string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
@@ -1348,6 +1414,589 @@ func (x *DecommissionResponse) GetRun() *Run {
 	return nil
 }
 
+type ConnectorTask struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       int32                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	State    ConnectorState         `protobuf:"varint,2,opt,name=state,proto3,enum=meshplane.v1.ConnectorState" json:"state,omitempty"`
+	WorkerId string                 `protobuf:"bytes,3,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	// The task's last error, as the worker reports it; empty unless failed.
+	Trace         string `protobuf:"bytes,4,opt,name=trace,proto3" json:"trace,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConnectorTask) Reset() {
+	*x = ConnectorTask{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConnectorTask) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConnectorTask) ProtoMessage() {}
+
+func (x *ConnectorTask) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConnectorTask.ProtoReflect.Descriptor instead.
+func (*ConnectorTask) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ConnectorTask) GetId() int32 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ConnectorTask) GetState() ConnectorState {
+	if x != nil {
+		return x.State
+	}
+	return ConnectorState_CONNECTOR_STATE_UNSPECIFIED
+}
+
+func (x *ConnectorTask) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *ConnectorTask) GetTrace() string {
+	if x != nil {
+		return x.Trace
+	}
+	return ""
+}
+
+type Connector struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The connector's name in Kafka Connect.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "source", or the name of the product's sink the connector delivers to.
+	Role     string         `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	State    ConnectorState `protobuf:"varint,3,opt,name=state,proto3,enum=meshplane.v1.ConnectorState" json:"state,omitempty"`
+	WorkerId string         `protobuf:"bytes,4,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	// The connector's last error; empty unless failed.
+	Trace string           `protobuf:"bytes,5,opt,name=trace,proto3" json:"trace,omitempty"`
+	Tasks []*ConnectorTask `protobuf:"bytes,6,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// The last applied run whose plan changed this connector; empty when none did.
+	LastRunId     string `protobuf:"bytes,7,opt,name=last_run_id,json=lastRunId,proto3" json:"last_run_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Connector) Reset() {
+	*x = Connector{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Connector) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Connector) ProtoMessage() {}
+
+func (x *Connector) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Connector.ProtoReflect.Descriptor instead.
+func (*Connector) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Connector) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Connector) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Connector) GetState() ConnectorState {
+	if x != nil {
+		return x.State
+	}
+	return ConnectorState_CONNECTOR_STATE_UNSPECIFIED
+}
+
+func (x *Connector) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *Connector) GetTrace() string {
+	if x != nil {
+		return x.Trace
+	}
+	return ""
+}
+
+func (x *Connector) GetTasks() []*ConnectorTask {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+func (x *Connector) GetLastRunId() string {
+	if x != nil {
+		return x.LastRunId
+	}
+	return ""
+}
+
+type ListConnectorsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product       string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListConnectorsRequest) Reset() {
+	*x = ListConnectorsRequest{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConnectorsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConnectorsRequest) ProtoMessage() {}
+
+func (x *ListConnectorsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConnectorsRequest.ProtoReflect.Descriptor instead.
+func (*ListConnectorsRequest) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListConnectorsRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *ListConnectorsRequest) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+type ListConnectorsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Connectors    []*Connector           `protobuf:"bytes,1,rep,name=connectors,proto3" json:"connectors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListConnectorsResponse) Reset() {
+	*x = ListConnectorsResponse{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConnectorsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConnectorsResponse) ProtoMessage() {}
+
+func (x *ListConnectorsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConnectorsResponse.ProtoReflect.Descriptor instead.
+func (*ListConnectorsResponse) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListConnectorsResponse) GetConnectors() []*Connector {
+	if x != nil {
+		return x.Connectors
+	}
+	return nil
+}
+
+type RestartConnectorRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Domain  string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	// "source" or a sink's name, as Connector.role.
+	Role string `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
+	// Restart only this task; the connector and all its tasks when unset.
+	Task          *int32 `protobuf:"varint,4,opt,name=task,proto3,oneof" json:"task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestartConnectorRequest) Reset() {
+	*x = RestartConnectorRequest{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestartConnectorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestartConnectorRequest) ProtoMessage() {}
+
+func (x *RestartConnectorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestartConnectorRequest.ProtoReflect.Descriptor instead.
+func (*RestartConnectorRequest) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RestartConnectorRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *RestartConnectorRequest) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *RestartConnectorRequest) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *RestartConnectorRequest) GetTask() int32 {
+	if x != nil && x.Task != nil {
+		return *x.Task
+	}
+	return 0
+}
+
+type RestartConnectorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Connector     *Connector             `protobuf:"bytes,1,opt,name=connector,proto3" json:"connector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestartConnectorResponse) Reset() {
+	*x = RestartConnectorResponse{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestartConnectorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestartConnectorResponse) ProtoMessage() {}
+
+func (x *RestartConnectorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestartConnectorResponse.ProtoReflect.Descriptor instead.
+func (*RestartConnectorResponse) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *RestartConnectorResponse) GetConnector() *Connector {
+	if x != nil {
+		return x.Connector
+	}
+	return nil
+}
+
+type PauseConnectorRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product       string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	Role          string                 `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseConnectorRequest) Reset() {
+	*x = PauseConnectorRequest{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseConnectorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseConnectorRequest) ProtoMessage() {}
+
+func (x *PauseConnectorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseConnectorRequest.ProtoReflect.Descriptor instead.
+func (*PauseConnectorRequest) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *PauseConnectorRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *PauseConnectorRequest) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *PauseConnectorRequest) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+type PauseConnectorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Connector     *Connector             `protobuf:"bytes,1,opt,name=connector,proto3" json:"connector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseConnectorResponse) Reset() {
+	*x = PauseConnectorResponse{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseConnectorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseConnectorResponse) ProtoMessage() {}
+
+func (x *PauseConnectorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseConnectorResponse.ProtoReflect.Descriptor instead.
+func (*PauseConnectorResponse) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *PauseConnectorResponse) GetConnector() *Connector {
+	if x != nil {
+		return x.Connector
+	}
+	return nil
+}
+
+type ResumeConnectorRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product       string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	Role          string                 `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeConnectorRequest) Reset() {
+	*x = ResumeConnectorRequest{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeConnectorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeConnectorRequest) ProtoMessage() {}
+
+func (x *ResumeConnectorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeConnectorRequest.ProtoReflect.Descriptor instead.
+func (*ResumeConnectorRequest) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ResumeConnectorRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *ResumeConnectorRequest) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *ResumeConnectorRequest) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+type ResumeConnectorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Connector     *Connector             `protobuf:"bytes,1,opt,name=connector,proto3" json:"connector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeConnectorResponse) Reset() {
+	*x = ResumeConnectorResponse{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeConnectorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeConnectorResponse) ProtoMessage() {}
+
+func (x *ResumeConnectorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeConnectorResponse.ProtoReflect.Descriptor instead.
+func (*ResumeConnectorResponse) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ResumeConnectorResponse) GetConnector() *Connector {
+	if x != nil {
+		return x.Connector
+	}
+	return nil
+}
+
 var File_meshplane_v1_provisioning_proto protoreflect.FileDescriptor
 
 const file_meshplane_v1_provisioning_proto_rawDesc = "" +
@@ -1446,7 +2095,47 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\";\n" +
 	"\x14DecommissionResponse\x12#\n" +
-	"\x03run\x18\x01 \x01(\v2\x11.meshplane.v1.RunR\x03run*M\n" +
+	"\x03run\x18\x01 \x01(\v2\x11.meshplane.v1.RunR\x03run\"\x86\x01\n" +
+	"\rConnectorTask\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x05R\x02id\x122\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x1c.meshplane.v1.ConnectorStateR\x05state\x12\x1b\n" +
+	"\tworker_id\x18\x03 \x01(\tR\bworkerId\x12\x14\n" +
+	"\x05trace\x18\x04 \x01(\tR\x05trace\"\xed\x01\n" +
+	"\tConnector\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x122\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x1c.meshplane.v1.ConnectorStateR\x05state\x12\x1b\n" +
+	"\tworker_id\x18\x04 \x01(\tR\bworkerId\x12\x14\n" +
+	"\x05trace\x18\x05 \x01(\tR\x05trace\x121\n" +
+	"\x05tasks\x18\x06 \x03(\v2\x1b.meshplane.v1.ConnectorTaskR\x05tasks\x12\x1e\n" +
+	"\vlast_run_id\x18\a \x01(\tR\tlastRunId\"I\n" +
+	"\x15ListConnectorsRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
+	"\aproduct\x18\x02 \x01(\tR\aproduct\"Q\n" +
+	"\x16ListConnectorsResponse\x127\n" +
+	"\n" +
+	"connectors\x18\x01 \x03(\v2\x17.meshplane.v1.ConnectorR\n" +
+	"connectors\"\x81\x01\n" +
+	"\x17RestartConnectorRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
+	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x12\n" +
+	"\x04role\x18\x03 \x01(\tR\x04role\x12\x17\n" +
+	"\x04task\x18\x04 \x01(\x05H\x00R\x04task\x88\x01\x01B\a\n" +
+	"\x05_task\"Q\n" +
+	"\x18RestartConnectorResponse\x125\n" +
+	"\tconnector\x18\x01 \x01(\v2\x17.meshplane.v1.ConnectorR\tconnector\"]\n" +
+	"\x15PauseConnectorRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
+	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x12\n" +
+	"\x04role\x18\x03 \x01(\tR\x04role\"O\n" +
+	"\x16PauseConnectorResponse\x125\n" +
+	"\tconnector\x18\x01 \x01(\v2\x17.meshplane.v1.ConnectorR\tconnector\"^\n" +
+	"\x16ResumeConnectorRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
+	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x12\n" +
+	"\x04role\x18\x03 \x01(\tR\x04role\"P\n" +
+	"\x17ResumeConnectorResponse\x125\n" +
+	"\tconnector\x18\x01 \x01(\v2\x17.meshplane.v1.ConnectorR\tconnector*M\n" +
 	"\aRunKind\x12\x18\n" +
 	"\x14RUN_KIND_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eRUN_KIND_APPLY\x10\x01\x12\x14\n" +
@@ -1460,7 +2149,16 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\x11RUN_STATE_APPLIED\x10\x05\x12\x14\n" +
 	"\x10RUN_STATE_FAILED\x10\x06\x12\x17\n" +
 	"\x13RUN_STATE_CANCELLED\x10\a\x12\x19\n" +
-	"\x15RUN_STATE_INTERRUPTED\x10\b2\xb6\x04\n" +
+	"\x15RUN_STATE_INTERRUPTED\x10\b*\x85\x02\n" +
+	"\x0eConnectorState\x12\x1f\n" +
+	"\x1bCONNECTOR_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17CONNECTOR_STATE_RUNNING\x10\x01\x12\x1a\n" +
+	"\x16CONNECTOR_STATE_PAUSED\x10\x02\x12\x1a\n" +
+	"\x16CONNECTOR_STATE_FAILED\x10\x03\x12\x1e\n" +
+	"\x1aCONNECTOR_STATE_UNASSIGNED\x10\x04\x12\x1b\n" +
+	"\x17CONNECTOR_STATE_STOPPED\x10\x05\x12\x1e\n" +
+	"\x1aCONNECTOR_STATE_RESTARTING\x10\x06\x12 \n" +
+	"\x1cCONNECTOR_STATE_NOT_DEPLOYED\x10\a2\xb8\a\n" +
 	"\x13ProvisioningService\x12=\n" +
 	"\x04Plan\x12\x19.meshplane.v1.PlanRequest\x1a\x1a.meshplane.v1.PlanResponse\x12H\n" +
 	"\x06GetRun\x12\x1b.meshplane.v1.GetRunRequest\x1a\x1c.meshplane.v1.GetRunResponse\"\x03\x90\x02\x01\x12N\n" +
@@ -1469,7 +2167,11 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\n" +
 	"ApproveRun\x12\x1f.meshplane.v1.ApproveRunRequest\x1a .meshplane.v1.ApproveRunResponse\x12L\n" +
 	"\tCancelRun\x12\x1e.meshplane.v1.CancelRunRequest\x1a\x1f.meshplane.v1.CancelRunResponse\x12U\n" +
-	"\fDecommission\x12!.meshplane.v1.DecommissionRequest\x1a\".meshplane.v1.DecommissionResponseB\xb7\x01\n" +
+	"\fDecommission\x12!.meshplane.v1.DecommissionRequest\x1a\".meshplane.v1.DecommissionResponse\x12`\n" +
+	"\x0eListConnectors\x12#.meshplane.v1.ListConnectorsRequest\x1a$.meshplane.v1.ListConnectorsResponse\"\x03\x90\x02\x01\x12a\n" +
+	"\x10RestartConnector\x12%.meshplane.v1.RestartConnectorRequest\x1a&.meshplane.v1.RestartConnectorResponse\x12[\n" +
+	"\x0ePauseConnector\x12#.meshplane.v1.PauseConnectorRequest\x1a$.meshplane.v1.PauseConnectorResponse\x12^\n" +
+	"\x0fResumeConnector\x12$.meshplane.v1.ResumeConnectorRequest\x1a%.meshplane.v1.ResumeConnectorResponseB\xb7\x01\n" +
 	"\x10com.meshplane.v1B\x11ProvisioningProtoP\x01Z?github.com/meshplane/meshplane/api/gen/meshplane/v1;meshplanev1\xa2\x02\x03MXX\xaa\x02\fMeshplane.V1\xca\x02\fMeshplane\\V1\xe2\x02\x18Meshplane\\V1\\GPBMetadata\xea\x02\rMeshplane::V1b\x06proto3"
 
 var (
@@ -1484,69 +2186,95 @@ func file_meshplane_v1_provisioning_proto_rawDescGZIP() []byte {
 	return file_meshplane_v1_provisioning_proto_rawDescData
 }
 
-var file_meshplane_v1_provisioning_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_meshplane_v1_provisioning_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_meshplane_v1_provisioning_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_meshplane_v1_provisioning_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_meshplane_v1_provisioning_proto_goTypes = []any{
-	(RunKind)(0),                  // 0: meshplane.v1.RunKind
-	(RunState)(0),                 // 1: meshplane.v1.RunState
-	(*AttributeChange)(nil),       // 2: meshplane.v1.AttributeChange
-	(*ResourceChange)(nil),        // 3: meshplane.v1.ResourceChange
-	(*SecretReference)(nil),       // 4: meshplane.v1.SecretReference
-	(*PlanSummary)(nil),           // 5: meshplane.v1.PlanSummary
-	(*Run)(nil),                   // 6: meshplane.v1.Run
-	(*PlanRequest)(nil),           // 7: meshplane.v1.PlanRequest
-	(*PlanResponse)(nil),          // 8: meshplane.v1.PlanResponse
-	(*GetRunRequest)(nil),         // 9: meshplane.v1.GetRunRequest
-	(*GetRunResponse)(nil),        // 10: meshplane.v1.GetRunResponse
-	(*ListRunsRequest)(nil),       // 11: meshplane.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),      // 12: meshplane.v1.ListRunsResponse
-	(*WatchRunRequest)(nil),       // 13: meshplane.v1.WatchRunRequest
-	(*WatchRunResponse)(nil),      // 14: meshplane.v1.WatchRunResponse
-	(*ApproveRunRequest)(nil),     // 15: meshplane.v1.ApproveRunRequest
-	(*ApproveRunResponse)(nil),    // 16: meshplane.v1.ApproveRunResponse
-	(*CancelRunRequest)(nil),      // 17: meshplane.v1.CancelRunRequest
-	(*CancelRunResponse)(nil),     // 18: meshplane.v1.CancelRunResponse
-	(*DecommissionRequest)(nil),   // 19: meshplane.v1.DecommissionRequest
-	(*DecommissionResponse)(nil),  // 20: meshplane.v1.DecommissionResponse
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(RunKind)(0),                     // 0: meshplane.v1.RunKind
+	(RunState)(0),                    // 1: meshplane.v1.RunState
+	(ConnectorState)(0),              // 2: meshplane.v1.ConnectorState
+	(*AttributeChange)(nil),          // 3: meshplane.v1.AttributeChange
+	(*ResourceChange)(nil),           // 4: meshplane.v1.ResourceChange
+	(*SecretReference)(nil),          // 5: meshplane.v1.SecretReference
+	(*PlanSummary)(nil),              // 6: meshplane.v1.PlanSummary
+	(*Run)(nil),                      // 7: meshplane.v1.Run
+	(*PlanRequest)(nil),              // 8: meshplane.v1.PlanRequest
+	(*PlanResponse)(nil),             // 9: meshplane.v1.PlanResponse
+	(*GetRunRequest)(nil),            // 10: meshplane.v1.GetRunRequest
+	(*GetRunResponse)(nil),           // 11: meshplane.v1.GetRunResponse
+	(*ListRunsRequest)(nil),          // 12: meshplane.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),         // 13: meshplane.v1.ListRunsResponse
+	(*WatchRunRequest)(nil),          // 14: meshplane.v1.WatchRunRequest
+	(*WatchRunResponse)(nil),         // 15: meshplane.v1.WatchRunResponse
+	(*ApproveRunRequest)(nil),        // 16: meshplane.v1.ApproveRunRequest
+	(*ApproveRunResponse)(nil),       // 17: meshplane.v1.ApproveRunResponse
+	(*CancelRunRequest)(nil),         // 18: meshplane.v1.CancelRunRequest
+	(*CancelRunResponse)(nil),        // 19: meshplane.v1.CancelRunResponse
+	(*DecommissionRequest)(nil),      // 20: meshplane.v1.DecommissionRequest
+	(*DecommissionResponse)(nil),     // 21: meshplane.v1.DecommissionResponse
+	(*ConnectorTask)(nil),            // 22: meshplane.v1.ConnectorTask
+	(*Connector)(nil),                // 23: meshplane.v1.Connector
+	(*ListConnectorsRequest)(nil),    // 24: meshplane.v1.ListConnectorsRequest
+	(*ListConnectorsResponse)(nil),   // 25: meshplane.v1.ListConnectorsResponse
+	(*RestartConnectorRequest)(nil),  // 26: meshplane.v1.RestartConnectorRequest
+	(*RestartConnectorResponse)(nil), // 27: meshplane.v1.RestartConnectorResponse
+	(*PauseConnectorRequest)(nil),    // 28: meshplane.v1.PauseConnectorRequest
+	(*PauseConnectorResponse)(nil),   // 29: meshplane.v1.PauseConnectorResponse
+	(*ResumeConnectorRequest)(nil),   // 30: meshplane.v1.ResumeConnectorRequest
+	(*ResumeConnectorResponse)(nil),  // 31: meshplane.v1.ResumeConnectorResponse
+	(*timestamppb.Timestamp)(nil),    // 32: google.protobuf.Timestamp
 }
 var file_meshplane_v1_provisioning_proto_depIdxs = []int32{
-	2,  // 0: meshplane.v1.ResourceChange.attributes:type_name -> meshplane.v1.AttributeChange
-	4,  // 1: meshplane.v1.ResourceChange.secret_refs:type_name -> meshplane.v1.SecretReference
-	3,  // 2: meshplane.v1.PlanSummary.resources:type_name -> meshplane.v1.ResourceChange
+	3,  // 0: meshplane.v1.ResourceChange.attributes:type_name -> meshplane.v1.AttributeChange
+	5,  // 1: meshplane.v1.ResourceChange.secret_refs:type_name -> meshplane.v1.SecretReference
+	4,  // 2: meshplane.v1.PlanSummary.resources:type_name -> meshplane.v1.ResourceChange
 	0,  // 3: meshplane.v1.Run.kind:type_name -> meshplane.v1.RunKind
 	1,  // 4: meshplane.v1.Run.state:type_name -> meshplane.v1.RunState
-	5,  // 5: meshplane.v1.Run.summary:type_name -> meshplane.v1.PlanSummary
-	21, // 6: meshplane.v1.Run.create_time:type_name -> google.protobuf.Timestamp
-	21, // 7: meshplane.v1.Run.approve_time:type_name -> google.protobuf.Timestamp
-	21, // 8: meshplane.v1.Run.start_time:type_name -> google.protobuf.Timestamp
-	21, // 9: meshplane.v1.Run.finish_time:type_name -> google.protobuf.Timestamp
-	6,  // 10: meshplane.v1.PlanResponse.run:type_name -> meshplane.v1.Run
-	6,  // 11: meshplane.v1.GetRunResponse.run:type_name -> meshplane.v1.Run
-	6,  // 12: meshplane.v1.ListRunsResponse.runs:type_name -> meshplane.v1.Run
+	6,  // 5: meshplane.v1.Run.summary:type_name -> meshplane.v1.PlanSummary
+	32, // 6: meshplane.v1.Run.create_time:type_name -> google.protobuf.Timestamp
+	32, // 7: meshplane.v1.Run.approve_time:type_name -> google.protobuf.Timestamp
+	32, // 8: meshplane.v1.Run.start_time:type_name -> google.protobuf.Timestamp
+	32, // 9: meshplane.v1.Run.finish_time:type_name -> google.protobuf.Timestamp
+	7,  // 10: meshplane.v1.PlanResponse.run:type_name -> meshplane.v1.Run
+	7,  // 11: meshplane.v1.GetRunResponse.run:type_name -> meshplane.v1.Run
+	7,  // 12: meshplane.v1.ListRunsResponse.runs:type_name -> meshplane.v1.Run
 	1,  // 13: meshplane.v1.WatchRunResponse.state:type_name -> meshplane.v1.RunState
-	6,  // 14: meshplane.v1.ApproveRunResponse.run:type_name -> meshplane.v1.Run
-	6,  // 15: meshplane.v1.CancelRunResponse.run:type_name -> meshplane.v1.Run
-	6,  // 16: meshplane.v1.DecommissionResponse.run:type_name -> meshplane.v1.Run
-	7,  // 17: meshplane.v1.ProvisioningService.Plan:input_type -> meshplane.v1.PlanRequest
-	9,  // 18: meshplane.v1.ProvisioningService.GetRun:input_type -> meshplane.v1.GetRunRequest
-	11, // 19: meshplane.v1.ProvisioningService.ListRuns:input_type -> meshplane.v1.ListRunsRequest
-	13, // 20: meshplane.v1.ProvisioningService.WatchRun:input_type -> meshplane.v1.WatchRunRequest
-	15, // 21: meshplane.v1.ProvisioningService.ApproveRun:input_type -> meshplane.v1.ApproveRunRequest
-	17, // 22: meshplane.v1.ProvisioningService.CancelRun:input_type -> meshplane.v1.CancelRunRequest
-	19, // 23: meshplane.v1.ProvisioningService.Decommission:input_type -> meshplane.v1.DecommissionRequest
-	8,  // 24: meshplane.v1.ProvisioningService.Plan:output_type -> meshplane.v1.PlanResponse
-	10, // 25: meshplane.v1.ProvisioningService.GetRun:output_type -> meshplane.v1.GetRunResponse
-	12, // 26: meshplane.v1.ProvisioningService.ListRuns:output_type -> meshplane.v1.ListRunsResponse
-	14, // 27: meshplane.v1.ProvisioningService.WatchRun:output_type -> meshplane.v1.WatchRunResponse
-	16, // 28: meshplane.v1.ProvisioningService.ApproveRun:output_type -> meshplane.v1.ApproveRunResponse
-	18, // 29: meshplane.v1.ProvisioningService.CancelRun:output_type -> meshplane.v1.CancelRunResponse
-	20, // 30: meshplane.v1.ProvisioningService.Decommission:output_type -> meshplane.v1.DecommissionResponse
-	24, // [24:31] is the sub-list for method output_type
-	17, // [17:24] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	7,  // 14: meshplane.v1.ApproveRunResponse.run:type_name -> meshplane.v1.Run
+	7,  // 15: meshplane.v1.CancelRunResponse.run:type_name -> meshplane.v1.Run
+	7,  // 16: meshplane.v1.DecommissionResponse.run:type_name -> meshplane.v1.Run
+	2,  // 17: meshplane.v1.ConnectorTask.state:type_name -> meshplane.v1.ConnectorState
+	2,  // 18: meshplane.v1.Connector.state:type_name -> meshplane.v1.ConnectorState
+	22, // 19: meshplane.v1.Connector.tasks:type_name -> meshplane.v1.ConnectorTask
+	23, // 20: meshplane.v1.ListConnectorsResponse.connectors:type_name -> meshplane.v1.Connector
+	23, // 21: meshplane.v1.RestartConnectorResponse.connector:type_name -> meshplane.v1.Connector
+	23, // 22: meshplane.v1.PauseConnectorResponse.connector:type_name -> meshplane.v1.Connector
+	23, // 23: meshplane.v1.ResumeConnectorResponse.connector:type_name -> meshplane.v1.Connector
+	8,  // 24: meshplane.v1.ProvisioningService.Plan:input_type -> meshplane.v1.PlanRequest
+	10, // 25: meshplane.v1.ProvisioningService.GetRun:input_type -> meshplane.v1.GetRunRequest
+	12, // 26: meshplane.v1.ProvisioningService.ListRuns:input_type -> meshplane.v1.ListRunsRequest
+	14, // 27: meshplane.v1.ProvisioningService.WatchRun:input_type -> meshplane.v1.WatchRunRequest
+	16, // 28: meshplane.v1.ProvisioningService.ApproveRun:input_type -> meshplane.v1.ApproveRunRequest
+	18, // 29: meshplane.v1.ProvisioningService.CancelRun:input_type -> meshplane.v1.CancelRunRequest
+	20, // 30: meshplane.v1.ProvisioningService.Decommission:input_type -> meshplane.v1.DecommissionRequest
+	24, // 31: meshplane.v1.ProvisioningService.ListConnectors:input_type -> meshplane.v1.ListConnectorsRequest
+	26, // 32: meshplane.v1.ProvisioningService.RestartConnector:input_type -> meshplane.v1.RestartConnectorRequest
+	28, // 33: meshplane.v1.ProvisioningService.PauseConnector:input_type -> meshplane.v1.PauseConnectorRequest
+	30, // 34: meshplane.v1.ProvisioningService.ResumeConnector:input_type -> meshplane.v1.ResumeConnectorRequest
+	9,  // 35: meshplane.v1.ProvisioningService.Plan:output_type -> meshplane.v1.PlanResponse
+	11, // 36: meshplane.v1.ProvisioningService.GetRun:output_type -> meshplane.v1.GetRunResponse
+	13, // 37: meshplane.v1.ProvisioningService.ListRuns:output_type -> meshplane.v1.ListRunsResponse
+	15, // 38: meshplane.v1.ProvisioningService.WatchRun:output_type -> meshplane.v1.WatchRunResponse
+	17, // 39: meshplane.v1.ProvisioningService.ApproveRun:output_type -> meshplane.v1.ApproveRunResponse
+	19, // 40: meshplane.v1.ProvisioningService.CancelRun:output_type -> meshplane.v1.CancelRunResponse
+	21, // 41: meshplane.v1.ProvisioningService.Decommission:output_type -> meshplane.v1.DecommissionResponse
+	25, // 42: meshplane.v1.ProvisioningService.ListConnectors:output_type -> meshplane.v1.ListConnectorsResponse
+	27, // 43: meshplane.v1.ProvisioningService.RestartConnector:output_type -> meshplane.v1.RestartConnectorResponse
+	29, // 44: meshplane.v1.ProvisioningService.PauseConnector:output_type -> meshplane.v1.PauseConnectorResponse
+	31, // 45: meshplane.v1.ProvisioningService.ResumeConnector:output_type -> meshplane.v1.ResumeConnectorResponse
+	35, // [35:46] is the sub-list for method output_type
+	24, // [24:35] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_meshplane_v1_provisioning_proto_init() }
@@ -1554,13 +2282,14 @@ func file_meshplane_v1_provisioning_proto_init() {
 	if File_meshplane_v1_provisioning_proto != nil {
 		return
 	}
+	file_meshplane_v1_provisioning_proto_msgTypes[23].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meshplane_v1_provisioning_proto_rawDesc), len(file_meshplane_v1_provisioning_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   19,
+			NumEnums:      3,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

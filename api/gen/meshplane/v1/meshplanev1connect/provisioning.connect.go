@@ -54,6 +54,18 @@ const (
 	// ProvisioningServiceDecommissionProcedure is the fully-qualified name of the ProvisioningService's
 	// Decommission RPC.
 	ProvisioningServiceDecommissionProcedure = "/meshplane.v1.ProvisioningService/Decommission"
+	// ProvisioningServiceListConnectorsProcedure is the fully-qualified name of the
+	// ProvisioningService's ListConnectors RPC.
+	ProvisioningServiceListConnectorsProcedure = "/meshplane.v1.ProvisioningService/ListConnectors"
+	// ProvisioningServiceRestartConnectorProcedure is the fully-qualified name of the
+	// ProvisioningService's RestartConnector RPC.
+	ProvisioningServiceRestartConnectorProcedure = "/meshplane.v1.ProvisioningService/RestartConnector"
+	// ProvisioningServicePauseConnectorProcedure is the fully-qualified name of the
+	// ProvisioningService's PauseConnector RPC.
+	ProvisioningServicePauseConnectorProcedure = "/meshplane.v1.ProvisioningService/PauseConnector"
+	// ProvisioningServiceResumeConnectorProcedure is the fully-qualified name of the
+	// ProvisioningService's ResumeConnector RPC.
+	ProvisioningServiceResumeConnectorProcedure = "/meshplane.v1.ProvisioningService/ResumeConnector"
 )
 
 // ProvisioningServiceClient is a client for the meshplane.v1.ProvisioningService service.
@@ -75,6 +87,18 @@ type ProvisioningServiceClient interface {
 	// Decommission plans the destruction of a product's infrastructure; once
 	// approved and applied, the product is retired.
 	Decommission(context.Context, *connect.Request[v1.DecommissionRequest]) (*connect.Response[v1.DecommissionResponse], error)
+	// ListConnectors returns the state of a product's connectors in the data
+	// plane, as the Kafka Connect REST API reports them, each with the last
+	// applied run that changed it.
+	ListConnectors(context.Context, *connect.Request[v1.ListConnectorsRequest]) (*connect.Response[v1.ListConnectorsResponse], error)
+	// RestartConnector restarts one of a product's connectors with its tasks,
+	// or only the task named.
+	RestartConnector(context.Context, *connect.Request[v1.RestartConnectorRequest]) (*connect.Response[v1.RestartConnectorResponse], error)
+	// PauseConnector pauses one of a product's connectors; it keeps its
+	// configuration and offsets and moves no data until resumed.
+	PauseConnector(context.Context, *connect.Request[v1.PauseConnectorRequest]) (*connect.Response[v1.PauseConnectorResponse], error)
+	// ResumeConnector resumes a paused connector.
+	ResumeConnector(context.Context, *connect.Request[v1.ResumeConnectorRequest]) (*connect.Response[v1.ResumeConnectorResponse], error)
 }
 
 // NewProvisioningServiceClient constructs a client for the meshplane.v1.ProvisioningService
@@ -133,18 +157,47 @@ func NewProvisioningServiceClient(httpClient connect.HTTPClient, baseURL string,
 			connect.WithSchema(provisioningServiceMethods.ByName("Decommission")),
 			connect.WithClientOptions(opts...),
 		),
+		listConnectors: connect.NewClient[v1.ListConnectorsRequest, v1.ListConnectorsResponse](
+			httpClient,
+			baseURL+ProvisioningServiceListConnectorsProcedure,
+			connect.WithSchema(provisioningServiceMethods.ByName("ListConnectors")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		restartConnector: connect.NewClient[v1.RestartConnectorRequest, v1.RestartConnectorResponse](
+			httpClient,
+			baseURL+ProvisioningServiceRestartConnectorProcedure,
+			connect.WithSchema(provisioningServiceMethods.ByName("RestartConnector")),
+			connect.WithClientOptions(opts...),
+		),
+		pauseConnector: connect.NewClient[v1.PauseConnectorRequest, v1.PauseConnectorResponse](
+			httpClient,
+			baseURL+ProvisioningServicePauseConnectorProcedure,
+			connect.WithSchema(provisioningServiceMethods.ByName("PauseConnector")),
+			connect.WithClientOptions(opts...),
+		),
+		resumeConnector: connect.NewClient[v1.ResumeConnectorRequest, v1.ResumeConnectorResponse](
+			httpClient,
+			baseURL+ProvisioningServiceResumeConnectorProcedure,
+			connect.WithSchema(provisioningServiceMethods.ByName("ResumeConnector")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // provisioningServiceClient implements ProvisioningServiceClient.
 type provisioningServiceClient struct {
-	plan         *connect.Client[v1.PlanRequest, v1.PlanResponse]
-	getRun       *connect.Client[v1.GetRunRequest, v1.GetRunResponse]
-	listRuns     *connect.Client[v1.ListRunsRequest, v1.ListRunsResponse]
-	watchRun     *connect.Client[v1.WatchRunRequest, v1.WatchRunResponse]
-	approveRun   *connect.Client[v1.ApproveRunRequest, v1.ApproveRunResponse]
-	cancelRun    *connect.Client[v1.CancelRunRequest, v1.CancelRunResponse]
-	decommission *connect.Client[v1.DecommissionRequest, v1.DecommissionResponse]
+	plan             *connect.Client[v1.PlanRequest, v1.PlanResponse]
+	getRun           *connect.Client[v1.GetRunRequest, v1.GetRunResponse]
+	listRuns         *connect.Client[v1.ListRunsRequest, v1.ListRunsResponse]
+	watchRun         *connect.Client[v1.WatchRunRequest, v1.WatchRunResponse]
+	approveRun       *connect.Client[v1.ApproveRunRequest, v1.ApproveRunResponse]
+	cancelRun        *connect.Client[v1.CancelRunRequest, v1.CancelRunResponse]
+	decommission     *connect.Client[v1.DecommissionRequest, v1.DecommissionResponse]
+	listConnectors   *connect.Client[v1.ListConnectorsRequest, v1.ListConnectorsResponse]
+	restartConnector *connect.Client[v1.RestartConnectorRequest, v1.RestartConnectorResponse]
+	pauseConnector   *connect.Client[v1.PauseConnectorRequest, v1.PauseConnectorResponse]
+	resumeConnector  *connect.Client[v1.ResumeConnectorRequest, v1.ResumeConnectorResponse]
 }
 
 // Plan calls meshplane.v1.ProvisioningService.Plan.
@@ -182,6 +235,26 @@ func (c *provisioningServiceClient) Decommission(ctx context.Context, req *conne
 	return c.decommission.CallUnary(ctx, req)
 }
 
+// ListConnectors calls meshplane.v1.ProvisioningService.ListConnectors.
+func (c *provisioningServiceClient) ListConnectors(ctx context.Context, req *connect.Request[v1.ListConnectorsRequest]) (*connect.Response[v1.ListConnectorsResponse], error) {
+	return c.listConnectors.CallUnary(ctx, req)
+}
+
+// RestartConnector calls meshplane.v1.ProvisioningService.RestartConnector.
+func (c *provisioningServiceClient) RestartConnector(ctx context.Context, req *connect.Request[v1.RestartConnectorRequest]) (*connect.Response[v1.RestartConnectorResponse], error) {
+	return c.restartConnector.CallUnary(ctx, req)
+}
+
+// PauseConnector calls meshplane.v1.ProvisioningService.PauseConnector.
+func (c *provisioningServiceClient) PauseConnector(ctx context.Context, req *connect.Request[v1.PauseConnectorRequest]) (*connect.Response[v1.PauseConnectorResponse], error) {
+	return c.pauseConnector.CallUnary(ctx, req)
+}
+
+// ResumeConnector calls meshplane.v1.ProvisioningService.ResumeConnector.
+func (c *provisioningServiceClient) ResumeConnector(ctx context.Context, req *connect.Request[v1.ResumeConnectorRequest]) (*connect.Response[v1.ResumeConnectorResponse], error) {
+	return c.resumeConnector.CallUnary(ctx, req)
+}
+
 // ProvisioningServiceHandler is an implementation of the meshplane.v1.ProvisioningService service.
 type ProvisioningServiceHandler interface {
 	// Plan renders the product's workspace and queues a terraform plan.
@@ -201,6 +274,18 @@ type ProvisioningServiceHandler interface {
 	// Decommission plans the destruction of a product's infrastructure; once
 	// approved and applied, the product is retired.
 	Decommission(context.Context, *connect.Request[v1.DecommissionRequest]) (*connect.Response[v1.DecommissionResponse], error)
+	// ListConnectors returns the state of a product's connectors in the data
+	// plane, as the Kafka Connect REST API reports them, each with the last
+	// applied run that changed it.
+	ListConnectors(context.Context, *connect.Request[v1.ListConnectorsRequest]) (*connect.Response[v1.ListConnectorsResponse], error)
+	// RestartConnector restarts one of a product's connectors with its tasks,
+	// or only the task named.
+	RestartConnector(context.Context, *connect.Request[v1.RestartConnectorRequest]) (*connect.Response[v1.RestartConnectorResponse], error)
+	// PauseConnector pauses one of a product's connectors; it keeps its
+	// configuration and offsets and moves no data until resumed.
+	PauseConnector(context.Context, *connect.Request[v1.PauseConnectorRequest]) (*connect.Response[v1.PauseConnectorResponse], error)
+	// ResumeConnector resumes a paused connector.
+	ResumeConnector(context.Context, *connect.Request[v1.ResumeConnectorRequest]) (*connect.Response[v1.ResumeConnectorResponse], error)
 }
 
 // NewProvisioningServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -255,6 +340,31 @@ func NewProvisioningServiceHandler(svc ProvisioningServiceHandler, opts ...conne
 		connect.WithSchema(provisioningServiceMethods.ByName("Decommission")),
 		connect.WithHandlerOptions(opts...),
 	)
+	provisioningServiceListConnectorsHandler := connect.NewUnaryHandler(
+		ProvisioningServiceListConnectorsProcedure,
+		svc.ListConnectors,
+		connect.WithSchema(provisioningServiceMethods.ByName("ListConnectors")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	provisioningServiceRestartConnectorHandler := connect.NewUnaryHandler(
+		ProvisioningServiceRestartConnectorProcedure,
+		svc.RestartConnector,
+		connect.WithSchema(provisioningServiceMethods.ByName("RestartConnector")),
+		connect.WithHandlerOptions(opts...),
+	)
+	provisioningServicePauseConnectorHandler := connect.NewUnaryHandler(
+		ProvisioningServicePauseConnectorProcedure,
+		svc.PauseConnector,
+		connect.WithSchema(provisioningServiceMethods.ByName("PauseConnector")),
+		connect.WithHandlerOptions(opts...),
+	)
+	provisioningServiceResumeConnectorHandler := connect.NewUnaryHandler(
+		ProvisioningServiceResumeConnectorProcedure,
+		svc.ResumeConnector,
+		connect.WithSchema(provisioningServiceMethods.ByName("ResumeConnector")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/meshplane.v1.ProvisioningService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ProvisioningServicePlanProcedure:
@@ -271,6 +381,14 @@ func NewProvisioningServiceHandler(svc ProvisioningServiceHandler, opts ...conne
 			provisioningServiceCancelRunHandler.ServeHTTP(w, r)
 		case ProvisioningServiceDecommissionProcedure:
 			provisioningServiceDecommissionHandler.ServeHTTP(w, r)
+		case ProvisioningServiceListConnectorsProcedure:
+			provisioningServiceListConnectorsHandler.ServeHTTP(w, r)
+		case ProvisioningServiceRestartConnectorProcedure:
+			provisioningServiceRestartConnectorHandler.ServeHTTP(w, r)
+		case ProvisioningServicePauseConnectorProcedure:
+			provisioningServicePauseConnectorHandler.ServeHTTP(w, r)
+		case ProvisioningServiceResumeConnectorProcedure:
+			provisioningServiceResumeConnectorHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -306,4 +424,20 @@ func (UnimplementedProvisioningServiceHandler) CancelRun(context.Context, *conne
 
 func (UnimplementedProvisioningServiceHandler) Decommission(context.Context, *connect.Request[v1.DecommissionRequest]) (*connect.Response[v1.DecommissionResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.ProvisioningService.Decommission is not implemented"))
+}
+
+func (UnimplementedProvisioningServiceHandler) ListConnectors(context.Context, *connect.Request[v1.ListConnectorsRequest]) (*connect.Response[v1.ListConnectorsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.ProvisioningService.ListConnectors is not implemented"))
+}
+
+func (UnimplementedProvisioningServiceHandler) RestartConnector(context.Context, *connect.Request[v1.RestartConnectorRequest]) (*connect.Response[v1.RestartConnectorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.ProvisioningService.RestartConnector is not implemented"))
+}
+
+func (UnimplementedProvisioningServiceHandler) PauseConnector(context.Context, *connect.Request[v1.PauseConnectorRequest]) (*connect.Response[v1.PauseConnectorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.ProvisioningService.PauseConnector is not implemented"))
+}
+
+func (UnimplementedProvisioningServiceHandler) ResumeConnector(context.Context, *connect.Request[v1.ResumeConnectorRequest]) (*connect.Response[v1.ResumeConnectorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.ProvisioningService.ResumeConnector is not implemented"))
 }

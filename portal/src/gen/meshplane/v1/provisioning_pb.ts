@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file meshplane/v1/provisioning.proto.
  */
 export const file_meshplane_v1_provisioning: GenFile = /*@__PURE__*/
-  fileDesc("Ch9tZXNocGxhbmUvdjEvcHJvdmlzaW9uaW5nLnByb3RvEgxtZXNocGxhbmUudjEiPgoPQXR0cmlidXRlQ2hhbmdlEgwKBHBhdGgYASABKAkSDgoGYmVmb3JlGAIgASgJEg0KBWFmdGVyGAMgASgJIrYBCg5SZXNvdXJjZUNoYW5nZRIPCgdhZGRyZXNzGAEgASgJEgwKBHR5cGUYAiABKAkSDgoGYWN0aW9uGAMgASgJEjEKCmF0dHJpYnV0ZXMYBCADKAsyHS5tZXNocGxhbmUudjEuQXR0cmlidXRlQ2hhbmdlEg4KBnJlYXNvbhgFIAEoCRIyCgtzZWNyZXRfcmVmcxgGIAMoCzIdLm1lc2hwbGFuZS52MS5TZWNyZXRSZWZlcmVuY2UiLwoPU2VjcmV0UmVmZXJlbmNlEg8KB3NldHRpbmcYASABKAkSCwoDcmVmGAIgASgJIqUBCgtQbGFuU3VtbWFyeRIOCgZjcmVhdGUYASABKAUSDgoGdXBkYXRlGAIgASgFEg4KBmRlbGV0ZRgDIAEoBRIPCgdyZXBsYWNlGAQgASgFEhMKC2Rlc3RydWN0aXZlGAUgASgIEg8KB3JlYXNvbnMYBiADKAkSLwoJcmVzb3VyY2VzGAcgAygLMhwubWVzaHBsYW5lLnYxLlJlc291cmNlQ2hhbmdlIvUECgNSdW4SCgoCaWQYASABKAkSDgoGZG9tYWluGAIgASgJEg8KB3Byb2R1Y3QYAyABKAkSIwoEa2luZBgEIAEoDjIVLm1lc2hwbGFuZS52MS5SdW5LaW5kEiUKBXN0YXRlGAUgASgOMhYubWVzaHBsYW5lLnYxLlJ1blN0YXRlEhcKD3Byb2R1Y3RfdmVyc2lvbhgGIAEoAxITCgtoYXNfY2hhbmdlcxgHIAEoCBITCgtkZXN0cnVjdGl2ZRgIIAEoCBIqCgdzdW1tYXJ5GAkgASgLMhkubWVzaHBsYW5lLnYxLlBsYW5TdW1tYXJ5Eg0KBWVycm9yGAogASgJEgsKA2xvZxgLIAEoCRISCgpjcmVhdGVkX2J5GAwgASgJEhMKC2FwcHJvdmVkX2J5GA0gASgJEi8KC2NyZWF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxhcHByb3ZlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGBIgASgDEhYKDnBvbGljeV92ZXJzaW9uGBMgASgJEg8KB3RyaWdnZXIYFCABKAkSFgoOdHJpZ2dlcl9kZXRhaWwYFSABKAkSEgoKYXV0b19hcHBseRgWIAEoCBIXCg9hdXRvX2FwcGx5X25vdGUYFyABKAkiLgoLUGxhblJlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkiLgoMUGxhblJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm1lc2hwbGFuZS52MS5SdW4iGwoNR2V0UnVuUmVxdWVzdBIKCgJpZBgBIAEoCSIwCg5HZXRSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5tZXNocGxhbmUudjEuUnVuIlkKD0xpc3RSdW5zUmVxdWVzdBIOCgZkb21haW4YASABKAkSDwoHcHJvZHVjdBgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJMChBMaXN0UnVuc1Jlc3BvbnNlEh8KBHJ1bnMYASADKAsyES5tZXNocGxhbmUudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIdCg9XYXRjaFJ1blJlcXVlc3QSCgoCaWQYASABKAkiRwoQV2F0Y2hSdW5SZXNwb25zZRIMCgRsaW5lGAEgASgJEiUKBXN0YXRlGAIgASgOMhYubWVzaHBsYW5lLnYxLlJ1blN0YXRlIjwKEUFwcHJvdmVSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEhsKE2NvbmZpcm1fZGVzdHJ1Y3RpdmUYAiABKAgiNAoSQXBwcm92ZVJ1blJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm1lc2hwbGFuZS52MS5SdW4iHgoQQ2FuY2VsUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSIzChFDYW5jZWxSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5tZXNocGxhbmUudjEuUnVuIjYKE0RlY29tbWlzc2lvblJlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkiNgoURGVjb21taXNzaW9uUmVzcG9uc2USHgoDcnVuGAEgASgLMhEubWVzaHBsYW5lLnYxLlJ1bipNCgdSdW5LaW5kEhgKFFJVTl9LSU5EX1VOU1BFQ0lGSUVEEAASEgoOUlVOX0tJTkRfQVBQTFkQARIUChBSVU5fS0lORF9ERVNUUk9ZEAIq4wEKCFJ1blN0YXRlEhkKFVJVTl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEFJVTl9TVEFURV9RVUVVRUQQARIWChJSVU5fU1RBVEVfUExBTk5JTkcQAhIVChFSVU5fU1RBVEVfUExBTk5FRBADEhYKElJVTl9TVEFURV9BUFBMWUlORxAEEhUKEVJVTl9TVEFURV9BUFBMSUVEEAUSFAoQUlVOX1NUQVRFX0ZBSUxFRBAGEhcKE1JVTl9TVEFURV9DQU5DRUxMRUQQBxIZChVSVU5fU1RBVEVfSU5URVJSVVBURUQQCDK2BAoTUHJvdmlzaW9uaW5nU2VydmljZRI9CgRQbGFuEhkubWVzaHBsYW5lLnYxLlBsYW5SZXF1ZXN0GhoubWVzaHBsYW5lLnYxLlBsYW5SZXNwb25zZRJICgZHZXRSdW4SGy5tZXNocGxhbmUudjEuR2V0UnVuUmVxdWVzdBocLm1lc2hwbGFuZS52MS5HZXRSdW5SZXNwb25zZSIDkAIBEk4KCExpc3RSdW5zEh0ubWVzaHBsYW5lLnYxLkxpc3RSdW5zUmVxdWVzdBoeLm1lc2hwbGFuZS52MS5MaXN0UnVuc1Jlc3BvbnNlIgOQAgESUAoIV2F0Y2hSdW4SHS5tZXNocGxhbmUudjEuV2F0Y2hSdW5SZXF1ZXN0Gh4ubWVzaHBsYW5lLnYxLldhdGNoUnVuUmVzcG9uc2UiA5ACATABEk8KCkFwcHJvdmVSdW4SHy5tZXNocGxhbmUudjEuQXBwcm92ZVJ1blJlcXVlc3QaIC5tZXNocGxhbmUudjEuQXBwcm92ZVJ1blJlc3BvbnNlEkwKCUNhbmNlbFJ1bhIeLm1lc2hwbGFuZS52MS5DYW5jZWxSdW5SZXF1ZXN0Gh8ubWVzaHBsYW5lLnYxLkNhbmNlbFJ1blJlc3BvbnNlElUKDERlY29tbWlzc2lvbhIhLm1lc2hwbGFuZS52MS5EZWNvbW1pc3Npb25SZXF1ZXN0GiIubWVzaHBsYW5lLnYxLkRlY29tbWlzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Ch9tZXNocGxhbmUvdjEvcHJvdmlzaW9uaW5nLnByb3RvEgxtZXNocGxhbmUudjEiPgoPQXR0cmlidXRlQ2hhbmdlEgwKBHBhdGgYASABKAkSDgoGYmVmb3JlGAIgASgJEg0KBWFmdGVyGAMgASgJIrYBCg5SZXNvdXJjZUNoYW5nZRIPCgdhZGRyZXNzGAEgASgJEgwKBHR5cGUYAiABKAkSDgoGYWN0aW9uGAMgASgJEjEKCmF0dHJpYnV0ZXMYBCADKAsyHS5tZXNocGxhbmUudjEuQXR0cmlidXRlQ2hhbmdlEg4KBnJlYXNvbhgFIAEoCRIyCgtzZWNyZXRfcmVmcxgGIAMoCzIdLm1lc2hwbGFuZS52MS5TZWNyZXRSZWZlcmVuY2UiLwoPU2VjcmV0UmVmZXJlbmNlEg8KB3NldHRpbmcYASABKAkSCwoDcmVmGAIgASgJIqUBCgtQbGFuU3VtbWFyeRIOCgZjcmVhdGUYASABKAUSDgoGdXBkYXRlGAIgASgFEg4KBmRlbGV0ZRgDIAEoBRIPCgdyZXBsYWNlGAQgASgFEhMKC2Rlc3RydWN0aXZlGAUgASgIEg8KB3JlYXNvbnMYBiADKAkSLwoJcmVzb3VyY2VzGAcgAygLMhwubWVzaHBsYW5lLnYxLlJlc291cmNlQ2hhbmdlIvUECgNSdW4SCgoCaWQYASABKAkSDgoGZG9tYWluGAIgASgJEg8KB3Byb2R1Y3QYAyABKAkSIwoEa2luZBgEIAEoDjIVLm1lc2hwbGFuZS52MS5SdW5LaW5kEiUKBXN0YXRlGAUgASgOMhYubWVzaHBsYW5lLnYxLlJ1blN0YXRlEhcKD3Byb2R1Y3RfdmVyc2lvbhgGIAEoAxITCgtoYXNfY2hhbmdlcxgHIAEoCBITCgtkZXN0cnVjdGl2ZRgIIAEoCBIqCgdzdW1tYXJ5GAkgASgLMhkubWVzaHBsYW5lLnYxLlBsYW5TdW1tYXJ5Eg0KBWVycm9yGAogASgJEgsKA2xvZxgLIAEoCRISCgpjcmVhdGVkX2J5GAwgASgJEhMKC2FwcHJvdmVkX2J5GA0gASgJEi8KC2NyZWF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxhcHByb3ZlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGBIgASgDEhYKDnBvbGljeV92ZXJzaW9uGBMgASgJEg8KB3RyaWdnZXIYFCABKAkSFgoOdHJpZ2dlcl9kZXRhaWwYFSABKAkSEgoKYXV0b19hcHBseRgWIAEoCBIXCg9hdXRvX2FwcGx5X25vdGUYFyABKAkiLgoLUGxhblJlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkiLgoMUGxhblJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm1lc2hwbGFuZS52MS5SdW4iGwoNR2V0UnVuUmVxdWVzdBIKCgJpZBgBIAEoCSIwCg5HZXRSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5tZXNocGxhbmUudjEuUnVuIlkKD0xpc3RSdW5zUmVxdWVzdBIOCgZkb21haW4YASABKAkSDwoHcHJvZHVjdBgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJMChBMaXN0UnVuc1Jlc3BvbnNlEh8KBHJ1bnMYASADKAsyES5tZXNocGxhbmUudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIdCg9XYXRjaFJ1blJlcXVlc3QSCgoCaWQYASABKAkiRwoQV2F0Y2hSdW5SZXNwb25zZRIMCgRsaW5lGAEgASgJEiUKBXN0YXRlGAIgASgOMhYubWVzaHBsYW5lLnYxLlJ1blN0YXRlIjwKEUFwcHJvdmVSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEhsKE2NvbmZpcm1fZGVzdHJ1Y3RpdmUYAiABKAgiNAoSQXBwcm92ZVJ1blJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm1lc2hwbGFuZS52MS5SdW4iHgoQQ2FuY2VsUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSIzChFDYW5jZWxSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5tZXNocGxhbmUudjEuUnVuIjYKE0RlY29tbWlzc2lvblJlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkiNgoURGVjb21taXNzaW9uUmVzcG9uc2USHgoDcnVuGAEgASgLMhEubWVzaHBsYW5lLnYxLlJ1biJqCg1Db25uZWN0b3JUYXNrEgoKAmlkGAEgASgFEisKBXN0YXRlGAIgASgOMhwubWVzaHBsYW5lLnYxLkNvbm5lY3RvclN0YXRlEhEKCXdvcmtlcl9pZBgDIAEoCRINCgV0cmFjZRgEIAEoCSK3AQoJQ29ubmVjdG9yEgwKBG5hbWUYASABKAkSDAoEcm9sZRgCIAEoCRIrCgVzdGF0ZRgDIAEoDjIcLm1lc2hwbGFuZS52MS5Db25uZWN0b3JTdGF0ZRIRCgl3b3JrZXJfaWQYBCABKAkSDQoFdHJhY2UYBSABKAkSKgoFdGFza3MYBiADKAsyGy5tZXNocGxhbmUudjEuQ29ubmVjdG9yVGFzaxITCgtsYXN0X3J1bl9pZBgHIAEoCSI4ChVMaXN0Q29ubmVjdG9yc1JlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkiRQoWTGlzdENvbm5lY3RvcnNSZXNwb25zZRIrCgpjb25uZWN0b3JzGAEgAygLMhcubWVzaHBsYW5lLnYxLkNvbm5lY3RvciJkChdSZXN0YXJ0Q29ubmVjdG9yUmVxdWVzdBIOCgZkb21haW4YASABKAkSDwoHcHJvZHVjdBgCIAEoCRIMCgRyb2xlGAMgASgJEhEKBHRhc2sYBCABKAVIAIgBAUIHCgVfdGFzayJGChhSZXN0YXJ0Q29ubmVjdG9yUmVzcG9uc2USKgoJY29ubmVjdG9yGAEgASgLMhcubWVzaHBsYW5lLnYxLkNvbm5lY3RvciJGChVQYXVzZUNvbm5lY3RvclJlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkSDAoEcm9sZRgDIAEoCSJEChZQYXVzZUNvbm5lY3RvclJlc3BvbnNlEioKCWNvbm5lY3RvchgBIAEoCzIXLm1lc2hwbGFuZS52MS5Db25uZWN0b3IiRwoWUmVzdW1lQ29ubmVjdG9yUmVxdWVzdBIOCgZkb21haW4YASABKAkSDwoHcHJvZHVjdBgCIAEoCRIMCgRyb2xlGAMgASgJIkUKF1Jlc3VtZUNvbm5lY3RvclJlc3BvbnNlEioKCWNvbm5lY3RvchgBIAEoCzIXLm1lc2hwbGFuZS52MS5Db25uZWN0b3IqTQoHUnVuS2luZBIYChRSVU5fS0lORF9VTlNQRUNJRklFRBAAEhIKDlJVTl9LSU5EX0FQUExZEAESFAoQUlVOX0tJTkRfREVTVFJPWRACKuMBCghSdW5TdGF0ZRIZChVSVU5fU1RBVEVfVU5TUEVDSUZJRUQQABIUChBSVU5fU1RBVEVfUVVFVUVEEAESFgoSUlVOX1NUQVRFX1BMQU5OSU5HEAISFQoRUlVOX1NUQVRFX1BMQU5ORUQQAxIWChJSVU5fU1RBVEVfQVBQTFlJTkcQBBIVChFSVU5fU1RBVEVfQVBQTElFRBAFEhQKEFJVTl9TVEFURV9GQUlMRUQQBhIXChNSVU5fU1RBVEVfQ0FOQ0VMTEVEEAcSGQoVUlVOX1NUQVRFX0lOVEVSUlVQVEVEEAgqhQIKDkNvbm5lY3RvclN0YXRlEh8KG0NPTk5FQ1RPUl9TVEFURV9VTlNQRUNJRklFRBAAEhsKF0NPTk5FQ1RPUl9TVEFURV9SVU5OSU5HEAESGgoWQ09OTkVDVE9SX1NUQVRFX1BBVVNFRBACEhoKFkNPTk5FQ1RPUl9TVEFURV9GQUlMRUQQAxIeChpDT05ORUNUT1JfU1RBVEVfVU5BU1NJR05FRBAEEhsKF0NPTk5FQ1RPUl9TVEFURV9TVE9QUEVEEAUSHgoaQ09OTkVDVE9SX1NUQVRFX1JFU1RBUlRJTkcQBhIgChxDT05ORUNUT1JfU1RBVEVfTk9UX0RFUExPWUVEEAcyuAcKE1Byb3Zpc2lvbmluZ1NlcnZpY2USPQoEUGxhbhIZLm1lc2hwbGFuZS52MS5QbGFuUmVxdWVzdBoaLm1lc2hwbGFuZS52MS5QbGFuUmVzcG9uc2USSAoGR2V0UnVuEhsubWVzaHBsYW5lLnYxLkdldFJ1blJlcXVlc3QaHC5tZXNocGxhbmUudjEuR2V0UnVuUmVzcG9uc2UiA5ACARJOCghMaXN0UnVucxIdLm1lc2hwbGFuZS52MS5MaXN0UnVuc1JlcXVlc3QaHi5tZXNocGxhbmUudjEuTGlzdFJ1bnNSZXNwb25zZSIDkAIBElAKCFdhdGNoUnVuEh0ubWVzaHBsYW5lLnYxLldhdGNoUnVuUmVxdWVzdBoeLm1lc2hwbGFuZS52MS5XYXRjaFJ1blJlc3BvbnNlIgOQAgEwARJPCgpBcHByb3ZlUnVuEh8ubWVzaHBsYW5lLnYxLkFwcHJvdmVSdW5SZXF1ZXN0GiAubWVzaHBsYW5lLnYxLkFwcHJvdmVSdW5SZXNwb25zZRJMCglDYW5jZWxSdW4SHi5tZXNocGxhbmUudjEuQ2FuY2VsUnVuUmVxdWVzdBofLm1lc2hwbGFuZS52MS5DYW5jZWxSdW5SZXNwb25zZRJVCgxEZWNvbW1pc3Npb24SIS5tZXNocGxhbmUudjEuRGVjb21taXNzaW9uUmVxdWVzdBoiLm1lc2hwbGFuZS52MS5EZWNvbW1pc3Npb25SZXNwb25zZRJgCg5MaXN0Q29ubmVjdG9ycxIjLm1lc2hwbGFuZS52MS5MaXN0Q29ubmVjdG9yc1JlcXVlc3QaJC5tZXNocGxhbmUudjEuTGlzdENvbm5lY3RvcnNSZXNwb25zZSIDkAIBEmEKEFJlc3RhcnRDb25uZWN0b3ISJS5tZXNocGxhbmUudjEuUmVzdGFydENvbm5lY3RvclJlcXVlc3QaJi5tZXNocGxhbmUudjEuUmVzdGFydENvbm5lY3RvclJlc3BvbnNlElsKDlBhdXNlQ29ubmVjdG9yEiMubWVzaHBsYW5lLnYxLlBhdXNlQ29ubmVjdG9yUmVxdWVzdBokLm1lc2hwbGFuZS52MS5QYXVzZUNvbm5lY3RvclJlc3BvbnNlEl4KD1Jlc3VtZUNvbm5lY3RvchIkLm1lc2hwbGFuZS52MS5SZXN1bWVDb25uZWN0b3JSZXF1ZXN0GiUubWVzaHBsYW5lLnYxLlJlc3VtZUNvbm5lY3RvclJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message meshplane.v1.AttributeChange
@@ -594,6 +594,275 @@ export const DecommissionResponseSchema: GenMessage<DecommissionResponse> = /*@_
   messageDesc(file_meshplane_v1_provisioning, 18);
 
 /**
+ * @generated from message meshplane.v1.ConnectorTask
+ */
+export type ConnectorTask = Message<"meshplane.v1.ConnectorTask"> & {
+  /**
+   * @generated from field: int32 id = 1;
+   */
+  id: number;
+
+  /**
+   * @generated from field: meshplane.v1.ConnectorState state = 2;
+   */
+  state: ConnectorState;
+
+  /**
+   * @generated from field: string worker_id = 3;
+   */
+  workerId: string;
+
+  /**
+   * The task's last error, as the worker reports it; empty unless failed.
+   *
+   * @generated from field: string trace = 4;
+   */
+  trace: string;
+};
+
+/**
+ * Describes the message meshplane.v1.ConnectorTask.
+ * Use `create(ConnectorTaskSchema)` to create a new message.
+ */
+export const ConnectorTaskSchema: GenMessage<ConnectorTask> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 19);
+
+/**
+ * @generated from message meshplane.v1.Connector
+ */
+export type Connector = Message<"meshplane.v1.Connector"> & {
+  /**
+   * The connector's name in Kafka Connect.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * "source", or the name of the product's sink the connector delivers to.
+   *
+   * @generated from field: string role = 2;
+   */
+  role: string;
+
+  /**
+   * @generated from field: meshplane.v1.ConnectorState state = 3;
+   */
+  state: ConnectorState;
+
+  /**
+   * @generated from field: string worker_id = 4;
+   */
+  workerId: string;
+
+  /**
+   * The connector's last error; empty unless failed.
+   *
+   * @generated from field: string trace = 5;
+   */
+  trace: string;
+
+  /**
+   * @generated from field: repeated meshplane.v1.ConnectorTask tasks = 6;
+   */
+  tasks: ConnectorTask[];
+
+  /**
+   * The last applied run whose plan changed this connector; empty when none did.
+   *
+   * @generated from field: string last_run_id = 7;
+   */
+  lastRunId: string;
+};
+
+/**
+ * Describes the message meshplane.v1.Connector.
+ * Use `create(ConnectorSchema)` to create a new message.
+ */
+export const ConnectorSchema: GenMessage<Connector> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 20);
+
+/**
+ * @generated from message meshplane.v1.ListConnectorsRequest
+ */
+export type ListConnectorsRequest = Message<"meshplane.v1.ListConnectorsRequest"> & {
+  /**
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+
+  /**
+   * @generated from field: string product = 2;
+   */
+  product: string;
+};
+
+/**
+ * Describes the message meshplane.v1.ListConnectorsRequest.
+ * Use `create(ListConnectorsRequestSchema)` to create a new message.
+ */
+export const ListConnectorsRequestSchema: GenMessage<ListConnectorsRequest> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 21);
+
+/**
+ * @generated from message meshplane.v1.ListConnectorsResponse
+ */
+export type ListConnectorsResponse = Message<"meshplane.v1.ListConnectorsResponse"> & {
+  /**
+   * @generated from field: repeated meshplane.v1.Connector connectors = 1;
+   */
+  connectors: Connector[];
+};
+
+/**
+ * Describes the message meshplane.v1.ListConnectorsResponse.
+ * Use `create(ListConnectorsResponseSchema)` to create a new message.
+ */
+export const ListConnectorsResponseSchema: GenMessage<ListConnectorsResponse> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 22);
+
+/**
+ * @generated from message meshplane.v1.RestartConnectorRequest
+ */
+export type RestartConnectorRequest = Message<"meshplane.v1.RestartConnectorRequest"> & {
+  /**
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+
+  /**
+   * @generated from field: string product = 2;
+   */
+  product: string;
+
+  /**
+   * "source" or a sink's name, as Connector.role.
+   *
+   * @generated from field: string role = 3;
+   */
+  role: string;
+
+  /**
+   * Restart only this task; the connector and all its tasks when unset.
+   *
+   * @generated from field: optional int32 task = 4;
+   */
+  task?: number | undefined;
+};
+
+/**
+ * Describes the message meshplane.v1.RestartConnectorRequest.
+ * Use `create(RestartConnectorRequestSchema)` to create a new message.
+ */
+export const RestartConnectorRequestSchema: GenMessage<RestartConnectorRequest> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 23);
+
+/**
+ * @generated from message meshplane.v1.RestartConnectorResponse
+ */
+export type RestartConnectorResponse = Message<"meshplane.v1.RestartConnectorResponse"> & {
+  /**
+   * @generated from field: meshplane.v1.Connector connector = 1;
+   */
+  connector?: Connector | undefined;
+};
+
+/**
+ * Describes the message meshplane.v1.RestartConnectorResponse.
+ * Use `create(RestartConnectorResponseSchema)` to create a new message.
+ */
+export const RestartConnectorResponseSchema: GenMessage<RestartConnectorResponse> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 24);
+
+/**
+ * @generated from message meshplane.v1.PauseConnectorRequest
+ */
+export type PauseConnectorRequest = Message<"meshplane.v1.PauseConnectorRequest"> & {
+  /**
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+
+  /**
+   * @generated from field: string product = 2;
+   */
+  product: string;
+
+  /**
+   * @generated from field: string role = 3;
+   */
+  role: string;
+};
+
+/**
+ * Describes the message meshplane.v1.PauseConnectorRequest.
+ * Use `create(PauseConnectorRequestSchema)` to create a new message.
+ */
+export const PauseConnectorRequestSchema: GenMessage<PauseConnectorRequest> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 25);
+
+/**
+ * @generated from message meshplane.v1.PauseConnectorResponse
+ */
+export type PauseConnectorResponse = Message<"meshplane.v1.PauseConnectorResponse"> & {
+  /**
+   * @generated from field: meshplane.v1.Connector connector = 1;
+   */
+  connector?: Connector | undefined;
+};
+
+/**
+ * Describes the message meshplane.v1.PauseConnectorResponse.
+ * Use `create(PauseConnectorResponseSchema)` to create a new message.
+ */
+export const PauseConnectorResponseSchema: GenMessage<PauseConnectorResponse> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 26);
+
+/**
+ * @generated from message meshplane.v1.ResumeConnectorRequest
+ */
+export type ResumeConnectorRequest = Message<"meshplane.v1.ResumeConnectorRequest"> & {
+  /**
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+
+  /**
+   * @generated from field: string product = 2;
+   */
+  product: string;
+
+  /**
+   * @generated from field: string role = 3;
+   */
+  role: string;
+};
+
+/**
+ * Describes the message meshplane.v1.ResumeConnectorRequest.
+ * Use `create(ResumeConnectorRequestSchema)` to create a new message.
+ */
+export const ResumeConnectorRequestSchema: GenMessage<ResumeConnectorRequest> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 27);
+
+/**
+ * @generated from message meshplane.v1.ResumeConnectorResponse
+ */
+export type ResumeConnectorResponse = Message<"meshplane.v1.ResumeConnectorResponse"> & {
+  /**
+   * @generated from field: meshplane.v1.Connector connector = 1;
+   */
+  connector?: Connector | undefined;
+};
+
+/**
+ * Describes the message meshplane.v1.ResumeConnectorResponse.
+ * Use `create(ResumeConnectorResponseSchema)` to create a new message.
+ */
+export const ResumeConnectorResponseSchema: GenMessage<ResumeConnectorResponse> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 28);
+
+/**
  * @generated from enum meshplane.v1.RunKind
  */
 export enum RunKind {
@@ -676,6 +945,60 @@ export const RunStateSchema: GenEnum<RunState> = /*@__PURE__*/
   enumDesc(file_meshplane_v1_provisioning, 1);
 
 /**
+ * @generated from enum meshplane.v1.ConnectorState
+ */
+export enum ConnectorState {
+  /**
+   * @generated from enum value: CONNECTOR_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CONNECTOR_STATE_RUNNING = 1;
+   */
+  RUNNING = 1,
+
+  /**
+   * @generated from enum value: CONNECTOR_STATE_PAUSED = 2;
+   */
+  PAUSED = 2,
+
+  /**
+   * @generated from enum value: CONNECTOR_STATE_FAILED = 3;
+   */
+  FAILED = 3,
+
+  /**
+   * @generated from enum value: CONNECTOR_STATE_UNASSIGNED = 4;
+   */
+  UNASSIGNED = 4,
+
+  /**
+   * @generated from enum value: CONNECTOR_STATE_STOPPED = 5;
+   */
+  STOPPED = 5,
+
+  /**
+   * @generated from enum value: CONNECTOR_STATE_RESTARTING = 6;
+   */
+  RESTARTING = 6,
+
+  /**
+   * The product names the connector but the data plane has none: never
+   * applied, or removed outside meshplane.
+   *
+   * @generated from enum value: CONNECTOR_STATE_NOT_DEPLOYED = 7;
+   */
+  NOT_DEPLOYED = 7,
+}
+
+/**
+ * Describes the enum meshplane.v1.ConnectorState.
+ */
+export const ConnectorStateSchema: GenEnum<ConnectorState> = /*@__PURE__*/
+  enumDesc(file_meshplane_v1_provisioning, 2);
+
+/**
  * ProvisioningService turns data products into infrastructure through
  * Terraform: a plan is saved and reviewed, and exactly that plan is applied.
  *
@@ -754,6 +1077,50 @@ export const ProvisioningService: GenService<{
     methodKind: "unary";
     input: typeof DecommissionRequestSchema;
     output: typeof DecommissionResponseSchema;
+  },
+  /**
+   * ListConnectors returns the state of a product's connectors in the data
+   * plane, as the Kafka Connect REST API reports them, each with the last
+   * applied run that changed it.
+   *
+   * @generated from rpc meshplane.v1.ProvisioningService.ListConnectors
+   */
+  listConnectors: {
+    methodKind: "unary";
+    input: typeof ListConnectorsRequestSchema;
+    output: typeof ListConnectorsResponseSchema;
+  },
+  /**
+   * RestartConnector restarts one of a product's connectors with its tasks,
+   * or only the task named.
+   *
+   * @generated from rpc meshplane.v1.ProvisioningService.RestartConnector
+   */
+  restartConnector: {
+    methodKind: "unary";
+    input: typeof RestartConnectorRequestSchema;
+    output: typeof RestartConnectorResponseSchema;
+  },
+  /**
+   * PauseConnector pauses one of a product's connectors; it keeps its
+   * configuration and offsets and moves no data until resumed.
+   *
+   * @generated from rpc meshplane.v1.ProvisioningService.PauseConnector
+   */
+  pauseConnector: {
+    methodKind: "unary";
+    input: typeof PauseConnectorRequestSchema;
+    output: typeof PauseConnectorResponseSchema;
+  },
+  /**
+   * ResumeConnector resumes a paused connector.
+   *
+   * @generated from rpc meshplane.v1.ProvisioningService.ResumeConnector
+   */
+  resumeConnector: {
+    methodKind: "unary";
+    input: typeof ResumeConnectorRequestSchema;
+    output: typeof ResumeConnectorResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_meshplane_v1_provisioning, 0);

@@ -1,0 +1,290 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/meshplane/meshplane/server/access"
+	"github.com/meshplane/meshplane/server/audit"
+	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/provisioningrun"
+	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/provision/render"
+	"github.com/meshplane/meshplane/server/provision/summary"
+	"github.com/meshplane/meshplane/server/spec"
+)
+
+// ActOperate restarts, pauses and resumes a product's connectors.
+const ActOperate = "operate"
+
+// ReasonConnectorNotDeployed: the data plane has no such connector yet.
+const ReasonConnectorNotDeployed = "CONNECTOR_NOT_DEPLOYED"
+
+// Connector states as Kafka Connect reports them, and NotDeployed for a
+// connector the product names but the data plane does not have.
+const (
+	ConnectorRunning     = "RUNNING"
+	ConnectorPaused      = "PAUSED"
+	ConnectorFailed      = "FAILED"
+	ConnectorUnassigned  = "UNASSIGNED"
+	ConnectorStopped     = "STOPPED"
+	ConnectorRestarting  = "RESTARTING"
+	ConnectorNotDeployed = "NOT_DEPLOYED"
+)
+
+// RoleSource is the role of a product's source connector; a sink connector's
+// role is its sink's name.
+const RoleSource = "source"
+
+// ErrConnectorNotFound is what a ConnectAPI returns for a connector it does
+// not have.
+var ErrConnectorNotFound = errors.New("no such connector")
+
+// ConnectAPI is the Kafka Connect REST API of the data plane.
+type ConnectAPI interface {
+	// Status returns the connector's status, or ErrConnectorNotFound.
+	Status(ctx context.Context, name string) (ConnectorStatus, error)
+	// Restart restarts the connector and all its tasks, or only task when it
+	// is not nil.
+	Restart(ctx context.Context, name string, task *int) error
+	Pause(ctx context.Context, name string) error
+	Resume(ctx context.Context, name string) error
+}
+
+// ConnectorStatus is what Kafka Connect reports of a connector.
+type ConnectorStatus struct {
+	State    string
+	WorkerID string
+	Trace    string
+	Tasks    []TaskStatus
+}
+
+// TaskStatus is what Kafka Connect reports of one task.
+type TaskStatus struct {
+	ID       int
+	State    string
+	WorkerID string
+	Trace    string
+}
+
+// Connector is one of a product's connectors with its status in the data
+// plane and the last applied run that changed it.
+type Connector struct {
+	Name string
+	// Role is RoleSource or the name of the sink the connector delivers to.
+	Role string
+	ConnectorStatus
+	// LastRunID is the last applied run whose plan changed the connector.
+	LastRunID string
+}
+
+// maxTrace bounds a trace passed on to callers.
+const maxTrace = 16 << 10
+
+// lastRunsScanned bounds how many applied runs are searched for the one
+// that last changed each connector.
+const lastRunsScanned = 50
+
+// connectorsOf lists the connectors the product's spec names, source first,
+// then its sinks in spec order.
+func connectorsOf(p *ent.DataProduct) []Connector {
+	out := []Connector{{Name: render.SourceConnectorName(p.Domain, p.Name), Role: RoleSource}}
+	for _, s := range p.Sinks {
+		out = append(out, Connector{Name: render.SinkConnectorName(p.Domain, p.Name, s.Name), Role: s.Name})
+	}
+	return out
+}
+
+// Connectors returns the product's connectors with their status. A
+// connector the data plane does not have is NotDeployed.
+func (s *Service) Connectors(ctx context.Context, domain, name string) ([]Connector, error) {
+	p, err := s.authorized(ctx, domain, name, access.ActRead)
+	if err != nil {
+		return nil, err
+	}
+	api, err := s.connectAPI()
+	if err != nil {
+		return nil, err
+	}
+	out := connectorsOf(p)
+	for i := range out {
+		if out[i].ConnectorStatus, err = s.status(ctx, api, out[i].Name); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.lastRuns(ctx, p, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Operation is what an operator asks of a connector.
+type Operation string
+
+// The operations on a connector.
+const (
+	OpRestart Operation = "Restart"
+	OpPause   Operation = "Pause"
+	OpResume  Operation = "Resume"
+)
+
+// OperateConnector restarts, pauses or resumes the product's connector of
+// role (RoleSource or a sink's name); task, for a restart only, restarts one
+// task instead of the connector and all its tasks. The operation is
+// audited once the data plane accepted it, and the connector's status is
+// returned as the data plane reports it afterwards.
+func (s *Service) OperateConnector(ctx context.Context, domain, name, role string, op Operation, task *int) (Connector, error) {
+	var v errs.Violations
+	spec.CheckName(&v, "domain", domain)
+	spec.CheckName(&v, "product", name)
+	if role == "" {
+		v.Add("role", "must name the connector: %q or one of the product's sinks", RoleSource)
+	}
+	if task != nil && (op != OpRestart || *task < 0) {
+		v.Add("task", "must be a task number (0 or more), and only for a restart")
+	}
+	if err := v.Err(); err != nil {
+		return Connector{}, err
+	}
+	p, err := s.authorized(ctx, domain, name, ActOperate)
+	if err != nil {
+		return Connector{}, err
+	}
+	conns := connectorsOf(p)
+	i := slices.IndexFunc(conns, func(c Connector) bool { return c.Role == role })
+	if i < 0 {
+		roles := make([]string, len(conns))
+		for j, c := range conns {
+			roles[j] = c.Role
+		}
+		v.Add("role", "data product %s/%s has no connector %q: it has %s", domain, name, role, strings.Join(roles, ", "))
+		return Connector{}, v.Err()
+	}
+	c := conns[i]
+	api, err := s.connectAPI()
+	if err != nil {
+		return Connector{}, err
+	}
+	before, err := s.status(ctx, api, c.Name)
+	if err != nil {
+		return Connector{}, err
+	}
+	if before.State == ConnectorNotDeployed {
+		return Connector{}, errs.New(errs.KindFailedPrecondition, "connector %s of %s/%s is not deployed: plan and apply the product first", c.Name, domain, name).
+			WithReason(ReasonConnectorNotDeployed)
+	}
+	if task != nil && !slices.ContainsFunc(before.Tasks, func(t TaskStatus) bool { return t.ID == *task }) {
+		v.Add("task", "connector %s has no task %d", c.Name, *task)
+		return Connector{}, v.Err()
+	}
+	switch op {
+	case OpRestart:
+		err = api.Restart(ctx, c.Name, task)
+	case OpPause:
+		err = api.Pause(ctx, c.Name)
+	case OpResume:
+		err = api.Resume(ctx, c.Name)
+	default:
+		return Connector{}, fmt.Errorf("unknown connector operation %q", op)
+	}
+	if errors.Is(err, ErrConnectorNotFound) {
+		return Connector{}, errs.New(errs.KindFailedPrecondition, "connector %s of %s/%s is no longer deployed", c.Name, domain, name).
+			WithReason(ReasonConnectorNotDeployed)
+	}
+	if err != nil {
+		return Connector{}, errs.New(errs.KindUnavailable, "Kafka Connect refused to %s connector %s: %v", strings.ToLower(string(op)), c.Name, err)
+	}
+	after := map[string]any{"connector": c.Name, "role": c.Role}
+	if task != nil {
+		after["task"] = *task
+	}
+	if err := s.store.Tx(ctx, func(tx *ent.Tx) error {
+		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
+			Action: "provision." + string(op) + "Connector", ResourceType: "data_product", Resource: domain + "/" + name, Domain: domain,
+			Before: map[string]any{"connector": c.Name, "state": before.State}, After: after,
+		})
+	}); err != nil {
+		return Connector{}, err
+	}
+	if c.ConnectorStatus, err = s.status(ctx, api, c.Name); err != nil {
+		return Connector{}, err
+	}
+	one := []Connector{c}
+	if err := s.lastRuns(ctx, p, one); err != nil {
+		return Connector{}, err
+	}
+	return one[0], nil
+}
+
+func (s *Service) connectAPI() (ConnectAPI, error) {
+	if s.cfg.Connect == nil {
+		return nil, errs.New(errs.KindUnavailable, "no Kafka Connect REST API is configured for this data plane")
+	}
+	return s.cfg.Connect, nil
+}
+
+// status asks the data plane for a connector's status; a connector it does
+// not have is NotDeployed.
+func (s *Service) status(ctx context.Context, api ConnectAPI, name string) (ConnectorStatus, error) {
+	st, err := api.Status(ctx, name)
+	switch {
+	case errors.Is(err, ErrConnectorNotFound):
+		return ConnectorStatus{State: ConnectorNotDeployed}, nil
+	case err != nil:
+		return ConnectorStatus{}, errs.New(errs.KindUnavailable, "reading the status of connector %s from Kafka Connect: %v", name, err)
+	}
+	st.Trace = truncateTrace(st.Trace)
+	for i := range st.Tasks {
+		st.Tasks[i].Trace = truncateTrace(st.Tasks[i].Trace)
+	}
+	return st, nil
+}
+
+func truncateTrace(t string) string {
+	if len(t) <= maxTrace {
+		return t
+	}
+	cut := maxTrace
+	for cut > 0 && !utf8RuneStart(t[cut]) {
+		cut--
+	}
+	return t[:cut] + "\n… (cut)"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// lastRuns sets each connector's LastRunID: the newest applied run of the
+// product whose plan changed the connector's resource.
+func (s *Service) lastRuns(ctx context.Context, p *ent.DataProduct, conns []Connector) error {
+	runs, err := s.store.Client.ProvisioningRun.Query().
+		Where(provisioningrun.Domain(p.Domain), provisioningrun.Product(p.Name), provisioningrun.StateEQ(provisioningrun.StateApplied), provisioningrun.HasChanges(true)).
+		Order(ent.Desc(provisioningrun.FieldFinishTime), ent.Desc(provisioningrun.FieldID)).
+		Limit(lastRunsScanned).All(ctx)
+	if err != nil {
+		return fmt.Errorf("reading runs: %w", err)
+	}
+	for i := range conns {
+		module := render.ConnectorModule(conns[i].Role) + "."
+		for _, r := range runs {
+			if slices.ContainsFunc(r.Summary.Resources, func(rc summary.ResourceChange) bool {
+				return strings.HasPrefix(rc.Address, module) && changes(rc.Action)
+			}) {
+				conns[i].LastRunID = r.ID
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// changes reports whether applying action changes the resource.
+func changes(action string) bool {
+	switch action {
+	case summary.ActionCreate, summary.ActionUpdate, summary.ActionDelete, summary.ActionReplace:
+		return true
+	}
+	return false
+}
