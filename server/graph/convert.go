@@ -16,6 +16,7 @@ import (
 	"github.com/meshplane/meshplane/server/graph/model"
 	"github.com/meshplane/meshplane/server/page"
 	"github.com/meshplane/meshplane/server/policy"
+	"github.com/meshplane/meshplane/server/provision"
 	"github.com/meshplane/meshplane/server/spec"
 )
 
@@ -284,6 +285,25 @@ func auditConnection(p page.Page[*ent.AuditEvent]) *model.AuditEventConnection {
 func runConnection(p page.Page[*ent.ProvisioningRun]) *model.RunConnection {
 	return &model.RunConnection{Nodes: p.Items, PageInfo: pageInfo(p.Cursors, p.Next),
 		Edges: edges(p, func(c string, n *ent.ProvisioningRun) *model.RunEdge { return &model.RunEdge{Cursor: c, Node: n} })}
+}
+
+func connectorModel(c provision.Connector) *model.Connector {
+	out := &model.Connector{Name: c.Name, Role: c.Role, State: model.ConnectorState(c.State), WorkerID: c.WorkerID, Trace: c.Trace,
+		Tasks: make([]*model.ConnectorTask, len(c.Tasks))}
+	if c.LastRunID != "" {
+		out.LastRunID = &c.LastRunID
+	}
+	for i, t := range c.Tasks {
+		out.Tasks[i] = &model.ConnectorTask{ID: t.ID, State: model.ConnectorState(t.State), WorkerID: t.WorkerID, Trace: t.Trace}
+	}
+	return out
+}
+
+func connectorPayload(c provision.Connector, err error) (*model.ConnectorPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.ConnectorPayload{Connector: connectorModel(c)}, nil
 }
 
 func runPayload(r *ent.ProvisioningRun, err error) (*model.RunPayload, error) {

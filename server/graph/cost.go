@@ -34,6 +34,9 @@ const (
 	TestRunCost = MaxComplexity / 4
 	// PreviewCost prices portPreview, which reads records from Kafka.
 	PreviewCost = 1_000
+	// ConnectorsCost prices a product's connectors: a Kafka Connect REST
+	// call for each.
+	ConnectorsCost = 100
 	// EvaluationCost prices one admission and masking evaluation of a product.
 	EvaluationCost = 50
 	// FacetsCost prices facet counts, a grouped count over every product the
@@ -66,6 +69,7 @@ func priceExpensiveFields(c *generated.ComplexityRoot) {
 		return plus(EvaluationCost, child)
 	}
 	c.DataProduct.Evaluation = func(child int) int { return plus(EvaluationCost, child) }
+	c.DataProduct.Connectors = func(child int) int { return plus(ConnectorsCost, child) }
 	c.DataProductConnection.Facets = func(child int) int { return plus(FacetsCost, child) }
 
 	// Lists without pagination are priced as a full page: nothing bounds a

@@ -11,6 +11,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/graph/model"
+	"github.com/meshplane/meshplane/server/provision"
 )
 
 func (r *dataProductResolver) Runs(ctx context.Context, obj *ent.DataProduct, first *int, after *string) (*model.RunConnection, error) {
@@ -19,6 +20,18 @@ func (r *dataProductResolver) Runs(ctx context.Context, obj *ent.DataProduct, fi
 		return nil, err
 	}
 	return runConnection(p), nil
+}
+
+func (r *dataProductResolver) Connectors(ctx context.Context, obj *ent.DataProduct) ([]*model.Connector, error) {
+	cs, err := r.provision.Connectors(ctx, obj.Domain, obj.Name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Connector, len(cs))
+	for i, c := range cs {
+		out[i] = connectorModel(c)
+	}
+	return out, nil
 }
 
 func (r *mutationResolver) PlanProduct(ctx context.Context, input model.PlanProductInput) (*model.RunPayload, error) {
@@ -36,6 +49,18 @@ func (r *mutationResolver) CancelRun(ctx context.Context, input model.CancelRunI
 
 func (r *mutationResolver) DecommissionProduct(ctx context.Context, input model.DecommissionProductInput) (*model.RunPayload, error) {
 	return runPayload(r.provision.Decommission(ctx, input.Domain, input.Product))
+}
+
+func (r *mutationResolver) RestartConnector(ctx context.Context, input model.RestartConnectorInput) (*model.ConnectorPayload, error) {
+	return connectorPayload(r.provision.OperateConnector(ctx, input.Domain, input.Product, input.Role, provision.OpRestart, input.Task))
+}
+
+func (r *mutationResolver) PauseConnector(ctx context.Context, input model.ConnectorInput) (*model.ConnectorPayload, error) {
+	return connectorPayload(r.provision.OperateConnector(ctx, input.Domain, input.Product, input.Role, provision.OpPause, nil))
+}
+
+func (r *mutationResolver) ResumeConnector(ctx context.Context, input model.ConnectorInput) (*model.ConnectorPayload, error) {
+	return connectorPayload(r.provision.OperateConnector(ctx, input.Domain, input.Product, input.Role, provision.OpResume, nil))
 }
 
 func (r *queryResolver) Run(ctx context.Context, id string) (*ent.ProvisioningRun, error) {

@@ -197,12 +197,33 @@ type ComplexityRoot struct {
 		Count          func(childComplexity int) int
 	}
 
+	Connector struct {
+		LastRunID func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Role      func(childComplexity int) int
+		State     func(childComplexity int) int
+		Tasks     func(childComplexity int) int
+		Trace     func(childComplexity int) int
+		WorkerID  func(childComplexity int) int
+	}
+
 	ConnectorChange struct {
 		Connector   func(childComplexity int) int
 		Domain      func(childComplexity int) int
 		Keys        func(childComplexity int) int
 		Product     func(childComplexity int) int
 		Provisioned func(childComplexity int) int
+	}
+
+	ConnectorPayload struct {
+		Connector func(childComplexity int) int
+	}
+
+	ConnectorTask struct {
+		ID       func(childComplexity int) int
+		State    func(childComplexity int) int
+		Trace    func(childComplexity int) int
+		WorkerID func(childComplexity int) int
 	}
 
 	CreateDataProductPayload struct {
@@ -227,6 +248,7 @@ type ComplexityRoot struct {
 	}
 
 	DataProduct struct {
+		Connectors         func(childComplexity int) int
 		CreateTime         func(childComplexity int) int
 		CreatedBy          func(childComplexity int) int
 		Description        func(childComplexity int) int
@@ -449,9 +471,12 @@ type ComplexityRoot struct {
 		DeleteRoleBinding     func(childComplexity int, input model.DeleteRoleBindingInput) int
 		DisablePrincipal      func(childComplexity int, input model.DisablePrincipalInput) int
 		IssueKafkaCredential  func(childComplexity int, input model.IssueKafkaCredentialInput) int
+		PauseConnector        func(childComplexity int, input model.ConnectorInput) int
 		PlanProduct           func(childComplexity int, input model.PlanProductInput) int
 		PublishPolicy         func(childComplexity int, input model.PublishPolicyInput) int
 		RequestAccess         func(childComplexity int, input model.RequestAccessInput) int
+		RestartConnector      func(childComplexity int, input model.RestartConnectorInput) int
+		ResumeConnector       func(childComplexity int, input model.ConnectorInput) int
 		RevokeGrant           func(childComplexity int, input model.RevokeGrantInput) int
 		RevokeToken           func(childComplexity int, input model.RevokeTokenInput) int
 		RollbackPolicy        func(childComplexity int, input model.RollbackPolicyInput) int
@@ -826,6 +851,8 @@ type DataProductResolver interface {
 	Evaluation(ctx context.Context, obj *ent.DataProduct) (*model.ProductEvaluation, error)
 	PolicyDecisions(ctx context.Context, obj *ent.DataProduct, first *int, after *string) (*model.PolicyDecisionConnection, error)
 	Runs(ctx context.Context, obj *ent.DataProduct, first *int, after *string) (*model.RunConnection, error)
+
+	Connectors(ctx context.Context, obj *ent.DataProduct) ([]*model.Connector, error)
 }
 type DomainResolver interface {
 	Labels(ctx context.Context, obj *ent.Domain) ([]*model.Label, error)
@@ -870,6 +897,9 @@ type MutationResolver interface {
 	ApproveRun(ctx context.Context, input model.ApproveRunInput) (*model.RunPayload, error)
 	CancelRun(ctx context.Context, input model.CancelRunInput) (*model.RunPayload, error)
 	DecommissionProduct(ctx context.Context, input model.DecommissionProductInput) (*model.RunPayload, error)
+	RestartConnector(ctx context.Context, input model.RestartConnectorInput) (*model.ConnectorPayload, error)
+	PauseConnector(ctx context.Context, input model.ConnectorInput) (*model.ConnectorPayload, error)
+	ResumeConnector(ctx context.Context, input model.ConnectorInput) (*model.ConnectorPayload, error)
 }
 type PolicyImpactResolver interface {
 	DurationUs(ctx context.Context, obj *policy.Impact) (int64, error)
@@ -1452,6 +1482,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ClassificationFacet.Count(childComplexity), true
 
+	case "Connector.lastRunId":
+		if e.ComplexityRoot.Connector.LastRunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connector.LastRunID(childComplexity), true
+	case "Connector.name":
+		if e.ComplexityRoot.Connector.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connector.Name(childComplexity), true
+	case "Connector.role":
+		if e.ComplexityRoot.Connector.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connector.Role(childComplexity), true
+	case "Connector.state":
+		if e.ComplexityRoot.Connector.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connector.State(childComplexity), true
+	case "Connector.tasks":
+		if e.ComplexityRoot.Connector.Tasks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connector.Tasks(childComplexity), true
+	case "Connector.trace":
+		if e.ComplexityRoot.Connector.Trace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connector.Trace(childComplexity), true
+	case "Connector.workerId":
+		if e.ComplexityRoot.Connector.WorkerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connector.WorkerID(childComplexity), true
+
 	case "ConnectorChange.connector":
 		if e.ComplexityRoot.ConnectorChange.Connector == nil {
 			break
@@ -1482,6 +1555,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConnectorChange.Provisioned(childComplexity), true
+
+	case "ConnectorPayload.connector":
+		if e.ComplexityRoot.ConnectorPayload.Connector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorPayload.Connector(childComplexity), true
+
+	case "ConnectorTask.id":
+		if e.ComplexityRoot.ConnectorTask.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorTask.ID(childComplexity), true
+	case "ConnectorTask.state":
+		if e.ComplexityRoot.ConnectorTask.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorTask.State(childComplexity), true
+	case "ConnectorTask.trace":
+		if e.ComplexityRoot.ConnectorTask.Trace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorTask.Trace(childComplexity), true
+	case "ConnectorTask.workerId":
+		if e.ComplexityRoot.ConnectorTask.WorkerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorTask.WorkerID(childComplexity), true
 
 	case "CreateDataProductPayload.dataProduct":
 		if e.ComplexityRoot.CreateDataProductPayload.DataProduct == nil {
@@ -1524,6 +1629,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateTokenPayload.Token(childComplexity), true
 
+	case "DataProduct.connectors":
+		if e.ComplexityRoot.DataProduct.Connectors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataProduct.Connectors(childComplexity), true
 	case "DataProduct.createTime":
 		if e.ComplexityRoot.DataProduct.CreateTime == nil {
 			break
@@ -2531,6 +2642,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.IssueKafkaCredential(childComplexity, args["input"].(model.IssueKafkaCredentialInput)), true
+	case "Mutation.pauseConnector":
+		if e.ComplexityRoot.Mutation.PauseConnector == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pauseConnector_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PauseConnector(childComplexity, args["input"].(model.ConnectorInput)), true
 	case "Mutation.planProduct":
 		if e.ComplexityRoot.Mutation.PlanProduct == nil {
 			break
@@ -2564,6 +2686,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RequestAccess(childComplexity, args["input"].(model.RequestAccessInput)), true
+	case "Mutation.restartConnector":
+		if e.ComplexityRoot.Mutation.RestartConnector == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restartConnector_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestartConnector(childComplexity, args["input"].(model.RestartConnectorInput)), true
+	case "Mutation.resumeConnector":
+		if e.ComplexityRoot.Mutation.ResumeConnector == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resumeConnector_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResumeConnector(childComplexity, args["input"].(model.ConnectorInput)), true
 	case "Mutation.revokeGrant":
 		if e.ComplexityRoot.Mutation.RevokeGrant == nil {
 			break
@@ -4144,6 +4288,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputBigQuerySinkInput,
 		ec.unmarshalInputCancelAccessRequestInput,
 		ec.unmarshalInputCancelRunInput,
+		ec.unmarshalInputConnectorInput,
 		ec.unmarshalInputCreateDataProductInput,
 		ec.unmarshalInputCreateDomainInput,
 		ec.unmarshalInputCreatePolicyModuleInput,
@@ -4170,6 +4315,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputPortRefInput,
 		ec.unmarshalInputPublishPolicyInput,
 		ec.unmarshalInputRequestAccessInput,
+		ec.unmarshalInputRestartConnectorInput,
 		ec.unmarshalInputRevokeGrantInput,
 		ec.unmarshalInputRevokeTokenInput,
 		ec.unmarshalInputRollbackPolicyInput,
@@ -5529,6 +5675,12 @@ extend type Mutation {
   cancelRun(input: CancelRunInput!): RunPayload
   "Queues a destroy plan; once approved and applied, the product is retired."
   decommissionProduct(input: DecommissionProductInput!): RunPayload
+  "Restarts one of a product's connectors with all its tasks, or only the task given."
+  restartConnector(input: RestartConnectorInput!): ConnectorPayload
+  "Pauses one of a product's connectors: it keeps its configuration and offsets and moves no data until resumed."
+  pauseConnector(input: ConnectorInput!): ConnectorPayload
+  "Resumes a paused connector."
+  resumeConnector(input: ConnectorInput!): ConnectorPayload
 }
 
 extend type DataProduct {
@@ -5539,6 +5691,62 @@ extend type DataProduct {
   "What the last drift check found changed outside meshplane; empty when in sync."
   drift: [ResourceChange!]!
   driftCheckTime: Time
+  "The product's connectors as Kafka Connect reports them now, source first, then its sinks."
+  connectors: [Connector!]!
+}
+
+enum ConnectorState {
+  RUNNING
+  PAUSED
+  FAILED
+  UNASSIGNED
+  STOPPED
+  RESTARTING
+  "The product names the connector but the data plane has none: never applied, or removed outside meshplane."
+  NOT_DEPLOYED
+}
+
+"One of a product's Kafka Connect connectors."
+type Connector {
+  "The connector's name in Kafka Connect."
+  name: String!
+  "source, or the name of the product's sink the connector delivers to."
+  role: String!
+  state: ConnectorState!
+  workerId: String!
+  "The connector's last error; empty unless failed."
+  trace: String!
+  tasks: [ConnectorTask!]!
+  "The last applied run whose plan changed this connector; null when none did."
+  lastRunId: ID
+}
+
+type ConnectorTask {
+  id: Int!
+  state: ConnectorState!
+  workerId: String!
+  "The task's last error; empty unless failed."
+  trace: String!
+}
+
+input ConnectorInput {
+  domain: String!
+  product: String!
+  "source, or one of the product's sinks."
+  role: String!
+}
+
+input RestartConnectorInput {
+  domain: String!
+  product: String!
+  "source, or one of the product's sinks."
+  role: String!
+  "Restart only this task; the connector and all its tasks when omitted."
+  task: Int
+}
+
+type ConnectorPayload {
+  connector: Connector
 }
 
 enum RunKind {
@@ -6028,6 +6236,26 @@ func (ec *executionContext) childFields_ClassificationFacet(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type ClassificationFacet", field.Name)
 }
 
+func (ec *executionContext) childFields_Connector(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Connector_name(ctx, field)
+	case "role":
+		return ec.fieldContext_Connector_role(ctx, field)
+	case "state":
+		return ec.fieldContext_Connector_state(ctx, field)
+	case "workerId":
+		return ec.fieldContext_Connector_workerId(ctx, field)
+	case "trace":
+		return ec.fieldContext_Connector_trace(ctx, field)
+	case "tasks":
+		return ec.fieldContext_Connector_tasks(ctx, field)
+	case "lastRunId":
+		return ec.fieldContext_Connector_lastRunId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Connector", field.Name)
+}
+
 func (ec *executionContext) childFields_ConnectorChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "domain":
@@ -6042,6 +6270,28 @@ func (ec *executionContext) childFields_ConnectorChange(ctx context.Context, fie
 		return ec.fieldContext_ConnectorChange_provisioned(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ConnectorChange", field.Name)
+}
+
+func (ec *executionContext) childFields_ConnectorPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "connector":
+		return ec.fieldContext_ConnectorPayload_connector(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConnectorPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ConnectorTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ConnectorTask_id(ctx, field)
+	case "state":
+		return ec.fieldContext_ConnectorTask_state(ctx, field)
+	case "workerId":
+		return ec.fieldContext_ConnectorTask_workerId(ctx, field)
+	case "trace":
+		return ec.fieldContext_ConnectorTask_trace(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConnectorTask", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateDataProductPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6134,6 +6384,8 @@ func (ec *executionContext) childFields_DataProduct(ctx context.Context, field g
 		return ec.fieldContext_DataProduct_drift(ctx, field)
 	case "driftCheckTime":
 		return ec.fieldContext_DataProduct_driftCheckTime(ctx, field)
+	case "connectors":
+		return ec.fieldContext_DataProduct_connectors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DataProduct", field.Name)
 }
@@ -7574,6 +7826,20 @@ func (ec *executionContext) field_Mutation_issueKafkaCredential_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_pauseConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConnectorInput, error) {
+			return ec.unmarshalNConnectorInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_planProduct_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7608,6 +7874,34 @@ func (ec *executionContext) field_Mutation_requestAccess_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RequestAccessInput, error) {
 			return ec.unmarshalNRequestAccessInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRequestAccessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_restartConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RestartConnectorInput, error) {
+			return ec.unmarshalNRestartConnectorInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRestartConnectorInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resumeConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConnectorInput, error) {
+			return ec.unmarshalNConnectorInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10373,6 +10667,176 @@ func (ec *executionContext) fieldContext_ClassificationFacet_count(_ context.Con
 	return graphql.NewScalarFieldContext("ClassificationFacet", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _Connector_name(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connector_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connector_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Connector_role(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connector_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connector_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Connector_state(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connector_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ConnectorState) graphql.Marshaler {
+			return ec.marshalNConnectorState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connector_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type ConnectorState does not have child fields"))
+}
+
+func (ec *executionContext) _Connector_workerId(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connector_workerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connector_workerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Connector_trace(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connector_trace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Trace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connector_trace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Connector_tasks(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connector_tasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tasks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConnectorTask) graphql.Marshaler {
+			return ec.marshalNConnectorTask2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorTaskᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connector_tasks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Connector",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorTask(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Connector_lastRunId(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connector_lastRunId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastRunID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Connector_lastRunId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
 func (ec *executionContext) _ConnectorChange_domain(ctx context.Context, field graphql.CollectedField, obj *policy.ConnectorChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10486,6 +10950,130 @@ func (ec *executionContext) _ConnectorChange_provisioned(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_ConnectorChange_provisioned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConnectorChange", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorPayload_connector(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorPayload_connector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Connector, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Connector) graphql.Marshaler {
+			return ec.marshalOConnector2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnector(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorPayload_connector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConnectorPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Connector(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConnectorTask_id(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorTask_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorTask_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorTask", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorTask_state(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorTask_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ConnectorState) graphql.Marshaler {
+			return ec.marshalNConnectorState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorTask_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorTask", field, false, false, errors.New("field of type ConnectorState does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorTask_workerId(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorTask_workerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorTask_workerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorTask", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorTask_trace(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorTask_trace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Trace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorTask_trace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorTask", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _CreateDataProductPayload_dataProduct(ctx context.Context, field graphql.CollectedField, obj *model.CreateDataProductPayload) (ret graphql.Marshaler) {
@@ -11315,6 +11903,38 @@ func (ec *executionContext) _DataProduct_driftCheckTime(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_DataProduct_driftCheckTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DataProduct", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _DataProduct_connectors(ctx context.Context, field graphql.CollectedField, obj *ent.DataProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProduct_connectors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DataProduct().Connectors(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Connector) graphql.Marshaler {
+			return ec.marshalNConnector2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataProduct_connectors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataProduct",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Connector(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _DataProductConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.DataProductConnection) (ret graphql.Marshaler) {
@@ -15211,6 +15831,138 @@ func (ec *executionContext) fieldContext_Mutation_decommissionProduct(ctx contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_decommissionProduct_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_restartConnector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_restartConnector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RestartConnector(ctx, fc.Args["input"].(model.RestartConnectorInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorPayload) graphql.Marshaler {
+			return ec.marshalOConnectorPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_restartConnector(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_restartConnector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_pauseConnector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_pauseConnector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PauseConnector(ctx, fc.Args["input"].(model.ConnectorInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorPayload) graphql.Marshaler {
+			return ec.marshalOConnectorPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_pauseConnector(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_pauseConnector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resumeConnector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resumeConnector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResumeConnector(ctx, fc.Args["input"].(model.ConnectorInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorPayload) graphql.Marshaler {
+			return ec.marshalOConnectorPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resumeConnector(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resumeConnector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22545,6 +23297,50 @@ func (ec *executionContext) unmarshalInputCancelRunInput(ctx context.Context, ob
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputConnectorInput(ctx context.Context, obj any) (model.ConnectorInput, error) {
+	var it model.ConnectorInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"domain", "product", "role"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "domain":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domain"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Domain = data
+		case "product":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("product"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Product = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCreateDataProductInput(ctx context.Context, obj any) (model.CreateDataProductInput, error) {
 	var it model.CreateDataProductInput
 	if obj == nil {
@@ -23800,6 +24596,57 @@ func (ec *executionContext) unmarshalInputRequestAccessInput(ctx context.Context
 				return it, err
 			}
 			it.GroupPrefix = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRestartConnectorInput(ctx context.Context, obj any) (model.RestartConnectorInput, error) {
+	var it model.RestartConnectorInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"domain", "product", "role", "task"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "domain":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domain"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Domain = data
+		case "product":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("product"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Product = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		case "task":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("task"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Task = data
 		}
 	}
 	return it, nil
@@ -25458,6 +26305,74 @@ func (ec *executionContext) _ClassificationFacet(ctx context.Context, sel ast.Se
 	return out
 }
 
+var connectorImplementors = []string{"Connector"}
+
+func (ec *executionContext) _Connector(ctx context.Context, sel ast.SelectionSet, obj *model.Connector) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, connectorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Connector")
+		case "name":
+			out.Values[i] = ec._Connector_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._Connector_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._Connector_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workerId":
+			out.Values[i] = ec._Connector_workerId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "trace":
+			out.Values[i] = ec._Connector_trace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tasks":
+			out.Values[i] = ec._Connector_tasks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastRunId":
+			out.Values[i] = ec._Connector_lastRunId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var connectorChangeImplementors = []string{"ConnectorChange"}
 
 func (ec *executionContext) _ConnectorChange(ctx context.Context, sel ast.SelectionSet, obj *policy.ConnectorChange) graphql.Marshaler {
@@ -25492,6 +26407,97 @@ func (ec *executionContext) _ConnectorChange(ctx context.Context, sel ast.Select
 			}
 		case "provisioned":
 			out.Values[i] = ec._ConnectorChange_provisioned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var connectorPayloadImplementors = []string{"ConnectorPayload"}
+
+func (ec *executionContext) _ConnectorPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ConnectorPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, connectorPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConnectorPayload")
+		case "connector":
+			out.Values[i] = ec._ConnectorPayload_connector(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var connectorTaskImplementors = []string{"ConnectorTask"}
+
+func (ec *executionContext) _ConnectorTask(ctx context.Context, sel ast.SelectionSet, obj *model.ConnectorTask) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, connectorTaskImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConnectorTask")
+		case "id":
+			out.Values[i] = ec._ConnectorTask_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._ConnectorTask_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workerId":
+			out.Values[i] = ec._ConnectorTask_workerId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "trace":
+			out.Values[i] = ec._ConnectorTask_trace(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -26069,6 +27075,44 @@ func (ec *executionContext) _DataProduct(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "connectors":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._DataProduct_connectors(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -27825,6 +28869,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "decommissionProduct":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_decommissionProduct(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "restartConnector":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_restartConnector(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pauseConnector":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_pauseConnector(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resumeConnector":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resumeConnector(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
@@ -31887,6 +32952,32 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNConnector2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Connector) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConnector2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnector(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConnector2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnector(ctx context.Context, sel ast.SelectionSet, v *model.Connector) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Connector(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNConnectorChange2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐConnectorChange(ctx context.Context, sel ast.SelectionSet, v policy.ConnectorChange) graphql.Marshaler {
 	return ec._ConnectorChange(ctx, sel, &v)
 }
@@ -31905,6 +32996,47 @@ func (ec *executionContext) marshalNConnectorChange2ᚕgithubᚗcomᚋmeshplane�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNConnectorInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorInput(ctx context.Context, v any) (model.ConnectorInput, error) {
+	res, err := ec.unmarshalInputConnectorInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNConnectorState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorState(ctx context.Context, v any) (model.ConnectorState, error) {
+	var res model.ConnectorState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConnectorState2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorState(ctx context.Context, sel ast.SelectionSet, v model.ConnectorState) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNConnectorTask2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorTaskᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ConnectorTask) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConnectorTask2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorTask(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConnectorTask2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorTask(ctx context.Context, sel ast.SelectionSet, v *model.ConnectorTask) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ConnectorTask(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCreateDataProductInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐCreateDataProductInput(ctx context.Context, v any) (model.CreateDataProductInput, error) {
@@ -33130,6 +34262,11 @@ func (ec *executionContext) marshalNResourceChange2ᚕgithubᚗcomᚋmeshplane�
 	return ret
 }
 
+func (ec *executionContext) unmarshalNRestartConnectorInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRestartConnectorInput(ctx context.Context, v any) (model.RestartConnectorInput, error) {
+	res, err := ec.unmarshalInputRestartConnectorInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRevokeGrantInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRevokeGrantInput(ctx context.Context, v any) (model.RevokeGrantInput, error) {
 	res, err := ec.unmarshalInputRevokeGrantInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33830,6 +34967,20 @@ var (
 		spec.CleanupCompactDelete: "COMPACT_DELETE",
 	}
 )
+
+func (ec *executionContext) marshalOConnector2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnector(ctx context.Context, sel ast.SelectionSet, v *model.Connector) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Connector(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOConnectorPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorPayload(ctx context.Context, sel ast.SelectionSet, v *model.ConnectorPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ConnectorPayload(ctx, sel, v)
+}
 
 func (ec *executionContext) marshalOCreateDataProductPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐCreateDataProductPayload(ctx context.Context, sel ast.SelectionSet, v *model.CreateDataProductPayload) graphql.Marshaler {
 	if v == nil {

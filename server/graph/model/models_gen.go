@@ -80,6 +80,40 @@ type CancelRunInput struct {
 	ID string `json:"id"`
 }
 
+// One of a product's Kafka Connect connectors.
+type Connector struct {
+	// The connector's name in Kafka Connect.
+	Name string `json:"name"`
+	// source, or the name of the product's sink the connector delivers to.
+	Role     string         `json:"role"`
+	State    ConnectorState `json:"state"`
+	WorkerID string         `json:"workerId"`
+	// The connector's last error; empty unless failed.
+	Trace string           `json:"trace"`
+	Tasks []*ConnectorTask `json:"tasks"`
+	// The last applied run whose plan changed this connector; null when none did.
+	LastRunID *string `json:"lastRunId,omitempty"`
+}
+
+type ConnectorInput struct {
+	Domain  string `json:"domain"`
+	Product string `json:"product"`
+	// source, or one of the product's sinks.
+	Role string `json:"role"`
+}
+
+type ConnectorPayload struct {
+	Connector *Connector `json:"connector,omitempty"`
+}
+
+type ConnectorTask struct {
+	ID       int            `json:"id"`
+	State    ConnectorState `json:"state"`
+	WorkerID string         `json:"workerId"`
+	// The task's last error; empty unless failed.
+	Trace string `json:"trace"`
+}
+
 type CreateDataProductInput struct {
 	Domain string                `json:"domain"`
 	Name   string                `json:"name"`
@@ -450,6 +484,15 @@ type RequestAccessInput struct {
 	GroupPrefix *string `json:"groupPrefix,omitempty"`
 }
 
+type RestartConnectorInput struct {
+	Domain  string `json:"domain"`
+	Product string `json:"product"`
+	// source, or one of the product's sinks.
+	Role string `json:"role"`
+	// Restart only this task; the connector and all its tasks when omitted.
+	Task *int `json:"task,omitempty"`
+}
+
 type RevokeGrantInput struct {
 	ID string `json:"id"`
 	// Recorded on the grant and in the audit log.
@@ -574,6 +617,72 @@ type UpdateRbacPolicyInput struct {
 type Viewer struct {
 	Principal    *ent.Principal     `json:"principal"`
 	RoleBindings []*ent.RoleBinding `json:"roleBindings"`
+}
+
+type ConnectorState string
+
+const (
+	ConnectorStateRunning    ConnectorState = "RUNNING"
+	ConnectorStatePaused     ConnectorState = "PAUSED"
+	ConnectorStateFailed     ConnectorState = "FAILED"
+	ConnectorStateUnassigned ConnectorState = "UNASSIGNED"
+	ConnectorStateStopped    ConnectorState = "STOPPED"
+	ConnectorStateRestarting ConnectorState = "RESTARTING"
+	// The product names the connector but the data plane has none: never applied, or removed outside meshplane.
+	ConnectorStateNotDeployed ConnectorState = "NOT_DEPLOYED"
+)
+
+var AllConnectorState = []ConnectorState{
+	ConnectorStateRunning,
+	ConnectorStatePaused,
+	ConnectorStateFailed,
+	ConnectorStateUnassigned,
+	ConnectorStateStopped,
+	ConnectorStateRestarting,
+	ConnectorStateNotDeployed,
+}
+
+func (e ConnectorState) IsValid() bool {
+	switch e {
+	case ConnectorStateRunning, ConnectorStatePaused, ConnectorStateFailed, ConnectorStateUnassigned, ConnectorStateStopped, ConnectorStateRestarting, ConnectorStateNotDeployed:
+		return true
+	}
+	return false
+}
+
+func (e ConnectorState) String() string {
+	return string(e)
+}
+
+func (e *ConnectorState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ConnectorState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ConnectorState", str)
+	}
+	return nil
+}
+
+func (e ConnectorState) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ConnectorState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ConnectorState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type OrderDirection string
