@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanup, fireEvent, render, screen } from "@testing-library/react";
+import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createRouterTransport } from "@connectrpc/connect";
 import { TransportProvider } from "@connectrpc/connect-query";
@@ -7,7 +7,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { CatalogService, Classification, DataProductSchema, Lifecycle } from "../gen/meshplane/v1/catalog_pb";
 import { MaskingDecisionSchema, PolicyService } from "../gen/meshplane/v1/policy_pb";
 import { IdentityService } from "../gen/meshplane/v1/identity_pb";
-import { ProvisioningService } from "../gen/meshplane/v1/provisioning_pb";
+import { ConnectorState, ProvisioningService } from "../gen/meshplane/v1/provisioning_pb";
 import { Product, tabOf } from "./Product";
 import {
   changedMembers,
@@ -145,11 +145,14 @@ describe("audit and tabs", () => {
     expect(allowedActions([{ role: "domain-owner", domain: "hr" }], "sales")).toMatchObject({ change: false, roles: [] });
     expect(allowedActions([{ role: "custom-role", domain: "sales" }], "sales")).toMatchObject({ change: true, decommission: true });
     expect(allowedActions(undefined, "sales").change).toBe(true);
+    expect(allowedActions([{ role: "domain-owner", domain: "sales" }], "sales").operate).toBe(true);
+    expect(allowedActions([{ role: "domain-member", domain: "sales" }], "sales").operate).toBe(false);
   });
 });
 
 function renderProduct(tab?: string, opts: { missing?: boolean } = {}) {
   const calls: string[] = [];
+  let paused = false;
   const transport = createRouterTransport(({ service }) => {
     service(CatalogService, {
       getDataProduct: (req) => {
@@ -195,6 +198,24 @@ function renderProduct(tab?: string, opts: { missing?: boolean } = {}) {
         calls.push(`decommission ${req.domain}/${req.product}`);
         return { run: { id: "run-1" } };
       },
+      listRuns: () => ({ runs: [] }),
+      listConnectors: () => ({
+        connectors: [
+          {
+            name: "sales.orders.source",
+            role: "source",
+            state: paused ? ConnectorState.PAUSED : ConnectorState.RUNNING,
+            lastRunId: "0123456789abcdef",
+            tasks: [{ id: 0, state: ConnectorState.FAILED, trace: "environment variable SALES__DB_PASSWORD is not set" }],
+          },
+          { name: "sales.orders.lake", role: "lake", state: ConnectorState.NOT_DEPLOYED },
+        ],
+      }),
+      pauseConnector: (req) => {
+        calls.push(`pause ${req.domain}/${req.product} ${req.role}`);
+        paused = true;
+        return {};
+      },
     });
   });
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
@@ -223,6 +244,21 @@ describe("Product screen", () => {
     expect(screen.getByText("at source with SHA-256")).toBeTruthy();
     expect(screen.getAllByText("decided by masking@4")).toHaveLength(2);
     expect(screen.getByText("1 week")).toBeTruthy();
+  });
+
+  it("shows each connector's state and last error beside the run that changed it, and pauses it", async () => {
+    const calls = renderProduct("runs");
+    const source = (await screen.findByText("sales.orders.source")).closest("tr") as HTMLElement;
+    expect(source.textContent).toContain("failed");
+    expect(source.textContent).toContain("task 0 failed");
+    expect(source.textContent).toContain("SALES__DB_PASSWORD is not set");
+    expect(source.querySelector("a")?.getAttribute("href")).toBe("/runs/0123456789abcdef");
+    const lake = screen.getByText("sales.orders.lake").closest("tr") as HTMLElement;
+    expect(lake.textContent).toContain("not deployed");
+    expect(lake.querySelector("button")).toBeNull();
+    fireEvent.click(within(source).getByRole("button", { name: "Pause" }));
+    expect(await within(source).findByRole("button", { name: "Resume" })).toBeTruthy();
+    expect(calls).toEqual(["pause sales/orders source"]);
   });
 
   it("decommissions only after the product name is typed", async () => {

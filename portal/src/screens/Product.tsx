@@ -18,6 +18,7 @@ import { Overview } from "./product/Overview";
 import { Ports } from "./product/Ports";
 import { Preview } from "./product/Preview";
 import { Sinks } from "./product/Sinks";
+import { Connectors } from "./product/Connectors";
 import { Runs } from "./product/Runs";
 import { Drift } from "./product/Drift";
 import { Grants } from "./product/Grants";
@@ -215,7 +216,12 @@ function ProductView({ p, tab }: { p: DataProduct; tab?: string }) {
         {selected === "ports" && <Ports p={p} />}
         {selected === "preview" && <Preview p={p} />}
         {selected === "sinks" && <Sinks p={p} />}
-        {selected === "runs" && <Runs p={p} />}
+        {selected === "runs" && (
+          <>
+            <Connectors p={p} canOperate={!retired && allowed.operate} />
+            <Runs p={p} />
+          </>
+        )}
         {selected === "drift" && <Drift p={p} />}
         {selected === "consumers" && <Grants p={p} />}
         {selected === "policy" && <Decisions p={p} />}
