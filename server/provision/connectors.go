@@ -203,7 +203,7 @@ func (s *Service) OperateConnector(ctx context.Context, domain, name, role strin
 	}
 	if err := s.store.Tx(ctx, func(tx *ent.Tx) error {
 		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
-			Action: "provision." + string(op) + "Connector", ResourceType: "data_product", Resource: domain + "/" + name, Domain: domain,
+			Action: "provision." + string(op) + "Connector", ResourceType: "product", Resource: domain + "/" + name, Domain: domain,
 			Before: map[string]any{"connector": c.Name, "state": before.State}, After: after,
 		})
 	}); err != nil {
