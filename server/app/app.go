@@ -341,7 +341,7 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string, gov 
 	p, err := provision.New(provision.Config{Store: s.Store, Authz: s.Authz, Logger: s.log, DataDir: c.DataDir,
 		Terraform: tf, PluginDir: filepath.Join(tools, "terraform-plugins"), Jobs: s.Jobs,
 		Env: env, Secrets: secrets, DriftInterval: c.DriftInterval, Governance: gov,
-		DataPlane: plane, Connect: plane})
+		DataPlane: plane, Connect: connectAPI(plane)})
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ var deployed sync.Map
 // setupDeployed applies deployedProduct in dom once per test environment,
 // so connector operations have connectors to act on.
 func setupDeployed(t *testing.T, env *apptest.Env, dom, _ string) any {
-	key := fmt.Sprintf("%p %s", env, dom)
+	key := env.DataDir + " " + dom
 	if _, done := deployed.Load(key); done {
 		return nil
 	}

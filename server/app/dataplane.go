@@ -193,6 +193,15 @@ func (d *dataPlane) connectors(ctx context.Context, names []string) ([]string, e
 	return found, nil
 }
 
+// connectAPI is d as the provisioning's Connect API, or nil when the data
+// plane names no Connect REST API.
+func connectAPI(d *dataPlane) provision.ConnectAPI {
+	if d.connectURL == "" {
+		return nil
+	}
+	return d
+}
+
 // connect calls the Connect REST API at path and returns the response body
 // when the status is one of ok; a 404 is provision.ErrConnectorNotFound.
 func (d *dataPlane) connect(ctx context.Context, method, path string, ok ...int) ([]byte, error) {
@@ -215,17 +224,22 @@ func (d *dataPlane) connect(ctx context.Context, method, path string, ok ...int)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case slices.Contains(ok, resp.StatusCode):
+	if slices.Contains(ok, resp.StatusCode) {
 		return body, nil
-	case resp.StatusCode == http.StatusNotFound:
-		return nil, provision.ErrConnectorNotFound
 	}
 	var e struct {
 		Message string `json:"message"`
 	}
 	_ = json.Unmarshal(body, &e)
-	return nil, fmt.Errorf("%s %s: %s %s", method, path, resp.Status, e.Message)
+	// Only Connect's own answer for a connector it lacks means that: a 404
+	// from a wrong base URL or a proxy is a refusal to look into.
+	if resp.StatusCode == http.StatusNotFound && strings.HasPrefix(e.Message, "Connector ") && strings.HasSuffix(e.Message, " not found") {
+		return nil, provision.ErrConnectorNotFound
+	}
+	if e.Message == "" {
+		e.Message = method + " " + path + " answered " + resp.Status
+	}
+	return nil, &provision.ConnectRefusal{Status: resp.StatusCode, Message: e.Message}
 }
 
 // connectorPath is the REST path of a connector's resource; names are

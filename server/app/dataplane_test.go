@@ -26,6 +26,9 @@ func TestConnectRESTClient(t *testing.T) {
 		case strings.HasSuffix(r.URL.Path, "/missing/status"):
 			w.WriteHeader(http.StatusNotFound)
 			w.Write([]byte(`{"error_code":404,"message":"Connector missing not found"}`))
+		case strings.HasSuffix(r.URL.Path, "/elsewhere/status"):
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`<html>404 page not found</html>`))
 		case strings.HasSuffix(r.URL.Path, "/busy/restart"):
 			w.WriteHeader(http.StatusConflict)
 			w.Write([]byte(`{"error_code":409,"message":"Cannot complete request momentarily due to no known leader URL, likely because a rebalance was underway."}`))
@@ -47,6 +50,12 @@ func TestConnectRESTClient(t *testing.T) {
 	if _, err := d.Status(ctx, "missing"); !errors.Is(err, provision.ErrConnectorNotFound) {
 		t.Errorf("missing connector: %v", err)
 	}
+	// A 404 that is not Connect's answer for a missing connector (a wrong
+	// base URL, a proxy) is a refusal, not an undeployed connector.
+	var refusal *provision.ConnectRefusal
+	if _, err := d.Status(ctx, "elsewhere"); !errors.As(err, &refusal) || refusal.Status != http.StatusNotFound || errors.Is(err, provision.ErrConnectorNotFound) {
+		t.Errorf("a foreign 404: %v", err)
+	}
 	err = d.Restart(ctx, "busy", nil)
 	if err == nil || !strings.Contains(err.Error(), "409 Conflict") || !strings.Contains(err.Error(), "rebalance was underway") {
 		t.Errorf("refused restart: %v", err)
@@ -60,6 +69,7 @@ func TestConnectRESTClient(t *testing.T) {
 	want := []string{
 		"GET /connectors/sales.odd%2Fname%3F/status? ops:s3cret",
 		"GET /connectors/missing/status? ops:s3cret",
+		"GET /connectors/elsewhere/status? ops:s3cret",
 		"POST /connectors/busy/restart?includeTasks=true&onlyFailed=false ops:s3cret",
 		"POST /connectors/a/tasks/2/restart? ops:s3cret",
 		"PUT /connectors/a/pause? ops:s3cret",

@@ -137,6 +137,7 @@ func TestGraphQLRefusesHostileQueries(t *testing.T) {
 		{"100 __type", "{ " + aliased(100, `__type(name: "DataProduct") { name }`) + "}", 422, graph.CodeComplexityLimit, "complexity"},
 		{"2 chain checks", "{ " + aliased(2, "verifyAuditLog { ok }") + "}", 422, graph.CodeComplexityLimit, "complexity"},
 		{"nested pages", "{ domains(first: 500) { nodes { products(first: 500) { nodes { name } } } } }", 422, graph.CodeComplexityLimit, "complexity"},
+		{"connectors of a page", "{ dataProducts(first: 20) { nodes { connectors { name } } } }", 422, graph.CodeComplexityLimit, "complexity"},
 	} {
 		r := postQuery(t, env, viewer, c.query, nil)
 		if r.Status != c.status || len(r.Errors) != 1 || r.Errors[0].Extensions.Code != c.code || r.Errors[0].Extensions.Limit != c.limit {

@@ -14,6 +14,7 @@ import (
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/graph/model"
 	"github.com/meshplane/meshplane/server/page"
+	"github.com/meshplane/meshplane/server/spec"
 )
 
 // Prices of the fields whose work is far from one object's worth, in the
@@ -35,8 +36,9 @@ const (
 	// PreviewCost prices portPreview, which reads records from Kafka.
 	PreviewCost = 1_000
 	// ConnectorsCost prices a product's connectors: a Kafka Connect REST
-	// call for each.
-	ConnectorsCost = 100
+	// call for each of up to 1+spec.MaxSinks, so a page of products asks
+	// for them only for a few.
+	ConnectorsCost = 50 * (1 + spec.MaxSinks)
 	// EvaluationCost prices one admission and masking evaluation of a product.
 	EvaluationCost = 50
 	// FacetsCost prices facet counts, a grouped count over every product the

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -20,8 +22,17 @@ import (
 // ActOperate restarts, pauses and resumes a product's connectors.
 const ActOperate = "operate"
 
-// ReasonConnectorNotDeployed: the data plane has no such connector yet.
-const ReasonConnectorNotDeployed = "CONNECTOR_NOT_DEPLOYED"
+// Reasons of the errors connector operations answer.
+const (
+	// ReasonConnectorNotDeployed: the data plane has no such connector yet.
+	ReasonConnectorNotDeployed = "CONNECTOR_NOT_DEPLOYED"
+	// ReasonNoConnectAPI: no Kafka Connect REST API is configured.
+	ReasonNoConnectAPI = "NO_CONNECT_API"
+	// ReasonConnectRefused: Kafka Connect answered with an error.
+	ReasonConnectRefused = "CONNECT_REFUSED"
+	// ReasonConnectUnreachable: Kafka Connect could not be reached.
+	ReasonConnectUnreachable = "CONNECT_UNREACHABLE"
+)
 
 // Connector states as Kafka Connect reports them, and NotDeployed for a
 // connector the product names but the data plane does not have.
@@ -33,7 +44,12 @@ const (
 	ConnectorStopped     = "STOPPED"
 	ConnectorRestarting  = "RESTARTING"
 	ConnectorNotDeployed = "NOT_DEPLOYED"
+	// ConnectorUnknown stands for a state this version does not know.
+	ConnectorUnknown = "UNKNOWN"
 )
+
+// knownStates are the states Kafka Connect reports that meshplane passes on.
+var knownStates = []string{ConnectorRunning, ConnectorPaused, ConnectorFailed, ConnectorUnassigned, ConnectorStopped, ConnectorRestarting}
 
 // RoleSource is the role of a product's source connector; a sink connector's
 // role is its sink's name.
@@ -42,6 +58,16 @@ const RoleSource = "source"
 // ErrConnectorNotFound is what a ConnectAPI returns for a connector it does
 // not have.
 var ErrConnectorNotFound = errors.New("no such connector")
+
+// ConnectRefusal is an error answer of the Connect REST API.
+type ConnectRefusal struct {
+	Status  int    // the HTTP status
+	Message string // Connect's message, as it sent it
+}
+
+func (e *ConnectRefusal) Error() string {
+	return fmt.Sprintf("Kafka Connect answered %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
+}
 
 // ConnectAPI is the Kafka Connect REST API of the data plane.
 type ConnectAPI interface {
@@ -180,6 +206,17 @@ func (s *Service) OperateConnector(ctx context.Context, domain, name, role strin
 		v.Add("task", "connector %s has no task %d", c.Name, *task)
 		return Connector{}, v.Err()
 	}
+	// The operation is recorded before it is asked for: no record, no
+	// action. Should Kafka Connect refuse it or not answer, a second record
+	// says so, as the operation may or may not have happened.
+	change := map[string]any{"connector": c.Name, "role": c.Role}
+	if task != nil {
+		change["task"] = *task
+	}
+	action := "provision." + string(op) + "Connector"
+	if err := s.audit(ctx, action, domain, name, map[string]any{"connector": c.Name, "state": before.State}, change); err != nil {
+		return Connector{}, err
+	}
 	switch op {
 	case OpRestart:
 		err = api.Restart(ctx, c.Name, task)
@@ -188,25 +225,14 @@ func (s *Service) OperateConnector(ctx context.Context, domain, name, role strin
 	case OpResume:
 		err = api.Resume(ctx, c.Name)
 	default:
-		return Connector{}, fmt.Errorf("unknown connector operation %q", op)
-	}
-	if errors.Is(err, ErrConnectorNotFound) {
-		return Connector{}, errs.New(errs.KindFailedPrecondition, "connector %s of %s/%s is no longer deployed", c.Name, domain, name).
-			WithReason(ReasonConnectorNotDeployed)
+		err = fmt.Errorf("unknown connector operation %q", op)
 	}
 	if err != nil {
-		return Connector{}, errs.New(errs.KindUnavailable, "Kafka Connect refused to %s connector %s: %v", strings.ToLower(string(op)), c.Name, err)
-	}
-	after := map[string]any{"connector": c.Name, "role": c.Role}
-	if task != nil {
-		after["task"] = *task
-	}
-	if err := s.store.Tx(ctx, func(tx *ent.Tx) error {
-		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
-			Action: "provision." + string(op) + "Connector", ResourceType: "product", Resource: domain + "/" + name, Domain: domain,
-			Before: map[string]any{"connector": c.Name, "state": before.State}, After: after,
-		})
-	}); err != nil {
+		err = s.connectError(err, fmt.Sprintf("asking Kafka Connect to %s connector %s", strings.ToLower(string(op)), c.Name))
+		failed := map[string]any{"connector": c.Name, "error": err.Error()}
+		if aerr := s.audit(context.WithoutCancel(ctx), action+"Failed", domain, name, nil, failed); aerr != nil {
+			s.log.Error("recording a failed connector operation", "connector", c.Name, "error", aerr)
+		}
 		return Connector{}, err
 	}
 	if c.ConnectorStatus, err = s.status(ctx, api, c.Name); err != nil {
@@ -221,9 +247,58 @@ func (s *Service) OperateConnector(ctx context.Context, domain, name, role strin
 
 func (s *Service) connectAPI() (ConnectAPI, error) {
 	if s.cfg.Connect == nil {
-		return nil, errs.New(errs.KindUnavailable, "no Kafka Connect REST API is configured for this data plane")
+		return nil, errs.New(errs.KindUnavailable, "no Kafka Connect REST API is configured for this data plane").WithReason(ReasonNoConnectAPI)
 	}
 	return s.cfg.Connect, nil
+}
+
+// audit records a connector operation on its product.
+func (s *Service) audit(ctx context.Context, action, domain, name string, before, after any) error {
+	return s.store.Tx(ctx, func(tx *ent.Tx) error {
+		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
+			Action: action, ResourceType: "product", Resource: domain + "/" + name, Domain: domain, Before: before, After: after,
+		})
+	})
+}
+
+// connectError turns a failed call to Kafka Connect into the error callers
+// see, secrets scrubbed: the caller's own cancellation stays itself, a
+// missing connector is NotDeployed, a refusal says Connect's message, and
+// anything else is Connect being out of reach.
+func (s *Service) connectError(err error, doing string) error {
+	var refusal *ConnectRefusal
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w", doing, err)
+	case errors.Is(err, ErrConnectorNotFound):
+		return errs.New(errs.KindFailedPrecondition, "%s: the connector is no longer deployed", doing).WithReason(ReasonConnectorNotDeployed)
+	case errors.As(err, &refusal):
+		kind := errs.KindFailedPrecondition
+		if refusal.Status == http.StatusConflict || refusal.Status >= 500 {
+			kind = errs.KindUnavailable // a rebalance or a worker's trouble: worth trying again
+		}
+		return errs.New(kind, "%s: %s", doing, s.redact(refusal.Error())).WithReason(ReasonConnectRefused)
+	default:
+		return errs.New(errs.KindUnavailable, "%s: %s", doing, s.redact(err.Error())).WithReason(ReasonConnectUnreachable)
+	}
+}
+
+var (
+	// userinfoPattern finds the user and password of a URL.
+	userinfoPattern = regexp.MustCompile(`(://)[^/@\s]+@`)
+	// passwordPattern finds password-like settings written as key=value.
+	passwordPattern = regexp.MustCompile(`(?i)((?:password|passwd|pwd|secret|token|credentials?)["']?\s*=\s*["']?)[^\s&;,"']+`)
+)
+
+// redact scrubs what a trace or an error from Kafka Connect may quote of a
+// connector's resolved configuration: meshplane's own secrets, URL user
+// information and password-like settings.
+func (s *Service) redact(text string) string {
+	for _, sec := range s.cfg.Secrets.values() {
+		text = strings.ReplaceAll(text, sec, "(sensitive)")
+	}
+	text = userinfoPattern.ReplaceAllString(text, "${1}(sensitive)@")
+	return passwordPattern.ReplaceAllString(text, "${1}(sensitive)")
 }
 
 // status asks the data plane for a connector's status; a connector it does
@@ -234,13 +309,21 @@ func (s *Service) status(ctx context.Context, api ConnectAPI, name string) (Conn
 	case errors.Is(err, ErrConnectorNotFound):
 		return ConnectorStatus{State: ConnectorNotDeployed}, nil
 	case err != nil:
-		return ConnectorStatus{}, errs.New(errs.KindUnavailable, "reading the status of connector %s from Kafka Connect: %v", name, err)
+		return ConnectorStatus{}, s.connectError(err, "reading the status of connector "+name)
 	}
-	st.Trace = truncateTrace(st.Trace)
+	st.State, st.Trace = known(st.State), truncateTrace(s.redact(st.Trace))
 	for i := range st.Tasks {
-		st.Tasks[i].Trace = truncateTrace(st.Tasks[i].Trace)
+		st.Tasks[i].State, st.Tasks[i].Trace = known(st.Tasks[i].State), truncateTrace(s.redact(st.Tasks[i].Trace))
 	}
 	return st, nil
+}
+
+// known passes on a state meshplane knows, and ConnectorUnknown otherwise.
+func known(state string) string {
+	if slices.Contains(knownStates, state) {
+		return state
+	}
+	return ConnectorUnknown
 }
 
 func truncateTrace(t string) string {
@@ -257,12 +340,13 @@ func truncateTrace(t string) string {
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // lastRuns sets each connector's LastRunID: the newest applied run of the
-// product whose plan changed the connector's resource.
+// product whose plan changed the connector's resource, among its last
+// lastRunsScanned applied runs with changes.
 func (s *Service) lastRuns(ctx context.Context, p *ent.DataProduct, conns []Connector) error {
 	runs, err := s.store.Client.ProvisioningRun.Query().
 		Where(provisioningrun.Domain(p.Domain), provisioningrun.Product(p.Name), provisioningrun.StateEQ(provisioningrun.StateApplied), provisioningrun.HasChanges(true)).
 		Order(ent.Desc(provisioningrun.FieldFinishTime), ent.Desc(provisioningrun.FieldID)).
-		Limit(lastRunsScanned).All(ctx)
+		Limit(lastRunsScanned).Select(provisioningrun.FieldID, provisioningrun.FieldSummary).All(ctx)
 	if err != nil {
 		return fmt.Errorf("reading runs: %w", err)
 	}

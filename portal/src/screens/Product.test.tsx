@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
+import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createRouterTransport } from "@connectrpc/connect";
 import { TransportProvider } from "@connectrpc/connect-query";
@@ -150,7 +150,7 @@ describe("audit and tabs", () => {
   });
 });
 
-function renderProduct(tab?: string, opts: { missing?: boolean } = {}) {
+function renderProduct(tab?: string, opts: { missing?: boolean; roles?: { role: string; domain: string }[] } = {}) {
   const calls: string[] = [];
   let paused = false;
   const transport = createRouterTransport(({ service }) => {
@@ -192,7 +192,7 @@ function renderProduct(tab?: string, opts: { missing?: boolean } = {}) {
         ],
       }),
     });
-    service(IdentityService, { whoAmI: () => ({ roleBindings: [{ role: "domain-owner", domain: "sales" }] }) });
+    service(IdentityService, { whoAmI: () => ({ roleBindings: opts.roles ?? [{ role: "domain-owner", domain: "sales" }] }) });
     service(ProvisioningService, {
       decommission: (req) => {
         calls.push(`decommission ${req.domain}/${req.product}`);
@@ -215,6 +215,9 @@ function renderProduct(tab?: string, opts: { missing?: boolean } = {}) {
         calls.push(`pause ${req.domain}/${req.product} ${req.role}`);
         paused = true;
         return {};
+      },
+      resumeConnector: () => {
+        throw new ConnectError("asking Kafka Connect to resume connector sales.orders.source: rebalance underway", Code.Unavailable);
       },
     });
   });
@@ -257,8 +260,17 @@ describe("Product screen", () => {
     expect(lake.textContent).toContain("not deployed");
     expect(lake.querySelector("button")).toBeNull();
     fireEvent.click(within(source).getByRole("button", { name: "Pause" }));
-    expect(await within(source).findByRole("button", { name: "Resume" })).toBeTruthy();
+    fireEvent.click(await within(source).findByRole("button", { name: "Resume" }));
+    expect((await screen.findByRole("alert")).textContent).toContain("rebalance underway");
     expect(calls).toEqual(["pause sales/orders source"]);
+  });
+
+  it("offers no connector operations to a viewer", async () => {
+    renderProduct("runs", { roles: [{ role: "viewer", domain: "sales" }] });
+    expect(await screen.findByText("sales.orders.source")).toBeTruthy();
+    // Buttons show until the caller's roles are known, then go.
+    await waitFor(() => expect(screen.queryByRole("columnheader", { name: "Operate" })).toBeNull());
+    expect(screen.queryByRole("button", { name: "Pause" })).toBeNull();
   });
 
   it("decommissions only after the product name is typed", async () => {

@@ -5691,8 +5691,8 @@ extend type DataProduct {
   "What the last drift check found changed outside meshplane; empty when in sync."
   drift: [ResourceChange!]!
   driftCheckTime: Time
-  "The product's connectors as Kafka Connect reports them now, source first, then its sinks."
-  connectors: [Connector!]!
+  "The product's connectors as Kafka Connect reports them now, source first, then its sinks; null, with an error, when Kafka Connect cannot be asked."
+  connectors: [Connector!]
 }
 
 enum ConnectorState {
@@ -5704,6 +5704,8 @@ enum ConnectorState {
   RESTARTING
   "The product names the connector but the data plane has none: never applied, or removed outside meshplane."
   NOT_DEPLOYED
+  "A state Kafka Connect reported that this version of meshplane does not know."
+  UNKNOWN
 }
 
 "One of a product's Kafka Connect connectors."
@@ -5717,7 +5719,7 @@ type Connector {
   "The connector's last error; empty unless failed."
   trace: String!
   tasks: [ConnectorTask!]!
-  "The last applied run whose plan changed this connector; null when none did."
+  "The last applied run whose plan changed this connector, among the product's last 50 applied runs with changes; null when none of them did."
   lastRunId: ID
 }
 
@@ -11918,10 +11920,10 @@ func (ec *executionContext) _DataProduct_connectors(ctx context.Context, field g
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Connector) graphql.Marshaler {
-			return ec.marshalNConnector2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorᚄ(ctx, selections, v)
+			return ec.marshalOConnector2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_DataProduct_connectors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -27085,7 +27087,7 @@ func (ec *executionContext) _DataProduct(ctx context.Context, sel ast.SelectionS
 					}
 				}()
 				res = ec._DataProduct_connectors(ctx, field, obj)
-				if res == graphql.Null {
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -32952,22 +32954,6 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNConnector2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Connector) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNConnector2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnector(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNConnector2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnector(ctx context.Context, sel ast.SelectionSet, v *model.Connector) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -34967,6 +34953,25 @@ var (
 		spec.CleanupCompactDelete: "COMPACT_DELETE",
 	}
 )
+
+func (ec *executionContext) marshalOConnector2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Connector) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConnector2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnector(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
 
 func (ec *executionContext) marshalOConnector2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnector(ctx context.Context, sel ast.SelectionSet, v *model.Connector) graphql.Marshaler {
 	if v == nil {

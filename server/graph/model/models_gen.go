@@ -91,7 +91,7 @@ type Connector struct {
 	// The connector's last error; empty unless failed.
 	Trace string           `json:"trace"`
 	Tasks []*ConnectorTask `json:"tasks"`
-	// The last applied run whose plan changed this connector; null when none did.
+	// The last applied run whose plan changed this connector, among the product's last 50 applied runs with changes; null when none of them did.
 	LastRunID *string `json:"lastRunId,omitempty"`
 }
 
@@ -630,6 +630,8 @@ const (
 	ConnectorStateRestarting ConnectorState = "RESTARTING"
 	// The product names the connector but the data plane has none: never applied, or removed outside meshplane.
 	ConnectorStateNotDeployed ConnectorState = "NOT_DEPLOYED"
+	// A state Kafka Connect reported that this version of meshplane does not know.
+	ConnectorStateUnknown ConnectorState = "UNKNOWN"
 )
 
 var AllConnectorState = []ConnectorState{
@@ -640,11 +642,12 @@ var AllConnectorState = []ConnectorState{
 	ConnectorStateStopped,
 	ConnectorStateRestarting,
 	ConnectorStateNotDeployed,
+	ConnectorStateUnknown,
 }
 
 func (e ConnectorState) IsValid() bool {
 	switch e {
-	case ConnectorStateRunning, ConnectorStatePaused, ConnectorStateFailed, ConnectorStateUnassigned, ConnectorStateStopped, ConnectorStateRestarting, ConnectorStateNotDeployed:
+	case ConnectorStateRunning, ConnectorStatePaused, ConnectorStateFailed, ConnectorStateUnassigned, ConnectorStateStopped, ConnectorStateRestarting, ConnectorStateNotDeployed, ConnectorStateUnknown:
 		return true
 	}
 	return false

@@ -141,6 +141,7 @@ func (RunState) EnumDescriptor() ([]byte, []int) {
 type ConnectorState int32
 
 const (
+	// Also a state Kafka Connect reported that this version does not know.
 	ConnectorState_CONNECTOR_STATE_UNSPECIFIED ConnectorState = 0
 	ConnectorState_CONNECTOR_STATE_RUNNING     ConnectorState = 1
 	ConnectorState_CONNECTOR_STATE_PAUSED      ConnectorState = 2

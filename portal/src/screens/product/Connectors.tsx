@@ -1,6 +1,7 @@
 // Connectors: the product's Kafka Connect connectors as the data plane
 // reports them now, each beside the run that last changed it, with restart,
 // pause and resume for those allowed to operate them.
+import { useState } from "react";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import type { DataProduct } from "../../gen/meshplane/v1/catalog_pb";
 import { ConnectorState, ProvisioningService, type Connector } from "../../gen/meshplane/v1/provisioning_pb";
@@ -12,7 +13,7 @@ import { Mono, TableScroll } from "./common";
 import { shortId } from "./format";
 
 export const connectorStateWords: Record<ConnectorState, string> = {
-  [ConnectorState.UNSPECIFIED]: "unknown",
+  [ConnectorState.UNSPECIFIED]: "unknown state",
   [ConnectorState.RUNNING]: "running",
   [ConnectorState.PAUSED]: "paused",
   [ConnectorState.FAILED]: "failed",
@@ -41,12 +42,17 @@ export function overallState(c: Pick<Connector, "state" | "tasks">): ConnectorSt
 
 export function Connectors({ p, canOperate }: { p: DataProduct; canOperate: boolean }) {
   const q = useQuery(ProvisioningService.method.listConnectors, { domain: p.domain, product: p.name }, { refetchInterval: 10_000 });
-  const refresh = { onSuccess: () => void q.refetch() };
-  const restart = useMutation(ProvisioningService.method.restartConnector, refresh);
-  const pause = useMutation(ProvisioningService.method.pauseConnector, refresh);
-  const resume = useMutation(ProvisioningService.method.resumeConnector, refresh);
+  // One error at a time: the last operation's, cleared by the next one.
+  const [failure, setFailure] = useState<unknown>(null);
+  const settle = {
+    onMutate: () => setFailure(null),
+    onError: (e: unknown) => setFailure(e),
+    onSettled: () => void q.refetch(),
+  };
+  const restart = useMutation(ProvisioningService.method.restartConnector, settle);
+  const pause = useMutation(ProvisioningService.method.pauseConnector, settle);
+  const resume = useMutation(ProvisioningService.method.resumeConnector, settle);
   const busy = restart.isPending || pause.isPending || resume.isPending;
-  const failure = restart.error ?? pause.error ?? resume.error;
 
   return (
     <section className="card" aria-labelledby="connectors-h">
@@ -54,7 +60,9 @@ export function Connectors({ p, canOperate }: { p: DataProduct; canOperate: bool
       <p className="muted">As Kafka Connect reports them now, with the applied run that last changed each.</p>
       {q.isPending && <Loading what="Asking Kafka Connect" />}
       {q.error && <ErrorBanner error={describeError(q.error)} title="Kafka Connect could not be asked" />}
-      {failure && <ErrorBanner error={describeError(failure)} title="The connector was not changed" />}
+      {failure !== null && (
+        <ErrorBanner error={describeError(failure)} title="Kafka Connect did not confirm the operation: the table shows the state now" />
+      )}
       {q.data && (
         <TableScroll label="Connectors of this product">
           <table>

@@ -949,6 +949,8 @@ export const RunStateSchema: GenEnum<RunState> = /*@__PURE__*/
  */
 export enum ConnectorState {
   /**
+   * Also a state Kafka Connect reported that this version does not know.
+   *
    * @generated from enum value: CONNECTOR_STATE_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
