@@ -324,8 +324,10 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 	unfinished := ""
 	if r.Kind == provisioningrun.KindDestroy {
 		unfinished = s.unfinishedDestroy(ctx, r, lw)
-		lw.flush()
 	}
+	// The whole log is stored before the run settles: a watcher stops at
+	// the settled state and must have had every line by then.
+	lw.flush()
 	state, action := provisioningrun.StateApplied, "provision.RunApplied"
 	if unfinished != "" {
 		state, action = provisioningrun.StateFailed, "provision.RunFinished"
