@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -104,8 +106,18 @@ func New(c Config) (http.Handler, error) {
 
 	srv := handler.New(generated.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.Websocket{
+		// coder/websocket's Accept refuses an Origin other than the host's;
+		// the authentication in front of this handler already refused a
+		// cross-origin session cookie.
+		InitFunc:              markWebsocket,
+		InitTimeout:           10 * time.Second,
+		KeepAlivePingInterval: 15 * time.Second,
+		PayloadReadLimit:      ptr(int64(MaxBodyBytes)),
+	})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
+	srv.Use(websocketScan{})
 	srv.Use(&costLimit{})
 	srv.AroundFields(domainErrors)
 	srv.SetRecoverFunc(recoverPanic)
@@ -113,6 +125,12 @@ func New(c Config) (http.Handler, error) {
 
 	guarded := guard(srv)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodGet && strings.EqualFold(req.Header.Get("Upgrade"), "websocket") {
+			// Subscriptions: each operation is scanned as guard scans a POST
+			// (websocketScan), messages are bounded by PayloadReadLimit.
+			srv.ServeHTTP(w, req)
+			return
+		}
 		if req.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, "GraphQL requests are POSTed as JSON", http.StatusMethodNotAllowed)
@@ -120,6 +138,45 @@ func New(c Config) (http.Handler, error) {
 		}
 		guarded.ServeHTTP(w, req)
 	}), nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// websocketKey marks the context of a WebSocket connection.
+type websocketKey struct{}
+
+// markWebsocket marks a WebSocket connection's context, so websocketScan
+// knows its operations did not pass guard.
+func markWebsocket(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	return context.WithValue(ctx, websocketKey{}, true), &p, nil
+}
+
+// websocketScan refuses an operation sent over a WebSocket for the reasons
+// guard refuses a POSTed one: its size, tokens and shape, checked before
+// gqlgen parses it.
+type websocketScan struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationParameterMutator
+} = websocketScan{}
+
+func (websocketScan) ExtensionName() string                   { return "WebsocketScan" }
+func (websocketScan) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (websocketScan) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
+	if ctx.Value(websocketKey{}) == nil {
+		return nil
+	}
+	if _, ref := scanQuery(p.Query, p.OperationName); ref != nil {
+		e := gqlerror.Errorf("%s", ref.message)
+		e.Extensions = map[string]any{"code": ref.code}
+		if ref.limit != "" {
+			e.Extensions["limit"], e.Extensions["max"], e.Extensions["found"] = ref.limit, ref.max, ref.found
+		}
+		return e
+	}
+	return nil
 }
 
 // domainErrors makes every error a resolver returns an *errs.Error, so the

@@ -79,6 +79,39 @@ func (r *runResolver) Trigger(ctx context.Context, obj *ent.ProvisioningRun) (st
 	return string(obj.Trigger), nil
 }
 
+func (r *subscriptionResolver) RunUpdates(ctx context.Context, id string) (<-chan *model.RunUpdate, error) {
+	// Refusals (not found, not allowed) answer the subscribe message itself.
+	if _, err := r.provision.GetRun(ctx, id); err != nil {
+		return nil, err
+	}
+	out := make(chan *model.RunUpdate, 64)
+	go func() {
+		defer close(out)
+		// The stream ends when the run settles or the subscriber leaves; a
+		// failure to read the run ends it too, as WatchRun ends.
+		_ = r.provision.WatchRun(ctx, id, func(u provision.Update) error {
+			up := &model.RunUpdate{}
+			if u.Line != "" {
+				up.Line = &u.Line
+			} else {
+				up.State = &u.State
+			}
+			select {
+			case out <- up:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	return out, nil
+}
+
 func (r *Resolver) Run() generated.RunResolver { return &runResolver{r} }
 
-type runResolver struct{ *Resolver }
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
+type (
+	runResolver          struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
+)

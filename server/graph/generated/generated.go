@@ -61,6 +61,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	QueuedPlan() QueuedPlanResolver
 	Run() RunResolver
+	Subscription() SubscriptionResolver
 	Token() TokenResolver
 }
 
@@ -769,6 +770,11 @@ type ComplexityRoot struct {
 		Run func(childComplexity int) int
 	}
 
+	RunUpdate struct {
+		Line  func(childComplexity int) int
+		State func(childComplexity int) int
+	}
+
 	S3Sink struct {
 		Bucket           func(childComplexity int) int
 		CredentialsRef   func(childComplexity int) int
@@ -802,6 +808,10 @@ type ComplexityRoot struct {
 		SecretRef func(childComplexity int) int
 		Tables    func(childComplexity int) int
 		Username  func(childComplexity int) int
+	}
+
+	Subscription struct {
+		RunUpdates func(childComplexity int, id string) int
 	}
 
 	Token struct {
@@ -955,6 +965,9 @@ type QueuedPlanResolver interface {
 }
 type RunResolver interface {
 	Trigger(ctx context.Context, obj *ent.ProvisioningRun) (string, error)
+}
+type SubscriptionResolver interface {
+	RunUpdates(ctx context.Context, id string) (<-chan *model.RunUpdate, error)
 }
 type TokenResolver interface {
 	Principal(ctx context.Context, obj *ent.Token) (string, error)
@@ -4056,6 +4069,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RunPayload.Run(childComplexity), true
 
+	case "RunUpdate.line":
+		if e.ComplexityRoot.RunUpdate.Line == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunUpdate.Line(childComplexity), true
+	case "RunUpdate.state":
+		if e.ComplexityRoot.RunUpdate.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunUpdate.State(childComplexity), true
+
 	case "S3Sink.bucket":
 		if e.ComplexityRoot.S3Sink.Bucket == nil {
 			break
@@ -4197,6 +4223,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Source.Username(childComplexity), true
+
+	case "Subscription.runUpdates":
+		if e.ComplexityRoot.Subscription.RunUpdates == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_runUpdates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.RunUpdates(childComplexity, args["id"].(string)), true
 
 	case "Token.createTime":
 		if e.ComplexityRoot.Token.CreateTime == nil {
@@ -4370,6 +4408,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -5681,6 +5736,24 @@ extend type Mutation {
   pauseConnector(input: ConnectorInput!): ConnectorPayload
   "Resumes a paused connector."
   resumeConnector(input: ConnectorInput!): ConnectorPayload
+}
+
+"""
+Live updates over WebSocket (graphql-transport-ws or graphql-ws at /graphql,
+authenticated like every request: a bearer token on the upgrade, or the
+portal's session cookie from the same origin).
+"""
+type Subscription {
+  "A run's log so far, then its log lines and state changes as they happen, until the run settles (planned, or finished); NOT_FOUND when the caller may not read its product."
+  runUpdates(id: ID!): RunUpdate!
+}
+
+"One update of a watched run: a log line or a state change."
+type RunUpdate {
+  "A log line; null when the update is a state change."
+  line: String
+  "The run's new state; null when the update is a log line."
+  state: RunState
 }
 
 extend type DataProduct {
@@ -7258,6 +7331,16 @@ func (ec *executionContext) childFields_RunPayload(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type RunPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_RunUpdate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "line":
+		return ec.fieldContext_RunUpdate_line(ctx, field)
+	case "state":
+		return ec.fieldContext_RunUpdate_state(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunUpdate", field.Name)
+}
+
 func (ec *executionContext) childFields_S3Sink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "bucket":
@@ -8599,6 +8682,20 @@ func (ec *executionContext) field_Query_tokens_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["principal"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_runUpdates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -21120,6 +21217,52 @@ func (ec *executionContext) fieldContext_RunPayload_run(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _RunUpdate_line(ctx context.Context, field graphql.CollectedField, obj *model.RunUpdate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunUpdate_line(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Line, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RunUpdate_line(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunUpdate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RunUpdate_state(ctx context.Context, field graphql.CollectedField, obj *model.RunUpdate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunUpdate_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *provisioningrun.State) graphql.Marshaler {
+			return ec.marshalORunState2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐState(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RunUpdate_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunUpdate", field, false, false, errors.New("field of type RunState does not have child fields"))
+}
+
 func (ec *executionContext) _S3Sink_bucket(ctx context.Context, field graphql.CollectedField, obj *spec.S3Sink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21683,6 +21826,50 @@ func (ec *executionContext) _Source_secretRef(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Source_secretRef(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Source", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Subscription_runUpdates(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_runUpdates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().RunUpdates(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunUpdate) graphql.Marshaler {
+			return ec.marshalNRunUpdate2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunUpdate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_runUpdates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunUpdate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_runUpdates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Token_id(ctx context.Context, field graphql.CollectedField, obj *ent.Token) (ret graphql.Marshaler) {
@@ -31697,6 +31884,49 @@ func (ec *executionContext) _RunPayload(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var runUpdateImplementors = []string{"RunUpdate"}
+
+func (ec *executionContext) _RunUpdate(ctx context.Context, sel ast.SelectionSet, obj *model.RunUpdate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runUpdateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunUpdate")
+		case "line":
+			out.Values[i] = ec._RunUpdate_line(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._RunUpdate_state(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var s3SinkImplementors = []string{"S3Sink"}
 
 func (ec *executionContext) _S3Sink(ctx context.Context, sel ast.SelectionSet, obj *spec.S3Sink) graphql.Marshaler {
@@ -31942,6 +32172,26 @@ func (ec *executionContext) _Source(ctx context.Context, sel ast.SelectionSet, o
 	})
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "runUpdates":
+		return ec._Subscription_runUpdates(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var tokenImplementors = []string{"Token"}
@@ -34419,6 +34669,20 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNRunUpdate2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunUpdate(ctx context.Context, sel ast.SelectionSet, v model.RunUpdate) graphql.Marshaler {
+	return ec._RunUpdate(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRunUpdate2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunUpdate(ctx context.Context, sel ast.SelectionSet, v *model.RunUpdate) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RunUpdate(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSavePolicyDraftInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐSavePolicyDraftInput(ctx context.Context, v any) (model.SavePolicyDraftInput, error) {
 	res, err := ec.unmarshalInputSavePolicyDraftInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35463,6 +35727,48 @@ func (ec *executionContext) marshalORunPayload2ᚖgithubᚗcomᚋmeshplaneᚋmes
 	}
 	return ec._RunPayload(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalORunState2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐState(ctx context.Context, v any) (*provisioningrun.State, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalORunState2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐState[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORunState2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐState(ctx context.Context, sel ast.SelectionSet, v *provisioningrun.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalORunState2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐState[*v])
+	return res
+}
+
+var (
+	unmarshalORunState2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐState = map[string]provisioningrun.State{
+		"QUEUED":      provisioningrun.StateQueued,
+		"PLANNING":    provisioningrun.StatePlanning,
+		"PLANNED":     provisioningrun.StatePlanned,
+		"APPLYING":    provisioningrun.StateApplying,
+		"APPLIED":     provisioningrun.StateApplied,
+		"FAILED":      provisioningrun.StateFailed,
+		"CANCELLED":   provisioningrun.StateCancelled,
+		"INTERRUPTED": provisioningrun.StateInterrupted,
+	}
+	marshalORunState2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋprovisioningrunᚐState = map[provisioningrun.State]string{
+		provisioningrun.StateQueued:      "QUEUED",
+		provisioningrun.StatePlanning:    "PLANNING",
+		provisioningrun.StatePlanned:     "PLANNED",
+		provisioningrun.StateApplying:    "APPLYING",
+		provisioningrun.StateApplied:     "APPLIED",
+		provisioningrun.StateFailed:      "FAILED",
+		provisioningrun.StateCancelled:   "CANCELLED",
+		provisioningrun.StateInterrupted: "INTERRUPTED",
+	}
+)
 
 func (ec *executionContext) marshalOS3Sink2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐS3Sink(ctx context.Context, sel ast.SelectionSet, v *spec.S3Sink) graphql.Marshaler {
 	if v == nil {

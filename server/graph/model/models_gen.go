@@ -11,6 +11,7 @@ import (
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/principal"
+	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/policy/engine"
@@ -533,6 +534,14 @@ type RunPayload struct {
 	Run *ent.ProvisioningRun `json:"run"`
 }
 
+// One update of a watched run: a log line or a state change.
+type RunUpdate struct {
+	// A log line; null when the update is a state change.
+	Line *string `json:"line,omitempty"`
+	// The run's new state; null when the update is a log line.
+	State *provisioningrun.State `json:"state,omitempty"`
+}
+
 type S3SinkInput struct {
 	Bucket string  `json:"bucket"`
 	Region string  `json:"region"`
@@ -574,6 +583,12 @@ type SourceInput struct {
 	Username string   `json:"username"`
 	// Where the connector finds the database password (env:NAME, file:/path:key or vault:path:key); never the secret itself.
 	SecretRef string `json:"secretRef"`
+}
+
+// Live updates over WebSocket (graphql-transport-ws or graphql-ws at /graphql,
+// authenticated like every request: a bearer token on the upgrade, or the
+// portal's session cookie from the same origin).
+type Subscription struct {
 }
 
 // Replaces the product's spec; moves its lifecycle when lifecycle is given.
