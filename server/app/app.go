@@ -394,7 +394,11 @@ func (s *Server) graphQL(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		code := "ok"
-		defer func() { s.Metrics.Observe("graphql", "/graphql", code, time.Since(start)) }()
+		// A WebSocket lives as long as its subscriptions: its duration is
+		// no request latency.
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			defer func() { s.Metrics.Observe("graphql", "/graphql", code, time.Since(start)) }()
+		}
 		if err := authn.Check(r.Context()); err != nil {
 			code = errs.KindUnauthenticated.String()
 			writeGraphQLError(w, http.StatusUnauthorized, errs.As(err))

@@ -3,7 +3,9 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,8 +129,10 @@ func TestRunUpdatesSubscription(t *testing.T) {
 			t.Errorf("an update is a line or a state: %s", p)
 		}
 	}
-	if len(states) == 0 || states[len(states)-1] != "APPLIED" {
-		t.Errorf("states = %v, want them to end APPLIED", states)
+	// The apply takes seconds and the subscription starts right after the
+	// approval: it sees the run applying, then applied.
+	if len(states) < 2 || states[len(states)-1] != "APPLIED" || !slices.Contains(states, "APPLYING") {
+		t.Errorf("states = %v, want APPLYING, then APPLIED", states)
 	}
 	for i := 1; i < len(states); i++ {
 		if states[i] == states[i-1] {
@@ -160,6 +164,21 @@ func TestRunUpdatesSubscription(t *testing.T) {
 	}
 	if next, _ := drain(t, c); len(next) != 1 || !strings.Contains(string(next[0]), `"code":"QUERY_TOO_LARGE"`) {
 		t.Errorf("an oversized operation: %.300s", next)
+	}
+	// Queries and mutations are POSTed: over a WebSocket they are refused.
+	for _, op := range []string{`{ viewer { principal { name } } }`, `mutation { planProduct(input: {domain: "sales", product: "orders"}) { run { id } } }`} {
+		c, err = subscribe(t, env, ownerTok, op, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The refusal comes as an error message or as a result with errors.
+		next, failed := drain(t, c)
+		if got := fmt.Sprintf("%s %s", next, failed); len(next)+min(len(failed), 1) != 1 || !strings.Contains(got, `"code":"SUBSCRIPTIONS_ONLY"`) {
+			t.Errorf("%s over a WebSocket: %.300s", op, got)
+		}
+	}
+	if runs, _ := owner.Provision.ListRuns(ctx, connect.NewRequest(&v1.ListRunsRequest{Domain: "sales", Product: "orders"})); len(runs.Msg.GetRuns()) != 1 {
+		t.Errorf("a mutation sent over a WebSocket planned: %d runs", len(runs.Msg.GetRuns()))
 	}
 	// Without credentials there is no connection.
 	if _, err := subscribe(t, env, "", runUpdates, map[string]any{"id": planned.GetId()}); err == nil || !strings.Contains(err.Error(), "401") {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -112,7 +113,8 @@ func New(c Config) (http.Handler, error) {
 		// cross-origin session cookie.
 		InitFunc:              markWebsocket,
 		InitTimeout:           10 * time.Second,
-		KeepAlivePingInterval: 15 * time.Second,
+		KeepAlivePingInterval: 15 * time.Second, // graphql-ws
+		PingPongInterval:      30 * time.Second, // graphql-transport-ws: a client that stops answering is dropped
 		PayloadReadLimit:      ptr(int64(MaxBodyBytes)),
 	})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
@@ -142,13 +144,55 @@ func New(c Config) (http.Handler, error) {
 
 func ptr[T any](v T) *T { return &v }
 
-// websocketKey marks the context of a WebSocket connection.
+// Bounds of a WebSocket connection.
+const (
+	// MaxWebsocketLifetime ends a connection, whose caller was authenticated
+	// once at the upgrade, so a revoked token or an ended session stops
+	// streaming within it; clients reconnect.
+	MaxWebsocketLifetime = 10 * time.Minute
+	// MaxSubscriptions bounds the subscriptions one connection runs at once.
+	MaxSubscriptions = 16
+)
+
+// websocketKey marks the context of a WebSocket connection; its value
+// counts the connection's running subscriptions.
 type websocketKey struct{}
 
 // markWebsocket marks a WebSocket connection's context, so websocketScan
-// knows its operations did not pass guard.
+// knows its operations did not pass guard, and bounds its lifetime.
 func markWebsocket(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-	return context.WithValue(ctx, websocketKey{}, true), &p, nil
+	ctx, cancel := context.WithTimeout(ctx, MaxWebsocketLifetime)
+	context.AfterFunc(ctx, cancel) // the connection's end releases the timer
+	return context.WithValue(ctx, websocketKey{}, new(atomic.Int32)), &p, nil
+}
+
+// startSubscription counts a subscription against its connection's bound;
+// done uncounts it. Outside a WebSocket it bounds nothing.
+func startSubscription(ctx context.Context) (done func(), err error) {
+	n, _ := ctx.Value(websocketKey{}).(*atomic.Int32)
+	if n == nil {
+		return func() {}, nil
+	}
+	if n.Add(1) > MaxSubscriptions {
+		n.Add(-1)
+		return nil, errs.New(errs.KindResourceExhausted, "a connection runs at most %d subscriptions at once: complete one first, or open another connection", MaxSubscriptions)
+	}
+	return func() { n.Add(-1) }, nil
+}
+
+// subscriptionError is how a subscription that failed after it started
+// says why: a domain error's message and code, and only "internal error"
+// for anything else.
+func subscriptionError(err error) *gqlerror.Error {
+	e := errs.As(err)
+	if e.Kind == errs.KindInternal {
+		out := gqlerror.Errorf("internal error")
+		out.Extensions = map[string]any{"code": e.Kind.String()}
+		return out
+	}
+	out := gqlerror.Errorf("%s", e.Message)
+	out.Extensions = map[string]any{"code": e.Kind.String(), "reason": e.Reason}
+	return out
 }
 
 // websocketScan refuses an operation sent over a WebSocket for the reasons
@@ -159,10 +203,23 @@ type websocketScan struct{}
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationParameterMutator
+	graphql.OperationContextMutator
 } = websocketScan{}
 
 func (websocketScan) ExtensionName() string                   { return "WebsocketScan" }
 func (websocketScan) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationContext refuses queries and mutations over a WebSocket:
+// they are POSTed, where the body, the response and a session's CSRF token
+// are checked.
+func (websocketScan) MutateOperationContext(ctx context.Context, op *graphql.OperationContext) *gqlerror.Error {
+	if ctx.Value(websocketKey{}) == nil || op.Operation == nil || op.Operation.Operation == ast.Subscription {
+		return nil
+	}
+	e := gqlerror.Errorf("only subscriptions run over a WebSocket: POST queries and mutations to /graphql")
+	e.Extensions = map[string]any{"code": CodeSubscriptionsOnly}
+	return e
+}
 
 func (websocketScan) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
 	if ctx.Value(websocketKey{}) == nil {

@@ -81,6 +81,8 @@ const (
 	// CodeValidationFailed: the document is GraphQL but invalid, here a
 	// fragment that spreads itself (HTTP 400); gqlgen's own code.
 	CodeValidationFailed = "GRAPHQL_VALIDATION_FAILED"
+	// CodeSubscriptionsOnly: a query or mutation sent over a WebSocket.
+	CodeSubscriptionsOnly = "SUBSCRIPTIONS_ONLY"
 	// CodeResponseTooLarge: the response exceeds MaxResponseBytes (HTTP 422).
 	CodeResponseTooLarge = "RESPONSE_TOO_LARGE"
 )

@@ -8,6 +8,8 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/graph/model"
@@ -84,12 +86,17 @@ func (r *subscriptionResolver) RunUpdates(ctx context.Context, id string) (<-cha
 	if _, err := r.provision.GetRun(ctx, id); err != nil {
 		return nil, err
 	}
+	done, err := startSubscription(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make(chan *model.RunUpdate, 64)
 	go func() {
+		defer done()
 		defer close(out)
 		// The stream ends when the run settles or the subscriber leaves; a
-		// failure to read the run ends it too, as WatchRun ends.
-		_ = r.provision.WatchRun(ctx, id, func(u provision.Update) error {
+		// failure to read the run ends it with an error.
+		err := r.provision.WatchRun(ctx, id, func(u provision.Update) error {
 			up := &model.RunUpdate{}
 			if u.Line != "" {
 				up.Line = &u.Line
@@ -103,6 +110,9 @@ func (r *subscriptionResolver) RunUpdates(ctx context.Context, id string) (<-cha
 				return ctx.Err()
 			}
 		})
+		if err != nil && ctx.Err() == nil {
+			transport.AddSubscriptionError(ctx, subscriptionError(err))
+		}
 	}()
 	return out, nil
 }

@@ -327,6 +327,7 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 	}
 	// The whole log is stored before the run settles: a watcher stops at
 	// the settled state and must have had every line by then.
+	lw.sink.Flush()
 	lw.flush()
 	state, action := provisioningrun.StateApplied, "provision.RunApplied"
 	if unfinished != "" {
