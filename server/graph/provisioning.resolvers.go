@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/graph/model"
