@@ -298,7 +298,13 @@ func TestProvisioningLifecycle(t *testing.T) {
 	if r.GetKind() != v1.RunKind_RUN_KIND_DESTROY || !r.GetDestructive() {
 		t.Fatalf("decommission plan: %v", r)
 	}
-	approve(t, owner, r, true)
+	destroyed := approve(t, owner, r, true)
+	// The source database keeps Debezium's replication slot: the run says
+	// so, and how its owner drops it.
+	if log := destroyed.GetLog(); !strings.Contains(log, "the source database orders-db.internal:5432/orders keeps replication slot ") ||
+		!strings.Contains(log, "SELECT pg_drop_replication_slot('") {
+		t.Errorf("the decommission's log does not mention the source's replication slot:\n%s", log[max(0, len(log)-800):])
+	}
 	topics, _ := adm.ListTopics(ctx)
 	for _, tp := range topics.Names() {
 		if strings.HasPrefix(tp, "sales.orders.") {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/provision/render"
+	"github.com/meshplane/meshplane/server/spec"
 )
 
 // DataPlane looks at the data plane itself rather than at Terraform's
@@ -85,7 +86,27 @@ func (s *Service) unfinishedDestroy(ctx context.Context, r *ent.ProvisioningRun,
 			left, r.Domain, r.Product)
 	}
 	lw.line("meshplane: the data plane holds nothing of the product any more")
+	if note := s.sourceLeftovers(ctx, r); note != "" {
+		lw.line("meshplane: " + note)
+	}
 	return ""
+}
+
+// sourceLeftovers says what a decommissioned product leaves in its source
+// database: Debezium keeps a PostgreSQL source's replication slot and
+// publication when the connector is deleted (so that a restart resumes),
+// and a slot nobody reads holds back the database's WAL until it is
+// dropped. meshplane has no credentials for the source database, so its
+// owner drops them; "" when there is nothing to say.
+func (s *Service) sourceLeftovers(ctx context.Context, r *ent.ProvisioningRun) string {
+	p, err := s.store.Client.DataProduct.Get(ctx, r.ProductID)
+	if err != nil || p.Source.Kind != spec.SourcePostgres {
+		return ""
+	}
+	slot := render.SlotName(s.cfg.Env.Name, r.Domain, r.Product)
+	return fmt.Sprintf("the source database %s:%d/%s keeps replication slot %s and publication %s, which hold back its WAL until dropped; "+
+		"its owner drops them with: SELECT pg_drop_replication_slot('%s'); DROP PUBLICATION %s;",
+		p.Source.Host, p.Source.Port, p.Source.Database, slot, slot, slot, slot)
 }
 
 // leftovers returns what the data plane still holds of the product of run

@@ -145,6 +145,10 @@ func ConnectorModule(role string) string {
 	return "module." + ident("sink", role)
 }
 
+// SlotName is the replication slot, and the publication, of a product's
+// PostgreSQL source in environment env.
+func SlotName(env, domain, product string) string { return slotName(env, domain, product) }
+
 // DLQTopic names a sink's dead-letter topic.
 func DLQTopic(domain, product, sink string) string {
 	return domain + "." + product + "." + sink + ".dlq"
