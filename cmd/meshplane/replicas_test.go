@@ -267,9 +267,16 @@ func TestReplicasShareOneCatalog(t *testing.T) {
 			Trigger string `json:"trigger"`
 		} `json:"runs"`
 	}
-	b.call(t, rs.token, "ProvisioningService/ListRuns", map[string]any{"domain": "sales", "product": "orders-00"}, &runs)
-	if len(runs.Runs) == 0 || runs.Runs[0].Trigger != "recovery" {
-		t.Fatalf("no recovery plan after the crash: %+v", runs.Runs)
+	// The recovery plan is queued right after the run is marked
+	// interrupted, in a transaction of its own.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		b.call(t, rs.token, "ProvisioningService/ListRuns", map[string]any{"domain": "sales", "product": "orders-00"}, &runs)
+		if len(runs.Runs) > 0 && runs.Runs[0].Trigger == "recovery" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery plan after the crash: %+v", runs.Runs)
+		}
 	}
 	next := runs.Runs[0].ID
 	if r = b.waitRun(t, rs.token, next, "RUN_STATE_PLANNED", "RUN_STATE_FAILED"); r.Run.State != "RUN_STATE_PLANNED" {
