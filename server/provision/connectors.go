@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/meshplane/meshplane/server/access"
 	"github.com/meshplane/meshplane/server/audit"
@@ -294,10 +295,7 @@ var (
 // connector's resolved configuration: meshplane's own secrets, URL user
 // information and password-like settings.
 func (s *Service) redact(text string) string {
-	for _, sec := range s.cfg.Secrets.values() {
-		text = strings.ReplaceAll(text, sec, "(sensitive)")
-	}
-	text = userinfoPattern.ReplaceAllString(text, "${1}(sensitive)@")
+	text = userinfoPattern.ReplaceAllString(s.cfg.Secrets.scrub(text), "${1}(sensitive)@")
 	return passwordPattern.ReplaceAllString(text, "${1}(sensitive)")
 }
 
@@ -331,13 +329,11 @@ func truncateTrace(t string) string {
 		return t
 	}
 	cut := maxTrace
-	for cut > 0 && !utf8RuneStart(t[cut]) {
+	for cut > 0 && !utf8.RuneStart(t[cut]) {
 		cut--
 	}
 	return t[:cut] + "\n… (cut)"
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // lastRuns sets each connector's LastRunID: the newest applied run of the
 // product whose plan changed the connector's resource, among its last

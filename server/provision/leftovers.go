@@ -72,10 +72,7 @@ func (s *Service) unfinishedDestroy(ctx context.Context, r *ent.ProvisioningRun,
 	switch {
 	case err != nil:
 		// A client error may quote what it was given: keep secrets out.
-		why := err.Error()
-		for _, sec := range s.cfg.Secrets.values() {
-			why = strings.ReplaceAll(why, sec, "(sensitive)")
-		}
+		why := s.cfg.Secrets.scrub(err.Error())
 		lw.line("meshplane: could not check the data plane after the destroy: " + why)
 		return fmt.Sprintf("decommission unconfirmed: checking the data plane for what %s/%s leaves behind: %s; the product stays until a decommission finds nothing left",
 			r.Domain, r.Product, why)

@@ -168,10 +168,7 @@ func (s *Service) execute(ctx context.Context, j RunArgs) (bool, error) {
 	} else if ctx.Err() != nil {
 		st, msg, action = provisioningrun.StateInterrupted, "meshplane stopped during the run; it is planned again for review", "provision.RunInterrupted"
 	}
-	for _, sec := range s.cfg.Secrets.values() {
-		msg = strings.ReplaceAll(msg, sec, "(sensitive)")
-	}
-	_, ended, err := s.finish(sys, r.ID, st, msg, action, s.cfg.Jobs.ID())
+	_, ended, err := s.finish(sys, r.ID, st, s.cfg.Secrets.scrub(msg), action, s.cfg.Jobs.ID())
 	if err != nil {
 		s.log.Error("recording run failure", "run", r.ID, "error", err)
 	} else if ended && st == provisioningrun.StateInterrupted {
