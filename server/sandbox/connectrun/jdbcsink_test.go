@@ -742,12 +742,7 @@ func TestJDBCSinkDeadLettersBadRecords(t *testing.T) {
 // readDeadLetters reads the first n records of the dead letter queue.
 func readDeadLetters(t *testing.T, h *sinkHarness, topic string, n int) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.cluster.ListenAddrs()...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := topicReader(t, h.cluster, topic)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
 	var out []*kgo.Record

@@ -174,12 +174,7 @@ type event struct {
 // readTopic reads topic from the start until want records arrived.
 func readTopic(t testing.TB, c *kfake.Cluster, topic string, want int) []event {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := topicReader(t, c, topic)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var out []event
@@ -485,12 +480,7 @@ func TestPostgresSourceSurvivesAKill(t *testing.T) {
 	}
 	// Every row arrives; some may arrive twice (at-least-once).
 	seen := map[int]bool{}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.ListenAddrs()...), kgo.ConsumeTopics("shop.customers.v1"),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := topicReader(t, broker, "shop.customers.v1")
 	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	records := 0
@@ -591,12 +581,7 @@ func TestPostgresSourceReconnects(t *testing.T) {
 	db.exec(t, `INSERT INTO customers VALUES (2, 'b@example.com')`)
 	// Row 1 may come again (at-least-once) if the session ended before
 	// its position was confirmed; row 2 must come.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.ListenAddrs()...), kgo.ConsumeTopics("shop.customers.v1"),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := topicReader(t, broker, "shop.customers.v1")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for seen := false; !seen; {
@@ -663,12 +648,19 @@ func TestPostgresSourceKeepsToItsTables(t *testing.T) {
 	}
 }
 
-func kgoClient(t *testing.T, c *kfake.Cluster) *kgo.Client {
+// kgoClient is a client of the test broker c, closed when the test ends.
+func kgoClient(t testing.TB, c *kfake.Cluster, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
 	return cl
+}
+
+// topicReader consumes topic from its start.
+func topicReader(t testing.TB, c *kfake.Cluster, topic string) *kgo.Client {
+	t.Helper()
+	return kgoClient(t, c, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 }
