@@ -28,6 +28,8 @@ import (
 	"github.com/meshplane/meshplane/server/ent/savedplan"
 	"github.com/meshplane/meshplane/server/ent/setting"
 	"github.com/meshplane/meshplane/server/ent/token"
+	"github.com/meshplane/meshplane/server/ent/webhook"
+	"github.com/meshplane/meshplane/server/ent/webhookdelivery"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -104,6 +106,8 @@ func checkColumn(t, c string) error {
 			savedplan.Table:       savedplan.ValidColumn,
 			setting.Table:         setting.ValidColumn,
 			token.Table:           token.ValidColumn,
+			webhook.Table:         webhook.ValidColumn,
+			webhookdelivery.Table: webhookdelivery.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -22,6 +22,8 @@ import (
 	"github.com/meshplane/meshplane/server/ent/savedplan"
 	"github.com/meshplane/meshplane/server/ent/setting"
 	"github.com/meshplane/meshplane/server/ent/token"
+	"github.com/meshplane/meshplane/server/ent/webhook"
+	"github.com/meshplane/meshplane/server/ent/webhookdelivery"
 )
 
 // The init function reads all schema descriptors with runtime code
@@ -1302,6 +1304,176 @@ func init() {
 	// token.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	token.IDValidator = func() func(string) error {
 		validators := tokenDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	webhookMixin := schema.Webhook{}.Mixin()
+	webhookMixinFields0 := webhookMixin[0].Fields()
+	_ = webhookMixinFields0
+	webhookMixinFields1 := webhookMixin[1].Fields()
+	_ = webhookMixinFields1
+	webhookMixinFields2 := webhookMixin[2].Fields()
+	_ = webhookMixinFields2
+	webhookFields := schema.Webhook{}.Fields()
+	_ = webhookFields
+	// webhookDescCreateTime is the schema descriptor for create_time field.
+	webhookDescCreateTime := webhookMixinFields1[0].Descriptor()
+	// webhook.DefaultCreateTime holds the default value on creation for the create_time field.
+	webhook.DefaultCreateTime = webhookDescCreateTime.Default.(func() time.Time)
+	// webhookDescUpdateTime is the schema descriptor for update_time field.
+	webhookDescUpdateTime := webhookMixinFields1[1].Descriptor()
+	// webhook.DefaultUpdateTime holds the default value on creation for the update_time field.
+	webhook.DefaultUpdateTime = webhookDescUpdateTime.Default.(func() time.Time)
+	// webhook.UpdateDefaultUpdateTime holds the default value on update for the update_time field.
+	webhook.UpdateDefaultUpdateTime = webhookDescUpdateTime.UpdateDefault.(func() time.Time)
+	// webhookDescVersion is the schema descriptor for version field.
+	webhookDescVersion := webhookMixinFields2[0].Descriptor()
+	// webhook.DefaultVersion holds the default value on creation for the version field.
+	webhook.DefaultVersion = webhookDescVersion.Default.(int64)
+	// webhook.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	webhook.VersionValidator = webhookDescVersion.Validators[0].(func(int64) error)
+	// webhookDescDomain is the schema descriptor for domain field.
+	webhookDescDomain := webhookFields[0].Descriptor()
+	// webhook.DomainValidator is a validator for the "domain" field. It is called by the builders before save.
+	webhook.DomainValidator = func() func(string) error {
+		validators := webhookDescDomain.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(domain string) error {
+			for _, fn := range fns {
+				if err := fn(domain); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookDescName is the schema descriptor for name field.
+	webhookDescName := webhookFields[1].Descriptor()
+	// webhook.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	webhook.NameValidator = func() func(string) error {
+		validators := webhookDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookDescURL is the schema descriptor for url field.
+	webhookDescURL := webhookFields[2].Descriptor()
+	// webhook.URLValidator is a validator for the "url" field. It is called by the builders before save.
+	webhook.URLValidator = func() func(string) error {
+		validators := webhookDescURL.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(url string) error {
+			for _, fn := range fns {
+				if err := fn(url); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookDescActive is the schema descriptor for active field.
+	webhookDescActive := webhookFields[4].Descriptor()
+	// webhook.DefaultActive holds the default value on creation for the active field.
+	webhook.DefaultActive = webhookDescActive.Default.(bool)
+	// webhookDescCursor is the schema descriptor for cursor field.
+	webhookDescCursor := webhookFields[5].Descriptor()
+	// webhook.DefaultCursor holds the default value on creation for the cursor field.
+	webhook.DefaultCursor = webhookDescCursor.Default.(int64)
+	// webhookDescSecretGeneration is the schema descriptor for secret_generation field.
+	webhookDescSecretGeneration := webhookFields[6].Descriptor()
+	// webhook.DefaultSecretGeneration holds the default value on creation for the secret_generation field.
+	webhook.DefaultSecretGeneration = webhookDescSecretGeneration.Default.(int)
+	// webhookDescCreatedBy is the schema descriptor for created_by field.
+	webhookDescCreatedBy := webhookFields[7].Descriptor()
+	// webhook.DefaultCreatedBy holds the default value on creation for the created_by field.
+	webhook.DefaultCreatedBy = webhookDescCreatedBy.Default.(string)
+	// webhookDescID is the schema descriptor for id field.
+	webhookDescID := webhookMixinFields0[0].Descriptor()
+	// webhook.DefaultID holds the default value on creation for the id field.
+	webhook.DefaultID = webhookDescID.Default.(func() string)
+	// webhook.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	webhook.IDValidator = func() func(string) error {
+		validators := webhookDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	webhookdeliveryMixin := schema.WebhookDelivery{}.Mixin()
+	webhookdeliveryMixinFields0 := webhookdeliveryMixin[0].Fields()
+	_ = webhookdeliveryMixinFields0
+	webhookdeliveryMixinFields1 := webhookdeliveryMixin[1].Fields()
+	_ = webhookdeliveryMixinFields1
+	webhookdeliveryFields := schema.WebhookDelivery{}.Fields()
+	_ = webhookdeliveryFields
+	// webhookdeliveryDescCreateTime is the schema descriptor for create_time field.
+	webhookdeliveryDescCreateTime := webhookdeliveryMixinFields1[0].Descriptor()
+	// webhookdelivery.DefaultCreateTime holds the default value on creation for the create_time field.
+	webhookdelivery.DefaultCreateTime = webhookdeliveryDescCreateTime.Default.(func() time.Time)
+	// webhookdeliveryDescUpdateTime is the schema descriptor for update_time field.
+	webhookdeliveryDescUpdateTime := webhookdeliveryMixinFields1[1].Descriptor()
+	// webhookdelivery.DefaultUpdateTime holds the default value on creation for the update_time field.
+	webhookdelivery.DefaultUpdateTime = webhookdeliveryDescUpdateTime.Default.(func() time.Time)
+	// webhookdelivery.UpdateDefaultUpdateTime holds the default value on update for the update_time field.
+	webhookdelivery.UpdateDefaultUpdateTime = webhookdeliveryDescUpdateTime.UpdateDefault.(func() time.Time)
+	// webhookdeliveryDescWebhookID is the schema descriptor for webhook_id field.
+	webhookdeliveryDescWebhookID := webhookdeliveryFields[0].Descriptor()
+	// webhookdelivery.WebhookIDValidator is a validator for the "webhook_id" field. It is called by the builders before save.
+	webhookdelivery.WebhookIDValidator = webhookdeliveryDescWebhookID.Validators[0].(func(string) error)
+	// webhookdeliveryDescAttempts is the schema descriptor for attempts field.
+	webhookdeliveryDescAttempts := webhookdeliveryFields[4].Descriptor()
+	// webhookdelivery.DefaultAttempts holds the default value on creation for the attempts field.
+	webhookdelivery.DefaultAttempts = webhookdeliveryDescAttempts.Default.(int)
+	// webhookdeliveryDescResponseStatus is the schema descriptor for response_status field.
+	webhookdeliveryDescResponseStatus := webhookdeliveryFields[7].Descriptor()
+	// webhookdelivery.DefaultResponseStatus holds the default value on creation for the response_status field.
+	webhookdelivery.DefaultResponseStatus = webhookdeliveryDescResponseStatus.Default.(int)
+	// webhookdeliveryDescLastError is the schema descriptor for last_error field.
+	webhookdeliveryDescLastError := webhookdeliveryFields[8].Descriptor()
+	// webhookdelivery.DefaultLastError holds the default value on creation for the last_error field.
+	webhookdelivery.DefaultLastError = webhookdeliveryDescLastError.Default.(string)
+	// webhookdelivery.LastErrorValidator is a validator for the "last_error" field. It is called by the builders before save.
+	webhookdelivery.LastErrorValidator = webhookdeliveryDescLastError.Validators[0].(func(string) error)
+	// webhookdeliveryDescID is the schema descriptor for id field.
+	webhookdeliveryDescID := webhookdeliveryMixinFields0[0].Descriptor()
+	// webhookdelivery.DefaultID holds the default value on creation for the id field.
+	webhookdelivery.DefaultID = webhookdeliveryDescID.Default.(func() string)
+	// webhookdelivery.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	webhookdelivery.IDValidator = func() func(string) error {
+		validators := webhookdeliveryDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

@@ -46,6 +46,10 @@ type Tx struct {
 	Setting *SettingClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
+	// Webhook is the client for interacting with the Webhook builders.
+	Webhook *WebhookClient
+	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
+	WebhookDelivery *WebhookDeliveryClient
 
 	// lazily loaded.
 	client     *Client
@@ -193,6 +197,8 @@ func (tx *Tx) init() {
 	tx.SavedPlan = NewSavedPlanClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)
+	tx.Webhook = NewWebhookClient(tx.config)
+	tx.WebhookDelivery = NewWebhookDeliveryClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -481,6 +481,68 @@ var (
 			},
 		},
 	}
+	// WebhooksColumns holds the columns for the "webhooks" table.
+	WebhooksColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 36},
+		{Name: "create_time", Type: field.TypeTime},
+		{Name: "update_time", Type: field.TypeTime},
+		{Name: "version", Type: field.TypeInt64, Default: 1},
+		{Name: "domain", Type: field.TypeString, Size: 63},
+		{Name: "name", Type: field.TypeString, Size: 63},
+		{Name: "url", Type: field.TypeString, Size: 2048},
+		{Name: "types", Type: field.TypeJSON, Nullable: true},
+		{Name: "active", Type: field.TypeBool, Default: true},
+		{Name: "cursor", Type: field.TypeInt64, Default: 0},
+		{Name: "secret_generation", Type: field.TypeInt, Default: 1},
+		{Name: "created_by", Type: field.TypeString, Default: ""},
+	}
+	// WebhooksTable holds the schema information for the "webhooks" table.
+	WebhooksTable = &schema.Table{
+		Name:       "webhooks",
+		Columns:    WebhooksColumns,
+		PrimaryKey: []*schema.Column{WebhooksColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhook_domain_name",
+				Unique:  true,
+				Columns: []*schema.Column{WebhooksColumns[4], WebhooksColumns[5]},
+			},
+		},
+	}
+	// WebhookDeliveriesColumns holds the columns for the "webhook_deliveries" table.
+	WebhookDeliveriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 36},
+		{Name: "create_time", Type: field.TypeTime},
+		{Name: "update_time", Type: field.TypeTime},
+		{Name: "webhook_id", Type: field.TypeString},
+		{Name: "sequence", Type: field.TypeInt64},
+		{Name: "type", Type: field.TypeString},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"pending", "delivered", "failed"}, Default: "pending"},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "next_attempt_time", Type: field.TypeTime},
+		{Name: "last_attempt_time", Type: field.TypeTime, Nullable: true},
+		{Name: "response_status", Type: field.TypeInt, Default: 0},
+		{Name: "last_error", Type: field.TypeString, Size: 512, Default: ""},
+		{Name: "deliver_time", Type: field.TypeTime, Nullable: true},
+	}
+	// WebhookDeliveriesTable holds the schema information for the "webhook_deliveries" table.
+	WebhookDeliveriesTable = &schema.Table{
+		Name:       "webhook_deliveries",
+		Columns:    WebhookDeliveriesColumns,
+		PrimaryKey: []*schema.Column{WebhookDeliveriesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookdelivery_webhook_id_sequence",
+				Unique:  true,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[3], WebhookDeliveriesColumns[4]},
+			},
+			{
+				Name:    "webhookdelivery_state_next_attempt_time",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[6], WebhookDeliveriesColumns[8]},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AccessRequestsTable,
@@ -499,6 +561,8 @@ var (
 		SavedPlansTable,
 		SettingsTable,
 		TokensTable,
+		WebhooksTable,
+		WebhookDeliveriesTable,
 	}
 )
 
