@@ -570,6 +570,26 @@ func TestDriftIsRecordedNeverApplied(t *testing.T) {
 			t.Fatalf("the drift check changed the topic back: %v", c.Value)
 		}
 	}
+	// Drift found is a change of the product, audited (and so published)
+	// once: a check that finds the same drift again records nothing.
+	env.Server.Provision.CheckDrift(ctx)
+	found := func() []*v1.AuditEvent {
+		res, err := admin.Audit.ListAuditEvents(ctx, connect.NewRequest(&v1.ListAuditEventsRequest{Domain: "sales", Resource: "sales/orders"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []*v1.AuditEvent
+		for _, e := range res.Msg.GetEvents() {
+			if strings.HasPrefix(e.GetAction(), "provision.Drift") {
+				out = append(out, e)
+			}
+		}
+		return out
+	}()
+	if len(found) != 1 || found[0].GetAction() != "provision.DriftDetected" || found[0].GetActor() != "meshplane" ||
+		!strings.Contains(found[0].GetAfter(), "retention.ms") || !strings.Contains(found[0].GetBefore(), `"drift":`) {
+		t.Fatalf("drift audit events: %v", found)
+	}
 	// GraphQL shows the same drift.
 	gql := env.GraphQL(env.AdminToken, `{ dataProduct(domain: "sales", name: "orders") { drift { address attributes { path after } } driftCheckTime } }`, nil)
 	if len(gql.Errors) > 0 || !strings.Contains(string(gql.Data), "retention.ms") {

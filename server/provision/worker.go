@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -289,7 +290,15 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 		if n == 0 {
 			return errTakenAway
 		}
-		return tx.SavedPlan.Create().SetID(r.ID).SetDigest(digest).SetData(saved).Exec(ctx)
+		if err := tx.SavedPlan.Create().SetID(r.ID).SetDigest(digest).SetData(saved).Exec(ctx); err != nil {
+			return err
+		}
+		planned, err := tx.ProvisioningRun.Get(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		return audit.Record(sys, tx, s.store.Dialect, audit.Change{Action: "provision.RunPlanned", ResourceType: "run",
+			Resource: r.ID, Domain: r.Domain, Before: runSnapshot(r), After: runSnapshot(planned)})
 	})
 	if err != nil {
 		return err
@@ -678,7 +687,25 @@ func (s *Service) checkDrift(ctx context.Context, p *ent.DataProduct) error {
 	if len(drift) > 0 {
 		s.log.Warn("drift detected", "product", p.Domain+"/"+p.Name, "resources", len(drift))
 	}
-	return s.store.Client.DataProduct.UpdateOneID(p.ID).SetDrift(drift).SetDriftCheckTime(now()).Exec(ctx)
+	if reflect.DeepEqual(drift, p.Drift) || (len(drift) == 0 && len(p.Drift) == 0) {
+		return s.store.Client.DataProduct.UpdateOneID(p.ID).SetDriftCheckTime(now()).Exec(ctx)
+	}
+	// Drift found, changed or gone is a change to the product, recorded as one.
+	action := "provision.DriftDetected"
+	if len(drift) == 0 {
+		action = "provision.DriftResolved"
+	}
+	sys := actor.With(ctx, actor.Meshplane)
+	return s.store.Tx(ctx, func(tx *ent.Tx) error {
+		if err := tx.DataProduct.UpdateOneID(p.ID).SetDrift(drift).SetDriftCheckTime(now()).Exec(ctx); err != nil {
+			return err
+		}
+		type driftChange struct {
+			Drift []summary.ResourceChange `json:"drift"`
+		}
+		return audit.Record(sys, tx, s.store.Dialect, audit.Change{Action: action, ResourceType: "product",
+			Resource: p.Domain + "/" + p.Name, Domain: p.Domain, Before: driftChange{p.Drift}, After: driftChange{drift}})
+	})
 }
 
 func lastLines(s string, n int) string {
