@@ -153,6 +153,9 @@ func serve(args []string, stderr io.Writer) error {
 	maskingKey := fs.String("masking-key-file", "", "file holding the hex key masking salts and preview pseudonyms derive from (default DATA_DIR/masking.key, created on first start)")
 	policyTimeout := fs.Duration("policy-timeout", 200*time.Millisecond, "longest one policy evaluation may run; a slower one fails closed")
 	grantInterval := fs.Duration("grant-interval", 5*time.Second, "how often grants are expired and waiting grant plans queued")
+	webhookInterval := fs.Duration("webhook-interval", time.Second, "how often events are fanned out to webhooks and due deliveries sent")
+	webhookRetry := fs.Duration("webhook-retry-base", 10*time.Second, "wait after a webhook delivery's first failed attempt; doubled after each next one, up to an hour")
+	webhookAttempts := fs.Int("webhook-max-attempts", 12, "attempts before a webhook delivery is marked failed, to be replayed")
 	workers := fs.Int("workers", 4, "how many jobs (provisioning runs, drift checks) this replica works at once; 0 makes a replica that serves the APIs and queues jobs for the others")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -185,6 +188,7 @@ func serve(args []string, stderr io.Writer) error {
 		AutoMigrate: !*noMigrate, BindingReload: 30 * time.Second, AccessLog: *accessLog,
 		DataPlane: dp, ToolsDir: *toolsDir, Terraform: *terraform, DriftInterval: *drift, Workers: apiOnly(*workers),
 		MaskingKeyFile: *maskingKey, PolicyTimeout: *policyTimeout, GrantInterval: *grantInterval,
+		Webhooks: app.WebhookConfig{Interval: *webhookInterval, RetryBase: *webhookRetry, MaxAttempts: *webhookAttempts},
 	})
 	if err != nil {
 		return err

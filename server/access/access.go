@@ -54,6 +54,8 @@ const (
 	ObjGrant = "grant"
 	// ObjCredential is a service account's Kafka credential.
 	ObjCredential = "credential"
+	// ObjWebhook is an endpoint the domain's events are delivered to.
+	ObjWebhook = "webhook"
 
 	ActRead        = "read"
 	ActCreate      = "create"
@@ -93,6 +95,7 @@ var KnownActions = map[string][]string{
 	ObjRBAC:        {ActRead, ActUpdate},
 	ObjGrant:       {ActRead, ActRequest, ActApprove, ActGovern, ActRevoke},
 	ObjCredential:  {ActRead, ActIssue},
+	ObjWebhook:     {ActRead, ActCreate, ActUpdate, ActDelete},
 }
 
 // Limits on the role definitions text, so a replacement stays reviewable and

@@ -33,7 +33,7 @@ func TestDefaultPolicyIsValid(t *testing.T) {
 }
 
 func TestKnownActions(t *testing.T) {
-	objects := []string{access.ObjDomain, access.ObjProduct, access.ObjProvision, access.ObjPrincipal, access.ObjToken, access.ObjRoleBinding, access.ObjAudit, access.ObjPolicy, access.ObjRBAC, access.ObjGrant, access.ObjCredential}
+	objects := []string{access.ObjDomain, access.ObjProduct, access.ObjProvision, access.ObjPrincipal, access.ObjToken, access.ObjRoleBinding, access.ObjAudit, access.ObjPolicy, access.ObjRBAC, access.ObjGrant, access.ObjCredential, access.ObjWebhook}
 	if len(access.KnownActions) != len(objects) {
 		t.Errorf("KnownActions has %d object types, want %d", len(access.KnownActions), len(objects))
 	}
@@ -71,7 +71,7 @@ func TestKnownActions(t *testing.T) {
 
 func TestValidatePolicy(t *testing.T) {
 	const (
-		knownObjects = "audit, credential, domain, grant, policy, principal, product, provision, rbac, rolebinding, token"
+		knownObjects = "audit, credential, domain, grant, policy, principal, product, provision, rbac, rolebinding, token, webhook"
 		productActs  = "read, create, update, delete, update-draft, delete-draft, read-pii"
 		shape        = `want "p, role:NAME, OBJECT, ACTION", got `
 		nameRule     = "must be 2 to 63 lowercase letters, digits and hyphens, starting with a letter"

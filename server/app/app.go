@@ -5,6 +5,8 @@ package app
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +30,7 @@ import (
 	"github.com/meshplane/meshplane/server/authn"
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/events"
 	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/graph"
 	"github.com/meshplane/meshplane/server/identity"
@@ -81,6 +84,20 @@ type Config struct {
 	PolicyTimeout time.Duration
 	// GrantInterval is how often grants are expired and reconciled (default 5s).
 	GrantInterval time.Duration
+	// Webhooks tunes event delivery; zero values take the defaults.
+	Webhooks WebhookConfig
+}
+
+// WebhookConfig tunes how events reach webhooks.
+type WebhookConfig struct {
+	// Interval is how often due deliveries are sent (default 1s).
+	Interval time.Duration
+	// RetryBase is the wait after a first failed attempt, doubled after
+	// each next one up to an hour (default 10s).
+	RetryBase time.Duration
+	// MaxAttempts is how often a delivery is tried before it is marked
+	// failed (default 12).
+	MaxAttempts int
 }
 
 // DataPlane describes a production data plane. Passwords come from the
@@ -120,6 +137,7 @@ type Server struct {
 	Provision *provision.Service
 	Policy    *policy.Service
 	Access    *grant.Service
+	Events    *events.Service
 	// Jobs is the durable job queue the replicas sharing the catalog share.
 	Jobs *jobs.Queue
 	// Sandbox is the in-process data plane, nil when a real one is configured.
@@ -230,6 +248,12 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 	s.Provision.OnRunSettled(s.Access.Kick)
 	s.Access.Start(ctx)
 	s.onClose(s.Access.Close)
+	if s.Events, err = events.New(ctx, events.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger.With("component", "events"),
+		Jobs: s.Jobs, Key: derivedKey(key, "webhook signing"), Interval: c.Webhooks.Interval,
+		RetryBase: c.Webhooks.RetryBase, MaxAttempts: c.Webhooks.MaxAttempts}); err != nil {
+		return nil, err
+	}
+	s.onClose(s.Events.Close)
 	// Every worker and periodic job is registered: the queue starts, and
 	// stops first on Close, so runs cut short are recorded as interrupted
 	// while the catalog is still open.
@@ -250,10 +274,10 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 	}
 
 	mux := http.NewServeMux()
-	if err := rpc.Mount(mux, rpc.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Provision: s.Provision, Policy: s.Policy, Access: s.Access, Metrics: s.Metrics, Logger: c.Logger}); err != nil {
+	if err := rpc.Mount(mux, rpc.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Provision: s.Provision, Policy: s.Policy, Access: s.Access, Events: s.Events, Metrics: s.Metrics, Logger: c.Logger}); err != nil {
 		return nil, err
 	}
-	gql, err := graph.New(graph.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Provision: s.Provision, Policy: s.Policy, Access: s.Access, Logger: c.Logger})
+	gql, err := graph.New(graph.Config{Catalog: s.Catalog, Identity: s.Identity, Audit: s.Audit, Provision: s.Provision, Policy: s.Policy, Access: s.Access, Events: s.Events, Logger: c.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +311,14 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 }
 
 func (s *Server) onClose(f func()) { s.teardown = append(s.teardown, f) }
+
+// derivedKey derives a key for one purpose from the server's key, so no two
+// purposes share one.
+func derivedKey(key []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("meshplane " + purpose))
+	return m.Sum(nil)
+}
 
 // startProvisioning connects the data plane — the configured one or a new
 // sandbox — and starts the provisioning workers.

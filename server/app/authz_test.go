@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -689,6 +691,96 @@ var authzMatrix = map[string]authzCase{
 			return true, err
 		},
 	},
+	"/meshplane.v1.EventsService/CreateWebhook": {
+		want: roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			_, err := c.Events.CreateWebhook(ctx, connect.NewRequest(&v1.CreateWebhookRequest{Domain: dom, Name: "w-" + key, Url: "https://example.com/" + key}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.EventsService/GetWebhook": {
+		want:  webhookReaders,
+		setup: setupWebhook,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, w any) (bool, error) {
+			_, err := c.Events.GetWebhook(ctx, connect.NewRequest(&v1.GetWebhookRequest{Id: w.(*v1.Webhook).GetId()}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.EventsService/ListWebhooks": {
+		want:  webhookReaders,
+		setup: setupWebhook,
+		call: func(ctx context.Context, c apptest.Clients, dom, _ string, w any) (bool, error) {
+			res, err := c.Events.ListWebhooks(ctx, connect.NewRequest(&v1.ListWebhooksRequest{Domain: dom}))
+			if err != nil {
+				return false, err
+			}
+			return slices.ContainsFunc(res.Msg.GetWebhooks(), func(x *v1.Webhook) bool { return x.GetId() == w.(*v1.Webhook).GetId() }), nil
+		},
+	},
+	"/meshplane.v1.EventsService/UpdateWebhook": {
+		want:  webhookManagers,
+		setup: setupWebhook,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, w any) (bool, error) {
+			off := false
+			_, err := c.Events.UpdateWebhook(ctx, connect.NewRequest(&v1.UpdateWebhookRequest{Id: w.(*v1.Webhook).GetId(), Version: w.(*v1.Webhook).GetVersion(), Active: &off}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.EventsService/RotateWebhookSecret": {
+		want:  webhookManagers,
+		setup: setupWebhook,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, w any) (bool, error) {
+			_, err := c.Events.RotateWebhookSecret(ctx, connect.NewRequest(&v1.RotateWebhookSecretRequest{Id: w.(*v1.Webhook).GetId()}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.EventsService/DeleteWebhook": {
+		want:  webhookManagers,
+		setup: setupWebhook,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, w any) (bool, error) {
+			_, err := c.Events.DeleteWebhook(ctx, connect.NewRequest(&v1.DeleteWebhookRequest{Id: w.(*v1.Webhook).GetId()}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.EventsService/ListWebhookDeliveries": {
+		want:  webhookReaders,
+		setup: setupDelivered,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, d any) (bool, error) {
+			res, err := c.Events.ListWebhookDeliveries(ctx, connect.NewRequest(&v1.ListWebhookDeliveriesRequest{WebhookId: d.(*v1.WebhookDelivery).GetWebhookId()}))
+			if err != nil {
+				return false, err
+			}
+			return len(res.Msg.GetDeliveries()) > 0, nil
+		},
+	},
+	"/meshplane.v1.EventsService/ReplayWebhookDelivery": {
+		want:  webhookManagers,
+		setup: setupDelivered,
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, d any) (bool, error) {
+			_, err := c.Events.ReplayWebhookDelivery(ctx, connect.NewRequest(&v1.ReplayWebhookDeliveryRequest{Id: d.(*v1.WebhookDelivery).GetId()}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.EventsService/WatchEvents": {
+		want:  roles(everyone, everyone, ownDomain, nobody, nobody, nobody),
+		setup: setupProduct,
+		call: func(ctx context.Context, c apptest.Clients, dom, _ string, _ any) (bool, error) {
+			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			// From the start of the log: the domain's creation comes at once.
+			stream, err := c.Events.WatchEvents(ctx, connect.NewRequest(&v1.WatchEventsRequest{Domain: dom, AfterSequence: 1}))
+			if err != nil {
+				return false, err
+			}
+			defer stream.Close()
+			for stream.Receive() {
+				if e := stream.Msg().GetEvent(); e != nil {
+					return e.GetDomain() == dom, nil
+				}
+			}
+			return false, stream.Err()
+		},
+	},
 	"/meshplane.v1.AuditService/VerifyAuditLog": {
 		want: roles(everyone, everyone, nobody, nobody, nobody, nobody),
 		call: func(ctx context.Context, c apptest.Clients, _, _ string, _ any) (bool, error) {
@@ -698,12 +790,57 @@ var authzMatrix = map[string]authzCase{
 	},
 }
 
+// Webhooks are read by admins, officers and the domain's owners, and
+// managed by admins and the domain's owners.
+var (
+	webhookReaders  = roles(everyone, everyone, ownDomain, nobody, nobody, nobody)
+	webhookManagers = roles(everyone, nobody, ownDomain, nobody, nobody, nobody)
+)
+
+func setupWebhook(t *testing.T, env *apptest.Env, dom, key string) any {
+	return mustOK(adminClients(env).Events.CreateWebhook(context.Background(), connect.NewRequest(&v1.CreateWebhookRequest{
+		Domain: dom, Name: "w-" + key, Url: matrixReceiver(t).URL}))).GetWebhook()
+}
+
+var (
+	receiverOnce sync.Once
+	receiverURL  *httptest.Server
+)
+
+// matrixReceiver is a webhook endpoint that takes every delivery.
+func matrixReceiver(t *testing.T) *httptest.Server {
+	receiverOnce.Do(func() {
+		receiverURL = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	})
+	return receiverURL
+}
+
+// setupDelivered creates a webhook and waits until its first event, its
+// own creation, is delivered; it returns that delivery.
+func setupDelivered(t *testing.T, env *apptest.Env, dom, key string) any {
+	w := setupWebhook(t, env, dom, key).(*v1.Webhook)
+	c := adminClients(env)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		res := mustOK(c.Events.ListWebhookDeliveries(context.Background(), connect.NewRequest(&v1.ListWebhookDeliveriesRequest{
+			WebhookId: w.GetId(), State: v1.DeliveryState_DELIVERY_STATE_DELIVERED})))
+		if len(res.GetDeliveries()) > 0 {
+			return res.GetDeliveries()[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhook %s: nothing delivered", w.GetName())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // apiProcedures lists every procedure of meshplane's API from the descriptors,
 // so a new procedure without a matrix row fails the test.
 func apiProcedures() []string {
 	var out []string
 	for _, f := range []protoreflect.FileDescriptor{v1.File_meshplane_v1_catalog_proto, v1.File_meshplane_v1_identity_proto,
-		v1.File_meshplane_v1_audit_proto, v1.File_meshplane_v1_provisioning_proto, v1.File_meshplane_v1_policy_proto, v1.File_meshplane_v1_access_proto} {
+		v1.File_meshplane_v1_audit_proto, v1.File_meshplane_v1_provisioning_proto, v1.File_meshplane_v1_policy_proto, v1.File_meshplane_v1_access_proto,
+		v1.File_meshplane_v1_events_proto} {
 		for i := range f.Services().Len() {
 			s := f.Services().Get(i)
 			for j := range s.Methods().Len() {

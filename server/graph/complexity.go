@@ -5,6 +5,7 @@ import (
 
 	"github.com/meshplane/meshplane/server/ent/accessrequest"
 	entgrant "github.com/meshplane/meshplane/server/ent/grant"
+	"github.com/meshplane/meshplane/server/events"
 	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/graph/model"
@@ -37,6 +38,12 @@ func setComplexity(c *generated.ComplexityRoot) {
 	}
 	c.DataProduct.Grants = func(child int, _ *string, first *int, _ *string) int {
 		return connectionCost(child, first)
+	}
+	c.Query.WebhookDeliveries = func(child int, _ string, _ *string, first *int, _ *string) int {
+		return connectionCost(child, first)
+	}
+	c.Query.Webhooks = func(child int, _ *string) int {
+		return listCost(child, events.MaxWebhooksPerDomain)
 	}
 	// A request holds a grant per port it names, each an object of its own
 	// (a connection's items are counted by its nodes or edges field instead).

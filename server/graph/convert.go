@@ -12,6 +12,7 @@ import (
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/events"
 	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/graph/model"
 	"github.com/meshplane/meshplane/server/page"
@@ -421,4 +422,21 @@ func credentialPayload(c *grant.Credential, err error) (*model.KafkaCredentialPa
 	}
 	return &model.KafkaCredentialPayload{Credential: c, Password: c.Password, BootstrapServers: c.Bootstrap,
 		SecurityProtocol: c.SecurityProtocol}, nil
+}
+
+// pointers returns pointers to each of items, for lists of bound models.
+func pointers[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
+}
+
+func deliveryConnection(p page.Page[events.Delivery]) *model.WebhookDeliveryConnection {
+	nodes := pointers(p.Items)
+	return &model.WebhookDeliveryConnection{Nodes: nodes, PageInfo: pageInfo(p.Cursors, p.Next),
+		Edges: edges(p, func(c string, n events.Delivery) *model.WebhookDeliveryEdge {
+			return &model.WebhookDeliveryEdge{Cursor: c, Node: &n}
+		})}
 }

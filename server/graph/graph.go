@@ -23,6 +23,7 @@ import (
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/events"
 	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/identity"
@@ -58,6 +59,7 @@ type Config struct {
 	Provision *provision.Service
 	Policy    *policy.Service
 	Access    *grant.Service
+	Events    *events.Service
 	Logger    *slog.Logger
 }
 
@@ -82,6 +84,9 @@ func (c Config) Validate() error {
 	if c.Audit == nil {
 		missing = append(missing, "Audit")
 	}
+	if c.Events == nil {
+		missing = append(missing, "Events")
+	}
 	if c.Logger == nil {
 		missing = append(missing, "Logger")
 	}
@@ -100,7 +105,7 @@ func New(c Config) (http.Handler, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Resolver{catalog: c.Catalog, identity: c.Identity, audit: c.Audit, provision: c.Provision, policy: c.Policy, access: c.Access}
+	r := &Resolver{catalog: c.Catalog, identity: c.Identity, audit: c.Audit, provision: c.Provision, policy: c.Policy, access: c.Access, events: c.Events}
 	cfg := generated.Config{Resolvers: r}
 	setComplexity(&cfg.Complexity)
 	priceExpensiveFields(&cfg.Complexity)
@@ -178,6 +183,33 @@ func startSubscription(ctx context.Context) (done func(), err error) {
 		return nil, errs.New(errs.KindResourceExhausted, "a connection runs at most %d subscriptions at once: complete one first, or open another connection", MaxSubscriptions)
 	}
 	return func() { n.Add(-1) }, nil
+}
+
+// subscribe runs watch in the background, passing on what it sends until
+// the subscriber leaves; a failure after the start ends the stream with an
+// error. Refusals before the start belong to the resolver.
+func subscribe[T any](ctx context.Context, watch func(send func(*T) error) error) (<-chan *T, error) {
+	done, err := startSubscription(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *T, 64)
+	go func() {
+		defer done()
+		defer close(out)
+		err := watch(func(v *T) error {
+			select {
+			case out <- v:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			transport.AddSubscriptionError(ctx, subscriptionError(err))
+		}
+	}()
+	return out, nil
 }
 
 // subscriptionError is how a subscription that failed after it started

@@ -21,6 +21,7 @@ import (
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/events"
 	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/identity"
 	"github.com/meshplane/meshplane/server/jobs"
@@ -101,7 +102,12 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Config{Catalog: cat, Identity: id, Audit: au, Provision: prov, Policy: pol, Access: acc, Logger: log})
+	ev, err := events.New(ctx, events.Config{Store: st, Authz: authz, Logger: log, Key: []byte("events")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ev.Close)
+	h, err := New(Config{Catalog: cat, Identity: id, Audit: au, Provision: prov, Policy: pol, Access: acc, Events: ev, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

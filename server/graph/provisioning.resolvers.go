@@ -8,7 +8,6 @@ package graph
 import (
 	"context"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/graph/model"
@@ -85,35 +84,18 @@ func (r *subscriptionResolver) RunUpdates(ctx context.Context, id string) (<-cha
 	if _, err := r.provision.GetRun(ctx, id); err != nil {
 		return nil, err
 	}
-	done, err := startSubscription(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make(chan *model.RunUpdate, 64)
-	go func() {
-		defer done()
-		defer close(out)
-		// The stream ends when the run settles or the subscriber leaves; a
-		// failure to read the run ends it with an error.
-		err := r.provision.WatchRun(ctx, id, func(u provision.Update) error {
+	return subscribe(ctx, func(send func(*model.RunUpdate) error) error {
+		// The stream ends when the run settles or the subscriber leaves.
+		return r.provision.WatchRun(ctx, id, func(u provision.Update) error {
 			up := &model.RunUpdate{}
 			if u.Line != "" {
 				up.Line = &u.Line
 			} else {
 				up.State = &u.State
 			}
-			select {
-			case out <- up:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+			return send(up)
 		})
-		if err != nil && ctx.Err() == nil {
-			transport.AddSubscriptionError(ctx, subscriptionError(err))
-		}
-	}()
-	return out, nil
+	})
 }
 
 func (r *Resolver) Run() generated.RunResolver { return &runResolver{r} }

@@ -3,6 +3,7 @@ package graph
 import (
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/catalog"
+	"github.com/meshplane/meshplane/server/events"
 	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/identity"
@@ -18,6 +19,7 @@ type Resolver struct {
 	provision *provision.Service
 	policy    *policy.Service
 	access    *grant.Service
+	events    *events.Service
 }
 
 var _ generated.ResolverRoot = (*Resolver)(nil)

@@ -15,6 +15,7 @@ import (
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/authn"
 	"github.com/meshplane/meshplane/server/catalog"
+	"github.com/meshplane/meshplane/server/events"
 	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/identity"
 	"github.com/meshplane/meshplane/server/policy"
@@ -34,14 +35,15 @@ type Config struct {
 	Provision *provision.Service
 	Policy    *policy.Service
 	Access    *grant.Service
+	Events    *events.Service
 	Metrics   *telemetry.Metrics
 	Logger    *slog.Logger
 }
 
 // Validate checks that every dependency is present.
 func (c Config) Validate() error {
-	if c.Catalog == nil || c.Identity == nil || c.Audit == nil || c.Provision == nil || c.Policy == nil || c.Access == nil || c.Metrics == nil || c.Logger == nil {
-		return fmt.Errorf("rpc config needs Catalog, Identity, Audit, Provision, Policy, Access, Metrics and Logger")
+	if c.Catalog == nil || c.Identity == nil || c.Audit == nil || c.Provision == nil || c.Policy == nil || c.Access == nil || c.Events == nil || c.Metrics == nil || c.Logger == nil {
+		return fmt.Errorf("rpc config needs Catalog, Identity, Audit, Provision, Policy, Access, Events, Metrics and Logger")
 	}
 	return nil
 }
@@ -54,6 +56,7 @@ var Services = []string{
 	meshplanev1connect.ProvisioningServiceName,
 	meshplanev1connect.PolicyServiceName,
 	meshplanev1connect.AccessServiceName,
+	meshplanev1connect.EventsServiceName,
 }
 
 // Mount registers every service, gRPC reflection and gRPC health on mux.
@@ -72,6 +75,7 @@ func Mount(mux *http.ServeMux, c Config) error {
 	mux.Handle(limitBody(meshplanev1connect.NewProvisioningServiceHandler(&ProvisioningHandler{svc: c.Provision}, opts...)))
 	mux.Handle(limitBody(meshplanev1connect.NewPolicyServiceHandler(&PolicyHandler{svc: c.Policy}, opts...)))
 	mux.Handle(limitBody(meshplanev1connect.NewAccessServiceHandler(&AccessHandler{svc: c.Access}, opts...)))
+	mux.Handle(limitBody(meshplanev1connect.NewEventsServiceHandler(&EventsHandler{svc: c.Events}, opts...)))
 
 	reflector := grpcreflect.NewStaticReflector(Services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))

@@ -53,6 +53,8 @@ type Options struct {
 	Logger   *slog.Logger
 	// GrantInterval is how often grants are reconciled; 200ms when zero.
 	GrantInterval time.Duration
+	// Webhooks tunes event delivery; Interval and RetryBase are 100ms when zero.
+	Webhooks app.WebhookConfig
 }
 
 // New starts a stack for t on SQLite, or on PostgreSQL when the environment
@@ -70,27 +72,46 @@ func New(t testing.TB, opts ...Options) *Env {
 	} else if o.Postgres {
 		t.Skipf("%s is not set", PostgresEnv)
 	}
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	srv, err := app.New(context.Background(), app.Config{DataDir: env.DataDir, DatabaseURL: env.DatabaseURL, Logger: log,
-		AutoMigrate: true, ToolsDir: ToolsDir(), Workers: 2, GrantInterval: cmp.Or(o.GrantInterval, 200*time.Millisecond)})
-	if err != nil {
-		t.Fatalf("starting meshplane: %v", err)
-	}
-	t.Cleanup(srv.Close)
-	env.Server = srv
-	tok, err := os.ReadFile(srv.AdminTokenPath)
+	env.start(o)
+	tok, err := os.ReadFile(env.Server.AdminTokenPath)
 	if err != nil {
 		t.Fatalf("reading admin token: %v", err)
 	}
 	env.AdminToken = strings.TrimSpace(string(tok))
-	env.HTTP = httptest.NewUnstartedServer(srv.Handler)
-	env.HTTP.EnableHTTP2 = true
-	env.HTTP.StartTLS()
-	t.Cleanup(env.HTTP.Close)
 	return env
+}
+
+// start starts a server on the env's catalog and data dir.
+func (e *Env) start(o Options) {
+	t := e.T
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	wh := o.Webhooks
+	wh.Interval = cmp.Or(wh.Interval, 100*time.Millisecond)
+	wh.RetryBase = cmp.Or(wh.RetryBase, 100*time.Millisecond)
+	srv, err := app.New(context.Background(), app.Config{DataDir: e.DataDir, DatabaseURL: e.DatabaseURL, Logger: log,
+		AutoMigrate: true, ToolsDir: ToolsDir(), Workers: 2, GrantInterval: cmp.Or(o.GrantInterval, 200*time.Millisecond),
+		Webhooks: wh})
+	if err != nil {
+		t.Fatalf("starting meshplane: %v", err)
+	}
+	t.Cleanup(srv.Close)
+	e.Server = srv
+	e.HTTP = httptest.NewUnstartedServer(srv.Handler)
+	e.HTTP.EnableHTTP2 = true
+	e.HTTP.StartTLS()
+	t.Cleanup(e.HTTP.Close)
+}
+
+// Restart stops the server and starts a new one on the same catalog and
+// data dir, as a process restart would; clients made before keep the old
+// address and must be made again.
+func (e *Env) Restart(o Options) {
+	e.HTTP.Close()
+	e.Server.Close()
+	e.start(o)
 }
 
 // ToolsDir returns the repository's .tools directory (terraform and the
@@ -185,6 +206,7 @@ type Clients struct {
 	Provision meshplanev1connect.ProvisioningServiceClient
 	Policy    meshplanev1connect.PolicyServiceClient
 	Access    meshplanev1connect.AccessServiceClient
+	Events    meshplanev1connect.EventsServiceClient
 }
 
 // Clients returns clients speaking protocol with token ("" sends none).
@@ -204,6 +226,7 @@ func (e *Env) Clients(p Protocol, token string) Clients {
 		Provision: meshplanev1connect.NewProvisioningServiceClient(hc, e.HTTP.URL, opts...),
 		Policy:    meshplanev1connect.NewPolicyServiceClient(hc, e.HTTP.URL, opts...),
 		Access:    meshplanev1connect.NewAccessServiceClient(hc, e.HTTP.URL, opts...),
+		Events:    meshplanev1connect.NewEventsServiceClient(hc, e.HTTP.URL, opts...),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/principal"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
+	"github.com/meshplane/meshplane/server/events"
 	"github.com/meshplane/meshplane/server/grant"
 	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/policy/engine"
@@ -182,6 +183,14 @@ type CreateTokenPayload struct {
 	Token *ent.Token `json:"token"`
 	// The bearer token. It is shown only here: store it now.
 	Secret string `json:"secret"`
+}
+
+type CreateWebhookInput struct {
+	// A domain, or * for every domain and the global resources.
+	Domain string   `json:"domain"`
+	Name   string   `json:"name"`
+	URL    string   `json:"url"`
+	Types  []string `json:"types,omitempty"`
 }
 
 type DataProductConnection struct {
@@ -628,10 +637,30 @@ type UpdateRbacPolicyInput struct {
 	Version int    `json:"version"`
 }
 
+type UpdateWebhookInput struct {
+	ID      string  `json:"id"`
+	Version int64   `json:"version"`
+	URL     *string `json:"url,omitempty"`
+	// Replaces the types when given.
+	Types  []string `json:"types,omitempty"`
+	Active *bool    `json:"active,omitempty"`
+}
+
 // The authenticated caller.
 type Viewer struct {
 	Principal    *ent.Principal     `json:"principal"`
 	RoleBindings []*ent.RoleBinding `json:"roleBindings"`
+}
+
+type WebhookDeliveryConnection struct {
+	Edges    []*WebhookDeliveryEdge `json:"edges"`
+	Nodes    []*events.Delivery     `json:"nodes"`
+	PageInfo *PageInfo              `json:"pageInfo"`
+}
+
+type WebhookDeliveryEdge struct {
+	Cursor string           `json:"cursor"`
+	Node   *events.Delivery `json:"node"`
 }
 
 type ConnectorState string

@@ -1,0 +1,266 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/auditevent"
+	"github.com/meshplane/meshplane/server/ent/webhook"
+	"github.com/meshplane/meshplane/server/ent/webhookdelivery"
+)
+
+// Bounds on one dispatch.
+const (
+	// fanOutBatch is how many events are looked at per webhook and query.
+	fanOutBatch = 500
+	// dueBatch is how many due deliveries one dispatch sends at most.
+	dueBatch = 500
+	// parallelWebhooks is how many receivers are sent to at once.
+	parallelWebhooks = 8
+	// maxRetryWait caps the wait between two attempts.
+	maxRetryWait = time.Hour
+)
+
+// Dispatch writes the deliveries every active webhook is owed since its
+// cursor, then sends the deliveries that are due: per webhook in event
+// order, stopping at its first failure, so a receiver that is down is
+// asked again after its backoff rather than once per event.
+func (s *Service) Dispatch(ctx context.Context) error {
+	if err := s.fanOut(ctx); err != nil {
+		return err
+	}
+	return s.deliverDue(ctx)
+}
+
+func (s *Service) fanOut(ctx context.Context) error {
+	head, err := auditHead(ctx, s.store.Client.AuditEvent.Query())
+	if err != nil {
+		return err
+	}
+	hooks, err := s.store.Client.Webhook.Query().Where(webhook.Active(true), webhook.CursorLT(head)).All(ctx)
+	if err != nil {
+		return fmt.Errorf("reading webhooks: %w", err)
+	}
+	for _, w := range hooks {
+		for w.Cursor < head {
+			next, err := s.fanOutBatch(ctx, w, head)
+			if err != nil {
+				return err
+			}
+			w.Cursor = next
+		}
+	}
+	return nil
+}
+
+// fanOutBatch writes w's deliveries of the next batch of events and moves
+// its cursor past them, in one transaction; it returns the new cursor.
+func (s *Service) fanOutBatch(ctx context.Context, w *ent.Webhook, head int64) (int64, error) {
+	evs, err := s.store.Client.AuditEvent.Query().Where(auditevent.IDGT(w.Cursor), auditevent.IDLTE(head)).
+		Order(ent.Asc(auditevent.FieldID)).Limit(fanOutBatch).
+		Select(auditevent.FieldID, auditevent.FieldAction, auditevent.FieldDomain).All(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading events: %w", err)
+	}
+	if len(evs) == 0 {
+		return head, nil
+	}
+	f := Filter{Domain: w.Domain, Types: w.Types}
+	at := now()
+	var creates []*ent.WebhookDeliveryCreate
+	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
+		for _, e := range evs {
+			if !f.Match(e.Domain, TypeOf(e.Action)) {
+				continue
+			}
+			creates = append(creates, tx.WebhookDelivery.Create().SetWebhookID(w.ID).SetSequence(e.ID).
+				SetType(TypeOf(e.Action)).SetNextAttemptTime(at))
+		}
+		last := evs[len(evs)-1].ID
+		// The cursor moves only from where this dispatch found it: a
+		// dispatcher rescued while this one still ran writes nothing twice.
+		n, err := tx.Webhook.Update().Where(webhook.ID(w.ID), webhook.Cursor(w.Cursor)).SetCursor(last).Save(ctx)
+		if err != nil || n == 0 {
+			return errors.Join(err, errMoved)
+		}
+		if len(creates) > 0 {
+			return tx.WebhookDelivery.CreateBulk(creates...).Exec(ctx)
+		}
+		return nil
+	})
+	if errors.Is(err, errMoved) {
+		cur, gerr := s.store.Client.Webhook.Get(ctx, w.ID)
+		if gerr != nil {
+			return head, nil // deleted meanwhile
+		}
+		return max(cur.Cursor, w.Cursor), nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("writing deliveries: %w", err)
+	}
+	return evs[len(evs)-1].ID, nil
+}
+
+var errMoved = errors.New("the webhook's cursor moved")
+
+func (s *Service) deliverDue(ctx context.Context) error {
+	due, err := s.store.Client.WebhookDelivery.Query().
+		Where(webhookdelivery.StateEQ(webhookdelivery.StatePending), webhookdelivery.NextAttemptTimeLTE(now())).
+		Order(ent.Asc(webhookdelivery.FieldSequence)).Limit(dueBatch).All(ctx)
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	byHook := map[string][]*ent.WebhookDelivery{}
+	var order []string
+	seqs := make([]int64, 0, len(due))
+	for _, d := range due {
+		if byHook[d.WebhookID] == nil {
+			order = append(order, d.WebhookID)
+		}
+		byHook[d.WebhookID] = append(byHook[d.WebhookID], d)
+		seqs = append(seqs, d.Sequence)
+	}
+	hooks, err := s.store.Client.Webhook.Query().Where(webhook.IDIn(order...), webhook.Active(true)).All(ctx)
+	if err != nil {
+		return err
+	}
+	evs, err := s.store.Client.AuditEvent.Query().Where(auditevent.IDIn(seqs...)).All(ctx)
+	if err != nil {
+		return err
+	}
+	events := make(map[int64]*ent.AuditEvent, len(evs))
+	for _, e := range evs {
+		events[e.ID] = e
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, parallelWebhooks)
+	for _, w := range hooks {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			for _, d := range byHook[w.ID] {
+				if ctx.Err() != nil || !s.attempt(ctx, w, d, events[d.Sequence]) {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// attempt sends d to w once and records the outcome; it reports whether
+// the receiver took it.
+func (s *Service) attempt(ctx context.Context, w *ent.Webhook, d *ent.WebhookDelivery, a *ent.AuditEvent) bool {
+	at := now()
+	status, failure := 0, ""
+	if a == nil {
+		failure = "the event is no longer in the audit log"
+	} else {
+		status, failure = s.send(ctx, w, a)
+	}
+	if ctx.Err() != nil {
+		return false // stopping: the attempt does not count
+	}
+	u := s.store.Client.WebhookDelivery.UpdateOne(d).AddAttempts(1).SetLastAttemptTime(at).SetResponseStatus(status).SetLastError(failure)
+	attempts := d.Attempts + 1
+	ok := failure == ""
+	var retryAt time.Time
+	switch {
+	case ok:
+		u = u.SetState(webhookdelivery.StateDelivered).SetDeliverTime(now())
+	case attempts >= s.cfg.MaxAttempts || a == nil:
+		u = u.SetState(webhookdelivery.StateFailed)
+	default:
+		retryAt = at.Add(s.backoff(attempts))
+		u = u.SetNextAttemptTime(retryAt)
+	}
+	if err := u.Exec(ctx); err != nil {
+		s.log.Warn("recording a webhook delivery", "webhook", w.Domain+"/"+w.Name, "sequence", d.Sequence, "error", err)
+		return false
+	}
+	if !retryAt.IsZero() {
+		// The deliveries behind this one wait for it: events reach a
+		// receiver in order, and one that is down is asked once per backoff.
+		err := s.store.Client.WebhookDelivery.Update().Where(webhookdelivery.WebhookID(w.ID),
+			webhookdelivery.StateEQ(webhookdelivery.StatePending), webhookdelivery.SequenceGT(d.Sequence),
+			webhookdelivery.NextAttemptTimeLT(retryAt)).SetNextAttemptTime(retryAt).Exec(ctx)
+		if err != nil {
+			s.log.Warn("holding a webhook's deliveries", "webhook", w.Domain+"/"+w.Name, "error", err)
+		}
+	}
+	if !ok {
+		s.log.Info("webhook delivery failed", "webhook", w.Domain+"/"+w.Name, "sequence", d.Sequence, "attempt", attempts, "status", status, "error", failure)
+	}
+	return ok
+}
+
+// backoff is the wait after the n-th failed attempt.
+func (s *Service) backoff(n int) time.Duration {
+	d := s.cfg.RetryBase
+	for i := 1; i < n && d < maxRetryWait; i++ {
+		d *= 2
+	}
+	return min(d, maxRetryWait)
+}
+
+// send posts the event to w's URL, signed; it returns the receiver's status
+// and, unless it answered 2xx, why the attempt failed.
+func (s *Service) send(ctx context.Context, w *ent.Webhook, a *ent.AuditEvent) (int, string) {
+	ev := fromAudit(s.source, a)
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return 0, "encoding the event: " + err.Error()
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, "building the request: " + err.Error()
+	}
+	ts := time.Now()
+	req.Header.Set("Content-Type", ContentType+"; charset=utf-8")
+	req.Header.Set("User-Agent", "meshplane-webhooks/1")
+	req.Header.Set(HeaderID, ev.ID)
+	req.Header.Set(HeaderTimestamp, fmt.Sprint(ts.Unix()))
+	req.Header.Set(HeaderSignature, Sign(secretFor(s.cfg.Key, w.ID, w.SecretGeneration), ev.ID, ts, body))
+	resp, err := s.cfg.Client.Do(req)
+	if err != nil {
+		var ue interface{ Unwrap() error }
+		if errors.As(err, &ue) && ue.Unwrap() != nil {
+			err = ue.Unwrap() // the cause, without the URL, which may carry a token
+		}
+		if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+			return 0, fmt.Sprintf("no answer within %s", s.cfg.Timeout)
+		}
+		return 0, truncate(err.Error())
+	}
+	defer resp.Body.Close()
+	// The answer's body is not kept: a webhook must not become a way to
+	// read what meshplane can reach.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, "the receiver answered " + resp.Status
+	}
+	return resp.StatusCode, ""
+}
+
+func truncate(s string) string {
+	if len(s) <= 500 {
+		return s
+	}
+	cut := 500
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut]
+}
