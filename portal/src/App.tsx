@@ -21,6 +21,7 @@ const RunPage = lazy(() => import("./screens/Run").then((m) => ({ default: m.Run
 const Policies = lazy(() => import("./screens/Policies").then((m) => ({ default: m.Policies })));
 const Roles = lazy(() => import("./screens/Roles").then((m) => ({ default: m.Roles })));
 const AuditExplorer = lazy(() => import("./screens/Audit").then((m) => ({ default: m.AuditExplorer })));
+const Webhooks = lazy(() => import("./screens/Webhooks").then((m) => ({ default: m.Webhooks })));
 
 function route(path: string): ReactNode {
   let m: Record<string, string> | null;
@@ -35,6 +36,7 @@ function route(path: string): ReactNode {
   if ((m = match("/governance/policies/:name", path))) return <Policies name={m.name} />;
   if (path === "/governance/roles") return <Roles />;
   if (path === "/audit") return <AuditExplorer />;
+  if (path === "/webhooks") return <Webhooks />;
   return (
     <section className="page">
       <h1 id="page-title">Page not found</h1>

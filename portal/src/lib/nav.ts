@@ -5,6 +5,7 @@ export const nav: { to: string; label: string; section: string; audience: Audien
   { to: "/", label: "Catalog", section: "Domain teams", audience: "everyone" },
   { to: "/products/new", label: "Register a product", section: "Domain teams", audience: "everyone" },
   { to: "/access", label: "Access", section: "Domain teams", audience: "everyone" },
+  { to: "/webhooks", label: "Webhooks", section: "Domain teams", audience: "auditors" },
   { to: "/governance/policies", label: "Policies", section: "Governance", audience: "governance" },
   { to: "/governance/roles", label: "Roles", section: "Governance", audience: "governance" },
   { to: "/audit", label: "Audit log", section: "Governance", audience: "auditors" },

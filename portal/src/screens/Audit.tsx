@@ -14,7 +14,7 @@ import { diffLines } from "./governance/diff";
 import "./governance/governance.css";
 
 /** Resource types the server records, for the filter. */
-const RESOURCE_TYPES = ["access-request", "credential", "domain", "grant", "policy", "port", "principal", "product", "rbac", "rolebinding", "run", "token"];
+const RESOURCE_TYPES = ["access-request", "credential", "domain", "grant", "policy", "port", "principal", "product", "rbac", "rolebinding", "run", "token", "webhook"];
 
 export function AuditExplorer() {
   const { query } = useLocation();

@@ -19,7 +19,7 @@ import "./governance/governance.css";
 export const RBAC_OBJECTS: { object: string; actions: string; means: string }[] = [
   { object: "domain", actions: "read, create, update, delete", means: "the domain itself" },
   { object: "product", actions: "read, create, update, delete, update-draft, delete-draft, read-pii", means: "data products; read-pii previews raw personal data" },
-  { object: "provision", actions: "read, plan, approve, approve-destructive, cancel, decommission", means: "Terraform plans and applies" },
+  { object: "provision", actions: "read, plan, approve, approve-destructive, cancel, decommission, operate", means: "Terraform plans and applies; operate restarts, pauses and resumes connectors" },
   { object: "principal", actions: "read, create, update, delete", means: "users and service accounts" },
   { object: "token", actions: "read, create, revoke", means: "API tokens" },
   { object: "rolebinding", actions: "read, create, delete", means: "who holds which role" },
@@ -28,6 +28,7 @@ export const RBAC_OBJECTS: { object: string; actions: string; means: string }[] 
   { object: "rbac", actions: "read, update", means: "these role definitions" },
   { object: "grant", actions: "read, request, approve, govern, revoke", means: "consumer access to the domain's ports" },
   { object: "credential", actions: "read, issue", means: "Kafka credentials of service accounts" },
+  { object: "webhook", actions: "read, create, update, delete", means: "endpoints the domain's events are delivered to" },
 ];
 
 /** GLOBAL_ROLES may only be bound in every domain (*). */
