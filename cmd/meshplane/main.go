@@ -156,6 +156,7 @@ func serve(args []string, stderr io.Writer) error {
 	webhookInterval := fs.Duration("webhook-interval", time.Second, "how often events are fanned out to webhooks and due deliveries sent")
 	webhookRetry := fs.Duration("webhook-retry-base", 10*time.Second, "wait after a webhook delivery's first failed attempt; doubled after each next one, up to an hour")
 	webhookAttempts := fs.Int("webhook-max-attempts", 12, "attempts before a webhook delivery is marked failed, to be replayed")
+	webhookPrivate := fs.Bool("webhook-allow-private-networks", false, "let webhooks reach loopback, private and link-local addresses (receivers inside your network)")
 	workers := fs.Int("workers", 4, "how many jobs (provisioning runs, drift checks) this replica works at once; 0 makes a replica that serves the APIs and queues jobs for the others")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -188,7 +189,7 @@ func serve(args []string, stderr io.Writer) error {
 		AutoMigrate: !*noMigrate, BindingReload: 30 * time.Second, AccessLog: *accessLog,
 		DataPlane: dp, ToolsDir: *toolsDir, Terraform: *terraform, DriftInterval: *drift, Workers: apiOnly(*workers),
 		MaskingKeyFile: *maskingKey, PolicyTimeout: *policyTimeout, GrantInterval: *grantInterval,
-		Webhooks: app.WebhookConfig{Interval: *webhookInterval, RetryBase: *webhookRetry, MaxAttempts: *webhookAttempts},
+		Webhooks: app.WebhookConfig{Interval: *webhookInterval, RetryBase: *webhookRetry, MaxAttempts: *webhookAttempts, AllowPrivateNetworks: *webhookPrivate},
 	})
 	if err != nil {
 		return err

@@ -98,6 +98,9 @@ type WebhookConfig struct {
 	// MaxAttempts is how often a delivery is tried before it is marked
 	// failed (default 12).
 	MaxAttempts int
+	// AllowPrivateNetworks lets webhooks reach loopback, private and
+	// link-local addresses; by default they reach public addresses only.
+	AllowPrivateNetworks bool
 }
 
 // DataPlane describes a production data plane. Passwords come from the
@@ -250,7 +253,7 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 	s.onClose(s.Access.Close)
 	if s.Events, err = events.New(ctx, events.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger.With("component", "events"),
 		Jobs: s.Jobs, Key: derivedKey(key, "webhook signing"), Interval: c.Webhooks.Interval,
-		RetryBase: c.Webhooks.RetryBase, MaxAttempts: c.Webhooks.MaxAttempts}); err != nil {
+		RetryBase: c.Webhooks.RetryBase, MaxAttempts: c.Webhooks.MaxAttempts, AllowPrivateNetworks: c.Webhooks.AllowPrivateNetworks}); err != nil {
 		return nil, err
 	}
 	s.onClose(s.Events.Close)

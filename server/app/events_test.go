@@ -465,7 +465,7 @@ func TestWebhookInputAndAccess(t *testing.T) {
 		t.Fatalf("refusals wrote webhooks: %v %v", l, err)
 	}
 
-	w, err := owner.Events.CreateWebhook(ctx, connect.NewRequest(&v1.CreateWebhookRequest{Domain: "sales", Name: "ok-name", Url: "https://example.com/hook",
+	w, err := owner.Events.CreateWebhook(ctx, connect.NewRequest(&v1.CreateWebhookRequest{Domain: "sales", Name: "ok-name", Url: "https://example.com/hook?token=hunter2",
 		Types: []string{"dev.meshplane.catalog.*", "dev.meshplane.provision.RunApplied"}}))
 	if err != nil {
 		t.Fatal(err)
@@ -500,11 +500,28 @@ func TestWebhookInputAndAccess(t *testing.T) {
 		t.Fatalf("webhook audit: %v %v", al, err)
 	}
 	for _, e := range al.Msg.GetEvents() {
-		for _, s := range []string{w.Msg.GetSecret(), rot.Msg.GetSecret(), strings.TrimPrefix(rot.Msg.GetSecret(), events.SecretPrefix)} {
+		// Nor the URL's query, where receivers often take a token: events carry what the log holds.
+		if !strings.Contains(e.GetAfter()+e.GetBefore(), "https://example.com/hook?") {
+			t.Errorf("audit event %s does not name the URL: %s", e.GetAction(), e.GetAfter())
+		}
+		for _, s := range []string{w.Msg.GetSecret(), rot.Msg.GetSecret(), strings.TrimPrefix(rot.Msg.GetSecret(), events.SecretPrefix), "hunter2"} {
 			if strings.Contains(e.GetBefore()+e.GetAfter(), s) {
 				t.Errorf("audit event %s holds a signing secret", e.GetAction())
 			}
 		}
+	}
+	if w.Msg.GetWebhook().GetUrl() != "https://example.com/hook?token=hunter2" {
+		t.Errorf("the webhook's own URL: %q", w.Msg.GetWebhook().GetUrl())
+	}
+	// A watch cannot resume after an event this catalog never sent.
+	stream, err := owner.Events.WatchEvents(ctx, connect.NewRequest(&v1.WatchEventsRequest{Domain: "sales", AfterSequence: 1 << 40}))
+	if err == nil {
+		for stream.Receive() {
+		}
+		err = stream.Err()
+	}
+	if got := wantError(t, "resuming past the newest event", err, connect.CodeInvalidArgument, ""); got["afterSequence"] == "" {
+		t.Errorf("no afterSequence violation: %v", got)
 	}
 	if _, err := owner.Events.DeleteWebhook(ctx, connect.NewRequest(&v1.DeleteWebhookRequest{Id: hook.GetId(), Version: 1})); connect.CodeOf(err) != connect.CodeAborted {
 		t.Errorf("a stale delete: %v", err)

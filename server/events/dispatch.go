@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,8 +24,13 @@ import (
 const (
 	// fanOutBatch is how many events are looked at per webhook and query.
 	fanOutBatch = 500
-	// dueBatch is how many due deliveries one dispatch sends at most.
-	dueBatch = 500
+	// perWebhookBatch is how many deliveries one pass sends a webhook at most.
+	perWebhookBatch = 100
+	// passBudget bounds one pass of sending, well within the time after
+	// which the job queue hands a running job to another replica.
+	passBudget = 40 * time.Second
+	// claimMargin is how much longer than an attempt's timeout a claim holds.
+	claimMargin = 5 * time.Second
 	// parallelWebhooks is how many receivers are sent to at once.
 	parallelWebhooks = 8
 	// maxRetryWait caps the wait between two attempts.
@@ -88,8 +96,11 @@ func (s *Service) fanOutBatch(ctx context.Context, w *ent.Webhook, head int64) (
 		// The cursor moves only from where this dispatch found it: a
 		// dispatcher rescued while this one still ran writes nothing twice.
 		n, err := tx.Webhook.Update().Where(webhook.ID(w.ID), webhook.Cursor(w.Cursor)).SetCursor(last).Save(ctx)
-		if err != nil || n == 0 {
-			return errors.Join(err, errMoved)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errMoved
 		}
 		if len(creates) > 0 {
 			return tx.WebhookDelivery.CreateBulk(creates...).Exec(ctx)
@@ -98,8 +109,11 @@ func (s *Service) fanOutBatch(ctx context.Context, w *ent.Webhook, head int64) (
 	})
 	if errors.Is(err, errMoved) {
 		cur, gerr := s.store.Client.Webhook.Get(ctx, w.ID)
-		if gerr != nil {
+		if ent.IsNotFound(gerr) {
 			return head, nil // deleted meanwhile
+		}
+		if gerr != nil {
+			return 0, gerr
 		}
 		return max(cur.Cursor, w.Cursor), nil
 	}
@@ -112,25 +126,50 @@ func (s *Service) fanOutBatch(ctx context.Context, w *ent.Webhook, head int64) (
 var errMoved = errors.New("the webhook's cursor moved")
 
 func (s *Service) deliverDue(ctx context.Context) error {
-	due, err := s.store.Client.WebhookDelivery.Query().
-		Where(webhookdelivery.StateEQ(webhookdelivery.StatePending), webhookdelivery.NextAttemptTimeLTE(now())).
-		Order(ent.Asc(webhookdelivery.FieldSequence)).Limit(dueBatch).All(ctx)
-	if err != nil || len(due) == 0 {
+	// A pass ends well before the job queue would take this dispatcher for
+	// dead and start another; what is left waits for the next pass.
+	ctx, cancel := context.WithTimeout(ctx, passBudget)
+	defer cancel()
+	hooks, err := s.store.Client.Webhook.Query().Where(webhook.Active(true)).All(ctx)
+	if err != nil {
+		return fmt.Errorf("reading webhooks: %w", err)
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, parallelWebhooks)
+	for _, w := range hooks {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.deliverTo(ctx, w); err != nil && ctx.Err() == nil {
+				s.log.Warn("delivering to a webhook", "webhook", w.Domain+"/"+w.Name, "error", err)
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// deliverTo sends w's due deliveries, oldest event first, while they
+// succeed. Only a run of due deliveries from w's oldest pending one is
+// sent: a later event never overtakes an earlier one that waits for a retry.
+func (s *Service) deliverTo(ctx context.Context, w *ent.Webhook) error {
+	pending, err := s.store.Client.WebhookDelivery.Query().
+		Where(webhookdelivery.WebhookID(w.ID), webhookdelivery.StateEQ(webhookdelivery.StatePending)).
+		Order(ent.Asc(webhookdelivery.FieldSequence)).Limit(perWebhookBatch).All(ctx)
+	if err != nil || len(pending) == 0 {
 		return err
 	}
-	byHook := map[string][]*ent.WebhookDelivery{}
-	var order []string
-	seqs := make([]int64, 0, len(due))
-	for _, d := range due {
-		if byHook[d.WebhookID] == nil {
-			order = append(order, d.WebhookID)
+	var seqs []int64
+	at := now()
+	for _, d := range pending {
+		if d.NextAttemptTime.After(at) {
+			break
 		}
-		byHook[d.WebhookID] = append(byHook[d.WebhookID], d)
 		seqs = append(seqs, d.Sequence)
 	}
-	hooks, err := s.store.Client.Webhook.Query().Where(webhook.IDIn(order...), webhook.Active(true)).All(ctx)
-	if err != nil {
-		return err
+	if len(seqs) == 0 {
+		return nil
 	}
 	evs, err := s.store.Client.AuditEvent.Query().Where(auditevent.IDIn(seqs...)).All(ctx)
 	if err != nil {
@@ -140,21 +179,19 @@ func (s *Service) deliverDue(ctx context.Context) error {
 	for _, e := range evs {
 		events[e.ID] = e
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, parallelWebhooks)
-	for _, w := range hooks {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			for _, d := range byHook[w.ID] {
-				if ctx.Err() != nil || !s.attempt(ctx, w, d, events[d.Sequence]) {
-					return
-				}
-			}
-		}()
+	for _, d := range pending[:len(seqs)] {
+		// Claim the delivery: another dispatcher that found it due too
+		// finds it claimed, and neither sends it twice.
+		n, err := s.store.Client.WebhookDelivery.Update().Where(webhookdelivery.ID(d.ID),
+			webhookdelivery.StateEQ(webhookdelivery.StatePending), webhookdelivery.Attempts(d.Attempts),
+			webhookdelivery.NextAttemptTimeLTE(at)).SetNextAttemptTime(now().Add(s.cfg.Timeout + claimMargin)).Save(ctx)
+		if err != nil || n == 0 || ctx.Err() != nil {
+			return err
+		}
+		if !s.attempt(ctx, w, d, events[d.Sequence]) {
+			return nil
+		}
 	}
-	wg.Wait()
 	return nil
 }
 
@@ -184,7 +221,8 @@ func (s *Service) attempt(ctx context.Context, w *ent.Webhook, d *ent.WebhookDel
 		retryAt = at.Add(s.backoff(attempts))
 		u = u.SetNextAttemptTime(retryAt)
 	}
-	if err := u.Exec(ctx); err != nil {
+	if err := u.Exec(context.WithoutCancel(ctx)); err != nil {
+		// The claim still holds it back until its lease runs out.
 		s.log.Warn("recording a webhook delivery", "webhook", w.Domain+"/"+w.Name, "sequence", d.Sequence, "error", err)
 		return false
 	}
@@ -235,32 +273,35 @@ func (s *Service) send(ctx context.Context, w *ent.Webhook, a *ent.AuditEvent) (
 	req.Header.Set(HeaderSignature, Sign(secretFor(s.cfg.Key, w.ID, w.SecretGeneration), ev.ID, ts, body))
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
-		var ue interface{ Unwrap() error }
-		if errors.As(err, &ue) && ue.Unwrap() != nil {
-			err = ue.Unwrap() // the cause, without the URL, which may carry a token
-		}
-		if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
-			return 0, fmt.Sprintf("no answer within %s", s.cfg.Timeout)
-		}
-		return 0, truncate(err.Error())
+		return 0, failureOf(err, s.cfg.Timeout)
 	}
 	defer resp.Body.Close()
-	// The answer's body is not kept: a webhook must not become a way to
-	// read what meshplane can reach.
+	// Neither the answer's body nor its reason phrase is kept: a webhook
+	// must not become a way to read what meshplane can reach.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, "the receiver answered " + resp.Status
+		return resp.StatusCode, fmt.Sprintf("the receiver answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	return resp.StatusCode, ""
 }
 
-func truncate(s string) string {
-	if len(s) <= 500 {
-		return s
+// failureOf says why a request got no answer, in a few fixed words: the
+// raw error would name addresses and hosts meshplane can reach.
+func failureOf(err error, timeout time.Duration) string {
+	var dns *net.DNSError
+	var op *net.OpError
+	var refused *privateAddressError
+	switch {
+	case errors.As(err, &refused):
+		return refused.Error()
+	case errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err):
+		return fmt.Sprintf("no answer within %s", timeout)
+	case errors.As(err, &dns):
+		return "the receiver's host name could not be resolved"
+	case errors.As(err, &op) && op.Op == "dial":
+		return "the receiver could not be reached"
+	case strings.Contains(err.Error(), "tls:") || strings.Contains(err.Error(), "x509:"):
+		return "the receiver's TLS handshake failed"
 	}
-	cut := 500
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut]
+	return "the request failed before the receiver answered"
 }

@@ -78,7 +78,7 @@ func TestSignAndVerify(t *testing.T) {
 
 // testService is a service on a fresh SQLite catalog whose dispatcher is
 // called by hand.
-func testService(t *testing.T, c Config) *Service {
+func testService(t testing.TB, c Config) *Service {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, "sqlite://"+t.TempDir()+"/catalog.db")
@@ -94,6 +94,7 @@ func testService(t *testing.T, c Config) *Service {
 		t.Fatal(err)
 	}
 	c.Store, c.Authz, c.Logger, c.Key = st, authz, slog.New(slog.NewTextHandler(io.Discard, nil)), []byte("key")
+	c.AllowPrivateNetworks = true // the test receivers listen on loopback
 	s, err := New(ctx, c)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +104,7 @@ func testService(t *testing.T, c Config) *Service {
 }
 
 // change records an audit event in domain, as a change would.
-func change(t *testing.T, s *Service, domain, action string) {
+func change(t testing.TB, s *Service, domain, action string) {
 	t.Helper()
 	ctx := actor.With(context.Background(), actor.Actor{Name: "olivia"})
 	if err := s.store.Tx(ctx, func(tx *ent.Tx) error {
@@ -113,7 +114,7 @@ func change(t *testing.T, s *Service, domain, action string) {
 	}
 }
 
-func hookAt(t *testing.T, s *Service, domain, url string, types ...string) *ent.Webhook {
+func hookAt(t testing.TB, s *Service, domain, url string, types ...string) *ent.Webhook {
 	t.Helper()
 	w, err := s.store.Client.Webhook.Create().SetDomain(domain).SetName("w-" + domain).SetURL(url).SetTypes(types).Save(context.Background())
 	if err != nil {
@@ -250,5 +251,216 @@ func TestDeliveryRetriesInOrderThenFails(t *testing.T) {
 	if d.State != webhookdelivery.StatePending || d.Attempts != 1 || d.ResponseStatus != 0 || d.LastError == "" || strings.Contains(d.LastError, "sensitive") ||
 		!d.NextAttemptTime.After(*d.LastAttemptTime) {
 		t.Errorf("after a refused connection: %+v", d)
+	}
+}
+
+// BenchmarkDispatch measures one dispatcher pass that writes and sends the
+// deliveries of 1,000 events to a webhook whose receiver answers at once,
+// against the same pass writing the deliveries alone (the fan-out).
+func BenchmarkDispatch(b *testing.B) {
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rcv.Close()
+	const n = 1000
+	for _, mode := range []string{"fan-out", "fan-out+send"} {
+		b.Run(mode, func(b *testing.B) {
+			s := testService(b, Config{})
+			ctx := context.Background()
+			w := hookAt(b, s, "sales", rcv.URL)
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				for range n {
+					change(b, s, "sales", "catalog.UpdateDataProduct")
+				}
+				b.StartTimer()
+				if err := s.fanOut(ctx); err != nil {
+					b.Fatal(err)
+				}
+				if mode == "fan-out+send" {
+					for {
+						if err := s.deliverDue(ctx); err != nil {
+							b.Fatal(err)
+						}
+						pending, err := s.store.Client.WebhookDelivery.Query().Where(webhookdelivery.WebhookID(w.ID),
+							webhookdelivery.StateEQ(webhookdelivery.StatePending)).Exist(ctx)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if !pending {
+							break
+						}
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/event")
+		})
+	}
+}
+
+// receiverCounting answers 204 and counts requests per webhook-id.
+func receiverCounting(t *testing.T) (*httptest.Server, func() map[string]int) {
+	var mu sync.Mutex
+	got := map[string]int{}
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got[r.Header.Get(HeaderID)]++
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rcv.Close)
+	return rcv, func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		out := map[string]int{}
+		for k, v := range got {
+			out[k] = v
+		}
+		return out
+	}
+}
+
+// TestConcurrentDispatchersSendOnce: two dispatchers at once (a job the
+// queue handed to another replica while it still ran) send each event once.
+func TestConcurrentDispatchersSendOnce(t *testing.T) {
+	rcv, got := receiverCounting(t)
+	s := testService(t, Config{})
+	ctx := context.Background()
+	w := hookAt(t, s, "sales", rcv.URL)
+	for range 20 {
+		change(t, s, "sales", "catalog.UpdateDataProduct")
+	}
+	if err := s.fanOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			if err := s.deliverDue(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.deliverDue(ctx); err != nil { // whatever a lost claim left
+		t.Fatal(err)
+	}
+	for _, d := range deliveries(t, s, w) {
+		id := strconv.FormatInt(d.Sequence, 10)
+		if got()[id] != 1 || d.Attempts != 1 || d.State != webhookdelivery.StateDelivered {
+			t.Errorf("event %s: sent %d times, delivery %+v", id, got()[id], d)
+		}
+	}
+}
+
+// TestLaterEventsWaitForARetry: an event that comes while an earlier one
+// waits for its retry waits too, so a receiver gets them in order; and a
+// paused webhook's backlog holds up no other webhook.
+func TestLaterEventsWaitForARetry(t *testing.T) {
+	var mu sync.Mutex
+	failing := true
+	var seen []string
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, r.Header.Get(HeaderID))
+		if failing {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rcv.Close()
+	other, got := receiverCounting(t)
+	s := testService(t, Config{RetryBase: 300 * time.Millisecond})
+	ctx := context.Background()
+	w := hookAt(t, s, "sales", rcv.URL)
+	paused := hookAt(t, s, "hr", rcv.URL)
+	for range perWebhookBatch + 5 {
+		change(t, s, "hr", "catalog.UpdateDataProduct")
+	}
+	if err := s.Dispatch(ctx); err != nil { // hr's backlog is written, and fails once
+		t.Fatal(err)
+	}
+	if err := s.store.Client.Webhook.UpdateOne(paused).SetActive(false).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	seen = nil
+	mu.Unlock()
+	change(t, s, "sales", "catalog.CreateDataProduct")
+	if err := s.Dispatch(ctx); err != nil { // the first sales event fails
+		t.Fatal(err)
+	}
+	change(t, s, "sales", "catalog.UpdateDataProduct")
+	kept := hookAt(t, s, "*", other.URL)
+	head, err := auditHead(ctx, s.store.Client.AuditEvent.Query())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.Client.Webhook.UpdateOne(kept).SetCursor(head).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	change(t, s, "sales", "catalog.DeleteDataProduct")
+	if err := s.Dispatch(ctx); err != nil { // the second waits behind the first
+		t.Fatal(err)
+	}
+	ds := deliveries(t, s, w)
+	mu.Lock()
+	if len(seen) != 1 || len(ds) != 3 || seen[0] != strconv.FormatInt(ds[0].Sequence, 10) {
+		t.Fatalf("while the first event waits for its retry the receiver got %v (deliveries %d)", seen, len(ds))
+	}
+	failing = false
+	mu.Unlock()
+	if n := len(got()); n != 1 {
+		t.Errorf("the global webhook got %d events, want the one after its creation despite hr's paused backlog", n)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for deliveries(t, s, w)[2].State != webhookdelivery.StateDelivered {
+		if time.Now().After(deadline) {
+			t.Fatal("the sales events were never delivered")
+		}
+		if err := s.Dispatch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{strconv.FormatInt(ds[0].Sequence, 10), strconv.FormatInt(ds[0].Sequence, 10), strconv.FormatInt(ds[1].Sequence, 10), strconv.FormatInt(ds[2].Sequence, 10)}
+	if strings.Join(seen, ",") != strings.Join(want, ",") {
+		t.Errorf("the receiver got %v, want %v", seen, want)
+	}
+}
+
+// TestWebhooksReachPublicAddressesOnly: by default a webhook cannot reach
+// this host or a private network, whatever its URL or DNS says; the
+// failure says so in fixed words.
+func TestWebhooksReachPublicAddressesOnly(t *testing.T) {
+	for _, a := range []string{"127.0.0.1:80", "[::1]:443", "10.1.2.3:80", "192.168.0.1:80", "172.16.0.1:80", "169.254.169.254:80",
+		"0.0.0.0:80", "100.64.0.1:80", "[fe80::1]:80", "[::ffff:127.0.0.1]:80", "[fd00::1]:80"} {
+		if publicOnly("tcp", a, nil) == nil {
+			t.Errorf("%s is reachable", a)
+		}
+	}
+	for _, a := range []string{"93.184.216.34:443", "[2606:4700::1]:443"} {
+		if err := publicOnly("tcp", a, nil); err != nil {
+			t.Errorf("%s: %v", a, err)
+		}
+	}
+	rcv, got := receiverCounting(t)
+	s := testService(t, Config{})
+	s.cfg.Client = newClient(false)
+	ctx := context.Background()
+	w := hookAt(t, s, "sales", rcv.URL)
+	change(t, s, "sales", "catalog.CreateDataProduct")
+	if err := s.Dispatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d := deliveries(t, s, w)[0]
+	if len(got()) != 0 || d.Attempts != 1 || !strings.Contains(d.LastError, "loopback, private or link-local") || strings.Contains(d.LastError, "127.0.0.1") {
+		t.Errorf("a loopback receiver: got %v, delivery %+v", got(), d)
 	}
 }

@@ -70,7 +70,9 @@ func (h *hub) run() {
 			return
 		case <-t.C:
 		}
-		head, err := auditHead(context.Background(), h.store.Client.AuditEvent.Query())
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		head, err := auditHead(ctx, h.store.Client.AuditEvent.Query())
+		cancel()
 		h.mu.Lock()
 		if err == nil && head > h.head {
 			h.head = head
@@ -107,6 +109,9 @@ type WatchInput struct {
 // watchBatch is how many events a watcher reads per query.
 const watchBatch = 200
 
+// MaxWatch is how long one watch runs at most.
+const MaxWatch = 10 * time.Minute
+
 // Watch sends each event passing in's filter, in order, as it commits,
 // until ctx ends or send fails. Each event is checked against the caller's
 // right to read the audit log of its domain when it is sent, so a role
@@ -118,13 +123,29 @@ func (s *Service) Watch(ctx context.Context, in WatchInput, ready func(after int
 	if err := s.CheckWatch(ctx, in); err != nil {
 		return err
 	}
+	head, err := auditHead(ctx, s.store.Client.AuditEvent.Query())
+	if err != nil {
+		return err
+	}
 	last := in.AfterSequence
-	if last == 0 {
-		head, err := auditHead(ctx, s.store.Client.AuditEvent.Query())
-		if err != nil {
-			return err
-		}
+	switch {
+	case last == 0:
 		last = head
+	case last > head:
+		var v errs.Violations
+		v.Add("afterSequence", "is past the newest event (%d): resume after a sequence number this catalog sent", head)
+		return v.Err()
+	}
+	// A watch ends after MaxWatch, as its caller was authenticated once,
+	// at its start; the caller resumes after the last event it got.
+	caller := ctx
+	ctx, cancel := context.WithTimeout(ctx, MaxWatch)
+	defer cancel()
+	ended := func(err error) error {
+		if caller.Err() == nil && ctx.Err() != nil {
+			return nil // MaxWatch is up
+		}
+		return err
 	}
 	if ready != nil {
 		if err := ready(last); err != nil {
@@ -136,7 +157,7 @@ func (s *Service) Watch(ctx context.Context, in WatchInput, ready func(after int
 			Order(ent.Asc(auditevent.FieldID)).Limit(watchBatch).All(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return ended(ctx.Err())
 			}
 			return fmt.Errorf("reading events: %w", err)
 		}
@@ -153,7 +174,7 @@ func (s *Service) Watch(ctx context.Context, in WatchInput, ready func(after int
 			continue
 		}
 		if err := s.hub.wait(ctx, last); err != nil {
-			return err
+			return ended(err)
 		}
 	}
 }

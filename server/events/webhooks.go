@@ -70,7 +70,11 @@ type Config struct {
 	MaxAttempts int
 	// Timeout bounds one attempt, the receiver's answer included (default 10s).
 	Timeout time.Duration
-	// Client sends deliveries; it never follows redirects.
+	// AllowPrivateNetworks lets webhooks reach loopback, private and
+	// link-local addresses (receivers inside the deployment's network).
+	AllowPrivateNetworks bool
+	// Client sends deliveries instead of the default client; it is made
+	// never to follow redirects.
 	Client *http.Client
 	// Poll is how often watchers look for new events (default 250ms).
 	Poll time.Duration
@@ -115,7 +119,7 @@ func New(ctx context.Context, c Config) (*Service, error) {
 		c.Poll = 250 * time.Millisecond
 	}
 	if c.Client == nil {
-		c.Client = &http.Client{}
+		c.Client = newClient(c.AllowPrivateNetworks)
 	}
 	client := *c.Client
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -197,8 +201,21 @@ type snapshot struct {
 }
 
 func snapshotOf(w *ent.Webhook) snapshot {
-	return snapshot{ID: w.ID, Domain: w.Domain, Name: w.Name, URL: w.URL, Types: w.Types, Active: w.Active,
+	return snapshot{ID: w.ID, Domain: w.Domain, Name: w.Name, URL: redactURL(w.URL), Types: w.Types, Active: w.Active,
 		Version: w.Version, SecretGeneration: w.SecretGeneration}
+}
+
+// redactURL is a URL as the audit log (and so every event) records it:
+// without its query, where receivers often take a token.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "…"
+	}
+	return u.String()
 }
 
 // WithSecret is a webhook with its signing secret, returned when the secret
@@ -434,7 +451,13 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (Webhook, error) {
 		if cur.Version != in.Version {
 			return errs.Conflict("webhook", cur.Domain+"/"+cur.Name, in.Version, cur.Version)
 		}
-		u := tx.Webhook.UpdateOne(cur).AddVersion(1)
+		if in.URL != nil || in.Types != nil {
+			// Pointing a webhook elsewhere, or at more, is creating it anew.
+			if err := s.authz.Require(ctx, cur.Domain, access.ObjAudit, access.ActRead); err != nil {
+				return err
+			}
+		}
+		u := tx.Webhook.Update().Where(webhook.ID(cur.ID), webhook.Version(cur.Version)).AddVersion(1)
 		if in.URL != nil {
 			u = u.SetURL(*in.URL)
 		}
@@ -444,7 +467,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (Webhook, error) {
 		if in.Active != nil {
 			u = u.SetActive(*in.Active)
 		}
-		if out, err = u.Save(ctx); err != nil {
+		if out, err = saveVersioned(ctx, tx, cur, u); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "events.UpdateWebhook", cur, out)
@@ -467,7 +490,8 @@ func (s *Service) RotateSecret(ctx context.Context, id string, version int64) (W
 		if version > 0 && cur.Version != version {
 			return errs.Conflict("webhook", cur.Domain+"/"+cur.Name, version, cur.Version)
 		}
-		if out, err = tx.Webhook.UpdateOne(cur).AddVersion(1).AddSecretGeneration(1).Save(ctx); err != nil {
+		u := tx.Webhook.Update().Where(webhook.ID(cur.ID), webhook.Version(cur.Version)).AddVersion(1).AddSecretGeneration(1)
+		if out, err = saveVersioned(ctx, tx, cur, u); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "events.RotateWebhookSecret", cur, out)
@@ -488,14 +512,33 @@ func (s *Service) Delete(ctx context.Context, id string, version int64) error {
 		if version > 0 && cur.Version != version {
 			return errs.Conflict("webhook", cur.Domain+"/"+cur.Name, version, cur.Version)
 		}
-		if _, err := tx.WebhookDelivery.Delete().Where(webhookdelivery.WebhookID(id)).Exec(ctx); err != nil {
+		// The webhook goes first: a fan-out waiting on its row then finds
+		// none and writes nothing, so no delivery outlives it.
+		n, err := tx.Webhook.Delete().Where(webhook.ID(cur.ID), webhook.Version(cur.Version)).Exec(ctx)
+		if err != nil {
 			return err
 		}
-		if err := tx.Webhook.DeleteOne(cur).Exec(ctx); err != nil {
+		if n == 0 {
+			return errs.Conflict("webhook", cur.Domain+"/"+cur.Name, cur.Version, cur.Version+1)
+		}
+		if _, err := tx.WebhookDelivery.Delete().Where(webhookdelivery.WebhookID(id)).Exec(ctx); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "events.DeleteWebhook", cur, nil)
 	})
+}
+
+// saveVersioned applies u, which matches cur's id and version, and returns
+// the webhook after it; a concurrent change in between is a conflict.
+func saveVersioned(ctx context.Context, tx *ent.Tx, cur *ent.Webhook, u *ent.WebhookUpdate) (*ent.Webhook, error) {
+	n, err := u.Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, errs.Conflict("webhook", cur.Domain+"/"+cur.Name, cur.Version, cur.Version+1)
+	}
+	return tx.Webhook.Get(ctx, cur.ID)
 }
 
 // Delivery states.

@@ -91,6 +91,8 @@ func (e *Env) start(o Options) {
 	wh := o.Webhooks
 	wh.Interval = cmp.Or(wh.Interval, 100*time.Millisecond)
 	wh.RetryBase = cmp.Or(wh.RetryBase, 100*time.Millisecond)
+	// Test receivers listen on loopback.
+	wh.AllowPrivateNetworks = true
 	srv, err := app.New(context.Background(), app.Config{DataDir: e.DataDir, DatabaseURL: e.DatabaseURL, Logger: log,
 		AutoMigrate: true, ToolsDir: ToolsDir(), Workers: 2, GrantInterval: cmp.Or(o.GrantInterval, 200*time.Millisecond),
 		Webhooks: wh})
