@@ -45,7 +45,24 @@ func (s *Service) Dispatch(ctx context.Context) error {
 	if err := s.fanOut(ctx); err != nil {
 		return err
 	}
-	return s.deliverDue(ctx)
+	if err := s.deliverDue(ctx); err != nil {
+		return err
+	}
+	return s.prune(ctx)
+}
+
+// prune forgets deliveries settled longer ago than the retention: the
+// delivery log keeps what people look at, the audit log keeps the events.
+func (s *Service) prune(ctx context.Context) error {
+	at := now()
+	_, err := s.store.Client.WebhookDelivery.Delete().Where(webhookdelivery.Or(
+		webhookdelivery.And(webhookdelivery.StateEQ(webhookdelivery.StateDelivered), webhookdelivery.UpdateTimeLT(at.Add(-s.cfg.Retention))),
+		webhookdelivery.And(webhookdelivery.StateEQ(webhookdelivery.StateFailed), webhookdelivery.UpdateTimeLT(at.Add(-4*s.cfg.Retention))),
+	)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("pruning the delivery log: %w", err)
+	}
+	return nil
 }
 
 func (s *Service) fanOut(ctx context.Context) error {

@@ -464,3 +464,28 @@ func TestWebhooksReachPublicAddressesOnly(t *testing.T) {
 		t.Errorf("a loopback receiver: got %v, delivery %+v", got(), d)
 	}
 }
+
+// TestDeliveryLogIsPruned: settled deliveries leave the log after the
+// retention (failed ones four times later); pending ones stay.
+func TestDeliveryLogIsPruned(t *testing.T) {
+	s := testService(t, Config{Retention: time.Hour})
+	ctx := context.Background()
+	w := hookAt(t, s, "sales", "http://127.0.0.1:1/")
+	old := now().Add(-2 * time.Hour)
+	for i, st := range []webhookdelivery.State{webhookdelivery.StateDelivered, webhookdelivery.StateFailed, webhookdelivery.StatePending} {
+		if err := s.store.Client.WebhookDelivery.Create().SetWebhookID(w.ID).SetSequence(int64(i + 1)).SetType("t").SetState(st).
+			SetNextAttemptTime(now().Add(time.Hour)).SetUpdateTime(old).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, d := range deliveries(t, s, w) {
+		left = append(left, string(d.State))
+	}
+	if strings.Join(left, ",") != "failed,pending" {
+		t.Errorf("after pruning: %v", left)
+	}
+}

@@ -78,6 +78,9 @@ type Config struct {
 	Client *http.Client
 	// Poll is how often watchers look for new events (default 250ms).
 	Poll time.Duration
+	// Retention is how long delivered deliveries stay in the log (default
+	// 7 days); failed ones stay four times as long, to be replayed.
+	Retention time.Duration
 }
 
 // Service manages webhooks, delivers events and serves watchers.
@@ -117,6 +120,9 @@ func New(ctx context.Context, c Config) (*Service, error) {
 	}
 	if c.Poll <= 0 {
 		c.Poll = 250 * time.Millisecond
+	}
+	if c.Retention <= 0 {
+		c.Retention = 7 * 24 * time.Hour
 	}
 	if c.Client == nil {
 		c.Client = newClient(c.AllowPrivateNetworks)
