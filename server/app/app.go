@@ -257,6 +257,7 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.onClose(s.Events.Close)
+	s.Metrics.Registry.MustRegister(s.Events.Collector())
 	// Every worker and periodic job is registered: the queue starts, and
 	// stops first on Close, so runs cut short are recorded as interrupted
 	// while the catalog is still open.

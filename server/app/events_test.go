@@ -231,6 +231,23 @@ func TestWebhooksDeliverEveryEvent(t *testing.T) {
 		t.Fatalf("the first delivery's log: %+v", oldest)
 	}
 
+	// Operators see the attempts and the log's state in the metrics.
+	resp, err := env.HTTP.Client().Get(env.HTTP.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`meshplane_webhook_attempts_total{outcome="retry"} `, `meshplane_webhook_attempts_total{outcome="delivered"} `,
+		`meshplane_webhook_deliveries{state="pending"} `, `meshplane_webhook_oldest_pending_seconds `, `meshplane_webhook_fanout_lag_events `} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(string(metrics), `meshplane_webhook_attempts_total{outcome="retry"} 0`) {
+		t.Error("no retry counted")
+	}
+
 	// The receiver goes down; a change is made; meshplane restarts; the
 	// receiver comes back: the change arrives.
 	sales.setDown(true)

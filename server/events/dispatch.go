@@ -229,15 +229,19 @@ func (s *Service) attempt(ctx context.Context, w *ent.Webhook, d *ent.WebhookDel
 	attempts := d.Attempts + 1
 	ok := failure == ""
 	var retryAt time.Time
+	outcome := outcomeRetry
 	switch {
 	case ok:
+		outcome = outcomeDelivered
 		u = u.SetState(webhookdelivery.StateDelivered).SetDeliverTime(now())
 	case attempts >= s.cfg.MaxAttempts || a == nil:
+		outcome = outcomeFailed
 		u = u.SetState(webhookdelivery.StateFailed)
 	default:
 		retryAt = at.Add(s.backoff(attempts))
 		u = u.SetNextAttemptTime(retryAt)
 	}
+	s.attempts[outcome].Add(1)
 	if err := u.Exec(context.WithoutCancel(ctx)); err != nil {
 		// The claim still holds it back until its lease runs out.
 		s.log.Warn("recording a webhook delivery", "webhook", w.Domain+"/"+w.Name, "sequence", d.Sequence, "error", err)

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -91,6 +92,8 @@ type Service struct {
 	log    *slog.Logger
 	source string
 	hub    *hub
+	// attempts counts this replica's delivery attempts by outcome.
+	attempts map[string]*atomic.Int64
 }
 
 // DispatchArgs is the periodic job that fans events out to webhooks and
@@ -130,7 +133,10 @@ func New(ctx context.Context, c Config) (*Service, error) {
 	client := *c.Client
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.Client = &client
-	s := &Service{cfg: c, store: c.Store, authz: c.Authz, log: c.Logger}
+	s := &Service{cfg: c, store: c.Store, authz: c.Authz, log: c.Logger, attempts: map[string]*atomic.Int64{}}
+	for _, o := range []string{outcomeDelivered, outcomeRetry, outcomeFailed} {
+		s.attempts[o] = new(atomic.Int64)
+	}
 	src, err := s.loadSource(ctx)
 	if err != nil {
 		return nil, err
