@@ -183,6 +183,16 @@ func dataProductPB(p *ent.DataProduct) *v1.DataProduct {
 		out.DriftCheckTime = timestamppb.New(*p.DriftCheckTime)
 	}
 	out.Drift = summaryPB(summary.Summary{Resources: p.Drift}).GetResources()
+	sp := SpecPB(spec.Product{Ports: p.Ports, Sinks: p.Sinks})
+	out.Ports, out.Sinks = sp.Ports, sp.Sinks
+	return out
+}
+
+// SpecPB encodes a product spec for the wire: ProductSpec's inverse.
+func SpecPB(p spec.Product) *v1.DataProductSpec {
+	out := &v1.DataProductSpec{Description: p.Description, Owner: p.Owner, Labels: p.Labels,
+		Source: &v1.Source{Kind: sourceKinds.num(string(p.Source.Kind)), Host: p.Source.Host, Port: int32(p.Source.Port),
+			Database: p.Source.Database, Tables: p.Source.Tables, Username: p.Source.Username, SecretRef: p.Source.SecretRef}}
 	for _, port := range p.Ports {
 		op := &v1.OutputPort{
 			Name:          port.Name,
