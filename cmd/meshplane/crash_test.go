@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -29,11 +28,7 @@ func TestMain(m *testing.M) {
 		if err := json.Unmarshal([]byte(args), &argv); err != nil {
 			panic(err)
 		}
-		if err := run(argv, os.Stdout, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "meshplane:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		exit(run(argv, os.Stdout, os.Stderr), os.Stderr)
 	}
 	os.Exit(m.Run())
 }

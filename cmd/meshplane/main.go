@@ -32,15 +32,19 @@ Usage:
   meshplane sandbox --data-dir DIR [--kafka-addr HOST:PORT] [--connect-addr HOST:PORT] [--brokers N]
   meshplane version
 
+Client (a server's URL and token from --server and --token, MESHPLANE_URL
+and MESHPLANE_TOKEN, or the file login writes):
+  meshplane login   --server URL --token TOKEN [--ca-file PEM]
+  meshplane get     products [--domain D] [-o text|json|yaml] | product DOMAIN/NAME [-o yaml|json|text]
+  meshplane diff    -f FILE_OR_DIR [-o json]          exit 0: no change, 1: changes, 2: error
+  meshplane apply   -f FILE_OR_DIR [--dry-run] [--prune] [-o json]   exit 0, or 2 when anything was refused
+
 Run "meshplane COMMAND -h" for a command's flags. Every flag can also be set
 through the environment as MESHPLANE_<FLAG> (e.g. MESHPLANE_DATABASE_URL).
 `
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "meshplane:", err)
-		os.Exit(1)
-	}
+	exit(run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -55,6 +59,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return migrate(args[1:], stdout, stderr)
 	case "sandbox":
 		return runSandbox(args[1:], stderr)
+	case "login":
+		return login(args[1:], stdout, stderr)
+	case "get":
+		return getCmd(args[1:], stdout, stderr)
+	case "diff":
+		return diffCmd(args[1:], stdout, stderr)
+	case "apply":
+		return applyCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "meshplane", version)
 		return nil

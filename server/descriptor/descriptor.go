@@ -23,6 +23,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/spec"
 )
 
@@ -209,6 +210,27 @@ func (d *Document) check() Errors {
 		if p.Topic != "" {
 			add(fmt.Sprintf("spec.ports[%d].topic", i), "is derived by meshplane (<domain>.<product>.<port>.v<major>): remove it")
 		}
+	}
+	if len(es) > 0 {
+		return es
+	}
+	// The catalog's own checks, so a typo is shown at its line before
+	// anything is sent; the server checks again, policies included.
+	var v errs.Violations
+	spec.CheckName(&v, "metadata.domain", d.Metadata.Domain)
+	spec.CheckName(&v, "metadata.name", d.Metadata.Name)
+	switch d.Spec.Lifecycle {
+	case "", spec.LifecycleDraft, spec.LifecycleActive, spec.LifecycleDeprecated, spec.LifecycleRetired:
+	default:
+		v.Add("spec.lifecycle", "must be draft, active, deprecated or retired, got %q", d.Spec.Lifecycle)
+	}
+	p := d.Spec.Product
+	p.Ports = slices.Clone(p.Ports)
+	p.Sinks = slices.Clone(p.Sinks)
+	p.Normalize(d.Metadata.Domain, d.Metadata.Name)
+	p.Validate(&v, "spec")
+	for _, f := range v.List() {
+		add(f.Path, f.Message)
 	}
 	return es
 }

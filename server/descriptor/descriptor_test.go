@@ -2,6 +2,7 @@ package descriptor
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -9,8 +10,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goccy/go-yaml"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/meshplane/meshplane/server/spec"
 )
+
+func yamlToJSON(b []byte, v any) error {
+	j, err := yaml.YAMLToJSON(b)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(j, v)
+}
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
@@ -87,6 +99,8 @@ func TestMalformed(t *testing.T) {
 		{"not yaml", "a: [\n", "bad.yaml:"},
 		{"empty", "", "bad.yaml: holds no document"},
 		{"binary", "a: \xff\xfe\n", "bad.yaml: is not UTF-8 text"},
+		{"catalog check", head + "spec:\n  owner: a@example.com\n  lifecycle: live\n  ports:\n    - name: p\n      fields:\n        - name: id\n          type: int65\n",
+			`bad.yaml:13:17: spec.ports[0].fields[0].type: unknown type "int65"`},
 		{"too large", head + "spec:\n  description: " + strings.Repeat("x", MaxFileBytes) + "\n", "bad.yaml: is 4194"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,7 +130,9 @@ func TestLoadDirectory(t *testing.T) {
 		}
 	}
 	doc := func(name string) string {
-		return "apiVersion: meshplane.dev/v1\nkind: DataProduct\nmetadata:\n  domain: sales\n  name: " + name + "\nspec:\n  owner: a@example.com\n"
+		return "apiVersion: meshplane.dev/v1\nkind: DataProduct\nmetadata:\n  domain: sales\n  name: " + name + "\nspec:\n  owner: a@example.com\n" +
+			"  source: {kind: postgres, host: db.internal, port: 5432, database: shop, tables: [public.t], username: cdc, secretRef: env:SALES__DB_PASSWORD}\n" +
+			"  ports:\n    - name: pp\n      fields:\n        - {name: id, type: int64, classification: none}\n"
 	}
 	write("b.yaml", doc("beta"))
 	write("a/z.yml", doc("alpha"))
@@ -133,5 +149,105 @@ func TestLoadDirectory(t *testing.T) {
 	_, err = Load(dir)
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "c.yaml")+":5:9: metadata.name: product sales/beta is described again: first at "+filepath.Join(dir, "b.yaml")+":1") {
 		t.Fatalf("a product described twice: %v", err)
+	}
+}
+
+// TestDiff: what differs is named by path, list items by name; defaults the
+// catalog fills and derived topics are no change; an omitted lifecycle
+// keeps the product's.
+func TestDiff(t *testing.T) {
+	docs, err := Load("testdata/orders.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	desired := docs[0]
+	stored := *desired
+	stored.Spec.Product.Ports = nil
+	b, _ := Marshal(desired)
+	again, _ := Parse("x.yaml", b)
+	stored = *again[0]
+	stored.Spec.Product.Normalize("sales", "orders") // as the catalog holds it: topics set
+	if d := Diff(&stored, desired); len(d) != 0 {
+		t.Fatalf("no change expected, got %v", d)
+	}
+	edited := *again[0]
+	edited.Spec.Lifecycle = ""
+	edited.Spec.Ports = append([]spec.OutputPort(nil), edited.Spec.Ports...)
+	edited.Spec.Ports[1].Fields = append([]spec.Field(nil), edited.Spec.Ports[1].Fields...)
+	edited.Spec.Ports[1].Fields[1].Classification = spec.ClassSensitive
+	edited.Spec.Ports[0].RetentionMs = 0 // the default: 7 days, as stored
+	edited.Spec.Labels = nil
+	got := Diff(&stored, &edited)
+	want := []Change{
+		{Path: "spec.labels.tier", Before: `"gold"`},
+		{Path: "spec.ports[customers].fields[email].classification", Before: `"pii"`, After: `"sensitive"`},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("diff %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("change %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	created := Diff(nil, desired)
+	if len(created) < 20 || created[0].Before != "" {
+		t.Errorf("a new product's diff: %v", created)
+	}
+}
+
+// TestSchema: the published JSON Schema is the one the types give, and it
+// accepts every descriptor meshplane writes and refuses what Parse refuses.
+func TestSchema(t *testing.T) {
+	const published = "../../api/descriptor/v1.schema.json"
+	got := Schema()
+	if *update {
+		if err := os.WriteFile(published, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(published)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s is out of date: run go test ./server/descriptor -update", published)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(SchemaID, doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile(SchemaID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asJSON := func(text string) any {
+		var v any
+		if err := yamlToJSON([]byte(text), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	golden, _ := os.ReadFile("testdata/orders.golden.yaml")
+	for i, d := range strings.Split(string(golden), "---\n") {
+		if err := sch.Validate(asJSON(d)); err != nil {
+			t.Errorf("golden document %d: %v", i, err)
+		}
+	}
+	head := "apiVersion: meshplane.dev/v1\nkind: DataProduct\nmetadata:\n  domain: sales\n  name: orders\n"
+	for _, bad := range []string{
+		head + "spec:\n  ownr: x\n",
+		head + "spec:\n  ports:\n    - name: p\n      topic: sales.orders.p.v1\n",
+		head + "spec:\n  ports:\n    - name: p\n      fields:\n        - {name: a, type: int65}\n",
+		head + "spec:\n  sinks:\n    - name: s\n",
+		strings.Replace(head, "v1", "v2", 1) + "spec: {}\n",
+	} {
+		if err := sch.Validate(asJSON(bad)); err == nil {
+			t.Errorf("the schema accepts:\n%s", bad)
+		}
 	}
 }

@@ -327,3 +327,12 @@ func tsOrNil(t *time.Time) *timestamppb.Timestamp {
 	}
 	return timestamppb.New(*t)
 }
+
+// ProductOf decodes a stored product from the wire: its lifecycle and spec.
+func ProductOf(p *v1.DataProduct) (spec.Lifecycle, spec.Product) {
+	return spec.Lifecycle(lifecycles.str(p.GetLifecycle())), ProductSpec(&v1.DataProductSpec{Description: p.GetDescription(),
+		Owner: p.GetOwner(), Labels: p.GetLabels(), Source: p.GetSource(), Ports: p.GetPorts(), Sinks: p.GetSinks()})
+}
+
+// LifecyclePB encodes a lifecycle for the wire; "" is unspecified.
+func LifecyclePB(l spec.Lifecycle) v1.Lifecycle { return lifecycles.num(string(l)) }
