@@ -277,14 +277,21 @@ func TestWebhooksDeliverEveryEvent(t *testing.T) {
 		}
 	}
 
-	// Replay sends a delivered event again, with the same id.
-	dl, err := owner.Events.ListWebhookDeliveries(ctx, connect.NewRequest(&v1.ListWebhookDeliveriesRequest{WebhookId: hook.GetId(), PageSize: 1}))
-	if err != nil || len(dl.Msg.GetDeliveries()) != 1 || dl.Msg.GetNextPageToken() == "" {
-		t.Fatalf("the newest delivery: %v %v", dl, err)
-	}
-	newest := dl.Msg.GetDeliveries()[0]
-	if newest.GetState() != v1.DeliveryState_DELIVERY_STATE_DELIVERED {
-		t.Fatalf("newest delivery: %+v", newest)
+	// Replay sends a delivered event again, with the same id. The receiver
+	// has the newest event before the dispatcher records it delivered.
+	var newest *v1.WebhookDelivery
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		dl, err := owner.Events.ListWebhookDeliveries(ctx, connect.NewRequest(&v1.ListWebhookDeliveriesRequest{WebhookId: hook.GetId(), PageSize: 1}))
+		if err != nil || len(dl.Msg.GetDeliveries()) != 1 || dl.Msg.GetNextPageToken() == "" {
+			t.Fatalf("the newest delivery: %v %v", dl, err)
+		}
+		newest = dl.Msg.GetDeliveries()[0]
+		if newest.GetState() == v1.DeliveryState_DELIVERY_STATE_DELIVERED && newest.GetSequence() == refunds.event.Seq() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("newest delivery: %+v", newest)
+		}
 	}
 	before := len(sales.accepted())
 	rep, err := owner.Events.ReplayWebhookDelivery(ctx, connect.NewRequest(&v1.ReplayWebhookDeliveryRequest{Id: newest.GetId()}))

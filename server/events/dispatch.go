@@ -223,7 +223,13 @@ func (s *Service) attempt(ctx context.Context, w *ent.Webhook, d *ent.WebhookDel
 		status, failure = s.send(ctx, w, a)
 	}
 	if ctx.Err() != nil {
-		return false // stopping: the attempt does not count
+		// Stopping: the attempt does not count, and the claim is let go,
+		// so the next dispatcher sends the delivery at once.
+		err := s.store.Client.WebhookDelivery.UpdateOne(d).SetNextAttemptTime(d.NextAttemptTime).Exec(context.WithoutCancel(ctx))
+		if err != nil {
+			s.log.Warn("letting go of a webhook delivery", "webhook", w.Domain+"/"+w.Name, "sequence", d.Sequence, "error", err)
+		}
+		return false
 	}
 	u := s.store.Client.WebhookDelivery.UpdateOne(d).AddAttempts(1).SetLastAttemptTime(at).SetResponseStatus(status).SetLastError(failure)
 	attempts := d.Attempts + 1
