@@ -115,6 +115,18 @@ func setupConsumable(t *testing.T, env *apptest.Env, dom, key string) any {
 	return nil
 }
 
+// setupRetainedMajor makes p-<key> active and publishes major 2 of its
+// orders port, which keeps major 1.
+func setupRetainedMajor(t *testing.T, env *apptest.Env, dom, key string) any {
+	setupConsumable(t, env, dom, key)
+	c := adminClients(env)
+	p := mustOK(c.Catalog.GetDataProduct(context.Background(), connect.NewRequest(&v1.GetDataProductRequest{Domain: dom, Name: "p-" + key}))).GetDataProduct()
+	sp := specOf(p)
+	sp.Ports[0].MajorVersion = 2
+	return mustOK(c.Catalog.UpdateDataProduct(context.Background(), connect.NewRequest(&v1.UpdateDataProductRequest{
+		Domain: dom, Name: p.GetName(), Spec: sp, Version: p.GetVersion()}))).GetDataProduct()
+}
+
 // setupAccessRequest files a request of sa-<key> for p-<key>'s PII port, as
 // the service account itself, so the admin is not its requester; it returns
 // the request id. The policy asks dom's owner and a governance officer.
@@ -266,6 +278,15 @@ var authzMatrix = map[string]authzCase{
 		setup: setupProduct,
 		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
 			_, err := c.Catalog.DeleteDataProduct(ctx, connect.NewRequest(&v1.DeleteDataProductRequest{Domain: dom, Name: "p-" + key, Version: 1}))
+			return true, err
+		},
+	},
+	"/meshplane.v1.CatalogService/RetirePortMajor": {
+		want:  roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		setup: setupRetainedMajor,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, p any) (bool, error) {
+			_, err := c.Catalog.RetirePortMajor(ctx, connect.NewRequest(&v1.RetirePortMajorRequest{Domain: dom, Name: "p-" + key,
+				Port: "orders", Major: 1, Version: p.(*v1.DataProduct).GetVersion()}))
 			return true, err
 		},
 	},

@@ -239,6 +239,10 @@ func checkProduct(v *errs.Violations, dom, name string, p *spec.Product) {
 // CreateDataProduct registers a draft product in a domain.
 func (s *Service) CreateDataProduct(ctx context.Context, in CreateProductInput) (*ent.DataProduct, error) {
 	var v errs.Violations
+	for i := range in.Spec.Ports {
+		// What meshplane keeps of a port starts with the product.
+		in.Spec.Ports[i].Retained, in.Spec.Ports[i].BaseMajor = nil, 0
+	}
 	checkProduct(&v, in.Domain, in.Name, &in.Spec)
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -445,6 +449,9 @@ func (s *Service) UpdateDataProduct(ctx context.Context, in UpdateProductInput) 
 		v.Add("lifecycle", "cannot move from %s to %s", from, to)
 		return nil, v.Err()
 	}
+	if err := keepContracts(cur, &in.Spec); err != nil {
+		return nil, err
+	}
 	if err := s.admit(ctx, in.Domain, in.Name, to, in.Spec, "catalog.UpdateDataProduct", in.ValidateOnly); err != nil {
 		return nil, err
 	}
@@ -476,10 +483,13 @@ func (s *Service) UpdateDataProduct(ctx context.Context, in UpdateProductInput) 
 			return err
 		}
 		return finish(in.ValidateOnly, func() error {
-			return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
+			if err := audit.Record(ctx, tx, s.store.Dialect, audit.Change{
 				Action: "catalog.UpdateDataProduct", ResourceType: "product", Resource: in.Domain + "/" + in.Name,
 				Domain: in.Domain, Before: cur, After: out,
-			})
+			}); err != nil {
+				return err
+			}
+			return recordNewMajors(ctx, tx, s.store.Dialect, cur, out)
 		})
 	})
 	if err := dryRun(err); err != nil {

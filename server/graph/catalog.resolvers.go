@@ -48,11 +48,23 @@ func (r *domainResolver) Products(ctx context.Context, obj *ent.Domain, first *i
 	return productConnection(p), nil
 }
 
+func (r *outputPortResolver) Retained(ctx context.Context, obj *spec.OutputPort) ([]*model.RetainedMajor, error) {
+	out := make([]*model.RetainedMajor, len(obj.Retained))
+	for i, m := range obj.Retained {
+		out[i] = &model.RetainedMajor{Major: m.Major, Topic: obj.TopicOf(m.Major), Partitions: m.Partitions,
+			RetentionMs: m.RetentionMs, CleanupPolicy: m.CleanupPolicy}
+	}
+	return out, nil
+}
+
 func (r *Resolver) DataProduct() generated.DataProductResolver { return &dataProductResolver{r} }
 
 func (r *Resolver) Domain() generated.DomainResolver { return &domainResolver{r} }
 
+func (r *Resolver) OutputPort() generated.OutputPortResolver { return &outputPortResolver{r} }
+
 type (
 	dataProductResolver struct{ *Resolver }
 	domainResolver      struct{ *Resolver }
+	outputPortResolver  struct{ *Resolver }
 )

@@ -77,6 +77,11 @@ func (r *mutationResolver) DeleteDataProduct(ctx context.Context, input model.De
 	return &model.DeleteDataProductPayload{Domain: input.Domain, Name: input.Name}, nil
 }
 
+func (r *mutationResolver) RetirePortMajor(ctx context.Context, input model.RetirePortMajorInput) (*ent.DataProduct, error) {
+	return r.catalog.RetirePortMajor(ctx, catalog.RetirePortMajorInput{Domain: input.Domain, Name: input.Name, Port: input.Port,
+		Major: input.Major, Version: input.Version})
+}
+
 func (r *mutationResolver) CreatePrincipal(ctx context.Context, input model.CreatePrincipalInput) (*model.CreatePrincipalPayload, error) {
 	p, err := r.identity.CreatePrincipal(ctx, identity.CreatePrincipalInput{
 		Name:        input.Name,

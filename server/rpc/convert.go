@@ -185,6 +185,13 @@ func dataProductPB(p *ent.DataProduct) *v1.DataProduct {
 	out.Drift = summaryPB(summary.Summary{Resources: p.Drift}).GetResources()
 	sp := SpecPB(spec.Product{Ports: p.Ports, Sinks: p.Sinks})
 	out.Ports, out.Sinks = sp.Ports, sp.Sinks
+	for i, port := range p.Ports {
+		for _, r := range port.Retained {
+			out.Ports[i].Retained = append(out.Ports[i].Retained, &v1.RetainedMajor{Major: int32(r.Major),
+				Topic: spec.TopicName(p.Domain, p.Name, port.Name, r.Major), Partitions: int32(r.Partitions),
+				RetentionMs: r.RetentionMs, CleanupPolicy: cleanupPolicies.num(string(r.CleanupPolicy))})
+		}
+	}
 	return out
 }
 

@@ -81,6 +81,16 @@ func (h *CatalogHandler) UpdateDataProduct(ctx context.Context, req *connect.Req
 	return connect.NewResponse(&v1.UpdateDataProductResponse{DataProduct: dataProductPB(p)}), nil
 }
 
+func (h *CatalogHandler) RetirePortMajor(ctx context.Context, req *connect.Request[v1.RetirePortMajorRequest]) (*connect.Response[v1.RetirePortMajorResponse], error) {
+	m := req.Msg
+	p, err := h.svc.RetirePortMajor(ctx, catalog.RetirePortMajorInput{Domain: m.GetDomain(), Name: m.GetName(), Port: m.GetPort(),
+		Major: int(m.GetMajor()), Version: m.GetVersion()})
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.RetirePortMajorResponse{DataProduct: dataProductPB(p)}), nil
+}
+
 var orderFields = map[v1.DataProductOrderField]string{
 	v1.DataProductOrderField_DATA_PRODUCT_ORDER_FIELD_UNSPECIFIED: catalog.OrderName,
 	v1.DataProductOrderField_DATA_PRODUCT_ORDER_FIELD_NAME:        catalog.OrderName,

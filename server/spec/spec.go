@@ -3,7 +3,10 @@
 // The catalog stores them as they are; doors translate them to their wire forms.
 package spec
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Lifecycle is a product's stage: draft → active → deprecated → retired.
 type Lifecycle string
@@ -131,6 +134,38 @@ type OutputPort struct {
 	CleanupPolicy CleanupPolicy `json:"cleanupPolicy"`
 	Table         string        `json:"table"`
 	Fields        []Field       `json:"fields"`
+	// Retained are earlier majors whose topics stay, with their grants,
+	// beside this one until retired. meshplane keeps them: a bump of an
+	// active port's major retains the major before, RetirePortMajor ends it.
+	Retained []RetainedMajor `json:"retained,omitempty"`
+	// BaseMajor is the major whose topic the port's workspace holds at the
+	// port's own address (0: the current one), so a bump adds a topic
+	// instead of replacing it. meshplane keeps it.
+	BaseMajor int `json:"baseMajor,omitempty"`
+}
+
+// RetainedMajor is an earlier major of a port and its topic's settings,
+// kept as they were when the port moved on.
+type RetainedMajor struct {
+	Major         int           `json:"major"`
+	Partitions    int           `json:"partitions"`
+	RetentionMs   int64         `json:"retentionMs"`
+	CleanupPolicy CleanupPolicy `json:"cleanupPolicy"`
+}
+
+// TopicOf is the topic of the port's major m, beside its current topic.
+func (p OutputPort) TopicOf(m int) string {
+	return strings.TrimSuffix(p.Topic, fmt.Sprintf(".v%d", p.MajorVersion)) + fmt.Sprintf(".v%d", m)
+}
+
+// Majors are the port's majors that have a topic: the retained ones and
+// the current one, in order.
+func (p OutputPort) Majors() []int {
+	out := make([]int, 0, len(p.Retained)+1)
+	for _, r := range p.Retained {
+		out = append(out, r.Major)
+	}
+	return append(out, p.MajorVersion)
 }
 
 // BigQuerySink delivers to a BigQuery dataset.

@@ -54,6 +54,7 @@ type ResolverRoot interface {
 	Grant() GrantResolver
 	MaskingDecision() MaskingDecisionResolver
 	Mutation() MutationResolver
+	OutputPort() OutputPortResolver
 	PolicyImpact() PolicyImpactResolver
 	PolicyModule() PolicyModuleResolver
 	PolicyTestResult() PolicyTestResultResolver
@@ -494,6 +495,7 @@ type ComplexityRoot struct {
 		RequestAccess         func(childComplexity int, input model.RequestAccessInput) int
 		RestartConnector      func(childComplexity int, input model.RestartConnectorInput) int
 		ResumeConnector       func(childComplexity int, input model.ConnectorInput) int
+		RetirePortMajor       func(childComplexity int, input model.RetirePortMajorInput) int
 		RevokeGrant           func(childComplexity int, input model.RevokeGrantInput) int
 		RevokeToken           func(childComplexity int, input model.RevokeTokenInput) int
 		RollbackPolicy        func(childComplexity int, input model.RollbackPolicyInput) int
@@ -513,6 +515,7 @@ type ComplexityRoot struct {
 		MajorVersion  func(childComplexity int) int
 		Name          func(childComplexity int) int
 		Partitions    func(childComplexity int) int
+		Retained      func(childComplexity int) int
 		RetentionMs   func(childComplexity int) int
 		Table         func(childComplexity int) int
 		Topic         func(childComplexity int) int
@@ -737,6 +740,14 @@ type ComplexityRoot struct {
 		Type       func(childComplexity int) int
 	}
 
+	RetainedMajor struct {
+		CleanupPolicy func(childComplexity int) int
+		Major         func(childComplexity int) int
+		Partitions    func(childComplexity int) int
+		RetentionMs   func(childComplexity int) int
+		Topic         func(childComplexity int) int
+	}
+
 	RevokeTokenPayload struct {
 		Token func(childComplexity int) int
 	}
@@ -957,6 +968,7 @@ type MutationResolver interface {
 	CreateDataProduct(ctx context.Context, input model.CreateDataProductInput) (*model.CreateDataProductPayload, error)
 	UpdateDataProduct(ctx context.Context, input model.UpdateDataProductInput) (*model.UpdateDataProductPayload, error)
 	DeleteDataProduct(ctx context.Context, input model.DeleteDataProductInput) (*model.DeleteDataProductPayload, error)
+	RetirePortMajor(ctx context.Context, input model.RetirePortMajorInput) (*ent.DataProduct, error)
 	CreatePrincipal(ctx context.Context, input model.CreatePrincipalInput) (*model.CreatePrincipalPayload, error)
 	DisablePrincipal(ctx context.Context, input model.DisablePrincipalInput) (*model.DisablePrincipalPayload, error)
 	CreateToken(ctx context.Context, input model.CreateTokenInput) (*model.CreateTokenPayload, error)
@@ -987,6 +999,9 @@ type MutationResolver interface {
 	RestartConnector(ctx context.Context, input model.RestartConnectorInput) (*model.ConnectorPayload, error)
 	PauseConnector(ctx context.Context, input model.ConnectorInput) (*model.ConnectorPayload, error)
 	ResumeConnector(ctx context.Context, input model.ConnectorInput) (*model.ConnectorPayload, error)
+}
+type OutputPortResolver interface {
+	Retained(ctx context.Context, obj *spec.OutputPort) ([]*model.RetainedMajor, error)
 }
 type PolicyImpactResolver interface {
 	DurationUs(ctx context.Context, obj *policy.Impact) (int64, error)
@@ -2884,6 +2899,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResumeConnector(childComplexity, args["input"].(model.ConnectorInput)), true
+	case "Mutation.retirePortMajor":
+		if e.ComplexityRoot.Mutation.RetirePortMajor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retirePortMajor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetirePortMajor(childComplexity, args["input"].(model.RetirePortMajorInput)), true
 	case "Mutation.revokeGrant":
 		if e.ComplexityRoot.Mutation.RevokeGrant == nil {
 			break
@@ -3031,6 +3057,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OutputPort.Partitions(childComplexity), true
+	case "OutputPort.retained":
+		if e.ComplexityRoot.OutputPort.Retained == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutputPort.Retained(childComplexity), true
 	case "OutputPort.retentionMs":
 		if e.ComplexityRoot.OutputPort.RetentionMs == nil {
 			break
@@ -4065,6 +4097,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ResourceChange.Type(childComplexity), true
 
+	case "RetainedMajor.cleanupPolicy":
+		if e.ComplexityRoot.RetainedMajor.CleanupPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetainedMajor.CleanupPolicy(childComplexity), true
+	case "RetainedMajor.major":
+		if e.ComplexityRoot.RetainedMajor.Major == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetainedMajor.Major(childComplexity), true
+	case "RetainedMajor.partitions":
+		if e.ComplexityRoot.RetainedMajor.Partitions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetainedMajor.Partitions(childComplexity), true
+	case "RetainedMajor.retentionMs":
+		if e.ComplexityRoot.RetainedMajor.RetentionMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetainedMajor.RetentionMs(childComplexity), true
+	case "RetainedMajor.topic":
+		if e.ComplexityRoot.RetainedMajor.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetainedMajor.Topic(childComplexity), true
+
 	case "RevokeTokenPayload.token":
 		if e.ComplexityRoot.RevokeTokenPayload.Token == nil {
 			break
@@ -4769,6 +4832,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputPublishPolicyInput,
 		ec.unmarshalInputRequestAccessInput,
 		ec.unmarshalInputRestartConnectorInput,
+		ec.unmarshalInputRetirePortMajorInput,
 		ec.unmarshalInputRevokeGrantInput,
 		ec.unmarshalInputRevokeTokenInput,
 		ec.unmarshalInputRollbackPolicyInput,
@@ -5351,6 +5415,17 @@ type OutputPort {
   "The source table whose changes feed this port."
   table: String!
   fields: [Field!]!
+  "Earlier majors whose topics stay, with their grants, beside this one until retirePortMajor ends them; publishing a new major of an active port retains the one before."
+  retained: [RetainedMajor!]!
+}
+
+"An earlier major of a port, with its topic as it was."
+type RetainedMajor {
+  major: Int!
+  topic: String!
+  partitions: Int!
+  retentionMs: Int64!
+  cleanupPolicy: CleanupPolicy!
 }
 
 "One column of an output port's schema."
@@ -5686,6 +5761,15 @@ input DeleteDataProductInput {
 type DeleteDataProductPayload {
   domain: String!
   name: String!
+}
+
+input RetirePortMajorInput {
+  domain: String!
+  name: String!
+  port: String!
+  major: Int!
+  "The version you read."
+  version: Int64!
 }
 `, BuiltIn: false},
 	{Name: "../../../api/graphql/events.graphqls", Input: `# Events: every change, as a CloudEvents 1.0 event, delivered to webhooks and to subscribers.
@@ -6547,6 +6631,8 @@ type Mutation {
   updateDataProduct(input: UpdateDataProductInput!): UpdateDataProductPayload
   "Deletes a draft data product; products past draft are retired instead."
   deleteDataProduct(input: DeleteDataProductInput!): DeleteDataProductPayload
+  "Ends an earlier major of a port: the product's next plan deletes its topic. Refused while consumers are granted it."
+  retirePortMajor(input: RetirePortMajorInput!): DataProduct
   "Registers a user (platform-admin) or a service account owned by a domain."
   createPrincipal(input: CreatePrincipalInput!): CreatePrincipalPayload
   "Stops a principal from authenticating."
@@ -7401,6 +7487,8 @@ func (ec *executionContext) childFields_OutputPort(ctx context.Context, field gr
 		return ec.fieldContext_OutputPort_table(ctx, field)
 	case "fields":
 		return ec.fieldContext_OutputPort_fields(ctx, field)
+	case "retained":
+		return ec.fieldContext_OutputPort_retained(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OutputPort", field.Name)
 }
@@ -7777,6 +7865,22 @@ func (ec *executionContext) childFields_ResourceChange(ctx context.Context, fiel
 		return ec.fieldContext_ResourceChange_secretRefs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ResourceChange", field.Name)
+}
+
+func (ec *executionContext) childFields_RetainedMajor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "major":
+		return ec.fieldContext_RetainedMajor_major(ctx, field)
+	case "topic":
+		return ec.fieldContext_RetainedMajor_topic(ctx, field)
+	case "partitions":
+		return ec.fieldContext_RetainedMajor_partitions(ctx, field)
+	case "retentionMs":
+		return ec.fieldContext_RetainedMajor_retentionMs(ctx, field)
+	case "cleanupPolicy":
+		return ec.fieldContext_RetainedMajor_cleanupPolicy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RetainedMajor", field.Name)
 }
 
 func (ec *executionContext) childFields_RevokeTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8683,6 +8787,20 @@ func (ec *executionContext) field_Mutation_resumeConnector_args(ctx context.Cont
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ConnectorInput, error) {
 			return ec.unmarshalNConnectorInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐConnectorInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_retirePortMajor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RetirePortMajorInput, error) {
+			return ec.unmarshalNRetirePortMajorInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRetirePortMajorInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -15980,6 +16098,50 @@ func (ec *executionContext) fieldContext_Mutation_deleteDataProduct(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_retirePortMajor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retirePortMajor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetirePortMajor(ctx, fc.Args["input"].(model.RetirePortMajorInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.DataProduct) graphql.Marshaler {
+			return ec.marshalODataProduct2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚐDataProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retirePortMajor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DataProduct(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retirePortMajor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createPrincipal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17511,6 +17673,38 @@ func (ec *executionContext) fieldContext_OutputPort_fields(_ context.Context, fi
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Field(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OutputPort_retained(ctx context.Context, field graphql.CollectedField, obj *spec.OutputPort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutputPort_retained(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OutputPort().Retained(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RetainedMajor) graphql.Marshaler {
+			return ec.marshalNRetainedMajor2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRetainedMajorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutputPort_retained(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OutputPort",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RetainedMajor(ctx, field)
 		},
 	}
 	return fc, nil
@@ -21688,6 +21882,121 @@ func (ec *executionContext) fieldContext_ResourceChange_secretRefs(_ context.Con
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RetainedMajor_major(ctx context.Context, field graphql.CollectedField, obj *model.RetainedMajor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetainedMajor_major(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Major, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetainedMajor_major(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetainedMajor", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RetainedMajor_topic(ctx context.Context, field graphql.CollectedField, obj *model.RetainedMajor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetainedMajor_topic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Topic, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetainedMajor_topic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetainedMajor", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RetainedMajor_partitions(ctx context.Context, field graphql.CollectedField, obj *model.RetainedMajor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetainedMajor_partitions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Partitions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetainedMajor_partitions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetainedMajor", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RetainedMajor_retentionMs(ctx context.Context, field graphql.CollectedField, obj *model.RetainedMajor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetainedMajor_retentionMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RetentionMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetainedMajor_retentionMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetainedMajor", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _RetainedMajor_cleanupPolicy(ctx context.Context, field graphql.CollectedField, obj *model.RetainedMajor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetainedMajor_cleanupPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CleanupPolicy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v spec.CleanupPolicy) graphql.Marshaler {
+			return ec.marshalNCleanupPolicy2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐCleanupPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetainedMajor_cleanupPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetainedMajor", field, false, false, errors.New("field of type CleanupPolicy does not have child fields"))
 }
 
 func (ec *executionContext) _RevokeTokenPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.RevokeTokenPayload) (ret graphql.Marshaler) {
@@ -27035,6 +27344,64 @@ func (ec *executionContext) unmarshalInputRestartConnectorInput(ctx context.Cont
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRetirePortMajorInput(ctx context.Context, obj any) (model.RetirePortMajorInput, error) {
+	var it model.RetirePortMajorInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"domain", "name", "port", "major", "version"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "domain":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domain"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Domain = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "port":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("port"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Port = data
+		case "major":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("major"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Major = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNInt642int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRevokeGrantInput(ctx context.Context, obj any) (model.RevokeGrantInput, error) {
 	var it model.RevokeGrantInput
 	if obj == nil {
@@ -31332,6 +31699,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "retirePortMajor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retirePortMajor(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "createPrincipal":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createPrincipal(ctx, field)
@@ -31578,48 +31952,86 @@ func (ec *executionContext) _OutputPort(ctx context.Context, sel ast.SelectionSe
 		case "name":
 			out.Values[i] = ec._OutputPort_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "description":
 			out.Values[i] = ec._OutputPort_description(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "topic":
 			out.Values[i] = ec._OutputPort_topic(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "majorVersion":
 			out.Values[i] = ec._OutputPort_majorVersion(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "partitions":
 			out.Values[i] = ec._OutputPort_partitions(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "retentionMs":
 			out.Values[i] = ec._OutputPort_retentionMs(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "cleanupPolicy":
 			out.Values[i] = ec._OutputPort_cleanupPolicy(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "table":
 			out.Values[i] = ec._OutputPort_table(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "fields":
 			out.Values[i] = ec._OutputPort_fields(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "retained":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OutputPort_retained(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -33974,6 +34386,64 @@ func (ec *executionContext) _ResourceChange(ctx context.Context, sel ast.Selecti
 			}
 		case "secretRefs":
 			out.Values[i] = ec._ResourceChange_secretRefs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var retainedMajorImplementors = []string{"RetainedMajor"}
+
+func (ec *executionContext) _RetainedMajor(ctx context.Context, sel ast.SelectionSet, obj *model.RetainedMajor) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, retainedMajorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RetainedMajor")
+		case "major":
+			out.Values[i] = ec._RetainedMajor_major(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "topic":
+			out.Values[i] = ec._RetainedMajor_topic(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "partitions":
+			out.Values[i] = ec._RetainedMajor_partitions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retentionMs":
+			out.Values[i] = ec._RetainedMajor_retentionMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cleanupPolicy":
+			out.Values[i] = ec._RetainedMajor_cleanupPolicy(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -37361,6 +37831,37 @@ func (ec *executionContext) marshalNResourceChange2ᚕgithubᚗcomᚋmeshplane�
 
 func (ec *executionContext) unmarshalNRestartConnectorInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRestartConnectorInput(ctx context.Context, v any) (model.RestartConnectorInput, error) {
 	res, err := ec.unmarshalInputRestartConnectorInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRetainedMajor2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRetainedMajorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RetainedMajor) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRetainedMajor2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRetainedMajor(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRetainedMajor2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRetainedMajor(ctx context.Context, sel ast.SelectionSet, v *model.RetainedMajor) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RetainedMajor(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRetirePortMajorInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRetirePortMajorInput(ctx context.Context, v any) (model.RetirePortMajorInput, error) {
+	res, err := ec.unmarshalInputRetirePortMajorInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

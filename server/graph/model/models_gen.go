@@ -503,6 +503,24 @@ type RestartConnectorInput struct {
 	Task *int `json:"task,omitempty"`
 }
 
+// An earlier major of a port, with its topic as it was.
+type RetainedMajor struct {
+	Major         int                `json:"major"`
+	Topic         string             `json:"topic"`
+	Partitions    int                `json:"partitions"`
+	RetentionMs   int64              `json:"retentionMs"`
+	CleanupPolicy spec.CleanupPolicy `json:"cleanupPolicy"`
+}
+
+type RetirePortMajorInput struct {
+	Domain string `json:"domain"`
+	Name   string `json:"name"`
+	Port   string `json:"port"`
+	Major  int    `json:"major"`
+	// The version you read.
+	Version int64 `json:"version"`
+}
+
 type RevokeGrantInput struct {
 	ID string `json:"id"`
 	// Recorded on the grant and in the audit log.

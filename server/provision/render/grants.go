@@ -138,7 +138,8 @@ func (r *renderer) grants() {
 	if len(r.in.Grants) == 0 {
 		return
 	}
-	ports := slices.Sorted(maps.Values(r.topics))
+	// Grants read current majors and the earlier ones ports keep.
+	ports := slices.Sorted(slices.Values(append(slices.Collect(maps.Values(r.topics)), r.retained...)))
 	n := r.v.Len()
 	for i, g := range r.in.Grants {
 		path := fmt.Sprintf("grants[%d]", i)

@@ -246,6 +246,8 @@ type renderer struct {
 	kinds     map[string]bool           // module kinds used
 
 	topics     map[string]string // port name → topic
+	topicMods  map[string]string // port name → its current topic's module
+	retained   []string          // topics of earlier majors ports keep
 	connectors map[string]string // role ("source" or sink name) → connector name
 	created    []string          // every topic a kafka-topic module creates
 	topicAddrs map[string]string // each created topic's resource address
@@ -265,6 +267,7 @@ func (r *renderer) build() {
 		return
 	}
 	r.topics = map[string]string{}
+	r.topicMods = map[string]string{}
 	r.connectors = map[string]string{"source": SourceConnectorName(d, p)}
 
 	r.ports()
@@ -303,14 +306,46 @@ func (r *renderer) ports() {
 			continue
 		}
 		r.topics[port.Name] = topic
-		r.module(ident("topic", port.Name), "kafka-topic", map[string]any{
+		r.topicMods[port.Name] = topicModule(port, port.MajorVersion)
+		r.module(r.topicMods[port.Name], "kafka-topic", map[string]any{
 			"name":               topic,
 			"partitions":         port.Partitions,
 			"replication_factor": r.env.ReplicationFactor,
 			"retention_ms":       port.RetentionMs,
 			"cleanup_policy":     string(port.CleanupPolicy),
 		})
+		// Earlier majors keep their topics, as they were, until retired.
+		for j, old := range port.Retained {
+			if old.Major < 1 || old.Major >= port.MajorVersion {
+				r.v.Add(fmt.Sprintf("%s.retained[%d].major", path, j), "must be an earlier major than %d", port.MajorVersion)
+				continue
+			}
+			name := spec.TopicName(d, p, port.Name, old.Major)
+			r.retained = append(r.retained, name)
+			r.module(topicModule(port, old.Major), "kafka-topic", map[string]any{
+				"name":               name,
+				"partitions":         old.Partitions,
+				"replication_factor": r.env.ReplicationFactor,
+				"retention_ms":       old.RetentionMs,
+				"cleanup_policy":     string(old.CleanupPolicy),
+			})
+		}
 	}
+}
+
+// topicModule is the module of a port's topic of major: the port's own
+// address for its base major — the one it was provisioned with before any
+// bump — and one of its own for every other, so publishing a new major adds
+// a topic instead of replacing the one consumers read.
+func topicModule(port spec.OutputPort, major int) string {
+	base := port.BaseMajor
+	if base == 0 {
+		base = port.MajorVersion
+	}
+	if major == base {
+		return ident("topic", port.Name)
+	}
+	return ident("topic", port.Name, fmt.Sprintf("v%d", major))
 }
 
 // source renders the source connector, the topics only it uses, and its ACLs.
@@ -418,7 +453,7 @@ func (r *renderer) source() {
 	r.acl(ident("acl_source_heartbeat"), principal, "Topic", heartbeat, "Write", "Describe")
 	for port, topic := range r.topics {
 		r.acl(ident("acl_source_topic", port), principal, "Topic", topic, "Write", "Describe")
-		deps = append(deps, ident("topic", port), ident("acl_source_topic", port))
+		deps = append(deps, r.topicMods[port], ident("acl_source_topic", port))
 	}
 	if extra := r.in.ConnectorConfig[name]; len(extra) > 0 {
 		args["extra_config"] = extra
@@ -536,7 +571,7 @@ func (r *renderer) sink(i int, s spec.Sink) {
 	for _, port := range ports {
 		if id := ident("acl_sink_topic", s.Name, port); r.modules[id] == nil {
 			r.acl(id, principal, "Topic", r.topics[port], "Read", "Describe")
-			deps = append(deps, ident("topic", port), id)
+			deps = append(deps, r.topicMods[port], id)
 		}
 	}
 	if extra := r.in.ConnectorConfig[name]; len(extra) > 0 {
@@ -741,7 +776,7 @@ func (r *renderer) document() map[string]any {
 
 	topics := map[string]any{}
 	for port := range r.topics {
-		topics[port] = expr("${module." + ident("topic", port) + ".name}")
+		topics[port] = expr("${module." + r.topicMods[port] + ".name}")
 	}
 	dlqs := map[string]any{}
 	connectors := map[string]any{"source": expr("${module.source.name}")}

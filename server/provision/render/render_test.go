@@ -724,3 +724,42 @@ func checkViolation(t *testing.T, in Input, path, want string) {
 	}
 	t.Errorf("violations %+v, want one at %s mentioning %q", e.Fields, path, want)
 }
+
+// TestRetainedMajors: a port that moved to a new major keeps its earlier
+// major's topic, as it was, at the address it always had; the new major
+// gets an address of its own; grants may read either; the source writes
+// and the sinks read the current one only.
+func TestRetainedMajors(t *testing.T) {
+	in := cases()[0].in
+	in.Spec.Ports = slices.Clone(in.Spec.Ports)
+	port := &in.Spec.Ports[0]
+	port.MajorVersion, port.Topic, port.BaseMajor = 2, "sales.orders.orders.v2", 1
+	port.Retained = []spec.RetainedMajor{{Major: 1, Partitions: 3, RetentionMs: 86_400_000, CleanupPolicy: spec.CleanupDelete}}
+	in.Grants = []Grant{{Principal: "User:marketing.reporter", Topic: "sales.orders.orders.v1", GroupPrefix: "marketing.reporter."}}
+	ws := mustRender(t, in)
+	mods := modulesOf(t, ws)
+	if m := mods["topic__orders"]; m["name"] != "sales.orders.orders.v1" || m["partitions"] != float64(3) || m["retention_ms"] != float64(86_400_000) {
+		t.Errorf("the earlier major's topic: %v", m)
+	}
+	if m := mods["topic__orders__v2"]; m["name"] != "sales.orders.orders.v2" || m["partitions"] != float64(6) {
+		t.Errorf("the new major's topic: %v", m)
+	}
+	if got := mods["acl_source_topic__orders"]["resource_name"]; got != "sales.orders.orders.v2" {
+		t.Errorf("the source writes %v", got)
+	}
+	if got := decode(t, ws)["output"].(map[string]any)["topic_names"].(map[string]any)["value"].(map[string]any)["orders"]; got != "${module.topic__orders__v2.name}" {
+		t.Errorf("topic_names.orders = %v", got)
+	}
+	// A grant of a major the port does not keep is refused.
+	in.Grants[0].Topic = "sales.orders.orders.v3"
+	if _, err := Render(in); err == nil || !strings.Contains(err.Error(), `"sales.orders.orders.v3" is not an output-port topic`) {
+		t.Errorf("a grant of an unknown major: %v", err)
+	}
+	// Once the earlier major is retired, the current one keeps its own address.
+	in.Grants = nil
+	port.Retained = nil
+	mods = modulesOf(t, mustRender(t, in))
+	if _, ok := mods["topic__orders"]; ok || mods["topic__orders__v2"]["name"] != "sales.orders.orders.v2" {
+		t.Errorf("after retiring v1: %v", slices.Sorted(maps.Keys(mods)))
+	}
+}

@@ -714,8 +714,13 @@ type OutputPort struct {
 	RetentionMs   int64         `protobuf:"varint,6,opt,name=retention_ms,json=retentionMs,proto3" json:"retention_ms,omitempty"`
 	CleanupPolicy CleanupPolicy `protobuf:"varint,7,opt,name=cleanup_policy,json=cleanupPolicy,proto3,enum=meshplane.v1.CleanupPolicy" json:"cleanup_policy,omitempty"`
 	// Table is the source table whose changes feed this port.
-	Table         string   `protobuf:"bytes,8,opt,name=table,proto3" json:"table,omitempty"`
-	Fields        []*Field `protobuf:"bytes,9,rep,name=fields,proto3" json:"fields,omitempty"`
+	Table  string   `protobuf:"bytes,8,opt,name=table,proto3" json:"table,omitempty"`
+	Fields []*Field `protobuf:"bytes,9,rep,name=fields,proto3" json:"fields,omitempty"`
+	// Retained are earlier majors whose topics stay, with their grants,
+	// beside the current one until RetirePortMajor ends them. Kept by
+	// meshplane: publishing a new major of an active port retains the one
+	// before; ignored on input.
+	Retained      []*RetainedMajor `protobuf:"bytes,10,rep,name=retained,proto3" json:"retained,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -813,6 +818,90 @@ func (x *OutputPort) GetFields() []*Field {
 	return nil
 }
 
+func (x *OutputPort) GetRetained() []*RetainedMajor {
+	if x != nil {
+		return x.Retained
+	}
+	return nil
+}
+
+// RetainedMajor is an earlier major of a port, with its topic as it was.
+type RetainedMajor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Major         int32                  `protobuf:"varint,1,opt,name=major,proto3" json:"major,omitempty"`
+	Topic         string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partitions    int32                  `protobuf:"varint,3,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	RetentionMs   int64                  `protobuf:"varint,4,opt,name=retention_ms,json=retentionMs,proto3" json:"retention_ms,omitempty"`
+	CleanupPolicy CleanupPolicy          `protobuf:"varint,5,opt,name=cleanup_policy,json=cleanupPolicy,proto3,enum=meshplane.v1.CleanupPolicy" json:"cleanup_policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetainedMajor) Reset() {
+	*x = RetainedMajor{}
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetainedMajor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetainedMajor) ProtoMessage() {}
+
+func (x *RetainedMajor) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetainedMajor.ProtoReflect.Descriptor instead.
+func (*RetainedMajor) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RetainedMajor) GetMajor() int32 {
+	if x != nil {
+		return x.Major
+	}
+	return 0
+}
+
+func (x *RetainedMajor) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *RetainedMajor) GetPartitions() int32 {
+	if x != nil {
+		return x.Partitions
+	}
+	return 0
+}
+
+func (x *RetainedMajor) GetRetentionMs() int64 {
+	if x != nil {
+		return x.RetentionMs
+	}
+	return 0
+}
+
+func (x *RetainedMajor) GetCleanupPolicy() CleanupPolicy {
+	if x != nil {
+		return x.CleanupPolicy
+	}
+	return CleanupPolicy_CLEANUP_POLICY_UNSPECIFIED
+}
+
 type BigQuerySink struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Project        string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
@@ -824,7 +913,7 @@ type BigQuerySink struct {
 
 func (x *BigQuerySink) Reset() {
 	*x = BigQuerySink{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[4]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -836,7 +925,7 @@ func (x *BigQuerySink) String() string {
 func (*BigQuerySink) ProtoMessage() {}
 
 func (x *BigQuerySink) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[4]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -849,7 +938,7 @@ func (x *BigQuerySink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BigQuerySink.ProtoReflect.Descriptor instead.
 func (*BigQuerySink) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{4}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *BigQuerySink) GetProject() string {
@@ -889,7 +978,7 @@ type S3Sink struct {
 
 func (x *S3Sink) Reset() {
 	*x = S3Sink{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[5]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -901,7 +990,7 @@ func (x *S3Sink) String() string {
 func (*S3Sink) ProtoMessage() {}
 
 func (x *S3Sink) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[5]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -914,7 +1003,7 @@ func (x *S3Sink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use S3Sink.ProtoReflect.Descriptor instead.
 func (*S3Sink) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{5}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *S3Sink) GetBucket() string {
@@ -981,7 +1070,7 @@ type JdbcSink struct {
 
 func (x *JdbcSink) Reset() {
 	*x = JdbcSink{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[6]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -993,7 +1082,7 @@ func (x *JdbcSink) String() string {
 func (*JdbcSink) ProtoMessage() {}
 
 func (x *JdbcSink) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[6]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1006,7 +1095,7 @@ func (x *JdbcSink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JdbcSink.ProtoReflect.Descriptor instead.
 func (*JdbcSink) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{6}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *JdbcSink) GetUrl() string {
@@ -1063,7 +1152,7 @@ type ElasticsearchSink struct {
 
 func (x *ElasticsearchSink) Reset() {
 	*x = ElasticsearchSink{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[7]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1164,7 @@ func (x *ElasticsearchSink) String() string {
 func (*ElasticsearchSink) ProtoMessage() {}
 
 func (x *ElasticsearchSink) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[7]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1177,7 @@ func (x *ElasticsearchSink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ElasticsearchSink.ProtoReflect.Descriptor instead.
 func (*ElasticsearchSink) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{7}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ElasticsearchSink) GetUrl() string {
@@ -1138,7 +1227,7 @@ type Sink struct {
 
 func (x *Sink) Reset() {
 	*x = Sink{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[8]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1150,7 +1239,7 @@ func (x *Sink) String() string {
 func (*Sink) ProtoMessage() {}
 
 func (x *Sink) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[8]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1163,7 +1252,7 @@ func (x *Sink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sink.ProtoReflect.Descriptor instead.
 func (*Sink) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{8}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Sink) GetName() string {
@@ -1282,7 +1371,7 @@ type DataProduct struct {
 
 func (x *DataProduct) Reset() {
 	*x = DataProduct{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[9]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1294,7 +1383,7 @@ func (x *DataProduct) String() string {
 func (*DataProduct) ProtoMessage() {}
 
 func (x *DataProduct) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[9]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1307,7 +1396,7 @@ func (x *DataProduct) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataProduct.ProtoReflect.Descriptor instead.
 func (*DataProduct) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{9}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DataProduct) GetId() string {
@@ -1454,7 +1543,7 @@ type CreateDomainRequest struct {
 
 func (x *CreateDomainRequest) Reset() {
 	*x = CreateDomainRequest{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[10]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1466,7 +1555,7 @@ func (x *CreateDomainRequest) String() string {
 func (*CreateDomainRequest) ProtoMessage() {}
 
 func (x *CreateDomainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[10]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1479,7 +1568,7 @@ func (x *CreateDomainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDomainRequest.ProtoReflect.Descriptor instead.
 func (*CreateDomainRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{10}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateDomainRequest) GetName() string {
@@ -1512,7 +1601,7 @@ type CreateDomainResponse struct {
 
 func (x *CreateDomainResponse) Reset() {
 	*x = CreateDomainResponse{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[11]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1524,7 +1613,7 @@ func (x *CreateDomainResponse) String() string {
 func (*CreateDomainResponse) ProtoMessage() {}
 
 func (x *CreateDomainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[11]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +1626,7 @@ func (x *CreateDomainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDomainResponse.ProtoReflect.Descriptor instead.
 func (*CreateDomainResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{11}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateDomainResponse) GetDomain() *Domain {
@@ -1556,7 +1645,7 @@ type GetDomainRequest struct {
 
 func (x *GetDomainRequest) Reset() {
 	*x = GetDomainRequest{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[12]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1568,7 +1657,7 @@ func (x *GetDomainRequest) String() string {
 func (*GetDomainRequest) ProtoMessage() {}
 
 func (x *GetDomainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[12]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1581,7 +1670,7 @@ func (x *GetDomainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDomainRequest.ProtoReflect.Descriptor instead.
 func (*GetDomainRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{12}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetDomainRequest) GetName() string {
@@ -1600,7 +1689,7 @@ type GetDomainResponse struct {
 
 func (x *GetDomainResponse) Reset() {
 	*x = GetDomainResponse{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[13]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1612,7 +1701,7 @@ func (x *GetDomainResponse) String() string {
 func (*GetDomainResponse) ProtoMessage() {}
 
 func (x *GetDomainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[13]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1625,7 +1714,7 @@ func (x *GetDomainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDomainResponse.ProtoReflect.Descriptor instead.
 func (*GetDomainResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{13}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetDomainResponse) GetDomain() *Domain {
@@ -1645,7 +1734,7 @@ type ListDomainsRequest struct {
 
 func (x *ListDomainsRequest) Reset() {
 	*x = ListDomainsRequest{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[14]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1657,7 +1746,7 @@ func (x *ListDomainsRequest) String() string {
 func (*ListDomainsRequest) ProtoMessage() {}
 
 func (x *ListDomainsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[14]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1670,7 +1759,7 @@ func (x *ListDomainsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDomainsRequest.ProtoReflect.Descriptor instead.
 func (*ListDomainsRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{14}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListDomainsRequest) GetPageSize() int32 {
@@ -1697,7 +1786,7 @@ type ListDomainsResponse struct {
 
 func (x *ListDomainsResponse) Reset() {
 	*x = ListDomainsResponse{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[15]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1709,7 +1798,7 @@ func (x *ListDomainsResponse) String() string {
 func (*ListDomainsResponse) ProtoMessage() {}
 
 func (x *ListDomainsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[15]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1722,7 +1811,7 @@ func (x *ListDomainsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDomainsResponse.ProtoReflect.Descriptor instead.
 func (*ListDomainsResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{15}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListDomainsResponse) GetDomains() []*Domain {
@@ -1752,7 +1841,7 @@ type UpdateDomainRequest struct {
 
 func (x *UpdateDomainRequest) Reset() {
 	*x = UpdateDomainRequest{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[16]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1764,7 +1853,7 @@ func (x *UpdateDomainRequest) String() string {
 func (*UpdateDomainRequest) ProtoMessage() {}
 
 func (x *UpdateDomainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[16]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1777,7 +1866,7 @@ func (x *UpdateDomainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDomainRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDomainRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{16}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateDomainRequest) GetName() string {
@@ -1817,7 +1906,7 @@ type UpdateDomainResponse struct {
 
 func (x *UpdateDomainResponse) Reset() {
 	*x = UpdateDomainResponse{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[17]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +1918,7 @@ func (x *UpdateDomainResponse) String() string {
 func (*UpdateDomainResponse) ProtoMessage() {}
 
 func (x *UpdateDomainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[17]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +1931,7 @@ func (x *UpdateDomainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDomainResponse.ProtoReflect.Descriptor instead.
 func (*UpdateDomainResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{17}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UpdateDomainResponse) GetDomain() *Domain {
@@ -1867,7 +1956,7 @@ type DataProductSpec struct {
 
 func (x *DataProductSpec) Reset() {
 	*x = DataProductSpec{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[18]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1879,7 +1968,7 @@ func (x *DataProductSpec) String() string {
 func (*DataProductSpec) ProtoMessage() {}
 
 func (x *DataProductSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[18]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1892,7 +1981,7 @@ func (x *DataProductSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataProductSpec.ProtoReflect.Descriptor instead.
 func (*DataProductSpec) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{18}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DataProductSpec) GetDescription() string {
@@ -1954,7 +2043,7 @@ type CreateDataProductRequest struct {
 
 func (x *CreateDataProductRequest) Reset() {
 	*x = CreateDataProductRequest{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[19]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1966,7 +2055,7 @@ func (x *CreateDataProductRequest) String() string {
 func (*CreateDataProductRequest) ProtoMessage() {}
 
 func (x *CreateDataProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[19]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1979,7 +2068,7 @@ func (x *CreateDataProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDataProductRequest.ProtoReflect.Descriptor instead.
 func (*CreateDataProductRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{19}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateDataProductRequest) GetDomain() string {
@@ -2019,7 +2108,7 @@ type CreateDataProductResponse struct {
 
 func (x *CreateDataProductResponse) Reset() {
 	*x = CreateDataProductResponse{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[20]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2031,7 +2120,7 @@ func (x *CreateDataProductResponse) String() string {
 func (*CreateDataProductResponse) ProtoMessage() {}
 
 func (x *CreateDataProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[20]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2044,7 +2133,7 @@ func (x *CreateDataProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDataProductResponse.ProtoReflect.Descriptor instead.
 func (*CreateDataProductResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{20}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateDataProductResponse) GetDataProduct() *DataProduct {
@@ -2064,7 +2153,7 @@ type GetDataProductRequest struct {
 
 func (x *GetDataProductRequest) Reset() {
 	*x = GetDataProductRequest{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[21]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2076,7 +2165,7 @@ func (x *GetDataProductRequest) String() string {
 func (*GetDataProductRequest) ProtoMessage() {}
 
 func (x *GetDataProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[21]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2089,7 +2178,7 @@ func (x *GetDataProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataProductRequest.ProtoReflect.Descriptor instead.
 func (*GetDataProductRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{21}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetDataProductRequest) GetDomain() string {
@@ -2115,7 +2204,7 @@ type GetDataProductResponse struct {
 
 func (x *GetDataProductResponse) Reset() {
 	*x = GetDataProductResponse{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[22]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2127,7 +2216,7 @@ func (x *GetDataProductResponse) String() string {
 func (*GetDataProductResponse) ProtoMessage() {}
 
 func (x *GetDataProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[22]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2140,7 +2229,7 @@ func (x *GetDataProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataProductResponse.ProtoReflect.Descriptor instead.
 func (*GetDataProductResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{22}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetDataProductResponse) GetDataProduct() *DataProduct {
@@ -2170,7 +2259,7 @@ type UpdateDataProductRequest struct {
 
 func (x *UpdateDataProductRequest) Reset() {
 	*x = UpdateDataProductRequest{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[23]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2182,7 +2271,7 @@ func (x *UpdateDataProductRequest) String() string {
 func (*UpdateDataProductRequest) ProtoMessage() {}
 
 func (x *UpdateDataProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[23]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2195,7 +2284,7 @@ func (x *UpdateDataProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDataProductRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDataProductRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{23}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpdateDataProductRequest) GetDomain() string {
@@ -2249,7 +2338,7 @@ type UpdateDataProductResponse struct {
 
 func (x *UpdateDataProductResponse) Reset() {
 	*x = UpdateDataProductResponse{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[24]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2261,7 +2350,7 @@ func (x *UpdateDataProductResponse) String() string {
 func (*UpdateDataProductResponse) ProtoMessage() {}
 
 func (x *UpdateDataProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[24]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2274,7 +2363,7 @@ func (x *UpdateDataProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDataProductResponse.ProtoReflect.Descriptor instead.
 func (*UpdateDataProductResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{24}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdateDataProductResponse) GetDataProduct() *DataProduct {
@@ -2313,7 +2402,7 @@ type ListDataProductsRequest struct {
 
 func (x *ListDataProductsRequest) Reset() {
 	*x = ListDataProductsRequest{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[25]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2325,7 +2414,7 @@ func (x *ListDataProductsRequest) String() string {
 func (*ListDataProductsRequest) ProtoMessage() {}
 
 func (x *ListDataProductsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[25]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2338,7 +2427,7 @@ func (x *ListDataProductsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDataProductsRequest.ProtoReflect.Descriptor instead.
 func (*ListDataProductsRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{25}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListDataProductsRequest) GetDomain() string {
@@ -2431,7 +2520,7 @@ type ListDataProductsResponse struct {
 
 func (x *ListDataProductsResponse) Reset() {
 	*x = ListDataProductsResponse{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[26]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2443,7 +2532,7 @@ func (x *ListDataProductsResponse) String() string {
 func (*ListDataProductsResponse) ProtoMessage() {}
 
 func (x *ListDataProductsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[26]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2456,7 +2545,7 @@ func (x *ListDataProductsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDataProductsResponse.ProtoReflect.Descriptor instead.
 func (*ListDataProductsResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{26}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListDataProductsResponse) GetDataProducts() []*DataProduct {
@@ -2501,7 +2590,7 @@ type DataProductFacets struct {
 
 func (x *DataProductFacets) Reset() {
 	*x = DataProductFacets{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[27]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2513,7 +2602,7 @@ func (x *DataProductFacets) String() string {
 func (*DataProductFacets) ProtoMessage() {}
 
 func (x *DataProductFacets) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[27]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2526,7 +2615,7 @@ func (x *DataProductFacets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataProductFacets.ProtoReflect.Descriptor instead.
 func (*DataProductFacets) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{27}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DataProductFacets) GetTotalSize() int32 {
@@ -2577,7 +2666,7 @@ type DomainFacet struct {
 
 func (x *DomainFacet) Reset() {
 	*x = DomainFacet{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[28]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2589,7 +2678,7 @@ func (x *DomainFacet) String() string {
 func (*DomainFacet) ProtoMessage() {}
 
 func (x *DomainFacet) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[28]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2602,7 +2691,7 @@ func (x *DomainFacet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainFacet.ProtoReflect.Descriptor instead.
 func (*DomainFacet) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{28}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DomainFacet) GetDomain() string {
@@ -2631,7 +2720,7 @@ type LifecycleFacet struct {
 
 func (x *LifecycleFacet) Reset() {
 	*x = LifecycleFacet{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[29]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2643,7 +2732,7 @@ func (x *LifecycleFacet) String() string {
 func (*LifecycleFacet) ProtoMessage() {}
 
 func (x *LifecycleFacet) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[29]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2656,7 +2745,7 @@ func (x *LifecycleFacet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LifecycleFacet.ProtoReflect.Descriptor instead.
 func (*LifecycleFacet) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{29}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *LifecycleFacet) GetLifecycle() Lifecycle {
@@ -2685,7 +2774,7 @@ type HealthFacet struct {
 
 func (x *HealthFacet) Reset() {
 	*x = HealthFacet{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[30]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2697,7 +2786,7 @@ func (x *HealthFacet) String() string {
 func (*HealthFacet) ProtoMessage() {}
 
 func (x *HealthFacet) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[30]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2710,7 +2799,7 @@ func (x *HealthFacet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthFacet.ProtoReflect.Descriptor instead.
 func (*HealthFacet) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{30}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *HealthFacet) GetHealth() DataProductHealth {
@@ -2739,7 +2828,7 @@ type ClassificationFacet struct {
 
 func (x *ClassificationFacet) Reset() {
 	*x = ClassificationFacet{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[31]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2751,7 +2840,7 @@ func (x *ClassificationFacet) String() string {
 func (*ClassificationFacet) ProtoMessage() {}
 
 func (x *ClassificationFacet) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[31]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2764,7 +2853,7 @@ func (x *ClassificationFacet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassificationFacet.ProtoReflect.Descriptor instead.
 func (*ClassificationFacet) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{31}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ClassificationFacet) GetClassification() Classification {
@@ -2792,7 +2881,7 @@ type DeleteDataProductRequest struct {
 
 func (x *DeleteDataProductRequest) Reset() {
 	*x = DeleteDataProductRequest{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[32]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2804,7 +2893,7 @@ func (x *DeleteDataProductRequest) String() string {
 func (*DeleteDataProductRequest) ProtoMessage() {}
 
 func (x *DeleteDataProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[32]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2817,7 +2906,7 @@ func (x *DeleteDataProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDataProductRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDataProductRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{32}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeleteDataProductRequest) GetDomain() string {
@@ -2849,7 +2938,7 @@ type DeleteDataProductResponse struct {
 
 func (x *DeleteDataProductResponse) Reset() {
 	*x = DeleteDataProductResponse{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[33]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2861,7 +2950,7 @@ func (x *DeleteDataProductResponse) String() string {
 func (*DeleteDataProductResponse) ProtoMessage() {}
 
 func (x *DeleteDataProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[33]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2874,7 +2963,7 @@ func (x *DeleteDataProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDataProductResponse.ProtoReflect.Descriptor instead.
 func (*DeleteDataProductResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{33}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{34}
 }
 
 type GetPortPreviewRequest struct {
@@ -2890,7 +2979,7 @@ type GetPortPreviewRequest struct {
 
 func (x *GetPortPreviewRequest) Reset() {
 	*x = GetPortPreviewRequest{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[34]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2902,7 +2991,7 @@ func (x *GetPortPreviewRequest) String() string {
 func (*GetPortPreviewRequest) ProtoMessage() {}
 
 func (x *GetPortPreviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[34]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2915,7 +3004,7 @@ func (x *GetPortPreviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPortPreviewRequest.ProtoReflect.Descriptor instead.
 func (*GetPortPreviewRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{34}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetPortPreviewRequest) GetDomain() string {
@@ -2963,7 +3052,7 @@ type PreviewRecord struct {
 
 func (x *PreviewRecord) Reset() {
 	*x = PreviewRecord{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[35]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2975,7 +3064,7 @@ func (x *PreviewRecord) String() string {
 func (*PreviewRecord) ProtoMessage() {}
 
 func (x *PreviewRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[35]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2988,7 +3077,7 @@ func (x *PreviewRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewRecord.ProtoReflect.Descriptor instead.
 func (*PreviewRecord) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{35}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PreviewRecord) GetPartition() int32 {
@@ -3055,7 +3144,7 @@ type GetPortPreviewResponse struct {
 
 func (x *GetPortPreviewResponse) Reset() {
 	*x = GetPortPreviewResponse{}
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[36]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3067,7 +3156,7 @@ func (x *GetPortPreviewResponse) String() string {
 func (*GetPortPreviewResponse) ProtoMessage() {}
 
 func (x *GetPortPreviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_catalog_proto_msgTypes[36]
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3080,7 +3169,7 @@ func (x *GetPortPreviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPortPreviewResponse.ProtoReflect.Descriptor instead.
 func (*GetPortPreviewResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{36}
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetPortPreviewResponse) GetTopic() string {
@@ -3109,6 +3198,127 @@ func (x *GetPortPreviewResponse) GetIncomplete() bool {
 		return x.Incomplete
 	}
 	return false
+}
+
+type RetirePortMajorRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Domain string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Name   string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Port   string                 `protobuf:"bytes,3,opt,name=port,proto3" json:"port,omitempty"`
+	Major  int32                  `protobuf:"varint,4,opt,name=major,proto3" json:"major,omitempty"`
+	// Version must equal the product's current version.
+	Version       int64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetirePortMajorRequest) Reset() {
+	*x = RetirePortMajorRequest{}
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetirePortMajorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetirePortMajorRequest) ProtoMessage() {}
+
+func (x *RetirePortMajorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetirePortMajorRequest.ProtoReflect.Descriptor instead.
+func (*RetirePortMajorRequest) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *RetirePortMajorRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *RetirePortMajorRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RetirePortMajorRequest) GetPort() string {
+	if x != nil {
+		return x.Port
+	}
+	return ""
+}
+
+func (x *RetirePortMajorRequest) GetMajor() int32 {
+	if x != nil {
+		return x.Major
+	}
+	return 0
+}
+
+func (x *RetirePortMajorRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type RetirePortMajorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DataProduct   *DataProduct           `protobuf:"bytes,1,opt,name=data_product,json=dataProduct,proto3" json:"data_product,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetirePortMajorResponse) Reset() {
+	*x = RetirePortMajorResponse{}
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetirePortMajorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetirePortMajorResponse) ProtoMessage() {}
+
+func (x *RetirePortMajorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetirePortMajorResponse.ProtoReflect.Descriptor instead.
+func (*RetirePortMajorResponse) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RetirePortMajorResponse) GetDataProduct() *DataProduct {
+	if x != nil {
+		return x.DataProduct
+	}
+	return nil
 }
 
 var File_meshplane_v1_catalog_proto protoreflect.FileDescriptor
@@ -3145,7 +3355,7 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\x12D\n" +
 	"\x0eclassification\x18\x05 \x01(\x0e2\x1c.meshplane.v1.ClassificationR\x0eclassification\x12\x12\n" +
 	"\x04tags\x18\x06 \x03(\tR\x04tags\x12\x10\n" +
-	"\x03key\x18\a \x01(\bR\x03key\"\xc7\x02\n" +
+	"\x03key\x18\a \x01(\bR\x03key\"\x80\x03\n" +
 	"\n" +
 	"OutputPort\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
@@ -3158,7 +3368,17 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\fretention_ms\x18\x06 \x01(\x03R\vretentionMs\x12B\n" +
 	"\x0ecleanup_policy\x18\a \x01(\x0e2\x1b.meshplane.v1.CleanupPolicyR\rcleanupPolicy\x12\x14\n" +
 	"\x05table\x18\b \x01(\tR\x05table\x12+\n" +
-	"\x06fields\x18\t \x03(\v2\x13.meshplane.v1.FieldR\x06fields\"k\n" +
+	"\x06fields\x18\t \x03(\v2\x13.meshplane.v1.FieldR\x06fields\x127\n" +
+	"\bretained\x18\n" +
+	" \x03(\v2\x1b.meshplane.v1.RetainedMajorR\bretained\"\xc2\x01\n" +
+	"\rRetainedMajor\x12\x14\n" +
+	"\x05major\x18\x01 \x01(\x05R\x05major\x12\x14\n" +
+	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x03 \x01(\x05R\n" +
+	"partitions\x12!\n" +
+	"\fretention_ms\x18\x04 \x01(\x03R\vretentionMs\x12B\n" +
+	"\x0ecleanup_policy\x18\x05 \x01(\x0e2\x1b.meshplane.v1.CleanupPolicyR\rcleanupPolicy\"k\n" +
 	"\fBigQuerySink\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x18\n" +
 	"\adataset\x18\x02 \x01(\tR\adataset\x12'\n" +
@@ -3353,7 +3573,15 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\araw_pii\x18\x03 \x01(\bR\x06rawPii\x12\x1e\n" +
 	"\n" +
 	"incomplete\x18\x04 \x01(\bR\n" +
-	"incomplete*\x82\x01\n" +
+	"incomplete\"\x88\x01\n" +
+	"\x16RetirePortMajorRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04port\x18\x03 \x01(\tR\x04port\x12\x14\n" +
+	"\x05major\x18\x04 \x01(\x05R\x05major\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x03R\aversion\"W\n" +
+	"\x17RetirePortMajorResponse\x12<\n" +
+	"\fdata_product\x18\x01 \x01(\v2\x19.meshplane.v1.DataProductR\vdataProduct*\x82\x01\n" +
 	"\tLifecycle\x12\x19\n" +
 	"\x15LIFECYCLE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fLIFECYCLE_DRAFT\x10\x01\x12\x14\n" +
@@ -3399,7 +3627,7 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"$DATA_PRODUCT_ORDER_FIELD_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dDATA_PRODUCT_ORDER_FIELD_NAME\x10\x01\x12(\n" +
 	"$DATA_PRODUCT_ORDER_FIELD_CREATE_TIME\x10\x02\x12(\n" +
-	"$DATA_PRODUCT_ORDER_FIELD_UPDATE_TIME\x10\x032\xc8\a\n" +
+	"$DATA_PRODUCT_ORDER_FIELD_UPDATE_TIME\x10\x032\xa8\b\n" +
 	"\x0eCatalogService\x12U\n" +
 	"\fCreateDomain\x12!.meshplane.v1.CreateDomainRequest\x1a\".meshplane.v1.CreateDomainResponse\x12Q\n" +
 	"\tGetDomain\x12\x1e.meshplane.v1.GetDomainRequest\x1a\x1f.meshplane.v1.GetDomainResponse\"\x03\x90\x02\x01\x12W\n" +
@@ -3409,7 +3637,8 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\x0eGetDataProduct\x12#.meshplane.v1.GetDataProductRequest\x1a$.meshplane.v1.GetDataProductResponse\"\x03\x90\x02\x01\x12d\n" +
 	"\x11UpdateDataProduct\x12&.meshplane.v1.UpdateDataProductRequest\x1a'.meshplane.v1.UpdateDataProductResponse\x12f\n" +
 	"\x10ListDataProducts\x12%.meshplane.v1.ListDataProductsRequest\x1a&.meshplane.v1.ListDataProductsResponse\"\x03\x90\x02\x01\x12d\n" +
-	"\x11DeleteDataProduct\x12&.meshplane.v1.DeleteDataProductRequest\x1a'.meshplane.v1.DeleteDataProductResponse\x12`\n" +
+	"\x11DeleteDataProduct\x12&.meshplane.v1.DeleteDataProductRequest\x1a'.meshplane.v1.DeleteDataProductResponse\x12^\n" +
+	"\x0fRetirePortMajor\x12$.meshplane.v1.RetirePortMajorRequest\x1a%.meshplane.v1.RetirePortMajorResponse\x12`\n" +
 	"\x0eGetPortPreview\x12#.meshplane.v1.GetPortPreviewRequest\x1a$.meshplane.v1.GetPortPreviewResponse\"\x03\x90\x02\x01B\xb2\x01\n" +
 	"\x10com.meshplane.v1B\fCatalogProtoP\x01Z?github.com/meshplane/meshplane/api/gen/meshplane/v1;meshplanev1\xa2\x02\x03MXX\xaa\x02\fMeshplane.V1\xca\x02\fMeshplane\\V1\xe2\x02\x18Meshplane\\V1\\GPBMetadata\xea\x02\rMeshplane::V1b\x06proto3"
 
@@ -3426,7 +3655,7 @@ func file_meshplane_v1_catalog_proto_rawDescGZIP() []byte {
 }
 
 var file_meshplane_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_meshplane_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_meshplane_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_meshplane_v1_catalog_proto_goTypes = []any{
 	(Lifecycle)(0),                    // 0: meshplane.v1.Lifecycle
 	(SourceKind)(0),                   // 1: meshplane.v1.SourceKind
@@ -3439,128 +3668,136 @@ var file_meshplane_v1_catalog_proto_goTypes = []any{
 	(*Source)(nil),                    // 8: meshplane.v1.Source
 	(*Field)(nil),                     // 9: meshplane.v1.Field
 	(*OutputPort)(nil),                // 10: meshplane.v1.OutputPort
-	(*BigQuerySink)(nil),              // 11: meshplane.v1.BigQuerySink
-	(*S3Sink)(nil),                    // 12: meshplane.v1.S3Sink
-	(*JdbcSink)(nil),                  // 13: meshplane.v1.JdbcSink
-	(*ElasticsearchSink)(nil),         // 14: meshplane.v1.ElasticsearchSink
-	(*Sink)(nil),                      // 15: meshplane.v1.Sink
-	(*DataProduct)(nil),               // 16: meshplane.v1.DataProduct
-	(*CreateDomainRequest)(nil),       // 17: meshplane.v1.CreateDomainRequest
-	(*CreateDomainResponse)(nil),      // 18: meshplane.v1.CreateDomainResponse
-	(*GetDomainRequest)(nil),          // 19: meshplane.v1.GetDomainRequest
-	(*GetDomainResponse)(nil),         // 20: meshplane.v1.GetDomainResponse
-	(*ListDomainsRequest)(nil),        // 21: meshplane.v1.ListDomainsRequest
-	(*ListDomainsResponse)(nil),       // 22: meshplane.v1.ListDomainsResponse
-	(*UpdateDomainRequest)(nil),       // 23: meshplane.v1.UpdateDomainRequest
-	(*UpdateDomainResponse)(nil),      // 24: meshplane.v1.UpdateDomainResponse
-	(*DataProductSpec)(nil),           // 25: meshplane.v1.DataProductSpec
-	(*CreateDataProductRequest)(nil),  // 26: meshplane.v1.CreateDataProductRequest
-	(*CreateDataProductResponse)(nil), // 27: meshplane.v1.CreateDataProductResponse
-	(*GetDataProductRequest)(nil),     // 28: meshplane.v1.GetDataProductRequest
-	(*GetDataProductResponse)(nil),    // 29: meshplane.v1.GetDataProductResponse
-	(*UpdateDataProductRequest)(nil),  // 30: meshplane.v1.UpdateDataProductRequest
-	(*UpdateDataProductResponse)(nil), // 31: meshplane.v1.UpdateDataProductResponse
-	(*ListDataProductsRequest)(nil),   // 32: meshplane.v1.ListDataProductsRequest
-	(*ListDataProductsResponse)(nil),  // 33: meshplane.v1.ListDataProductsResponse
-	(*DataProductFacets)(nil),         // 34: meshplane.v1.DataProductFacets
-	(*DomainFacet)(nil),               // 35: meshplane.v1.DomainFacet
-	(*LifecycleFacet)(nil),            // 36: meshplane.v1.LifecycleFacet
-	(*HealthFacet)(nil),               // 37: meshplane.v1.HealthFacet
-	(*ClassificationFacet)(nil),       // 38: meshplane.v1.ClassificationFacet
-	(*DeleteDataProductRequest)(nil),  // 39: meshplane.v1.DeleteDataProductRequest
-	(*DeleteDataProductResponse)(nil), // 40: meshplane.v1.DeleteDataProductResponse
-	(*GetPortPreviewRequest)(nil),     // 41: meshplane.v1.GetPortPreviewRequest
-	(*PreviewRecord)(nil),             // 42: meshplane.v1.PreviewRecord
-	(*GetPortPreviewResponse)(nil),    // 43: meshplane.v1.GetPortPreviewResponse
-	nil,                               // 44: meshplane.v1.Domain.LabelsEntry
-	nil,                               // 45: meshplane.v1.DataProduct.LabelsEntry
-	nil,                               // 46: meshplane.v1.CreateDomainRequest.LabelsEntry
-	nil,                               // 47: meshplane.v1.UpdateDomainRequest.LabelsEntry
-	nil,                               // 48: meshplane.v1.DataProductSpec.LabelsEntry
-	nil,                               // 49: meshplane.v1.ListDataProductsRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),     // 50: google.protobuf.Timestamp
-	(*ResourceChange)(nil),            // 51: meshplane.v1.ResourceChange
+	(*RetainedMajor)(nil),             // 11: meshplane.v1.RetainedMajor
+	(*BigQuerySink)(nil),              // 12: meshplane.v1.BigQuerySink
+	(*S3Sink)(nil),                    // 13: meshplane.v1.S3Sink
+	(*JdbcSink)(nil),                  // 14: meshplane.v1.JdbcSink
+	(*ElasticsearchSink)(nil),         // 15: meshplane.v1.ElasticsearchSink
+	(*Sink)(nil),                      // 16: meshplane.v1.Sink
+	(*DataProduct)(nil),               // 17: meshplane.v1.DataProduct
+	(*CreateDomainRequest)(nil),       // 18: meshplane.v1.CreateDomainRequest
+	(*CreateDomainResponse)(nil),      // 19: meshplane.v1.CreateDomainResponse
+	(*GetDomainRequest)(nil),          // 20: meshplane.v1.GetDomainRequest
+	(*GetDomainResponse)(nil),         // 21: meshplane.v1.GetDomainResponse
+	(*ListDomainsRequest)(nil),        // 22: meshplane.v1.ListDomainsRequest
+	(*ListDomainsResponse)(nil),       // 23: meshplane.v1.ListDomainsResponse
+	(*UpdateDomainRequest)(nil),       // 24: meshplane.v1.UpdateDomainRequest
+	(*UpdateDomainResponse)(nil),      // 25: meshplane.v1.UpdateDomainResponse
+	(*DataProductSpec)(nil),           // 26: meshplane.v1.DataProductSpec
+	(*CreateDataProductRequest)(nil),  // 27: meshplane.v1.CreateDataProductRequest
+	(*CreateDataProductResponse)(nil), // 28: meshplane.v1.CreateDataProductResponse
+	(*GetDataProductRequest)(nil),     // 29: meshplane.v1.GetDataProductRequest
+	(*GetDataProductResponse)(nil),    // 30: meshplane.v1.GetDataProductResponse
+	(*UpdateDataProductRequest)(nil),  // 31: meshplane.v1.UpdateDataProductRequest
+	(*UpdateDataProductResponse)(nil), // 32: meshplane.v1.UpdateDataProductResponse
+	(*ListDataProductsRequest)(nil),   // 33: meshplane.v1.ListDataProductsRequest
+	(*ListDataProductsResponse)(nil),  // 34: meshplane.v1.ListDataProductsResponse
+	(*DataProductFacets)(nil),         // 35: meshplane.v1.DataProductFacets
+	(*DomainFacet)(nil),               // 36: meshplane.v1.DomainFacet
+	(*LifecycleFacet)(nil),            // 37: meshplane.v1.LifecycleFacet
+	(*HealthFacet)(nil),               // 38: meshplane.v1.HealthFacet
+	(*ClassificationFacet)(nil),       // 39: meshplane.v1.ClassificationFacet
+	(*DeleteDataProductRequest)(nil),  // 40: meshplane.v1.DeleteDataProductRequest
+	(*DeleteDataProductResponse)(nil), // 41: meshplane.v1.DeleteDataProductResponse
+	(*GetPortPreviewRequest)(nil),     // 42: meshplane.v1.GetPortPreviewRequest
+	(*PreviewRecord)(nil),             // 43: meshplane.v1.PreviewRecord
+	(*GetPortPreviewResponse)(nil),    // 44: meshplane.v1.GetPortPreviewResponse
+	(*RetirePortMajorRequest)(nil),    // 45: meshplane.v1.RetirePortMajorRequest
+	(*RetirePortMajorResponse)(nil),   // 46: meshplane.v1.RetirePortMajorResponse
+	nil,                               // 47: meshplane.v1.Domain.LabelsEntry
+	nil,                               // 48: meshplane.v1.DataProduct.LabelsEntry
+	nil,                               // 49: meshplane.v1.CreateDomainRequest.LabelsEntry
+	nil,                               // 50: meshplane.v1.UpdateDomainRequest.LabelsEntry
+	nil,                               // 51: meshplane.v1.DataProductSpec.LabelsEntry
+	nil,                               // 52: meshplane.v1.ListDataProductsRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),     // 53: google.protobuf.Timestamp
+	(*ResourceChange)(nil),            // 54: meshplane.v1.ResourceChange
 }
 var file_meshplane_v1_catalog_proto_depIdxs = []int32{
-	44, // 0: meshplane.v1.Domain.labels:type_name -> meshplane.v1.Domain.LabelsEntry
-	50, // 1: meshplane.v1.Domain.create_time:type_name -> google.protobuf.Timestamp
-	50, // 2: meshplane.v1.Domain.update_time:type_name -> google.protobuf.Timestamp
+	47, // 0: meshplane.v1.Domain.labels:type_name -> meshplane.v1.Domain.LabelsEntry
+	53, // 1: meshplane.v1.Domain.create_time:type_name -> google.protobuf.Timestamp
+	53, // 2: meshplane.v1.Domain.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 3: meshplane.v1.Source.kind:type_name -> meshplane.v1.SourceKind
 	3,  // 4: meshplane.v1.Field.type:type_name -> meshplane.v1.FieldType
 	2,  // 5: meshplane.v1.Field.classification:type_name -> meshplane.v1.Classification
 	4,  // 6: meshplane.v1.OutputPort.cleanup_policy:type_name -> meshplane.v1.CleanupPolicy
 	9,  // 7: meshplane.v1.OutputPort.fields:type_name -> meshplane.v1.Field
-	11, // 8: meshplane.v1.Sink.bigquery:type_name -> meshplane.v1.BigQuerySink
-	12, // 9: meshplane.v1.Sink.s3:type_name -> meshplane.v1.S3Sink
-	13, // 10: meshplane.v1.Sink.jdbc:type_name -> meshplane.v1.JdbcSink
-	14, // 11: meshplane.v1.Sink.elasticsearch:type_name -> meshplane.v1.ElasticsearchSink
-	45, // 12: meshplane.v1.DataProduct.labels:type_name -> meshplane.v1.DataProduct.LabelsEntry
-	0,  // 13: meshplane.v1.DataProduct.lifecycle:type_name -> meshplane.v1.Lifecycle
-	8,  // 14: meshplane.v1.DataProduct.source:type_name -> meshplane.v1.Source
-	10, // 15: meshplane.v1.DataProduct.ports:type_name -> meshplane.v1.OutputPort
-	15, // 16: meshplane.v1.DataProduct.sinks:type_name -> meshplane.v1.Sink
-	50, // 17: meshplane.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
-	50, // 18: meshplane.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
-	51, // 19: meshplane.v1.DataProduct.drift:type_name -> meshplane.v1.ResourceChange
-	50, // 20: meshplane.v1.DataProduct.drift_check_time:type_name -> google.protobuf.Timestamp
-	5,  // 21: meshplane.v1.DataProduct.health:type_name -> meshplane.v1.DataProductHealth
-	46, // 22: meshplane.v1.CreateDomainRequest.labels:type_name -> meshplane.v1.CreateDomainRequest.LabelsEntry
-	7,  // 23: meshplane.v1.CreateDomainResponse.domain:type_name -> meshplane.v1.Domain
-	7,  // 24: meshplane.v1.GetDomainResponse.domain:type_name -> meshplane.v1.Domain
-	7,  // 25: meshplane.v1.ListDomainsResponse.domains:type_name -> meshplane.v1.Domain
-	47, // 26: meshplane.v1.UpdateDomainRequest.labels:type_name -> meshplane.v1.UpdateDomainRequest.LabelsEntry
-	7,  // 27: meshplane.v1.UpdateDomainResponse.domain:type_name -> meshplane.v1.Domain
-	48, // 28: meshplane.v1.DataProductSpec.labels:type_name -> meshplane.v1.DataProductSpec.LabelsEntry
-	8,  // 29: meshplane.v1.DataProductSpec.source:type_name -> meshplane.v1.Source
-	10, // 30: meshplane.v1.DataProductSpec.ports:type_name -> meshplane.v1.OutputPort
-	15, // 31: meshplane.v1.DataProductSpec.sinks:type_name -> meshplane.v1.Sink
-	25, // 32: meshplane.v1.CreateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
-	16, // 33: meshplane.v1.CreateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
-	16, // 34: meshplane.v1.GetDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
-	25, // 35: meshplane.v1.UpdateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
-	0,  // 36: meshplane.v1.UpdateDataProductRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
-	16, // 37: meshplane.v1.UpdateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
-	0,  // 38: meshplane.v1.ListDataProductsRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
-	49, // 39: meshplane.v1.ListDataProductsRequest.labels:type_name -> meshplane.v1.ListDataProductsRequest.LabelsEntry
-	6,  // 40: meshplane.v1.ListDataProductsRequest.order_by:type_name -> meshplane.v1.DataProductOrderField
-	5,  // 41: meshplane.v1.ListDataProductsRequest.health:type_name -> meshplane.v1.DataProductHealth
-	2,  // 42: meshplane.v1.ListDataProductsRequest.classification:type_name -> meshplane.v1.Classification
-	16, // 43: meshplane.v1.ListDataProductsResponse.data_products:type_name -> meshplane.v1.DataProduct
-	34, // 44: meshplane.v1.ListDataProductsResponse.facets:type_name -> meshplane.v1.DataProductFacets
-	35, // 45: meshplane.v1.DataProductFacets.domains:type_name -> meshplane.v1.DomainFacet
-	36, // 46: meshplane.v1.DataProductFacets.lifecycles:type_name -> meshplane.v1.LifecycleFacet
-	37, // 47: meshplane.v1.DataProductFacets.health:type_name -> meshplane.v1.HealthFacet
-	38, // 48: meshplane.v1.DataProductFacets.classifications:type_name -> meshplane.v1.ClassificationFacet
-	0,  // 49: meshplane.v1.LifecycleFacet.lifecycle:type_name -> meshplane.v1.Lifecycle
-	5,  // 50: meshplane.v1.HealthFacet.health:type_name -> meshplane.v1.DataProductHealth
-	2,  // 51: meshplane.v1.ClassificationFacet.classification:type_name -> meshplane.v1.Classification
-	50, // 52: meshplane.v1.PreviewRecord.timestamp:type_name -> google.protobuf.Timestamp
-	42, // 53: meshplane.v1.GetPortPreviewResponse.records:type_name -> meshplane.v1.PreviewRecord
-	17, // 54: meshplane.v1.CatalogService.CreateDomain:input_type -> meshplane.v1.CreateDomainRequest
-	19, // 55: meshplane.v1.CatalogService.GetDomain:input_type -> meshplane.v1.GetDomainRequest
-	21, // 56: meshplane.v1.CatalogService.ListDomains:input_type -> meshplane.v1.ListDomainsRequest
-	23, // 57: meshplane.v1.CatalogService.UpdateDomain:input_type -> meshplane.v1.UpdateDomainRequest
-	26, // 58: meshplane.v1.CatalogService.CreateDataProduct:input_type -> meshplane.v1.CreateDataProductRequest
-	28, // 59: meshplane.v1.CatalogService.GetDataProduct:input_type -> meshplane.v1.GetDataProductRequest
-	30, // 60: meshplane.v1.CatalogService.UpdateDataProduct:input_type -> meshplane.v1.UpdateDataProductRequest
-	32, // 61: meshplane.v1.CatalogService.ListDataProducts:input_type -> meshplane.v1.ListDataProductsRequest
-	39, // 62: meshplane.v1.CatalogService.DeleteDataProduct:input_type -> meshplane.v1.DeleteDataProductRequest
-	41, // 63: meshplane.v1.CatalogService.GetPortPreview:input_type -> meshplane.v1.GetPortPreviewRequest
-	18, // 64: meshplane.v1.CatalogService.CreateDomain:output_type -> meshplane.v1.CreateDomainResponse
-	20, // 65: meshplane.v1.CatalogService.GetDomain:output_type -> meshplane.v1.GetDomainResponse
-	22, // 66: meshplane.v1.CatalogService.ListDomains:output_type -> meshplane.v1.ListDomainsResponse
-	24, // 67: meshplane.v1.CatalogService.UpdateDomain:output_type -> meshplane.v1.UpdateDomainResponse
-	27, // 68: meshplane.v1.CatalogService.CreateDataProduct:output_type -> meshplane.v1.CreateDataProductResponse
-	29, // 69: meshplane.v1.CatalogService.GetDataProduct:output_type -> meshplane.v1.GetDataProductResponse
-	31, // 70: meshplane.v1.CatalogService.UpdateDataProduct:output_type -> meshplane.v1.UpdateDataProductResponse
-	33, // 71: meshplane.v1.CatalogService.ListDataProducts:output_type -> meshplane.v1.ListDataProductsResponse
-	40, // 72: meshplane.v1.CatalogService.DeleteDataProduct:output_type -> meshplane.v1.DeleteDataProductResponse
-	43, // 73: meshplane.v1.CatalogService.GetPortPreview:output_type -> meshplane.v1.GetPortPreviewResponse
-	64, // [64:74] is the sub-list for method output_type
-	54, // [54:64] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	11, // 8: meshplane.v1.OutputPort.retained:type_name -> meshplane.v1.RetainedMajor
+	4,  // 9: meshplane.v1.RetainedMajor.cleanup_policy:type_name -> meshplane.v1.CleanupPolicy
+	12, // 10: meshplane.v1.Sink.bigquery:type_name -> meshplane.v1.BigQuerySink
+	13, // 11: meshplane.v1.Sink.s3:type_name -> meshplane.v1.S3Sink
+	14, // 12: meshplane.v1.Sink.jdbc:type_name -> meshplane.v1.JdbcSink
+	15, // 13: meshplane.v1.Sink.elasticsearch:type_name -> meshplane.v1.ElasticsearchSink
+	48, // 14: meshplane.v1.DataProduct.labels:type_name -> meshplane.v1.DataProduct.LabelsEntry
+	0,  // 15: meshplane.v1.DataProduct.lifecycle:type_name -> meshplane.v1.Lifecycle
+	8,  // 16: meshplane.v1.DataProduct.source:type_name -> meshplane.v1.Source
+	10, // 17: meshplane.v1.DataProduct.ports:type_name -> meshplane.v1.OutputPort
+	16, // 18: meshplane.v1.DataProduct.sinks:type_name -> meshplane.v1.Sink
+	53, // 19: meshplane.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
+	53, // 20: meshplane.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
+	54, // 21: meshplane.v1.DataProduct.drift:type_name -> meshplane.v1.ResourceChange
+	53, // 22: meshplane.v1.DataProduct.drift_check_time:type_name -> google.protobuf.Timestamp
+	5,  // 23: meshplane.v1.DataProduct.health:type_name -> meshplane.v1.DataProductHealth
+	49, // 24: meshplane.v1.CreateDomainRequest.labels:type_name -> meshplane.v1.CreateDomainRequest.LabelsEntry
+	7,  // 25: meshplane.v1.CreateDomainResponse.domain:type_name -> meshplane.v1.Domain
+	7,  // 26: meshplane.v1.GetDomainResponse.domain:type_name -> meshplane.v1.Domain
+	7,  // 27: meshplane.v1.ListDomainsResponse.domains:type_name -> meshplane.v1.Domain
+	50, // 28: meshplane.v1.UpdateDomainRequest.labels:type_name -> meshplane.v1.UpdateDomainRequest.LabelsEntry
+	7,  // 29: meshplane.v1.UpdateDomainResponse.domain:type_name -> meshplane.v1.Domain
+	51, // 30: meshplane.v1.DataProductSpec.labels:type_name -> meshplane.v1.DataProductSpec.LabelsEntry
+	8,  // 31: meshplane.v1.DataProductSpec.source:type_name -> meshplane.v1.Source
+	10, // 32: meshplane.v1.DataProductSpec.ports:type_name -> meshplane.v1.OutputPort
+	16, // 33: meshplane.v1.DataProductSpec.sinks:type_name -> meshplane.v1.Sink
+	26, // 34: meshplane.v1.CreateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
+	17, // 35: meshplane.v1.CreateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	17, // 36: meshplane.v1.GetDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	26, // 37: meshplane.v1.UpdateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
+	0,  // 38: meshplane.v1.UpdateDataProductRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
+	17, // 39: meshplane.v1.UpdateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	0,  // 40: meshplane.v1.ListDataProductsRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
+	52, // 41: meshplane.v1.ListDataProductsRequest.labels:type_name -> meshplane.v1.ListDataProductsRequest.LabelsEntry
+	6,  // 42: meshplane.v1.ListDataProductsRequest.order_by:type_name -> meshplane.v1.DataProductOrderField
+	5,  // 43: meshplane.v1.ListDataProductsRequest.health:type_name -> meshplane.v1.DataProductHealth
+	2,  // 44: meshplane.v1.ListDataProductsRequest.classification:type_name -> meshplane.v1.Classification
+	17, // 45: meshplane.v1.ListDataProductsResponse.data_products:type_name -> meshplane.v1.DataProduct
+	35, // 46: meshplane.v1.ListDataProductsResponse.facets:type_name -> meshplane.v1.DataProductFacets
+	36, // 47: meshplane.v1.DataProductFacets.domains:type_name -> meshplane.v1.DomainFacet
+	37, // 48: meshplane.v1.DataProductFacets.lifecycles:type_name -> meshplane.v1.LifecycleFacet
+	38, // 49: meshplane.v1.DataProductFacets.health:type_name -> meshplane.v1.HealthFacet
+	39, // 50: meshplane.v1.DataProductFacets.classifications:type_name -> meshplane.v1.ClassificationFacet
+	0,  // 51: meshplane.v1.LifecycleFacet.lifecycle:type_name -> meshplane.v1.Lifecycle
+	5,  // 52: meshplane.v1.HealthFacet.health:type_name -> meshplane.v1.DataProductHealth
+	2,  // 53: meshplane.v1.ClassificationFacet.classification:type_name -> meshplane.v1.Classification
+	53, // 54: meshplane.v1.PreviewRecord.timestamp:type_name -> google.protobuf.Timestamp
+	43, // 55: meshplane.v1.GetPortPreviewResponse.records:type_name -> meshplane.v1.PreviewRecord
+	17, // 56: meshplane.v1.RetirePortMajorResponse.data_product:type_name -> meshplane.v1.DataProduct
+	18, // 57: meshplane.v1.CatalogService.CreateDomain:input_type -> meshplane.v1.CreateDomainRequest
+	20, // 58: meshplane.v1.CatalogService.GetDomain:input_type -> meshplane.v1.GetDomainRequest
+	22, // 59: meshplane.v1.CatalogService.ListDomains:input_type -> meshplane.v1.ListDomainsRequest
+	24, // 60: meshplane.v1.CatalogService.UpdateDomain:input_type -> meshplane.v1.UpdateDomainRequest
+	27, // 61: meshplane.v1.CatalogService.CreateDataProduct:input_type -> meshplane.v1.CreateDataProductRequest
+	29, // 62: meshplane.v1.CatalogService.GetDataProduct:input_type -> meshplane.v1.GetDataProductRequest
+	31, // 63: meshplane.v1.CatalogService.UpdateDataProduct:input_type -> meshplane.v1.UpdateDataProductRequest
+	33, // 64: meshplane.v1.CatalogService.ListDataProducts:input_type -> meshplane.v1.ListDataProductsRequest
+	40, // 65: meshplane.v1.CatalogService.DeleteDataProduct:input_type -> meshplane.v1.DeleteDataProductRequest
+	45, // 66: meshplane.v1.CatalogService.RetirePortMajor:input_type -> meshplane.v1.RetirePortMajorRequest
+	42, // 67: meshplane.v1.CatalogService.GetPortPreview:input_type -> meshplane.v1.GetPortPreviewRequest
+	19, // 68: meshplane.v1.CatalogService.CreateDomain:output_type -> meshplane.v1.CreateDomainResponse
+	21, // 69: meshplane.v1.CatalogService.GetDomain:output_type -> meshplane.v1.GetDomainResponse
+	23, // 70: meshplane.v1.CatalogService.ListDomains:output_type -> meshplane.v1.ListDomainsResponse
+	25, // 71: meshplane.v1.CatalogService.UpdateDomain:output_type -> meshplane.v1.UpdateDomainResponse
+	28, // 72: meshplane.v1.CatalogService.CreateDataProduct:output_type -> meshplane.v1.CreateDataProductResponse
+	30, // 73: meshplane.v1.CatalogService.GetDataProduct:output_type -> meshplane.v1.GetDataProductResponse
+	32, // 74: meshplane.v1.CatalogService.UpdateDataProduct:output_type -> meshplane.v1.UpdateDataProductResponse
+	34, // 75: meshplane.v1.CatalogService.ListDataProducts:output_type -> meshplane.v1.ListDataProductsResponse
+	41, // 76: meshplane.v1.CatalogService.DeleteDataProduct:output_type -> meshplane.v1.DeleteDataProductResponse
+	46, // 77: meshplane.v1.CatalogService.RetirePortMajor:output_type -> meshplane.v1.RetirePortMajorResponse
+	44, // 78: meshplane.v1.CatalogService.GetPortPreview:output_type -> meshplane.v1.GetPortPreviewResponse
+	68, // [68:79] is the sub-list for method output_type
+	57, // [57:68] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_meshplane_v1_catalog_proto_init() }
@@ -3569,7 +3806,7 @@ func file_meshplane_v1_catalog_proto_init() {
 		return
 	}
 	file_meshplane_v1_provisioning_proto_init()
-	file_meshplane_v1_catalog_proto_msgTypes[8].OneofWrappers = []any{
+	file_meshplane_v1_catalog_proto_msgTypes[9].OneofWrappers = []any{
 		(*Sink_Bigquery)(nil),
 		(*Sink_S3)(nil),
 		(*Sink_Jdbc)(nil),
@@ -3581,7 +3818,7 @@ func file_meshplane_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meshplane_v1_catalog_proto_rawDesc), len(file_meshplane_v1_catalog_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   43,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -60,6 +60,9 @@ const (
 	// CatalogServiceDeleteDataProductProcedure is the fully-qualified name of the CatalogService's
 	// DeleteDataProduct RPC.
 	CatalogServiceDeleteDataProductProcedure = "/meshplane.v1.CatalogService/DeleteDataProduct"
+	// CatalogServiceRetirePortMajorProcedure is the fully-qualified name of the CatalogService's
+	// RetirePortMajor RPC.
+	CatalogServiceRetirePortMajorProcedure = "/meshplane.v1.CatalogService/RetirePortMajor"
 	// CatalogServiceGetPortPreviewProcedure is the fully-qualified name of the CatalogService's
 	// GetPortPreview RPC.
 	CatalogServiceGetPortPreviewProcedure = "/meshplane.v1.CatalogService/GetPortPreview"
@@ -86,6 +89,9 @@ type CatalogServiceClient interface {
 	ListDataProducts(context.Context, *connect.Request[v1.ListDataProductsRequest]) (*connect.Response[v1.ListDataProductsResponse], error)
 	// DeleteDataProduct deletes a draft product; products past draft are retired instead.
 	DeleteDataProduct(context.Context, *connect.Request[v1.DeleteDataProductRequest]) (*connect.Response[v1.DeleteDataProductResponse], error)
+	// RetirePortMajor ends an earlier major of a port: the product's next
+	// plan deletes its topic. Refused while consumers are granted it.
+	RetirePortMajor(context.Context, *connect.Request[v1.RetirePortMajorRequest]) (*connect.Response[v1.RetirePortMajorResponse], error)
 	// GetPortPreview reads the newest records of an output port's topic, with
 	// the caller's masking applied: without PII entitlement, PII fields come
 	// back hashed and sensitive or undeclared fields not at all.
@@ -161,6 +167,12 @@ func NewCatalogServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(catalogServiceMethods.ByName("DeleteDataProduct")),
 			connect.WithClientOptions(opts...),
 		),
+		retirePortMajor: connect.NewClient[v1.RetirePortMajorRequest, v1.RetirePortMajorResponse](
+			httpClient,
+			baseURL+CatalogServiceRetirePortMajorProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("RetirePortMajor")),
+			connect.WithClientOptions(opts...),
+		),
 		getPortPreview: connect.NewClient[v1.GetPortPreviewRequest, v1.GetPortPreviewResponse](
 			httpClient,
 			baseURL+CatalogServiceGetPortPreviewProcedure,
@@ -182,6 +194,7 @@ type catalogServiceClient struct {
 	updateDataProduct *connect.Client[v1.UpdateDataProductRequest, v1.UpdateDataProductResponse]
 	listDataProducts  *connect.Client[v1.ListDataProductsRequest, v1.ListDataProductsResponse]
 	deleteDataProduct *connect.Client[v1.DeleteDataProductRequest, v1.DeleteDataProductResponse]
+	retirePortMajor   *connect.Client[v1.RetirePortMajorRequest, v1.RetirePortMajorResponse]
 	getPortPreview    *connect.Client[v1.GetPortPreviewRequest, v1.GetPortPreviewResponse]
 }
 
@@ -230,6 +243,11 @@ func (c *catalogServiceClient) DeleteDataProduct(ctx context.Context, req *conne
 	return c.deleteDataProduct.CallUnary(ctx, req)
 }
 
+// RetirePortMajor calls meshplane.v1.CatalogService.RetirePortMajor.
+func (c *catalogServiceClient) RetirePortMajor(ctx context.Context, req *connect.Request[v1.RetirePortMajorRequest]) (*connect.Response[v1.RetirePortMajorResponse], error) {
+	return c.retirePortMajor.CallUnary(ctx, req)
+}
+
 // GetPortPreview calls meshplane.v1.CatalogService.GetPortPreview.
 func (c *catalogServiceClient) GetPortPreview(ctx context.Context, req *connect.Request[v1.GetPortPreviewRequest]) (*connect.Response[v1.GetPortPreviewResponse], error) {
 	return c.getPortPreview.CallUnary(ctx, req)
@@ -256,6 +274,9 @@ type CatalogServiceHandler interface {
 	ListDataProducts(context.Context, *connect.Request[v1.ListDataProductsRequest]) (*connect.Response[v1.ListDataProductsResponse], error)
 	// DeleteDataProduct deletes a draft product; products past draft are retired instead.
 	DeleteDataProduct(context.Context, *connect.Request[v1.DeleteDataProductRequest]) (*connect.Response[v1.DeleteDataProductResponse], error)
+	// RetirePortMajor ends an earlier major of a port: the product's next
+	// plan deletes its topic. Refused while consumers are granted it.
+	RetirePortMajor(context.Context, *connect.Request[v1.RetirePortMajorRequest]) (*connect.Response[v1.RetirePortMajorResponse], error)
 	// GetPortPreview reads the newest records of an output port's topic, with
 	// the caller's masking applied: without PII entitlement, PII fields come
 	// back hashed and sensitive or undeclared fields not at all.
@@ -327,6 +348,12 @@ func NewCatalogServiceHandler(svc CatalogServiceHandler, opts ...connect.Handler
 		connect.WithSchema(catalogServiceMethods.ByName("DeleteDataProduct")),
 		connect.WithHandlerOptions(opts...),
 	)
+	catalogServiceRetirePortMajorHandler := connect.NewUnaryHandler(
+		CatalogServiceRetirePortMajorProcedure,
+		svc.RetirePortMajor,
+		connect.WithSchema(catalogServiceMethods.ByName("RetirePortMajor")),
+		connect.WithHandlerOptions(opts...),
+	)
 	catalogServiceGetPortPreviewHandler := connect.NewUnaryHandler(
 		CatalogServiceGetPortPreviewProcedure,
 		svc.GetPortPreview,
@@ -354,6 +381,8 @@ func NewCatalogServiceHandler(svc CatalogServiceHandler, opts ...connect.Handler
 			catalogServiceListDataProductsHandler.ServeHTTP(w, r)
 		case CatalogServiceDeleteDataProductProcedure:
 			catalogServiceDeleteDataProductHandler.ServeHTTP(w, r)
+		case CatalogServiceRetirePortMajorProcedure:
+			catalogServiceRetirePortMajorHandler.ServeHTTP(w, r)
 		case CatalogServiceGetPortPreviewProcedure:
 			catalogServiceGetPortPreviewHandler.ServeHTTP(w, r)
 		default:
@@ -399,6 +428,10 @@ func (UnimplementedCatalogServiceHandler) ListDataProducts(context.Context, *con
 
 func (UnimplementedCatalogServiceHandler) DeleteDataProduct(context.Context, *connect.Request[v1.DeleteDataProductRequest]) (*connect.Response[v1.DeleteDataProductResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.CatalogService.DeleteDataProduct is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) RetirePortMajor(context.Context, *connect.Request[v1.RetirePortMajorRequest]) (*connect.Response[v1.RetirePortMajorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.CatalogService.RetirePortMajor is not implemented"))
 }
 
 func (UnimplementedCatalogServiceHandler) GetPortPreview(context.Context, *connect.Request[v1.GetPortPreviewRequest]) (*connect.Response[v1.GetPortPreviewResponse], error) {

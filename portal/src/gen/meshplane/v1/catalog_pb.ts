@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file meshplane/v1/catalog.proto.
  */
 export const file_meshplane_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("ChptZXNocGxhbmUvdjEvY2F0YWxvZy5wcm90bxIMbWVzaHBsYW5lLnYxIosCCgZEb21haW4SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIwCgZsYWJlbHMYBCADKAsyIC5tZXNocGxhbmUudjEuRG9tYWluLkxhYmVsc0VudHJ5Eg8KB3ZlcnNpb24YBSABKAMSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpQBCgZTb3VyY2USJgoEa2luZBgBIAEoDjIYLm1lc2hwbGFuZS52MS5Tb3VyY2VLaW5kEgwKBGhvc3QYAiABKAkSDAoEcG9ydBgDIAEoBRIQCghkYXRhYmFzZRgEIAEoCRIOCgZ0YWJsZXMYBSADKAkSEgoKc2VjcmV0X3JlZhgGIAEoCRIQCgh1c2VybmFtZRgHIAEoCSK0AQoFRmllbGQSDAoEbmFtZRgBIAEoCRIlCgR0eXBlGAIgASgOMhcubWVzaHBsYW5lLnYxLkZpZWxkVHlwZRIQCghudWxsYWJsZRgDIAEoCBITCgtkZXNjcmlwdGlvbhgEIAEoCRI0Cg5jbGFzc2lmaWNhdGlvbhgFIAEoDjIcLm1lc2hwbGFuZS52MS5DbGFzc2lmaWNhdGlvbhIMCgR0YWdzGAYgAygJEgsKA2tleRgHIAEoCCLoAQoKT3V0cHV0UG9ydBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEg0KBXRvcGljGAMgASgJEhUKDW1ham9yX3ZlcnNpb24YBCABKAUSEgoKcGFydGl0aW9ucxgFIAEoBRIUCgxyZXRlbnRpb25fbXMYBiABKAMSMwoOY2xlYW51cF9wb2xpY3kYByABKA4yGy5tZXNocGxhbmUudjEuQ2xlYW51cFBvbGljeRINCgV0YWJsZRgIIAEoCRIjCgZmaWVsZHMYCSADKAsyEy5tZXNocGxhbmUudjEuRmllbGQiSQoMQmlnUXVlcnlTaW5rEg8KB3Byb2plY3QYASABKAkSDwoHZGF0YXNldBgCIAEoCRIXCg9jcmVkZW50aWFsc19yZWYYAyABKAkikQEKBlMzU2luaxIOCgZidWNrZXQYASABKAkSDgoGcmVnaW9uGAIgASgJEg4KBnByZWZpeBgDIAEoCRIOCgZmb3JtYXQYBCABKAkSEgoKZmx1c2hfc2l6ZRgFIAEoBRIaChJyb3RhdGVfaW50ZXJ2YWxfbXMYBiABKAMSFwoPY3JlZGVudGlhbHNfcmVmGAcgASgJIoYBCghKZGJjU2luaxILCgN1cmwYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSEgoKc2VjcmV0X3JlZhgDIAEoCRITCgtpbnNlcnRfbW9kZRgEIAEoCRIaChJwcmltYXJ5X2tleV9maWVsZHMYBSADKAkSFgoOZGVsZXRlX2VuYWJsZWQYBiABKAgiXAoRRWxhc3RpY3NlYXJjaFNpbmsSCwoDdXJsGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEhIKCnNlY3JldF9yZWYYAyABKAkSFAoMaW5kZXhfcHJlZml4GAQgASgJIuEBCgRTaW5rEgwKBG5hbWUYASABKAkSDQoFcG9ydHMYAiADKAkSLgoIYmlncXVlcnkYCiABKAsyGi5tZXNocGxhbmUudjEuQmlnUXVlcnlTaW5rSAASIgoCczMYCyABKAsyFC5tZXNocGxhbmUudjEuUzNTaW5rSAASJgoEamRiYxgMIAEoCzIWLm1lc2hwbGFuZS52MS5KZGJjU2lua0gAEjgKDWVsYXN0aWNzZWFyY2gYDSABKAsyHy5tZXNocGxhbmUudjEuRWxhc3RpY3NlYXJjaFNpbmtIAEIGCgRraW5kIqsFCgtEYXRhUHJvZHVjdBIKCgJpZBgBIAEoCRIOCgZkb21haW4YAiABKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRINCgVvd25lchgFIAEoCRI1CgZsYWJlbHMYBiADKAsyJS5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3QuTGFiZWxzRW50cnkSKgoJbGlmZWN5Y2xlGAcgASgOMhcubWVzaHBsYW5lLnYxLkxpZmVjeWNsZRIkCgZzb3VyY2UYCCABKAsyFC5tZXNocGxhbmUudjEuU291cmNlEicKBXBvcnRzGAkgAygLMhgubWVzaHBsYW5lLnYxLk91dHB1dFBvcnQSIQoFc2lua3MYCiADKAsyEi5tZXNocGxhbmUudjEuU2luaxIPCgd2ZXJzaW9uGAsgASgDEi8KC2NyZWF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgOIAEoCRISCgp1cGRhdGVkX2J5GA8gASgJEhsKE3Byb3Zpc2lvbmVkX3ZlcnNpb24YECABKAMSKwoFZHJpZnQYESADKAsyHC5tZXNocGxhbmUudjEuUmVzb3VyY2VDaGFuZ2USNAoQZHJpZnRfY2hlY2tfdGltZRgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoGaGVhbHRoGBMgASgOMh8ubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0SGVhbHRoGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEipgEKE0NyZWF0ZURvbWFpblJlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRI9CgZsYWJlbHMYAyADKAsyLS5tZXNocGxhbmUudjEuQ3JlYXRlRG9tYWluUmVxdWVzdC5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjwKFENyZWF0ZURvbWFpblJlc3BvbnNlEiQKBmRvbWFpbhgBIAEoCzIULm1lc2hwbGFuZS52MS5Eb21haW4iIAoQR2V0RG9tYWluUmVxdWVzdBIMCgRuYW1lGAEgASgJIjkKEUdldERvbWFpblJlc3BvbnNlEiQKBmRvbWFpbhgBIAEoCzIULm1lc2hwbGFuZS52MS5Eb21haW4iOwoSTGlzdERvbWFpbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlUKE0xpc3REb21haW5zUmVzcG9uc2USJQoHZG9tYWlucxgBIAMoCzIULm1lc2hwbGFuZS52MS5Eb21haW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrcBChNVcGRhdGVEb21haW5SZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSPQoGbGFiZWxzGAMgAygLMi0ubWVzaHBsYW5lLnYxLlVwZGF0ZURvbWFpblJlcXVlc3QuTGFiZWxzRW50cnkSDwoHdmVyc2lvbhgEIAEoAxotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjwKFFVwZGF0ZURvbWFpblJlc3BvbnNlEiQKBmRvbWFpbhgBIAEoCzIULm1lc2hwbGFuZS52MS5Eb21haW4ikQIKD0RhdGFQcm9kdWN0U3BlYxITCgtkZXNjcmlwdGlvbhgBIAEoCRINCgVvd25lchgCIAEoCRI5CgZsYWJlbHMYAyADKAsyKS5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3RTcGVjLkxhYmVsc0VudHJ5EiQKBnNvdXJjZRgEIAEoCzIULm1lc2hwbGFuZS52MS5Tb3VyY2USJwoFcG9ydHMYBSADKAsyGC5tZXNocGxhbmUudjEuT3V0cHV0UG9ydBIhCgVzaW5rcxgGIAMoCzISLm1lc2hwbGFuZS52MS5TaW5rGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEifAoYQ3JlYXRlRGF0YVByb2R1Y3RSZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIMCgRuYW1lGAIgASgJEisKBHNwZWMYAyABKAsyHS5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3RTcGVjEhUKDXZhbGlkYXRlX29ubHkYBCABKAgiTAoZQ3JlYXRlRGF0YVByb2R1Y3RSZXNwb25zZRIvCgxkYXRhX3Byb2R1Y3QYASABKAsyGS5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3QiNQoVR2V0RGF0YVByb2R1Y3RSZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIMCgRuYW1lGAIgASgJIkkKFkdldERhdGFQcm9kdWN0UmVzcG9uc2USLwoMZGF0YV9wcm9kdWN0GAEgASgLMhkubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0IrkBChhVcGRhdGVEYXRhUHJvZHVjdFJlcXVlc3QSDgoGZG9tYWluGAEgASgJEgwKBG5hbWUYAiABKAkSKwoEc3BlYxgDIAEoCzIdLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdFNwZWMSKgoJbGlmZWN5Y2xlGAQgASgOMhcubWVzaHBsYW5lLnYxLkxpZmVjeWNsZRIPCgd2ZXJzaW9uGAUgASgDEhUKDXZhbGlkYXRlX29ubHkYBiABKAgiTAoZVXBkYXRlRGF0YVByb2R1Y3RSZXNwb25zZRIvCgxkYXRhX3Byb2R1Y3QYASABKAsyGS5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3QixgMKF0xpc3REYXRhUHJvZHVjdHNSZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIqCglsaWZlY3ljbGUYAiABKA4yFy5tZXNocGxhbmUudjEuTGlmZWN5Y2xlEkEKBmxhYmVscxgDIAMoCzIxLm1lc2hwbGFuZS52MS5MaXN0RGF0YVByb2R1Y3RzUmVxdWVzdC5MYWJlbHNFbnRyeRIMCgR0ZXh0GAQgASgJEhEKCXBhZ2Vfc2l6ZRgFIAEoBRISCgpwYWdlX3Rva2VuGAYgASgJEjUKCG9yZGVyX2J5GAcgASgOMiMubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0T3JkZXJGaWVsZBISCgpkZXNjZW5kaW5nGAggASgIEi8KBmhlYWx0aBgJIAEoDjIfLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdEhlYWx0aBI0Cg5jbGFzc2lmaWNhdGlvbhgKIAEoDjIcLm1lc2hwbGFuZS52MS5DbGFzc2lmaWNhdGlvbhIWCg5pbmNsdWRlX2ZhY2V0cxgLIAEoCBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpYBChhMaXN0RGF0YVByb2R1Y3RzUmVzcG9uc2USMAoNZGF0YV9wcm9kdWN0cxgBIAMoCzIZLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSLwoGZmFjZXRzGAMgASgLMh8ubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0RmFjZXRzIuwBChFEYXRhUHJvZHVjdEZhY2V0cxISCgp0b3RhbF9zaXplGAEgASgFEioKB2RvbWFpbnMYAiADKAsyGS5tZXNocGxhbmUudjEuRG9tYWluRmFjZXQSMAoKbGlmZWN5Y2xlcxgDIAMoCzIcLm1lc2hwbGFuZS52MS5MaWZlY3ljbGVGYWNldBIpCgZoZWFsdGgYBCADKAsyGS5tZXNocGxhbmUudjEuSGVhbHRoRmFjZXQSOgoPY2xhc3NpZmljYXRpb25zGAUgAygLMiEubWVzaHBsYW5lLnYxLkNsYXNzaWZpY2F0aW9uRmFjZXQiLAoLRG9tYWluRmFjZXQSDgoGZG9tYWluGAEgASgJEg0KBWNvdW50GAIgASgFIksKDkxpZmVjeWNsZUZhY2V0EioKCWxpZmVjeWNsZRgBIAEoDjIXLm1lc2hwbGFuZS52MS5MaWZlY3ljbGUSDQoFY291bnQYAiABKAUiTQoLSGVhbHRoRmFjZXQSLwoGaGVhbHRoGAEgASgOMh8ubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0SGVhbHRoEg0KBWNvdW50GAIgASgFIloKE0NsYXNzaWZpY2F0aW9uRmFjZXQSNAoOY2xhc3NpZmljYXRpb24YASABKA4yHC5tZXNocGxhbmUudjEuQ2xhc3NpZmljYXRpb24SDQoFY291bnQYAiABKAUiSQoYRGVsZXRlRGF0YVByb2R1Y3RSZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIMCgRuYW1lGAIgASgJEg8KB3ZlcnNpb24YAyABKAMiGwoZRGVsZXRlRGF0YVByb2R1Y3RSZXNwb25zZSJVChVHZXRQb3J0UHJldmlld1JlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkSDAoEcG9ydBgDIAEoCRINCgVsaW1pdBgEIAEoBSKiAQoNUHJldmlld1JlY29yZBIRCglwYXJ0aXRpb24YASABKAUSDgoGb2Zmc2V0GAIgASgDEi0KCXRpbWVzdGFtcBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDa2V5GAQgASgJEg0KBXZhbHVlGAUgASgJEhUKDW1hc2tlZF9maWVsZHMYBiADKAkSDAoEbm90ZRgHIAEoCSJ6ChZHZXRQb3J0UHJldmlld1Jlc3BvbnNlEg0KBXRvcGljGAEgASgJEiwKB3JlY29yZHMYAiADKAsyGy5tZXNocGxhbmUudjEuUHJldmlld1JlY29yZBIPCgdyYXdfcGlpGAMgASgIEhIKCmluY29tcGxldGUYBCABKAgqggEKCUxpZmVjeWNsZRIZChVMSUZFQ1lDTEVfVU5TUEVDSUZJRUQQABITCg9MSUZFQ1lDTEVfRFJBRlQQARIUChBMSUZFQ1lDTEVfQUNUSVZFEAISGAoUTElGRUNZQ0xFX0RFUFJFQ0FURUQQAxIVChFMSUZFQ1lDTEVfUkVUSVJFRBAEKloKClNvdXJjZUtpbmQSGwoXU09VUkNFX0tJTkRfVU5TUEVDSUZJRUQQABIYChRTT1VSQ0VfS0lORF9QT1NUR1JFUxABEhUKEVNPVVJDRV9LSU5EX01ZU1FMEAIqnAEKDkNsYXNzaWZpY2F0aW9uEh4KGkNMQVNTSUZJQ0FUSU9OX1VOU1BFQ0lGSUVEEAASFwoTQ0xBU1NJRklDQVRJT05fTk9ORRABEhsKF0NMQVNTSUZJQ0FUSU9OX0lOVEVSTkFMEAISFgoSQ0xBU1NJRklDQVRJT05fUElJEAMSHAoYQ0xBU1NJRklDQVRJT05fU0VOU0lUSVZFEAQqoQIKCUZpZWxkVHlwZRIaChZGSUVMRF9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRRklFTERfVFlQRV9TVFJJTkcQARIUChBGSUVMRF9UWVBFX0lOVDMyEAISFAoQRklFTERfVFlQRV9JTlQ2NBADEhQKEEZJRUxEX1RZUEVfRkxPQVQQBBIVChFGSUVMRF9UWVBFX0RPVUJMRRAFEhYKEkZJRUxEX1RZUEVfQk9PTEVBThAGEhQKEEZJRUxEX1RZUEVfQllURVMQBxIWChJGSUVMRF9UWVBFX0RFQ0lNQUwQCBITCg9GSUVMRF9UWVBFX0RBVEUQCRIYChRGSUVMRF9UWVBFX1RJTUVTVEFNUBAKEhMKD0ZJRUxEX1RZUEVfSlNPThALKokBCg1DbGVhbnVwUG9saWN5Eh4KGkNMRUFOVVBfUE9MSUNZX1VOU1BFQ0lGSUVEEAASGQoVQ0xFQU5VUF9QT0xJQ1lfREVMRVRFEAESGgoWQ0xFQU5VUF9QT0xJQ1lfQ09NUEFDVBACEiEKHUNMRUFOVVBfUE9MSUNZX0NPTVBBQ1RfREVMRVRFEAMqowEKEURhdGFQcm9kdWN0SGVhbHRoEiMKH0RBVEFfUFJPRFVDVF9IRUFMVEhfVU5TUEVDSUZJRUQQABInCiNEQVRBX1BST0RVQ1RfSEVBTFRIX05PVF9QUk9WSVNJT05FRBABEh8KG0RBVEFfUFJPRFVDVF9IRUFMVEhfSU5fU1lOQxACEh8KG0RBVEFfUFJPRFVDVF9IRUFMVEhfRFJJRlRFRBADKrgBChVEYXRhUHJvZHVjdE9yZGVyRmllbGQSKAokREFUQV9QUk9EVUNUX09SREVSX0ZJRUxEX1VOU1BFQ0lGSUVEEAASIQodREFUQV9QUk9EVUNUX09SREVSX0ZJRUxEX05BTUUQARIoCiREQVRBX1BST0RVQ1RfT1JERVJfRklFTERfQ1JFQVRFX1RJTUUQAhIoCiREQVRBX1BST0RVQ1RfT1JERVJfRklFTERfVVBEQVRFX1RJTUUQAzLIBwoOQ2F0YWxvZ1NlcnZpY2USVQoMQ3JlYXRlRG9tYWluEiEubWVzaHBsYW5lLnYxLkNyZWF0ZURvbWFpblJlcXVlc3QaIi5tZXNocGxhbmUudjEuQ3JlYXRlRG9tYWluUmVzcG9uc2USUQoJR2V0RG9tYWluEh4ubWVzaHBsYW5lLnYxLkdldERvbWFpblJlcXVlc3QaHy5tZXNocGxhbmUudjEuR2V0RG9tYWluUmVzcG9uc2UiA5ACARJXCgtMaXN0RG9tYWlucxIgLm1lc2hwbGFuZS52MS5MaXN0RG9tYWluc1JlcXVlc3QaIS5tZXNocGxhbmUudjEuTGlzdERvbWFpbnNSZXNwb25zZSIDkAIBElUKDFVwZGF0ZURvbWFpbhIhLm1lc2hwbGFuZS52MS5VcGRhdGVEb21haW5SZXF1ZXN0GiIubWVzaHBsYW5lLnYxLlVwZGF0ZURvbWFpblJlc3BvbnNlEmQKEUNyZWF0ZURhdGFQcm9kdWN0EiYubWVzaHBsYW5lLnYxLkNyZWF0ZURhdGFQcm9kdWN0UmVxdWVzdBonLm1lc2hwbGFuZS52MS5DcmVhdGVEYXRhUHJvZHVjdFJlc3BvbnNlEmAKDkdldERhdGFQcm9kdWN0EiMubWVzaHBsYW5lLnYxLkdldERhdGFQcm9kdWN0UmVxdWVzdBokLm1lc2hwbGFuZS52MS5HZXREYXRhUHJvZHVjdFJlc3BvbnNlIgOQAgESZAoRVXBkYXRlRGF0YVByb2R1Y3QSJi5tZXNocGxhbmUudjEuVXBkYXRlRGF0YVByb2R1Y3RSZXF1ZXN0GicubWVzaHBsYW5lLnYxLlVwZGF0ZURhdGFQcm9kdWN0UmVzcG9uc2USZgoQTGlzdERhdGFQcm9kdWN0cxIlLm1lc2hwbGFuZS52MS5MaXN0RGF0YVByb2R1Y3RzUmVxdWVzdBomLm1lc2hwbGFuZS52MS5MaXN0RGF0YVByb2R1Y3RzUmVzcG9uc2UiA5ACARJkChFEZWxldGVEYXRhUHJvZHVjdBImLm1lc2hwbGFuZS52MS5EZWxldGVEYXRhUHJvZHVjdFJlcXVlc3QaJy5tZXNocGxhbmUudjEuRGVsZXRlRGF0YVByb2R1Y3RSZXNwb25zZRJgCg5HZXRQb3J0UHJldmlldxIjLm1lc2hwbGFuZS52MS5HZXRQb3J0UHJldmlld1JlcXVlc3QaJC5tZXNocGxhbmUudjEuR2V0UG9ydFByZXZpZXdSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp, file_meshplane_v1_provisioning]);
+  fileDesc("ChptZXNocGxhbmUvdjEvY2F0YWxvZy5wcm90bxIMbWVzaHBsYW5lLnYxIosCCgZEb21haW4SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIwCgZsYWJlbHMYBCADKAsyIC5tZXNocGxhbmUudjEuRG9tYWluLkxhYmVsc0VudHJ5Eg8KB3ZlcnNpb24YBSABKAMSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpQBCgZTb3VyY2USJgoEa2luZBgBIAEoDjIYLm1lc2hwbGFuZS52MS5Tb3VyY2VLaW5kEgwKBGhvc3QYAiABKAkSDAoEcG9ydBgDIAEoBRIQCghkYXRhYmFzZRgEIAEoCRIOCgZ0YWJsZXMYBSADKAkSEgoKc2VjcmV0X3JlZhgGIAEoCRIQCgh1c2VybmFtZRgHIAEoCSK0AQoFRmllbGQSDAoEbmFtZRgBIAEoCRIlCgR0eXBlGAIgASgOMhcubWVzaHBsYW5lLnYxLkZpZWxkVHlwZRIQCghudWxsYWJsZRgDIAEoCBITCgtkZXNjcmlwdGlvbhgEIAEoCRI0Cg5jbGFzc2lmaWNhdGlvbhgFIAEoDjIcLm1lc2hwbGFuZS52MS5DbGFzc2lmaWNhdGlvbhIMCgR0YWdzGAYgAygJEgsKA2tleRgHIAEoCCKXAgoKT3V0cHV0UG9ydBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEg0KBXRvcGljGAMgASgJEhUKDW1ham9yX3ZlcnNpb24YBCABKAUSEgoKcGFydGl0aW9ucxgFIAEoBRIUCgxyZXRlbnRpb25fbXMYBiABKAMSMwoOY2xlYW51cF9wb2xpY3kYByABKA4yGy5tZXNocGxhbmUudjEuQ2xlYW51cFBvbGljeRINCgV0YWJsZRgIIAEoCRIjCgZmaWVsZHMYCSADKAsyEy5tZXNocGxhbmUudjEuRmllbGQSLQoIcmV0YWluZWQYCiADKAsyGy5tZXNocGxhbmUudjEuUmV0YWluZWRNYWpvciKMAQoNUmV0YWluZWRNYWpvchINCgVtYWpvchgBIAEoBRINCgV0b3BpYxgCIAEoCRISCgpwYXJ0aXRpb25zGAMgASgFEhQKDHJldGVudGlvbl9tcxgEIAEoAxIzCg5jbGVhbnVwX3BvbGljeRgFIAEoDjIbLm1lc2hwbGFuZS52MS5DbGVhbnVwUG9saWN5IkkKDEJpZ1F1ZXJ5U2luaxIPCgdwcm9qZWN0GAEgASgJEg8KB2RhdGFzZXQYAiABKAkSFwoPY3JlZGVudGlhbHNfcmVmGAMgASgJIpEBCgZTM1NpbmsSDgoGYnVja2V0GAEgASgJEg4KBnJlZ2lvbhgCIAEoCRIOCgZwcmVmaXgYAyABKAkSDgoGZm9ybWF0GAQgASgJEhIKCmZsdXNoX3NpemUYBSABKAUSGgoScm90YXRlX2ludGVydmFsX21zGAYgASgDEhcKD2NyZWRlbnRpYWxzX3JlZhgHIAEoCSKGAQoISmRiY1NpbmsSCwoDdXJsGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEhIKCnNlY3JldF9yZWYYAyABKAkSEwoLaW5zZXJ0X21vZGUYBCABKAkSGgoScHJpbWFyeV9rZXlfZmllbGRzGAUgAygJEhYKDmRlbGV0ZV9lbmFibGVkGAYgASgIIlwKEUVsYXN0aWNzZWFyY2hTaW5rEgsKA3VybBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRISCgpzZWNyZXRfcmVmGAMgASgJEhQKDGluZGV4X3ByZWZpeBgEIAEoCSLhAQoEU2luaxIMCgRuYW1lGAEgASgJEg0KBXBvcnRzGAIgAygJEi4KCGJpZ3F1ZXJ5GAogASgLMhoubWVzaHBsYW5lLnYxLkJpZ1F1ZXJ5U2lua0gAEiIKAnMzGAsgASgLMhQubWVzaHBsYW5lLnYxLlMzU2lua0gAEiYKBGpkYmMYDCABKAsyFi5tZXNocGxhbmUudjEuSmRiY1NpbmtIABI4Cg1lbGFzdGljc2VhcmNoGA0gASgLMh8ubWVzaHBsYW5lLnYxLkVsYXN0aWNzZWFyY2hTaW5rSABCBgoEa2luZCKrBQoLRGF0YVByb2R1Y3QSCgoCaWQYASABKAkSDgoGZG9tYWluGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSDQoFb3duZXIYBSABKAkSNQoGbGFiZWxzGAYgAygLMiUubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0LkxhYmVsc0VudHJ5EioKCWxpZmVjeWNsZRgHIAEoDjIXLm1lc2hwbGFuZS52MS5MaWZlY3ljbGUSJAoGc291cmNlGAggASgLMhQubWVzaHBsYW5lLnYxLlNvdXJjZRInCgVwb3J0cxgJIAMoCzIYLm1lc2hwbGFuZS52MS5PdXRwdXRQb3J0EiEKBXNpbmtzGAogAygLMhIubWVzaHBsYW5lLnYxLlNpbmsSDwoHdmVyc2lvbhgLIAEoAxIvCgtjcmVhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYDiABKAkSEgoKdXBkYXRlZF9ieRgPIAEoCRIbChNwcm92aXNpb25lZF92ZXJzaW9uGBAgASgDEisKBWRyaWZ0GBEgAygLMhwubWVzaHBsYW5lLnYxLlJlc291cmNlQ2hhbmdlEjQKEGRyaWZ0X2NoZWNrX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KBmhlYWx0aBgTIAEoDjIfLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdEhlYWx0aBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIqYBChNDcmVhdGVEb21haW5SZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSPQoGbGFiZWxzGAMgAygLMi0ubWVzaHBsYW5lLnYxLkNyZWF0ZURvbWFpblJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI8ChRDcmVhdGVEb21haW5SZXNwb25zZRIkCgZkb21haW4YASABKAsyFC5tZXNocGxhbmUudjEuRG9tYWluIiAKEEdldERvbWFpblJlcXVlc3QSDAoEbmFtZRgBIAEoCSI5ChFHZXREb21haW5SZXNwb25zZRIkCgZkb21haW4YASABKAsyFC5tZXNocGxhbmUudjEuRG9tYWluIjsKEkxpc3REb21haW5zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJVChNMaXN0RG9tYWluc1Jlc3BvbnNlEiUKB2RvbWFpbnMYASADKAsyFC5tZXNocGxhbmUudjEuRG9tYWluEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSK3AQoTVXBkYXRlRG9tYWluUmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEj0KBmxhYmVscxgDIAMoCzItLm1lc2hwbGFuZS52MS5VcGRhdGVEb21haW5SZXF1ZXN0LkxhYmVsc0VudHJ5Eg8KB3ZlcnNpb24YBCABKAMaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI8ChRVcGRhdGVEb21haW5SZXNwb25zZRIkCgZkb21haW4YASABKAsyFC5tZXNocGxhbmUudjEuRG9tYWluIpECCg9EYXRhUHJvZHVjdFNwZWMSEwoLZGVzY3JpcHRpb24YASABKAkSDQoFb3duZXIYAiABKAkSOQoGbGFiZWxzGAMgAygLMikubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0U3BlYy5MYWJlbHNFbnRyeRIkCgZzb3VyY2UYBCABKAsyFC5tZXNocGxhbmUudjEuU291cmNlEicKBXBvcnRzGAUgAygLMhgubWVzaHBsYW5lLnYxLk91dHB1dFBvcnQSIQoFc2lua3MYBiADKAsyEi5tZXNocGxhbmUudjEuU2luaxotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInwKGENyZWF0ZURhdGFQcm9kdWN0UmVxdWVzdBIOCgZkb21haW4YASABKAkSDAoEbmFtZRgCIAEoCRIrCgRzcGVjGAMgASgLMh0ubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0U3BlYxIVCg12YWxpZGF0ZV9vbmx5GAQgASgIIkwKGUNyZWF0ZURhdGFQcm9kdWN0UmVzcG9uc2USLwoMZGF0YV9wcm9kdWN0GAEgASgLMhkubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0IjUKFUdldERhdGFQcm9kdWN0UmVxdWVzdBIOCgZkb21haW4YASABKAkSDAoEbmFtZRgCIAEoCSJJChZHZXREYXRhUHJvZHVjdFJlc3BvbnNlEi8KDGRhdGFfcHJvZHVjdBgBIAEoCzIZLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdCK5AQoYVXBkYXRlRGF0YVByb2R1Y3RSZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIMCgRuYW1lGAIgASgJEisKBHNwZWMYAyABKAsyHS5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3RTcGVjEioKCWxpZmVjeWNsZRgEIAEoDjIXLm1lc2hwbGFuZS52MS5MaWZlY3ljbGUSDwoHdmVyc2lvbhgFIAEoAxIVCg12YWxpZGF0ZV9vbmx5GAYgASgIIkwKGVVwZGF0ZURhdGFQcm9kdWN0UmVzcG9uc2USLwoMZGF0YV9wcm9kdWN0GAEgASgLMhkubWVzaHBsYW5lLnYxLkRhdGFQcm9kdWN0IsYDChdMaXN0RGF0YVByb2R1Y3RzUmVxdWVzdBIOCgZkb21haW4YASABKAkSKgoJbGlmZWN5Y2xlGAIgASgOMhcubWVzaHBsYW5lLnYxLkxpZmVjeWNsZRJBCgZsYWJlbHMYAyADKAsyMS5tZXNocGxhbmUudjEuTGlzdERhdGFQcm9kdWN0c1JlcXVlc3QuTGFiZWxzRW50cnkSDAoEdGV4dBgEIAEoCRIRCglwYWdlX3NpemUYBSABKAUSEgoKcGFnZV90b2tlbhgGIAEoCRI1CghvcmRlcl9ieRgHIAEoDjIjLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdE9yZGVyRmllbGQSEgoKZGVzY2VuZGluZxgIIAEoCBIvCgZoZWFsdGgYCSABKA4yHy5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3RIZWFsdGgSNAoOY2xhc3NpZmljYXRpb24YCiABKA4yHC5tZXNocGxhbmUudjEuQ2xhc3NpZmljYXRpb24SFgoOaW5jbHVkZV9mYWNldHMYCyABKAgaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKWAQoYTGlzdERhdGFQcm9kdWN0c1Jlc3BvbnNlEjAKDWRhdGFfcHJvZHVjdHMYASADKAsyGS5tZXNocGxhbmUudjEuRGF0YVByb2R1Y3QSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEi8KBmZhY2V0cxgDIAEoCzIfLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdEZhY2V0cyLsAQoRRGF0YVByb2R1Y3RGYWNldHMSEgoKdG90YWxfc2l6ZRgBIAEoBRIqCgdkb21haW5zGAIgAygLMhkubWVzaHBsYW5lLnYxLkRvbWFpbkZhY2V0EjAKCmxpZmVjeWNsZXMYAyADKAsyHC5tZXNocGxhbmUudjEuTGlmZWN5Y2xlRmFjZXQSKQoGaGVhbHRoGAQgAygLMhkubWVzaHBsYW5lLnYxLkhlYWx0aEZhY2V0EjoKD2NsYXNzaWZpY2F0aW9ucxgFIAMoCzIhLm1lc2hwbGFuZS52MS5DbGFzc2lmaWNhdGlvbkZhY2V0IiwKC0RvbWFpbkZhY2V0Eg4KBmRvbWFpbhgBIAEoCRINCgVjb3VudBgCIAEoBSJLCg5MaWZlY3ljbGVGYWNldBIqCglsaWZlY3ljbGUYASABKA4yFy5tZXNocGxhbmUudjEuTGlmZWN5Y2xlEg0KBWNvdW50GAIgASgFIk0KC0hlYWx0aEZhY2V0Ei8KBmhlYWx0aBgBIAEoDjIfLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdEhlYWx0aBINCgVjb3VudBgCIAEoBSJaChNDbGFzc2lmaWNhdGlvbkZhY2V0EjQKDmNsYXNzaWZpY2F0aW9uGAEgASgOMhwubWVzaHBsYW5lLnYxLkNsYXNzaWZpY2F0aW9uEg0KBWNvdW50GAIgASgFIkkKGERlbGV0ZURhdGFQcm9kdWN0UmVxdWVzdBIOCgZkb21haW4YASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgDIhsKGURlbGV0ZURhdGFQcm9kdWN0UmVzcG9uc2UiVQoVR2V0UG9ydFByZXZpZXdSZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIPCgdwcm9kdWN0GAIgASgJEgwKBHBvcnQYAyABKAkSDQoFbGltaXQYBCABKAUiogEKDVByZXZpZXdSZWNvcmQSEQoJcGFydGl0aW9uGAEgASgFEg4KBm9mZnNldBgCIAEoAxItCgl0aW1lc3RhbXAYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA2tleRgEIAEoCRINCgV2YWx1ZRgFIAEoCRIVCg1tYXNrZWRfZmllbGRzGAYgAygJEgwKBG5vdGUYByABKAkiegoWR2V0UG9ydFByZXZpZXdSZXNwb25zZRINCgV0b3BpYxgBIAEoCRIsCgdyZWNvcmRzGAIgAygLMhsubWVzaHBsYW5lLnYxLlByZXZpZXdSZWNvcmQSDwoHcmF3X3BpaRgDIAEoCBISCgppbmNvbXBsZXRlGAQgASgIImQKFlJldGlyZVBvcnRNYWpvclJlcXVlc3QSDgoGZG9tYWluGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEcG9ydBgDIAEoCRINCgVtYWpvchgEIAEoBRIPCgd2ZXJzaW9uGAUgASgDIkoKF1JldGlyZVBvcnRNYWpvclJlc3BvbnNlEi8KDGRhdGFfcHJvZHVjdBgBIAEoCzIZLm1lc2hwbGFuZS52MS5EYXRhUHJvZHVjdCqCAQoJTGlmZWN5Y2xlEhkKFUxJRkVDWUNMRV9VTlNQRUNJRklFRBAAEhMKD0xJRkVDWUNMRV9EUkFGVBABEhQKEExJRkVDWUNMRV9BQ1RJVkUQAhIYChRMSUZFQ1lDTEVfREVQUkVDQVRFRBADEhUKEUxJRkVDWUNMRV9SRVRJUkVEEAQqWgoKU291cmNlS2luZBIbChdTT1VSQ0VfS0lORF9VTlNQRUNJRklFRBAAEhgKFFNPVVJDRV9LSU5EX1BPU1RHUkVTEAESFQoRU09VUkNFX0tJTkRfTVlTUUwQAiqcAQoOQ2xhc3NpZmljYXRpb24SHgoaQ0xBU1NJRklDQVRJT05fVU5TUEVDSUZJRUQQABIXChNDTEFTU0lGSUNBVElPTl9OT05FEAESGwoXQ0xBU1NJRklDQVRJT05fSU5URVJOQUwQAhIWChJDTEFTU0lGSUNBVElPTl9QSUkQAxIcChhDTEFTU0lGSUNBVElPTl9TRU5TSVRJVkUQBCqhAgoJRmllbGRUeXBlEhoKFkZJRUxEX1RZUEVfVU5TUEVDSUZJRUQQABIVChFGSUVMRF9UWVBFX1NUUklORxABEhQKEEZJRUxEX1RZUEVfSU5UMzIQAhIUChBGSUVMRF9UWVBFX0lOVDY0EAMSFAoQRklFTERfVFlQRV9GTE9BVBAEEhUKEUZJRUxEX1RZUEVfRE9VQkxFEAUSFgoSRklFTERfVFlQRV9CT09MRUFOEAYSFAoQRklFTERfVFlQRV9CWVRFUxAHEhYKEkZJRUxEX1RZUEVfREVDSU1BTBAIEhMKD0ZJRUxEX1RZUEVfREFURRAJEhgKFEZJRUxEX1RZUEVfVElNRVNUQU1QEAoSEwoPRklFTERfVFlQRV9KU09OEAsqiQEKDUNsZWFudXBQb2xpY3kSHgoaQ0xFQU5VUF9QT0xJQ1lfVU5TUEVDSUZJRUQQABIZChVDTEVBTlVQX1BPTElDWV9ERUxFVEUQARIaChZDTEVBTlVQX1BPTElDWV9DT01QQUNUEAISIQodQ0xFQU5VUF9QT0xJQ1lfQ09NUEFDVF9ERUxFVEUQAyqjAQoRRGF0YVByb2R1Y3RIZWFsdGgSIwofREFUQV9QUk9EVUNUX0hFQUxUSF9VTlNQRUNJRklFRBAAEicKI0RBVEFfUFJPRFVDVF9IRUFMVEhfTk9UX1BST1ZJU0lPTkVEEAESHwobREFUQV9QUk9EVUNUX0hFQUxUSF9JTl9TWU5DEAISHwobREFUQV9QUk9EVUNUX0hFQUxUSF9EUklGVEVEEAMquAEKFURhdGFQcm9kdWN0T3JkZXJGaWVsZBIoCiREQVRBX1BST0RVQ1RfT1JERVJfRklFTERfVU5TUEVDSUZJRUQQABIhCh1EQVRBX1BST0RVQ1RfT1JERVJfRklFTERfTkFNRRABEigKJERBVEFfUFJPRFVDVF9PUkRFUl9GSUVMRF9DUkVBVEVfVElNRRACEigKJERBVEFfUFJPRFVDVF9PUkRFUl9GSUVMRF9VUERBVEVfVElNRRADMqgICg5DYXRhbG9nU2VydmljZRJVCgxDcmVhdGVEb21haW4SIS5tZXNocGxhbmUudjEuQ3JlYXRlRG9tYWluUmVxdWVzdBoiLm1lc2hwbGFuZS52MS5DcmVhdGVEb21haW5SZXNwb25zZRJRCglHZXREb21haW4SHi5tZXNocGxhbmUudjEuR2V0RG9tYWluUmVxdWVzdBofLm1lc2hwbGFuZS52MS5HZXREb21haW5SZXNwb25zZSIDkAIBElcKC0xpc3REb21haW5zEiAubWVzaHBsYW5lLnYxLkxpc3REb21haW5zUmVxdWVzdBohLm1lc2hwbGFuZS52MS5MaXN0RG9tYWluc1Jlc3BvbnNlIgOQAgESVQoMVXBkYXRlRG9tYWluEiEubWVzaHBsYW5lLnYxLlVwZGF0ZURvbWFpblJlcXVlc3QaIi5tZXNocGxhbmUudjEuVXBkYXRlRG9tYWluUmVzcG9uc2USZAoRQ3JlYXRlRGF0YVByb2R1Y3QSJi5tZXNocGxhbmUudjEuQ3JlYXRlRGF0YVByb2R1Y3RSZXF1ZXN0GicubWVzaHBsYW5lLnYxLkNyZWF0ZURhdGFQcm9kdWN0UmVzcG9uc2USYAoOR2V0RGF0YVByb2R1Y3QSIy5tZXNocGxhbmUudjEuR2V0RGF0YVByb2R1Y3RSZXF1ZXN0GiQubWVzaHBsYW5lLnYxLkdldERhdGFQcm9kdWN0UmVzcG9uc2UiA5ACARJkChFVcGRhdGVEYXRhUHJvZHVjdBImLm1lc2hwbGFuZS52MS5VcGRhdGVEYXRhUHJvZHVjdFJlcXVlc3QaJy5tZXNocGxhbmUudjEuVXBkYXRlRGF0YVByb2R1Y3RSZXNwb25zZRJmChBMaXN0RGF0YVByb2R1Y3RzEiUubWVzaHBsYW5lLnYxLkxpc3REYXRhUHJvZHVjdHNSZXF1ZXN0GiYubWVzaHBsYW5lLnYxLkxpc3REYXRhUHJvZHVjdHNSZXNwb25zZSIDkAIBEmQKEURlbGV0ZURhdGFQcm9kdWN0EiYubWVzaHBsYW5lLnYxLkRlbGV0ZURhdGFQcm9kdWN0UmVxdWVzdBonLm1lc2hwbGFuZS52MS5EZWxldGVEYXRhUHJvZHVjdFJlc3BvbnNlEl4KD1JldGlyZVBvcnRNYWpvchIkLm1lc2hwbGFuZS52MS5SZXRpcmVQb3J0TWFqb3JSZXF1ZXN0GiUubWVzaHBsYW5lLnYxLlJldGlyZVBvcnRNYWpvclJlc3BvbnNlEmAKDkdldFBvcnRQcmV2aWV3EiMubWVzaHBsYW5lLnYxLkdldFBvcnRQcmV2aWV3UmVxdWVzdBokLm1lc2hwbGFuZS52MS5HZXRQb3J0UHJldmlld1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_timestamp, file_meshplane_v1_provisioning]);
 
 /**
  * @generated from message meshplane.v1.Domain
@@ -223,6 +223,16 @@ export type OutputPort = Message<"meshplane.v1.OutputPort"> & {
    * @generated from field: repeated meshplane.v1.Field fields = 9;
    */
   fields: Field[];
+
+  /**
+   * Retained are earlier majors whose topics stay, with their grants,
+   * beside the current one until RetirePortMajor ends them. Kept by
+   * meshplane: publishing a new major of an active port retains the one
+   * before; ignored on input.
+   *
+   * @generated from field: repeated meshplane.v1.RetainedMajor retained = 10;
+   */
+  retained: RetainedMajor[];
 };
 
 /**
@@ -231,6 +241,45 @@ export type OutputPort = Message<"meshplane.v1.OutputPort"> & {
  */
 export const OutputPortSchema: GenMessage<OutputPort> = /*@__PURE__*/
   messageDesc(file_meshplane_v1_catalog, 3);
+
+/**
+ * RetainedMajor is an earlier major of a port, with its topic as it was.
+ *
+ * @generated from message meshplane.v1.RetainedMajor
+ */
+export type RetainedMajor = Message<"meshplane.v1.RetainedMajor"> & {
+  /**
+   * @generated from field: int32 major = 1;
+   */
+  major: number;
+
+  /**
+   * @generated from field: string topic = 2;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: int32 partitions = 3;
+   */
+  partitions: number;
+
+  /**
+   * @generated from field: int64 retention_ms = 4;
+   */
+  retentionMs: bigint;
+
+  /**
+   * @generated from field: meshplane.v1.CleanupPolicy cleanup_policy = 5;
+   */
+  cleanupPolicy: CleanupPolicy;
+};
+
+/**
+ * Describes the message meshplane.v1.RetainedMajor.
+ * Use `create(RetainedMajorSchema)` to create a new message.
+ */
+export const RetainedMajorSchema: GenMessage<RetainedMajor> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_catalog, 4);
 
 /**
  * @generated from message meshplane.v1.BigQuerySink
@@ -257,7 +306,7 @@ export type BigQuerySink = Message<"meshplane.v1.BigQuerySink"> & {
  * Use `create(BigQuerySinkSchema)` to create a new message.
  */
 export const BigQuerySinkSchema: GenMessage<BigQuerySink> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 4);
+  messageDesc(file_meshplane_v1_catalog, 5);
 
 /**
  * @generated from message meshplane.v1.S3Sink
@@ -306,7 +355,7 @@ export type S3Sink = Message<"meshplane.v1.S3Sink"> & {
  * Use `create(S3SinkSchema)` to create a new message.
  */
 export const S3SinkSchema: GenMessage<S3Sink> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 5);
+  messageDesc(file_meshplane_v1_catalog, 6);
 
 /**
  * @generated from message meshplane.v1.JdbcSink
@@ -350,7 +399,7 @@ export type JdbcSink = Message<"meshplane.v1.JdbcSink"> & {
  * Use `create(JdbcSinkSchema)` to create a new message.
  */
 export const JdbcSinkSchema: GenMessage<JdbcSink> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 6);
+  messageDesc(file_meshplane_v1_catalog, 7);
 
 /**
  * @generated from message meshplane.v1.ElasticsearchSink
@@ -382,7 +431,7 @@ export type ElasticsearchSink = Message<"meshplane.v1.ElasticsearchSink"> & {
  * Use `create(ElasticsearchSinkSchema)` to create a new message.
  */
 export const ElasticsearchSinkSchema: GenMessage<ElasticsearchSink> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 7);
+  messageDesc(file_meshplane_v1_catalog, 8);
 
 /**
  * Sink delivers one or more output ports to a target system.
@@ -437,7 +486,7 @@ export type Sink = Message<"meshplane.v1.Sink"> & {
  * Use `create(SinkSchema)` to create a new message.
  */
 export const SinkSchema: GenMessage<Sink> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 8);
+  messageDesc(file_meshplane_v1_catalog, 9);
 
 /**
  * @generated from message meshplane.v1.DataProduct
@@ -551,7 +600,7 @@ export type DataProduct = Message<"meshplane.v1.DataProduct"> & {
  * Use `create(DataProductSchema)` to create a new message.
  */
 export const DataProductSchema: GenMessage<DataProduct> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 9);
+  messageDesc(file_meshplane_v1_catalog, 10);
 
 /**
  * @generated from message meshplane.v1.CreateDomainRequest
@@ -578,7 +627,7 @@ export type CreateDomainRequest = Message<"meshplane.v1.CreateDomainRequest"> & 
  * Use `create(CreateDomainRequestSchema)` to create a new message.
  */
 export const CreateDomainRequestSchema: GenMessage<CreateDomainRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 10);
+  messageDesc(file_meshplane_v1_catalog, 11);
 
 /**
  * @generated from message meshplane.v1.CreateDomainResponse
@@ -595,7 +644,7 @@ export type CreateDomainResponse = Message<"meshplane.v1.CreateDomainResponse"> 
  * Use `create(CreateDomainResponseSchema)` to create a new message.
  */
 export const CreateDomainResponseSchema: GenMessage<CreateDomainResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 11);
+  messageDesc(file_meshplane_v1_catalog, 12);
 
 /**
  * @generated from message meshplane.v1.GetDomainRequest
@@ -612,7 +661,7 @@ export type GetDomainRequest = Message<"meshplane.v1.GetDomainRequest"> & {
  * Use `create(GetDomainRequestSchema)` to create a new message.
  */
 export const GetDomainRequestSchema: GenMessage<GetDomainRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 12);
+  messageDesc(file_meshplane_v1_catalog, 13);
 
 /**
  * @generated from message meshplane.v1.GetDomainResponse
@@ -629,7 +678,7 @@ export type GetDomainResponse = Message<"meshplane.v1.GetDomainResponse"> & {
  * Use `create(GetDomainResponseSchema)` to create a new message.
  */
 export const GetDomainResponseSchema: GenMessage<GetDomainResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 13);
+  messageDesc(file_meshplane_v1_catalog, 14);
 
 /**
  * @generated from message meshplane.v1.ListDomainsRequest
@@ -651,7 +700,7 @@ export type ListDomainsRequest = Message<"meshplane.v1.ListDomainsRequest"> & {
  * Use `create(ListDomainsRequestSchema)` to create a new message.
  */
 export const ListDomainsRequestSchema: GenMessage<ListDomainsRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 14);
+  messageDesc(file_meshplane_v1_catalog, 15);
 
 /**
  * @generated from message meshplane.v1.ListDomainsResponse
@@ -673,7 +722,7 @@ export type ListDomainsResponse = Message<"meshplane.v1.ListDomainsResponse"> & 
  * Use `create(ListDomainsResponseSchema)` to create a new message.
  */
 export const ListDomainsResponseSchema: GenMessage<ListDomainsResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 15);
+  messageDesc(file_meshplane_v1_catalog, 16);
 
 /**
  * @generated from message meshplane.v1.UpdateDomainRequest
@@ -707,7 +756,7 @@ export type UpdateDomainRequest = Message<"meshplane.v1.UpdateDomainRequest"> & 
  * Use `create(UpdateDomainRequestSchema)` to create a new message.
  */
 export const UpdateDomainRequestSchema: GenMessage<UpdateDomainRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 16);
+  messageDesc(file_meshplane_v1_catalog, 17);
 
 /**
  * @generated from message meshplane.v1.UpdateDomainResponse
@@ -724,7 +773,7 @@ export type UpdateDomainResponse = Message<"meshplane.v1.UpdateDomainResponse"> 
  * Use `create(UpdateDomainResponseSchema)` to create a new message.
  */
 export const UpdateDomainResponseSchema: GenMessage<UpdateDomainResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 17);
+  messageDesc(file_meshplane_v1_catalog, 18);
 
 /**
  * DataProductSpec is what a caller writes; the server derives the rest.
@@ -768,7 +817,7 @@ export type DataProductSpec = Message<"meshplane.v1.DataProductSpec"> & {
  * Use `create(DataProductSpecSchema)` to create a new message.
  */
 export const DataProductSpecSchema: GenMessage<DataProductSpec> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 18);
+  messageDesc(file_meshplane_v1_catalog, 19);
 
 /**
  * @generated from message meshplane.v1.CreateDataProductRequest
@@ -806,7 +855,7 @@ export type CreateDataProductRequest = Message<"meshplane.v1.CreateDataProductRe
  * Use `create(CreateDataProductRequestSchema)` to create a new message.
  */
 export const CreateDataProductRequestSchema: GenMessage<CreateDataProductRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 19);
+  messageDesc(file_meshplane_v1_catalog, 20);
 
 /**
  * @generated from message meshplane.v1.CreateDataProductResponse
@@ -823,7 +872,7 @@ export type CreateDataProductResponse = Message<"meshplane.v1.CreateDataProductR
  * Use `create(CreateDataProductResponseSchema)` to create a new message.
  */
 export const CreateDataProductResponseSchema: GenMessage<CreateDataProductResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 20);
+  messageDesc(file_meshplane_v1_catalog, 21);
 
 /**
  * @generated from message meshplane.v1.GetDataProductRequest
@@ -845,7 +894,7 @@ export type GetDataProductRequest = Message<"meshplane.v1.GetDataProductRequest"
  * Use `create(GetDataProductRequestSchema)` to create a new message.
  */
 export const GetDataProductRequestSchema: GenMessage<GetDataProductRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 21);
+  messageDesc(file_meshplane_v1_catalog, 22);
 
 /**
  * @generated from message meshplane.v1.GetDataProductResponse
@@ -862,7 +911,7 @@ export type GetDataProductResponse = Message<"meshplane.v1.GetDataProductRespons
  * Use `create(GetDataProductResponseSchema)` to create a new message.
  */
 export const GetDataProductResponseSchema: GenMessage<GetDataProductResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 22);
+  messageDesc(file_meshplane_v1_catalog, 23);
 
 /**
  * @generated from message meshplane.v1.UpdateDataProductRequest
@@ -913,7 +962,7 @@ export type UpdateDataProductRequest = Message<"meshplane.v1.UpdateDataProductRe
  * Use `create(UpdateDataProductRequestSchema)` to create a new message.
  */
 export const UpdateDataProductRequestSchema: GenMessage<UpdateDataProductRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 23);
+  messageDesc(file_meshplane_v1_catalog, 24);
 
 /**
  * @generated from message meshplane.v1.UpdateDataProductResponse
@@ -930,7 +979,7 @@ export type UpdateDataProductResponse = Message<"meshplane.v1.UpdateDataProductR
  * Use `create(UpdateDataProductResponseSchema)` to create a new message.
  */
 export const UpdateDataProductResponseSchema: GenMessage<UpdateDataProductResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 24);
+  messageDesc(file_meshplane_v1_catalog, 25);
 
 /**
  * @generated from message meshplane.v1.ListDataProductsRequest
@@ -1012,7 +1061,7 @@ export type ListDataProductsRequest = Message<"meshplane.v1.ListDataProductsRequ
  * Use `create(ListDataProductsRequestSchema)` to create a new message.
  */
 export const ListDataProductsRequestSchema: GenMessage<ListDataProductsRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 25);
+  messageDesc(file_meshplane_v1_catalog, 26);
 
 /**
  * @generated from message meshplane.v1.ListDataProductsResponse
@@ -1042,7 +1091,7 @@ export type ListDataProductsResponse = Message<"meshplane.v1.ListDataProductsRes
  * Use `create(ListDataProductsResponseSchema)` to create a new message.
  */
 export const ListDataProductsResponseSchema: GenMessage<ListDataProductsResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 26);
+  messageDesc(file_meshplane_v1_catalog, 27);
 
 /**
  * DataProductFacets counts the products a listing's filter matches — every
@@ -1093,7 +1142,7 @@ export type DataProductFacets = Message<"meshplane.v1.DataProductFacets"> & {
  * Use `create(DataProductFacetsSchema)` to create a new message.
  */
 export const DataProductFacetsSchema: GenMessage<DataProductFacets> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 27);
+  messageDesc(file_meshplane_v1_catalog, 28);
 
 /**
  * DomainFacet is how many matching products a domain owns.
@@ -1121,7 +1170,7 @@ export type DomainFacet = Message<"meshplane.v1.DomainFacet"> & {
  * Use `create(DomainFacetSchema)` to create a new message.
  */
 export const DomainFacetSchema: GenMessage<DomainFacet> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 28);
+  messageDesc(file_meshplane_v1_catalog, 29);
 
 /**
  * LifecycleFacet is how many matching products are in a lifecycle.
@@ -1147,7 +1196,7 @@ export type LifecycleFacet = Message<"meshplane.v1.LifecycleFacet"> & {
  * Use `create(LifecycleFacetSchema)` to create a new message.
  */
 export const LifecycleFacetSchema: GenMessage<LifecycleFacet> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 29);
+  messageDesc(file_meshplane_v1_catalog, 30);
 
 /**
  * HealthFacet is how many matching products are in a health state.
@@ -1173,7 +1222,7 @@ export type HealthFacet = Message<"meshplane.v1.HealthFacet"> & {
  * Use `create(HealthFacetSchema)` to create a new message.
  */
 export const HealthFacetSchema: GenMessage<HealthFacet> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 30);
+  messageDesc(file_meshplane_v1_catalog, 31);
 
 /**
  * ClassificationFacet is how many matching products have a field of a classification.
@@ -1199,7 +1248,7 @@ export type ClassificationFacet = Message<"meshplane.v1.ClassificationFacet"> & 
  * Use `create(ClassificationFacetSchema)` to create a new message.
  */
 export const ClassificationFacetSchema: GenMessage<ClassificationFacet> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 31);
+  messageDesc(file_meshplane_v1_catalog, 32);
 
 /**
  * @generated from message meshplane.v1.DeleteDataProductRequest
@@ -1226,7 +1275,7 @@ export type DeleteDataProductRequest = Message<"meshplane.v1.DeleteDataProductRe
  * Use `create(DeleteDataProductRequestSchema)` to create a new message.
  */
 export const DeleteDataProductRequestSchema: GenMessage<DeleteDataProductRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 32);
+  messageDesc(file_meshplane_v1_catalog, 33);
 
 /**
  * @generated from message meshplane.v1.DeleteDataProductResponse
@@ -1239,7 +1288,7 @@ export type DeleteDataProductResponse = Message<"meshplane.v1.DeleteDataProductR
  * Use `create(DeleteDataProductResponseSchema)` to create a new message.
  */
 export const DeleteDataProductResponseSchema: GenMessage<DeleteDataProductResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 33);
+  messageDesc(file_meshplane_v1_catalog, 34);
 
 /**
  * @generated from message meshplane.v1.GetPortPreviewRequest
@@ -1273,7 +1322,7 @@ export type GetPortPreviewRequest = Message<"meshplane.v1.GetPortPreviewRequest"
  * Use `create(GetPortPreviewRequestSchema)` to create a new message.
  */
 export const GetPortPreviewRequestSchema: GenMessage<GetPortPreviewRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 34);
+  messageDesc(file_meshplane_v1_catalog, 35);
 
 /**
  * @generated from message meshplane.v1.PreviewRecord
@@ -1324,7 +1373,7 @@ export type PreviewRecord = Message<"meshplane.v1.PreviewRecord"> & {
  * Use `create(PreviewRecordSchema)` to create a new message.
  */
 export const PreviewRecordSchema: GenMessage<PreviewRecord> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 35);
+  messageDesc(file_meshplane_v1_catalog, 36);
 
 /**
  * @generated from message meshplane.v1.GetPortPreviewResponse
@@ -1361,7 +1410,63 @@ export type GetPortPreviewResponse = Message<"meshplane.v1.GetPortPreviewRespons
  * Use `create(GetPortPreviewResponseSchema)` to create a new message.
  */
 export const GetPortPreviewResponseSchema: GenMessage<GetPortPreviewResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_catalog, 36);
+  messageDesc(file_meshplane_v1_catalog, 37);
+
+/**
+ * @generated from message meshplane.v1.RetirePortMajorRequest
+ */
+export type RetirePortMajorRequest = Message<"meshplane.v1.RetirePortMajorRequest"> & {
+  /**
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string port = 3;
+   */
+  port: string;
+
+  /**
+   * @generated from field: int32 major = 4;
+   */
+  major: number;
+
+  /**
+   * Version must equal the product's current version.
+   *
+   * @generated from field: int64 version = 5;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message meshplane.v1.RetirePortMajorRequest.
+ * Use `create(RetirePortMajorRequestSchema)` to create a new message.
+ */
+export const RetirePortMajorRequestSchema: GenMessage<RetirePortMajorRequest> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_catalog, 38);
+
+/**
+ * @generated from message meshplane.v1.RetirePortMajorResponse
+ */
+export type RetirePortMajorResponse = Message<"meshplane.v1.RetirePortMajorResponse"> & {
+  /**
+   * @generated from field: meshplane.v1.DataProduct data_product = 1;
+   */
+  dataProduct?: DataProduct | undefined;
+};
+
+/**
+ * Describes the message meshplane.v1.RetirePortMajorResponse.
+ * Use `create(RetirePortMajorResponseSchema)` to create a new message.
+ */
+export const RetirePortMajorResponseSchema: GenMessage<RetirePortMajorResponse> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_catalog, 39);
 
 /**
  * @generated from enum meshplane.v1.Lifecycle
@@ -1730,6 +1835,17 @@ export const CatalogService: GenService<{
     methodKind: "unary";
     input: typeof DeleteDataProductRequestSchema;
     output: typeof DeleteDataProductResponseSchema;
+  },
+  /**
+   * RetirePortMajor ends an earlier major of a port: the product's next
+   * plan deletes its topic. Refused while consumers are granted it.
+   *
+   * @generated from rpc meshplane.v1.CatalogService.RetirePortMajor
+   */
+  retirePortMajor: {
+    methodKind: "unary";
+    input: typeof RetirePortMajorRequestSchema;
+    output: typeof RetirePortMajorResponseSchema;
   },
   /**
    * GetPortPreview reads the newest records of an output port's topic, with
