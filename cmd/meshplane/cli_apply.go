@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
 	"github.com/meshplane/meshplane/server/descriptor"
 	"github.com/meshplane/meshplane/server/rpc"
+	"github.com/meshplane/meshplane/server/spec"
 )
 
 // planned is what applying one descriptor does.
@@ -24,6 +26,9 @@ type planned struct {
 	doc     *descriptor.Document
 	current *v1.DataProduct // nil: the product is new
 	changes []descriptor.Change
+	// breaks are the changes that would break consumers of the product's
+	// active ports without a new major: the server refuses them.
+	breaks []spec.Break
 	// outcome after apply: "created", "updated", "unchanged", "retired", or "" when refused.
 	outcome string
 	err     error
@@ -34,7 +39,10 @@ type report struct {
 	Product string              `json:"product"`
 	Action  string              `json:"action"`
 	Changes []descriptor.Change `json:"changes,omitempty"`
-	Error   string              `json:"error,omitempty"`
+	// Breaking are the changes that break the consumers of active ports;
+	// publish them as a new major (majorVersion + 1) of each port.
+	Breaking []spec.Break `json:"breaking,omitempty"`
+	Error    string       `json:"error,omitempty"`
 	// Violations are the server's objections, each at its place in the descriptor.
 	Violations []string `json:"violations,omitempty"`
 }
@@ -77,6 +85,12 @@ func plan(ctx context.Context, a *api, docs []*descriptor.Document) ([]*planned,
 		if p.current != nil {
 			lc, ps := rpc.ProductOf(p.current)
 			cur = descriptor.Of(d.Metadata.Domain, d.Metadata.Name, lc, ps)
+			if lc == spec.LifecycleActive || lc == spec.LifecycleDeprecated {
+				want := d.Spec.Product
+				want.Ports = slices.Clone(want.Ports)
+				want.Normalize(d.Metadata.Domain, d.Metadata.Name)
+				p.breaks = spec.PortBreaks(ps.Ports, want.Ports)
+			}
 		}
 		p.changes = descriptor.Diff(cur, d)
 		out[i] = p
@@ -164,7 +178,7 @@ func diffCmd(args []string, stdout, stderr io.Writer) error {
 		if action != "unchanged" {
 			changed++
 		}
-		reports = append(reports, report{Product: p.doc.Key(), Action: action, Changes: p.changes})
+		reports = append(reports, report{Product: p.doc.Key(), Action: action, Changes: p.changes, Breaking: p.breaks})
 	}
 	if c.output == "json" {
 		if err := json.NewEncoder(stdout).Encode(reports); err != nil {
@@ -193,6 +207,12 @@ func printDiff(w io.Writer, reports []report) {
 			fmt.Fprintf(w, "~ %s\n", r.Product)
 		}
 		printChanges(w, r.Changes)
+		for _, b := range r.Breaking {
+			fmt.Fprintf(w, "    ! breaking, %s: %s\n", b.Path, b.Reason)
+		}
+		if len(r.Breaking) > 0 {
+			fmt.Fprintf(w, "    (refused unless each port it breaks moves to its next majorVersion, which keeps the current one beside it)\n")
+		}
 	}
 	fmt.Fprintf(w, "%d to create, %d to update, %d unchanged\n", count(reports, "create"), count(reports, "update"), unchanged)
 }

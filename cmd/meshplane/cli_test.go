@@ -176,6 +176,29 @@ func TestCLIApplyAndDiff(t *testing.T) {
 	}
 	edit(t, dir, "p11", "secretRef: env:HR__ORDERS_DB_PASSWORD", "secretRef: env:SALES__ORDERS_DB_PASSWORD")
 
+	// On an active product, a breaking change shows as one, is refused, and
+	// is accepted as the port's next major.
+	edit(t, dir, "p05", "owner: orders-team@example.com", "lifecycle: active\n  owner: orders-team@example.com")
+	if r = cli(t, conn, "apply", "-f", dir); r.code != 0 || !strings.Contains(r.stdout, "✓ sales/p05 updated") {
+		t.Fatalf("activating p05: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	edit(t, dir, "p05", "classification: none", "classification: internal")
+	r = cli(t, conn, "diff", "-f", dir)
+	if r.code != exitChanges || !strings.Contains(r.stdout, `! breaking, spec.ports[0].fields[0].classification: field "order_id" is classified internal instead of none`) {
+		t.Fatalf("diff of a breaking change: %d\n%s", r.code, r.stdout)
+	}
+	if r = cli(t, conn, "apply", "-f", dir); r.code != exitFailed || !strings.Contains(r.stdout, "✗ sales/p05 refused: the change breaks consumers") ||
+		!strings.Contains(r.stdout, ": spec.ports[0].fields[0].classification: field \"order_id\"") {
+		t.Fatalf("apply of a breaking change: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	edit(t, dir, "p05", "- name: orders\n", "- name: orders\n      majorVersion: 2\n")
+	if r = cli(t, conn, "apply", "-f", dir); r.code != 0 || !strings.Contains(r.stdout, "~ spec.ports[orders].majorVersion: 1 → 2") {
+		t.Fatalf("apply as a new major: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r = cli(t, conn, "diff", "-f", dir); r.code != 0 {
+		t.Fatalf("diff after the new major: %d\n%s", r.code, r.stdout)
+	}
+
 	// What get exports applies back unchanged; a new product shows as one.
 	r = cli(t, conn, "get", "product", "sales/p07")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "apiVersion: meshplane.dev/v1\nkind: DataProduct\n") {

@@ -210,6 +210,9 @@ func (d *Document) check() Errors {
 		if p.Topic != "" {
 			add(fmt.Sprintf("spec.ports[%d].topic", i), "is derived by meshplane (<domain>.<product>.<port>.v<major>): remove it")
 		}
+		if len(p.Retained) > 0 || p.BaseMajor != 0 {
+			add(fmt.Sprintf("spec.ports[%d]", i), "retained and baseMajor are kept by meshplane (a new major retains the one before; RetirePortMajor ends it): remove them")
+		}
 	}
 	if len(es) > 0 {
 		return es
@@ -403,7 +406,7 @@ func readBounded(path string) ([]byte, error) {
 func Of(domain, name string, lifecycle spec.Lifecycle, p spec.Product) *Document {
 	p.Ports = slices.Clone(p.Ports)
 	for i := range p.Ports {
-		p.Ports[i].Topic = ""
+		p.Ports[i].Topic, p.Ports[i].Retained, p.Ports[i].BaseMajor = "", nil, 0
 	}
 	return &Document{APIVersion: APIVersion, Kind: Kind, Metadata: Metadata{Domain: domain, Name: name},
 		Spec: Spec{Lifecycle: lifecycle, Product: p}}

@@ -57,6 +57,10 @@ func normalized(d *Document) map[string]any {
 	var clone spec.Product
 	_ = json.Unmarshal(b, &clone)
 	clone.Normalize(d.Metadata.Domain, d.Metadata.Name)
+	for i := range clone.Ports {
+		// Kept by meshplane, not written in descriptors.
+		clone.Ports[i].Retained, clone.Ports[i].BaseMajor = nil, 0
+	}
 	b, _ = json.Marshal(struct {
 		Lifecycle spec.Lifecycle `json:"lifecycle,omitempty"`
 		spec.Product

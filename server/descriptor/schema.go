@@ -102,8 +102,8 @@ func addFields(t reflect.Type, props map[string]any) {
 		if name == "" {
 			name = f.Name
 		}
-		if t == reflect.TypeFor[spec.OutputPort]() && name == "topic" {
-			continue // derived by meshplane
+		if t == reflect.TypeFor[spec.OutputPort]() && (name == "topic" || name == "retained" || name == "baseMajor") {
+			continue // derived or kept by meshplane
 		}
 		props[name] = schemaOf(f.Type)
 	}
