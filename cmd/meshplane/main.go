@@ -38,6 +38,8 @@ and MESHPLANE_TOKEN, or the file login writes):
   meshplane get     products [--domain D] [-o text|json|yaml] | product DOMAIN/NAME [-o yaml|json|text]
   meshplane diff    -f FILE_OR_DIR [-o json]          exit 0: no change, 1: changes, 2: error
   meshplane apply   -f FILE_OR_DIR [--dry-run] [--prune] [-o json]   exit 0, or 2 when anything was refused
+  meshplane export  DOMAIN/NAME [--dir DIR] [--kafka-bootstrap H:P,…]   ODPS v1.0.0 and ODCS v3.1.0 documents
+  meshplane import  --odps FILE [--odcs FILE …]       prints the product as a descriptor; notes what is not modelled
 
 Run "meshplane COMMAND -h" for a command's flags. Every flag can also be set
 through the environment as MESHPLANE_<FLAG> (e.g. MESHPLANE_DATABASE_URL).
@@ -67,6 +69,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return diffCmd(args[1:], stdout, stderr)
 	case "apply":
 		return applyCmd(args[1:], stdout, stderr)
+	case "export":
+		return exportCmd(args[1:], stdout, stderr)
+	case "import":
+		return importCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "meshplane", version)
 		return nil

@@ -335,10 +335,19 @@ func tsOrNil(t *time.Time) *timestamppb.Timestamp {
 	return timestamppb.New(*t)
 }
 
-// ProductOf decodes a stored product from the wire: its lifecycle and spec.
+// ProductOf decodes a stored product from the wire: its lifecycle and
+// spec, with what meshplane derives and keeps (topics, earlier majors).
 func ProductOf(p *v1.DataProduct) (spec.Lifecycle, spec.Product) {
-	return spec.Lifecycle(lifecycles.str(p.GetLifecycle())), ProductSpec(&v1.DataProductSpec{Description: p.GetDescription(),
+	ps := ProductSpec(&v1.DataProductSpec{Description: p.GetDescription(),
 		Owner: p.GetOwner(), Labels: p.GetLabels(), Source: p.GetSource(), Ports: p.GetPorts(), Sinks: p.GetSinks()})
+	for i, port := range p.GetPorts() {
+		ps.Ports[i].Topic = port.GetTopic()
+		for _, r := range port.GetRetained() {
+			ps.Ports[i].Retained = append(ps.Ports[i].Retained, spec.RetainedMajor{Major: int(r.GetMajor()), Partitions: int(r.GetPartitions()),
+				RetentionMs: r.GetRetentionMs(), CleanupPolicy: spec.CleanupPolicy(cleanupPolicies.str(r.GetCleanupPolicy()))})
+		}
+	}
+	return spec.Lifecycle(lifecycles.str(p.GetLifecycle())), ps
 }
 
 // LifecyclePB encodes a lifecycle for the wire; "" is unspecified.

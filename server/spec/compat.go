@@ -41,7 +41,9 @@ func strictness(c Classification) int {
 // changing the cleanup policy are not.
 func Breaks(old, new OutputPort, path string) []Break {
 	var out []Break
-	add := func(p, format string, args ...any) { out = append(out, Break{Path: p, Reason: fmt.Sprintf(format, args...)}) }
+	add := func(p, format string, args ...any) {
+		out = append(out, Break{Path: p, Reason: fmt.Sprintf(format, args...)})
+	}
 	at := map[string]int{}
 	for i, f := range new.Fields {
 		at[f.Name] = i

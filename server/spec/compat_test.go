@@ -24,7 +24,9 @@ func TestBreaks(t *testing.T) {
 		why   string   // in the first reason
 	}{
 		{"unchanged", base, nil, ""},
-		{"optional field added", change(func(p *OutputPort) { p.Fields = append(p.Fields, Field{Name: "phone", Type: TypeString, Nullable: true}) }), nil, ""},
+		{"optional field added", change(func(p *OutputPort) {
+			p.Fields = append(p.Fields, Field{Name: "phone", Type: TypeString, Nullable: true})
+		}), nil, ""},
 		{"int32 widened to int64", change(func(p *OutputPort) { p.Fields[0].Type = TypeInt64 }), nil, ""},
 		{"float widened to double", change(func(p *OutputPort) { p.Fields[2].Type = TypeDouble }), nil, ""},
 		{"classification relaxed", change(func(p *OutputPort) { p.Fields[1].Classification = ClassInternal }), nil, ""},
