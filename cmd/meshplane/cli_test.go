@@ -47,6 +47,16 @@ func cli(t testing.TB, env []string, args ...string) cliResult {
 	return cliResult{stdout: out.String(), stderr: errOut.String(), code: code}
 }
 
+// cliServer starts a server with domain sales, reachable over plain HTTP,
+// and returns it with the environment that points the client at it as its admin.
+func cliServer(t testing.TB) (*apptest.Env, []string) {
+	env := apptest.New(t)
+	env.Domain("sales")
+	srv := httptest.NewServer(env.Server.Handler)
+	t.Cleanup(srv.Close)
+	return env, []string{"MESHPLANE_URL=" + srv.URL, "MESHPLANE_TOKEN=" + env.AdminToken, "MESHPLANE_CONFIG=" + filepath.Join(t.TempDir(), "none.json")}
+}
+
 // writeProducts writes n products of domain sales as descriptors, several
 // to a file, and returns the directory.
 func writeProducts(t testing.TB, n int) string {
@@ -98,11 +108,7 @@ func edit(t *testing.T, dir, name, old, new string) {
 // refused products are reported at their line with the documented exit
 // codes, and what get exports applies back unchanged.
 func TestCLIApplyAndDiff(t *testing.T) {
-	env := apptest.New(t)
-	env.Domain("sales")
-	srv := httptest.NewServer(env.Server.Handler)
-	defer srv.Close()
-	conn := []string{"MESHPLANE_URL=" + srv.URL, "MESHPLANE_TOKEN=" + env.AdminToken, "MESHPLANE_CONFIG=" + filepath.Join(t.TempDir(), "none.json")}
+	env, conn := cliServer(t)
 	dir := writeProducts(t, 20)
 
 	r := cli(t, conn, "diff", "-f", dir)
@@ -273,11 +279,7 @@ func mustRead(t *testing.T, path string) string {
 // them all (reported as create-s), then with nothing to change (the
 // benchmark's time per op), beside `diff` of the same (diff-s).
 func BenchmarkCLIApply(b *testing.B) {
-	env := apptest.New(b)
-	env.Domain("sales")
-	srv := httptest.NewServer(env.Server.Handler)
-	defer srv.Close()
-	conn := []string{"MESHPLANE_URL=" + srv.URL, "MESHPLANE_TOKEN=" + env.AdminToken, "MESHPLANE_CONFIG=" + filepath.Join(b.TempDir(), "none.json")}
+	_, conn := cliServer(b)
 	dir := writeProducts(b, 1000)
 	start := time.Now()
 	if r := cli(b, conn, "apply", "-f", dir); r.code != 0 {
@@ -302,11 +304,7 @@ func BenchmarkCLIApply(b *testing.B) {
 // TestCLIExportImport: a product exported as ODPS and ODCS and imported
 // back is the product the catalog holds: diff finds nothing to change.
 func TestCLIExportImport(t *testing.T) {
-	env := apptest.New(t)
-	env.Domain("sales")
-	srv := httptest.NewServer(env.Server.Handler)
-	defer srv.Close()
-	conn := []string{"MESHPLANE_URL=" + srv.URL, "MESHPLANE_TOKEN=" + env.AdminToken, "MESHPLANE_CONFIG=" + filepath.Join(t.TempDir(), "none.json")}
+	_, conn := cliServer(t)
 	dir := writeProducts(t, 1)
 	if r := cli(t, conn, "apply", "-f", dir); r.code != 0 {
 		t.Fatalf("apply: %d %s%s", r.code, r.stdout, r.stderr)
