@@ -19,8 +19,11 @@ import (
 // getCmd shows products: a table, JSON, or descriptors (-o yaml) that
 // apply takes back as they are.
 func getCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "schema" {
+		return getSchema(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || (args[0] != "products" && args[0] != "product") {
-		return failed("usage: meshplane get products [--domain D] [-o text|json|yaml] | meshplane get product DOMAIN/NAME [-o yaml|json|text]")
+		return failed("usage: meshplane get products [--domain D] [-o text|json|yaml] | product DOMAIN/NAME [-o yaml|json|text] | schema DOMAIN/NAME/PORT [--major N] [--format json-schema|avro]")
 	}
 	what := args[0]
 	fs := flag.NewFlagSet("get "+what, flag.ContinueOnError)
@@ -109,4 +112,36 @@ func getCmd(args []string, stdout, stderr io.Writer) error {
 		return tw.Flush()
 	}
 	return failed("-o must be text, json or yaml, got %q", c.output)
+}
+
+// getSchema prints a port's schema as consumers receive its records.
+func getSchema(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") || strings.Count(args[0], "/") != 2 {
+		return failed("usage: meshplane get schema DOMAIN/NAME/PORT [--major N] [--format json-schema|avro]")
+	}
+	parts := strings.Split(args[0], "/")
+	fs := flag.NewFlagSet("get schema", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c clientConfig
+	c.register(fs, "")
+	major := fs.Int("major", 0, "an earlier major the port keeps (default: the current one)")
+	format := fs.String("format", "json-schema", "json-schema (the change events) or avro (their row)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return exitCode{code: exitFailed}
+	}
+	f, ok := map[string]v1.SchemaFormat{"json-schema": v1.SchemaFormat_SCHEMA_FORMAT_JSON_SCHEMA, "avro": v1.SchemaFormat_SCHEMA_FORMAT_AVRO}[*format]
+	if !ok {
+		return failed("--format must be json-schema or avro, got %q", *format)
+	}
+	a, err := c.connect()
+	if err != nil {
+		return err
+	}
+	res, err := a.catalog.GetPortSchema(context.Background(), connect.NewRequest(&v1.GetPortSchemaRequest{Domain: parts[0], Name: parts[1],
+		Port: parts[2], Major: int32(*major), Format: f}))
+	if err != nil {
+		return failed("%s", message(err))
+	}
+	fmt.Fprintln(stdout, res.Msg.GetSchema())
+	return nil
 }

@@ -215,6 +215,10 @@ func TestCLIApplyAndDiff(t *testing.T) {
 	if r = cli(t, conn, "diff", "-f", export); r.code != 0 {
 		t.Fatalf("the export differs from the catalog: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	r = cli(t, conn, "get", "schema", "sales/p07/customers", "--format", "avro")
+	if r.code != 0 || !strings.Contains(r.stdout, `"name": "CustomersV1"`) || !strings.Contains(r.stdout, "pii: hash by the masking policy") {
+		t.Fatalf("get schema: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	r = cli(t, conn, "get", "products", "--domain", "sales")
 	if r.code != 0 || strings.Count(r.stdout, "\nsales ") != 20 || !strings.HasPrefix(r.stdout, "DOMAIN") {
 		t.Fatalf("get products: %d\n%s%s", r.code, r.stdout, r.stderr)

@@ -36,6 +36,7 @@ Client (a server's URL and token from --server and --token, MESHPLANE_URL
 and MESHPLANE_TOKEN, or the file login writes):
   meshplane login   --server URL --token TOKEN [--ca-file PEM]
   meshplane get     products [--domain D] [-o text|json|yaml] | product DOMAIN/NAME [-o yaml|json|text]
+                    | schema DOMAIN/NAME/PORT [--major N] [--format json-schema|avro]
   meshplane diff    -f FILE_OR_DIR [-o json]          exit 0: no change, 1: changes, 2: error
   meshplane apply   -f FILE_OR_DIR [--dry-run] [--prune] [-o json]   exit 0, or 2 when anything was refused
   meshplane export  DOMAIN/NAME [--dir DIR] [--kafka-bootstrap H:P,…]   ODPS v1.0.0 and ODCS v3.1.0 documents

@@ -281,6 +281,14 @@ var authzMatrix = map[string]authzCase{
 			return true, err
 		},
 	},
+	"/meshplane.v1.CatalogService/GetPortSchema": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		setup: setupProduct,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			_, err := c.Catalog.GetPortSchema(ctx, connect.NewRequest(&v1.GetPortSchemaRequest{Domain: dom, Name: "p-" + key, Port: "orders"}))
+			return true, err
+		},
+	},
 	"/meshplane.v1.CatalogService/RetirePortMajor": {
 		want:  roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
 		setup: setupRetainedMajor,

@@ -18,6 +18,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
@@ -288,6 +289,12 @@ func TestSandboxMovesMaskedData(t *testing.T) {
 	if len(images[1]) != 2 || images[1][1]["email"] != debeziumHash(salt, "ann@new.example.com") || images[1][0]["city"] != "Oslo" {
 		t.Errorf("ann's events on the topic = %v", images[1])
 	}
+	// The port's published schema describes every record that arrived.
+	sch, err := owner.Catalog.GetPortSchema(ctx, connect.NewRequest(&v1.GetPortSchemaRequest{Domain: "sales", Name: "shop", Port: "customers"}))
+	if err != nil {
+		t.Fatalf("port schema: %v", err)
+	}
+	validateEvents(t, sch.Msg.GetSchema(), recs)
 	var tombstones int
 	for _, r := range recs {
 		if r.Value == nil {
@@ -396,4 +403,45 @@ func policyPlan(t *testing.T, c apptest.Clients, domain, product string) *v1.Run
 func randomWord() string {
 	n, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	return "w" + strconv.FormatInt(n.Int64(), 36)
+}
+
+// validateEvents checks every change event of recs against a port's JSON Schema.
+func validateEvents(t *testing.T, schemaText string, recs []*kgo.Record) {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(schemaText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("port.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("port.json")
+	if err != nil {
+		t.Fatalf("the port schema does not compile: %v", err)
+	}
+	n := 0
+	for _, r := range recs {
+		if r.Value == nil {
+			continue
+		}
+		var ev struct {
+			Payload json.RawMessage `json:"payload"`
+		}
+		if err := json.Unmarshal(r.Value, &ev); err != nil {
+			t.Fatal(err)
+		}
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(string(ev.Payload)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sch.Validate(v); err != nil {
+			t.Errorf("a change event does not match the port schema: %v\n%s", err, ev.Payload)
+			return
+		}
+		n++
+	}
+	if n == 0 {
+		t.Error("no change event to check against the schema")
+	}
 }

@@ -78,6 +78,30 @@ func TestBreakingChangeNeedsANewMajor(t *testing.T) {
 	if len(gql.Errors) > 0 || !strings.Contains(string(gql.Data), `"name":"customers","topic":"sales.orders.customers.v2","retained":[{"major":1,"topic":"sales.orders.customers.v1","partitions":3}]`) {
 		t.Fatalf("graphql: %s %+v", gql.Data, gql.Errors)
 	}
+	// Each major's schema is served, masking applied: v2 has the new field,
+	// and its email, now a number the policy cannot hash, is dropped; in v1
+	// the email arrives hashed, as a string.
+	for major, want := range map[int32]bool{0: true, 2: true, 1: false} {
+		res, err := f.owner.Catalog.GetPortSchema(ctx, connect.NewRequest(&v1.GetPortSchemaRequest{Domain: "sales", Name: "orders", Port: "customers", Major: major}))
+		if err != nil {
+			t.Fatalf("schema of major %d: %v", major, err)
+		}
+		text := res.Msg.GetSchema()
+		if strings.Contains(text, `"tier"`) != want || strings.Contains(text, `"email"`) == want || strings.Contains(text, "hash by the masking policy") == want ||
+			res.Msg.GetContentType() != "application/schema+json" || res.Msg.GetPolicyVersion() == "" {
+			t.Errorf("schema of major %d (%s): %s", major, res.Msg.GetTopic(), text)
+		}
+	}
+	avro, err := f.owner.Catalog.GetPortSchema(ctx, connect.NewRequest(&v1.GetPortSchemaRequest{Domain: "sales", Name: "orders", Port: "customers", Format: v1.SchemaFormat_SCHEMA_FORMAT_AVRO}))
+	if err != nil || !strings.Contains(avro.Msg.GetSchema(), `"name": "CustomersV2"`) || !strings.Contains(avro.Msg.GetSchema(), `"namespace": "sales.orders"`) {
+		t.Fatalf("avro: %v %v", avro, err)
+	}
+	_, err = f.owner.Catalog.GetPortSchema(ctx, connect.NewRequest(&v1.GetPortSchemaRequest{Domain: "sales", Name: "orders", Port: "customers", Major: 7}))
+	wantError(t, "a major the port never had", err, connect.CodeNotFound, "")
+	gql = env.GraphQL(f.ownerTok, `{ portSchema(domain: "sales", name: "orders", port: "customers", major: 1, format: AVRO) { major topic format schema } }`, nil)
+	if len(gql.Errors) > 0 || !strings.Contains(string(gql.Data), `"major":1,"topic":"sales.orders.customers.v1","format":"AVRO"`) {
+		t.Fatalf("graphql portSchema: %s %+v", gql.Data, gql.Errors)
+	}
 	// The event trail names the consumers of v1.
 	al, err := f.admin.Audit.ListAuditEvents(ctx, connect.NewRequest(&v1.ListAuditEventsRequest{Domain: "sales", Resource: "sales/orders/customers"}))
 	if err != nil || len(al.Msg.GetEvents()) != 1 || al.Msg.GetEvents()[0].GetAction() != "catalog.PublishPortMajor" {

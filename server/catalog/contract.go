@@ -66,7 +66,7 @@ func keepContracts(cur *ent.DataProduct, next *spec.Product) error {
 					np.Name, len(op.Retained)).WithReason(ReasonTooManyMajors)
 			}
 			np.Retained = append(np.Retained, spec.RetainedMajor{Major: op.MajorVersion, Partitions: op.Partitions,
-				RetentionMs: op.RetentionMs, CleanupPolicy: op.CleanupPolicy})
+				RetentionMs: op.RetentionMs, CleanupPolicy: op.CleanupPolicy, Fields: op.Fields})
 			if np.BaseMajor == 0 {
 				np.BaseMajor = op.MajorVersion
 			}

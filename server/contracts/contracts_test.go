@@ -29,7 +29,8 @@ func product() Product {
 					{Name: "placed_at", Type: spec.TypeTimestamp, Nullable: true, Classification: spec.ClassNone, Description: "when it was placed"},
 				}},
 			{Name: "customers", Table: "public.customers", CleanupPolicy: spec.CleanupCompact, MajorVersion: 2,
-				Retained: []spec.RetainedMajor{{Major: 1, Partitions: 3, RetentionMs: 86_400_000, CleanupPolicy: spec.CleanupCompact}}, BaseMajor: 1,
+				Retained: []spec.RetainedMajor{{Major: 1, Partitions: 3, RetentionMs: 86_400_000, CleanupPolicy: spec.CleanupCompact,
+					Fields: []spec.Field{{Name: "customer_id", Type: spec.TypeInt32, Classification: spec.ClassNone, Key: true}}}}, BaseMajor: 1,
 				Fields: []spec.Field{
 					{Name: "customer_id", Type: spec.TypeInt64, Classification: spec.ClassNone, Key: true},
 					{Name: "email", Type: spec.TypeString, Nullable: true, Classification: spec.ClassPII, Tags: []string{"contact"}},
@@ -85,7 +86,7 @@ func TestRoundTrip(t *testing.T) {
 		golden(t, c.ID+".odcs.yaml", b)
 		contracts[c.ID+".odcs.yaml"] = b
 	}
-	if len(docs.Product.OutputPorts) != 3 || docs.Product.OutputPorts[1].Version != "v1" || docs.Product.OutputPorts[2].ContractID != "sales.orders.customers.v2" {
+	if len(docs.Product.OutputPorts) != 3 || docs.Product.OutputPorts[1].ContractID != "sales.orders.customers.v1" || docs.Product.OutputPorts[2].ContractID != "sales.orders.customers.v2" {
 		t.Fatalf("output ports: %+v", docs.Product.OutputPorts)
 	}
 	got, err := Import("orders.odps.yaml", odps, contracts)

@@ -53,10 +53,13 @@ func Export(p Product) (Documents, error) {
 	}
 	for _, port := range p.Spec.Ports {
 		for _, r := range port.Retained {
-			// Earlier majors are still served; their contracts are the
-			// documents exported while they were current.
+			// Earlier majors are still served, each under its own contract.
+			old := port
+			old.MajorVersion, old.Partitions, old.RetentionMs, old.CleanupPolicy, old.Fields = r.Major, r.Partitions, r.RetentionMs, r.CleanupPolicy, r.Fields
+			c := contractOf(p, old, team, support)
 			out.Product.OutputPorts = append(out.Product.OutputPorts, OutputPort{Name: port.Name, Type: "kafka-topic",
-				Version: fmt.Sprintf("v%d", r.Major), Description: "an earlier major, kept until retired"})
+				Version: fmt.Sprintf("v%d", r.Major), ContractID: c.ID, Description: "an earlier major, kept until retired"})
+			out.Contracts = append(out.Contracts, c)
 		}
 		c := contractOf(p, port, team, support)
 		out.Product.OutputPorts = append(out.Product.OutputPorts, OutputPort{Name: port.Name, Description: port.Description,

@@ -114,6 +114,7 @@ func Import(odpsName string, odps []byte, contracts map[string][]byte) (Imported
 	for _, op := range p.OutputPorts {
 		if current[op.Name] != op {
 			out.Report = append(out.Report, fmt.Sprintf("%s: output port %s %s is an earlier version: meshplane keeps earlier majors itself, not imported", odpsName, op.Name, op.Version))
+			delete(byID, op.ContractID)
 		}
 	}
 	for _, op := range p.OutputPorts {

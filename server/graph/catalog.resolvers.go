@@ -12,6 +12,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/graph/generated"
 	"github.com/meshplane/meshplane/server/graph/model"
+	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/spec"
 )
 
@@ -55,6 +56,18 @@ func (r *outputPortResolver) Retained(ctx context.Context, obj *spec.OutputPort)
 			RetentionMs: m.RetentionMs, CleanupPolicy: m.CleanupPolicy}
 	}
 	return out, nil
+}
+
+func (r *queryResolver) PortSchema(ctx context.Context, domain string, name string, port string, major *int, format *string) (*policy.PortSchema, error) {
+	in := policy.PortSchemaInput{Domain: domain, Name: name, Port: port, Format: str(format)}
+	if major != nil {
+		in.Major = *major
+	}
+	s, err := r.policy.PortSchema(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
 
 func (r *Resolver) DataProduct() generated.DataProductResolver { return &dataProductResolver{r} }

@@ -10,11 +10,17 @@ import (
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/identity"
+	"github.com/meshplane/meshplane/server/policy"
+	"github.com/meshplane/meshplane/server/portschema"
 	"github.com/meshplane/meshplane/server/spec"
 )
 
 // CatalogHandler serves meshplane.v1.CatalogService.
-type CatalogHandler struct{ svc *catalog.Service }
+type CatalogHandler struct {
+	svc *catalog.Service
+	// schemas writes ports' schemas with the masking policy applied.
+	schemas *policy.Service
+}
 
 var _ meshplanev1connect.CatalogServiceHandler = (*CatalogHandler)(nil)
 
@@ -89,6 +95,23 @@ func (h *CatalogHandler) RetirePortMajor(ctx context.Context, req *connect.Reque
 		return nil, err
 	}
 	return connect.NewResponse(&v1.RetirePortMajorResponse{DataProduct: dataProductPB(p)}), nil
+}
+
+var schemaFormats = enumMap[v1.SchemaFormat]{
+	v1.SchemaFormat_SCHEMA_FORMAT_UNSPECIFIED: "",
+	v1.SchemaFormat_SCHEMA_FORMAT_JSON_SCHEMA: portschema.FormatJSONSchema,
+	v1.SchemaFormat_SCHEMA_FORMAT_AVRO:        portschema.FormatAvro,
+}
+
+func (h *CatalogHandler) GetPortSchema(ctx context.Context, req *connect.Request[v1.GetPortSchemaRequest]) (*connect.Response[v1.GetPortSchemaResponse], error) {
+	m := req.Msg
+	s, err := h.schemas.PortSchema(ctx, policy.PortSchemaInput{Domain: m.GetDomain(), Name: m.GetName(), Port: m.GetPort(),
+		Major: int(m.GetMajor()), Format: schemaFormats.str(m.GetFormat())})
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.GetPortSchemaResponse{Major: int32(s.Major), Topic: s.Topic, Format: schemaFormats.num(s.Format),
+		ContentType: s.ContentType, Schema: s.Text, PolicyVersion: s.PolicyVersion}), nil
 }
 
 var orderFields = map[v1.DataProductOrderField]string{

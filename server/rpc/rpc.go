@@ -69,7 +69,7 @@ func Mount(mux *http.ServeMux, c Config) error {
 		connect.WithReadMaxBytes(MaxRequestBytes),
 		connect.WithCompressMinBytes(1024),
 	}
-	mux.Handle(limitBody(meshplanev1connect.NewCatalogServiceHandler(&CatalogHandler{svc: c.Catalog}, opts...)))
+	mux.Handle(limitBody(meshplanev1connect.NewCatalogServiceHandler(&CatalogHandler{svc: c.Catalog, schemas: c.Policy}, opts...)))
 	mux.Handle(limitBody(meshplanev1connect.NewIdentityServiceHandler(&IdentityHandler{svc: c.Identity}, opts...)))
 	mux.Handle(limitBody(meshplanev1connect.NewAuditServiceHandler(&AuditHandler{svc: c.Audit}, opts...)))
 	mux.Handle(limitBody(meshplanev1connect.NewProvisioningServiceHandler(&ProvisioningHandler{svc: c.Provision}, opts...)))

@@ -151,6 +151,8 @@ type RetainedMajor struct {
 	Partitions    int           `json:"partitions"`
 	RetentionMs   int64         `json:"retentionMs"`
 	CleanupPolicy CleanupPolicy `json:"cleanupPolicy"`
+	// Fields are the major's schema, as its consumers read it.
+	Fields []Field `json:"fields,omitempty"`
 }
 
 // TopicOf is the topic of the port's major m, beside its current topic.

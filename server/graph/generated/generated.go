@@ -29,6 +29,7 @@ import (
 	"github.com/meshplane/meshplane/server/graph/scalar"
 	"github.com/meshplane/meshplane/server/policy"
 	"github.com/meshplane/meshplane/server/policy/engine"
+	"github.com/meshplane/meshplane/server/portschema"
 	"github.com/meshplane/meshplane/server/preview"
 	"github.com/meshplane/meshplane/server/provision/summary"
 	"github.com/meshplane/meshplane/server/spec"
@@ -636,6 +637,15 @@ type ComplexityRoot struct {
 		Topic      func(childComplexity int) int
 	}
 
+	PortSchema struct {
+		ContentType   func(childComplexity int) int
+		Format        func(childComplexity int) int
+		Major         func(childComplexity int) int
+		PolicyVersion func(childComplexity int) int
+		Text          func(childComplexity int) int
+		Topic         func(childComplexity int) int
+	}
+
 	PreviewRecord struct {
 		Key       func(childComplexity int) int
 		Masked    func(childComplexity int) int
@@ -699,6 +709,7 @@ type ComplexityRoot struct {
 		PolicyVersion     func(childComplexity int, module string, number int) int
 		PolicyVersions    func(childComplexity int, module string) int
 		PortPreview       func(childComplexity int, domain string, product string, port string, limit *int) int
+		PortSchema        func(childComplexity int, domain string, name string, port string, major *int, format *string) int
 		Principal         func(childComplexity int, name string) int
 		Principals        func(childComplexity int, first *int, after *string) int
 		ProductEvaluation func(childComplexity int, domain string, name string, spec *model.DataProductSpecInput) int
@@ -1039,6 +1050,7 @@ type QueryResolver interface {
 	AccessRequest(ctx context.Context, id string) (*grant1.Request, error)
 	AccessRequests(ctx context.Context, awaitingMe *bool, consumer *string, domain *string, state *accessrequest.State, first *int, after *string) (*model.AccessRequestConnection, error)
 	Grants(ctx context.Context, domain *string, product *string, port *string, consumer *string, states []grant.State, first *int, after *string) (*model.GrantConnection, error)
+	PortSchema(ctx context.Context, domain string, name string, port string, major *int, format *string) (*policy.PortSchema, error)
 	Webhooks(ctx context.Context, domain *string) ([]*events.Webhook, error)
 	Webhook(ctx context.Context, id string) (*events.Webhook, error)
 	WebhookDeliveries(ctx context.Context, webhookID string, state *string, first *int, after *string) (*model.WebhookDeliveryConnection, error)
@@ -3534,6 +3546,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PortPreview.Topic(childComplexity), true
 
+	case "PortSchema.contentType":
+		if e.ComplexityRoot.PortSchema.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortSchema.ContentType(childComplexity), true
+	case "PortSchema.format":
+		if e.ComplexityRoot.PortSchema.Format == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortSchema.Format(childComplexity), true
+	case "PortSchema.major":
+		if e.ComplexityRoot.PortSchema.Major == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortSchema.Major(childComplexity), true
+	case "PortSchema.policyVersion":
+		if e.ComplexityRoot.PortSchema.PolicyVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortSchema.PolicyVersion(childComplexity), true
+	case "PortSchema.schema":
+		if e.ComplexityRoot.PortSchema.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortSchema.Text(childComplexity), true
+	case "PortSchema.topic":
+		if e.ComplexityRoot.PortSchema.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortSchema.Topic(childComplexity), true
+
 	case "PreviewRecord.key":
 		if e.ComplexityRoot.PreviewRecord.Key == nil {
 			break
@@ -3880,6 +3929,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PortPreview(childComplexity, args["domain"].(string), args["product"].(string), args["port"].(string), args["limit"].(*int)), true
+	case "Query.portSchema":
+		if e.ComplexityRoot.Query.PortSchema == nil {
+			break
+		}
+
+		args, err := ec.field_Query_portSchema_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PortSchema(childComplexity, args["domain"].(string), args["name"].(string), args["port"].(string), args["major"].(*int), args["format"].(*string)), true
 	case "Query.principal":
 		if e.ComplexityRoot.Query.Principal == nil {
 			break
@@ -5770,6 +5830,26 @@ input RetirePortMajorInput {
   major: Int!
   "The version you read."
   version: Int64!
+}
+
+extend type Query {
+  "The schema of a port's records as consumers receive them, the published masking policy applied: a JSON Schema of the change events or an Avro schema of their row. major 0 (the default) is the current major."
+  portSchema(domain: String!, name: String!, port: String!, major: Int, format: SchemaFormat): PortSchema!
+}
+
+enum SchemaFormat {
+  JSON_SCHEMA
+  AVRO
+}
+
+type PortSchema {
+  major: Int!
+  topic: String!
+  format: SchemaFormat!
+  contentType: String!
+  schema: String!
+  "The published policy whose masking the schema shows."
+  policyVersion: String!
 }
 `, BuiltIn: false},
 	{Name: "../../../api/graphql/events.graphqls", Input: `# Events: every change, as a CloudEvents 1.0 event, delivered to webhooks and to subscribers.
@@ -7723,6 +7803,24 @@ func (ec *executionContext) childFields_PortPreview(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type PortPreview", field.Name)
 }
 
+func (ec *executionContext) childFields_PortSchema(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "major":
+		return ec.fieldContext_PortSchema_major(ctx, field)
+	case "topic":
+		return ec.fieldContext_PortSchema_topic(ctx, field)
+	case "format":
+		return ec.fieldContext_PortSchema_format(ctx, field)
+	case "contentType":
+		return ec.fieldContext_PortSchema_contentType(ctx, field)
+	case "schema":
+		return ec.fieldContext_PortSchema_schema(ctx, field)
+	case "policyVersion":
+		return ec.fieldContext_PortSchema_policyVersion(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PortSchema", field.Name)
+}
+
 func (ec *executionContext) childFields_PreviewRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "partition":
@@ -9378,6 +9476,52 @@ func (ec *executionContext) field_Query_portPreview_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["limit"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_portSchema_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "port",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["port"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "major",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["major"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "format",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOSchemaFormat2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["format"] = arg4
 	return args, nil
 }
 
@@ -19515,6 +19659,144 @@ func (ec *executionContext) fieldContext_PortPreview_records(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _PortSchema_major(ctx context.Context, field graphql.CollectedField, obj *policy.PortSchema) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortSchema_major(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Major, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortSchema_major(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PortSchema", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PortSchema_topic(ctx context.Context, field graphql.CollectedField, obj *policy.PortSchema) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortSchema_topic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Topic, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortSchema_topic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PortSchema", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PortSchema_format(ctx context.Context, field graphql.CollectedField, obj *policy.PortSchema) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortSchema_format(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Format, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNSchemaFormat2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortSchema_format(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PortSchema", field, false, false, errors.New("field of type SchemaFormat does not have child fields"))
+}
+
+func (ec *executionContext) _PortSchema_contentType(ctx context.Context, field graphql.CollectedField, obj *policy.PortSchema) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortSchema_contentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortSchema_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PortSchema", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PortSchema_schema(ctx context.Context, field graphql.CollectedField, obj *policy.PortSchema) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortSchema_schema(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortSchema_schema(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PortSchema", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PortSchema_policyVersion(ctx context.Context, field graphql.CollectedField, obj *policy.PortSchema) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortSchema_policyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortSchema_policyVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PortSchema", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _PreviewRecord_partition(ctx context.Context, field graphql.CollectedField, obj *preview.Record) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20817,6 +21099,50 @@ func (ec *executionContext) fieldContext_Query_grants(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_grants_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_portSchema(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_portSchema(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PortSchema(ctx, fc.Args["domain"].(string), fc.Args["name"].(string), fc.Args["port"].(string), fc.Args["major"].(*int), fc.Args["format"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policy.PortSchema) graphql.Marshaler {
+			return ec.marshalNPortSchema2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐPortSchema(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_portSchema(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PortSchema(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_portSchema_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -33012,6 +33338,69 @@ func (ec *executionContext) _PortPreview(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var portSchemaImplementors = []string{"PortSchema"}
+
+func (ec *executionContext) _PortSchema(ctx context.Context, sel ast.SelectionSet, obj *policy.PortSchema) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, portSchemaImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PortSchema")
+		case "major":
+			out.Values[i] = ec._PortSchema_major(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "topic":
+			out.Values[i] = ec._PortSchema_topic(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "format":
+			out.Values[i] = ec._PortSchema_format(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contentType":
+			out.Values[i] = ec._PortSchema_contentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "schema":
+			out.Values[i] = ec._PortSchema_schema(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "policyVersion":
+			out.Values[i] = ec._PortSchema_policyVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var previewRecordImplementors = []string{"PreviewRecord"}
 
 func (ec *executionContext) _PreviewRecord(ctx context.Context, sel ast.SelectionSet, obj *preview.Record) graphql.Marshaler {
@@ -33799,6 +34188,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				}()
 				res = ec._Query_grants(ctx, field)
 				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "portSchema":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_portSchema(ctx, field)
+				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -37645,6 +38056,20 @@ func (ec *executionContext) unmarshalNPortRefInput2ᚖgithubᚗcomᚋmeshplane�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNPortSchema2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐPortSchema(ctx context.Context, sel ast.SelectionSet, v policy.PortSchema) graphql.Marshaler {
+	return ec._PortSchema(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPortSchema2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpolicyᚐPortSchema(ctx context.Context, sel ast.SelectionSet, v *policy.PortSchema) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PortSchema(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPreviewRecord2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋpreviewᚐRecord(ctx context.Context, sel ast.SelectionSet, v preview.Record) graphql.Marshaler {
 	return ec._PreviewRecord(ctx, sel, &v)
 }
@@ -38049,6 +38474,34 @@ func (ec *executionContext) unmarshalNSavePolicyDraftInput2githubᚗcomᚋmeshpl
 	res, err := ec.unmarshalInputSavePolicyDraftInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
+
+func (ec *executionContext) unmarshalNSchemaFormat2string(ctx context.Context, v any) (string, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNSchemaFormat2string[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSchemaFormat2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNSchemaFormat2string[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNSchemaFormat2string = map[string]string{
+		"JSON_SCHEMA": portschema.FormatJSONSchema,
+		"AVRO":        portschema.FormatAvro,
+	}
+	marshalNSchemaFormat2string = map[string]string{
+		portschema.FormatJSONSchema: "JSON_SCHEMA",
+		portschema.FormatAvro:       "AVRO",
+	}
+)
 
 func (ec *executionContext) marshalNSecretReference2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐSecretRef(ctx context.Context, sel ast.SelectionSet, v summary.SecretRef) graphql.Marshaler {
 	return ec._SecretReference(ctx, sel, &v)
@@ -39295,6 +39748,36 @@ func (ec *executionContext) unmarshalOS3SinkInput2ᚖgithubᚗcomᚋmeshplaneᚋ
 	res, err := ec.unmarshalInputS3SinkInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
+
+func (ec *executionContext) unmarshalOSchemaFormat2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOSchemaFormat2ᚖstring[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSchemaFormat2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOSchemaFormat2ᚖstring[*v])
+	return res
+}
+
+var (
+	unmarshalOSchemaFormat2ᚖstring = map[string]string{
+		"JSON_SCHEMA": portschema.FormatJSONSchema,
+		"AVRO":        portschema.FormatAvro,
+	}
+	marshalOSchemaFormat2ᚖstring = map[string]string{
+		portschema.FormatJSONSchema: "JSON_SCHEMA",
+		portschema.FormatAvro:       "AVRO",
+	}
+)
 
 func (ec *executionContext) unmarshalOSinkInput2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐSinkInputᚄ(ctx context.Context, v any) ([]*model.SinkInput, error) {
 	if v == nil {

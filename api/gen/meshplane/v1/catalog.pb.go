@@ -418,6 +418,57 @@ func (DataProductOrderField) EnumDescriptor() ([]byte, []int) {
 	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{6}
 }
 
+type SchemaFormat int32
+
+const (
+	SchemaFormat_SCHEMA_FORMAT_UNSPECIFIED SchemaFormat = 0
+	// JSON Schema 2020-12 of the topic's record values (the default).
+	SchemaFormat_SCHEMA_FORMAT_JSON_SCHEMA SchemaFormat = 1
+	// Avro schema of the row the change events carry.
+	SchemaFormat_SCHEMA_FORMAT_AVRO SchemaFormat = 2
+)
+
+// Enum value maps for SchemaFormat.
+var (
+	SchemaFormat_name = map[int32]string{
+		0: "SCHEMA_FORMAT_UNSPECIFIED",
+		1: "SCHEMA_FORMAT_JSON_SCHEMA",
+		2: "SCHEMA_FORMAT_AVRO",
+	}
+	SchemaFormat_value = map[string]int32{
+		"SCHEMA_FORMAT_UNSPECIFIED": 0,
+		"SCHEMA_FORMAT_JSON_SCHEMA": 1,
+		"SCHEMA_FORMAT_AVRO":        2,
+	}
+)
+
+func (x SchemaFormat) Enum() *SchemaFormat {
+	p := new(SchemaFormat)
+	*p = x
+	return p
+}
+
+func (x SchemaFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SchemaFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_meshplane_v1_catalog_proto_enumTypes[7].Descriptor()
+}
+
+func (SchemaFormat) Type() protoreflect.EnumType {
+	return &file_meshplane_v1_catalog_proto_enumTypes[7]
+}
+
+func (x SchemaFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SchemaFormat.Descriptor instead.
+func (SchemaFormat) EnumDescriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{7}
+}
+
 type Domain struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -3321,6 +3372,168 @@ func (x *RetirePortMajorResponse) GetDataProduct() *DataProduct {
 	return nil
 }
 
+type GetPortSchemaRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Domain string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Name   string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Port   string                 `protobuf:"bytes,3,opt,name=port,proto3" json:"port,omitempty"`
+	// Major is the port's current major when 0, or an earlier one it keeps.
+	Major         int32        `protobuf:"varint,4,opt,name=major,proto3" json:"major,omitempty"`
+	Format        SchemaFormat `protobuf:"varint,5,opt,name=format,proto3,enum=meshplane.v1.SchemaFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPortSchemaRequest) Reset() {
+	*x = GetPortSchemaRequest{}
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPortSchemaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPortSchemaRequest) ProtoMessage() {}
+
+func (x *GetPortSchemaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPortSchemaRequest.ProtoReflect.Descriptor instead.
+func (*GetPortSchemaRequest) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetPortSchemaRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *GetPortSchemaRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetPortSchemaRequest) GetPort() string {
+	if x != nil {
+		return x.Port
+	}
+	return ""
+}
+
+func (x *GetPortSchemaRequest) GetMajor() int32 {
+	if x != nil {
+		return x.Major
+	}
+	return 0
+}
+
+func (x *GetPortSchemaRequest) GetFormat() SchemaFormat {
+	if x != nil {
+		return x.Format
+	}
+	return SchemaFormat_SCHEMA_FORMAT_UNSPECIFIED
+}
+
+type GetPortSchemaResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Major       int32                  `protobuf:"varint,1,opt,name=major,proto3" json:"major,omitempty"`
+	Topic       string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	Format      SchemaFormat           `protobuf:"varint,3,opt,name=format,proto3,enum=meshplane.v1.SchemaFormat" json:"format,omitempty"`
+	ContentType string                 `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	Schema      string                 `protobuf:"bytes,5,opt,name=schema,proto3" json:"schema,omitempty"`
+	// PolicyVersion is the published policy whose masking the schema shows.
+	PolicyVersion string `protobuf:"bytes,6,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPortSchemaResponse) Reset() {
+	*x = GetPortSchemaResponse{}
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPortSchemaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPortSchemaResponse) ProtoMessage() {}
+
+func (x *GetPortSchemaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_catalog_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPortSchemaResponse.ProtoReflect.Descriptor instead.
+func (*GetPortSchemaResponse) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_catalog_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GetPortSchemaResponse) GetMajor() int32 {
+	if x != nil {
+		return x.Major
+	}
+	return 0
+}
+
+func (x *GetPortSchemaResponse) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *GetPortSchemaResponse) GetFormat() SchemaFormat {
+	if x != nil {
+		return x.Format
+	}
+	return SchemaFormat_SCHEMA_FORMAT_UNSPECIFIED
+}
+
+func (x *GetPortSchemaResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *GetPortSchemaResponse) GetSchema() string {
+	if x != nil {
+		return x.Schema
+	}
+	return ""
+}
+
+func (x *GetPortSchemaResponse) GetPolicyVersion() string {
+	if x != nil {
+		return x.PolicyVersion
+	}
+	return ""
+}
+
 var File_meshplane_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_meshplane_v1_catalog_proto_rawDesc = "" +
@@ -3581,7 +3794,20 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\x05major\x18\x04 \x01(\x05R\x05major\x12\x18\n" +
 	"\aversion\x18\x05 \x01(\x03R\aversion\"W\n" +
 	"\x17RetirePortMajorResponse\x12<\n" +
-	"\fdata_product\x18\x01 \x01(\v2\x19.meshplane.v1.DataProductR\vdataProduct*\x82\x01\n" +
+	"\fdata_product\x18\x01 \x01(\v2\x19.meshplane.v1.DataProductR\vdataProduct\"\xa0\x01\n" +
+	"\x14GetPortSchemaRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04port\x18\x03 \x01(\tR\x04port\x12\x14\n" +
+	"\x05major\x18\x04 \x01(\x05R\x05major\x122\n" +
+	"\x06format\x18\x05 \x01(\x0e2\x1a.meshplane.v1.SchemaFormatR\x06format\"\xd9\x01\n" +
+	"\x15GetPortSchemaResponse\x12\x14\n" +
+	"\x05major\x18\x01 \x01(\x05R\x05major\x12\x14\n" +
+	"\x05topic\x18\x02 \x01(\tR\x05topic\x122\n" +
+	"\x06format\x18\x03 \x01(\x0e2\x1a.meshplane.v1.SchemaFormatR\x06format\x12!\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\x12\x16\n" +
+	"\x06schema\x18\x05 \x01(\tR\x06schema\x12%\n" +
+	"\x0epolicy_version\x18\x06 \x01(\tR\rpolicyVersion*\x82\x01\n" +
 	"\tLifecycle\x12\x19\n" +
 	"\x15LIFECYCLE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fLIFECYCLE_DRAFT\x10\x01\x12\x14\n" +
@@ -3627,7 +3853,11 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"$DATA_PRODUCT_ORDER_FIELD_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dDATA_PRODUCT_ORDER_FIELD_NAME\x10\x01\x12(\n" +
 	"$DATA_PRODUCT_ORDER_FIELD_CREATE_TIME\x10\x02\x12(\n" +
-	"$DATA_PRODUCT_ORDER_FIELD_UPDATE_TIME\x10\x032\xa8\b\n" +
+	"$DATA_PRODUCT_ORDER_FIELD_UPDATE_TIME\x10\x03*d\n" +
+	"\fSchemaFormat\x12\x1d\n" +
+	"\x19SCHEMA_FORMAT_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19SCHEMA_FORMAT_JSON_SCHEMA\x10\x01\x12\x16\n" +
+	"\x12SCHEMA_FORMAT_AVRO\x10\x022\x87\t\n" +
 	"\x0eCatalogService\x12U\n" +
 	"\fCreateDomain\x12!.meshplane.v1.CreateDomainRequest\x1a\".meshplane.v1.CreateDomainResponse\x12Q\n" +
 	"\tGetDomain\x12\x1e.meshplane.v1.GetDomainRequest\x1a\x1f.meshplane.v1.GetDomainResponse\"\x03\x90\x02\x01\x12W\n" +
@@ -3638,7 +3868,8 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\x11UpdateDataProduct\x12&.meshplane.v1.UpdateDataProductRequest\x1a'.meshplane.v1.UpdateDataProductResponse\x12f\n" +
 	"\x10ListDataProducts\x12%.meshplane.v1.ListDataProductsRequest\x1a&.meshplane.v1.ListDataProductsResponse\"\x03\x90\x02\x01\x12d\n" +
 	"\x11DeleteDataProduct\x12&.meshplane.v1.DeleteDataProductRequest\x1a'.meshplane.v1.DeleteDataProductResponse\x12^\n" +
-	"\x0fRetirePortMajor\x12$.meshplane.v1.RetirePortMajorRequest\x1a%.meshplane.v1.RetirePortMajorResponse\x12`\n" +
+	"\x0fRetirePortMajor\x12$.meshplane.v1.RetirePortMajorRequest\x1a%.meshplane.v1.RetirePortMajorResponse\x12]\n" +
+	"\rGetPortSchema\x12\".meshplane.v1.GetPortSchemaRequest\x1a#.meshplane.v1.GetPortSchemaResponse\"\x03\x90\x02\x01\x12`\n" +
 	"\x0eGetPortPreview\x12#.meshplane.v1.GetPortPreviewRequest\x1a$.meshplane.v1.GetPortPreviewResponse\"\x03\x90\x02\x01B\xb2\x01\n" +
 	"\x10com.meshplane.v1B\fCatalogProtoP\x01Z?github.com/meshplane/meshplane/api/gen/meshplane/v1;meshplanev1\xa2\x02\x03MXX\xaa\x02\fMeshplane.V1\xca\x02\fMeshplane\\V1\xe2\x02\x18Meshplane\\V1\\GPBMetadata\xea\x02\rMeshplane::V1b\x06proto3"
 
@@ -3654,8 +3885,8 @@ func file_meshplane_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_meshplane_v1_catalog_proto_rawDescData
 }
 
-var file_meshplane_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_meshplane_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_meshplane_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_meshplane_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_meshplane_v1_catalog_proto_goTypes = []any{
 	(Lifecycle)(0),                    // 0: meshplane.v1.Lifecycle
 	(SourceKind)(0),                   // 1: meshplane.v1.SourceKind
@@ -3664,140 +3895,147 @@ var file_meshplane_v1_catalog_proto_goTypes = []any{
 	(CleanupPolicy)(0),                // 4: meshplane.v1.CleanupPolicy
 	(DataProductHealth)(0),            // 5: meshplane.v1.DataProductHealth
 	(DataProductOrderField)(0),        // 6: meshplane.v1.DataProductOrderField
-	(*Domain)(nil),                    // 7: meshplane.v1.Domain
-	(*Source)(nil),                    // 8: meshplane.v1.Source
-	(*Field)(nil),                     // 9: meshplane.v1.Field
-	(*OutputPort)(nil),                // 10: meshplane.v1.OutputPort
-	(*RetainedMajor)(nil),             // 11: meshplane.v1.RetainedMajor
-	(*BigQuerySink)(nil),              // 12: meshplane.v1.BigQuerySink
-	(*S3Sink)(nil),                    // 13: meshplane.v1.S3Sink
-	(*JdbcSink)(nil),                  // 14: meshplane.v1.JdbcSink
-	(*ElasticsearchSink)(nil),         // 15: meshplane.v1.ElasticsearchSink
-	(*Sink)(nil),                      // 16: meshplane.v1.Sink
-	(*DataProduct)(nil),               // 17: meshplane.v1.DataProduct
-	(*CreateDomainRequest)(nil),       // 18: meshplane.v1.CreateDomainRequest
-	(*CreateDomainResponse)(nil),      // 19: meshplane.v1.CreateDomainResponse
-	(*GetDomainRequest)(nil),          // 20: meshplane.v1.GetDomainRequest
-	(*GetDomainResponse)(nil),         // 21: meshplane.v1.GetDomainResponse
-	(*ListDomainsRequest)(nil),        // 22: meshplane.v1.ListDomainsRequest
-	(*ListDomainsResponse)(nil),       // 23: meshplane.v1.ListDomainsResponse
-	(*UpdateDomainRequest)(nil),       // 24: meshplane.v1.UpdateDomainRequest
-	(*UpdateDomainResponse)(nil),      // 25: meshplane.v1.UpdateDomainResponse
-	(*DataProductSpec)(nil),           // 26: meshplane.v1.DataProductSpec
-	(*CreateDataProductRequest)(nil),  // 27: meshplane.v1.CreateDataProductRequest
-	(*CreateDataProductResponse)(nil), // 28: meshplane.v1.CreateDataProductResponse
-	(*GetDataProductRequest)(nil),     // 29: meshplane.v1.GetDataProductRequest
-	(*GetDataProductResponse)(nil),    // 30: meshplane.v1.GetDataProductResponse
-	(*UpdateDataProductRequest)(nil),  // 31: meshplane.v1.UpdateDataProductRequest
-	(*UpdateDataProductResponse)(nil), // 32: meshplane.v1.UpdateDataProductResponse
-	(*ListDataProductsRequest)(nil),   // 33: meshplane.v1.ListDataProductsRequest
-	(*ListDataProductsResponse)(nil),  // 34: meshplane.v1.ListDataProductsResponse
-	(*DataProductFacets)(nil),         // 35: meshplane.v1.DataProductFacets
-	(*DomainFacet)(nil),               // 36: meshplane.v1.DomainFacet
-	(*LifecycleFacet)(nil),            // 37: meshplane.v1.LifecycleFacet
-	(*HealthFacet)(nil),               // 38: meshplane.v1.HealthFacet
-	(*ClassificationFacet)(nil),       // 39: meshplane.v1.ClassificationFacet
-	(*DeleteDataProductRequest)(nil),  // 40: meshplane.v1.DeleteDataProductRequest
-	(*DeleteDataProductResponse)(nil), // 41: meshplane.v1.DeleteDataProductResponse
-	(*GetPortPreviewRequest)(nil),     // 42: meshplane.v1.GetPortPreviewRequest
-	(*PreviewRecord)(nil),             // 43: meshplane.v1.PreviewRecord
-	(*GetPortPreviewResponse)(nil),    // 44: meshplane.v1.GetPortPreviewResponse
-	(*RetirePortMajorRequest)(nil),    // 45: meshplane.v1.RetirePortMajorRequest
-	(*RetirePortMajorResponse)(nil),   // 46: meshplane.v1.RetirePortMajorResponse
-	nil,                               // 47: meshplane.v1.Domain.LabelsEntry
-	nil,                               // 48: meshplane.v1.DataProduct.LabelsEntry
-	nil,                               // 49: meshplane.v1.CreateDomainRequest.LabelsEntry
-	nil,                               // 50: meshplane.v1.UpdateDomainRequest.LabelsEntry
-	nil,                               // 51: meshplane.v1.DataProductSpec.LabelsEntry
-	nil,                               // 52: meshplane.v1.ListDataProductsRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),     // 53: google.protobuf.Timestamp
-	(*ResourceChange)(nil),            // 54: meshplane.v1.ResourceChange
+	(SchemaFormat)(0),                 // 7: meshplane.v1.SchemaFormat
+	(*Domain)(nil),                    // 8: meshplane.v1.Domain
+	(*Source)(nil),                    // 9: meshplane.v1.Source
+	(*Field)(nil),                     // 10: meshplane.v1.Field
+	(*OutputPort)(nil),                // 11: meshplane.v1.OutputPort
+	(*RetainedMajor)(nil),             // 12: meshplane.v1.RetainedMajor
+	(*BigQuerySink)(nil),              // 13: meshplane.v1.BigQuerySink
+	(*S3Sink)(nil),                    // 14: meshplane.v1.S3Sink
+	(*JdbcSink)(nil),                  // 15: meshplane.v1.JdbcSink
+	(*ElasticsearchSink)(nil),         // 16: meshplane.v1.ElasticsearchSink
+	(*Sink)(nil),                      // 17: meshplane.v1.Sink
+	(*DataProduct)(nil),               // 18: meshplane.v1.DataProduct
+	(*CreateDomainRequest)(nil),       // 19: meshplane.v1.CreateDomainRequest
+	(*CreateDomainResponse)(nil),      // 20: meshplane.v1.CreateDomainResponse
+	(*GetDomainRequest)(nil),          // 21: meshplane.v1.GetDomainRequest
+	(*GetDomainResponse)(nil),         // 22: meshplane.v1.GetDomainResponse
+	(*ListDomainsRequest)(nil),        // 23: meshplane.v1.ListDomainsRequest
+	(*ListDomainsResponse)(nil),       // 24: meshplane.v1.ListDomainsResponse
+	(*UpdateDomainRequest)(nil),       // 25: meshplane.v1.UpdateDomainRequest
+	(*UpdateDomainResponse)(nil),      // 26: meshplane.v1.UpdateDomainResponse
+	(*DataProductSpec)(nil),           // 27: meshplane.v1.DataProductSpec
+	(*CreateDataProductRequest)(nil),  // 28: meshplane.v1.CreateDataProductRequest
+	(*CreateDataProductResponse)(nil), // 29: meshplane.v1.CreateDataProductResponse
+	(*GetDataProductRequest)(nil),     // 30: meshplane.v1.GetDataProductRequest
+	(*GetDataProductResponse)(nil),    // 31: meshplane.v1.GetDataProductResponse
+	(*UpdateDataProductRequest)(nil),  // 32: meshplane.v1.UpdateDataProductRequest
+	(*UpdateDataProductResponse)(nil), // 33: meshplane.v1.UpdateDataProductResponse
+	(*ListDataProductsRequest)(nil),   // 34: meshplane.v1.ListDataProductsRequest
+	(*ListDataProductsResponse)(nil),  // 35: meshplane.v1.ListDataProductsResponse
+	(*DataProductFacets)(nil),         // 36: meshplane.v1.DataProductFacets
+	(*DomainFacet)(nil),               // 37: meshplane.v1.DomainFacet
+	(*LifecycleFacet)(nil),            // 38: meshplane.v1.LifecycleFacet
+	(*HealthFacet)(nil),               // 39: meshplane.v1.HealthFacet
+	(*ClassificationFacet)(nil),       // 40: meshplane.v1.ClassificationFacet
+	(*DeleteDataProductRequest)(nil),  // 41: meshplane.v1.DeleteDataProductRequest
+	(*DeleteDataProductResponse)(nil), // 42: meshplane.v1.DeleteDataProductResponse
+	(*GetPortPreviewRequest)(nil),     // 43: meshplane.v1.GetPortPreviewRequest
+	(*PreviewRecord)(nil),             // 44: meshplane.v1.PreviewRecord
+	(*GetPortPreviewResponse)(nil),    // 45: meshplane.v1.GetPortPreviewResponse
+	(*RetirePortMajorRequest)(nil),    // 46: meshplane.v1.RetirePortMajorRequest
+	(*RetirePortMajorResponse)(nil),   // 47: meshplane.v1.RetirePortMajorResponse
+	(*GetPortSchemaRequest)(nil),      // 48: meshplane.v1.GetPortSchemaRequest
+	(*GetPortSchemaResponse)(nil),     // 49: meshplane.v1.GetPortSchemaResponse
+	nil,                               // 50: meshplane.v1.Domain.LabelsEntry
+	nil,                               // 51: meshplane.v1.DataProduct.LabelsEntry
+	nil,                               // 52: meshplane.v1.CreateDomainRequest.LabelsEntry
+	nil,                               // 53: meshplane.v1.UpdateDomainRequest.LabelsEntry
+	nil,                               // 54: meshplane.v1.DataProductSpec.LabelsEntry
+	nil,                               // 55: meshplane.v1.ListDataProductsRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),     // 56: google.protobuf.Timestamp
+	(*ResourceChange)(nil),            // 57: meshplane.v1.ResourceChange
 }
 var file_meshplane_v1_catalog_proto_depIdxs = []int32{
-	47, // 0: meshplane.v1.Domain.labels:type_name -> meshplane.v1.Domain.LabelsEntry
-	53, // 1: meshplane.v1.Domain.create_time:type_name -> google.protobuf.Timestamp
-	53, // 2: meshplane.v1.Domain.update_time:type_name -> google.protobuf.Timestamp
+	50, // 0: meshplane.v1.Domain.labels:type_name -> meshplane.v1.Domain.LabelsEntry
+	56, // 1: meshplane.v1.Domain.create_time:type_name -> google.protobuf.Timestamp
+	56, // 2: meshplane.v1.Domain.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 3: meshplane.v1.Source.kind:type_name -> meshplane.v1.SourceKind
 	3,  // 4: meshplane.v1.Field.type:type_name -> meshplane.v1.FieldType
 	2,  // 5: meshplane.v1.Field.classification:type_name -> meshplane.v1.Classification
 	4,  // 6: meshplane.v1.OutputPort.cleanup_policy:type_name -> meshplane.v1.CleanupPolicy
-	9,  // 7: meshplane.v1.OutputPort.fields:type_name -> meshplane.v1.Field
-	11, // 8: meshplane.v1.OutputPort.retained:type_name -> meshplane.v1.RetainedMajor
+	10, // 7: meshplane.v1.OutputPort.fields:type_name -> meshplane.v1.Field
+	12, // 8: meshplane.v1.OutputPort.retained:type_name -> meshplane.v1.RetainedMajor
 	4,  // 9: meshplane.v1.RetainedMajor.cleanup_policy:type_name -> meshplane.v1.CleanupPolicy
-	12, // 10: meshplane.v1.Sink.bigquery:type_name -> meshplane.v1.BigQuerySink
-	13, // 11: meshplane.v1.Sink.s3:type_name -> meshplane.v1.S3Sink
-	14, // 12: meshplane.v1.Sink.jdbc:type_name -> meshplane.v1.JdbcSink
-	15, // 13: meshplane.v1.Sink.elasticsearch:type_name -> meshplane.v1.ElasticsearchSink
-	48, // 14: meshplane.v1.DataProduct.labels:type_name -> meshplane.v1.DataProduct.LabelsEntry
+	13, // 10: meshplane.v1.Sink.bigquery:type_name -> meshplane.v1.BigQuerySink
+	14, // 11: meshplane.v1.Sink.s3:type_name -> meshplane.v1.S3Sink
+	15, // 12: meshplane.v1.Sink.jdbc:type_name -> meshplane.v1.JdbcSink
+	16, // 13: meshplane.v1.Sink.elasticsearch:type_name -> meshplane.v1.ElasticsearchSink
+	51, // 14: meshplane.v1.DataProduct.labels:type_name -> meshplane.v1.DataProduct.LabelsEntry
 	0,  // 15: meshplane.v1.DataProduct.lifecycle:type_name -> meshplane.v1.Lifecycle
-	8,  // 16: meshplane.v1.DataProduct.source:type_name -> meshplane.v1.Source
-	10, // 17: meshplane.v1.DataProduct.ports:type_name -> meshplane.v1.OutputPort
-	16, // 18: meshplane.v1.DataProduct.sinks:type_name -> meshplane.v1.Sink
-	53, // 19: meshplane.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
-	53, // 20: meshplane.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
-	54, // 21: meshplane.v1.DataProduct.drift:type_name -> meshplane.v1.ResourceChange
-	53, // 22: meshplane.v1.DataProduct.drift_check_time:type_name -> google.protobuf.Timestamp
+	9,  // 16: meshplane.v1.DataProduct.source:type_name -> meshplane.v1.Source
+	11, // 17: meshplane.v1.DataProduct.ports:type_name -> meshplane.v1.OutputPort
+	17, // 18: meshplane.v1.DataProduct.sinks:type_name -> meshplane.v1.Sink
+	56, // 19: meshplane.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
+	56, // 20: meshplane.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
+	57, // 21: meshplane.v1.DataProduct.drift:type_name -> meshplane.v1.ResourceChange
+	56, // 22: meshplane.v1.DataProduct.drift_check_time:type_name -> google.protobuf.Timestamp
 	5,  // 23: meshplane.v1.DataProduct.health:type_name -> meshplane.v1.DataProductHealth
-	49, // 24: meshplane.v1.CreateDomainRequest.labels:type_name -> meshplane.v1.CreateDomainRequest.LabelsEntry
-	7,  // 25: meshplane.v1.CreateDomainResponse.domain:type_name -> meshplane.v1.Domain
-	7,  // 26: meshplane.v1.GetDomainResponse.domain:type_name -> meshplane.v1.Domain
-	7,  // 27: meshplane.v1.ListDomainsResponse.domains:type_name -> meshplane.v1.Domain
-	50, // 28: meshplane.v1.UpdateDomainRequest.labels:type_name -> meshplane.v1.UpdateDomainRequest.LabelsEntry
-	7,  // 29: meshplane.v1.UpdateDomainResponse.domain:type_name -> meshplane.v1.Domain
-	51, // 30: meshplane.v1.DataProductSpec.labels:type_name -> meshplane.v1.DataProductSpec.LabelsEntry
-	8,  // 31: meshplane.v1.DataProductSpec.source:type_name -> meshplane.v1.Source
-	10, // 32: meshplane.v1.DataProductSpec.ports:type_name -> meshplane.v1.OutputPort
-	16, // 33: meshplane.v1.DataProductSpec.sinks:type_name -> meshplane.v1.Sink
-	26, // 34: meshplane.v1.CreateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
-	17, // 35: meshplane.v1.CreateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
-	17, // 36: meshplane.v1.GetDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
-	26, // 37: meshplane.v1.UpdateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
+	52, // 24: meshplane.v1.CreateDomainRequest.labels:type_name -> meshplane.v1.CreateDomainRequest.LabelsEntry
+	8,  // 25: meshplane.v1.CreateDomainResponse.domain:type_name -> meshplane.v1.Domain
+	8,  // 26: meshplane.v1.GetDomainResponse.domain:type_name -> meshplane.v1.Domain
+	8,  // 27: meshplane.v1.ListDomainsResponse.domains:type_name -> meshplane.v1.Domain
+	53, // 28: meshplane.v1.UpdateDomainRequest.labels:type_name -> meshplane.v1.UpdateDomainRequest.LabelsEntry
+	8,  // 29: meshplane.v1.UpdateDomainResponse.domain:type_name -> meshplane.v1.Domain
+	54, // 30: meshplane.v1.DataProductSpec.labels:type_name -> meshplane.v1.DataProductSpec.LabelsEntry
+	9,  // 31: meshplane.v1.DataProductSpec.source:type_name -> meshplane.v1.Source
+	11, // 32: meshplane.v1.DataProductSpec.ports:type_name -> meshplane.v1.OutputPort
+	17, // 33: meshplane.v1.DataProductSpec.sinks:type_name -> meshplane.v1.Sink
+	27, // 34: meshplane.v1.CreateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
+	18, // 35: meshplane.v1.CreateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	18, // 36: meshplane.v1.GetDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	27, // 37: meshplane.v1.UpdateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
 	0,  // 38: meshplane.v1.UpdateDataProductRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
-	17, // 39: meshplane.v1.UpdateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	18, // 39: meshplane.v1.UpdateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
 	0,  // 40: meshplane.v1.ListDataProductsRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
-	52, // 41: meshplane.v1.ListDataProductsRequest.labels:type_name -> meshplane.v1.ListDataProductsRequest.LabelsEntry
+	55, // 41: meshplane.v1.ListDataProductsRequest.labels:type_name -> meshplane.v1.ListDataProductsRequest.LabelsEntry
 	6,  // 42: meshplane.v1.ListDataProductsRequest.order_by:type_name -> meshplane.v1.DataProductOrderField
 	5,  // 43: meshplane.v1.ListDataProductsRequest.health:type_name -> meshplane.v1.DataProductHealth
 	2,  // 44: meshplane.v1.ListDataProductsRequest.classification:type_name -> meshplane.v1.Classification
-	17, // 45: meshplane.v1.ListDataProductsResponse.data_products:type_name -> meshplane.v1.DataProduct
-	35, // 46: meshplane.v1.ListDataProductsResponse.facets:type_name -> meshplane.v1.DataProductFacets
-	36, // 47: meshplane.v1.DataProductFacets.domains:type_name -> meshplane.v1.DomainFacet
-	37, // 48: meshplane.v1.DataProductFacets.lifecycles:type_name -> meshplane.v1.LifecycleFacet
-	38, // 49: meshplane.v1.DataProductFacets.health:type_name -> meshplane.v1.HealthFacet
-	39, // 50: meshplane.v1.DataProductFacets.classifications:type_name -> meshplane.v1.ClassificationFacet
+	18, // 45: meshplane.v1.ListDataProductsResponse.data_products:type_name -> meshplane.v1.DataProduct
+	36, // 46: meshplane.v1.ListDataProductsResponse.facets:type_name -> meshplane.v1.DataProductFacets
+	37, // 47: meshplane.v1.DataProductFacets.domains:type_name -> meshplane.v1.DomainFacet
+	38, // 48: meshplane.v1.DataProductFacets.lifecycles:type_name -> meshplane.v1.LifecycleFacet
+	39, // 49: meshplane.v1.DataProductFacets.health:type_name -> meshplane.v1.HealthFacet
+	40, // 50: meshplane.v1.DataProductFacets.classifications:type_name -> meshplane.v1.ClassificationFacet
 	0,  // 51: meshplane.v1.LifecycleFacet.lifecycle:type_name -> meshplane.v1.Lifecycle
 	5,  // 52: meshplane.v1.HealthFacet.health:type_name -> meshplane.v1.DataProductHealth
 	2,  // 53: meshplane.v1.ClassificationFacet.classification:type_name -> meshplane.v1.Classification
-	53, // 54: meshplane.v1.PreviewRecord.timestamp:type_name -> google.protobuf.Timestamp
-	43, // 55: meshplane.v1.GetPortPreviewResponse.records:type_name -> meshplane.v1.PreviewRecord
-	17, // 56: meshplane.v1.RetirePortMajorResponse.data_product:type_name -> meshplane.v1.DataProduct
-	18, // 57: meshplane.v1.CatalogService.CreateDomain:input_type -> meshplane.v1.CreateDomainRequest
-	20, // 58: meshplane.v1.CatalogService.GetDomain:input_type -> meshplane.v1.GetDomainRequest
-	22, // 59: meshplane.v1.CatalogService.ListDomains:input_type -> meshplane.v1.ListDomainsRequest
-	24, // 60: meshplane.v1.CatalogService.UpdateDomain:input_type -> meshplane.v1.UpdateDomainRequest
-	27, // 61: meshplane.v1.CatalogService.CreateDataProduct:input_type -> meshplane.v1.CreateDataProductRequest
-	29, // 62: meshplane.v1.CatalogService.GetDataProduct:input_type -> meshplane.v1.GetDataProductRequest
-	31, // 63: meshplane.v1.CatalogService.UpdateDataProduct:input_type -> meshplane.v1.UpdateDataProductRequest
-	33, // 64: meshplane.v1.CatalogService.ListDataProducts:input_type -> meshplane.v1.ListDataProductsRequest
-	40, // 65: meshplane.v1.CatalogService.DeleteDataProduct:input_type -> meshplane.v1.DeleteDataProductRequest
-	45, // 66: meshplane.v1.CatalogService.RetirePortMajor:input_type -> meshplane.v1.RetirePortMajorRequest
-	42, // 67: meshplane.v1.CatalogService.GetPortPreview:input_type -> meshplane.v1.GetPortPreviewRequest
-	19, // 68: meshplane.v1.CatalogService.CreateDomain:output_type -> meshplane.v1.CreateDomainResponse
-	21, // 69: meshplane.v1.CatalogService.GetDomain:output_type -> meshplane.v1.GetDomainResponse
-	23, // 70: meshplane.v1.CatalogService.ListDomains:output_type -> meshplane.v1.ListDomainsResponse
-	25, // 71: meshplane.v1.CatalogService.UpdateDomain:output_type -> meshplane.v1.UpdateDomainResponse
-	28, // 72: meshplane.v1.CatalogService.CreateDataProduct:output_type -> meshplane.v1.CreateDataProductResponse
-	30, // 73: meshplane.v1.CatalogService.GetDataProduct:output_type -> meshplane.v1.GetDataProductResponse
-	32, // 74: meshplane.v1.CatalogService.UpdateDataProduct:output_type -> meshplane.v1.UpdateDataProductResponse
-	34, // 75: meshplane.v1.CatalogService.ListDataProducts:output_type -> meshplane.v1.ListDataProductsResponse
-	41, // 76: meshplane.v1.CatalogService.DeleteDataProduct:output_type -> meshplane.v1.DeleteDataProductResponse
-	46, // 77: meshplane.v1.CatalogService.RetirePortMajor:output_type -> meshplane.v1.RetirePortMajorResponse
-	44, // 78: meshplane.v1.CatalogService.GetPortPreview:output_type -> meshplane.v1.GetPortPreviewResponse
-	68, // [68:79] is the sub-list for method output_type
-	57, // [57:68] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	56, // 54: meshplane.v1.PreviewRecord.timestamp:type_name -> google.protobuf.Timestamp
+	44, // 55: meshplane.v1.GetPortPreviewResponse.records:type_name -> meshplane.v1.PreviewRecord
+	18, // 56: meshplane.v1.RetirePortMajorResponse.data_product:type_name -> meshplane.v1.DataProduct
+	7,  // 57: meshplane.v1.GetPortSchemaRequest.format:type_name -> meshplane.v1.SchemaFormat
+	7,  // 58: meshplane.v1.GetPortSchemaResponse.format:type_name -> meshplane.v1.SchemaFormat
+	19, // 59: meshplane.v1.CatalogService.CreateDomain:input_type -> meshplane.v1.CreateDomainRequest
+	21, // 60: meshplane.v1.CatalogService.GetDomain:input_type -> meshplane.v1.GetDomainRequest
+	23, // 61: meshplane.v1.CatalogService.ListDomains:input_type -> meshplane.v1.ListDomainsRequest
+	25, // 62: meshplane.v1.CatalogService.UpdateDomain:input_type -> meshplane.v1.UpdateDomainRequest
+	28, // 63: meshplane.v1.CatalogService.CreateDataProduct:input_type -> meshplane.v1.CreateDataProductRequest
+	30, // 64: meshplane.v1.CatalogService.GetDataProduct:input_type -> meshplane.v1.GetDataProductRequest
+	32, // 65: meshplane.v1.CatalogService.UpdateDataProduct:input_type -> meshplane.v1.UpdateDataProductRequest
+	34, // 66: meshplane.v1.CatalogService.ListDataProducts:input_type -> meshplane.v1.ListDataProductsRequest
+	41, // 67: meshplane.v1.CatalogService.DeleteDataProduct:input_type -> meshplane.v1.DeleteDataProductRequest
+	46, // 68: meshplane.v1.CatalogService.RetirePortMajor:input_type -> meshplane.v1.RetirePortMajorRequest
+	48, // 69: meshplane.v1.CatalogService.GetPortSchema:input_type -> meshplane.v1.GetPortSchemaRequest
+	43, // 70: meshplane.v1.CatalogService.GetPortPreview:input_type -> meshplane.v1.GetPortPreviewRequest
+	20, // 71: meshplane.v1.CatalogService.CreateDomain:output_type -> meshplane.v1.CreateDomainResponse
+	22, // 72: meshplane.v1.CatalogService.GetDomain:output_type -> meshplane.v1.GetDomainResponse
+	24, // 73: meshplane.v1.CatalogService.ListDomains:output_type -> meshplane.v1.ListDomainsResponse
+	26, // 74: meshplane.v1.CatalogService.UpdateDomain:output_type -> meshplane.v1.UpdateDomainResponse
+	29, // 75: meshplane.v1.CatalogService.CreateDataProduct:output_type -> meshplane.v1.CreateDataProductResponse
+	31, // 76: meshplane.v1.CatalogService.GetDataProduct:output_type -> meshplane.v1.GetDataProductResponse
+	33, // 77: meshplane.v1.CatalogService.UpdateDataProduct:output_type -> meshplane.v1.UpdateDataProductResponse
+	35, // 78: meshplane.v1.CatalogService.ListDataProducts:output_type -> meshplane.v1.ListDataProductsResponse
+	42, // 79: meshplane.v1.CatalogService.DeleteDataProduct:output_type -> meshplane.v1.DeleteDataProductResponse
+	47, // 80: meshplane.v1.CatalogService.RetirePortMajor:output_type -> meshplane.v1.RetirePortMajorResponse
+	49, // 81: meshplane.v1.CatalogService.GetPortSchema:output_type -> meshplane.v1.GetPortSchemaResponse
+	45, // 82: meshplane.v1.CatalogService.GetPortPreview:output_type -> meshplane.v1.GetPortPreviewResponse
+	71, // [71:83] is the sub-list for method output_type
+	59, // [59:71] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_meshplane_v1_catalog_proto_init() }
@@ -3817,8 +4055,8 @@ func file_meshplane_v1_catalog_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meshplane_v1_catalog_proto_rawDesc), len(file_meshplane_v1_catalog_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   46,
+			NumEnums:      8,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

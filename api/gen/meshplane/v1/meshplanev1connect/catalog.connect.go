@@ -63,6 +63,9 @@ const (
 	// CatalogServiceRetirePortMajorProcedure is the fully-qualified name of the CatalogService's
 	// RetirePortMajor RPC.
 	CatalogServiceRetirePortMajorProcedure = "/meshplane.v1.CatalogService/RetirePortMajor"
+	// CatalogServiceGetPortSchemaProcedure is the fully-qualified name of the CatalogService's
+	// GetPortSchema RPC.
+	CatalogServiceGetPortSchemaProcedure = "/meshplane.v1.CatalogService/GetPortSchema"
 	// CatalogServiceGetPortPreviewProcedure is the fully-qualified name of the CatalogService's
 	// GetPortPreview RPC.
 	CatalogServiceGetPortPreviewProcedure = "/meshplane.v1.CatalogService/GetPortPreview"
@@ -92,6 +95,10 @@ type CatalogServiceClient interface {
 	// RetirePortMajor ends an earlier major of a port: the product's next
 	// plan deletes its topic. Refused while consumers are granted it.
 	RetirePortMajor(context.Context, *connect.Request[v1.RetirePortMajorRequest]) (*connect.Response[v1.RetirePortMajorResponse], error)
+	// GetPortSchema returns the schema of a port's records as consumers
+	// receive them (the published masking policy applied): a JSON Schema of
+	// the change events, or an Avro schema of their row.
+	GetPortSchema(context.Context, *connect.Request[v1.GetPortSchemaRequest]) (*connect.Response[v1.GetPortSchemaResponse], error)
 	// GetPortPreview reads the newest records of an output port's topic, with
 	// the caller's masking applied: without PII entitlement, PII fields come
 	// back hashed and sensitive or undeclared fields not at all.
@@ -173,6 +180,13 @@ func NewCatalogServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(catalogServiceMethods.ByName("RetirePortMajor")),
 			connect.WithClientOptions(opts...),
 		),
+		getPortSchema: connect.NewClient[v1.GetPortSchemaRequest, v1.GetPortSchemaResponse](
+			httpClient,
+			baseURL+CatalogServiceGetPortSchemaProcedure,
+			connect.WithSchema(catalogServiceMethods.ByName("GetPortSchema")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		getPortPreview: connect.NewClient[v1.GetPortPreviewRequest, v1.GetPortPreviewResponse](
 			httpClient,
 			baseURL+CatalogServiceGetPortPreviewProcedure,
@@ -195,6 +209,7 @@ type catalogServiceClient struct {
 	listDataProducts  *connect.Client[v1.ListDataProductsRequest, v1.ListDataProductsResponse]
 	deleteDataProduct *connect.Client[v1.DeleteDataProductRequest, v1.DeleteDataProductResponse]
 	retirePortMajor   *connect.Client[v1.RetirePortMajorRequest, v1.RetirePortMajorResponse]
+	getPortSchema     *connect.Client[v1.GetPortSchemaRequest, v1.GetPortSchemaResponse]
 	getPortPreview    *connect.Client[v1.GetPortPreviewRequest, v1.GetPortPreviewResponse]
 }
 
@@ -248,6 +263,11 @@ func (c *catalogServiceClient) RetirePortMajor(ctx context.Context, req *connect
 	return c.retirePortMajor.CallUnary(ctx, req)
 }
 
+// GetPortSchema calls meshplane.v1.CatalogService.GetPortSchema.
+func (c *catalogServiceClient) GetPortSchema(ctx context.Context, req *connect.Request[v1.GetPortSchemaRequest]) (*connect.Response[v1.GetPortSchemaResponse], error) {
+	return c.getPortSchema.CallUnary(ctx, req)
+}
+
 // GetPortPreview calls meshplane.v1.CatalogService.GetPortPreview.
 func (c *catalogServiceClient) GetPortPreview(ctx context.Context, req *connect.Request[v1.GetPortPreviewRequest]) (*connect.Response[v1.GetPortPreviewResponse], error) {
 	return c.getPortPreview.CallUnary(ctx, req)
@@ -277,6 +297,10 @@ type CatalogServiceHandler interface {
 	// RetirePortMajor ends an earlier major of a port: the product's next
 	// plan deletes its topic. Refused while consumers are granted it.
 	RetirePortMajor(context.Context, *connect.Request[v1.RetirePortMajorRequest]) (*connect.Response[v1.RetirePortMajorResponse], error)
+	// GetPortSchema returns the schema of a port's records as consumers
+	// receive them (the published masking policy applied): a JSON Schema of
+	// the change events, or an Avro schema of their row.
+	GetPortSchema(context.Context, *connect.Request[v1.GetPortSchemaRequest]) (*connect.Response[v1.GetPortSchemaResponse], error)
 	// GetPortPreview reads the newest records of an output port's topic, with
 	// the caller's masking applied: without PII entitlement, PII fields come
 	// back hashed and sensitive or undeclared fields not at all.
@@ -354,6 +378,13 @@ func NewCatalogServiceHandler(svc CatalogServiceHandler, opts ...connect.Handler
 		connect.WithSchema(catalogServiceMethods.ByName("RetirePortMajor")),
 		connect.WithHandlerOptions(opts...),
 	)
+	catalogServiceGetPortSchemaHandler := connect.NewUnaryHandler(
+		CatalogServiceGetPortSchemaProcedure,
+		svc.GetPortSchema,
+		connect.WithSchema(catalogServiceMethods.ByName("GetPortSchema")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	catalogServiceGetPortPreviewHandler := connect.NewUnaryHandler(
 		CatalogServiceGetPortPreviewProcedure,
 		svc.GetPortPreview,
@@ -383,6 +414,8 @@ func NewCatalogServiceHandler(svc CatalogServiceHandler, opts ...connect.Handler
 			catalogServiceDeleteDataProductHandler.ServeHTTP(w, r)
 		case CatalogServiceRetirePortMajorProcedure:
 			catalogServiceRetirePortMajorHandler.ServeHTTP(w, r)
+		case CatalogServiceGetPortSchemaProcedure:
+			catalogServiceGetPortSchemaHandler.ServeHTTP(w, r)
 		case CatalogServiceGetPortPreviewProcedure:
 			catalogServiceGetPortPreviewHandler.ServeHTTP(w, r)
 		default:
@@ -432,6 +465,10 @@ func (UnimplementedCatalogServiceHandler) DeleteDataProduct(context.Context, *co
 
 func (UnimplementedCatalogServiceHandler) RetirePortMajor(context.Context, *connect.Request[v1.RetirePortMajorRequest]) (*connect.Response[v1.RetirePortMajorResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.CatalogService.RetirePortMajor is not implemented"))
+}
+
+func (UnimplementedCatalogServiceHandler) GetPortSchema(context.Context, *connect.Request[v1.GetPortSchemaRequest]) (*connect.Response[v1.GetPortSchemaResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.CatalogService.GetPortSchema is not implemented"))
 }
 
 func (UnimplementedCatalogServiceHandler) GetPortPreview(context.Context, *connect.Request[v1.GetPortPreviewRequest]) (*connect.Response[v1.GetPortPreviewResponse], error) {
