@@ -132,9 +132,11 @@ func (c *clientConfig) resolve() error {
 
 // api are the Connect clients of one server.
 type api struct {
-	catalog  meshplanev1connect.CatalogServiceClient
-	identity meshplanev1connect.IdentityServiceClient
-	policy   meshplanev1connect.PolicyServiceClient
+	catalog   meshplanev1connect.CatalogServiceClient
+	identity  meshplanev1connect.IdentityServiceClient
+	policy    meshplanev1connect.PolicyServiceClient
+	provision meshplanev1connect.ProvisioningServiceClient
+	access    meshplanev1connect.AccessServiceClient
 }
 
 func (c *clientConfig) connect() (*api, error) {
@@ -156,9 +158,11 @@ func (c *clientConfig) connect() (*api, error) {
 	hc := &http.Client{Transport: tr, Timeout: 5 * time.Minute}
 	opts := []connect.ClientOption{connect.WithInterceptors(bearerToken(c.token))}
 	return &api{
-		catalog:  meshplanev1connect.NewCatalogServiceClient(hc, c.server, opts...),
-		identity: meshplanev1connect.NewIdentityServiceClient(hc, c.server, opts...),
-		policy:   meshplanev1connect.NewPolicyServiceClient(hc, c.server, opts...),
+		catalog:   meshplanev1connect.NewCatalogServiceClient(hc, c.server, opts...),
+		identity:  meshplanev1connect.NewIdentityServiceClient(hc, c.server, opts...),
+		policy:    meshplanev1connect.NewPolicyServiceClient(hc, c.server, opts...),
+		provision: meshplanev1connect.NewProvisioningServiceClient(hc, c.server, opts...),
+		access:    meshplanev1connect.NewAccessServiceClient(hc, c.server, opts...),
 	}, nil
 }
 

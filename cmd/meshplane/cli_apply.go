@@ -247,6 +247,7 @@ func applyCmd(args []string, stdout, stderr io.Writer) error {
 	var c clientConfig
 	dryRun := fs.Bool("dry-run", false, "check every write with the server (validation, authorization, admission policy) and write nothing")
 	prune := fs.Bool("prune", false, "retire the products of the descriptors' domains that no descriptor names (active and deprecated ones; drafts are deleted)")
+	wait := fs.Bool("wait", false, "then plan every created or updated product that is not a draft, and show each plan once it is ready for review")
 	parallel := fs.Int("parallel", 8, "writes at once")
 	ctx := context.Background()
 	ps, current, a, err := start(ctx, fs, &c, args, stderr)
@@ -324,8 +325,30 @@ func applyCmd(args []string, stdout, stderr io.Writer) error {
 	} else {
 		printApply(stdout, reports, *dryRun)
 	}
+	if *wait && !*dryRun {
+		for _, p := range ps {
+			if p.err != nil || p.outcome == "unchanged" || p.doc.Spec.Lifecycle == "" || p.doc.Spec.Lifecycle == spec.LifecycleDraft {
+				continue
+			}
+			fmt.Fprintf(stdout, "planning %s\n", p.doc.Key())
+			res, err := a.provision.Plan(ctx, connect.NewRequest(&v1.PlanRequest{Domain: p.doc.Metadata.Domain, Product: p.doc.Metadata.Name}))
+			if err != nil {
+				refused++
+				fmt.Fprintf(stdout, "✗ %s: %s\n", p.doc.Key(), message(err))
+				continue
+			}
+			run, err := follow(ctx, a, res.Msg.GetRun().GetId(), stdout, false)
+			if err == nil {
+				err = reportRun(stdout, run)
+			}
+			if err != nil {
+				refused++
+				fmt.Fprintf(stdout, "✗ %s: %v\n", p.doc.Key(), err)
+			}
+		}
+	}
 	if refused > 0 {
-		return exitCode{code: exitFailed, msg: fmt.Sprintf("%d of %d products were refused", refused, len(reports))}
+		return exitCode{code: exitFailed, msg: fmt.Sprintf("%d of %d products were refused or failed to plan", refused, len(reports))}
 	}
 	return nil
 }

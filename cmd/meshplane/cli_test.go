@@ -174,7 +174,7 @@ func TestCLIApplyAndDiff(t *testing.T) {
 	// the violation points at its line.
 	edit(t, dir, "p11", "secretRef: env:SALES__ORDERS_DB_PASSWORD", "secretRef: env:HR__ORDERS_DB_PASSWORD")
 	r = cli(t, conn, "apply", "-f", dir)
-	if r.code != exitFailed || !strings.Contains(r.stdout, "✗ sales/p11 refused") || !strings.Contains(r.stderr, "1 of 20 products were refused") {
+	if r.code != exitFailed || !strings.Contains(r.stdout, "✗ sales/p11 refused") || !strings.Contains(r.stderr, "1 of 20 products were refused or failed to plan") {
 		t.Fatalf("a refused product: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if !strings.Contains(r.stdout, "products-02.yaml:") || !strings.Contains(r.stdout, ": spec.source.secretRef: ") {
@@ -335,5 +335,47 @@ func TestCLIExportImport(t *testing.T) {
 	os.WriteFile(back, []byte(r.stdout), 0o644)
 	if r = cli(t, conn, "diff", "-f", back); r.code != 0 {
 		t.Fatalf("the imported product differs from the catalog's: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestCLIRuns: plan shows a run ready for review, approve applies it while
+// streaming its log, watch follows a settled run, request-access files a
+// request; a run that cannot be approved exits 2.
+func TestCLIRuns(t *testing.T) {
+	apptest.RequireTools(t)
+	env, conn := cliServer(t)
+	dir := writeProducts(t, 1)
+	edit(t, dir, "p00", "owner: orders-team@example.com", "lifecycle: active\n  owner: orders-team@example.com")
+	if r := cli(t, conn, "apply", "-f", dir, "--wait"); r.code != 0 || !strings.Contains(r.stdout, "planning sales/p00\n") || !strings.Contains(r.stdout, "planned: 24 to add") {
+		t.Fatalf("apply --wait: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	r := cli(t, conn, "plan", "sales/p00")
+	id, _, _ := strings.Cut(strings.TrimPrefix(r.stdout, "run "), " ")
+	if r.code != 0 || !strings.Contains(r.stdout, "planned: ") || !strings.Contains(r.stdout, "create module.topic__orders.kafka_topic.this") ||
+		!strings.Contains(r.stdout, "review it, then: meshplane approve "+id+"\n") {
+		t.Fatalf("plan: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = cli(t, conn, "approve", id)
+	if r.code != 0 || !strings.Contains(r.stdout, "applying") || !strings.Contains(r.stdout, "Apply complete!") || !strings.HasSuffix(r.stdout, "applied\n") {
+		t.Fatalf("approve: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r = cli(t, conn, "watch", id); r.code != 0 || !strings.HasSuffix(r.stdout, "applied\n") {
+		t.Fatalf("watch: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r = cli(t, conn, "approve", id); r.code != exitFailed || !strings.Contains(r.stderr, "meshplane: ") {
+		t.Fatalf("approving an applied run: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	admin := env.Clients(apptest.ProtocolConnect, env.AdminToken)
+	if _, err := admin.Identity.CreatePrincipal(context.Background(), connect.NewRequest(&v1.CreatePrincipalRequest{
+		Name: "reporter", Kind: v1.PrincipalKind_PRINCIPAL_KIND_SERVICE_ACCOUNT, Domain: "sales"})); err != nil {
+		t.Fatal(err)
+	}
+	r = cli(t, conn, "request-access", "--consumer", "reporter", "--port", "sales/p00/orders", "--purpose", "weekly report", "--duration", "24h")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "access request ") {
+		t.Fatalf("request-access: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = cli(t, conn, "request-access", "--consumer", "reporter", "--port", "sales/p00/nowhere", "--purpose", "x")
+	if r.code != exitFailed {
+		t.Fatalf("a request for an unknown port: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -41,6 +41,11 @@ and MESHPLANE_TOKEN, or the file login writes):
   meshplane apply   -f FILE_OR_DIR [--dry-run] [--prune] [-o json]   exit 0, or 2 when anything was refused
   meshplane export  DOMAIN/NAME [--dir DIR] [--kafka-bootstrap H:P,…]   ODPS v1.0.0 and ODCS v3.1.0 documents
   meshplane import  --odps FILE [--odcs FILE …]       prints the product as a descriptor; notes what is not modelled
+  meshplane plan    DOMAIN/NAME [--wait=false]        queue a plan and show it once it is ready for review
+  meshplane approve RUN_ID [--confirm-destructive]    apply a planned run, streaming its log; exit 2 unless applied
+  meshplane watch   RUN_ID                            stream a run's log until it settles
+  meshplane request-access --consumer SA --port DOMAIN/PRODUCT/PORT --purpose TEXT [--duration 720h]
+  meshplane completion bash|zsh                       a shell completion script
 
 Run "meshplane COMMAND -h" for a command's flags. Every flag can also be set
 through the environment as MESHPLANE_<FLAG> (e.g. MESHPLANE_DATABASE_URL).
@@ -72,6 +77,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return applyCmd(args[1:], stdout, stderr)
 	case "export":
 		return exportCmd(args[1:], stdout, stderr)
+	case "plan":
+		return planCmd(args[1:], stdout, stderr)
+	case "approve":
+		return approveCmd(args[1:], stdout, stderr)
+	case "watch":
+		return watchCmd(args[1:], stdout, stderr)
+	case "request-access":
+		return requestAccessCmd(args[1:], stdout, stderr)
+	case "completion":
+		return completion(args[1:], stdout)
 	case "import":
 		return importCmd(args[1:], stdout, stderr)
 	case "version", "--version":
