@@ -12,33 +12,16 @@ type Break struct {
 	Reason string `json:"reason"`
 }
 
-// widening lists the type changes every reader of the old type still reads.
-var widening = map[FieldType][]FieldType{
-	TypeInt32: {TypeInt64},
-	TypeFloat: {TypeDouble},
-}
-
-// strictness ranks classifications: a field may become less strict, never more.
-func strictness(c Classification) int {
-	switch c {
-	case ClassNone:
-		return 1
-	case ClassInternal:
-		return 2
-	case ClassPII:
-		return 3
-	case ClassSensitive:
-		return 4
-	}
-	return 0
-}
-
 // Breaks lists what changing port old into new, at the same major, breaks
-// for consumers; path is the new port's path (e.g. spec.ports[1]). Adding
-// an optional field is compatible; removing or renaming a field, changing
-// its type other than widening it, making it required, adding a required
-// field, changing the record key, raising a field's classification and
-// changing the cleanup policy are not.
+// for consumers; path is the new port's path (e.g. spec.ports[1]). A
+// consumer coded against the old major must keep reading every record of
+// it, so only adding an optional field, editing descriptions and raising
+// the retention are compatible. Removing or renaming a field, changing its
+// type (even widening it: an Avro reader of int cannot read long), its
+// nullability either way, its classification or its tags (both steer the
+// masking, so what arrives changes), adding a required field, changing the
+// record key, the source table, the cleanup policy or the partitions (a
+// topic cannot shrink, and more partitions move keys) all break.
 func Breaks(old, new OutputPort, path string) []Break {
 	var out []Break
 	add := func(p, format string, args ...any) {
@@ -55,17 +38,23 @@ func Breaks(old, new OutputPort, path string) []Break {
 			continue
 		}
 		n, fp := new.Fields[i], fmt.Sprintf("%s.fields[%d]", path, i)
-		if n.Type != o.Type && !slices.Contains(widening[o.Type], n.Type) {
-			add(fp+".type", "field %q changes type from %s to %s, which readers of %s cannot read", o.Name, o.Type, n.Type, o.Type)
+		if n.Type != o.Type {
+			add(fp+".type", "field %q changes type from %s to %s: readers of %s cannot read it", o.Name, o.Type, n.Type, o.Type)
 		}
-		if o.Nullable && !n.Nullable {
+		switch {
+		case o.Nullable && !n.Nullable:
 			add(fp+".nullable", "field %q becomes required: records written before have no value for it", o.Name)
+		case !o.Nullable && n.Nullable:
+			add(fp+".nullable", "field %q becomes optional: consumers relying on a value get nulls", o.Name)
 		}
 		if o.Key != n.Key {
 			add(fp+".key", "field %q %s the record key: records change partition and compaction keeps other records", o.Name, map[bool]string{true: "joins", false: "leaves"}[n.Key])
 		}
-		if strictness(n.Classification) > strictness(o.Classification) {
-			add(fp+".classification", "field %q is classified %s instead of %s: consumers granted it before may no longer read it unmasked", o.Name, n.Classification, o.Classification)
+		if n.Classification != o.Classification {
+			add(fp+".classification", "field %q is classified %s instead of %s: the masking policy treats it otherwise, so what arrives changes", o.Name, orUnclassified(n.Classification), orUnclassified(o.Classification))
+		}
+		if !slices.Equal(o.Tags, n.Tags) {
+			add(fp+".tags", "field %q changes tags from %v to %v: tags steer the masking policy, so what arrives may change", o.Name, o.Tags, n.Tags)
 		}
 	}
 	have := map[string]bool{}
@@ -80,7 +69,23 @@ func Breaks(old, new OutputPort, path string) []Break {
 	if old.CleanupPolicy != new.CleanupPolicy {
 		add(path+".cleanupPolicy", "the cleanup policy changes from %s to %s: consumers relying on the old retention or compaction break", old.CleanupPolicy, new.CleanupPolicy)
 	}
+	switch {
+	case new.Partitions < old.Partitions:
+		add(path+".partitions", "partitions go down from %d to %d: a Kafka topic cannot shrink, it would be recreated and its records lost", old.Partitions, new.Partitions)
+	case new.Partitions > old.Partitions:
+		add(path+".partitions", "partitions go up from %d to %d: keys move to other partitions, so per-key order breaks for a while", old.Partitions, new.Partitions)
+	}
+	if old.Table != new.Table {
+		add(path+".table", "the source table changes from %s to %s: the records are other data", old.Table, new.Table)
+	}
 	return out
+}
+
+func orUnclassified(c Classification) string {
+	if c == ClassUnclassified {
+		return "unclassified"
+	}
+	return string(c)
 }
 
 // PortBreaks lists what changing a product's ports from old to new breaks

@@ -6,7 +6,7 @@ import (
 )
 
 func TestBreaks(t *testing.T) {
-	base := OutputPort{Name: "customers", MajorVersion: 1, CleanupPolicy: CleanupDelete, Fields: []Field{
+	base := OutputPort{Name: "customers", MajorVersion: 1, CleanupPolicy: CleanupDelete, Partitions: 6, RetentionMs: 1000, Table: "public.customers", Fields: []Field{
 		{Name: "id", Type: TypeInt32, Classification: ClassNone, Key: true},
 		{Name: "email", Type: TypeString, Nullable: true, Classification: ClassPII},
 		{Name: "score", Type: TypeFloat, Nullable: true, Classification: ClassInternal},
@@ -27,21 +27,26 @@ func TestBreaks(t *testing.T) {
 		{"optional field added", change(func(p *OutputPort) {
 			p.Fields = append(p.Fields, Field{Name: "phone", Type: TypeString, Nullable: true})
 		}), nil, ""},
-		{"int32 widened to int64", change(func(p *OutputPort) { p.Fields[0].Type = TypeInt64 }), nil, ""},
-		{"float widened to double", change(func(p *OutputPort) { p.Fields[2].Type = TypeDouble }), nil, ""},
-		{"classification relaxed", change(func(p *OutputPort) { p.Fields[1].Classification = ClassInternal }), nil, ""},
 		{"description changed", change(func(p *OutputPort) { p.Fields[1].Description = "where receipts go"; p.Description = "x" }), nil, ""},
+		{"retention raised", change(func(p *OutputPort) { p.RetentionMs = 2 * p.RetentionMs }), nil, ""},
 		{"field removed", change(func(p *OutputPort) { p.Fields = p.Fields[:2] }), []string{"spec.ports[0].fields"}, `field "score" is removed`},
 		{"field renamed", change(func(p *OutputPort) { p.Fields[2].Name = "rating" }), []string{"spec.ports[0].fields"}, `"score" is removed (or renamed)`},
 		{"type narrowed", change(func(p *OutputPort) { p.Fields[0].Type = TypeString }), []string{"spec.ports[0].fields[0].type"}, "from int32 to string"},
-		{"double to float", change(func(p *OutputPort) { p.Fields[2].Type = TypeInt32 }), []string{"spec.ports[0].fields[2].type"}, "readers of float"},
+		{"int32 widened to int64", change(func(p *OutputPort) { p.Fields[0].Type = TypeInt64 }), []string{"spec.ports[0].fields[0].type"}, "readers of int32 cannot read it"},
+		{"float widened to double", change(func(p *OutputPort) { p.Fields[2].Type = TypeDouble }), []string{"spec.ports[0].fields[2].type"}, "from float to double"},
 		{"optional made required", change(func(p *OutputPort) { p.Fields[1].Nullable = false }), []string{"spec.ports[0].fields[1].nullable"}, "becomes required"},
+		{"required made optional", change(func(p *OutputPort) { p.Fields[0].Nullable = true }), []string{"spec.ports[0].fields[0].nullable"}, "becomes optional"},
 		{"required field added", change(func(p *OutputPort) { p.Fields = append(p.Fields, Field{Name: "phone", Type: TypeString}) }), []string{"spec.ports[0].fields[3].nullable"}, "added as required"},
 		{"key changed", change(func(p *OutputPort) { p.Fields[1].Key = true }), []string{"spec.ports[0].fields[1].key"}, "joins the record key"},
 		{"key dropped", change(func(p *OutputPort) { p.Fields[0].Key = false }), []string{"spec.ports[0].fields[0].key"}, "leaves the record key"},
 		{"classification raised", change(func(p *OutputPort) { p.Fields[1].Classification = ClassSensitive }), []string{"spec.ports[0].fields[1].classification"}, "classified sensitive instead of pii"},
-		{"unclassified to none", change(func(p *OutputPort) { p.Fields[0].Classification = ClassUnclassified }), nil, ""},
+		{"classification relaxed", change(func(p *OutputPort) { p.Fields[1].Classification = ClassInternal }), []string{"spec.ports[0].fields[1].classification"}, "classified internal instead of pii"},
+		{"classification removed", change(func(p *OutputPort) { p.Fields[0].Classification = ClassUnclassified }), []string{"spec.ports[0].fields[0].classification"}, "classified unclassified instead of none"},
+		{"masking tag added", change(func(p *OutputPort) { p.Fields[2].Tags = []string{"mask"} }), []string{"spec.ports[0].fields[2].tags"}, "tags steer the masking policy"},
 		{"cleanup policy", change(func(p *OutputPort) { p.CleanupPolicy = CleanupCompact }), []string{"spec.ports[0].cleanupPolicy"}, "from delete to compact"},
+		{"partitions down", change(func(p *OutputPort) { p.Partitions = 1 }), []string{"spec.ports[0].partitions"}, "cannot shrink"},
+		{"partitions up", change(func(p *OutputPort) { p.Partitions = 12 }), []string{"spec.ports[0].partitions"}, "keys move"},
+		{"table changed", change(func(p *OutputPort) { p.Table = "public.other" }), []string{"spec.ports[0].table"}, "other data"},
 		{"several at once", change(func(p *OutputPort) { p.Fields[0].Type = TypeBoolean; p.Fields[1].Nullable = false }),
 			[]string{"spec.ports[0].fields[0].type", "spec.ports[0].fields[1].nullable"}, "int32 to boolean"},
 	} {
