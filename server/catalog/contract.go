@@ -103,6 +103,9 @@ type MajorPublished struct {
 // recordNewMajors records, for each port whose major went up, the new
 // major and the consumers still granted the one before, so they can move.
 func recordNewMajors(ctx context.Context, tx *ent.Tx, dialect string, before, after *ent.DataProduct) error {
+	if before.Lifecycle != "active" && before.Lifecycle != "deprecated" {
+		return nil // a draft's ports have no consumers to tell
+	}
 	old := map[string]int{}
 	for _, p := range before.Ports {
 		old[p.Name] = p.MajorVersion
@@ -165,6 +168,9 @@ func (s *Service) RetirePortMajor(ctx context.Context, in RetirePortMajorInput) 
 	if err != nil {
 		return nil, err
 	}
+	if cur.Lifecycle != "active" && cur.Lifecycle != "deprecated" {
+		return nil, errs.New(errs.KindFailedPrecondition, "data product %s/%s is %s: only active and deprecated products keep earlier majors", in.Domain, in.Name, cur.Lifecycle).WithReason("NOT_LIVE")
+	}
 	i := slices.IndexFunc(cur.Ports, func(p spec.OutputPort) bool { return p.Name == in.Port })
 	if i < 0 {
 		return nil, errs.NotFound("port", in.Domain+"/"+in.Name+"/"+in.Port)
@@ -180,7 +186,7 @@ func (s *Service) RetirePortMajor(ctx context.Context, in RetirePortMajorInput) 
 	var out *ent.DataProduct
 	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
 		gs, err := tx.Grant.Query().Where(grant.Topic(topic),
-			grant.StateIn(grant.StateApproved, grant.StateProvisioning, grant.StateActive, grant.StateRevoking, grant.StateExpiring)).All(ctx)
+			grant.StateIn(grant.StatePending, grant.StateApproved, grant.StateProvisioning, grant.StateActive, grant.StateRevoking, grant.StateExpiring)).All(ctx)
 		if err != nil {
 			return err
 		}
