@@ -53,7 +53,7 @@ func (r *outputPortResolver) Retained(ctx context.Context, obj *spec.OutputPort)
 	out := make([]*model.RetainedMajor, len(obj.Retained))
 	for i, m := range obj.Retained {
 		out[i] = &model.RetainedMajor{Major: m.Major, Topic: obj.TopicOf(m.Major), Partitions: m.Partitions,
-			RetentionMs: m.RetentionMs, CleanupPolicy: m.CleanupPolicy}
+			RetentionMs: m.RetentionMs, CleanupPolicy: m.CleanupPolicy, Fields: pointers(m.Fields)}
 	}
 	return out, nil
 }

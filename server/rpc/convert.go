@@ -187,9 +187,10 @@ func dataProductPB(p *ent.DataProduct) *v1.DataProduct {
 	out.Ports, out.Sinks = sp.Ports, sp.Sinks
 	for i, port := range p.Ports {
 		for _, r := range port.Retained {
-			out.Ports[i].Retained = append(out.Ports[i].Retained, &v1.RetainedMajor{Major: int32(r.Major),
-				Topic: spec.TopicName(p.Domain, p.Name, port.Name, r.Major), Partitions: int32(r.Partitions),
-				RetentionMs: r.RetentionMs, CleanupPolicy: cleanupPolicies.num(string(r.CleanupPolicy))})
+			rm := &v1.RetainedMajor{Major: int32(r.Major), Topic: spec.TopicName(p.Domain, p.Name, port.Name, r.Major),
+				Partitions: int32(r.Partitions), RetentionMs: r.RetentionMs, CleanupPolicy: cleanupPolicies.num(string(r.CleanupPolicy))}
+			rm.Fields = SpecPB(spec.Product{Ports: []spec.OutputPort{{Fields: r.Fields}}}).Ports[0].Fields
+			out.Ports[i].Retained = append(out.Ports[i].Retained, rm)
 		}
 	}
 	return out
@@ -344,7 +345,8 @@ func ProductOf(p *v1.DataProduct) (spec.Lifecycle, spec.Product) {
 		ps.Ports[i].Topic = port.GetTopic()
 		for _, r := range port.GetRetained() {
 			ps.Ports[i].Retained = append(ps.Ports[i].Retained, spec.RetainedMajor{Major: int(r.GetMajor()), Partitions: int(r.GetPartitions()),
-				RetentionMs: r.GetRetentionMs(), CleanupPolicy: spec.CleanupPolicy(cleanupPolicies.str(r.GetCleanupPolicy()))})
+				RetentionMs: r.GetRetentionMs(), CleanupPolicy: spec.CleanupPolicy(cleanupPolicies.str(r.GetCleanupPolicy())),
+				Fields: ProductSpec(&v1.DataProductSpec{Ports: []*v1.OutputPort{{Fields: r.GetFields()}}}).Ports[0].Fields})
 		}
 	}
 	return spec.Lifecycle(lifecycles.str(p.GetLifecycle())), ps

@@ -753,6 +753,7 @@ type ComplexityRoot struct {
 
 	RetainedMajor struct {
 		CleanupPolicy func(childComplexity int) int
+		Fields        func(childComplexity int) int
 		Major         func(childComplexity int) int
 		Partitions    func(childComplexity int) int
 		RetentionMs   func(childComplexity int) int
@@ -4163,6 +4164,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RetainedMajor.CleanupPolicy(childComplexity), true
+	case "RetainedMajor.fields":
+		if e.ComplexityRoot.RetainedMajor.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetainedMajor.Fields(childComplexity), true
 	case "RetainedMajor.major":
 		if e.ComplexityRoot.RetainedMajor.Major == nil {
 			break
@@ -5486,6 +5493,8 @@ type RetainedMajor {
   partitions: Int!
   retentionMs: Int64!
   cleanupPolicy: CleanupPolicy!
+  "The major's schema, as its consumers read it."
+  fields: [Field!]!
 }
 
 "One column of an output port's schema."
@@ -7977,6 +7986,8 @@ func (ec *executionContext) childFields_RetainedMajor(ctx context.Context, field
 		return ec.fieldContext_RetainedMajor_retentionMs(ctx, field)
 	case "cleanupPolicy":
 		return ec.fieldContext_RetainedMajor_cleanupPolicy(ctx, field)
+	case "fields":
+		return ec.fieldContext_RetainedMajor_fields(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RetainedMajor", field.Name)
 }
@@ -22325,6 +22336,38 @@ func (ec *executionContext) fieldContext_RetainedMajor_cleanupPolicy(_ context.C
 	return graphql.NewScalarFieldContext("RetainedMajor", field, false, false, errors.New("field of type CleanupPolicy does not have child fields"))
 }
 
+func (ec *executionContext) _RetainedMajor_fields(ctx context.Context, field graphql.CollectedField, obj *model.RetainedMajor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetainedMajor_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*spec.Field) graphql.Marshaler {
+			return ec.marshalNField2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetainedMajor_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetainedMajor",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Field(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RevokeTokenPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.RevokeTokenPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -34858,6 +34901,11 @@ func (ec *executionContext) _RetainedMajor(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "fields":
+			out.Values[i] = ec._RetainedMajor_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -37289,6 +37337,32 @@ func (ec *executionContext) marshalNField2ᚕgithubᚗcomᚋmeshplaneᚋmeshplan
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNField2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*spec.Field) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNField2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNField2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋspecᚐField(ctx context.Context, sel ast.SelectionSet, v *spec.Field) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Field(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNFieldInput2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐFieldInputᚄ(ctx context.Context, v any) ([]*model.FieldInput, error) {

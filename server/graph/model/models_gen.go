@@ -510,6 +510,8 @@ type RetainedMajor struct {
 	Partitions    int                `json:"partitions"`
 	RetentionMs   int64              `json:"retentionMs"`
 	CleanupPolicy spec.CleanupPolicy `json:"cleanupPolicy"`
+	// The major's schema, as its consumers read it.
+	Fields []*spec.Field `json:"fields"`
 }
 
 type RetirePortMajorInput struct {

@@ -884,6 +884,8 @@ type RetainedMajor struct {
 	Partitions    int32                  `protobuf:"varint,3,opt,name=partitions,proto3" json:"partitions,omitempty"`
 	RetentionMs   int64                  `protobuf:"varint,4,opt,name=retention_ms,json=retentionMs,proto3" json:"retention_ms,omitempty"`
 	CleanupPolicy CleanupPolicy          `protobuf:"varint,5,opt,name=cleanup_policy,json=cleanupPolicy,proto3,enum=meshplane.v1.CleanupPolicy" json:"cleanup_policy,omitempty"`
+	// Fields are the major's schema, as its consumers read it.
+	Fields        []*Field `protobuf:"bytes,6,rep,name=fields,proto3" json:"fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -951,6 +953,13 @@ func (x *RetainedMajor) GetCleanupPolicy() CleanupPolicy {
 		return x.CleanupPolicy
 	}
 	return CleanupPolicy_CLEANUP_POLICY_UNSPECIFIED
+}
+
+func (x *RetainedMajor) GetFields() []*Field {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
 }
 
 type BigQuerySink struct {
@@ -3583,7 +3592,7 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\x05table\x18\b \x01(\tR\x05table\x12+\n" +
 	"\x06fields\x18\t \x03(\v2\x13.meshplane.v1.FieldR\x06fields\x127\n" +
 	"\bretained\x18\n" +
-	" \x03(\v2\x1b.meshplane.v1.RetainedMajorR\bretained\"\xc2\x01\n" +
+	" \x03(\v2\x1b.meshplane.v1.RetainedMajorR\bretained\"\xef\x01\n" +
 	"\rRetainedMajor\x12\x14\n" +
 	"\x05major\x18\x01 \x01(\x05R\x05major\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x1e\n" +
@@ -3591,7 +3600,8 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"partitions\x18\x03 \x01(\x05R\n" +
 	"partitions\x12!\n" +
 	"\fretention_ms\x18\x04 \x01(\x03R\vretentionMs\x12B\n" +
-	"\x0ecleanup_policy\x18\x05 \x01(\x0e2\x1b.meshplane.v1.CleanupPolicyR\rcleanupPolicy\"k\n" +
+	"\x0ecleanup_policy\x18\x05 \x01(\x0e2\x1b.meshplane.v1.CleanupPolicyR\rcleanupPolicy\x12+\n" +
+	"\x06fields\x18\x06 \x03(\v2\x13.meshplane.v1.FieldR\x06fields\"k\n" +
 	"\fBigQuerySink\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x18\n" +
 	"\adataset\x18\x02 \x01(\tR\adataset\x12'\n" +
@@ -3958,84 +3968,85 @@ var file_meshplane_v1_catalog_proto_depIdxs = []int32{
 	10, // 7: meshplane.v1.OutputPort.fields:type_name -> meshplane.v1.Field
 	12, // 8: meshplane.v1.OutputPort.retained:type_name -> meshplane.v1.RetainedMajor
 	4,  // 9: meshplane.v1.RetainedMajor.cleanup_policy:type_name -> meshplane.v1.CleanupPolicy
-	13, // 10: meshplane.v1.Sink.bigquery:type_name -> meshplane.v1.BigQuerySink
-	14, // 11: meshplane.v1.Sink.s3:type_name -> meshplane.v1.S3Sink
-	15, // 12: meshplane.v1.Sink.jdbc:type_name -> meshplane.v1.JdbcSink
-	16, // 13: meshplane.v1.Sink.elasticsearch:type_name -> meshplane.v1.ElasticsearchSink
-	51, // 14: meshplane.v1.DataProduct.labels:type_name -> meshplane.v1.DataProduct.LabelsEntry
-	0,  // 15: meshplane.v1.DataProduct.lifecycle:type_name -> meshplane.v1.Lifecycle
-	9,  // 16: meshplane.v1.DataProduct.source:type_name -> meshplane.v1.Source
-	11, // 17: meshplane.v1.DataProduct.ports:type_name -> meshplane.v1.OutputPort
-	17, // 18: meshplane.v1.DataProduct.sinks:type_name -> meshplane.v1.Sink
-	56, // 19: meshplane.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
-	56, // 20: meshplane.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
-	57, // 21: meshplane.v1.DataProduct.drift:type_name -> meshplane.v1.ResourceChange
-	56, // 22: meshplane.v1.DataProduct.drift_check_time:type_name -> google.protobuf.Timestamp
-	5,  // 23: meshplane.v1.DataProduct.health:type_name -> meshplane.v1.DataProductHealth
-	52, // 24: meshplane.v1.CreateDomainRequest.labels:type_name -> meshplane.v1.CreateDomainRequest.LabelsEntry
-	8,  // 25: meshplane.v1.CreateDomainResponse.domain:type_name -> meshplane.v1.Domain
-	8,  // 26: meshplane.v1.GetDomainResponse.domain:type_name -> meshplane.v1.Domain
-	8,  // 27: meshplane.v1.ListDomainsResponse.domains:type_name -> meshplane.v1.Domain
-	53, // 28: meshplane.v1.UpdateDomainRequest.labels:type_name -> meshplane.v1.UpdateDomainRequest.LabelsEntry
-	8,  // 29: meshplane.v1.UpdateDomainResponse.domain:type_name -> meshplane.v1.Domain
-	54, // 30: meshplane.v1.DataProductSpec.labels:type_name -> meshplane.v1.DataProductSpec.LabelsEntry
-	9,  // 31: meshplane.v1.DataProductSpec.source:type_name -> meshplane.v1.Source
-	11, // 32: meshplane.v1.DataProductSpec.ports:type_name -> meshplane.v1.OutputPort
-	17, // 33: meshplane.v1.DataProductSpec.sinks:type_name -> meshplane.v1.Sink
-	27, // 34: meshplane.v1.CreateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
-	18, // 35: meshplane.v1.CreateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
-	18, // 36: meshplane.v1.GetDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
-	27, // 37: meshplane.v1.UpdateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
-	0,  // 38: meshplane.v1.UpdateDataProductRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
-	18, // 39: meshplane.v1.UpdateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
-	0,  // 40: meshplane.v1.ListDataProductsRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
-	55, // 41: meshplane.v1.ListDataProductsRequest.labels:type_name -> meshplane.v1.ListDataProductsRequest.LabelsEntry
-	6,  // 42: meshplane.v1.ListDataProductsRequest.order_by:type_name -> meshplane.v1.DataProductOrderField
-	5,  // 43: meshplane.v1.ListDataProductsRequest.health:type_name -> meshplane.v1.DataProductHealth
-	2,  // 44: meshplane.v1.ListDataProductsRequest.classification:type_name -> meshplane.v1.Classification
-	18, // 45: meshplane.v1.ListDataProductsResponse.data_products:type_name -> meshplane.v1.DataProduct
-	36, // 46: meshplane.v1.ListDataProductsResponse.facets:type_name -> meshplane.v1.DataProductFacets
-	37, // 47: meshplane.v1.DataProductFacets.domains:type_name -> meshplane.v1.DomainFacet
-	38, // 48: meshplane.v1.DataProductFacets.lifecycles:type_name -> meshplane.v1.LifecycleFacet
-	39, // 49: meshplane.v1.DataProductFacets.health:type_name -> meshplane.v1.HealthFacet
-	40, // 50: meshplane.v1.DataProductFacets.classifications:type_name -> meshplane.v1.ClassificationFacet
-	0,  // 51: meshplane.v1.LifecycleFacet.lifecycle:type_name -> meshplane.v1.Lifecycle
-	5,  // 52: meshplane.v1.HealthFacet.health:type_name -> meshplane.v1.DataProductHealth
-	2,  // 53: meshplane.v1.ClassificationFacet.classification:type_name -> meshplane.v1.Classification
-	56, // 54: meshplane.v1.PreviewRecord.timestamp:type_name -> google.protobuf.Timestamp
-	44, // 55: meshplane.v1.GetPortPreviewResponse.records:type_name -> meshplane.v1.PreviewRecord
-	18, // 56: meshplane.v1.RetirePortMajorResponse.data_product:type_name -> meshplane.v1.DataProduct
-	7,  // 57: meshplane.v1.GetPortSchemaRequest.format:type_name -> meshplane.v1.SchemaFormat
-	7,  // 58: meshplane.v1.GetPortSchemaResponse.format:type_name -> meshplane.v1.SchemaFormat
-	19, // 59: meshplane.v1.CatalogService.CreateDomain:input_type -> meshplane.v1.CreateDomainRequest
-	21, // 60: meshplane.v1.CatalogService.GetDomain:input_type -> meshplane.v1.GetDomainRequest
-	23, // 61: meshplane.v1.CatalogService.ListDomains:input_type -> meshplane.v1.ListDomainsRequest
-	25, // 62: meshplane.v1.CatalogService.UpdateDomain:input_type -> meshplane.v1.UpdateDomainRequest
-	28, // 63: meshplane.v1.CatalogService.CreateDataProduct:input_type -> meshplane.v1.CreateDataProductRequest
-	30, // 64: meshplane.v1.CatalogService.GetDataProduct:input_type -> meshplane.v1.GetDataProductRequest
-	32, // 65: meshplane.v1.CatalogService.UpdateDataProduct:input_type -> meshplane.v1.UpdateDataProductRequest
-	34, // 66: meshplane.v1.CatalogService.ListDataProducts:input_type -> meshplane.v1.ListDataProductsRequest
-	41, // 67: meshplane.v1.CatalogService.DeleteDataProduct:input_type -> meshplane.v1.DeleteDataProductRequest
-	46, // 68: meshplane.v1.CatalogService.RetirePortMajor:input_type -> meshplane.v1.RetirePortMajorRequest
-	48, // 69: meshplane.v1.CatalogService.GetPortSchema:input_type -> meshplane.v1.GetPortSchemaRequest
-	43, // 70: meshplane.v1.CatalogService.GetPortPreview:input_type -> meshplane.v1.GetPortPreviewRequest
-	20, // 71: meshplane.v1.CatalogService.CreateDomain:output_type -> meshplane.v1.CreateDomainResponse
-	22, // 72: meshplane.v1.CatalogService.GetDomain:output_type -> meshplane.v1.GetDomainResponse
-	24, // 73: meshplane.v1.CatalogService.ListDomains:output_type -> meshplane.v1.ListDomainsResponse
-	26, // 74: meshplane.v1.CatalogService.UpdateDomain:output_type -> meshplane.v1.UpdateDomainResponse
-	29, // 75: meshplane.v1.CatalogService.CreateDataProduct:output_type -> meshplane.v1.CreateDataProductResponse
-	31, // 76: meshplane.v1.CatalogService.GetDataProduct:output_type -> meshplane.v1.GetDataProductResponse
-	33, // 77: meshplane.v1.CatalogService.UpdateDataProduct:output_type -> meshplane.v1.UpdateDataProductResponse
-	35, // 78: meshplane.v1.CatalogService.ListDataProducts:output_type -> meshplane.v1.ListDataProductsResponse
-	42, // 79: meshplane.v1.CatalogService.DeleteDataProduct:output_type -> meshplane.v1.DeleteDataProductResponse
-	47, // 80: meshplane.v1.CatalogService.RetirePortMajor:output_type -> meshplane.v1.RetirePortMajorResponse
-	49, // 81: meshplane.v1.CatalogService.GetPortSchema:output_type -> meshplane.v1.GetPortSchemaResponse
-	45, // 82: meshplane.v1.CatalogService.GetPortPreview:output_type -> meshplane.v1.GetPortPreviewResponse
-	71, // [71:83] is the sub-list for method output_type
-	59, // [59:71] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	10, // 10: meshplane.v1.RetainedMajor.fields:type_name -> meshplane.v1.Field
+	13, // 11: meshplane.v1.Sink.bigquery:type_name -> meshplane.v1.BigQuerySink
+	14, // 12: meshplane.v1.Sink.s3:type_name -> meshplane.v1.S3Sink
+	15, // 13: meshplane.v1.Sink.jdbc:type_name -> meshplane.v1.JdbcSink
+	16, // 14: meshplane.v1.Sink.elasticsearch:type_name -> meshplane.v1.ElasticsearchSink
+	51, // 15: meshplane.v1.DataProduct.labels:type_name -> meshplane.v1.DataProduct.LabelsEntry
+	0,  // 16: meshplane.v1.DataProduct.lifecycle:type_name -> meshplane.v1.Lifecycle
+	9,  // 17: meshplane.v1.DataProduct.source:type_name -> meshplane.v1.Source
+	11, // 18: meshplane.v1.DataProduct.ports:type_name -> meshplane.v1.OutputPort
+	17, // 19: meshplane.v1.DataProduct.sinks:type_name -> meshplane.v1.Sink
+	56, // 20: meshplane.v1.DataProduct.create_time:type_name -> google.protobuf.Timestamp
+	56, // 21: meshplane.v1.DataProduct.update_time:type_name -> google.protobuf.Timestamp
+	57, // 22: meshplane.v1.DataProduct.drift:type_name -> meshplane.v1.ResourceChange
+	56, // 23: meshplane.v1.DataProduct.drift_check_time:type_name -> google.protobuf.Timestamp
+	5,  // 24: meshplane.v1.DataProduct.health:type_name -> meshplane.v1.DataProductHealth
+	52, // 25: meshplane.v1.CreateDomainRequest.labels:type_name -> meshplane.v1.CreateDomainRequest.LabelsEntry
+	8,  // 26: meshplane.v1.CreateDomainResponse.domain:type_name -> meshplane.v1.Domain
+	8,  // 27: meshplane.v1.GetDomainResponse.domain:type_name -> meshplane.v1.Domain
+	8,  // 28: meshplane.v1.ListDomainsResponse.domains:type_name -> meshplane.v1.Domain
+	53, // 29: meshplane.v1.UpdateDomainRequest.labels:type_name -> meshplane.v1.UpdateDomainRequest.LabelsEntry
+	8,  // 30: meshplane.v1.UpdateDomainResponse.domain:type_name -> meshplane.v1.Domain
+	54, // 31: meshplane.v1.DataProductSpec.labels:type_name -> meshplane.v1.DataProductSpec.LabelsEntry
+	9,  // 32: meshplane.v1.DataProductSpec.source:type_name -> meshplane.v1.Source
+	11, // 33: meshplane.v1.DataProductSpec.ports:type_name -> meshplane.v1.OutputPort
+	17, // 34: meshplane.v1.DataProductSpec.sinks:type_name -> meshplane.v1.Sink
+	27, // 35: meshplane.v1.CreateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
+	18, // 36: meshplane.v1.CreateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	18, // 37: meshplane.v1.GetDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	27, // 38: meshplane.v1.UpdateDataProductRequest.spec:type_name -> meshplane.v1.DataProductSpec
+	0,  // 39: meshplane.v1.UpdateDataProductRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
+	18, // 40: meshplane.v1.UpdateDataProductResponse.data_product:type_name -> meshplane.v1.DataProduct
+	0,  // 41: meshplane.v1.ListDataProductsRequest.lifecycle:type_name -> meshplane.v1.Lifecycle
+	55, // 42: meshplane.v1.ListDataProductsRequest.labels:type_name -> meshplane.v1.ListDataProductsRequest.LabelsEntry
+	6,  // 43: meshplane.v1.ListDataProductsRequest.order_by:type_name -> meshplane.v1.DataProductOrderField
+	5,  // 44: meshplane.v1.ListDataProductsRequest.health:type_name -> meshplane.v1.DataProductHealth
+	2,  // 45: meshplane.v1.ListDataProductsRequest.classification:type_name -> meshplane.v1.Classification
+	18, // 46: meshplane.v1.ListDataProductsResponse.data_products:type_name -> meshplane.v1.DataProduct
+	36, // 47: meshplane.v1.ListDataProductsResponse.facets:type_name -> meshplane.v1.DataProductFacets
+	37, // 48: meshplane.v1.DataProductFacets.domains:type_name -> meshplane.v1.DomainFacet
+	38, // 49: meshplane.v1.DataProductFacets.lifecycles:type_name -> meshplane.v1.LifecycleFacet
+	39, // 50: meshplane.v1.DataProductFacets.health:type_name -> meshplane.v1.HealthFacet
+	40, // 51: meshplane.v1.DataProductFacets.classifications:type_name -> meshplane.v1.ClassificationFacet
+	0,  // 52: meshplane.v1.LifecycleFacet.lifecycle:type_name -> meshplane.v1.Lifecycle
+	5,  // 53: meshplane.v1.HealthFacet.health:type_name -> meshplane.v1.DataProductHealth
+	2,  // 54: meshplane.v1.ClassificationFacet.classification:type_name -> meshplane.v1.Classification
+	56, // 55: meshplane.v1.PreviewRecord.timestamp:type_name -> google.protobuf.Timestamp
+	44, // 56: meshplane.v1.GetPortPreviewResponse.records:type_name -> meshplane.v1.PreviewRecord
+	18, // 57: meshplane.v1.RetirePortMajorResponse.data_product:type_name -> meshplane.v1.DataProduct
+	7,  // 58: meshplane.v1.GetPortSchemaRequest.format:type_name -> meshplane.v1.SchemaFormat
+	7,  // 59: meshplane.v1.GetPortSchemaResponse.format:type_name -> meshplane.v1.SchemaFormat
+	19, // 60: meshplane.v1.CatalogService.CreateDomain:input_type -> meshplane.v1.CreateDomainRequest
+	21, // 61: meshplane.v1.CatalogService.GetDomain:input_type -> meshplane.v1.GetDomainRequest
+	23, // 62: meshplane.v1.CatalogService.ListDomains:input_type -> meshplane.v1.ListDomainsRequest
+	25, // 63: meshplane.v1.CatalogService.UpdateDomain:input_type -> meshplane.v1.UpdateDomainRequest
+	28, // 64: meshplane.v1.CatalogService.CreateDataProduct:input_type -> meshplane.v1.CreateDataProductRequest
+	30, // 65: meshplane.v1.CatalogService.GetDataProduct:input_type -> meshplane.v1.GetDataProductRequest
+	32, // 66: meshplane.v1.CatalogService.UpdateDataProduct:input_type -> meshplane.v1.UpdateDataProductRequest
+	34, // 67: meshplane.v1.CatalogService.ListDataProducts:input_type -> meshplane.v1.ListDataProductsRequest
+	41, // 68: meshplane.v1.CatalogService.DeleteDataProduct:input_type -> meshplane.v1.DeleteDataProductRequest
+	46, // 69: meshplane.v1.CatalogService.RetirePortMajor:input_type -> meshplane.v1.RetirePortMajorRequest
+	48, // 70: meshplane.v1.CatalogService.GetPortSchema:input_type -> meshplane.v1.GetPortSchemaRequest
+	43, // 71: meshplane.v1.CatalogService.GetPortPreview:input_type -> meshplane.v1.GetPortPreviewRequest
+	20, // 72: meshplane.v1.CatalogService.CreateDomain:output_type -> meshplane.v1.CreateDomainResponse
+	22, // 73: meshplane.v1.CatalogService.GetDomain:output_type -> meshplane.v1.GetDomainResponse
+	24, // 74: meshplane.v1.CatalogService.ListDomains:output_type -> meshplane.v1.ListDomainsResponse
+	26, // 75: meshplane.v1.CatalogService.UpdateDomain:output_type -> meshplane.v1.UpdateDomainResponse
+	29, // 76: meshplane.v1.CatalogService.CreateDataProduct:output_type -> meshplane.v1.CreateDataProductResponse
+	31, // 77: meshplane.v1.CatalogService.GetDataProduct:output_type -> meshplane.v1.GetDataProductResponse
+	33, // 78: meshplane.v1.CatalogService.UpdateDataProduct:output_type -> meshplane.v1.UpdateDataProductResponse
+	35, // 79: meshplane.v1.CatalogService.ListDataProducts:output_type -> meshplane.v1.ListDataProductsResponse
+	42, // 80: meshplane.v1.CatalogService.DeleteDataProduct:output_type -> meshplane.v1.DeleteDataProductResponse
+	47, // 81: meshplane.v1.CatalogService.RetirePortMajor:output_type -> meshplane.v1.RetirePortMajorResponse
+	49, // 82: meshplane.v1.CatalogService.GetPortSchema:output_type -> meshplane.v1.GetPortSchemaResponse
+	45, // 83: meshplane.v1.CatalogService.GetPortPreview:output_type -> meshplane.v1.GetPortPreviewResponse
+	72, // [72:84] is the sub-list for method output_type
+	60, // [60:72] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_meshplane_v1_catalog_proto_init() }
