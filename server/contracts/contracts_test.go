@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -187,5 +188,21 @@ schema:
 	}
 	if _, err := Import("bad.odps.yaml", []byte("apiVersion: v1.0.0\nkind: DataProduct\nname: x\n"), nil); err == nil || !strings.Contains(err.Error(), "does not validate") {
 		t.Errorf("a document missing id and status: %v", err)
+	}
+}
+
+// TestImportRefusesReferences: documents received from others are read
+// without expanding anchors or aliases, so a small file cannot blow up.
+func TestImportRefusesReferences(t *testing.T) {
+	bomb := "apiVersion: v1.0.0\nkind: DataProduct\nid: x\nstatus: active\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+	if _, err := Import("bomb.odps.yaml", []byte(bomb), nil); err == nil || !strings.Contains(err.Error(), "anchors (&name) are not allowed") {
+		t.Fatalf("an alias bomb: %v", err)
+	}
+	many := map[string][]byte{}
+	for i := range MaxContracts + 1 {
+		many[fmt.Sprint(i)] = nil
+	}
+	if _, err := Import("x.odps.yaml", []byte("{}"), many); err == nil || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("too many contracts: %v", err)
 	}
 }

@@ -11,8 +11,12 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/meshplane/meshplane/server/descriptor"
 	"github.com/meshplane/meshplane/server/spec"
 )
+
+// MaxContracts bounds the contracts one import reads.
+const MaxContracts = 100
 
 // Imported is a product read from ODPS and ODCS documents.
 type Imported struct {
@@ -27,6 +31,9 @@ type Imported struct {
 // parse reads a YAML or JSON document, validates it against standard's
 // schema, and decodes it into out; it returns the document as read.
 func parse(standard, name string, data []byte, out any) (map[string]any, error) {
+	if err := descriptor.CheckYAML(name, data); err != nil {
+		return nil, err
+	}
 	var raw map[string]any
 	if err := yaml.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("%s: %s", name, yaml.FormatError(err, false, false))
@@ -51,6 +58,9 @@ func Import(odpsName string, odps []byte, contracts map[string][]byte) (Imported
 		p   ODPS
 		out Imported
 	)
+	if len(contracts) > MaxContracts {
+		return out, fmt.Errorf("%d contracts: a product has at most %d ports' contracts to import", len(contracts), MaxContracts)
+	}
 	raw, err := parse("odps", odpsName, odps, &p)
 	if err != nil {
 		return out, err

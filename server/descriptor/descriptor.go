@@ -153,6 +153,25 @@ func Parse(file string, data []byte) ([]*Document, error) {
 	return out, errs.err()
 }
 
+// CheckYAML refuses a YAML text over MaxFileBytes or holding anchors,
+// aliases or merge keys, before anything decodes it: documents received
+// from others are read without expanding anything.
+func CheckYAML(file string, data []byte) error {
+	if len(data) > MaxFileBytes {
+		return &Error{File: file, Message: fmt.Sprintf("is %d bytes, more than the %d a document may have", len(data), MaxFileBytes)}
+	}
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return yamlError(file, err)
+	}
+	for _, doc := range f.Docs {
+		if e := refuseReferences(file, doc); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
 // refuseReferences refuses anchors, aliases and merge keys: a descriptor
 // says each thing where it applies, and an alias bomb expands nothing here.
 func refuseReferences(file string, doc *ast.DocumentNode) *Error {

@@ -75,7 +75,9 @@ func JSONSchema(p Port) ([]byte, error) {
 		}
 		props[f.Name] = s
 	}
-	row := map[string]any{"type": "object", "properties": props, "required": nonNil(required), "additionalProperties": false}
+	// Other properties are allowed: an optional field added later is a
+	// compatible change, and must not fail readers of this schema.
+	row := map[string]any{"type": "object", "properties": props, "required": nonNil(required)}
 	if len(keys) > 0 {
 		row["x-key"] = keys
 	}
