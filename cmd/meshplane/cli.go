@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -155,8 +156,13 @@ func (c *clientConfig) connect() (*api, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	hc := &http.Client{Transport: tr, Timeout: 5 * time.Minute}
-	opts := []connect.ClientOption{connect.WithInterceptors(bearerToken(c.token))}
+	if strings.HasPrefix(c.server, "http://") && !loopback(c.server) {
+		fmt.Fprintln(os.Stderr, "meshplane: warning: the token goes to", c.server, "unencrypted; use https")
+	}
+	// No client-wide timeout: it would cut the log streams of long runs.
+	// Each unary call is bounded instead.
+	hc := &http.Client{Transport: tr}
+	opts := []connect.ClientOption{connect.WithInterceptors(bearerToken(c.token), unaryTimeout(2*time.Minute))}
 	return &api{
 		catalog:   meshplanev1connect.NewCatalogServiceClient(hc, c.server, opts...),
 		identity:  meshplanev1connect.NewIdentityServiceClient(hc, c.server, opts...),
@@ -164,6 +170,36 @@ func (c *clientConfig) connect() (*api, error) {
 		provision: meshplanev1connect.NewProvisioningServiceClient(hc, c.server, opts...),
 		access:    meshplanev1connect.NewAccessServiceClient(hc, c.server, opts...),
 	}, nil
+}
+
+// loopback reports whether a server URL names this machine.
+func loopback(server string) bool {
+	host := strings.TrimPrefix(server, "http://")
+	host, _, _ = strings.Cut(host, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// unaryTimeout bounds each unary call.
+type unaryTimeout time.Duration
+
+func (u unaryTimeout) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		ctx, cancel := context.WithTimeout(ctx, time.Duration(u))
+		defer cancel()
+		return next(ctx, req)
+	}
+}
+
+func (u unaryTimeout) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (u unaryTimeout) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
 }
 
 type bearerToken string
@@ -222,11 +258,19 @@ func login(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return exitCode{code: exitFailed}
 	}
+	if c.token == "-" {
+		// From standard input, so the token stays out of the process list and the shell's history.
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, 4096))
+		if err != nil {
+			return failed("reading the token from standard input: %v", err)
+		}
+		c.token = strings.TrimSpace(string(b))
+	}
 	if c.token == "" {
 		c.token = os.Getenv("MESHPLANE_TOKEN")
 	}
 	if c.token == "" {
-		return failed("login needs --token or MESHPLANE_TOKEN (an API token from the portal or IdentityService/CreateToken)")
+		return failed("login needs --token - (read from standard input), --token or MESHPLANE_TOKEN (an API token from the portal or IdentityService/CreateToken)")
 	}
 	a, err := c.connect()
 	if err != nil {
@@ -243,10 +287,21 @@ func login(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return failed("%v", err)
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+	// Written whole, readable by its owner alone from the first byte, then
+	// put in place.
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".config-*.json")
+	if err != nil {
 		return failed("%v", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return failed("%v", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return failed("%v", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return failed("%v", err)
 	}
 	fmt.Fprintf(stdout, "Logged in to %s as %s; saved in %s\n", c.server, me.Msg.GetPrincipal().GetName(), path)

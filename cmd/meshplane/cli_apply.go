@@ -327,7 +327,11 @@ func applyCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if *wait && !*dryRun {
 		for _, p := range ps {
-			if p.err != nil || p.outcome == "unchanged" || p.doc.Spec.Lifecycle == "" || p.doc.Spec.Lifecycle == spec.LifecycleDraft {
+			lc := p.doc.Spec.Lifecycle
+			if lc == "" && p.current != nil {
+				lc, _ = rpc.ProductOf(p.current)
+			}
+			if p.err != nil || p.outcome == "unchanged" || lc == "" || lc == spec.LifecycleDraft || lc == spec.LifecycleRetired {
 				continue
 			}
 			fmt.Fprintf(stdout, "planning %s\n", p.doc.Key())
@@ -444,7 +448,17 @@ func retire(ctx context.Context, a *api, p *v1.DataProduct, dry bool) error {
 		return err
 	}
 	_, ps := rpc.ProductOf(p)
+	version := p.GetVersion()
+	if p.GetLifecycle() == v1.Lifecycle_LIFECYCLE_ACTIVE {
+		// Active products retire by way of deprecated.
+		res, err := a.catalog.UpdateDataProduct(ctx, connect.NewRequest(&v1.UpdateDataProductRequest{Domain: p.GetDomain(), Name: p.GetName(),
+			Spec: rpc.SpecPB(ps), Lifecycle: v1.Lifecycle_LIFECYCLE_DEPRECATED, Version: version, ValidateOnly: dry}))
+		if err != nil || dry {
+			return err
+		}
+		version = res.Msg.GetDataProduct().GetVersion()
+	}
 	_, err := a.catalog.UpdateDataProduct(ctx, connect.NewRequest(&v1.UpdateDataProductRequest{Domain: p.GetDomain(), Name: p.GetName(),
-		Spec: rpc.SpecPB(ps), Lifecycle: v1.Lifecycle_LIFECYCLE_RETIRED, Version: p.GetVersion(), ValidateOnly: dry}))
+		Spec: rpc.SpecPB(ps), Lifecycle: v1.Lifecycle_LIFECYCLE_RETIRED, Version: version, ValidateOnly: dry}))
 	return err
 }

@@ -237,6 +237,12 @@ func TestCLIApplyAndDiff(t *testing.T) {
 		connect.NewRequest(&v1.GetDataProductRequest{Domain: "sales", Name: "p01"})); connect.CodeOf(err) != connect.CodeNotFound {
 		t.Fatalf("a pruned draft is still there: %v", err)
 	}
+	// An active product is retired by way of deprecated.
+	docs := strings.Split(mustRead(t, filepath.Join(dir, "products-01.yaml")), "---\n")
+	os.WriteFile(filepath.Join(dir, "products-01.yaml"), []byte(strings.Join(docs[1:], "---\n")), 0o644)
+	if r = cli(t, conn, "apply", "-f", dir, "--prune"); r.code != 0 || !strings.Contains(r.stdout, "1 retired") {
+		t.Fatalf("prune of an active product: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }
 
 // TestCLILogin: login checks the token and saves it 0600; later commands
