@@ -15,13 +15,14 @@ type Break struct {
 // Breaks lists what changing port old into new, at the same major, breaks
 // for consumers; path is the new port's path (e.g. spec.ports[1]). A
 // consumer coded against the old major must keep reading every record of
-// it, so only adding an optional field, editing descriptions and raising
-// the retention are compatible. Removing or renaming a field, changing its
+// it, so only adding an optional field, editing descriptions, raising the
+// retention and adding partitions (Kafka grows a topic in place; keys move
+// to other partitions from then on) are compatible. Removing or renaming a field, changing its
 // type (even widening it: an Avro reader of int cannot read long), its
 // nullability either way, its classification or its tags (both steer the
 // masking, so what arrives changes), adding a required field, changing the
-// record key, the source table, the cleanup policy or the partitions (a
-// topic cannot shrink, and more partitions move keys) all break.
+// record key, the source table or the cleanup policy, and lowering the
+// partitions (a topic cannot shrink) all break.
 func Breaks(old, new OutputPort, path string) []Break {
 	var out []Break
 	add := func(p, format string, args ...any) {
@@ -69,11 +70,8 @@ func Breaks(old, new OutputPort, path string) []Break {
 	if old.CleanupPolicy != new.CleanupPolicy {
 		add(path+".cleanupPolicy", "the cleanup policy changes from %s to %s: consumers relying on the old retention or compaction break", old.CleanupPolicy, new.CleanupPolicy)
 	}
-	switch {
-	case new.Partitions < old.Partitions:
+	if new.Partitions < old.Partitions {
 		add(path+".partitions", "partitions go down from %d to %d: a Kafka topic cannot shrink, it would be recreated and its records lost", old.Partitions, new.Partitions)
-	case new.Partitions > old.Partitions:
-		add(path+".partitions", "partitions go up from %d to %d: keys move to other partitions, so per-key order breaks for a while", old.Partitions, new.Partitions)
 	}
 	if old.Table != new.Table {
 		add(path+".table", "the source table changes from %s to %s: the records are other data", old.Table, new.Table)
