@@ -56,15 +56,13 @@ func exportCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return failed("%v", err)
 	}
-	files := []struct {
+	type file struct {
 		name string
 		doc  any
-	}{{docs.Product.ID + ".odps.yaml", docs.Product}}
+	}
+	files := []file{{docs.Product.ID + ".odps.yaml", docs.Product}}
 	for _, c := range docs.Contracts {
-		files = append(files, struct {
-			name string
-			doc  any
-		}{c.ID + ".odcs.yaml", c})
+		files = append(files, file{c.ID + ".odcs.yaml", c})
 	}
 	for i, f := range files {
 		b, err := yaml.MarshalWithOptions(f.doc, yaml.IndentSequence(true))

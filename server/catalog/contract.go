@@ -178,7 +178,11 @@ func (s *Service) RetirePortMajor(ctx context.Context, in RetirePortMajorInput) 
 	port := cur.Ports[i]
 	j := slices.IndexFunc(port.Retained, func(r spec.RetainedMajor) bool { return r.Major == in.Major })
 	if j < 0 {
-		v.Add("major", "port %s keeps no major %d (its current major is %d; it keeps %v)", in.Port, in.Major, port.MajorVersion, port.Majors()[:len(port.Majors())-1])
+		var kept []int
+		for _, r := range port.Retained {
+			kept = append(kept, r.Major)
+		}
+		v.Add("major", "port %s keeps no major %d (its current major is %d; it keeps %v)", in.Port, in.Major, port.MajorVersion, kept)
 		return nil, v.Err()
 	}
 	topic := spec.TopicName(in.Domain, in.Name, in.Port, in.Major)

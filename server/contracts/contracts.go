@@ -36,7 +36,6 @@ const (
 	propRetentionMs   = "meshplaneRetentionMs"
 	propCleanupPolicy = "meshplaneCleanupPolicy"
 	propTable         = "meshplaneTable"
-	propType          = "meshplaneType"
 	propPort          = "meshplanePort"
 )
 

@@ -268,7 +268,7 @@ func zero(v any) bool {
 }
 
 // known are the custom properties meshplane reads.
-var known = []string{propSource, propSinks, propLabels, propOwner, propPartitions, propRetentionMs, propCleanupPolicy, propTable, propType, propPort}
+var known = []string{propSource, propSinks, propLabels, propOwner, propPartitions, propRetentionMs, propCleanupPolicy, propTable, propPort}
 
 // reportCustom lists the custom properties meshplane does not read.
 func (im *Imported) reportCustom(file, path string, props []CustomProperty) {

@@ -3,7 +3,6 @@ package events
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -282,7 +281,7 @@ func (s *Service) backoff(n int) time.Duration {
 // and, unless it answered 2xx, why the attempt failed.
 func (s *Service) send(ctx context.Context, w *ent.Webhook, a *ent.AuditEvent) (int, string) {
 	ev := fromAudit(s.source, a)
-	body, err := json.Marshal(ev)
+	body, err := ev.JSON()
 	if err != nil {
 		return 0, "encoding the event: " + err.Error()
 	}

@@ -60,6 +60,9 @@ type Data struct {
 	After        json.RawMessage `json:"after"`
 }
 
+// JSON is the event in CloudEvents structured JSON, as webhooks receive it.
+func (e Event) JSON() ([]byte, error) { return json.Marshal(e) }
+
 // Seq returns the event's audit sequence number.
 func (e Event) Seq() int64 { return e.Data.Sequence }
 

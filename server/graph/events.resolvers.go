@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/events"
@@ -24,7 +23,7 @@ func (r *eventResolver) Sequence(ctx context.Context, obj *events.Event) (int64,
 }
 
 func (r *eventResolver) JSON(ctx context.Context, obj *events.Event) (string, error) {
-	b, err := json.Marshal(obj)
+	b, err := obj.JSON()
 	return string(b), err
 }
 

@@ -118,17 +118,7 @@ func ProductSpec(in *v1.DataProductSpec) spec.Product {
 			CleanupPolicy: spec.CleanupPolicy(cleanupPolicies.str(port.GetCleanupPolicy())),
 			Table:         port.GetTable(),
 		}
-		for _, f := range port.GetFields() {
-			op.Fields = append(op.Fields, spec.Field{
-				Name:           f.GetName(),
-				Type:           spec.FieldType(fieldTypes.str(f.GetType())),
-				Nullable:       f.GetNullable(),
-				Description:    f.GetDescription(),
-				Classification: spec.Classification(classifications.str(f.GetClassification())),
-				Tags:           f.GetTags(),
-				Key:            f.GetKey(),
-			})
-		}
+		op.Fields = fieldsOf(port.GetFields())
 		p.Ports = append(p.Ports, op)
 	}
 	for _, s := range in.GetSinks() {
@@ -189,7 +179,7 @@ func dataProductPB(p *ent.DataProduct) *v1.DataProduct {
 		for _, r := range port.Retained {
 			rm := &v1.RetainedMajor{Major: int32(r.Major), Topic: spec.TopicName(p.Domain, p.Name, port.Name, r.Major),
 				Partitions: int32(r.Partitions), RetentionMs: r.RetentionMs, CleanupPolicy: cleanupPolicies.num(string(r.CleanupPolicy))}
-			rm.Fields = SpecPB(spec.Product{Ports: []spec.OutputPort{{Fields: r.Fields}}}).Ports[0].Fields
+			rm.Fields = fieldsPB(r.Fields)
 			out.Ports[i].Retained = append(out.Ports[i].Retained, rm)
 		}
 	}
@@ -212,17 +202,7 @@ func SpecPB(p spec.Product) *v1.DataProductSpec {
 			CleanupPolicy: cleanupPolicies.num(string(port.CleanupPolicy)),
 			Table:         port.Table,
 		}
-		for _, f := range port.Fields {
-			op.Fields = append(op.Fields, &v1.Field{
-				Name:           f.Name,
-				Type:           fieldTypes.num(string(f.Type)),
-				Nullable:       f.Nullable,
-				Description:    f.Description,
-				Classification: classifications.num(string(f.Classification)),
-				Tags:           f.Tags,
-				Key:            f.Key,
-			})
-		}
+		op.Fields = fieldsPB(port.Fields)
 		out.Ports = append(out.Ports, op)
 	}
 	for _, s := range p.Sinks {
@@ -346,7 +326,7 @@ func ProductOf(p *v1.DataProduct) (spec.Lifecycle, spec.Product) {
 		for _, r := range port.GetRetained() {
 			ps.Ports[i].Retained = append(ps.Ports[i].Retained, spec.RetainedMajor{Major: int(r.GetMajor()), Partitions: int(r.GetPartitions()),
 				RetentionMs: r.GetRetentionMs(), CleanupPolicy: spec.CleanupPolicy(cleanupPolicies.str(r.GetCleanupPolicy())),
-				Fields: ProductSpec(&v1.DataProductSpec{Ports: []*v1.OutputPort{{Fields: r.GetFields()}}}).Ports[0].Fields})
+				Fields: fieldsOf(r.GetFields())})
 		}
 	}
 	return spec.Lifecycle(lifecycles.str(p.GetLifecycle())), ps
@@ -354,3 +334,37 @@ func ProductOf(p *v1.DataProduct) (spec.Lifecycle, spec.Product) {
 
 // LifecyclePB encodes a lifecycle for the wire; "" is unspecified.
 func LifecyclePB(l spec.Lifecycle) v1.Lifecycle { return lifecycles.num(string(l)) }
+
+// fieldsOf decodes a port's fields from the wire.
+func fieldsOf(in []*v1.Field) []spec.Field {
+	var out []spec.Field
+	for _, f := range in {
+		out = append(out, spec.Field{
+			Name:           f.GetName(),
+			Type:           spec.FieldType(fieldTypes.str(f.GetType())),
+			Nullable:       f.GetNullable(),
+			Description:    f.GetDescription(),
+			Classification: spec.Classification(classifications.str(f.GetClassification())),
+			Tags:           f.GetTags(),
+			Key:            f.GetKey(),
+		})
+	}
+	return out
+}
+
+// fieldsPB encodes a port's fields for the wire.
+func fieldsPB(in []spec.Field) []*v1.Field {
+	var out []*v1.Field
+	for _, f := range in {
+		out = append(out, &v1.Field{
+			Name:           f.Name,
+			Type:           fieldTypes.num(string(f.Type)),
+			Nullable:       f.Nullable,
+			Description:    f.Description,
+			Classification: classifications.num(string(f.Classification)),
+			Tags:           f.Tags,
+			Key:            f.Key,
+		})
+	}
+	return out
+}

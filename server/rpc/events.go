@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"encoding/json"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -119,7 +118,7 @@ func deliveryPB(d events.Delivery) *v1.WebhookDelivery {
 }
 
 func eventPB(e events.Event) *v1.Event {
-	b, _ := json.Marshal(e)
+	b, _ := e.JSON()
 	return &v1.Event{Id: e.ID, Source: e.Source, Type: e.Type, Subject: e.Subject, Time: timestamppb.New(e.Time),
 		Domain: e.Domain, Sequence: e.Seq(), Json: string(b)}
 }

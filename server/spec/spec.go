@@ -160,16 +160,6 @@ func (p OutputPort) TopicOf(m int) string {
 	return strings.TrimSuffix(p.Topic, fmt.Sprintf(".v%d", p.MajorVersion)) + fmt.Sprintf(".v%d", m)
 }
 
-// Majors are the port's majors that have a topic: the retained ones and
-// the current one, in order.
-func (p OutputPort) Majors() []int {
-	out := make([]int, 0, len(p.Retained)+1)
-	for _, r := range p.Retained {
-		out = append(out, r.Major)
-	}
-	return append(out, p.MajorVersion)
-}
-
 // BigQuerySink delivers to a BigQuery dataset.
 type BigQuerySink struct {
 	Project        string `json:"project"`
