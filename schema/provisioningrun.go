@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"time"
+
 	"entgo.io/ent"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -22,6 +24,11 @@ func (ProvisioningRun) Fields() []ent.Field {
 		field.String("domain").NotEmpty().Immutable().MaxLen(63),
 		field.String("product").NotEmpty().Immutable().MaxLen(63),
 		field.String("product_id").NotEmpty().Immutable(),
+		// Environment names the data plane the run targets; each environment
+		// has its own workspace, state, runs and drift for the product.
+		// Runs recorded before environments existed have "" until the server
+		// adopts them into its first environment on start.
+		field.String("environment").Default("").Immutable().MaxLen(63),
 		// ProductVersion is the product version the plan was rendered from;
 		// a plan older than the product's current version is stale.
 		field.Int64("product_version").Immutable(),
@@ -40,11 +47,17 @@ func (ProvisioningRun) Fields() []ent.Field {
 		field.Text("error").Default(""),
 		field.String("created_by").Default("").Immutable(),
 		field.String("approved_by").Default(""),
+		// Approvers are the roles the published policy requires to approve
+		// the plan in its environment, decided when the plan is saved;
+		// Approvals are who approved so far. The run applies once each
+		// required role has its own approver.
+		field.JSON("approvers", []RunApprover{}).Optional(),
+		field.JSON("approvals", []RunApproval{}).Optional(),
 		field.Time("approve_time").Optional().Nillable(),
 		field.Time("start_time").Optional().Nillable(),
 		field.Time("finish_time").Optional().Nillable(),
 		// Trigger is what asked for the run; TriggerDetail says more.
-		field.Enum("trigger").Values("user", "policy", "grant", "revoke", "expiry", "recovery").Default("user").Immutable(),
+		field.Enum("trigger").Values("user", "policy", "grant", "revoke", "expiry", "recovery", "promotion").Default("user").Immutable(),
 		field.String("trigger_detail").Default("").Immutable(),
 		// Grants records which grants the plan adds (activate) and removes
 		// (end), and the consumer ACLs it may change without a review.
@@ -59,6 +72,20 @@ func (ProvisioningRun) Fields() []ent.Field {
 		field.String("executor").Default(""),
 		field.Time("heartbeat_time").Optional().Nillable(),
 	}
+}
+
+// RunApprover is a role whose holder must approve a run, and why.
+type RunApprover struct {
+	Role   string `json:"role"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// RunApproval is one approval of a run: who gave it, as which required
+// role ("" when the run required none), and when.
+type RunApproval struct {
+	By   string    `json:"by"`
+	Role string    `json:"role,omitempty"`
+	Time time.Time `json:"time"`
 }
 
 // RunGrants is what a run does to consumer grants.
@@ -76,8 +103,9 @@ func (ProvisioningRun) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("domain", "product", "create_time"),
 		index.Fields("state"),
-		// One active run per product, whichever replica queues it, is the
-		// partial unique index provisioningrun_one_active_per_product,
+		// One active run per product and environment, whichever replica
+		// queues it, is the partial unique index
+		// provisioningrun_one_active_per_product_environment,
 		// written by hand in the replicas migration: each database words
 		// its predicate its own way, which ent's schema diff would take for
 		// a change.

@@ -31,6 +31,7 @@ import (
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
+	"github.com/meshplane/meshplane/server/policy/engine"
 	"github.com/meshplane/meshplane/server/provision/render"
 	"github.com/meshplane/meshplane/server/provision/summary"
 	"github.com/meshplane/meshplane/server/rpc"
@@ -580,7 +581,7 @@ func (b *provBench) provisionDirect(ctx context.Context, name string) error {
 // ended failed, as opposed to a call that did not go through.
 func (b *provBench) provisionOnce(ctx context.Context, name string) (failed bool, _ error) {
 	admin := actor.With(ctx, actor.Actor{Name: "admin", Kind: actor.KindUser})
-	r, err := b.e.srv.Provision.Plan(admin, fleetDomain, name)
+	r, err := b.e.srv.Provision.Plan(admin, fleetDomain, name, "")
 	if err != nil {
 		return false, fmt.Errorf("planning %s: %w", name, err)
 	}
@@ -829,7 +830,7 @@ func (b *provBench) appliedInput(name string) (render.Input, error) {
 	applied := *p
 	applied.Description, applied.Owner, applied.Labels = in.Spec.Description, in.Spec.Owner, in.Spec.Labels
 	applied.Source, applied.Ports, applied.Sinks = in.Spec.Source, in.Spec.Ports, in.Spec.Sinks
-	g, err := b.e.srv.Policy.Govern(b.admin, &applied, "bench.monolith")
+	g, err := b.e.srv.Policy.Govern(b.admin, &applied, engine.Environment{Name: b.e.srv.Provision.DefaultEnvironment()}, "bench.monolith")
 	if err != nil {
 		return in, fmt.Errorf("governing %s: %w", name, err)
 	}

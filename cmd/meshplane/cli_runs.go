@@ -33,7 +33,8 @@ func runFlags(name string, args []string, stderr io.Writer, positional int, extr
 }
 
 var usageOf = map[string]string{
-	"plan":           "plan DOMAIN/NAME [--wait=false]",
+	"plan":           "plan DOMAIN/NAME [--env ENVIRONMENT] [--wait=false]",
+	"promote":        "promote DOMAIN/NAME --from ENVIRONMENT --to ENVIRONMENT [--wait=false]",
 	"approve":        "approve RUN_ID [--confirm-destructive] [--wait=false]",
 	"watch":          "watch RUN_ID",
 	"request-access": "request-access --consumer SERVICE_ACCOUNT --port DOMAIN/PRODUCT/PORT [--port …] --purpose TEXT [--duration 720h]",
@@ -43,33 +44,62 @@ var usageOf = map[string]string{
 // once it is ready for review.
 func planCmd(args []string, stdout, stderr io.Writer) error {
 	var wait *bool
-	c, pos, err := runFlags("plan", args, stderr, 1, func(fs *flag.FlagSet) { wait = fs.Bool("wait", true, "wait for the plan and show it") })
+	var envName *string
+	c, pos, err := runFlags("plan", args, stderr, 1, func(fs *flag.FlagSet) {
+		wait = fs.Bool("wait", true, "wait for the plan and show it")
+		envName = fs.String("env", "", "the environment to plan in (default: the server's default environment)")
+	})
 	if err != nil {
 		return err
 	}
-	dom, name, ok := strings.Cut(pos[0], "/")
-	if !ok {
-		return failed("name the product as DOMAIN/NAME, got %q", pos[0])
-	}
-	a, err := c.connect()
+	a, dom, name, err := c.connectFor(pos[0])
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
-	res, err := a.provision.Plan(ctx, connect.NewRequest(&v1.PlanRequest{Domain: dom, Product: name}))
+	res, err := a.provision.Plan(ctx, connect.NewRequest(&v1.PlanRequest{Domain: dom, Product: name, Environment: *envName}))
 	if err != nil {
 		return failed("%s", message(err))
 	}
-	run := res.Msg.GetRun()
-	fmt.Fprintf(stdout, "run %s queued\n", run.GetId())
-	if !*wait {
+	return queued(ctx, a, res.Msg.GetRun(), *wait, stdout)
+}
+
+// queued reports a queued run and, with wait, shows its plan once ready.
+func queued(ctx context.Context, a *api, run *v1.Run, wait bool, stdout io.Writer) error {
+	fmt.Fprintf(stdout, "run %s queued in %s\n", run.GetId(), run.GetEnvironment())
+	if !wait {
 		return nil
 	}
-	run, err = follow(ctx, a, run.GetId(), stdout, false)
+	run, err := follow(ctx, a, run.GetId(), stdout, false)
 	if err != nil {
 		return err
 	}
 	return reportRun(stdout, run)
+}
+
+// promoteCmd plans a product in one environment at the version applied in
+// another and, unless --wait=false, shows the plan once ready for review.
+func promoteCmd(args []string, stdout, stderr io.Writer) error {
+	var wait *bool
+	var from, to *string
+	c, pos, err := runFlags("promote", args, stderr, 1, func(fs *flag.FlagSet) {
+		wait = fs.Bool("wait", true, "wait for the plan and show it")
+		from = fs.String("from", "", "the environment the product's current version is applied in")
+		to = fs.String("to", "", "the environment to plan it in")
+	})
+	if err != nil {
+		return err
+	}
+	a, dom, name, err := c.connectFor(pos[0])
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	res, err := a.provision.Promote(ctx, connect.NewRequest(&v1.PromoteRequest{Domain: dom, Product: name, From: *from, To: *to}))
+	if err != nil {
+		return failed("%s", message(err))
+	}
+	return queued(ctx, a, res.Msg.GetRun(), *wait, stdout)
 }
 
 // approveCmd applies a planned run and, unless --wait=false, streams its
@@ -88,8 +118,14 @@ func approveCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	if _, err := a.provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: pos[0], ConfirmDestructive: *confirm})); err != nil {
+	res, err := a.provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: pos[0], ConfirmDestructive: *confirm}))
+	if err != nil {
 		return failed("%s", message(err))
+	}
+	if r := res.Msg.GetRun(); r.GetState() == v1.RunState_RUN_STATE_PLANNED {
+		// One approval of several: the run waits for the others.
+		fmt.Fprintf(stdout, "run %s: approval recorded; it still waits for %s\n", pos[0], strings.Join(waitingFor(r), " and "))
+		return nil
 	}
 	fmt.Fprintf(stdout, "run %s approved\n", pos[0])
 	if !*wait {
@@ -163,6 +199,9 @@ func reportRun(w io.Writer, r *v1.Run) error {
 		for _, rc := range s.GetResources() {
 			fmt.Fprintf(w, "  %s %s\n", rc.GetAction(), rc.GetAddress())
 		}
+		if need := waitingFor(r); len(need) > 0 {
+			fmt.Fprintf(w, "environment %s needs the approval of %s\n", r.GetEnvironment(), strings.Join(need, " and "))
+		}
 		approve := "meshplane approve " + r.GetId()
 		if r.GetDestructive() {
 			approve += " --confirm-destructive"
@@ -217,4 +256,30 @@ func requestAccessCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+// waitingFor names the approvals a planned run still needs.
+func waitingFor(r *v1.Run) []string {
+	var out []string
+	for _, a := range r.GetApprovers() {
+		done := false
+		for _, got := range r.GetApprovals() {
+			done = done || got.GetRole() == a.GetRole()
+		}
+		if !done {
+			out = append(out, fmt.Sprintf("a %s (%s)", a.GetRole(), a.GetReason()))
+		}
+	}
+	return out
+}
+
+// connectFor connects to the server for a command on product arg, named
+// DOMAIN/NAME.
+func (c *clientConfig) connectFor(arg string) (*api, string, string, error) {
+	dom, name, ok := strings.Cut(arg, "/")
+	if !ok {
+		return nil, "", "", failed("name the product as DOMAIN/NAME, got %q", arg)
+	}
+	a, err := c.connect()
+	return a, dom, name, err
 }

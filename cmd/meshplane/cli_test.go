@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"connectrpc.com/connect"
 
 	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
+	"github.com/meshplane/meshplane/server/app"
 	"github.com/meshplane/meshplane/server/app/apptest"
 	"github.com/meshplane/meshplane/server/descriptor"
 	"github.com/meshplane/meshplane/server/rpc"
@@ -49,8 +51,8 @@ func cli(t testing.TB, env []string, args ...string) cliResult {
 
 // cliServer starts a server with domain sales, reachable over plain HTTP,
 // and returns it with the environment that points the client at it as its admin.
-func cliServer(t testing.TB) (*apptest.Env, []string) {
-	env := apptest.New(t)
+func cliServer(t testing.TB, opts ...apptest.Options) (*apptest.Env, []string) {
+	env := apptest.New(t, opts...)
 	env.Domain("sales")
 	srv := httptest.NewServer(env.Server.Handler)
 	t.Cleanup(srv.Close)
@@ -383,5 +385,41 @@ func TestCLIRuns(t *testing.T) {
 	r = cli(t, conn, "request-access", "--consumer", "reporter", "--port", "sales/p00/nowhere", "--purpose", "x")
 	if r.code != exitFailed {
 		t.Fatalf("a request for an unknown port: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestCLIPromote: plan and apply in dev, promote to prod, where the owner
+// and a governance officer must both approve.
+func TestCLIPromote(t *testing.T) {
+	apptest.RequireTools(t)
+	env, conn := cliServer(t, apptest.Options{Environments: []app.EnvironmentConfig{{Name: "dev"},
+		{Name: "prod", PromoteFrom: []string{"dev"}, Parameters: map[string]any{"protected": true}}}})
+	if r := cli(t, conn, "apply", "-f", writeProducts(t, 1)); r.code != 0 {
+		t.Fatalf("apply: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := cli(t, conn, "promote", "sales/p00", "--from", "dev", "--to", "prod"); r.code != exitFailed || !strings.Contains(r.stderr, "not provisioned in dev") {
+		t.Fatalf("promoting what dev does not run: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r := cli(t, conn, "plan", "sales/p00", "--env", "dev")
+	id, _, _ := strings.Cut(strings.TrimPrefix(r.stdout, "run "), " ")
+	if r.code != 0 || !strings.Contains(r.stdout, " queued in dev\n") {
+		t.Fatalf("plan --env dev: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r = cli(t, conn, "approve", id); r.code != 0 || !strings.HasSuffix(r.stdout, "applied\n") {
+		t.Fatalf("approve in dev: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = cli(t, conn, "promote", "sales/p00", "--from", "dev", "--to", "prod")
+	id, _, _ = strings.Cut(strings.TrimPrefix(r.stdout, "run "), " ")
+	if r.code != 0 || !strings.Contains(r.stdout, " queued in prod\n") ||
+		!strings.Contains(r.stdout, "environment prod needs the approval of a domain-owner (environment prod is protected) and a governance-officer (port \"customers\" carries pii data)") {
+		t.Fatalf("promote: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r = cli(t, conn, "approve", id); r.code != 0 || !strings.Contains(r.stdout, "approval recorded; it still waits for a governance-officer") {
+		t.Fatalf("the admin's approval: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	officer := slices.Clone(conn)
+	officer[1] = "MESHPLANE_TOKEN=" + env.User("gary", "governance-officer", "*")
+	if r = cli(t, officer, "approve", id); r.code != 0 || !strings.HasSuffix(r.stdout, "applied\n") {
+		t.Fatalf("the officer's approval: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

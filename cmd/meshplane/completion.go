@@ -8,7 +8,7 @@ import (
 
 // commands are meshplane's commands, for shell completion.
 var commands = []string{"serve", "migrate", "sandbox", "version", "login", "get", "diff", "apply", "export", "import",
-	"plan", "approve", "watch", "request-access", "completion", "help"}
+	"plan", "promote", "approve", "watch", "request-access", "completion", "help"}
 
 // completion prints a completion script for bash or zsh: commands, get's
 // kinds, and files after -f.

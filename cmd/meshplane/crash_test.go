@@ -146,7 +146,7 @@ func TestCrashDuringApply(t *testing.T) {
 	srv.call(t, token, "ProvisioningService/ApproveRun", map[string]string{"id": planned.Run.ID}, &struct{}{})
 
 	// Kill the whole process group as soon as terraform is applying.
-	ws := filepath.Join(dir, "workspaces", "sales", "orders")
+	ws := filepath.Join(dir, "environments", "sandbox", "workspaces", "sales", "orders")
 	deadline := time.Now().Add(30 * time.Second)
 	for len(processesIn(ws, true)) == 0 {
 		if time.Now().After(deadline) {

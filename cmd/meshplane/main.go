@@ -27,7 +27,7 @@ var version = "dev"
 const usage = `meshplane — a self-service data mesh control plane
 
 Usage:
-  meshplane serve   [--addr HOST:PORT] [--data-dir DIR] [--database-url URL] [flags]
+  meshplane serve   [--addr HOST:PORT] [--data-dir DIR] [--database-url URL] [--environments FILE] [flags]
   meshplane migrate [--data-dir DIR] [--database-url URL] [--status]
   meshplane sandbox --data-dir DIR [--kafka-addr HOST:PORT] [--connect-addr HOST:PORT] [--brokers N]
   meshplane version
@@ -41,8 +41,9 @@ and MESHPLANE_TOKEN, or the file login writes):
   meshplane apply   -f FILE_OR_DIR [--dry-run] [--prune] [-o json]   exit 0, or 2 when anything was refused
   meshplane export  DOMAIN/NAME [--dir DIR] [--kafka-bootstrap H:P,…]   ODPS v1.0.0 and ODCS v3.1.0 documents
   meshplane import  --odps FILE [--odcs FILE …]       prints the product as a descriptor; notes what is not modelled
-  meshplane plan    DOMAIN/NAME [--wait=false]        queue a plan and show it once it is ready for review
-  meshplane approve RUN_ID [--confirm-destructive]    apply a planned run, streaming its log; exit 2 unless applied
+  meshplane plan    DOMAIN/NAME [--env ENV] [--wait=false]   queue a plan and show it once it is ready for review
+  meshplane promote DOMAIN/NAME --from ENV --to ENV   plan the version applied in one environment in another
+  meshplane approve RUN_ID [--confirm-destructive]    approve a planned run (it applies once every approval it needs is given)
   meshplane watch   RUN_ID                            stream a run's log until it settles
   meshplane request-access --consumer SA --port DOMAIN/PRODUCT/PORT --purpose TEXT [--duration 720h]
   meshplane completion bash|zsh                       a shell completion script
@@ -79,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return exportCmd(args[1:], stdout, stderr)
 	case "plan":
 		return planCmd(args[1:], stdout, stderr)
+	case "promote":
+		return promoteCmd(args[1:], stdout, stderr)
 	case "approve":
 		return approveCmd(args[1:], stdout, stderr)
 	case "watch":
@@ -191,9 +194,20 @@ func serve(args []string, stderr io.Writer) error {
 	webhookRetry := fs.Duration("webhook-retry-base", 10*time.Second, "wait after a webhook delivery's first failed attempt; doubled after each next one, up to an hour")
 	webhookAttempts := fs.Int("webhook-max-attempts", 12, "attempts before a webhook delivery is marked failed, to be replayed")
 	webhookPrivate := fs.Bool("webhook-allow-private-networks", false, "let webhooks reach loopback, private and link-local addresses (receivers inside your network)")
+	envFile := fs.String("environments", os.Getenv("MESHPLANE_ENVIRONMENTS"), "YAML file naming the environments products are provisioned into (dev, prod, …), each with its data plane or a sandbox of its own and its policy parameters; replaces the data-plane flags")
 	workers := fs.Int("workers", 4, "how many jobs (provisioning runs, drift checks) this replica works at once; 0 makes a replica that serves the APIs and queues jobs for the others")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var envs []app.EnvironmentConfig
+	if *envFile != "" {
+		if *sandboxDir != "" || *bootstrap != "" {
+			return errors.New("--environments names every environment's data plane: it cannot be combined with --sandbox or --kafka-bootstrap")
+		}
+		var err error
+		if envs, err = app.LoadEnvironments(*envFile); err != nil {
+			return fmt.Errorf("--environments: %w", err)
+		}
 	}
 	if *sandboxDir != "" {
 		if err := useSandbox(fs, *sandboxDir, &dp); err != nil {
@@ -221,7 +235,7 @@ func serve(args []string, stderr io.Writer) error {
 	srv, err := app.New(ctx, app.Config{
 		DataDir: dataDir, DatabaseURL: c.databaseURL, Logger: log,
 		AutoMigrate: !*noMigrate, BindingReload: 30 * time.Second, AccessLog: *accessLog,
-		DataPlane: dp, ToolsDir: *toolsDir, Terraform: *terraform, DriftInterval: *drift, Workers: apiOnly(*workers),
+		DataPlane: dp, Environments: envs, ToolsDir: *toolsDir, Terraform: *terraform, DriftInterval: *drift, Workers: apiOnly(*workers),
 		MaskingKeyFile: *maskingKey, PolicyTimeout: *policyTimeout, GrantInterval: *grantInterval,
 		Webhooks: app.WebhookConfig{Interval: *webhookInterval, RetryBase: *webhookRetry, MaxAttempts: *webhookAttempts, AllowPrivateNetworks: *webhookPrivate},
 	})

@@ -197,7 +197,7 @@ func TestReplicasShareOneCatalog(t *testing.T) {
 	if procs := processesIn(b.dir, false); len(procs) > 0 {
 		t.Fatalf("replica b works no jobs but runs terraform: %v", procs)
 	}
-	if _, err := os.Stat(filepath.Join(a.dir, "workspaces", "sales", "orders-00")); err != nil {
+	if _, err := os.Stat(filepath.Join(a.dir, "environments", "production", "workspaces", "sales", "orders-00")); err != nil {
 		t.Fatalf("replica a did not plan: %v", err)
 	}
 
@@ -242,7 +242,7 @@ func TestReplicasShareOneCatalog(t *testing.T) {
 		t.Fatalf("plan of the change: %+v", r.Run)
 	}
 	b.call(t, rs.token, "ProvisioningService/ApproveRun", map[string]string{"id": planned.Run.ID}, &struct{}{})
-	ws := filepath.Join(a.dir, "workspaces", "sales", "orders-00")
+	ws := filepath.Join(a.dir, "environments", "production", "workspaces", "sales", "orders-00")
 	deadline := time.Now().Add(time.Minute)
 	for len(processesIn(ws, true)) == 0 {
 		if time.Now().After(deadline) {

@@ -73,13 +73,13 @@ func rehash(dialectName string) error {
 // Objects the hand-written migrations create and ent's schemas do not know.
 // SQLite changes a table by rebuilding it, which loses such an index: a
 // generated SQLite migration that rebuilds provisioning_runs must create
-// provisioningrun_one_active_per_product again (TestOneActiveRunPerProduct
+// provisioningrun_one_active_per_product_environment again (TestOneActiveRunPerProduct
 // fails otherwise).
 var (
 	handTables  = []string{"data_product_search"} // and FTS5's shadow tables, data_product_search_*
 	handColumns = map[string][]string{"data_products": {"health"}}
 	handIndexes = map[string][]string{"data_products": {"dataproduct_facets", "dataproduct_search_trgm"},
-		"provisioning_runs": {"provisioningrun_one_active_per_product"}}
+		"provisioning_runs": {"provisioningrun_one_active_per_product", "provisioningrun_one_active_per_product_environment"}}
 )
 
 // handWritten drops from a diff every change that would undo what the

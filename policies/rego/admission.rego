@@ -2,7 +2,7 @@
 # Each entry names the offending part of the product in the catalog's path
 # format, so the portal shows the message beside the field.
 #
-# Input: {"product": P, "masking": M} (see README.md). Output: deny, a set of
+# Input: {"product": P, "masking": M, "environment": E} (see README.md). Output: deny, a set of
 # {"path", "msg"}; the product is admitted when it is empty.
 package meshplane.admission
 
@@ -91,6 +91,49 @@ deny contains {
 } if {
 	some key in object.keys(input.product.labels)
 	key != lower(key)
+}
+
+# Rules an environment's parameters set (input.environment.parameters). A
+# catalog write targets no environment, so they judge plans alone: a product
+# may exist in the catalog and be refused in an environment whose rules it
+# breaks.
+env_params := object.get(input, ["environment", "parameters"], {})
+
+# maxRetentionMs caps every topic's retention; -1 (forever) exceeds any cap.
+deny contains {
+	"path": sprintf("spec.ports[%d].retentionMs", [i]),
+	"msg": sprintf("environment %s keeps topics at most %d ms: port %q asks for %d", [input.environment.name, env_params.maxRetentionMs, port.name, port.retentionMs]),
+} if {
+	is_number(env_params.maxRetentionMs)
+	some i, port in input.product.ports
+	exceeds(port.retentionMs, env_params.maxRetentionMs)
+}
+
+exceeds(ms, _) if ms == -1
+
+exceeds(ms, cap) if ms > cap
+
+# allowedSinkKinds lists the sink kinds the environment may deliver to.
+deny contains {
+	"path": sprintf("spec.sinks[%d]", [k]),
+	"msg": sprintf("environment %s allows sinks of kind %s only: sink %q is %s", [input.environment.name, concat(", ", env_params.allowedSinkKinds), sink.name, sink.kind]),
+} if {
+	is_array(env_params.allowedSinkKinds)
+	some k, sink in input.product.sinks
+	not sink.kind in env_params.allowedSinkKinds
+}
+
+# rawPII false forbids any pii or sensitive value on a topic unmasked, even
+# where the masking policy would allow it.
+deny contains {
+	"path": sprintf("spec.ports[%d].fields[%d].classification", [i, j]),
+	"msg": sprintf("environment %s allows no raw personal data: field %q of port %q is %s and published %s", [input.environment.name, field.name, port.name, field.classification, topic_action(port.name, field.name)]),
+} if {
+	env_params.rawPII == false
+	some i, port in input.product.ports
+	some j, field in port.fields
+	field.classification in personal
+	topic_action(port.name, field.name) in raw_actions
 }
 
 # Debezium writes the record key's columns as the database holds them: no

@@ -53,9 +53,35 @@ masking := {"orders": {
 	"card_number": {"action": "drop", "sinks": {}},
 }}
 
+# A catalog write targets no environment.
+no_environment := {"name": "", "parameters": {}}
+
+# Production as an operator might configure it.
+prod := {"name": "prod", "parameters": {"maxRetentionMs": 86400000, "allowedSinkKinds": ["bigquery", "s3"], "rawPII": false}}
+
 # Each case patches product and masking (RFC 6902) and names the paths the
-# admission policy must deny, no more and no fewer.
+# admission policy must deny, no more and no fewer; "environment" is the
+# environment judged (none by default).
 deny_cases := {
+	"retention over the environment's cap": {
+		"environment": prod,
+		"product": [{"op": "remove", "path": "/sinks/1"}],
+		"paths": {"spec.ports[0].retentionMs"},
+	},
+	"a sink kind the environment does not allow": {
+		"environment": prod,
+		"product": [{"op": "replace", "path": "/ports/0/retentionMs", "value": 3600000}],
+		"paths": {"spec.sinks[1]"},
+	},
+	"raw pii where the environment allows none": {
+		"environment": prod,
+		"product": [
+			{"op": "replace", "path": "/ports/0/retentionMs", "value": 3600000},
+			{"op": "remove", "path": "/sinks/1"},
+		],
+		"masking": [{"op": "replace", "path": "/orders/email/action", "value": "allow"}],
+		"paths": {"spec.ports[0].fields[1].classification"},
+	},
 	"unclassified field": {
 		"product": [{"op": "replace", "path": "/ports/0/fields/0/classification", "value": ""}],
 		"paths": {"spec.ports[0].fields[0].classification"},
@@ -195,6 +221,14 @@ deny_cases := {
 # Each case patches product and masking into something still admitted.
 admit_cases := {
 	"default product": {},
+	"within every rule of the environment": {
+		"environment": prod,
+		"product": [
+			{"op": "replace", "path": "/ports/0/retentionMs", "value": 3600000},
+			{"op": "remove", "path": "/sinks/1"},
+		],
+	},
+	"an environment without rules": {"environment": {"name": "dev", "parameters": {}}},
 	"pii kept exactly 30 days": {"product": [{"op": "replace", "path": "/ports/0/retentionMs", "value": 2592000000}]},
 	"no personal data kept forever": {"product": [
 		{"op": "replace", "path": "/ports/0/retentionMs", "value": -1},
@@ -240,6 +274,7 @@ test_deny[note] if {
 	doc := {
 		"product": json.patch(product, object.get(c, "product", [])),
 		"masking": json.patch(masking, object.get(c, "masking", [])),
+		"environment": object.get(c, "environment", no_environment),
 	}
 	paths := {v.path | some v in admission.deny} with input as doc
 	paths == c.paths
@@ -250,6 +285,7 @@ test_admit[note] if {
 	doc := {
 		"product": json.patch(product, object.get(c, "product", [])),
 		"masking": json.patch(masking, object.get(c, "masking", [])),
+		"environment": object.get(c, "environment", no_environment),
 	}
 	count(admission.deny) == 0 with input as doc
 }

@@ -98,6 +98,15 @@ var KnownActions = map[string][]string{
 	ObjWebhook:     {ActRead, ActCreate, ActUpdate, ActDelete},
 }
 
+// EnvScoped are the object types a rule may narrow to one environment by
+// naming the object OBJECT@ENV: "p, role:domain-member, provision@dev,
+// approve" holds in dev alone, while a rule on "provision" holds in every
+// environment. Checks in an environment ask for Scoped(obj, env).
+var EnvScoped = []string{ObjProvision}
+
+// Scoped is the object a check of obj in environment env asks about.
+func Scoped(obj, env string) string { return obj + "@" + env }
+
 // Limits on the role definitions text, so a replacement stays reviewable and
 // cheap to validate.
 const (
@@ -251,8 +260,13 @@ func ValidatePolicy(text string, boundRoles []string) error {
 		} else {
 			defined[name] = true
 		}
-		known, objOK := KnownActions[obj]
+		base, env, scoped := strings.Cut(obj, "@")
+		known, objOK := KnownActions[base]
 		switch {
+		case scoped && !slices.Contains(EnvScoped, base):
+			v.Add(path, "object type %q cannot be narrowed to an environment: only %s can", base, strings.Join(EnvScoped, ", "))
+		case scoped && !roleNamePattern.MatchString(env):
+			v.Add(path, "environment %q in %q must be 2 to 63 lowercase letters, digits and hyphens, starting with a letter", env, obj)
 		case obj == "*":
 		case !objOK:
 			v.Add(path, "unknown object type %q: want * or one of %s", obj, strings.Join(objects, ", "))
@@ -264,7 +278,7 @@ func ValidatePolicy(text string, boundRoles []string) error {
 				v.Add(path, "unknown action %q: no object type has it", act)
 			}
 		case objOK && !slices.Contains(known, act):
-			v.Add(path, "unknown action %q on %s: want * or one of %s", act, obj, strings.Join(known, ", "))
+			v.Add(path, "unknown action %q on %s: want * or one of %s", act, base, strings.Join(known, ", "))
 		}
 		key := [3]string{sub, obj, act}
 		if first, dup := seen[key]; dup {
@@ -456,6 +470,24 @@ func (rs *ruleSet) allowed(principal, domain, obj, act string) bool {
 func enforce(e *casbin.SyncedCachedEnforcer, principal, domain, obj, act string) bool {
 	ok, err := e.Enforce(principal, domain, obj, act)
 	return err == nil && ok
+}
+
+// HasRole reports whether principal is bound to role in domain, or in
+// every domain; a platform admin holds every role.
+func (a *Authorizer) HasRole(principal, domain, role string) bool {
+	rs := a.current.Load()
+	holds := func(r string) bool {
+		if rs.chained {
+			for _, d := range []string{domain, AllDomains} {
+				if ok, err := rs.enforcer.HasRoleForUser(principal, "role:"+r, d); err == nil && ok {
+					return true
+				}
+			}
+			return false
+		}
+		return slices.Contains(rs.bound[principal][domain], "role:"+r) || slices.Contains(rs.bound[principal][AllDomains], "role:"+r)
+	}
+	return holds(role) || holds(RolePlatformAdmin)
 }
 
 // Can reports whether the actor in ctx may perform act on obj in domain.

@@ -354,7 +354,7 @@ func assertNoACLs(t *testing.T, env *apptest.Env, principal string) {
 	if env.Dialect != "sqlite" {
 		return // state is in PostgreSQL; the broker is the truth checked above
 	}
-	state, err := os.ReadFile(filepath.Join(env.DataDir, "workspaces", "sales", "orders", "terraform.tfstate"))
+	state, err := os.ReadFile(filepath.Join(env.DataDir, "environments", "sandbox", "workspaces", "sales", "orders", "terraform.tfstate"))
 	if err != nil {
 		t.Fatal(err)
 	}

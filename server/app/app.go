@@ -40,7 +40,6 @@ import (
 	"github.com/meshplane/meshplane/server/policy/engine"
 	"github.com/meshplane/meshplane/server/preview"
 	"github.com/meshplane/meshplane/server/provision"
-	"github.com/meshplane/meshplane/server/provision/render"
 	"github.com/meshplane/meshplane/server/rpc"
 	"github.com/meshplane/meshplane/server/sandbox"
 	"github.com/meshplane/meshplane/server/store"
@@ -67,7 +66,11 @@ type Config struct {
 	AccessLog bool
 	// DataPlane is the Kafka and Kafka Connect meshplane provisions into;
 	// with no bootstrap servers, an in-process sandbox is started instead.
+	// It is the one environment when Environments is empty.
 	DataPlane DataPlane
+	// Environments are the environments products are provisioned into, the
+	// default first; empty means one, made of DataPlane.
+	Environments []EnvironmentConfig
 	// ToolsDir holds bin/terraform and the provider mirror terraform-plugins/.
 	ToolsDir string
 	// Terraform overrides ToolsDir/bin/terraform (any terraform >= 1.5).
@@ -143,8 +146,10 @@ type Server struct {
 	Events    *events.Service
 	// Jobs is the durable job queue the replicas sharing the catalog share.
 	Jobs *jobs.Queue
-	// Sandbox is the in-process data plane, nil when a real one is configured.
-	Sandbox *sandbox.Sandbox
+	// Sandbox is the default environment's in-process data plane, nil when
+	// a real one is configured; Sandboxes holds every environment's, by name.
+	Sandbox   *sandbox.Sandbox
+	Sandboxes map[string]*sandbox.Sandbox
 	// AdminTokenPath is set when this start created the initial admin.
 	AdminTokenPath string
 
@@ -324,42 +329,37 @@ func derivedKey(key []byte, purpose string) []byte {
 	return m.Sum(nil)
 }
 
-// startProvisioning connects the data plane — the configured one or a new
-// sandbox — and starts the provisioning workers.
+// startProvisioning connects every environment's data plane — the
+// configured one or a new sandbox — and starts the provisioning workers.
 func (s *Server) startProvisioning(ctx context.Context, databaseURL string, gov provision.Governance) error {
 	c := s.cfg
-	dp := c.DataPlane
-	env := render.Environment{Name: "production", KafkaBootstrap: dp.KafkaBootstrap, KafkaSASLMechanism: dp.SASLMechanism,
-		KafkaUsername: dp.KafkaUsername, KafkaTLS: dp.KafkaTLS, ConnectURL: dp.ConnectURL, ConnectUsername: dp.ConnectUsername,
-		ReplicationFactor: dp.ReplicationFactor}
-	secrets := provision.Secrets{KafkaPassword: dp.KafkaPassword, ConnectPassword: dp.ConnectPassword}
-	s.kafka = kafkaOptions(dp)
-	s.kafkaServers, s.kafkaTLS = dp.KafkaBootstrap, dp.KafkaTLS
-	if len(dp.KafkaBootstrap) == 0 {
-		sb, err := sandbox.Start(ctx, sandbox.Config{DataDir: c.DataDir, Logger: c.Logger.With("component", "sandbox"),
-			KafkaAddr: "127.0.0.1:0", ConnectAddr: "127.0.0.1:0", ConnectBasicAuth: true, Brokers: 1})
+	envs := c.Environments
+	if len(envs) == 0 {
+		// One environment, named as the data plane's state has always been.
+		name := "production"
+		if len(c.DataPlane.KafkaBootstrap) == 0 {
+			name = "sandbox"
+		}
+		envs = []EnvironmentConfig{{Name: name, DataPlane: c.DataPlane}}
+	}
+	var planes []provision.Environment
+	for i, e := range envs {
+		p, err := s.connectEnvironment(ctx, e, i == 0, databaseURL, dialect.Postgres)
 		if err != nil {
-			return fmt.Errorf("starting the sandbox data plane: %w", err)
+			return err
 		}
-		s.Sandbox = sb
-		s.onClose(func() { _ = sb.Close() })
-		st := sb.Settings()
-		env = render.Environment{Name: "sandbox", KafkaBootstrap: st.BootstrapServers, KafkaSASLMechanism: "scram-sha512",
-			KafkaUsername: st.AdminUsername, ConnectURL: st.ConnectURL, ConnectUsername: st.ConnectUsername, ReplicationFactor: min(3, st.Brokers)}
-		secrets = provision.Secrets{KafkaPassword: sb.AdminPassword()}
-		s.kafka = sb.ClientOptions()
-		s.kafkaServers, s.kafkaTLS = st.BootstrapServers, false
-		if st.ConnectUsername != "" {
-			secrets.ConnectPassword = sb.AdminPassword()
+		if i == 0 {
+			// Consumer access — previews, credentials, grants — lives in
+			// the default environment.
+			s.kafka, s.kafkaServers, s.kafkaTLS, s.Sandbox = p.kafka, p.servers, p.tls, p.sandbox
 		}
-		s.log.Info("sandbox data plane started", "kafka", st.BootstrapServers, "connect", st.ConnectURL, "credentials", st.CredentialsFile)
-	}
-	if env.ReplicationFactor == 0 {
-		env.ReplicationFactor = 3
-	}
-	if s.Store.Dialect == dialect.Postgres {
-		env.Backend = render.Backend{Kind: render.BackendPostgres}
-		secrets.PGConnStr = databaseURL
+		if p.sandbox != nil {
+			if s.Sandboxes == nil {
+				s.Sandboxes = map[string]*sandbox.Sandbox{}
+			}
+			s.Sandboxes[e.Name] = p.sandbox
+		}
+		planes = append(planes, p.env)
 	}
 	tools := c.ToolsDir
 	if tools == "" {
@@ -373,11 +373,9 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string, gov 
 	if tf == "" {
 		tf = filepath.Join(tools, "bin", "terraform")
 	}
-	plane := &dataPlane{kafka: s.kafka, connectURL: env.ConnectURL, connectUser: env.ConnectUsername, connectPassword: secrets.ConnectPassword}
 	p, err := provision.New(provision.Config{Store: s.Store, Authz: s.Authz, Logger: s.log, DataDir: c.DataDir,
 		Terraform: tf, PluginDir: filepath.Join(tools, "terraform-plugins"), Jobs: s.Jobs,
-		Env: env, Secrets: secrets, DriftInterval: c.DriftInterval, Governance: gov,
-		DataPlane: plane, Connect: connectAPI(plane)})
+		Environments: planes, DriftInterval: c.DriftInterval, Governance: gov})
 	if err != nil {
 		return err
 	}

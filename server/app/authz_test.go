@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
+	"github.com/meshplane/meshplane/server/app"
 	"github.com/meshplane/meshplane/server/app/apptest"
 )
 
@@ -449,8 +450,11 @@ var authzMatrix = map[string]authzCase{
 			return got, stream.Err()
 		},
 	},
+	// The matrix's default environment is dev, where the default role
+	// definitions let members approve (provision@dev); prod's refusal of
+	// them is TestPromotionAcrossEnvironments'.
 	"/meshplane.v1.ProvisioningService/ApproveRun": {
-		want:  roles(everyone, nobody, ownDomain, nobody, nobody, nobody),
+		want:  roles(everyone, nobody, ownDomain, ownDomain, nobody, nobody),
 		setup: setupRun(true),
 		call: func(ctx context.Context, c apptest.Clients, _, _ string, id any) (bool, error) {
 			_, err := c.Provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: id.(string)}))
@@ -503,6 +507,42 @@ var authzMatrix = map[string]authzCase{
 		call: func(ctx context.Context, c apptest.Clients, dom, _ string, _ any) (bool, error) {
 			_, err := c.Provision.ResumeConnector(ctx, connect.NewRequest(&v1.ResumeConnectorRequest{Domain: dom, Product: deployedProduct, Role: "lake"}))
 			return true, err
+		},
+	},
+	"/meshplane.v1.ProvisioningService/ListEnvironments": {
+		want: roles(everyone, everyone, everyone, everyone, everyone, everyone),
+		call: func(ctx context.Context, c apptest.Clients, _, _ string, _ any) (bool, error) {
+			res, err := c.Provision.ListEnvironments(ctx, connect.NewRequest(&v1.ListEnvironmentsRequest{}))
+			return err == nil && len(res.Msg.GetEnvironments()) == 2, err
+		},
+	},
+	"/meshplane.v1.ProvisioningService/ListDeployments": {
+		want:  roles(everyone, everyone, ownDomain, ownDomain, ownDomain, nobody),
+		setup: setupProduct,
+		call: func(ctx context.Context, c apptest.Clients, dom, key string, _ any) (bool, error) {
+			res, err := c.Provision.ListDeployments(ctx, connect.NewRequest(&v1.ListDeploymentsRequest{Domain: dom, Product: "p-" + key}))
+			return err == nil && len(res.Msg.GetDeployments()) == 2, err
+		},
+	},
+	"/meshplane.v1.ProvisioningService/Promote": {
+		want:  roles(everyone, nobody, ownDomain, ownDomain, nobody, nobody),
+		setup: setupDeployed,
+		call: func(ctx context.Context, c apptest.Clients, dom, _ string, _ any) (bool, error) {
+			res, err := c.Provision.Promote(ctx, connect.NewRequest(&v1.PromoteRequest{Domain: dom, Product: deployedProduct, From: "dev", To: "prod"}))
+			if err != nil {
+				return false, err
+			}
+			// The next caller's promotion supersedes this plan once it is saved.
+			for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				r, err := c.Provision.GetRun(ctx, connect.NewRequest(&v1.GetRunRequest{Id: res.Msg.GetRun().GetId()}))
+				if err != nil {
+					return false, err
+				}
+				if st := r.Msg.GetRun().GetState(); st != v1.RunState_RUN_STATE_QUEUED && st != v1.RunState_RUN_STATE_PLANNING {
+					return st == v1.RunState_RUN_STATE_PLANNED, nil
+				}
+			}
+			return false, errors.New("the promotion's plan did not settle")
 		},
 	},
 	"/meshplane.v1.CatalogService/GetPortPreview": {
@@ -882,7 +922,7 @@ func apiProcedures() []string {
 
 func TestAuthorizationMatrix(t *testing.T) {
 	apptest.RequireTools(t)
-	env := apptest.New(t)
+	env := apptest.New(t, apptest.Options{Environments: []app.EnvironmentConfig{{Name: "dev"}, {Name: "prod", PromoteFrom: []string{"dev"}}}})
 	env.Domain("own")
 	env.Domain("other")
 	tokens := map[string]string{}

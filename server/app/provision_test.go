@@ -147,7 +147,7 @@ func TestProvisioningLifecycle(t *testing.T) {
 	if _, err := owner.Provision.Plan(ctx, connect.NewRequest(&v1.PlanRequest{Domain: "sales", Product: "missing"})); connect.CodeOf(err) != connect.CodeNotFound {
 		t.Fatalf("planning a missing product: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(env.DataDir, "workspaces")); err == nil {
+	if _, err := os.Stat(filepath.Join(env.DataDir, "environments")); err == nil {
 		t.Fatal("refused plans created a workspace")
 	}
 
@@ -233,7 +233,7 @@ func TestProvisioningLifecycle(t *testing.T) {
 
 	// State lives where the catalog does: a local file with SQLite,
 	// Terraform's pg backend (its own schema) with PostgreSQL.
-	_, statErr := os.Stat(filepath.Join(env.DataDir, "workspaces", "sales", "orders", "terraform.tfstate"))
+	_, statErr := os.Stat(filepath.Join(env.DataDir, "environments", "sandbox", "workspaces", "sales", "orders", "terraform.tfstate"))
 	if env.Dialect == "postgres" {
 		var n int
 		if err := env.Server.Store.DB.QueryRow(`SELECT count(*) FROM information_schema.tables WHERE table_schema LIKE 'meshplane_%' AND table_name = 'states'`).Scan(&n); err != nil || n != 1 || statErr == nil {

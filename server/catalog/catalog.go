@@ -21,6 +21,7 @@ import (
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/ent/deployment"
 	"github.com/meshplane/meshplane/server/ent/domain"
 	"github.com/meshplane/meshplane/server/ent/predicate"
 	"github.com/meshplane/meshplane/server/errs"
@@ -471,6 +472,13 @@ func (s *Service) UpdateDataProduct(ctx context.Context, in UpdateProductInput) 
 		n, err := u.Save(ctx)
 		if err != nil {
 			return err
+		}
+		if n > 0 && sameSpec(cur, in.Spec) {
+			// Every environment running exactly this product stays in sync.
+			if _, err := tx.Deployment.Update().Where(deployment.ProductID(cur.ID), deployment.ProvisionedVersion(cur.Version)).
+				SetProvisionedVersion(cur.Version + 1).Save(ctx); err != nil {
+				return err
+			}
 		}
 		if n == 0 {
 			now, err := tx.DataProduct.Get(ctx, cur.ID)

@@ -18,6 +18,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent/accessrequest"
 	"github.com/meshplane/meshplane/server/ent/auditevent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/ent/deployment"
 	"github.com/meshplane/meshplane/server/ent/domain"
 	"github.com/meshplane/meshplane/server/ent/grant"
 	"github.com/meshplane/meshplane/server/ent/kafkacredential"
@@ -48,6 +49,8 @@ type Client struct {
 	AuditEvent *AuditEventClient
 	// DataProduct is the client for interacting with the DataProduct builders.
 	DataProduct *DataProductClient
+	// Deployment is the client for interacting with the Deployment builders.
+	Deployment *DeploymentClient
 	// Domain is the client for interacting with the Domain builders.
 	Domain *DomainClient
 	// Grant is the client for interacting with the Grant builders.
@@ -92,6 +95,7 @@ func (c *Client) init() {
 	c.AccessRequest = NewAccessRequestClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.DataProduct = NewDataProductClient(c.config)
+	c.Deployment = NewDeploymentClient(c.config)
 	c.Domain = NewDomainClient(c.config)
 	c.Grant = NewGrantClient(c.config)
 	c.KafkaCredential = NewKafkaCredentialClient(c.config)
@@ -202,6 +206,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		AccessRequest:   NewAccessRequestClient(cfg),
 		AuditEvent:      NewAuditEventClient(cfg),
 		DataProduct:     NewDataProductClient(cfg),
+		Deployment:      NewDeploymentClient(cfg),
 		Domain:          NewDomainClient(cfg),
 		Grant:           NewGrantClient(cfg),
 		KafkaCredential: NewKafkaCredentialClient(cfg),
@@ -239,6 +244,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		AccessRequest:   NewAccessRequestClient(cfg),
 		AuditEvent:      NewAuditEventClient(cfg),
 		DataProduct:     NewDataProductClient(cfg),
+		Deployment:      NewDeploymentClient(cfg),
 		Domain:          NewDomainClient(cfg),
 		Grant:           NewGrantClient(cfg),
 		KafkaCredential: NewKafkaCredentialClient(cfg),
@@ -283,7 +289,7 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AccessRequest, c.AuditEvent, c.DataProduct, c.Domain, c.Grant,
+		c.AccessRequest, c.AuditEvent, c.DataProduct, c.Deployment, c.Domain, c.Grant,
 		c.KafkaCredential, c.PolicyDecision, c.PolicyModule, c.PolicyVersion,
 		c.Principal, c.ProvisioningRun, c.RBACPolicy, c.RoleBinding, c.SavedPlan,
 		c.Setting, c.Token, c.Webhook, c.WebhookDelivery,
@@ -296,7 +302,7 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AccessRequest, c.AuditEvent, c.DataProduct, c.Domain, c.Grant,
+		c.AccessRequest, c.AuditEvent, c.DataProduct, c.Deployment, c.Domain, c.Grant,
 		c.KafkaCredential, c.PolicyDecision, c.PolicyModule, c.PolicyVersion,
 		c.Principal, c.ProvisioningRun, c.RBACPolicy, c.RoleBinding, c.SavedPlan,
 		c.Setting, c.Token, c.Webhook, c.WebhookDelivery,
@@ -314,6 +320,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditEvent.mutate(ctx, m)
 	case *DataProductMutation:
 		return c.DataProduct.mutate(ctx, m)
+	case *DeploymentMutation:
+		return c.Deployment.mutate(ctx, m)
 	case *DomainMutation:
 		return c.Domain.mutate(ctx, m)
 	case *GrantMutation:
@@ -745,6 +753,139 @@ func (c *DataProductClient) mutate(ctx context.Context, m *DataProductMutation) 
 		return (&DataProductDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown DataProduct mutation op: %q", m.Op())
+	}
+}
+
+// DeploymentClient is a client for the Deployment schema.
+type DeploymentClient struct {
+	config
+}
+
+// NewDeploymentClient returns a client for the Deployment from the given config.
+func NewDeploymentClient(c config) *DeploymentClient {
+	return &DeploymentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `deployment.Hooks(f(g(h())))`.
+func (c *DeploymentClient) Use(hooks ...Hook) {
+	c.hooks.Deployment = append(c.hooks.Deployment, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `deployment.Intercept(f(g(h())))`.
+func (c *DeploymentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Deployment = append(c.inters.Deployment, interceptors...)
+}
+
+// Create returns a builder for creating a Deployment entity.
+func (c *DeploymentClient) Create() *DeploymentCreate {
+	mutation := newDeploymentMutation(c.config, OpCreate)
+	return &DeploymentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Deployment entities.
+func (c *DeploymentClient) CreateBulk(builders ...*DeploymentCreate) *DeploymentCreateBulk {
+	return &DeploymentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DeploymentClient) MapCreateBulk(slice any, setFunc func(*DeploymentCreate, int)) *DeploymentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DeploymentCreateBulk{err: fmt.Errorf("calling to DeploymentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DeploymentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DeploymentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Deployment.
+func (c *DeploymentClient) Update() *DeploymentUpdate {
+	mutation := newDeploymentMutation(c.config, OpUpdate)
+	return &DeploymentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DeploymentClient) UpdateOne(_m *Deployment) *DeploymentUpdateOne {
+	mutation := newDeploymentMutation(c.config, OpUpdateOne, withDeployment(_m))
+	return &DeploymentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DeploymentClient) UpdateOneID(id string) *DeploymentUpdateOne {
+	mutation := newDeploymentMutation(c.config, OpUpdateOne, withDeploymentID(id))
+	return &DeploymentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Deployment.
+func (c *DeploymentClient) Delete() *DeploymentDelete {
+	mutation := newDeploymentMutation(c.config, OpDelete)
+	return &DeploymentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DeploymentClient) DeleteOne(_m *Deployment) *DeploymentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DeploymentClient) DeleteOneID(id string) *DeploymentDeleteOne {
+	builder := c.Delete().Where(deployment.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DeploymentDeleteOne{builder}
+}
+
+// Query returns a query builder for Deployment.
+func (c *DeploymentClient) Query() *DeploymentQuery {
+	return &DeploymentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDeployment},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Deployment entity by its id.
+func (c *DeploymentClient) Get(ctx context.Context, id string) (*Deployment, error) {
+	return c.Query().Where(deployment.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DeploymentClient) GetX(ctx context.Context, id string) *Deployment {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *DeploymentClient) Hooks() []Hook {
+	return c.hooks.Deployment
+}
+
+// Interceptors returns the client interceptors.
+func (c *DeploymentClient) Interceptors() []Interceptor {
+	return c.inters.Deployment
+}
+
+func (c *DeploymentClient) mutate(ctx context.Context, m *DeploymentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DeploymentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DeploymentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DeploymentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DeploymentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Deployment mutation op: %q", m.Op())
 	}
 }
 
@@ -2778,15 +2919,15 @@ func (c *WebhookDeliveryClient) mutate(ctx context.Context, m *WebhookDeliveryMu
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AccessRequest, AuditEvent, DataProduct, Domain, Grant, KafkaCredential,
-		PolicyDecision, PolicyModule, PolicyVersion, Principal, ProvisioningRun,
-		RBACPolicy, RoleBinding, SavedPlan, Setting, Token, Webhook,
+		AccessRequest, AuditEvent, DataProduct, Deployment, Domain, Grant,
+		KafkaCredential, PolicyDecision, PolicyModule, PolicyVersion, Principal,
+		ProvisioningRun, RBACPolicy, RoleBinding, SavedPlan, Setting, Token, Webhook,
 		WebhookDelivery []ent.Hook
 	}
 	inters struct {
-		AccessRequest, AuditEvent, DataProduct, Domain, Grant, KafkaCredential,
-		PolicyDecision, PolicyModule, PolicyVersion, Principal, ProvisioningRun,
-		RBACPolicy, RoleBinding, SavedPlan, Setting, Token, Webhook,
+		AccessRequest, AuditEvent, DataProduct, Deployment, Domain, Grant,
+		KafkaCredential, PolicyDecision, PolicyModule, PolicyVersion, Principal,
+		ProvisioningRun, RBACPolicy, RoleBinding, SavedPlan, Setting, Token, Webhook,
 		WebhookDelivery []ent.Interceptor
 	}
 )

@@ -15,6 +15,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent/accessrequest"
 	"github.com/meshplane/meshplane/server/ent/auditevent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/ent/deployment"
 	"github.com/meshplane/meshplane/server/ent/domain"
 	"github.com/meshplane/meshplane/server/ent/grant"
 	"github.com/meshplane/meshplane/server/ent/kafkacredential"
@@ -93,6 +94,7 @@ func checkColumn(t, c string) error {
 			accessrequest.Table:   accessrequest.ValidColumn,
 			auditevent.Table:      auditevent.ValidColumn,
 			dataproduct.Table:     dataproduct.ValidColumn,
+			deployment.Table:      deployment.ValidColumn,
 			domain.Table:          domain.ValidColumn,
 			grant.Table:           grant.ValidColumn,
 			kafkacredential.Table: kafkacredential.ValidColumn,

@@ -15,6 +15,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent/accessrequest"
 	"github.com/meshplane/meshplane/server/ent/auditevent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/ent/deployment"
 	"github.com/meshplane/meshplane/server/ent/domain"
 	"github.com/meshplane/meshplane/server/ent/grant"
 	"github.com/meshplane/meshplane/server/ent/kafkacredential"
@@ -47,6 +48,7 @@ const (
 	TypeAccessRequest   = "AccessRequest"
 	TypeAuditEvent      = "AuditEvent"
 	TypeDataProduct     = "DataProduct"
+	TypeDeployment      = "Deployment"
 	TypeDomain          = "Domain"
 	TypeGrant           = "Grant"
 	TypeKafkaCredential = "KafkaCredential"
@@ -4043,6 +4045,884 @@ func (m *DataProductMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *DataProductMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown DataProduct edge %s", name)
+}
+
+// DeploymentMutation represents an operation that mutates the Deployment nodes in the graph.
+type DeploymentMutation struct {
+	config
+	op                     Op
+	typ                    string
+	id                     *string
+	create_time            *time.Time
+	update_time            *time.Time
+	product_id             *string
+	domain                 *string
+	product                *string
+	environment            *string
+	provisioned_version    *int64
+	addprovisioned_version *int64
+	drift                  *[]summary.ResourceChange
+	appenddrift            []summary.ResourceChange
+	drift_check_time       *time.Time
+	clearedFields          map[string]struct{}
+	done                   bool
+	oldValue               func(context.Context) (*Deployment, error)
+	predicates             []predicate.Deployment
+}
+
+var _ ent.Mutation = (*DeploymentMutation)(nil)
+
+// deploymentOption allows management of the mutation configuration using functional options.
+type deploymentOption func(*DeploymentMutation)
+
+// newDeploymentMutation creates new mutation for the Deployment entity.
+func newDeploymentMutation(c config, op Op, opts ...deploymentOption) *DeploymentMutation {
+	m := &DeploymentMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDeployment,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDeploymentID sets the ID field of the mutation.
+func withDeploymentID(id string) deploymentOption {
+	return func(m *DeploymentMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Deployment
+		)
+		m.oldValue = func(ctx context.Context) (*Deployment, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Deployment.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDeployment sets the old Deployment of the mutation.
+func withDeployment(node *Deployment) deploymentOption {
+	return func(m *DeploymentMutation) {
+		m.oldValue = func(context.Context) (*Deployment, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DeploymentMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DeploymentMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Deployment entities.
+func (m *DeploymentMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DeploymentMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DeploymentMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Deployment.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreateTime sets the "create_time" field.
+func (m *DeploymentMutation) SetCreateTime(t time.Time) {
+	m.create_time = &t
+}
+
+// CreateTime returns the value of the "create_time" field in the mutation.
+func (m *DeploymentMutation) CreateTime() (r time.Time, exists bool) {
+	v := m.create_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreateTime returns the old "create_time" field's value of the Deployment entity.
+// If the Deployment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeploymentMutation) OldCreateTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreateTime: %w", err)
+	}
+	return oldValue.CreateTime, nil
+}
+
+// ResetCreateTime resets all changes to the "create_time" field.
+func (m *DeploymentMutation) ResetCreateTime() {
+	m.create_time = nil
+}
+
+// SetUpdateTime sets the "update_time" field.
+func (m *DeploymentMutation) SetUpdateTime(t time.Time) {
+	m.update_time = &t
+}
+
+// UpdateTime returns the value of the "update_time" field in the mutation.
+func (m *DeploymentMutation) UpdateTime() (r time.Time, exists bool) {
+	v := m.update_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdateTime returns the old "update_time" field's value of the Deployment entity.
+// If the Deployment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeploymentMutation) OldUpdateTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdateTime: %w", err)
+	}
+	return oldValue.UpdateTime, nil
+}
+
+// ResetUpdateTime resets all changes to the "update_time" field.
+func (m *DeploymentMutation) ResetUpdateTime() {
+	m.update_time = nil
+}
+
+// SetProductID sets the "product_id" field.
+func (m *DeploymentMutation) SetProductID(s string) {
+	m.product_id = &s
+}
+
+// ProductID returns the value of the "product_id" field in the mutation.
+func (m *DeploymentMutation) ProductID() (r string, exists bool) {
+	v := m.product_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProductID returns the old "product_id" field's value of the Deployment entity.
+// If the Deployment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeploymentMutation) OldProductID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProductID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProductID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProductID: %w", err)
+	}
+	return oldValue.ProductID, nil
+}
+
+// ResetProductID resets all changes to the "product_id" field.
+func (m *DeploymentMutation) ResetProductID() {
+	m.product_id = nil
+}
+
+// SetDomain sets the "domain" field.
+func (m *DeploymentMutation) SetDomain(s string) {
+	m.domain = &s
+}
+
+// Domain returns the value of the "domain" field in the mutation.
+func (m *DeploymentMutation) Domain() (r string, exists bool) {
+	v := m.domain
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDomain returns the old "domain" field's value of the Deployment entity.
+// If the Deployment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeploymentMutation) OldDomain(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDomain is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDomain requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDomain: %w", err)
+	}
+	return oldValue.Domain, nil
+}
+
+// ResetDomain resets all changes to the "domain" field.
+func (m *DeploymentMutation) ResetDomain() {
+	m.domain = nil
+}
+
+// SetProduct sets the "product" field.
+func (m *DeploymentMutation) SetProduct(s string) {
+	m.product = &s
+}
+
+// Product returns the value of the "product" field in the mutation.
+func (m *DeploymentMutation) Product() (r string, exists bool) {
+	v := m.product
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProduct returns the old "product" field's value of the Deployment entity.
+// If the Deployment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeploymentMutation) OldProduct(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProduct is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProduct requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProduct: %w", err)
+	}
+	return oldValue.Product, nil
+}
+
+// ResetProduct resets all changes to the "product" field.
+func (m *DeploymentMutation) ResetProduct() {
+	m.product = nil
+}
+
+// SetEnvironment sets the "environment" field.
+func (m *DeploymentMutation) SetEnvironment(s string) {
+	m.environment = &s
+}
+
+// Environment returns the value of the "environment" field in the mutation.
+func (m *DeploymentMutation) Environment() (r string, exists bool) {
+	v := m.environment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnvironment returns the old "environment" field's value of the Deployment entity.
+// If the Deployment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeploymentMutation) OldEnvironment(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnvironment is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnvironment requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnvironment: %w", err)
+	}
+	return oldValue.Environment, nil
+}
+
+// ResetEnvironment resets all changes to the "environment" field.
+func (m *DeploymentMutation) ResetEnvironment() {
+	m.environment = nil
+}
+
+// SetProvisionedVersion sets the "provisioned_version" field.
+func (m *DeploymentMutation) SetProvisionedVersion(i int64) {
+	m.provisioned_version = &i
+	m.addprovisioned_version = nil
+}
+
+// ProvisionedVersion returns the value of the "provisioned_version" field in the mutation.
+func (m *DeploymentMutation) ProvisionedVersion() (r int64, exists bool) {
+	v := m.provisioned_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProvisionedVersion returns the old "provisioned_version" field's value of the Deployment entity.
+// If the Deployment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeploymentMutation) OldProvisionedVersion(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProvisionedVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProvisionedVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProvisionedVersion: %w", err)
+	}
+	return oldValue.ProvisionedVersion, nil
+}
+
+// AddProvisionedVersion adds i to the "provisioned_version" field.
+func (m *DeploymentMutation) AddProvisionedVersion(i int64) {
+	if m.addprovisioned_version != nil {
+		*m.addprovisioned_version += i
+	} else {
+		m.addprovisioned_version = &i
+	}
+}
+
+// AddedProvisionedVersion returns the value that was added to the "provisioned_version" field in this mutation.
+func (m *DeploymentMutation) AddedProvisionedVersion() (r int64, exists bool) {
+	v := m.addprovisioned_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearProvisionedVersion clears the value of the "provisioned_version" field.
+func (m *DeploymentMutation) ClearProvisionedVersion() {
+	m.provisioned_version = nil
+	m.addprovisioned_version = nil
+	m.clearedFields[deployment.FieldProvisionedVersion] = struct{}{}
+}
+
+// ProvisionedVersionCleared returns if the "provisioned_version" field was cleared in this mutation.
+func (m *DeploymentMutation) ProvisionedVersionCleared() bool {
+	_, ok := m.clearedFields[deployment.FieldProvisionedVersion]
+	return ok
+}
+
+// ResetProvisionedVersion resets all changes to the "provisioned_version" field.
+func (m *DeploymentMutation) ResetProvisionedVersion() {
+	m.provisioned_version = nil
+	m.addprovisioned_version = nil
+	delete(m.clearedFields, deployment.FieldProvisionedVersion)
+}
+
+// SetDrift sets the "drift" field.
+func (m *DeploymentMutation) SetDrift(sc []summary.ResourceChange) {
+	m.drift = &sc
+	m.appenddrift = nil
+}
+
+// Drift returns the value of the "drift" field in the mutation.
+func (m *DeploymentMutation) Drift() (r []summary.ResourceChange, exists bool) {
+	v := m.drift
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDrift returns the old "drift" field's value of the Deployment entity.
+// If the Deployment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeploymentMutation) OldDrift(ctx context.Context) (v []summary.ResourceChange, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDrift is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDrift requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDrift: %w", err)
+	}
+	return oldValue.Drift, nil
+}
+
+// AppendDrift adds sc to the "drift" field.
+func (m *DeploymentMutation) AppendDrift(sc []summary.ResourceChange) {
+	m.appenddrift = append(m.appenddrift, sc...)
+}
+
+// AppendedDrift returns the list of values that were appended to the "drift" field in this mutation.
+func (m *DeploymentMutation) AppendedDrift() ([]summary.ResourceChange, bool) {
+	if len(m.appenddrift) == 0 {
+		return nil, false
+	}
+	return m.appenddrift, true
+}
+
+// ClearDrift clears the value of the "drift" field.
+func (m *DeploymentMutation) ClearDrift() {
+	m.drift = nil
+	m.appenddrift = nil
+	m.clearedFields[deployment.FieldDrift] = struct{}{}
+}
+
+// DriftCleared returns if the "drift" field was cleared in this mutation.
+func (m *DeploymentMutation) DriftCleared() bool {
+	_, ok := m.clearedFields[deployment.FieldDrift]
+	return ok
+}
+
+// ResetDrift resets all changes to the "drift" field.
+func (m *DeploymentMutation) ResetDrift() {
+	m.drift = nil
+	m.appenddrift = nil
+	delete(m.clearedFields, deployment.FieldDrift)
+}
+
+// SetDriftCheckTime sets the "drift_check_time" field.
+func (m *DeploymentMutation) SetDriftCheckTime(t time.Time) {
+	m.drift_check_time = &t
+}
+
+// DriftCheckTime returns the value of the "drift_check_time" field in the mutation.
+func (m *DeploymentMutation) DriftCheckTime() (r time.Time, exists bool) {
+	v := m.drift_check_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDriftCheckTime returns the old "drift_check_time" field's value of the Deployment entity.
+// If the Deployment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeploymentMutation) OldDriftCheckTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDriftCheckTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDriftCheckTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDriftCheckTime: %w", err)
+	}
+	return oldValue.DriftCheckTime, nil
+}
+
+// ClearDriftCheckTime clears the value of the "drift_check_time" field.
+func (m *DeploymentMutation) ClearDriftCheckTime() {
+	m.drift_check_time = nil
+	m.clearedFields[deployment.FieldDriftCheckTime] = struct{}{}
+}
+
+// DriftCheckTimeCleared returns if the "drift_check_time" field was cleared in this mutation.
+func (m *DeploymentMutation) DriftCheckTimeCleared() bool {
+	_, ok := m.clearedFields[deployment.FieldDriftCheckTime]
+	return ok
+}
+
+// ResetDriftCheckTime resets all changes to the "drift_check_time" field.
+func (m *DeploymentMutation) ResetDriftCheckTime() {
+	m.drift_check_time = nil
+	delete(m.clearedFields, deployment.FieldDriftCheckTime)
+}
+
+// Where appends a list predicates to the DeploymentMutation builder.
+func (m *DeploymentMutation) Where(ps ...predicate.Deployment) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DeploymentMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DeploymentMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Deployment, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DeploymentMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DeploymentMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Deployment).
+func (m *DeploymentMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DeploymentMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.create_time != nil {
+		fields = append(fields, deployment.FieldCreateTime)
+	}
+	if m.update_time != nil {
+		fields = append(fields, deployment.FieldUpdateTime)
+	}
+	if m.product_id != nil {
+		fields = append(fields, deployment.FieldProductID)
+	}
+	if m.domain != nil {
+		fields = append(fields, deployment.FieldDomain)
+	}
+	if m.product != nil {
+		fields = append(fields, deployment.FieldProduct)
+	}
+	if m.environment != nil {
+		fields = append(fields, deployment.FieldEnvironment)
+	}
+	if m.provisioned_version != nil {
+		fields = append(fields, deployment.FieldProvisionedVersion)
+	}
+	if m.drift != nil {
+		fields = append(fields, deployment.FieldDrift)
+	}
+	if m.drift_check_time != nil {
+		fields = append(fields, deployment.FieldDriftCheckTime)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DeploymentMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case deployment.FieldCreateTime:
+		return m.CreateTime()
+	case deployment.FieldUpdateTime:
+		return m.UpdateTime()
+	case deployment.FieldProductID:
+		return m.ProductID()
+	case deployment.FieldDomain:
+		return m.Domain()
+	case deployment.FieldProduct:
+		return m.Product()
+	case deployment.FieldEnvironment:
+		return m.Environment()
+	case deployment.FieldProvisionedVersion:
+		return m.ProvisionedVersion()
+	case deployment.FieldDrift:
+		return m.Drift()
+	case deployment.FieldDriftCheckTime:
+		return m.DriftCheckTime()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DeploymentMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case deployment.FieldCreateTime:
+		return m.OldCreateTime(ctx)
+	case deployment.FieldUpdateTime:
+		return m.OldUpdateTime(ctx)
+	case deployment.FieldProductID:
+		return m.OldProductID(ctx)
+	case deployment.FieldDomain:
+		return m.OldDomain(ctx)
+	case deployment.FieldProduct:
+		return m.OldProduct(ctx)
+	case deployment.FieldEnvironment:
+		return m.OldEnvironment(ctx)
+	case deployment.FieldProvisionedVersion:
+		return m.OldProvisionedVersion(ctx)
+	case deployment.FieldDrift:
+		return m.OldDrift(ctx)
+	case deployment.FieldDriftCheckTime:
+		return m.OldDriftCheckTime(ctx)
+	}
+	return nil, fmt.Errorf("unknown Deployment field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DeploymentMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case deployment.FieldCreateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreateTime(v)
+		return nil
+	case deployment.FieldUpdateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdateTime(v)
+		return nil
+	case deployment.FieldProductID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProductID(v)
+		return nil
+	case deployment.FieldDomain:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDomain(v)
+		return nil
+	case deployment.FieldProduct:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProduct(v)
+		return nil
+	case deployment.FieldEnvironment:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnvironment(v)
+		return nil
+	case deployment.FieldProvisionedVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProvisionedVersion(v)
+		return nil
+	case deployment.FieldDrift:
+		v, ok := value.([]summary.ResourceChange)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDrift(v)
+		return nil
+	case deployment.FieldDriftCheckTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDriftCheckTime(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Deployment field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DeploymentMutation) AddedFields() []string {
+	var fields []string
+	if m.addprovisioned_version != nil {
+		fields = append(fields, deployment.FieldProvisionedVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DeploymentMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case deployment.FieldProvisionedVersion:
+		return m.AddedProvisionedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DeploymentMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case deployment.FieldProvisionedVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProvisionedVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Deployment numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DeploymentMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(deployment.FieldProvisionedVersion) {
+		fields = append(fields, deployment.FieldProvisionedVersion)
+	}
+	if m.FieldCleared(deployment.FieldDrift) {
+		fields = append(fields, deployment.FieldDrift)
+	}
+	if m.FieldCleared(deployment.FieldDriftCheckTime) {
+		fields = append(fields, deployment.FieldDriftCheckTime)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DeploymentMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DeploymentMutation) ClearField(name string) error {
+	switch name {
+	case deployment.FieldProvisionedVersion:
+		m.ClearProvisionedVersion()
+		return nil
+	case deployment.FieldDrift:
+		m.ClearDrift()
+		return nil
+	case deployment.FieldDriftCheckTime:
+		m.ClearDriftCheckTime()
+		return nil
+	}
+	return fmt.Errorf("unknown Deployment nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DeploymentMutation) ResetField(name string) error {
+	switch name {
+	case deployment.FieldCreateTime:
+		m.ResetCreateTime()
+		return nil
+	case deployment.FieldUpdateTime:
+		m.ResetUpdateTime()
+		return nil
+	case deployment.FieldProductID:
+		m.ResetProductID()
+		return nil
+	case deployment.FieldDomain:
+		m.ResetDomain()
+		return nil
+	case deployment.FieldProduct:
+		m.ResetProduct()
+		return nil
+	case deployment.FieldEnvironment:
+		m.ResetEnvironment()
+		return nil
+	case deployment.FieldProvisionedVersion:
+		m.ResetProvisionedVersion()
+		return nil
+	case deployment.FieldDrift:
+		m.ResetDrift()
+		return nil
+	case deployment.FieldDriftCheckTime:
+		m.ResetDriftCheckTime()
+		return nil
+	}
+	return fmt.Errorf("unknown Deployment field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DeploymentMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DeploymentMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DeploymentMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DeploymentMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DeploymentMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DeploymentMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DeploymentMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Deployment unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DeploymentMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Deployment edge %s", name)
 }
 
 // DomainMutation represents an operation that mutates the Domain nodes in the graph.
@@ -10767,6 +11647,7 @@ type ProvisioningRunMutation struct {
 	domain             *string
 	product            *string
 	product_id         *string
+	environment        *string
 	product_version    *int64
 	addproduct_version *int64
 	kind               *provisioningrun.Kind
@@ -10780,6 +11661,10 @@ type ProvisioningRunMutation struct {
 	error              *string
 	created_by         *string
 	approved_by        *string
+	approvers          *[]schema.RunApprover
+	appendapprovers    []schema.RunApprover
+	approvals          *[]schema.RunApproval
+	appendapprovals    []schema.RunApproval
 	approve_time       *time.Time
 	start_time         *time.Time
 	finish_time        *time.Time
@@ -11134,6 +12019,42 @@ func (m *ProvisioningRunMutation) OldProductID(ctx context.Context) (v string, e
 // ResetProductID resets all changes to the "product_id" field.
 func (m *ProvisioningRunMutation) ResetProductID() {
 	m.product_id = nil
+}
+
+// SetEnvironment sets the "environment" field.
+func (m *ProvisioningRunMutation) SetEnvironment(s string) {
+	m.environment = &s
+}
+
+// Environment returns the value of the "environment" field in the mutation.
+func (m *ProvisioningRunMutation) Environment() (r string, exists bool) {
+	v := m.environment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnvironment returns the old "environment" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldEnvironment(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnvironment is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnvironment requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnvironment: %w", err)
+	}
+	return oldValue.Environment, nil
+}
+
+// ResetEnvironment resets all changes to the "environment" field.
+func (m *ProvisioningRunMutation) ResetEnvironment() {
+	m.environment = nil
 }
 
 // SetProductVersion sets the "product_version" field.
@@ -11601,6 +12522,136 @@ func (m *ProvisioningRunMutation) ResetApprovedBy() {
 	m.approved_by = nil
 }
 
+// SetApprovers sets the "approvers" field.
+func (m *ProvisioningRunMutation) SetApprovers(sa []schema.RunApprover) {
+	m.approvers = &sa
+	m.appendapprovers = nil
+}
+
+// Approvers returns the value of the "approvers" field in the mutation.
+func (m *ProvisioningRunMutation) Approvers() (r []schema.RunApprover, exists bool) {
+	v := m.approvers
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldApprovers returns the old "approvers" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldApprovers(ctx context.Context) (v []schema.RunApprover, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldApprovers is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldApprovers requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldApprovers: %w", err)
+	}
+	return oldValue.Approvers, nil
+}
+
+// AppendApprovers adds sa to the "approvers" field.
+func (m *ProvisioningRunMutation) AppendApprovers(sa []schema.RunApprover) {
+	m.appendapprovers = append(m.appendapprovers, sa...)
+}
+
+// AppendedApprovers returns the list of values that were appended to the "approvers" field in this mutation.
+func (m *ProvisioningRunMutation) AppendedApprovers() ([]schema.RunApprover, bool) {
+	if len(m.appendapprovers) == 0 {
+		return nil, false
+	}
+	return m.appendapprovers, true
+}
+
+// ClearApprovers clears the value of the "approvers" field.
+func (m *ProvisioningRunMutation) ClearApprovers() {
+	m.approvers = nil
+	m.appendapprovers = nil
+	m.clearedFields[provisioningrun.FieldApprovers] = struct{}{}
+}
+
+// ApproversCleared returns if the "approvers" field was cleared in this mutation.
+func (m *ProvisioningRunMutation) ApproversCleared() bool {
+	_, ok := m.clearedFields[provisioningrun.FieldApprovers]
+	return ok
+}
+
+// ResetApprovers resets all changes to the "approvers" field.
+func (m *ProvisioningRunMutation) ResetApprovers() {
+	m.approvers = nil
+	m.appendapprovers = nil
+	delete(m.clearedFields, provisioningrun.FieldApprovers)
+}
+
+// SetApprovals sets the "approvals" field.
+func (m *ProvisioningRunMutation) SetApprovals(sa []schema.RunApproval) {
+	m.approvals = &sa
+	m.appendapprovals = nil
+}
+
+// Approvals returns the value of the "approvals" field in the mutation.
+func (m *ProvisioningRunMutation) Approvals() (r []schema.RunApproval, exists bool) {
+	v := m.approvals
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldApprovals returns the old "approvals" field's value of the ProvisioningRun entity.
+// If the ProvisioningRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProvisioningRunMutation) OldApprovals(ctx context.Context) (v []schema.RunApproval, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldApprovals is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldApprovals requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldApprovals: %w", err)
+	}
+	return oldValue.Approvals, nil
+}
+
+// AppendApprovals adds sa to the "approvals" field.
+func (m *ProvisioningRunMutation) AppendApprovals(sa []schema.RunApproval) {
+	m.appendapprovals = append(m.appendapprovals, sa...)
+}
+
+// AppendedApprovals returns the list of values that were appended to the "approvals" field in this mutation.
+func (m *ProvisioningRunMutation) AppendedApprovals() ([]schema.RunApproval, bool) {
+	if len(m.appendapprovals) == 0 {
+		return nil, false
+	}
+	return m.appendapprovals, true
+}
+
+// ClearApprovals clears the value of the "approvals" field.
+func (m *ProvisioningRunMutation) ClearApprovals() {
+	m.approvals = nil
+	m.appendapprovals = nil
+	m.clearedFields[provisioningrun.FieldApprovals] = struct{}{}
+}
+
+// ApprovalsCleared returns if the "approvals" field was cleared in this mutation.
+func (m *ProvisioningRunMutation) ApprovalsCleared() bool {
+	_, ok := m.clearedFields[provisioningrun.FieldApprovals]
+	return ok
+}
+
+// ResetApprovals resets all changes to the "approvals" field.
+func (m *ProvisioningRunMutation) ResetApprovals() {
+	m.approvals = nil
+	m.appendapprovals = nil
+	delete(m.clearedFields, provisioningrun.FieldApprovals)
+}
+
 // SetApproveTime sets the "approve_time" field.
 func (m *ProvisioningRunMutation) SetApproveTime(t time.Time) {
 	m.approve_time = &t
@@ -12060,7 +13111,7 @@ func (m *ProvisioningRunMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ProvisioningRunMutation) Fields() []string {
-	fields := make([]string, 0, 28)
+	fields := make([]string, 0, 31)
 	if m.create_time != nil {
 		fields = append(fields, provisioningrun.FieldCreateTime)
 	}
@@ -12078,6 +13129,9 @@ func (m *ProvisioningRunMutation) Fields() []string {
 	}
 	if m.product_id != nil {
 		fields = append(fields, provisioningrun.FieldProductID)
+	}
+	if m.environment != nil {
+		fields = append(fields, provisioningrun.FieldEnvironment)
 	}
 	if m.product_version != nil {
 		fields = append(fields, provisioningrun.FieldProductVersion)
@@ -12114,6 +13168,12 @@ func (m *ProvisioningRunMutation) Fields() []string {
 	}
 	if m.approved_by != nil {
 		fields = append(fields, provisioningrun.FieldApprovedBy)
+	}
+	if m.approvers != nil {
+		fields = append(fields, provisioningrun.FieldApprovers)
+	}
+	if m.approvals != nil {
+		fields = append(fields, provisioningrun.FieldApprovals)
 	}
 	if m.approve_time != nil {
 		fields = append(fields, provisioningrun.FieldApproveTime)
@@ -12165,6 +13225,8 @@ func (m *ProvisioningRunMutation) Field(name string) (ent.Value, bool) {
 		return m.Product()
 	case provisioningrun.FieldProductID:
 		return m.ProductID()
+	case provisioningrun.FieldEnvironment:
+		return m.Environment()
 	case provisioningrun.FieldProductVersion:
 		return m.ProductVersion()
 	case provisioningrun.FieldKind:
@@ -12189,6 +13251,10 @@ func (m *ProvisioningRunMutation) Field(name string) (ent.Value, bool) {
 		return m.CreatedBy()
 	case provisioningrun.FieldApprovedBy:
 		return m.ApprovedBy()
+	case provisioningrun.FieldApprovers:
+		return m.Approvers()
+	case provisioningrun.FieldApprovals:
+		return m.Approvals()
 	case provisioningrun.FieldApproveTime:
 		return m.ApproveTime()
 	case provisioningrun.FieldStartTime:
@@ -12230,6 +13296,8 @@ func (m *ProvisioningRunMutation) OldField(ctx context.Context, name string) (en
 		return m.OldProduct(ctx)
 	case provisioningrun.FieldProductID:
 		return m.OldProductID(ctx)
+	case provisioningrun.FieldEnvironment:
+		return m.OldEnvironment(ctx)
 	case provisioningrun.FieldProductVersion:
 		return m.OldProductVersion(ctx)
 	case provisioningrun.FieldKind:
@@ -12254,6 +13322,10 @@ func (m *ProvisioningRunMutation) OldField(ctx context.Context, name string) (en
 		return m.OldCreatedBy(ctx)
 	case provisioningrun.FieldApprovedBy:
 		return m.OldApprovedBy(ctx)
+	case provisioningrun.FieldApprovers:
+		return m.OldApprovers(ctx)
+	case provisioningrun.FieldApprovals:
+		return m.OldApprovals(ctx)
 	case provisioningrun.FieldApproveTime:
 		return m.OldApproveTime(ctx)
 	case provisioningrun.FieldStartTime:
@@ -12324,6 +13396,13 @@ func (m *ProvisioningRunMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetProductID(v)
+		return nil
+	case provisioningrun.FieldEnvironment:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnvironment(v)
 		return nil
 	case provisioningrun.FieldProductVersion:
 		v, ok := value.(int64)
@@ -12408,6 +13487,20 @@ func (m *ProvisioningRunMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetApprovedBy(v)
+		return nil
+	case provisioningrun.FieldApprovers:
+		v, ok := value.([]schema.RunApprover)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetApprovers(v)
+		return nil
+	case provisioningrun.FieldApprovals:
+		v, ok := value.([]schema.RunApproval)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetApprovals(v)
 		return nil
 	case provisioningrun.FieldApproveTime:
 		v, ok := value.(time.Time)
@@ -12539,6 +13632,12 @@ func (m *ProvisioningRunMutation) ClearedFields() []string {
 	if m.FieldCleared(provisioningrun.FieldSummary) {
 		fields = append(fields, provisioningrun.FieldSummary)
 	}
+	if m.FieldCleared(provisioningrun.FieldApprovers) {
+		fields = append(fields, provisioningrun.FieldApprovers)
+	}
+	if m.FieldCleared(provisioningrun.FieldApprovals) {
+		fields = append(fields, provisioningrun.FieldApprovals)
+	}
 	if m.FieldCleared(provisioningrun.FieldApproveTime) {
 		fields = append(fields, provisioningrun.FieldApproveTime)
 	}
@@ -12570,6 +13669,12 @@ func (m *ProvisioningRunMutation) ClearField(name string) error {
 	switch name {
 	case provisioningrun.FieldSummary:
 		m.ClearSummary()
+		return nil
+	case provisioningrun.FieldApprovers:
+		m.ClearApprovers()
+		return nil
+	case provisioningrun.FieldApprovals:
+		m.ClearApprovals()
 		return nil
 	case provisioningrun.FieldApproveTime:
 		m.ClearApproveTime()
@@ -12612,6 +13717,9 @@ func (m *ProvisioningRunMutation) ResetField(name string) error {
 	case provisioningrun.FieldProductID:
 		m.ResetProductID()
 		return nil
+	case provisioningrun.FieldEnvironment:
+		m.ResetEnvironment()
+		return nil
 	case provisioningrun.FieldProductVersion:
 		m.ResetProductVersion()
 		return nil
@@ -12647,6 +13755,12 @@ func (m *ProvisioningRunMutation) ResetField(name string) error {
 		return nil
 	case provisioningrun.FieldApprovedBy:
 		m.ResetApprovedBy()
+		return nil
+	case provisioningrun.FieldApprovers:
+		m.ResetApprovers()
+		return nil
+	case provisioningrun.FieldApprovals:
+		m.ResetApprovals()
 		return nil
 	case provisioningrun.FieldApproveTime:
 		m.ResetApproveTime()

@@ -32,6 +32,8 @@ type ProvisioningRun struct {
 	Product string `json:"product,omitempty"`
 	// ProductID holds the value of the "product_id" field.
 	ProductID string `json:"product_id,omitempty"`
+	// Environment holds the value of the "environment" field.
+	Environment string `json:"environment,omitempty"`
 	// ProductVersion holds the value of the "product_version" field.
 	ProductVersion int64 `json:"product_version,omitempty"`
 	// Kind holds the value of the "kind" field.
@@ -56,6 +58,10 @@ type ProvisioningRun struct {
 	CreatedBy string `json:"created_by,omitempty"`
 	// ApprovedBy holds the value of the "approved_by" field.
 	ApprovedBy string `json:"approved_by,omitempty"`
+	// Approvers holds the value of the "approvers" field.
+	Approvers []schema.RunApprover `json:"approvers,omitempty"`
+	// Approvals holds the value of the "approvals" field.
+	Approvals []schema.RunApproval `json:"approvals,omitempty"`
 	// ApproveTime holds the value of the "approve_time" field.
 	ApproveTime *time.Time `json:"approve_time,omitempty"`
 	// StartTime holds the value of the "start_time" field.
@@ -84,13 +90,13 @@ func (*ProvisioningRun) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case provisioningrun.FieldSummary, provisioningrun.FieldGrants:
+		case provisioningrun.FieldSummary, provisioningrun.FieldApprovers, provisioningrun.FieldApprovals, provisioningrun.FieldGrants:
 			values[i] = new([]byte)
 		case provisioningrun.FieldHasChanges, provisioningrun.FieldDestructive, provisioningrun.FieldAutoApply:
 			values[i] = new(sql.NullBool)
 		case provisioningrun.FieldVersion, provisioningrun.FieldProductVersion:
 			values[i] = new(sql.NullInt64)
-		case provisioningrun.FieldID, provisioningrun.FieldDomain, provisioningrun.FieldProduct, provisioningrun.FieldProductID, provisioningrun.FieldKind, provisioningrun.FieldState, provisioningrun.FieldPlanDigest, provisioningrun.FieldPolicyVersion, provisioningrun.FieldLog, provisioningrun.FieldError, provisioningrun.FieldCreatedBy, provisioningrun.FieldApprovedBy, provisioningrun.FieldTrigger, provisioningrun.FieldTriggerDetail, provisioningrun.FieldAutoApplyNote, provisioningrun.FieldExecutor:
+		case provisioningrun.FieldID, provisioningrun.FieldDomain, provisioningrun.FieldProduct, provisioningrun.FieldProductID, provisioningrun.FieldEnvironment, provisioningrun.FieldKind, provisioningrun.FieldState, provisioningrun.FieldPlanDigest, provisioningrun.FieldPolicyVersion, provisioningrun.FieldLog, provisioningrun.FieldError, provisioningrun.FieldCreatedBy, provisioningrun.FieldApprovedBy, provisioningrun.FieldTrigger, provisioningrun.FieldTriggerDetail, provisioningrun.FieldAutoApplyNote, provisioningrun.FieldExecutor:
 			values[i] = new(sql.NullString)
 		case provisioningrun.FieldCreateTime, provisioningrun.FieldUpdateTime, provisioningrun.FieldApproveTime, provisioningrun.FieldStartTime, provisioningrun.FieldFinishTime, provisioningrun.FieldHeartbeatTime:
 			values[i] = new(sql.NullTime)
@@ -150,6 +156,12 @@ func (_m *ProvisioningRun) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field product_id", values[i])
 			} else if value.Valid {
 				_m.ProductID = value.String
+			}
+		case provisioningrun.FieldEnvironment:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field environment", values[i])
+			} else if value.Valid {
+				_m.Environment = value.String
 			}
 		case provisioningrun.FieldProductVersion:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -224,6 +236,22 @@ func (_m *ProvisioningRun) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field approved_by", values[i])
 			} else if value.Valid {
 				_m.ApprovedBy = value.String
+			}
+		case provisioningrun.FieldApprovers:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field approvers", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Approvers); err != nil {
+					return fmt.Errorf("unmarshal field approvers: %w", err)
+				}
+			}
+		case provisioningrun.FieldApprovals:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field approvals", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Approvals); err != nil {
+					return fmt.Errorf("unmarshal field approvals: %w", err)
+				}
 			}
 		case provisioningrun.FieldApproveTime:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -345,6 +373,9 @@ func (_m *ProvisioningRun) String() string {
 	builder.WriteString("product_id=")
 	builder.WriteString(_m.ProductID)
 	builder.WriteString(", ")
+	builder.WriteString("environment=")
+	builder.WriteString(_m.Environment)
+	builder.WriteString(", ")
 	builder.WriteString("product_version=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ProductVersion))
 	builder.WriteString(", ")
@@ -380,6 +411,12 @@ func (_m *ProvisioningRun) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("approved_by=")
 	builder.WriteString(_m.ApprovedBy)
+	builder.WriteString(", ")
+	builder.WriteString("approvers=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Approvers))
+	builder.WriteString(", ")
+	builder.WriteString("approvals=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Approvals))
 	builder.WriteString(", ")
 	if v := _m.ApproveTime; v != nil {
 		builder.WriteString("approve_time=")

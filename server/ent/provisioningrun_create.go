@@ -82,6 +82,20 @@ func (_c *ProvisioningRunCreate) SetProductID(v string) *ProvisioningRunCreate {
 	return _c
 }
 
+// SetEnvironment sets the "environment" field.
+func (_c *ProvisioningRunCreate) SetEnvironment(v string) *ProvisioningRunCreate {
+	_c.mutation.SetEnvironment(v)
+	return _c
+}
+
+// SetNillableEnvironment sets the "environment" field if the given value is not nil.
+func (_c *ProvisioningRunCreate) SetNillableEnvironment(v *string) *ProvisioningRunCreate {
+	if v != nil {
+		_c.SetEnvironment(*v)
+	}
+	return _c
+}
+
 // SetProductVersion sets the "product_version" field.
 func (_c *ProvisioningRunCreate) SetProductVersion(v int64) *ProvisioningRunCreate {
 	_c.mutation.SetProductVersion(v)
@@ -231,6 +245,18 @@ func (_c *ProvisioningRunCreate) SetNillableApprovedBy(v *string) *ProvisioningR
 	if v != nil {
 		_c.SetApprovedBy(*v)
 	}
+	return _c
+}
+
+// SetApprovers sets the "approvers" field.
+func (_c *ProvisioningRunCreate) SetApprovers(v []schema.RunApprover) *ProvisioningRunCreate {
+	_c.mutation.SetApprovers(v)
+	return _c
+}
+
+// SetApprovals sets the "approvals" field.
+func (_c *ProvisioningRunCreate) SetApprovals(v []schema.RunApproval) *ProvisioningRunCreate {
+	_c.mutation.SetApprovals(v)
 	return _c
 }
 
@@ -435,6 +461,10 @@ func (_c *ProvisioningRunCreate) defaults() {
 		v := provisioningrun.DefaultVersion
 		_c.mutation.SetVersion(v)
 	}
+	if _, ok := _c.mutation.Environment(); !ok {
+		v := provisioningrun.DefaultEnvironment
+		_c.mutation.SetEnvironment(v)
+	}
 	if _, ok := _c.mutation.State(); !ok {
 		v := provisioningrun.DefaultState
 		_c.mutation.SetState(v)
@@ -535,6 +565,14 @@ func (_c *ProvisioningRunCreate) check() error {
 	if v, ok := _c.mutation.ProductID(); ok {
 		if err := provisioningrun.ProductIDValidator(v); err != nil {
 			return &ValidationError{Name: "product_id", err: fmt.Errorf(`ent: validator failed for field "ProvisioningRun.product_id": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Environment(); !ok {
+		return &ValidationError{Name: "environment", err: errors.New(`ent: missing required field "ProvisioningRun.environment"`)}
+	}
+	if v, ok := _c.mutation.Environment(); ok {
+		if err := provisioningrun.EnvironmentValidator(v); err != nil {
+			return &ValidationError{Name: "environment", err: fmt.Errorf(`ent: validator failed for field "ProvisioningRun.environment": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.ProductVersion(); !ok {
@@ -664,6 +702,10 @@ func (_c *ProvisioningRunCreate) createSpec() (*ProvisioningRun, *sqlgraph.Creat
 		_spec.SetField(provisioningrun.FieldProductID, field.TypeString, value)
 		_node.ProductID = value
 	}
+	if value, ok := _c.mutation.Environment(); ok {
+		_spec.SetField(provisioningrun.FieldEnvironment, field.TypeString, value)
+		_node.Environment = value
+	}
 	if value, ok := _c.mutation.ProductVersion(); ok {
 		_spec.SetField(provisioningrun.FieldProductVersion, field.TypeInt64, value)
 		_node.ProductVersion = value
@@ -711,6 +753,14 @@ func (_c *ProvisioningRunCreate) createSpec() (*ProvisioningRun, *sqlgraph.Creat
 	if value, ok := _c.mutation.ApprovedBy(); ok {
 		_spec.SetField(provisioningrun.FieldApprovedBy, field.TypeString, value)
 		_node.ApprovedBy = value
+	}
+	if value, ok := _c.mutation.Approvers(); ok {
+		_spec.SetField(provisioningrun.FieldApprovers, field.TypeJSON, value)
+		_node.Approvers = value
+	}
+	if value, ok := _c.mutation.Approvals(); ok {
+		_spec.SetField(provisioningrun.FieldApprovals, field.TypeJSON, value)
+		_node.Approvals = value
 	}
 	if value, ok := _c.mutation.ApproveTime(); ok {
 		_spec.SetField(provisioningrun.FieldApproveTime, field.TypeTime, value)

@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/meshplane/meshplane/schema"
 	"github.com/meshplane/meshplane/server/ent/predicate"
@@ -187,6 +188,42 @@ func (_u *ProvisioningRunUpdate) SetNillableApprovedBy(v *string) *ProvisioningR
 	if v != nil {
 		_u.SetApprovedBy(*v)
 	}
+	return _u
+}
+
+// SetApprovers sets the "approvers" field.
+func (_u *ProvisioningRunUpdate) SetApprovers(v []schema.RunApprover) *ProvisioningRunUpdate {
+	_u.mutation.SetApprovers(v)
+	return _u
+}
+
+// AppendApprovers appends value to the "approvers" field.
+func (_u *ProvisioningRunUpdate) AppendApprovers(v []schema.RunApprover) *ProvisioningRunUpdate {
+	_u.mutation.AppendApprovers(v)
+	return _u
+}
+
+// ClearApprovers clears the value of the "approvers" field.
+func (_u *ProvisioningRunUpdate) ClearApprovers() *ProvisioningRunUpdate {
+	_u.mutation.ClearApprovers()
+	return _u
+}
+
+// SetApprovals sets the "approvals" field.
+func (_u *ProvisioningRunUpdate) SetApprovals(v []schema.RunApproval) *ProvisioningRunUpdate {
+	_u.mutation.SetApprovals(v)
+	return _u
+}
+
+// AppendApprovals appends value to the "approvals" field.
+func (_u *ProvisioningRunUpdate) AppendApprovals(v []schema.RunApproval) *ProvisioningRunUpdate {
+	_u.mutation.AppendApprovals(v)
+	return _u
+}
+
+// ClearApprovals clears the value of the "approvals" field.
+func (_u *ProvisioningRunUpdate) ClearApprovals() *ProvisioningRunUpdate {
+	_u.mutation.ClearApprovals()
 	return _u
 }
 
@@ -445,6 +482,28 @@ func (_u *ProvisioningRunUpdate) sqlSave(ctx context.Context) (_node int, err er
 	if value, ok := _u.mutation.ApprovedBy(); ok {
 		_spec.SetField(provisioningrun.FieldApprovedBy, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.Approvers(); ok {
+		_spec.SetField(provisioningrun.FieldApprovers, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedApprovers(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, provisioningrun.FieldApprovers, value)
+		})
+	}
+	if _u.mutation.ApproversCleared() {
+		_spec.ClearField(provisioningrun.FieldApprovers, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Approvals(); ok {
+		_spec.SetField(provisioningrun.FieldApprovals, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedApprovals(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, provisioningrun.FieldApprovals, value)
+		})
+	}
+	if _u.mutation.ApprovalsCleared() {
+		_spec.ClearField(provisioningrun.FieldApprovals, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.ApproveTime(); ok {
 		_spec.SetField(provisioningrun.FieldApproveTime, field.TypeTime, value)
 	}
@@ -662,6 +721,42 @@ func (_u *ProvisioningRunUpdateOne) SetNillableApprovedBy(v *string) *Provisioni
 	if v != nil {
 		_u.SetApprovedBy(*v)
 	}
+	return _u
+}
+
+// SetApprovers sets the "approvers" field.
+func (_u *ProvisioningRunUpdateOne) SetApprovers(v []schema.RunApprover) *ProvisioningRunUpdateOne {
+	_u.mutation.SetApprovers(v)
+	return _u
+}
+
+// AppendApprovers appends value to the "approvers" field.
+func (_u *ProvisioningRunUpdateOne) AppendApprovers(v []schema.RunApprover) *ProvisioningRunUpdateOne {
+	_u.mutation.AppendApprovers(v)
+	return _u
+}
+
+// ClearApprovers clears the value of the "approvers" field.
+func (_u *ProvisioningRunUpdateOne) ClearApprovers() *ProvisioningRunUpdateOne {
+	_u.mutation.ClearApprovers()
+	return _u
+}
+
+// SetApprovals sets the "approvals" field.
+func (_u *ProvisioningRunUpdateOne) SetApprovals(v []schema.RunApproval) *ProvisioningRunUpdateOne {
+	_u.mutation.SetApprovals(v)
+	return _u
+}
+
+// AppendApprovals appends value to the "approvals" field.
+func (_u *ProvisioningRunUpdateOne) AppendApprovals(v []schema.RunApproval) *ProvisioningRunUpdateOne {
+	_u.mutation.AppendApprovals(v)
+	return _u
+}
+
+// ClearApprovals clears the value of the "approvals" field.
+func (_u *ProvisioningRunUpdateOne) ClearApprovals() *ProvisioningRunUpdateOne {
+	_u.mutation.ClearApprovals()
 	return _u
 }
 
@@ -949,6 +1044,28 @@ func (_u *ProvisioningRunUpdateOne) sqlSave(ctx context.Context) (_node *Provisi
 	}
 	if value, ok := _u.mutation.ApprovedBy(); ok {
 		_spec.SetField(provisioningrun.FieldApprovedBy, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Approvers(); ok {
+		_spec.SetField(provisioningrun.FieldApprovers, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedApprovers(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, provisioningrun.FieldApprovers, value)
+		})
+	}
+	if _u.mutation.ApproversCleared() {
+		_spec.ClearField(provisioningrun.FieldApprovers, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Approvals(); ok {
+		_spec.SetField(provisioningrun.FieldApprovals, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedApprovals(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, provisioningrun.FieldApprovals, value)
+		})
+	}
+	if _u.mutation.ApprovalsCleared() {
+		_spec.ClearField(provisioningrun.FieldApprovals, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.ApproveTime(); ok {
 		_spec.SetField(provisioningrun.FieldApproveTime, field.TypeTime, value)

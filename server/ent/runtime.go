@@ -9,6 +9,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent/accessrequest"
 	"github.com/meshplane/meshplane/server/ent/auditevent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/ent/deployment"
 	"github.com/meshplane/meshplane/server/ent/domain"
 	"github.com/meshplane/meshplane/server/ent/grant"
 	"github.com/meshplane/meshplane/server/ent/kafkacredential"
@@ -299,6 +300,101 @@ func init() {
 	// dataproduct.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	dataproduct.IDValidator = func() func(string) error {
 		validators := dataproductDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	deploymentMixin := schema.Deployment{}.Mixin()
+	deploymentMixinFields0 := deploymentMixin[0].Fields()
+	_ = deploymentMixinFields0
+	deploymentMixinFields1 := deploymentMixin[1].Fields()
+	_ = deploymentMixinFields1
+	deploymentFields := schema.Deployment{}.Fields()
+	_ = deploymentFields
+	// deploymentDescCreateTime is the schema descriptor for create_time field.
+	deploymentDescCreateTime := deploymentMixinFields1[0].Descriptor()
+	// deployment.DefaultCreateTime holds the default value on creation for the create_time field.
+	deployment.DefaultCreateTime = deploymentDescCreateTime.Default.(func() time.Time)
+	// deploymentDescUpdateTime is the schema descriptor for update_time field.
+	deploymentDescUpdateTime := deploymentMixinFields1[1].Descriptor()
+	// deployment.DefaultUpdateTime holds the default value on creation for the update_time field.
+	deployment.DefaultUpdateTime = deploymentDescUpdateTime.Default.(func() time.Time)
+	// deployment.UpdateDefaultUpdateTime holds the default value on update for the update_time field.
+	deployment.UpdateDefaultUpdateTime = deploymentDescUpdateTime.UpdateDefault.(func() time.Time)
+	// deploymentDescProductID is the schema descriptor for product_id field.
+	deploymentDescProductID := deploymentFields[0].Descriptor()
+	// deployment.ProductIDValidator is a validator for the "product_id" field. It is called by the builders before save.
+	deployment.ProductIDValidator = deploymentDescProductID.Validators[0].(func(string) error)
+	// deploymentDescDomain is the schema descriptor for domain field.
+	deploymentDescDomain := deploymentFields[1].Descriptor()
+	// deployment.DomainValidator is a validator for the "domain" field. It is called by the builders before save.
+	deployment.DomainValidator = func() func(string) error {
+		validators := deploymentDescDomain.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(domain string) error {
+			for _, fn := range fns {
+				if err := fn(domain); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// deploymentDescProduct is the schema descriptor for product field.
+	deploymentDescProduct := deploymentFields[2].Descriptor()
+	// deployment.ProductValidator is a validator for the "product" field. It is called by the builders before save.
+	deployment.ProductValidator = func() func(string) error {
+		validators := deploymentDescProduct.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(product string) error {
+			for _, fn := range fns {
+				if err := fn(product); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// deploymentDescEnvironment is the schema descriptor for environment field.
+	deploymentDescEnvironment := deploymentFields[3].Descriptor()
+	// deployment.EnvironmentValidator is a validator for the "environment" field. It is called by the builders before save.
+	deployment.EnvironmentValidator = func() func(string) error {
+		validators := deploymentDescEnvironment.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(environment string) error {
+			for _, fn := range fns {
+				if err := fn(environment); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// deploymentDescID is the schema descriptor for id field.
+	deploymentDescID := deploymentMixinFields0[0].Descriptor()
+	// deployment.DefaultID holds the default value on creation for the id field.
+	deployment.DefaultID = deploymentDescID.Default.(func() string)
+	// deployment.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	deployment.IDValidator = func() func(string) error {
+		validators := deploymentDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
@@ -1018,52 +1114,58 @@ func init() {
 	provisioningrunDescProductID := provisioningrunFields[2].Descriptor()
 	// provisioningrun.ProductIDValidator is a validator for the "product_id" field. It is called by the builders before save.
 	provisioningrun.ProductIDValidator = provisioningrunDescProductID.Validators[0].(func(string) error)
+	// provisioningrunDescEnvironment is the schema descriptor for environment field.
+	provisioningrunDescEnvironment := provisioningrunFields[3].Descriptor()
+	// provisioningrun.DefaultEnvironment holds the default value on creation for the environment field.
+	provisioningrun.DefaultEnvironment = provisioningrunDescEnvironment.Default.(string)
+	// provisioningrun.EnvironmentValidator is a validator for the "environment" field. It is called by the builders before save.
+	provisioningrun.EnvironmentValidator = provisioningrunDescEnvironment.Validators[0].(func(string) error)
 	// provisioningrunDescHasChanges is the schema descriptor for has_changes field.
-	provisioningrunDescHasChanges := provisioningrunFields[6].Descriptor()
+	provisioningrunDescHasChanges := provisioningrunFields[7].Descriptor()
 	// provisioningrun.DefaultHasChanges holds the default value on creation for the has_changes field.
 	provisioningrun.DefaultHasChanges = provisioningrunDescHasChanges.Default.(bool)
 	// provisioningrunDescDestructive is the schema descriptor for destructive field.
-	provisioningrunDescDestructive := provisioningrunFields[7].Descriptor()
+	provisioningrunDescDestructive := provisioningrunFields[8].Descriptor()
 	// provisioningrun.DefaultDestructive holds the default value on creation for the destructive field.
 	provisioningrun.DefaultDestructive = provisioningrunDescDestructive.Default.(bool)
 	// provisioningrunDescPlanDigest is the schema descriptor for plan_digest field.
-	provisioningrunDescPlanDigest := provisioningrunFields[9].Descriptor()
+	provisioningrunDescPlanDigest := provisioningrunFields[10].Descriptor()
 	// provisioningrun.DefaultPlanDigest holds the default value on creation for the plan_digest field.
 	provisioningrun.DefaultPlanDigest = provisioningrunDescPlanDigest.Default.(string)
 	// provisioningrunDescPolicyVersion is the schema descriptor for policy_version field.
-	provisioningrunDescPolicyVersion := provisioningrunFields[10].Descriptor()
+	provisioningrunDescPolicyVersion := provisioningrunFields[11].Descriptor()
 	// provisioningrun.DefaultPolicyVersion holds the default value on creation for the policy_version field.
 	provisioningrun.DefaultPolicyVersion = provisioningrunDescPolicyVersion.Default.(string)
 	// provisioningrunDescLog is the schema descriptor for log field.
-	provisioningrunDescLog := provisioningrunFields[11].Descriptor()
+	provisioningrunDescLog := provisioningrunFields[12].Descriptor()
 	// provisioningrun.DefaultLog holds the default value on creation for the log field.
 	provisioningrun.DefaultLog = provisioningrunDescLog.Default.(string)
 	// provisioningrunDescError is the schema descriptor for error field.
-	provisioningrunDescError := provisioningrunFields[12].Descriptor()
+	provisioningrunDescError := provisioningrunFields[13].Descriptor()
 	// provisioningrun.DefaultError holds the default value on creation for the error field.
 	provisioningrun.DefaultError = provisioningrunDescError.Default.(string)
 	// provisioningrunDescCreatedBy is the schema descriptor for created_by field.
-	provisioningrunDescCreatedBy := provisioningrunFields[13].Descriptor()
+	provisioningrunDescCreatedBy := provisioningrunFields[14].Descriptor()
 	// provisioningrun.DefaultCreatedBy holds the default value on creation for the created_by field.
 	provisioningrun.DefaultCreatedBy = provisioningrunDescCreatedBy.Default.(string)
 	// provisioningrunDescApprovedBy is the schema descriptor for approved_by field.
-	provisioningrunDescApprovedBy := provisioningrunFields[14].Descriptor()
+	provisioningrunDescApprovedBy := provisioningrunFields[15].Descriptor()
 	// provisioningrun.DefaultApprovedBy holds the default value on creation for the approved_by field.
 	provisioningrun.DefaultApprovedBy = provisioningrunDescApprovedBy.Default.(string)
 	// provisioningrunDescTriggerDetail is the schema descriptor for trigger_detail field.
-	provisioningrunDescTriggerDetail := provisioningrunFields[19].Descriptor()
+	provisioningrunDescTriggerDetail := provisioningrunFields[22].Descriptor()
 	// provisioningrun.DefaultTriggerDetail holds the default value on creation for the trigger_detail field.
 	provisioningrun.DefaultTriggerDetail = provisioningrunDescTriggerDetail.Default.(string)
 	// provisioningrunDescAutoApply is the schema descriptor for auto_apply field.
-	provisioningrunDescAutoApply := provisioningrunFields[21].Descriptor()
+	provisioningrunDescAutoApply := provisioningrunFields[24].Descriptor()
 	// provisioningrun.DefaultAutoApply holds the default value on creation for the auto_apply field.
 	provisioningrun.DefaultAutoApply = provisioningrunDescAutoApply.Default.(bool)
 	// provisioningrunDescAutoApplyNote is the schema descriptor for auto_apply_note field.
-	provisioningrunDescAutoApplyNote := provisioningrunFields[22].Descriptor()
+	provisioningrunDescAutoApplyNote := provisioningrunFields[25].Descriptor()
 	// provisioningrun.DefaultAutoApplyNote holds the default value on creation for the auto_apply_note field.
 	provisioningrun.DefaultAutoApplyNote = provisioningrunDescAutoApplyNote.Default.(string)
 	// provisioningrunDescExecutor is the schema descriptor for executor field.
-	provisioningrunDescExecutor := provisioningrunFields[23].Descriptor()
+	provisioningrunDescExecutor := provisioningrunFields[26].Descriptor()
 	// provisioningrun.DefaultExecutor holds the default value on creation for the executor field.
 	provisioningrun.DefaultExecutor = provisioningrunDescExecutor.Default.(string)
 	// provisioningrunDescID is the schema descriptor for id field.

@@ -20,6 +20,8 @@ type Tx struct {
 	AuditEvent *AuditEventClient
 	// DataProduct is the client for interacting with the DataProduct builders.
 	DataProduct *DataProductClient
+	// Deployment is the client for interacting with the Deployment builders.
+	Deployment *DeploymentClient
 	// Domain is the client for interacting with the Domain builders.
 	Domain *DomainClient
 	// Grant is the client for interacting with the Grant builders.
@@ -184,6 +186,7 @@ func (tx *Tx) init() {
 	tx.AccessRequest = NewAccessRequestClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.DataProduct = NewDataProductClient(tx.config)
+	tx.Deployment = NewDeploymentClient(tx.config)
 	tx.Domain = NewDomainClient(tx.config)
 	tx.Grant = NewGrantClient(tx.config)
 	tx.KafkaCredential = NewKafkaCredentialClient(tx.config)

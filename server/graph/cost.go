@@ -71,7 +71,7 @@ func priceExpensiveFields(c *generated.ComplexityRoot) {
 		return plus(EvaluationCost, child)
 	}
 	c.DataProduct.Evaluation = func(child int) int { return plus(EvaluationCost, child) }
-	c.DataProduct.Connectors = func(child int) int { return plus(ConnectorsCost, child) }
+	c.DataProduct.Connectors = func(child int, _ *string) int { return plus(ConnectorsCost, child) }
 	c.DataProductConnection.Facets = func(child int) int { return plus(FacetsCost, child) }
 
 	// Lists without pagination are priced as a full page: nothing bounds a
@@ -82,8 +82,10 @@ func priceExpensiveFields(c *generated.ComplexityRoot) {
 	c.Query.PolicyModules = func(child int) int { return unpaged(child) }
 	c.Query.PolicyVersions = func(child int, _ string) int { return unpaged(child) }
 
-	c.Query.Runs = func(child int, _, _ string, first *int, _ *string) int { return connectionCost(child, first) }
-	c.DataProduct.Runs = func(child int, first *int, _ *string) int { return connectionCost(child, first) }
+	c.Query.Runs = func(child int, _, _ string, _ *string, first *int, _ *string) int {
+		return connectionCost(child, first)
+	}
+	c.DataProduct.Runs = func(child int, _ *string, first *int, _ *string) int { return connectionCost(child, first) }
 	c.Query.PolicyDecisions = func(child int, _, _ string, first *int, _ *string) int {
 		return connectionCost(child, first)
 	}

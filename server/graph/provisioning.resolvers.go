@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/graph/generated"
@@ -14,16 +15,28 @@ import (
 	"github.com/meshplane/meshplane/server/provision"
 )
 
-func (r *dataProductResolver) Runs(ctx context.Context, obj *ent.DataProduct, first *int, after *string) (*model.RunConnection, error) {
-	p, err := r.provision.ListRuns(ctx, obj.Domain, obj.Name, num(first), str(after))
+func (r *dataProductResolver) Runs(ctx context.Context, obj *ent.DataProduct, environment *string, first *int, after *string) (*model.RunConnection, error) {
+	p, err := r.provision.ListRuns(ctx, obj.Domain, obj.Name, str(environment), num(first), str(after))
 	if err != nil {
 		return nil, err
 	}
 	return runConnection(p), nil
 }
 
-func (r *dataProductResolver) Connectors(ctx context.Context, obj *ent.DataProduct) ([]*model.Connector, error) {
-	cs, err := r.provision.Connectors(ctx, obj.Domain, obj.Name)
+func (r *dataProductResolver) Deployments(ctx context.Context, obj *ent.DataProduct) ([]*provision.Deployment, error) {
+	ds, err := r.provision.Deployments(ctx, obj.Domain, obj.Name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*provision.Deployment, len(ds))
+	for i := range ds {
+		out[i] = &ds[i]
+	}
+	return out, nil
+}
+
+func (r *dataProductResolver) Connectors(ctx context.Context, obj *ent.DataProduct, environment *string) ([]*model.Connector, error) {
+	cs, err := r.provision.Connectors(ctx, obj.Domain, obj.Name, str(environment))
 	if err != nil {
 		return nil, err
 	}
@@ -34,8 +47,16 @@ func (r *dataProductResolver) Connectors(ctx context.Context, obj *ent.DataProdu
 	return out, nil
 }
 
+func (r *environmentResolver) ParametersJSON(ctx context.Context, obj *provision.EnvironmentInfo) (string, error) {
+	b, err := json.Marshal(obj.Parameters)
+	if obj.Parameters == nil {
+		b = []byte("{}")
+	}
+	return string(b), err
+}
+
 func (r *mutationResolver) PlanProduct(ctx context.Context, input model.PlanProductInput) (*model.RunPayload, error) {
-	return runPayload(r.provision.Plan(ctx, input.Domain, input.Product))
+	return runPayload(r.provision.Plan(ctx, input.Domain, input.Product, str(input.Environment)))
 }
 
 func (r *mutationResolver) ApproveRun(ctx context.Context, input model.ApproveRunInput) (*model.RunPayload, error) {
@@ -48,31 +69,47 @@ func (r *mutationResolver) CancelRun(ctx context.Context, input model.CancelRunI
 }
 
 func (r *mutationResolver) DecommissionProduct(ctx context.Context, input model.DecommissionProductInput) (*model.RunPayload, error) {
-	return runPayload(r.provision.Decommission(ctx, input.Domain, input.Product))
+	return runPayload(r.provision.Decommission(ctx, input.Domain, input.Product, str(input.Environment)))
 }
 
 func (r *mutationResolver) RestartConnector(ctx context.Context, input model.RestartConnectorInput) (*model.ConnectorPayload, error) {
-	return connectorPayload(r.provision.OperateConnector(ctx, input.Domain, input.Product, input.Role, provision.OpRestart, input.Task))
+	return connectorPayload(r.provision.OperateConnector(ctx, input.Domain, input.Product, str(input.Environment), input.Role, provision.OpRestart, input.Task))
 }
 
 func (r *mutationResolver) PauseConnector(ctx context.Context, input model.ConnectorInput) (*model.ConnectorPayload, error) {
-	return connectorPayload(r.provision.OperateConnector(ctx, input.Domain, input.Product, input.Role, provision.OpPause, nil))
+	return connectorPayload(r.provision.OperateConnector(ctx, input.Domain, input.Product, str(input.Environment), input.Role, provision.OpPause, nil))
 }
 
 func (r *mutationResolver) ResumeConnector(ctx context.Context, input model.ConnectorInput) (*model.ConnectorPayload, error) {
-	return connectorPayload(r.provision.OperateConnector(ctx, input.Domain, input.Product, input.Role, provision.OpResume, nil))
+	return connectorPayload(r.provision.OperateConnector(ctx, input.Domain, input.Product, str(input.Environment), input.Role, provision.OpResume, nil))
+}
+
+func (r *mutationResolver) PromoteProduct(ctx context.Context, input model.PromoteProductInput) (*model.RunPayload, error) {
+	return runPayload(r.provision.Promote(ctx, input.Domain, input.Product, input.From, input.To))
 }
 
 func (r *queryResolver) Run(ctx context.Context, id string) (*ent.ProvisioningRun, error) {
 	return r.provision.GetRun(ctx, id)
 }
 
-func (r *queryResolver) Runs(ctx context.Context, domain string, product string, first *int, after *string) (*model.RunConnection, error) {
-	p, err := r.provision.ListRuns(ctx, domain, product, num(first), str(after))
+func (r *queryResolver) Runs(ctx context.Context, domain string, product string, environment *string, first *int, after *string) (*model.RunConnection, error) {
+	p, err := r.provision.ListRuns(ctx, domain, product, str(environment), num(first), str(after))
 	if err != nil {
 		return nil, err
 	}
 	return runConnection(p), nil
+}
+
+func (r *queryResolver) Environments(ctx context.Context) ([]*provision.EnvironmentInfo, error) {
+	envs, err := r.provision.ListEnvironments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*provision.EnvironmentInfo, len(envs))
+	for i := range envs {
+		out[i] = &envs[i]
+	}
+	return out, nil
 }
 
 func (r *runResolver) Trigger(ctx context.Context, obj *ent.ProvisioningRun) (string, error) {
@@ -98,11 +135,14 @@ func (r *subscriptionResolver) RunUpdates(ctx context.Context, id string) (<-cha
 	})
 }
 
+func (r *Resolver) Environment() generated.EnvironmentResolver { return &environmentResolver{r} }
+
 func (r *Resolver) Run() generated.RunResolver { return &runResolver{r} }
 
 func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
+	environmentResolver  struct{ *Resolver }
 	runResolver          struct{ *Resolver }
 	subscriptionResolver struct{ *Resolver }
 )

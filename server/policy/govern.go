@@ -55,10 +55,12 @@ func (s *Governor) WouldAdmit(ctx context.Context, domain, name, lifecycle strin
 	return denial(ev.Admission, errs.KindInvalidArgument)
 }
 
-// Govern judges a stored product before a plan and returns what its
-// connectors must be configured with.
-func (s *Governor) Govern(ctx context.Context, p *ent.DataProduct, trigger string) (masking.Governed, error) {
-	ev := s.judge(ctx, input(p), trigger)
+// Govern judges a stored product before a plan in env and returns what its
+// connectors must be configured with there.
+func (s *Governor) Govern(ctx context.Context, p *ent.DataProduct, env engine.Environment, trigger string) (masking.Governed, error) {
+	in := input(p)
+	in.Environment = env
+	ev := s.judge(ctx, in, trigger)
 	if err := denial(ev.Admission, errs.KindFailedPrecondition); err != nil {
 		return masking.Governed{}, err
 	}
@@ -77,6 +79,19 @@ func (s *Governor) DecideAccess(ctx context.Context, r engine.AccessRequest) eng
 		s.log.Warn("the access policy failed: every owner and a governance officer must approve", "error", d.Error, "policy", d.PolicyVersion)
 	}
 	return d
+}
+
+// Approvers asks the published meshplane.provision policy whose approvals
+// a planned run of p in env needs; a policy that cannot answer fails
+// closed (a domain owner and a governance officer).
+func (s *Governor) Approvers(ctx context.Context, p *ent.DataProduct, env engine.Environment, run engine.Run) engine.RunApprovers {
+	in := input(p)
+	in.Environment = env
+	out := s.engine.Approvers(ctx, in, run)
+	if out.FailedClosed {
+		s.log.Warn("the approvers policy failed: a domain owner and a governance officer must approve", "error", out.Error, "policy", out.PolicyVersion)
+	}
+	return out
 }
 
 // PolicyVersion names the published policy in force; "" when none is.

@@ -465,10 +465,15 @@ func (s *Service) queuePlans(ctx context.Context, impact *Impact, by string) []Q
 		q := QueuedPlan{Domain: c.Domain, Product: c.Product}
 		if s.cfg.Planner == nil {
 			q.Skipped = "provisioning is not configured"
-		} else if id, err := s.cfg.Planner.PlanPublished(ctx, c.Domain, c.Product, by); err != nil {
+		} else if ids, err := s.cfg.Planner.PlanPublished(ctx, c.Domain, c.Product, by); err != nil {
 			q.Skipped = err.Error()
 		} else {
-			q.RunID = id
+			// One plan per environment the product is provisioned in.
+			for _, id := range ids {
+				q.RunID = id
+				out = append(out, q)
+			}
+			continue
 		}
 		out = append(out, q)
 	}

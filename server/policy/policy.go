@@ -44,10 +44,11 @@ const (
 // SystemActor names meshplane itself in catalogs and audit events.
 var SystemActor = actor.Meshplane.Name
 
-// Planner queues a plan of a product a publish changed, through the one
-// entry point every trigger of a run uses, and returns the run's id.
+// Planner queues plans of a product a publish changed, one per environment
+// it is provisioned in, through the one entry point every trigger of a run
+// uses, and returns the runs' ids.
 type Planner interface {
-	PlanPublished(ctx context.Context, domain, name, detail string) (string, error)
+	PlanPublished(ctx context.Context, domain, name, detail string) ([]string, error)
 }
 
 // Config configures the policy service.

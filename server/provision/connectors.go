@@ -127,12 +127,16 @@ func connectorsOf(p *ent.DataProduct) []Connector {
 
 // Connectors returns the product's connectors with their status. A
 // connector the data plane does not have is NotDeployed.
-func (s *Service) Connectors(ctx context.Context, domain, name string) ([]Connector, error) {
-	p, err := s.authorized(ctx, domain, name, access.ActRead)
+func (s *Service) Connectors(ctx context.Context, domain, name, env string) ([]Connector, error) {
+	e, err := s.environment(env)
 	if err != nil {
 		return nil, err
 	}
-	api, err := s.connectAPI()
+	p, err := s.authorized(ctx, domain, name, e.Name, access.ActRead)
+	if err != nil {
+		return nil, err
+	}
+	api, err := s.connectAPI(e)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +146,7 @@ func (s *Service) Connectors(ctx context.Context, domain, name string) ([]Connec
 			return nil, err
 		}
 	}
-	if err := s.lastRuns(ctx, p, out); err != nil {
+	if err := s.lastRuns(ctx, p, e.Name, out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -163,7 +167,7 @@ const (
 // task instead of the connector and all its tasks. The operation is
 // audited once the data plane accepted it, and the connector's status is
 // returned as the data plane reports it afterwards.
-func (s *Service) OperateConnector(ctx context.Context, domain, name, role string, op Operation, task *int) (Connector, error) {
+func (s *Service) OperateConnector(ctx context.Context, domain, name, env, role string, op Operation, task *int) (Connector, error) {
 	var v errs.Violations
 	spec.CheckName(&v, "domain", domain)
 	spec.CheckName(&v, "product", name)
@@ -176,7 +180,11 @@ func (s *Service) OperateConnector(ctx context.Context, domain, name, role strin
 	if err := v.Err(); err != nil {
 		return Connector{}, err
 	}
-	p, err := s.authorized(ctx, domain, name, ActOperate)
+	e, err := s.environment(env)
+	if err != nil {
+		return Connector{}, err
+	}
+	p, err := s.authorized(ctx, domain, name, e.Name, ActOperate)
 	if err != nil {
 		return Connector{}, err
 	}
@@ -191,7 +199,7 @@ func (s *Service) OperateConnector(ctx context.Context, domain, name, role strin
 		return Connector{}, v.Err()
 	}
 	c := conns[i]
-	api, err := s.connectAPI()
+	api, err := s.connectAPI(e)
 	if err != nil {
 		return Connector{}, err
 	}
@@ -210,7 +218,7 @@ func (s *Service) OperateConnector(ctx context.Context, domain, name, role strin
 	// The operation is recorded before it is asked for: no record, no
 	// action. Should Kafka Connect refuse it or not answer, a second record
 	// says so, as the operation may or may not have happened.
-	change := map[string]any{"connector": c.Name, "role": c.Role}
+	change := map[string]any{"connector": c.Name, "role": c.Role, "environment": e.Name}
 	if task != nil {
 		change["task"] = *task
 	}
@@ -240,17 +248,17 @@ func (s *Service) OperateConnector(ctx context.Context, domain, name, role strin
 		return Connector{}, err
 	}
 	one := []Connector{c}
-	if err := s.lastRuns(ctx, p, one); err != nil {
+	if err := s.lastRuns(ctx, p, e.Name, one); err != nil {
 		return Connector{}, err
 	}
 	return one[0], nil
 }
 
-func (s *Service) connectAPI() (ConnectAPI, error) {
-	if s.cfg.Connect == nil {
-		return nil, errs.New(errs.KindUnavailable, "no Kafka Connect REST API is configured for this data plane").WithReason(ReasonNoConnectAPI)
+func (s *Service) connectAPI(e *Environment) (ConnectAPI, error) {
+	if e.Connect == nil {
+		return nil, errs.New(errs.KindUnavailable, "no Kafka Connect REST API is configured for environment %s", e.Name).WithReason(ReasonNoConnectAPI)
 	}
-	return s.cfg.Connect, nil
+	return e.Connect, nil
 }
 
 // audit records a connector operation on its product.
@@ -295,7 +303,7 @@ var (
 // connector's resolved configuration: meshplane's own secrets, URL user
 // information and password-like settings.
 func (s *Service) redact(text string) string {
-	text = userinfoPattern.ReplaceAllString(s.cfg.Secrets.scrub(text), "${1}(sensitive)@")
+	text = userinfoPattern.ReplaceAllString(s.scrub(text), "${1}(sensitive)@")
 	return passwordPattern.ReplaceAllString(text, "${1}(sensitive)")
 }
 
@@ -338,9 +346,10 @@ func truncateTrace(t string) string {
 // lastRuns sets each connector's LastRunID: the newest applied run of the
 // product whose plan changed the connector's resource, among its last
 // lastRunsScanned applied runs with changes.
-func (s *Service) lastRuns(ctx context.Context, p *ent.DataProduct, conns []Connector) error {
+func (s *Service) lastRuns(ctx context.Context, p *ent.DataProduct, env string, conns []Connector) error {
 	runs, err := s.store.Client.ProvisioningRun.Query().
-		Where(provisioningrun.Domain(p.Domain), provisioningrun.Product(p.Name), provisioningrun.StateEQ(provisioningrun.StateApplied), provisioningrun.HasChanges(true)).
+		Where(provisioningrun.Domain(p.Domain), provisioningrun.Product(p.Name), provisioningrun.Environment(env),
+			provisioningrun.StateEQ(provisioningrun.StateApplied), provisioningrun.HasChanges(true)).
 		Order(ent.Desc(provisioningrun.FieldFinishTime), ent.Desc(provisioningrun.FieldID)).
 		Limit(lastRunsScanned).Select(provisioningrun.FieldID, provisioningrun.FieldSummary).All(ctx)
 	if err != nil {

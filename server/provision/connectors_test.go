@@ -13,7 +13,7 @@ import (
 // TestConnectorTracesAreScrubbed: what Kafka Connect reports is passed on
 // without meshplane's secrets, URL passwords or password settings.
 func TestConnectorTracesAreScrubbed(t *testing.T) {
-	s := &Service{cfg: Config{Secrets: Secrets{ConnectPassword: "c0nnect-pw", KafkaPassword: "kafka-pw"}}}
+	s := &Service{secretValues: Secrets{ConnectPassword: "c0nnect-pw", KafkaPassword: "kafka-pw"}.values()}
 	for in, want := range map[string]string{
 		"auth failed for c0nnect-pw and kafka-pw":                          "auth failed for (sensitive) and (sensitive)",
 		"jdbc:postgresql://debezium:hunter2@db:5432/orders failed":         "jdbc:postgresql://(sensitive)@db:5432/orders failed",
@@ -39,7 +39,7 @@ func TestConnectorTracesAreScrubbed(t *testing.T) {
 // TestConnectErrors: each way a call to Kafka Connect fails reaches the
 // caller as an error of its own kind and reason, secrets scrubbed.
 func TestConnectErrors(t *testing.T) {
-	s := &Service{cfg: Config{Secrets: Secrets{ConnectPassword: "c0nnect-pw"}}}
+	s := &Service{secretValues: Secrets{ConnectPassword: "c0nnect-pw"}.values()}
 	for _, tt := range []struct {
 		err          error
 		kind         errs.Kind

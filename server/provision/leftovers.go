@@ -72,7 +72,7 @@ func (s *Service) unfinishedDestroy(ctx context.Context, r *ent.ProvisioningRun,
 	switch {
 	case err != nil:
 		// A client error may quote what it was given: keep secrets out.
-		why := s.cfg.Secrets.scrub(err.Error())
+		why := s.scrub(err.Error())
 		lw.line("meshplane: could not check the data plane after the destroy: " + why)
 		return fmt.Sprintf("decommission unconfirmed: checking the data plane for what %s/%s leaves behind: %s; the product stays until a decommission finds nothing left",
 			r.Domain, r.Product, why)
@@ -100,7 +100,7 @@ func (s *Service) sourceLeftovers(ctx context.Context, r *ent.ProvisioningRun) s
 	if err != nil || p.Source.Kind != spec.SourcePostgres {
 		return ""
 	}
-	slot := render.SlotName(s.cfg.Env.Name, r.Domain, r.Product)
+	slot := render.SlotName(r.Environment, r.Domain, r.Product)
 	return fmt.Sprintf("the source database %s:%d/%s keeps replication slot %s and publication %s, which hold back its WAL until dropped; "+
 		"its owner drops them with: SELECT pg_drop_replication_slot('%s'); DROP PUBLICATION %s;",
 		p.Source.Host, p.Source.Port, p.Source.Database, slot, slot, slot, slot)
@@ -110,21 +110,25 @@ func (s *Service) sourceLeftovers(ctx context.Context, r *ent.ProvisioningRun) s
 // r, asking again for up to the grace period while anything remains or the
 // data plane cannot be asked.
 func (s *Service) leftovers(ctx context.Context, r *ent.ProvisioningRun) (Resources, error) {
-	if s.cfg.DataPlane == nil {
+	env, err := s.runEnvironment(r)
+	if err != nil {
+		return Resources{}, err
+	}
+	if env.DataPlane == nil {
 		return Resources{}, errNoDataPlane
 	}
 	p, err := s.store.Client.DataProduct.Get(ctx, r.ProductID)
 	if err != nil {
 		return Resources{}, fmt.Errorf("reading product: %w", err)
 	}
-	w, err := render.Render(render.Input{Domain: r.Domain, Product: r.Product, Spec: productSpec(p), Env: s.cfg.Env})
+	w, err := render.Render(render.Input{Domain: r.Domain, Product: r.Product, Spec: productSpec(p), Env: env.Render})
 	if err != nil {
 		return Resources{}, err
 	}
 	owned := Resources{Topics: w.Topics, Connectors: w.Connectors}
 	deadline := time.Now().Add(s.cfg.LeftoverGrace)
 	for {
-		left, err := s.cfg.DataPlane.Existing(ctx, owned)
+		left, err := env.DataPlane.Existing(ctx, owned)
 		// A failed look (a broker reconnecting) is asked again too: only
 		// what the grace period ends on counts.
 		if (err == nil && left.Empty()) || time.Now().After(deadline) {
@@ -148,11 +152,11 @@ const adoptFile = "adopt.tf.json"
 // Import blocks are idempotent: one for a topic the state already holds
 // changes nothing. When the data plane cannot be asked, nothing is adopted
 // and the plan says so.
-func (s *Service) adoptTopics(ctx context.Context, w *render.Workspace, lw *runLog) {
-	if s.cfg.DataPlane == nil || len(w.Topics) == 0 {
+func (s *Service) adoptTopics(ctx context.Context, env *Environment, w *render.Workspace, lw *runLog) {
+	if env.DataPlane == nil || len(w.Topics) == 0 {
 		return
 	}
-	found, err := s.cfg.DataPlane.Existing(ctx, Resources{Topics: w.Topics})
+	found, err := env.DataPlane.Existing(ctx, Resources{Topics: w.Topics})
 	if err != nil {
 		lw.line("meshplane: could not look for existing topics to adopt: " + err.Error())
 		return

@@ -25,13 +25,14 @@ import (
 	"github.com/meshplane/meshplane/server/catalog"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/ent/deployment"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/ent/savedplan"
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/jobs"
 	"github.com/meshplane/meshplane/server/masking"
 	"github.com/meshplane/meshplane/server/page"
-	"github.com/meshplane/meshplane/server/provision/render"
+	"github.com/meshplane/meshplane/server/policy/engine"
 	"github.com/meshplane/meshplane/server/spec"
 	"github.com/meshplane/meshplane/server/store"
 )
@@ -62,14 +63,16 @@ type Config struct {
 	Store  *store.Store
 	Authz  *access.Authorizer
 	Logger *slog.Logger
-	// DataDir holds one workspace per product under workspaces/<domain>/<product>.
+	// DataDir holds one workspace per product and environment under
+	// environments/<env>/workspaces/<domain>/<product>.
 	DataDir string
 	// Terraform is the terraform binary; PluginDir the local provider mirror.
 	Terraform string
 	PluginDir string
-	// Env describes the data plane the workspaces target.
-	Env     render.Environment
-	Secrets Secrets
+	// Environments are the data planes products are provisioned into; the
+	// first is the default, where requests naming none act and consumer
+	// access lives.
+	Environments []Environment
 	// Jobs is the durable queue runs execute through, shared by every
 	// replica on the catalog.
 	Jobs *jobs.Queue
@@ -85,14 +88,6 @@ type Config struct {
 	// Governance judges a product before every plan and says how its
 	// connectors mask fields; nil renders products without policy.
 	Governance Governance
-	// DataPlane is asked, once a destroy is applied, whether anything the
-	// product owns is still there; a decommission retires the product only
-	// when nothing is. Without it no decommission can retire a product.
-	DataPlane DataPlane
-	// Connect is the data plane's Kafka Connect REST API, through which
-	// operators see and restart, pause and resume a product's connectors;
-	// without it those calls are unavailable.
-	Connect ConnectAPI
 	// LeftoverGrace is how long a decommission waits for deletions to show
 	// in the data plane (default DefaultLeftoverGrace).
 	LeftoverGrace time.Duration
@@ -101,9 +96,11 @@ type Config struct {
 // Governance decides whether a product may be provisioned and how its
 // connectors mask its fields.
 type Governance interface {
-	// Govern evaluates the published policy for p. A denial is an error
-	// listing every violation, so the plan never starts.
-	Govern(ctx context.Context, p *ent.DataProduct, trigger string) (masking.Governed, error)
+	// Govern evaluates the published policy for p in env. A denial is an
+	// error listing every violation, so the plan never starts.
+	Govern(ctx context.Context, p *ent.DataProduct, env engine.Environment, trigger string) (masking.Governed, error)
+	// Approvers says whose approvals a planned run of p in env needs.
+	Approvers(ctx context.Context, p *ent.DataProduct, env engine.Environment, run engine.Run) engine.RunApprovers
 	// PolicyVersion names the published policy in force; "" when none is.
 	PolicyVersion() string
 }
@@ -117,8 +114,30 @@ func (c Config) Validate() error {
 			missing = append(missing, name)
 		}
 	}
+	if len(c.Environments) == 0 {
+		missing = append(missing, "Environments")
+	}
 	if len(missing) > 0 {
 		return fmt.Errorf("provision config is missing %s", strings.Join(missing, ", "))
+	}
+	seen := map[string]bool{}
+	for _, e := range c.Environments {
+		var v errs.Violations
+		spec.CheckName(&v, "environment", e.Name)
+		if err := v.Err(); err != nil {
+			return fmt.Errorf("environment %q: %w", e.Name, err)
+		}
+		if seen[e.Name] {
+			return fmt.Errorf("environment %q is configured twice", e.Name)
+		}
+		seen[e.Name] = true
+	}
+	for _, e := range c.Environments {
+		for _, from := range e.PromoteFrom {
+			if !seen[from] || from == e.Name {
+				return fmt.Errorf("environment %q takes promotions from %q, which is not another configured environment", e.Name, from)
+			}
+		}
 	}
 	return nil
 }
@@ -144,6 +163,9 @@ type Service struct {
 	settled []func()
 	// unavailable explains why runs cannot execute here (no terraform); "" when they can.
 	unavailable string
+	// secretValues are every environment's secrets, scrubbed from what
+	// belongs to no one environment (errors, run failures).
+	secretValues []string
 }
 
 // sweepInterval is how often the leader looks for runs whose replica died.
@@ -167,8 +189,15 @@ func New(c Config) (*Service, error) {
 	if c.StaleAfter <= 0 {
 		c.StaleAfter = 15 * time.Second
 	}
+	c.Environments = slices.Clone(c.Environments)
+	for i := range c.Environments {
+		c.Environments[i].Render.Name = c.Environments[i].Name
+	}
 	s := &Service{cfg: c, store: c.Store, authz: c.Authz, log: c.Logger,
 		running: map[string]context.CancelFunc{}, busy: map[string]bool{}, feed: newFeed()}
+	for _, e := range c.Environments {
+		s.secretValues = append(s.secretValues, e.Secrets.values()...)
+	}
 	for _, p := range []string{c.Terraform, c.PluginDir} {
 		if _, err := os.Stat(p); err != nil {
 			s.unavailable = fmt.Sprintf("provisioning is unavailable: %s is missing (run scripts/tools.sh to build terraform and its providers)", p)
@@ -213,6 +242,9 @@ func (s *Service) Unavailable() string { return s.unavailable }
 // with Close, after the job queue stopped.
 func (s *Service) Start(ctx context.Context) error {
 	ctx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
+	if err := s.adoptLegacy(ctx); err != nil {
+		return err
+	}
 	if err := s.sweep(ctx, s.store.Dialect != dialect.Postgres); err != nil {
 		return err
 	}
@@ -229,13 +261,22 @@ func (s *Service) Close() {
 	s.wg.Wait()
 }
 
-func (s *Service) workspaceDir(domain, product string) string {
-	return filepath.Join(s.cfg.DataDir, "workspaces", domain, product)
+func (s *Service) workspaceDir(env, domain, product string) string {
+	return filepath.Join(s.cfg.DataDir, "environments", env, "workspaces", domain, product)
 }
 
-func (s *Service) workspace(domain, product string, out *logSink) *workspace {
-	return &workspace{dir: s.workspaceDir(domain, product), binary: s.cfg.Terraform, pluginDir: s.cfg.PluginDir,
-		secrets: s.cfg.Secrets, grace: s.cfg.CancelGrace, out: out}
+func (s *Service) workspace(env *Environment, domain, product string, out *logSink) *workspace {
+	return &workspace{dir: s.workspaceDir(env.Name, domain, product), binary: s.cfg.Terraform, pluginDir: s.cfg.PluginDir,
+		secrets: env.Secrets, grace: s.cfg.CancelGrace, out: out}
+}
+
+// runEnvironment is the environment a run targets.
+func (s *Service) runEnvironment(r *ent.ProvisioningRun) (*Environment, error) {
+	env, err := s.environment(r.Environment)
+	if err != nil {
+		return nil, fmt.Errorf("run %s targets environment %q, which is not configured any more", r.ID, r.Environment)
+	}
+	return env, nil
 }
 
 func terminal(st provisioningrun.State) bool {
@@ -273,17 +314,23 @@ type Trigger struct {
 	By string
 	// Detail says more, e.g. "policy masking@3 published by alice".
 	Detail string
+	// Environment is where the run plans; "" is the default environment.
+	Environment string
 }
 
-// Plan queues a plan of the product's current version. A product with a run
-// queued or in progress refuses a second one; a plan awaiting approval is
-// superseded.
-func (s *Service) Plan(ctx context.Context, domain, name string) (*ent.ProvisioningRun, error) {
-	p, err := s.authorized(ctx, domain, name, ActPlan)
+// Plan queues a plan of the product's current version in env ("" for the
+// default environment). A product with a run queued or in progress there
+// refuses a second one; a plan awaiting approval there is superseded.
+func (s *Service) Plan(ctx context.Context, domain, name, env string) (*ent.ProvisioningRun, error) {
+	e, err := s.environment(env)
 	if err != nil {
 		return nil, err
 	}
-	return s.queue(ctx, p, provisioningrun.KindApply, Trigger{Kind: provisioningrun.TriggerUser, By: callerName(ctx)})
+	p, err := s.authorized(ctx, domain, name, e.Name, ActPlan)
+	if err != nil {
+		return nil, err
+	}
+	return s.queue(ctx, p, provisioningrun.KindApply, Trigger{Kind: provisioningrun.TriggerUser, By: callerName(ctx), Environment: e.Name})
 }
 
 // Request queues a run of kind for a product on behalf of t, without
@@ -302,34 +349,61 @@ func (s *Service) Request(ctx context.Context, domain, name string, kind provisi
 }
 
 // PlanPublished queues a plan of a product whose connectors a policy
-// publish changed, on behalf of meshplane, and returns the run's id.
-func (s *Service) PlanPublished(ctx context.Context, domain, name, detail string) (string, error) {
-	r, err := s.Request(ctx, domain, name, provisioningrun.KindApply, Trigger{Kind: provisioningrun.TriggerPolicy, By: actor.Meshplane.Name, Detail: detail})
+// publish changed, on behalf of meshplane, in every environment the product
+// is provisioned in, and returns the runs' ids (the default environment's
+// first).
+func (s *Service) PlanPublished(ctx context.Context, domain, name, detail string) ([]string, error) {
+	envs, err := s.store.Client.Deployment.Query().Where(deployment.Domain(domain), deployment.Product(name), deployment.ProvisionedVersionNotNil()).
+		Select(deployment.FieldEnvironment).Strings(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return r.ID, nil
+	var ids []string
+	var failed []error
+	for _, e := range s.cfg.Environments {
+		if !slices.Contains(envs, e.Name) && !(len(envs) == 0 && s.isDefault(e.Name)) {
+			continue
+		}
+		r, err := s.Request(ctx, domain, name, provisioningrun.KindApply, Trigger{Kind: provisioningrun.TriggerPolicy, By: actor.Meshplane.Name,
+			Detail: detail, Environment: e.Name})
+		if err != nil {
+			failed = append(failed, fmt.Errorf("%s: %w", e.Name, err))
+			continue
+		}
+		ids = append(ids, r.ID)
+	}
+	if len(ids) == 0 && len(failed) > 0 {
+		return nil, failed[0]
+	}
+	return ids, nil
 }
 
 // Decommission queues a destroy plan; approving and applying it ends every
 // grant of the product and retires it — unless the data plane still holds
 // something the product owns, which Terraform's state did not know: then
 // the run fails naming it and the product stays, to be decommissioned again.
-func (s *Service) Decommission(ctx context.Context, domain, name string) (*ent.ProvisioningRun, error) {
-	p, err := s.authorized(ctx, domain, name, ActDecommission)
+//
+// A destroy acts in one environment (env, "" for the default); the product
+// is retired once no environment has anything of it left.
+func (s *Service) Decommission(ctx context.Context, domain, name, env string) (*ent.ProvisioningRun, error) {
+	e, err := s.environment(env)
 	if err != nil {
 		return nil, err
 	}
-	return s.queue(ctx, p, provisioningrun.KindDestroy, Trigger{Kind: provisioningrun.TriggerUser, By: callerName(ctx)})
+	p, err := s.authorized(ctx, domain, name, e.Name, ActDecommission)
+	if err != nil {
+		return nil, err
+	}
+	return s.queue(ctx, p, provisioningrun.KindDestroy, Trigger{Kind: provisioningrun.TriggerUser, By: callerName(ctx), Environment: e.Name})
 }
 
-// authorized reads a product the caller may act on with act.
-func (s *Service) authorized(ctx context.Context, domain, name, act string) (*ent.DataProduct, error) {
+// authorized reads a product the caller may act on with act in env.
+func (s *Service) authorized(ctx context.Context, domain, name, env, act string) (*ent.DataProduct, error) {
 	p, err := s.product(ctx, domain, name)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authz.Require(ctx, domain, ObjProvision, act); err != nil {
+	if err := s.authz.Require(ctx, domain, envObject(env), act); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -340,6 +414,10 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 	domain, name := p.Domain, p.Name
 	if s.unavailable != "" {
 		return nil, errs.New(errs.KindUnavailable, "%s", s.unavailable)
+	}
+	env, err := s.environment(t.Environment)
+	if err != nil {
+		return nil, err
 	}
 	if p.Lifecycle == dataproduct.LifecycleRetired {
 		return nil, errs.New(errs.KindFailedPrecondition, "data product %s/%s is retired: nothing to provision", domain, name).WithReason(ReasonRetired)
@@ -358,15 +436,20 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 		if err := v.Err(); err != nil {
 			return nil, err
 		}
+		if kind == provisioningrun.KindApply {
+			if err := s.promoted(ctx, env, p); err != nil {
+				return nil, err
+			}
+		}
 		if kind == provisioningrun.KindApply && s.cfg.Governance != nil {
 			var err error
-			if verdict, err = s.cfg.Governance.Govern(ctx, p, "provision.Plan"); err != nil {
+			if verdict, err = s.cfg.Governance.Govern(ctx, p, policyEnvironment(env), "provision.Plan@"+env.Name); err != nil {
 				return nil, err
 			}
 		}
 	}
 	var run *ent.ProvisioningRun
-	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
+	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
 		// On PostgreSQL, replicas queue for the same product at once: the
 		// product's row serializes them, so one check-and-insert wins.
 		if s.store.Dialect == dialect.Postgres {
@@ -374,14 +457,14 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 				return err
 			}
 		}
-		busy, err := tx.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.StateIn(active...)).First(ctx)
+		busy, err := tx.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.Environment(env.Name), provisioningrun.StateIn(active...)).First(ctx)
 		if err != nil && !ent.IsNotFound(err) {
 			return err
 		}
 		if busy != nil {
-			return errs.New(errs.KindFailedPrecondition, "run %s of %s/%s is %s: wait for it to finish or cancel it", busy.ID, domain, name, busy.State).WithReason(ReasonRunInProgress)
+			return errs.New(errs.KindFailedPrecondition, "run %s of %s/%s in %s is %s: wait for it to finish or cancel it", busy.ID, domain, name, env.Name, busy.State).WithReason(ReasonRunInProgress)
 		}
-		planned, err := tx.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.StateEQ(provisioningrun.StatePlanned)).All(ctx)
+		planned, err := tx.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.Environment(env.Name), provisioningrun.StateEQ(provisioningrun.StatePlanned)).All(ctx)
 		if err != nil {
 			return err
 		}
@@ -406,7 +489,7 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 				return err
 			}
 		}
-		run, err = tx.ProvisioningRun.Create().SetDomain(domain).SetProduct(name).SetProductID(p.ID).
+		run, err = tx.ProvisioningRun.Create().SetDomain(domain).SetProduct(name).SetProductID(p.ID).SetEnvironment(env.Name).
 			SetProductVersion(p.Version).SetKind(kind).SetCreatedBy(t.By).SetTrigger(t.Kind).SetTriggerDetail(t.Detail).Save(ctx)
 		if ent.IsConstraintError(err) {
 			// Another replica queued a run of the product meanwhile: the
@@ -417,7 +500,7 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 			return err
 		}
 		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{
-			Action:       "provision." + map[provisioningrun.Kind]string{provisioningrun.KindApply: "Plan", provisioningrun.KindDestroy: "Decommission"}[kind],
+			Action:       "provision." + queuedAction(kind, t.Kind),
 			ResourceType: "run", Resource: run.ID, Domain: domain, After: runSnapshot(run),
 		})
 	})
@@ -429,6 +512,22 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 	}
 	s.enqueue(ctx, run.ID, phasePlan)
 	return run, nil
+}
+
+// queuedAction names the audit action of a queued run.
+func queuedAction(kind provisioningrun.Kind, t provisioningrun.Trigger) string {
+	switch {
+	case kind == provisioningrun.KindDestroy:
+		return "Decommission"
+	case t == provisioningrun.TriggerPromotion:
+		return "Promote"
+	}
+	return "Plan"
+}
+
+// policyEnvironment is what policies see of env.
+func policyEnvironment(env *Environment) engine.Environment {
+	return engine.Environment{Name: env.Name, Parameters: env.Parameters}
 }
 
 // GetRun returns a run of a product the caller may read.
@@ -451,12 +550,16 @@ func (s *Service) canReadRuns(ctx context.Context, domain string) bool {
 	return s.authz.Can(ctx, domain, access.ObjProduct, access.ActRead) && s.authz.Can(ctx, domain, ObjProvision, access.ActRead)
 }
 
-// ListRuns pages through a product's runs, newest first.
-func (s *Service) ListRuns(ctx context.Context, domain, name string, pageSize int, token string) (page.Page[*ent.ProvisioningRun], error) {
+// ListRuns pages through a product's runs, newest first: in env, or in
+// every environment when env is "".
+func (s *Service) ListRuns(ctx context.Context, domain, name, env string, pageSize int, token string) (page.Page[*ent.ProvisioningRun], error) {
 	var none page.Page[*ent.ProvisioningRun]
 	var v errs.Violations
 	spec.CheckName(&v, "domain", domain)
 	spec.CheckName(&v, "product", name)
+	if env != "" {
+		spec.CheckName(&v, "environment", env)
+	}
 	if err := v.Err(); err != nil {
 		return none, err
 	}
@@ -469,6 +572,9 @@ func (s *Service) ListRuns(ctx context.Context, domain, name string, pageSize in
 		return none, err
 	}
 	q := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.Domain(domain), provisioningrun.Product(name))
+	if env != "" {
+		q = q.Where(provisioningrun.Environment(env))
+	}
 	if cur != nil {
 		t, err := cur.Time()
 		if err != nil {
@@ -493,14 +599,18 @@ func (s *Service) ApproveRun(ctx context.Context, id string, confirmDestructive 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authz.Require(ctx, r.Domain, ObjProvision, ActApprove); err != nil {
+	// Casbin decides who may approve in the run's environment; whoever
+	// holds a role the environment's policy requires of this run may
+	// approve it as that role too.
+	designated := s.designated(r, callerName(ctx))
+	if err := s.authz.Require(ctx, r.Domain, envObject(r.Environment), ActApprove); err != nil && !designated {
 		return nil, err
 	}
 	if r.Destructive {
 		if !confirmDestructive {
 			return nil, errs.New(errs.KindFailedPrecondition, "run %s destroys data (%s): approve it with confirm_destructive", id, strings.Join(r.Summary.Reasons, "; ")).WithReason(ReasonDestructiveNotConfirmed)
 		}
-		if err := s.authz.Require(ctx, r.Domain, ObjProvision, ActApproveDestructive); err != nil {
+		if err := s.authz.Require(ctx, r.Domain, envObject(r.Environment), ActApproveDestructive); err != nil && !designated {
 			return nil, err
 		}
 	}
@@ -511,6 +621,7 @@ func (s *Service) ApproveRun(ctx context.Context, id string, confirmDestructive 
 // when auto is set), audited, and queues its apply.
 func (s *Service) approve(ctx context.Context, id, who string, auto bool) (*ent.ProvisioningRun, error) {
 	var out *ent.ProvisioningRun
+	waiting := false
 	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
 		cur, err := tx.ProvisioningRun.Get(ctx, id)
 		if err != nil {
@@ -531,11 +642,19 @@ func (s *Service) approve(ctx context.Context, id, who string, auto bool) (*ent.
 		if g := s.cfg.Governance; g != nil && cur.Kind == provisioningrun.KindApply && !removal(cur.Trigger) && cur.PolicyVersion != g.PolicyVersion() {
 			return errs.New(errs.KindFailedPrecondition, "run %s was planned under policy %q and %q is in force now: plan again", id, cur.PolicyVersion, g.PolicyVersion()).WithReason(ReasonStalePolicy)
 		}
-		n, err := tx.ProvisioningRun.Update().Where(provisioningrun.ID(id), provisioningrun.Version(cur.Version)).
-			SetState(provisioningrun.StateApplying).SetApprovedBy(who).SetApproveTime(now()).SetAutoApply(auto).AddVersion(1).Save(ctx)
+		approvals, complete, err := s.approval(cur, who, auto)
 		if err != nil {
 			return err
 		}
+		u := tx.ProvisioningRun.Update().Where(provisioningrun.ID(id), provisioningrun.Version(cur.Version)).SetApprovals(approvals).AddVersion(1)
+		if complete {
+			u.SetState(provisioningrun.StateApplying).SetApprovedBy(approvers(approvals)).SetApproveTime(now()).SetAutoApply(auto)
+		}
+		n, err := u.Save(ctx)
+		if err != nil {
+			return err
+		}
+		waiting = !complete
 		if n == 0 {
 			return errs.Conflict("run", id, cur.Version, cur.Version+1)
 		}
@@ -549,7 +668,9 @@ func (s *Service) approve(ctx context.Context, id, who string, auto bool) (*ent.
 		return nil, err
 	}
 	s.feed.publish(id)
-	s.enqueue(ctx, id, phaseApply)
+	if !waiting {
+		s.enqueue(ctx, id, phaseApply)
+	}
 	return out, nil
 }
 
@@ -560,7 +681,7 @@ func (s *Service) CancelRun(ctx context.Context, id string) (*ent.ProvisioningRu
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authz.Require(ctx, r.Domain, ObjProvision, ActCancel); err != nil {
+	if err := s.authz.Require(ctx, r.Domain, envObject(r.Environment), ActCancel); err != nil {
 		return nil, err
 	}
 	if terminal(r.State) {
@@ -584,9 +705,9 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // runSnapshot is what the audit log keeps of a run: no log, no summary detail.
 func runSnapshot(r *ent.ProvisioningRun) map[string]any {
-	return map[string]any{"id": r.ID, "domain": r.Domain, "product": r.Product, "kind": r.Kind, "state": r.State,
+	return map[string]any{"id": r.ID, "domain": r.Domain, "product": r.Product, "environment": r.Environment, "kind": r.Kind, "state": r.State,
 		"productVersion": r.ProductVersion, "destructive": r.Destructive, "planDigest": r.PlanDigest, "approvedBy": r.ApprovedBy,
-		"trigger": r.Trigger, "triggerDetail": r.TriggerDetail, "autoApply": r.AutoApply}
+		"trigger": r.Trigger, "triggerDetail": r.TriggerDetail, "autoApply": r.AutoApply, "approvers": r.Approvers, "approvals": r.Approvals}
 }
 
 // finish moves a non-terminal run to a terminal state, audited, and drops

@@ -49,6 +49,14 @@ func (s Secrets) values() []string {
 	return out
 }
 
+// scrub replaces every environment's secrets in text by "(sensitive)".
+func (s *Service) scrub(text string) string {
+	for _, sec := range s.secretValues {
+		text = strings.ReplaceAll(text, sec, "(sensitive)")
+	}
+	return text
+}
+
 // connPassword extracts the password of a postgres:// URL, so it is redacted too.
 func connPassword(conn string) string {
 	_, rest, ok := strings.Cut(conn, "://")

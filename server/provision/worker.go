@@ -16,12 +16,15 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/meshplane/meshplane/schema"
 	"github.com/meshplane/meshplane/server/actor"
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/ent/deployment"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/ent/savedplan"
+	"github.com/meshplane/meshplane/server/policy/engine"
 	"github.com/meshplane/meshplane/server/provision/render"
 	"github.com/meshplane/meshplane/server/provision/summary"
 )
@@ -82,6 +85,9 @@ func (s *Service) workRun(ctx context.Context, job *river.Job[RunArgs]) error {
 	return nil
 }
 
+// workspaceKey names a product's workspace in an environment, for claim.
+func workspaceKey(productID, env string) string { return productID + "@" + env }
+
 // claim marks a product's workspace on this replica busy; false when another worker has it.
 func (s *Service) claim(productID string) bool {
 	s.mu.Lock()
@@ -120,10 +126,10 @@ func (s *Service) execute(ctx context.Context, j RunArgs) (bool, error) {
 	if r.State != want || r.Executor != "" {
 		return true, nil // done, cancelled, superseded or taken by another replica
 	}
-	if !s.claim(r.ProductID) {
+	if !s.claim(workspaceKey(r.ProductID, r.Environment)) {
 		return false, nil
 	}
-	defer s.release(r.ProductID)
+	defer s.release(workspaceKey(r.ProductID, r.Environment))
 	// The catalog decides which replica executes the phase: one conditional
 	// update wins.
 	u := s.store.Client.ProvisioningRun.Update().Where(provisioningrun.ID(r.ID), provisioningrun.StateEQ(want), provisioningrun.Executor("")).
@@ -169,7 +175,7 @@ func (s *Service) execute(ctx context.Context, j RunArgs) (bool, error) {
 	} else if ctx.Err() != nil {
 		st, msg, action = provisioningrun.StateInterrupted, "meshplane stopped during the run; it is planned again for review", "provision.RunInterrupted"
 	}
-	_, ended, err := s.finish(sys, r.ID, st, s.cfg.Secrets.scrub(msg), action, s.cfg.Jobs.ID())
+	_, ended, err := s.finish(sys, r.ID, st, s.scrub(msg), action, s.cfg.Jobs.ID())
 	if err != nil {
 		s.log.Error("recording run failure", "run", r.ID, "error", err)
 	} else if ended && st == provisioningrun.StateInterrupted {
@@ -202,13 +208,17 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 	if err != nil {
 		return fmt.Errorf("reading product: %w", err)
 	}
-	ws := s.workspace(r.Domain, r.Product, lw.sink)
-	in := render.Input{Domain: r.Domain, Product: r.Product, Spec: productSpec(p), Env: s.cfg.Env}
+	env, err := s.runEnvironment(r)
+	if err != nil {
+		return err
+	}
+	ws := s.workspace(env, r.Domain, r.Product, lw.sink)
+	in := render.Input{Domain: r.Domain, Product: r.Product, Spec: productSpec(p), Env: env.Render}
 	policyVersion := ""
 	if r.Kind == provisioningrun.KindApply && s.cfg.Governance != nil {
 		g, ok := s.verdicts.take(r.ID, p.Version, s.cfg.Governance.PolicyVersion())
 		if !ok {
-			g, err = s.cfg.Governance.Govern(ctx, p, "provision.plan")
+			g, err = s.cfg.Governance.Govern(ctx, p, policyEnvironment(env), "provision.plan@"+env.Name)
 		}
 		switch {
 		case err != nil && removal(r.Trigger):
@@ -223,8 +233,11 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 			lw.line(fmt.Sprintf("meshplane: policy %s admits the product; its connectors mask %d fields", g.PolicyVersion, g.Masked))
 		}
 	}
-	if in.Grants, r.Grants, err = s.attachGrants(ctx, r); err != nil {
-		return err
+	// Consumer access lives in the default environment alone.
+	if s.isDefault(env.Name) {
+		if in.Grants, r.Grants, err = s.attachGrants(ctx, r); err != nil {
+			return err
+		}
 	}
 	if n := len(r.Grants.Activate) + len(r.Grants.End); n > 0 {
 		lw.line(fmt.Sprintf("meshplane: %d consumer grants hold access; this plan adds %d and removes %d", len(in.Grants), len(r.Grants.Activate), len(r.Grants.End)))
@@ -234,12 +247,12 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 		return fmt.Errorf("rendering workspace: %w", err)
 	}
 	if r.Kind == provisioningrun.KindApply {
-		s.adoptTopics(ctx, &w, lw)
+		s.adoptTopics(ctx, env, &w, lw)
 	}
 	if err := ws.writeFiles(w.Files); err != nil {
 		return fmt.Errorf("writing workspace: %w", err)
 	}
-	if r.Kind == provisioningrun.KindDestroy {
+	if r.Kind == provisioningrun.KindDestroy && s.isDefault(env.Name) {
 		// A consumer's group ACL is one Kafka ACL shared with the other
 		// products it reads: destroying this product must not take it.
 		if kept, err := s.sharedGroupACLs(ctx, r.ProductID); err != nil {
@@ -250,7 +263,11 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 			lw.line(fmt.Sprintf("meshplane: %d consumer group ACLs stay: other products' grants still need them", len(kept)))
 		}
 	}
-	targets, whole := s.grantTargets(ctx, r, p, policyVersion)
+	var targets []string
+	whole := ""
+	if s.isDefault(env.Name) {
+		targets, whole = s.grantTargets(ctx, r, p, policyVersion)
+	}
 	if len(targets) > 0 {
 		lw.line(fmt.Sprintf("meshplane: the product is as last applied: planning only the %d ACLs its grants add or remove", len(targets)))
 	} else if whole != "" {
@@ -260,7 +277,7 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 	if err != nil {
 		return err
 	}
-	sum := summary.FromPlan(plan, s.cfg.Secrets.values()...)
+	sum := summary.FromPlan(plan, env.Secrets.values()...)
 	lw.line(fmt.Sprintf("meshplane: plan saved: %d to create, %d to update, %d to replace, %d to delete", sum.Create, sum.Update, sum.Replace, sum.Delete))
 	for _, reason := range sum.Reasons {
 		lw.line("meshplane: destructive: " + reason)
@@ -270,6 +287,15 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 		lw.line("meshplane: the plan changes nothing but consumer grants' ACLs: meshplane approves it")
 	} else if note != "" {
 		lw.line("meshplane: " + note)
+	}
+	var required []schema.RunApprover
+	if !auto && s.cfg.Governance != nil {
+		a := s.cfg.Governance.Approvers(ctx, p, policyEnvironment(env), engine.Run{Kind: string(r.Kind), Trigger: string(r.Trigger),
+			Destructive: sum.Destructive, Create: sum.Create, Update: sum.Update, Replace: sum.Replace, Delete: sum.Delete})
+		for _, x := range a.Approvers {
+			required = append(required, schema.RunApprover{Role: x.Role, Reason: x.Reason})
+			lw.line(fmt.Sprintf("meshplane: environment %s needs the approval of a %s: %s", env.Name, x.Role, x.Reason))
+		}
 	}
 	lw.flush()
 	saved, err := os.ReadFile(filepath.Join(ws.dir, planFile(r.ID)))
@@ -283,7 +309,7 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 			provisioningrun.StateEQ(provisioningrun.StatePlanning)).
 			SetState(provisioningrun.StatePlanned).SetExecutor("").ClearHeartbeatTime().AddVersion(1).
 			SetSummary(sum).SetHasChanges(sum.HasChanges()).SetDestructive(sum.Destructive).SetPlanDigest(digest).
-			SetPolicyVersion(policyVersion).SetAutoApplyNote(note).Save(ctx)
+			SetPolicyVersion(policyVersion).SetAutoApplyNote(note).SetApprovers(required).Save(ctx)
 		if err != nil {
 			return err
 		}
@@ -317,8 +343,12 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 }
 
 func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw *runLog) error {
-	ws := s.workspace(r.Domain, r.Product, lw.sink)
-	if err := s.restorePlan(ctx, ws, r, lw); err != nil {
+	env, err := s.runEnvironment(r)
+	if err != nil {
+		return err
+	}
+	ws := s.workspace(env, r.Domain, r.Product, lw.sink)
+	if err := s.restorePlan(ctx, env, ws, r, lw); err != nil {
 		return err
 	}
 	if err := ws.apply(ctx, planFile(r.ID), r.PlanDigest); err != nil {
@@ -339,7 +369,7 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 	if unfinished != "" {
 		state, action = provisioningrun.StateFailed, "provision.RunFinished"
 	}
-	err := s.store.Tx(context.WithoutCancel(sys), func(tx *ent.Tx) error {
+	err = s.store.Tx(context.WithoutCancel(sys), func(tx *ent.Tx) error {
 		cur, err := tx.ProvisioningRun.Get(sys, r.ID)
 		if err != nil {
 			return err
@@ -368,42 +398,61 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 		if err != nil {
 			return err
 		}
-		if err := grantsApplied(sys, tx, s.store.Dialect, r); err != nil {
-			return err
+		if s.isDefault(env.Name) {
+			if err := grantsApplied(sys, tx, s.store.Dialect, r); err != nil {
+				return err
+			}
 		}
-		u := tx.DataProduct.UpdateOne(p)
+		var ch deployed
 		if !slices.Contains(autoTriggers, r.Trigger) {
 			// A grant's run may have planned its ACLs alone: the drift
 			// recorded elsewhere stays until the next check or full apply.
-			u = u.ClearDrift()
+			ch.drift = &[]summary.ResourceChange{}
 		}
 		switch {
-		case r.Kind == provisioningrun.KindDestroy && unfinished != "":
-			// What the state held is destroyed, grants' ACLs with it, but
-			// the product is not gone: it stays, unprovisioned, until a
-			// decommission finds nothing of it left.
-			u = u.ClearProvisionedVersion()
 		case r.Kind == provisioningrun.KindDestroy:
-			// Decommissioned: the product is retired; its history stays.
-			u = u.ClearProvisionedVersion().SetLifecycle(dataproduct.LifecycleRetired).AddVersion(1).SetUpdatedBy(actor.Meshplane.Name)
+			// What the state held in this environment is destroyed.
+			ch.clear = true
 		case !removal(r.Trigger):
 			// A removal planned the grants' deletions alone: the product's
 			// own resources are as the version applied before.
-			u = u.SetProvisionedVersion(r.ProductVersion)
+			ch.version = &r.ProductVersion
 		}
-		after, err := u.Save(sys)
+		if err := s.recordDeployment(sys, tx, p, env.Name, ch); err != nil {
+			return err
+		}
+		if r.Kind != provisioningrun.KindDestroy {
+			return nil
+		}
+		action := "provision.Decommissioned"
+		after := p
+		elsewhere, err := tx.Deployment.Query().Where(deployment.ProductID(p.ID), deployment.ProvisionedVersionNotNil()).
+			Select(deployment.FieldEnvironment).Strings(sys)
 		if err != nil {
 			return err
 		}
-		if r.Kind == provisioningrun.KindDestroy {
-			action := "provision.Decommissioned"
-			if unfinished != "" {
-				action = "provision.DecommissionIncomplete"
+		switch {
+		case unfinished != "":
+			// The product is not gone: it stays, unprovisioned here, until
+			// a decommission finds nothing of it left.
+			action = "provision.DecommissionIncomplete"
+		case len(elsewhere) == 0:
+			// Gone from every environment: the product is retired; its
+			// history stays.
+			if after, err = tx.DataProduct.UpdateOneID(p.ID).SetLifecycle(dataproduct.LifecycleRetired).AddVersion(1).
+				SetUpdatedBy(actor.Meshplane.Name).Save(sys); err != nil {
+				return err
 			}
-			return audit.Record(sys, tx, s.store.Dialect, audit.Change{Action: action, ResourceType: "product",
-				Resource: r.Domain + "/" + r.Product, Domain: r.Domain, Before: p, After: after})
 		}
-		return nil
+		type decommission struct {
+			Environment string   `json:"environment"`
+			Lifecycle   string   `json:"lifecycle"`
+			StillIn     []string `json:"stillProvisionedIn,omitempty"`
+		}
+		return audit.Record(sys, tx, s.store.Dialect, audit.Change{Action: action, ResourceType: "product",
+			Resource: r.Domain + "/" + r.Product, Domain: r.Domain,
+			Before: decommission{Environment: env.Name, Lifecycle: string(p.Lifecycle)},
+			After:  decommission{Environment: env.Name, Lifecycle: string(after.Lifecycle), StillIn: elsewhere}})
 	})
 	if err == nil {
 		// Watchers hear the run settle, and their stream ends.
@@ -417,7 +466,7 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 // (or this one lost its copy). The workspace's files are rendered again for
 // terraform init; terraform applies the configuration the plan file itself
 // carries, so what is applied is exactly what was reviewed.
-func (s *Service) restorePlan(ctx context.Context, ws *workspace, r *ent.ProvisioningRun, lw *runLog) error {
+func (s *Service) restorePlan(ctx context.Context, env *Environment, ws *workspace, r *ent.ProvisioningRun, lw *runLog) error {
 	path := filepath.Join(ws.dir, planFile(r.ID))
 	if got, err := fileDigest(path); err == nil && got == r.PlanDigest {
 		return nil
@@ -433,7 +482,7 @@ func (s *Service) restorePlan(ctx context.Context, ws *workspace, r *ent.Provisi
 	if err != nil {
 		return fmt.Errorf("reading product: %w", err)
 	}
-	if err := s.ensureRendered(ctx, ws, p); err != nil {
+	if err := s.ensureRendered(ctx, env, ws, p); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, sp.Data, 0o600); err != nil {
@@ -446,12 +495,12 @@ func (s *Service) restorePlan(ctx context.Context, ws *workspace, r *ent.Provisi
 // ensureRendered renders and initializes a product's workspace on this
 // replica when another replica did the work before: state lives in the
 // shared backend, the files are derived from the catalog.
-func (s *Service) ensureRendered(ctx context.Context, ws *workspace, p *ent.DataProduct) error {
+func (s *Service) ensureRendered(ctx context.Context, env *Environment, ws *workspace, p *ent.DataProduct) error {
 	if _, err := os.Stat(filepath.Join(ws.dir, ".terraform")); err == nil {
 		return nil
 	}
 	if _, err := os.Stat(filepath.Join(ws.dir, "main.tf.json")); err != nil {
-		w, err := render.Render(render.Input{Domain: p.Domain, Product: p.Name, Spec: productSpec(p), Env: s.cfg.Env})
+		w, err := render.Render(render.Input{Domain: p.Domain, Product: p.Name, Spec: productSpec(p), Env: env.Render})
 		if err != nil {
 			return fmt.Errorf("rendering workspace: %w", err)
 		}
@@ -478,7 +527,7 @@ const logFlushInterval = 250 * time.Millisecond
 
 func (s *Service) newRunLog(r *ent.ProvisioningRun) *runLog {
 	l := &runLog{s: s, runID: r.ID, done: make(chan struct{})}
-	l.sink = &logSink{secrets: s.cfg.Secrets.values(), line: l.line}
+	l.sink = &logSink{secrets: s.secretValues, line: l.line}
 	go func() {
 		t := time.NewTicker(logFlushInterval)
 		defer t.Stop()
@@ -592,7 +641,7 @@ func (s *Service) sweep(ctx context.Context, everyoneElse bool) error {
 		return fmt.Errorf("finding interrupted runs: %w", err)
 	}
 	for _, r := range stuck {
-		released, err := releaseStaleLock(s.workspaceDir(r.Domain, r.Product), s.cfg.Terraform)
+		released, err := releaseStaleLock(s.workspaceDir(r.Environment, r.Domain, r.Product), s.cfg.Terraform)
 		if err != nil {
 			s.log.Warn("releasing a stale state lock", "product", r.Domain+"/"+r.Product, "error", err)
 		}
@@ -632,7 +681,7 @@ func (s *Service) sweep(ctx context.Context, everyoneElse bool) error {
 // an approved plan is never applied again blindly.
 func (s *Service) planAgain(ctx context.Context, r *ent.ProvisioningRun) {
 	if _, err := s.Request(ctx, r.Domain, r.Product, r.Kind, Trigger{Kind: provisioningrun.TriggerRecovery, By: actor.Meshplane.Name,
-		Detail: fmt.Sprintf("run %s was interrupted while %s", r.ID, r.State)}); err != nil {
+		Detail: fmt.Sprintf("run %s was interrupted while %s", r.ID, r.State), Environment: r.Environment}); err != nil {
 		s.log.Warn("planning an interrupted run again", "run", r.ID, "product", r.Domain+"/"+r.Product, "error", err)
 	}
 }
@@ -640,55 +689,73 @@ func (s *Service) planAgain(ctx context.Context, r *ent.ProvisioningRun) {
 // CheckDrift runs a refresh-only plan for every provisioned product whose
 // workspace is idle and records what differs. It never applies anything.
 func (s *Service) CheckDrift(ctx context.Context) {
-	ps, err := s.store.Client.DataProduct.Query().Where(dataproduct.ProvisionedVersionNotNil()).All(ctx)
-	if err != nil {
-		s.log.Warn("listing provisioned products", "error", err)
-		return
-	}
-	for _, p := range ps {
-		if ctx.Err() != nil {
+	for i := range s.cfg.Environments {
+		env := &s.cfg.Environments[i]
+		ids, err := s.store.Client.Deployment.Query().Where(deployment.Environment(env.Name), deployment.ProvisionedVersionNotNil()).
+			Select(deployment.FieldProductID).Strings(ctx)
+		if err != nil {
+			s.log.Warn("listing provisioned products", "environment", env.Name, "error", err)
 			return
 		}
-		if err := s.checkDrift(ctx, p); err != nil && !errors.Is(err, errBusy) {
-			s.log.Warn("checking drift", "product", p.Domain+"/"+p.Name, "error", err)
+		for _, id := range ids {
+			if ctx.Err() != nil {
+				return
+			}
+			p, err := s.store.Client.DataProduct.Get(ctx, id)
+			if ent.IsNotFound(err) {
+				continue
+			}
+			if err == nil {
+				err = s.checkDrift(ctx, env, p)
+			}
+			if err != nil && !errors.Is(err, errBusy) {
+				s.log.Warn("checking drift", "product", id, "environment", env.Name, "error", err)
+			}
 		}
 	}
 }
 
 var errBusy = errors.New("workspace busy")
 
-func (s *Service) checkDrift(ctx context.Context, p *ent.DataProduct) error {
-	if !s.claim(p.ID) {
+func (s *Service) checkDrift(ctx context.Context, env *Environment, p *ent.DataProduct) error {
+	key := workspaceKey(p.ID, env.Name)
+	if !s.claim(key) {
 		return errBusy
 	}
-	defer s.release(p.ID)
-	activeRun, err := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.StateIn(active...)).Exist(ctx)
+	defer s.release(key)
+	activeRun, err := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.Environment(env.Name),
+		provisioningrun.StateIn(active...)).Exist(ctx)
 	if err != nil || activeRun {
 		return err
 	}
+	d, err := deploymentIn(ctx, s.store.Client.Deployment, p.ID, env.Name)
+	if err != nil || d == nil {
+		return err
+	}
 	var out strings.Builder
-	sink := &logSink{secrets: s.cfg.Secrets.values(), line: func(l string) { out.WriteString(l + "\n") }}
-	ws := s.workspace(p.Domain, p.Name, sink)
+	sink := &logSink{secrets: s.secretValues, line: func(l string) { out.WriteString(l + "\n") }}
+	ws := s.workspace(env, p.Domain, p.Name, sink)
 	// A drift check refreshes what the state holds; adopting is for plans.
 	if err := os.Remove(filepath.Join(ws.dir, adoptFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if err := s.ensureRendered(ctx, ws, p); err != nil {
+	if err := s.ensureRendered(ctx, env, ws, p); err != nil {
 		return err
 	}
 	plan, err := ws.refreshPlan(ctx, "drift.tfplan")
 	if err != nil {
 		return fmt.Errorf("%w: %s", err, lastLines(out.String(), 5))
 	}
-	drift := summary.Drift(plan, s.cfg.Secrets.values()...)
+	drift := summary.Drift(plan, env.Secrets.values()...)
 	if drift == nil {
 		drift = []summary.ResourceChange{}
 	}
 	if len(drift) > 0 {
-		s.log.Warn("drift detected", "product", p.Domain+"/"+p.Name, "resources", len(drift))
+		s.log.Warn("drift detected", "product", p.Domain+"/"+p.Name, "environment", env.Name, "resources", len(drift))
 	}
-	if reflect.DeepEqual(drift, p.Drift) || (len(drift) == 0 && len(p.Drift) == 0) {
-		return s.store.Client.DataProduct.UpdateOneID(p.ID).SetDriftCheckTime(now()).Exec(ctx)
+	checked := now()
+	if reflect.DeepEqual(drift, d.Drift) || (len(drift) == 0 && len(d.Drift) == 0) {
+		return s.store.Tx(ctx, func(tx *ent.Tx) error { return s.recordDeployment(ctx, tx, p, env.Name, deployed{checked: &checked}) })
 	}
 	// Drift found, changed or gone is a change to the product, recorded as one.
 	action := "provision.DriftDetected"
@@ -697,14 +764,15 @@ func (s *Service) checkDrift(ctx context.Context, p *ent.DataProduct) error {
 	}
 	sys := actor.With(ctx, actor.Meshplane)
 	return s.store.Tx(ctx, func(tx *ent.Tx) error {
-		if err := tx.DataProduct.UpdateOneID(p.ID).SetDrift(drift).SetDriftCheckTime(now()).Exec(ctx); err != nil {
+		if err := s.recordDeployment(ctx, tx, p, env.Name, deployed{drift: &drift, checked: &checked}); err != nil {
 			return err
 		}
 		type driftChange struct {
-			Drift []summary.ResourceChange `json:"drift"`
+			Environment string                   `json:"environment"`
+			Drift       []summary.ResourceChange `json:"drift"`
 		}
 		return audit.Record(sys, tx, s.store.Dialect, audit.Change{Action: action, ResourceType: "product",
-			Resource: p.Domain + "/" + p.Name, Domain: p.Domain, Before: driftChange{p.Drift}, After: driftChange{drift}})
+			Resource: p.Domain + "/" + p.Name, Domain: p.Domain, Before: driftChange{env.Name, d.Drift}, After: driftChange{env.Name, drift}})
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
@@ -58,7 +59,13 @@ func runPB(r *ent.ProvisioningRun, withLog bool) *v1.Run {
 		ProductVersion: r.ProductVersion, HasChanges: r.HasChanges, Destructive: r.Destructive, Summary: summaryPB(r.Summary),
 		Error: r.Error, CreatedBy: r.CreatedBy, ApprovedBy: r.ApprovedBy, CreateTime: timestamppb.New(r.CreateTime), Version: r.Version,
 		PolicyVersion: r.PolicyVersion, Trigger: string(r.Trigger), TriggerDetail: r.TriggerDetail,
-		AutoApply: r.AutoApply, AutoApplyNote: r.AutoApplyNote,
+		AutoApply: r.AutoApply, AutoApplyNote: r.AutoApplyNote, Environment: r.Environment,
+	}
+	for _, a := range r.Approvers {
+		out.Approvers = append(out.Approvers, &v1.RunApprover{Role: a.Role, Reason: a.Reason})
+	}
+	for _, a := range r.Approvals {
+		out.Approvals = append(out.Approvals, &v1.RunApproval{By: a.By, Role: a.Role, Time: timestamppb.New(a.Time)})
 	}
 	if withLog {
 		out.Log = r.Log
@@ -68,7 +75,7 @@ func runPB(r *ent.ProvisioningRun, withLog bool) *v1.Run {
 }
 
 func (h *ProvisioningHandler) Plan(ctx context.Context, req *connect.Request[v1.PlanRequest]) (*connect.Response[v1.PlanResponse], error) {
-	r, err := h.svc.Plan(ctx, req.Msg.GetDomain(), req.Msg.GetProduct())
+	r, err := h.svc.Plan(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetEnvironment())
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +91,7 @@ func (h *ProvisioningHandler) GetRun(ctx context.Context, req *connect.Request[v
 }
 
 func (h *ProvisioningHandler) ListRuns(ctx context.Context, req *connect.Request[v1.ListRunsRequest]) (*connect.Response[v1.ListRunsResponse], error) {
-	pg, err := h.svc.ListRuns(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), int(req.Msg.GetPageSize()), req.Msg.GetPageToken())
+	pg, err := h.svc.ListRuns(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetEnvironment(), int(req.Msg.GetPageSize()), req.Msg.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +125,7 @@ func (h *ProvisioningHandler) CancelRun(ctx context.Context, req *connect.Reques
 }
 
 func (h *ProvisioningHandler) Decommission(ctx context.Context, req *connect.Request[v1.DecommissionRequest]) (*connect.Response[v1.DecommissionResponse], error) {
-	r, err := h.svc.Decommission(ctx, req.Msg.GetDomain(), req.Msg.GetProduct())
+	r, err := h.svc.Decommission(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetEnvironment())
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +151,7 @@ func connectorPB(c provision.Connector) *v1.Connector {
 }
 
 func (h *ProvisioningHandler) ListConnectors(ctx context.Context, req *connect.Request[v1.ListConnectorsRequest]) (*connect.Response[v1.ListConnectorsResponse], error) {
-	cs, err := h.svc.Connectors(ctx, req.Msg.GetDomain(), req.Msg.GetProduct())
+	cs, err := h.svc.Connectors(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetEnvironment())
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +168,7 @@ func (h *ProvisioningHandler) RestartConnector(ctx context.Context, req *connect
 		n := int(req.Msg.GetTask())
 		task = &n
 	}
-	c, err := h.svc.OperateConnector(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetRole(), provision.OpRestart, task)
+	c, err := h.svc.OperateConnector(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetEnvironment(), req.Msg.GetRole(), provision.OpRestart, task)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +176,7 @@ func (h *ProvisioningHandler) RestartConnector(ctx context.Context, req *connect
 }
 
 func (h *ProvisioningHandler) PauseConnector(ctx context.Context, req *connect.Request[v1.PauseConnectorRequest]) (*connect.Response[v1.PauseConnectorResponse], error) {
-	c, err := h.svc.OperateConnector(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetRole(), provision.OpPause, nil)
+	c, err := h.svc.OperateConnector(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetEnvironment(), req.Msg.GetRole(), provision.OpPause, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -177,9 +184,51 @@ func (h *ProvisioningHandler) PauseConnector(ctx context.Context, req *connect.R
 }
 
 func (h *ProvisioningHandler) ResumeConnector(ctx context.Context, req *connect.Request[v1.ResumeConnectorRequest]) (*connect.Response[v1.ResumeConnectorResponse], error) {
-	c, err := h.svc.OperateConnector(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetRole(), provision.OpResume, nil)
+	c, err := h.svc.OperateConnector(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetEnvironment(), req.Msg.GetRole(), provision.OpResume, nil)
 	if err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&v1.ResumeConnectorResponse{Connector: connectorPB(c)}), nil
+}
+
+func (h *ProvisioningHandler) ListEnvironments(ctx context.Context, _ *connect.Request[v1.ListEnvironmentsRequest]) (*connect.Response[v1.ListEnvironmentsResponse], error) {
+	envs, err := h.svc.ListEnvironments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &v1.ListEnvironmentsResponse{}
+	for _, e := range envs {
+		params, err := structpb.NewStruct(e.Parameters)
+		if err != nil {
+			return nil, err
+		}
+		out.Environments = append(out.Environments, &v1.Environment{Name: e.Name, Default: e.Default, Sandbox: e.Sandbox,
+			KafkaBootstrap: e.KafkaBootstrap, ConnectUrl: e.ConnectURL, ReplicationFactor: int32(e.ReplicationFactor),
+			Parameters: params, PromoteFrom: e.PromoteFrom})
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (h *ProvisioningHandler) ListDeployments(ctx context.Context, req *connect.Request[v1.ListDeploymentsRequest]) (*connect.Response[v1.ListDeploymentsResponse], error) {
+	ds, err := h.svc.Deployments(ctx, req.Msg.GetDomain(), req.Msg.GetProduct())
+	if err != nil {
+		return nil, err
+	}
+	out := &v1.ListDeploymentsResponse{}
+	for _, d := range ds {
+		pb := &v1.Deployment{Environment: d.Environment, Drift: summaryPB(summary.Summary{Resources: d.Drift}).GetResources(), DriftCheckTime: tsOrNil(d.DriftCheckTime)}
+		if d.ProvisionedVersion != nil {
+			pb.ProvisionedVersion = *d.ProvisionedVersion
+		}
+		out.Deployments = append(out.Deployments, pb)
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (h *ProvisioningHandler) Promote(ctx context.Context, req *connect.Request[v1.PromoteRequest]) (*connect.Response[v1.PromoteResponse], error) {
+	r, err := h.svc.Promote(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetFrom(), req.Msg.GetTo())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.PromoteResponse{Run: runPB(r, false)}), nil
 }

@@ -55,6 +55,8 @@ type Options struct {
 	GrantInterval time.Duration
 	// Webhooks tunes event delivery; Interval and RetryBase are 100ms when zero.
 	Webhooks app.WebhookConfig
+	// Environments replace the one sandbox environment.
+	Environments []app.EnvironmentConfig
 }
 
 // New starts a stack for t on SQLite, or on PostgreSQL when the environment
@@ -95,7 +97,7 @@ func (e *Env) start(o Options) {
 	wh.AllowPrivateNetworks = true
 	srv, err := app.New(context.Background(), app.Config{DataDir: e.DataDir, DatabaseURL: e.DatabaseURL, Logger: log,
 		AutoMigrate: true, ToolsDir: ToolsDir(), Workers: 2, GrantInterval: cmp.Or(o.GrantInterval, 200*time.Millisecond),
-		Webhooks: wh})
+		Webhooks: wh, Environments: o.Environments})
 	if err != nil {
 		t.Fatalf("starting meshplane: %v", err)
 	}

@@ -144,6 +144,37 @@ var (
 			},
 		},
 	}
+	// DeploymentsColumns holds the columns for the "deployments" table.
+	DeploymentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 36},
+		{Name: "create_time", Type: field.TypeTime},
+		{Name: "update_time", Type: field.TypeTime},
+		{Name: "product_id", Type: field.TypeString},
+		{Name: "domain", Type: field.TypeString, Size: 63},
+		{Name: "product", Type: field.TypeString, Size: 63},
+		{Name: "environment", Type: field.TypeString, Size: 63},
+		{Name: "provisioned_version", Type: field.TypeInt64, Nullable: true},
+		{Name: "drift", Type: field.TypeJSON, Nullable: true},
+		{Name: "drift_check_time", Type: field.TypeTime, Nullable: true},
+	}
+	// DeploymentsTable holds the schema information for the "deployments" table.
+	DeploymentsTable = &schema.Table{
+		Name:       "deployments",
+		Columns:    DeploymentsColumns,
+		PrimaryKey: []*schema.Column{DeploymentsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "deployment_product_id_environment",
+				Unique:  true,
+				Columns: []*schema.Column{DeploymentsColumns[3], DeploymentsColumns[6]},
+			},
+			{
+				Name:    "deployment_environment_provisioned_version",
+				Unique:  false,
+				Columns: []*schema.Column{DeploymentsColumns[6], DeploymentsColumns[7]},
+			},
+		},
+	}
 	// DomainsColumns holds the columns for the "domains" table.
 	DomainsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 36},
@@ -341,6 +372,7 @@ var (
 		{Name: "domain", Type: field.TypeString, Size: 63},
 		{Name: "product", Type: field.TypeString, Size: 63},
 		{Name: "product_id", Type: field.TypeString},
+		{Name: "environment", Type: field.TypeString, Size: 63, Default: ""},
 		{Name: "product_version", Type: field.TypeInt64},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"apply", "destroy"}},
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"queued", "planning", "planned", "applying", "applied", "failed", "cancelled", "interrupted"}, Default: "queued"},
@@ -353,10 +385,12 @@ var (
 		{Name: "error", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "created_by", Type: field.TypeString, Default: ""},
 		{Name: "approved_by", Type: field.TypeString, Default: ""},
+		{Name: "approvers", Type: field.TypeJSON, Nullable: true},
+		{Name: "approvals", Type: field.TypeJSON, Nullable: true},
 		{Name: "approve_time", Type: field.TypeTime, Nullable: true},
 		{Name: "start_time", Type: field.TypeTime, Nullable: true},
 		{Name: "finish_time", Type: field.TypeTime, Nullable: true},
-		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"user", "policy", "grant", "revoke", "expiry", "recovery"}, Default: "user"},
+		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"user", "policy", "grant", "revoke", "expiry", "recovery", "promotion"}, Default: "user"},
 		{Name: "trigger_detail", Type: field.TypeString, Default: ""},
 		{Name: "grants", Type: field.TypeJSON, Nullable: true},
 		{Name: "auto_apply", Type: field.TypeBool, Default: false},
@@ -378,7 +412,7 @@ var (
 			{
 				Name:    "provisioningrun_state",
 				Unique:  false,
-				Columns: []*schema.Column{ProvisioningRunsColumns[9]},
+				Columns: []*schema.Column{ProvisioningRunsColumns[10]},
 			},
 		},
 	}
@@ -548,6 +582,7 @@ var (
 		AccessRequestsTable,
 		AuditEventsTable,
 		DataProductsTable,
+		DeploymentsTable,
 		DomainsTable,
 		GrantsTable,
 		KafkaCredentialsTable,

@@ -15,6 +15,9 @@ type AuditEvent func(*sql.Selector)
 // DataProduct is the predicate function for dataproduct builders.
 type DataProduct func(*sql.Selector)
 
+// Deployment is the predicate function for deployment builders.
+type Deployment func(*sql.Selector)
+
 // Domain is the predicate function for domain builders.
 type Domain func(*sql.Selector)
 

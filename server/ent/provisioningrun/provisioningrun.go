@@ -26,6 +26,8 @@ const (
 	FieldProduct = "product"
 	// FieldProductID holds the string denoting the product_id field in the database.
 	FieldProductID = "product_id"
+	// FieldEnvironment holds the string denoting the environment field in the database.
+	FieldEnvironment = "environment"
 	// FieldProductVersion holds the string denoting the product_version field in the database.
 	FieldProductVersion = "product_version"
 	// FieldKind holds the string denoting the kind field in the database.
@@ -50,6 +52,10 @@ const (
 	FieldCreatedBy = "created_by"
 	// FieldApprovedBy holds the string denoting the approved_by field in the database.
 	FieldApprovedBy = "approved_by"
+	// FieldApprovers holds the string denoting the approvers field in the database.
+	FieldApprovers = "approvers"
+	// FieldApprovals holds the string denoting the approvals field in the database.
+	FieldApprovals = "approvals"
 	// FieldApproveTime holds the string denoting the approve_time field in the database.
 	FieldApproveTime = "approve_time"
 	// FieldStartTime holds the string denoting the start_time field in the database.
@@ -83,6 +89,7 @@ var Columns = []string{
 	FieldDomain,
 	FieldProduct,
 	FieldProductID,
+	FieldEnvironment,
 	FieldProductVersion,
 	FieldKind,
 	FieldState,
@@ -95,6 +102,8 @@ var Columns = []string{
 	FieldError,
 	FieldCreatedBy,
 	FieldApprovedBy,
+	FieldApprovers,
+	FieldApprovals,
 	FieldApproveTime,
 	FieldStartTime,
 	FieldFinishTime,
@@ -134,6 +143,10 @@ var (
 	ProductValidator func(string) error
 	// ProductIDValidator is a validator for the "product_id" field. It is called by the builders before save.
 	ProductIDValidator func(string) error
+	// DefaultEnvironment holds the default value on creation for the "environment" field.
+	DefaultEnvironment string
+	// EnvironmentValidator is a validator for the "environment" field. It is called by the builders before save.
+	EnvironmentValidator func(string) error
 	// DefaultHasChanges holds the default value on creation for the "has_changes" field.
 	DefaultHasChanges bool
 	// DefaultDestructive holds the default value on creation for the "destructive" field.
@@ -227,12 +240,13 @@ const DefaultTrigger = TriggerUser
 
 // Trigger values.
 const (
-	TriggerUser     Trigger = "user"
-	TriggerPolicy   Trigger = "policy"
-	TriggerGrant    Trigger = "grant"
-	TriggerRevoke   Trigger = "revoke"
-	TriggerExpiry   Trigger = "expiry"
-	TriggerRecovery Trigger = "recovery"
+	TriggerUser      Trigger = "user"
+	TriggerPolicy    Trigger = "policy"
+	TriggerGrant     Trigger = "grant"
+	TriggerRevoke    Trigger = "revoke"
+	TriggerExpiry    Trigger = "expiry"
+	TriggerRecovery  Trigger = "recovery"
+	TriggerPromotion Trigger = "promotion"
 )
 
 func (t Trigger) String() string {
@@ -242,7 +256,7 @@ func (t Trigger) String() string {
 // TriggerValidator is a validator for the "trigger" field enum values. It is called by the builders before save.
 func TriggerValidator(t Trigger) error {
 	switch t {
-	case TriggerUser, TriggerPolicy, TriggerGrant, TriggerRevoke, TriggerExpiry, TriggerRecovery:
+	case TriggerUser, TriggerPolicy, TriggerGrant, TriggerRevoke, TriggerExpiry, TriggerRecovery, TriggerPromotion:
 		return nil
 	default:
 		return fmt.Errorf("provisioningrun: invalid enum value for trigger field: %q", t)
@@ -285,6 +299,11 @@ func ByProduct(opts ...sql.OrderTermOption) OrderOption {
 // ByProductID orders the results by the product_id field.
 func ByProductID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProductID, opts...).ToFunc()
+}
+
+// ByEnvironment orders the results by the environment field.
+func ByEnvironment(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEnvironment, opts...).ToFunc()
 }
 
 // ByProductVersion orders the results by the product_version field.

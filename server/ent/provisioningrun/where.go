@@ -94,6 +94,11 @@ func ProductID(v string) predicate.ProvisioningRun {
 	return predicate.ProvisioningRun(sql.FieldEQ(FieldProductID, v))
 }
 
+// Environment applies equality check predicate on the "environment" field. It's identical to EnvironmentEQ.
+func Environment(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldEnvironment, v))
+}
+
 // ProductVersion applies equality check predicate on the "product_version" field. It's identical to ProductVersionEQ.
 func ProductVersion(v int64) predicate.ProvisioningRun {
 	return predicate.ProvisioningRun(sql.FieldEQ(FieldProductVersion, v))
@@ -492,6 +497,71 @@ func ProductIDEqualFold(v string) predicate.ProvisioningRun {
 // ProductIDContainsFold applies the ContainsFold predicate on the "product_id" field.
 func ProductIDContainsFold(v string) predicate.ProvisioningRun {
 	return predicate.ProvisioningRun(sql.FieldContainsFold(FieldProductID, v))
+}
+
+// EnvironmentEQ applies the EQ predicate on the "environment" field.
+func EnvironmentEQ(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEQ(FieldEnvironment, v))
+}
+
+// EnvironmentNEQ applies the NEQ predicate on the "environment" field.
+func EnvironmentNEQ(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNEQ(FieldEnvironment, v))
+}
+
+// EnvironmentIn applies the In predicate on the "environment" field.
+func EnvironmentIn(vs ...string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldIn(FieldEnvironment, vs...))
+}
+
+// EnvironmentNotIn applies the NotIn predicate on the "environment" field.
+func EnvironmentNotIn(vs ...string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNotIn(FieldEnvironment, vs...))
+}
+
+// EnvironmentGT applies the GT predicate on the "environment" field.
+func EnvironmentGT(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldGT(FieldEnvironment, v))
+}
+
+// EnvironmentGTE applies the GTE predicate on the "environment" field.
+func EnvironmentGTE(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldGTE(FieldEnvironment, v))
+}
+
+// EnvironmentLT applies the LT predicate on the "environment" field.
+func EnvironmentLT(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldLT(FieldEnvironment, v))
+}
+
+// EnvironmentLTE applies the LTE predicate on the "environment" field.
+func EnvironmentLTE(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldLTE(FieldEnvironment, v))
+}
+
+// EnvironmentContains applies the Contains predicate on the "environment" field.
+func EnvironmentContains(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldContains(FieldEnvironment, v))
+}
+
+// EnvironmentHasPrefix applies the HasPrefix predicate on the "environment" field.
+func EnvironmentHasPrefix(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldHasPrefix(FieldEnvironment, v))
+}
+
+// EnvironmentHasSuffix applies the HasSuffix predicate on the "environment" field.
+func EnvironmentHasSuffix(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldHasSuffix(FieldEnvironment, v))
+}
+
+// EnvironmentEqualFold applies the EqualFold predicate on the "environment" field.
+func EnvironmentEqualFold(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldEqualFold(FieldEnvironment, v))
+}
+
+// EnvironmentContainsFold applies the ContainsFold predicate on the "environment" field.
+func EnvironmentContainsFold(v string) predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldContainsFold(FieldEnvironment, v))
 }
 
 // ProductVersionEQ applies the EQ predicate on the "product_version" field.
@@ -992,6 +1062,26 @@ func ApprovedByEqualFold(v string) predicate.ProvisioningRun {
 // ApprovedByContainsFold applies the ContainsFold predicate on the "approved_by" field.
 func ApprovedByContainsFold(v string) predicate.ProvisioningRun {
 	return predicate.ProvisioningRun(sql.FieldContainsFold(FieldApprovedBy, v))
+}
+
+// ApproversIsNil applies the IsNil predicate on the "approvers" field.
+func ApproversIsNil() predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldIsNull(FieldApprovers))
+}
+
+// ApproversNotNil applies the NotNil predicate on the "approvers" field.
+func ApproversNotNil() predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNotNull(FieldApprovers))
+}
+
+// ApprovalsIsNil applies the IsNil predicate on the "approvals" field.
+func ApprovalsIsNil() predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldIsNull(FieldApprovals))
+}
+
+// ApprovalsNotNil applies the NotNil predicate on the "approvals" field.
+func ApprovalsNotNil() predicate.ProvisioningRun {
+	return predicate.ProvisioningRun(sql.FieldNotNull(FieldApprovals))
 }
 
 // ApproveTimeEQ applies the EQ predicate on the "approve_time" field.

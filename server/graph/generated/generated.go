@@ -31,6 +31,7 @@ import (
 	"github.com/meshplane/meshplane/server/policy/engine"
 	"github.com/meshplane/meshplane/server/portschema"
 	"github.com/meshplane/meshplane/server/preview"
+	"github.com/meshplane/meshplane/server/provision"
 	"github.com/meshplane/meshplane/server/provision/summary"
 	"github.com/meshplane/meshplane/server/spec"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -51,6 +52,7 @@ type ResolverRoot interface {
 	AuditLogVerification() AuditLogVerificationResolver
 	DataProduct() DataProductResolver
 	Domain() DomainResolver
+	Environment() EnvironmentResolver
 	Event() EventResolver
 	Grant() GrantResolver
 	MaskingDecision() MaskingDecisionResolver
@@ -253,9 +255,10 @@ type ComplexityRoot struct {
 	}
 
 	DataProduct struct {
-		Connectors         func(childComplexity int) int
+		Connectors         func(childComplexity int, environment *string) int
 		CreateTime         func(childComplexity int) int
 		CreatedBy          func(childComplexity int) int
+		Deployments        func(childComplexity int) int
 		Description        func(childComplexity int) int
 		Domain             func(childComplexity int) int
 		Drift              func(childComplexity int) int
@@ -271,7 +274,7 @@ type ComplexityRoot struct {
 		PolicyDecisions    func(childComplexity int, first *int, after *string) int
 		Ports              func(childComplexity int) int
 		ProvisionedVersion func(childComplexity int) int
-		Runs               func(childComplexity int, first *int, after *string) int
+		Runs               func(childComplexity int, environment *string, first *int, after *string) int
 		Sinks              func(childComplexity int) int
 		Source             func(childComplexity int) int
 		UpdateTime         func(childComplexity int) int
@@ -306,6 +309,13 @@ type ComplexityRoot struct {
 
 	DeleteRoleBindingPayload struct {
 		ID func(childComplexity int) int
+	}
+
+	Deployment struct {
+		Drift              func(childComplexity int) int
+		DriftCheckTime     func(childComplexity int) int
+		Environment        func(childComplexity int) int
+		ProvisionedVersion func(childComplexity int) int
 	}
 
 	DisablePrincipalPayload struct {
@@ -344,6 +354,17 @@ type ComplexityRoot struct {
 		SecretRef   func(childComplexity int) int
 		URL         func(childComplexity int) int
 		Username    func(childComplexity int) int
+	}
+
+	Environment struct {
+		ConnectURL        func(childComplexity int) int
+		Default           func(childComplexity int) int
+		KafkaBootstrap    func(childComplexity int) int
+		Name              func(childComplexity int) int
+		ParametersJSON    func(childComplexity int) int
+		PromoteFrom       func(childComplexity int) int
+		ReplicationFactor func(childComplexity int) int
+		Sandbox           func(childComplexity int) int
 	}
 
 	Event struct {
@@ -491,6 +512,7 @@ type ComplexityRoot struct {
 		IssueKafkaCredential  func(childComplexity int, input model.IssueKafkaCredentialInput) int
 		PauseConnector        func(childComplexity int, input model.ConnectorInput) int
 		PlanProduct           func(childComplexity int, input model.PlanProductInput) int
+		PromoteProduct        func(childComplexity int, input model.PromoteProductInput) int
 		PublishPolicy         func(childComplexity int, input model.PublishPolicyInput) int
 		ReplayWebhookDelivery func(childComplexity int, id string) int
 		RequestAccess         func(childComplexity int, input model.RequestAccessInput) int
@@ -700,6 +722,7 @@ type ComplexityRoot struct {
 		DataProducts      func(childComplexity int, first *int, after *string, filter *model.DataProductFilter, orderBy *model.DataProductOrder) int
 		Domain            func(childComplexity int, name string) int
 		Domains           func(childComplexity int, first *int, after *string) int
+		Environments      func(childComplexity int) int
 		Grants            func(childComplexity int, domain *string, product *string, port *string, consumer *string, states []grant.State, first *int, after *string) int
 		PolicyDecisions   func(childComplexity int, domain string, product string, first *int, after *string) int
 		PolicyImpact      func(childComplexity int, module string) int
@@ -716,7 +739,7 @@ type ComplexityRoot struct {
 		RbacPolicy        func(childComplexity int) int
 		RoleBindings      func(childComplexity int, principal *string, domain *string) int
 		Run               func(childComplexity int, id string) int
-		Runs              func(childComplexity int, domain string, product string, first *int, after *string) int
+		Runs              func(childComplexity int, domain string, product string, environment *string, first *int, after *string) int
 		Tokens            func(childComplexity int, principal *string) int
 		VerifyAuditLog    func(childComplexity int) int
 		Viewer            func(childComplexity int) int
@@ -774,14 +797,17 @@ type ComplexityRoot struct {
 	}
 
 	Run struct {
+		Approvals      func(childComplexity int) int
 		ApproveTime    func(childComplexity int) int
 		ApprovedBy     func(childComplexity int) int
+		Approvers      func(childComplexity int) int
 		AutoApply      func(childComplexity int) int
 		AutoApplyNote  func(childComplexity int) int
 		CreateTime     func(childComplexity int) int
 		CreatedBy      func(childComplexity int) int
 		Destructive    func(childComplexity int) int
 		Domain         func(childComplexity int) int
+		Environment    func(childComplexity int) int
 		Error          func(childComplexity int) int
 		FinishTime     func(childComplexity int) int
 		HasChanges     func(childComplexity int) int
@@ -797,6 +823,17 @@ type ComplexityRoot struct {
 		Trigger        func(childComplexity int) int
 		TriggerDetail  func(childComplexity int) int
 		Version        func(childComplexity int) int
+	}
+
+	RunApproval struct {
+		By   func(childComplexity int) int
+		Role func(childComplexity int) int
+		Time func(childComplexity int) int
+	}
+
+	RunApprover struct {
+		Reason func(childComplexity int) int
+		Role   func(childComplexity int) int
 	}
 
 	RunConnection struct {
@@ -950,14 +987,18 @@ type DataProductResolver interface {
 	Grants(ctx context.Context, obj *ent.DataProduct, port *string, first *int, after *string) (*model.GrantConnection, error)
 	Evaluation(ctx context.Context, obj *ent.DataProduct) (*model.ProductEvaluation, error)
 	PolicyDecisions(ctx context.Context, obj *ent.DataProduct, first *int, after *string) (*model.PolicyDecisionConnection, error)
-	Runs(ctx context.Context, obj *ent.DataProduct, first *int, after *string) (*model.RunConnection, error)
+	Runs(ctx context.Context, obj *ent.DataProduct, environment *string, first *int, after *string) (*model.RunConnection, error)
+	Deployments(ctx context.Context, obj *ent.DataProduct) ([]*provision.Deployment, error)
 
-	Connectors(ctx context.Context, obj *ent.DataProduct) ([]*model.Connector, error)
+	Connectors(ctx context.Context, obj *ent.DataProduct, environment *string) ([]*model.Connector, error)
 }
 type DomainResolver interface {
 	Labels(ctx context.Context, obj *ent.Domain) ([]*model.Label, error)
 
 	Products(ctx context.Context, obj *ent.Domain, first *int, after *string, filter *model.DomainProductFilter, orderBy *model.DataProductOrder) (*model.DataProductConnection, error)
+}
+type EnvironmentResolver interface {
+	ParametersJSON(ctx context.Context, obj *provision.EnvironmentInfo) (string, error)
 }
 type EventResolver interface {
 	Domain(ctx context.Context, obj *events.Event) (*string, error)
@@ -1011,6 +1052,7 @@ type MutationResolver interface {
 	RestartConnector(ctx context.Context, input model.RestartConnectorInput) (*model.ConnectorPayload, error)
 	PauseConnector(ctx context.Context, input model.ConnectorInput) (*model.ConnectorPayload, error)
 	ResumeConnector(ctx context.Context, input model.ConnectorInput) (*model.ConnectorPayload, error)
+	PromoteProduct(ctx context.Context, input model.PromoteProductInput) (*model.RunPayload, error)
 }
 type OutputPortResolver interface {
 	Retained(ctx context.Context, obj *spec.OutputPort) ([]*model.RetainedMajor, error)
@@ -1066,7 +1108,8 @@ type QueryResolver interface {
 	RbacPolicy(ctx context.Context) (*policy.RBAC, error)
 	PortPreview(ctx context.Context, domain string, product string, port string, limit *int) (*catalog.PortPreview, error)
 	Run(ctx context.Context, id string) (*ent.ProvisioningRun, error)
-	Runs(ctx context.Context, domain string, product string, first *int, after *string) (*model.RunConnection, error)
+	Runs(ctx context.Context, domain string, product string, environment *string, first *int, after *string) (*model.RunConnection, error)
+	Environments(ctx context.Context) ([]*provision.EnvironmentInfo, error)
 }
 type QueuedPlanResolver interface {
 	RunID(ctx context.Context, obj *policy.QueuedPlan) (*string, error)
@@ -1756,7 +1799,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.DataProduct.Connectors(childComplexity), true
+		args, err := ec.field_DataProduct_connectors_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.DataProduct.Connectors(childComplexity, args["environment"].(*string)), true
 	case "DataProduct.createTime":
 		if e.ComplexityRoot.DataProduct.CreateTime == nil {
 			break
@@ -1769,6 +1817,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataProduct.CreatedBy(childComplexity), true
+	case "DataProduct.deployments":
+		if e.ComplexityRoot.DataProduct.Deployments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataProduct.Deployments(childComplexity), true
 	case "DataProduct.description":
 		if e.ComplexityRoot.DataProduct.Description == nil {
 			break
@@ -1879,7 +1933,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.DataProduct.Runs(childComplexity, args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.DataProduct.Runs(childComplexity, args["environment"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "DataProduct.sinks":
 		if e.ComplexityRoot.DataProduct.Sinks == nil {
 			break
@@ -1999,6 +2053,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeleteRoleBindingPayload.ID(childComplexity), true
+
+	case "Deployment.drift":
+		if e.ComplexityRoot.Deployment.Drift == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deployment.Drift(childComplexity), true
+	case "Deployment.driftCheckTime":
+		if e.ComplexityRoot.Deployment.DriftCheckTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deployment.DriftCheckTime(childComplexity), true
+	case "Deployment.environment":
+		if e.ComplexityRoot.Deployment.Environment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deployment.Environment(childComplexity), true
+	case "Deployment.provisionedVersion":
+		if e.ComplexityRoot.Deployment.ProvisionedVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deployment.ProvisionedVersion(childComplexity), true
 
 	case "DisablePrincipalPayload.principal":
 		if e.ComplexityRoot.DisablePrincipalPayload.Principal == nil {
@@ -2130,6 +2209,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ElasticsearchSink.Username(childComplexity), true
+
+	case "Environment.connectUrl":
+		if e.ComplexityRoot.Environment.ConnectURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Environment.ConnectURL(childComplexity), true
+	case "Environment.default":
+		if e.ComplexityRoot.Environment.Default == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Environment.Default(childComplexity), true
+	case "Environment.kafkaBootstrap":
+		if e.ComplexityRoot.Environment.KafkaBootstrap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Environment.KafkaBootstrap(childComplexity), true
+	case "Environment.name":
+		if e.ComplexityRoot.Environment.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Environment.Name(childComplexity), true
+	case "Environment.parametersJson":
+		if e.ComplexityRoot.Environment.ParametersJSON == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Environment.ParametersJSON(childComplexity), true
+	case "Environment.promoteFrom":
+		if e.ComplexityRoot.Environment.PromoteFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Environment.PromoteFrom(childComplexity), true
+	case "Environment.replicationFactor":
+		if e.ComplexityRoot.Environment.ReplicationFactor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Environment.ReplicationFactor(childComplexity), true
+	case "Environment.sandbox":
+		if e.ComplexityRoot.Environment.Sandbox == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Environment.Sandbox(childComplexity), true
 
 	case "Event.domain":
 		if e.ComplexityRoot.Event.Domain == nil {
@@ -2857,6 +2985,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlanProduct(childComplexity, args["input"].(model.PlanProductInput)), true
+	case "Mutation.promoteProduct":
+		if e.ComplexityRoot.Mutation.PromoteProduct == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_promoteProduct_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PromoteProduct(childComplexity, args["input"].(model.PromoteProductInput)), true
 	case "Mutation.publishPolicy":
 		if e.ComplexityRoot.Mutation.PublishPolicy == nil {
 			break
@@ -3835,6 +3974,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Domains(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.environments":
+		if e.ComplexityRoot.Query.Environments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Environments(childComplexity), true
 	case "Query.grants":
 		if e.ComplexityRoot.Query.Grants == nil {
 			break
@@ -4012,7 +4157,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Runs(childComplexity, args["domain"].(string), args["product"].(string), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Runs(childComplexity, args["domain"].(string), args["product"].(string), args["environment"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.tokens":
 		if e.ComplexityRoot.Query.Tokens == nil {
 			break
@@ -4239,6 +4384,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RoleBinding.Role(childComplexity), true
 
+	case "Run.approvals":
+		if e.ComplexityRoot.Run.Approvals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Approvals(childComplexity), true
 	case "Run.approveTime":
 		if e.ComplexityRoot.Run.ApproveTime == nil {
 			break
@@ -4251,6 +4402,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Run.ApprovedBy(childComplexity), true
+	case "Run.approvers":
+		if e.ComplexityRoot.Run.Approvers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Approvers(childComplexity), true
 	case "Run.autoApply":
 		if e.ComplexityRoot.Run.AutoApply == nil {
 			break
@@ -4287,6 +4444,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Run.Domain(childComplexity), true
+	case "Run.environment":
+		if e.ComplexityRoot.Run.Environment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Environment(childComplexity), true
 	case "Run.error":
 		if e.ComplexityRoot.Run.Error == nil {
 			break
@@ -4377,6 +4540,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Run.Version(childComplexity), true
+
+	case "RunApproval.by":
+		if e.ComplexityRoot.RunApproval.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunApproval.By(childComplexity), true
+	case "RunApproval.role":
+		if e.ComplexityRoot.RunApproval.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunApproval.Role(childComplexity), true
+	case "RunApproval.time":
+		if e.ComplexityRoot.RunApproval.Time == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunApproval.Time(childComplexity), true
+
+	case "RunApprover.reason":
+		if e.ComplexityRoot.RunApprover.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunApprover.Reason(childComplexity), true
+	case "RunApprover.role":
+		if e.ComplexityRoot.RunApprover.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunApprover.Role(childComplexity), true
 
 	case "RunConnection.edges":
 		if e.ComplexityRoot.RunConnection.Edges == nil {
@@ -4896,6 +5091,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputPlanProductInput,
 		ec.unmarshalInputPolicyFileInput,
 		ec.unmarshalInputPortRefInput,
+		ec.unmarshalInputPromoteProductInput,
 		ec.unmarshalInputPublishPolicyInput,
 		ec.unmarshalInputRequestAccessInput,
 		ec.unmarshalInputRestartConnectorInput,
@@ -6424,8 +6620,10 @@ input UpdateRbacPolicyInput {
 extend type Query {
   "A provisioning run, with its log; NOT_FOUND when the caller may not read its product."
   run(id: ID!): Run
-  "A product's runs, newest first."
-  runs(domain: String!, product: String!, first: Int, after: String): RunConnection
+  "A product's runs, newest first: in one environment, or in all of them when environment is omitted."
+  runs(domain: String!, product: String!, environment: String, first: Int, after: String): RunConnection
+  "The environments products are provisioned into, the default first; never their secrets."
+  environments: [Environment!]!
 }
 
 extend type Mutation {
@@ -6443,6 +6641,57 @@ extend type Mutation {
   pauseConnector(input: ConnectorInput!): ConnectorPayload
   "Resumes a paused connector."
   resumeConnector(input: ConnectorInput!): ConnectorPayload
+  "Plans the product in environment ` + "`" + `to` + "`" + ` at the version applied in environment ` + "`" + `from` + "`" + `; the plan is approved in ` + "`" + `to` + "`" + ` by whoever the policy requires there."
+  promoteProduct(input: PromoteProductInput!): RunPayload
+}
+
+"An environment products are provisioned into: its own Kafka and Kafka Connect, and the parameters its policies read."
+type Environment {
+  name: String!
+  "Requests naming no environment act in the default one; consumer access lives there too."
+  default: Boolean!
+  "The environment's data plane is the in-process sandbox."
+  sandbox: Boolean!
+  kafkaBootstrap: [String!]!
+  connectUrl: String!
+  replicationFactor: Int!
+  "The policy parameters as JSON, as policies read them in input.environment.parameters."
+  parametersJson: String!
+  "When not empty, only versions applied in one of these environments may be planned here (by promotion)."
+  promoteFrom: [String!]!
+}
+
+"A product in one environment."
+type Deployment {
+  environment: String!
+  "The product version applied there; null when nothing is provisioned."
+  provisionedVersion: Int
+  drift: [ResourceChange!]!
+  driftCheckTime: Time
+}
+
+"A role one of whose holders must approve a run."
+type RunApprover {
+  "domain-owner or governance-officer."
+  role: String!
+  reason: String!
+}
+
+"One approval of a run."
+type RunApproval {
+  by: String!
+  "The required role approved as; empty when the run required none."
+  role: String!
+  time: Time!
+}
+
+input PromoteProductInput {
+  domain: String!
+  product: String!
+  "The environment the product's current version is applied in."
+  from: String!
+  "The environment to plan it in."
+  to: String!
 }
 
 """
@@ -6464,15 +6713,17 @@ type RunUpdate {
 }
 
 extend type DataProduct {
-  "The product's provisioning runs, newest first."
-  runs(first: Int, after: String): RunConnection
-  "The product version last applied to the data plane; null when never provisioned."
+  "The product's provisioning runs, newest first: in one environment, or in all when environment is omitted."
+  runs(environment: String, first: Int, after: String): RunConnection
+  "Where the product is provisioned: one entry per environment, in configuration order."
+  deployments: [Deployment!]
+  "The product version last applied in the default environment; null when never provisioned there."
   provisionedVersion: Int
   "What the last drift check found changed outside meshplane; empty when in sync."
   drift: [ResourceChange!]!
   driftCheckTime: Time
-  "The product's connectors as Kafka Connect reports them now, source first, then its sinks; null, with an error, when Kafka Connect cannot be asked."
-  connectors: [Connector!]
+  "The product's connectors in an environment (the default one when omitted) as Kafka Connect reports them now, source first, then its sinks; null, with an error, when Kafka Connect cannot be asked."
+  connectors(environment: String): [Connector!]
 }
 
 enum ConnectorState {
@@ -6516,6 +6767,8 @@ input ConnectorInput {
   product: String!
   "source, or one of the product's sinks."
   role: String!
+  "The default environment when omitted."
+  environment: String
 }
 
 input RestartConnectorInput {
@@ -6525,6 +6778,8 @@ input RestartConnectorInput {
   role: String!
   "Restart only this task; the connector and all its tasks when omitted."
   task: Int
+  "The default environment when omitted."
+  environment: String
 }
 
 type ConnectorPayload {
@@ -6571,7 +6826,7 @@ type Run {
   version: Int!
   "The published policy that admitted the product and decided its masking for this plan."
   policyVersion: String!
-  "What asked for the run: user, policy, grant, revoke or expiry."
+  "What asked for the run: user, policy, grant, revoke, expiry, recovery or promotion."
   trigger: String!
   "More about the trigger, e.g. policy masking@3 published by alice."
   triggerDetail: String!
@@ -6579,6 +6834,12 @@ type Run {
   autoApply: Boolean!
   "Why a plan a grant asked for waits for its owner instead of applying itself."
   autoApplyNote: String!
+  "The environment the run plans in."
+  environment: String!
+  "Roles whose holders must approve the plan, as the environment's policy decided; empty when one approval suffices."
+  approvers: [RunApprover!]!
+  "Approvals given so far."
+  approvals: [RunApproval!]!
 }
 
 "What a plan changes."
@@ -6638,6 +6899,8 @@ type RunPayload {
 input PlanProductInput {
   domain: String!
   product: String!
+  "The environment to plan in; the default one when omitted."
+  environment: String
 }
 
 input ApproveRunInput {
@@ -6653,6 +6916,8 @@ input CancelRunInput {
 input DecommissionProductInput {
   domain: String!
   product: String!
+  "The environment to destroy the product in; the default one when omitted. The product is retired once no environment holds anything of it."
+  environment: String
 }
 `, BuiltIn: false},
 	{Name: "../../../api/graphql/schema.graphqls", Input: `# meshplane's GraphQL contract: the same catalog, identity and audit model the
@@ -7162,6 +7427,8 @@ func (ec *executionContext) childFields_DataProduct(ctx context.Context, field g
 		return ec.fieldContext_DataProduct_policyDecisions(ctx, field)
 	case "runs":
 		return ec.fieldContext_DataProduct_runs(ctx, field)
+	case "deployments":
+		return ec.fieldContext_DataProduct_deployments(ctx, field)
 	case "provisionedVersion":
 		return ec.fieldContext_DataProduct_provisionedVersion(ctx, field)
 	case "drift":
@@ -7230,6 +7497,20 @@ func (ec *executionContext) childFields_DeleteRoleBindingPayload(ctx context.Con
 		return ec.fieldContext_DeleteRoleBindingPayload_id(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeleteRoleBindingPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Deployment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "environment":
+		return ec.fieldContext_Deployment_environment(ctx, field)
+	case "provisionedVersion":
+		return ec.fieldContext_Deployment_provisionedVersion(ctx, field)
+	case "drift":
+		return ec.fieldContext_Deployment_drift(ctx, field)
+	case "driftCheckTime":
+		return ec.fieldContext_Deployment_driftCheckTime(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Deployment", field.Name)
 }
 
 func (ec *executionContext) childFields_DisablePrincipalPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7306,6 +7587,28 @@ func (ec *executionContext) childFields_ElasticsearchSink(ctx context.Context, f
 		return ec.fieldContext_ElasticsearchSink_indexPrefix(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ElasticsearchSink", field.Name)
+}
+
+func (ec *executionContext) childFields_Environment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Environment_name(ctx, field)
+	case "default":
+		return ec.fieldContext_Environment_default(ctx, field)
+	case "sandbox":
+		return ec.fieldContext_Environment_sandbox(ctx, field)
+	case "kafkaBootstrap":
+		return ec.fieldContext_Environment_kafkaBootstrap(ctx, field)
+	case "connectUrl":
+		return ec.fieldContext_Environment_connectUrl(ctx, field)
+	case "replicationFactor":
+		return ec.fieldContext_Environment_replicationFactor(ctx, field)
+	case "parametersJson":
+		return ec.fieldContext_Environment_parametersJson(ctx, field)
+	case "promoteFrom":
+		return ec.fieldContext_Environment_promoteFrom(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Environment", field.Name)
 }
 
 func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8066,8 +8369,36 @@ func (ec *executionContext) childFields_Run(ctx context.Context, field graphql.C
 		return ec.fieldContext_Run_autoApply(ctx, field)
 	case "autoApplyNote":
 		return ec.fieldContext_Run_autoApplyNote(ctx, field)
+	case "environment":
+		return ec.fieldContext_Run_environment(ctx, field)
+	case "approvers":
+		return ec.fieldContext_Run_approvers(ctx, field)
+	case "approvals":
+		return ec.fieldContext_Run_approvals(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Run", field.Name)
+}
+
+func (ec *executionContext) childFields_RunApproval(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "by":
+		return ec.fieldContext_RunApproval_by(ctx, field)
+	case "role":
+		return ec.fieldContext_RunApproval_role(ctx, field)
+	case "time":
+		return ec.fieldContext_RunApproval_time(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunApproval", field.Name)
+}
+
+func (ec *executionContext) childFields_RunApprover(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "role":
+		return ec.fieldContext_RunApprover_role(ctx, field)
+	case "reason":
+		return ec.fieldContext_RunApprover_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunApprover", field.Name)
 }
 
 func (ec *executionContext) childFields_RunConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8434,6 +8765,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_DataProduct_connectors_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "environment",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["environment"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_DataProduct_grants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8489,22 +8834,30 @@ func (ec *executionContext) field_DataProduct_policyDecisions_args(ctx context.C
 func (ec *executionContext) field_DataProduct_runs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (*int, error) {
-			return ec.unmarshalOInt2ᚖint(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["first"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "environment",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg1
+	args["environment"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -8826,6 +9179,20 @@ func (ec *executionContext) field_Mutation_planProduct_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.PlanProductInput, error) {
 			return ec.unmarshalNPlanProductInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPlanProductInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_promoteProduct_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PromoteProductInput, error) {
+			return ec.unmarshalNPromoteProductInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPromoteProductInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9657,22 +10024,30 @@ func (ec *executionContext) field_Query_runs_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["product"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (*int, error) {
-			return ec.unmarshalOInt2ᚖint(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["first"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "environment",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg3
+	args["environment"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg4
 	return args, nil
 }
 
@@ -12993,7 +13368,7 @@ func (ec *executionContext) _DataProduct_runs(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.DataProduct().Runs(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.DataProduct().Runs(ctx, obj, fc.Args["environment"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RunConnection) graphql.Marshaler {
@@ -13023,6 +13398,38 @@ func (ec *executionContext) fieldContext_DataProduct_runs(ctx context.Context, f
 	if fc.Args, err = ec.field_DataProduct_runs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DataProduct_deployments(ctx context.Context, field graphql.CollectedField, obj *ent.DataProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataProduct_deployments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DataProduct().Deployments(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*provision.Deployment) graphql.Marshaler {
+			return ec.marshalODeployment2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚐDeploymentᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DataProduct_deployments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataProduct",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Deployment(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -13114,7 +13521,8 @@ func (ec *executionContext) _DataProduct_connectors(ctx context.Context, field g
 			return ec.fieldContext_DataProduct_connectors(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.DataProduct().Connectors(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.DataProduct().Connectors(ctx, obj, fc.Args["environment"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Connector) graphql.Marshaler {
@@ -13124,7 +13532,7 @@ func (ec *executionContext) _DataProduct_connectors(ctx context.Context, field g
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_DataProduct_connectors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_DataProduct_connectors(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "DataProduct",
 		Field:      field,
@@ -13133,6 +13541,17 @@ func (ec *executionContext) fieldContext_DataProduct_connectors(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Connector(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_DataProduct_connectors_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -13538,6 +13957,107 @@ func (ec *executionContext) _DeleteRoleBindingPayload_id(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_DeleteRoleBindingPayload_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeleteRoleBindingPayload", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Deployment_environment(ctx context.Context, field graphql.CollectedField, obj *provision.Deployment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deployment_environment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Environment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Deployment_environment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Deployment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Deployment_provisionedVersion(ctx context.Context, field graphql.CollectedField, obj *provision.Deployment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deployment_provisionedVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProvisionedVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Deployment_provisionedVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Deployment", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Deployment_drift(ctx context.Context, field graphql.CollectedField, obj *provision.Deployment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deployment_drift(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Drift, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []summary.ResourceChange) graphql.Marshaler {
+			return ec.marshalNResourceChange2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚋsummaryᚐResourceChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Deployment_drift(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Deployment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResourceChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Deployment_driftCheckTime(ctx context.Context, field graphql.CollectedField, obj *provision.Deployment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deployment_driftCheckTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DriftCheckTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Deployment_driftCheckTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Deployment", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _DisablePrincipalPayload_principal(ctx context.Context, field graphql.CollectedField, obj *model.DisablePrincipalPayload) (ret graphql.Marshaler) {
@@ -14073,6 +14593,190 @@ func (ec *executionContext) _ElasticsearchSink_indexPrefix(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_ElasticsearchSink_indexPrefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ElasticsearchSink", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Environment_name(ctx context.Context, field graphql.CollectedField, obj *provision.EnvironmentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Environment_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Environment_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Environment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Environment_default(ctx context.Context, field graphql.CollectedField, obj *provision.EnvironmentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Environment_default(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Default, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Environment_default(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Environment", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Environment_sandbox(ctx context.Context, field graphql.CollectedField, obj *provision.EnvironmentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Environment_sandbox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sandbox, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Environment_sandbox(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Environment", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Environment_kafkaBootstrap(ctx context.Context, field graphql.CollectedField, obj *provision.EnvironmentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Environment_kafkaBootstrap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KafkaBootstrap, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Environment_kafkaBootstrap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Environment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Environment_connectUrl(ctx context.Context, field graphql.CollectedField, obj *provision.EnvironmentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Environment_connectUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConnectURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Environment_connectUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Environment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Environment_replicationFactor(ctx context.Context, field graphql.CollectedField, obj *provision.EnvironmentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Environment_replicationFactor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReplicationFactor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Environment_replicationFactor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Environment", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Environment_parametersJson(ctx context.Context, field graphql.CollectedField, obj *provision.EnvironmentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Environment_parametersJson(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Environment().ParametersJSON(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Environment_parametersJson(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Environment", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Environment_promoteFrom(ctx context.Context, field graphql.CollectedField, obj *provision.EnvironmentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Environment_promoteFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PromoteFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Environment_promoteFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Environment", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
@@ -17611,6 +18315,50 @@ func (ec *executionContext) fieldContext_Mutation_resumeConnector(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_resumeConnector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_promoteProduct(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_promoteProduct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PromoteProduct(ctx, fc.Args["input"].(model.PromoteProductInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunPayload) graphql.Marshaler {
+			return ec.marshalORunPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_promoteProduct(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_promoteProduct_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -21762,7 +22510,7 @@ func (ec *executionContext) _Query_runs(ctx context.Context, field graphql.Colle
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Runs(ctx, fc.Args["domain"].(string), fc.Args["product"].(string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Runs(ctx, fc.Args["domain"].(string), fc.Args["product"].(string), fc.Args["environment"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RunConnection) graphql.Marshaler {
@@ -21792,6 +22540,38 @@ func (ec *executionContext) fieldContext_Query_runs(ctx context.Context, field g
 	if fc.Args, err = ec.field_Query_runs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_environments(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_environments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Environments(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*provision.EnvironmentInfo) graphql.Marshaler {
+			return ec.marshalNEnvironment2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚐEnvironmentInfoᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_environments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Environment(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -23074,6 +23854,208 @@ func (ec *executionContext) _Run_autoApplyNote(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Run_autoApplyNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Run_environment(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_environment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Environment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_environment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Run_approvers(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_approvers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Approvers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schema.RunApprover) graphql.Marshaler {
+			return ec.marshalNRunApprover2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐRunApproverᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_approvers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunApprover(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Run_approvals(ctx context.Context, field graphql.CollectedField, obj *ent.ProvisioningRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_approvals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Approvals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schema.RunApproval) graphql.Marshaler {
+			return ec.marshalNRunApproval2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐRunApprovalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Run_approvals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Run",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunApproval(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunApproval_by(ctx context.Context, field graphql.CollectedField, obj *schema.RunApproval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunApproval_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunApproval_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunApproval", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RunApproval_role(ctx context.Context, field graphql.CollectedField, obj *schema.RunApproval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunApproval_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunApproval_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunApproval", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RunApproval_time(ctx context.Context, field graphql.CollectedField, obj *schema.RunApproval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunApproval_time(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Time, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunApproval_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunApproval", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _RunApprover_role(ctx context.Context, field graphql.CollectedField, obj *schema.RunApprover) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunApprover_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunApprover_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunApprover", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RunApprover_reason(ctx context.Context, field graphql.CollectedField, obj *schema.RunApprover) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunApprover_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunApprover_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunApprover", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _RunConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RunConnection) (ret graphql.Marshaler) {
@@ -26318,7 +27300,7 @@ func (ec *executionContext) unmarshalInputConnectorInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"domain", "product", "role"}
+	fieldsInOrder := [...]string{"domain", "product", "role", "environment"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -26346,6 +27328,13 @@ func (ec *executionContext) unmarshalInputConnectorInput(ctx context.Context, ob
 				return it, err
 			}
 			it.Role = data
+		case "environment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("environment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Environment = data
 		}
 	}
 	return it, nil
@@ -26913,7 +27902,7 @@ func (ec *executionContext) unmarshalInputDecommissionProductInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"domain", "product"}
+	fieldsInOrder := [...]string{"domain", "product", "environment"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -26934,6 +27923,13 @@ func (ec *executionContext) unmarshalInputDecommissionProductInput(ctx context.C
 				return it, err
 			}
 			it.Product = data
+		case "environment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("environment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Environment = data
 		}
 	}
 	return it, nil
@@ -27453,7 +28449,7 @@ func (ec *executionContext) unmarshalInputPlanProductInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"domain", "product"}
+	fieldsInOrder := [...]string{"domain", "product", "environment"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -27474,6 +28470,13 @@ func (ec *executionContext) unmarshalInputPlanProductInput(ctx context.Context, 
 				return it, err
 			}
 			it.Product = data
+		case "environment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("environment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Environment = data
 		}
 	}
 	return it, nil
@@ -27555,6 +28558,57 @@ func (ec *executionContext) unmarshalInputPortRefInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.Port = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPromoteProductInput(ctx context.Context, obj any) (model.PromoteProductInput, error) {
+	var it model.PromoteProductInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"domain", "product", "from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "domain":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domain"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Domain = data
+		case "product":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("product"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Product = data
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
 		}
 	}
 	return it, nil
@@ -27673,7 +28727,7 @@ func (ec *executionContext) unmarshalInputRestartConnectorInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"domain", "product", "role", "task"}
+	fieldsInOrder := [...]string{"domain", "product", "role", "task", "environment"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -27708,6 +28762,13 @@ func (ec *executionContext) unmarshalInputRestartConnectorInput(ctx context.Cont
 				return it, err
 			}
 			it.Task = data
+		case "environment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("environment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Environment = data
 		}
 	}
 	return it, nil
@@ -30237,6 +31298,44 @@ func (ec *executionContext) _DataProduct(ctx context.Context, sel ast.SelectionS
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "deployments":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._DataProduct_deployments(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "provisionedVersion":
 			out.Values[i] = ec._DataProduct_provisionedVersion(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -30523,6 +31622,59 @@ func (ec *executionContext) _DeleteRoleBindingPayload(ctx context.Context, sel a
 		case "id":
 			out.Values[i] = ec._DeleteRoleBindingPayload_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var deploymentImplementors = []string{"Deployment"}
+
+func (ec *executionContext) _Deployment(ctx context.Context, sel ast.SelectionSet, obj *provision.Deployment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deploymentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Deployment")
+		case "environment":
+			out.Values[i] = ec._Deployment_environment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provisionedVersion":
+			out.Values[i] = ec._Deployment_provisionedVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "drift":
+			out.Values[i] = ec._Deployment_drift(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "driftCheckTime":
+			out.Values[i] = ec._Deployment_driftCheckTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -30888,6 +32040,112 @@ func (ec *executionContext) _ElasticsearchSink(ctx context.Context, sel ast.Sele
 			out.Values[i] = ec._ElasticsearchSink_indexPrefix(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var environmentImplementors = []string{"Environment"}
+
+func (ec *executionContext) _Environment(ctx context.Context, sel ast.SelectionSet, obj *provision.EnvironmentInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, environmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Environment")
+		case "name":
+			out.Values[i] = ec._Environment_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "default":
+			out.Values[i] = ec._Environment_default(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sandbox":
+			out.Values[i] = ec._Environment_sandbox(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kafkaBootstrap":
+			out.Values[i] = ec._Environment_kafkaBootstrap(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "connectUrl":
+			out.Values[i] = ec._Environment_connectUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "replicationFactor":
+			out.Values[i] = ec._Environment_replicationFactor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "parametersJson":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Environment_parametersJson(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "promoteFrom":
+			out.Values[i] = ec._Environment_promoteFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -32281,6 +33539,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "resumeConnector":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_resumeConnector(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "promoteProduct":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_promoteProduct(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
@@ -34594,6 +35859,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "environments":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_environments(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -35187,6 +36474,112 @@ func (ec *executionContext) _Run(ctx context.Context, sel ast.SelectionSet, obj 
 			out.Values[i] = ec._Run_autoApplyNote(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "environment":
+			out.Values[i] = ec._Run_environment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "approvers":
+			out.Values[i] = ec._Run_approvers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "approvals":
+			out.Values[i] = ec._Run_approvals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var runApprovalImplementors = []string{"RunApproval"}
+
+func (ec *executionContext) _RunApproval(ctx context.Context, sel ast.SelectionSet, obj *schema.RunApproval) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runApprovalImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunApproval")
+		case "by":
+			out.Values[i] = ec._RunApproval_by(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._RunApproval_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "time":
+			out.Values[i] = ec._RunApproval_time(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var runApproverImplementors = []string{"RunApprover"}
+
+func (ec *executionContext) _RunApprover(ctx context.Context, sel ast.SelectionSet, obj *schema.RunApprover) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runApproverImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunApprover")
+		case "role":
+			out.Values[i] = ec._RunApprover_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._RunApprover_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -37228,6 +38621,16 @@ func (ec *executionContext) unmarshalNDeleteRoleBindingInput2githubᚗcomᚋmesh
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNDeployment2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚐDeployment(ctx context.Context, sel ast.SelectionSet, v *provision.Deployment) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Deployment(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNDisablePrincipalInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐDisablePrincipalInput(ctx context.Context, v any) (model.DisablePrincipalInput, error) {
 	res, err := ec.unmarshalInputDisablePrincipalInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -37303,6 +38706,32 @@ func (ec *executionContext) marshalNDomainFacet2ᚕgithubᚗcomᚋmeshplaneᚋme
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNEnvironment2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚐEnvironmentInfoᚄ(ctx context.Context, sel ast.SelectionSet, v []*provision.EnvironmentInfo) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEnvironment2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚐEnvironmentInfo(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEnvironment2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚐEnvironmentInfo(ctx context.Context, sel ast.SelectionSet, v *provision.EnvironmentInfo) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Environment(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNEvent2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋeventsᚐEvent(ctx context.Context, sel ast.SelectionSet, v events.Event) graphql.Marshaler {
@@ -38258,6 +39687,11 @@ func (ec *executionContext) marshalNProductEvaluation2ᚖgithubᚗcomᚋmeshplan
 	return ec._ProductEvaluation(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPromoteProductInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPromoteProductInput(ctx context.Context, v any) (model.PromoteProductInput, error) {
+	res, err := ec.unmarshalInputPromoteProductInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNPublishPolicyInput2githubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐPublishPolicyInput(ctx context.Context, v any) (model.PublishPolicyInput, error) {
 	res, err := ec.unmarshalInputPublishPolicyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -38434,6 +39868,46 @@ func (ec *executionContext) marshalNRun2ᚖgithubᚗcomᚋmeshplaneᚋmeshplane�
 		return graphql.Null
 	}
 	return ec._Run(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRunApproval2githubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐRunApproval(ctx context.Context, sel ast.SelectionSet, v schema.RunApproval) graphql.Marshaler {
+	return ec._RunApproval(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRunApproval2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐRunApprovalᚄ(ctx context.Context, sel ast.SelectionSet, v []schema.RunApproval) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRunApproval2githubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐRunApproval(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRunApprover2githubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐRunApprover(ctx context.Context, sel ast.SelectionSet, v schema.RunApprover) graphql.Marshaler {
+	return ec._RunApprover(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRunApprover2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐRunApproverᚄ(ctx context.Context, sel ast.SelectionSet, v []schema.RunApprover) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRunApprover2githubᚗcomᚋmeshplaneᚋmeshplaneᚋschemaᚐRunApprover(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNRunEdge2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐRunEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RunEdge) graphql.Marshaler {
@@ -39406,6 +40880,25 @@ func (ec *executionContext) marshalODeleteRoleBindingPayload2ᚖgithubᚗcomᚋm
 		return graphql.Null
 	}
 	return ec._DeleteRoleBindingPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalODeployment2ᚕᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚐDeploymentᚄ(ctx context.Context, sel ast.SelectionSet, v []*provision.Deployment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDeployment2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋprovisionᚐDeployment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalODisablePrincipalPayload2ᚖgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋgraphᚋmodelᚐDisablePrincipalPayload(ctx context.Context, sel ast.SelectionSet, v *model.DisablePrincipalPayload) graphql.Marshaler {

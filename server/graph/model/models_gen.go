@@ -102,6 +102,8 @@ type ConnectorInput struct {
 	Product string `json:"product"`
 	// source, or one of the product's sinks.
 	Role string `json:"role"`
+	// The default environment when omitted.
+	Environment *string `json:"environment,omitempty"`
 }
 
 type ConnectorPayload struct {
@@ -251,6 +253,8 @@ type DeclineAccessRequestInput struct {
 type DecommissionProductInput struct {
 	Domain  string `json:"domain"`
 	Product string `json:"product"`
+	// The environment to destroy the product in; the default one when omitted. The product is retired once no environment holds anything of it.
+	Environment *string `json:"environment,omitempty"`
 }
 
 type DeleteDataProductInput struct {
@@ -410,6 +414,8 @@ type PageInfo struct {
 type PlanProductInput struct {
 	Domain  string `json:"domain"`
 	Product string `json:"product"`
+	// The environment to plan in; the default one when omitted.
+	Environment *string `json:"environment,omitempty"`
 }
 
 type PolicyDecisionConnection struct {
@@ -463,6 +469,15 @@ type ProductEvaluation struct {
 	PolicyVersion string              `json:"policyVersion"`
 }
 
+type PromoteProductInput struct {
+	Domain  string `json:"domain"`
+	Product string `json:"product"`
+	// The environment the product's current version is applied in.
+	From string `json:"from"`
+	// The environment to plan it in.
+	To string `json:"to"`
+}
+
 type PublishPolicyInput struct {
 	Name    string `json:"name"`
 	Message string `json:"message"`
@@ -501,6 +516,8 @@ type RestartConnectorInput struct {
 	Role string `json:"role"`
 	// Restart only this task; the connector and all its tasks when omitted.
 	Task *int `json:"task,omitempty"`
+	// The default environment when omitted.
+	Environment *string `json:"environment,omitempty"`
 }
 
 // An earlier major of a port, with its topic as it was.

@@ -58,8 +58,7 @@ func (s *Set) Admit(ctx context.Context, p Product, masking []Decision) Admissio
 			return hit
 		}
 	}
-	input := ast.ObjectTerm(ast.Item(kProduct, productTerm(p)), ast.Item(kMasking, maskingTerm(masking)))
-	t, err := s.eval(ctx, s.admission, AdmissionQuery, input)
+	t, err := s.eval(ctx, s.admission, AdmissionQuery, AdmissionInput(p, masking))
 	if err == nil {
 		err = a.read(t)
 	}

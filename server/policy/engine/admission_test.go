@@ -244,7 +244,8 @@ func TestInputDigest(t *testing.T) {
 		{"name": "warehouse", "kind": "bigquery", "ports": []string{"orders"}},
 		{"name": "search", "kind": "elasticsearch", "ports": []string{"orders"}},
 	}
-	want := digestOf(t, map[string]any{"product": doc})
+	env := map[string]any{"name": "", "parameters": map[string]any{}}
+	want := digestOf(t, map[string]any{"product": doc, "environment": env})
 	if m.InputDigest != want {
 		t.Errorf("Mask InputDigest = %s, want %s", m.InputDigest, want)
 	}
@@ -265,9 +266,15 @@ func TestInputDigest(t *testing.T) {
 			e["sinks"].(map[string]any)[d.Sink] = d.Action
 		}
 	}
-	want = digestOf(t, map[string]any{"product": doc, "masking": masking})
+	want = digestOf(t, map[string]any{"product": doc, "masking": masking, "environment": env})
 	if a := s.Admit(ctx, p, m.Decisions); a.InputDigest != want {
 		t.Errorf("Admit InputDigest = %s, want %s", a.InputDigest, want)
+	}
+
+	prod := orders()
+	prod.Environment = engine.Environment{Name: "prod", Parameters: map[string]any{"maxRetentionMs": 86400000, "rawPII": false}}
+	if s.Mask(ctx, prod).InputDigest == m.InputDigest {
+		t.Error("the environment is not part of the digest")
 	}
 
 	q := orders()

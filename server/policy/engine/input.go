@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strconv"
@@ -13,10 +15,39 @@ import (
 	"github.com/meshplane/meshplane/server/spec"
 )
 
-// Product is what policies judge: a data product's identity and spec.
+// Product is what policies judge: a data product's identity and spec, and
+// the environment it is judged for.
 type Product struct {
 	Domain, Name, Lifecycle string
 	Spec                    spec.Product
+	// Environment is where the product is about to be provisioned; zero
+	// when a catalog write is judged, which targets no environment.
+	Environment Environment
+}
+
+// Environment is what policies see as input.environment: the name of the
+// environment a product is provisioned into and its parameters (e.g.
+// maxRetentionMs, rawPII, allowedSinkKinds). Name is "" for catalog writes.
+type Environment struct {
+	Name       string
+	Parameters map[string]any
+}
+
+// term builds input.environment: {"name": N, "parameters": {…}}.
+func (e Environment) term() *ast.Term {
+	params := ast.NewObject()
+	if len(e.Parameters) > 0 {
+		// Through JSON, so numbers are written as JSON writes them (a whole
+		// float64 without an exponent) and policies format them as such.
+		if b, err := json.Marshal(e.Parameters); err == nil {
+			if v, err := ast.ValueFromReader(bytes.NewReader(b)); err == nil {
+				if o, ok := v.(ast.Object); ok {
+					params = o
+				}
+			}
+		}
+	}
+	return ast.ObjectTerm(ast.Item(kName, ast.StringTerm(e.Name)), ast.Item(kParameters, ast.NewTerm(params)))
 }
 
 // Object keys of the input documents, built once.
@@ -54,19 +85,22 @@ var (
 	kKey            = ast.StringTerm("key")
 	kSinks          = ast.StringTerm("sinks")
 	kAction         = ast.StringTerm("action")
+	kEnvironment    = ast.StringTerm("environment")
+	kParameters     = ast.StringTerm("parameters")
 )
 
 // MaskingInput returns the input document the masking policy evaluates
-// for p: {"product": P}.
+// for p: {"product": P, "environment": E}.
 func MaskingInput(p Product) *ast.Term {
-	return ast.ObjectTerm(ast.Item(kProduct, productTerm(p)))
+	return ast.ObjectTerm(ast.Item(kProduct, productTerm(p)), ast.Item(kEnvironment, p.Environment.term()))
 }
 
 // AdmissionInput returns the input document the admission policy
 // evaluates for p with the masking decisions made for it:
-// {"product": P, "masking": M}.
+// {"product": P, "masking": M, "environment": E}.
 func AdmissionInput(p Product, masking []Decision) *ast.Term {
-	return ast.ObjectTerm(ast.Item(kProduct, productTerm(p)), ast.Item(kMasking, maskingTerm(masking)))
+	return ast.ObjectTerm(ast.Item(kProduct, productTerm(p)), ast.Item(kMasking, maskingTerm(masking)),
+		ast.Item(kEnvironment, p.Environment.term()))
 }
 
 // productTerm builds the document policies see as input.product. It is
@@ -450,7 +484,9 @@ func appendStrings(b []byte, ss []string) []byte {
 // {"masking": M, "product": P}, or {"product": P} when masking is nil.
 func inputDigest(p Product, masking []Decision, withMasking bool) string {
 	b := make([]byte, 0, 1024+256*fieldCount(p))
-	b = append(b, '{')
+	b = append(b, `{"environment":`...)
+	b = appendCanonical(b, p.Environment.term().Value)
+	b = append(b, ',')
 	if withMasking {
 		b = append(b, `"masking":`...)
 		b = maskingJSON(b, masking)

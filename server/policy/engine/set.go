@@ -62,6 +62,7 @@ type Set struct {
 	admission rego.PreparedEvalQuery
 	masking   rego.PreparedEvalQuery
 	access    rego.PreparedEvalQuery
+	approvers rego.PreparedEvalQuery
 	// Decisions already made by this version, by input digest.
 	admitted decisionCache[Admission]
 	masked   decisionCache[Masking]
@@ -84,7 +85,7 @@ func Compile(ctx context.Context, version string, files Files, opts Options) (*S
 	for _, q := range []struct {
 		query string
 		into  *rego.PreparedEvalQuery
-	}{{AdmissionQuery, &s.admission}, {MaskingQuery, &s.masking}, {AccessQuery, &s.access}} {
+	}{{AdmissionQuery, &s.admission}, {MaskingQuery, &s.masking}, {AccessQuery, &s.access}, {ApproversQuery, &s.approvers}} {
 		pq, err := rego.New(
 			rego.Query(q.query),
 			rego.Compiler(c),

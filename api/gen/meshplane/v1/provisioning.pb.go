@@ -9,6 +9,7 @@ package meshplanev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -538,6 +539,13 @@ type Run struct {
 	// plan that was asked for by a grant waits for its owner instead.
 	AutoApply     bool   `protobuf:"varint,22,opt,name=auto_apply,json=autoApply,proto3" json:"auto_apply,omitempty"`
 	AutoApplyNote string `protobuf:"bytes,23,opt,name=auto_apply_note,json=autoApplyNote,proto3" json:"auto_apply_note,omitempty"`
+	// The environment the run plans in.
+	Environment string `protobuf:"bytes,24,opt,name=environment,proto3" json:"environment,omitempty"`
+	// Roles whose holders must approve the plan, as the environment's policy
+	// decided when it was saved; empty when one approval suffices.
+	Approvers []*RunApprover `protobuf:"bytes,25,rep,name=approvers,proto3" json:"approvers,omitempty"`
+	// Approvals given so far.
+	Approvals     []*RunApproval `protobuf:"bytes,26,rep,name=approvals,proto3" json:"approvals,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -733,17 +741,154 @@ func (x *Run) GetAutoApplyNote() string {
 	return ""
 }
 
+func (x *Run) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *Run) GetApprovers() []*RunApprover {
+	if x != nil {
+		return x.Approvers
+	}
+	return nil
+}
+
+func (x *Run) GetApprovals() []*RunApproval {
+	if x != nil {
+		return x.Approvals
+	}
+	return nil
+}
+
+type RunApprover struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// domain-owner or governance-officer.
+	Role          string `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunApprover) Reset() {
+	*x = RunApprover{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunApprover) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunApprover) ProtoMessage() {}
+
+func (x *RunApprover) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunApprover.ProtoReflect.Descriptor instead.
+func (*RunApprover) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RunApprover) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *RunApprover) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type RunApproval struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	By    string                 `protobuf:"bytes,1,opt,name=by,proto3" json:"by,omitempty"`
+	// The required role approved as; empty when the run required none.
+	Role          string                 `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunApproval) Reset() {
+	*x = RunApproval{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunApproval) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunApproval) ProtoMessage() {}
+
+func (x *RunApproval) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunApproval.ProtoReflect.Descriptor instead.
+func (*RunApproval) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RunApproval) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *RunApproval) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *RunApproval) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
 type PlanRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
-	Product       string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Domain  string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	// The environment to plan in; empty for the default one.
+	Environment   string `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PlanRequest) Reset() {
 	*x = PlanRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[5]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -755,7 +900,7 @@ func (x *PlanRequest) String() string {
 func (*PlanRequest) ProtoMessage() {}
 
 func (x *PlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[5]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -768,7 +913,7 @@ func (x *PlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRequest.ProtoReflect.Descriptor instead.
 func (*PlanRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{5}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PlanRequest) GetDomain() string {
@@ -785,6 +930,13 @@ func (x *PlanRequest) GetProduct() string {
 	return ""
 }
 
+func (x *PlanRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
 type PlanResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           *Run                   `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -794,7 +946,7 @@ type PlanResponse struct {
 
 func (x *PlanResponse) Reset() {
 	*x = PlanResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[6]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +958,7 @@ func (x *PlanResponse) String() string {
 func (*PlanResponse) ProtoMessage() {}
 
 func (x *PlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[6]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +971,7 @@ func (x *PlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanResponse.ProtoReflect.Descriptor instead.
 func (*PlanResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{6}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PlanResponse) GetRun() *Run {
@@ -838,7 +990,7 @@ type GetRunRequest struct {
 
 func (x *GetRunRequest) Reset() {
 	*x = GetRunRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[7]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -850,7 +1002,7 @@ func (x *GetRunRequest) String() string {
 func (*GetRunRequest) ProtoMessage() {}
 
 func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[7]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -863,7 +1015,7 @@ func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunRequest.ProtoReflect.Descriptor instead.
 func (*GetRunRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{7}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetRunRequest) GetId() string {
@@ -882,7 +1034,7 @@ type GetRunResponse struct {
 
 func (x *GetRunResponse) Reset() {
 	*x = GetRunResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[8]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -894,7 +1046,7 @@ func (x *GetRunResponse) String() string {
 func (*GetRunResponse) ProtoMessage() {}
 
 func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[8]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -907,7 +1059,7 @@ func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunResponse.ProtoReflect.Descriptor instead.
 func (*GetRunResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{8}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetRunResponse) GetRun() *Run {
@@ -918,18 +1070,20 @@ func (x *GetRunResponse) GetRun() *Run {
 }
 
 type ListRunsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
-	Product       string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
-	PageSize      int32                  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Domain    string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product   string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	PageSize  int32                  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only runs in this environment; empty for every environment.
+	Environment   string `protobuf:"bytes,5,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListRunsRequest) Reset() {
 	*x = ListRunsRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[9]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -941,7 +1095,7 @@ func (x *ListRunsRequest) String() string {
 func (*ListRunsRequest) ProtoMessage() {}
 
 func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[9]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -954,7 +1108,7 @@ func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsRequest.ProtoReflect.Descriptor instead.
 func (*ListRunsRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{9}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListRunsRequest) GetDomain() string {
@@ -985,6 +1139,13 @@ func (x *ListRunsRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListRunsRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
 type ListRunsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Runs          []*Run                 `protobuf:"bytes,1,rep,name=runs,proto3" json:"runs,omitempty"`
@@ -995,7 +1156,7 @@ type ListRunsResponse struct {
 
 func (x *ListRunsResponse) Reset() {
 	*x = ListRunsResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[10]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1168,7 @@ func (x *ListRunsResponse) String() string {
 func (*ListRunsResponse) ProtoMessage() {}
 
 func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[10]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1181,7 @@ func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsResponse.ProtoReflect.Descriptor instead.
 func (*ListRunsResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{10}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListRunsResponse) GetRuns() []*Run {
@@ -1046,7 +1207,7 @@ type WatchRunRequest struct {
 
 func (x *WatchRunRequest) Reset() {
 	*x = WatchRunRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[11]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1219,7 @@ func (x *WatchRunRequest) String() string {
 func (*WatchRunRequest) ProtoMessage() {}
 
 func (x *WatchRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[11]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1232,7 @@ func (x *WatchRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRunRequest.ProtoReflect.Descriptor instead.
 func (*WatchRunRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{11}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WatchRunRequest) GetId() string {
@@ -1092,7 +1253,7 @@ type WatchRunResponse struct {
 
 func (x *WatchRunResponse) Reset() {
 	*x = WatchRunResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[12]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1104,7 +1265,7 @@ func (x *WatchRunResponse) String() string {
 func (*WatchRunResponse) ProtoMessage() {}
 
 func (x *WatchRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[12]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1117,7 +1278,7 @@ func (x *WatchRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRunResponse.ProtoReflect.Descriptor instead.
 func (*WatchRunResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{12}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchRunResponse) GetLine() string {
@@ -1145,7 +1306,7 @@ type ApproveRunRequest struct {
 
 func (x *ApproveRunRequest) Reset() {
 	*x = ApproveRunRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[13]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1157,7 +1318,7 @@ func (x *ApproveRunRequest) String() string {
 func (*ApproveRunRequest) ProtoMessage() {}
 
 func (x *ApproveRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[13]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1170,7 +1331,7 @@ func (x *ApproveRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveRunRequest.ProtoReflect.Descriptor instead.
 func (*ApproveRunRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{13}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ApproveRunRequest) GetId() string {
@@ -1196,7 +1357,7 @@ type ApproveRunResponse struct {
 
 func (x *ApproveRunResponse) Reset() {
 	*x = ApproveRunResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[14]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1369,7 @@ func (x *ApproveRunResponse) String() string {
 func (*ApproveRunResponse) ProtoMessage() {}
 
 func (x *ApproveRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[14]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1382,7 @@ func (x *ApproveRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveRunResponse.ProtoReflect.Descriptor instead.
 func (*ApproveRunResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{14}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ApproveRunResponse) GetRun() *Run {
@@ -1240,7 +1401,7 @@ type CancelRunRequest struct {
 
 func (x *CancelRunRequest) Reset() {
 	*x = CancelRunRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[15]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1252,7 +1413,7 @@ func (x *CancelRunRequest) String() string {
 func (*CancelRunRequest) ProtoMessage() {}
 
 func (x *CancelRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[15]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1265,7 +1426,7 @@ func (x *CancelRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRunRequest.ProtoReflect.Descriptor instead.
 func (*CancelRunRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{15}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CancelRunRequest) GetId() string {
@@ -1284,7 +1445,7 @@ type CancelRunResponse struct {
 
 func (x *CancelRunResponse) Reset() {
 	*x = CancelRunResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[16]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1296,7 +1457,7 @@ func (x *CancelRunResponse) String() string {
 func (*CancelRunResponse) ProtoMessage() {}
 
 func (x *CancelRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[16]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1309,7 +1470,7 @@ func (x *CancelRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRunResponse.ProtoReflect.Descriptor instead.
 func (*CancelRunResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{16}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CancelRunResponse) GetRun() *Run {
@@ -1320,16 +1481,19 @@ func (x *CancelRunResponse) GetRun() *Run {
 }
 
 type DecommissionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
-	Product       string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Domain  string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	// The environment to destroy the product in; empty for the default one.
+	// The product is retired once no environment holds anything of it.
+	Environment   string `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DecommissionRequest) Reset() {
 	*x = DecommissionRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[17]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1341,7 +1505,7 @@ func (x *DecommissionRequest) String() string {
 func (*DecommissionRequest) ProtoMessage() {}
 
 func (x *DecommissionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[17]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1354,7 +1518,7 @@ func (x *DecommissionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecommissionRequest.ProtoReflect.Descriptor instead.
 func (*DecommissionRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{17}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DecommissionRequest) GetDomain() string {
@@ -1371,6 +1535,13 @@ func (x *DecommissionRequest) GetProduct() string {
 	return ""
 }
 
+func (x *DecommissionRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
 type DecommissionResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           *Run                   `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -1380,7 +1551,7 @@ type DecommissionResponse struct {
 
 func (x *DecommissionResponse) Reset() {
 	*x = DecommissionResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[18]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1563,7 @@ func (x *DecommissionResponse) String() string {
 func (*DecommissionResponse) ProtoMessage() {}
 
 func (x *DecommissionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[18]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1576,7 @@ func (x *DecommissionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecommissionResponse.ProtoReflect.Descriptor instead.
 func (*DecommissionResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{18}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DecommissionResponse) GetRun() *Run {
@@ -1428,7 +1599,7 @@ type ConnectorTask struct {
 
 func (x *ConnectorTask) Reset() {
 	*x = ConnectorTask{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[19]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1611,7 @@ func (x *ConnectorTask) String() string {
 func (*ConnectorTask) ProtoMessage() {}
 
 func (x *ConnectorTask) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[19]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1624,7 @@ func (x *ConnectorTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectorTask.ProtoReflect.Descriptor instead.
 func (*ConnectorTask) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{19}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ConnectorTask) GetId() int32 {
@@ -1503,7 +1674,7 @@ type Connector struct {
 
 func (x *Connector) Reset() {
 	*x = Connector{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[20]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1515,7 +1686,7 @@ func (x *Connector) String() string {
 func (*Connector) ProtoMessage() {}
 
 func (x *Connector) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[20]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1528,7 +1699,7 @@ func (x *Connector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Connector.ProtoReflect.Descriptor instead.
 func (*Connector) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{20}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Connector) GetName() string {
@@ -1581,16 +1752,18 @@ func (x *Connector) GetLastRunId() string {
 }
 
 type ListConnectorsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
-	Product       string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Domain  string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	// Empty for the default environment.
+	Environment   string `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListConnectorsRequest) Reset() {
 	*x = ListConnectorsRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[21]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +1775,7 @@ func (x *ListConnectorsRequest) String() string {
 func (*ListConnectorsRequest) ProtoMessage() {}
 
 func (x *ListConnectorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[21]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1615,7 +1788,7 @@ func (x *ListConnectorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectorsRequest.ProtoReflect.Descriptor instead.
 func (*ListConnectorsRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{21}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListConnectorsRequest) GetDomain() string {
@@ -1632,6 +1805,13 @@ func (x *ListConnectorsRequest) GetProduct() string {
 	return ""
 }
 
+func (x *ListConnectorsRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
 type ListConnectorsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Connectors    []*Connector           `protobuf:"bytes,1,rep,name=connectors,proto3" json:"connectors,omitempty"`
@@ -1641,7 +1821,7 @@ type ListConnectorsResponse struct {
 
 func (x *ListConnectorsResponse) Reset() {
 	*x = ListConnectorsResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[22]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1653,7 +1833,7 @@ func (x *ListConnectorsResponse) String() string {
 func (*ListConnectorsResponse) ProtoMessage() {}
 
 func (x *ListConnectorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[22]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1666,7 +1846,7 @@ func (x *ListConnectorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectorsResponse.ProtoReflect.Descriptor instead.
 func (*ListConnectorsResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{22}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListConnectorsResponse) GetConnectors() []*Connector {
@@ -1683,14 +1863,16 @@ type RestartConnectorRequest struct {
 	// "source" or a sink's name, as Connector.role.
 	Role string `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
 	// Restart only this task; the connector and all its tasks when unset.
-	Task          *int32 `protobuf:"varint,4,opt,name=task,proto3,oneof" json:"task,omitempty"`
+	Task *int32 `protobuf:"varint,4,opt,name=task,proto3,oneof" json:"task,omitempty"`
+	// Empty for the default environment.
+	Environment   string `protobuf:"bytes,5,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RestartConnectorRequest) Reset() {
 	*x = RestartConnectorRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[23]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +1884,7 @@ func (x *RestartConnectorRequest) String() string {
 func (*RestartConnectorRequest) ProtoMessage() {}
 
 func (x *RestartConnectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[23]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +1897,7 @@ func (x *RestartConnectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartConnectorRequest.ProtoReflect.Descriptor instead.
 func (*RestartConnectorRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{23}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RestartConnectorRequest) GetDomain() string {
@@ -1746,6 +1928,13 @@ func (x *RestartConnectorRequest) GetTask() int32 {
 	return 0
 }
 
+func (x *RestartConnectorRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
 type RestartConnectorResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Connector     *Connector             `protobuf:"bytes,1,opt,name=connector,proto3" json:"connector,omitempty"`
@@ -1755,7 +1944,7 @@ type RestartConnectorResponse struct {
 
 func (x *RestartConnectorResponse) Reset() {
 	*x = RestartConnectorResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[24]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1767,7 +1956,7 @@ func (x *RestartConnectorResponse) String() string {
 func (*RestartConnectorResponse) ProtoMessage() {}
 
 func (x *RestartConnectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[24]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1780,7 +1969,7 @@ func (x *RestartConnectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartConnectorResponse.ProtoReflect.Descriptor instead.
 func (*RestartConnectorResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{24}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RestartConnectorResponse) GetConnector() *Connector {
@@ -1791,17 +1980,19 @@ func (x *RestartConnectorResponse) GetConnector() *Connector {
 }
 
 type PauseConnectorRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
-	Product       string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
-	Role          string                 `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Domain  string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	Role    string                 `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
+	// Empty for the default environment.
+	Environment   string `protobuf:"bytes,4,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PauseConnectorRequest) Reset() {
 	*x = PauseConnectorRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[25]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1813,7 +2004,7 @@ func (x *PauseConnectorRequest) String() string {
 func (*PauseConnectorRequest) ProtoMessage() {}
 
 func (x *PauseConnectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[25]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1826,7 +2017,7 @@ func (x *PauseConnectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseConnectorRequest.ProtoReflect.Descriptor instead.
 func (*PauseConnectorRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{25}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PauseConnectorRequest) GetDomain() string {
@@ -1850,6 +2041,13 @@ func (x *PauseConnectorRequest) GetRole() string {
 	return ""
 }
 
+func (x *PauseConnectorRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
 type PauseConnectorResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Connector     *Connector             `protobuf:"bytes,1,opt,name=connector,proto3" json:"connector,omitempty"`
@@ -1859,7 +2057,7 @@ type PauseConnectorResponse struct {
 
 func (x *PauseConnectorResponse) Reset() {
 	*x = PauseConnectorResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[26]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1871,7 +2069,7 @@ func (x *PauseConnectorResponse) String() string {
 func (*PauseConnectorResponse) ProtoMessage() {}
 
 func (x *PauseConnectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[26]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1884,7 +2082,7 @@ func (x *PauseConnectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseConnectorResponse.ProtoReflect.Descriptor instead.
 func (*PauseConnectorResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{26}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PauseConnectorResponse) GetConnector() *Connector {
@@ -1895,17 +2093,19 @@ func (x *PauseConnectorResponse) GetConnector() *Connector {
 }
 
 type ResumeConnectorRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
-	Product       string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
-	Role          string                 `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Domain  string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	Role    string                 `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
+	// Empty for the default environment.
+	Environment   string `protobuf:"bytes,4,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ResumeConnectorRequest) Reset() {
 	*x = ResumeConnectorRequest{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[27]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1917,7 +2117,7 @@ func (x *ResumeConnectorRequest) String() string {
 func (*ResumeConnectorRequest) ProtoMessage() {}
 
 func (x *ResumeConnectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[27]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1930,7 +2130,7 @@ func (x *ResumeConnectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeConnectorRequest.ProtoReflect.Descriptor instead.
 func (*ResumeConnectorRequest) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{27}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ResumeConnectorRequest) GetDomain() string {
@@ -1954,6 +2154,13 @@ func (x *ResumeConnectorRequest) GetRole() string {
 	return ""
 }
 
+func (x *ResumeConnectorRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
 type ResumeConnectorResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Connector     *Connector             `protobuf:"bytes,1,opt,name=connector,proto3" json:"connector,omitempty"`
@@ -1963,7 +2170,7 @@ type ResumeConnectorResponse struct {
 
 func (x *ResumeConnectorResponse) Reset() {
 	*x = ResumeConnectorResponse{}
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[28]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2182,7 @@ func (x *ResumeConnectorResponse) String() string {
 func (*ResumeConnectorResponse) ProtoMessage() {}
 
 func (x *ResumeConnectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshplane_v1_provisioning_proto_msgTypes[28]
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2195,7 @@ func (x *ResumeConnectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeConnectorResponse.ProtoReflect.Descriptor instead.
 func (*ResumeConnectorResponse) Descriptor() ([]byte, []int) {
-	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{28}
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ResumeConnectorResponse) GetConnector() *Connector {
@@ -1998,11 +2205,476 @@ func (x *ResumeConnectorResponse) GetConnector() *Connector {
 	return nil
 }
 
+type Environment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Requests naming no environment act in the default one; consumer
+	// access (grants, credentials, previews) lives there too.
+	Default bool `protobuf:"varint,2,opt,name=default,proto3" json:"default,omitempty"`
+	// The environment's data plane is the in-process sandbox.
+	Sandbox           bool     `protobuf:"varint,3,opt,name=sandbox,proto3" json:"sandbox,omitempty"`
+	KafkaBootstrap    []string `protobuf:"bytes,4,rep,name=kafka_bootstrap,json=kafkaBootstrap,proto3" json:"kafka_bootstrap,omitempty"`
+	ConnectUrl        string   `protobuf:"bytes,5,opt,name=connect_url,json=connectUrl,proto3" json:"connect_url,omitempty"`
+	ReplicationFactor int32    `protobuf:"varint,6,opt,name=replication_factor,json=replicationFactor,proto3" json:"replication_factor,omitempty"`
+	// The policy parameters, as policies read them in input.environment.parameters.
+	Parameters *structpb.Struct `protobuf:"bytes,7,opt,name=parameters,proto3" json:"parameters,omitempty"`
+	// When set, only versions applied in one of these environments may be
+	// planned here (by promotion).
+	PromoteFrom   []string `protobuf:"bytes,8,rep,name=promote_from,json=promoteFrom,proto3" json:"promote_from,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Environment) Reset() {
+	*x = Environment{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Environment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Environment) ProtoMessage() {}
+
+func (x *Environment) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Environment.ProtoReflect.Descriptor instead.
+func (*Environment) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *Environment) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Environment) GetDefault() bool {
+	if x != nil {
+		return x.Default
+	}
+	return false
+}
+
+func (x *Environment) GetSandbox() bool {
+	if x != nil {
+		return x.Sandbox
+	}
+	return false
+}
+
+func (x *Environment) GetKafkaBootstrap() []string {
+	if x != nil {
+		return x.KafkaBootstrap
+	}
+	return nil
+}
+
+func (x *Environment) GetConnectUrl() string {
+	if x != nil {
+		return x.ConnectUrl
+	}
+	return ""
+}
+
+func (x *Environment) GetReplicationFactor() int32 {
+	if x != nil {
+		return x.ReplicationFactor
+	}
+	return 0
+}
+
+func (x *Environment) GetParameters() *structpb.Struct {
+	if x != nil {
+		return x.Parameters
+	}
+	return nil
+}
+
+func (x *Environment) GetPromoteFrom() []string {
+	if x != nil {
+		return x.PromoteFrom
+	}
+	return nil
+}
+
+type ListEnvironmentsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEnvironmentsRequest) Reset() {
+	*x = ListEnvironmentsRequest{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEnvironmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEnvironmentsRequest) ProtoMessage() {}
+
+func (x *ListEnvironmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEnvironmentsRequest.ProtoReflect.Descriptor instead.
+func (*ListEnvironmentsRequest) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{32}
+}
+
+type ListEnvironmentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Environments  []*Environment         `protobuf:"bytes,1,rep,name=environments,proto3" json:"environments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEnvironmentsResponse) Reset() {
+	*x = ListEnvironmentsResponse{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEnvironmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEnvironmentsResponse) ProtoMessage() {}
+
+func (x *ListEnvironmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEnvironmentsResponse.ProtoReflect.Descriptor instead.
+func (*ListEnvironmentsResponse) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListEnvironmentsResponse) GetEnvironments() []*Environment {
+	if x != nil {
+		return x.Environments
+	}
+	return nil
+}
+
+type Deployment struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Environment string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	// The product version applied there; 0 when nothing is provisioned.
+	ProvisionedVersion int64                  `protobuf:"varint,2,opt,name=provisioned_version,json=provisionedVersion,proto3" json:"provisioned_version,omitempty"`
+	Drift              []*ResourceChange      `protobuf:"bytes,3,rep,name=drift,proto3" json:"drift,omitempty"`
+	DriftCheckTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=drift_check_time,json=driftCheckTime,proto3" json:"drift_check_time,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Deployment) Reset() {
+	*x = Deployment{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Deployment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Deployment) ProtoMessage() {}
+
+func (x *Deployment) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Deployment.ProtoReflect.Descriptor instead.
+func (*Deployment) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *Deployment) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *Deployment) GetProvisionedVersion() int64 {
+	if x != nil {
+		return x.ProvisionedVersion
+	}
+	return 0
+}
+
+func (x *Deployment) GetDrift() []*ResourceChange {
+	if x != nil {
+		return x.Drift
+	}
+	return nil
+}
+
+func (x *Deployment) GetDriftCheckTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DriftCheckTime
+	}
+	return nil
+}
+
+type ListDeploymentsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product       string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeploymentsRequest) Reset() {
+	*x = ListDeploymentsRequest{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeploymentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeploymentsRequest) ProtoMessage() {}
+
+func (x *ListDeploymentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeploymentsRequest.ProtoReflect.Descriptor instead.
+func (*ListDeploymentsRequest) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListDeploymentsRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *ListDeploymentsRequest) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+type ListDeploymentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deployments   []*Deployment          `protobuf:"bytes,1,rep,name=deployments,proto3" json:"deployments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeploymentsResponse) Reset() {
+	*x = ListDeploymentsResponse{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeploymentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeploymentsResponse) ProtoMessage() {}
+
+func (x *ListDeploymentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeploymentsResponse.ProtoReflect.Descriptor instead.
+func (*ListDeploymentsResponse) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ListDeploymentsResponse) GetDeployments() []*Deployment {
+	if x != nil {
+		return x.Deployments
+	}
+	return nil
+}
+
+type PromoteRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Domain  string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	// The environment the product's current version is applied in.
+	From string `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
+	// The environment to plan it in.
+	To            string `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromoteRequest) Reset() {
+	*x = PromoteRequest{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromoteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromoteRequest) ProtoMessage() {}
+
+func (x *PromoteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromoteRequest.ProtoReflect.Descriptor instead.
+func (*PromoteRequest) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *PromoteRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *PromoteRequest) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *PromoteRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *PromoteRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+type PromoteResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Run           *Run                   `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromoteResponse) Reset() {
+	*x = PromoteResponse{}
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromoteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromoteResponse) ProtoMessage() {}
+
+func (x *PromoteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meshplane_v1_provisioning_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromoteResponse.ProtoReflect.Descriptor instead.
+func (*PromoteResponse) Descriptor() ([]byte, []int) {
+	return file_meshplane_v1_provisioning_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *PromoteResponse) GetRun() *Run {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
 var File_meshplane_v1_provisioning_proto protoreflect.FileDescriptor
 
 const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\n" +
-	"\x1fmeshplane/v1/provisioning.proto\x12\fmeshplane.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"S\n" +
+	"\x1fmeshplane/v1/provisioning.proto\x12\fmeshplane.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"S\n" +
 	"\x0fAttributeChange\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
 	"\x06before\x18\x02 \x01(\tR\x06before\x12\x14\n" +
@@ -2027,7 +2699,7 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\areplace\x18\x04 \x01(\x05R\areplace\x12 \n" +
 	"\vdestructive\x18\x05 \x01(\bR\vdestructive\x12\x18\n" +
 	"\areasons\x18\x06 \x03(\tR\areasons\x12:\n" +
-	"\tresources\x18\a \x03(\v2\x1c.meshplane.v1.ResourceChangeR\tresources\"\xe6\x06\n" +
+	"\tresources\x18\a \x03(\v2\x1c.meshplane.v1.ResourceChangeR\tresources\"\xfa\a\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06domain\x18\x02 \x01(\tR\x06domain\x12\x18\n" +
@@ -2059,22 +2731,34 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\x0etrigger_detail\x18\x15 \x01(\tR\rtriggerDetail\x12\x1d\n" +
 	"\n" +
 	"auto_apply\x18\x16 \x01(\bR\tautoApply\x12&\n" +
-	"\x0fauto_apply_note\x18\x17 \x01(\tR\rautoApplyNote\"?\n" +
+	"\x0fauto_apply_note\x18\x17 \x01(\tR\rautoApplyNote\x12 \n" +
+	"\venvironment\x18\x18 \x01(\tR\venvironment\x127\n" +
+	"\tapprovers\x18\x19 \x03(\v2\x19.meshplane.v1.RunApproverR\tapprovers\x127\n" +
+	"\tapprovals\x18\x1a \x03(\v2\x19.meshplane.v1.RunApprovalR\tapprovals\"9\n" +
+	"\vRunApprover\x12\x12\n" +
+	"\x04role\x18\x01 \x01(\tR\x04role\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"a\n" +
+	"\vRunApproval\x12\x0e\n" +
+	"\x02by\x18\x01 \x01(\tR\x02by\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"a\n" +
 	"\vPlanRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
-	"\aproduct\x18\x02 \x01(\tR\aproduct\"3\n" +
+	"\aproduct\x18\x02 \x01(\tR\aproduct\x12 \n" +
+	"\venvironment\x18\x03 \x01(\tR\venvironment\"3\n" +
 	"\fPlanResponse\x12#\n" +
 	"\x03run\x18\x01 \x01(\v2\x11.meshplane.v1.RunR\x03run\"\x1f\n" +
 	"\rGetRunRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"5\n" +
 	"\x0eGetRunResponse\x12#\n" +
-	"\x03run\x18\x01 \x01(\v2\x11.meshplane.v1.RunR\x03run\"\x7f\n" +
+	"\x03run\x18\x01 \x01(\v2\x11.meshplane.v1.RunR\x03run\"\xa1\x01\n" +
 	"\x0fListRunsRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"a\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12 \n" +
+	"\venvironment\x18\x05 \x01(\tR\venvironment\"a\n" +
 	"\x10ListRunsResponse\x12%\n" +
 	"\x04runs\x18\x01 \x03(\v2\x11.meshplane.v1.RunR\x04runs\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"!\n" +
@@ -2091,10 +2775,11 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\x10CancelRunRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"8\n" +
 	"\x11CancelRunResponse\x12#\n" +
-	"\x03run\x18\x01 \x01(\v2\x11.meshplane.v1.RunR\x03run\"G\n" +
+	"\x03run\x18\x01 \x01(\v2\x11.meshplane.v1.RunR\x03run\"i\n" +
 	"\x13DecommissionRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
-	"\aproduct\x18\x02 \x01(\tR\aproduct\";\n" +
+	"\aproduct\x18\x02 \x01(\tR\aproduct\x12 \n" +
+	"\venvironment\x18\x03 \x01(\tR\venvironment\";\n" +
 	"\x14DecommissionResponse\x12#\n" +
 	"\x03run\x18\x01 \x01(\v2\x11.meshplane.v1.RunR\x03run\"\x86\x01\n" +
 	"\rConnectorTask\x12\x0e\n" +
@@ -2109,34 +2794,71 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\tworker_id\x18\x04 \x01(\tR\bworkerId\x12\x14\n" +
 	"\x05trace\x18\x05 \x01(\tR\x05trace\x121\n" +
 	"\x05tasks\x18\x06 \x03(\v2\x1b.meshplane.v1.ConnectorTaskR\x05tasks\x12\x1e\n" +
-	"\vlast_run_id\x18\a \x01(\tR\tlastRunId\"I\n" +
+	"\vlast_run_id\x18\a \x01(\tR\tlastRunId\"k\n" +
 	"\x15ListConnectorsRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
-	"\aproduct\x18\x02 \x01(\tR\aproduct\"Q\n" +
+	"\aproduct\x18\x02 \x01(\tR\aproduct\x12 \n" +
+	"\venvironment\x18\x03 \x01(\tR\venvironment\"Q\n" +
 	"\x16ListConnectorsResponse\x127\n" +
 	"\n" +
 	"connectors\x18\x01 \x03(\v2\x17.meshplane.v1.ConnectorR\n" +
-	"connectors\"\x81\x01\n" +
+	"connectors\"\xa3\x01\n" +
 	"\x17RestartConnectorRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x12\n" +
 	"\x04role\x18\x03 \x01(\tR\x04role\x12\x17\n" +
-	"\x04task\x18\x04 \x01(\x05H\x00R\x04task\x88\x01\x01B\a\n" +
+	"\x04task\x18\x04 \x01(\x05H\x00R\x04task\x88\x01\x01\x12 \n" +
+	"\venvironment\x18\x05 \x01(\tR\venvironmentB\a\n" +
 	"\x05_task\"Q\n" +
 	"\x18RestartConnectorResponse\x125\n" +
-	"\tconnector\x18\x01 \x01(\v2\x17.meshplane.v1.ConnectorR\tconnector\"]\n" +
+	"\tconnector\x18\x01 \x01(\v2\x17.meshplane.v1.ConnectorR\tconnector\"\x7f\n" +
 	"\x15PauseConnectorRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x12\n" +
-	"\x04role\x18\x03 \x01(\tR\x04role\"O\n" +
+	"\x04role\x18\x03 \x01(\tR\x04role\x12 \n" +
+	"\venvironment\x18\x04 \x01(\tR\venvironment\"O\n" +
 	"\x16PauseConnectorResponse\x125\n" +
-	"\tconnector\x18\x01 \x01(\v2\x17.meshplane.v1.ConnectorR\tconnector\"^\n" +
+	"\tconnector\x18\x01 \x01(\v2\x17.meshplane.v1.ConnectorR\tconnector\"\x80\x01\n" +
 	"\x16ResumeConnectorRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x12\n" +
-	"\x04role\x18\x03 \x01(\tR\x04role\"P\n" +
+	"\x04role\x18\x03 \x01(\tR\x04role\x12 \n" +
+	"\venvironment\x18\x04 \x01(\tR\venvironment\"P\n" +
 	"\x17ResumeConnectorResponse\x125\n" +
-	"\tconnector\x18\x01 \x01(\v2\x17.meshplane.v1.ConnectorR\tconnector*M\n" +
+	"\tconnector\x18\x01 \x01(\v2\x17.meshplane.v1.ConnectorR\tconnector\"\xaa\x02\n" +
+	"\vEnvironment\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\adefault\x18\x02 \x01(\bR\adefault\x12\x18\n" +
+	"\asandbox\x18\x03 \x01(\bR\asandbox\x12'\n" +
+	"\x0fkafka_bootstrap\x18\x04 \x03(\tR\x0ekafkaBootstrap\x12\x1f\n" +
+	"\vconnect_url\x18\x05 \x01(\tR\n" +
+	"connectUrl\x12-\n" +
+	"\x12replication_factor\x18\x06 \x01(\x05R\x11replicationFactor\x127\n" +
+	"\n" +
+	"parameters\x18\a \x01(\v2\x17.google.protobuf.StructR\n" +
+	"parameters\x12!\n" +
+	"\fpromote_from\x18\b \x03(\tR\vpromoteFrom\"\x19\n" +
+	"\x17ListEnvironmentsRequest\"Y\n" +
+	"\x18ListEnvironmentsResponse\x12=\n" +
+	"\fenvironments\x18\x01 \x03(\v2\x19.meshplane.v1.EnvironmentR\fenvironments\"\xd9\x01\n" +
+	"\n" +
+	"Deployment\x12 \n" +
+	"\venvironment\x18\x01 \x01(\tR\venvironment\x12/\n" +
+	"\x13provisioned_version\x18\x02 \x01(\x03R\x12provisionedVersion\x122\n" +
+	"\x05drift\x18\x03 \x03(\v2\x1c.meshplane.v1.ResourceChangeR\x05drift\x12D\n" +
+	"\x10drift_check_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x0edriftCheckTime\"J\n" +
+	"\x16ListDeploymentsRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
+	"\aproduct\x18\x02 \x01(\tR\aproduct\"U\n" +
+	"\x17ListDeploymentsResponse\x12:\n" +
+	"\vdeployments\x18\x01 \x03(\v2\x18.meshplane.v1.DeploymentR\vdeployments\"f\n" +
+	"\x0ePromoteRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
+	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x12\n" +
+	"\x04from\x18\x03 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x04 \x01(\tR\x02to\"6\n" +
+	"\x0fPromoteResponse\x12#\n" +
+	"\x03run\x18\x01 \x01(\v2\x11.meshplane.v1.RunR\x03run*M\n" +
 	"\aRunKind\x12\x18\n" +
 	"\x14RUN_KIND_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eRUN_KIND_APPLY\x10\x01\x12\x14\n" +
@@ -2159,7 +2881,7 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\x1aCONNECTOR_STATE_UNASSIGNED\x10\x04\x12\x1b\n" +
 	"\x17CONNECTOR_STATE_STOPPED\x10\x05\x12\x1e\n" +
 	"\x1aCONNECTOR_STATE_RESTARTING\x10\x06\x12 \n" +
-	"\x1cCONNECTOR_STATE_NOT_DEPLOYED\x10\a2\xb8\a\n" +
+	"\x1cCONNECTOR_STATE_NOT_DEPLOYED\x10\a2\xcd\t\n" +
 	"\x13ProvisioningService\x12=\n" +
 	"\x04Plan\x12\x19.meshplane.v1.PlanRequest\x1a\x1a.meshplane.v1.PlanResponse\x12H\n" +
 	"\x06GetRun\x12\x1b.meshplane.v1.GetRunRequest\x1a\x1c.meshplane.v1.GetRunResponse\"\x03\x90\x02\x01\x12N\n" +
@@ -2172,7 +2894,10 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\x0eListConnectors\x12#.meshplane.v1.ListConnectorsRequest\x1a$.meshplane.v1.ListConnectorsResponse\"\x03\x90\x02\x01\x12a\n" +
 	"\x10RestartConnector\x12%.meshplane.v1.RestartConnectorRequest\x1a&.meshplane.v1.RestartConnectorResponse\x12[\n" +
 	"\x0ePauseConnector\x12#.meshplane.v1.PauseConnectorRequest\x1a$.meshplane.v1.PauseConnectorResponse\x12^\n" +
-	"\x0fResumeConnector\x12$.meshplane.v1.ResumeConnectorRequest\x1a%.meshplane.v1.ResumeConnectorResponseB\xb7\x01\n" +
+	"\x0fResumeConnector\x12$.meshplane.v1.ResumeConnectorRequest\x1a%.meshplane.v1.ResumeConnectorResponse\x12f\n" +
+	"\x10ListEnvironments\x12%.meshplane.v1.ListEnvironmentsRequest\x1a&.meshplane.v1.ListEnvironmentsResponse\"\x03\x90\x02\x01\x12c\n" +
+	"\x0fListDeployments\x12$.meshplane.v1.ListDeploymentsRequest\x1a%.meshplane.v1.ListDeploymentsResponse\"\x03\x90\x02\x01\x12F\n" +
+	"\aPromote\x12\x1c.meshplane.v1.PromoteRequest\x1a\x1d.meshplane.v1.PromoteResponseB\xb7\x01\n" +
 	"\x10com.meshplane.v1B\x11ProvisioningProtoP\x01Z?github.com/meshplane/meshplane/api/gen/meshplane/v1;meshplanev1\xa2\x02\x03MXX\xaa\x02\fMeshplane.V1\xca\x02\fMeshplane\\V1\xe2\x02\x18Meshplane\\V1\\GPBMetadata\xea\x02\rMeshplane::V1b\x06proto3"
 
 var (
@@ -2188,7 +2913,7 @@ func file_meshplane_v1_provisioning_proto_rawDescGZIP() []byte {
 }
 
 var file_meshplane_v1_provisioning_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_meshplane_v1_provisioning_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_meshplane_v1_provisioning_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_meshplane_v1_provisioning_proto_goTypes = []any{
 	(RunKind)(0),                     // 0: meshplane.v1.RunKind
 	(RunState)(0),                    // 1: meshplane.v1.RunState
@@ -2198,31 +2923,42 @@ var file_meshplane_v1_provisioning_proto_goTypes = []any{
 	(*SecretReference)(nil),          // 5: meshplane.v1.SecretReference
 	(*PlanSummary)(nil),              // 6: meshplane.v1.PlanSummary
 	(*Run)(nil),                      // 7: meshplane.v1.Run
-	(*PlanRequest)(nil),              // 8: meshplane.v1.PlanRequest
-	(*PlanResponse)(nil),             // 9: meshplane.v1.PlanResponse
-	(*GetRunRequest)(nil),            // 10: meshplane.v1.GetRunRequest
-	(*GetRunResponse)(nil),           // 11: meshplane.v1.GetRunResponse
-	(*ListRunsRequest)(nil),          // 12: meshplane.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),         // 13: meshplane.v1.ListRunsResponse
-	(*WatchRunRequest)(nil),          // 14: meshplane.v1.WatchRunRequest
-	(*WatchRunResponse)(nil),         // 15: meshplane.v1.WatchRunResponse
-	(*ApproveRunRequest)(nil),        // 16: meshplane.v1.ApproveRunRequest
-	(*ApproveRunResponse)(nil),       // 17: meshplane.v1.ApproveRunResponse
-	(*CancelRunRequest)(nil),         // 18: meshplane.v1.CancelRunRequest
-	(*CancelRunResponse)(nil),        // 19: meshplane.v1.CancelRunResponse
-	(*DecommissionRequest)(nil),      // 20: meshplane.v1.DecommissionRequest
-	(*DecommissionResponse)(nil),     // 21: meshplane.v1.DecommissionResponse
-	(*ConnectorTask)(nil),            // 22: meshplane.v1.ConnectorTask
-	(*Connector)(nil),                // 23: meshplane.v1.Connector
-	(*ListConnectorsRequest)(nil),    // 24: meshplane.v1.ListConnectorsRequest
-	(*ListConnectorsResponse)(nil),   // 25: meshplane.v1.ListConnectorsResponse
-	(*RestartConnectorRequest)(nil),  // 26: meshplane.v1.RestartConnectorRequest
-	(*RestartConnectorResponse)(nil), // 27: meshplane.v1.RestartConnectorResponse
-	(*PauseConnectorRequest)(nil),    // 28: meshplane.v1.PauseConnectorRequest
-	(*PauseConnectorResponse)(nil),   // 29: meshplane.v1.PauseConnectorResponse
-	(*ResumeConnectorRequest)(nil),   // 30: meshplane.v1.ResumeConnectorRequest
-	(*ResumeConnectorResponse)(nil),  // 31: meshplane.v1.ResumeConnectorResponse
-	(*timestamppb.Timestamp)(nil),    // 32: google.protobuf.Timestamp
+	(*RunApprover)(nil),              // 8: meshplane.v1.RunApprover
+	(*RunApproval)(nil),              // 9: meshplane.v1.RunApproval
+	(*PlanRequest)(nil),              // 10: meshplane.v1.PlanRequest
+	(*PlanResponse)(nil),             // 11: meshplane.v1.PlanResponse
+	(*GetRunRequest)(nil),            // 12: meshplane.v1.GetRunRequest
+	(*GetRunResponse)(nil),           // 13: meshplane.v1.GetRunResponse
+	(*ListRunsRequest)(nil),          // 14: meshplane.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),         // 15: meshplane.v1.ListRunsResponse
+	(*WatchRunRequest)(nil),          // 16: meshplane.v1.WatchRunRequest
+	(*WatchRunResponse)(nil),         // 17: meshplane.v1.WatchRunResponse
+	(*ApproveRunRequest)(nil),        // 18: meshplane.v1.ApproveRunRequest
+	(*ApproveRunResponse)(nil),       // 19: meshplane.v1.ApproveRunResponse
+	(*CancelRunRequest)(nil),         // 20: meshplane.v1.CancelRunRequest
+	(*CancelRunResponse)(nil),        // 21: meshplane.v1.CancelRunResponse
+	(*DecommissionRequest)(nil),      // 22: meshplane.v1.DecommissionRequest
+	(*DecommissionResponse)(nil),     // 23: meshplane.v1.DecommissionResponse
+	(*ConnectorTask)(nil),            // 24: meshplane.v1.ConnectorTask
+	(*Connector)(nil),                // 25: meshplane.v1.Connector
+	(*ListConnectorsRequest)(nil),    // 26: meshplane.v1.ListConnectorsRequest
+	(*ListConnectorsResponse)(nil),   // 27: meshplane.v1.ListConnectorsResponse
+	(*RestartConnectorRequest)(nil),  // 28: meshplane.v1.RestartConnectorRequest
+	(*RestartConnectorResponse)(nil), // 29: meshplane.v1.RestartConnectorResponse
+	(*PauseConnectorRequest)(nil),    // 30: meshplane.v1.PauseConnectorRequest
+	(*PauseConnectorResponse)(nil),   // 31: meshplane.v1.PauseConnectorResponse
+	(*ResumeConnectorRequest)(nil),   // 32: meshplane.v1.ResumeConnectorRequest
+	(*ResumeConnectorResponse)(nil),  // 33: meshplane.v1.ResumeConnectorResponse
+	(*Environment)(nil),              // 34: meshplane.v1.Environment
+	(*ListEnvironmentsRequest)(nil),  // 35: meshplane.v1.ListEnvironmentsRequest
+	(*ListEnvironmentsResponse)(nil), // 36: meshplane.v1.ListEnvironmentsResponse
+	(*Deployment)(nil),               // 37: meshplane.v1.Deployment
+	(*ListDeploymentsRequest)(nil),   // 38: meshplane.v1.ListDeploymentsRequest
+	(*ListDeploymentsResponse)(nil),  // 39: meshplane.v1.ListDeploymentsResponse
+	(*PromoteRequest)(nil),           // 40: meshplane.v1.PromoteRequest
+	(*PromoteResponse)(nil),          // 41: meshplane.v1.PromoteResponse
+	(*timestamppb.Timestamp)(nil),    // 42: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),          // 43: google.protobuf.Struct
 }
 var file_meshplane_v1_provisioning_proto_depIdxs = []int32{
 	3,  // 0: meshplane.v1.ResourceChange.attributes:type_name -> meshplane.v1.AttributeChange
@@ -2231,51 +2967,66 @@ var file_meshplane_v1_provisioning_proto_depIdxs = []int32{
 	0,  // 3: meshplane.v1.Run.kind:type_name -> meshplane.v1.RunKind
 	1,  // 4: meshplane.v1.Run.state:type_name -> meshplane.v1.RunState
 	6,  // 5: meshplane.v1.Run.summary:type_name -> meshplane.v1.PlanSummary
-	32, // 6: meshplane.v1.Run.create_time:type_name -> google.protobuf.Timestamp
-	32, // 7: meshplane.v1.Run.approve_time:type_name -> google.protobuf.Timestamp
-	32, // 8: meshplane.v1.Run.start_time:type_name -> google.protobuf.Timestamp
-	32, // 9: meshplane.v1.Run.finish_time:type_name -> google.protobuf.Timestamp
-	7,  // 10: meshplane.v1.PlanResponse.run:type_name -> meshplane.v1.Run
-	7,  // 11: meshplane.v1.GetRunResponse.run:type_name -> meshplane.v1.Run
-	7,  // 12: meshplane.v1.ListRunsResponse.runs:type_name -> meshplane.v1.Run
-	1,  // 13: meshplane.v1.WatchRunResponse.state:type_name -> meshplane.v1.RunState
-	7,  // 14: meshplane.v1.ApproveRunResponse.run:type_name -> meshplane.v1.Run
-	7,  // 15: meshplane.v1.CancelRunResponse.run:type_name -> meshplane.v1.Run
-	7,  // 16: meshplane.v1.DecommissionResponse.run:type_name -> meshplane.v1.Run
-	2,  // 17: meshplane.v1.ConnectorTask.state:type_name -> meshplane.v1.ConnectorState
-	2,  // 18: meshplane.v1.Connector.state:type_name -> meshplane.v1.ConnectorState
-	22, // 19: meshplane.v1.Connector.tasks:type_name -> meshplane.v1.ConnectorTask
-	23, // 20: meshplane.v1.ListConnectorsResponse.connectors:type_name -> meshplane.v1.Connector
-	23, // 21: meshplane.v1.RestartConnectorResponse.connector:type_name -> meshplane.v1.Connector
-	23, // 22: meshplane.v1.PauseConnectorResponse.connector:type_name -> meshplane.v1.Connector
-	23, // 23: meshplane.v1.ResumeConnectorResponse.connector:type_name -> meshplane.v1.Connector
-	8,  // 24: meshplane.v1.ProvisioningService.Plan:input_type -> meshplane.v1.PlanRequest
-	10, // 25: meshplane.v1.ProvisioningService.GetRun:input_type -> meshplane.v1.GetRunRequest
-	12, // 26: meshplane.v1.ProvisioningService.ListRuns:input_type -> meshplane.v1.ListRunsRequest
-	14, // 27: meshplane.v1.ProvisioningService.WatchRun:input_type -> meshplane.v1.WatchRunRequest
-	16, // 28: meshplane.v1.ProvisioningService.ApproveRun:input_type -> meshplane.v1.ApproveRunRequest
-	18, // 29: meshplane.v1.ProvisioningService.CancelRun:input_type -> meshplane.v1.CancelRunRequest
-	20, // 30: meshplane.v1.ProvisioningService.Decommission:input_type -> meshplane.v1.DecommissionRequest
-	24, // 31: meshplane.v1.ProvisioningService.ListConnectors:input_type -> meshplane.v1.ListConnectorsRequest
-	26, // 32: meshplane.v1.ProvisioningService.RestartConnector:input_type -> meshplane.v1.RestartConnectorRequest
-	28, // 33: meshplane.v1.ProvisioningService.PauseConnector:input_type -> meshplane.v1.PauseConnectorRequest
-	30, // 34: meshplane.v1.ProvisioningService.ResumeConnector:input_type -> meshplane.v1.ResumeConnectorRequest
-	9,  // 35: meshplane.v1.ProvisioningService.Plan:output_type -> meshplane.v1.PlanResponse
-	11, // 36: meshplane.v1.ProvisioningService.GetRun:output_type -> meshplane.v1.GetRunResponse
-	13, // 37: meshplane.v1.ProvisioningService.ListRuns:output_type -> meshplane.v1.ListRunsResponse
-	15, // 38: meshplane.v1.ProvisioningService.WatchRun:output_type -> meshplane.v1.WatchRunResponse
-	17, // 39: meshplane.v1.ProvisioningService.ApproveRun:output_type -> meshplane.v1.ApproveRunResponse
-	19, // 40: meshplane.v1.ProvisioningService.CancelRun:output_type -> meshplane.v1.CancelRunResponse
-	21, // 41: meshplane.v1.ProvisioningService.Decommission:output_type -> meshplane.v1.DecommissionResponse
-	25, // 42: meshplane.v1.ProvisioningService.ListConnectors:output_type -> meshplane.v1.ListConnectorsResponse
-	27, // 43: meshplane.v1.ProvisioningService.RestartConnector:output_type -> meshplane.v1.RestartConnectorResponse
-	29, // 44: meshplane.v1.ProvisioningService.PauseConnector:output_type -> meshplane.v1.PauseConnectorResponse
-	31, // 45: meshplane.v1.ProvisioningService.ResumeConnector:output_type -> meshplane.v1.ResumeConnectorResponse
-	35, // [35:46] is the sub-list for method output_type
-	24, // [24:35] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	42, // 6: meshplane.v1.Run.create_time:type_name -> google.protobuf.Timestamp
+	42, // 7: meshplane.v1.Run.approve_time:type_name -> google.protobuf.Timestamp
+	42, // 8: meshplane.v1.Run.start_time:type_name -> google.protobuf.Timestamp
+	42, // 9: meshplane.v1.Run.finish_time:type_name -> google.protobuf.Timestamp
+	8,  // 10: meshplane.v1.Run.approvers:type_name -> meshplane.v1.RunApprover
+	9,  // 11: meshplane.v1.Run.approvals:type_name -> meshplane.v1.RunApproval
+	42, // 12: meshplane.v1.RunApproval.time:type_name -> google.protobuf.Timestamp
+	7,  // 13: meshplane.v1.PlanResponse.run:type_name -> meshplane.v1.Run
+	7,  // 14: meshplane.v1.GetRunResponse.run:type_name -> meshplane.v1.Run
+	7,  // 15: meshplane.v1.ListRunsResponse.runs:type_name -> meshplane.v1.Run
+	1,  // 16: meshplane.v1.WatchRunResponse.state:type_name -> meshplane.v1.RunState
+	7,  // 17: meshplane.v1.ApproveRunResponse.run:type_name -> meshplane.v1.Run
+	7,  // 18: meshplane.v1.CancelRunResponse.run:type_name -> meshplane.v1.Run
+	7,  // 19: meshplane.v1.DecommissionResponse.run:type_name -> meshplane.v1.Run
+	2,  // 20: meshplane.v1.ConnectorTask.state:type_name -> meshplane.v1.ConnectorState
+	2,  // 21: meshplane.v1.Connector.state:type_name -> meshplane.v1.ConnectorState
+	24, // 22: meshplane.v1.Connector.tasks:type_name -> meshplane.v1.ConnectorTask
+	25, // 23: meshplane.v1.ListConnectorsResponse.connectors:type_name -> meshplane.v1.Connector
+	25, // 24: meshplane.v1.RestartConnectorResponse.connector:type_name -> meshplane.v1.Connector
+	25, // 25: meshplane.v1.PauseConnectorResponse.connector:type_name -> meshplane.v1.Connector
+	25, // 26: meshplane.v1.ResumeConnectorResponse.connector:type_name -> meshplane.v1.Connector
+	43, // 27: meshplane.v1.Environment.parameters:type_name -> google.protobuf.Struct
+	34, // 28: meshplane.v1.ListEnvironmentsResponse.environments:type_name -> meshplane.v1.Environment
+	4,  // 29: meshplane.v1.Deployment.drift:type_name -> meshplane.v1.ResourceChange
+	42, // 30: meshplane.v1.Deployment.drift_check_time:type_name -> google.protobuf.Timestamp
+	37, // 31: meshplane.v1.ListDeploymentsResponse.deployments:type_name -> meshplane.v1.Deployment
+	7,  // 32: meshplane.v1.PromoteResponse.run:type_name -> meshplane.v1.Run
+	10, // 33: meshplane.v1.ProvisioningService.Plan:input_type -> meshplane.v1.PlanRequest
+	12, // 34: meshplane.v1.ProvisioningService.GetRun:input_type -> meshplane.v1.GetRunRequest
+	14, // 35: meshplane.v1.ProvisioningService.ListRuns:input_type -> meshplane.v1.ListRunsRequest
+	16, // 36: meshplane.v1.ProvisioningService.WatchRun:input_type -> meshplane.v1.WatchRunRequest
+	18, // 37: meshplane.v1.ProvisioningService.ApproveRun:input_type -> meshplane.v1.ApproveRunRequest
+	20, // 38: meshplane.v1.ProvisioningService.CancelRun:input_type -> meshplane.v1.CancelRunRequest
+	22, // 39: meshplane.v1.ProvisioningService.Decommission:input_type -> meshplane.v1.DecommissionRequest
+	26, // 40: meshplane.v1.ProvisioningService.ListConnectors:input_type -> meshplane.v1.ListConnectorsRequest
+	28, // 41: meshplane.v1.ProvisioningService.RestartConnector:input_type -> meshplane.v1.RestartConnectorRequest
+	30, // 42: meshplane.v1.ProvisioningService.PauseConnector:input_type -> meshplane.v1.PauseConnectorRequest
+	32, // 43: meshplane.v1.ProvisioningService.ResumeConnector:input_type -> meshplane.v1.ResumeConnectorRequest
+	35, // 44: meshplane.v1.ProvisioningService.ListEnvironments:input_type -> meshplane.v1.ListEnvironmentsRequest
+	38, // 45: meshplane.v1.ProvisioningService.ListDeployments:input_type -> meshplane.v1.ListDeploymentsRequest
+	40, // 46: meshplane.v1.ProvisioningService.Promote:input_type -> meshplane.v1.PromoteRequest
+	11, // 47: meshplane.v1.ProvisioningService.Plan:output_type -> meshplane.v1.PlanResponse
+	13, // 48: meshplane.v1.ProvisioningService.GetRun:output_type -> meshplane.v1.GetRunResponse
+	15, // 49: meshplane.v1.ProvisioningService.ListRuns:output_type -> meshplane.v1.ListRunsResponse
+	17, // 50: meshplane.v1.ProvisioningService.WatchRun:output_type -> meshplane.v1.WatchRunResponse
+	19, // 51: meshplane.v1.ProvisioningService.ApproveRun:output_type -> meshplane.v1.ApproveRunResponse
+	21, // 52: meshplane.v1.ProvisioningService.CancelRun:output_type -> meshplane.v1.CancelRunResponse
+	23, // 53: meshplane.v1.ProvisioningService.Decommission:output_type -> meshplane.v1.DecommissionResponse
+	27, // 54: meshplane.v1.ProvisioningService.ListConnectors:output_type -> meshplane.v1.ListConnectorsResponse
+	29, // 55: meshplane.v1.ProvisioningService.RestartConnector:output_type -> meshplane.v1.RestartConnectorResponse
+	31, // 56: meshplane.v1.ProvisioningService.PauseConnector:output_type -> meshplane.v1.PauseConnectorResponse
+	33, // 57: meshplane.v1.ProvisioningService.ResumeConnector:output_type -> meshplane.v1.ResumeConnectorResponse
+	36, // 58: meshplane.v1.ProvisioningService.ListEnvironments:output_type -> meshplane.v1.ListEnvironmentsResponse
+	39, // 59: meshplane.v1.ProvisioningService.ListDeployments:output_type -> meshplane.v1.ListDeploymentsResponse
+	41, // 60: meshplane.v1.ProvisioningService.Promote:output_type -> meshplane.v1.PromoteResponse
+	47, // [47:61] is the sub-list for method output_type
+	33, // [33:47] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_meshplane_v1_provisioning_proto_init() }
@@ -2283,14 +3034,14 @@ func file_meshplane_v1_provisioning_proto_init() {
 	if File_meshplane_v1_provisioning_proto != nil {
 		return
 	}
-	file_meshplane_v1_provisioning_proto_msgTypes[23].OneofWrappers = []any{}
+	file_meshplane_v1_provisioning_proto_msgTypes[25].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meshplane_v1_provisioning_proto_rawDesc), len(file_meshplane_v1_provisioning_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   29,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

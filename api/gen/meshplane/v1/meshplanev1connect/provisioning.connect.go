@@ -66,6 +66,15 @@ const (
 	// ProvisioningServiceResumeConnectorProcedure is the fully-qualified name of the
 	// ProvisioningService's ResumeConnector RPC.
 	ProvisioningServiceResumeConnectorProcedure = "/meshplane.v1.ProvisioningService/ResumeConnector"
+	// ProvisioningServiceListEnvironmentsProcedure is the fully-qualified name of the
+	// ProvisioningService's ListEnvironments RPC.
+	ProvisioningServiceListEnvironmentsProcedure = "/meshplane.v1.ProvisioningService/ListEnvironments"
+	// ProvisioningServiceListDeploymentsProcedure is the fully-qualified name of the
+	// ProvisioningService's ListDeployments RPC.
+	ProvisioningServiceListDeploymentsProcedure = "/meshplane.v1.ProvisioningService/ListDeployments"
+	// ProvisioningServicePromoteProcedure is the fully-qualified name of the ProvisioningService's
+	// Promote RPC.
+	ProvisioningServicePromoteProcedure = "/meshplane.v1.ProvisioningService/Promote"
 )
 
 // ProvisioningServiceClient is a client for the meshplane.v1.ProvisioningService service.
@@ -99,6 +108,16 @@ type ProvisioningServiceClient interface {
 	PauseConnector(context.Context, *connect.Request[v1.PauseConnectorRequest]) (*connect.Response[v1.PauseConnectorResponse], error)
 	// ResumeConnector resumes a paused connector.
 	ResumeConnector(context.Context, *connect.Request[v1.ResumeConnectorRequest]) (*connect.Response[v1.ResumeConnectorResponse], error)
+	// ListEnvironments returns the environments products are provisioned
+	// into, the default first, with their policy parameters (never secrets).
+	ListEnvironments(context.Context, *connect.Request[v1.ListEnvironmentsRequest]) (*connect.Response[v1.ListEnvironmentsResponse], error)
+	// ListDeployments returns where a product is provisioned: one entry per
+	// environment, with the version applied there and its drift.
+	ListDeployments(context.Context, *connect.Request[v1.ListDeploymentsRequest]) (*connect.Response[v1.ListDeploymentsResponse], error)
+	// Promote plans the product in environment `to` at the version applied
+	// in environment `from`; the plan is reviewed and approved in `to` by
+	// whoever the policy requires there.
+	Promote(context.Context, *connect.Request[v1.PromoteRequest]) (*connect.Response[v1.PromoteResponse], error)
 }
 
 // NewProvisioningServiceClient constructs a client for the meshplane.v1.ProvisioningService
@@ -182,6 +201,26 @@ func NewProvisioningServiceClient(httpClient connect.HTTPClient, baseURL string,
 			connect.WithSchema(provisioningServiceMethods.ByName("ResumeConnector")),
 			connect.WithClientOptions(opts...),
 		),
+		listEnvironments: connect.NewClient[v1.ListEnvironmentsRequest, v1.ListEnvironmentsResponse](
+			httpClient,
+			baseURL+ProvisioningServiceListEnvironmentsProcedure,
+			connect.WithSchema(provisioningServiceMethods.ByName("ListEnvironments")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		listDeployments: connect.NewClient[v1.ListDeploymentsRequest, v1.ListDeploymentsResponse](
+			httpClient,
+			baseURL+ProvisioningServiceListDeploymentsProcedure,
+			connect.WithSchema(provisioningServiceMethods.ByName("ListDeployments")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		promote: connect.NewClient[v1.PromoteRequest, v1.PromoteResponse](
+			httpClient,
+			baseURL+ProvisioningServicePromoteProcedure,
+			connect.WithSchema(provisioningServiceMethods.ByName("Promote")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -198,6 +237,9 @@ type provisioningServiceClient struct {
 	restartConnector *connect.Client[v1.RestartConnectorRequest, v1.RestartConnectorResponse]
 	pauseConnector   *connect.Client[v1.PauseConnectorRequest, v1.PauseConnectorResponse]
 	resumeConnector  *connect.Client[v1.ResumeConnectorRequest, v1.ResumeConnectorResponse]
+	listEnvironments *connect.Client[v1.ListEnvironmentsRequest, v1.ListEnvironmentsResponse]
+	listDeployments  *connect.Client[v1.ListDeploymentsRequest, v1.ListDeploymentsResponse]
+	promote          *connect.Client[v1.PromoteRequest, v1.PromoteResponse]
 }
 
 // Plan calls meshplane.v1.ProvisioningService.Plan.
@@ -255,6 +297,21 @@ func (c *provisioningServiceClient) ResumeConnector(ctx context.Context, req *co
 	return c.resumeConnector.CallUnary(ctx, req)
 }
 
+// ListEnvironments calls meshplane.v1.ProvisioningService.ListEnvironments.
+func (c *provisioningServiceClient) ListEnvironments(ctx context.Context, req *connect.Request[v1.ListEnvironmentsRequest]) (*connect.Response[v1.ListEnvironmentsResponse], error) {
+	return c.listEnvironments.CallUnary(ctx, req)
+}
+
+// ListDeployments calls meshplane.v1.ProvisioningService.ListDeployments.
+func (c *provisioningServiceClient) ListDeployments(ctx context.Context, req *connect.Request[v1.ListDeploymentsRequest]) (*connect.Response[v1.ListDeploymentsResponse], error) {
+	return c.listDeployments.CallUnary(ctx, req)
+}
+
+// Promote calls meshplane.v1.ProvisioningService.Promote.
+func (c *provisioningServiceClient) Promote(ctx context.Context, req *connect.Request[v1.PromoteRequest]) (*connect.Response[v1.PromoteResponse], error) {
+	return c.promote.CallUnary(ctx, req)
+}
+
 // ProvisioningServiceHandler is an implementation of the meshplane.v1.ProvisioningService service.
 type ProvisioningServiceHandler interface {
 	// Plan renders the product's workspace and queues a terraform plan.
@@ -286,6 +343,16 @@ type ProvisioningServiceHandler interface {
 	PauseConnector(context.Context, *connect.Request[v1.PauseConnectorRequest]) (*connect.Response[v1.PauseConnectorResponse], error)
 	// ResumeConnector resumes a paused connector.
 	ResumeConnector(context.Context, *connect.Request[v1.ResumeConnectorRequest]) (*connect.Response[v1.ResumeConnectorResponse], error)
+	// ListEnvironments returns the environments products are provisioned
+	// into, the default first, with their policy parameters (never secrets).
+	ListEnvironments(context.Context, *connect.Request[v1.ListEnvironmentsRequest]) (*connect.Response[v1.ListEnvironmentsResponse], error)
+	// ListDeployments returns where a product is provisioned: one entry per
+	// environment, with the version applied there and its drift.
+	ListDeployments(context.Context, *connect.Request[v1.ListDeploymentsRequest]) (*connect.Response[v1.ListDeploymentsResponse], error)
+	// Promote plans the product in environment `to` at the version applied
+	// in environment `from`; the plan is reviewed and approved in `to` by
+	// whoever the policy requires there.
+	Promote(context.Context, *connect.Request[v1.PromoteRequest]) (*connect.Response[v1.PromoteResponse], error)
 }
 
 // NewProvisioningServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -365,6 +432,26 @@ func NewProvisioningServiceHandler(svc ProvisioningServiceHandler, opts ...conne
 		connect.WithSchema(provisioningServiceMethods.ByName("ResumeConnector")),
 		connect.WithHandlerOptions(opts...),
 	)
+	provisioningServiceListEnvironmentsHandler := connect.NewUnaryHandler(
+		ProvisioningServiceListEnvironmentsProcedure,
+		svc.ListEnvironments,
+		connect.WithSchema(provisioningServiceMethods.ByName("ListEnvironments")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	provisioningServiceListDeploymentsHandler := connect.NewUnaryHandler(
+		ProvisioningServiceListDeploymentsProcedure,
+		svc.ListDeployments,
+		connect.WithSchema(provisioningServiceMethods.ByName("ListDeployments")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	provisioningServicePromoteHandler := connect.NewUnaryHandler(
+		ProvisioningServicePromoteProcedure,
+		svc.Promote,
+		connect.WithSchema(provisioningServiceMethods.ByName("Promote")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/meshplane.v1.ProvisioningService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ProvisioningServicePlanProcedure:
@@ -389,6 +476,12 @@ func NewProvisioningServiceHandler(svc ProvisioningServiceHandler, opts ...conne
 			provisioningServicePauseConnectorHandler.ServeHTTP(w, r)
 		case ProvisioningServiceResumeConnectorProcedure:
 			provisioningServiceResumeConnectorHandler.ServeHTTP(w, r)
+		case ProvisioningServiceListEnvironmentsProcedure:
+			provisioningServiceListEnvironmentsHandler.ServeHTTP(w, r)
+		case ProvisioningServiceListDeploymentsProcedure:
+			provisioningServiceListDeploymentsHandler.ServeHTTP(w, r)
+		case ProvisioningServicePromoteProcedure:
+			provisioningServicePromoteHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -440,4 +533,16 @@ func (UnimplementedProvisioningServiceHandler) PauseConnector(context.Context, *
 
 func (UnimplementedProvisioningServiceHandler) ResumeConnector(context.Context, *connect.Request[v1.ResumeConnectorRequest]) (*connect.Response[v1.ResumeConnectorResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.ProvisioningService.ResumeConnector is not implemented"))
+}
+
+func (UnimplementedProvisioningServiceHandler) ListEnvironments(context.Context, *connect.Request[v1.ListEnvironmentsRequest]) (*connect.Response[v1.ListEnvironmentsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.ProvisioningService.ListEnvironments is not implemented"))
+}
+
+func (UnimplementedProvisioningServiceHandler) ListDeployments(context.Context, *connect.Request[v1.ListDeploymentsRequest]) (*connect.Response[v1.ListDeploymentsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.ProvisioningService.ListDeployments is not implemented"))
+}
+
+func (UnimplementedProvisioningServiceHandler) Promote(context.Context, *connect.Request[v1.PromoteRequest]) (*connect.Response[v1.PromoteResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("meshplane.v1.ProvisioningService.Promote is not implemented"))
 }

@@ -5,14 +5,14 @@
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Message } from "@bufbuild/protobuf";
+import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file meshplane/v1/provisioning.proto.
  */
 export const file_meshplane_v1_provisioning: GenFile = /*@__PURE__*/
-  fileDesc("Ch9tZXNocGxhbmUvdjEvcHJvdmlzaW9uaW5nLnByb3RvEgxtZXNocGxhbmUudjEiPgoPQXR0cmlidXRlQ2hhbmdlEgwKBHBhdGgYASABKAkSDgoGYmVmb3JlGAIgASgJEg0KBWFmdGVyGAMgASgJIrYBCg5SZXNvdXJjZUNoYW5nZRIPCgdhZGRyZXNzGAEgASgJEgwKBHR5cGUYAiABKAkSDgoGYWN0aW9uGAMgASgJEjEKCmF0dHJpYnV0ZXMYBCADKAsyHS5tZXNocGxhbmUudjEuQXR0cmlidXRlQ2hhbmdlEg4KBnJlYXNvbhgFIAEoCRIyCgtzZWNyZXRfcmVmcxgGIAMoCzIdLm1lc2hwbGFuZS52MS5TZWNyZXRSZWZlcmVuY2UiLwoPU2VjcmV0UmVmZXJlbmNlEg8KB3NldHRpbmcYASABKAkSCwoDcmVmGAIgASgJIqUBCgtQbGFuU3VtbWFyeRIOCgZjcmVhdGUYASABKAUSDgoGdXBkYXRlGAIgASgFEg4KBmRlbGV0ZRgDIAEoBRIPCgdyZXBsYWNlGAQgASgFEhMKC2Rlc3RydWN0aXZlGAUgASgIEg8KB3JlYXNvbnMYBiADKAkSLwoJcmVzb3VyY2VzGAcgAygLMhwubWVzaHBsYW5lLnYxLlJlc291cmNlQ2hhbmdlIvUECgNSdW4SCgoCaWQYASABKAkSDgoGZG9tYWluGAIgASgJEg8KB3Byb2R1Y3QYAyABKAkSIwoEa2luZBgEIAEoDjIVLm1lc2hwbGFuZS52MS5SdW5LaW5kEiUKBXN0YXRlGAUgASgOMhYubWVzaHBsYW5lLnYxLlJ1blN0YXRlEhcKD3Byb2R1Y3RfdmVyc2lvbhgGIAEoAxITCgtoYXNfY2hhbmdlcxgHIAEoCBITCgtkZXN0cnVjdGl2ZRgIIAEoCBIqCgdzdW1tYXJ5GAkgASgLMhkubWVzaHBsYW5lLnYxLlBsYW5TdW1tYXJ5Eg0KBWVycm9yGAogASgJEgsKA2xvZxgLIAEoCRISCgpjcmVhdGVkX2J5GAwgASgJEhMKC2FwcHJvdmVkX2J5GA0gASgJEi8KC2NyZWF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxhcHByb3ZlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGBIgASgDEhYKDnBvbGljeV92ZXJzaW9uGBMgASgJEg8KB3RyaWdnZXIYFCABKAkSFgoOdHJpZ2dlcl9kZXRhaWwYFSABKAkSEgoKYXV0b19hcHBseRgWIAEoCBIXCg9hdXRvX2FwcGx5X25vdGUYFyABKAkiLgoLUGxhblJlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkiLgoMUGxhblJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm1lc2hwbGFuZS52MS5SdW4iGwoNR2V0UnVuUmVxdWVzdBIKCgJpZBgBIAEoCSIwCg5HZXRSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5tZXNocGxhbmUudjEuUnVuIlkKD0xpc3RSdW5zUmVxdWVzdBIOCgZkb21haW4YASABKAkSDwoHcHJvZHVjdBgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJMChBMaXN0UnVuc1Jlc3BvbnNlEh8KBHJ1bnMYASADKAsyES5tZXNocGxhbmUudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIdCg9XYXRjaFJ1blJlcXVlc3QSCgoCaWQYASABKAkiRwoQV2F0Y2hSdW5SZXNwb25zZRIMCgRsaW5lGAEgASgJEiUKBXN0YXRlGAIgASgOMhYubWVzaHBsYW5lLnYxLlJ1blN0YXRlIjwKEUFwcHJvdmVSdW5SZXF1ZXN0EgoKAmlkGAEgASgJEhsKE2NvbmZpcm1fZGVzdHJ1Y3RpdmUYAiABKAgiNAoSQXBwcm92ZVJ1blJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm1lc2hwbGFuZS52MS5SdW4iHgoQQ2FuY2VsUnVuUmVxdWVzdBIKCgJpZBgBIAEoCSIzChFDYW5jZWxSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5tZXNocGxhbmUudjEuUnVuIjYKE0RlY29tbWlzc2lvblJlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkiNgoURGVjb21taXNzaW9uUmVzcG9uc2USHgoDcnVuGAEgASgLMhEubWVzaHBsYW5lLnYxLlJ1biJqCg1Db25uZWN0b3JUYXNrEgoKAmlkGAEgASgFEisKBXN0YXRlGAIgASgOMhwubWVzaHBsYW5lLnYxLkNvbm5lY3RvclN0YXRlEhEKCXdvcmtlcl9pZBgDIAEoCRINCgV0cmFjZRgEIAEoCSK3AQoJQ29ubmVjdG9yEgwKBG5hbWUYASABKAkSDAoEcm9sZRgCIAEoCRIrCgVzdGF0ZRgDIAEoDjIcLm1lc2hwbGFuZS52MS5Db25uZWN0b3JTdGF0ZRIRCgl3b3JrZXJfaWQYBCABKAkSDQoFdHJhY2UYBSABKAkSKgoFdGFza3MYBiADKAsyGy5tZXNocGxhbmUudjEuQ29ubmVjdG9yVGFzaxITCgtsYXN0X3J1bl9pZBgHIAEoCSI4ChVMaXN0Q29ubmVjdG9yc1JlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkiRQoWTGlzdENvbm5lY3RvcnNSZXNwb25zZRIrCgpjb25uZWN0b3JzGAEgAygLMhcubWVzaHBsYW5lLnYxLkNvbm5lY3RvciJkChdSZXN0YXJ0Q29ubmVjdG9yUmVxdWVzdBIOCgZkb21haW4YASABKAkSDwoHcHJvZHVjdBgCIAEoCRIMCgRyb2xlGAMgASgJEhEKBHRhc2sYBCABKAVIAIgBAUIHCgVfdGFzayJGChhSZXN0YXJ0Q29ubmVjdG9yUmVzcG9uc2USKgoJY29ubmVjdG9yGAEgASgLMhcubWVzaHBsYW5lLnYxLkNvbm5lY3RvciJGChVQYXVzZUNvbm5lY3RvclJlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkSDAoEcm9sZRgDIAEoCSJEChZQYXVzZUNvbm5lY3RvclJlc3BvbnNlEioKCWNvbm5lY3RvchgBIAEoCzIXLm1lc2hwbGFuZS52MS5Db25uZWN0b3IiRwoWUmVzdW1lQ29ubmVjdG9yUmVxdWVzdBIOCgZkb21haW4YASABKAkSDwoHcHJvZHVjdBgCIAEoCRIMCgRyb2xlGAMgASgJIkUKF1Jlc3VtZUNvbm5lY3RvclJlc3BvbnNlEioKCWNvbm5lY3RvchgBIAEoCzIXLm1lc2hwbGFuZS52MS5Db25uZWN0b3IqTQoHUnVuS2luZBIYChRSVU5fS0lORF9VTlNQRUNJRklFRBAAEhIKDlJVTl9LSU5EX0FQUExZEAESFAoQUlVOX0tJTkRfREVTVFJPWRACKuMBCghSdW5TdGF0ZRIZChVSVU5fU1RBVEVfVU5TUEVDSUZJRUQQABIUChBSVU5fU1RBVEVfUVVFVUVEEAESFgoSUlVOX1NUQVRFX1BMQU5OSU5HEAISFQoRUlVOX1NUQVRFX1BMQU5ORUQQAxIWChJSVU5fU1RBVEVfQVBQTFlJTkcQBBIVChFSVU5fU1RBVEVfQVBQTElFRBAFEhQKEFJVTl9TVEFURV9GQUlMRUQQBhIXChNSVU5fU1RBVEVfQ0FOQ0VMTEVEEAcSGQoVUlVOX1NUQVRFX0lOVEVSUlVQVEVEEAgqhQIKDkNvbm5lY3RvclN0YXRlEh8KG0NPTk5FQ1RPUl9TVEFURV9VTlNQRUNJRklFRBAAEhsKF0NPTk5FQ1RPUl9TVEFURV9SVU5OSU5HEAESGgoWQ09OTkVDVE9SX1NUQVRFX1BBVVNFRBACEhoKFkNPTk5FQ1RPUl9TVEFURV9GQUlMRUQQAxIeChpDT05ORUNUT1JfU1RBVEVfVU5BU1NJR05FRBAEEhsKF0NPTk5FQ1RPUl9TVEFURV9TVE9QUEVEEAUSHgoaQ09OTkVDVE9SX1NUQVRFX1JFU1RBUlRJTkcQBhIgChxDT05ORUNUT1JfU1RBVEVfTk9UX0RFUExPWUVEEAcyuAcKE1Byb3Zpc2lvbmluZ1NlcnZpY2USPQoEUGxhbhIZLm1lc2hwbGFuZS52MS5QbGFuUmVxdWVzdBoaLm1lc2hwbGFuZS52MS5QbGFuUmVzcG9uc2USSAoGR2V0UnVuEhsubWVzaHBsYW5lLnYxLkdldFJ1blJlcXVlc3QaHC5tZXNocGxhbmUudjEuR2V0UnVuUmVzcG9uc2UiA5ACARJOCghMaXN0UnVucxIdLm1lc2hwbGFuZS52MS5MaXN0UnVuc1JlcXVlc3QaHi5tZXNocGxhbmUudjEuTGlzdFJ1bnNSZXNwb25zZSIDkAIBElAKCFdhdGNoUnVuEh0ubWVzaHBsYW5lLnYxLldhdGNoUnVuUmVxdWVzdBoeLm1lc2hwbGFuZS52MS5XYXRjaFJ1blJlc3BvbnNlIgOQAgEwARJPCgpBcHByb3ZlUnVuEh8ubWVzaHBsYW5lLnYxLkFwcHJvdmVSdW5SZXF1ZXN0GiAubWVzaHBsYW5lLnYxLkFwcHJvdmVSdW5SZXNwb25zZRJMCglDYW5jZWxSdW4SHi5tZXNocGxhbmUudjEuQ2FuY2VsUnVuUmVxdWVzdBofLm1lc2hwbGFuZS52MS5DYW5jZWxSdW5SZXNwb25zZRJVCgxEZWNvbW1pc3Npb24SIS5tZXNocGxhbmUudjEuRGVjb21taXNzaW9uUmVxdWVzdBoiLm1lc2hwbGFuZS52MS5EZWNvbW1pc3Npb25SZXNwb25zZRJgCg5MaXN0Q29ubmVjdG9ycxIjLm1lc2hwbGFuZS52MS5MaXN0Q29ubmVjdG9yc1JlcXVlc3QaJC5tZXNocGxhbmUudjEuTGlzdENvbm5lY3RvcnNSZXNwb25zZSIDkAIBEmEKEFJlc3RhcnRDb25uZWN0b3ISJS5tZXNocGxhbmUudjEuUmVzdGFydENvbm5lY3RvclJlcXVlc3QaJi5tZXNocGxhbmUudjEuUmVzdGFydENvbm5lY3RvclJlc3BvbnNlElsKDlBhdXNlQ29ubmVjdG9yEiMubWVzaHBsYW5lLnYxLlBhdXNlQ29ubmVjdG9yUmVxdWVzdBokLm1lc2hwbGFuZS52MS5QYXVzZUNvbm5lY3RvclJlc3BvbnNlEl4KD1Jlc3VtZUNvbm5lY3RvchIkLm1lc2hwbGFuZS52MS5SZXN1bWVDb25uZWN0b3JSZXF1ZXN0GiUubWVzaHBsYW5lLnYxLlJlc3VtZUNvbm5lY3RvclJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Ch9tZXNocGxhbmUvdjEvcHJvdmlzaW9uaW5nLnByb3RvEgxtZXNocGxhbmUudjEiPgoPQXR0cmlidXRlQ2hhbmdlEgwKBHBhdGgYASABKAkSDgoGYmVmb3JlGAIgASgJEg0KBWFmdGVyGAMgASgJIrYBCg5SZXNvdXJjZUNoYW5nZRIPCgdhZGRyZXNzGAEgASgJEgwKBHR5cGUYAiABKAkSDgoGYWN0aW9uGAMgASgJEjEKCmF0dHJpYnV0ZXMYBCADKAsyHS5tZXNocGxhbmUudjEuQXR0cmlidXRlQ2hhbmdlEg4KBnJlYXNvbhgFIAEoCRIyCgtzZWNyZXRfcmVmcxgGIAMoCzIdLm1lc2hwbGFuZS52MS5TZWNyZXRSZWZlcmVuY2UiLwoPU2VjcmV0UmVmZXJlbmNlEg8KB3NldHRpbmcYASABKAkSCwoDcmVmGAIgASgJIqUBCgtQbGFuU3VtbWFyeRIOCgZjcmVhdGUYASABKAUSDgoGdXBkYXRlGAIgASgFEg4KBmRlbGV0ZRgDIAEoBRIPCgdyZXBsYWNlGAQgASgFEhMKC2Rlc3RydWN0aXZlGAUgASgIEg8KB3JlYXNvbnMYBiADKAkSLwoJcmVzb3VyY2VzGAcgAygLMhwubWVzaHBsYW5lLnYxLlJlc291cmNlQ2hhbmdlIuYFCgNSdW4SCgoCaWQYASABKAkSDgoGZG9tYWluGAIgASgJEg8KB3Byb2R1Y3QYAyABKAkSIwoEa2luZBgEIAEoDjIVLm1lc2hwbGFuZS52MS5SdW5LaW5kEiUKBXN0YXRlGAUgASgOMhYubWVzaHBsYW5lLnYxLlJ1blN0YXRlEhcKD3Byb2R1Y3RfdmVyc2lvbhgGIAEoAxITCgtoYXNfY2hhbmdlcxgHIAEoCBITCgtkZXN0cnVjdGl2ZRgIIAEoCBIqCgdzdW1tYXJ5GAkgASgLMhkubWVzaHBsYW5lLnYxLlBsYW5TdW1tYXJ5Eg0KBWVycm9yGAogASgJEgsKA2xvZxgLIAEoCRISCgpjcmVhdGVkX2J5GAwgASgJEhMKC2FwcHJvdmVkX2J5GA0gASgJEi8KC2NyZWF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxhcHByb3ZlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGBIgASgDEhYKDnBvbGljeV92ZXJzaW9uGBMgASgJEg8KB3RyaWdnZXIYFCABKAkSFgoOdHJpZ2dlcl9kZXRhaWwYFSABKAkSEgoKYXV0b19hcHBseRgWIAEoCBIXCg9hdXRvX2FwcGx5X25vdGUYFyABKAkSEwoLZW52aXJvbm1lbnQYGCABKAkSLAoJYXBwcm92ZXJzGBkgAygLMhkubWVzaHBsYW5lLnYxLlJ1bkFwcHJvdmVyEiwKCWFwcHJvdmFscxgaIAMoCzIZLm1lc2hwbGFuZS52MS5SdW5BcHByb3ZhbCIrCgtSdW5BcHByb3ZlchIMCgRyb2xlGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJRCgtSdW5BcHByb3ZhbBIKCgJieRgBIAEoCRIMCgRyb2xlGAIgASgJEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkMKC1BsYW5SZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIPCgdwcm9kdWN0GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJIi4KDFBsYW5SZXNwb25zZRIeCgNydW4YASABKAsyES5tZXNocGxhbmUudjEuUnVuIhsKDUdldFJ1blJlcXVlc3QSCgoCaWQYASABKAkiMAoOR2V0UnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEubWVzaHBsYW5lLnYxLlJ1biJuCg9MaXN0UnVuc1JlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkSEwoLZW52aXJvbm1lbnQYBSABKAkiTAoQTGlzdFJ1bnNSZXNwb25zZRIfCgRydW5zGAEgAygLMhEubWVzaHBsYW5lLnYxLlJ1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHQoPV2F0Y2hSdW5SZXF1ZXN0EgoKAmlkGAEgASgJIkcKEFdhdGNoUnVuUmVzcG9uc2USDAoEbGluZRgBIAEoCRIlCgVzdGF0ZRgCIAEoDjIWLm1lc2hwbGFuZS52MS5SdW5TdGF0ZSI8ChFBcHByb3ZlUnVuUmVxdWVzdBIKCgJpZBgBIAEoCRIbChNjb25maXJtX2Rlc3RydWN0aXZlGAIgASgIIjQKEkFwcHJvdmVSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5tZXNocGxhbmUudjEuUnVuIh4KEENhbmNlbFJ1blJlcXVlc3QSCgoCaWQYASABKAkiMwoRQ2FuY2VsUnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEubWVzaHBsYW5lLnYxLlJ1biJLChNEZWNvbW1pc3Npb25SZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIPCgdwcm9kdWN0GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJIjYKFERlY29tbWlzc2lvblJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm1lc2hwbGFuZS52MS5SdW4iagoNQ29ubmVjdG9yVGFzaxIKCgJpZBgBIAEoBRIrCgVzdGF0ZRgCIAEoDjIcLm1lc2hwbGFuZS52MS5Db25uZWN0b3JTdGF0ZRIRCgl3b3JrZXJfaWQYAyABKAkSDQoFdHJhY2UYBCABKAkitwEKCUNvbm5lY3RvchIMCgRuYW1lGAEgASgJEgwKBHJvbGUYAiABKAkSKwoFc3RhdGUYAyABKA4yHC5tZXNocGxhbmUudjEuQ29ubmVjdG9yU3RhdGUSEQoJd29ya2VyX2lkGAQgASgJEg0KBXRyYWNlGAUgASgJEioKBXRhc2tzGAYgAygLMhsubWVzaHBsYW5lLnYxLkNvbm5lY3RvclRhc2sSEwoLbGFzdF9ydW5faWQYByABKAkiTQoVTGlzdENvbm5lY3RvcnNSZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIPCgdwcm9kdWN0GAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJIkUKFkxpc3RDb25uZWN0b3JzUmVzcG9uc2USKwoKY29ubmVjdG9ycxgBIAMoCzIXLm1lc2hwbGFuZS52MS5Db25uZWN0b3IieQoXUmVzdGFydENvbm5lY3RvclJlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkSDAoEcm9sZRgDIAEoCRIRCgR0YXNrGAQgASgFSACIAQESEwoLZW52aXJvbm1lbnQYBSABKAlCBwoFX3Rhc2siRgoYUmVzdGFydENvbm5lY3RvclJlc3BvbnNlEioKCWNvbm5lY3RvchgBIAEoCzIXLm1lc2hwbGFuZS52MS5Db25uZWN0b3IiWwoVUGF1c2VDb25uZWN0b3JSZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIPCgdwcm9kdWN0GAIgASgJEgwKBHJvbGUYAyABKAkSEwoLZW52aXJvbm1lbnQYBCABKAkiRAoWUGF1c2VDb25uZWN0b3JSZXNwb25zZRIqCgljb25uZWN0b3IYASABKAsyFy5tZXNocGxhbmUudjEuQ29ubmVjdG9yIlwKFlJlc3VtZUNvbm5lY3RvclJlcXVlc3QSDgoGZG9tYWluGAEgASgJEg8KB3Byb2R1Y3QYAiABKAkSDAoEcm9sZRgDIAEoCRITCgtlbnZpcm9ubWVudBgEIAEoCSJFChdSZXN1bWVDb25uZWN0b3JSZXNwb25zZRIqCgljb25uZWN0b3IYASABKAsyFy5tZXNocGxhbmUudjEuQ29ubmVjdG9yIsoBCgtFbnZpcm9ubWVudBIMCgRuYW1lGAEgASgJEg8KB2RlZmF1bHQYAiABKAgSDwoHc2FuZGJveBgDIAEoCBIXCg9rYWZrYV9ib290c3RyYXAYBCADKAkSEwoLY29ubmVjdF91cmwYBSABKAkSGgoScmVwbGljYXRpb25fZmFjdG9yGAYgASgFEisKCnBhcmFtZXRlcnMYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhQKDHByb21vdGVfZnJvbRgIIAMoCSIZChdMaXN0RW52aXJvbm1lbnRzUmVxdWVzdCJLChhMaXN0RW52aXJvbm1lbnRzUmVzcG9uc2USLwoMZW52aXJvbm1lbnRzGAEgAygLMhkubWVzaHBsYW5lLnYxLkVudmlyb25tZW50IqEBCgpEZXBsb3ltZW50EhMKC2Vudmlyb25tZW50GAEgASgJEhsKE3Byb3Zpc2lvbmVkX3ZlcnNpb24YAiABKAMSKwoFZHJpZnQYAyADKAsyHC5tZXNocGxhbmUudjEuUmVzb3VyY2VDaGFuZ2USNAoQZHJpZnRfY2hlY2tfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOQoWTGlzdERlcGxveW1lbnRzUmVxdWVzdBIOCgZkb21haW4YASABKAkSDwoHcHJvZHVjdBgCIAEoCSJIChdMaXN0RGVwbG95bWVudHNSZXNwb25zZRItCgtkZXBsb3ltZW50cxgBIAMoCzIYLm1lc2hwbGFuZS52MS5EZXBsb3ltZW50IksKDlByb21vdGVSZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCRIPCgdwcm9kdWN0GAIgASgJEgwKBGZyb20YAyABKAkSCgoCdG8YBCABKAkiMQoPUHJvbW90ZVJlc3BvbnNlEh4KA3J1bhgBIAEoCzIRLm1lc2hwbGFuZS52MS5SdW4qTQoHUnVuS2luZBIYChRSVU5fS0lORF9VTlNQRUNJRklFRBAAEhIKDlJVTl9LSU5EX0FQUExZEAESFAoQUlVOX0tJTkRfREVTVFJPWRACKuMBCghSdW5TdGF0ZRIZChVSVU5fU1RBVEVfVU5TUEVDSUZJRUQQABIUChBSVU5fU1RBVEVfUVVFVUVEEAESFgoSUlVOX1NUQVRFX1BMQU5OSU5HEAISFQoRUlVOX1NUQVRFX1BMQU5ORUQQAxIWChJSVU5fU1RBVEVfQVBQTFlJTkcQBBIVChFSVU5fU1RBVEVfQVBQTElFRBAFEhQKEFJVTl9TVEFURV9GQUlMRUQQBhIXChNSVU5fU1RBVEVfQ0FOQ0VMTEVEEAcSGQoVUlVOX1NUQVRFX0lOVEVSUlVQVEVEEAgqhQIKDkNvbm5lY3RvclN0YXRlEh8KG0NPTk5FQ1RPUl9TVEFURV9VTlNQRUNJRklFRBAAEhsKF0NPTk5FQ1RPUl9TVEFURV9SVU5OSU5HEAESGgoWQ09OTkVDVE9SX1NUQVRFX1BBVVNFRBACEhoKFkNPTk5FQ1RPUl9TVEFURV9GQUlMRUQQAxIeChpDT05ORUNUT1JfU1RBVEVfVU5BU1NJR05FRBAEEhsKF0NPTk5FQ1RPUl9TVEFURV9TVE9QUEVEEAUSHgoaQ09OTkVDVE9SX1NUQVRFX1JFU1RBUlRJTkcQBhIgChxDT05ORUNUT1JfU1RBVEVfTk9UX0RFUExPWUVEEAcyzQkKE1Byb3Zpc2lvbmluZ1NlcnZpY2USPQoEUGxhbhIZLm1lc2hwbGFuZS52MS5QbGFuUmVxdWVzdBoaLm1lc2hwbGFuZS52MS5QbGFuUmVzcG9uc2USSAoGR2V0UnVuEhsubWVzaHBsYW5lLnYxLkdldFJ1blJlcXVlc3QaHC5tZXNocGxhbmUudjEuR2V0UnVuUmVzcG9uc2UiA5ACARJOCghMaXN0UnVucxIdLm1lc2hwbGFuZS52MS5MaXN0UnVuc1JlcXVlc3QaHi5tZXNocGxhbmUudjEuTGlzdFJ1bnNSZXNwb25zZSIDkAIBElAKCFdhdGNoUnVuEh0ubWVzaHBsYW5lLnYxLldhdGNoUnVuUmVxdWVzdBoeLm1lc2hwbGFuZS52MS5XYXRjaFJ1blJlc3BvbnNlIgOQAgEwARJPCgpBcHByb3ZlUnVuEh8ubWVzaHBsYW5lLnYxLkFwcHJvdmVSdW5SZXF1ZXN0GiAubWVzaHBsYW5lLnYxLkFwcHJvdmVSdW5SZXNwb25zZRJMCglDYW5jZWxSdW4SHi5tZXNocGxhbmUudjEuQ2FuY2VsUnVuUmVxdWVzdBofLm1lc2hwbGFuZS52MS5DYW5jZWxSdW5SZXNwb25zZRJVCgxEZWNvbW1pc3Npb24SIS5tZXNocGxhbmUudjEuRGVjb21taXNzaW9uUmVxdWVzdBoiLm1lc2hwbGFuZS52MS5EZWNvbW1pc3Npb25SZXNwb25zZRJgCg5MaXN0Q29ubmVjdG9ycxIjLm1lc2hwbGFuZS52MS5MaXN0Q29ubmVjdG9yc1JlcXVlc3QaJC5tZXNocGxhbmUudjEuTGlzdENvbm5lY3RvcnNSZXNwb25zZSIDkAIBEmEKEFJlc3RhcnRDb25uZWN0b3ISJS5tZXNocGxhbmUudjEuUmVzdGFydENvbm5lY3RvclJlcXVlc3QaJi5tZXNocGxhbmUudjEuUmVzdGFydENvbm5lY3RvclJlc3BvbnNlElsKDlBhdXNlQ29ubmVjdG9yEiMubWVzaHBsYW5lLnYxLlBhdXNlQ29ubmVjdG9yUmVxdWVzdBokLm1lc2hwbGFuZS52MS5QYXVzZUNvbm5lY3RvclJlc3BvbnNlEl4KD1Jlc3VtZUNvbm5lY3RvchIkLm1lc2hwbGFuZS52MS5SZXN1bWVDb25uZWN0b3JSZXF1ZXN0GiUubWVzaHBsYW5lLnYxLlJlc3VtZUNvbm5lY3RvclJlc3BvbnNlEmYKEExpc3RFbnZpcm9ubWVudHMSJS5tZXNocGxhbmUudjEuTGlzdEVudmlyb25tZW50c1JlcXVlc3QaJi5tZXNocGxhbmUudjEuTGlzdEVudmlyb25tZW50c1Jlc3BvbnNlIgOQAgESYwoPTGlzdERlcGxveW1lbnRzEiQubWVzaHBsYW5lLnYxLkxpc3REZXBsb3ltZW50c1JlcXVlc3QaJS5tZXNocGxhbmUudjEuTGlzdERlcGxveW1lbnRzUmVzcG9uc2UiA5ACARJGCgdQcm9tb3RlEhwubWVzaHBsYW5lLnYxLlByb21vdGVSZXF1ZXN0Gh0ubWVzaHBsYW5lLnYxLlByb21vdGVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message meshplane.v1.AttributeChange
@@ -302,6 +302,28 @@ export type Run = Message<"meshplane.v1.Run"> & {
    * @generated from field: string auto_apply_note = 23;
    */
   autoApplyNote: string;
+
+  /**
+   * The environment the run plans in.
+   *
+   * @generated from field: string environment = 24;
+   */
+  environment: string;
+
+  /**
+   * Roles whose holders must approve the plan, as the environment's policy
+   * decided when it was saved; empty when one approval suffices.
+   *
+   * @generated from field: repeated meshplane.v1.RunApprover approvers = 25;
+   */
+  approvers: RunApprover[];
+
+  /**
+   * Approvals given so far.
+   *
+   * @generated from field: repeated meshplane.v1.RunApproval approvals = 26;
+   */
+  approvals: RunApproval[];
 };
 
 /**
@@ -310,6 +332,59 @@ export type Run = Message<"meshplane.v1.Run"> & {
  */
 export const RunSchema: GenMessage<Run> = /*@__PURE__*/
   messageDesc(file_meshplane_v1_provisioning, 4);
+
+/**
+ * @generated from message meshplane.v1.RunApprover
+ */
+export type RunApprover = Message<"meshplane.v1.RunApprover"> & {
+  /**
+   * domain-owner or governance-officer.
+   *
+   * @generated from field: string role = 1;
+   */
+  role: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message meshplane.v1.RunApprover.
+ * Use `create(RunApproverSchema)` to create a new message.
+ */
+export const RunApproverSchema: GenMessage<RunApprover> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 5);
+
+/**
+ * @generated from message meshplane.v1.RunApproval
+ */
+export type RunApproval = Message<"meshplane.v1.RunApproval"> & {
+  /**
+   * @generated from field: string by = 1;
+   */
+  by: string;
+
+  /**
+   * The required role approved as; empty when the run required none.
+   *
+   * @generated from field: string role = 2;
+   */
+  role: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp time = 3;
+   */
+  time?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message meshplane.v1.RunApproval.
+ * Use `create(RunApprovalSchema)` to create a new message.
+ */
+export const RunApprovalSchema: GenMessage<RunApproval> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 6);
 
 /**
  * @generated from message meshplane.v1.PlanRequest
@@ -324,6 +399,13 @@ export type PlanRequest = Message<"meshplane.v1.PlanRequest"> & {
    * @generated from field: string product = 2;
    */
   product: string;
+
+  /**
+   * The environment to plan in; empty for the default one.
+   *
+   * @generated from field: string environment = 3;
+   */
+  environment: string;
 };
 
 /**
@@ -331,7 +413,7 @@ export type PlanRequest = Message<"meshplane.v1.PlanRequest"> & {
  * Use `create(PlanRequestSchema)` to create a new message.
  */
 export const PlanRequestSchema: GenMessage<PlanRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 5);
+  messageDesc(file_meshplane_v1_provisioning, 7);
 
 /**
  * @generated from message meshplane.v1.PlanResponse
@@ -348,7 +430,7 @@ export type PlanResponse = Message<"meshplane.v1.PlanResponse"> & {
  * Use `create(PlanResponseSchema)` to create a new message.
  */
 export const PlanResponseSchema: GenMessage<PlanResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 6);
+  messageDesc(file_meshplane_v1_provisioning, 8);
 
 /**
  * @generated from message meshplane.v1.GetRunRequest
@@ -365,7 +447,7 @@ export type GetRunRequest = Message<"meshplane.v1.GetRunRequest"> & {
  * Use `create(GetRunRequestSchema)` to create a new message.
  */
 export const GetRunRequestSchema: GenMessage<GetRunRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 7);
+  messageDesc(file_meshplane_v1_provisioning, 9);
 
 /**
  * @generated from message meshplane.v1.GetRunResponse
@@ -382,7 +464,7 @@ export type GetRunResponse = Message<"meshplane.v1.GetRunResponse"> & {
  * Use `create(GetRunResponseSchema)` to create a new message.
  */
 export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 8);
+  messageDesc(file_meshplane_v1_provisioning, 10);
 
 /**
  * @generated from message meshplane.v1.ListRunsRequest
@@ -407,6 +489,13 @@ export type ListRunsRequest = Message<"meshplane.v1.ListRunsRequest"> & {
    * @generated from field: string page_token = 4;
    */
   pageToken: string;
+
+  /**
+   * Only runs in this environment; empty for every environment.
+   *
+   * @generated from field: string environment = 5;
+   */
+  environment: string;
 };
 
 /**
@@ -414,7 +503,7 @@ export type ListRunsRequest = Message<"meshplane.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 9);
+  messageDesc(file_meshplane_v1_provisioning, 11);
 
 /**
  * @generated from message meshplane.v1.ListRunsResponse
@@ -436,7 +525,7 @@ export type ListRunsResponse = Message<"meshplane.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 10);
+  messageDesc(file_meshplane_v1_provisioning, 12);
 
 /**
  * @generated from message meshplane.v1.WatchRunRequest
@@ -453,7 +542,7 @@ export type WatchRunRequest = Message<"meshplane.v1.WatchRunRequest"> & {
  * Use `create(WatchRunRequestSchema)` to create a new message.
  */
 export const WatchRunRequestSchema: GenMessage<WatchRunRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 11);
+  messageDesc(file_meshplane_v1_provisioning, 13);
 
 /**
  * @generated from message meshplane.v1.WatchRunResponse
@@ -477,7 +566,7 @@ export type WatchRunResponse = Message<"meshplane.v1.WatchRunResponse"> & {
  * Use `create(WatchRunResponseSchema)` to create a new message.
  */
 export const WatchRunResponseSchema: GenMessage<WatchRunResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 12);
+  messageDesc(file_meshplane_v1_provisioning, 14);
 
 /**
  * @generated from message meshplane.v1.ApproveRunRequest
@@ -501,7 +590,7 @@ export type ApproveRunRequest = Message<"meshplane.v1.ApproveRunRequest"> & {
  * Use `create(ApproveRunRequestSchema)` to create a new message.
  */
 export const ApproveRunRequestSchema: GenMessage<ApproveRunRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 13);
+  messageDesc(file_meshplane_v1_provisioning, 15);
 
 /**
  * @generated from message meshplane.v1.ApproveRunResponse
@@ -518,7 +607,7 @@ export type ApproveRunResponse = Message<"meshplane.v1.ApproveRunResponse"> & {
  * Use `create(ApproveRunResponseSchema)` to create a new message.
  */
 export const ApproveRunResponseSchema: GenMessage<ApproveRunResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 14);
+  messageDesc(file_meshplane_v1_provisioning, 16);
 
 /**
  * @generated from message meshplane.v1.CancelRunRequest
@@ -535,7 +624,7 @@ export type CancelRunRequest = Message<"meshplane.v1.CancelRunRequest"> & {
  * Use `create(CancelRunRequestSchema)` to create a new message.
  */
 export const CancelRunRequestSchema: GenMessage<CancelRunRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 15);
+  messageDesc(file_meshplane_v1_provisioning, 17);
 
 /**
  * @generated from message meshplane.v1.CancelRunResponse
@@ -552,7 +641,7 @@ export type CancelRunResponse = Message<"meshplane.v1.CancelRunResponse"> & {
  * Use `create(CancelRunResponseSchema)` to create a new message.
  */
 export const CancelRunResponseSchema: GenMessage<CancelRunResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 16);
+  messageDesc(file_meshplane_v1_provisioning, 18);
 
 /**
  * @generated from message meshplane.v1.DecommissionRequest
@@ -567,6 +656,14 @@ export type DecommissionRequest = Message<"meshplane.v1.DecommissionRequest"> & 
    * @generated from field: string product = 2;
    */
   product: string;
+
+  /**
+   * The environment to destroy the product in; empty for the default one.
+   * The product is retired once no environment holds anything of it.
+   *
+   * @generated from field: string environment = 3;
+   */
+  environment: string;
 };
 
 /**
@@ -574,7 +671,7 @@ export type DecommissionRequest = Message<"meshplane.v1.DecommissionRequest"> & 
  * Use `create(DecommissionRequestSchema)` to create a new message.
  */
 export const DecommissionRequestSchema: GenMessage<DecommissionRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 17);
+  messageDesc(file_meshplane_v1_provisioning, 19);
 
 /**
  * @generated from message meshplane.v1.DecommissionResponse
@@ -591,7 +688,7 @@ export type DecommissionResponse = Message<"meshplane.v1.DecommissionResponse"> 
  * Use `create(DecommissionResponseSchema)` to create a new message.
  */
 export const DecommissionResponseSchema: GenMessage<DecommissionResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 18);
+  messageDesc(file_meshplane_v1_provisioning, 20);
 
 /**
  * @generated from message meshplane.v1.ConnectorTask
@@ -625,7 +722,7 @@ export type ConnectorTask = Message<"meshplane.v1.ConnectorTask"> & {
  * Use `create(ConnectorTaskSchema)` to create a new message.
  */
 export const ConnectorTaskSchema: GenMessage<ConnectorTask> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 19);
+  messageDesc(file_meshplane_v1_provisioning, 21);
 
 /**
  * @generated from message meshplane.v1.Connector
@@ -680,7 +777,7 @@ export type Connector = Message<"meshplane.v1.Connector"> & {
  * Use `create(ConnectorSchema)` to create a new message.
  */
 export const ConnectorSchema: GenMessage<Connector> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 20);
+  messageDesc(file_meshplane_v1_provisioning, 22);
 
 /**
  * @generated from message meshplane.v1.ListConnectorsRequest
@@ -695,6 +792,13 @@ export type ListConnectorsRequest = Message<"meshplane.v1.ListConnectorsRequest"
    * @generated from field: string product = 2;
    */
   product: string;
+
+  /**
+   * Empty for the default environment.
+   *
+   * @generated from field: string environment = 3;
+   */
+  environment: string;
 };
 
 /**
@@ -702,7 +806,7 @@ export type ListConnectorsRequest = Message<"meshplane.v1.ListConnectorsRequest"
  * Use `create(ListConnectorsRequestSchema)` to create a new message.
  */
 export const ListConnectorsRequestSchema: GenMessage<ListConnectorsRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 21);
+  messageDesc(file_meshplane_v1_provisioning, 23);
 
 /**
  * @generated from message meshplane.v1.ListConnectorsResponse
@@ -719,7 +823,7 @@ export type ListConnectorsResponse = Message<"meshplane.v1.ListConnectorsRespons
  * Use `create(ListConnectorsResponseSchema)` to create a new message.
  */
 export const ListConnectorsResponseSchema: GenMessage<ListConnectorsResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 22);
+  messageDesc(file_meshplane_v1_provisioning, 24);
 
 /**
  * @generated from message meshplane.v1.RestartConnectorRequest
@@ -748,6 +852,13 @@ export type RestartConnectorRequest = Message<"meshplane.v1.RestartConnectorRequ
    * @generated from field: optional int32 task = 4;
    */
   task?: number | undefined;
+
+  /**
+   * Empty for the default environment.
+   *
+   * @generated from field: string environment = 5;
+   */
+  environment: string;
 };
 
 /**
@@ -755,7 +866,7 @@ export type RestartConnectorRequest = Message<"meshplane.v1.RestartConnectorRequ
  * Use `create(RestartConnectorRequestSchema)` to create a new message.
  */
 export const RestartConnectorRequestSchema: GenMessage<RestartConnectorRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 23);
+  messageDesc(file_meshplane_v1_provisioning, 25);
 
 /**
  * @generated from message meshplane.v1.RestartConnectorResponse
@@ -772,7 +883,7 @@ export type RestartConnectorResponse = Message<"meshplane.v1.RestartConnectorRes
  * Use `create(RestartConnectorResponseSchema)` to create a new message.
  */
 export const RestartConnectorResponseSchema: GenMessage<RestartConnectorResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 24);
+  messageDesc(file_meshplane_v1_provisioning, 26);
 
 /**
  * @generated from message meshplane.v1.PauseConnectorRequest
@@ -792,6 +903,13 @@ export type PauseConnectorRequest = Message<"meshplane.v1.PauseConnectorRequest"
    * @generated from field: string role = 3;
    */
   role: string;
+
+  /**
+   * Empty for the default environment.
+   *
+   * @generated from field: string environment = 4;
+   */
+  environment: string;
 };
 
 /**
@@ -799,7 +917,7 @@ export type PauseConnectorRequest = Message<"meshplane.v1.PauseConnectorRequest"
  * Use `create(PauseConnectorRequestSchema)` to create a new message.
  */
 export const PauseConnectorRequestSchema: GenMessage<PauseConnectorRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 25);
+  messageDesc(file_meshplane_v1_provisioning, 27);
 
 /**
  * @generated from message meshplane.v1.PauseConnectorResponse
@@ -816,7 +934,7 @@ export type PauseConnectorResponse = Message<"meshplane.v1.PauseConnectorRespons
  * Use `create(PauseConnectorResponseSchema)` to create a new message.
  */
 export const PauseConnectorResponseSchema: GenMessage<PauseConnectorResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 26);
+  messageDesc(file_meshplane_v1_provisioning, 28);
 
 /**
  * @generated from message meshplane.v1.ResumeConnectorRequest
@@ -836,6 +954,13 @@ export type ResumeConnectorRequest = Message<"meshplane.v1.ResumeConnectorReques
    * @generated from field: string role = 3;
    */
   role: string;
+
+  /**
+   * Empty for the default environment.
+   *
+   * @generated from field: string environment = 4;
+   */
+  environment: string;
 };
 
 /**
@@ -843,7 +968,7 @@ export type ResumeConnectorRequest = Message<"meshplane.v1.ResumeConnectorReques
  * Use `create(ResumeConnectorRequestSchema)` to create a new message.
  */
 export const ResumeConnectorRequestSchema: GenMessage<ResumeConnectorRequest> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 27);
+  messageDesc(file_meshplane_v1_provisioning, 29);
 
 /**
  * @generated from message meshplane.v1.ResumeConnectorResponse
@@ -860,7 +985,225 @@ export type ResumeConnectorResponse = Message<"meshplane.v1.ResumeConnectorRespo
  * Use `create(ResumeConnectorResponseSchema)` to create a new message.
  */
 export const ResumeConnectorResponseSchema: GenMessage<ResumeConnectorResponse> = /*@__PURE__*/
-  messageDesc(file_meshplane_v1_provisioning, 28);
+  messageDesc(file_meshplane_v1_provisioning, 30);
+
+/**
+ * @generated from message meshplane.v1.Environment
+ */
+export type Environment = Message<"meshplane.v1.Environment"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Requests naming no environment act in the default one; consumer
+   * access (grants, credentials, previews) lives there too.
+   *
+   * @generated from field: bool default = 2;
+   */
+  default: boolean;
+
+  /**
+   * The environment's data plane is the in-process sandbox.
+   *
+   * @generated from field: bool sandbox = 3;
+   */
+  sandbox: boolean;
+
+  /**
+   * @generated from field: repeated string kafka_bootstrap = 4;
+   */
+  kafkaBootstrap: string[];
+
+  /**
+   * @generated from field: string connect_url = 5;
+   */
+  connectUrl: string;
+
+  /**
+   * @generated from field: int32 replication_factor = 6;
+   */
+  replicationFactor: number;
+
+  /**
+   * The policy parameters, as policies read them in input.environment.parameters.
+   *
+   * @generated from field: google.protobuf.Struct parameters = 7;
+   */
+  parameters?: JsonObject | undefined;
+
+  /**
+   * When set, only versions applied in one of these environments may be
+   * planned here (by promotion).
+   *
+   * @generated from field: repeated string promote_from = 8;
+   */
+  promoteFrom: string[];
+};
+
+/**
+ * Describes the message meshplane.v1.Environment.
+ * Use `create(EnvironmentSchema)` to create a new message.
+ */
+export const EnvironmentSchema: GenMessage<Environment> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 31);
+
+/**
+ * @generated from message meshplane.v1.ListEnvironmentsRequest
+ */
+export type ListEnvironmentsRequest = Message<"meshplane.v1.ListEnvironmentsRequest"> & {
+};
+
+/**
+ * Describes the message meshplane.v1.ListEnvironmentsRequest.
+ * Use `create(ListEnvironmentsRequestSchema)` to create a new message.
+ */
+export const ListEnvironmentsRequestSchema: GenMessage<ListEnvironmentsRequest> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 32);
+
+/**
+ * @generated from message meshplane.v1.ListEnvironmentsResponse
+ */
+export type ListEnvironmentsResponse = Message<"meshplane.v1.ListEnvironmentsResponse"> & {
+  /**
+   * @generated from field: repeated meshplane.v1.Environment environments = 1;
+   */
+  environments: Environment[];
+};
+
+/**
+ * Describes the message meshplane.v1.ListEnvironmentsResponse.
+ * Use `create(ListEnvironmentsResponseSchema)` to create a new message.
+ */
+export const ListEnvironmentsResponseSchema: GenMessage<ListEnvironmentsResponse> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 33);
+
+/**
+ * @generated from message meshplane.v1.Deployment
+ */
+export type Deployment = Message<"meshplane.v1.Deployment"> & {
+  /**
+   * @generated from field: string environment = 1;
+   */
+  environment: string;
+
+  /**
+   * The product version applied there; 0 when nothing is provisioned.
+   *
+   * @generated from field: int64 provisioned_version = 2;
+   */
+  provisionedVersion: bigint;
+
+  /**
+   * @generated from field: repeated meshplane.v1.ResourceChange drift = 3;
+   */
+  drift: ResourceChange[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp drift_check_time = 4;
+   */
+  driftCheckTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message meshplane.v1.Deployment.
+ * Use `create(DeploymentSchema)` to create a new message.
+ */
+export const DeploymentSchema: GenMessage<Deployment> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 34);
+
+/**
+ * @generated from message meshplane.v1.ListDeploymentsRequest
+ */
+export type ListDeploymentsRequest = Message<"meshplane.v1.ListDeploymentsRequest"> & {
+  /**
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+
+  /**
+   * @generated from field: string product = 2;
+   */
+  product: string;
+};
+
+/**
+ * Describes the message meshplane.v1.ListDeploymentsRequest.
+ * Use `create(ListDeploymentsRequestSchema)` to create a new message.
+ */
+export const ListDeploymentsRequestSchema: GenMessage<ListDeploymentsRequest> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 35);
+
+/**
+ * @generated from message meshplane.v1.ListDeploymentsResponse
+ */
+export type ListDeploymentsResponse = Message<"meshplane.v1.ListDeploymentsResponse"> & {
+  /**
+   * @generated from field: repeated meshplane.v1.Deployment deployments = 1;
+   */
+  deployments: Deployment[];
+};
+
+/**
+ * Describes the message meshplane.v1.ListDeploymentsResponse.
+ * Use `create(ListDeploymentsResponseSchema)` to create a new message.
+ */
+export const ListDeploymentsResponseSchema: GenMessage<ListDeploymentsResponse> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 36);
+
+/**
+ * @generated from message meshplane.v1.PromoteRequest
+ */
+export type PromoteRequest = Message<"meshplane.v1.PromoteRequest"> & {
+  /**
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+
+  /**
+   * @generated from field: string product = 2;
+   */
+  product: string;
+
+  /**
+   * The environment the product's current version is applied in.
+   *
+   * @generated from field: string from = 3;
+   */
+  from: string;
+
+  /**
+   * The environment to plan it in.
+   *
+   * @generated from field: string to = 4;
+   */
+  to: string;
+};
+
+/**
+ * Describes the message meshplane.v1.PromoteRequest.
+ * Use `create(PromoteRequestSchema)` to create a new message.
+ */
+export const PromoteRequestSchema: GenMessage<PromoteRequest> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 37);
+
+/**
+ * @generated from message meshplane.v1.PromoteResponse
+ */
+export type PromoteResponse = Message<"meshplane.v1.PromoteResponse"> & {
+  /**
+   * @generated from field: meshplane.v1.Run run = 1;
+   */
+  run?: Run | undefined;
+};
+
+/**
+ * Describes the message meshplane.v1.PromoteResponse.
+ * Use `create(PromoteResponseSchema)` to create a new message.
+ */
+export const PromoteResponseSchema: GenMessage<PromoteResponse> = /*@__PURE__*/
+  messageDesc(file_meshplane_v1_provisioning, 38);
 
 /**
  * @generated from enum meshplane.v1.RunKind
@@ -1123,6 +1466,40 @@ export const ProvisioningService: GenService<{
     methodKind: "unary";
     input: typeof ResumeConnectorRequestSchema;
     output: typeof ResumeConnectorResponseSchema;
+  },
+  /**
+   * ListEnvironments returns the environments products are provisioned
+   * into, the default first, with their policy parameters (never secrets).
+   *
+   * @generated from rpc meshplane.v1.ProvisioningService.ListEnvironments
+   */
+  listEnvironments: {
+    methodKind: "unary";
+    input: typeof ListEnvironmentsRequestSchema;
+    output: typeof ListEnvironmentsResponseSchema;
+  },
+  /**
+   * ListDeployments returns where a product is provisioned: one entry per
+   * environment, with the version applied there and its drift.
+   *
+   * @generated from rpc meshplane.v1.ProvisioningService.ListDeployments
+   */
+  listDeployments: {
+    methodKind: "unary";
+    input: typeof ListDeploymentsRequestSchema;
+    output: typeof ListDeploymentsResponseSchema;
+  },
+  /**
+   * Promote plans the product in environment `to` at the version applied
+   * in environment `from`; the plan is reviewed and approved in `to` by
+   * whoever the policy requires there.
+   *
+   * @generated from rpc meshplane.v1.ProvisioningService.Promote
+   */
+  promote: {
+    methodKind: "unary";
+    input: typeof PromoteRequestSchema;
+    output: typeof PromoteResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_meshplane_v1_provisioning, 0);

@@ -1,0 +1,322 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+
+	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
+	"github.com/meshplane/meshplane/server/app"
+	"github.com/meshplane/meshplane/server/app/apptest"
+)
+
+// twoEnvironments is dev, a sandbox of one broker with no rules, and prod,
+// a sandbox of three brokers that takes versions promoted from dev only,
+// replicates topics three times, keeps them at most three days, allows no
+// raw personal data and is protected (its owner and, for personal data, a
+// governance officer approve).
+func twoEnvironments() []app.EnvironmentConfig {
+	return []app.EnvironmentConfig{
+		{Name: "dev"},
+		{Name: "prod", SandboxBrokers: 3, PromoteFrom: []string{"dev"}, Parameters: map[string]any{
+			"protected": true, "replicationFactor": float64(3), "maxRetentionMs": float64(3 * 24 * 3600 * 1000), "rawPII": false}},
+	}
+}
+
+// planIn plans a product in env and waits for the plan.
+func planIn(t *testing.T, c apptest.Clients, env, domain, product string) *v1.Run {
+	t.Helper()
+	res, err := c.Provision.Plan(context.Background(), connect.NewRequest(&v1.PlanRequest{Domain: domain, Product: product, Environment: env}))
+	if err != nil {
+		t.Fatalf("Plan in %s: %v", env, err)
+	}
+	r := waitRun(t, c, res.Msg.GetRun().GetId())
+	if r.GetState() != v1.RunState_RUN_STATE_PLANNED {
+		t.Fatalf("plan in %s ended %v: %s", env, r.GetState(), r.GetError())
+	}
+	return r
+}
+
+// replicas returns how many replicas each partition of topic has in a broker.
+func replicas(t *testing.T, opts []kgo.Opt, topic string) []int {
+	t.Helper()
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	td, err := kadm.NewClient(cl).ListTopics(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := td[topic]
+	if !ok || d.Err != nil {
+		return nil
+	}
+	var out []int
+	for _, p := range d.Partitions.Sorted() {
+		out = append(out, len(p.Replicas))
+	}
+	return out
+}
+
+// violationsOf joins the field violations' descriptions of a Connect error.
+func violationsOf(err error) string {
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		return ""
+	}
+	var out []string
+	for _, d := range ce.Details() {
+		if v, derr := d.Value(); derr == nil {
+			if br, ok := v.(*errdetails.BadRequest); ok {
+				for _, f := range br.GetFieldViolations() {
+					out = append(out, f.GetField()+": "+f.GetDescription())
+				}
+			}
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+func deployments(t *testing.T, c apptest.Clients, domain, product string) map[string]int64 {
+	t.Helper()
+	res, err := c.Provision.ListDeployments(context.Background(), connect.NewRequest(&v1.ListDeploymentsRequest{Domain: domain, Product: product}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, d := range res.Msg.GetDeployments() {
+		out[d.GetEnvironment()] = d.GetProvisionedVersion()
+	}
+	return out
+}
+
+// TestPromotionAcrossEnvironments: a product applied in dev is promoted to
+// prod; prod's parameters refuse what breaks its rules and change the plan
+// (three replicas instead of one); a member approves in dev and is refused
+// in prod, where the owner and a governance officer must both approve.
+func TestPromotionAcrossEnvironments(t *testing.T) {
+	apptest.RequireTools(t)
+	env := apptest.New(t, apptest.Options{Environments: twoEnvironments()})
+	ctx := context.Background()
+	env.Domain("sales")
+	ownerTok := env.User("olivia", "domain-owner", "sales")
+	memberTok := env.User("mark", "domain-member", "sales")
+	officerTok := env.User("gary", "governance-officer", "*")
+	owner := env.Clients(apptest.ProtocolConnect, ownerTok)
+	member := env.Clients(apptest.ProtocolGRPC, memberTok)
+	officer := env.Clients(apptest.ProtocolConnect, officerTok)
+
+	// The environments, default first, with their parameters and no secret.
+	envs, err := member.Provision.ListEnvironments(ctx, connect.NewRequest(&v1.ListEnvironmentsRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es := envs.Msg.GetEnvironments(); len(es) != 2 || es[0].GetName() != "dev" || !es[0].GetDefault() || es[1].GetName() != "prod" ||
+		es[1].GetReplicationFactor() != 3 || es[0].GetReplicationFactor() != 1 || !es[1].GetSandbox() ||
+		es[1].GetParameters().GetFields()["maxRetentionMs"].GetNumberValue() != 259200000 || es[1].GetPromoteFrom()[0] != "dev" {
+		t.Fatalf("environments = %v", es)
+	}
+
+	spec := apptest.ProductSpec()
+	if _, err := owner.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: spec})); err != nil {
+		t.Fatal(err)
+	}
+
+	// prod takes promoted versions only: planning it there directly, or
+	// promoting what dev does not run, is refused and queues nothing.
+	_, err = owner.Provision.Plan(ctx, connect.NewRequest(&v1.PlanRequest{Domain: "sales", Product: "orders", Environment: "prod"}))
+	if connect.CodeOf(err) != connect.CodeFailedPrecondition || reasonOf(err) != "NOT_PROMOTED" {
+		t.Fatalf("planning prod directly: %v (reason %q)", err, reasonOf(err))
+	}
+	_, err = owner.Provision.Promote(ctx, connect.NewRequest(&v1.PromoteRequest{Domain: "sales", Product: "orders", From: "dev", To: "prod"}))
+	if connect.CodeOf(err) != connect.CodeFailedPrecondition || reasonOf(err) != "NOT_APPLIED_IN_SOURCE" {
+		t.Fatalf("promoting what dev does not run: %v (reason %q)", err, reasonOf(err))
+	}
+	for _, bad := range []struct {
+		req   *v1.PromoteRequest
+		field string
+	}{
+		{&v1.PromoteRequest{Domain: "sales", Product: "orders", From: "dev", To: "staging"}, "to"},
+		{&v1.PromoteRequest{Domain: "sales", Product: "orders", From: "prod", To: "prod"}, "to"},
+		{&v1.PromoteRequest{Domain: "sales", Product: "orders", From: "", To: "prod"}, "from"},
+		{&v1.PromoteRequest{Domain: "sales", Product: "orders", From: "../dev", To: "prod"}, "from"},
+	} {
+		_, err := owner.Provision.Promote(ctx, connect.NewRequest(bad.req))
+		if o := connectOutcome(err); o.Code != "INVALID_ARGUMENT" || len(o.Fields) == 0 || o.Fields[0] != bad.field {
+			t.Errorf("promote %v: %+v, want a violation of %s", bad.req, o, bad.field)
+		}
+	}
+	if _, err := owner.Provision.Plan(ctx, connect.NewRequest(&v1.PlanRequest{Domain: "sales", Product: "orders", Environment: "nope"})); connectOutcome(err).Code != "INVALID_ARGUMENT" {
+		t.Errorf("planning in an unknown environment: %v", err)
+	}
+
+	// dev: a member plans and approves; the topic has one replica there.
+	devRun := planIn(t, member, "dev", "sales", "orders")
+	if devRun.GetEnvironment() != "dev" || len(devRun.GetApprovers()) != 0 {
+		t.Fatalf("dev run = %v", devRun)
+	}
+	approve(t, member, devRun, false)
+	devKafka, prodKafka := env.Server.Sandboxes["dev"].ClientOptions(), env.Server.Sandboxes["prod"].ClientOptions()
+	if got := replicas(t, devKafka, "sales.orders.orders.v1"); len(got) != 6 || got[0] != 1 {
+		t.Errorf("dev topic replicas = %v, want 6 partitions of 1", got)
+	}
+	if got := replicas(t, prodKafka, "sales.orders.orders.v1"); got != nil {
+		t.Fatalf("prod has the topic before any promotion: %v", got)
+	}
+	if d := deployments(t, member, "sales", "orders"); d["dev"] != 1 || d["prod"] != 0 {
+		t.Fatalf("deployments after dev = %v", d)
+	}
+
+	// prod's parameters judge the promotion: its 7-day retention breaks
+	// prod's 3-day cap, and nothing is queued.
+	_, err = owner.Provision.Promote(ctx, connect.NewRequest(&v1.PromoteRequest{Domain: "sales", Product: "orders", From: "dev", To: "prod"}))
+	if o := connectOutcome(err); o.Code != "FAILED_PRECONDITION" || strings.Join(o.Fields, " ") != "spec.ports[0].retentionMs spec.ports[1].retentionMs" ||
+		!strings.Contains(violationsOf(err), "environment prod keeps topics at most 259200000 ms") {
+		t.Fatalf("promoting a retention over prod's cap: %+v %v", o, violationsOf(err))
+	}
+	if runs, _ := owner.Provision.ListRuns(ctx, connect.NewRequest(&v1.ListRunsRequest{Domain: "sales", Product: "orders", Environment: "prod"})); len(runs.Msg.GetRuns()) != 0 {
+		t.Fatalf("a refused promotion queued %d runs", len(runs.Msg.GetRuns()))
+	}
+
+	// The owner lowers the retention: version 2 must run in dev before it
+	// can be promoted.
+	updateSpec(t, owner, "sales", "orders", func(s *v1.DataProductSpec) {
+		s.Ports[0].RetentionMs, s.Ports[1].RetentionMs = 24*3600*1000, 24*3600*1000
+	})
+	_, err = owner.Provision.Promote(ctx, connect.NewRequest(&v1.PromoteRequest{Domain: "sales", Product: "orders", From: "dev", To: "prod"}))
+	if reasonOf(err) != "NOT_APPLIED_IN_SOURCE" || !strings.Contains(err.Error(), "dev runs version 1") {
+		t.Fatalf("promoting a version dev does not run: %v", err)
+	}
+	approve(t, owner, planIn(t, member, "dev", "sales", "orders"), true) // lowering retention destroys data: the owner confirms
+
+	// Promoted over GraphQL; prod's policy asks for its owner and, as the
+	// customers port carries pii, a governance officer.
+	r := env.GraphQL(ownerTok, `mutation { promoteProduct(input: {domain: "sales", product: "orders", from: "dev", to: "prod"}) { run { id environment trigger triggerDetail } } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("promoteProduct: %+v", r.Errors)
+	}
+	var promoted struct {
+		PromoteProduct struct {
+			Run struct{ ID, Environment, Trigger, TriggerDetail string }
+		}
+	}
+	if err := json.Unmarshal(r.Data, &promoted); err != nil {
+		t.Fatal(err)
+	}
+	pr := promoted.PromoteProduct.Run
+	if pr.Environment != "prod" || pr.Trigger != "promotion" || pr.TriggerDetail != "version 2 promoted from dev" {
+		t.Fatalf("promoted run = %+v", pr)
+	}
+	prodRun := waitRun(t, owner, pr.ID)
+	if prodRun.GetState() != v1.RunState_RUN_STATE_PLANNED {
+		t.Fatalf("prod plan ended %v: %s", prodRun.GetState(), prodRun.GetError())
+	}
+	var roles []string
+	for _, a := range prodRun.GetApprovers() {
+		roles = append(roles, a.GetRole())
+	}
+	if strings.Join(roles, ",") != "domain-owner,governance-officer" || !strings.Contains(prodRun.GetApprovers()[1].GetReason(), `port "customers" carries pii data`) {
+		t.Fatalf("prod approvers = %v", prodRun.GetApprovers())
+	}
+
+	// A member may approve in dev, not in prod.
+	if _, err := member.Provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: prodRun.GetId()})); connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Fatalf("member approves in prod: %v", err)
+	}
+	// The owner's approval is one of two: the run waits for the officer,
+	// and a second approval by the owner is refused.
+	res, err := owner.Provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: prodRun.GetId()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Msg.GetRun(); got.GetState() != v1.RunState_RUN_STATE_PLANNED || len(got.GetApprovals()) != 1 ||
+		got.GetApprovals()[0].GetBy() != "olivia" || got.GetApprovals()[0].GetRole() != "domain-owner" {
+		t.Fatalf("after the owner's approval: %v", got)
+	}
+	if _, err := owner.Provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: prodRun.GetId()})); reasonOf(err) != "ALREADY_APPROVED" {
+		t.Fatalf("the owner approves twice: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := replicas(t, prodKafka, "sales.orders.orders.v1"); got != nil {
+		t.Fatalf("prod applied with one approval of two: %v", got)
+	}
+	// The governance officer, who may not approve runs otherwise, approves
+	// as the role the policy asks for; then the plan applies.
+	if _, err := officer.Provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: prodRun.GetId()})); err != nil {
+		t.Fatalf("officer approves: %v", err)
+	}
+	if out := waitRun(t, owner, prodRun.GetId()); out.GetState() != v1.RunState_RUN_STATE_APPLIED || out.GetApprovedBy() != "olivia, gary" {
+		t.Fatalf("prod run ended %v (%s), approved by %q", out.GetState(), out.GetError(), out.GetApprovedBy())
+	}
+
+	// prod's plan replicated the topic three times; dev keeps one.
+	if got := replicas(t, prodKafka, "sales.orders.orders.v1"); len(got) != 6 || got[0] != 3 {
+		t.Errorf("prod topic replicas = %v, want 6 partitions of 3", got)
+	}
+	if got := replicas(t, devKafka, "sales.orders.orders.v1"); len(got) != 6 || got[0] != 1 {
+		t.Errorf("dev topic replicas = %v, want 6 partitions of 1", got)
+	}
+	if d := deployments(t, member, "sales", "orders"); d["dev"] != 2 || d["prod"] != 2 {
+		t.Fatalf("deployments after the promotion = %v", d)
+	}
+
+	// Each environment has its own runs; GraphQL shows the deployments.
+	q := env.GraphQL(memberTok, `{ dataProduct(domain: "sales", name: "orders") { provisionedVersion deployments { environment provisionedVersion } runs(environment: "prod") { nodes { environment state approvals { by role } } } } environments { name parametersJson } }`, nil)
+	if len(q.Errors) > 0 {
+		t.Fatalf("GraphQL: %+v", q.Errors)
+	}
+	for _, want := range []string{`{"environment":"dev","provisionedVersion":2}`, `{"environment":"prod","provisionedVersion":2}`,
+		`"nodes":[{"environment":"prod","state":"APPLIED","approvals":[{"by":"olivia","role":"domain-owner"},{"by":"gary","role":"governance-officer"}]}]`,
+		`\"rawPII\":false`} {
+		if !strings.Contains(string(q.Data), want) {
+			t.Errorf("GraphQL data lacks %s:\n%s", want, q.Data)
+		}
+	}
+
+	// Decommissioning dev leaves prod running, and the product active.
+	destroy, err := owner.Provision.Decommission(ctx, connect.NewRequest(&v1.DecommissionRequest{Domain: "sales", Product: "orders", Environment: "dev"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := waitRun(t, owner, destroy.Msg.GetRun().GetId()); r.GetState() != v1.RunState_RUN_STATE_PLANNED {
+		t.Fatalf("dev decommission plan: %v %s", r.GetState(), r.GetError())
+	} else {
+		approve(t, owner, r, true)
+	}
+	if got := replicas(t, devKafka, "sales.orders.orders.v1"); got != nil {
+		t.Errorf("dev still has the topic: %v", got)
+	}
+	if got := replicas(t, prodKafka, "sales.orders.orders.v1"); len(got) != 6 {
+		t.Errorf("decommissioning dev touched prod: %v", got)
+	}
+	p, err := owner.Catalog.GetDataProduct(ctx, connect.NewRequest(&v1.GetDataProductRequest{Domain: "sales", Name: "orders"}))
+	if err != nil || p.Msg.GetDataProduct().GetLifecycle() == v1.Lifecycle_LIFECYCLE_RETIRED {
+		t.Fatalf("the product after dev's decommission: %v %v", p, err)
+	}
+	if d := deployments(t, member, "sales", "orders"); d["dev"] != 0 || d["prod"] != 2 {
+		t.Fatalf("deployments after dev's decommission = %v", d)
+	}
+
+	// The audit log tells the promotion apart.
+	ev, err := owner.Audit.ListAuditEvents(ctx, connect.NewRequest(&v1.ListAuditEventsRequest{Domain: "sales", PageSize: 200}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range ev.Msg.GetEvents() {
+		found = found || (e.GetAction() == "provision.Promote" && strings.Contains(e.GetAfter(), `"environment":"prod"`))
+	}
+	if !found {
+		t.Error("no provision.Promote audit event names prod")
+	}
+}

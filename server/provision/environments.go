@@ -1,0 +1,328 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/meshplane/meshplane/server/access"
+	"github.com/meshplane/meshplane/server/actor"
+	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/deployment"
+	"github.com/meshplane/meshplane/server/ent/provisioningrun"
+	"github.com/meshplane/meshplane/server/errs"
+	"github.com/meshplane/meshplane/server/provision/render"
+	"github.com/meshplane/meshplane/server/provision/summary"
+	"github.com/meshplane/meshplane/server/spec"
+)
+
+// Environment is one data plane products are provisioned into — e.g. dev,
+// staging, prod — with its own Kafka and Kafka Connect, and the parameters
+// its policies read as input.environment.parameters. A product has a
+// workspace, Terraform state, runs and drift of its own in each.
+type Environment struct {
+	Name string
+	// Render is what the environment's workspaces are rendered for; its
+	// Name must be the environment's.
+	Render  render.Environment
+	Secrets Secrets
+	// DataPlane answers, after a destroy, whether anything is left.
+	DataPlane DataPlane
+	// Connect operates connectors; nil makes those calls unavailable.
+	Connect ConnectAPI
+	// Parameters are the environment's policy parameters, e.g.
+	// maxRetentionMs, rawPII, allowedSinkKinds, replicationFactor.
+	Parameters map[string]any
+	// PromoteFrom, when set, are the environments whose applied versions
+	// alone may be planned here: a version reaches this environment by
+	// promotion, never straight from an edit.
+	PromoteFrom []string
+	// Sandbox says the data plane is the in-process sandbox.
+	Sandbox bool
+}
+
+// EnvironmentInfo is what callers may see of an environment: no secrets.
+type EnvironmentInfo struct {
+	Name              string
+	Default           bool
+	Sandbox           bool
+	KafkaBootstrap    []string
+	ConnectURL        string
+	ReplicationFactor int
+	Parameters        map[string]any
+	PromoteFrom       []string
+}
+
+// ReasonNotPromoted refuses a plan in an environment that only takes
+// promoted versions; ReasonNotApplied a promotion of a version the source
+// environment does not run.
+const (
+	ReasonNotPromoted = "NOT_PROMOTED"
+	ReasonNotApplied  = "NOT_APPLIED_IN_SOURCE"
+)
+
+// ListEnvironments lists the configured environments, the default first,
+// to any signed-in caller: they hold no secrets.
+func (s *Service) ListEnvironments(ctx context.Context) ([]EnvironmentInfo, error) {
+	if _, ok := actor.From(ctx); !ok {
+		return nil, errs.New(errs.KindUnauthenticated, "sign in to list environments")
+	}
+	return s.Environments(), nil
+}
+
+// Environments lists the configured environments, the default first.
+func (s *Service) Environments() []EnvironmentInfo {
+	out := make([]EnvironmentInfo, len(s.cfg.Environments))
+	for i, e := range s.cfg.Environments {
+		out[i] = EnvironmentInfo{Name: e.Name, Default: i == 0, Sandbox: e.Sandbox, KafkaBootstrap: slices.Clone(e.Render.KafkaBootstrap),
+			ConnectURL: e.Render.ConnectURL, ReplicationFactor: e.Render.ReplicationFactor, Parameters: e.Parameters,
+			PromoteFrom: slices.Clone(e.PromoteFrom)}
+	}
+	return out
+}
+
+// DefaultEnvironment names the environment requests that name none act in;
+// consumer access (grants, credentials, previews) lives there too.
+func (s *Service) DefaultEnvironment() string { return s.cfg.Environments[0].Name }
+
+// environment returns the named environment, the default one for "".
+func (s *Service) environment(name string) (*Environment, error) {
+	return s.environmentAt("environment", name)
+}
+
+// environmentAt is environment for a name given in field path.
+func (s *Service) environmentAt(path, name string) (*Environment, error) {
+	if name == "" {
+		return &s.cfg.Environments[0], nil
+	}
+	for i := range s.cfg.Environments {
+		if s.cfg.Environments[i].Name == name {
+			return &s.cfg.Environments[i], nil
+		}
+	}
+	var v errs.Violations
+	v.Add(path, "unknown environment %q: want one of %s", name, s.environmentNames())
+	return nil, v.Err()
+}
+
+func (s *Service) environmentNames() string {
+	names := ""
+	for i, e := range s.cfg.Environments {
+		if i > 0 {
+			names += ", "
+		}
+		names += e.Name
+	}
+	return names
+}
+
+// envObject is the object Casbin decides provisioning actions on in an
+// environment: a rule on "provision" holds in every environment, one on
+// "provision@prod" in prod alone.
+func envObject(env string) string { return access.Scoped(ObjProvision, env) }
+
+// isDefault reports whether env is the default environment.
+func (s *Service) isDefault(env string) bool { return env == s.cfg.Environments[0].Name }
+
+// Deployment is a product in one environment.
+type Deployment struct {
+	Environment        string
+	ProvisionedVersion *int64
+	Drift              []summary.ResourceChange
+	DriftCheckTime     *time.Time
+}
+
+// Deployments returns where the product is provisioned, one entry per
+// configured environment, in configuration order.
+func (s *Service) Deployments(ctx context.Context, domain, name string) ([]Deployment, error) {
+	p, err := s.product(ctx, domain, name)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := s.store.Client.Deployment.Query().Where(deployment.ProductID(p.ID)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading deployments: %w", err)
+	}
+	out := make([]Deployment, len(s.cfg.Environments))
+	for i, e := range s.cfg.Environments {
+		out[i].Environment = e.Name
+		if j := slices.IndexFunc(ds, func(d *ent.Deployment) bool { return d.Environment == e.Name }); j >= 0 {
+			out[i].ProvisionedVersion, out[i].Drift, out[i].DriftCheckTime = ds[j].ProvisionedVersion, ds[j].Drift, ds[j].DriftCheckTime
+		}
+	}
+	return out, nil
+}
+
+// deploymentIn reads the product's deployment in env; nil when it has none.
+func deploymentIn(ctx context.Context, c *ent.DeploymentClient, productID, env string) (*ent.Deployment, error) {
+	d, err := c.Query().Where(deployment.ProductID(productID), deployment.Environment(env)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	return d, err
+}
+
+// deployed is what a change does to a product's deployment in an environment.
+type deployed struct {
+	// version is the applied version; clear says nothing is provisioned.
+	version *int64
+	clear   bool
+	// drift, when set, replaces the recorded drift (an empty slice clears
+	// it); checked records when drift was checked.
+	drift   *[]summary.ResourceChange
+	checked *time.Time
+}
+
+// recordDeployment writes ch to p's deployment in env, creating it, and,
+// in the default environment, to the product's mirror of it.
+func (s *Service) recordDeployment(ctx context.Context, tx *ent.Tx, p *ent.DataProduct, env string, ch deployed) error {
+	d, err := deploymentIn(ctx, tx.Deployment, p.ID, env)
+	if err != nil {
+		return err
+	}
+	if d == nil {
+		if d, err = tx.Deployment.Create().SetProductID(p.ID).SetDomain(p.Domain).SetProduct(p.Name).SetEnvironment(env).Save(ctx); err != nil {
+			return err
+		}
+	}
+	du := tx.Deployment.UpdateOne(d)
+	pu := tx.DataProduct.UpdateOneID(p.ID)
+	switch {
+	case ch.clear:
+		du.ClearProvisionedVersion()
+		pu.ClearProvisionedVersion()
+	case ch.version != nil:
+		du.SetProvisionedVersion(*ch.version)
+		pu.SetProvisionedVersion(*ch.version)
+	}
+	if ch.drift != nil {
+		if len(*ch.drift) == 0 {
+			du.ClearDrift()
+			pu.ClearDrift()
+		} else {
+			du.SetDrift(*ch.drift)
+			pu.SetDrift(*ch.drift)
+		}
+	}
+	if ch.checked != nil {
+		du.SetDriftCheckTime(*ch.checked)
+		pu.SetDriftCheckTime(*ch.checked)
+	}
+	if err := du.Exec(ctx); err != nil {
+		return err
+	}
+	if s.isDefault(env) {
+		return pu.Exec(ctx)
+	}
+	return nil
+}
+
+// Promote plans the product in environment to at the version applied in
+// environment from. The plan is reviewed and approved in to like any
+// other, by whoever the policy requires there.
+func (s *Service) Promote(ctx context.Context, domain, name, from, to string) (*ent.ProvisioningRun, error) {
+	var v errs.Violations
+	spec.CheckName(&v, "domain", domain)
+	spec.CheckName(&v, "product", name)
+	if from == "" {
+		v.Add("from", "must name the environment the version is applied in")
+	}
+	if to == "" {
+		v.Add("to", "must name the environment to promote to")
+	} else if to == from {
+		v.Add("to", "must differ from from (%q)", from)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	src, err := s.environmentAt("from", from)
+	if err != nil {
+		return nil, err
+	}
+	dst, err := s.environmentAt("to", to)
+	if err != nil {
+		return nil, err
+	}
+	if len(dst.PromoteFrom) > 0 && !slices.Contains(dst.PromoteFrom, src.Name) {
+		v.Add("from", "environment %s takes promotions from %v only", dst.Name, dst.PromoteFrom)
+		return nil, v.Err()
+	}
+	p, err := s.authorized(ctx, domain, name, dst.Name, ActPlan)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authz.Require(ctx, domain, envObject(src.Name), access.ActRead); err != nil {
+		return nil, err
+	}
+	d, err := deploymentIn(ctx, s.store.Client.Deployment, p.ID, src.Name)
+	if err != nil {
+		return nil, fmt.Errorf("reading the deployment in %s: %w", src.Name, err)
+	}
+	switch {
+	case d == nil || d.ProvisionedVersion == nil:
+		return nil, errs.New(errs.KindFailedPrecondition, "%s/%s is not provisioned in %s: apply it there first", domain, name, src.Name).WithReason(ReasonNotApplied)
+	case *d.ProvisionedVersion != p.Version:
+		return nil, errs.New(errs.KindFailedPrecondition, "%s runs version %d of %s/%s and the product is at version %d: apply version %d in %s first, then promote it",
+			src.Name, *d.ProvisionedVersion, domain, name, p.Version, p.Version, src.Name).WithReason(ReasonNotApplied)
+	case len(d.Drift) > 0:
+		return nil, errs.New(errs.KindFailedPrecondition, "the last drift check in %s found %d resources of %s/%s changed outside meshplane: what runs there is not what was applied",
+			src.Name, len(d.Drift), domain, name).WithReason(ReasonNotApplied)
+	}
+	return s.queue(ctx, p, provisioningrun.KindApply, Trigger{Kind: provisioningrun.TriggerPromotion, By: callerName(ctx),
+		Environment: dst.Name, Detail: fmt.Sprintf("version %d promoted from %s", p.Version, src.Name)})
+}
+
+// promoted checks that the version a run in env would plan ran in one of
+// the environments env takes promotions from (or runs in env already).
+func (s *Service) promoted(ctx context.Context, env *Environment, p *ent.DataProduct) error {
+	if len(env.PromoteFrom) == 0 {
+		return nil
+	}
+	ds, err := s.store.Client.Deployment.Query().Where(deployment.ProductID(p.ID),
+		deployment.EnvironmentIn(append([]string{env.Name}, env.PromoteFrom...)...), deployment.ProvisionedVersion(p.Version)).All(ctx)
+	if err != nil {
+		return fmt.Errorf("reading deployments: %w", err)
+	}
+	if len(ds) > 0 {
+		return nil
+	}
+	return errs.New(errs.KindFailedPrecondition, "version %d of %s/%s has not been applied in %v: environment %s takes promoted versions only",
+		p.Version, p.Domain, p.Name, env.PromoteFrom, env.Name).WithReason(ReasonNotPromoted)
+}
+
+// adoptLegacy moves what was provisioned before environments existed —
+// runs and deployments recorded without an environment, and the
+// workspaces under DATA_DIR/workspaces — into the default environment.
+func (s *Service) adoptLegacy(ctx context.Context) error {
+	env := s.DefaultEnvironment()
+	// The environment is immutable to everything else, so this is SQL.
+	arg := "?"
+	if s.store.Dialect == dialect.Postgres {
+		arg = "$1"
+	}
+	for _, table := range []string{"provisioning_runs", "deployments"} {
+		if _, err := s.store.DB.ExecContext(ctx, "UPDATE "+table+" SET environment = "+arg+" WHERE environment = ''", env); err != nil {
+			return fmt.Errorf("adopting %s into environment %s: %w", table, env, err)
+		}
+	}
+	old := filepath.Join(s.cfg.DataDir, "workspaces")
+	if _, err := os.Stat(old); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	dst := filepath.Dir(s.workspaceDir(env, "d", "p"))
+	dst = filepath.Dir(dst)
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	return os.Rename(old, dst)
+}
