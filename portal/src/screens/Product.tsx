@@ -19,6 +19,7 @@ import { Ports } from "./product/Ports";
 import { Preview } from "./product/Preview";
 import { Sinks } from "./product/Sinks";
 import { Connectors } from "./product/Connectors";
+import { Environments } from "./product/Environments";
 import { Runs } from "./product/Runs";
 import { Drift } from "./product/Drift";
 import { Grants } from "./product/Grants";
@@ -34,6 +35,7 @@ export const productTabs = [
   { id: "preview", label: "Masked preview" },
   { id: "sinks", label: "Sinks" },
   { id: "runs", label: "Runs" },
+  { id: "environments", label: "Environments" },
   { id: "drift", label: "Drift" },
   { id: "consumers", label: "Consumers & grants" },
   { id: "policy", label: "Policy decisions" },
@@ -222,6 +224,7 @@ function ProductView({ p, tab }: { p: DataProduct; tab?: string }) {
             <Runs p={p} />
           </>
         )}
+        {selected === "environments" && <Environments p={p} canChange={canChange} />}
         {selected === "drift" && <Drift p={p} />}
         {selected === "consumers" && <Grants p={p} />}
         {selected === "policy" && <Decisions p={p} />}

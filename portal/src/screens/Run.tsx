@@ -33,6 +33,7 @@ const triggerWords: Record<string, string> = {
   revoke: "a consumer's access was revoked",
   expiry: "a consumer's access expired",
   recovery: "an earlier run was interrupted; this plan shows the data plane as it is",
+  promotion: "a version applied in another environment was promoted",
 };
 
 /** stalePolicy names the modules whose published version differs from the one the plan was made under. */
@@ -254,6 +255,29 @@ function RunView(props: { run: Run; state: RunState; conn: Conn; lines: string[]
               {run.triggerDetail && <span className="muted"> — {run.triggerDetail}</span>}
             </dd>
           </div>
+          <div>
+            <dt>Environment</dt>
+            <dd>{run.environment || <span className="muted">the default one</span>}</dd>
+          </div>
+          {run.approvers.length > 0 && (
+            <div>
+              <dt>Approvals the environment requires</dt>
+              <dd>
+                <ul className="plain">
+                  {run.approvers.map((a) => {
+                    const given = run.approvals.find((x) => x.role === a.role);
+                    return (
+                      <li key={a.role}>
+                        a {a.role}
+                        {a.reason && <span className="muted"> ({a.reason})</span>}:{" "}
+                        {given ? <>approved by {given.by}</> : <span className="muted">waiting</span>}
+                      </li>
+                    );
+                  })}
+                </ul>
+              </dd>
+            </div>
+          )}
           <div>
             <dt>Requested by</dt>
             <dd>

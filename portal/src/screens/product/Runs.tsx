@@ -22,6 +22,7 @@ const triggerWords: Record<string, string> = {
   revoke: "access was revoked",
   expiry: "access expired",
   recovery: "an interrupted run, planned again",
+  promotion: "promoted from another environment",
 };
 
 export function Runs({ p }: { p: DataProduct }) {
@@ -50,6 +51,7 @@ export function Runs({ p }: { p: DataProduct }) {
           <thead>
             <tr>
               <th scope="col">Run</th>
+              <th scope="col">Environment</th>
               <th scope="col">State</th>
               <th scope="col">Why it ran</th>
               <th scope="col">Changes</th>
@@ -79,6 +81,7 @@ function RunRow({ r }: { r: Run }) {
         </Link>
         <span className="muted product-block">product version {String(r.productVersion)}</span>
       </th>
+      <td>{r.environment}</td>
       <td>
         <Badge tone={runStateTones[r.state]}>{runStateWords[r.state]}</Badge>
         {r.error && <span className="product-block product-error-text">{r.error}</span>}
