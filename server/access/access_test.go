@@ -698,3 +698,49 @@ func BenchmarkScopeOf10kBindings(b *testing.B) {
 		a.ScopeOf(ctxs[i%len(ctxs)], "product", "read")
 	}
 }
+
+// TestEnvironmentScopedRules: a rule on provision@dev holds in dev alone; a
+// rule on provision holds in every environment; only provision may be
+// narrowed, to a well-formed environment name.
+func TestEnvironmentScopedRules(t *testing.T) {
+	a := newAuthorizer(t,
+		access.Binding{Principal: "mark", Role: access.RoleDomainMember, Domain: "sales"},
+		access.Binding{Principal: "olivia", Role: access.RoleDomainOwner, Domain: "sales"},
+		access.Binding{Principal: "root", Role: access.RolePlatformAdmin, Domain: access.AllDomains})
+	dev, prod := access.Scoped(access.ObjProvision, "dev"), access.Scoped(access.ObjProvision, "prod")
+	for _, c := range []struct {
+		who, domain, obj, act string
+		want                  bool
+	}{
+		{"mark", "sales", dev, "approve", true},
+		{"mark", "sales", prod, "approve", false},
+		{"mark", "sales", access.ObjProvision, "approve", false},
+		{"mark", "marketing", dev, "approve", false},
+		{"mark", "sales", prod, "plan", true},
+		{"mark", "sales", dev, "decommission", false},
+		{"olivia", "sales", prod, "approve", true},
+		{"olivia", "sales", prod, "approve-destructive", true},
+		{"olivia", "marketing", prod, "approve", false},
+		{"root", "marketing", prod, "approve", true},
+	} {
+		if got := a.Allowed(c.who, c.domain, c.obj, c.act); got != c.want {
+			t.Errorf("Allowed(%s, %s, %s, %s) = %v, want %v", c.who, c.domain, c.obj, c.act, got, c.want)
+		}
+	}
+	if !a.HasRole("mark", "sales", access.RoleDomainMember) || a.HasRole("mark", "marketing", access.RoleDomainMember) ||
+		a.HasRole("mark", "sales", access.RoleGovernanceOfficer) || !a.HasRole("root", "sales", access.RoleGovernanceOfficer) {
+		t.Error("HasRole: members hold their role in their domain alone; a platform admin holds every role")
+	}
+	for policy, want := range map[string]string{
+		"p, role:xx, provision@prod, approve\n": "",
+		"p, role:xx, provision@prod, *\n":       "",
+		"p, role:xx, product@dev, read\n":       `object type "product" cannot be narrowed to an environment: only provision can`,
+		"p, role:xx, provision@Prod, approve\n": `environment "Prod" in "provision@Prod" must be 2 to 63 lowercase letters`,
+		"p, role:xx, provision@prod, publish\n": `unknown action "publish" on provision`,
+	} {
+		err := access.ValidatePolicy(adminLine+policy, nil)
+		if (want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), want)) {
+			t.Errorf("ValidatePolicy(%q) = %v, want %q", policy, err, want)
+		}
+	}
+}

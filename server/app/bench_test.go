@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
 	v1 "github.com/meshplane/meshplane/api/gen/meshplane/v1"
 	"github.com/meshplane/meshplane/server/actor"
+	"github.com/meshplane/meshplane/server/app"
 	"github.com/meshplane/meshplane/server/app/apptest"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
@@ -191,4 +193,51 @@ func seededEnv(b *testing.B) (*apptest.Env, string) {
 		b.Fatalf("seeding products: %v", err)
 	}
 	return env, env.User("bench-officer", "governance-officer", "*")
+}
+
+// BenchmarkPlanAcrossEnvironments plans one product in one environment of a
+// server with 1 and with 4 environments (each a sandbox of its own): the
+// cost of a change is one workspace's plan whatever the number of
+// environments. Run with -benchtime 5x; each plan runs terraform.
+func BenchmarkPlanAcrossEnvironments(b *testing.B) {
+	apptest.RequireTools(b)
+	for _, n := range []int{1, 4} {
+		b.Run(fmt.Sprintf("environments=%d", n), func(b *testing.B) {
+			var envs []app.EnvironmentConfig
+			for i := range n {
+				envs = append(envs, app.EnvironmentConfig{Name: fmt.Sprintf("env%d", i+1)})
+			}
+			env := apptest.New(b, apptest.Options{Environments: envs})
+			env.Domain("sales")
+			ctx := context.Background()
+			c := env.Clients(apptest.ProtocolConnect, env.AdminToken)
+			if _, err := c.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: apptest.ProductSpec()})); err != nil {
+				b.Fatal(err)
+			}
+			target := envs[n-1].Name
+			planOnce := func() {
+				res, err := c.Provision.Plan(ctx, connect.NewRequest(&v1.PlanRequest{Domain: "sales", Product: "orders", Environment: target}))
+				if err != nil {
+					b.Fatal(err)
+				}
+				for {
+					r, err := c.Provision.GetRun(ctx, connect.NewRequest(&v1.GetRunRequest{Id: res.Msg.GetRun().GetId()}))
+					if err != nil {
+						b.Fatal(err)
+					}
+					if st := r.Msg.GetRun().GetState(); st == v1.RunState_RUN_STATE_PLANNED {
+						return
+					} else if st != v1.RunState_RUN_STATE_QUEUED && st != v1.RunState_RUN_STATE_PLANNING {
+						b.Fatalf("plan ended %v: %s", st, r.Msg.GetRun().GetError())
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			planOnce() // terraform init, once per workspace
+			for b.Loop() {
+				planOnce()
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/plan")
+		})
+	}
 }
