@@ -336,11 +336,14 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string, gov 
 	envs := c.Environments
 	if len(envs) == 0 {
 		// One environment, named as the data plane's state has always been.
-		name := "production"
+		name := provision.LegacyProduction
 		if len(c.DataPlane.KafkaBootstrap) == 0 {
-			name = "sandbox"
+			name = provision.LegacySandbox
 		}
 		envs = []EnvironmentConfig{{Name: name, DataPlane: c.DataPlane}}
+	}
+	if err := validateEnvironments(envs); err != nil {
+		return fmt.Errorf("environments: %w", err)
 	}
 	var planes []provision.Environment
 	for i, e := range envs {
@@ -377,6 +380,11 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string, gov 
 		Terraform: tf, PluginDir: filepath.Join(tools, "terraform-plugins"), Jobs: s.Jobs,
 		Environments: planes, DriftInterval: c.DriftInterval, Governance: gov})
 	if err != nil {
+		return err
+	}
+	// Before any job runs: runs and workspaces from before environments
+	// belong to the default environment.
+	if err := p.Adopt(ctx); err != nil {
 		return err
 	}
 	if why := p.Unavailable(); why != "" {

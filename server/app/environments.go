@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/provision"
 	"github.com/meshplane/meshplane/server/provision/render"
 	"github.com/meshplane/meshplane/server/sandbox"
+	"github.com/meshplane/meshplane/server/spec"
 )
 
 // EnvironmentConfig is one environment products are provisioned into.
@@ -131,6 +134,9 @@ func LoadEnvironments(path string) ([]EnvironmentConfig, error) {
 		}
 		out = append(out, c)
 	}
+	if err := validateEnvironments(out); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return out, nil
 }
 
@@ -139,6 +145,11 @@ func LoadEnvironments(path string) ([]EnvironmentConfig, error) {
 // sandbox's broker count at most).
 func (e EnvironmentConfig) replicationFactor(brokers int) (int, error) {
 	rf := e.DataPlane.ReplicationFactor
+	if brokers > 0 {
+		// A sandbox has its own broker count: the data plane's setting is
+		// for a real cluster.
+		rf = 0
+	}
 	if v, ok := e.Parameters["replicationFactor"]; ok {
 		f, isNum := v.(float64)
 		if !isNum || f < 1 || f != float64(int(f)) {
@@ -183,7 +194,10 @@ func (s *Server) connectEnvironment(ctx context.Context, e EnvironmentConfig, fi
 		if !first {
 			dir = filepath.Join(s.cfg.DataDir, "environments", e.Name)
 		}
-		sb, err := sandbox.Start(ctx, sandbox.Config{DataDir: dir, Logger: s.cfg.Logger.With("component", "sandbox", "environment", e.Name),
+		// Connectors of every environment's sandbox are kept out of the
+		// whole data dir: the admin token, the masking key, the catalog and
+		// every other sandbox's credentials.
+		sb, err := sandbox.Start(ctx, sandbox.Config{DataDir: dir, DeniedDirs: []string{s.cfg.DataDir}, Logger: s.cfg.Logger.With("component", "sandbox", "environment", e.Name),
 			KafkaAddr: "127.0.0.1:0", ConnectAddr: "127.0.0.1:0", ConnectBasicAuth: true, Brokers: max(1, e.SandboxBrokers)})
 		if err != nil {
 			return nil, fmt.Errorf("starting the sandbox data plane of environment %s: %w", e.Name, err)
@@ -215,4 +229,87 @@ func (s *Server) connectEnvironment(ctx context.Context, e EnvironmentConfig, fi
 	out.env.DataPlane = dpl
 	out.env.Connect = connectAPI(dpl)
 	return out, nil
+}
+
+// validateEnvironments checks environments before anything is started for
+// them: names, promotion sources, the parameters the default policies read,
+// and that no two share a data plane (their topics and connectors have the
+// same names, so one would take over the other's).
+func validateEnvironments(envs []EnvironmentConfig) error {
+	var v errs.Violations
+	seen := map[string]bool{}
+	planes := map[string]string{}
+	for i, e := range envs {
+		path := fmt.Sprintf("environments[%d]", i)
+		spec.CheckName(&v, path+".name", e.Name)
+		if seen[e.Name] {
+			v.Add(path+".name", "environment %q is named twice", e.Name)
+		}
+		seen[e.Name] = true
+		for _, addr := range append(slices.Clone(e.DataPlane.KafkaBootstrap), e.DataPlane.ConnectURL) {
+			if addr == "" {
+				continue
+			}
+			if other, ok := planes[addr]; ok && other != e.Name {
+				v.Add(path, "shares %s with environment %s: each environment needs a data plane of its own", addr, other)
+			}
+			planes[addr] = e.Name
+		}
+		for k, want := range map[string]string{"protected": "bool", "rawPII": "bool", "maxRetentionMs": "number", "allowedSinkKinds": "kinds"} {
+			val, ok := e.Parameters[k]
+			if !ok {
+				continue
+			}
+			switch want {
+			case "bool":
+				if _, isBool := val.(bool); !isBool {
+					v.Add(path+".parameters."+k, "must be true or false, not %v", val)
+				}
+			case "number":
+				if f, isNum := val.(float64); !isNum || f < -1 || f != float64(int64(f)) {
+					v.Add(path+".parameters."+k, "must be a whole number of milliseconds (-1 for forever), not %v", val)
+				}
+			case "kinds":
+				list, isList := val.([]any)
+				if !isList {
+					v.Add(path+".parameters."+k, "must be a list of sink kinds, not %v", val)
+					break
+				}
+				for _, kind := range list {
+					if str, _ := kind.(string); !slices.Contains([]spec.SinkKind{spec.SinkBigQuery, spec.SinkS3, spec.SinkJDBC, spec.SinkElasticsearch}, spec.SinkKind(str)) {
+						v.Add(path+".parameters."+k, "%v is not a sink kind: want bigquery, s3, jdbc or elasticsearch", kind)
+					}
+				}
+			}
+		}
+	}
+	for i, e := range envs {
+		for _, from := range e.PromoteFrom {
+			if !seen[from] || from == e.Name {
+				v.Add(fmt.Sprintf("environments[%d].promoteFrom", i), "%q is not another configured environment", from)
+			}
+		}
+	}
+	// Promotion goes one way: an environment reachable from itself could
+	// never receive a first version.
+	sources := map[string][]string{}
+	for _, e := range envs {
+		sources[e.Name] = e.PromoteFrom
+	}
+	for i, e := range envs {
+		stack, visited := slices.Clone(e.PromoteFrom), map[string]bool{}
+		for len(stack) > 0 {
+			n := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if n == e.Name {
+				v.Add(fmt.Sprintf("environments[%d].promoteFrom", i), "promotions into %s come back to it: promotion must go one way", e.Name)
+				break
+			}
+			if !visited[n] {
+				visited[n] = true
+				stack = append(stack, sources[n]...)
+			}
+		}
+	}
+	return v.Err()
 }

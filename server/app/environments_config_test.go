@@ -48,12 +48,20 @@ func TestLoadEnvironments(t *testing.T) {
 	}
 	for body, want := range map[string]string{
 		"environments: []\n": "names no environments",
-		"environments:\n  - name: dev\n    colour: blue\n":                                                                                   "colour",
-		"environments:\n  - name: dev\n    sandbox: {}\n    kafka: {bootstrap: [\"b:1\"]}\n    connect: {url: http://c}\n":                   "environment dev: give either kafka",
-		"environments:\n  - name: prod\n    kafka: {bootstrap: [\"b:1\"]}\n":                                                                 "environment prod: kafka.bootstrap and connect.url are required",
-		"environments:\n  - name: prod\n    kafka: {bootstrap: [\"b:1\"], passwordEnv: NOT_SET_ANYWHERE_42}\n    connect: {url: http://c}\n": "password variable NOT_SET_ANYWHERE_42 is not set",
-		"environments:\n  - name: prod\n    kafka: {bootstrap: [\"b:1\"], passwordEnv: A, passwordFile: /x}\n    connect: {url: http://c}\n": "both passwordEnv and passwordFile",
-		"environments:\n  - name: dev\n  - name: dev\n    foo: 1\n":                                                                          "foo",
+		"environments:\n  - name: dev\n    colour: blue\n":                                                                                                                              "colour",
+		"environments:\n  - name: dev\n    sandbox: {}\n    kafka: {bootstrap: [\"b:1\"]}\n    connect: {url: http://c}\n":                                                              "environment dev: give either kafka",
+		"environments:\n  - name: prod\n    kafka: {bootstrap: [\"b:1\"]}\n":                                                                                                            "environment prod: kafka.bootstrap and connect.url are required",
+		"environments:\n  - name: prod\n    kafka: {bootstrap: [\"b:1\"], passwordEnv: NOT_SET_ANYWHERE_42}\n    connect: {url: http://c}\n":                                            "password variable NOT_SET_ANYWHERE_42 is not set",
+		"environments:\n  - name: prod\n    kafka: {bootstrap: [\"b:1\"], passwordEnv: A, passwordFile: /x}\n    connect: {url: http://c}\n":                                            "both passwordEnv and passwordFile",
+		"environments:\n  - name: dev\n  - name: dev\n    foo: 1\n":                                                                                                                     "foo",
+		"environments:\n  - name: dev\n  - name: dev\n":                                                                                                                                 `environments[1].name: environment "dev" is named twice`,
+		"environments:\n  - name: ../x\n":                                                                                                                                               "environments[0].name",
+		"environments:\n  - name: dev\n    promoteFrom: [prod]\n  - name: prod\n    promoteFrom: [dev]\n":                                                                               "promotion must go one way",
+		"environments:\n  - name: prod\n    promoteFrom: [staging]\n":                                                                                                                   `environments[0].promoteFrom: "staging" is not another configured environment`,
+		"environments:\n  - name: prod\n    parameters: {protected: \"true\"}\n":                                                                                                        "environments[0].parameters.protected: must be true or false",
+		"environments:\n  - name: prod\n    parameters: {maxRetentionMs: 1.5}\n":                                                                                                        "environments[0].parameters.maxRetentionMs: must be a whole number",
+		"environments:\n  - name: prod\n    parameters: {allowedSinkKinds: [s3, ftp]}\n":                                                                                                "ftp is not a sink kind",
+		"environments:\n  - name: a1\n    kafka: {bootstrap: [\"b:1\"]}\n    connect: {url: http://c}\n  - name: a2\n    kafka: {bootstrap: [\"b:1\"]}\n    connect: {url: http://d}\n": "shares b:1 with environment a1",
 	} {
 		if _, err := app.LoadEnvironments(write(body)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("LoadEnvironments(%q) = %v, want an error naming %q", body, err, want)

@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -307,6 +311,32 @@ func TestPromotionAcrossEnvironments(t *testing.T) {
 		t.Fatalf("deployments after dev's decommission = %v", d)
 	}
 
+	// Decommissioning prod, the last environment holding the product: the
+	// owner and an officer approve the destroy, and the product retires.
+	destroy, err = owner.Provision.Decommission(ctx, connect.NewRequest(&v1.DecommissionRequest{Domain: "sales", Product: "orders", Environment: "prod"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prodDestroy := waitRun(t, owner, destroy.Msg.GetRun().GetId())
+	if prodDestroy.GetState() != v1.RunState_RUN_STATE_PLANNED || !prodDestroy.GetDestructive() || len(prodDestroy.GetApprovers()) != 2 {
+		t.Fatalf("prod decommission plan: %v", prodDestroy)
+	}
+	for _, c := range []apptest.Clients{owner, officer} {
+		if _, err := c.Provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: prodDestroy.GetId(), ConfirmDestructive: true})); err != nil {
+			t.Fatalf("approving prod's decommission: %v", err)
+		}
+	}
+	if r := waitRun(t, owner, prodDestroy.GetId()); r.GetState() != v1.RunState_RUN_STATE_APPLIED {
+		t.Fatalf("prod decommission: %v %s", r.GetState(), r.GetError())
+	}
+	if got := replicas(t, prodKafka, "sales.orders.orders.v1"); got != nil {
+		t.Errorf("prod still has the topic: %v", got)
+	}
+	p, err = owner.Catalog.GetDataProduct(ctx, connect.NewRequest(&v1.GetDataProductRequest{Domain: "sales", Name: "orders"}))
+	if err != nil || p.Msg.GetDataProduct().GetLifecycle() != v1.Lifecycle_LIFECYCLE_RETIRED {
+		t.Fatalf("the product after its last environment's decommission: %v %v", p, err)
+	}
+
 	// The audit log tells the promotion apart.
 	ev, err := owner.Audit.ListAuditEvents(ctx, connect.NewRequest(&v1.ListAuditEventsRequest{Domain: "sales", PageSize: 200}))
 	if err != nil {
@@ -318,5 +348,58 @@ func TestPromotionAcrossEnvironments(t *testing.T) {
 	}
 	if !found {
 		t.Error("no provision.Promote audit event names prod")
+	}
+}
+
+// TestLegacyProvisioningIsAdopted: runs, deployments and workspaces from
+// before environments existed belong to the default environment after an
+// upgrade — its Terraform state is found, so the next plan changes nothing —
+// and a default environment named otherwise is refused rather than started
+// without that state.
+func TestLegacyProvisioningIsAdopted(t *testing.T) {
+	apptest.RequireTools(t)
+	env := apptest.New(t)
+	ctx := context.Background()
+	env.Domain("sales")
+	c := env.Clients(apptest.ProtocolConnect, env.AdminToken)
+	if _, err := c.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: apptest.ProductSpec()})); err != nil {
+		t.Fatal(err)
+	}
+	approve(t, c, plan(t, c, "sales", "orders"), false)
+
+	// As an older meshplane left it: no environment anywhere, workspaces
+	// directly under DATA_DIR/workspaces.
+	for _, table := range []string{"provisioning_runs", "deployments"} {
+		if _, err := env.Server.Store.DB.ExecContext(ctx, "UPDATE "+table+" SET environment = ''"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env.Server.Close()
+	env.HTTP.Close()
+	if err := os.Rename(filepath.Join(env.DataDir, "environments", "sandbox", "workspaces"), filepath.Join(env.DataDir, "workspaces")); err != nil {
+		t.Fatal(err)
+	}
+
+	// A default environment named otherwise would lose that state: refused.
+	_, err := app.New(ctx, app.Config{DataDir: env.DataDir, DatabaseURL: env.DatabaseURL, Logger: slog.New(slog.DiscardHandler), ToolsDir: apptest.ToolsDir(),
+		Environments: []app.EnvironmentConfig{{Name: "dev"}}})
+	if err == nil || !strings.Contains(err.Error(), `name the first environment "sandbox"`) {
+		t.Fatalf("starting with a renamed default environment: %v", err)
+	}
+
+	env.Restart(apptest.Options{})
+	c = env.Clients(apptest.ProtocolConnect, env.AdminToken)
+	if _, err := os.Stat(filepath.Join(env.DataDir, "workspaces")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the old workspaces are still there: %v", err)
+	}
+	runs, err := c.Provision.ListRuns(ctx, connect.NewRequest(&v1.ListRunsRequest{Domain: "sales", Product: "orders", Environment: "sandbox"}))
+	if err != nil || len(runs.Msg.GetRuns()) != 1 {
+		t.Fatalf("runs in sandbox after the upgrade: %v %v", runs, err)
+	}
+	if d := deployments(t, c, "sales", "orders"); d["sandbox"] != 1 {
+		t.Fatalf("deployments after the upgrade = %v", d)
+	}
+	if r := plan(t, c, "sales", "orders"); r.GetHasChanges() {
+		t.Errorf("the state was not found again: the plan changes %v", actions(r))
 	}
 }

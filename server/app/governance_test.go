@@ -402,7 +402,7 @@ func TestRegoRefusedAtSave(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Msg.GetPolicyVersion() != "access@1,admission@1,masking@1" || !ev.Msg.GetAllowed() {
+	if ev.Msg.GetPolicyVersion() != "access@1,admission@1,masking@1,provision@1" || !ev.Msg.GetAllowed() {
 		t.Errorf("evaluation after all refusals: %s allowed=%v", ev.Msg.GetPolicyVersion(), ev.Msg.GetAllowed())
 	}
 }

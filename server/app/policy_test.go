@@ -200,7 +200,7 @@ func TestPolicyPublishReachesConnectors(t *testing.T) {
 
 	// A plan of another product waits for review under the current policy.
 	stale := plan(t, owner, "sales", "leads")
-	if stale.GetPolicyVersion() != "access@1,admission@1,masking@1" {
+	if stale.GetPolicyVersion() != "access@1,admission@1,masking@1,provision@1" {
 		t.Errorf("plan made under policy %q", stale.GetPolicyVersion())
 	}
 
@@ -223,7 +223,7 @@ func TestPolicyPublishReachesConnectors(t *testing.T) {
 	if _, err := owner.Provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: stale.GetId()})); reasonOf(err) != "STALE_POLICY" {
 		t.Errorf("approving a plan made under the old policy: %v, want STALE_POLICY", err)
 	}
-	if run.GetPolicyVersion() != "access@1,admission@1,masking@2" {
+	if run.GetPolicyVersion() != "access@1,admission@1,masking@2,provision@1" {
 		t.Errorf("the queued plan was made under policy %q", run.GetPolicyVersion())
 	}
 	// Nothing is applied before the owner approves.

@@ -677,7 +677,7 @@ func TestAPlanJudgesTheProductOnce(t *testing.T) {
 			added[k] = n - before[k]
 		}
 	}
-	if want := map[string]int{"provision.Plan admission": 1, "provision.Plan masking": 1}; !maps.Equal(added, want) {
+	if want := map[string]int{"provision.Plan@sandbox admission": 1, "provision.Plan@sandbox masking": 1}; !maps.Equal(added, want) {
 		t.Fatalf("one plan logged %v, want %v", added, want)
 	}
 }

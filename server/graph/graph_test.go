@@ -79,7 +79,8 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	prov, err := provision.New(provision.Config{Store: st, Authz: authz, Logger: log, DataDir: dir, Jobs: q,
-		Terraform: filepath.Join(dir, "no-terraform"), PluginDir: filepath.Join(dir, "no-plugins")})
+		Terraform: filepath.Join(dir, "no-terraform"), PluginDir: filepath.Join(dir, "no-plugins"),
+		Environments: []provision.Environment{{Name: "sandbox"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,8 +438,8 @@ func TestConnections(t *testing.T) {
 		// The next page continues from the middle edge as well as from the end.
 		after = res.AuditEvents.Edges[len(res.AuditEvents.Edges)-1].Cursor
 	}
-	// Bootstrap writes three events, publishing the default policies (admission, masking, access) three, then four domains.
-	if want := []string{"10", "9", "8", "7", "6", "5", "4", "3", "2", "1"}; !slices.Equal(seqs, want) {
+	// Bootstrap writes three events, publishing the default policies (access, admission, masking, provision) four, then four domains.
+	if want := []string{"11", "10", "9", "8", "7", "6", "5", "4", "3", "2", "1"}; !slices.Equal(seqs, want) {
 		t.Errorf("audit sequences = %v, want %v", seqs, want)
 	}
 

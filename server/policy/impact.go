@@ -13,6 +13,7 @@ import (
 	"github.com/meshplane/meshplane/server/access"
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/ent/deployment"
 	"github.com/meshplane/meshplane/server/masking"
 	"github.com/meshplane/meshplane/server/policy/engine"
 	"github.com/meshplane/meshplane/server/spec"
@@ -102,6 +103,16 @@ func (s *Service) evaluateImpact(ctx context.Context, module string, before, aft
 			break
 		}
 		lastID = batch[len(batch)-1].ID
+		ids := make([]string, len(batch))
+		for i, p := range batch {
+			ids[i] = p.ID
+		}
+		// Provisioned anywhere: in any environment.
+		provisioned, err := s.store.Client.Deployment.Query().Where(deployment.ProductIDIn(ids...), deployment.ProvisionedVersionNotNil()).
+			Select(deployment.FieldProductID).Strings(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading deployments: %w", err)
+		}
 		work := make(chan *ent.DataProduct)
 		var wg sync.WaitGroup
 		for range max(1, runtime.GOMAXPROCS(0)) {
@@ -109,7 +120,7 @@ func (s *Service) evaluateImpact(ctx context.Context, module string, before, aft
 			go func() {
 				defer wg.Done()
 				for p := range work {
-					d := s.compare(ctx, p, before, after)
+					d := s.compare(ctx, p, slices.Contains(provisioned, p.ID), before, after)
 					mu.Lock()
 					out.ProductsEvaluated++
 					out.Admission = append(out.Admission, d.Admission...)
@@ -179,7 +190,7 @@ func input(p *ent.DataProduct) engine.Product {
 }
 
 // compare evaluates one product with both policies and returns the differences.
-func (s *Service) compare(ctx context.Context, p *ent.DataProduct, before, after *engine.Set) Impact {
+func (s *Service) compare(ctx context.Context, p *ent.DataProduct, provisioned bool, before, after *engine.Set) Impact {
 	in := input(p)
 	b, a := s.evaluate(ctx, before, in), s.evaluate(ctx, after, in)
 	var out Impact
@@ -216,7 +227,7 @@ func (s *Service) compare(ctx context.Context, p *ent.DataProduct, before, after
 	for _, conn := range slices.Sorted(maps.Keys(changed)) {
 		out.Connectors = append(out.Connectors, ConnectorChange{
 			Domain: p.Domain, Product: p.Name, Connector: conn, Keys: changed[conn],
-			Provisioned: p.ProvisionedVersion != nil,
+			Provisioned: provisioned,
 		})
 	}
 	return out

@@ -272,9 +272,11 @@ type Published struct {
 	Plans   []QueuedPlan
 }
 
-// QueuedPlan is a plan queued for a product a publish affects.
+// QueuedPlan is a plan queued for a product a publish affects, in one
+// environment it is provisioned in.
 type QueuedPlan struct {
 	Domain, Product string
+	Environment     string
 	RunID           string
 	Skipped         string
 }
@@ -462,20 +464,14 @@ func (s *Service) queuePlans(ctx context.Context, impact *Impact, by string) []Q
 			continue
 		}
 		seen[key] = true
-		q := QueuedPlan{Domain: c.Domain, Product: c.Product}
 		if s.cfg.Planner == nil {
-			q.Skipped = "provisioning is not configured"
-		} else if ids, err := s.cfg.Planner.PlanPublished(ctx, c.Domain, c.Product, by); err != nil {
-			q.Skipped = err.Error()
-		} else {
-			// One plan per environment the product is provisioned in.
-			for _, id := range ids {
-				q.RunID = id
-				out = append(out, q)
-			}
+			out = append(out, QueuedPlan{Domain: c.Domain, Product: c.Product, Skipped: "provisioning is not configured"})
 			continue
 		}
-		out = append(out, q)
+		// One plan per environment the product is provisioned in.
+		for _, r := range s.cfg.Planner.PlanPublished(ctx, c.Domain, c.Product, by) {
+			out = append(out, QueuedPlan{Domain: c.Domain, Product: c.Product, Environment: r.Environment, RunID: r.RunID, Skipped: r.Skipped})
+		}
 	}
 	return out
 }

@@ -46,9 +46,9 @@ var SystemActor = actor.Meshplane.Name
 
 // Planner queues plans of a product a publish changed, one per environment
 // it is provisioned in, through the one entry point every trigger of a run
-// uses, and returns the runs' ids.
+// uses, and says for each environment which run it queued or why none.
 type Planner interface {
-	PlanPublished(ctx context.Context, domain, name, detail string) ([]string, error)
+	PlanPublished(ctx context.Context, domain, name, detail string) []engine.PlannedRun
 }
 
 // Config configures the policy service.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -82,10 +84,20 @@ func (s *Service) Environments() []EnvironmentInfo {
 	out := make([]EnvironmentInfo, len(s.cfg.Environments))
 	for i, e := range s.cfg.Environments {
 		out[i] = EnvironmentInfo{Name: e.Name, Default: i == 0, Sandbox: e.Sandbox, KafkaBootstrap: slices.Clone(e.Render.KafkaBootstrap),
-			ConnectURL: e.Render.ConnectURL, ReplicationFactor: e.Render.ReplicationFactor, Parameters: e.Parameters,
+			ConnectURL: withoutUserinfo(e.Render.ConnectURL), ReplicationFactor: e.Render.ReplicationFactor, Parameters: maps.Clone(e.Parameters),
 			PromoteFrom: slices.Clone(e.PromoteFrom)}
 	}
 	return out
+}
+
+// withoutUserinfo drops credentials a URL may carry.
+func withoutUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	u.User = nil
+	return u.String()
 }
 
 // DefaultEnvironment names the environment requests that name none act in;
@@ -290,39 +302,92 @@ func (s *Service) promoted(ctx context.Context, env *Environment, p *ent.DataPro
 	if err != nil {
 		return fmt.Errorf("reading deployments: %w", err)
 	}
-	if len(ds) > 0 {
-		return nil
+	for _, d := range ds {
+		// Running here already, or running unchanged in a source.
+		if d.Environment == env.Name || len(d.Drift) == 0 {
+			return nil
+		}
 	}
 	return errs.New(errs.KindFailedPrecondition, "version %d of %s/%s has not been applied in %v: environment %s takes promoted versions only",
 		p.Version, p.Domain, p.Name, env.PromoteFrom, env.Name).WithReason(ReasonNotPromoted)
 }
 
-// adoptLegacy moves what was provisioned before environments existed —
-// runs and deployments recorded without an environment, and the
-// workspaces under DATA_DIR/workspaces — into the default environment.
-func (s *Service) adoptLegacy(ctx context.Context) error {
+// Adopt moves what was provisioned before environments existed — runs and
+// deployments recorded without an environment, and the workspaces under
+// DATA_DIR/workspaces — into the default environment. It runs before the
+// job queue starts, so no run sees half of it. The default environment
+// must then be named as the one data plane was ("sandbox", or "production"
+// for a configured cluster): Terraform's pg state schemas and Debezium's
+// replication slots carry that name.
+func (s *Service) Adopt(ctx context.Context) error {
 	env := s.DefaultEnvironment()
-	// The environment is immutable to everything else, so this is SQL.
-	arg := "?"
-	if s.store.Dialect == dialect.Postgres {
-		arg = "$1"
-	}
+	var legacy int
 	for _, table := range []string{"provisioning_runs", "deployments"} {
-		if _, err := s.store.DB.ExecContext(ctx, "UPDATE "+table+" SET environment = "+arg+" WHERE environment = ''", env); err != nil {
-			return fmt.Errorf("adopting %s into environment %s: %w", table, env, err)
+		var n int
+		if err := s.store.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+" WHERE environment = ''").Scan(&n); err != nil {
+			return fmt.Errorf("counting %s without an environment: %w", table, err)
 		}
+		legacy += n
 	}
+	if legacy > 0 && env != LegacySandbox && env != LegacyProduction {
+		return fmt.Errorf("the catalog holds %d runs and deployments from before environments: name the first environment %q (the embedded sandbox) "+
+			"or %q (a configured cluster), as its data plane was named then, so that its Terraform state and replication slots are found again", legacy, LegacySandbox, LegacyProduction)
+	}
+	if legacy > 0 {
+		// The environment is immutable to everything else, so this is SQL.
+		arg := "?"
+		if s.store.Dialect == dialect.Postgres {
+			arg = "$1"
+		}
+		for _, table := range []string{"provisioning_runs", "deployments"} {
+			if _, err := s.store.DB.ExecContext(ctx, "UPDATE "+table+" SET environment = "+arg+" WHERE environment = ''", env); err != nil {
+				return fmt.Errorf("adopting %s into environment %s: %w", table, env, err)
+			}
+		}
+		s.log.Info("runs and deployments from before environments adopted", "environment", env, "rows", legacy)
+	}
+	return s.adoptWorkspaces(env)
+}
+
+// Names the one data plane had before environments existed.
+const (
+	LegacySandbox    = "sandbox"
+	LegacyProduction = "production"
+)
+
+// adoptWorkspaces moves each DATA_DIR/workspaces/<domain>/<product> — local
+// Terraform state included — to the default environment's workspaces. A
+// product with a workspace in both places is refused, never overwritten.
+func (s *Service) adoptWorkspaces(env string) error {
 	old := filepath.Join(s.cfg.DataDir, "workspaces")
-	if _, err := os.Stat(old); errors.Is(err, fs.ErrNotExist) {
+	domains, err := os.ReadDir(old)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	dst := filepath.Dir(s.workspaceDir(env, "d", "p"))
-	dst = filepath.Dir(dst)
-	if _, err := os.Stat(dst); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+	if err != nil {
 		return err
 	}
-	return os.Rename(old, dst)
+	for _, d := range domains {
+		products, err := os.ReadDir(filepath.Join(old, d.Name()))
+		if err != nil {
+			return err
+		}
+		for _, p := range products {
+			from, to := filepath.Join(old, d.Name(), p.Name()), s.workspaceDir(env, d.Name(), p.Name())
+			if _, err := os.Stat(to); err == nil {
+				return fmt.Errorf("the workspace of %s/%s is both in %s and in %s: keep the one whose terraform.tfstate is current and remove the other", d.Name(), p.Name(), from, to)
+			}
+			if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
+				return err
+			}
+			if err := os.Rename(from, to); err != nil {
+				return err
+			}
+		}
+		if err := os.Remove(filepath.Join(old, d.Name())); err != nil {
+			return err
+		}
+	}
+	s.log.Info("workspaces from before environments moved", "environment", env, "from", old)
+	return os.Remove(old)
 }

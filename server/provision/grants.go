@@ -155,7 +155,7 @@ func (s *Service) grantTargets(ctx context.Context, r *ent.ProvisioningRun, p *e
 	case len(p.Drift) > 0:
 		return nil, fmt.Sprintf("the last drift check found %d resources changed outside meshplane", len(p.Drift))
 	}
-	last, err := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.KindEQ(provisioningrun.KindApply),
+	last, err := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.Environment(r.Environment), provisioningrun.KindEQ(provisioningrun.KindApply),
 		provisioningrun.StateEQ(provisioningrun.StateApplied), provisioningrun.PolicyVersionNEQ("")).
 		Order(ent.Desc(provisioningrun.FieldCreateTime)).First(ctx)
 	switch {

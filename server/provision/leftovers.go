@@ -142,6 +142,43 @@ func (s *Service) leftovers(ctx context.Context, r *ent.ProvisioningRun) (Resour
 	}
 }
 
+// leftElsewhere names the environments other than env whose data plane
+// still holds topics or connectors of run r's product; one that cannot be
+// asked counts as holding some, so the product is not retired on a guess.
+func (s *Service) leftElsewhere(ctx context.Context, r *ent.ProvisioningRun, env string, lw *runLog) []string {
+	p, err := s.store.Client.DataProduct.Get(ctx, r.ProductID)
+	if err != nil {
+		lw.line("meshplane: could not read the product to look at the other environments: " + err.Error())
+		return []string{"(unknown)"}
+	}
+	var out []string
+	for i := range s.cfg.Environments {
+		e := &s.cfg.Environments[i]
+		if e.Name == env {
+			continue
+		}
+		if e.DataPlane == nil {
+			out = append(out, e.Name)
+			continue
+		}
+		w, err := render.Render(render.Input{Domain: r.Domain, Product: r.Product, Spec: productSpec(p), Env: e.Render})
+		if err != nil {
+			out = append(out, e.Name)
+			continue
+		}
+		left, err := e.DataPlane.Existing(ctx, Resources{Topics: w.Topics, Connectors: w.Connectors})
+		switch {
+		case err != nil:
+			lw.line(fmt.Sprintf("meshplane: could not look at environment %s: %s", e.Name, s.scrub(err.Error())))
+			out = append(out, e.Name)
+		case !left.Empty():
+			lw.line(fmt.Sprintf("meshplane: environment %s still holds %s", e.Name, left))
+			out = append(out, e.Name)
+		}
+	}
+	return out
+}
+
 // adoptFile holds the import blocks of a workspace's adopted topics.
 const adoptFile = "adopt.tf.json"
 

@@ -242,9 +242,6 @@ func (s *Service) Unavailable() string { return s.unavailable }
 // with Close, after the job queue stopped.
 func (s *Service) Start(ctx context.Context) error {
 	ctx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
-	if err := s.adoptLegacy(ctx); err != nil {
-		return err
-	}
 	if err := s.sweep(ctx, s.store.Dialect != dialect.Postgres); err != nil {
 		return err
 	}
@@ -352,30 +349,32 @@ func (s *Service) Request(ctx context.Context, domain, name string, kind provisi
 // publish changed, on behalf of meshplane, in every environment the product
 // is provisioned in, and returns the runs' ids (the default environment's
 // first).
-func (s *Service) PlanPublished(ctx context.Context, domain, name, detail string) ([]string, error) {
-	envs, err := s.store.Client.Deployment.Query().Where(deployment.Domain(domain), deployment.Product(name), deployment.ProvisionedVersionNotNil()).
+func (s *Service) PlanPublished(ctx context.Context, domain, name, detail string) []engine.PlannedRun {
+	p, err := s.store.Client.DataProduct.Query().Where(dataproduct.Domain(domain), dataproduct.Name(name)).Only(ctx)
+	if err != nil {
+		return []engine.PlannedRun{{Skipped: "reading the product: " + err.Error()}}
+	}
+	envs, err := s.store.Client.Deployment.Query().Where(deployment.ProductID(p.ID), deployment.ProvisionedVersionNotNil()).
 		Select(deployment.FieldEnvironment).Strings(ctx)
 	if err != nil {
-		return nil, err
+		return []engine.PlannedRun{{Skipped: "reading where the product is provisioned: " + err.Error()}}
 	}
-	var ids []string
-	var failed []error
+	var out []engine.PlannedRun
 	for _, e := range s.cfg.Environments {
-		if !slices.Contains(envs, e.Name) && !(len(envs) == 0 && s.isDefault(e.Name)) {
+		if !slices.Contains(envs, e.Name) {
 			continue
 		}
+		pr := engine.PlannedRun{Environment: e.Name}
 		r, err := s.Request(ctx, domain, name, provisioningrun.KindApply, Trigger{Kind: provisioningrun.TriggerPolicy, By: actor.Meshplane.Name,
 			Detail: detail, Environment: e.Name})
 		if err != nil {
-			failed = append(failed, fmt.Errorf("%s: %w", e.Name, err))
-			continue
+			pr.Skipped = err.Error()
+		} else {
+			pr.RunID = r.ID
 		}
-		ids = append(ids, r.ID)
+		out = append(out, pr)
 	}
-	if len(ids) == 0 && len(failed) > 0 {
-		return nil, failed[0]
-	}
-	return ids, nil
+	return out
 }
 
 // Decommission queues a destroy plan; approving and applying it ends every
@@ -473,10 +472,18 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 		// person's plan not by a grant (a revocation may: access must end).
 		var superseded []string
 		for _, pr := range planned {
-			keep := t.Kind != provisioningrun.TriggerUser &&
-				(pr.Kind == provisioningrun.KindDestroy || (t.Kind == provisioningrun.TriggerGrant && pr.Trigger == provisioningrun.TriggerUser))
+			// Nor is a plan some have approved already, nor a promotion
+			// (a person's) by what meshplane does on its own.
+			personal := pr.Trigger == provisioningrun.TriggerUser || pr.Trigger == provisioningrun.TriggerPromotion
+			if len(pr.Approvals) > 0 && !removal(t.Kind) {
+				return errs.New(errs.KindFailedPrecondition, "run %s of %s/%s in %s has %d of its approvals: approve or cancel it first",
+					pr.ID, domain, name, env.Name, len(pr.Approvals)).WithReason(ReasonRunInProgress)
+			}
+			keep := t.Kind != provisioningrun.TriggerUser && t.Kind != provisioningrun.TriggerPromotion &&
+				(pr.Kind == provisioningrun.KindDestroy || (t.Kind == provisioningrun.TriggerGrant && personal) ||
+					(t.Kind == provisioningrun.TriggerGrant && pr.Trigger == provisioningrun.TriggerPolicy))
 			if keep {
-				return errs.New(errs.KindFailedPrecondition, "run %s of %s/%s waits for review: approve or cancel it first", pr.ID, domain, name).WithReason(ReasonRunInProgress)
+				return errs.New(errs.KindFailedPrecondition, "run %s of %s/%s in %s waits for review: approve or cancel it first", pr.ID, domain, name, env.Name).WithReason(ReasonRunInProgress)
 			}
 			superseded = append(superseded, pr.ID)
 		}
@@ -494,7 +501,7 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 		if ent.IsConstraintError(err) {
 			// Another replica queued a run of the product meanwhile: the
 			// catalog keeps one active run per product.
-			return errs.New(errs.KindFailedPrecondition, "another run of %s/%s was queued meanwhile: wait for it to finish or cancel it", domain, name).WithReason(ReasonRunInProgress)
+			return errs.New(errs.KindFailedPrecondition, "another run of %s/%s in %s was queued meanwhile: wait for it to finish or cancel it", domain, name, env.Name).WithReason(ReasonRunInProgress)
 		}
 		if err != nil {
 			return err
@@ -539,15 +546,16 @@ func (s *Service) GetRun(ctx context.Context, id string) (*ent.ProvisioningRun, 
 	if err != nil {
 		return nil, fmt.Errorf("reading run: %w", err)
 	}
-	if !s.canReadRuns(ctx, r.Domain) {
+	if !s.canReadRuns(ctx, r.Domain, envObject(r.Environment)) {
 		return nil, errs.NotFound("run", id)
 	}
 	return r, nil
 }
 
-// canReadRuns reports whether the caller may read a domain's products and their runs.
-func (s *Service) canReadRuns(ctx context.Context, domain string) bool {
-	return s.authz.Can(ctx, domain, access.ObjProduct, access.ActRead) && s.authz.Can(ctx, domain, ObjProvision, access.ActRead)
+// canReadRuns reports whether the caller may read a domain's products and
+// their runs of obj: provision, or provision in one environment.
+func (s *Service) canReadRuns(ctx context.Context, domain, obj string) bool {
+	return s.authz.Can(ctx, domain, access.ObjProduct, access.ActRead) && s.authz.Can(ctx, domain, obj, access.ActRead)
 }
 
 // ListRuns pages through a product's runs, newest first: in env, or in
@@ -557,14 +565,19 @@ func (s *Service) ListRuns(ctx context.Context, domain, name, env string, pageSi
 	var v errs.Violations
 	spec.CheckName(&v, "domain", domain)
 	spec.CheckName(&v, "product", name)
-	if env != "" {
-		spec.CheckName(&v, "environment", env)
-	}
 	if err := v.Err(); err != nil {
 		return none, err
 	}
+	obj := ObjProvision
+	if env != "" {
+		e, err := s.environment(env)
+		if err != nil {
+			return none, err
+		}
+		obj = envObject(e.Name)
+	}
 	// Runs outlive their product, so only the caller's rights are checked.
-	if !s.canReadRuns(ctx, domain) {
+	if !s.canReadRuns(ctx, domain, obj) {
 		return none, errs.NotFound("data product", domain+"/"+name)
 	}
 	size, cur, err := page.Start(pageSize, token, page.Newest, true)
@@ -610,6 +623,9 @@ func (s *Service) ApproveRun(ctx context.Context, id string, confirmDestructive 
 		if !confirmDestructive {
 			return nil, errs.New(errs.KindFailedPrecondition, "run %s destroys data (%s): approve it with confirm_destructive", id, strings.Join(r.Summary.Reasons, "; ")).WithReason(ReasonDestructiveNotConfirmed)
 		}
+		// A designated approver without approve-destructive may add their
+		// approval; the run applies only once someone allowed to approve
+		// destruction approved it too (see approval).
 		if err := s.authz.Require(ctx, r.Domain, envObject(r.Environment), ActApproveDestructive); err != nil && !designated {
 			return nil, err
 		}
@@ -683,6 +699,13 @@ func (s *Service) CancelRun(ctx context.Context, id string) (*ent.ProvisioningRu
 	}
 	if err := s.authz.Require(ctx, r.Domain, envObject(r.Environment), ActCancel); err != nil {
 		return nil, err
+	}
+	if r.State == provisioningrun.StateApplying {
+		// Stopping an apply half-way leaves the data plane half-changed:
+		// it takes who may approve one there.
+		if err := s.authz.Require(ctx, r.Domain, envObject(r.Environment), ActApprove); err != nil {
+			return nil, err
+		}
 	}
 	if terminal(r.State) {
 		return nil, errs.New(errs.KindFailedPrecondition, "run %s is already %s", id, r.State).WithReason(ReasonRunFinished)

@@ -369,6 +369,14 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 	if unfinished != "" {
 		state, action = provisioningrun.StateFailed, "provision.RunFinished"
 	}
+	// A product is retired only once no environment holds anything of it:
+	// an applied version, a run under way or awaiting review (looked at in
+	// the transaction below), or resources the data plane still has that
+	// no deployment recorded (an apply that failed half-way).
+	var leftElsewhere []string
+	if r.Kind == provisioningrun.KindDestroy && unfinished == "" {
+		leftElsewhere = s.leftElsewhere(ctx, r, env.Name, lw)
+	}
 	err = s.store.Tx(context.WithoutCancel(sys), func(tx *ent.Tx) error {
 		cur, err := tx.ProvisioningRun.Get(sys, r.ID)
 		if err != nil {
@@ -426,11 +434,18 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 		}
 		action := "provision.Decommissioned"
 		after := p
-		elsewhere, err := tx.Deployment.Query().Where(deployment.ProductID(p.ID), deployment.ProvisionedVersionNotNil()).
+		deployed, err := tx.Deployment.Query().Where(deployment.ProductID(p.ID), deployment.ProvisionedVersionNotNil()).
 			Select(deployment.FieldEnvironment).Strings(sys)
 		if err != nil {
 			return err
 		}
+		busy, err := tx.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.EnvironmentNEQ(env.Name),
+			provisioningrun.StateIn(append(slices.Clone(active), provisioningrun.StatePlanned)...)).
+			Select(provisioningrun.FieldEnvironment).Strings(sys)
+		if err != nil {
+			return err
+		}
+		elsewhere := slices.Compact(slices.Sorted(slices.Values(slices.Concat(deployed, busy, leftElsewhere))))
 		switch {
 		case unfinished != "":
 			// The product is not gone: it stays, unprovisioned here, until
@@ -695,7 +710,7 @@ func (s *Service) CheckDrift(ctx context.Context) {
 			Select(deployment.FieldProductID).Strings(ctx)
 		if err != nil {
 			s.log.Warn("listing provisioned products", "environment", env.Name, "error", err)
-			return
+			continue
 		}
 		for _, id := range ids {
 			if ctx.Err() != nil {

@@ -87,7 +87,7 @@ func accessOutcomePB(o policy.AccessOutcome) *v1.AccessOutcome {
 func plansPB(ps []policy.QueuedPlan) []*v1.QueuedPlan {
 	out := make([]*v1.QueuedPlan, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, &v1.QueuedPlan{Domain: p.Domain, Product: p.Product, RunId: p.RunID, Skipped: p.Skipped})
+		out = append(out, &v1.QueuedPlan{Domain: p.Domain, Product: p.Product, RunId: p.RunID, Skipped: p.Skipped, Environment: p.Environment})
 	}
 	return out
 }

@@ -52,7 +52,11 @@ type Config struct {
 	// DataDir is meshplane's data directory; the sandbox keeps its state in
 	// DataDir/sandbox (mode 0700).
 	DataDir string
-	Logger  *slog.Logger
+	// DeniedDirs are further directories connectors may not read secrets
+	// from, besides DataDir: meshplane's own data directory when the
+	// sandbox is one environment's among several.
+	DeniedDirs []string
+	Logger     *slog.Logger
 	// KafkaAddr is the first broker's listen address. An explicit port P
 	// gives brokers P, P+1, …; port 0 picks free ports on first start and
 	// reuses them on later starts while they are free. The host must be a
@@ -350,7 +354,7 @@ func (s *Sandbox) startConnect() error {
 		Kafka:    s.connectorClient,
 		// The data dir holds the admin token, the masking key and the
 		// sandbox's credentials.
-		DeniedDirs: []string{s.cfg.DataDir},
+		DeniedDirs: append([]string{s.cfg.DataDir}, s.cfg.DeniedDirs...),
 	})
 	if err != nil {
 		ln.Close()

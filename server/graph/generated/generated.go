@@ -749,10 +749,11 @@ type ComplexityRoot struct {
 	}
 
 	QueuedPlan struct {
-		Domain  func(childComplexity int) int
-		Product func(childComplexity int) int
-		RunID   func(childComplexity int) int
-		Skipped func(childComplexity int) int
+		Domain      func(childComplexity int) int
+		Environment func(childComplexity int) int
+		Product     func(childComplexity int) int
+		RunID       func(childComplexity int) int
+		Skipped     func(childComplexity int) int
 	}
 
 	RbacPolicy struct {
@@ -4221,6 +4222,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QueuedPlan.Domain(childComplexity), true
+	case "QueuedPlan.environment":
+		if e.ComplexityRoot.QueuedPlan.Environment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueuedPlan.Environment(childComplexity), true
 	case "QueuedPlan.product":
 		if e.ComplexityRoot.QueuedPlan.Product == nil {
 			break
@@ -6537,6 +6544,8 @@ type QueuedPlan {
   runId: ID
   "Why no plan was queued."
   skipped: String!
+  "The environment the plan is for: one entry per environment the product is provisioned in."
+  environment: String!
 }
 
 type RbacPolicy {
@@ -8235,6 +8244,8 @@ func (ec *executionContext) childFields_QueuedPlan(ctx context.Context, field gr
 		return ec.fieldContext_QueuedPlan_runId(ctx, field)
 	case "skipped":
 		return ec.fieldContext_QueuedPlan_skipped(ctx, field)
+	case "environment":
+		return ec.fieldContext_QueuedPlan_environment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type QueuedPlan", field.Name)
 }
@@ -22744,6 +22755,29 @@ func (ec *executionContext) fieldContext_QueuedPlan_skipped(_ context.Context, f
 	return graphql.NewScalarFieldContext("QueuedPlan", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _QueuedPlan_environment(ctx context.Context, field graphql.CollectedField, obj *policy.QueuedPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueuedPlan_environment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Environment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueuedPlan_environment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueuedPlan", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _RbacPolicy_text(ctx context.Context, field graphql.CollectedField, obj *policy.RBAC) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -35978,6 +36012,11 @@ func (ec *executionContext) _QueuedPlan(ctx context.Context, sel ast.SelectionSe
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "skipped":
 			out.Values[i] = ec._QueuedPlan_skipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "environment":
+			out.Values[i] = ec._QueuedPlan_environment(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

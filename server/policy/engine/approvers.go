@@ -28,6 +28,12 @@ type RunApprover struct {
 	Reason string
 }
 
+// PlannedRun is a plan a policy publish queued in one environment, or why
+// none was queued there.
+type PlannedRun struct {
+	Environment, RunID, Skipped string
+}
+
 // RunApprovers is the approvers policy's answer for one run.
 type RunApprovers struct {
 	Approvers     []RunApprover

@@ -996,7 +996,10 @@ type QueuedPlan struct {
 	// RunID is the queued plan; empty when none could be queued.
 	RunId string `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
 	// Skipped says why no plan was queued.
-	Skipped       string `protobuf:"bytes,4,opt,name=skipped,proto3" json:"skipped,omitempty"`
+	Skipped string `protobuf:"bytes,4,opt,name=skipped,proto3" json:"skipped,omitempty"`
+	// The environment the plan is for: one entry per environment the product
+	// is provisioned in.
+	Environment   string `protobuf:"bytes,5,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1055,6 +1058,13 @@ func (x *QueuedPlan) GetRunId() string {
 func (x *QueuedPlan) GetSkipped() string {
 	if x != nil {
 		return x.Skipped
+	}
+	return ""
+}
+
+func (x *QueuedPlan) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
 	}
 	return ""
 }
@@ -2748,13 +2758,14 @@ const file_meshplane_v1_policy_proto_rawDesc = "" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1a\n" +
 	"\bconsumer\x18\x02 \x01(\tR\bconsumer\x123\n" +
 	"\x06before\x18\x03 \x01(\v2\x1b.meshplane.v1.AccessOutcomeR\x06before\x121\n" +
-	"\x05after\x18\x04 \x01(\v2\x1b.meshplane.v1.AccessOutcomeR\x05after\"o\n" +
+	"\x05after\x18\x04 \x01(\v2\x1b.meshplane.v1.AccessOutcomeR\x05after\"\x91\x01\n" +
 	"\n" +
 	"QueuedPlan\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x15\n" +
 	"\x06run_id\x18\x03 \x01(\tR\x05runId\x12\x18\n" +
-	"\askipped\x18\x04 \x01(\tR\askipped\"\x9e\x03\n" +
+	"\askipped\x18\x04 \x01(\tR\askipped\x12 \n" +
+	"\venvironment\x18\x05 \x01(\tR\venvironment\"\x9e\x03\n" +
 	"\x0ePolicyDecision\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
