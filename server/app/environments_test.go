@@ -287,6 +287,26 @@ func TestPromotionAcrossEnvironments(t *testing.T) {
 		}
 	}
 
+	// Retiring by hand what environments still run is refused: nothing of
+	// it would ever be destroyed. A lifecycle move keeps both in sync.
+	for _, lc := range []v1.Lifecycle{v1.Lifecycle_LIFECYCLE_ACTIVE, v1.Lifecycle_LIFECYCLE_DEPRECATED, v1.Lifecycle_LIFECYCLE_RETIRED} {
+		cur, err := owner.Catalog.GetDataProduct(ctx, connect.NewRequest(&v1.GetDataProductRequest{Domain: "sales", Name: "orders"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := cur.Msg.GetDataProduct()
+		_, err = owner.Catalog.UpdateDataProduct(ctx, connect.NewRequest(&v1.UpdateDataProductRequest{Domain: "sales", Name: "orders", Spec: specOf(p), Lifecycle: lc, Version: p.GetVersion()}))
+		if lc != v1.Lifecycle_LIFECYCLE_RETIRED && err != nil {
+			t.Fatalf("moving to %v: %v", lc, err)
+		}
+		if lc == v1.Lifecycle_LIFECYCLE_RETIRED && (reasonOf(err) != "STILL_PROVISIONED" || !strings.Contains(err.Error(), "still provisioned in dev, prod")) {
+			t.Fatalf("retiring what dev and prod run: %v", err)
+		}
+	}
+	if d := deployments(t, member, "sales", "orders"); d["dev"] != 4 || d["prod"] != 4 {
+		t.Fatalf("deployments after two lifecycle moves = %v", d)
+	}
+
 	// Decommissioning dev leaves prod running, and the product active.
 	destroy, err := owner.Provision.Decommission(ctx, connect.NewRequest(&v1.DecommissionRequest{Domain: "sales", Product: "orders", Environment: "dev"}))
 	if err != nil {
@@ -304,10 +324,10 @@ func TestPromotionAcrossEnvironments(t *testing.T) {
 		t.Errorf("decommissioning dev touched prod: %v", got)
 	}
 	p, err := owner.Catalog.GetDataProduct(ctx, connect.NewRequest(&v1.GetDataProductRequest{Domain: "sales", Name: "orders"}))
-	if err != nil || p.Msg.GetDataProduct().GetLifecycle() == v1.Lifecycle_LIFECYCLE_RETIRED {
+	if err != nil || p.Msg.GetDataProduct().GetLifecycle() != v1.Lifecycle_LIFECYCLE_DEPRECATED {
 		t.Fatalf("the product after dev's decommission: %v %v", p, err)
 	}
-	if d := deployments(t, member, "sales", "orders"); d["dev"] != 0 || d["prod"] != 2 {
+	if d := deployments(t, member, "sales", "orders"); d["dev"] != 0 || d["prod"] != 4 {
 		t.Fatalf("deployments after dev's decommission = %v", d)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -413,6 +414,10 @@ type UpdateProductInput struct {
 	ValidateOnly bool
 }
 
+// ReasonStillProvisioned refuses to retire a product an environment still
+// runs: decommissioning retires it once nothing is left.
+const ReasonStillProvisioned = "STILL_PROVISIONED"
+
 // UpdateDataProduct replaces the product's spec and optionally moves its
 // lifecycle. Members may edit drafts that stay drafts; everything else needs
 // product update. Retired products are read-only.
@@ -449,6 +454,19 @@ func (s *Service) UpdateDataProduct(ctx context.Context, in UpdateProductInput) 
 		var v errs.Violations
 		v.Add("lifecycle", "cannot move from %s to %s", from, to)
 		return nil, v.Err()
+	}
+	if to == spec.LifecycleRetired {
+		// Retired means nothing of the product is left: what an environment
+		// still runs would be orphaned, never destroyed.
+		envs, err := s.store.Client.Deployment.Query().Where(deployment.ProductID(cur.ID), deployment.ProvisionedVersionNotNil()).
+			Select(deployment.FieldEnvironment).Strings(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading deployments: %w", err)
+		}
+		if len(envs) > 0 {
+			return nil, errs.New(errs.KindFailedPrecondition, "data product %s/%s is still provisioned in %s: decommission it there, which retires it once nothing is left",
+				in.Domain, in.Name, strings.Join(envs, ", ")).WithReason(ReasonStillProvisioned)
+		}
 	}
 	if err := keepContracts(cur, &in.Spec); err != nil {
 		return nil, err
