@@ -124,7 +124,11 @@ func approveCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if r := res.Msg.GetRun(); r.GetState() == v1.RunState_RUN_STATE_PLANNED {
 		// One approval of several: the run waits for the others.
-		fmt.Fprintf(stdout, "run %s: approval recorded; it still waits for %s\n", pos[0], strings.Join(waitingFor(r), " and "))
+		need := waitingFor(r)
+		if len(need) == 0 && r.GetDestructive() {
+			need = []string{"someone allowed to approve destructive plans in " + r.GetEnvironment()}
+		}
+		fmt.Fprintf(stdout, "run %s: approval recorded; it still waits for %s\n", pos[0], strings.Join(need, " and "))
 		return nil
 	}
 	fmt.Fprintf(stdout, "run %s approved\n", pos[0])

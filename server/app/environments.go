@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -250,10 +251,15 @@ func validateEnvironments(envs []EnvironmentConfig) error {
 			if addr == "" {
 				continue
 			}
-			if other, ok := planes[addr]; ok && other != e.Name {
-				v.Add(path, "shares %s with environment %s: each environment needs a data plane of its own", addr, other)
+			key := addr
+			if u, err := url.Parse(addr); err == nil && u.Host != "" {
+				// A URL is its host: credentials or a path make no other plane.
+				key = strings.ToLower(u.Host)
 			}
-			planes[addr] = e.Name
+			if other, ok := planes[key]; ok && other != e.Name {
+				v.Add(path, "shares %s with environment %s: each environment needs a data plane of its own", key, other)
+			}
+			planes[key] = e.Name
 		}
 		for k, want := range map[string]string{"protected": "bool", "rawPII": "bool", "maxRetentionMs": "number", "allowedSinkKinds": "kinds"} {
 			val, ok := e.Parameters[k]

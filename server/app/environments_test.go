@@ -314,8 +314,8 @@ func TestPromotionAcrossEnvironments(t *testing.T) {
 	}
 	if r := waitRun(t, owner, destroy.Msg.GetRun().GetId()); r.GetState() != v1.RunState_RUN_STATE_PLANNED {
 		t.Fatalf("dev decommission plan: %v %s", r.GetState(), r.GetError())
-	} else {
-		approve(t, owner, r, true)
+	} else if out := approve(t, owner, r, true); !strings.Contains(out.GetLog(), "the product stays (not retired): it is still provisioned in prod") {
+		t.Errorf("dev's decommission does not say why the product stays:\n%s", out.GetLog())
 	}
 	if got := replicas(t, devKafka, "sales.orders.orders.v1"); got != nil {
 		t.Errorf("dev still has the topic: %v", got)

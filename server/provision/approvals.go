@@ -14,41 +14,76 @@ import (
 // each role a run needs is approved by someone else.
 const ReasonAlreadyApproved = "ALREADY_APPROVED"
 
-// ReasonNoDestructiveApprover refuses the approval that would complete a
-// destructive plan none of whose approvers may approve destruction.
-const ReasonNoDestructiveApprover = "NO_DESTRUCTIVE_APPROVER"
-
 // approval adds who's approval to the planned run cur and reports whether
 // the run is now approved in full. A run whose environment's policy names
 // no approvers is approved by its first approval. Otherwise each required
-// role needs an approver of its own: who's approval counts when it lets
-// more roles be covered, each by a different person, than before — the
-// roles are assigned anew with each approval, so the order people approve
-// in does not matter — and the run is approved once every role is covered.
-// A destructive run also needs one approver allowed approve-destructive.
+// role needs an approver of its own: the roles are assigned anew with each
+// approval (so the order people approve in does not matter), and who's
+// approval counts when it lets more roles be covered, each by a different
+// person, than before. A destructive run also needs one approver allowed
+// approve-destructive in its environment: an approval bringing that counts
+// too. The run is approved once both hold.
 func (s *Service) approval(cur *ent.ProvisioningRun, who string, auto bool) ([]schema.RunApproval, bool, error) {
 	approvals := slices.Clone(cur.Approvals)
 	if auto || len(cur.Approvers) == 0 {
 		return append(approvals, schema.RunApproval{By: who, Time: now()}), true, nil
 	}
+	before := s.assignRoles(cur, approvals)
 	if slices.ContainsFunc(approvals, func(a schema.RunApproval) bool { return a.By == who }) {
 		return nil, false, errs.New(errs.KindFailedPrecondition, "%s already approved run %s; it waits for the approval of %s",
-			who, cur.ID, describeApprovers(outstandingApprovers(cur))).WithReason(ReasonAlreadyApproved)
+			who, cur.ID, s.describeOutstanding(cur, before)).WithReason(ReasonAlreadyApproved)
 	}
-	before := s.assignRoles(cur, approvals)
 	after := s.assignRoles(cur, append(approvals, schema.RunApproval{By: who, Time: now()}))
-	if covered(after) <= covered(before) {
-		return nil, false, errs.PermissionDenied("run %s in environment %s needs the approval of %s, and %s holds none of these roles in domain %s (or only those others approved as)",
-			cur.ID, cur.Environment, describeApprovers(outstandingApprovers(cur)), who, cur.Domain)
+	gainsRole := covered(after) > covered(before)
+	gainsDestruction := !s.destructionApproved(cur, before) && s.destructionApproved(cur, after)
+	if !gainsRole && !gainsDestruction {
+		return nil, false, errs.PermissionDenied("run %s in environment %s needs the approval of %s, and %s's would add none of these (roles held in domain %s, or approve-destructive there)",
+			cur.ID, cur.Environment, s.describeOutstanding(cur, before), who, cur.Domain)
 	}
-	complete := covered(after) == len(cur.Approvers)
-	if complete && cur.Destructive && !slices.ContainsFunc(after, func(a schema.RunApproval) bool {
-		return s.authz.Allowed(a.By, cur.Domain, envObject(cur.Environment), ActApproveDestructive)
-	}) {
-		return nil, false, errs.New(errs.KindFailedPrecondition, "run %s destroys data: one of its approvers must be allowed to approve destructive plans in %s, and none is",
-			cur.ID, cur.Environment).WithReason(ReasonNoDestructiveApprover)
+	return after, covered(after) == len(cur.Approvers) && s.destructionApproved(cur, after), nil
+}
+
+// destructionApproved reports whether approvals of run r may apply it as
+// far as destruction goes: r destroys nothing, or one of its approvers is
+// allowed approve-destructive in r's environment.
+func (s *Service) destructionApproved(r *ent.ProvisioningRun, approvals []schema.RunApproval) bool {
+	return !r.Destructive || slices.ContainsFunc(approvals, func(a schema.RunApproval) bool {
+		return s.authz.Allowed(a.By, r.Domain, envObject(r.Environment), ActApproveDestructive)
+	})
+}
+
+// describeOutstanding says whose approvals run r still needs, given its
+// approvals with their roles assigned.
+func (s *Service) describeOutstanding(r *ent.ProvisioningRun, assigned []schema.RunApproval) string {
+	var parts []string
+	taken := make([]bool, len(assigned))
+	for _, a := range r.Approvers {
+		i := slices.IndexFunc(assigned, func(x schema.RunApproval) bool { return x.Role == a.Role })
+		for i >= 0 && taken[i] {
+			next := slices.IndexFunc(assigned[i+1:], func(x schema.RunApproval) bool { return x.Role == a.Role })
+			if next < 0 {
+				i = -1
+			} else {
+				i += 1 + next
+			}
+		}
+		if i >= 0 {
+			taken[i] = true
+			continue
+		}
+		part := "a " + a.Role
+		if a.Reason != "" {
+			part += " (" + a.Reason + ")"
+		}
+		parts = append(parts, part)
 	}
-	return after, complete, nil
+	if !s.destructionApproved(r, assigned) {
+		parts = append(parts, "someone allowed to approve destructive plans in "+r.Environment)
+	}
+	if len(parts) == 0 {
+		return "nobody more"
+	}
+	return strings.Join(parts, " and ")
 }
 
 // assignRoles matches approvals to the run's required roles, each role to a
@@ -108,28 +143,6 @@ func (s *Service) designated(r *ent.ProvisioningRun, who string) bool {
 		return false
 	}
 	return covered(s.assignRoles(r, append(slices.Clone(r.Approvals), schema.RunApproval{By: who}))) > covered(s.assignRoles(r, r.Approvals))
-}
-
-// outstandingApprovers are the roles a run needs that nobody approved as yet.
-func outstandingApprovers(r *ent.ProvisioningRun) []schema.RunApprover {
-	var out []schema.RunApprover
-	for _, a := range r.Approvers {
-		if !slices.ContainsFunc(r.Approvals, func(x schema.RunApproval) bool { return x.Role == a.Role }) {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-func describeApprovers(as []schema.RunApprover) string {
-	parts := make([]string, len(as))
-	for i, a := range as {
-		parts[i] = "a " + a.Role
-		if a.Reason != "" {
-			parts[i] += " (" + a.Reason + ")"
-		}
-	}
-	return strings.Join(parts, " and ")
 }
 
 // approvers names who approved, for ApprovedBy.

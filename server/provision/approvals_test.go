@@ -28,6 +28,7 @@ func TestApprovalsCoverEachRoleOnce(t *testing.T) {
 		{Principal: "oscar", Role: access.RoleDomainOwner, Domain: "sales"},
 		{Principal: "greta", Role: access.RoleGovernanceOfficer, Domain: access.AllDomains},
 		{Principal: "mark", Role: access.RoleDomainMember, Domain: "sales"},
+		{Principal: "root", Role: access.RolePlatformAdmin, Domain: access.AllDomains},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -71,10 +72,19 @@ func TestApprovalsCoverEachRoleOnce(t *testing.T) {
 	// With owners narrowed to approve (no approve-destructive), an owner
 	// and an officer cannot complete a destructive plan.
 	narrowed := strings.Replace(policies.RBACPolicy, "p, role:domain-owner, provision, *", "p, role:domain-owner, provision, approve", 1)
-	if err := authz.SetPolicy(narrowed, []string{access.RoleGovernanceOfficer, access.RoleDomainOwner, access.RoleDomainMember}); err != nil {
+	if err := authz.SetPolicy(narrowed, []string{access.RolePlatformAdmin, access.RoleGovernanceOfficer, access.RoleDomainOwner, access.RoleDomainMember}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.approval(run(true, "greta"), "olivia", false); errs.As(err).Reason != ReasonNoDestructiveApprover {
-		t.Fatalf("destructive without an approve-destructive approver: %v", err)
+	got, complete, err = s.approval(run(true, "greta"), "olivia", false)
+	if err != nil || complete || covered(got) != 2 {
+		t.Fatalf("destructive, both roles but no approve-destructive: %+v complete=%v err=%v", got, complete, err)
+	}
+	r := run(true, "greta", "olivia")
+	if _, _, err := s.approval(r, "oscar", false); errs.KindOf(err) != errs.KindPermissionDenied ||
+		!strings.Contains(err.Error(), "someone allowed to approve destructive plans in prod") {
+		t.Fatalf("a third owner without approve-destructive: %v", err)
+	}
+	if _, complete, err := s.approval(r, "root", false); err != nil || !complete {
+		t.Fatalf("an admin brings approve-destructive: complete=%v err=%v", complete, err)
 	}
 }

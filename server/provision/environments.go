@@ -320,33 +320,49 @@ func (s *Service) promoted(ctx context.Context, env *Environment, p *ent.DataPro
 // for a configured cluster): Terraform's pg state schemas and Debezium's
 // replication slots carry that name.
 func (s *Service) Adopt(ctx context.Context) error {
-	env := s.DefaultEnvironment()
-	var legacy int
-	for _, table := range []string{"provisioning_runs", "deployments"} {
+	env := s.cfg.Environments[0]
+	// What would be lost under another name: an applied version, a run
+	// under way or awaiting review, a workspace with its state.
+	var live int
+	for _, q := range []string{
+		"SELECT COUNT(*) FROM deployments WHERE environment = '' AND provisioned_version IS NOT NULL",
+		"SELECT COUNT(*) FROM provisioning_runs WHERE environment = '' AND state IN ('queued', 'planning', 'planned', 'applying')",
+	} {
 		var n int
-		if err := s.store.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+" WHERE environment = ''").Scan(&n); err != nil {
-			return fmt.Errorf("counting %s without an environment: %w", table, err)
+		if err := s.store.DB.QueryRowContext(ctx, q).Scan(&n); err != nil {
+			return fmt.Errorf("adopting what was provisioned before environments: %w", err)
 		}
-		legacy += n
+		live += n
 	}
-	if legacy > 0 && env != LegacySandbox && env != LegacyProduction {
-		return fmt.Errorf("the catalog holds %d runs and deployments from before environments: name the first environment %q (the embedded sandbox) "+
-			"or %q (a configured cluster), as its data plane was named then, so that its Terraform state and replication slots are found again", legacy, LegacySandbox, LegacyProduction)
+	if _, err := os.Stat(filepath.Join(s.cfg.DataDir, "workspaces")); err == nil {
+		live++
 	}
-	if legacy > 0 {
-		// The environment is immutable to everything else, so this is SQL.
-		arg := "?"
-		if s.store.Dialect == dialect.Postgres {
-			arg = "$1"
+	legacy := LegacyProduction
+	if env.Sandbox {
+		legacy = LegacySandbox
+	}
+	if live > 0 && env.Name != legacy {
+		return fmt.Errorf("the catalog holds products provisioned before environments existed: name the first environment %q, as its data plane "+
+			"(%s) was named then, so that their Terraform state and replication slots are found again", legacy, map[bool]string{true: "the embedded sandbox", false: "a configured cluster"}[env.Sandbox])
+	}
+	// The environment is immutable to everything else, so this is SQL.
+	arg := "?"
+	if s.store.Dialect == dialect.Postgres {
+		arg = "$1"
+	}
+	for _, table := range []string{"provisioning_runs", "deployments"} {
+		res, err := s.store.DB.ExecContext(ctx, "UPDATE "+table+" SET environment = "+arg+" WHERE environment = ''", env.Name)
+		if err != nil {
+			return fmt.Errorf("adopting %s into environment %s: %w", table, env.Name, err)
 		}
-		for _, table := range []string{"provisioning_runs", "deployments"} {
-			if _, err := s.store.DB.ExecContext(ctx, "UPDATE "+table+" SET environment = "+arg+" WHERE environment = ''", env); err != nil {
-				return fmt.Errorf("adopting %s into environment %s: %w", table, env, err)
-			}
+		if n, _ := res.RowsAffected(); n > 0 {
+			s.log.Info("rows from before environments adopted", "table", table, "environment", env.Name, "rows", n)
 		}
-		s.log.Info("runs and deployments from before environments adopted", "environment", env, "rows", legacy)
 	}
-	return s.adoptWorkspaces(env)
+	if err := s.adoptWorkspaces(env.Name); err != nil {
+		return fmt.Errorf("adopting the workspaces from before environments: %w", err)
+	}
+	return nil
 }
 
 // Names the one data plane had before environments existed.
@@ -368,11 +384,19 @@ func (s *Service) adoptWorkspaces(env string) error {
 		return err
 	}
 	for _, d := range domains {
+		if !d.IsDir() {
+			s.log.Warn("left alone: not a workspace directory", "path", filepath.Join(old, d.Name()))
+			continue
+		}
 		products, err := os.ReadDir(filepath.Join(old, d.Name()))
 		if err != nil {
 			return err
 		}
 		for _, p := range products {
+			if !p.IsDir() {
+				s.log.Warn("left alone: not a workspace directory", "path", filepath.Join(old, d.Name(), p.Name()))
+				continue
+			}
 			from, to := filepath.Join(old, d.Name(), p.Name()), s.workspaceDir(env, d.Name(), p.Name())
 			if _, err := os.Stat(to); err == nil {
 				return fmt.Errorf("the workspace of %s/%s is both in %s and in %s: keep the one whose terraform.tfstate is current and remove the other", d.Name(), p.Name(), from, to)
@@ -384,10 +408,10 @@ func (s *Service) adoptWorkspaces(env string) error {
 				return err
 			}
 		}
-		if err := os.Remove(filepath.Join(old, d.Name())); err != nil {
-			return err
-		}
+		// Empty now, unless something was left alone.
+		_ = os.Remove(filepath.Join(old, d.Name()))
 	}
 	s.log.Info("workspaces from before environments moved", "environment", env, "from", old)
-	return os.Remove(old)
+	_ = os.Remove(old)
+	return nil
 }

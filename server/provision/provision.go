@@ -317,7 +317,8 @@ type Trigger struct {
 
 // Plan queues a plan of the product's current version in env ("" for the
 // default environment). A product with a run queued or in progress there
-// refuses a second one; a plan awaiting approval there is superseded.
+// refuses a second one; a plan awaiting approval there is superseded, unless
+// some approved it already and it is not stale.
 func (s *Service) Plan(ctx context.Context, domain, name, env string) (*ent.ProvisioningRun, error) {
 	e, err := s.environment(env)
 	if err != nil {
@@ -373,6 +374,11 @@ func (s *Service) PlanPublished(ctx context.Context, domain, name, detail string
 			pr.RunID = r.ID
 		}
 		out = append(out, pr)
+	}
+	for _, name := range envs {
+		if _, err := s.environment(name); err != nil {
+			out = append(out, engine.PlannedRun{Environment: name, Skipped: "environment " + name + " is not configured any more"})
+		}
 	}
 	return out
 }
@@ -452,8 +458,13 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 		// On PostgreSQL, replicas queue for the same product at once: the
 		// product's row serializes them, so one check-and-insert wins.
 		if s.store.Dialect == dialect.Postgres {
-			if _, err := tx.DataProduct.Query().Where(dataproduct.ID(p.ID)).ForUpdate().Only(ctx); err != nil {
+			locked, err := tx.DataProduct.Query().Where(dataproduct.ID(p.ID)).ForUpdate().Only(ctx)
+			if err != nil {
 				return err
+			}
+			// A destroy elsewhere may have retired it meanwhile.
+			if locked.Lifecycle == dataproduct.LifecycleRetired {
+				return errs.New(errs.KindFailedPrecondition, "data product %s/%s is retired: nothing to provision", domain, name).WithReason(ReasonRetired)
 			}
 		}
 		busy, err := tx.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.Environment(env.Name), provisioningrun.StateIn(active...)).First(ctx)
@@ -475,7 +486,11 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 			// Nor is a plan some have approved already, nor a promotion
 			// (a person's) by what meshplane does on its own.
 			personal := pr.Trigger == provisioningrun.TriggerUser || pr.Trigger == provisioningrun.TriggerPromotion
-			if len(pr.Approvals) > 0 && !removal(t.Kind) {
+			// A plan that can no longer be approved (the product or the
+			// policy changed since) goes whatever its approvals.
+			stale := pr.ProductVersion != p.Version || (s.cfg.Governance != nil && pr.Kind == provisioningrun.KindApply &&
+				!removal(pr.Trigger) && pr.PolicyVersion != s.cfg.Governance.PolicyVersion())
+			if len(pr.Approvals) > 0 && !removal(t.Kind) && !stale {
 				return errs.New(errs.KindFailedPrecondition, "run %s of %s/%s in %s has %d of its approvals: approve or cancel it first",
 					pr.ID, domain, name, env.Name, len(pr.Approvals)).WithReason(ReasonRunInProgress)
 			}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"github.com/riverqueue/river"
 
 	"github.com/meshplane/meshplane/schema"
@@ -363,21 +364,30 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 	}
 	// The whole log is stored before the run settles: a watcher stops at
 	// the settled state and must have had every line by then.
+	// A product is retired only once no environment holds anything of it:
+	// an applied version, a run under way or awaiting review (decided again
+	// in the transaction below), or resources the data plane still has that
+	// no deployment recorded (an apply that failed half-way).
+	var leftElsewhere []string
+	if r.Kind == provisioningrun.KindDestroy && unfinished == "" {
+		leftElsewhere = s.leftElsewhere(ctx, r, env.Name, lw)
+		s.explainRetirement(ctx, r, leftElsewhere, lw)
+	}
 	lw.sink.Flush()
 	lw.flush()
 	state, action := provisioningrun.StateApplied, "provision.RunApplied"
 	if unfinished != "" {
 		state, action = provisioningrun.StateFailed, "provision.RunFinished"
 	}
-	// A product is retired only once no environment holds anything of it:
-	// an applied version, a run under way or awaiting review (looked at in
-	// the transaction below), or resources the data plane still has that
-	// no deployment recorded (an apply that failed half-way).
-	var leftElsewhere []string
-	if r.Kind == provisioningrun.KindDestroy && unfinished == "" {
-		leftElsewhere = s.leftElsewhere(ctx, r, env.Name, lw)
-	}
 	err = s.store.Tx(context.WithoutCancel(sys), func(tx *ent.Tx) error {
+		if r.Kind == provisioningrun.KindDestroy && s.store.Dialect == dialect.Postgres {
+			// The product's row serializes the end of its destroys and the
+			// queueing of its runs, so whether anything is left elsewhere is
+			// decided on what the others committed.
+			if _, err := tx.DataProduct.Query().Where(dataproduct.ID(r.ProductID)).ForUpdate().Only(sys); err != nil && !ent.IsNotFound(err) {
+				return err
+			}
+		}
 		cur, err := tx.ProvisioningRun.Get(sys, r.ID)
 		if err != nil {
 			return err
@@ -474,6 +484,29 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 		s.feed.publish(r.ID)
 	}
 	return err
+}
+
+// explainRetirement says in a destroy's log whether its product retires,
+// and if not, what another environment still holds of it.
+func (s *Service) explainRetirement(ctx context.Context, r *ent.ProvisioningRun, left []string, lw *runLog) {
+	deployed, _ := s.store.Client.Deployment.Query().Where(deployment.ProductID(r.ProductID), deployment.EnvironmentNEQ(r.Environment),
+		deployment.ProvisionedVersionNotNil()).Select(deployment.FieldEnvironment).Strings(ctx)
+	busy, _ := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.ProductID(r.ProductID), provisioningrun.EnvironmentNEQ(r.Environment),
+		provisioningrun.StateIn(append(slices.Clone(active), provisioningrun.StatePlanned)...)).Select(provisioningrun.FieldEnvironment).Strings(ctx)
+	var why []string
+	for _, w := range []struct {
+		what string
+		envs []string
+	}{{"provisioned in", deployed}, {"with a run under way or awaiting review in", busy}, {"with resources left in", left}} {
+		if len(w.envs) > 0 {
+			why = append(why, w.what+" "+strings.Join(slices.Compact(slices.Sorted(slices.Values(w.envs))), ", "))
+		}
+	}
+	if len(why) == 0 {
+		lw.line("meshplane: nothing of the product is left in any environment: it is retired")
+		return
+	}
+	lw.line("meshplane: the product stays (not retired): it is still " + strings.Join(why, "; ") + "; decommission it there too")
 }
 
 // restorePlan puts the approved plan file into this replica's workspace,
