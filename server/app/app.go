@@ -146,8 +146,9 @@ type Server struct {
 	Events    *events.Service
 	// Jobs is the durable job queue the replicas sharing the catalog share.
 	Jobs *jobs.Queue
-	// Sandbox is the default environment's in-process data plane, nil when
-	// a real one is configured; Sandboxes holds every environment's, by name.
+	// Sandbox is the in-process data plane of the environment consumer
+	// access lives in, nil when a real one is configured; Sandboxes holds
+	// every environment's, by name.
 	Sandbox   *sandbox.Sandbox
 	Sandboxes map[string]*sandbox.Sandbox
 	// AdminTokenPath is set when this start created the initial admin.
@@ -351,9 +352,9 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string, gov 
 		if err != nil {
 			return err
 		}
-		if i == 0 {
+		if e.Access || (i == 0 && !slices.ContainsFunc(envs, func(e EnvironmentConfig) bool { return e.Access })) {
 			// Consumer access — previews, credentials, grants — lives in
-			// the default environment.
+			// one environment: the one marked so, or the default one.
 			s.kafka, s.kafkaServers, s.kafkaTLS, s.Sandbox = p.kafka, p.servers, p.tls, p.sandbox
 		}
 		if p.sandbox != nil {

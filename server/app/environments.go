@@ -35,6 +35,9 @@ type EnvironmentConfig struct {
 	// PromoteFrom, when set, are the environments whose applied versions
 	// alone may be planned in this one.
 	PromoteFrom []string
+	// Access marks the environment consumer access lives in — grants'
+	// ACLs, consumers' Kafka credentials, previews; the first by default.
+	Access bool
 }
 
 // environmentsFile is the file --environments reads.
@@ -59,6 +62,7 @@ type environmentsFile struct {
 			PasswordFile string `yaml:"passwordFile"`
 		} `yaml:"connect"`
 		PromoteFrom []string       `yaml:"promoteFrom"`
+		Access      bool           `yaml:"access"`
 		Parameters  map[string]any `yaml:"parameters"`
 	} `yaml:"environments"`
 }
@@ -99,7 +103,7 @@ func LoadEnvironments(path string) ([]EnvironmentConfig, error) {
 	}
 	out := make([]EnvironmentConfig, 0, len(f.Environments))
 	for _, e := range f.Environments {
-		c := EnvironmentConfig{Name: e.Name, PromoteFrom: e.PromoteFrom}
+		c := EnvironmentConfig{Name: e.Name, PromoteFrom: e.PromoteFrom, Access: e.Access}
 		// Parameters are read as JSON would have them, which is what
 		// policies and the APIs see.
 		if e.Parameters != nil {
@@ -184,7 +188,7 @@ type plane struct {
 // DATA_DIR/environments/<name>/sandbox.
 func (s *Server) connectEnvironment(ctx context.Context, e EnvironmentConfig, first bool, databaseURL, pgDialect string) (*plane, error) {
 	dp := e.DataPlane
-	out := &plane{env: provision.Environment{Name: e.Name, Parameters: e.Parameters, PromoteFrom: e.PromoteFrom}}
+	out := &plane{env: provision.Environment{Name: e.Name, Parameters: e.Parameters, PromoteFrom: e.PromoteFrom, Access: e.Access}}
 	out.env.Render = render.Environment{Name: e.Name, KafkaBootstrap: dp.KafkaBootstrap, KafkaSASLMechanism: dp.SASLMechanism,
 		KafkaUsername: dp.KafkaUsername, KafkaTLS: dp.KafkaTLS, ConnectURL: dp.ConnectURL, ConnectUsername: dp.ConnectUsername}
 	out.env.Secrets = provision.Secrets{KafkaPassword: dp.KafkaPassword, ConnectPassword: dp.ConnectPassword}
@@ -240,6 +244,7 @@ func validateEnvironments(envs []EnvironmentConfig) error {
 	var v errs.Violations
 	seen := map[string]bool{}
 	planes := map[string]string{}
+	access := ""
 	for i, e := range envs {
 		path := fmt.Sprintf("environments[%d]", i)
 		spec.CheckName(&v, path+".name", e.Name)
@@ -247,6 +252,11 @@ func validateEnvironments(envs []EnvironmentConfig) error {
 			v.Add(path+".name", "environment %q is named twice", e.Name)
 		}
 		seen[e.Name] = true
+		if e.Access && access != "" {
+			v.Add(path+".access", "environment %s already serves consumer access: at most one may", access)
+		} else if e.Access {
+			access = e.Name
+		}
 		for _, addr := range append(slices.Clone(e.DataPlane.KafkaBootstrap), e.DataPlane.ConnectURL) {
 			if addr == "" {
 				continue

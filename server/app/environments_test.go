@@ -423,3 +423,92 @@ func TestLegacyProvisioningIsAdopted(t *testing.T) {
 		t.Errorf("the state was not found again: the plan changes %v", actions(r))
 	}
 }
+
+// TestConsumerAccessLivesInItsEnvironment: with prod marked for consumer
+// access, a consumer's credential is made on prod's Kafka, an approved grant
+// plans and applies its ACLs in prod, and the consumer reads prod's topic;
+// dev, the default environment for plans, gets neither.
+func TestConsumerAccessLivesInItsEnvironment(t *testing.T) {
+	apptest.RequireTools(t)
+	env := apptest.New(t, apptest.Options{Environments: []app.EnvironmentConfig{{Name: "dev"}, {Name: "prod", Access: true}}})
+	ctx := context.Background()
+	env.Domain("sales")
+	env.Domain("marketing")
+	owner := env.Clients(apptest.ProtocolConnect, env.User("olivia", "domain-owner", "sales"))
+	mOwn := env.Clients(apptest.ProtocolConnect, env.User("max", "domain-owner", "marketing"))
+	if _, err := mOwn.Identity.CreatePrincipal(ctx, connect.NewRequest(&v1.CreatePrincipalRequest{
+		Name: "reporter", Kind: v1.PrincipalKind_PRINCIPAL_KIND_SERVICE_ACCOUNT, Domain: "marketing"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: apptest.ProductSpec()})); err != nil {
+		t.Fatal(err)
+	}
+	updateLifecycle := func() {
+		cur, err := owner.Catalog.GetDataProduct(ctx, connect.NewRequest(&v1.GetDataProductRequest{Domain: "sales", Name: "orders"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := cur.Msg.GetDataProduct()
+		if _, err := owner.Catalog.UpdateDataProduct(ctx, connect.NewRequest(&v1.UpdateDataProductRequest{Domain: "sales", Name: "orders",
+			Spec: specOf(p), Lifecycle: v1.Lifecycle_LIFECYCLE_ACTIVE, Version: p.GetVersion()})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	updateLifecycle()
+	approve(t, owner, planIn(t, owner, "dev", "sales", "orders"), false)
+	approve(t, owner, planIn(t, owner, "prod", "sales", "orders"), false)
+
+	envs, err := owner.Provision.ListEnvironments(ctx, connect.NewRequest(&v1.ListEnvironmentsRequest{}))
+	if err != nil || !envs.Msg.GetEnvironments()[0].GetDefault() || envs.Msg.GetEnvironments()[0].GetAccess() || !envs.Msg.GetEnvironments()[1].GetAccess() {
+		t.Fatalf("environments: %v %v", envs, err)
+	}
+
+	// The credential is made on prod's Kafka, and names prod's servers.
+	cred, err := mOwn.Access.IssueKafkaCredential(ctx, connect.NewRequest(&v1.IssueKafkaCredentialRequest{Principal: "reporter"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prodServers := env.Server.Sandboxes["prod"].Settings().BootstrapServers
+	if strings.Join(cred.Msg.GetBootstrapServers(), ",") != strings.Join(prodServers, ",") {
+		t.Fatalf("credential names %v, want prod's %v", cred.Msg.GetBootstrapServers(), prodServers)
+	}
+
+	// Granted: the ACLs are planned and applied in prod.
+	const topic = "sales.orders.orders.v1"
+	prod, err := kgo.NewClient(env.Server.Sandboxes["prod"].ClientOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte("1"), Value: []byte(`{"order_id":1}`)}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	f := &accessFixture{env: env, admin: env.Clients(apptest.ProtocolConnect, env.AdminToken)}
+	req := f.request(t, mOwn, &v1.RequestAccessRequest{Consumer: "reporter", Purpose: "weekly report", DurationSeconds: 3600,
+		Ports: []*v1.PortRef{{Domain: "sales", Product: "orders", Port: "orders"}}})
+	if _, err := owner.Access.ApproveAccessRequest(ctx, connect.NewRequest(&v1.ApproveAccessRequestRequest{Id: req.GetId()})); err != nil {
+		t.Fatal(err)
+	}
+	f.waitGrants(t, req.GetId(), v1.GrantState_GRANT_STATE_ACTIVE)
+	if _, err := readAs(t, prodServers, "marketing.reporter", cred.Msg.GetPassword(), topic, "marketing.reporter.weekly"); err != nil {
+		t.Fatalf("reading prod with an active grant: %v", err)
+	}
+	for envName, want := range map[string]bool{"prod": true, "dev": false} {
+		runs, err := owner.Provision.ListRuns(ctx, connect.NewRequest(&v1.ListRunsRequest{Domain: "sales", Product: "orders", Environment: envName}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := false
+		for _, r := range runs.Msg.GetRuns() {
+			got = got || r.GetTrigger() == "grant"
+		}
+		if got != want {
+			t.Errorf("a grant run in %s: %v, want %v", envName, got, want)
+		}
+	}
+	// dev knows nothing of the consumer.
+	devServers := env.Server.Sandboxes["dev"].Settings().BootstrapServers
+	if _, err := readAs(t, devServers, "marketing.reporter", cred.Msg.GetPassword(), topic, "marketing.reporter.weekly"); err == nil {
+		t.Fatal("the consumer reads dev")
+	}
+}

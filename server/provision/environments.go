@@ -48,12 +48,16 @@ type Environment struct {
 	PromoteFrom []string
 	// Sandbox says the data plane is the in-process sandbox.
 	Sandbox bool
+	// Access marks the environment consumer access lives in: grants' ACLs,
+	// Kafka credentials and previews (at most one; the first by default).
+	Access bool
 }
 
 // EnvironmentInfo is what callers may see of an environment: no secrets.
 type EnvironmentInfo struct {
 	Name              string
 	Default           bool
+	Access            bool
 	Sandbox           bool
 	KafkaBootstrap    []string
 	ConnectURL        string
@@ -83,7 +87,7 @@ func (s *Service) ListEnvironments(ctx context.Context) ([]EnvironmentInfo, erro
 func (s *Service) Environments() []EnvironmentInfo {
 	out := make([]EnvironmentInfo, len(s.cfg.Environments))
 	for i, e := range s.cfg.Environments {
-		out[i] = EnvironmentInfo{Name: e.Name, Default: i == 0, Sandbox: e.Sandbox, KafkaBootstrap: slices.Clone(e.Render.KafkaBootstrap),
+		out[i] = EnvironmentInfo{Name: e.Name, Default: i == 0, Access: s.isAccess(e.Name), Sandbox: e.Sandbox, KafkaBootstrap: slices.Clone(e.Render.KafkaBootstrap),
 			ConnectURL: withoutUserinfo(e.Render.ConnectURL), ReplicationFactor: e.Render.ReplicationFactor, Parameters: maps.Clone(e.Parameters),
 			PromoteFrom: slices.Clone(e.PromoteFrom)}
 	}
@@ -142,6 +146,20 @@ func envObject(env string) string { return access.Scoped(ObjProvision, env) }
 
 // isDefault reports whether env is the default environment.
 func (s *Service) isDefault(env string) bool { return env == s.cfg.Environments[0].Name }
+
+// AccessEnvironment names the environment consumer access lives in: the
+// one marked Access, or the default one.
+func (s *Service) AccessEnvironment() string {
+	for _, e := range s.cfg.Environments {
+		if e.Access {
+			return e.Name
+		}
+	}
+	return s.DefaultEnvironment()
+}
+
+// isAccess reports whether env is the access environment.
+func (s *Service) isAccess(env string) bool { return env == s.AccessEnvironment() }
 
 // Deployment is a product in one environment.
 type Deployment struct {

@@ -147,13 +147,16 @@ func (s *Service) grantTargets(ctx context.Context, r *ent.ProvisioningRun, p *e
 		// Deleting ACLs is planned alone whatever the product's state.
 		return addresses(r.Grants.Delete), ""
 	}
+	d, err := deploymentIn(ctx, s.store.Client.Deployment, p.ID, r.Environment)
 	switch {
-	case p.ProvisionedVersion == nil:
-		return nil, "the product was never applied"
-	case *p.ProvisionedVersion != p.Version:
-		return nil, fmt.Sprintf("version %d of the product is not applied yet (version %d is)", p.Version, *p.ProvisionedVersion)
-	case len(p.Drift) > 0:
-		return nil, fmt.Sprintf("the last drift check found %d resources changed outside meshplane", len(p.Drift))
+	case err != nil:
+		return nil, "reading the product's deployment: " + err.Error()
+	case d == nil || d.ProvisionedVersion == nil:
+		return nil, "the product was never applied in " + r.Environment
+	case *d.ProvisionedVersion != p.Version:
+		return nil, fmt.Sprintf("version %d of the product is not applied in %s yet (version %d is)", p.Version, r.Environment, *d.ProvisionedVersion)
+	case len(d.Drift) > 0:
+		return nil, fmt.Sprintf("the last drift check in %s found %d resources changed outside meshplane", r.Environment, len(d.Drift))
 	}
 	last, err := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.Environment(r.Environment), provisioningrun.KindEQ(provisioningrun.KindApply),
 		provisioningrun.StateEQ(provisioningrun.StateApplied), provisioningrun.PolicyVersionNEQ("")).

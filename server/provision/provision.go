@@ -117,6 +117,9 @@ func (c Config) Validate() error {
 	if len(c.Environments) == 0 {
 		missing = append(missing, "Environments")
 	}
+	if n := len(slices.DeleteFunc(slices.Clone(c.Environments), func(e Environment) bool { return !e.Access })); n > 1 {
+		return fmt.Errorf("%d environments are marked for consumer access: at most one may be", n)
+	}
 	if len(missing) > 0 {
 		return fmt.Errorf("provision config is missing %s", strings.Join(missing, ", "))
 	}
@@ -420,7 +423,13 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 	if s.unavailable != "" {
 		return nil, errs.New(errs.KindUnavailable, "%s", s.unavailable)
 	}
-	env, err := s.environment(t.Environment)
+	envName := t.Environment
+	if envName == "" && consumerTrigger(t.Kind) {
+		// Grants, revocations and expiries change consumer access, which
+		// lives in one environment.
+		envName = s.AccessEnvironment()
+	}
+	env, err := s.environment(envName)
 	if err != nil {
 		return nil, err
 	}
@@ -534,6 +543,11 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 	}
 	s.enqueue(ctx, run.ID, phasePlan)
 	return run, nil
+}
+
+// consumerTrigger reports whether t changes consumer access.
+func consumerTrigger(t provisioningrun.Trigger) bool {
+	return t == provisioningrun.TriggerGrant || t == provisioningrun.TriggerRevoke || t == provisioningrun.TriggerExpiry
 }
 
 // queuedAction names the audit action of a queued run.

@@ -234,8 +234,8 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 			lw.line(fmt.Sprintf("meshplane: policy %s admits the product; its connectors mask %d fields", g.PolicyVersion, g.Masked))
 		}
 	}
-	// Consumer access lives in the default environment alone.
-	if s.isDefault(env.Name) {
+	// Consumer access lives in the access environment alone.
+	if s.isAccess(env.Name) {
 		if in.Grants, r.Grants, err = s.attachGrants(ctx, r); err != nil {
 			return err
 		}
@@ -253,7 +253,7 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 	if err := ws.writeFiles(w.Files); err != nil {
 		return fmt.Errorf("writing workspace: %w", err)
 	}
-	if r.Kind == provisioningrun.KindDestroy && s.isDefault(env.Name) {
+	if r.Kind == provisioningrun.KindDestroy && s.isAccess(env.Name) {
 		// A consumer's group ACL is one Kafka ACL shared with the other
 		// products it reads: destroying this product must not take it.
 		if kept, err := s.sharedGroupACLs(ctx, r.ProductID); err != nil {
@@ -266,7 +266,7 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 	}
 	var targets []string
 	whole := ""
-	if s.isDefault(env.Name) {
+	if s.isAccess(env.Name) {
 		targets, whole = s.grantTargets(ctx, r, p, policyVersion)
 	}
 	if len(targets) > 0 {
@@ -416,7 +416,7 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 		if err != nil {
 			return err
 		}
-		if s.isDefault(env.Name) {
+		if s.isAccess(env.Name) {
 			if err := grantsApplied(sys, tx, s.store.Dialect, r); err != nil {
 				return err
 			}

@@ -202,7 +202,7 @@ func (h *ProvisioningHandler) ListEnvironments(ctx context.Context, _ *connect.R
 		if err != nil {
 			return nil, err
 		}
-		out.Environments = append(out.Environments, &v1.Environment{Name: e.Name, Default: e.Default, Sandbox: e.Sandbox,
+		out.Environments = append(out.Environments, &v1.Environment{Name: e.Name, Default: e.Default, Access: e.Access, Sandbox: e.Sandbox,
 			KafkaBootstrap: e.KafkaBootstrap, ConnectUrl: e.ConnectURL, ReplicationFactor: int32(e.ReplicationFactor),
 			Parameters: params, PromoteFrom: e.PromoteFrom})
 	}

@@ -357,6 +357,7 @@ type ComplexityRoot struct {
 	}
 
 	Environment struct {
+		Access            func(childComplexity int) int
 		ConnectURL        func(childComplexity int) int
 		Default           func(childComplexity int) int
 		KafkaBootstrap    func(childComplexity int) int
@@ -2211,6 +2212,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ElasticsearchSink.Username(childComplexity), true
 
+	case "Environment.access":
+		if e.ComplexityRoot.Environment.Access == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Environment.Access(childComplexity), true
 	case "Environment.connectUrl":
 		if e.ComplexityRoot.Environment.ConnectURL == nil {
 			break
@@ -6657,8 +6664,10 @@ extend type Mutation {
 "An environment products are provisioned into: its own Kafka and Kafka Connect, and the parameters its policies read."
 type Environment {
   name: String!
-  "Requests naming no environment act in the default one; consumer access lives there too."
+  "Requests naming no environment act in the default one."
   default: Boolean!
+  "Consumer access lives here: grants' ACLs, consumers' Kafka credentials, previews."
+  access: Boolean!
   "The environment's data plane is the in-process sandbox."
   sandbox: Boolean!
   kafkaBootstrap: [String!]!
@@ -7604,6 +7613,8 @@ func (ec *executionContext) childFields_Environment(ctx context.Context, field g
 		return ec.fieldContext_Environment_name(ctx, field)
 	case "default":
 		return ec.fieldContext_Environment_default(ctx, field)
+	case "access":
+		return ec.fieldContext_Environment_access(ctx, field)
 	case "sandbox":
 		return ec.fieldContext_Environment_sandbox(ctx, field)
 	case "kafkaBootstrap":
@@ -14649,6 +14660,29 @@ func (ec *executionContext) _Environment_default(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Environment_default(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Environment", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Environment_access(ctx context.Context, field graphql.CollectedField, obj *provision.EnvironmentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Environment_access(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Access, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Environment_access(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Environment", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
@@ -32115,6 +32149,11 @@ func (ec *executionContext) _Environment(ctx context.Context, sel ast.SelectionS
 			}
 		case "default":
 			out.Values[i] = ec._Environment_default(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "access":
+			out.Values[i] = ec._Environment_access(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

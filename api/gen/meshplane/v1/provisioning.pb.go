@@ -2208,8 +2208,7 @@ func (x *ResumeConnectorResponse) GetConnector() *Connector {
 type Environment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Requests naming no environment act in the default one; consumer
-	// access (grants, credentials, previews) lives there too.
+	// Requests naming no environment act in the default one.
 	Default bool `protobuf:"varint,2,opt,name=default,proto3" json:"default,omitempty"`
 	// The environment's data plane is the in-process sandbox.
 	Sandbox           bool     `protobuf:"varint,3,opt,name=sandbox,proto3" json:"sandbox,omitempty"`
@@ -2220,7 +2219,10 @@ type Environment struct {
 	Parameters *structpb.Struct `protobuf:"bytes,7,opt,name=parameters,proto3" json:"parameters,omitempty"`
 	// When set, only versions applied in one of these environments may be
 	// planned here (by promotion).
-	PromoteFrom   []string `protobuf:"bytes,8,rep,name=promote_from,json=promoteFrom,proto3" json:"promote_from,omitempty"`
+	PromoteFrom []string `protobuf:"bytes,8,rep,name=promote_from,json=promoteFrom,proto3" json:"promote_from,omitempty"`
+	// Consumer access lives here: grants' ACLs, consumers' Kafka
+	// credentials, previews.
+	Access        bool `protobuf:"varint,9,opt,name=access,proto3" json:"access,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2309,6 +2311,13 @@ func (x *Environment) GetPromoteFrom() []string {
 		return x.PromoteFrom
 	}
 	return nil
+}
+
+func (x *Environment) GetAccess() bool {
+	if x != nil {
+		return x.Access
+	}
+	return false
 }
 
 type ListEnvironmentsRequest struct {
@@ -2825,7 +2834,7 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\x04role\x18\x03 \x01(\tR\x04role\x12 \n" +
 	"\venvironment\x18\x04 \x01(\tR\venvironment\"P\n" +
 	"\x17ResumeConnectorResponse\x125\n" +
-	"\tconnector\x18\x01 \x01(\v2\x17.meshplane.v1.ConnectorR\tconnector\"\xaa\x02\n" +
+	"\tconnector\x18\x01 \x01(\v2\x17.meshplane.v1.ConnectorR\tconnector\"\xc2\x02\n" +
 	"\vEnvironment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\adefault\x18\x02 \x01(\bR\adefault\x12\x18\n" +
@@ -2837,7 +2846,8 @@ const file_meshplane_v1_provisioning_proto_rawDesc = "" +
 	"\n" +
 	"parameters\x18\a \x01(\v2\x17.google.protobuf.StructR\n" +
 	"parameters\x12!\n" +
-	"\fpromote_from\x18\b \x03(\tR\vpromoteFrom\"\x19\n" +
+	"\fpromote_from\x18\b \x03(\tR\vpromoteFrom\x12\x16\n" +
+	"\x06access\x18\t \x01(\bR\x06access\"\x19\n" +
 	"\x17ListEnvironmentsRequest\"Y\n" +
 	"\x18ListEnvironmentsResponse\x12=\n" +
 	"\fenvironments\x18\x01 \x03(\v2\x19.meshplane.v1.EnvironmentR\fenvironments\"\xd9\x01\n" +

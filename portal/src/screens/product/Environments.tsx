@@ -49,7 +49,7 @@ export function Environments({ p, canChange }: { p: DataProduct; canChange: bool
             {envs.data.environments.map((e) => (
               <tr key={e.name}>
                 <th scope="row">
-                  {e.name} {e.default && <Badge>default</Badge>} {e.sandbox && <Badge>sandbox</Badge>}
+                  {e.name} {e.default && <Badge>default</Badge>} {e.access && <Badge>consumer access</Badge>} {e.sandbox && <Badge>sandbox</Badge>}
                 </th>
                 <td>
                   {applied(e.name) > 0n ? (
