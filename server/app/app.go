@@ -243,7 +243,7 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 		return nil, err
 	}
 	if s.Policy, err = policy.New(policy.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger.With("component", "policy"),
-		Governor: gov, Planner: s.Provision, Engine: engine.Options{Timeout: c.PolicyTimeout}}); err != nil {
+		Governor: gov, Planner: s.Provision, Environments: s.Provision.PolicyEnvironments(), Engine: engine.Options{Timeout: c.PolicyTimeout}}); err != nil {
 		return nil, err
 	}
 	if err := s.Policy.Start(ctx); err != nil {

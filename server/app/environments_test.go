@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -510,5 +511,77 @@ func TestConsumerAccessLivesInItsEnvironment(t *testing.T) {
 	devServers := env.Server.Sandboxes["dev"].Settings().BootstrapServers
 	if _, err := readAs(t, devServers, "marketing.reporter", cred.Msg.GetPassword(), topic, "marketing.reporter.weekly"); err == nil {
 		t.Fatal("the consumer reads dev")
+	}
+}
+
+// TestPolicyImpactPerEnvironment: a masking change that only prod's
+// parameters trigger shows in the impact for prod alone, and publishing it
+// re-plans the product in prod, not in dev.
+func TestPolicyImpactPerEnvironment(t *testing.T) {
+	apptest.RequireTools(t)
+	env := apptest.New(t, apptest.Options{Environments: []app.EnvironmentConfig{{Name: "dev"},
+		{Name: "prod", Parameters: map[string]any{"dropInternal": true}}}})
+	ctx := context.Background()
+	env.Domain("sales")
+	owner := env.Clients(apptest.ProtocolConnect, env.User("olivia", "domain-owner", "sales"))
+	gov := env.Clients(apptest.ProtocolConnect, env.User("gina", "governance-officer", "*"))
+	if _, err := owner.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: apptest.ProductSpec()})); err != nil {
+		t.Fatal(err)
+	}
+	approve(t, owner, planIn(t, owner, "dev", "sales", "orders"), false)
+	approve(t, owner, planIn(t, owner, "prod", "sales", "orders"), false)
+
+	// The draft drops internal fields where the environment asks for it.
+	mod, err := gov.Policy.GetPolicyModule(ctx, connect.NewRequest(&v1.GetPolicyModuleRequest{Name: "masking"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := maps.Clone(mod.Msg.GetModule().GetFiles())
+	const decisions = "decisions := ((hashed | dropped) | tagged) | for_search"
+	if !strings.Contains(files["masking.rego"], decisions) {
+		t.Fatalf("masking.rego no longer has %q", decisions)
+	}
+	files["masking.rego"] = strings.Replace(files["masking.rego"], decisions, "decisions := (((hashed | dropped) | tagged) | for_search) | internal_dropped", 1) + `
+# Environments whose parameters say dropInternal publish no internal field.
+internal_dropped := {{"port": port.name, "field": field.name, "action": "drop"} |
+	object.get(input, ["environment", "parameters", "dropInternal"], false) == true
+	some port in input.product.ports
+	some field in port.fields
+	field.classification == "internal"
+	field.tags == []
+}
+`
+	saved, err := gov.Policy.SavePolicyDraft(ctx, connect.NewRequest(&v1.SavePolicyDraftRequest{Name: "masking", Files: files, Version: mod.Msg.GetModule().GetVersion()}))
+	if err != nil {
+		t.Fatalf("saving the draft: %v", err)
+	}
+	imp, err := gov.Policy.GetPolicyImpact(ctx, connect.NewRequest(&v1.GetPolicyImpactRequest{Name: "masking"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := imp.Msg.GetImpact()
+	if len(im.GetMaskingChanges()) == 0 || len(im.GetConnectorChanges()) == 0 {
+		t.Fatalf("impact: %+v", im)
+	}
+	for _, m := range im.GetMaskingChanges() {
+		if m.GetEnvironment() != "prod" || m.GetAfter().GetAction() != "drop" {
+			t.Errorf("masking change %+v, want prod's internal fields dropped only", m)
+		}
+	}
+	for _, c := range im.GetConnectorChanges() {
+		if c.GetEnvironment() != "prod" || !c.GetProvisioned() {
+			t.Errorf("connector change %+v, want prod's only", c)
+		}
+	}
+	pub, err := gov.Policy.PublishPolicy(ctx, connect.NewRequest(&v1.PublishPolicyRequest{Name: "masking", Message: "no internal fields in prod", Version: saved.Msg.GetModule().GetVersion()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := pub.Msg.GetPlans(); len(ps) != 1 || ps[0].GetEnvironment() != "prod" || ps[0].GetRunId() == "" {
+		t.Fatalf("publish queued %+v, want one plan in prod", ps)
+	}
+	r := waitRun(t, owner, pub.Msg.GetPlans()[0].GetRunId())
+	if r.GetState() != v1.RunState_RUN_STATE_PLANNED || r.GetEnvironment() != "prod" || actions(r)["module.source.kafka-connect_connector.this"] != "update" {
+		t.Fatalf("prod's re-plan: %v %s %v", r.GetState(), r.GetError(), actions(r))
 	}
 }

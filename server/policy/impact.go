@@ -35,9 +35,12 @@ type Impact struct {
 	Duration                time.Duration
 }
 
-// AdmissionChange is a product whose admission result or messages change.
+// AdmissionChange is a product whose admission result or messages change,
+// in one environment it is provisioned in ("" for a product provisioned
+// nowhere, judged as a catalog write).
 type AdmissionChange struct {
 	Domain, Product             string
+	Environment                 string
 	AllowedBefore, AllowedAfter bool
 	Before, After               []engine.Violation
 }
@@ -46,13 +49,17 @@ type AdmissionChange struct {
 // After is nil when the decision exists on one side only.
 type MaskingChange struct {
 	Domain, Product string
+	Environment     string
 	Before, After   *engine.Decision
 }
 
 // ConnectorChange is a connector whose configuration would change.
 type ConnectorChange struct {
 	Domain, Product, Connector string
-	Keys                       []string
+	// Environment is where the connector runs; "" for a product
+	// provisioned nowhere.
+	Environment string
+	Keys        []string
 	// Provisioned is set when the product has infrastructure, so a publish
 	// queues a plan for it.
 	Provisioned bool
@@ -107,11 +114,20 @@ func (s *Service) evaluateImpact(ctx context.Context, module string, before, aft
 		for i, p := range batch {
 			ids[i] = p.ID
 		}
-		// Provisioned anywhere: in any environment.
-		provisioned, err := s.store.Client.Deployment.Query().Where(deployment.ProductIDIn(ids...), deployment.ProvisionedVersionNotNil()).
-			Select(deployment.FieldProductID).Strings(ctx)
+		// Each product is judged for every environment it runs in, with
+		// that environment's parameters.
+		deps, err := s.store.Client.Deployment.Query().Where(deployment.ProductIDIn(ids...), deployment.ProvisionedVersionNotNil()).
+			Select(deployment.FieldProductID, deployment.FieldEnvironment).All(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("reading deployments: %w", err)
+		}
+		runsIn := map[string][]engine.Environment{}
+		for _, e := range s.cfg.Environments {
+			for _, d := range deps {
+				if d.Environment == e.Name {
+					runsIn[d.ProductID] = append(runsIn[d.ProductID], e)
+				}
+			}
 		}
 		work := make(chan *ent.DataProduct)
 		var wg sync.WaitGroup
@@ -120,7 +136,7 @@ func (s *Service) evaluateImpact(ctx context.Context, module string, before, aft
 			go func() {
 				defer wg.Done()
 				for p := range work {
-					d := s.compare(ctx, p, slices.Contains(provisioned, p.ID), before, after)
+					d := s.compareIn(ctx, p, runsIn[p.ID], before, after)
 					mu.Lock()
 					out.ProductsEvaluated++
 					out.Admission = append(out.Admission, d.Admission...)
@@ -140,13 +156,13 @@ func (s *Service) evaluateImpact(ctx context.Context, module string, before, aft
 		}
 	}
 	slices.SortFunc(out.Admission, func(a, b AdmissionChange) int {
-		return strings.Compare(a.Domain+"/"+a.Product, b.Domain+"/"+b.Product)
+		return strings.Compare(a.Domain+"/"+a.Product+"@"+a.Environment, b.Domain+"/"+b.Product+"@"+b.Environment)
 	})
 	slices.SortFunc(out.Masking, func(a, b MaskingChange) int {
 		return strings.Compare(maskKey(a), maskKey(b))
 	})
 	slices.SortFunc(out.Connectors, func(a, b ConnectorChange) int {
-		return strings.Compare(a.Domain+"/"+a.Product+"/"+a.Connector, b.Domain+"/"+b.Product+"/"+b.Connector)
+		return strings.Compare(a.Domain+"/"+a.Product+"@"+a.Environment+"/"+a.Connector, b.Domain+"/"+b.Product+"@"+b.Environment+"/"+b.Connector)
 	})
 	n, changes, err := s.accessImpact(ctx, before, after)
 	if err != nil {
@@ -163,7 +179,7 @@ func maskKey(c MaskingChange) string {
 	if d == nil {
 		d = c.Before
 	}
-	return c.Domain + "/" + c.Product + "/" + d.Port + "/" + d.Field + "/" + d.Sink
+	return c.Domain + "/" + c.Product + "@" + c.Environment + "/" + d.Port + "/" + d.Field + "/" + d.Sink
 }
 
 // evaluation is one product judged by one policy: the policy's masking
@@ -190,13 +206,31 @@ func input(p *ent.DataProduct) engine.Product {
 }
 
 // compare evaluates one product with both policies and returns the differences.
-func (s *Service) compare(ctx context.Context, p *ent.DataProduct, provisioned bool, before, after *engine.Set) Impact {
+func (s *Service) compareIn(ctx context.Context, p *ent.DataProduct, envs []engine.Environment, before, after *engine.Set) Impact {
+	if len(envs) == 0 {
+		// Provisioned nowhere: judged as a catalog write is.
+		return s.compare(ctx, p, engine.Environment{}, false, before, after)
+	}
+	var out Impact
+	for _, e := range envs {
+		d := s.compare(ctx, p, e, true, before, after)
+		out.Admission = append(out.Admission, d.Admission...)
+		out.Masking = append(out.Masking, d.Masking...)
+		out.Connectors = append(out.Connectors, d.Connectors...)
+	}
+	return out
+}
+
+// compare evaluates one product in env with both policies and returns the
+// differences.
+func (s *Service) compare(ctx context.Context, p *ent.DataProduct, env engine.Environment, provisioned bool, before, after *engine.Set) Impact {
 	in := input(p)
+	in.Environment = env
 	b, a := s.evaluate(ctx, before, in), s.evaluate(ctx, after, in)
 	var out Impact
 	if b.Admission.Allowed != a.Admission.Allowed || !slices.Equal(b.Admission.Violations, a.Admission.Violations) {
 		out.Admission = append(out.Admission, AdmissionChange{
-			Domain: p.Domain, Product: p.Name,
+			Domain: p.Domain, Product: p.Name, Environment: env.Name,
 			AllowedBefore: b.Admission.Allowed, AllowedAfter: a.Admission.Allowed,
 			Before: b.Admission.Violations, After: a.Admission.Violations,
 		})
@@ -213,20 +247,20 @@ func (s *Service) compare(ctx context.Context, p *ent.DataProduct, provisioned b
 	for k, bd := range bi {
 		ad, ok := ai[k]
 		if !ok {
-			out.Masking = append(out.Masking, MaskingChange{Domain: p.Domain, Product: p.Name, Before: &bd})
+			out.Masking = append(out.Masking, MaskingChange{Domain: p.Domain, Product: p.Name, Environment: env.Name, Before: &bd})
 		} else if !sameDecision(bd, ad) {
-			out.Masking = append(out.Masking, MaskingChange{Domain: p.Domain, Product: p.Name, Before: &bd, After: &ad})
+			out.Masking = append(out.Masking, MaskingChange{Domain: p.Domain, Product: p.Name, Environment: env.Name, Before: &bd, After: &ad})
 		}
 	}
 	for k, ad := range ai {
 		if _, ok := bi[k]; !ok {
-			out.Masking = append(out.Masking, MaskingChange{Domain: p.Domain, Product: p.Name, After: &ad})
+			out.Masking = append(out.Masking, MaskingChange{Domain: p.Domain, Product: p.Name, Environment: env.Name, After: &ad})
 		}
 	}
 	changed := masking.Changed(p.Domain, p.Name, b.Connectors, a.Connectors)
 	for _, conn := range slices.Sorted(maps.Keys(changed)) {
 		out.Connectors = append(out.Connectors, ConnectorChange{
-			Domain: p.Domain, Product: p.Name, Connector: conn, Keys: changed[conn],
+			Domain: p.Domain, Product: p.Name, Connector: conn, Keys: changed[conn], Environment: env.Name,
 			Provisioned: provisioned,
 		})
 	}

@@ -456,21 +456,28 @@ func testsPassed(module string, files map[string]string, results []engine.TestRe
 // queuePlans queues a plan for every provisioned product whose connector
 // configuration the publish changed. Plans wait for their owners' review.
 func (s *Service) queuePlans(ctx context.Context, impact *Impact, by string) []QueuedPlan {
-	var out []QueuedPlan
-	seen := map[string]bool{}
+	// One plan per product and environment whose connectors change.
+	type product struct{ domain, name string }
+	var order []product
+	envs := map[product][]string{}
 	for _, c := range impact.Connectors {
-		key := c.Domain + "/" + c.Product
-		if !c.Provisioned || seen[key] {
+		k := product{c.Domain, c.Product}
+		if !c.Provisioned || slices.Contains(envs[k], c.Environment) {
 			continue
 		}
-		seen[key] = true
+		if envs[k] == nil {
+			order = append(order, k)
+		}
+		envs[k] = append(envs[k], c.Environment)
+	}
+	var out []QueuedPlan
+	for _, k := range order {
 		if s.cfg.Planner == nil {
-			out = append(out, QueuedPlan{Domain: c.Domain, Product: c.Product, Skipped: "provisioning is not configured"})
+			out = append(out, QueuedPlan{Domain: k.domain, Product: k.name, Skipped: "provisioning is not configured"})
 			continue
 		}
-		// One plan per environment the product is provisioned in.
-		for _, r := range s.cfg.Planner.PlanPublished(ctx, c.Domain, c.Product, by) {
-			out = append(out, QueuedPlan{Domain: c.Domain, Product: c.Product, Environment: r.Environment, RunID: r.RunID, Skipped: r.Skipped})
+		for _, r := range s.cfg.Planner.PlanPublished(ctx, k.domain, k.name, by, envs[k]) {
+			out = append(out, QueuedPlan{Domain: k.domain, Product: k.name, Environment: r.Environment, RunID: r.RunID, Skipped: r.Skipped})
 		}
 	}
 	return out

@@ -44,11 +44,11 @@ const (
 // SystemActor names meshplane itself in catalogs and audit events.
 var SystemActor = actor.Meshplane.Name
 
-// Planner queues plans of a product a publish changed, one per environment
-// it is provisioned in, through the one entry point every trigger of a run
-// uses, and says for each environment which run it queued or why none.
+// Planner queues plans of a product a publish changed, one in each of
+// envs, through the one entry point every trigger of a run uses, and says
+// for each environment which run it queued or why none.
 type Planner interface {
-	PlanPublished(ctx context.Context, domain, name, detail string) []engine.PlannedRun
+	PlanPublished(ctx context.Context, domain, name, detail string, envs []string) []engine.PlannedRun
 }
 
 // Config configures the policy service.
@@ -61,6 +61,9 @@ type Config struct {
 	Governor *Governor
 	// Planner plans the products a publish changes; none when nil.
 	Planner Planner
+	// Environments are the environments products are provisioned into,
+	// with their parameters: a product is judged for each it runs in.
+	Environments []engine.Environment
 	// Engine options: the evaluation timeout of drafts' tests and of the
 	// versions compiled here.
 	Engine engine.Options

@@ -350,10 +350,9 @@ func (s *Service) Request(ctx context.Context, domain, name string, kind provisi
 }
 
 // PlanPublished queues a plan of a product whose connectors a policy
-// publish changed, on behalf of meshplane, in every environment the product
-// is provisioned in, and returns the runs' ids (the default environment's
-// first).
-func (s *Service) PlanPublished(ctx context.Context, domain, name, detail string) []engine.PlannedRun {
+// publish changed, on behalf of meshplane, in each of envs it is
+// provisioned in, and says for each which run it queued or why none.
+func (s *Service) PlanPublished(ctx context.Context, domain, name, detail string, only []string) []engine.PlannedRun {
 	p, err := s.store.Client.DataProduct.Query().Where(dataproduct.Domain(domain), dataproduct.Name(name)).Only(ctx)
 	if err != nil {
 		return []engine.PlannedRun{{Skipped: "reading the product: " + err.Error()}}
@@ -365,7 +364,7 @@ func (s *Service) PlanPublished(ctx context.Context, domain, name, detail string
 	}
 	var out []engine.PlannedRun
 	for _, e := range s.cfg.Environments {
-		if !slices.Contains(envs, e.Name) {
+		if !slices.Contains(envs, e.Name) || !slices.Contains(only, e.Name) {
 			continue
 		}
 		pr := engine.PlannedRun{Environment: e.Name}
@@ -377,11 +376,6 @@ func (s *Service) PlanPublished(ctx context.Context, domain, name, detail string
 			pr.RunID = r.ID
 		}
 		out = append(out, pr)
-	}
-	for _, name := range envs {
-		if _, err := s.environment(name); err != nil {
-			out = append(out, engine.PlannedRun{Environment: name, Skipped: "environment " + name + " is not configured any more"})
-		}
 	}
 	return out
 }
@@ -559,6 +553,15 @@ func queuedAction(kind provisioningrun.Kind, t provisioningrun.Trigger) string {
 		return "Promote"
 	}
 	return "Plan"
+}
+
+// PolicyEnvironments are the environments as policies see them.
+func (s *Service) PolicyEnvironments() []engine.Environment {
+	out := make([]engine.Environment, len(s.cfg.Environments))
+	for i := range s.cfg.Environments {
+		out[i] = policyEnvironment(&s.cfg.Environments[i])
+	}
+	return out
 }
 
 // policyEnvironment is what policies see of env.

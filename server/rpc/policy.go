@@ -60,17 +60,17 @@ func impactPB(i *policy.Impact) *v1.PolicyImpact {
 	out := &v1.PolicyImpact{Module: i.Module, PublishedVersion: int32(i.PublishedVersion),
 		ProductsEvaluated: int32(i.ProductsEvaluated), DurationUs: i.Duration.Microseconds()}
 	for _, a := range i.Admission {
-		out.AdmissionChanges = append(out.AdmissionChanges, &v1.AdmissionChange{Domain: a.Domain, Product: a.Product,
+		out.AdmissionChanges = append(out.AdmissionChanges, &v1.AdmissionChange{Domain: a.Domain, Product: a.Product, Environment: a.Environment,
 			AllowedBefore: a.AllowedBefore, AllowedAfter: a.AllowedAfter,
 			ViolationsBefore: violationsPB(a.Before), ViolationsAfter: violationsPB(a.After)})
 	}
 	for _, m := range i.Masking {
-		out.MaskingChanges = append(out.MaskingChanges, &v1.MaskingChange{Domain: m.Domain, Product: m.Product,
+		out.MaskingChanges = append(out.MaskingChanges, &v1.MaskingChange{Domain: m.Domain, Product: m.Product, Environment: m.Environment,
 			Before: decisionPB(m.Before), After: decisionPB(m.After)})
 	}
 	for _, c := range i.Connectors {
 		out.ConnectorChanges = append(out.ConnectorChanges, &v1.ConnectorChange{Domain: c.Domain, Product: c.Product,
-			Connector: c.Connector, Keys: c.Keys, Provisioned: c.Provisioned})
+			Connector: c.Connector, Keys: c.Keys, Provisioned: c.Provisioned, Environment: c.Environment})
 	}
 	out.AccessRequestsEvaluated = int32(i.AccessRequestsEvaluated)
 	for _, a := range i.Access {

@@ -143,6 +143,7 @@ type ComplexityRoot struct {
 		AllowedBefore func(childComplexity int) int
 		Before        func(childComplexity int) int
 		Domain        func(childComplexity int) int
+		Environment   func(childComplexity int) int
 		Product       func(childComplexity int) int
 	}
 
@@ -217,6 +218,7 @@ type ComplexityRoot struct {
 	ConnectorChange struct {
 		Connector   func(childComplexity int) int
 		Domain      func(childComplexity int) int
+		Environment func(childComplexity int) int
 		Keys        func(childComplexity int) int
 		Product     func(childComplexity int) int
 		Provisioned func(childComplexity int) int
@@ -472,10 +474,11 @@ type ComplexityRoot struct {
 	}
 
 	MaskingChange struct {
-		After   func(childComplexity int) int
-		Before  func(childComplexity int) int
-		Domain  func(childComplexity int) int
-		Product func(childComplexity int) int
+		After       func(childComplexity int) int
+		Before      func(childComplexity int) int
+		Domain      func(childComplexity int) int
+		Environment func(childComplexity int) int
+		Product     func(childComplexity int) int
 	}
 
 	MaskingDecision struct {
@@ -1430,6 +1433,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AdmissionChange.Domain(childComplexity), true
+	case "AdmissionChange.environment":
+		if e.ComplexityRoot.AdmissionChange.Environment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdmissionChange.Environment(childComplexity), true
 	case "AdmissionChange.product":
 		if e.ComplexityRoot.AdmissionChange.Product == nil {
 			break
@@ -1704,6 +1713,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConnectorChange.Domain(childComplexity), true
+	case "ConnectorChange.environment":
+		if e.ComplexityRoot.ConnectorChange.Environment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorChange.Environment(childComplexity), true
 	case "ConnectorChange.keys":
 		if e.ComplexityRoot.ConnectorChange.Keys == nil {
 			break
@@ -2699,6 +2714,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MaskingChange.Domain(childComplexity), true
+	case "MaskingChange.environment":
+		if e.ComplexityRoot.MaskingChange.Environment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaskingChange.Environment(childComplexity), true
 	case "MaskingChange.product":
 		if e.ComplexityRoot.MaskingChange.Product == nil {
 			break
@@ -6451,6 +6472,8 @@ type AdmissionChange {
   allowedAfter: Boolean!
   violationsBefore: [PolicyViolation!]!
   violationsAfter: [PolicyViolation!]!
+  "The environment the product was judged for, one it is provisioned in; empty for a product provisioned nowhere."
+  environment: String!
 }
 
 type MaskingChange {
@@ -6458,6 +6481,8 @@ type MaskingChange {
   product: String!
   before: MaskingDecision
   after: MaskingDecision
+  "The environment the decision is for; empty for a product provisioned nowhere."
+  environment: String!
 }
 
 type ConnectorChange {
@@ -6468,6 +6493,8 @@ type ConnectorChange {
   keys: [String!]!
   "True when the product has infrastructure, so publishing queues a plan."
   provisioned: Boolean!
+  "The environment the connector runs in; empty for a product provisioned nowhere."
+  environment: String!
 }
 
 type PolicyImpact {
@@ -7183,6 +7210,8 @@ func (ec *executionContext) childFields_AdmissionChange(ctx context.Context, fie
 		return ec.fieldContext_AdmissionChange_violationsBefore(ctx, field)
 	case "violationsAfter":
 		return ec.fieldContext_AdmissionChange_violationsAfter(ctx, field)
+	case "environment":
+		return ec.fieldContext_AdmissionChange_environment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AdmissionChange", field.Name)
 }
@@ -7335,6 +7364,8 @@ func (ec *executionContext) childFields_ConnectorChange(ctx context.Context, fie
 		return ec.fieldContext_ConnectorChange_keys(ctx, field)
 	case "provisioned":
 		return ec.fieldContext_ConnectorChange_provisioned(ctx, field)
+	case "environment":
+		return ec.fieldContext_ConnectorChange_environment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ConnectorChange", field.Name)
 }
@@ -7847,6 +7878,8 @@ func (ec *executionContext) childFields_MaskingChange(ctx context.Context, field
 		return ec.fieldContext_MaskingChange_before(ctx, field)
 	case "after":
 		return ec.fieldContext_MaskingChange_after(ctx, field)
+	case "environment":
+		return ec.fieldContext_MaskingChange_environment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MaskingChange", field.Name)
 }
@@ -11446,6 +11479,29 @@ func (ec *executionContext) fieldContext_AdmissionChange_violationsAfter(_ conte
 	return fc, nil
 }
 
+func (ec *executionContext) _AdmissionChange_environment(ctx context.Context, field graphql.CollectedField, obj *policy.AdmissionChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdmissionChange_environment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Environment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdmissionChange_environment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdmissionChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Approval_role(ctx context.Context, field graphql.CollectedField, obj *schema.Approval) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12547,6 +12603,29 @@ func (ec *executionContext) _ConnectorChange_provisioned(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_ConnectorChange_provisioned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConnectorChange", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorChange_environment(ctx context.Context, field graphql.CollectedField, obj *policy.ConnectorChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorChange_environment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Environment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorChange_environment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorChange", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _ConnectorPayload_connector(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorPayload) (ret graphql.Marshaler) {
@@ -16527,6 +16606,29 @@ func (ec *executionContext) fieldContext_MaskingChange_after(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _MaskingChange_environment(ctx context.Context, field graphql.CollectedField, obj *policy.MaskingChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaskingChange_environment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Environment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaskingChange_environment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaskingChange", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _MaskingDecision_port(ctx context.Context, field graphql.CollectedField, obj *engine.Decision) (ret graphql.Marshaler) {
@@ -29991,6 +30093,11 @@ func (ec *executionContext) _AdmissionChange(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "environment":
+			out.Values[i] = ec._AdmissionChange_environment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -30713,6 +30820,11 @@ func (ec *executionContext) _ConnectorChange(ctx context.Context, sel ast.Select
 			}
 		case "provisioned":
 			out.Values[i] = ec._ConnectorChange_provisioned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "environment":
+			out.Values[i] = ec._ConnectorChange_environment(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -33167,6 +33279,11 @@ func (ec *executionContext) _MaskingChange(ctx context.Context, sel ast.Selectio
 		case "after":
 			out.Values[i] = ec._MaskingChange_after(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "environment":
+			out.Values[i] = ec._MaskingChange_environment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:

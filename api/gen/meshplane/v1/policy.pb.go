@@ -516,8 +516,11 @@ type AdmissionChange struct {
 	AllowedAfter     bool                   `protobuf:"varint,4,opt,name=allowed_after,json=allowedAfter,proto3" json:"allowed_after,omitempty"`
 	ViolationsBefore []*PolicyViolation     `protobuf:"bytes,5,rep,name=violations_before,json=violationsBefore,proto3" json:"violations_before,omitempty"`
 	ViolationsAfter  []*PolicyViolation     `protobuf:"bytes,6,rep,name=violations_after,json=violationsAfter,proto3" json:"violations_after,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The environment the product was judged for, one it is provisioned in
+	// (with its parameters); empty for a product provisioned nowhere.
+	Environment   string `protobuf:"bytes,7,opt,name=environment,proto3" json:"environment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AdmissionChange) Reset() {
@@ -592,12 +595,21 @@ func (x *AdmissionChange) GetViolationsAfter() []*PolicyViolation {
 	return nil
 }
 
+func (x *AdmissionChange) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
 type MaskingChange struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
-	Product       string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
-	Before        *MaskingDecision       `protobuf:"bytes,3,opt,name=before,proto3" json:"before,omitempty"`
-	After         *MaskingDecision       `protobuf:"bytes,4,opt,name=after,proto3" json:"after,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Domain  string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Product string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	Before  *MaskingDecision       `protobuf:"bytes,3,opt,name=before,proto3" json:"before,omitempty"`
+	After   *MaskingDecision       `protobuf:"bytes,4,opt,name=after,proto3" json:"after,omitempty"`
+	// The environment the decision is for; empty for a product provisioned nowhere.
+	Environment   string `protobuf:"bytes,5,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -660,6 +672,13 @@ func (x *MaskingChange) GetAfter() *MaskingDecision {
 	return nil
 }
 
+func (x *MaskingChange) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
 type ConnectorChange struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Domain    string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
@@ -669,7 +688,9 @@ type ConnectorChange struct {
 	Keys []string `protobuf:"bytes,4,rep,name=keys,proto3" json:"keys,omitempty"`
 	// Provisioned is set when the product has infrastructure, so publishing
 	// queues a plan for it.
-	Provisioned   bool `protobuf:"varint,5,opt,name=provisioned,proto3" json:"provisioned,omitempty"`
+	Provisioned bool `protobuf:"varint,5,opt,name=provisioned,proto3" json:"provisioned,omitempty"`
+	// The environment the connector runs in; empty for a product provisioned nowhere.
+	Environment   string `protobuf:"bytes,6,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -737,6 +758,13 @@ func (x *ConnectorChange) GetProvisioned() bool {
 		return x.Provisioned
 	}
 	return false
+}
+
+func (x *ConnectorChange) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
 }
 
 type PolicyImpact struct {
@@ -2718,25 +2746,28 @@ const file_meshplane_v1_policy_proto_rawDesc = "" +
 	"\x06length\x18\t \x01(\x05R\x06length\x12\x16\n" +
 	"\x06reason\x18\n" +
 	" \x01(\tR\x06reason\x12\x1a\n" +
-	"\bfallback\x18\v \x01(\bR\bfallback\"\xa5\x02\n" +
+	"\bfallback\x18\v \x01(\bR\bfallback\"\xc7\x02\n" +
 	"\x0fAdmissionChange\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12%\n" +
 	"\x0eallowed_before\x18\x03 \x01(\bR\rallowedBefore\x12#\n" +
 	"\rallowed_after\x18\x04 \x01(\bR\fallowedAfter\x12J\n" +
 	"\x11violations_before\x18\x05 \x03(\v2\x1d.meshplane.v1.PolicyViolationR\x10violationsBefore\x12H\n" +
-	"\x10violations_after\x18\x06 \x03(\v2\x1d.meshplane.v1.PolicyViolationR\x0fviolationsAfter\"\xad\x01\n" +
+	"\x10violations_after\x18\x06 \x03(\v2\x1d.meshplane.v1.PolicyViolationR\x0fviolationsAfter\x12 \n" +
+	"\venvironment\x18\a \x01(\tR\venvironment\"\xcf\x01\n" +
 	"\rMaskingChange\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x125\n" +
 	"\x06before\x18\x03 \x01(\v2\x1d.meshplane.v1.MaskingDecisionR\x06before\x123\n" +
-	"\x05after\x18\x04 \x01(\v2\x1d.meshplane.v1.MaskingDecisionR\x05after\"\x97\x01\n" +
+	"\x05after\x18\x04 \x01(\v2\x1d.meshplane.v1.MaskingDecisionR\x05after\x12 \n" +
+	"\venvironment\x18\x05 \x01(\tR\venvironment\"\xb9\x01\n" +
 	"\x0fConnectorChange\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x1c\n" +
 	"\tconnector\x18\x03 \x01(\tR\tconnector\x12\x12\n" +
 	"\x04keys\x18\x04 \x03(\tR\x04keys\x12 \n" +
-	"\vprovisioned\x18\x05 \x01(\bR\vprovisioned\"\x80\x04\n" +
+	"\vprovisioned\x18\x05 \x01(\bR\vprovisioned\x12 \n" +
+	"\venvironment\x18\x06 \x01(\tR\venvironment\"\x80\x04\n" +
 	"\fPolicyImpact\x12\x16\n" +
 	"\x06module\x18\x01 \x01(\tR\x06module\x12+\n" +
 	"\x11published_version\x18\x02 \x01(\x05R\x10publishedVersion\x12-\n" +
