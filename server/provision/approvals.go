@@ -34,13 +34,13 @@ func (s *Service) approval(cur *ent.ProvisioningRun, who string, auto bool) ([]s
 			who, cur.ID, s.describeOutstanding(cur, before)).WithReason(ReasonAlreadyApproved)
 	}
 	after := s.assignRoles(cur, append(approvals, schema.RunApproval{By: who, Time: now()}))
-	gainsRole := covered(after) > covered(before)
-	gainsDestruction := !s.destructionApproved(cur, before) && s.destructionApproved(cur, after)
+	gainsRole := len(after.missing) < len(before.missing)
+	gainsDestruction := !s.destructionApproved(cur, before.approvals) && s.destructionApproved(cur, after.approvals)
 	if !gainsRole && !gainsDestruction {
 		return nil, false, errs.PermissionDenied("run %s in environment %s needs the approval of %s, and %s's would add none of these (roles held in domain %s, or approve-destructive there)",
 			cur.ID, cur.Environment, s.describeOutstanding(cur, before), who, cur.Domain)
 	}
-	return after, covered(after) == len(cur.Approvers) && s.destructionApproved(cur, after), nil
+	return after.approvals, len(after.missing) == 0 && s.destructionApproved(cur, after.approvals), nil
 }
 
 // destructionApproved reports whether approvals of run r may apply it as
@@ -52,32 +52,17 @@ func (s *Service) destructionApproved(r *ent.ProvisioningRun, approvals []schema
 	})
 }
 
-// describeOutstanding says whose approvals run r still needs, given its
-// approvals with their roles assigned.
-func (s *Service) describeOutstanding(r *ent.ProvisioningRun, assigned []schema.RunApproval) string {
+// describeOutstanding says whose approvals run r still needs.
+func (s *Service) describeOutstanding(r *ent.ProvisioningRun, a assignment) string {
 	var parts []string
-	taken := make([]bool, len(assigned))
-	for _, a := range r.Approvers {
-		i := slices.IndexFunc(assigned, func(x schema.RunApproval) bool { return x.Role == a.Role })
-		for i >= 0 && taken[i] {
-			next := slices.IndexFunc(assigned[i+1:], func(x schema.RunApproval) bool { return x.Role == a.Role })
-			if next < 0 {
-				i = -1
-			} else {
-				i += 1 + next
-			}
-		}
-		if i >= 0 {
-			taken[i] = true
-			continue
-		}
-		part := "a " + a.Role
-		if a.Reason != "" {
-			part += " (" + a.Reason + ")"
+	for _, m := range a.missing {
+		part := "a " + m.Role
+		if m.Reason != "" {
+			part += " (" + m.Reason + ")"
 		}
 		parts = append(parts, part)
 	}
-	if !s.destructionApproved(r, assigned) {
+	if !s.destructionApproved(r, a.approvals) {
 		parts = append(parts, "someone allowed to approve destructive plans in "+r.Environment)
 	}
 	if len(parts) == 0 {
@@ -86,11 +71,17 @@ func (s *Service) describeOutstanding(r *ent.ProvisioningRun, assigned []schema.
 	return strings.Join(parts, " and ")
 }
 
+// assignment is a run's approvals with the required role each covers set
+// ("" for an approval no role needed), and the roles none covers.
+type assignment struct {
+	approvals []schema.RunApproval
+	missing   []schema.RunApprover
+}
+
 // assignRoles matches approvals to the run's required roles, each role to a
 // different approver holding it, covering as many roles as can be (a
-// bipartite matching, found by augmenting paths), and returns the approvals
-// with their roles set ("" for an approval no role needed).
-func (s *Service) assignRoles(r *ent.ProvisioningRun, approvals []schema.RunApproval) []schema.RunApproval {
+// bipartite matching, found by augmenting paths).
+func (s *Service) assignRoles(r *ent.ProvisioningRun, approvals []schema.RunApproval) assignment {
 	holder := make([]int, len(r.Approvers)) // role → approval index, -1 when none
 	for i := range holder {
 		holder[i] = -1
@@ -112,27 +103,18 @@ func (s *Service) assignRoles(r *ent.ProvisioningRun, approvals []schema.RunAppr
 	for a := range approvals {
 		augment(a, make([]bool, len(r.Approvers)))
 	}
-	out := slices.Clone(approvals)
-	for i := range out {
-		out[i].Role = ""
+	out := assignment{approvals: slices.Clone(approvals)}
+	for i := range out.approvals {
+		out.approvals[i].Role = ""
 	}
 	for ri, a := range holder {
 		if a >= 0 {
-			out[a].Role = r.Approvers[ri].Role
+			out.approvals[a].Role = r.Approvers[ri].Role
+		} else {
+			out.missing = append(out.missing, r.Approvers[ri])
 		}
 	}
 	return out
-}
-
-// covered counts the approvals that cover a required role.
-func covered(approvals []schema.RunApproval) int {
-	n := 0
-	for _, a := range approvals {
-		if a.Role != "" {
-			n++
-		}
-	}
-	return n
 }
 
 // designated reports whether who's approval would cover a role the planned
@@ -142,7 +124,7 @@ func (s *Service) designated(r *ent.ProvisioningRun, who string) bool {
 		slices.ContainsFunc(r.Approvals, func(a schema.RunApproval) bool { return a.By == who }) {
 		return false
 	}
-	return covered(s.assignRoles(r, append(slices.Clone(r.Approvals), schema.RunApproval{By: who}))) > covered(s.assignRoles(r, r.Approvals))
+	return len(s.assignRoles(r, append(slices.Clone(r.Approvals), schema.RunApproval{By: who})).missing) < len(s.assignRoles(r, r.Approvals).missing)
 }
 
 // approvers names who approved, for ApprovedBy.

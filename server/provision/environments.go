@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -129,14 +130,11 @@ func (s *Service) environmentAt(path, name string) (*Environment, error) {
 }
 
 func (s *Service) environmentNames() string {
-	names := ""
+	names := make([]string, len(s.cfg.Environments))
 	for i, e := range s.cfg.Environments {
-		if i > 0 {
-			names += ", "
-		}
-		names += e.Name
+		names[i] = e.Name
 	}
-	return names
+	return strings.Join(names, ", ")
 }
 
 // envObject is the object Casbin decides provisioning actions on in an

@@ -28,14 +28,6 @@ type Secrets struct {
 	PGConnStr string
 }
 
-// scrub replaces every secret in text by "(sensitive)".
-func (s Secrets) scrub(text string) string {
-	for _, sec := range s.values() {
-		text = strings.ReplaceAll(text, sec, "(sensitive)")
-	}
-	return text
-}
-
 func (s Secrets) values() []string {
 	var out []string
 	for _, v := range []string{s.KafkaPassword, s.ConnectPassword, s.PGConnStr} {

@@ -444,14 +444,7 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 		}
 		action := "provision.Decommissioned"
 		after := p
-		deployed, err := tx.Deployment.Query().Where(deployment.ProductID(p.ID), deployment.ProvisionedVersionNotNil()).
-			Select(deployment.FieldEnvironment).Strings(sys)
-		if err != nil {
-			return err
-		}
-		busy, err := tx.ProvisioningRun.Query().Where(provisioningrun.ProductID(p.ID), provisioningrun.EnvironmentNEQ(env.Name),
-			provisioningrun.StateIn(append(slices.Clone(active), provisioningrun.StatePlanned)...)).
-			Select(provisioningrun.FieldEnvironment).Strings(sys)
+		deployed, busy, err := heldElsewhere(sys, tx.Deployment, tx.ProvisioningRun, p.ID, env.Name)
 		if err != nil {
 			return err
 		}
@@ -486,13 +479,24 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 	return err
 }
 
+// heldElsewhere names the environments other than env where a product has
+// an applied version (deployed) or a run under way or awaiting review
+// (busy), through the catalog's clients or a transaction's.
+func heldElsewhere(ctx context.Context, deps *ent.DeploymentClient, runs *ent.ProvisioningRunClient, productID, env string) (deployed, busy []string, err error) {
+	deployed, err = deps.Query().Where(deployment.ProductID(productID), deployment.EnvironmentNEQ(env), deployment.ProvisionedVersionNotNil()).
+		Select(deployment.FieldEnvironment).Strings(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	busy, err = runs.Query().Where(provisioningrun.ProductID(productID), provisioningrun.EnvironmentNEQ(env),
+		provisioningrun.StateIn(append(slices.Clone(active), provisioningrun.StatePlanned)...)).Select(provisioningrun.FieldEnvironment).Strings(ctx)
+	return deployed, busy, err
+}
+
 // explainRetirement says in a destroy's log whether its product retires,
 // and if not, what another environment still holds of it.
 func (s *Service) explainRetirement(ctx context.Context, r *ent.ProvisioningRun, left []string, lw *runLog) {
-	deployed, _ := s.store.Client.Deployment.Query().Where(deployment.ProductID(r.ProductID), deployment.EnvironmentNEQ(r.Environment),
-		deployment.ProvisionedVersionNotNil()).Select(deployment.FieldEnvironment).Strings(ctx)
-	busy, _ := s.store.Client.ProvisioningRun.Query().Where(provisioningrun.ProductID(r.ProductID), provisioningrun.EnvironmentNEQ(r.Environment),
-		provisioningrun.StateIn(append(slices.Clone(active), provisioningrun.StatePlanned)...)).Select(provisioningrun.FieldEnvironment).Strings(ctx)
+	deployed, busy, _ := heldElsewhere(ctx, s.store.Client.Deployment, s.store.Client.ProvisioningRun, r.ProductID, r.Environment)
 	var why []string
 	for _, w := range []struct {
 		what string
