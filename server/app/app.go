@@ -347,16 +347,13 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string, gov 
 		return fmt.Errorf("environments: %w", err)
 	}
 	var planes []provision.Environment
+	connected := map[string]*plane{}
 	for i, e := range envs {
 		p, err := s.connectEnvironment(ctx, e, i == 0, databaseURL, dialect.Postgres)
 		if err != nil {
 			return err
 		}
-		if e.Access || (i == 0 && !slices.ContainsFunc(envs, func(e EnvironmentConfig) bool { return e.Access })) {
-			// Consumer access — previews, credentials, grants — lives in
-			// one environment: the one marked so, or the default one.
-			s.kafka, s.kafkaServers, s.kafkaTLS, s.Sandbox = p.kafka, p.servers, p.tls, p.sandbox
-		}
+		connected[e.Name] = p
 		if p.sandbox != nil {
 			if s.Sandboxes == nil {
 				s.Sandboxes = map[string]*sandbox.Sandbox{}
@@ -391,6 +388,10 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string, gov 
 	if why := p.Unavailable(); why != "" {
 		s.log.Warn(why)
 	}
+	// Consumer access — previews, credentials, grants — lives in the
+	// environment provisioning names for it.
+	a := connected[p.AccessEnvironment()]
+	s.kafka, s.kafkaServers, s.kafkaTLS, s.Sandbox = a.kafka, a.servers, a.tls, a.sandbox
 	s.Provision = p
 	s.onClose(p.Close)
 	return nil

@@ -418,7 +418,7 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 		return nil, errs.New(errs.KindUnavailable, "%s", s.unavailable)
 	}
 	envName := t.Environment
-	if envName == "" && consumerTrigger(t.Kind) {
+	if envName == "" && slices.Contains(autoTriggers, t.Kind) {
 		// Grants, revocations and expiries change consumer access, which
 		// lives in one environment.
 		envName = s.AccessEnvironment()
@@ -537,11 +537,6 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 	}
 	s.enqueue(ctx, run.ID, phasePlan)
 	return run, nil
-}
-
-// consumerTrigger reports whether t changes consumer access.
-func consumerTrigger(t provisioningrun.Trigger) bool {
-	return t == provisioningrun.TriggerGrant || t == provisioningrun.TriggerRevoke || t == provisioningrun.TriggerExpiry
 }
 
 // queuedAction names the audit action of a queued run.

@@ -496,7 +496,11 @@ func heldElsewhere(ctx context.Context, deps *ent.DeploymentClient, runs *ent.Pr
 // explainRetirement says in a destroy's log whether its product retires,
 // and if not, what another environment still holds of it.
 func (s *Service) explainRetirement(ctx context.Context, r *ent.ProvisioningRun, left []string, lw *runLog) {
-	deployed, busy, _ := heldElsewhere(ctx, s.store.Client.Deployment, s.store.Client.ProvisioningRun, r.ProductID, r.Environment)
+	deployed, busy, err := heldElsewhere(ctx, s.store.Client.Deployment, s.store.Client.ProvisioningRun, r.ProductID, r.Environment)
+	if err != nil {
+		lw.line("meshplane: could not tell whether another environment still holds the product: " + err.Error())
+		return
+	}
 	var why []string
 	for _, w := range []struct {
 		what string
