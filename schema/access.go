@@ -47,6 +47,9 @@ func (AccessRequest) Fields() []ent.Field {
 		field.Text("purpose").NotEmpty().Immutable(),
 		field.Int64("duration_seconds").Positive().Immutable(),
 		field.String("group_prefix").NotEmpty().Immutable().MaxLen(249),
+		// Environment is where the consumer will read: its grants' ACLs are
+		// planned into that environment's workspaces.
+		field.String("environment").Default("").Immutable().MaxLen(63),
 		field.Enum("state").Values("pending", "approved", "declined", "cancelled").Default("pending"),
 		field.JSON("approvals", []Approval{}).Optional(),
 		field.JSON("decisions", []AccessDecision{}).Optional(),
@@ -89,14 +92,17 @@ func (Grant) Fields() []ent.Field {
 		field.String("product_id").NotEmpty().Immutable(),
 		field.String("port").NotEmpty().Immutable().MaxLen(63),
 		field.String("topic").NotEmpty().Immutable().MaxLen(249),
+		// Environment is the data plane whose broker enforces the grant.
+		field.String("environment").Default("").Immutable().MaxLen(63),
 		field.String("group_prefix").NotEmpty().Immutable().MaxLen(249),
 		field.Text("purpose").NotEmpty().Immutable(),
 		field.Int64("duration_seconds").Positive().Immutable(),
 		field.Enum("state").Values("pending", "approved", "provisioning", "active", "revoking", "expiring",
 			"expired", "revoked", "declined", "cancelled").Default("pending"),
-		// LiveKey is consumer|topic while the grant is pending or holds
-		// access, and null once it ended: the unique index refuses a second
-		// live grant of one topic to one consumer, whoever writes first.
+		// LiveKey is consumer|topic|environment while the grant is pending
+		// or holds access, and null once it ended: the unique index refuses a
+		// second live grant of one topic in one environment to one consumer,
+		// whoever writes first.
 		field.String("live_key").Optional().Nillable().Unique(),
 		// RunID is the provisioning run adding or removing the grant's ACLs.
 		field.String("run_id").Default(""),
@@ -113,7 +119,7 @@ func (Grant) Fields() []ent.Field {
 
 func (Grant) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("product_id", "state"),
+		index.Fields("product_id", "environment", "state"),
 		index.Fields("domain", "product", "create_time"),
 		index.Fields("consumer", "create_time"),
 		index.Fields("request_id"),
@@ -121,8 +127,9 @@ func (Grant) Indexes() []ent.Index {
 	}
 }
 
-// KafkaCredential records that a service account has a SCRAM user on the
-// data plane. It holds nothing that could recreate the password.
+// KafkaCredential records that a service account has a SCRAM user on one
+// environment's data plane. It holds nothing that could recreate the
+// password.
 type KafkaCredential struct{ ent.Schema }
 
 func (KafkaCredential) Mixin() []ent.Mixin {
@@ -131,12 +138,19 @@ func (KafkaCredential) Mixin() []ent.Mixin {
 
 func (KafkaCredential) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("principal").NotEmpty().Unique().Immutable().MaxLen(63),
+		field.String("principal").NotEmpty().Immutable().MaxLen(63),
+		field.String("environment").Default("").Immutable().MaxLen(63),
 		field.String("username").NotEmpty().Immutable().MaxLen(127),
 		field.String("mechanism").NotEmpty().MaxLen(32),
 		field.String("issued_by").NotEmpty(),
 		field.Time("rotate_time").Optional().Nillable(),
 		// DeleteTime is set once the SCRAM user was removed (its principal disabled).
 		field.Time("delete_time").Optional().Nillable(),
+	}
+}
+
+func (KafkaCredential) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("principal", "environment").Unique(),
 	}
 }

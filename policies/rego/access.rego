@@ -2,7 +2,9 @@
 # approve it, how long access may last, and whether meshplane grants it
 # without waiting for anyone.
 #
-# Input: {"request": R} (see README.md). Output: decision, an object
+# Input: {"request": R, "environment": E} (see README.md): E names the
+# environment the consumer would read in and its parameters. Output:
+# decision, an object
 # {"approvers", "maxDurationSeconds", "autoApprove", "reasons"}. meshplane
 # grants no access for a request whose decision is undefined or malformed:
 # it asks every owner and a governance officer instead, for at most 7 days.
@@ -82,18 +84,32 @@ max_duration_seconds := max_personal_days * day if {
 } else := max_days * day
 
 # A consumer reads the plain and internal data of its own domain without
-# waiting: its owners are still listed, and told.
+# waiting: its owners are still listed, and told. Not in a protected
+# environment (parameters.protected), whose data its owners review every
+# access to.
 default auto_approve := false
 
 auto_approve if {
+	own_plain_data
+	not protected
+}
+
+own_plain_data if {
 	count(officer_needed) == 0
 	every port in input.request.ports {
 		port.domain == input.request.consumer.domain
 	}
 }
 
+protected if input.environment.parameters.protected == true
+
 reasons contains sprintf("every port belongs to %s, the consumer's domain, and holds no personal or unclassified data: granted without review", [input.request.consumer.domain]) if {
 	auto_approve
+}
+
+reasons contains sprintf("environment %s is protected: its owners review every access, their own domain's too", [input.environment.name]) if {
+	own_plain_data
+	protected
 }
 
 reasons contains sprintf("a governance officer must approve, so access lasts at most %d days", [max_personal_days]) if {

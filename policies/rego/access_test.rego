@@ -156,6 +156,19 @@ test_officer_is_told_why if {
 	officer.reason == "crm/customers/customers has unclassified fields; sales/orders/orders carries pii; sales/orders/orders carries sensitive"
 }
 
+test_protected_environment_reviews_own_domain if {
+	d := access.decision with input as object.union(request("sales", [plain]), {"environment": {"name": "prod", "parameters": {"protected": true}}})
+	not d.autoApprove
+	[[a.role, a.domain] | some a in d.approvers] == [["domain-owner", "sales"]]
+	some reason in d.reasons
+	contains(reason, "environment prod is protected")
+}
+
+test_unprotected_environment_grants_own_domain if {
+	d := access.decision with input as object.union(request("sales", [plain]), {"environment": {"name": "dev", "parameters": {"protected": false}}})
+	d.autoApprove
+}
+
 test_auto_approval_is_explained if {
 	d := access.decision with input as request("sales", [plain])
 	d.autoApprove

@@ -157,11 +157,11 @@ type Server struct {
 	log      *slog.Logger
 	teardown []func()
 	cfg      Config
-	// kafka is how previews and credentials reach the data plane's Kafka.
+	// kafka is how previews reach the access environment's Kafka.
 	kafka []kgo.Opt
-	// kafkaServers and kafkaTLS tell consumers where to connect.
-	kafkaServers []string
-	kafkaTLS     bool
+	// consumers are the environments consumers may be granted access in,
+	// the access environment first.
+	consumers []grant.Environment
 }
 
 // New opens the catalog and assembles the server. Close releases it.
@@ -250,8 +250,7 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 		return nil, err
 	}
 	if s.Access, err = grant.New(grant.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger.With("component", "access"),
-		Policy: s.Policy, Planner: s.Provision, Jobs: s.Jobs, Interval: c.GrantInterval,
-		Kafka: &grant.KafkaAdmin{Opts: s.kafka, Servers: s.kafkaServers, TLS: s.kafkaTLS}}); err != nil {
+		Policy: s.Policy, Planner: s.Provision, Jobs: s.Jobs, Interval: c.GrantInterval, Environments: s.consumers}); err != nil {
 		return nil, err
 	}
 	s.Provision.OnRunSettled(s.Access.Kick)
@@ -388,10 +387,22 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string, gov 
 	if why := p.Unavailable(); why != "" {
 		s.log.Warn(why)
 	}
-	// Consumer access — previews, credentials, grants — lives in the
-	// environment provisioning names for it.
-	a := connected[p.AccessEnvironment()]
-	s.kafka, s.kafkaServers, s.kafkaTLS, s.Sandbox = a.kafka, a.servers, a.tls, a.sandbox
+	// Consumers may read in every environment, each with credentials and
+	// ACLs of its own; the one provisioning names for access is where a
+	// request naming none goes, and where previews read.
+	access := p.AccessEnvironment()
+	a := connected[access]
+	s.kafka, s.Sandbox = a.kafka, a.sandbox
+	for _, e := range planes {
+		c := connected[e.Name]
+		ge := grant.Environment{Name: e.Name, Kafka: &grant.KafkaAdmin{Opts: c.kafka, Servers: c.servers, TLS: c.tls},
+			Parameters: e.Parameters, PromotedOnly: len(e.PromoteFrom) > 0}
+		if e.Name == access {
+			s.consumers = append([]grant.Environment{ge}, s.consumers...)
+		} else {
+			s.consumers = append(s.consumers, ge)
+		}
+	}
 	s.Provision = p
 	s.onClose(p.Close)
 	return nil

@@ -35,8 +35,9 @@ type EnvironmentConfig struct {
 	// PromoteFrom, when set, are the environments whose applied versions
 	// alone may be planned in this one.
 	PromoteFrom []string
-	// Access marks the environment consumer access lives in — grants'
-	// ACLs, consumers' Kafka credentials, previews; the first by default.
+	// Access marks the environment access requests and Kafka credentials
+	// naming none go to, and previews read; the first by default.
+	// Consumers may be granted access in every environment.
 	Access bool
 }
 

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -384,12 +386,32 @@ func TestLegacyProvisioningIsAdopted(t *testing.T) {
 	if _, err := c.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: apptest.ProductSpec()})); err != nil {
 		t.Fatal(err)
 	}
+	f := &accessFixture{env: env, admin: c, owner: c}
+	f.activate(t, "sales", "orders")
 	approve(t, c, plan(t, c, "sales", "orders"), false)
+	// A consumer of the domain's own plain port, granted at once, with a
+	// Kafka credential.
+	if _, err := c.Identity.CreatePrincipal(ctx, connect.NewRequest(&v1.CreatePrincipalRequest{
+		Name: "loader", Kind: v1.PrincipalKind_PRINCIPAL_KIND_SERVICE_ACCOUNT, Domain: "sales"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Access.IssueKafkaCredential(ctx, connect.NewRequest(&v1.IssueKafkaCredentialRequest{Principal: "loader"})); err != nil {
+		t.Fatal(err)
+	}
+	orders := &v1.RequestAccessRequest{Consumer: "loader", Purpose: "nightly load", DurationSeconds: 3600,
+		Ports: []*v1.PortRef{{Domain: "sales", Product: "orders", Port: "orders"}}}
+	f.waitGrants(t, f.request(t, c, orders).GetId(), v1.GrantState_GRANT_STATE_ACTIVE)
 
 	// As an older meshplane left it: no environment anywhere, workspaces
-	// directly under DATA_DIR/workspaces.
-	for _, table := range []string{"provisioning_runs", "deployments"} {
-		if _, err := env.Server.Store.DB.ExecContext(ctx, "UPDATE "+table+" SET environment = ''"); err != nil {
+	// directly under DATA_DIR/workspaces, live grants keyed without one.
+	for _, q := range []string{
+		"UPDATE provisioning_runs SET environment = ''",
+		"UPDATE deployments SET environment = ''",
+		"UPDATE grants SET environment = '', live_key = replace(live_key, '|sandbox', '')",
+		"UPDATE access_requests SET environment = ''",
+		"UPDATE kafka_credentials SET environment = ''",
+	} {
+		if _, err := env.Server.Store.DB.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -412,103 +434,245 @@ func TestLegacyProvisioningIsAdopted(t *testing.T) {
 		t.Errorf("the old workspaces are still there: %v", err)
 	}
 	runs, err := c.Provision.ListRuns(ctx, connect.NewRequest(&v1.ListRunsRequest{Domain: "sales", Product: "orders", Environment: "sandbox"}))
-	if err != nil || len(runs.Msg.GetRuns()) != 1 {
+	if err != nil || len(runs.Msg.GetRuns()) != 2 {
 		t.Fatalf("runs in sandbox after the upgrade: %v %v", runs, err)
 	}
-	if d := deployments(t, c, "sales", "orders"); d["sandbox"] != 1 {
+	// The grant, its live key and the credential are sandbox's.
+	gs, err := c.Access.ListGrants(ctx, connect.NewRequest(&v1.ListGrantsRequest{Consumer: "loader", Environment: "sandbox"}))
+	if err != nil || len(gs.Msg.GetGrants()) != 1 || gs.Msg.GetGrants()[0].GetState() != v1.GrantState_GRANT_STATE_ACTIVE {
+		t.Fatalf("grants in sandbox after the upgrade: %v %v", gs, err)
+	}
+	if _, err := c.Access.RequestAccess(ctx, connect.NewRequest(orders)); !strings.Contains(violationsOf(err), "a second one would change nothing") {
+		t.Errorf("a second request after the upgrade: %v", err)
+	}
+	if _, err := c.Access.IssueKafkaCredential(ctx, connect.NewRequest(&v1.IssueKafkaCredentialRequest{Principal: "loader"})); !strings.Contains(fmt.Sprint(err), "already has a Kafka credential in sandbox") {
+		t.Errorf("a second credential after the upgrade: %v", err)
+	}
+	if d := deployments(t, c, "sales", "orders"); d["sandbox"] != 2 {
 		t.Fatalf("deployments after the upgrade = %v", d)
 	}
+	// The plan renders the adopted grant's ACLs, so it deletes nothing.
 	if r := plan(t, c, "sales", "orders"); r.GetHasChanges() {
 		t.Errorf("the state was not found again: the plan changes %v", actions(r))
 	}
 }
 
-// TestConsumerAccessLivesInItsEnvironment: with prod marked for consumer
-// access, a consumer's credential is made on prod's Kafka, an approved grant
-// plans and applies its ACLs in prod, and the consumer reads prod's topic;
-// dev, the default environment for plans, gets neither.
-func TestConsumerAccessLivesInItsEnvironment(t *testing.T) {
+// TestConsumerAccessInEachEnvironment: a consumer holds credentials and
+// grants in dev and prod at once, each enforced by its own broker; a
+// request names its environment (prod, marked for access, by default), the
+// access policy sees it, and revoking in one environment leaves the other.
+func TestConsumerAccessInEachEnvironment(t *testing.T) {
 	apptest.RequireTools(t)
-	env := apptest.New(t, apptest.Options{Environments: []app.EnvironmentConfig{{Name: "dev"}, {Name: "prod", Access: true}}})
+	env := apptest.New(t, apptest.Options{Environments: []app.EnvironmentConfig{{Name: "dev"},
+		{Name: "prod", Access: true, PromoteFrom: []string{"dev"}, Parameters: map[string]any{"protected": true}}}})
 	ctx := context.Background()
 	env.Domain("sales")
 	env.Domain("marketing")
-	owner := env.Clients(apptest.ProtocolConnect, env.User("olivia", "domain-owner", "sales"))
-	mOwn := env.Clients(apptest.ProtocolConnect, env.User("max", "domain-owner", "marketing"))
-	if _, err := mOwn.Identity.CreatePrincipal(ctx, connect.NewRequest(&v1.CreatePrincipalRequest{
-		Name: "reporter", Kind: v1.PrincipalKind_PRINCIPAL_KIND_SERVICE_ACCOUNT, Domain: "marketing"})); err != nil {
-		t.Fatal(err)
+	ownerTok := env.User("olivia", "domain-owner", "sales")
+	owner := env.Clients(apptest.ProtocolConnect, ownerTok)
+	officer := env.Clients(apptest.ProtocolConnect, env.User("gary", "governance-officer", "*"))
+	mOwnTok := env.User("max", "domain-owner", "marketing")
+	mOwn := env.Clients(apptest.ProtocolConnect, mOwnTok)
+	for _, sa := range []struct{ name, domain string }{{"reporter", "marketing"}, {"loader", "sales"}} {
+		c := map[string]apptest.Clients{"marketing": mOwn, "sales": owner}[sa.domain]
+		if _, err := c.Identity.CreatePrincipal(ctx, connect.NewRequest(&v1.CreatePrincipalRequest{
+			Name: sa.name, Kind: v1.PrincipalKind_PRINCIPAL_KIND_SERVICE_ACCOUNT, Domain: sa.domain})); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := owner.Catalog.CreateDataProduct(ctx, connect.NewRequest(&v1.CreateDataProductRequest{Domain: "sales", Name: "orders", Spec: apptest.ProductSpec()})); err != nil {
 		t.Fatal(err)
 	}
-	updateLifecycle := func() {
-		cur, err := owner.Catalog.GetDataProduct(ctx, connect.NewRequest(&v1.GetDataProductRequest{Domain: "sales", Name: "orders"}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := cur.Msg.GetDataProduct()
-		if _, err := owner.Catalog.UpdateDataProduct(ctx, connect.NewRequest(&v1.UpdateDataProductRequest{Domain: "sales", Name: "orders",
-			Spec: specOf(p), Lifecycle: v1.Lifecycle_LIFECYCLE_ACTIVE, Version: p.GetVersion()})); err != nil {
-			t.Fatal(err)
-		}
-	}
-	updateLifecycle()
+	f := &accessFixture{env: env, admin: env.Clients(apptest.ProtocolConnect, env.AdminToken), owner: owner}
+	f.activate(t, "sales", "orders")
 	approve(t, owner, planIn(t, owner, "dev", "sales", "orders"), false)
-	approve(t, owner, planIn(t, owner, "prod", "sales", "orders"), false)
 
-	envs, err := owner.Provision.ListEnvironments(ctx, connect.NewRequest(&v1.ListEnvironmentsRequest{}))
-	if err != nil || !envs.Msg.GetEnvironments()[0].GetDefault() || envs.Msg.GetEnvironments()[0].GetAccess() || !envs.Msg.GetEnvironments()[1].GetAccess() {
-		t.Fatalf("environments: %v %v", envs, err)
+	orders := []*v1.PortRef{{Domain: "sales", Product: "orders", Port: "orders"}}
+	ask := func(c apptest.Clients, consumer, envName string) (*v1.AccessRequest, error) {
+		res, err := c.Access.RequestAccess(ctx, connect.NewRequest(&v1.RequestAccessRequest{Consumer: consumer, Purpose: "weekly report",
+			DurationSeconds: 3600, Ports: orders, Environment: envName}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg.GetAccessRequest(), nil
 	}
-
-	// The credential is made on prod's Kafka, and names prod's servers.
-	cred, err := mOwn.Access.IssueKafkaCredential(ctx, connect.NewRequest(&v1.IssueKafkaCredentialRequest{Principal: "reporter"}))
-	if err != nil {
+	// prod takes promoted versions only: nothing is granted there before
+	// the product runs there; unknown and hostile environments are refused.
+	for envName, want := range map[string]string{
+		"":                  "ports[0].product: data product sales/orders is not deployed in prod, which takes promoted versions only",
+		"qa":                `environment: no environment "qa": consumers may read in prod, dev`,
+		`prod"; drop table`: "environment:",
+	} {
+		if _, err := ask(mOwn, "reporter", envName); connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(violationsOf(err), want) {
+			t.Errorf("request in %q: %v (%s), want %s", envName, err, violationsOf(err), want)
+		}
+	}
+	prodRun := planIn(t, owner, "prod", "sales", "orders")
+	if _, err := owner.Provision.ApproveRun(ctx, connect.NewRequest(&v1.ApproveRunRequest{Id: prodRun.GetId()})); err != nil {
 		t.Fatal(err)
 	}
+	approve(t, officer, prodRun, false)
+
+	// One credential per environment, each on its own cluster with its own
+	// password; without an environment, prod's.
+	devServers := env.Server.Sandboxes["dev"].Settings().BootstrapServers
 	prodServers := env.Server.Sandboxes["prod"].Settings().BootstrapServers
-	if strings.Join(cred.Msg.GetBootstrapServers(), ",") != strings.Join(prodServers, ",") {
-		t.Fatalf("credential names %v, want prod's %v", cred.Msg.GetBootstrapServers(), prodServers)
-	}
-
-	// Granted: the ACLs are planned and applied in prod.
-	const topic = "sales.orders.orders.v1"
-	prod, err := kgo.NewClient(env.Server.Sandboxes["prod"].ClientOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
-	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte("1"), Value: []byte(`{"order_id":1}`)}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	f := &accessFixture{env: env, admin: env.Clients(apptest.ProtocolConnect, env.AdminToken)}
-	req := f.request(t, mOwn, &v1.RequestAccessRequest{Consumer: "reporter", Purpose: "weekly report", DurationSeconds: 3600,
-		Ports: []*v1.PortRef{{Domain: "sales", Product: "orders", Port: "orders"}}})
-	if _, err := owner.Access.ApproveAccessRequest(ctx, connect.NewRequest(&v1.ApproveAccessRequestRequest{Id: req.GetId()})); err != nil {
-		t.Fatal(err)
-	}
-	f.waitGrants(t, req.GetId(), v1.GrantState_GRANT_STATE_ACTIVE)
-	if _, err := readAs(t, prodServers, "marketing.reporter", cred.Msg.GetPassword(), topic, "marketing.reporter.weekly"); err != nil {
-		t.Fatalf("reading prod with an active grant: %v", err)
-	}
-	for envName, want := range map[string]bool{"prod": true, "dev": false} {
-		runs, err := owner.Provision.ListRuns(ctx, connect.NewRequest(&v1.ListRunsRequest{Domain: "sales", Product: "orders", Environment: envName}))
+	creds := map[string]*v1.IssueKafkaCredentialResponse{}
+	for _, envName := range []string{"", "dev"} {
+		res, err := mOwn.Access.IssueKafkaCredential(ctx, connect.NewRequest(&v1.IssueKafkaCredentialRequest{Principal: "reporter", Environment: envName}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := false
-		for _, r := range runs.Msg.GetRuns() {
-			got = got || r.GetTrigger() == "grant"
+		creds[res.Msg.GetCredential().GetEnvironment()] = res.Msg
+	}
+	if len(creds) != 2 || strings.Join(creds["prod"].GetBootstrapServers(), ",") != strings.Join(prodServers, ",") ||
+		strings.Join(creds["dev"].GetBootstrapServers(), ",") != strings.Join(devServers, ",") || creds["dev"].GetPassword() == creds["prod"].GetPassword() {
+		t.Fatalf("credentials: %v", creds)
+	}
+	_, err := mOwn.Access.IssueKafkaCredential(ctx, connect.NewRequest(&v1.IssueKafkaCredentialRequest{Principal: "reporter", Environment: "dev"}))
+	if connect.CodeOf(err) != connect.CodeFailedPrecondition || !strings.Contains(err.Error(), "already has a Kafka credential in dev") {
+		t.Errorf("a second dev credential: %v", err)
+	}
+
+	const topic = "sales.orders.orders.v1"
+	for _, name := range []string{"dev", "prod"} {
+		cl, err := kgo.NewClient(env.Server.Sandboxes[name].ClientOptions()...)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if got != want {
-			t.Errorf("a grant run in %s: %v, want %v", envName, got, want)
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte("1"), Value: []byte(`{"order_id":1}`)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		cl.Close()
+	}
+	const group = "marketing.reporter.weekly"
+	reads := func(name string) error {
+		servers := map[string][]string{"dev": devServers, "prod": prodServers}[name]
+		_, err := readAs(t, servers, "marketing.reporter", creds[name].GetPassword(), topic, group)
+		return err
+	}
+
+	// Granted in dev: dev's broker lets the consumer read, prod's does not.
+	devReq, err := ask(mOwn, "reporter", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if devReq.GetEnvironment() != "dev" || devReq.GetGrants()[0].GetEnvironment() != "dev" {
+		t.Fatalf("dev request: %v", devReq)
+	}
+	if _, err := owner.Access.ApproveAccessRequest(ctx, connect.NewRequest(&v1.ApproveAccessRequestRequest{Id: devReq.GetId()})); err != nil {
+		t.Fatal(err)
+	}
+	devReq = f.waitGrants(t, devReq.GetId(), v1.GrantState_GRANT_STATE_ACTIVE)
+	if err := reads("dev"); err != nil {
+		t.Fatalf("reading dev with an active grant there: %v", err)
+	}
+	if err := reads("prod"); err == nil {
+		t.Fatal("the consumer reads prod with a grant in dev alone")
+	}
+	if _, err := ask(mOwn, "reporter", "dev"); !strings.Contains(violationsOf(err), "on sales.orders.orders.v1 in dev: a second one would change nothing") {
+		t.Errorf("a second dev request: %v (%s)", err, violationsOf(err))
+	}
+
+	// Granted in prod as well, by default: both read at once.
+	prodReq, err := ask(mOwn, "reporter", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prodReq.GetEnvironment() != "prod" {
+		t.Fatalf("a request naming no environment went to %q, want prod", prodReq.GetEnvironment())
+	}
+	if _, err := owner.Access.ApproveAccessRequest(ctx, connect.NewRequest(&v1.ApproveAccessRequestRequest{Id: prodReq.GetId()})); err != nil {
+		t.Fatal(err)
+	}
+	f.waitGrants(t, prodReq.GetId(), v1.GrantState_GRANT_STATE_ACTIVE)
+	for _, name := range []string{"dev", "prod"} {
+		if err := reads(name); err != nil {
+			t.Errorf("reading %s with grants in both: %v", name, err)
+		}
+		runs, err := owner.Provision.ListRuns(ctx, connect.NewRequest(&v1.ListRunsRequest{Domain: "sales", Product: "orders", Environment: name}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(runs.Msg.GetRuns(), func(r *v1.Run) bool { return r.GetTrigger() == "grant" }) {
+			t.Errorf("no grant run in %s", name)
 		}
 	}
-	// dev knows nothing of the consumer.
-	devServers := env.Server.Sandboxes["dev"].Settings().BootstrapServers
-	if _, err := readAs(t, devServers, "marketing.reporter", cred.Msg.GetPassword(), topic, "marketing.reporter.weekly"); err == nil {
-		t.Fatal("the consumer reads dev")
+	q := env.GraphQL(mOwnTok, `{ grants(consumer: "reporter", environment: "dev") { nodes { environment state } } }`, nil)
+	if len(q.Errors) > 0 || string(q.Data) != `{"grants":{"nodes":[{"environment":"dev","state":"ACTIVE"}]}}` {
+		t.Errorf("GraphQL grants in dev: %s %+v", q.Data, q.Errors)
+	}
+
+	// Revoked in dev: prod's grant and ACLs stay.
+	if _, err := owner.Access.RevokeGrant(ctx, connect.NewRequest(&v1.RevokeGrantRequest{Id: devReq.GetGrants()[0].GetId(), Reason: "dev trial over"})); err != nil {
+		t.Fatal(err)
+	}
+	f.waitGrants(t, devReq.GetId(), v1.GrantState_GRANT_STATE_REVOKED)
+	if err := reads("dev"); err == nil {
+		t.Error("the consumer still reads dev after its revocation")
+	}
+	if err := reads("prod"); err != nil {
+		t.Errorf("reading prod after dev's revocation: %v", err)
+	}
+
+	// The access policy sees the environment: the domain's own plain data
+	// is granted at once in dev, and reviewed by its owner in protected prod.
+	pending := ""
+	for envName, auto := range map[string]bool{"dev": true, "prod": false} {
+		r, err := ask(owner, "loader", envName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.GetAutoApproved() != auto || (!auto && strings.Join(r.GetAwaiting(), ",") != "domain-owner:sales") {
+			t.Errorf("own-domain request in %s: auto-approved %v, awaiting %v", envName, r.GetAutoApproved(), r.GetAwaiting())
+		}
+		if !auto {
+			pending = r.GetId()
+		}
+	}
+	// The impact of an access draft judges each pending request in its own
+	// environment: dropping the protected rule would grant prod's at once.
+	mod, err := officer.Policy.GetPolicyModule(ctx, connect.NewRequest(&v1.GetPolicyModuleRequest{Name: "access"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := maps.Clone(mod.Msg.GetModule().GetFiles())
+	const rule = "auto_approve if {\n\town_plain_data\n\tnot protected\n}"
+	if !strings.Contains(files["access.rego"], rule) {
+		t.Fatalf("access.rego no longer has %q", rule)
+	}
+	files["access.rego"] = strings.Replace(files["access.rego"], rule, "auto_approve if {\n\town_plain_data\n}", 1)
+	if _, err := officer.Policy.SavePolicyDraft(ctx, connect.NewRequest(&v1.SavePolicyDraftRequest{Name: "access", Files: files, Version: mod.Msg.GetModule().GetVersion()})); err != nil {
+		t.Fatalf("saving the draft: %v", err)
+	}
+	imp, err := officer.Policy.GetPolicyImpact(ctx, connect.NewRequest(&v1.GetPolicyImpactRequest{Name: "access"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs := imp.Msg.GetImpact().GetAccessChanges(); len(cs) != 1 || cs[0].GetRequestId() != pending || cs[0].GetBefore().GetAutoApprove() || !cs[0].GetAfter().GetAutoApprove() {
+		t.Errorf("access impact: %v, want request %s in prod granted at once", cs, pending)
+	}
+
+	// A grant approved in prod while prod lags behind the product's current
+	// version waits for the promotion, and says so.
+	cur, err := owner.Catalog.GetDataProduct(ctx, connect.NewRequest(&v1.GetDataProductRequest{Domain: "sales", Name: "orders"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := specOf(cur.Msg.GetDataProduct())
+	sp.Description += " Now with a changelog."
+	if _, err := owner.Catalog.UpdateDataProduct(ctx, connect.NewRequest(&v1.UpdateDataProductRequest{Domain: "sales", Name: "orders", Spec: sp,
+		Lifecycle: v1.Lifecycle_LIFECYCLE_ACTIVE, Version: cur.Msg.GetDataProduct().GetVersion()})); err != nil {
+		t.Fatal(err)
+	}
+	second := env.Clients(apptest.ProtocolConnect, env.User("oscar", "domain-owner", "sales"))
+	approved, err := second.Access.ApproveAccessRequest(ctx, connect.NewRequest(&v1.ApproveAccessRequestRequest{Id: pending}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.get(t, f.admin, approved.Msg.GetAccessRequest().GetId()).GetGrants()[0]
+	if got.GetState() != v1.GrantState_GRANT_STATE_APPROVED || !strings.Contains(got.GetError(), "environment prod takes promoted versions only") {
+		t.Errorf("a grant in prod ahead of its promotion: %v %q", got.GetState(), got.GetError())
 	}
 }
 

@@ -37,6 +37,8 @@ type AccessRequest struct {
 	DurationSeconds int64 `json:"duration_seconds,omitempty"`
 	// GroupPrefix holds the value of the "group_prefix" field.
 	GroupPrefix string `json:"group_prefix,omitempty"`
+	// Environment holds the value of the "environment" field.
+	Environment string `json:"environment,omitempty"`
 	// State holds the value of the "state" field.
 	State accessrequest.State `json:"state,omitempty"`
 	// Approvals holds the value of the "approvals" field.
@@ -73,7 +75,7 @@ func (*AccessRequest) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case accessrequest.FieldVersion, accessrequest.FieldDurationSeconds, accessrequest.FieldMaxDurationSeconds:
 			values[i] = new(sql.NullInt64)
-		case accessrequest.FieldID, accessrequest.FieldConsumer, accessrequest.FieldConsumerDomain, accessrequest.FieldRequestedBy, accessrequest.FieldPurpose, accessrequest.FieldGroupPrefix, accessrequest.FieldState, accessrequest.FieldPolicyVersion, accessrequest.FieldPolicyError, accessrequest.FieldDeclineReason, accessrequest.FieldDeclinedBy, accessrequest.FieldDomains:
+		case accessrequest.FieldID, accessrequest.FieldConsumer, accessrequest.FieldConsumerDomain, accessrequest.FieldRequestedBy, accessrequest.FieldPurpose, accessrequest.FieldGroupPrefix, accessrequest.FieldEnvironment, accessrequest.FieldState, accessrequest.FieldPolicyVersion, accessrequest.FieldPolicyError, accessrequest.FieldDeclineReason, accessrequest.FieldDeclinedBy, accessrequest.FieldDomains:
 			values[i] = new(sql.NullString)
 		case accessrequest.FieldCreateTime, accessrequest.FieldUpdateTime, accessrequest.FieldFinishTime:
 			values[i] = new(sql.NullTime)
@@ -151,6 +153,12 @@ func (_m *AccessRequest) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field group_prefix", values[i])
 			} else if value.Valid {
 				_m.GroupPrefix = value.String
+			}
+		case accessrequest.FieldEnvironment:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field environment", values[i])
+			} else if value.Valid {
+				_m.Environment = value.String
 			}
 		case accessrequest.FieldState:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -285,6 +293,9 @@ func (_m *AccessRequest) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("group_prefix=")
 	builder.WriteString(_m.GroupPrefix)
+	builder.WriteString(", ")
+	builder.WriteString("environment=")
+	builder.WriteString(_m.Environment)
 	builder.WriteString(", ")
 	builder.WriteString("state=")
 	builder.WriteString(fmt.Sprintf("%v", _m.State))

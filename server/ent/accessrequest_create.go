@@ -99,6 +99,20 @@ func (_c *AccessRequestCreate) SetGroupPrefix(v string) *AccessRequestCreate {
 	return _c
 }
 
+// SetEnvironment sets the "environment" field.
+func (_c *AccessRequestCreate) SetEnvironment(v string) *AccessRequestCreate {
+	_c.mutation.SetEnvironment(v)
+	return _c
+}
+
+// SetNillableEnvironment sets the "environment" field if the given value is not nil.
+func (_c *AccessRequestCreate) SetNillableEnvironment(v *string) *AccessRequestCreate {
+	if v != nil {
+		_c.SetEnvironment(*v)
+	}
+	return _c
+}
+
 // SetState sets the "state" field.
 func (_c *AccessRequestCreate) SetState(v accessrequest.State) *AccessRequestCreate {
 	_c.mutation.SetState(v)
@@ -298,6 +312,10 @@ func (_c *AccessRequestCreate) defaults() {
 		v := accessrequest.DefaultVersion
 		_c.mutation.SetVersion(v)
 	}
+	if _, ok := _c.mutation.Environment(); !ok {
+		v := accessrequest.DefaultEnvironment
+		_c.mutation.SetEnvironment(v)
+	}
 	if _, ok := _c.mutation.State(); !ok {
 		v := accessrequest.DefaultState
 		_c.mutation.SetState(v)
@@ -398,6 +416,14 @@ func (_c *AccessRequestCreate) check() error {
 	if v, ok := _c.mutation.GroupPrefix(); ok {
 		if err := accessrequest.GroupPrefixValidator(v); err != nil {
 			return &ValidationError{Name: "group_prefix", err: fmt.Errorf(`ent: validator failed for field "AccessRequest.group_prefix": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Environment(); !ok {
+		return &ValidationError{Name: "environment", err: errors.New(`ent: missing required field "AccessRequest.environment"`)}
+	}
+	if v, ok := _c.mutation.Environment(); ok {
+		if err := accessrequest.EnvironmentValidator(v); err != nil {
+			return &ValidationError{Name: "environment", err: fmt.Errorf(`ent: validator failed for field "AccessRequest.environment": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.State(); !ok {
@@ -504,6 +530,10 @@ func (_c *AccessRequestCreate) createSpec() (*AccessRequest, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.GroupPrefix(); ok {
 		_spec.SetField(accessrequest.FieldGroupPrefix, field.TypeString, value)
 		_node.GroupPrefix = value
+	}
+	if value, ok := _c.mutation.Environment(); ok {
+		_spec.SetField(accessrequest.FieldEnvironment, field.TypeString, value)
+		_node.Environment = value
 	}
 	if value, ok := _c.mutation.State(); ok {
 		_spec.SetField(accessrequest.FieldState, field.TypeEnum, value)

@@ -39,6 +39,8 @@ type Grant struct {
 	Port string `json:"port,omitempty"`
 	// Topic holds the value of the "topic" field.
 	Topic string `json:"topic,omitempty"`
+	// Environment holds the value of the "environment" field.
+	Environment string `json:"environment,omitempty"`
 	// GroupPrefix holds the value of the "group_prefix" field.
 	GroupPrefix string `json:"group_prefix,omitempty"`
 	// Purpose holds the value of the "purpose" field.
@@ -75,7 +77,7 @@ func (*Grant) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case grant.FieldVersion, grant.FieldDurationSeconds:
 			values[i] = new(sql.NullInt64)
-		case grant.FieldID, grant.FieldRequestID, grant.FieldConsumer, grant.FieldConsumerDomain, grant.FieldDomain, grant.FieldProduct, grant.FieldProductID, grant.FieldPort, grant.FieldTopic, grant.FieldGroupPrefix, grant.FieldPurpose, grant.FieldState, grant.FieldLiveKey, grant.FieldRunID, grant.FieldError, grant.FieldEndedBy, grant.FieldEndReason:
+		case grant.FieldID, grant.FieldRequestID, grant.FieldConsumer, grant.FieldConsumerDomain, grant.FieldDomain, grant.FieldProduct, grant.FieldProductID, grant.FieldPort, grant.FieldTopic, grant.FieldEnvironment, grant.FieldGroupPrefix, grant.FieldPurpose, grant.FieldState, grant.FieldLiveKey, grant.FieldRunID, grant.FieldError, grant.FieldEndedBy, grant.FieldEndReason:
 			values[i] = new(sql.NullString)
 		case grant.FieldCreateTime, grant.FieldUpdateTime, grant.FieldApproveTime, grant.FieldActivateTime, grant.FieldExpireTime, grant.FieldEndTime:
 			values[i] = new(sql.NullTime)
@@ -165,6 +167,12 @@ func (_m *Grant) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field topic", values[i])
 			} else if value.Valid {
 				_m.Topic = value.String
+			}
+		case grant.FieldEnvironment:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field environment", values[i])
+			} else if value.Valid {
+				_m.Environment = value.String
 			}
 		case grant.FieldGroupPrefix:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -317,6 +325,9 @@ func (_m *Grant) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("topic=")
 	builder.WriteString(_m.Topic)
+	builder.WriteString(", ")
+	builder.WriteString("environment=")
+	builder.WriteString(_m.Environment)
 	builder.WriteString(", ")
 	builder.WriteString("group_prefix=")
 	builder.WriteString(_m.GroupPrefix)

@@ -110,6 +110,20 @@ func (_c *GrantCreate) SetTopic(v string) *GrantCreate {
 	return _c
 }
 
+// SetEnvironment sets the "environment" field.
+func (_c *GrantCreate) SetEnvironment(v string) *GrantCreate {
+	_c.mutation.SetEnvironment(v)
+	return _c
+}
+
+// SetNillableEnvironment sets the "environment" field if the given value is not nil.
+func (_c *GrantCreate) SetNillableEnvironment(v *string) *GrantCreate {
+	if v != nil {
+		_c.SetEnvironment(*v)
+	}
+	return _c
+}
+
 // SetGroupPrefix sets the "group_prefix" field.
 func (_c *GrantCreate) SetGroupPrefix(v string) *GrantCreate {
 	_c.mutation.SetGroupPrefix(v)
@@ -329,6 +343,10 @@ func (_c *GrantCreate) defaults() {
 		v := grant.DefaultVersion
 		_c.mutation.SetVersion(v)
 	}
+	if _, ok := _c.mutation.Environment(); !ok {
+		v := grant.DefaultEnvironment
+		_c.mutation.SetEnvironment(v)
+	}
 	if _, ok := _c.mutation.State(); !ok {
 		v := grant.DefaultState
 		_c.mutation.SetState(v)
@@ -433,6 +451,14 @@ func (_c *GrantCreate) check() error {
 	if v, ok := _c.mutation.Topic(); ok {
 		if err := grant.TopicValidator(v); err != nil {
 			return &ValidationError{Name: "topic", err: fmt.Errorf(`ent: validator failed for field "Grant.topic": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Environment(); !ok {
+		return &ValidationError{Name: "environment", err: errors.New(`ent: missing required field "Grant.environment"`)}
+	}
+	if v, ok := _c.mutation.Environment(); ok {
+		if err := grant.EnvironmentValidator(v); err != nil {
+			return &ValidationError{Name: "environment", err: fmt.Errorf(`ent: validator failed for field "Grant.environment": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.GroupPrefix(); !ok {
@@ -562,6 +588,10 @@ func (_c *GrantCreate) createSpec() (*Grant, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Topic(); ok {
 		_spec.SetField(grant.FieldTopic, field.TypeString, value)
 		_node.Topic = value
+	}
+	if value, ok := _c.mutation.Environment(); ok {
+		_spec.SetField(grant.FieldEnvironment, field.TypeString, value)
+		_node.Environment = value
 	}
 	if value, ok := _c.mutation.GroupPrefix(); ok {
 		_spec.SetField(grant.FieldGroupPrefix, field.TypeString, value)

@@ -25,6 +25,8 @@ type KafkaCredential struct {
 	Version int64 `json:"version,omitempty"`
 	// Principal holds the value of the "principal" field.
 	Principal string `json:"principal,omitempty"`
+	// Environment holds the value of the "environment" field.
+	Environment string `json:"environment,omitempty"`
 	// Username holds the value of the "username" field.
 	Username string `json:"username,omitempty"`
 	// Mechanism holds the value of the "mechanism" field.
@@ -45,7 +47,7 @@ func (*KafkaCredential) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case kafkacredential.FieldVersion:
 			values[i] = new(sql.NullInt64)
-		case kafkacredential.FieldID, kafkacredential.FieldPrincipal, kafkacredential.FieldUsername, kafkacredential.FieldMechanism, kafkacredential.FieldIssuedBy:
+		case kafkacredential.FieldID, kafkacredential.FieldPrincipal, kafkacredential.FieldEnvironment, kafkacredential.FieldUsername, kafkacredential.FieldMechanism, kafkacredential.FieldIssuedBy:
 			values[i] = new(sql.NullString)
 		case kafkacredential.FieldCreateTime, kafkacredential.FieldUpdateTime, kafkacredential.FieldRotateTime, kafkacredential.FieldDeleteTime:
 			values[i] = new(sql.NullTime)
@@ -93,6 +95,12 @@ func (_m *KafkaCredential) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field principal", values[i])
 			} else if value.Valid {
 				_m.Principal = value.String
+			}
+		case kafkacredential.FieldEnvironment:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field environment", values[i])
+			} else if value.Valid {
+				_m.Environment = value.String
 			}
 		case kafkacredential.FieldUsername:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -173,6 +181,9 @@ func (_m *KafkaCredential) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("principal=")
 	builder.WriteString(_m.Principal)
+	builder.WriteString(", ")
+	builder.WriteString("environment=")
+	builder.WriteString(_m.Environment)
 	builder.WriteString(", ")
 	builder.WriteString("username=")
 	builder.WriteString(_m.Username)

@@ -68,6 +68,20 @@ func (_c *KafkaCredentialCreate) SetPrincipal(v string) *KafkaCredentialCreate {
 	return _c
 }
 
+// SetEnvironment sets the "environment" field.
+func (_c *KafkaCredentialCreate) SetEnvironment(v string) *KafkaCredentialCreate {
+	_c.mutation.SetEnvironment(v)
+	return _c
+}
+
+// SetNillableEnvironment sets the "environment" field if the given value is not nil.
+func (_c *KafkaCredentialCreate) SetNillableEnvironment(v *string) *KafkaCredentialCreate {
+	if v != nil {
+		_c.SetEnvironment(*v)
+	}
+	return _c
+}
+
 // SetUsername sets the "username" field.
 func (_c *KafkaCredentialCreate) SetUsername(v string) *KafkaCredentialCreate {
 	_c.mutation.SetUsername(v)
@@ -175,6 +189,10 @@ func (_c *KafkaCredentialCreate) defaults() {
 		v := kafkacredential.DefaultVersion
 		_c.mutation.SetVersion(v)
 	}
+	if _, ok := _c.mutation.Environment(); !ok {
+		v := kafkacredential.DefaultEnvironment
+		_c.mutation.SetEnvironment(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := kafkacredential.DefaultID()
 		_c.mutation.SetID(v)
@@ -203,6 +221,14 @@ func (_c *KafkaCredentialCreate) check() error {
 	if v, ok := _c.mutation.Principal(); ok {
 		if err := kafkacredential.PrincipalValidator(v); err != nil {
 			return &ValidationError{Name: "principal", err: fmt.Errorf(`ent: validator failed for field "KafkaCredential.principal": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Environment(); !ok {
+		return &ValidationError{Name: "environment", err: errors.New(`ent: missing required field "KafkaCredential.environment"`)}
+	}
+	if v, ok := _c.mutation.Environment(); ok {
+		if err := kafkacredential.EnvironmentValidator(v); err != nil {
+			return &ValidationError{Name: "environment", err: fmt.Errorf(`ent: validator failed for field "KafkaCredential.environment": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.Username(); !ok {
@@ -284,6 +310,10 @@ func (_c *KafkaCredentialCreate) createSpec() (*KafkaCredential, *sqlgraph.Creat
 	if value, ok := _c.mutation.Principal(); ok {
 		_spec.SetField(kafkacredential.FieldPrincipal, field.TypeString, value)
 		_node.Principal = value
+	}
+	if value, ok := _c.mutation.Environment(); ok {
+		_spec.SetField(kafkacredential.FieldEnvironment, field.TypeString, value)
+		_node.Environment = value
 	}
 	if value, ok := _c.mutation.Username(); ok {
 		_spec.SetField(kafkacredential.FieldUsername, field.TypeString, value)

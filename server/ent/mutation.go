@@ -83,6 +83,7 @@ type AccessRequestMutation struct {
 	duration_seconds        *int64
 	addduration_seconds     *int64
 	group_prefix            *string
+	environment             *string
 	state                   *accessrequest.State
 	approvals               *[]schema.Approval
 	appendapprovals         []schema.Approval
@@ -569,6 +570,42 @@ func (m *AccessRequestMutation) OldGroupPrefix(ctx context.Context) (v string, e
 // ResetGroupPrefix resets all changes to the "group_prefix" field.
 func (m *AccessRequestMutation) ResetGroupPrefix() {
 	m.group_prefix = nil
+}
+
+// SetEnvironment sets the "environment" field.
+func (m *AccessRequestMutation) SetEnvironment(s string) {
+	m.environment = &s
+}
+
+// Environment returns the value of the "environment" field in the mutation.
+func (m *AccessRequestMutation) Environment() (r string, exists bool) {
+	v := m.environment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnvironment returns the old "environment" field's value of the AccessRequest entity.
+// If the AccessRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccessRequestMutation) OldEnvironment(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnvironment is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnvironment requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnvironment: %w", err)
+	}
+	return oldValue.Environment, nil
+}
+
+// ResetEnvironment resets all changes to the "environment" field.
+func (m *AccessRequestMutation) ResetEnvironment() {
+	m.environment = nil
 }
 
 // SetState sets the "state" field.
@@ -1092,7 +1129,7 @@ func (m *AccessRequestMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AccessRequestMutation) Fields() []string {
-	fields := make([]string, 0, 20)
+	fields := make([]string, 0, 21)
 	if m.create_time != nil {
 		fields = append(fields, accessrequest.FieldCreateTime)
 	}
@@ -1119,6 +1156,9 @@ func (m *AccessRequestMutation) Fields() []string {
 	}
 	if m.group_prefix != nil {
 		fields = append(fields, accessrequest.FieldGroupPrefix)
+	}
+	if m.environment != nil {
+		fields = append(fields, accessrequest.FieldEnvironment)
 	}
 	if m.state != nil {
 		fields = append(fields, accessrequest.FieldState)
@@ -1179,6 +1219,8 @@ func (m *AccessRequestMutation) Field(name string) (ent.Value, bool) {
 		return m.DurationSeconds()
 	case accessrequest.FieldGroupPrefix:
 		return m.GroupPrefix()
+	case accessrequest.FieldEnvironment:
+		return m.Environment()
 	case accessrequest.FieldState:
 		return m.State()
 	case accessrequest.FieldApprovals:
@@ -1228,6 +1270,8 @@ func (m *AccessRequestMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldDurationSeconds(ctx)
 	case accessrequest.FieldGroupPrefix:
 		return m.OldGroupPrefix(ctx)
+	case accessrequest.FieldEnvironment:
+		return m.OldEnvironment(ctx)
 	case accessrequest.FieldState:
 		return m.OldState(ctx)
 	case accessrequest.FieldApprovals:
@@ -1321,6 +1365,13 @@ func (m *AccessRequestMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetGroupPrefix(v)
+		return nil
+	case accessrequest.FieldEnvironment:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnvironment(v)
 		return nil
 	case accessrequest.FieldState:
 		v, ok := value.(accessrequest.State)
@@ -1534,6 +1585,9 @@ func (m *AccessRequestMutation) ResetField(name string) error {
 		return nil
 	case accessrequest.FieldGroupPrefix:
 		m.ResetGroupPrefix()
+		return nil
+	case accessrequest.FieldEnvironment:
+		m.ResetEnvironment()
 		return nil
 	case accessrequest.FieldState:
 		m.ResetState()
@@ -5603,6 +5657,7 @@ type GrantMutation struct {
 	product_id          *string
 	port                *string
 	topic               *string
+	environment         *string
 	group_prefix        *string
 	purpose             *string
 	duration_seconds    *int64
@@ -6141,6 +6196,42 @@ func (m *GrantMutation) OldTopic(ctx context.Context) (v string, err error) {
 // ResetTopic resets all changes to the "topic" field.
 func (m *GrantMutation) ResetTopic() {
 	m.topic = nil
+}
+
+// SetEnvironment sets the "environment" field.
+func (m *GrantMutation) SetEnvironment(s string) {
+	m.environment = &s
+}
+
+// Environment returns the value of the "environment" field in the mutation.
+func (m *GrantMutation) Environment() (r string, exists bool) {
+	v := m.environment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnvironment returns the old "environment" field's value of the Grant entity.
+// If the Grant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GrantMutation) OldEnvironment(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnvironment is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnvironment requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnvironment: %w", err)
+	}
+	return oldValue.Environment, nil
+}
+
+// ResetEnvironment resets all changes to the "environment" field.
+func (m *GrantMutation) ResetEnvironment() {
+	m.environment = nil
 }
 
 // SetGroupPrefix sets the "group_prefix" field.
@@ -6730,7 +6821,7 @@ func (m *GrantMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *GrantMutation) Fields() []string {
-	fields := make([]string, 0, 24)
+	fields := make([]string, 0, 25)
 	if m.create_time != nil {
 		fields = append(fields, grant.FieldCreateTime)
 	}
@@ -6763,6 +6854,9 @@ func (m *GrantMutation) Fields() []string {
 	}
 	if m.topic != nil {
 		fields = append(fields, grant.FieldTopic)
+	}
+	if m.environment != nil {
+		fields = append(fields, grant.FieldEnvironment)
 	}
 	if m.group_prefix != nil {
 		fields = append(fields, grant.FieldGroupPrefix)
@@ -6833,6 +6927,8 @@ func (m *GrantMutation) Field(name string) (ent.Value, bool) {
 		return m.Port()
 	case grant.FieldTopic:
 		return m.Topic()
+	case grant.FieldEnvironment:
+		return m.Environment()
 	case grant.FieldGroupPrefix:
 		return m.GroupPrefix()
 	case grant.FieldPurpose:
@@ -6890,6 +6986,8 @@ func (m *GrantMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldPort(ctx)
 	case grant.FieldTopic:
 		return m.OldTopic(ctx)
+	case grant.FieldEnvironment:
+		return m.OldEnvironment(ctx)
 	case grant.FieldGroupPrefix:
 		return m.OldGroupPrefix(ctx)
 	case grant.FieldPurpose:
@@ -7001,6 +7099,13 @@ func (m *GrantMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetTopic(v)
+		return nil
+	case grant.FieldEnvironment:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnvironment(v)
 		return nil
 	case grant.FieldGroupPrefix:
 		v, ok := value.(string)
@@ -7235,6 +7340,9 @@ func (m *GrantMutation) ResetField(name string) error {
 	case grant.FieldTopic:
 		m.ResetTopic()
 		return nil
+	case grant.FieldEnvironment:
+		m.ResetEnvironment()
+		return nil
 	case grant.FieldGroupPrefix:
 		m.ResetGroupPrefix()
 		return nil
@@ -7337,6 +7445,7 @@ type KafkaCredentialMutation struct {
 	version       *int64
 	addversion    *int64
 	principal     *string
+	environment   *string
 	username      *string
 	mechanism     *string
 	issued_by     *string
@@ -7616,6 +7725,42 @@ func (m *KafkaCredentialMutation) ResetPrincipal() {
 	m.principal = nil
 }
 
+// SetEnvironment sets the "environment" field.
+func (m *KafkaCredentialMutation) SetEnvironment(s string) {
+	m.environment = &s
+}
+
+// Environment returns the value of the "environment" field in the mutation.
+func (m *KafkaCredentialMutation) Environment() (r string, exists bool) {
+	v := m.environment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnvironment returns the old "environment" field's value of the KafkaCredential entity.
+// If the KafkaCredential object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KafkaCredentialMutation) OldEnvironment(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnvironment is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnvironment requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnvironment: %w", err)
+	}
+	return oldValue.Environment, nil
+}
+
+// ResetEnvironment resets all changes to the "environment" field.
+func (m *KafkaCredentialMutation) ResetEnvironment() {
+	m.environment = nil
+}
+
 // SetUsername sets the "username" field.
 func (m *KafkaCredentialMutation) SetUsername(s string) {
 	m.username = &s
@@ -7856,7 +8001,7 @@ func (m *KafkaCredentialMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *KafkaCredentialMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 10)
 	if m.create_time != nil {
 		fields = append(fields, kafkacredential.FieldCreateTime)
 	}
@@ -7868,6 +8013,9 @@ func (m *KafkaCredentialMutation) Fields() []string {
 	}
 	if m.principal != nil {
 		fields = append(fields, kafkacredential.FieldPrincipal)
+	}
+	if m.environment != nil {
+		fields = append(fields, kafkacredential.FieldEnvironment)
 	}
 	if m.username != nil {
 		fields = append(fields, kafkacredential.FieldUsername)
@@ -7900,6 +8048,8 @@ func (m *KafkaCredentialMutation) Field(name string) (ent.Value, bool) {
 		return m.Version()
 	case kafkacredential.FieldPrincipal:
 		return m.Principal()
+	case kafkacredential.FieldEnvironment:
+		return m.Environment()
 	case kafkacredential.FieldUsername:
 		return m.Username()
 	case kafkacredential.FieldMechanism:
@@ -7927,6 +8077,8 @@ func (m *KafkaCredentialMutation) OldField(ctx context.Context, name string) (en
 		return m.OldVersion(ctx)
 	case kafkacredential.FieldPrincipal:
 		return m.OldPrincipal(ctx)
+	case kafkacredential.FieldEnvironment:
+		return m.OldEnvironment(ctx)
 	case kafkacredential.FieldUsername:
 		return m.OldUsername(ctx)
 	case kafkacredential.FieldMechanism:
@@ -7973,6 +8125,13 @@ func (m *KafkaCredentialMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPrincipal(v)
+		return nil
+	case kafkacredential.FieldEnvironment:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnvironment(v)
 		return nil
 	case kafkacredential.FieldUsername:
 		v, ok := value.(string)
@@ -8099,6 +8258,9 @@ func (m *KafkaCredentialMutation) ResetField(name string) error {
 		return nil
 	case kafkacredential.FieldPrincipal:
 		m.ResetPrincipal()
+		return nil
+	case kafkacredential.FieldEnvironment:
+		m.ResetEnvironment()
 		return nil
 	case kafkacredential.FieldUsername:
 		m.ResetUsername()

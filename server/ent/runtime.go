@@ -136,32 +136,38 @@ func init() {
 			return nil
 		}
 	}()
+	// accessrequestDescEnvironment is the schema descriptor for environment field.
+	accessrequestDescEnvironment := accessrequestFields[6].Descriptor()
+	// accessrequest.DefaultEnvironment holds the default value on creation for the environment field.
+	accessrequest.DefaultEnvironment = accessrequestDescEnvironment.Default.(string)
+	// accessrequest.EnvironmentValidator is a validator for the "environment" field. It is called by the builders before save.
+	accessrequest.EnvironmentValidator = accessrequestDescEnvironment.Validators[0].(func(string) error)
 	// accessrequestDescAutoApproved is the schema descriptor for auto_approved field.
-	accessrequestDescAutoApproved := accessrequestFields[9].Descriptor()
+	accessrequestDescAutoApproved := accessrequestFields[10].Descriptor()
 	// accessrequest.DefaultAutoApproved holds the default value on creation for the auto_approved field.
 	accessrequest.DefaultAutoApproved = accessrequestDescAutoApproved.Default.(bool)
 	// accessrequestDescMaxDurationSeconds is the schema descriptor for max_duration_seconds field.
-	accessrequestDescMaxDurationSeconds := accessrequestFields[10].Descriptor()
+	accessrequestDescMaxDurationSeconds := accessrequestFields[11].Descriptor()
 	// accessrequest.DefaultMaxDurationSeconds holds the default value on creation for the max_duration_seconds field.
 	accessrequest.DefaultMaxDurationSeconds = accessrequestDescMaxDurationSeconds.Default.(int64)
 	// accessrequestDescPolicyVersion is the schema descriptor for policy_version field.
-	accessrequestDescPolicyVersion := accessrequestFields[11].Descriptor()
+	accessrequestDescPolicyVersion := accessrequestFields[12].Descriptor()
 	// accessrequest.DefaultPolicyVersion holds the default value on creation for the policy_version field.
 	accessrequest.DefaultPolicyVersion = accessrequestDescPolicyVersion.Default.(string)
 	// accessrequestDescPolicyError is the schema descriptor for policy_error field.
-	accessrequestDescPolicyError := accessrequestFields[12].Descriptor()
+	accessrequestDescPolicyError := accessrequestFields[13].Descriptor()
 	// accessrequest.DefaultPolicyError holds the default value on creation for the policy_error field.
 	accessrequest.DefaultPolicyError = accessrequestDescPolicyError.Default.(string)
 	// accessrequestDescDeclineReason is the schema descriptor for decline_reason field.
-	accessrequestDescDeclineReason := accessrequestFields[13].Descriptor()
+	accessrequestDescDeclineReason := accessrequestFields[14].Descriptor()
 	// accessrequest.DefaultDeclineReason holds the default value on creation for the decline_reason field.
 	accessrequest.DefaultDeclineReason = accessrequestDescDeclineReason.Default.(string)
 	// accessrequestDescDeclinedBy is the schema descriptor for declined_by field.
-	accessrequestDescDeclinedBy := accessrequestFields[14].Descriptor()
+	accessrequestDescDeclinedBy := accessrequestFields[15].Descriptor()
 	// accessrequest.DefaultDeclinedBy holds the default value on creation for the declined_by field.
 	accessrequest.DefaultDeclinedBy = accessrequestDescDeclinedBy.Default.(string)
 	// accessrequestDescDomains is the schema descriptor for domains field.
-	accessrequestDescDomains := accessrequestFields[15].Descriptor()
+	accessrequestDescDomains := accessrequestFields[16].Descriptor()
 	// accessrequest.DefaultDomains holds the default value on creation for the domains field.
 	accessrequest.DefaultDomains = accessrequestDescDomains.Default.(string)
 	// accessrequestDescID is the schema descriptor for id field.
@@ -616,8 +622,14 @@ func init() {
 			return nil
 		}
 	}()
+	// grantDescEnvironment is the schema descriptor for environment field.
+	grantDescEnvironment := grantFields[8].Descriptor()
+	// grant.DefaultEnvironment holds the default value on creation for the environment field.
+	grant.DefaultEnvironment = grantDescEnvironment.Default.(string)
+	// grant.EnvironmentValidator is a validator for the "environment" field. It is called by the builders before save.
+	grant.EnvironmentValidator = grantDescEnvironment.Validators[0].(func(string) error)
 	// grantDescGroupPrefix is the schema descriptor for group_prefix field.
-	grantDescGroupPrefix := grantFields[8].Descriptor()
+	grantDescGroupPrefix := grantFields[9].Descriptor()
 	// grant.GroupPrefixValidator is a validator for the "group_prefix" field. It is called by the builders before save.
 	grant.GroupPrefixValidator = func() func(string) error {
 		validators := grantDescGroupPrefix.Validators
@@ -635,27 +647,27 @@ func init() {
 		}
 	}()
 	// grantDescPurpose is the schema descriptor for purpose field.
-	grantDescPurpose := grantFields[9].Descriptor()
+	grantDescPurpose := grantFields[10].Descriptor()
 	// grant.PurposeValidator is a validator for the "purpose" field. It is called by the builders before save.
 	grant.PurposeValidator = grantDescPurpose.Validators[0].(func(string) error)
 	// grantDescDurationSeconds is the schema descriptor for duration_seconds field.
-	grantDescDurationSeconds := grantFields[10].Descriptor()
+	grantDescDurationSeconds := grantFields[11].Descriptor()
 	// grant.DurationSecondsValidator is a validator for the "duration_seconds" field. It is called by the builders before save.
 	grant.DurationSecondsValidator = grantDescDurationSeconds.Validators[0].(func(int64) error)
 	// grantDescRunID is the schema descriptor for run_id field.
-	grantDescRunID := grantFields[13].Descriptor()
+	grantDescRunID := grantFields[14].Descriptor()
 	// grant.DefaultRunID holds the default value on creation for the run_id field.
 	grant.DefaultRunID = grantDescRunID.Default.(string)
 	// grantDescError is the schema descriptor for error field.
-	grantDescError := grantFields[14].Descriptor()
+	grantDescError := grantFields[15].Descriptor()
 	// grant.DefaultError holds the default value on creation for the error field.
 	grant.DefaultError = grantDescError.Default.(string)
 	// grantDescEndedBy is the schema descriptor for ended_by field.
-	grantDescEndedBy := grantFields[15].Descriptor()
+	grantDescEndedBy := grantFields[16].Descriptor()
 	// grant.DefaultEndedBy holds the default value on creation for the ended_by field.
 	grant.DefaultEndedBy = grantDescEndedBy.Default.(string)
 	// grantDescEndReason is the schema descriptor for end_reason field.
-	grantDescEndReason := grantFields[16].Descriptor()
+	grantDescEndReason := grantFields[17].Descriptor()
 	// grant.DefaultEndReason holds the default value on creation for the end_reason field.
 	grant.DefaultEndReason = grantDescEndReason.Default.(string)
 	// grantDescID is the schema descriptor for id field.
@@ -721,8 +733,14 @@ func init() {
 			return nil
 		}
 	}()
+	// kafkacredentialDescEnvironment is the schema descriptor for environment field.
+	kafkacredentialDescEnvironment := kafkacredentialFields[1].Descriptor()
+	// kafkacredential.DefaultEnvironment holds the default value on creation for the environment field.
+	kafkacredential.DefaultEnvironment = kafkacredentialDescEnvironment.Default.(string)
+	// kafkacredential.EnvironmentValidator is a validator for the "environment" field. It is called by the builders before save.
+	kafkacredential.EnvironmentValidator = kafkacredentialDescEnvironment.Validators[0].(func(string) error)
 	// kafkacredentialDescUsername is the schema descriptor for username field.
-	kafkacredentialDescUsername := kafkacredentialFields[1].Descriptor()
+	kafkacredentialDescUsername := kafkacredentialFields[2].Descriptor()
 	// kafkacredential.UsernameValidator is a validator for the "username" field. It is called by the builders before save.
 	kafkacredential.UsernameValidator = func() func(string) error {
 		validators := kafkacredentialDescUsername.Validators
@@ -740,7 +758,7 @@ func init() {
 		}
 	}()
 	// kafkacredentialDescMechanism is the schema descriptor for mechanism field.
-	kafkacredentialDescMechanism := kafkacredentialFields[2].Descriptor()
+	kafkacredentialDescMechanism := kafkacredentialFields[3].Descriptor()
 	// kafkacredential.MechanismValidator is a validator for the "mechanism" field. It is called by the builders before save.
 	kafkacredential.MechanismValidator = func() func(string) error {
 		validators := kafkacredentialDescMechanism.Validators
@@ -758,7 +776,7 @@ func init() {
 		}
 	}()
 	// kafkacredentialDescIssuedBy is the schema descriptor for issued_by field.
-	kafkacredentialDescIssuedBy := kafkacredentialFields[3].Descriptor()
+	kafkacredentialDescIssuedBy := kafkacredentialFields[4].Descriptor()
 	// kafkacredential.IssuedByValidator is a validator for the "issued_by" field. It is called by the builders before save.
 	kafkacredential.IssuedByValidator = kafkacredentialDescIssuedBy.Validators[0].(func(string) error)
 	// kafkacredentialDescID is the schema descriptor for id field.

@@ -32,8 +32,9 @@ const Mechanism = "SCRAM-SHA-512"
 // whatever a user was stored with, so a higher cost would lock users out there.
 const scramIterations = 4096
 
-// Credential is a service account's SCRAM user and, when just issued or
-// rotated, its password: the only time meshplane ever holds it.
+// Credential is a service account's SCRAM user in one environment and,
+// when just issued or rotated, its password: the only time meshplane ever
+// holds it.
 type Credential struct {
 	*ent.KafkaCredential
 	KafkaPrincipal   string
@@ -43,25 +44,28 @@ type Credential struct {
 }
 
 // IssueKafkaCredential creates the service account's SCRAM user on the data
-// plane and returns its password once. Nothing meshplane stores could
-// recreate it; a lost password is replaced with RotateKafkaCredential.
-func (s *Service) IssueKafkaCredential(ctx context.Context, name string) (*Credential, error) {
-	return s.credential(ctx, name, false)
+// plane of env ("" for the environment consumer access goes to by default)
+// and returns its password once. Each environment's cluster has a password
+// of its own. Nothing meshplane stores could recreate it; a lost password is
+// replaced with RotateKafkaCredential.
+func (s *Service) IssueKafkaCredential(ctx context.Context, name, env string) (*Credential, error) {
+	return s.credential(ctx, name, env, false)
 }
 
-// RotateKafkaCredential replaces the service account's SCRAM password; the
-// old one stops working at once.
-func (s *Service) RotateKafkaCredential(ctx context.Context, name string) (*Credential, error) {
-	return s.credential(ctx, name, true)
+// RotateKafkaCredential replaces the service account's SCRAM password in
+// env; the old one stops working there at once.
+func (s *Service) RotateKafkaCredential(ctx context.Context, name, env string) (*Credential, error) {
+	return s.credential(ctx, name, env, true)
 }
 
-func (s *Service) credential(ctx context.Context, name string, rotate bool) (*Credential, error) {
+func (s *Service) credential(ctx context.Context, name, envName string, rotate bool) (*Credential, error) {
 	who, err := requireCaller(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var v errs.Violations
 	spec.CheckName(&v, "principal", name)
+	env, _ := s.environment(&v, "environment", envName)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -84,8 +88,8 @@ func (s *Service) credential(ctx context.Context, name string, rotate bool) (*Cr
 			return nil, err
 		}
 	}
-	if s.cfg.Kafka == nil {
-		return nil, errs.New(errs.KindUnavailable, "no Kafka data plane is configured").WithReason(ReasonNoDataPlane)
+	if env.Kafka == nil {
+		return nil, errs.New(errs.KindUnavailable, "environment %s has no Kafka data plane configured", env.Name).WithReason(ReasonNoDataPlane)
 	}
 	user := provision.KafkaUsername(sa.Domain, sa.Name)
 	password, err := newPassword()
@@ -103,28 +107,28 @@ func (s *Service) credential(ctx context.Context, name string, rotate bool) (*Cr
 				return err
 			}
 		}
-		cur, err := tx.KafkaCredential.Query().Where(kafkacredential.Principal(name)).Only(ctx)
+		cur, err := tx.KafkaCredential.Query().Where(kafkacredential.Principal(name), kafkacredential.Environment(env.Name)).Only(ctx)
 		if err != nil && !ent.IsNotFound(err) {
 			return fmt.Errorf("reading credential: %w", err)
 		}
 		exists := cur != nil && cur.DeleteTime == nil
 		switch {
 		case rotate && !exists:
-			return errs.New(errs.KindFailedPrecondition, "%s has no Kafka credential: issue one first", name).WithReason(ReasonNoCredential)
+			return errs.New(errs.KindFailedPrecondition, "%s has no Kafka credential in %s: issue one first", name, env.Name).WithReason(ReasonNoCredential)
 		case !rotate && exists:
-			return errs.New(errs.KindFailedPrecondition, "%s already has a Kafka credential (issued %s): rotate it to get a new password", name, cur.CreateTime.Format("2006-01-02 15:04 MST")).WithReason(ReasonCredentialExists)
+			return errs.New(errs.KindFailedPrecondition, "%s already has a Kafka credential in %s (issued %s): rotate it to get a new password", name, env.Name, cur.CreateTime.Format("2006-01-02 15:04 MST")).WithReason(ReasonCredentialExists)
 		}
 		// The data plane first: a catalog row without a working user would
 		// lie. Should the catalog write fail after it, the caller gets an
 		// error and issuing again replaces the password.
-		if err := s.cfg.Kafka.UpsertSCRAM(ctx, user, password); err != nil {
-			return errs.New(errs.KindUnavailable, "creating the SCRAM user %s on the data plane: %v", user, redact(err, password)).WithReason(ReasonNoDataPlane)
+		if err := env.Kafka.UpsertSCRAM(ctx, user, password); err != nil {
+			return errs.New(errs.KindUnavailable, "creating the SCRAM user %s on the data plane of %s: %v", user, env.Name, redact(err, password)).WithReason(ReasonNoDataPlane)
 		}
 		at := s.now()
 		action := "access.IssueKafkaCredential"
 		switch {
 		case cur == nil:
-			out, err = tx.KafkaCredential.Create().SetPrincipal(name).SetUsername(user).SetMechanism(Mechanism).SetIssuedBy(who.Name).Save(ctx)
+			out, err = tx.KafkaCredential.Create().SetPrincipal(name).SetEnvironment(env.Name).SetUsername(user).SetMechanism(Mechanism).SetIssuedBy(who.Name).Save(ctx)
 		case rotate:
 			action = "access.RotateKafkaCredential"
 			out, err = tx.KafkaCredential.UpdateOne(cur).SetRotateTime(at).SetIssuedBy(who.Name).AddVersion(1).Save(ctx)
@@ -132,20 +136,20 @@ func (s *Service) credential(ctx context.Context, name string, rotate bool) (*Cr
 			// Issued again after its principal was disabled and enabled: a new
 			// credential, with a new issue time.
 			if err = tx.KafkaCredential.DeleteOne(cur).Exec(ctx); err == nil {
-				out, err = tx.KafkaCredential.Create().SetPrincipal(name).SetUsername(user).SetMechanism(Mechanism).SetIssuedBy(who.Name).Save(ctx)
+				out, err = tx.KafkaCredential.Create().SetPrincipal(name).SetEnvironment(env.Name).SetUsername(user).SetMechanism(Mechanism).SetIssuedBy(who.Name).Save(ctx)
 			}
 		}
 		if err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, s.store.Dialect, audit.Change{Action: action, ResourceType: "credential", Resource: name,
-			Domain: sa.Domain, After: map[string]any{"principal": name, "username": user, "mechanism": Mechanism}})
+			Domain: sa.Domain, After: map[string]any{"principal": name, "environment": env.Name, "username": user, "mechanism": Mechanism}})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &Credential{KafkaCredential: out, KafkaPrincipal: provision.KafkaPrincipal(sa.Domain, sa.Name), Password: password,
-		Bootstrap: s.cfg.Kafka.Bootstrap(), SecurityProtocol: s.cfg.Kafka.SecurityProtocol()}, nil
+		Bootstrap: env.Kafka.Bootstrap(), SecurityProtocol: env.Kafka.SecurityProtocol()}, nil
 }
 
 func newPassword() (string, error) {

@@ -20,6 +20,7 @@ import (
 	"github.com/meshplane/meshplane/server/access"
 	"github.com/meshplane/meshplane/server/actor"
 	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/grant"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/jobs"
@@ -62,6 +63,20 @@ type Planner interface {
 	Request(ctx context.Context, domain, name string, kind provisioningrun.Kind, t provision.Trigger) (*ent.ProvisioningRun, error)
 }
 
+// Environment is one environment consumers may be granted access in: its
+// own Kafka cluster, with its own credentials and its own ACLs.
+type Environment struct {
+	Name string
+	// Kafka manages SCRAM users on its cluster; nil when it has none.
+	Kafka DataPlane
+	// Parameters are what the access policy reads as
+	// input.environment.parameters.
+	Parameters map[string]any
+	// PromotedOnly says versions reach the environment by promotion alone:
+	// a product is consumed there once it was deployed there.
+	PromotedOnly bool
+}
+
 // DataPlane manages SCRAM users on the Kafka cluster consumers read from.
 type DataPlane interface {
 	UpsertSCRAM(ctx context.Context, user, password string) error
@@ -78,7 +93,9 @@ type Config struct {
 	Logger  *slog.Logger
 	Policy  Decider
 	Planner Planner
-	Kafka   DataPlane
+	// Environments are where consumers may be granted access; the first is
+	// where a request or a credential that names none goes.
+	Environments []Environment
 	// Jobs runs the reconciler every Interval (default 5s), once per
 	// cluster; without it only Kick runs it.
 	Jobs     *jobs.Queue
@@ -91,7 +108,7 @@ type Config struct {
 func (c Config) Validate() error {
 	var missing []string
 	for name, ok := range map[string]bool{"Store": c.Store != nil, "Authz": c.Authz != nil, "Logger": c.Logger != nil,
-		"Policy": c.Policy != nil, "Planner": c.Planner != nil} {
+		"Policy": c.Policy != nil, "Planner": c.Planner != nil, "Environments": len(c.Environments) > 0} {
 		if !ok {
 			missing = append(missing, name)
 		}
@@ -205,18 +222,50 @@ func requireCaller(ctx context.Context) (actor.Actor, error) {
 	return a, nil
 }
 
-// plan queues a plan of a product for t; a product busy with another run is
-// left to the reconciler, which plans it once that run ends.
+// plan queues a plan of a product in t's environment; a product busy with
+// another run there is left to the reconciler, which plans it once that run
+// ends. A plan that cannot be queued (say, the version is not promoted to
+// the environment yet) is retried by the reconciler too, and the grants
+// waiting for it say why.
 func (s *Service) plan(ctx context.Context, domain, product string, t provision.Trigger) {
 	_, err := s.cfg.Planner.Request(system(ctx), domain, product, provisioningrun.KindApply, t)
 	if err == nil {
 		return
 	}
-	if e := errs.As(err); e.Reason == provision.ReasonRunInProgress {
-		s.log.Info("grant plan waits for a run in progress", "product", domain+"/"+product)
+	e := errs.As(err)
+	if e.Reason == provision.ReasonRunInProgress {
+		s.log.Info("grant plan waits for a run in progress", "product", domain+"/"+product, "environment", t.Environment)
 		return
 	}
-	s.log.Warn("planning grants", "product", domain+"/"+product, "error", err)
+	why := "no plan could be queued: " + e.Message
+	n, uerr := s.store.Client.Grant.Update().Where(grant.Domain(domain), grant.Product(product), grant.Environment(t.Environment),
+		grant.StateIn(grant.StateApproved, grant.StateRevoking, grant.StateExpiring), grant.ErrorNEQ(why)).SetError(why).Save(ctx)
+	if uerr != nil || n > 0 {
+		// Once per reason, not at every reconciliation.
+		s.log.Warn("planning grants", "product", domain+"/"+product, "environment", t.Environment, "error", err)
+	}
+}
+
+// environment resolves the environment a caller names ("" for the first);
+// an unknown one is a violation at path.
+func (s *Service) environment(v *errs.Violations, path, name string) (Environment, bool) {
+	if name == "" {
+		return s.cfg.Environments[0], true
+	}
+	n := v.Len()
+	spec.CheckName(v, path, name)
+	if v.Len() > n {
+		return Environment{}, false
+	}
+	names := make([]string, len(s.cfg.Environments))
+	for i, e := range s.cfg.Environments {
+		if e.Name == name {
+			return e, true
+		}
+		names[i] = e.Name
+	}
+	v.Add(path, "no environment %q: consumers may read in %s", name, strings.Join(names, ", "))
+	return Environment{}, false
 }
 
 // checkText validates free text: required, bounded, printable.
@@ -236,7 +285,7 @@ func checkText(v *errs.Violations, path, text string, max int, required bool) {
 
 // snapshotRequest is what the audit log keeps of a request.
 func snapshotRequest(r *ent.AccessRequest) map[string]any {
-	return map[string]any{"id": r.ID, "consumer": r.Consumer, "consumerDomain": r.ConsumerDomain, "requestedBy": r.RequestedBy,
+	return map[string]any{"id": r.ID, "consumer": r.Consumer, "consumerDomain": r.ConsumerDomain, "environment": r.Environment, "requestedBy": r.RequestedBy,
 		"purpose": r.Purpose, "durationSeconds": r.DurationSeconds, "groupPrefix": r.GroupPrefix, "state": r.State,
 		"approvals": r.Approvals, "policyVersion": r.PolicyVersion, "autoApproved": r.AutoApproved, "declineReason": r.DeclineReason}
 }

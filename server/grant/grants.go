@@ -25,6 +25,8 @@ var Live = []grant.State{grant.StatePending, grant.StateApproved, grant.StatePro
 type ListGrantsInput struct {
 	Domain, Product, Port string
 	Consumer              string
+	// Environment keeps the grants of one environment; "" every one.
+	Environment string
 	// States filters; none lists live grants.
 	States    []string
 	PageSize  int
@@ -51,6 +53,9 @@ func (s *Service) ListGrants(ctx context.Context, in ListGrantsInput) (page.Page
 	if in.Consumer != "" {
 		spec.CheckName(&v, "consumer", in.Consumer)
 	}
+	if in.Environment != "" {
+		s.environment(&v, "environment", in.Environment)
+	}
 	states := make([]grant.State, 0, len(in.States))
 	for i, st := range in.States {
 		if grant.StateValidator(grant.State(st)) != nil {
@@ -65,6 +70,9 @@ func (s *Service) ListGrants(ctx context.Context, in ListGrantsInput) (page.Page
 		return none, err
 	}
 	q := s.store.Client.Grant.Query().Where(grant.StateIn(states...))
+	if in.Environment != "" {
+		q = q.Where(grant.Environment(in.Environment))
+	}
 	if in.Domain != "" {
 		// A domain's grants: readable by the domain's readers.
 		if !s.authz.Can(ctx, in.Domain, access.ObjGrant, access.ActRead) {
@@ -160,7 +168,7 @@ func (s *Service) RevokeGrant(ctx context.Context, id, reason string) (*ent.Gran
 	}
 	if out.State == grant.StateRevoking {
 		s.plan(ctx, out.Domain, out.Product, provision.Trigger{Kind: provisioningrun.TriggerRevoke, By: who.Name,
-			Detail: fmt.Sprintf("grant %s revoked", out.ID)})
+			Detail: fmt.Sprintf("grant %s revoked", out.ID), Environment: out.Environment})
 	}
 	return out, nil
 }

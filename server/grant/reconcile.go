@@ -85,7 +85,7 @@ func (s *Service) planWaiting(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("finding grants to plan: %w", err)
 	}
-	type product struct{ domain, name string }
+	type product struct{ domain, name, env string }
 	triggers := map[product]provisioningrun.Trigger{}
 	var order []product
 	for _, g := range gs {
@@ -96,7 +96,7 @@ func (s *Service) planWaiting(ctx context.Context) error {
 				continue // a run is on it
 			}
 		}
-		p := product{g.Domain, g.Product}
+		p := product{g.Domain, g.Product, g.Environment}
 		t := map[grant.State]provisioningrun.Trigger{grant.StateApproved: provisioningrun.TriggerGrant,
 			grant.StateRevoking: provisioningrun.TriggerRevoke, grant.StateExpiring: provisioningrun.TriggerExpiry}[g.State]
 		if _, ok := triggers[p]; !ok {
@@ -108,17 +108,15 @@ func (s *Service) planWaiting(ctx context.Context) error {
 		}
 	}
 	for _, p := range order {
-		s.plan(ctx, p.domain, p.name, provision.Trigger{Kind: triggers[p], By: actor.Meshplane.Name, Detail: "grants waiting for a plan"})
+		s.plan(ctx, p.domain, p.name, provision.Trigger{Kind: triggers[p], By: actor.Meshplane.Name, Detail: "grants waiting for a plan", Environment: p.env})
 	}
 	return nil
 }
 
-// dropCredentials removes the SCRAM users of disabled principals once none
-// of their grants can still hold an ACL: ACLs go first, then credentials.
+// dropCredentials removes the SCRAM users of disabled principals, in each
+// environment once none of their grants there can still hold an ACL: ACLs
+// go first, then credentials.
 func (s *Service) dropCredentials(ctx context.Context) error {
-	if s.cfg.Kafka == nil {
-		return nil
-	}
 	disabled, err := s.store.Client.Principal.Query().Where(principal.Disabled(true)).Select(principal.FieldName).Strings(ctx)
 	if err != nil || len(disabled) == 0 {
 		return err
@@ -128,13 +126,18 @@ func (s *Service) dropCredentials(ctx context.Context) error {
 		return fmt.Errorf("finding credentials of disabled principals: %w", err)
 	}
 	for _, c := range creds {
-		holding, err := s.store.Client.Grant.Query().Where(grant.Consumer(c.Principal),
+		i := slices.IndexFunc(s.cfg.Environments, func(e Environment) bool { return e.Name == c.Environment })
+		if i < 0 || s.cfg.Environments[i].Kafka == nil {
+			s.log.Warn("the SCRAM user of a disabled principal stays: its environment has no data plane configured", "principal", c.Principal, "environment", c.Environment)
+			continue
+		}
+		holding, err := s.store.Client.Grant.Query().Where(grant.Consumer(c.Principal), grant.Environment(c.Environment),
 			grant.StateIn(grant.StateProvisioning, grant.StateActive, grant.StateRevoking, grant.StateExpiring)).Exist(ctx)
 		if err != nil || holding {
 			continue
 		}
-		if err := s.cfg.Kafka.DeleteSCRAM(ctx, c.Username); err != nil {
-			s.log.Warn("deleting the SCRAM user of a disabled principal", "principal", c.Principal, "error", err)
+		if err := s.cfg.Environments[i].Kafka.DeleteSCRAM(ctx, c.Username); err != nil {
+			s.log.Warn("deleting the SCRAM user of a disabled principal", "principal", c.Principal, "environment", c.Environment, "error", err)
 			continue
 		}
 		err = s.store.Tx(ctx, func(tx *ent.Tx) error {
@@ -142,7 +145,7 @@ func (s *Service) dropCredentials(ctx context.Context) error {
 				return err
 			}
 			return audit.Record(ctx, tx, s.store.Dialect, audit.Change{Action: "access.DeleteKafkaCredential", ResourceType: "credential",
-				Resource: c.Principal, After: map[string]any{"principal": c.Principal, "username": c.Username, "reason": "principal disabled"}})
+				Resource: c.Principal, After: map[string]any{"principal": c.Principal, "environment": c.Environment, "username": c.Username, "reason": "principal disabled"}})
 		})
 		if err != nil {
 			return fmt.Errorf("recording deleted credential: %w", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/accessrequest"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
+	"github.com/meshplane/meshplane/server/ent/deployment"
 	"github.com/meshplane/meshplane/server/ent/grant"
 	"github.com/meshplane/meshplane/server/ent/principal"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
@@ -40,6 +41,9 @@ type RequestInput struct {
 	// the policy's maximum.
 	DurationSeconds int64
 	GroupPrefix     string // "": the consumer's default prefix
+	// Environment is where the consumer will read; "" for the environment
+	// consumer access goes to by default.
+	Environment string
 }
 
 // Request is an access request with its grants and what both doors show
@@ -93,6 +97,7 @@ func (s *Service) RequestAccess(ctx context.Context, in RequestInput) (*Request,
 		seen[p] = i
 	}
 	checkText(&v, "purpose", in.Purpose, MaxPurpose, true)
+	env, _ := s.environment(&v, "environment", in.Environment)
 	// Saturate rather than overflow: an absurd duration is refused as too long.
 	const mostSeconds = int64(1<<63-1) / int64(time.Second)
 	asked := time.Duration(min(in.DurationSeconds, mostSeconds)) * time.Second
@@ -150,6 +155,7 @@ func (s *Service) RequestAccess(ctx context.Context, in RequestInput) (*Request,
 		Purpose:         in.Purpose,
 		DurationSeconds: in.DurationSeconds,
 		GroupPrefix:     prefix,
+		Environment:     engine.Environment{Name: env.Name, Parameters: env.Parameters},
 	}
 	type target struct {
 		ref     PortRef
@@ -184,6 +190,18 @@ func (s *Service) RequestAccess(ctx context.Context, in RequestInput) (*Request,
 		if !ok {
 			v.Add(path+".port", "data product %s has no port %q", key, ref.Port)
 			continue
+		}
+		if env.PromotedOnly {
+			// No grant plan could add the ACLs before a promotion does.
+			deployed, err := s.store.Client.Deployment.Query().Where(deployment.ProductID(p.ID), deployment.Environment(env.Name),
+				deployment.ProvisionedVersionNotNil()).Exist(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("reading deployments: %w", err)
+			}
+			if !deployed {
+				v.Add(path+".product", "data product %s is not deployed in %s, which takes promoted versions only: promote it there first", key, env.Name)
+				continue
+			}
 		}
 		req.Ports = append(req.Ports, ap)
 		targets = append(targets, target{ref: ref, product: p, topic: ap.Topic})
@@ -225,7 +243,7 @@ func (s *Service) RequestAccess(ctx context.Context, in RequestInput) (*Request,
 		c := tx.AccessRequest.Create().SetConsumer(sa.Name).SetConsumerDomain(sa.Domain).SetRequestedBy(who.Name).
 			SetPurpose(in.Purpose).SetDurationSeconds(int64(dur / time.Second)).SetGroupPrefix(prefix).SetState(state).
 			SetApprovals(approvals).SetDecisions([]schema.AccessDecision{}).SetAutoApproved(d.AutoApprove).
-			SetMaxDurationSeconds(int64(d.MaxDuration / time.Second)).SetPolicyVersion(d.PolicyVersion).SetPolicyError(d.Error).
+			SetMaxDurationSeconds(int64(d.MaxDuration / time.Second)).SetPolicyVersion(d.PolicyVersion).SetPolicyError(d.Error).SetEnvironment(env.Name).
 			SetDomains("|" + strings.Join(slices.Sorted(maps.Keys(domains)), "|") + "|")
 		if d.AutoApprove {
 			c = c.SetFinishTime(at)
@@ -239,18 +257,18 @@ func (s *Service) RequestAccess(ctx context.Context, in RequestInput) (*Request,
 			gs := grant.StatePending
 			gc := tx.Grant.Create().SetRequestID(r.ID).SetConsumer(sa.Name).SetConsumerDomain(sa.Domain).
 				SetDomain(t.product.Domain).SetProduct(t.product.Name).SetProductID(t.product.ID).SetPort(t.ref.Port).
-				SetTopic(t.topic).SetGroupPrefix(prefix).SetPurpose(in.Purpose).SetDurationSeconds(int64(dur / time.Second)).
-				SetLiveKey(liveKey(sa.Name, t.topic))
+				SetTopic(t.topic).SetEnvironment(env.Name).SetGroupPrefix(prefix).SetPurpose(in.Purpose).SetDurationSeconds(int64(dur / time.Second)).
+				SetLiveKey(liveKey(sa.Name, t.topic, env.Name))
 			if d.AutoApprove {
 				gs = grant.StateApproved
 				gc = gc.SetApproveTime(at)
 			}
 			g, err := gc.SetState(gs).Save(ctx)
 			if ent.IsConstraintError(err) {
-				live, _ := tx.Grant.Query().Where(grant.LiveKey(liveKey(sa.Name, t.topic))).Only(ctx)
-				msg := fmt.Sprintf("%s already has access to %s or asked for it", sa.Name, t.topic)
+				live, _ := tx.Grant.Query().Where(grant.LiveKey(liveKey(sa.Name, t.topic, env.Name))).Only(ctx)
+				msg := fmt.Sprintf("%s already has access to %s in %s or asked for it", sa.Name, t.topic, env.Name)
 				if live != nil {
-					msg = fmt.Sprintf("%s already holds grant %s (%s) on %s: a second one would change nothing", sa.Name, live.ID, live.State, t.topic)
+					msg = fmt.Sprintf("%s already holds grant %s (%s) on %s in %s: a second one would change nothing", sa.Name, live.ID, live.State, t.topic, env.Name)
 				}
 				var v errs.Violations
 				v.Add(fmt.Sprintf("ports[%d]", i), "%s", msg)
@@ -274,8 +292,9 @@ func (s *Service) RequestAccess(ctx context.Context, in RequestInput) (*Request,
 	return out, nil
 }
 
-// liveKey identifies a consumer's access to a topic while a grant holds it.
-func liveKey(consumer, topic string) string { return consumer + "|" + topic }
+// liveKey identifies a consumer's access to a topic in an environment while
+// a grant holds it.
+func liveKey(consumer, topic, env string) string { return consumer + "|" + topic + "|" + env }
 
 func human(d time.Duration) string {
 	if d%(24*time.Hour) == 0 {
@@ -288,15 +307,16 @@ func human(d time.Duration) string {
 	return d.String()
 }
 
-// planGrants queues one plan per product of gs.
+// planGrants queues one plan per product and environment of gs.
 func (s *Service) planGrants(ctx context.Context, gs []*ent.Grant, t provision.Trigger) {
 	seen := map[string]bool{}
 	for _, g := range gs {
-		key := g.Domain + "/" + g.Product
+		key := g.Domain + "/" + g.Product + "@" + g.Environment
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
+		t.Environment = g.Environment
 		s.plan(ctx, g.Domain, g.Product, t)
 	}
 }

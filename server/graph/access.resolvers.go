@@ -59,11 +59,11 @@ func (r *mutationResolver) RevokeGrant(ctx context.Context, input model.RevokeGr
 }
 
 func (r *mutationResolver) IssueKafkaCredential(ctx context.Context, input model.IssueKafkaCredentialInput) (*model.KafkaCredentialPayload, error) {
-	return credentialPayload(r.access.IssueKafkaCredential(ctx, input.Principal))
+	return credentialPayload(r.access.IssueKafkaCredential(ctx, input.Principal, str(input.Environment)))
 }
 
 func (r *mutationResolver) RotateKafkaCredential(ctx context.Context, input model.RotateKafkaCredentialInput) (*model.KafkaCredentialPayload, error) {
-	return credentialPayload(r.access.RotateKafkaCredential(ctx, input.Principal))
+	return credentialPayload(r.access.RotateKafkaCredential(ctx, input.Principal, str(input.Environment)))
 }
 
 func (r *queryResolver) AccessRequest(ctx context.Context, id string) (*grant.Request, error) {
@@ -83,9 +83,9 @@ func (r *queryResolver) AccessRequests(ctx context.Context, awaitingMe *bool, co
 	return accessRequestConnection(p), nil
 }
 
-func (r *queryResolver) Grants(ctx context.Context, domain *string, product *string, port *string, consumer *string, states []grant1.State, first *int, after *string) (*model.GrantConnection, error) {
+func (r *queryResolver) Grants(ctx context.Context, domain *string, product *string, port *string, consumer *string, environment *string, states []grant1.State, first *int, after *string) (*model.GrantConnection, error) {
 	in := grant.ListGrantsInput{Domain: str(domain), Product: str(product), Port: str(port), Consumer: str(consumer),
-		PageSize: num(first), PageToken: str(after)}
+		Environment: str(environment), PageSize: num(first), PageToken: str(after)}
 	for _, st := range states {
 		in.States = append(in.States, string(st))
 	}

@@ -33,7 +33,7 @@ func setComplexity(c *generated.ComplexityRoot) {
 	c.Query.AccessRequests = func(child int, _ *bool, _, _ *string, _ *accessrequest.State, first *int, _ *string) int {
 		return connectionCost(child, first)
 	}
-	c.Query.Grants = func(child int, _, _, _, _ *string, _ []entgrant.State, first *int, _ *string) int {
+	c.Query.Grants = func(child int, _, _, _, _, _ *string, _ []entgrant.State, first *int, _ *string) int {
 		return connectionCost(child, first)
 	}
 	c.DataProduct.Grants = func(child int, _ *string, first *int, _ *string) int {

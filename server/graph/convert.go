@@ -388,7 +388,7 @@ func (r *Resolver) productEvaluation(ctx context.Context, domain, name string, d
 
 // requestInput decodes a request for access.
 func requestInput(in model.RequestAccessInput) grant.RequestInput {
-	out := grant.RequestInput{Consumer: in.Consumer, Purpose: in.Purpose, GroupPrefix: str(in.GroupPrefix),
+	out := grant.RequestInput{Consumer: in.Consumer, Purpose: in.Purpose, GroupPrefix: str(in.GroupPrefix), Environment: str(in.Environment),
 		DurationSeconds: num64(in.DurationSeconds), Ports: make([]grant.PortRef, len(in.Ports))}
 	for i, p := range in.Ports {
 		out.Ports[i] = grant.PortRef{Domain: p.Domain, Product: p.Product, Port: p.Port}

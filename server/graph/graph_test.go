@@ -99,7 +99,8 @@ func newStack(t *testing.T) *stack {
 	if err := pol.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	acc, err := grant.New(grant.Config{Store: st, Authz: authz, Logger: log, Policy: pol, Planner: prov})
+	acc, err := grant.New(grant.Config{Store: st, Authz: authz, Logger: log, Policy: pol, Planner: prov,
+		Environments: []grant.Environment{{Name: prov.AccessEnvironment()}}})
 	if err != nil {
 		t.Fatal(err)
 	}

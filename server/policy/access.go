@@ -92,6 +92,13 @@ func (s *Service) accessInput(ctx context.Context, r *ent.AccessRequest, product
 	in := engine.AccessRequest{
 		Consumer: engine.AccessPrincipal{Name: r.Consumer, Kind: string(principal.KindServiceAccount), Domain: r.ConsumerDomain},
 		Purpose:  r.Purpose, DurationSeconds: r.DurationSeconds, GroupPrefix: r.GroupPrefix,
+		Environment: engine.Environment{Name: r.Environment},
+	}
+	// The environment's parameters as they are now, as the products are.
+	for _, e := range s.cfg.Environments {
+		if e.Name == r.Environment {
+			in.Environment = e
+		}
 	}
 	if p, err := s.store.Client.Principal.Query().Where(principal.Name(r.RequestedBy)).Only(ctx); err == nil {
 		in.Requester = engine.AccessPrincipal{Name: p.Name, Kind: string(p.Kind), Domain: p.Domain}

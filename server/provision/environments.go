@@ -49,8 +49,10 @@ type Environment struct {
 	PromoteFrom []string
 	// Sandbox says the data plane is the in-process sandbox.
 	Sandbox bool
-	// Access marks the environment consumer access lives in: grants' ACLs,
-	// Kafka credentials and previews (at most one; the first by default).
+	// Access marks the environment consumer access goes to when a request
+	// or credential names none, and where masked previews read (at most
+	// one; the first by default). Consumers may be granted access in every
+	// environment.
 	Access bool
 }
 
@@ -145,8 +147,9 @@ func envObject(env string) string { return access.Scoped(ObjProvision, env) }
 // isDefault reports whether env is the default environment.
 func (s *Service) isDefault(env string) bool { return env == s.cfg.Environments[0].Name }
 
-// AccessEnvironment names the environment consumer access lives in: the
-// one marked Access, or the default one.
+// AccessEnvironment names the environment consumer access goes to when a
+// request names none (and where masked previews read): the one marked
+// Access, or the default one.
 func (s *Service) AccessEnvironment() string {
 	for _, e := range s.cfg.Environments {
 		if e.Access {
@@ -377,6 +380,29 @@ func (s *Service) Adopt(ctx context.Context) error {
 	}
 	if err := s.adoptWorkspaces(env.Name); err != nil {
 		return fmt.Errorf("adopting the workspaces from before environments: %w", err)
+	}
+	return s.adoptAccess(ctx, arg)
+}
+
+// adoptAccess moves consumer access recorded before grants had an
+// environment — requests, grants and Kafka credentials — into the access
+// environment, where it then lived; a live grant's key gains the
+// environment, as liveKey spells it.
+func (s *Service) adoptAccess(ctx context.Context, arg string) error {
+	env := s.AccessEnvironment()
+	for _, q := range []string{
+		"UPDATE grants SET live_key = live_key || '|' || " + arg + " WHERE environment = '' AND live_key IS NOT NULL",
+		"UPDATE grants SET environment = " + arg + " WHERE environment = ''",
+		"UPDATE access_requests SET environment = " + arg + " WHERE environment = ''",
+		"UPDATE kafka_credentials SET environment = " + arg + " WHERE environment = ''",
+	} {
+		res, err := s.store.DB.ExecContext(ctx, q, env)
+		if err != nil {
+			return fmt.Errorf("adopting consumer access into environment %s: %w", env, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			s.log.Info("consumer access from before environments adopted", "statement", q, "environment", env, "rows", n)
+		}
 	}
 	return nil
 }

@@ -61,8 +61,10 @@ func removal(t provisioningrun.Trigger) bool {
 	return t == provisioningrun.TriggerRevoke || t == provisioningrun.TriggerExpiry
 }
 
-// attachGrants ties the product's grants to run r, which is about to plan,
-// and returns the grants its workspace renders and what the run does to them.
+// attachGrants ties the product's grants in the run's environment to run r,
+// which is about to plan, and returns the grants its workspace renders and
+// what the run does to them. Each environment's broker enforces its own
+// grants: a workspace renders no other environment's.
 func (s *Service) attachGrants(ctx context.Context, r *ent.ProvisioningRun) ([]render.Grant, schema.RunGrants, error) {
 	var (
 		rendered []render.Grant
@@ -72,7 +74,8 @@ func (s *Service) attachGrants(ctx context.Context, r *ent.ProvisioningRun) ([]r
 		return nil, rg, nil
 	}
 	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
-		gs, err := LockGrants(tx, s.store.Dialect, grant.ProductID(r.ProductID), grant.StateIn(append(slices.Clone(grantsHolding), grantsEnding...)...)).
+		gs, err := LockGrants(tx, s.store.Dialect, grant.ProductID(r.ProductID), grant.Environment(r.Environment),
+			grant.StateIn(append(slices.Clone(grantsHolding), grantsEnding...)...)).
 			Order(ent.Asc(grant.FieldID)).All(ctx)
 		if err != nil {
 			return err
@@ -103,7 +106,7 @@ func (s *Service) attachGrants(ctx context.Context, r *ent.ProvisioningRun) ([]r
 				return err
 			}
 		}
-		kept, err := groupsHeldElsewhere(ctx, tx, r.ProductID)
+		kept, err := groupsHeldElsewhere(ctx, tx, r.ProductID, r.Environment)
 		if err != nil {
 			return err
 		}
@@ -179,12 +182,14 @@ func addresses(keys []string) []string {
 }
 
 // groupsHeldElsewhere returns the group ACLs that consumers who ever held a
-// grant on this product need for their live grants on other products. Kafka
-// knows an ACL by its content, so one consumer's group ACL is a single ACL
-// that every product it reads renders: this workspace keeps it (in its
-// configuration, so no plan of it deletes it) while any of them needs it.
-func groupsHeldElsewhere(ctx context.Context, tx *ent.Tx, productID string) ([]render.Grant, error) {
-	gs, err := tx.Grant.Query().Where(grant.ProductID(productID), grant.StateNotIn(grant.StatePending, grant.StateDeclined, grant.StateCancelled)).
+// grant on this product in env need for their live grants on other
+// products there. Kafka knows an ACL by its content, so one consumer's group
+// ACL is a single ACL on env's broker that every product it reads there
+// renders: this workspace keeps it (in its configuration, so no plan of it
+// deletes it) while any of them needs it.
+func groupsHeldElsewhere(ctx context.Context, tx *ent.Tx, productID, env string) ([]render.Grant, error) {
+	gs, err := tx.Grant.Query().Where(grant.ProductID(productID), grant.Environment(env),
+		grant.StateNotIn(grant.StatePending, grant.StateDeclined, grant.StateCancelled)).
 		Select(grant.FieldConsumer, grant.FieldGroupPrefix).All(ctx)
 	if err != nil {
 		return nil, err
@@ -198,7 +203,7 @@ func groupsHeldElsewhere(ctx context.Context, tx *ent.Tx, productID string) ([]r
 		return nil, nil
 	}
 	others, err := tx.Grant.Query().Where(grant.ConsumerIn(slices.Collect(maps.Keys(consumers))...), grant.ProductIDNEQ(productID),
-		grant.StateIn(grantsHolding...)).All(ctx)
+		grant.Environment(env), grant.StateIn(grantsHolding...)).All(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -213,11 +218,11 @@ func groupsHeldElsewhere(ctx context.Context, tx *ent.Tx, productID string) ([]r
 }
 
 // sharedGroupACLs returns the addresses of this product's consumer group
-// ACLs that grants on other products still need.
-func (s *Service) sharedGroupACLs(ctx context.Context, productID string) ([]string, error) {
+// ACLs in env that grants on other products there still need.
+func (s *Service) sharedGroupACLs(ctx context.Context, productID, env string) ([]string, error) {
 	var keys []string
 	err := s.store.Tx(ctx, func(tx *ent.Tx) error {
-		kept, err := groupsHeldElsewhere(ctx, tx, productID)
+		kept, err := groupsHeldElsewhere(ctx, tx, productID, env)
 		if err != nil {
 			return err
 		}
@@ -277,52 +282,67 @@ func (s *Service) awaitReview(ctx context.Context, r *ent.ProvisioningRun, why s
 
 // grantsApplied moves the grants of an applied run on, inside its transaction.
 func grantsApplied(ctx context.Context, tx *ent.Tx, dialect string, r *ent.ProvisioningRun) error {
-	at := now()
 	if r.Kind == provisioningrun.KindDestroy {
-		// Decommissioned: every grant ends with the product's ACLs.
-		gs, err := LockGrants(tx, dialect, grant.ProductID(r.ProductID), grant.LiveKeyNotNil()).All(ctx)
+		// Decommissioned from the environment: every grant there ends with
+		// the product's ACLs.
+		return endProductGrants(ctx, tx, dialect, "the product was decommissioned", grant.ProductID(r.ProductID), grant.Environment(r.Environment))
+	}
+	return grantsSettled(ctx, tx, dialect, r)
+}
+
+// endProductGrants ends the live grants ps select, all of one product,
+// inside tx: they hold no access once the product's ACLs are gone. A
+// pending request with nothing left to grant is cancelled.
+func endProductGrants(ctx context.Context, tx *ent.Tx, dialect, reason string, ps ...predicate.Grant) error {
+	at := now()
+	gs, err := LockGrants(tx, dialect, append(ps, grant.LiveKeyNotNil())...).All(ctx)
+	if err != nil {
+		return err
+	}
+	requests := map[string]bool{}
+	for _, g := range gs {
+		st := grant.StateRevoked
+		if g.State == grant.StatePending {
+			st = grant.StateCancelled
+			requests[g.RequestID] = true
+		}
+		if err := endGrant(ctx, tx, dialect, g, st, reason, at); err != nil {
+			return err
+		}
+	}
+	// A pending request with nothing left to grant is over.
+	for id := range requests {
+		left, err := tx.Grant.Query().Where(grant.RequestID(id), grant.StateEQ(grant.StatePending)).Exist(ctx)
 		if err != nil {
 			return err
 		}
-		requests := map[string]bool{}
-		for _, g := range gs {
-			st := grant.StateRevoked
-			if g.State == grant.StatePending {
-				st = grant.StateCancelled
-				requests[g.RequestID] = true
-			}
-			if err := endGrant(ctx, tx, dialect, g, st, "the product was decommissioned", at); err != nil {
-				return err
-			}
+		if left {
+			continue
 		}
-		// A pending request with nothing left to grant is over.
-		for id := range requests {
-			left, err := tx.Grant.Query().Where(grant.RequestID(id), grant.StateEQ(grant.StatePending)).Exist(ctx)
-			if err != nil {
-				return err
-			}
-			if left {
-				continue
-			}
-			n, err := tx.AccessRequest.Update().Where(accessrequest.ID(id), accessrequest.StateEQ(accessrequest.StatePending)).
-				SetState(accessrequest.StateCancelled).SetFinishTime(at).AddVersion(1).Save(ctx)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				continue
-			}
-			r, err := tx.AccessRequest.Get(ctx, id)
-			if err != nil {
-				return err
-			}
-			if err := audit.Record(ctx, tx, dialect, audit.Change{Action: "access.CancelAccessRequest", ResourceType: "access-request", Resource: id,
-				Domain: r.ConsumerDomain, After: map[string]any{"id": id, "state": r.State, "reason": "the product was decommissioned"}}); err != nil {
-				return err
-			}
+		n, err := tx.AccessRequest.Update().Where(accessrequest.ID(id), accessrequest.StateEQ(accessrequest.StatePending)).
+			SetState(accessrequest.StateCancelled).SetFinishTime(at).AddVersion(1).Save(ctx)
+		if err != nil {
+			return err
 		}
-		return nil
+		if n == 0 {
+			continue
+		}
+		r, err := tx.AccessRequest.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, dialect, audit.Change{Action: "access.CancelAccessRequest", ResourceType: "access-request", Resource: id,
+			Domain: r.ConsumerDomain, After: map[string]any{"id": id, "state": r.State, "reason": reason}}); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// grantsSettled activates and ends the grants an applied run added or
+// removed, inside its transaction.
+func grantsSettled(ctx context.Context, tx *ent.Tx, dialect string, r *ent.ProvisioningRun) error {
+	at := now()
 	gs, err := LockGrants(tx, dialect, grant.IDIn(append(slices.Clone(r.Grants.Activate), r.Grants.End...)...)).All(ctx)
 	if err != nil {
 		return err
@@ -402,7 +422,7 @@ func LockGrants(tx *ent.Tx, dialectName string, ps ...predicate.Grant) *ent.Gran
 // GrantSnapshot is what the audit log keeps of a grant.
 func GrantSnapshot(g *ent.Grant) map[string]any {
 	out := map[string]any{"id": g.ID, "requestId": g.RequestID, "consumer": g.Consumer, "domain": g.Domain, "product": g.Product,
-		"port": g.Port, "topic": g.Topic, "groupPrefix": g.GroupPrefix, "state": g.State, "runId": g.RunID}
+		"port": g.Port, "topic": g.Topic, "environment": g.Environment, "groupPrefix": g.GroupPrefix, "state": g.State, "runId": g.RunID}
 	if g.ExpireTime != nil {
 		out["expireTime"] = g.ExpireTime.UTC().Format(time.RFC3339)
 	}

@@ -419,8 +419,8 @@ func (s *Service) queue(ctx context.Context, p *ent.DataProduct, kind provisioni
 	}
 	envName := t.Environment
 	if envName == "" && slices.Contains(autoTriggers, t.Kind) {
-		// Grants, revocations and expiries change consumer access, which
-		// lives in one environment.
+		// Grants, revocations and expiries name their environment; one
+		// that does not goes where consumer access goes by default.
 		envName = s.AccessEnvironment()
 	}
 	env, err := s.environment(envName)

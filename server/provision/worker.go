@@ -23,6 +23,7 @@ import (
 	"github.com/meshplane/meshplane/server/ent"
 	"github.com/meshplane/meshplane/server/ent/dataproduct"
 	"github.com/meshplane/meshplane/server/ent/deployment"
+	"github.com/meshplane/meshplane/server/ent/grant"
 	"github.com/meshplane/meshplane/server/ent/provisioningrun"
 	"github.com/meshplane/meshplane/server/ent/savedplan"
 	"github.com/meshplane/meshplane/server/policy/engine"
@@ -234,11 +235,8 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 			lw.line(fmt.Sprintf("meshplane: policy %s admits the product; its connectors mask %d fields", g.PolicyVersion, g.Masked))
 		}
 	}
-	// Consumer access lives in the access environment alone.
-	if s.isAccess(env.Name) {
-		if in.Grants, r.Grants, err = s.attachGrants(ctx, r); err != nil {
-			return err
-		}
+	if in.Grants, r.Grants, err = s.attachGrants(ctx, r); err != nil {
+		return err
 	}
 	if n := len(r.Grants.Activate) + len(r.Grants.End); n > 0 {
 		lw.line(fmt.Sprintf("meshplane: %d consumer grants hold access; this plan adds %d and removes %d", len(in.Grants), len(r.Grants.Activate), len(r.Grants.End)))
@@ -253,10 +251,10 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 	if err := ws.writeFiles(w.Files); err != nil {
 		return fmt.Errorf("writing workspace: %w", err)
 	}
-	if r.Kind == provisioningrun.KindDestroy && s.isAccess(env.Name) {
+	if r.Kind == provisioningrun.KindDestroy {
 		// A consumer's group ACL is one Kafka ACL shared with the other
 		// products it reads: destroying this product must not take it.
-		if kept, err := s.sharedGroupACLs(ctx, r.ProductID); err != nil {
+		if kept, err := s.sharedGroupACLs(ctx, r.ProductID, env.Name); err != nil {
 			return err
 		} else if err := ws.forget(ctx, kept); err != nil {
 			return err
@@ -264,11 +262,7 @@ func (s *Service) planPhase(ctx, sys context.Context, r *ent.ProvisioningRun, lw
 			lw.line(fmt.Sprintf("meshplane: %d consumer group ACLs stay: other products' grants still need them", len(kept)))
 		}
 	}
-	var targets []string
-	whole := ""
-	if s.isAccess(env.Name) {
-		targets, whole = s.grantTargets(ctx, r, p, policyVersion)
-	}
+	targets, whole := s.grantTargets(ctx, r, p, policyVersion)
 	if len(targets) > 0 {
 		lw.line(fmt.Sprintf("meshplane: the product is as last applied: planning only the %d ACLs its grants add or remove", len(targets)))
 	} else if whole != "" {
@@ -416,10 +410,8 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 		if err != nil {
 			return err
 		}
-		if s.isAccess(env.Name) {
-			if err := grantsApplied(sys, tx, s.store.Dialect, r); err != nil {
-				return err
-			}
+		if err := grantsApplied(sys, tx, s.store.Dialect, r); err != nil {
+			return err
 		}
 		var ch deployed
 		if !slices.Contains(autoTriggers, r.Trigger) {
@@ -459,6 +451,10 @@ func (s *Service) applyPhase(ctx, sys context.Context, r *ent.ProvisioningRun, l
 			// history stays.
 			if after, err = tx.DataProduct.UpdateOneID(p.ID).SetLifecycle(dataproduct.LifecycleRetired).AddVersion(1).
 				SetUpdatedBy(actor.Meshplane.Name).Save(sys); err != nil {
+				return err
+			}
+			// Grants asked for in environments it never reached end too.
+			if err := endProductGrants(sys, tx, s.store.Dialect, "the product was retired", grant.ProductID(p.ID)); err != nil {
 				return err
 			}
 		}

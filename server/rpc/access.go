@@ -45,7 +45,7 @@ func grantPB(g *ent.Grant) *v1.Grant {
 	return &v1.Grant{
 		Id: g.ID, RequestId: g.RequestID, Consumer: g.Consumer, ConsumerDomain: g.ConsumerDomain,
 		KafkaPrincipal: provision.KafkaPrincipal(g.ConsumerDomain, g.Consumer), Domain: g.Domain, Product: g.Product,
-		Port: g.Port, Topic: g.Topic, GroupPrefix: g.GroupPrefix, Purpose: g.Purpose, State: grantStates.num(string(g.State)),
+		Port: g.Port, Topic: g.Topic, Environment: g.Environment, GroupPrefix: g.GroupPrefix, Purpose: g.Purpose, State: grantStates.num(string(g.State)),
 		DurationSeconds: g.DurationSeconds, ExpireTime: tsOrNil(g.ExpireTime), RunId: g.RunID, Error: g.Error,
 		EndedBy: g.EndedBy, EndReason: g.EndReason, ApproveTime: tsOrNil(g.ApproveTime), ActivateTime: tsOrNil(g.ActivateTime),
 		EndTime: tsOrNil(g.EndTime), Version: g.Version, CreateTime: timestamppb.New(g.CreateTime),
@@ -56,7 +56,7 @@ func accessRequestPB(r *grantsvc.Request) *v1.AccessRequest {
 	out := &v1.AccessRequest{
 		Id: r.ID, Consumer: r.Consumer, ConsumerDomain: r.ConsumerDomain,
 		KafkaPrincipal: r.KafkaPrincipal, RequestedBy: r.RequestedBy,
-		Purpose: r.Purpose, DurationSeconds: r.DurationSeconds, GroupPrefix: r.GroupPrefix, State: requestStates.num(string(r.State)),
+		Purpose: r.Purpose, DurationSeconds: r.DurationSeconds, GroupPrefix: r.GroupPrefix, Environment: r.Environment, State: requestStates.num(string(r.State)),
 		Awaiting: r.Awaiting, DeclineReason: r.DeclineReason, DeclinedBy: r.DeclinedBy,
 		AutoApproved: r.AutoApproved, MaxDurationSeconds: r.MaxDurationSeconds, PolicyVersion: r.PolicyVersion,
 		PolicyError: r.PolicyError, Grants: mapSlice(r.Grants, grantPB), Version: r.Version,
@@ -75,13 +75,13 @@ func accessRequestPB(r *grantsvc.Request) *v1.AccessRequest {
 
 func credentialPB(c *grantsvc.Credential) *v1.KafkaCredential {
 	out := &v1.KafkaCredential{Principal: c.Principal, Username: c.Username, KafkaPrincipal: c.KafkaPrincipal,
-		Mechanism: c.Mechanism, IssuedBy: c.IssuedBy, IssueTime: timestamppb.New(c.CreateTime), RotateTime: tsOrNil(c.RotateTime)}
+		Mechanism: c.Mechanism, IssuedBy: c.IssuedBy, IssueTime: timestamppb.New(c.CreateTime), RotateTime: tsOrNil(c.RotateTime), Environment: c.Environment}
 	return out
 }
 
 func (h *AccessHandler) RequestAccess(ctx context.Context, req *connect.Request[v1.RequestAccessRequest]) (*connect.Response[v1.RequestAccessResponse], error) {
 	in := grantsvc.RequestInput{Consumer: req.Msg.GetConsumer(), Purpose: req.Msg.GetPurpose(),
-		DurationSeconds: req.Msg.GetDurationSeconds(), GroupPrefix: req.Msg.GetGroupPrefix()}
+		DurationSeconds: req.Msg.GetDurationSeconds(), GroupPrefix: req.Msg.GetGroupPrefix(), Environment: req.Msg.GetEnvironment()}
 	for _, p := range req.Msg.GetPorts() {
 		in.Ports = append(in.Ports, grantsvc.PortRef{Domain: p.GetDomain(), Product: p.GetProduct(), Port: p.GetPort()})
 	}
@@ -144,7 +144,7 @@ func (h *AccessHandler) ListGrants(ctx context.Context, req *connect.Request[v1.
 		states = append(states, grantStates.str(st))
 	}
 	pg, err := h.svc.ListGrants(ctx, grantsvc.ListGrantsInput{Domain: req.Msg.GetDomain(), Product: req.Msg.GetProduct(),
-		Port: req.Msg.GetPort(), Consumer: req.Msg.GetConsumer(), States: states,
+		Port: req.Msg.GetPort(), Consumer: req.Msg.GetConsumer(), Environment: req.Msg.GetEnvironment(), States: states,
 		PageSize: int(req.Msg.GetPageSize()), PageToken: req.Msg.GetPageToken()})
 	if err != nil {
 		return nil, err
@@ -161,7 +161,7 @@ func (h *AccessHandler) RevokeGrant(ctx context.Context, req *connect.Request[v1
 }
 
 func (h *AccessHandler) IssueKafkaCredential(ctx context.Context, req *connect.Request[v1.IssueKafkaCredentialRequest]) (*connect.Response[v1.IssueKafkaCredentialResponse], error) {
-	c, err := h.svc.IssueKafkaCredential(ctx, req.Msg.GetPrincipal())
+	c, err := h.svc.IssueKafkaCredential(ctx, req.Msg.GetPrincipal(), req.Msg.GetEnvironment())
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (h *AccessHandler) IssueKafkaCredential(ctx context.Context, req *connect.R
 }
 
 func (h *AccessHandler) RotateKafkaCredential(ctx context.Context, req *connect.Request[v1.RotateKafkaCredentialRequest]) (*connect.Response[v1.RotateKafkaCredentialResponse], error) {
-	c, err := h.svc.RotateKafkaCredential(ctx, req.Msg.GetPrincipal())
+	c, err := h.svc.RotateKafkaCredential(ctx, req.Msg.GetPrincipal(), req.Msg.GetEnvironment())
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,8 @@ const (
 	FieldDurationSeconds = "duration_seconds"
 	// FieldGroupPrefix holds the string denoting the group_prefix field in the database.
 	FieldGroupPrefix = "group_prefix"
+	// FieldEnvironment holds the string denoting the environment field in the database.
+	FieldEnvironment = "environment"
 	// FieldState holds the string denoting the state field in the database.
 	FieldState = "state"
 	// FieldApprovals holds the string denoting the approvals field in the database.
@@ -70,6 +72,7 @@ var Columns = []string{
 	FieldPurpose,
 	FieldDurationSeconds,
 	FieldGroupPrefix,
+	FieldEnvironment,
 	FieldState,
 	FieldApprovals,
 	FieldDecisions,
@@ -116,6 +119,10 @@ var (
 	DurationSecondsValidator func(int64) error
 	// GroupPrefixValidator is a validator for the "group_prefix" field. It is called by the builders before save.
 	GroupPrefixValidator func(string) error
+	// DefaultEnvironment holds the default value on creation for the "environment" field.
+	DefaultEnvironment string
+	// EnvironmentValidator is a validator for the "environment" field. It is called by the builders before save.
+	EnvironmentValidator func(string) error
 	// DefaultAutoApproved holds the default value on creation for the "auto_approved" field.
 	DefaultAutoApproved bool
 	// DefaultMaxDurationSeconds holds the default value on creation for the "max_duration_seconds" field.
@@ -215,6 +222,11 @@ func ByDurationSeconds(opts ...sql.OrderTermOption) OrderOption {
 // ByGroupPrefix orders the results by the group_prefix field.
 func ByGroupPrefix(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldGroupPrefix, opts...).ToFunc()
+}
+
+// ByEnvironment orders the results by the environment field.
+func ByEnvironment(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEnvironment, opts...).ToFunc()
 }
 
 // ByState orders the results by the state field.

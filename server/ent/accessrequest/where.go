@@ -109,6 +109,11 @@ func GroupPrefix(v string) predicate.AccessRequest {
 	return predicate.AccessRequest(sql.FieldEQ(FieldGroupPrefix, v))
 }
 
+// Environment applies equality check predicate on the "environment" field. It's identical to EnvironmentEQ.
+func Environment(v string) predicate.AccessRequest {
+	return predicate.AccessRequest(sql.FieldEQ(FieldEnvironment, v))
+}
+
 // AutoApproved applies equality check predicate on the "auto_approved" field. It's identical to AutoApprovedEQ.
 func AutoApproved(v bool) predicate.AccessRequest {
 	return predicate.AccessRequest(sql.FieldEQ(FieldAutoApproved, v))
@@ -632,6 +637,71 @@ func GroupPrefixEqualFold(v string) predicate.AccessRequest {
 // GroupPrefixContainsFold applies the ContainsFold predicate on the "group_prefix" field.
 func GroupPrefixContainsFold(v string) predicate.AccessRequest {
 	return predicate.AccessRequest(sql.FieldContainsFold(FieldGroupPrefix, v))
+}
+
+// EnvironmentEQ applies the EQ predicate on the "environment" field.
+func EnvironmentEQ(v string) predicate.AccessRequest {
+	return predicate.AccessRequest(sql.FieldEQ(FieldEnvironment, v))
+}
+
+// EnvironmentNEQ applies the NEQ predicate on the "environment" field.
+func EnvironmentNEQ(v string) predicate.AccessRequest {
+	return predicate.AccessRequest(sql.FieldNEQ(FieldEnvironment, v))
+}
+
+// EnvironmentIn applies the In predicate on the "environment" field.
+func EnvironmentIn(vs ...string) predicate.AccessRequest {
+	return predicate.AccessRequest(sql.FieldIn(FieldEnvironment, vs...))
+}
+
+// EnvironmentNotIn applies the NotIn predicate on the "environment" field.
+func EnvironmentNotIn(vs ...string) predicate.AccessRequest {
+	return predicate.AccessRequest(sql.FieldNotIn(FieldEnvironment, vs...))
+}
+
+// EnvironmentGT applies the GT predicate on the "environment" field.
+func EnvironmentGT(v string) predicate.AccessRequest {
+	return predicate.AccessRequest(sql.FieldGT(FieldEnvironment, v))
+}
+
+// EnvironmentGTE applies the GTE predicate on the "environment" field.
+func EnvironmentGTE(v string) predicate.AccessRequest {
+	return predicate.AccessRequest(sql.FieldGTE(FieldEnvironment, v))
+}
+
+// EnvironmentLT applies the LT predicate on the "environment" field.
+func EnvironmentLT(v string) predicate.AccessRequest {
+	return predicate.AccessRequest(sql.FieldLT(FieldEnvironment, v))
+}
+
+// EnvironmentLTE applies the LTE predicate on the "environment" field.
+func EnvironmentLTE(v string) predicate.AccessRequest {
+	return predicate.AccessRequest(sql.FieldLTE(FieldEnvironment, v))
+}
+
+// EnvironmentContains applies the Contains predicate on the "environment" field.
+func EnvironmentContains(v string) predicate.AccessRequest {
+	return predicate.AccessRequest(sql.FieldContains(FieldEnvironment, v))
+}
+
+// EnvironmentHasPrefix applies the HasPrefix predicate on the "environment" field.
+func EnvironmentHasPrefix(v string) predicate.AccessRequest {
+	return predicate.AccessRequest(sql.FieldHasPrefix(FieldEnvironment, v))
+}
+
+// EnvironmentHasSuffix applies the HasSuffix predicate on the "environment" field.
+func EnvironmentHasSuffix(v string) predicate.AccessRequest {
+	return predicate.AccessRequest(sql.FieldHasSuffix(FieldEnvironment, v))
+}
+
+// EnvironmentEqualFold applies the EqualFold predicate on the "environment" field.
+func EnvironmentEqualFold(v string) predicate.AccessRequest {
+	return predicate.AccessRequest(sql.FieldEqualFold(FieldEnvironment, v))
+}
+
+// EnvironmentContainsFold applies the ContainsFold predicate on the "environment" field.
+func EnvironmentContainsFold(v string) predicate.AccessRequest {
+	return predicate.AccessRequest(sql.FieldContainsFold(FieldEnvironment, v))
 }
 
 // StateEQ applies the EQ predicate on the "state" field.

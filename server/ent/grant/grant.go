@@ -36,6 +36,8 @@ const (
 	FieldPort = "port"
 	// FieldTopic holds the string denoting the topic field in the database.
 	FieldTopic = "topic"
+	// FieldEnvironment holds the string denoting the environment field in the database.
+	FieldEnvironment = "environment"
 	// FieldGroupPrefix holds the string denoting the group_prefix field in the database.
 	FieldGroupPrefix = "group_prefix"
 	// FieldPurpose holds the string denoting the purpose field in the database.
@@ -80,6 +82,7 @@ var Columns = []string{
 	FieldProductID,
 	FieldPort,
 	FieldTopic,
+	FieldEnvironment,
 	FieldGroupPrefix,
 	FieldPurpose,
 	FieldDurationSeconds,
@@ -132,6 +135,10 @@ var (
 	PortValidator func(string) error
 	// TopicValidator is a validator for the "topic" field. It is called by the builders before save.
 	TopicValidator func(string) error
+	// DefaultEnvironment holds the default value on creation for the "environment" field.
+	DefaultEnvironment string
+	// EnvironmentValidator is a validator for the "environment" field. It is called by the builders before save.
+	EnvironmentValidator func(string) error
 	// GroupPrefixValidator is a validator for the "group_prefix" field. It is called by the builders before save.
 	GroupPrefixValidator func(string) error
 	// PurposeValidator is a validator for the "purpose" field. It is called by the builders before save.
@@ -247,6 +254,11 @@ func ByPort(opts ...sql.OrderTermOption) OrderOption {
 // ByTopic orders the results by the topic field.
 func ByTopic(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTopic, opts...).ToFunc()
+}
+
+// ByEnvironment orders the results by the environment field.
+func ByEnvironment(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEnvironment, opts...).ToFunc()
 }
 
 // ByGroupPrefix orders the results by the group_prefix field.

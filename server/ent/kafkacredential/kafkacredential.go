@@ -21,6 +21,8 @@ const (
 	FieldVersion = "version"
 	// FieldPrincipal holds the string denoting the principal field in the database.
 	FieldPrincipal = "principal"
+	// FieldEnvironment holds the string denoting the environment field in the database.
+	FieldEnvironment = "environment"
 	// FieldUsername holds the string denoting the username field in the database.
 	FieldUsername = "username"
 	// FieldMechanism holds the string denoting the mechanism field in the database.
@@ -42,6 +44,7 @@ var Columns = []string{
 	FieldUpdateTime,
 	FieldVersion,
 	FieldPrincipal,
+	FieldEnvironment,
 	FieldUsername,
 	FieldMechanism,
 	FieldIssuedBy,
@@ -72,6 +75,10 @@ var (
 	VersionValidator func(int64) error
 	// PrincipalValidator is a validator for the "principal" field. It is called by the builders before save.
 	PrincipalValidator func(string) error
+	// DefaultEnvironment holds the default value on creation for the "environment" field.
+	DefaultEnvironment string
+	// EnvironmentValidator is a validator for the "environment" field. It is called by the builders before save.
+	EnvironmentValidator func(string) error
 	// UsernameValidator is a validator for the "username" field. It is called by the builders before save.
 	UsernameValidator func(string) error
 	// MechanismValidator is a validator for the "mechanism" field. It is called by the builders before save.
@@ -110,6 +117,11 @@ func ByVersion(opts ...sql.OrderTermOption) OrderOption {
 // ByPrincipal orders the results by the principal field.
 func ByPrincipal(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPrincipal, opts...).ToFunc()
+}
+
+// ByEnvironment orders the results by the environment field.
+func ByEnvironment(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEnvironment, opts...).ToFunc()
 }
 
 // ByUsername orders the results by the username field.

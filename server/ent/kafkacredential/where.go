@@ -84,6 +84,11 @@ func Principal(v string) predicate.KafkaCredential {
 	return predicate.KafkaCredential(sql.FieldEQ(FieldPrincipal, v))
 }
 
+// Environment applies equality check predicate on the "environment" field. It's identical to EnvironmentEQ.
+func Environment(v string) predicate.KafkaCredential {
+	return predicate.KafkaCredential(sql.FieldEQ(FieldEnvironment, v))
+}
+
 // Username applies equality check predicate on the "username" field. It's identical to UsernameEQ.
 func Username(v string) predicate.KafkaCredential {
 	return predicate.KafkaCredential(sql.FieldEQ(FieldUsername, v))
@@ -292,6 +297,71 @@ func PrincipalEqualFold(v string) predicate.KafkaCredential {
 // PrincipalContainsFold applies the ContainsFold predicate on the "principal" field.
 func PrincipalContainsFold(v string) predicate.KafkaCredential {
 	return predicate.KafkaCredential(sql.FieldContainsFold(FieldPrincipal, v))
+}
+
+// EnvironmentEQ applies the EQ predicate on the "environment" field.
+func EnvironmentEQ(v string) predicate.KafkaCredential {
+	return predicate.KafkaCredential(sql.FieldEQ(FieldEnvironment, v))
+}
+
+// EnvironmentNEQ applies the NEQ predicate on the "environment" field.
+func EnvironmentNEQ(v string) predicate.KafkaCredential {
+	return predicate.KafkaCredential(sql.FieldNEQ(FieldEnvironment, v))
+}
+
+// EnvironmentIn applies the In predicate on the "environment" field.
+func EnvironmentIn(vs ...string) predicate.KafkaCredential {
+	return predicate.KafkaCredential(sql.FieldIn(FieldEnvironment, vs...))
+}
+
+// EnvironmentNotIn applies the NotIn predicate on the "environment" field.
+func EnvironmentNotIn(vs ...string) predicate.KafkaCredential {
+	return predicate.KafkaCredential(sql.FieldNotIn(FieldEnvironment, vs...))
+}
+
+// EnvironmentGT applies the GT predicate on the "environment" field.
+func EnvironmentGT(v string) predicate.KafkaCredential {
+	return predicate.KafkaCredential(sql.FieldGT(FieldEnvironment, v))
+}
+
+// EnvironmentGTE applies the GTE predicate on the "environment" field.
+func EnvironmentGTE(v string) predicate.KafkaCredential {
+	return predicate.KafkaCredential(sql.FieldGTE(FieldEnvironment, v))
+}
+
+// EnvironmentLT applies the LT predicate on the "environment" field.
+func EnvironmentLT(v string) predicate.KafkaCredential {
+	return predicate.KafkaCredential(sql.FieldLT(FieldEnvironment, v))
+}
+
+// EnvironmentLTE applies the LTE predicate on the "environment" field.
+func EnvironmentLTE(v string) predicate.KafkaCredential {
+	return predicate.KafkaCredential(sql.FieldLTE(FieldEnvironment, v))
+}
+
+// EnvironmentContains applies the Contains predicate on the "environment" field.
+func EnvironmentContains(v string) predicate.KafkaCredential {
+	return predicate.KafkaCredential(sql.FieldContains(FieldEnvironment, v))
+}
+
+// EnvironmentHasPrefix applies the HasPrefix predicate on the "environment" field.
+func EnvironmentHasPrefix(v string) predicate.KafkaCredential {
+	return predicate.KafkaCredential(sql.FieldHasPrefix(FieldEnvironment, v))
+}
+
+// EnvironmentHasSuffix applies the HasSuffix predicate on the "environment" field.
+func EnvironmentHasSuffix(v string) predicate.KafkaCredential {
+	return predicate.KafkaCredential(sql.FieldHasSuffix(FieldEnvironment, v))
+}
+
+// EnvironmentEqualFold applies the EqualFold predicate on the "environment" field.
+func EnvironmentEqualFold(v string) predicate.KafkaCredential {
+	return predicate.KafkaCredential(sql.FieldEqualFold(FieldEnvironment, v))
+}
+
+// EnvironmentContainsFold applies the ContainsFold predicate on the "environment" field.
+func EnvironmentContainsFold(v string) predicate.KafkaCredential {
+	return predicate.KafkaCredential(sql.FieldContainsFold(FieldEnvironment, v))
 }
 
 // UsernameEQ applies the EQ predicate on the "username" field.

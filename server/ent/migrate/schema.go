@@ -20,6 +20,7 @@ var (
 		{Name: "purpose", Type: field.TypeString, Size: 2147483647},
 		{Name: "duration_seconds", Type: field.TypeInt64},
 		{Name: "group_prefix", Type: field.TypeString, Size: 249},
+		{Name: "environment", Type: field.TypeString, Size: 63, Default: ""},
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"pending", "approved", "declined", "cancelled"}, Default: "pending"},
 		{Name: "approvals", Type: field.TypeJSON, Nullable: true},
 		{Name: "decisions", Type: field.TypeJSON, Nullable: true},
@@ -46,7 +47,7 @@ var (
 			{
 				Name:    "accessrequest_state_create_time",
 				Unique:  false,
-				Columns: []*schema.Column{AccessRequestsColumns[10], AccessRequestsColumns[1]},
+				Columns: []*schema.Column{AccessRequestsColumns[11], AccessRequestsColumns[1]},
 			},
 		},
 	}
@@ -205,6 +206,7 @@ var (
 		{Name: "product_id", Type: field.TypeString},
 		{Name: "port", Type: field.TypeString, Size: 63},
 		{Name: "topic", Type: field.TypeString, Size: 249},
+		{Name: "environment", Type: field.TypeString, Size: 63, Default: ""},
 		{Name: "group_prefix", Type: field.TypeString, Size: 249},
 		{Name: "purpose", Type: field.TypeString, Size: 2147483647},
 		{Name: "duration_seconds", Type: field.TypeInt64},
@@ -226,9 +228,9 @@ var (
 		PrimaryKey: []*schema.Column{GrantsColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "grant_product_id_state",
+				Name:    "grant_product_id_environment_state",
 				Unique:  false,
-				Columns: []*schema.Column{GrantsColumns[9], GrantsColumns[15]},
+				Columns: []*schema.Column{GrantsColumns[9], GrantsColumns[12], GrantsColumns[16]},
 			},
 			{
 				Name:    "grant_domain_product_create_time",
@@ -248,7 +250,7 @@ var (
 			{
 				Name:    "grant_state_expire_time",
 				Unique:  false,
-				Columns: []*schema.Column{GrantsColumns[15], GrantsColumns[23]},
+				Columns: []*schema.Column{GrantsColumns[16], GrantsColumns[24]},
 			},
 		},
 	}
@@ -258,7 +260,8 @@ var (
 		{Name: "create_time", Type: field.TypeTime},
 		{Name: "update_time", Type: field.TypeTime},
 		{Name: "version", Type: field.TypeInt64, Default: 1},
-		{Name: "principal", Type: field.TypeString, Unique: true, Size: 63},
+		{Name: "principal", Type: field.TypeString, Size: 63},
+		{Name: "environment", Type: field.TypeString, Size: 63, Default: ""},
 		{Name: "username", Type: field.TypeString, Size: 127},
 		{Name: "mechanism", Type: field.TypeString, Size: 32},
 		{Name: "issued_by", Type: field.TypeString},
@@ -270,6 +273,13 @@ var (
 		Name:       "kafka_credentials",
 		Columns:    KafkaCredentialsColumns,
 		PrimaryKey: []*schema.Column{KafkaCredentialsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "kafkacredential_principal_environment",
+				Unique:  true,
+				Columns: []*schema.Column{KafkaCredentialsColumns[4], KafkaCredentialsColumns[5]},
+			},
+		},
 	}
 	// PolicyDecisionsColumns holds the columns for the "policy_decisions" table.
 	PolicyDecisionsColumns = []*schema.Column{

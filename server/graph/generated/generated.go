@@ -108,6 +108,7 @@ type ComplexityRoot struct {
 		DeclineReason      func(childComplexity int) int
 		DeclinedBy         func(childComplexity int) int
 		DurationSeconds    func(childComplexity int) int
+		Environment        func(childComplexity int) int
 		Grants             func(childComplexity int) int
 		GroupPrefix        func(childComplexity int) int
 		ID                 func(childComplexity int) int
@@ -402,6 +403,7 @@ type ComplexityRoot struct {
 		EndReason       func(childComplexity int) int
 		EndTime         func(childComplexity int) int
 		EndedBy         func(childComplexity int) int
+		Environment     func(childComplexity int) int
 		Error           func(childComplexity int) int
 		ExpireTime      func(childComplexity int) int
 		GroupPrefix     func(childComplexity int) int
@@ -448,6 +450,7 @@ type ComplexityRoot struct {
 
 	KafkaCredential struct {
 		CreateTime     func(childComplexity int) int
+		Environment    func(childComplexity int) int
 		IssuedBy       func(childComplexity int) int
 		KafkaPrincipal func(childComplexity int) int
 		Mechanism      func(childComplexity int) int
@@ -727,7 +730,7 @@ type ComplexityRoot struct {
 		Domain            func(childComplexity int, name string) int
 		Domains           func(childComplexity int, first *int, after *string) int
 		Environments      func(childComplexity int) int
-		Grants            func(childComplexity int, domain *string, product *string, port *string, consumer *string, states []grant.State, first *int, after *string) int
+		Grants            func(childComplexity int, domain *string, product *string, port *string, consumer *string, environment *string, states []grant.State, first *int, after *string) int
 		PolicyDecisions   func(childComplexity int, domain string, product string, first *int, after *string) int
 		PolicyImpact      func(childComplexity int, module string) int
 		PolicyModule      func(childComplexity int, name string) int
@@ -1097,7 +1100,7 @@ type QueryResolver interface {
 	VerifyAuditLog(ctx context.Context) (*audit.Verification, error)
 	AccessRequest(ctx context.Context, id string) (*grant1.Request, error)
 	AccessRequests(ctx context.Context, awaitingMe *bool, consumer *string, domain *string, state *accessrequest.State, first *int, after *string) (*model.AccessRequestConnection, error)
-	Grants(ctx context.Context, domain *string, product *string, port *string, consumer *string, states []grant.State, first *int, after *string) (*model.GrantConnection, error)
+	Grants(ctx context.Context, domain *string, product *string, port *string, consumer *string, environment *string, states []grant.State, first *int, after *string) (*model.GrantConnection, error)
 	PortSchema(ctx context.Context, domain string, name string, port string, major *int, format *string) (*policy.PortSchema, error)
 	Webhooks(ctx context.Context, domain *string) ([]*events.Webhook, error)
 	Webhook(ctx context.Context, id string) (*events.Webhook, error)
@@ -1291,6 +1294,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccessRequest.DurationSeconds(childComplexity), true
+	case "AccessRequest.environment":
+		if e.ComplexityRoot.AccessRequest.Environment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRequest.Environment(childComplexity), true
 	case "AccessRequest.grants":
 		if e.ComplexityRoot.AccessRequest.Grants == nil {
 			break
@@ -2434,6 +2443,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Grant.EndedBy(childComplexity), true
+	case "Grant.environment":
+		if e.ComplexityRoot.Grant.Environment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.Environment(childComplexity), true
 	case "Grant.error":
 		if e.ComplexityRoot.Grant.Error == nil {
 			break
@@ -2608,6 +2623,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.KafkaCredential.CreateTime(childComplexity), true
+	case "KafkaCredential.environment":
+		if e.ComplexityRoot.KafkaCredential.Environment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KafkaCredential.Environment(childComplexity), true
 	case "KafkaCredential.issuedBy":
 		if e.ComplexityRoot.KafkaCredential.IssuedBy == nil {
 			break
@@ -4019,7 +4040,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Grants(childComplexity, args["domain"].(*string), args["product"].(*string), args["port"].(*string), args["consumer"].(*string), args["states"].([]grant.State), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Grants(childComplexity, args["domain"].(*string), args["product"].(*string), args["port"].(*string), args["consumer"].(*string), args["environment"].(*string), args["states"].([]grant.State), args["first"].(*int), args["after"].(*string)), true
 
 	case "Query.policyDecisions":
 		if e.ComplexityRoot.Query.PolicyDecisions == nil {
@@ -5260,13 +5281,14 @@ extend type Query {
   """
   Grants, newest first: a product's consumers (domain and product; port narrows
   to one port), a domain's, or one consumer's. Without states, every live grant
-  (not yet ended).
+  (not yet ended); environment keeps one environment's.
   """
   grants(
     domain: String
     product: String
     port: String
     consumer: String
+    environment: String
     states: [GrantState!]
     first: Int
     after: String
@@ -5358,6 +5380,8 @@ type AccessRequest {
   durationSeconds: Int64!
   "The consumer group prefix the consumer may use."
   groupPrefix: String!
+  "Where the consumer will read."
+  environment: String!
   state: AccessRequestState!
   approvals: [Approval!]!
   "The approvals still outstanding, e.g. domain-owner:sales or governance-officer."
@@ -5391,6 +5415,8 @@ type Grant {
   product: String!
   port: String!
   topic: String!
+  "The environment whose broker enforces the grant."
+  environment: String!
   groupPrefix: String!
   purpose: String!
   state: GrantState!
@@ -5421,6 +5447,8 @@ type KafkaCredential {
   issuedBy: String!
   issueTime: Time!
   rotateTime: Time
+  "The environment whose cluster knows the user; each has a password of its own."
+  environment: String!
 }
 
 type AccessRequestConnection {
@@ -5479,6 +5507,8 @@ input RequestAccessInput {
   durationSeconds: Int64
   "The consumer group prefix; omitted means <consumer-domain>.<service-account>., and it must start with that."
   groupPrefix: String
+  "Where the consumer will read (environments); omitted means the one marked for access. The access policy sees it as input.environment."
+  environment: String
 }
 
 input ApproveAccessRequestInput {
@@ -5511,11 +5541,14 @@ input RevokeGrantInput {
 input IssueKafkaCredentialInput {
   "The service account."
   principal: String!
+  "The cluster to sign in to; omitted means the environment marked for access."
+  environment: String
 }
 
 input RotateKafkaCredentialInput {
   "The service account."
   principal: String!
+  environment: String
 }
 `, BuiltIn: false},
 	{Name: "../../../api/graphql/audit.graphqls", Input: `"One change in the tamper-evident audit log."
@@ -7134,6 +7167,8 @@ func (ec *executionContext) childFields_AccessRequest(ctx context.Context, field
 		return ec.fieldContext_AccessRequest_durationSeconds(ctx, field)
 	case "groupPrefix":
 		return ec.fieldContext_AccessRequest_groupPrefix(ctx, field)
+	case "environment":
+		return ec.fieldContext_AccessRequest_environment(ctx, field)
 	case "state":
 		return ec.fieldContext_AccessRequest_state(ctx, field)
 	case "approvals":
@@ -7724,6 +7759,8 @@ func (ec *executionContext) childFields_Grant(ctx context.Context, field graphql
 		return ec.fieldContext_Grant_port(ctx, field)
 	case "topic":
 		return ec.fieldContext_Grant_topic(ctx, field)
+	case "environment":
+		return ec.fieldContext_Grant_environment(ctx, field)
 	case "groupPrefix":
 		return ec.fieldContext_Grant_groupPrefix(ctx, field)
 	case "purpose":
@@ -7830,6 +7867,8 @@ func (ec *executionContext) childFields_KafkaCredential(ctx context.Context, fie
 		return ec.fieldContext_KafkaCredential_issueTime(ctx, field)
 	case "rotateTime":
 		return ec.fieldContext_KafkaCredential_rotateTime(ctx, field)
+	case "environment":
+		return ec.fieldContext_KafkaCredential_environment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type KafkaCredential", field.Name)
 }
@@ -9731,30 +9770,38 @@ func (ec *executionContext) field_Query_grants_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["consumer"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "states",
-		func(ctx context.Context, v any) ([]grant.State, error) {
-			return ec.unmarshalOGrantState2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋgrantᚐStateᚄ(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["states"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (*int, error) {
-			return ec.unmarshalOInt2ᚖint(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["first"] = arg5
-	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "environment",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg6
+	args["environment"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "states",
+		func(ctx context.Context, v any) ([]grant.State, error) {
+			return ec.unmarshalOGrantState2ᚕgithubᚗcomᚋmeshplaneᚋmeshplaneᚋserverᚋentᚋgrantᚐStateᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["states"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg6
+	arg7, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg7
 	return args, nil
 }
 
@@ -10788,6 +10835,29 @@ func (ec *executionContext) _AccessRequest_groupPrefix(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_AccessRequest_groupPrefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessRequest_environment(ctx context.Context, field graphql.CollectedField, obj *grant1.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRequest_environment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Environment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRequest_environment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccessRequest", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
@@ -15455,6 +15525,29 @@ func (ec *executionContext) fieldContext_Grant_topic(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Grant_environment(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grant_environment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Environment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grant_environment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grant", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Grant_groupPrefix(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16303,6 +16396,29 @@ func (ec *executionContext) _KafkaCredential_rotateTime(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_KafkaCredential_rotateTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("KafkaCredential", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _KafkaCredential_environment(ctx context.Context, field graphql.CollectedField, obj *grant1.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KafkaCredential_environment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Environment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KafkaCredential_environment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KafkaCredential", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _KafkaCredentialPayload_credential(ctx context.Context, field graphql.CollectedField, obj *model.KafkaCredentialPayload) (ret graphql.Marshaler) {
@@ -21977,7 +22093,7 @@ func (ec *executionContext) _Query_grants(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Grants(ctx, fc.Args["domain"].(*string), fc.Args["product"].(*string), fc.Args["port"].(*string), fc.Args["consumer"].(*string), fc.Args["states"].([]grant.State), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Grants(ctx, fc.Args["domain"].(*string), fc.Args["product"].(*string), fc.Args["port"].(*string), fc.Args["consumer"].(*string), fc.Args["environment"].(*string), fc.Args["states"].([]grant.State), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.GrantConnection) graphql.Marshaler {
@@ -28408,7 +28524,7 @@ func (ec *executionContext) unmarshalInputIssueKafkaCredentialInput(ctx context.
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"principal"}
+	fieldsInOrder := [...]string{"principal", "environment"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -28422,6 +28538,13 @@ func (ec *executionContext) unmarshalInputIssueKafkaCredentialInput(ctx context.
 				return it, err
 			}
 			it.Principal = data
+		case "environment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("environment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Environment = data
 		}
 	}
 	return it, nil
@@ -28839,7 +28962,7 @@ func (ec *executionContext) unmarshalInputRequestAccessInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"consumer", "ports", "purpose", "durationSeconds", "groupPrefix"}
+	fieldsInOrder := [...]string{"consumer", "ports", "purpose", "durationSeconds", "groupPrefix", "environment"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -28881,6 +29004,13 @@ func (ec *executionContext) unmarshalInputRequestAccessInput(ctx context.Context
 				return it, err
 			}
 			it.GroupPrefix = data
+		case "environment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("environment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Environment = data
 		}
 	}
 	return it, nil
@@ -29124,7 +29254,7 @@ func (ec *executionContext) unmarshalInputRotateKafkaCredentialInput(ctx context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"principal"}
+	fieldsInOrder := [...]string{"principal", "environment"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -29138,6 +29268,13 @@ func (ec *executionContext) unmarshalInputRotateKafkaCredentialInput(ctx context
 				return it, err
 			}
 			it.Principal = data
+		case "environment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("environment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Environment = data
 		}
 	}
 	return it, nil
@@ -29828,6 +29965,11 @@ func (ec *executionContext) _AccessRequest(ctx context.Context, sel ast.Selectio
 			}
 		case "groupPrefix":
 			out.Values[i] = ec._AccessRequest_groupPrefix(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "environment":
+			out.Values[i] = ec._AccessRequest_environment(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -32683,6 +32825,11 @@ func (ec *executionContext) _Grant(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "environment":
+			out.Values[i] = ec._Grant_environment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "groupPrefix":
 			out.Values[i] = ec._Grant_groupPrefix(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -33087,6 +33234,11 @@ func (ec *executionContext) _KafkaCredential(ctx context.Context, sel ast.Select
 		case "rotateTime":
 			out.Values[i] = ec._KafkaCredential_rotateTime(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "environment":
+			out.Values[i] = ec._KafkaCredential_environment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:

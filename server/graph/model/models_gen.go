@@ -352,6 +352,8 @@ type GrantPayload struct {
 type IssueKafkaCredentialInput struct {
 	// The service account.
 	Principal string `json:"principal"`
+	// The cluster to sign in to; omitted means the environment marked for access.
+	Environment *string `json:"environment,omitempty"`
 }
 
 type JdbcSinkInput struct {
@@ -507,6 +509,8 @@ type RequestAccessInput struct {
 	DurationSeconds *int64 `json:"durationSeconds,omitempty"`
 	// The consumer group prefix; omitted means <consumer-domain>.<service-account>., and it must start with that.
 	GroupPrefix *string `json:"groupPrefix,omitempty"`
+	// Where the consumer will read (environments); omitted means the one marked for access. The access policy sees it as input.environment.
+	Environment *string `json:"environment,omitempty"`
 }
 
 type RestartConnectorInput struct {
@@ -562,7 +566,8 @@ type RollbackPolicyInput struct {
 
 type RotateKafkaCredentialInput struct {
 	// The service account.
-	Principal string `json:"principal"`
+	Principal   string  `json:"principal"`
+	Environment *string `json:"environment,omitempty"`
 }
 
 type RunConnection struct {

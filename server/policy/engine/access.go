@@ -28,6 +28,8 @@ type AccessRequest struct {
 	DurationSeconds int64  // how long access is asked for
 	GroupPrefix     string // the consumer group prefix the consumer would use
 	Ports           []AccessPort
+	// Environment is where the consumer would read: input.environment.
+	Environment Environment
 }
 
 // AccessPrincipal names a user or a service account; Domain is "" for a
@@ -198,10 +200,11 @@ var (
 )
 
 // AccessInput returns the input document the access policy evaluates for
-// r: {"request": R}. Each port carries "classifications", the sorted,
-// distinct classifications of its fields ("" for unclassified ones).
+// r: {"environment": E, "request": R}. Each port carries "classifications",
+// the sorted, distinct classifications of its fields ("" for unclassified
+// ones).
 func AccessInput(r AccessRequest) *ast.Term {
-	return ast.ObjectTerm(ast.Item(kRequest, requestTerm(r)))
+	return ast.ObjectTerm(ast.Item(kEnvironment, r.Environment.term()), ast.Item(kRequest, requestTerm(r)))
 }
 
 // requestTerm builds input.request, spelled out like productTerm so that
@@ -266,12 +269,14 @@ func classificationsOf(fields []AccessField) []string {
 	return slices.Compact(cs)
 }
 
-// accessDigest is the hex SHA-256 of {"request": R} as canonical JSON,
-// written straight from r, as inputDigest is, so a cached decision is found
-// without building terms.
+// accessDigest is the hex SHA-256 of {"environment": E, "request": R} as
+// canonical JSON, written straight from r, as inputDigest is, so a cached
+// decision is found without building terms.
 func accessDigest(r AccessRequest) string {
 	b := make([]byte, 0, 512+256*len(r.Ports))
-	b = append(b, `{"request":`...)
+	b = append(b, `{"environment":`...)
+	b = appendCanonical(b, r.Environment.term().Value)
+	b = append(b, `,"request":`...)
 	b = requestJSON(b, r)
 	b = append(b, '}')
 	sum := sha256.Sum256(b)

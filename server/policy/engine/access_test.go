@@ -371,6 +371,10 @@ func TestAccessCache(t *testing.T) {
 		"classification": func(r *engine.AccessRequest) { r.Ports[0].Fields[1].Classification = "internal" },
 		"label":          func(r *engine.AccessRequest) { r.Ports[0].Labels = map[string]string{"tier": "silver"} },
 		"consumer":       func(r *engine.AccessRequest) { r.Consumer.Domain = "sales" },
+		"environment":    func(r *engine.AccessRequest) { r.Environment.Name = "prod" },
+		"parameters": func(r *engine.AccessRequest) {
+			r.Environment.Parameters = map[string]any{"protected": true}
+		},
 	} {
 		q := accessRequest(accessPort("sales", "orders", "orders", "none", "pii"))
 		change(&q)
@@ -390,6 +394,7 @@ func TestAccessInput(t *testing.T) {
 	empty := engine.AccessPort{Domain: "crm", Product: "customers", Port: "regions"}
 	r := accessRequest(p, empty)
 	r.Purpose = "churn\treport \u2028"
+	r.Environment = engine.Environment{Name: "prod", Parameters: map[string]any{"protected": true, "maxRetentionMs": 259200000}}
 
 	input := engine.AccessInput(r)
 	classes := func(i int) string {
@@ -438,7 +443,7 @@ func TestAccessInput(t *testing.T) {
 		"consumer": principal(r.Consumer), "requester": principal(r.Requester),
 		"purpose": r.Purpose, "durationSeconds": r.DurationSeconds, "groupPrefix": r.GroupPrefix,
 		"ports": []map[string]any{port(p, []string{"", "none", "pii", "sensitive"}), port(empty, []string{})},
-	}}
+	}, "environment": map[string]any{"name": "prod", "parameters": map[string]any{"protected": true, "maxRetentionMs": 259200000}}}
 	want := digestOf(t, doc)
 	d, err := defaults(t).Access(context.Background(), r)
 	if err != nil {

@@ -227,7 +227,11 @@ type RequestAccessRequest struct {
 	DurationSeconds int64 `protobuf:"varint,4,opt,name=duration_seconds,json=durationSeconds,proto3" json:"duration_seconds,omitempty"`
 	// GroupPrefix is the consumer group prefix the consumer may use; default
 	// "<consumer-domain>.<service-account>.", and it must start with that.
-	GroupPrefix   string `protobuf:"bytes,5,opt,name=group_prefix,json=groupPrefix,proto3" json:"group_prefix,omitempty"`
+	GroupPrefix string `protobuf:"bytes,5,opt,name=group_prefix,json=groupPrefix,proto3" json:"group_prefix,omitempty"`
+	// Environment is where the consumer will read (ListEnvironments); empty
+	// for the one marked for access. The access policy sees it as
+	// input.environment.
+	Environment   string `protobuf:"bytes,6,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -293,6 +297,13 @@ func (x *RequestAccessRequest) GetDurationSeconds() int64 {
 func (x *RequestAccessRequest) GetGroupPrefix() string {
 	if x != nil {
 		return x.GroupPrefix
+	}
+	return ""
+}
+
+func (x *RequestAccessRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
 	}
 	return ""
 }
@@ -526,11 +537,13 @@ type AccessRequest struct {
 	PolicyVersion string `protobuf:"bytes,17,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
 	// PolicyError is set when the policy failed and meshplane failed closed
 	// (every owner and a governance officer must approve).
-	PolicyError   string                 `protobuf:"bytes,18,opt,name=policy_error,json=policyError,proto3" json:"policy_error,omitempty"`
-	Grants        []*Grant               `protobuf:"bytes,19,rep,name=grants,proto3" json:"grants,omitempty"`
-	Version       int64                  `protobuf:"varint,20,opt,name=version,proto3" json:"version,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	PolicyError string                 `protobuf:"bytes,18,opt,name=policy_error,json=policyError,proto3" json:"policy_error,omitempty"`
+	Grants      []*Grant               `protobuf:"bytes,19,rep,name=grants,proto3" json:"grants,omitempty"`
+	Version     int64                  `protobuf:"varint,20,opt,name=version,proto3" json:"version,omitempty"`
+	CreateTime  *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime  *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Environment is where the consumer will read.
+	Environment   string `protobuf:"bytes,23,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -719,6 +732,13 @@ func (x *AccessRequest) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *AccessRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
 // Grant is one consumer's access to one port: who can read it, why, until when.
 type Grant struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -740,14 +760,16 @@ type Grant struct {
 	// RunId is the provisioning run that adds or removes the grant's ACLs.
 	RunId string `protobuf:"bytes,15,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
 	// Error says why provisioning waits or failed; empty when all is well.
-	Error         string                 `protobuf:"bytes,16,opt,name=error,proto3" json:"error,omitempty"`
-	EndedBy       string                 `protobuf:"bytes,17,opt,name=ended_by,json=endedBy,proto3" json:"ended_by,omitempty"`
-	EndReason     string                 `protobuf:"bytes,18,opt,name=end_reason,json=endReason,proto3" json:"end_reason,omitempty"`
-	ApproveTime   *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=approve_time,json=approveTime,proto3" json:"approve_time,omitempty"`
-	ActivateTime  *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=activate_time,json=activateTime,proto3" json:"activate_time,omitempty"`
-	EndTime       *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
-	Version       int64                  `protobuf:"varint,22,opt,name=version,proto3" json:"version,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Error        string                 `protobuf:"bytes,16,opt,name=error,proto3" json:"error,omitempty"`
+	EndedBy      string                 `protobuf:"bytes,17,opt,name=ended_by,json=endedBy,proto3" json:"ended_by,omitempty"`
+	EndReason    string                 `protobuf:"bytes,18,opt,name=end_reason,json=endReason,proto3" json:"end_reason,omitempty"`
+	ApproveTime  *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=approve_time,json=approveTime,proto3" json:"approve_time,omitempty"`
+	ActivateTime *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=activate_time,json=activateTime,proto3" json:"activate_time,omitempty"`
+	EndTime      *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	Version      int64                  `protobuf:"varint,22,opt,name=version,proto3" json:"version,omitempty"`
+	CreateTime   *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Environment is the one whose broker enforces the grant.
+	Environment   string `protobuf:"bytes,24,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -941,6 +963,13 @@ func (x *Grant) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Grant) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
 }
 
 type GetAccessRequestRequest struct {
@@ -1485,9 +1514,11 @@ type ListGrantsRequest struct {
 	// Consumer lists one service account's grants.
 	Consumer string `protobuf:"bytes,4,opt,name=consumer,proto3" json:"consumer,omitempty"`
 	// States filters; empty lists every live grant (not yet ended).
-	States        []GrantState `protobuf:"varint,5,rep,packed,name=states,proto3,enum=meshplane.v1.GrantState" json:"states,omitempty"`
-	PageSize      int32        `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string       `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	States    []GrantState `protobuf:"varint,5,rep,packed,name=states,proto3,enum=meshplane.v1.GrantState" json:"states,omitempty"`
+	PageSize  int32        `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string       `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Environment keeps one environment's grants; empty lists every one's.
+	Environment   string `protobuf:"bytes,8,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1567,6 +1598,13 @@ func (x *ListGrantsRequest) GetPageSize() int32 {
 func (x *ListGrantsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListGrantsRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
 	}
 	return ""
 }
@@ -1731,8 +1769,11 @@ type KafkaCredential struct {
 	IssuedBy       string                 `protobuf:"bytes,5,opt,name=issued_by,json=issuedBy,proto3" json:"issued_by,omitempty"`
 	IssueTime      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=issue_time,json=issueTime,proto3" json:"issue_time,omitempty"`
 	RotateTime     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=rotate_time,json=rotateTime,proto3" json:"rotate_time,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Environment is the one whose cluster knows the user: each has a
+	// password of its own.
+	Environment   string `protobuf:"bytes,8,opt,name=environment,proto3" json:"environment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *KafkaCredential) Reset() {
@@ -1814,10 +1855,20 @@ func (x *KafkaCredential) GetRotateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *KafkaCredential) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
 type IssueKafkaCredentialRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Principal is the service account.
-	Principal     string `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	Principal string `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	// Environment is the cluster to sign in to; empty for the one marked for
+	// access.
+	Environment   string `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1855,6 +1906,13 @@ func (*IssueKafkaCredentialRequest) Descriptor() ([]byte, []int) {
 func (x *IssueKafkaCredentialRequest) GetPrincipal() string {
 	if x != nil {
 		return x.Principal
+	}
+	return ""
+}
+
+func (x *IssueKafkaCredentialRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
 	}
 	return ""
 }
@@ -1932,6 +1990,7 @@ func (x *IssueKafkaCredentialResponse) GetSecurityProtocol() string {
 type RotateKafkaCredentialRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Principal     string                 `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	Environment   string                 `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1969,6 +2028,13 @@ func (*RotateKafkaCredentialRequest) Descriptor() ([]byte, []int) {
 func (x *RotateKafkaCredentialRequest) GetPrincipal() string {
 	if x != nil {
 		return x.Principal
+	}
+	return ""
+}
+
+func (x *RotateKafkaCredentialRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
 	}
 	return ""
 }
@@ -2049,13 +2115,14 @@ const file_meshplane_v1_access_proto_rawDesc = "" +
 	"\aPortRef\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x12\n" +
-	"\x04port\x18\x03 \x01(\tR\x04port\"\xc7\x01\n" +
+	"\x04port\x18\x03 \x01(\tR\x04port\"\xe9\x01\n" +
 	"\x14RequestAccessRequest\x12\x1a\n" +
 	"\bconsumer\x18\x01 \x01(\tR\bconsumer\x12+\n" +
 	"\x05ports\x18\x02 \x03(\v2\x15.meshplane.v1.PortRefR\x05ports\x12\x18\n" +
 	"\apurpose\x18\x03 \x01(\tR\apurpose\x12)\n" +
 	"\x10duration_seconds\x18\x04 \x01(\x03R\x0fdurationSeconds\x12!\n" +
-	"\fgroup_prefix\x18\x05 \x01(\tR\vgroupPrefix\"[\n" +
+	"\fgroup_prefix\x18\x05 \x01(\tR\vgroupPrefix\x12 \n" +
+	"\venvironment\x18\x06 \x01(\tR\venvironment\"[\n" +
 	"\x15RequestAccessResponse\x12B\n" +
 	"\x0eaccess_request\x18\x01 \x01(\v2\x1b.meshplane.v1.AccessRequestR\raccessRequest\"\xae\x01\n" +
 	"\bApproval\x12\x12\n" +
@@ -2070,7 +2137,7 @@ const file_meshplane_v1_access_proto_rawDesc = "" +
 	"\bdecision\x18\x02 \x01(\tR\bdecision\x12\x0e\n" +
 	"\x02as\x18\x03 \x01(\tR\x02as\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12.\n" +
-	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x88\a\n" +
+	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xaa\a\n" +
 	"\rAccessRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bconsumer\x18\x02 \x01(\tR\bconsumer\x12'\n" +
@@ -2097,7 +2164,8 @@ const file_meshplane_v1_access_proto_rawDesc = "" +
 	"\vcreate_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xca\x06\n" +
+	"updateTime\x12 \n" +
+	"\venvironment\x18\x17 \x01(\tR\venvironment\"\xec\x06\n" +
 	"\x05Grant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2126,7 +2194,8 @@ const file_meshplane_v1_access_proto_rawDesc = "" +
 	"\bend_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x18\n" +
 	"\aversion\x18\x16 \x01(\x03R\aversion\x12;\n" +
 	"\vcreate_time\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\")\n" +
+	"createTime\x12 \n" +
+	"\venvironment\x18\x18 \x01(\tR\venvironment\")\n" +
 	"\x17GetAccessRequestRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"^\n" +
 	"\x18GetAccessRequestResponse\x12B\n" +
@@ -2159,7 +2228,7 @@ const file_meshplane_v1_access_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\"a\n" +
 	"\x1bCancelAccessRequestResponse\x12B\n" +
-	"\x0eaccess_request\x18\x01 \x01(\v2\x1b.meshplane.v1.AccessRequestR\raccessRequest\"\xe3\x01\n" +
+	"\x0eaccess_request\x18\x01 \x01(\v2\x1b.meshplane.v1.AccessRequestR\raccessRequest\"\x85\x02\n" +
 	"\x11ListGrantsRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x12\n" +
@@ -2168,7 +2237,8 @@ const file_meshplane_v1_access_proto_rawDesc = "" +
 	"\x06states\x18\x05 \x03(\x0e2\x18.meshplane.v1.GrantStateR\x06states\x12\x1b\n" +
 	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\a \x01(\tR\tpageToken\"i\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\x12 \n" +
+	"\venvironment\x18\b \x01(\tR\venvironment\"i\n" +
 	"\x12ListGrantsResponse\x12+\n" +
 	"\x06grants\x18\x01 \x03(\v2\x13.meshplane.v1.GrantR\x06grants\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n" +
@@ -2176,7 +2246,7 @@ const file_meshplane_v1_access_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"@\n" +
 	"\x13RevokeGrantResponse\x12)\n" +
-	"\x05grant\x18\x01 \x01(\v2\x13.meshplane.v1.GrantR\x05grant\"\xa7\x02\n" +
+	"\x05grant\x18\x01 \x01(\v2\x13.meshplane.v1.GrantR\x05grant\"\xc9\x02\n" +
 	"\x0fKafkaCredential\x12\x1c\n" +
 	"\tprincipal\x18\x01 \x01(\tR\tprincipal\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12'\n" +
@@ -2186,18 +2256,21 @@ const file_meshplane_v1_access_proto_rawDesc = "" +
 	"\n" +
 	"issue_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tissueTime\x12;\n" +
 	"\vrotate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"rotateTime\";\n" +
+	"rotateTime\x12 \n" +
+	"\venvironment\x18\b \x01(\tR\venvironment\"]\n" +
 	"\x1bIssueKafkaCredentialRequest\x12\x1c\n" +
-	"\tprincipal\x18\x01 \x01(\tR\tprincipal\"\xd3\x01\n" +
+	"\tprincipal\x18\x01 \x01(\tR\tprincipal\x12 \n" +
+	"\venvironment\x18\x02 \x01(\tR\venvironment\"\xd3\x01\n" +
 	"\x1cIssueKafkaCredentialResponse\x12=\n" +
 	"\n" +
 	"credential\x18\x01 \x01(\v2\x1d.meshplane.v1.KafkaCredentialR\n" +
 	"credential\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12+\n" +
 	"\x11bootstrap_servers\x18\x03 \x03(\tR\x10bootstrapServers\x12+\n" +
-	"\x11security_protocol\x18\x04 \x01(\tR\x10securityProtocol\"<\n" +
+	"\x11security_protocol\x18\x04 \x01(\tR\x10securityProtocol\"^\n" +
 	"\x1cRotateKafkaCredentialRequest\x12\x1c\n" +
-	"\tprincipal\x18\x01 \x01(\tR\tprincipal\"\xd4\x01\n" +
+	"\tprincipal\x18\x01 \x01(\tR\tprincipal\x12 \n" +
+	"\venvironment\x18\x02 \x01(\tR\venvironment\"\xd4\x01\n" +
 	"\x1dRotateKafkaCredentialResponse\x12=\n" +
 	"\n" +
 	"credential\x18\x01 \x01(\v2\x1d.meshplane.v1.KafkaCredentialR\n" +
