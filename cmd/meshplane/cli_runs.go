@@ -37,7 +37,7 @@ var usageOf = map[string]string{
 	"promote":        "promote DOMAIN/NAME --from ENVIRONMENT --to ENVIRONMENT [--wait=false]",
 	"approve":        "approve RUN_ID [--confirm-destructive] [--wait=false]",
 	"watch":          "watch RUN_ID",
-	"request-access": "request-access --consumer SERVICE_ACCOUNT --port DOMAIN/PRODUCT/PORT [--port …] --purpose TEXT [--duration 720h]",
+	"request-access": "request-access --consumer SERVICE_ACCOUNT --port DOMAIN/PRODUCT/PORT [--port …] --purpose TEXT [--duration 720h] [--env ENV]",
 }
 
 // planCmd queues a plan of a product and, unless --wait=false, shows it
@@ -221,7 +221,7 @@ func reportRun(w io.Writer, r *v1.Run) error {
 
 // requestAccessCmd files an access request for a service account.
 func requestAccessCmd(args []string, stdout, stderr io.Writer) error {
-	var consumer, purpose *string
+	var consumer, purpose, envName *string
 	var duration *time.Duration
 	var ports fileList
 	c, _, err := runFlags("request-access", args, stderr, 0, func(fs *flag.FlagSet) {
@@ -229,11 +229,12 @@ func requestAccessCmd(args []string, stdout, stderr io.Writer) error {
 		purpose = fs.String("purpose", "", "why it needs the data (shown to the approvers)")
 		duration = fs.Duration("duration", 30*24*time.Hour, "how long the grant lasts")
 		fs.Var(&ports, "port", "DOMAIN/PRODUCT/PORT to read (repeatable)")
+		envName = fs.String("env", "", "the environment to read in (default: the one marked for access)")
 	})
 	if err != nil {
 		return err
 	}
-	req := &v1.RequestAccessRequest{Consumer: *consumer, Purpose: *purpose, DurationSeconds: int64(duration.Seconds())}
+	req := &v1.RequestAccessRequest{Consumer: *consumer, Purpose: *purpose, DurationSeconds: int64(duration.Seconds()), Environment: *envName}
 	for _, p := range ports {
 		parts := strings.Split(p, "/")
 		if len(parts) != 3 {
@@ -254,7 +255,7 @@ func requestAccessCmd(args []string, stdout, stderr io.Writer) error {
 		return failed("%s%s", message(err), b.String())
 	}
 	r := res.Msg.GetAccessRequest()
-	fmt.Fprintf(stdout, "access request %s: %s", r.GetId(), strings.ToLower(strings.TrimPrefix(r.GetState().String(), "ACCESS_REQUEST_STATE_")))
+	fmt.Fprintf(stdout, "access request %s in %s: %s", r.GetId(), r.GetEnvironment(), strings.ToLower(strings.TrimPrefix(r.GetState().String(), "ACCESS_REQUEST_STATE_")))
 	if len(r.GetAwaiting()) > 0 {
 		fmt.Fprintf(stdout, ", awaiting %s", strings.Join(r.GetAwaiting(), " and "))
 	}

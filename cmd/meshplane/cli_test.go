@@ -394,7 +394,9 @@ func TestCLIPromote(t *testing.T) {
 	apptest.RequireTools(t)
 	env, conn := cliServer(t, apptest.Options{Environments: []app.EnvironmentConfig{{Name: "dev"},
 		{Name: "prod", PromoteFrom: []string{"dev"}, Parameters: map[string]any{"protected": true}}}})
-	if r := cli(t, conn, "apply", "-f", writeProducts(t, 1)); r.code != 0 {
+	dir := writeProducts(t, 1)
+	edit(t, dir, "p00", "owner: orders-team@example.com", "lifecycle: active\n  owner: orders-team@example.com")
+	if r := cli(t, conn, "apply", "-f", dir); r.code != 0 {
 		t.Fatalf("apply: %d %s%s", r.code, r.stdout, r.stderr)
 	}
 	if r := cli(t, conn, "promote", "sales/p00", "--from", "dev", "--to", "prod"); r.code != exitFailed || !strings.Contains(r.stderr, "not provisioned in dev") {
@@ -421,5 +423,23 @@ func TestCLIPromote(t *testing.T) {
 	officer[1] = "MESHPLANE_TOKEN=" + env.User("gary", "governance-officer", "*")
 	if r = cli(t, officer, "approve", id); r.code != 0 || !strings.HasSuffix(r.stdout, "applied\n") {
 		t.Fatalf("the officer's approval: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Access is asked for in an environment: the domain's own plain port is
+	// granted at once in dev, and reviewed by its owner in protected prod.
+	admin := env.Clients(apptest.ProtocolConnect, env.AdminToken)
+	if _, err := admin.Identity.CreatePrincipal(context.Background(), connect.NewRequest(&v1.CreatePrincipalRequest{
+		Name: "loader", Kind: v1.PrincipalKind_PRINCIPAL_KIND_SERVICE_ACCOUNT, Domain: "sales"})); err != nil {
+		t.Fatal(err)
+	}
+	for envName, want := range map[string]string{"dev": " in dev: approved\n", "prod": " in prod: pending, awaiting domain-owner:sales\n"} {
+		r = cli(t, conn, "request-access", "--consumer", "loader", "--port", "sales/p00/orders", "--purpose", "nightly load", "--env", envName)
+		if r.code != 0 || !strings.HasSuffix(r.stdout, want) {
+			t.Errorf("request-access --env %s: %d\n%s%s", envName, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r = cli(t, conn, "request-access", "--consumer", "loader", "--port", "sales/p00/orders", "--purpose", "x", "--env", "qa"); r.code != exitFailed ||
+		!strings.Contains(r.stderr, `environment: no environment "qa"`) {
+		t.Errorf("request-access --env qa: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

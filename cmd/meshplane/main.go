@@ -45,7 +45,7 @@ and MESHPLANE_TOKEN, or the file login writes):
   meshplane promote DOMAIN/NAME --from ENV --to ENV   plan the version applied in one environment in another
   meshplane approve RUN_ID [--confirm-destructive]    approve a planned run (it applies once every approval it needs is given)
   meshplane watch   RUN_ID                            stream a run's log until it settles
-  meshplane request-access --consumer SA --port DOMAIN/PRODUCT/PORT --purpose TEXT [--duration 720h]
+  meshplane request-access --consumer SA --port DOMAIN/PRODUCT/PORT --purpose TEXT [--duration 720h] [--env ENV]
   meshplane completion bash|zsh                       a shell completion script
 
 Run "meshplane COMMAND -h" for a command's flags. Every flag can also be set
