@@ -9,18 +9,19 @@ import { useSession } from "../../lib/session";
 import { ErrorBanner, Field, Notice, dateOf } from "../../lib/ui";
 import { exact } from "../governance/common";
 import { kafkaClientProperties } from "./format";
-import { useServiceAccounts } from "./RequestForm";
+import { EnvironmentField, useEnvironmentChoice, useServiceAccounts } from "./RequestForm";
 import "./access.css";
 
 type Issued = Pick<IssueKafkaCredentialResponse, "credential" | "password" | "bootstrapServers" | "securityProtocol"> & { rotated: boolean };
 
 /** friendly rewrites the credential errors people meet most into what to do next. */
-function friendly(e: ApiError, who: string): ApiError {
+function friendly(e: ApiError, who: string, env: string): ApiError {
+  const where = env ? ` in ${env}` : "";
   switch (e.reason) {
     case "CREDENTIAL_EXISTS":
-      return { ...e, message: `${who} already has a Kafka credential. Its password cannot be shown again: rotate it to get a new one.` };
+      return { ...e, message: `${who} already has a Kafka credential${where}. Its password cannot be shown again: rotate it to get a new one.` };
     case "NO_CREDENTIAL":
-      return { ...e, message: `${who} has no Kafka credential yet: issue one first.` };
+      return { ...e, message: `${who} has no Kafka credential${where} yet: issue one first.` };
     case "NO_DATA_PLANE":
       return { ...e, message: `The Kafka data plane could not be reached, so nothing changed. Try again later. (${e.message})` };
   }
@@ -30,6 +31,7 @@ function friendly(e: ApiError, who: string): ApiError {
 export function Credentials() {
   const { principal } = useSession();
   const sas = useServiceAccounts();
+  const env = useEnvironmentChoice();
   const [who, setWho] = useState(principal?.kind === "service-account" ? principal.name : "");
   const [issued, setIssued] = useState<Issued | null>(null);
   const [err, setErr] = useState<ApiError | null>(null);
@@ -46,8 +48,8 @@ export function Credentials() {
     setIssued(null);
     setBusy(true);
     try {
-      const res =
-        kind === "issue" ? await accessApi.issueKafkaCredential({ principal: who }) : await accessApi.rotateKafkaCredential({ principal: who });
+      const req = { principal: who, environment: env.value };
+      const res = kind === "issue" ? await accessApi.issueKafkaCredential(req) : await accessApi.rotateKafkaCredential(req);
       setIssued({
         credential: res.credential,
         password: res.password,
@@ -58,7 +60,7 @@ export function Credentials() {
       setConfirmRotate(false);
       void qc.invalidateQueries();
     } catch (e) {
-      setErr(friendly(describeError(e), who));
+      setErr(friendly(describeError(e), who, env.value));
     } finally {
       setBusy(false);
     }
@@ -104,7 +106,23 @@ export function Credentials() {
               )
             }
           </Field>
-          <ErrorBanner error={err && violationsFor(err, "principal").length === 0 ? err : null} title="Nothing was changed" />
+          {env.several && (
+            <EnvironmentField
+              environments={env.environments}
+              value={env.value}
+              onChange={(name) => {
+                env.choose(name);
+                setErr(null);
+                setConfirmRotate(false);
+              }}
+              help="Which Kafka cluster the credential signs in to. Each environment is its own cluster, with its own user and password; grants in one let the service account read there only."
+              errors={violationsFor(err, "environment")}
+            />
+          )}
+          <ErrorBanner
+            error={err && violationsFor(err, "principal").length === 0 && violationsFor(err, "environment").length === 0 ? err : null}
+            title="Nothing was changed"
+          />
           {!confirmRotate ? (
             <div className="row">
               <button type="button" className="button primary" disabled={!who || busy} onClick={() => void run("issue")}>
@@ -116,7 +134,10 @@ export function Credentials() {
             </div>
           ) : (
             <div className="confirm">
-              <strong>Rotate the password of {who}?</strong>
+              <strong>
+                Rotate the password of {who}
+                {env.value && ` in ${env.value}`}?
+              </strong>
               <p>
                 The old password stops working at once: every application using it fails to connect until it gets the new one. Rotate when a
                 password may have leaked, or on your regular schedule.
@@ -169,6 +190,13 @@ function PasswordCallout({ issued, onDismiss }: { issued: Issued; onDismiss(): v
       <h3 id={pwId + "-h"} ref={headingRef} tabIndex={-1}>
         Copy the password now: it is shown only this once
       </h3>
+      <p>
+        <strong>
+          Kafka credential for {c?.principal}
+          {c?.environment && ` in ${c.environment}`}
+        </strong>
+        {c?.environment && ": it signs in to that environment's cluster only."}
+      </p>
       <p>
         {issued.rotated ? "The password was rotated; the old one no longer works. " : "The credential was created. "}
         meshplane does not store this password and cannot show it again. Put it in your application's secret store now. If it is lost,

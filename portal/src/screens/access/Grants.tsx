@@ -133,11 +133,14 @@ function ConsumerPicker({ value }: { value: string }) {
 function GrantTable({ grants }: { grants: Grant[] }) {
   const [revoking, setRevoking] = useState<string | null>(null);
   const [done, setDone] = useState<Grant | null>(null);
+  // Grants filed before environments were chosen name none: no column then.
+  const byEnv = grants.some((g) => g.environment);
   return (
     <>
       {done && (
         <Notice tone="success">
-          Revoked {done.consumer}'s access to {done.domain}/{done.product}/{done.port}. {grantState(done.state).help}
+          Revoked {done.consumer}'s access to {done.domain}/{done.product}/{done.port}
+          {done.environment && ` in ${done.environment}`}. {grantState(done.state).help}
         </Notice>
       )}
       <div className="table-wrap">
@@ -147,6 +150,7 @@ function GrantTable({ grants }: { grants: Grant[] }) {
             <tr>
               <th scope="col">Consumer</th>
               <th scope="col">Port</th>
+              {byEnv && <th scope="col">Environment</th>}
               <th scope="col">State</th>
               <th scope="col">Purpose</th>
               <th scope="col">Until</th>
@@ -174,6 +178,7 @@ function GrantTable({ grants }: { grants: Grant[] }) {
                         <code>{g.topic}</code>
                       </div>
                     </td>
+                    {byEnv && <td>{g.environment}</td>}
                     <td>
                       <Badge tone={s.tone}>{s.label}</Badge>
                     </td>
@@ -206,14 +211,19 @@ function GrantTable({ grants }: { grants: Grant[] }) {
                     <td>
                       {revocable(g.state) && revoking !== g.id && (
                         <button type="button" className="button" onClick={() => setRevoking(g.id)}>
-                          Revoke…<span className="sr-only"> {g.consumer}'s access to {g.domain}/{g.product}/{g.port}</span>
+                          Revoke…
+                          <span className="sr-only">
+                            {" "}
+                            {g.consumer}'s access to {g.domain}/{g.product}/{g.port}
+                            {g.environment && ` in ${g.environment}`}
+                          </span>
                         </button>
                       )}
                     </td>
                   </tr>
                   {revoking === g.id && (
                     <tr>
-                      <td colSpan={7}>
+                      <td colSpan={byEnv ? 8 : 7}>
                         <RevokeForm
                           grant={g}
                           onCancel={() => setRevoking(null)}
@@ -257,6 +267,7 @@ function RevokeForm(props: { grant: Grant; onCancel(): void; onDone(g: Grant): v
     >
       <strong>
         Revoke {g.consumer}'s access to {g.domain}/{g.product}/{g.port}
+        {g.environment && ` in ${g.environment}`}
       </strong>
       <p>A plan removes its ACLs from the broker at once; the consumer can read until that plan applies. This cannot be undone: they would need a new request.</p>
       <Field label="Reason for revoking" help="Required. Recorded on the grant and in the audit log; the consumer's team sees it." errors={reasonErrs}>

@@ -1,18 +1,21 @@
 // "Request access": a consumer service account asks to read one or more
 // output ports, with a purpose, a duration and a consumer group prefix.
-import { useEffect, useId, useState } from "react";
+import { useEffect, useId, useState, type ReactNode } from "react";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { skipToken, useQueryClient } from "@tanstack/react-query";
 import { AccessService, type AccessRequest } from "../../gen/meshplane/v1/access_pb";
 import { CatalogService, Lifecycle, type DataProduct } from "../../gen/meshplane/v1/catalog_pb";
 import { IdentityService, PrincipalKind, type Principal } from "../../gen/meshplane/v1/identity_pb";
+import { ProvisioningService, type Environment } from "../../gen/meshplane/v1/provisioning_pb";
 import { describeError, violationsFor, type ApiError } from "../../lib/api";
 import { useSession } from "../../lib/session";
 import { Badge, ErrorBanner, Field, Loading, Notice } from "../../lib/ui";
 import { approverLabel, days } from "../governance/describe";
 import {
+  accessEnvironment,
   daysToSeconds,
   defaultGroupPrefix,
+  environmentLabel,
   exactViolations,
   holdsPersonalData,
   personalFields,
@@ -29,12 +32,57 @@ export function useServiceAccounts() {
   return { ...q, accounts };
 }
 
+/**
+ * useEnvironmentChoice is the environment a consumer reads in: the one
+ * chosen, else the one marked for access. With a single environment (or
+ * none listed) there is nothing to choose, and calls name none ("") so the
+ * server picks.
+ */
+export function useEnvironmentChoice() {
+  const q = useQuery(ProvisioningService.method.listEnvironments, {});
+  const [chosen, setChosen] = useState("");
+  const environments = q.data?.environments ?? [];
+  const several = environments.length > 1;
+  const value = !several ? "" : environments.some((e) => e.name === chosen) ? chosen : accessEnvironment(environments);
+  return { environments, several, value, choose: setChosen };
+}
+
+/** EnvironmentField chooses among several environments. */
+export function EnvironmentField(props: {
+  environments: Environment[];
+  value: string;
+  onChange(name: string): void;
+  help: ReactNode;
+  errors: string[];
+}) {
+  return (
+    <Field label="Environment" help={props.help} errors={props.errors}>
+      {(id, d) => (
+        <select id={id} aria-describedby={d} value={props.value} onChange={(e) => props.onChange(e.target.value)}>
+          {props.environments.map((e) => (
+            <option key={e.name} value={e.name}>
+              {environmentLabel(e)}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
 const pinnedFields = (f: string) =>
-  f === "consumer" || f === "purpose" || f === "durationSeconds" || f === "groupPrefix" || f === "ports" || /^ports\[\d+\]/.test(f);
+  f === "consumer" ||
+  f === "environment" ||
+  f === "purpose" ||
+  f === "durationSeconds" ||
+  f === "groupPrefix" ||
+  f === "ports" ||
+  /^ports\[\d+\]/.test(f);
 
 export function RequestForm(props: { initial: PortChoice | null; onShowMine(): void }) {
   const { principal } = useSession();
   const sas = useServiceAccounts();
+  const env = useEnvironmentChoice();
   const qc = useQueryClient();
   const [consumer, setConsumer] = useState(principal?.kind === "service-account" ? principal.name : "");
   const [rows, setRows] = useState<PortChoice[]>([props.initial ?? { domain: "", product: "", port: "" }]);
@@ -76,6 +124,7 @@ export function RequestForm(props: { initial: PortChoice | null; onShowMine(): v
     }
     request.mutate({
       consumer: consumer.trim(),
+      environment: env.value,
       ports: rows.map((r) => ({ domain: r.domain, product: r.product, port: r.port })),
       purpose: purpose.trim(),
       durationSeconds: seconds,
@@ -124,6 +173,22 @@ export function RequestForm(props: { initial: PortChoice | null; onShowMine(): v
             )
           }
         </Field>
+
+        {env.several && (
+          <EnvironmentField
+            environments={env.environments}
+            value={env.value}
+            onChange={env.choose}
+            help={
+              <>
+                Where the service account will read. Each environment is its own Kafka cluster, with its own grants and credentials:
+                access in one gives none in another. The access policy may ask for more approvals in protected environments, such as
+                production.
+              </>
+            }
+            errors={violationsFor(err, "environment")}
+          />
+        )}
 
         <fieldset className="ports-fieldset">
           <legend>Ports to read</legend>
@@ -243,6 +308,7 @@ function FiledNotice({ r, onShowMine }: { r: AccessRequest; onShowMine(): void }
   return (
     <Notice tone="success">
       <strong>Request filed for {r.consumer}.</strong> <Badge tone={s.tone}>{s.label}</Badge>{" "}
+      {r.environment && `It asks for access in ${r.environment}. `}
       {r.autoApproved
         ? "The access policy approved it at once; the grants are being set up."
         : r.awaiting.length > 0

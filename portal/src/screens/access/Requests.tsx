@@ -37,7 +37,14 @@ export function RequestCard({ r, mode, onDecided }: { r: AccessRequest; mode: "m
         <h3 id={hid}>
           {r.consumer} → {ports.join(", ") || "no ports"}
         </h3>
-        <Badge tone={s.tone}>{s.label}</Badge>
+        <span>
+          {r.environment && (
+            <>
+              <Badge title="The environment (Kafka cluster) the consumer reads in">in {r.environment}</Badge>{" "}
+            </>
+          )}
+          <Badge tone={s.tone}>{s.label}</Badge>
+        </span>
       </div>
       <p className="muted">
         Filed by {r.requestedBy} <When date={dateOf(r.createTime)} />
@@ -289,7 +296,8 @@ export function Inbox() {
       </p>
       {last && (
         <Notice tone="success">
-          You {last.what} the request of {last.r.consumer} for {portsOf(last.r).join(", ")}.{" "}
+          You {last.what} the request of {last.r.consumer} for {portsOf(last.r).join(", ")}
+          {last.r.environment && ` in ${last.r.environment}`}.{" "}
           {last.what === "approved" &&
             (last.r.state === AccessRequestState.APPROVED
               ? "It is fully approved: the grants are being set up."

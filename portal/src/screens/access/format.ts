@@ -2,6 +2,7 @@
 // product page uses, defaults the server applies, and Kafka client settings.
 import { AccessRequestState, GrantState } from "../../gen/meshplane/v1/access_pb";
 import { Classification, type OutputPort } from "../../gen/meshplane/v1/catalog_pb";
+import type { Environment } from "../../gen/meshplane/v1/provisioning_pb";
 import type { ApiError } from "../../lib/api";
 import type { Tone } from "../../lib/ui";
 
@@ -26,6 +27,21 @@ export function parseRequestParam(v: string | null): PortChoice | null {
 /** defaultGroupPrefix is the prefix the server uses when none is given: <domain>.<service-account>. */
 export function defaultGroupPrefix(domain: string, serviceAccount: string): string {
   return domain && serviceAccount ? `${domain}.${serviceAccount}.` : "";
+}
+
+/**
+ * accessEnvironment names the environment consumers read in unless they
+ * choose another: the one marked for access, else the default one, as the
+ * server picks when a request names none.
+ */
+export function accessEnvironment(envs: Pick<Environment, "name" | "access" | "default">[]): string {
+  return (envs.find((e) => e.access) ?? envs.find((e) => e.default) ?? envs[0])?.name ?? "";
+}
+
+/** environmentLabel names an environment with what sets it apart, for a choice list. */
+export function environmentLabel(e: Pick<Environment, "name" | "access" | "default" | "sandbox">): string {
+  const notes = [e.access && "consumer access", e.default && "default", e.sandbox && "sandbox"].filter(Boolean);
+  return notes.length ? `${e.name} (${notes.join(", ")})` : e.name;
 }
 
 /** daysToSeconds turns the form's days into durationSeconds; empty asks for the policy's maximum (0). */
