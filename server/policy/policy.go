@@ -168,22 +168,27 @@ func moduleOf(file string) string {
 
 // seed stores each default module the catalog does not have yet as its
 // published version 1: a new catalog gets them all, an older one the
-// modules added since it was created.
+// modules added since it was created. It then proposes the defaults of
+// this release where they changed (proposeDefaults).
 func (s *Service) seed(ctx context.Context) error {
-	have, err := s.store.Client.PolicyModule.Query().Select(policymodule.FieldName).Strings(ctx)
+	mods, err := s.modules(ctx)
 	if err != nil {
 		return err
 	}
-	byModule := map[string]engine.Files{}
+	defaults := map[string]engine.Files{}
 	for name, src := range s.cfg.Defaults {
 		m := moduleOf(name)
-		if slices.Contains(have, m) {
-			continue
+		if defaults[m] == nil {
+			defaults[m] = engine.Files{}
 		}
-		if byModule[m] == nil {
-			byModule[m] = engine.Files{}
-		}
-		byModule[m][name] = src
+		defaults[m][name] = src
+	}
+	byModule := maps.Clone(defaults)
+	for _, m := range mods {
+		delete(byModule, m.Name)
+	}
+	if err := s.proposeDefaults(ctx, mods, defaults); err != nil {
+		return err
 	}
 	if len(byModule) == 0 {
 		return nil
@@ -213,6 +218,48 @@ func (s *Service) seed(ctx context.Context) error {
 		return nil // another replica seeded first
 	}
 	return err
+}
+
+// proposeDefaults stores this release's default files as the draft of each
+// module still running meshplane's own earlier default (published by
+// meshplane, never by a governance officer) when they differ: a governance
+// officer reviews the draft's impact and publishes it, so no decision
+// changes by an upgrade alone. A draft someone else is editing is left
+// alone, as is a module a governance officer has published.
+func (s *Service) proposeDefaults(ctx context.Context, mods []*ent.PolicyModule, defaults map[string]engine.Files) error {
+	for _, m := range mods {
+		files, ok := defaults[m.Name]
+		if !ok || m.PublishedVersion == 0 || digest(m.Draft) == digest(files) {
+			continue
+		}
+		v, err := s.store.Client.PolicyVersion.Query().Where(policyversion.Module(m.Name), policyversion.Number(m.PublishedVersion)).Only(ctx)
+		if err != nil {
+			return fmt.Errorf("reading policy %s@%d: %w", m.Name, m.PublishedVersion, err)
+		}
+		untouched := m.DraftUpdatedBy == SystemActor || digest(m.Draft) == v.Digest
+		if v.PublishedBy != SystemActor || v.Digest == digest(files) || !untouched {
+			continue
+		}
+		err = s.store.Tx(ctx, func(tx *ent.Tx) error {
+			n, err := tx.PolicyModule.Update().Where(policymodule.ID(m.ID), policymodule.Version(m.Version)).
+				SetDraft(files).SetDraftUpdatedBy(SystemActor).AddVersion(1).Save(ctx)
+			if err != nil || n == 0 {
+				return err // n == 0: another replica proposed it first
+			}
+			out, err := tx.PolicyModule.Get(ctx, m.ID)
+			if err != nil {
+				return err
+			}
+			return audit.Record(actor.With(ctx, actor.Meshplane), tx, s.store.Dialect, audit.Change{Action: "policy.SaveDraft", ResourceType: "policy",
+				Resource: m.Name, Before: moduleSnapshot(m), After: moduleSnapshot(out)})
+		})
+		if err != nil {
+			return fmt.Errorf("proposing the default %s policy: %w", m.Name, err)
+		}
+		s.log.Warn("the default policy changed in this release: its rules await a governance officer's review as the module's draft",
+			"module", m.Name, "published", m.PublishedVersion)
+	}
+	return nil
 }
 
 // override stands one module's files in for its published version, as

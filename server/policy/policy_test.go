@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/meshplane/meshplane/policies"
 	"github.com/meshplane/meshplane/server/access"
+	"github.com/meshplane/meshplane/server/ent/auditevent"
+	"github.com/meshplane/meshplane/server/ent/policymodule"
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/masking"
 	"github.com/meshplane/meshplane/server/policy/engine"
@@ -29,6 +33,14 @@ func newService(tb testing.TB) *Service {
 	if _, err := st.Migrate(ctx); err != nil {
 		tb.Fatal(err)
 	}
+	return startService(tb, st, nil)
+}
+
+// startService starts the policy service on st with defaults (the
+// release's when nil).
+func startService(tb testing.TB, st *store.Store, defaults engine.Files) *Service {
+	tb.Helper()
+	ctx := context.Background()
 	authz, err := access.New(policies.RBACModel, policies.RBACPolicy)
 	if err != nil {
 		tb.Fatal(err)
@@ -42,7 +54,7 @@ func newService(tb testing.TB) *Service {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s, err := New(Config{Store: st, Authz: authz, Logger: log, Governor: gov})
+	s, err := New(Config{Store: st, Authz: authz, Logger: log, Governor: gov, Defaults: defaults})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -115,6 +127,74 @@ func BenchmarkImpact1000(b *testing.B) {
 // Module names cannot contain "_", the separator of file-name suffixes, so
 // no module's files can shadow another's: "admission_extra.rego" belongs to
 // module admission only.
+// TestChangedDefaultsAreProposedAsDrafts: a release whose default rules
+// changed proposes them as the draft of each module still running
+// meshplane's earlier default, and changes no decision until a governance
+// officer publishes; a module an officer published or is editing is left
+// alone, and a restart proposes nothing twice.
+func TestChangedDefaultsAreProposedAsDrafts(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	c := s.store.Client
+	before, err := s.modules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An officer is editing masking's draft and published admission@2.
+	if err := c.PolicyModule.Update().Where(policymodule.Name("masking")).SetDraft(map[string]string{"masking.rego": "package meshplane.masking\n"}).
+		SetDraftUpdatedBy("gina").Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	adm := engine.Defaults()
+	if _, err := c.PolicyVersion.Create().SetModule("admission").SetNumber(2).SetFiles(map[string]string{"admission.rego": adm["admission.rego"]}).
+		SetDigest(digest(map[string]string{"admission.rego": adm["admission.rego"]})).SetMessage("ours").SetPublishedBy("gina").Save(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PolicyModule.Update().Where(policymodule.Name("admission")).SetPublishedVersion(2).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	next := engine.Defaults()
+	for _, f := range []string{"access.rego", "admission.rego", "masking.rego"} {
+		next[f] += "\n# changed in this release\n"
+	}
+	s2 := startService(t, s.store, next)
+	for i := 0; i < 2; i++ { // a restart proposes nothing twice
+		if i == 1 {
+			s2 = startService(t, s.store, next)
+		}
+		after, err := s2.modules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, m := range after {
+			want := before[j].Draft
+			switch m.Name {
+			case "access":
+				want = map[string]string{"access.rego": next["access.rego"], "access_test.rego": next["access_test.rego"]}
+				if m.DraftUpdatedBy != SystemActor {
+					t.Errorf("access draft by %q", m.DraftUpdatedBy)
+				}
+			case "masking":
+				want = map[string]string{"masking.rego": "package meshplane.masking\n"}
+			}
+			if digest(m.Draft) != digest(want) {
+				t.Errorf("start %d: %s draft has %v", i, m.Name, slices.Sorted(maps.Keys(m.Draft)))
+			}
+			if m.Name == "access" && m.PublishedVersion != 1 {
+				t.Errorf("access published version %d: proposing published it", m.PublishedVersion)
+			}
+		}
+		n, err := c.AuditEvent.Query().Where(auditevent.Action("policy.SaveDraft"), auditevent.Actor(SystemActor)).Count(ctx)
+		if err != nil || n != 1 {
+			t.Errorf("start %d: %d drafts proposed (%v), want 1", i, n, err)
+		}
+		if got := s2.engine.Current().Version(); got != "access@1,admission@2,masking@1,provision@1" {
+			t.Errorf("the policy in force is %s: proposing published something", got)
+		}
+	}
+}
+
 func TestModuleNamesCannotShadowFiles(t *testing.T) {
 	s := newService(t)
 	_, err := s.CreateModule(context.Background(), "admission_extra", "", map[string]string{"admission_extra.rego": "package x\n"})
