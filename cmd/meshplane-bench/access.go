@@ -304,13 +304,14 @@ func (b *accessBench) grantScaling(ctx context.Context, rep *report) error {
 	}
 	add := 1000 - active
 	now := time.Now().UTC()
+	env := b.e.srv.Provision.AccessEnvironment()
 	builders := make([]*ent.GrantCreate, 0, add)
 	for i := range add {
 		name := fmt.Sprintf("bulk%04d", i)
 		builders = append(builders, b.e.srv.Store.Client.Grant.Create().SetRequestID("bench").SetConsumer(name).SetConsumerDomain("marketing").
-			SetDomain("sales").SetProduct("orders").SetProductID(b.productID).SetPort("orders").SetTopic(b.topic).
+			SetDomain("sales").SetProduct("orders").SetProductID(b.productID).SetPort("orders").SetTopic(b.topic).SetEnvironment(env).
 			SetGroupPrefix("marketing."+name+".").SetPurpose("bench").SetDurationSeconds(86400).SetState(grant.StateApproved).
-			SetApproveTime(now).SetLiveKey(name+"|"+b.topic))
+			SetApproveTime(now).SetLiveKey(name+"|"+b.topic+"|"+env))
 	}
 	for chunk := range slices.Chunk(builders, 200) {
 		if err := b.e.srv.Store.Client.Grant.CreateBulk(chunk...).Exec(ctx); err != nil {

@@ -101,8 +101,11 @@ var KnownActions = map[string][]string{
 // EnvScoped are the object types a rule may narrow to one environment by
 // naming the object OBJECT@ENV: "p, role:domain-member, provision@dev,
 // approve" holds in dev alone, while a rule on "provision" holds in every
-// environment. Checks in an environment ask for Scoped(obj, env).
-var EnvScoped = []string{ObjProvision}
+// environment. Checks in an environment ask for Scoped(obj, env): every
+// provisioning action; for grants and credentials, what changes access in
+// one environment (request, approve, govern, revoke, issue), while reading
+// them holds across environments.
+var EnvScoped = []string{ObjProvision, ObjGrant, ObjCredential}
 
 // Scoped is the object a check of obj in environment env asks about.
 func Scoped(obj, env string) string { return obj + "@" + env }

@@ -734,7 +734,10 @@ func TestEnvironmentScopedRules(t *testing.T) {
 	for policy, want := range map[string]string{
 		"p, role:xx, provision@prod, approve\n": "",
 		"p, role:xx, provision@prod, *\n":       "",
-		"p, role:xx, product@dev, read\n":       `object type "product" cannot be narrowed to an environment: only provision can`,
+		"p, role:xx, product@dev, read\n":       `object type "product" cannot be narrowed to an environment: only provision, grant, credential can`,
+		"p, role:xx, grant@dev, request\n":      "",
+		"p, role:xx, credential@dev, issue\n":   "",
+		"p, role:xx, grant@dev, publish\n":      `unknown action "publish" on grant`,
 		"p, role:xx, provision@Prod, approve\n": `environment "Prod" in "provision@Prod" must be 2 to 63 lowercase letters`,
 		"p, role:xx, provision@prod, publish\n": `unknown action "publish" on provision`,
 	} {

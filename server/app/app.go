@@ -146,9 +146,9 @@ type Server struct {
 	Events    *events.Service
 	// Jobs is the durable job queue the replicas sharing the catalog share.
 	Jobs *jobs.Queue
-	// Sandbox is the in-process data plane of the environment consumer
-	// access lives in, nil when a real one is configured; Sandboxes holds
-	// every environment's, by name.
+	// Sandbox is the in-process data plane of the environment marked for
+	// access (where previews read), nil when a real one is configured;
+	// Sandboxes holds every environment's, by name.
 	Sandbox   *sandbox.Sandbox
 	Sandboxes map[string]*sandbox.Sandbox
 	// AdminTokenPath is set when this start created the initial admin.

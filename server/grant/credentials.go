@@ -84,7 +84,7 @@ func (s *Service) credential(ctx context.Context, name, envName string, rotate b
 		return nil, errs.New(errs.KindFailedPrecondition, "service account %s is disabled", name).WithReason(ReasonPrincipalDisabled)
 	}
 	if sa.Name != who.Name {
-		if err := s.authz.Require(ctx, sa.Domain, access.ObjCredential, access.ActIssue); err != nil {
+		if err := s.authz.Require(ctx, sa.Domain, access.Scoped(access.ObjCredential, env.Name), access.ActIssue); err != nil {
 			return nil, err
 		}
 	}

@@ -131,6 +131,9 @@ type Service struct {
 	wg   sync.WaitGroup
 	// kick asks the reconciler to run now (a run may have finished).
 	kick chan struct{}
+	// stranded holds the principal|environment credentials already logged
+	// as beyond reach, so the reconciler says so once.
+	stranded sync.Map
 }
 
 // New returns the access service; Start runs its reconciler.

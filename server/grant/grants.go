@@ -153,8 +153,9 @@ func (s *Service) RevokeGrant(ctx context.Context, id, reason string) (*ent.Gran
 	if err != nil {
 		return nil, err
 	}
-	if !s.authz.Can(ctx, g.Domain, access.ObjGrant, access.ActRevoke) && !s.authz.Can(ctx, g.ConsumerDomain, access.ObjGrant, access.ActRevoke) {
-		return nil, errs.PermissionDenied("you may not revoke grants of %s/%s", g.Domain, g.Product)
+	obj := access.Scoped(access.ObjGrant, g.Environment)
+	if !s.authz.Can(ctx, g.Domain, obj, access.ActRevoke) && !s.authz.Can(ctx, g.ConsumerDomain, obj, access.ActRevoke) {
+		return nil, errs.PermissionDenied("you may not revoke grants of %s/%s in %s", g.Domain, g.Product, g.Environment)
 	}
 	if g.State == grant.StatePending {
 		return nil, errs.New(errs.KindFailedPrecondition, "grant %s is pending: cancel or decline access request %s instead", g.ID, g.RequestID).WithReason(ReasonGrantPending)

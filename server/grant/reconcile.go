@@ -128,7 +128,9 @@ func (s *Service) dropCredentials(ctx context.Context) error {
 	for _, c := range creds {
 		i := slices.IndexFunc(s.cfg.Environments, func(e Environment) bool { return e.Name == c.Environment })
 		if i < 0 || s.cfg.Environments[i].Kafka == nil {
-			s.log.Warn("the SCRAM user of a disabled principal stays: its environment has no data plane configured", "principal", c.Principal, "environment", c.Environment)
+			if _, told := s.stranded.LoadOrStore(c.Principal+"|"+c.Environment, true); !told {
+				s.log.Warn("the SCRAM user of a disabled principal stays: its environment has no data plane configured", "principal", c.Principal, "environment", c.Environment)
+			}
 			continue
 		}
 		holding, err := s.store.Client.Grant.Query().Where(grant.Consumer(c.Principal), grant.Environment(c.Environment),

@@ -129,7 +129,7 @@ func (s *Service) RequestAccess(ctx context.Context, in RequestInput) (*Request,
 		return nil, err
 	}
 	if sa.Name != who.Name {
-		if err := s.authz.Require(ctx, sa.Domain, access.ObjGrant, access.ActRequest); err != nil {
+		if err := s.authz.Require(ctx, sa.Domain, access.Scoped(access.ObjGrant, env.Name), access.ActRequest); err != nil {
 			return nil, err
 		}
 	}
@@ -265,7 +265,9 @@ func (s *Service) RequestAccess(ctx context.Context, in RequestInput) (*Request,
 			}
 			g, err := gc.SetState(gs).Save(ctx)
 			if ent.IsConstraintError(err) {
-				live, _ := tx.Grant.Query().Where(grant.LiveKey(liveKey(sa.Name, t.topic, env.Name))).Only(ctx)
+				// Outside tx: PostgreSQL refuses any statement in a transaction
+				// after a failed one.
+				live, _ := s.store.Client.Grant.Query().Where(grant.LiveKey(liveKey(sa.Name, t.topic, env.Name))).Only(ctx)
 				msg := fmt.Sprintf("%s already has access to %s in %s or asked for it", sa.Name, t.topic, env.Name)
 				if live != nil {
 					msg = fmt.Sprintf("%s already holds grant %s (%s) on %s in %s: a second one would change nothing", sa.Name, live.ID, live.State, t.topic, env.Name)
@@ -462,12 +464,13 @@ func (s *Service) ListAccessRequests(ctx context.Context, in ListRequestsInput) 
 }
 
 // qualifies reports whether the caller holds the role an approval asks for.
-func (s *Service) qualifies(ctx context.Context, a schema.Approval) bool {
+func (s *Service) qualifies(ctx context.Context, r *ent.AccessRequest, a schema.Approval) bool {
+	obj := access.Scoped(access.ObjGrant, r.Environment)
 	switch a.Role {
 	case engine.ApproverDomainOwner:
-		return a.Domain != "" && s.authz.Can(ctx, a.Domain, access.ObjGrant, access.ActApprove)
+		return a.Domain != "" && s.authz.Can(ctx, a.Domain, obj, access.ActApprove)
 	case engine.ApproverGovernanceOfficer:
-		return s.authz.Can(ctx, access.AllDomains, access.ObjGrant, access.ActGovern)
+		return s.authz.Can(ctx, access.AllDomains, obj, access.ActGovern)
 	}
 	return false
 }
@@ -486,7 +489,7 @@ func (s *Service) canApprove(ctx context.Context, r *ent.AccessRequest) int {
 		}
 	}
 	for i, a := range r.Approvals {
-		if a.ApprovedBy == "" && s.qualifies(ctx, a) {
+		if a.ApprovedBy == "" && s.qualifies(ctx, r, a) {
 			return i
 		}
 	}
@@ -607,7 +610,7 @@ func (s *Service) DeclineAccessRequest(ctx context.Context, id, reason string, v
 		if err != nil {
 			return err
 		}
-		if !slices.ContainsFunc(r.Approvals, func(a schema.Approval) bool { return a.ApprovedBy == "" && s.qualifies(ctx, a) }) {
+		if !slices.ContainsFunc(r.Approvals, func(a schema.Approval) bool { return a.ApprovedBy == "" && s.qualifies(ctx, r, a) }) {
 			return errs.PermissionDenied("only an approver of access request %s (%s) may decline it", id, strings.Join(outstanding(r), ", ")).WithReason(ReasonNotAnApprover)
 		}
 		at := s.now()
@@ -648,7 +651,7 @@ func (s *Service) CancelAccessRequest(ctx context.Context, id string, version in
 			return err
 		}
 		if who.Name != r.RequestedBy && who.Name != r.Consumer {
-			if err := s.authz.Require(ctx, r.ConsumerDomain, access.ObjGrant, access.ActRequest); err != nil {
+			if err := s.authz.Require(ctx, r.ConsumerDomain, access.Scoped(access.ObjGrant, r.Environment), access.ActRequest); err != nil {
 				return err
 			}
 		}

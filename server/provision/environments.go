@@ -387,24 +387,36 @@ func (s *Service) Adopt(ctx context.Context) error {
 // adoptAccess moves consumer access recorded before grants had an
 // environment — requests, grants and Kafka credentials — into the access
 // environment, where it then lived; a live grant's key gains the
-// environment, as liveKey spells it.
+// environment, as liveKey spells it. One transaction, and each row changed
+// by one statement that also clears what selects it: replicas adopting at
+// once, or a start cut short, never append the environment twice.
 func (s *Service) adoptAccess(ctx context.Context, arg string) error {
 	env := s.AccessEnvironment()
-	for _, q := range []string{
-		"UPDATE grants SET live_key = live_key || '|' || " + arg + " WHERE environment = '' AND live_key IS NOT NULL",
-		"UPDATE grants SET environment = " + arg + " WHERE environment = ''",
-		"UPDATE access_requests SET environment = " + arg + " WHERE environment = ''",
-		"UPDATE kafka_credentials SET environment = " + arg + " WHERE environment = ''",
-	} {
-		res, err := s.store.DB.ExecContext(ctx, q, env)
+	tx, err := s.store.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, table := range []string{"grants", "access_requests", "kafka_credentials"} {
+		// One type for the parameter wherever it stands (PostgreSQL infers one).
+		name := "CAST(" + arg + " AS TEXT)"
+		set := "environment = " + name
+		if table == "grants" {
+			set += ", live_key = CASE WHEN live_key IS NULL THEN NULL ELSE live_key || '|' || " + name + " END"
+		}
+		args := []any{env}
+		if arg == "?" && table == "grants" {
+			args = append(args, env) // SQLite's placeholders are positional
+		}
+		res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+set+" WHERE environment = ''", args...)
 		if err != nil {
-			return fmt.Errorf("adopting consumer access into environment %s: %w", env, err)
+			return fmt.Errorf("adopting %s into environment %s: %w", table, env, err)
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
-			s.log.Info("consumer access from before environments adopted", "statement", q, "environment", env, "rows", n)
+			s.log.Info("consumer access from before environments adopted", "table", table, "environment", env, "rows", n)
 		}
 	}
-	return nil
+	return tx.Commit()
 }
 
 // Names the one data plane had before environments existed.

@@ -70,8 +70,7 @@ type Config struct {
 	Terraform string
 	PluginDir string
 	// Environments are the data planes products are provisioned into; the
-	// first is the default, where requests naming none act and consumer
-	// access lives.
+	// first is the default, where requests naming none act.
 	Environments []Environment
 	// Jobs is the durable queue runs execute through, shared by every
 	// replica on the catalog.

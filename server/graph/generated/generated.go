@@ -6726,7 +6726,7 @@ type Environment {
   name: String!
   "Requests naming no environment act in the default one."
   default: Boolean!
-  "Consumer access lives here: grants' ACLs, consumers' Kafka credentials, previews."
+  "Access requests and Kafka credentials naming no environment go here, and previews read here; consumers may be granted access in every environment."
   access: Boolean!
   "The environment's data plane is the in-process sandbox."
   sandbox: Boolean!

@@ -2220,8 +2220,9 @@ type Environment struct {
 	// When set, only versions applied in one of these environments may be
 	// planned here (by promotion).
 	PromoteFrom []string `protobuf:"bytes,8,rep,name=promote_from,json=promoteFrom,proto3" json:"promote_from,omitempty"`
-	// Consumer access lives here: grants' ACLs, consumers' Kafka
-	// credentials, previews.
+	// Access requests and Kafka credentials naming no environment go here,
+	// and previews read here; consumers may be granted access in every
+	// environment.
 	Access        bool `protobuf:"varint,9,opt,name=access,proto3" json:"access,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -1041,8 +1041,9 @@ export type Environment = Message<"meshplane.v1.Environment"> & {
   promoteFrom: string[];
 
   /**
-   * Consumer access lives here: grants' ACLs, consumers' Kafka
-   * credentials, previews.
+   * Access requests and Kafka credentials naming no environment go here,
+   * and previews read here; consumers may be granted access in every
+   * environment.
    *
    * @generated from field: bool access = 9;
    */
