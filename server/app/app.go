@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/meshplane/meshplane/policies"
 	"github.com/meshplane/meshplane/portal"
@@ -157,8 +156,9 @@ type Server struct {
 	log      *slog.Logger
 	teardown []func()
 	cfg      Config
-	// kafka is how previews reach the access environment's Kafka.
-	kafka []kgo.Opt
+	// previews read each environment's topics, the access environment's
+	// first.
+	previews []catalog.PreviewSource
 	// consumers are the environments consumers may be granted access in,
 	// the access environment first.
 	consumers []grant.Environment
@@ -278,7 +278,7 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 		return nil, err
 	}
 	if s.Catalog, err = catalog.New(catalog.Config{Store: s.Store, Authz: s.Authz, Logger: c.Logger,
-		Admission: s.Policy, Preview: preview.NewReader(s.kafka...), Pseudonym: salts.Pseudonym}); err != nil {
+		Admission: s.Policy, Previews: s.previews, Pseudonym: salts.Pseudonym}); err != nil {
 		return nil, err
 	}
 
@@ -387,20 +387,22 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string, gov 
 	if why := p.Unavailable(); why != "" {
 		s.log.Warn(why)
 	}
-	// Consumers may read in every environment, each with credentials and
-	// ACLs of its own; the one provisioning names for access is where a
-	// request naming none goes, and where previews read.
+	// Consumers may read, and previews be read, in every environment, each
+	// with credentials and ACLs of its own; the one provisioning names for
+	// access comes first, where a request or preview naming none goes.
 	access := p.AccessEnvironment()
-	a := connected[access]
-	s.kafka, s.Sandbox = a.kafka, a.sandbox
+	s.Sandbox = connected[access].sandbox
 	for _, e := range planes {
 		c := connected[e.Name]
 		ge := grant.Environment{Name: e.Name, Kafka: &grant.KafkaAdmin{Opts: c.kafka, Servers: c.servers, TLS: c.tls},
 			Parameters: e.Parameters, PromotedOnly: len(e.PromoteFrom) > 0}
+		pv := catalog.PreviewSource{Environment: e.Name, Reader: preview.NewReader(c.kafka...)}
 		if e.Name == access {
 			s.consumers = append([]grant.Environment{ge}, s.consumers...)
+			s.previews = append([]catalog.PreviewSource{pv}, s.previews...)
 		} else {
 			s.consumers = append(s.consumers, ge)
+			s.previews = append(s.previews, pv)
 		}
 	}
 	s.Provision = p

@@ -540,10 +540,30 @@ func TestConsumerAccessInEachEnvironment(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte("1"), Value: []byte(`{"order_id":1}`)}).FirstErr(); err != nil {
-			t.Fatal(err)
+		// One order in dev, two in prod.
+		for i := range map[string]int{"dev": 1, "prod": 2}[name] {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte("1"), Value: fmt.Appendf(nil, `{"order_id":%d}`, i+1)}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
 		}
 		cl.Close()
+	}
+	// Previews read the environment asked for, prod's by default.
+	for envName, want := range map[string]struct {
+		env     string
+		records int
+	}{"": {"prod", 2}, "dev": {"dev", 1}, "prod": {"prod", 2}} {
+		pv, err := owner.Catalog.GetPortPreview(ctx, connect.NewRequest(&v1.GetPortPreviewRequest{Domain: "sales", Product: "orders", Port: "orders", Environment: envName}))
+		if err != nil {
+			t.Fatalf("preview in %q: %v", envName, err)
+		}
+		if pv.Msg.GetEnvironment() != want.env || len(pv.Msg.GetRecords()) != want.records {
+			t.Errorf("preview in %q read %d records of %s, want %d of %s", envName, len(pv.Msg.GetRecords()), pv.Msg.GetEnvironment(), want.records, want.env)
+		}
+	}
+	_, err = owner.Catalog.GetPortPreview(ctx, connect.NewRequest(&v1.GetPortPreviewRequest{Domain: "sales", Product: "orders", Port: "orders", Environment: "qa"}))
+	if !strings.Contains(violationsOf(err), `environment: no environment "qa": previews read prod, dev`) {
+		t.Errorf("a preview in qa: %v (%s)", err, violationsOf(err))
 	}
 	const group = "marketing.reporter.weekly"
 	reads := func(name string) error {

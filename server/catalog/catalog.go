@@ -27,7 +27,6 @@ import (
 	"github.com/meshplane/meshplane/server/ent/predicate"
 	"github.com/meshplane/meshplane/server/errs"
 	"github.com/meshplane/meshplane/server/page"
-	"github.com/meshplane/meshplane/server/preview"
 	"github.com/meshplane/meshplane/server/spec"
 	"github.com/meshplane/meshplane/server/store"
 )
@@ -39,8 +38,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Admission judges every product write; nil admits everything.
 	Admission Admission
-	// Preview reads output ports' topics; nil when no Kafka is reachable.
-	Preview *preview.Reader
+	// Previews read output ports' topics, one per environment; the first
+	// serves a preview naming no environment. None when no Kafka is
+	// reachable.
+	Previews []PreviewSource
 	// Pseudonym hashes a PII value for a viewer who may not see it raw.
 	Pseudonym func(string) string
 }

@@ -66,7 +66,7 @@ func priceExpensiveFields(c *generated.ComplexityRoot) {
 	c.Query.VerifyAuditLog = func(child int) int { return plus(CatalogScanCost, child) }
 	c.Query.PolicyImpact = func(child int, _ string) int { return plus(CatalogScanCost, child) }
 	c.Query.PolicyTests = func(child int, _ string) int { return plus(TestRunCost, child) }
-	c.Query.PortPreview = func(child int, _, _, _ string, _ *int) int { return plus(PreviewCost, child) }
+	c.Query.PortPreview = func(child int, _, _, _ string, _ *int, _ *string) int { return plus(PreviewCost, child) }
 	c.Query.ProductEvaluation = func(child int, _, _ string, _ *model.DataProductSpecInput) int {
 		return plus(EvaluationCost, child)
 	}

@@ -161,8 +161,8 @@ func (r *queryResolver) RbacPolicy(ctx context.Context) (*policy.RBAC, error) {
 	return &rb, nil
 }
 
-func (r *queryResolver) PortPreview(ctx context.Context, domain string, product string, port string, limit *int) (*catalog.PortPreview, error) {
-	p, err := r.catalog.GetPortPreview(ctx, domain, product, port, num(limit))
+func (r *queryResolver) PortPreview(ctx context.Context, domain string, product string, port string, limit *int, environment *string) (*catalog.PortPreview, error) {
+	p, err := r.catalog.GetPortPreview(ctx, domain, product, port, str(environment), num(limit))
 	if err != nil {
 		return nil, err
 	}

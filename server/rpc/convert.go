@@ -292,7 +292,7 @@ func auditEventPB(e *ent.AuditEvent) *v1.AuditEvent {
 }
 
 func previewPB(p catalog.PortPreview) *v1.GetPortPreviewResponse {
-	out := &v1.GetPortPreviewResponse{Topic: p.Topic, RawPii: p.RawPII, Incomplete: p.Incomplete}
+	out := &v1.GetPortPreviewResponse{Environment: p.Environment, Topic: p.Topic, RawPii: p.RawPII, Incomplete: p.Incomplete}
 	for _, r := range p.Records {
 		rec := &v1.PreviewRecord{Partition: r.Partition, Offset: r.Offset, Timestamp: timestamppb.New(r.Timestamp),
 			Key: jsonText(r.Key), Value: jsonText(r.Value), MaskedFields: r.Masked, Note: r.Note}

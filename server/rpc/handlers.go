@@ -278,7 +278,7 @@ func mapSlice[T any, U any](in []T, f func(T) U) []U {
 }
 
 func (h *CatalogHandler) GetPortPreview(ctx context.Context, req *connect.Request[v1.GetPortPreviewRequest]) (*connect.Response[v1.GetPortPreviewResponse], error) {
-	p, err := h.svc.GetPortPreview(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetPort(), int(req.Msg.GetLimit()))
+	p, err := h.svc.GetPortPreview(ctx, req.Msg.GetDomain(), req.Msg.GetProduct(), req.Msg.GetPort(), req.Msg.GetEnvironment(), int(req.Msg.GetLimit()))
 	if err != nil {
 		return nil, err
 	}

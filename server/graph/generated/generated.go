@@ -660,10 +660,11 @@ type ComplexityRoot struct {
 	}
 
 	PortPreview struct {
-		Incomplete func(childComplexity int) int
-		RawPII     func(childComplexity int) int
-		Records    func(childComplexity int) int
-		Topic      func(childComplexity int) int
+		Environment func(childComplexity int) int
+		Incomplete  func(childComplexity int) int
+		RawPII      func(childComplexity int) int
+		Records     func(childComplexity int) int
+		Topic       func(childComplexity int) int
 	}
 
 	PortSchema struct {
@@ -738,7 +739,7 @@ type ComplexityRoot struct {
 		PolicyTests       func(childComplexity int, module string) int
 		PolicyVersion     func(childComplexity int, module string, number int) int
 		PolicyVersions    func(childComplexity int, module string) int
-		PortPreview       func(childComplexity int, domain string, product string, port string, limit *int) int
+		PortPreview       func(childComplexity int, domain string, product string, port string, limit *int, environment *string) int
 		PortSchema        func(childComplexity int, domain string, name string, port string, major *int, format *string) int
 		Principal         func(childComplexity int, name string) int
 		Principals        func(childComplexity int, first *int, after *string) int
@@ -1114,7 +1115,7 @@ type QueryResolver interface {
 	ProductEvaluation(ctx context.Context, domain string, name string, spec *model.DataProductSpecInput) (*model.ProductEvaluation, error)
 	PolicyDecisions(ctx context.Context, domain string, product string, first *int, after *string) (*model.PolicyDecisionConnection, error)
 	RbacPolicy(ctx context.Context) (*policy.RBAC, error)
-	PortPreview(ctx context.Context, domain string, product string, port string, limit *int) (*catalog.PortPreview, error)
+	PortPreview(ctx context.Context, domain string, product string, port string, limit *int, environment *string) (*catalog.PortPreview, error)
 	Run(ctx context.Context, id string) (*ent.ProvisioningRun, error)
 	Runs(ctx context.Context, domain string, product string, environment *string, first *int, after *string) (*model.RunConnection, error)
 	Environments(ctx context.Context) ([]*provision.EnvironmentInfo, error)
@@ -3711,6 +3712,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicyViolation.Path(childComplexity), true
 
+	case "PortPreview.environment":
+		if e.ComplexityRoot.PortPreview.Environment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PortPreview.Environment(childComplexity), true
 	case "PortPreview.incomplete":
 		if e.ComplexityRoot.PortPreview.Incomplete == nil {
 			break
@@ -4124,7 +4131,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.PortPreview(childComplexity, args["domain"].(string), args["product"].(string), args["port"].(string), args["limit"].(*int)), true
+		return e.ComplexityRoot.Query.PortPreview(childComplexity, args["domain"].(string), args["product"].(string), args["port"].(string), args["limit"].(*int), args["environment"].(*string)), true
 	case "Query.portSchema":
 		if e.ComplexityRoot.Query.PortSchema == nil {
 			break
@@ -6399,8 +6406,8 @@ extend type Query {
   policyDecisions(domain: String!, product: String!, first: Int, after: String): PolicyDecisionConnection!
   "The Casbin role definitions in force."
   rbacPolicy: RbacPolicy!
-  "The newest records of an output port, masked for the caller."
-  portPreview(domain: String!, product: String!, port: String!, limit: Int): PortPreview!
+  "The newest records of an output port in an environment (the one marked for access when omitted), masked for the caller."
+  portPreview(domain: String!, product: String!, port: String!, limit: Int, environment: String): PortPreview!
 }
 
 extend type Mutation {
@@ -6622,6 +6629,8 @@ type RbacPolicy {
 }
 
 type PortPreview {
+  "The environment whose topic was read."
+  environment: String!
   topic: String!
   "True when the caller sees PII as the topic holds it."
   rawPii: Boolean!
@@ -8195,6 +8204,8 @@ func (ec *executionContext) childFields_PolicyViolation(ctx context.Context, fie
 
 func (ec *executionContext) childFields_PortPreview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "environment":
+		return ec.fieldContext_PortPreview_environment(ctx, field)
 	case "topic":
 		return ec.fieldContext_PortPreview_topic(ctx, field)
 	case "rawPii":
@@ -9956,6 +9967,14 @@ func (ec *executionContext) field_Query_portPreview_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["limit"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "environment",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["environment"] = arg4
 	return args, nil
 }
 
@@ -20580,6 +20599,29 @@ func (ec *executionContext) fieldContext_PolicyViolation_message(_ context.Conte
 	return graphql.NewScalarFieldContext("PolicyViolation", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _PortPreview_environment(ctx context.Context, field graphql.CollectedField, obj *catalog.PortPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PortPreview_environment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Environment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PortPreview_environment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PortPreview", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _PortPreview_topic(ctx context.Context, field graphql.CollectedField, obj *catalog.PortPreview) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22685,7 +22727,7 @@ func (ec *executionContext) _Query_portPreview(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().PortPreview(ctx, fc.Args["domain"].(string), fc.Args["product"].(string), fc.Args["port"].(string), fc.Args["limit"].(*int))
+			return ec.Resolvers.Query().PortPreview(ctx, fc.Args["domain"].(string), fc.Args["product"].(string), fc.Args["port"].(string), fc.Args["limit"].(*int), fc.Args["environment"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *catalog.PortPreview) graphql.Marshaler {
@@ -34947,6 +34989,11 @@ func (ec *executionContext) _PortPreview(ctx context.Context, sel ast.SelectionS
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("PortPreview")
+		case "environment":
+			out.Values[i] = ec._PortPreview_environment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "topic":
 			out.Values[i] = ec._PortPreview_topic(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -3032,7 +3032,10 @@ type GetPortPreviewRequest struct {
 	Product string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
 	Port    string                 `protobuf:"bytes,3,opt,name=port,proto3" json:"port,omitempty"`
 	// Limit is how many records, 1 to 100; 10 when zero.
-	Limit         int32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit int32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	// Environment is the one whose topic is read (ListEnvironments); empty
+	// for the one marked for access.
+	Environment   string `protobuf:"bytes,5,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3093,6 +3096,13 @@ func (x *GetPortPreviewRequest) GetLimit() int32 {
 		return x.Limit
 	}
 	return 0
+}
+
+func (x *GetPortPreviewRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
 }
 
 type PreviewRecord struct {
@@ -3197,7 +3207,9 @@ type GetPortPreviewResponse struct {
 	RawPii bool `protobuf:"varint,3,opt,name=raw_pii,json=rawPii,proto3" json:"raw_pii,omitempty"`
 	// Incomplete is set when the topic could not be read to its end in time:
 	// the records are the newest of those that were read.
-	Incomplete    bool `protobuf:"varint,4,opt,name=incomplete,proto3" json:"incomplete,omitempty"`
+	Incomplete bool `protobuf:"varint,4,opt,name=incomplete,proto3" json:"incomplete,omitempty"`
+	// Environment is the one whose topic was read.
+	Environment   string `protobuf:"bytes,5,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3258,6 +3270,13 @@ func (x *GetPortPreviewResponse) GetIncomplete() bool {
 		return x.Incomplete
 	}
 	return false
+}
+
+func (x *GetPortPreviewResponse) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
 }
 
 type RetirePortMajorRequest struct {
@@ -3776,12 +3795,13 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x03R\aversion\"\x1b\n" +
-	"\x19DeleteDataProductResponse\"s\n" +
+	"\x19DeleteDataProductResponse\"\x95\x01\n" +
 	"\x15GetPortPreviewRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x12\n" +
 	"\x04port\x18\x03 \x01(\tR\x04port\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\x05R\x05limit\"\xe0\x01\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\x12 \n" +
+	"\venvironment\x18\x05 \x01(\tR\venvironment\"\xe0\x01\n" +
 	"\rPreviewRecord\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\x05R\tpartition\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x03R\x06offset\x128\n" +
@@ -3789,14 +3809,15 @@ const file_meshplane_v1_catalog_proto_rawDesc = "" +
 	"\x03key\x18\x04 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x05 \x01(\tR\x05value\x12#\n" +
 	"\rmasked_fields\x18\x06 \x03(\tR\fmaskedFields\x12\x12\n" +
-	"\x04note\x18\a \x01(\tR\x04note\"\x9e\x01\n" +
+	"\x04note\x18\a \x01(\tR\x04note\"\xc0\x01\n" +
 	"\x16GetPortPreviewResponse\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x125\n" +
 	"\arecords\x18\x02 \x03(\v2\x1b.meshplane.v1.PreviewRecordR\arecords\x12\x17\n" +
 	"\araw_pii\x18\x03 \x01(\bR\x06rawPii\x12\x1e\n" +
 	"\n" +
 	"incomplete\x18\x04 \x01(\bR\n" +
-	"incomplete\"\x88\x01\n" +
+	"incomplete\x12 \n" +
+	"\venvironment\x18\x05 \x01(\tR\venvironment\"\x88\x01\n" +
 	"\x16RetirePortMajorRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +

@@ -7,11 +7,13 @@ import { PolicyService, type MaskingDecision } from "../../gen/meshplane/v1/poli
 import { describeError } from "../../lib/api";
 import { Badge, EmptyState, ErrorBanner, Field, Loading, Notice, When, dateOf } from "../../lib/ui";
 import { ClassBadge, productPath } from "../catalog/model";
+import { EnvironmentField, useEnvironmentChoice } from "../access/RequestForm";
 import { TableScroll } from "./common";
 import { compactKey, explainField, newestFirst, previewRow, shownTone, topicDecision } from "./format";
 
 export function Preview({ p }: { p: DataProduct }) {
   const ev = useQuery(PolicyService.method.evaluateDataProduct, { domain: p.domain, name: p.name });
+  const env = useEnvironmentChoice();
   if (p.ports.length === 0) {
     return (
       <EmptyState title="No output ports to preview" action={{ to: productPath(p.domain, p.name, "edit"), label: "Add a port" }}>
@@ -26,9 +28,18 @@ export function Preview({ p }: { p: DataProduct }) {
         consumer. Masking happens twice — the connectors mask at the source as the policy decides, then your own rights decide
         whether personal data is shown raw, as a pseudonym, or not at all.
       </p>
+      {env.several && (
+        <EnvironmentField
+          environments={env.environments}
+          value={env.value}
+          onChange={env.choose}
+          help="Each environment is its own Kafka cluster: the records are read from the one chosen."
+          errors={[]}
+        />
+      )}
       {ev.error && <ErrorBanner error={describeError(ev.error)} title="The masking decisions could not be read" />}
       {p.ports.map((port) => (
-        <PortPreview key={port.name} p={p} port={port} decisions={ev.data?.masking} />
+        <PortPreview key={port.name} p={p} port={port} environment={env.value} decisions={ev.data?.masking} />
       ))}
     </>
   );
@@ -36,12 +47,22 @@ export function Preview({ p }: { p: DataProduct }) {
 
 const limits = [10, 25, 50, 100];
 
-function PortPreview({ p, port, decisions }: { p: DataProduct; port: OutputPort; decisions: MaskingDecision[] | undefined }) {
+function PortPreview({
+  p,
+  port,
+  environment,
+  decisions,
+}: {
+  p: DataProduct;
+  port: OutputPort;
+  environment: string;
+  decisions: MaskingDecision[] | undefined;
+}) {
   const id = useId();
   const [limit, setLimit] = useState(10);
   const q = useQuery(
     CatalogService.method.getPortPreview,
-    { domain: p.domain, product: p.name, port: port.name, limit },
+    { domain: p.domain, product: p.name, port: port.name, limit, environment },
     { retry: false, staleTime: 30_000 },
   );
   const err = q.error ? describeError(q.error) : null;
@@ -75,8 +96,8 @@ function PortPreview({ p, port, decisions }: { p: DataProduct; port: OutputPort;
       {err &&
         (err.reason === "TOPIC_NOT_FOUND" ? (
           <Notice>
-            The topic <code>{port.topic}</code> does not exist yet, so there is nothing to preview. Plan the product and approve the plan
-            to create it.
+            The topic <code>{port.topic}</code> does not exist {environment ? `in ${environment} ` : ""}yet, so there is nothing to
+            preview. Plan the product {environment ? `in ${environment} ` : ""}and approve the plan to create it.
           </Notice>
         ) : (
           <ErrorBanner error={err} title={`The records of ${port.name} could not be read`} />
