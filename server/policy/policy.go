@@ -23,6 +23,7 @@ import (
 	"github.com/meshplane/meshplane/server/actor"
 	"github.com/meshplane/meshplane/server/audit"
 	"github.com/meshplane/meshplane/server/ent"
+	"github.com/meshplane/meshplane/server/ent/auditevent"
 	"github.com/meshplane/meshplane/server/ent/policymodule"
 	"github.com/meshplane/meshplane/server/ent/policyversion"
 	"github.com/meshplane/meshplane/server/errs"
@@ -187,9 +188,7 @@ func (s *Service) seed(ctx context.Context) error {
 	for _, m := range mods {
 		delete(byModule, m.Name)
 	}
-	if err := s.proposeDefaults(ctx, mods, defaults); err != nil {
-		return err
-	}
+	s.proposeDefaults(ctx, mods, defaults)
 	if len(byModule) == 0 {
 		return nil
 	}
@@ -224,42 +223,71 @@ func (s *Service) seed(ctx context.Context) error {
 // module still running meshplane's own earlier default (published by
 // meshplane, never by a governance officer) when they differ: a governance
 // officer reviews the draft's impact and publishes it, so no decision
-// changes by an upgrade alone. A draft someone else is editing is left
-// alone, as is a module a governance officer has published.
-func (s *Service) proposeDefaults(ctx context.Context, mods []*ent.PolicyModule, defaults map[string]engine.Files) error {
+// changes by an upgrade alone. Each release's defaults are proposed once:
+// an officer who saves the draft back has turned the proposal down for
+// good. A draft someone else is editing is left alone, as is a module a
+// governance officer has published; a proposal this release no longer
+// makes (the defaults went back to what is published) is withdrawn. A
+// proposal is advice: one that cannot be stored is logged, not fatal.
+func (s *Service) proposeDefaults(ctx context.Context, mods []*ent.PolicyModule, defaults map[string]engine.Files) {
 	for _, m := range mods {
 		files, ok := defaults[m.Name]
 		if !ok || m.PublishedVersion == 0 || digest(m.Draft) == digest(files) {
 			continue
 		}
-		v, err := s.store.Client.PolicyVersion.Query().Where(policyversion.Module(m.Name), policyversion.Number(m.PublishedVersion)).Only(ctx)
+		if err := s.propose(ctx, m, files); err != nil {
+			s.log.Warn("proposing this release's default policy", "module", m.Name, "error", err)
+		}
+	}
+}
+
+// propose stores files, this release's defaults, as m's draft when
+// proposeDefaults says so.
+func (s *Service) propose(ctx context.Context, m *ent.PolicyModule, files engine.Files) error {
+	v, err := s.store.Client.PolicyVersion.Query().Where(policyversion.Module(m.Name), policyversion.Number(m.PublishedVersion)).Only(ctx)
+	if err != nil {
+		return fmt.Errorf("reading policy %s@%d: %w", m.Name, m.PublishedVersion, err)
+	}
+	ours := m.DraftUpdatedBy == SystemActor
+	if v.PublishedBy != SystemActor || !(ours || digest(m.Draft) == v.Digest) {
+		return nil
+	}
+	draft, what := files, "proposed"
+	if v.Digest == digest(files) {
+		if !ours {
+			return nil
+		}
+		// Withdrawn: the release's defaults are what is published.
+		draft, what = v.Files, "withdrawn"
+	} else {
+		proposed, err := s.store.Client.AuditEvent.Query().Where(auditevent.Action("policy.SaveDraft"), auditevent.Actor(SystemActor),
+			auditevent.Resource(m.Name), auditevent.AfterContains(`"draftDigest":"`+digest(files)+`"`)).Exist(ctx)
+		if err != nil || proposed {
+			return err
+		}
+	}
+	wrote := false
+	err = s.store.Tx(ctx, func(tx *ent.Tx) error {
+		// Neither an officer's save (version) nor publish (published
+		// version) may have come in between.
+		n, err := tx.PolicyModule.Update().Where(policymodule.ID(m.ID), policymodule.Version(m.Version), policymodule.PublishedVersion(m.PublishedVersion)).
+			SetDraft(draft).SetDraftUpdatedBy(SystemActor).AddVersion(1).Save(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+		out, err := tx.PolicyModule.Get(ctx, m.ID)
 		if err != nil {
-			return fmt.Errorf("reading policy %s@%d: %w", m.Name, m.PublishedVersion, err)
+			return err
 		}
-		untouched := m.DraftUpdatedBy == SystemActor || digest(m.Draft) == v.Digest
-		if v.PublishedBy != SystemActor || v.Digest == digest(files) || !untouched {
-			continue
-		}
-		err = s.store.Tx(ctx, func(tx *ent.Tx) error {
-			n, err := tx.PolicyModule.Update().Where(policymodule.ID(m.ID), policymodule.Version(m.Version)).
-				SetDraft(files).SetDraftUpdatedBy(SystemActor).AddVersion(1).Save(ctx)
-			if err != nil || n == 0 {
-				return err // n == 0: another replica proposed it first
-			}
-			out, err := tx.PolicyModule.Get(ctx, m.ID)
-			if err != nil {
-				return err
-			}
-			return audit.Record(actor.With(ctx, actor.Meshplane), tx, s.store.Dialect, audit.Change{Action: "policy.SaveDraft", ResourceType: "policy",
-				Resource: m.Name, Before: moduleSnapshot(m), After: moduleSnapshot(out)})
-		})
-		if err != nil {
-			return fmt.Errorf("proposing the default %s policy: %w", m.Name, err)
-		}
-		s.log.Warn("the default policy changed in this release: its rules await a governance officer's review as the module's draft",
+		wrote = true
+		return audit.Record(actor.With(ctx, actor.Meshplane), tx, s.store.Dialect, audit.Change{Action: "policy.SaveDraft", ResourceType: "policy",
+			Resource: m.Name, Before: moduleSnapshot(m), After: moduleSnapshot(out)})
+	})
+	if err == nil && wrote {
+		s.log.Warn("the default policy changed in this release: meshplane "+what+" its rules as the module's draft, for a governance officer's review",
 			"module", m.Name, "published", m.PublishedVersion)
 	}
-	return nil
+	return err
 }
 
 // override stands one module's files in for its published version, as

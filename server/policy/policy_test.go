@@ -124,77 +124,101 @@ func BenchmarkImpact1000(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "µs/product")
 }
 
-// Module names cannot contain "_", the separator of file-name suffixes, so
-// no module's files can shadow another's: "admission_extra.rego" belongs to
-// module admission only.
 // TestChangedDefaultsAreProposedAsDrafts: a release whose default rules
 // changed proposes them as the draft of each module still running
 // meshplane's earlier default, and changes no decision until a governance
 // officer publishes; a module an officer published or is editing is left
-// alone, and a restart proposes nothing twice.
+// alone, a restart proposes nothing twice, a proposal the officer turned
+// down stays turned down, and one a later release no longer makes is
+// withdrawn.
 func TestChangedDefaultsAreProposedAsDrafts(t *testing.T) {
 	ctx := context.Background()
 	s := newService(t)
 	c := s.store.Client
-	before, err := s.modules(ctx)
+	published := map[string]map[string]string{}
+	mods, err := s.modules(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, m := range mods {
+		published[m.Name] = m.Draft
+	}
 	// An officer is editing masking's draft and published admission@2.
-	if err := c.PolicyModule.Update().Where(policymodule.Name("masking")).SetDraft(map[string]string{"masking.rego": "package meshplane.masking\n"}).
-		SetDraftUpdatedBy("gina").Exec(ctx); err != nil {
+	editing := map[string]string{"masking.rego": "package meshplane.masking\n"}
+	if err := c.PolicyModule.Update().Where(policymodule.Name("masking")).SetDraft(editing).SetDraftUpdatedBy("gina").Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	adm := engine.Defaults()
-	if _, err := c.PolicyVersion.Create().SetModule("admission").SetNumber(2).SetFiles(map[string]string{"admission.rego": adm["admission.rego"]}).
-		SetDigest(digest(map[string]string{"admission.rego": adm["admission.rego"]})).SetMessage("ours").SetPublishedBy("gina").Save(ctx); err != nil {
+	adm := map[string]string{"admission.rego": engine.Defaults()["admission.rego"]}
+	if _, err := c.PolicyVersion.Create().SetModule("admission").SetNumber(2).SetFiles(adm).SetDigest(digest(adm)).
+		SetMessage("ours").SetPublishedBy("gina").Save(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.PolicyModule.Update().Where(policymodule.Name("admission")).SetPublishedVersion(2).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
 
-	next := engine.Defaults()
-	for _, f := range []string{"access.rego", "admission.rego", "masking.rego"} {
-		next[f] += "\n# changed in this release\n"
-	}
-	s2 := startService(t, s.store, next)
-	for i := 0; i < 2; i++ { // a restart proposes nothing twice
-		if i == 1 {
-			s2 = startService(t, s.store, next)
+	changed := func(files ...string) engine.Files {
+		d := engine.Defaults()
+		for _, f := range files {
+			d[f] += "\n# changed in this release\n"
 		}
-		after, err := s2.modules(ctx)
+		return d
+	}
+	module := func(d engine.Files, name string) map[string]string {
+		out := map[string]string{}
+		for f, src := range d {
+			if moduleOf(f) == name {
+				out[f] = src
+			}
+		}
+		return out
+	}
+	next := changed("access.rego", "admission.rego", "masking.rego", "provision.rego")
+	check := func(step string, proposals int, drafts map[string]map[string]string) {
+		t.Helper()
+		mods, err := s.modules(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for j, m := range after {
-			want := before[j].Draft
-			switch m.Name {
-			case "access":
-				want = map[string]string{"access.rego": next["access.rego"], "access_test.rego": next["access_test.rego"]}
-				if m.DraftUpdatedBy != SystemActor {
-					t.Errorf("access draft by %q", m.DraftUpdatedBy)
-				}
-			case "masking":
-				want = map[string]string{"masking.rego": "package meshplane.masking\n"}
-			}
-			if digest(m.Draft) != digest(want) {
-				t.Errorf("start %d: %s draft has %v", i, m.Name, slices.Sorted(maps.Keys(m.Draft)))
-			}
-			if m.Name == "access" && m.PublishedVersion != 1 {
-				t.Errorf("access published version %d: proposing published it", m.PublishedVersion)
+		for _, m := range mods {
+			if digest(m.Draft) != digest(drafts[m.Name]) {
+				t.Errorf("%s: the %s draft has %v", step, m.Name, slices.Sorted(maps.Keys(m.Draft)))
 			}
 		}
 		n, err := c.AuditEvent.Query().Where(auditevent.Action("policy.SaveDraft"), auditevent.Actor(SystemActor)).Count(ctx)
-		if err != nil || n != 1 {
-			t.Errorf("start %d: %d drafts proposed (%v), want 1", i, n, err)
+		if err != nil || n != proposals {
+			t.Errorf("%s: %d drafts by meshplane (%v), want %d", step, n, err, proposals)
 		}
-		if got := s2.engine.Current().Version(); got != "access@1,admission@2,masking@1,provision@1" {
-			t.Errorf("the policy in force is %s: proposing published something", got)
+		if got := s.engine.Current().Version(); got != "access@1,admission@2,masking@1,provision@1" {
+			t.Errorf("%s: the policy in force is %s: proposing published something", step, got)
 		}
 	}
+	want := map[string]map[string]string{"access": module(next, "access"), "admission": published["admission"],
+		"masking": editing, "provision": module(next, "provision")}
+	s = startService(t, s.store, next)
+	check("the upgrade", 2, want)
+	s = startService(t, s.store, next)
+	check("a restart", 2, want)
+
+	// The officer turns access's proposal down by saving the published
+	// rules back; no restart proposes it again.
+	if err := c.PolicyModule.Update().Where(policymodule.Name("access")).SetDraft(published["access"]).SetDraftUpdatedBy("gina").Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want["access"] = published["access"]
+	s = startService(t, s.store, next)
+	check("a restart after turning access down", 2, want)
+
+	// A release whose provision defaults are back to what is published
+	// withdraws that proposal.
+	want["provision"] = published["provision"]
+	s = startService(t, s.store, changed("access.rego", "admission.rego", "masking.rego"))
+	check("a release reverting provision", 3, want)
 }
 
+// Module names cannot contain "_", the separator of file-name suffixes, so
+// no module's files can shadow another's: "admission_extra.rego" belongs to
+// module admission only.
 func TestModuleNamesCannotShadowFiles(t *testing.T) {
 	s := newService(t)
 	_, err := s.CreateModule(context.Background(), "admission_extra", "", map[string]string{"admission_extra.rego": "package x\n"})
