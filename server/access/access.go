@@ -102,9 +102,9 @@ var KnownActions = map[string][]string{
 // naming the object OBJECT@ENV: "p, role:domain-member, provision@dev,
 // approve" holds in dev alone, while a rule on "provision" holds in every
 // environment. Checks in an environment ask for Scoped(obj, env): every
-// provisioning action; for grants and credentials, what changes access in
-// one environment (request, approve, govern, revoke, issue), while reading
-// them holds across environments.
+// provisioning action, and every check on an access request, a grant or a
+// credential of one environment; a listing across environments asks for the
+// unscoped object, which only rules on it allow.
 var EnvScoped = []string{ObjProvision, ObjGrant, ObjCredential}
 
 // Scoped is the object a check of obj in environment env asks about.

@@ -249,6 +249,16 @@ func (s *Service) plan(ctx context.Context, domain, product string, t provision.
 	}
 }
 
+// grantObject is what a check on grants in env asks about: grants in env,
+// which rules on "grant" and on "grant@env" allow, or, for env "", grants
+// across environments, which only rules on "grant" allow.
+func grantObject(env string) string {
+	if env == "" {
+		return access.ObjGrant
+	}
+	return access.Scoped(access.ObjGrant, env)
+}
+
 // environment resolves the environment a caller names ("" for the first);
 // an unknown one is a violation at path.
 func (s *Service) environment(v *errs.Violations, path, name string) (Environment, bool) {

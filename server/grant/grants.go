@@ -75,7 +75,7 @@ func (s *Service) ListGrants(ctx context.Context, in ListGrantsInput) (page.Page
 	}
 	if in.Domain != "" {
 		// A domain's grants: readable by the domain's readers.
-		if !s.authz.Can(ctx, in.Domain, access.ObjGrant, access.ActRead) {
+		if !s.authz.Can(ctx, in.Domain, grantObject(in.Environment), access.ActRead) {
 			return none, errs.NotFound("domain", in.Domain)
 		}
 		q = q.Where(grant.Domain(in.Domain))
@@ -91,7 +91,7 @@ func (s *Service) ListGrants(ctx context.Context, in ListGrantsInput) (page.Page
 		if err != nil && !ent.IsNotFound(err) {
 			return none, fmt.Errorf("reading consumer: %w", err)
 		}
-		if in.Domain == "" && (sa == nil || (caller(ctx).Name != sa.Name && !s.authz.Can(ctx, sa.Domain, access.ObjGrant, access.ActRead))) {
+		if in.Domain == "" && (sa == nil || (caller(ctx).Name != sa.Name && !s.authz.Can(ctx, sa.Domain, grantObject(in.Environment), access.ActRead))) {
 			return none, errs.NotFound("principal", in.Consumer)
 		}
 		q = q.Where(grant.Consumer(in.Consumer))
@@ -129,8 +129,8 @@ func (s *Service) GetGrant(ctx context.Context, id string) (*ent.Grant, error) {
 }
 
 func (s *Service) mayReadGrant(ctx context.Context, g *ent.Grant) bool {
-	return caller(ctx).Name == g.Consumer || s.authz.Can(ctx, g.Domain, access.ObjGrant, access.ActRead) ||
-		s.authz.Can(ctx, g.ConsumerDomain, access.ObjGrant, access.ActRead)
+	obj := grantObject(g.Environment)
+	return caller(ctx).Name == g.Consumer || s.authz.Can(ctx, g.Domain, obj, access.ActRead) || s.authz.Can(ctx, g.ConsumerDomain, obj, access.ActRead)
 }
 
 // RevokeGrant ends a grant at once: a plan removing its ACLs is queued and
@@ -153,7 +153,7 @@ func (s *Service) RevokeGrant(ctx context.Context, id, reason string) (*ent.Gran
 	if err != nil {
 		return nil, err
 	}
-	obj := access.Scoped(access.ObjGrant, g.Environment)
+	obj := grantObject(g.Environment)
 	if !s.authz.Can(ctx, g.Domain, obj, access.ActRevoke) && !s.authz.Can(ctx, g.ConsumerDomain, obj, access.ActRevoke) {
 		return nil, errs.PermissionDenied("you may not revoke grants of %s/%s in %s", g.Domain, g.Product, g.Environment)
 	}

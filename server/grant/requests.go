@@ -129,7 +129,7 @@ func (s *Service) RequestAccess(ctx context.Context, in RequestInput) (*Request,
 		return nil, err
 	}
 	if sa.Name != who.Name {
-		if err := s.authz.Require(ctx, sa.Domain, access.Scoped(access.ObjGrant, env.Name), access.ActRequest); err != nil {
+		if err := s.authz.Require(ctx, sa.Domain, grantObject(env.Name), access.ActRequest); err != nil {
 			return nil, err
 		}
 	}
@@ -325,17 +325,18 @@ func (s *Service) planGrants(ctx context.Context, gs []*ent.Grant, t provision.T
 
 // mayRead reports whether the caller may read a request: its requester, its
 // consumer, readers of the consumer's domain or of a requested port's
-// domain, and governance officers.
+// domain, and governance officers, in the request's environment.
 func (s *Service) mayRead(ctx context.Context, r *ent.AccessRequest) bool {
 	who := caller(ctx)
 	if who.Name == r.RequestedBy || who.Name == r.Consumer {
 		return true
 	}
-	if s.authz.Can(ctx, r.ConsumerDomain, access.ObjGrant, access.ActRead) || s.authz.Can(ctx, access.AllDomains, access.ObjGrant, access.ActGovern) {
+	obj := grantObject(r.Environment)
+	if s.authz.Can(ctx, r.ConsumerDomain, obj, access.ActRead) || s.authz.Can(ctx, access.AllDomains, obj, access.ActGovern) {
 		return true
 	}
 	for _, d := range strings.Split(strings.Trim(r.Domains, "|"), "|") {
-		if d != "" && s.authz.Can(ctx, d, access.ObjGrant, access.ActRead) {
+		if d != "" && s.authz.Can(ctx, d, obj, access.ActRead) {
 			return true
 		}
 	}
@@ -465,7 +466,7 @@ func (s *Service) ListAccessRequests(ctx context.Context, in ListRequestsInput) 
 
 // qualifies reports whether the caller holds the role an approval asks for.
 func (s *Service) qualifies(ctx context.Context, r *ent.AccessRequest, a schema.Approval) bool {
-	obj := access.Scoped(access.ObjGrant, r.Environment)
+	obj := grantObject(r.Environment)
 	switch a.Role {
 	case engine.ApproverDomainOwner:
 		return a.Domain != "" && s.authz.Can(ctx, a.Domain, obj, access.ActApprove)
@@ -651,7 +652,7 @@ func (s *Service) CancelAccessRequest(ctx context.Context, id string, version in
 			return err
 		}
 		if who.Name != r.RequestedBy && who.Name != r.Consumer {
-			if err := s.authz.Require(ctx, r.ConsumerDomain, access.Scoped(access.ObjGrant, r.Environment), access.ActRequest); err != nil {
+			if err := s.authz.Require(ctx, r.ConsumerDomain, grantObject(r.Environment), access.ActRequest); err != nil {
 				return err
 			}
 		}
