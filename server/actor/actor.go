@@ -29,6 +29,10 @@ var System = Actor{ID: "system", Name: "system", Kind: KindServiceAccount}
 // expiring grants, seeding default policies.
 var Meshplane = Actor{ID: "meshplane", Name: "meshplane", Kind: KindServiceAccount}
 
+// Reserved reports whether name is a system actor's: no principal may take
+// it, or its approvals, drafts and audit events would pass for meshplane's.
+func Reserved(name string) bool { return name == System.Name || name == Meshplane.Name }
+
 type actorKey struct{}
 type requestKey struct{}
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -77,6 +78,24 @@ func TestAdminTokenFileAndLogs(t *testing.T) {
 	for _, e := range events.Msg.GetEvents() {
 		if strings.Contains(e.GetAfter(), "hash") {
 			t.Fatalf("audit event exposes the token hash: %s", e.GetAfter())
+		}
+	}
+}
+
+// TestSystemActorNamesAreReserved: no principal may be named as meshplane
+// itself, through either door, or its approvals and audit events would pass
+// for meshplane's.
+func TestSystemActorNamesAreReserved(t *testing.T) {
+	env := apptest.New(t)
+	admin := env.Clients(apptest.ProtocolConnect, env.AdminToken)
+	for _, name := range []string{"meshplane", "system"} {
+		_, err := admin.Identity.CreatePrincipal(context.Background(), connect.NewRequest(&v1.CreatePrincipalRequest{Name: name, Kind: v1.PrincipalKind_PRINCIPAL_KIND_USER}))
+		if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(violationsOf(err), `name: "`+name+`" names meshplane itself`) {
+			t.Errorf("a principal named %s over Connect: %v", name, err)
+		}
+		g := env.GraphQL(env.AdminToken, `mutation($n: String!) { createPrincipal(input: {name: $n, kind: USER}) { principal { name } } }`, map[string]any{"n": name})
+		if len(g.Errors) == 0 || !strings.Contains(fmt.Sprint(g.Errors), "names meshplane itself") {
+			t.Errorf("a principal named %s over GraphQL: %s %+v", name, g.Data, g.Errors)
 		}
 	}
 }

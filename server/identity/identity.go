@@ -261,6 +261,9 @@ type CreatePrincipalInput struct {
 func (s *Service) CreatePrincipal(ctx context.Context, in CreatePrincipalInput) (*ent.Principal, error) {
 	var v errs.Violations
 	spec.CheckName(&v, "name", in.Name)
+	if actor.Reserved(in.Name) {
+		v.Add("name", "%q names meshplane itself in approvals and audit events: choose another", in.Name)
+	}
 	switch in.Kind {
 	case string(principal.KindUser):
 		if in.Domain != "" {
