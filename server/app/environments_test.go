@@ -710,6 +710,31 @@ func TestConsumerAccessInEachEnvironment(t *testing.T) {
 	if got.GetState() != v1.GrantState_GRANT_STATE_APPROVED || !strings.Contains(got.GetError(), "environment prod takes promoted versions only") {
 		t.Errorf("a grant in prod ahead of its promotion: %v %q", got.GetState(), got.GetError())
 	}
+
+	// Reading follows the environment too: a gatekeeper of prod's access
+	// reads prod's requests and grants, not dev's.
+	rbac, err = officer.Policy.GetRBACPolicy(ctx, connect.NewRequest(&v1.GetRBACPolicyRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := officer.Policy.UpdateRBACPolicy(ctx, connect.NewRequest(&v1.UpdateRBACPolicyRequest{Version: rbac.Msg.GetVersion(),
+		Text: rbac.Msg.GetText() + "p, role:prod-gatekeeper, grant@prod, govern\np, role:prod-gatekeeper, grant@prod, read\n"})); err != nil {
+		t.Fatalf("adding a role narrowed to prod: %v", err)
+	}
+	keeper := env.Clients(apptest.ProtocolConnect, env.User("kim", "prod-gatekeeper", "*"))
+	for id, found := range map[string]bool{prodReq.GetId(): true, devReq.GetId(): false} {
+		if _, err := keeper.Access.GetAccessRequest(ctx, connect.NewRequest(&v1.GetAccessRequestRequest{Id: id})); (err == nil) != found ||
+			(!found && connect.CodeOf(err) != connect.CodeNotFound) {
+			t.Errorf("the prod gatekeeper reading request %s: %v, want found %v", id, err, found)
+		}
+	}
+	gs, err := keeper.Access.ListGrants(ctx, connect.NewRequest(&v1.ListGrantsRequest{Domain: "sales", Environment: "prod"}))
+	if err != nil || len(gs.Msg.GetGrants()) == 0 || slices.ContainsFunc(gs.Msg.GetGrants(), func(g *v1.Grant) bool { return g.GetEnvironment() != "prod" }) {
+		t.Errorf("the prod gatekeeper listing prod's grants: %v %v", gs, err)
+	}
+	if _, err := keeper.Access.ListGrants(ctx, connect.NewRequest(&v1.ListGrantsRequest{Domain: "sales"})); connect.CodeOf(err) != connect.CodeNotFound {
+		t.Errorf("the prod gatekeeper listing every environment's grants: %v", err)
+	}
 }
 
 // TestPolicyImpactPerEnvironment: a masking change that only prod's
