@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"testing"
+
+	"github.com/meshplane/meshplane/server/policy/engine"
 )
 
 // BenchmarkAdmitTypical evaluates a new input every time, as for a product
@@ -61,11 +63,13 @@ func BenchmarkMask200Fields(b *testing.B) {
 }
 
 // BenchmarkAccess decides a request for two ports of two domains, seven
-// fields each: "new" asks about a new request every time, as for a request
-// just made; "repeated" asks again, as the approval pages do.
+// fields each, in an environment with parameters: "new" asks about a new
+// request every time, as for a request just made; "repeated" asks again, as
+// the approval pages do.
 func BenchmarkAccess(b *testing.B) {
 	classes := []string{"none", "internal", "pii", "none", "sensitive", "internal", "none"}
 	r := accessRequest(accessPort("sales", "orders", "customers", classes...), accessPort("crm", "customers", "regions", classes...))
+	r.Environment = engine.Environment{Name: "prod", Parameters: map[string]any{"protected": true, "replicationFactor": 3.0, "maxRetentionMs": 259200000.0}}
 	ctx := context.Background()
 	b.Run("new", func(b *testing.B) {
 		s := defaults(b)
