@@ -392,18 +392,12 @@ func (s *Server) startProvisioning(ctx context.Context, databaseURL string, gov 
 	// access comes first, where a request or preview naming none goes.
 	access := p.AccessEnvironment()
 	s.Sandbox = connected[access].sandbox
-	for _, e := range planes {
+	i := slices.IndexFunc(planes, func(e provision.Environment) bool { return e.Name == access })
+	for _, e := range slices.Concat(planes[i:i+1], planes[:i], planes[i+1:]) {
 		c := connected[e.Name]
-		ge := grant.Environment{Name: e.Name, Kafka: &grant.KafkaAdmin{Opts: c.kafka, Servers: c.servers, TLS: c.tls},
-			Parameters: e.Parameters, PromotedOnly: len(e.PromoteFrom) > 0}
-		pv := catalog.PreviewSource{Environment: e.Name, Reader: preview.NewReader(c.kafka...)}
-		if e.Name == access {
-			s.consumers = append([]grant.Environment{ge}, s.consumers...)
-			s.previews = append([]catalog.PreviewSource{pv}, s.previews...)
-		} else {
-			s.consumers = append(s.consumers, ge)
-			s.previews = append(s.previews, pv)
-		}
+		s.consumers = append(s.consumers, grant.Environment{Name: e.Name, Kafka: &grant.KafkaAdmin{Opts: c.kafka, Servers: c.servers, TLS: c.tls},
+			Parameters: e.Parameters, PromotedOnly: len(e.PromoteFrom) > 0})
+		s.previews = append(s.previews, catalog.PreviewSource{Environment: e.Name, Reader: preview.NewReader(c.kafka...)})
 	}
 	s.Provision = p
 	s.onClose(p.Close)

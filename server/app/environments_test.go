@@ -574,15 +574,8 @@ func TestConsumerAccessInEachEnvironment(t *testing.T) {
 
 	// Role definitions narrow consumer access to an environment: a trial
 	// requester asks for access in dev, not in prod.
-	rbac, err := officer.Policy.GetRBACPolicy(ctx, connect.NewRequest(&v1.GetRBACPolicyRequest{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := officer.Policy.UpdateRBACPolicy(ctx, connect.NewRequest(&v1.UpdateRBACPolicyRequest{Version: rbac.Msg.GetVersion(),
-		Text: rbac.Msg.GetText() + "\n# trial-requester: asks for dev access for its domain's service accounts.\n" +
-			"p, role:trial-requester, principal, read\np, role:trial-requester, grant@dev, request\n"})); err != nil {
-		t.Fatalf("adding a role narrowed to dev: %v", err)
-	}
+	addRules(t, officer, "\n# trial-requester: asks for dev access for its domain's service accounts.\n"+
+		"p, role:trial-requester, principal, read\np, role:trial-requester, grant@dev, request\n")
 	trial := env.Clients(apptest.ProtocolConnect, env.User("dana", "trial-requester", "marketing"))
 	if _, err := ask(trial, "reporter", "prod"); connect.CodeOf(err) != connect.CodePermissionDenied {
 		t.Fatalf("a dev-only requester asking for prod: %v", err)
@@ -668,19 +661,7 @@ func TestConsumerAccessInEachEnvironment(t *testing.T) {
 	}
 	// The impact of an access draft judges each pending request in its own
 	// environment: dropping the protected rule would grant prod's at once.
-	mod, err := officer.Policy.GetPolicyModule(ctx, connect.NewRequest(&v1.GetPolicyModuleRequest{Name: "access"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := maps.Clone(mod.Msg.GetModule().GetFiles())
-	const rule = "auto_approve if {\n\town_plain_data\n\tnot protected\n}"
-	if !strings.Contains(files["access.rego"], rule) {
-		t.Fatalf("access.rego no longer has %q", rule)
-	}
-	files["access.rego"] = strings.Replace(files["access.rego"], rule, "auto_approve if {\n\town_plain_data\n}", 1)
-	if _, err := officer.Policy.SavePolicyDraft(ctx, connect.NewRequest(&v1.SavePolicyDraftRequest{Name: "access", Files: files, Version: mod.Msg.GetModule().GetVersion()})); err != nil {
-		t.Fatalf("saving the draft: %v", err)
-	}
+	editDraft(t, officer, "access", "auto_approve if {\n\town_plain_data\n\tnot protected\n}", "auto_approve if {\n\town_plain_data\n}", "")
 	imp, err := officer.Policy.GetPolicyImpact(ctx, connect.NewRequest(&v1.GetPolicyImpactRequest{Name: "access"}))
 	if err != nil {
 		t.Fatal(err)
@@ -713,14 +694,7 @@ func TestConsumerAccessInEachEnvironment(t *testing.T) {
 
 	// Reading follows the environment too: a gatekeeper of prod's access
 	// reads prod's requests and grants, not dev's.
-	rbac, err = officer.Policy.GetRBACPolicy(ctx, connect.NewRequest(&v1.GetRBACPolicyRequest{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := officer.Policy.UpdateRBACPolicy(ctx, connect.NewRequest(&v1.UpdateRBACPolicyRequest{Version: rbac.Msg.GetVersion(),
-		Text: rbac.Msg.GetText() + "p, role:prod-gatekeeper, grant@prod, govern\np, role:prod-gatekeeper, grant@prod, read\n"})); err != nil {
-		t.Fatalf("adding a role narrowed to prod: %v", err)
-	}
+	addRules(t, officer, "p, role:prod-gatekeeper, grant@prod, govern\np, role:prod-gatekeeper, grant@prod, read\n")
 	keeper := env.Clients(apptest.ProtocolConnect, env.User("kim", "prod-gatekeeper", "*"))
 	for id, found := range map[string]bool{prodReq.GetId(): true, devReq.GetId(): false} {
 		if _, err := keeper.Access.GetAccessRequest(ctx, connect.NewRequest(&v1.GetAccessRequestRequest{Id: id})); (err == nil) != found ||
@@ -755,16 +729,8 @@ func TestPolicyImpactPerEnvironment(t *testing.T) {
 	approve(t, owner, planIn(t, owner, "prod", "sales", "orders"), false)
 
 	// The draft drops internal fields where the environment asks for it.
-	mod, err := gov.Policy.GetPolicyModule(ctx, connect.NewRequest(&v1.GetPolicyModuleRequest{Name: "masking"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := maps.Clone(mod.Msg.GetModule().GetFiles())
 	const decisions = "decisions := ((hashed | dropped) | tagged) | for_search"
-	if !strings.Contains(files["masking.rego"], decisions) {
-		t.Fatalf("masking.rego no longer has %q", decisions)
-	}
-	files["masking.rego"] = strings.Replace(files["masking.rego"], decisions, "decisions := (((hashed | dropped) | tagged) | for_search) | internal_dropped", 1) + `
+	saved := editDraft(t, gov, "masking", decisions, "decisions := (((hashed | dropped) | tagged) | for_search) | internal_dropped", `
 # Environments whose parameters say dropInternal publish no internal field.
 internal_dropped := {{"port": port.name, "field": field.name, "action": "drop"} |
 	object.get(input, ["environment", "parameters", "dropInternal"], false) == true
@@ -773,11 +739,7 @@ internal_dropped := {{"port": port.name, "field": field.name, "action": "drop"} 
 	field.classification == "internal"
 	field.tags == []
 }
-`
-	saved, err := gov.Policy.SavePolicyDraft(ctx, connect.NewRequest(&v1.SavePolicyDraftRequest{Name: "masking", Files: files, Version: mod.Msg.GetModule().GetVersion()}))
-	if err != nil {
-		t.Fatalf("saving the draft: %v", err)
-	}
+`)
 	imp, err := gov.Policy.GetPolicyImpact(ctx, connect.NewRequest(&v1.GetPolicyImpactRequest{Name: "masking"}))
 	if err != nil {
 		t.Fatal(err)
@@ -796,7 +758,7 @@ internal_dropped := {{"port": port.name, "field": field.name, "action": "drop"} 
 			t.Errorf("connector change %+v, want prod's only", c)
 		}
 	}
-	pub, err := gov.Policy.PublishPolicy(ctx, connect.NewRequest(&v1.PublishPolicyRequest{Name: "masking", Message: "no internal fields in prod", Version: saved.Msg.GetModule().GetVersion()}))
+	pub, err := gov.Policy.PublishPolicy(ctx, connect.NewRequest(&v1.PublishPolicyRequest{Name: "masking", Message: "no internal fields in prod", Version: saved.GetVersion()}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -806,5 +768,40 @@ internal_dropped := {{"port": port.name, "field": field.name, "action": "drop"} 
 	r := waitRun(t, owner, pub.Msg.GetPlans()[0].GetRunId())
 	if r.GetState() != v1.RunState_RUN_STATE_PLANNED || r.GetEnvironment() != "prod" || actions(r)["module.source.kafka-connect_connector.this"] != "update" {
 		t.Fatalf("prod's re-plan: %v %s %v", r.GetState(), r.GetError(), actions(r))
+	}
+}
+
+// editDraft saves as module's draft its published <module>.rego with old
+// replaced by new and extra appended, and returns the saved module.
+func editDraft(t *testing.T, c apptest.Clients, module, old, new, extra string) *v1.PolicyModule {
+	t.Helper()
+	ctx := context.Background()
+	mod, err := c.Policy.GetPolicyModule(ctx, connect.NewRequest(&v1.GetPolicyModuleRequest{Name: module}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := maps.Clone(mod.Msg.GetModule().GetFiles())
+	file := module + ".rego"
+	if !strings.Contains(files[file], old) {
+		t.Fatalf("%s no longer has %q", file, old)
+	}
+	files[file] = strings.Replace(files[file], old, new, 1) + extra
+	saved, err := c.Policy.SavePolicyDraft(ctx, connect.NewRequest(&v1.SavePolicyDraftRequest{Name: module, Files: files, Version: mod.Msg.GetModule().GetVersion()}))
+	if err != nil {
+		t.Fatalf("saving the %s draft: %v", module, err)
+	}
+	return saved.Msg.GetModule()
+}
+
+// addRules appends rules to the role definitions in force.
+func addRules(t *testing.T, c apptest.Clients, rules string) {
+	t.Helper()
+	ctx := context.Background()
+	rbac, err := c.Policy.GetRBACPolicy(ctx, connect.NewRequest(&v1.GetRBACPolicyRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Policy.UpdateRBACPolicy(ctx, connect.NewRequest(&v1.UpdateRBACPolicyRequest{Version: rbac.Msg.GetVersion(), Text: rbac.Msg.GetText() + rules})); err != nil {
+		t.Fatalf("adding role rules %q: %v", rules, err)
 	}
 }

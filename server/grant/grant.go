@@ -270,15 +270,24 @@ func (s *Service) environment(v *errs.Violations, path, name string) (Environmen
 	if v.Len() > n {
 		return Environment{}, false
 	}
+	if e, ok := s.lookup(name); ok {
+		return e, true
+	}
 	names := make([]string, len(s.cfg.Environments))
 	for i, e := range s.cfg.Environments {
-		if e.Name == name {
-			return e, true
-		}
 		names[i] = e.Name
 	}
 	v.Add(path, "no environment %q: consumers may read in %s", name, strings.Join(names, ", "))
 	return Environment{}, false
+}
+
+// lookup returns the configured environment named name.
+func (s *Service) lookup(name string) (Environment, bool) {
+	i := slices.IndexFunc(s.cfg.Environments, func(e Environment) bool { return e.Name == name })
+	if i < 0 {
+		return Environment{}, false
+	}
+	return s.cfg.Environments[i], true
 }
 
 // checkText validates free text: required, bounded, printable.

@@ -126,8 +126,8 @@ func (s *Service) dropCredentials(ctx context.Context) error {
 		return fmt.Errorf("finding credentials of disabled principals: %w", err)
 	}
 	for _, c := range creds {
-		i := slices.IndexFunc(s.cfg.Environments, func(e Environment) bool { return e.Name == c.Environment })
-		if i < 0 || s.cfg.Environments[i].Kafka == nil {
+		env, ok := s.lookup(c.Environment)
+		if !ok || env.Kafka == nil {
 			if _, told := s.stranded.LoadOrStore(c.Principal+"|"+c.Environment, true); !told {
 				s.log.Warn("the SCRAM user of a disabled principal stays: its environment has no data plane configured", "principal", c.Principal, "environment", c.Environment)
 			}
@@ -138,7 +138,7 @@ func (s *Service) dropCredentials(ctx context.Context) error {
 		if err != nil || holding {
 			continue
 		}
-		if err := s.cfg.Environments[i].Kafka.DeleteSCRAM(ctx, c.Username); err != nil {
+		if err := env.Kafka.DeleteSCRAM(ctx, c.Username); err != nil {
 			s.log.Warn("deleting the SCRAM user of a disabled principal", "principal", c.Principal, "environment", c.Environment, "error", err)
 			continue
 		}

@@ -365,7 +365,8 @@ func (s *Service) Adopt(ctx context.Context) error {
 			"(%s) was named then, so that their Terraform state and replication slots are found again", legacy, map[bool]string{true: "the embedded sandbox", false: "a configured cluster"}[env.Sandbox])
 	}
 	// The environment is immutable to everything else, so this is SQL.
-	arg := "?"
+	// Numbered, so that one argument serves a statement naming it twice.
+	arg := "?1"
 	if s.store.Dialect == dialect.Postgres {
 		arg = "$1"
 	}
@@ -404,11 +405,7 @@ func (s *Service) adoptAccess(ctx context.Context, arg string) error {
 		if table == "grants" {
 			set += ", live_key = CASE WHEN live_key IS NULL THEN NULL ELSE live_key || '|' || " + name + " END"
 		}
-		args := []any{env}
-		if arg == "?" && table == "grants" {
-			args = append(args, env) // SQLite's placeholders are positional
-		}
-		res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+set+" WHERE environment = ''", args...)
+		res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+set+" WHERE environment = ''", env)
 		if err != nil {
 			return fmt.Errorf("adopting %s into environment %s: %w", table, env, err)
 		}
